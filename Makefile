@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make          build kmod/kmqtt.ko, agent/kmqttd, tools/kmqttctl/kmqttctl
+# make run      build, load the module and run kmqttd on port 1883
+#               (in the test VM when this host cannot load modules)
+# make check    every test: unit tests on the host, kernel tests in the VM
+# make deps     install the Debian packages the build and the tests need
+
+# The module is built for the running kernel when its build tree exists,
+# otherwise for the newest Debian kernel whose headers are installed (the
+# kernel the test VM boots).
+KDIR ?= $(shell tools/vm/kdir)
+
+USER_CFLAGS := -O2 -g -Wall -Wextra -Werror
+export USER_CFLAGS
+
+.PHONY: all module agent tools deps check unit run clean checkpatch
+
+all: module agent tools
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+agent:
+	$(MAKE) -C agent
+
+tools:
+	$(MAKE) -C tools/kmqttctl
+
+deps:
+	@tools/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@tools/check
+
+unit: deps
+	@$(MAKE) --no-print-directory -C selftests/unit run
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@tools/run
+
+checkpatch: deps
+	@tools/checkpatch
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C agent clean
+	$(MAKE) -C tools/kmqttctl clean
+	$(MAKE) -C selftests clean

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * MQTT 3.1.1 packet framing, parsing and encoding.  Portable: this file and
+ * codec.c build unchanged in userspace against tools/include, so they can be
+ * tested and fuzzed there.  Nothing here allocates or sleeps.
+ *
+ * Every parser treats its input as hostile: it never reads outside
+ * [buf, buf + len) and rejects anything the spec forbids.
+ */
+#ifndef _KMQTT_CODEC_H
+#define _KMQTT_CODEC_H
+
+#include <linux/types.h>
+
+struct kmqtt_fixed_hdr {
+	u8 type;	/* MQTT_CONNECT .. MQTT_DISCONNECT */
+	u8 flags;	/* low nibble of the first byte */
+	u8 hdr_len;	/* 2..5: first byte plus remaining length bytes */
+	u32 rem_len;	/* remaining length */
+};
+
+/*
+ * Decode a fixed header from the first @len bytes of a stream.
+ * Returns hdr->hdr_len (> 0) when complete, 0 when more bytes are needed,
+ * -EPROTO for a malformed header (type 0 or 15, flags that 2.2.2 forbids,
+ * a fifth length byte, a non-minimal length encoding is accepted),
+ * -EMSGSIZE when hdr_len + rem_len exceeds @max_packet.
+ */
+int kmqtt_codec_fixed_hdr(const u8 *buf, size_t len, u32 max_packet,
+			  struct kmqtt_fixed_hdr *hdr);
+
+struct kmqtt_publish {
+	const u8 *topic;
+	u16 topic_len;
+	u8 qos;
+	bool retain;
+	bool dup;
+	u16 packet_id;		/* 0 for QoS 0 */
+	const u8 *payload;
+	u32 payload_len;
+};
+
+/*
+ * Parse a PUBLISH body (the @len bytes after the fixed header) with the fixed
+ * header @flags.  Validates QoS (3 is -EPROTO), DUP with QoS 0 (MQTT-3.3.1-2),
+ * a non-zero packet id for QoS > 0, and the topic name (kmqtt_topic_name_valid).
+ * Returns 0 or -EPROTO.
+ */
+int kmqtt_codec_parse_publish(u8 flags, const u8 *body, u32 len,
+			      struct kmqtt_publish *pub);
+
+/*
+ * SUBSCRIBE and UNSUBSCRIBE bodies.  kmqtt_codec_parse_sub() validates the whole
+ * body first (packet id non-zero, at least one filter (MQTT-3.8.3-3,
+ * MQTT-3.10.3-2), each filter a valid topic filter, requested QoS 0..2 with
+ * the reserved bits zero (MQTT-3.8.3-4)), so a bad packet is refused before
+ * any of it is applied.  It then leaves @it at the first entry for
+ * kmqtt_codec_next_filter().
+ */
+struct kmqtt_sub_iter {
+	const u8 *pos;
+	const u8 *end;
+	bool with_qos;		/* SUBSCRIBE entries carry a QoS byte */
+};
+
+/* Returns the number of filters (>= 1) or -EPROTO. */
+int kmqtt_codec_parse_sub(const u8 *body, u32 len, bool with_qos,
+			  u16 *packet_id, struct kmqtt_sub_iter *it);
+
+/*
+ * Next entry of a validated body.  Returns true and fills @filter, @filter_len
+ * and (SUBSCRIBE only, else 0) @qos; false at the end.
+ */
+bool kmqtt_codec_next_filter(struct kmqtt_sub_iter *it, const u8 **filter,
+			     u16 *filter_len, u8 *qos);
+
+/*
+ * Encoders write into a caller buffer that must be large enough; each returns
+ * the number of bytes written.
+ */
+
+/* Bytes needed for a fixed header with @rem_len (2..5). */
+size_t kmqtt_codec_fixed_hdr_len(u32 rem_len);
+
+/* Writes first byte and remaining length; returns 2..5. */
+size_t kmqtt_codec_put_fixed_hdr(u8 *buf, u8 type, u8 flags, u32 rem_len);
+
+/* Total size of an encoded PUBLISH, or 0 if it exceeds the MQTT maximum. */
+size_t kmqtt_codec_publish_size(u16 topic_len, u8 qos, u32 payload_len);
+
+/*
+ * Encode a whole PUBLISH: fixed header, topic, packet id (QoS > 0), payload.
+ * @buf holds kmqtt_codec_publish_size() bytes.
+ */
+size_t kmqtt_codec_put_publish(u8 *buf, const struct kmqtt_publish *pub);
+
+/* CONNACK: 4 bytes. */
+size_t kmqtt_codec_put_connack(u8 *buf, bool session_present, u8 return_code);
+
+/* SUBACK with @n return codes: 4 + n bytes (n <= remaining length limit). */
+size_t kmqtt_codec_put_suback(u8 *buf, u16 packet_id, const u8 *codes, u32 n);
+
+/* Two-byte-body acks: PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK.  4 bytes. */
+size_t kmqtt_codec_put_ack(u8 *buf, u8 type, u16 packet_id);
+
+/* PINGRESP: 2 bytes. */
+size_t kmqtt_codec_put_pingresp(u8 *buf);
+
+/*
+ * Well-formed UTF-8 as 1.5.3 requires: no overlong forms, no surrogates
+ * (U+D800..U+DFFF, MQTT-1.5.3-1), nothing above U+10FFFF, no U+0000
+ * (MQTT-1.5.3-2).
+ */
+bool kmqtt_codec_utf8_valid(const u8 *s, size_t len);
+
+#endif /* _KMQTT_CODEC_H */

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The subscription trie: topic filters split into levels, one node per level,
+ * subscribers hung on the node of their filter's last level.  Portable: this
+ * file and topic.c build unchanged in userspace against tools/include.
+ *
+ * Concurrency: readers (kmqtt_topic_match) run under rcu_read_lock() and never
+ * block.  Writers (subscribe, unsubscribe, destroy) must be serialised by the
+ * caller (the per-netns subscription mutex); they may sleep (GFP_KERNEL) and
+ * free nodes and entries only after an RCU grace period.
+ */
+#ifndef _KMQTT_TOPIC_H
+#define _KMQTT_TOPIC_H
+
+#include <linux/types.h>
+
+struct kmqtt_topic_node;
+
+struct kmqtt_topic_tree {
+	struct kmqtt_topic_node __rcu *root;
+	u32 nodes;		/* for limits and kmqttctl */
+	u32 entries;		/* (filter, subscriber) pairs */
+};
+
+/* Subscription options byte: QoS in bits 0-1 (room for MQTT 5 options). */
+#define KMQTT_SUBOPT_QOS_MASK	0x03
+
+struct kmqtt_match {
+	void *subscriber;
+	u8 options;		/* of the matching filter with the highest QoS */
+};
+
+/*
+ * Result of one match: every subscriber at most once (a client whose
+ * filters overlap gets one copy at the highest QoS granted, MQTT-3.3.5-1).
+ * The caller owns the array and reuses it across matches; match grows it
+ * with @gfp up to @max entries.
+ */
+struct kmqtt_match_set {
+	struct kmqtt_match *v;
+	u32 n;
+	u32 cap;
+	u32 max;
+	u32 overflow;		/* matches left out: @max reached or no memory */
+};
+
+/*
+ * Topic names (PUBLISH) and filters (SUBSCRIBE), per 4.7: 1..65535 bytes of
+ * valid UTF-8 (kmqtt_codec_utf8_valid); a name has no wildcard
+ * (MQTT-3.3.2-2); in a filter '#' is alone and last in its level
+ * (MQTT-4.7.1-2) and '+' is alone in its level (MQTT-4.7.1-3).
+ */
+bool kmqtt_topic_name_valid(const u8 *name, size_t len);
+bool kmqtt_topic_filter_valid(const u8 *filter, size_t len);
+
+void kmqtt_topic_tree_init(struct kmqtt_topic_tree *tree);
+
+/* Frees everything; no reader may be left (caller did synchronize_rcu()). */
+void kmqtt_topic_tree_destroy(struct kmqtt_topic_tree *tree);
+
+/*
+ * Add (@subscriber, @filter) with @options, or update the options of an
+ * existing identical pair.  @filter must be valid.
+ * Returns 1 if added, 0 if updated, -ENOMEM.
+ */
+int kmqtt_topic_subscribe(struct kmqtt_topic_tree *tree, const u8 *filter,
+			  size_t len, void *subscriber, u8 options);
+
+/* Remove the pair.  Returns 0 or -ENOENT.  Empty nodes are pruned. */
+int kmqtt_topic_unsubscribe(struct kmqtt_topic_tree *tree, const u8 *filter,
+			    size_t len, void *subscriber);
+
+/*
+ * Fill @set (after resetting n and overflow) with the subscribers whose
+ * filters match the topic name @topic, deduplicated.  A topic beginning with
+ * '$' is not matched by a filter beginning with a wildcard (MQTT-4.7.2-1).
+ * Caller holds rcu_read_lock(); @gfp must not sleep then.
+ */
+void kmqtt_topic_match(const struct kmqtt_topic_tree *tree, const u8 *topic,
+		       size_t len, struct kmqtt_match_set *set, gfp_t gfp);
+
+/* Free the array of a match set. */
+void kmqtt_topic_match_set_free(struct kmqtt_match_set *set);
+
+#endif /* _KMQTT_TOPIC_H */
