@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Printing socket addresses, shared by kmqttd and kmqttctl. */
+#ifndef KMQTTD_ADDR_H
+#define KMQTTD_ADDR_H
+
+#include <stddef.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+/* "[" INET6_ADDRSTRLEN "]:" 5 digits and the NUL. */
+#define ADDR_STR_MAX	(INET6_ADDRSTRLEN + 8)
+
+/*
+ * "IP:PORT", or "[IPv6]:PORT"; IPv4-mapped IPv6 addresses print as IPv4.
+ * Anything else prints as "?".
+ */
+void addr_format(const struct sockaddr *sa, char out[ADDR_STR_MAX]);
+
+#endif /* KMQTTD_ADDR_H */

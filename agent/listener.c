@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <kmqtt/mqtt.h>
+
+#include "connect.h"
+#include "listener.h"
+#include "log.h"
+#include "nl.h"
+
+/* Accepts per wakeup, so a connection flood cannot starve the loop. */
+#define ACCEPT_BATCH		64
+/* Back-off after running out of file descriptors or memory. */
+#define ACCEPT_PAUSE_MS		100
+
+struct pending {
+	struct loop_source src;
+	struct listener *l;
+	struct pending *prev, *next;	/* in l->oldest .. l->newest */
+	uint64_t deadline_ms;
+	bool watched;			/* src is in the loop */
+	char peer[ADDR_STR_MAX];
+	uint8_t *buf;			/* the CONNECT read so far */
+	size_t have, cap;
+	/* Parsed; will and credentials are kept for authentication. */
+	struct connect_packet connect;
+};
+
+static void pending_free(struct pending *p)
+{
+	struct listener *l = p->l;
+
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		l->oldest = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	else
+		l->newest = p->prev;
+	l->pending_count--;
+
+	if (p->watched)
+		loop_del(l->loop, &p->src);
+	if (p->src.fd >= 0)
+		close(p->src.fd);
+	/* The buffer and the parsed packet may hold a password. */
+	if (p->buf)
+		explicit_bzero(p->buf, p->cap);
+	free(p->buf);
+	explicit_bzero(p, sizeof(*p));
+	free(p);
+}
+
+static void pending_drop(struct pending *p, const char *reason)
+{
+	log_verbose("Closing connection from %s: %s.", p->peer, reason);
+	pending_free(p);
+}
+
+static void pending_refuse(struct pending *p, uint8_t return_code,
+			   const char *reason)
+{
+	uint8_t connack[CONNECT_CONNACK_SIZE];
+
+	log_verbose("Refusing connection from %s: %s (CONNACK %u).", p->peer,
+		    reason, return_code);
+	connect_encode_connack(connack, return_code);
+	/* Nothing was written before: a 4 byte send fits the empty buffer. */
+	if (send(p->src.fd, connack, sizeof(connack), MSG_NOSIGNAL) < 0)
+		log_verbose("Sending CONNACK to %s failed: %s.", p->peer,
+			    strerror(errno));
+	pending_free(p);
+}
+
+static void pending_attach(struct pending *p)
+{
+	struct connect_packet *c = &p->connect;
+	struct listener *l = p->l;
+	struct kmqtt_nl_attach req;
+	uint64_t conn_id;
+	int err;
+
+	if (c->client_id_len == 0) {
+		err = connect_assign_client_id(c);
+		if (err) {
+			log_error("Generating a client id for %s: %s", p->peer,
+				  strerror(-err));
+			pending_refuse(p, MQTT_CONNACK_SERVER_UNAVAILABLE,
+				       "no client id");
+			return;
+		}
+	}
+	req = (struct kmqtt_nl_attach){
+		.fd = p->src.fd,
+		.client_id = c->client_id,
+		.client_id_len = c->client_id_len,
+		.proto_level = c->proto_level,
+		.keepalive = c->keepalive,
+		.clean_session = c->clean_session,
+	};
+	/* The socket is the module's from now on: stop watching it. */
+	loop_del(l->loop, &p->src);
+	p->watched = false;
+	err = kmqtt_nl_attach(l->nl, &req, &conn_id);
+	if (err) {
+		log_error("Attaching client %s from %s: %s", c->client_id,
+			  p->peer, l->nl->error);
+		pending_refuse(p, MQTT_CONNACK_SERVER_UNAVAILABLE,
+			       "attach failed");
+		return;
+	}
+	/* mosquitto's p1 is MQTT 3.1, p2 MQTT 3.1.1 */
+	log_verbose("New client connected from %s as %s (p%d, c%d, k%u).",
+		    p->peer, c->client_id,
+		    c->proto_level == MQTT_PROTO_V311 ? 2 : 1,
+		    c->clean_session, c->keepalive);
+	/* kmqtt.ko holds its own reference to the socket. */
+	close(p->src.fd);
+	p->src.fd = -1;
+	pending_free(p);
+}
+
+static void pending_complete(struct pending *p)
+{
+	struct connect_result res = connect_parse(p->buf, p->have, &p->connect);
+
+	switch (res.action) {
+	case CONNECT_ACCEPT:
+		pending_attach(p);
+		break;
+	case CONNECT_REFUSE:
+		pending_refuse(p, res.return_code, res.reason);
+		break;
+	case CONNECT_DROP:
+		pending_drop(p, res.reason);
+		break;
+	}
+}
+
+static int pending_reserve(struct pending *p, size_t size)
+{
+	uint8_t *buf;
+
+	if (size <= p->cap)
+		return 0;
+	if (size < MQTT_MAX_FIXED_HEADER)
+		size = MQTT_MAX_FIXED_HEADER;
+	buf = realloc(p->buf, size);
+	if (!buf)
+		return -ENOMEM;
+	p->buf = buf;
+	p->cap = size;
+	return 0;
+}
+
+/*
+ * Read exactly what the CONNECT still lacks: bytes after it belong to
+ * kmqtt.ko once the socket is attached.
+ */
+static void pending_handle(struct loop_source *src, uint32_t events)
+{
+	struct pending *p = container_of(src, struct pending, src);
+	const char *reason;
+	size_t need;
+	ssize_t n;
+
+	(void)events;	/* errors and hangups show up as recv() results */
+	for (;;) {
+		reason = connect_frame_need(p->buf, p->have, &need);
+		if (reason) {
+			pending_drop(p, reason);
+			return;
+		}
+		if (need == p->have)
+			break;
+		if (pending_reserve(p, need)) {
+			pending_drop(p, "out of memory");
+			return;
+		}
+		n = recv(p->src.fd, p->buf + p->have, need - p->have, 0);
+		if (n > 0) {
+			p->have += (size_t)n;
+		} else if (n == 0) {
+			pending_drop(p, "closed before CONNECT");
+			return;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			return;
+		} else if (errno != EINTR) {
+			pending_drop(p, strerror(errno));
+			return;
+		}
+	}
+	pending_complete(p);
+}
+
+static void listener_add_pending(struct listener *l, int fd,
+				 const struct sockaddr *peer)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+	int err;
+
+	if (!p) {
+		log_error("Out of memory for a connection");
+		close(fd);
+		return;
+	}
+	p->src = (struct loop_source){ .fd = fd, .handle = pending_handle };
+	p->l = l;
+	p->deadline_ms = loop_now_ms() + l->connect_timeout_ms;
+	addr_format(peer, p->peer);
+	err = loop_add(l->loop, &p->src, EPOLLIN);
+	if (err) {
+		log_error("Watching connection from %s: %s", p->peer,
+			  strerror(-err));
+		close(fd);
+		free(p);
+		return;
+	}
+	p->watched = true;
+	p->prev = l->newest;
+	if (l->newest)
+		l->newest->next = p;
+	else
+		l->oldest = p;
+	l->newest = p;
+	l->pending_count++;
+}
+
+static void listener_pause_accept(struct listener *l, int err)
+{
+	log_error("Accepting on %s: %s; pausing for %d ms", l->name,
+		  strerror(err), ACCEPT_PAUSE_MS);
+	l->accept_resume_ms = loop_now_ms() + ACCEPT_PAUSE_MS;
+	loop_mod(l->loop, &l->src, 0);
+}
+
+static void listener_handle(struct loop_source *src, uint32_t events)
+{
+	struct listener *l = container_of(src, struct listener, src);
+	struct sockaddr_storage ss;
+	char peer[ADDR_STR_MAX];
+	socklen_t len;
+	int i, fd;
+
+	(void)events;
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		len = sizeof(ss);
+		fd = accept4(l->src.fd, (struct sockaddr *)&ss, &len,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				listener_pause_accept(l, errno);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+				 errno != EINTR && errno != ECONNABORTED)
+				log_error("Accepting on %s: %s", l->name,
+					  strerror(errno));
+			return;
+		}
+		addr_format((struct sockaddr *)&ss, peer);
+		log_verbose("New connection from %s on port %u.", peer,
+			    l->port);
+		if (l->pending_count >= LISTENER_MAX_PENDING) {
+			log_verbose("Closing connection from %s: too many connections waiting for CONNECT.",
+				    peer);
+			close(fd);
+			continue;
+		}
+		listener_add_pending(l, fd, (struct sockaddr *)&ss);
+	}
+}
+
+int listener_timeout(const struct listener *l)
+{
+	uint64_t now = loop_now_ms(), next = UINT64_MAX;
+
+	if (l->oldest)
+		next = l->oldest->deadline_ms;
+	if (l->accept_resume_ms && l->accept_resume_ms < next)
+		next = l->accept_resume_ms;
+	if (next == UINT64_MAX)
+		return -1;
+	return next <= now ? 0 : (int)(next - now);
+}
+
+void listener_expire(struct listener *l)
+{
+	uint64_t now = loop_now_ms();
+
+	while (l->oldest && l->oldest->deadline_ms <= now)
+		pending_drop(l->oldest, "no CONNECT in time");
+	if (l->accept_resume_ms && l->accept_resume_ms <= now) {
+		l->accept_resume_ms = 0;
+		loop_mod(l->loop, &l->src, EPOLLIN);
+	}
+}
+
+static int listener_bind(struct listener *l, const struct addrinfo *ai)
+{
+	int one = 1;
+
+	l->src.fd = socket(ai->ai_family,
+			   ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			   ai->ai_protocol);
+	if (l->src.fd < 0)
+		return -errno;
+	if (setsockopt(l->src.fd, SOL_SOCKET, SO_REUSEADDR, &one,
+		       sizeof(one)) ||
+	    bind(l->src.fd, ai->ai_addr, ai->ai_addrlen) ||
+	    listen(l->src.fd, SOMAXCONN)) {
+		int err = -errno;
+
+		close(l->src.fd);
+		l->src.fd = -1;
+		return err;
+	}
+	return 0;
+}
+
+int listener_open(struct listener *l, struct loop *loop, struct kmqtt_nl *nl,
+		  const char *addr, const char *port,
+		  unsigned int connect_timeout_s, char *err, size_t errlen)
+{
+	struct addrinfo hints = {
+		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+		.ai_socktype = SOCK_STREAM,
+	};
+	struct addrinfo *res, *ai;
+	struct sockaddr_storage ss;
+	char host[INET6_ADDRSTRLEN + 1];
+	socklen_t len = sizeof(ss);
+	size_t n = strlen(addr);
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	l->src = (struct loop_source){ .fd = -1, .handle = listener_handle };
+	l->loop = loop;
+	l->nl = nl;
+	l->connect_timeout_ms = (uint64_t)connect_timeout_s * 1000;
+
+	/* "[::1]" as well as "::1" */
+	if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']' &&
+	    n - 2 < sizeof(host)) {
+		memcpy(host, addr + 1, n - 2);
+		host[n - 2] = '\0';
+		addr = host;
+	}
+	rc = getaddrinfo(addr, port, &hints, &res);
+	if (rc) {
+		snprintf(err, errlen, "%s port %s: %s", addr, port,
+			 gai_strerror(rc));
+		return -1;
+	}
+	rc = -EADDRNOTAVAIL;
+	for (ai = res; ai && rc; ai = ai->ai_next)
+		rc = listener_bind(l, ai);
+	freeaddrinfo(res);
+	if (rc) {
+		snprintf(err, errlen, "listening on %s port %s: %s", addr,
+			 port, strerror(-rc));
+		return -1;
+	}
+	getsockname(l->src.fd, (struct sockaddr *)&ss, &len);
+	addr_format((struct sockaddr *)&ss, l->name);
+	l->port = ntohs(ss.ss_family == AF_INET6 ?
+			((struct sockaddr_in6 *)&ss)->sin6_port :
+			((struct sockaddr_in *)&ss)->sin_port);
+	rc = loop_add(loop, &l->src, EPOLLIN);
+	if (rc) {
+		snprintf(err, errlen, "epoll: %s", strerror(-rc));
+		close(l->src.fd);
+		l->src.fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+void listener_close(struct listener *l)
+{
+	while (l->oldest)
+		pending_free(l->oldest);
+	if (l->src.fd >= 0) {
+		loop_del(l->loop, &l->src);
+		close(l->src.fd);
+		l->src.fd = -1;
+	}
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The MQTT listening socket and the connections accepted on it that have
+ * not sent their CONNECT yet ("pending").  A pending connection is read
+ * without blocking up to the end of its CONNECT and no further, then
+ * handed to kmqtt.ko (ATTACH) or refused.
+ */
+#ifndef KMQTTD_LISTENER_H
+#define KMQTTD_LISTENER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "loop.h"
+
+/* Beyond this many pending connections new ones are closed at once. */
+#define LISTENER_MAX_PENDING	1024
+
+struct kmqtt_nl;
+struct pending;
+
+struct listener {
+	struct loop_source src;		/* the listening socket */
+	struct loop *loop;
+	struct kmqtt_nl *nl;
+	char name[ADDR_STR_MAX];	/* bound address, "IP:PORT" */
+	uint16_t port;
+	uint64_t connect_timeout_ms;
+	unsigned int pending_count;
+	/* All pending connections, oldest first: the deadline order. */
+	struct pending *oldest, *newest;
+	uint64_t accept_resume_ms;	/* accepting paused until then, or 0 */
+};
+
+/*
+ * Listen on @addr (numeric IPv4 or IPv6, brackets allowed, or a host
+ * name) and @port.  Returns 0, or -1 with @err describing the failure.
+ */
+int listener_open(struct listener *l, struct loop *loop, struct kmqtt_nl *nl,
+		  const char *addr, const char *port,
+		  unsigned int connect_timeout_s, char *err, size_t errlen);
+
+/* Milliseconds until listener_expire() has work, or -1. */
+int listener_timeout(const struct listener *l);
+
+/* Drop pending connections past their deadline; resume a paused accept. */
+void listener_expire(struct listener *l);
+
+/* Close the listening socket and every pending connection. */
+void listener_close(struct listener *l);
+
+#endif /* KMQTTD_LISTENER_H */

@@ -1,0 +1,473 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libnl client of the kmqtt generic netlink family.
+ *
+ * Requests are synchronous: send, then read replies until the ack, the end
+ * of a dump or an error.  Errors carry the kernel's extended ack message,
+ * which libnl 3.7 does not parse, so error_cb() reads it itself.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <linux/netlink.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/netlink.h>
+
+#include "nl.h"
+
+/* Room for a burst of close events when many clients leave at once. */
+#define EVENTS_RCVBUF	(1 << 20)
+
+static const char *const close_reason_names[__KMQTT_CLOSE_MAX] = {
+	[KMQTT_CLOSE_DISCONNECT] = "disconnect",
+	[KMQTT_CLOSE_PEER] = "peer",
+	[KMQTT_CLOSE_KEEPALIVE] = "keepalive",
+	[KMQTT_CLOSE_PROTOCOL] = "protocol",
+	[KMQTT_CLOSE_OVERFLOW] = "overflow",
+	[KMQTT_CLOSE_SHUTDOWN] = "shutdown",
+	[KMQTT_CLOSE_NOMEM] = "nomem",
+};
+
+static struct nla_policy attr_policy[KMQTT_A_MAX + 1] = {
+	[KMQTT_A_VERSION] = { .type = NLA_U32 },
+	[KMQTT_A_CONN_ID] = { .type = NLA_U64 },
+	[KMQTT_A_CLIENT_ID] = { .type = NLA_UNSPEC, .minlen = 1,
+				.maxlen = KMQTT_CLIENT_ID_MAX },
+	[KMQTT_A_PROTO_LEVEL] = { .type = NLA_U8 },
+	[KMQTT_A_KEEPALIVE] = { .type = NLA_U16 },
+	[KMQTT_A_CLEAN_SESSION] = { .type = NLA_U8 },
+	[KMQTT_A_CLOSE_REASON] = { .type = NLA_U32 },
+	[KMQTT_A_PEER] = { .type = NLA_UNSPEC,
+			   .minlen = sizeof(struct sockaddr_in),
+			   .maxlen = sizeof(struct sockaddr_in6) },
+	[KMQTT_A_STATS] = { .type = NLA_NESTED },
+};
+
+static struct nla_policy stat_policy[KMQTT_STAT_MAX + 1] = {
+	[KMQTT_STAT_CONNECTIONS ... KMQTT_STAT_MAX] = { .type = NLA_U64 },
+};
+
+/* One request in flight on nl->sock. */
+struct request {
+	const char *name;	/* command name for error messages */
+	/* Called for each reply message with its parsed attributes. */
+	void (*parse)(struct nlattr **tb, void *arg);
+	void *arg;
+	bool done;
+	int error;		/* 0 or -errno */
+	char ext_msg[128];	/* extended ack message, may be empty */
+};
+
+const char *kmqtt_nl_close_reason_name(uint32_t reason)
+{
+	if (reason < __KMQTT_CLOSE_MAX && close_reason_names[reason])
+		return close_reason_names[reason];
+	return "unknown";
+}
+
+static void set_error(struct kmqtt_nl *nl, const struct request *req)
+{
+	snprintf(nl->error, sizeof(nl->error), "%s: %s%s%s%s", req->name,
+		 strerror(-req->error), req->ext_msg[0] ? ": " : "",
+		 req->ext_msg,
+		 req->error == -EPERM ? " (CAP_NET_ADMIN is required)" : "");
+}
+
+static void set_libnl_error(struct kmqtt_nl *nl, const char *what, int nlerr)
+{
+	snprintf(nl->error, sizeof(nl->error), "%s: %s", what,
+		 nl_geterror(nlerr));
+}
+
+static int valid_cb(struct nl_msg *msg, void *arg)
+{
+	struct request *req = arg;
+	struct nlattr *tb[KMQTT_A_MAX + 1];
+	int err;
+
+	err = genlmsg_parse(nlmsg_hdr(msg), 0, tb, KMQTT_A_MAX, attr_policy);
+	if (err < 0) {
+		req->error = -EPROTO;
+		snprintf(req->ext_msg, sizeof(req->ext_msg),
+			 "malformed reply: %s", nl_geterror(err));
+		req->done = true;
+		return NL_STOP;
+	}
+	req->parse(tb, req->arg);
+	return NL_OK;
+}
+
+static int ack_cb(struct nl_msg *msg, void *arg)
+{
+	struct request *req = arg;
+
+	(void)msg;
+	req->done = true;
+	return NL_STOP;
+}
+
+/* NLMSG_DONE of a dump: its payload is the dump's final status. */
+static int finish_cb(struct nl_msg *msg, void *arg)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct request *req = arg;
+	int status;
+
+	if (nlmsg_datalen(nlh) >= (int)sizeof(status)) {
+		memcpy(&status, nlmsg_data(nlh), sizeof(status));
+		if (status < 0)
+			req->error = status;
+	}
+	req->done = true;
+	return NL_STOP;
+}
+
+/* Reads NLMSGERR_ATTR_MSG, which follows the (capped) nlmsgerr. */
+static int error_cb(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
+{
+	const struct nlmsghdr *nlh = (const void *)((const char *)e -
+						    NLMSG_HDRLEN);
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	struct request *req = arg;
+	size_t payload = sizeof(*e), off;
+
+	(void)nla;
+	req->error = e->error;
+	req->done = true;
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NL_STOP;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		payload += e->msg.nlmsg_len - NLMSG_HDRLEN;
+	off = NLMSG_HDRLEN + NLMSG_ALIGN(payload);
+	if (off >= nlh->nlmsg_len)
+		return NL_STOP;
+	if (nla_parse(tb, NLMSGERR_ATTR_MAX,
+		      (struct nlattr *)((char *)nlh + off),
+		      nlh->nlmsg_len - off, NULL) == 0 && tb[NLMSGERR_ATTR_MSG])
+		nla_strlcpy(req->ext_msg, tb[NLMSGERR_ATTR_MSG],
+			    sizeof(req->ext_msg));
+	return NL_STOP;
+}
+
+/* Send @msg (consumed) and read replies until the request completes. */
+static int run_request(struct kmqtt_nl *nl, struct nl_msg *msg,
+		       struct request *req)
+{
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	int err;
+
+	if (!cb) {
+		nlmsg_free(msg);
+		snprintf(nl->error, sizeof(nl->error), "%s: out of memory",
+			 req->name);
+		return -ENOMEM;
+	}
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, req);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, ack_cb, req);
+	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, finish_cb, req);
+	nl_cb_err(cb, NL_CB_CUSTOM, error_cb, req);
+
+	err = nl_send_auto(nl->sock, msg);
+	nlmsg_free(msg);
+	while (err >= 0 && !req->done)
+		err = nl_recvmsgs(nl->sock, cb);
+	nl_cb_put(cb);
+
+	if (req->error) {
+		set_error(nl, req);
+		return req->error;
+	}
+	if (err < 0) {
+		set_libnl_error(nl, req->name, err);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* A request message for @cmd, or NULL with nl->error set. */
+static struct nl_msg *new_request(struct kmqtt_nl *nl, uint8_t cmd, int flags)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	if (msg && genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
+			       flags, cmd, KMQTT_GENL_VERSION))
+		return msg;
+	nlmsg_free(msg);
+	snprintf(nl->error, sizeof(nl->error), "out of memory");
+	return NULL;
+}
+
+static void parse_stats(struct nlattr *nest, uint64_t *stats)
+{
+	struct nlattr *st[KMQTT_STAT_MAX + 1];
+	int i;
+
+	if (!nest || nla_parse_nested(st, KMQTT_STAT_MAX, nest, stat_policy))
+		return;
+	for (i = KMQTT_STAT_CONNECTIONS; i <= KMQTT_STAT_MAX; i++)
+		if (st[i])
+			stats[i] = nla_get_u64(st[i]);
+}
+
+static void parse_info(struct nlattr **tb, void *arg)
+{
+	struct kmqtt_nl_info *info = arg;
+
+	if (tb[KMQTT_A_VERSION])
+		info->version = nla_get_u32(tb[KMQTT_A_VERSION]);
+	parse_stats(tb[KMQTT_A_STATS], info->stats);
+}
+
+int kmqtt_nl_get_info(struct kmqtt_nl *nl, struct kmqtt_nl_info *info)
+{
+	struct request req = { .name = "GET_INFO", .parse = parse_info,
+			       .arg = info };
+	struct nl_msg *msg;
+
+	memset(info, 0, sizeof(*info));
+	msg = new_request(nl, KMQTT_CMD_GET_INFO, NLM_F_REQUEST | NLM_F_ACK);
+	if (!msg)
+		return -ENOMEM;
+	return run_request(nl, msg, &req);
+}
+
+/* Ask for extended acks without the echoed request. */
+static void enable_ext_ack(struct nl_sock *sock)
+{
+	int one = 1, fd = nl_socket_get_fd(sock);
+
+	/* Best effort: without them errors just lack the message. */
+	(void)setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	(void)setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+}
+
+int kmqtt_nl_open(struct kmqtt_nl *nl)
+{
+	struct kmqtt_nl_info info;
+	int err;
+
+	memset(nl, 0, sizeof(*nl));
+	nl->sock = nl_socket_alloc();
+	if (!nl->sock) {
+		snprintf(nl->error, sizeof(nl->error), "out of memory");
+		return -ENOMEM;
+	}
+	err = genl_connect(nl->sock);
+	if (err < 0) {
+		set_libnl_error(nl, "generic netlink socket", err);
+		goto fail;
+	}
+	enable_ext_ack(nl->sock);
+
+	nl->family = genl_ctrl_resolve(nl->sock, KMQTT_GENL_NAME);
+	if (nl->family == -NLE_OBJ_NOTFOUND) {
+		snprintf(nl->error, sizeof(nl->error),
+			 "generic netlink family \"%s\" not found: the kmqtt module is not loaded (insmod kmod/kmqtt.ko)",
+			 KMQTT_GENL_NAME);
+		kmqtt_nl_close(nl);
+		return -ENOENT;
+	}
+	if (nl->family < 0) {
+		err = nl->family;
+		set_libnl_error(nl, "resolving family " KMQTT_GENL_NAME, err);
+		goto fail;
+	}
+
+	err = kmqtt_nl_get_info(nl, &info);
+	if (err) {
+		kmqtt_nl_close(nl);
+		return err;
+	}
+	if (info.version != KMQTT_GENL_VERSION) {
+		snprintf(nl->error, sizeof(nl->error),
+			 "kmqtt module speaks netlink version %u, this program version %u: build and load matching versions",
+			 info.version, KMQTT_GENL_VERSION);
+		kmqtt_nl_close(nl);
+		return -EPROTO;
+	}
+	return 0;
+
+fail:
+	kmqtt_nl_close(nl);
+	return -EIO;
+}
+
+void kmqtt_nl_close(struct kmqtt_nl *nl)
+{
+	nl_socket_free(nl->events);
+	nl_socket_free(nl->sock);
+	nl->events = NULL;
+	nl->sock = NULL;
+}
+
+static void parse_conn_id(struct nlattr **tb, void *arg)
+{
+	uint64_t *conn_id = arg;
+
+	if (tb[KMQTT_A_CONN_ID])
+		*conn_id = nla_get_u64(tb[KMQTT_A_CONN_ID]);
+}
+
+int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
+		    uint64_t *conn_id)
+{
+	struct request r = { .name = "ATTACH", .parse = parse_conn_id,
+			     .arg = conn_id };
+	struct nl_msg *msg;
+
+	*conn_id = 0;
+	msg = new_request(nl, KMQTT_CMD_ATTACH, NLM_F_REQUEST | NLM_F_ACK);
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put_u32(msg, KMQTT_A_SOCK_FD, (uint32_t)req->fd) ||
+	    nla_put(msg, KMQTT_A_CLIENT_ID, (int)req->client_id_len,
+		    req->client_id) ||
+	    nla_put_u8(msg, KMQTT_A_PROTO_LEVEL, req->proto_level) ||
+	    nla_put_u16(msg, KMQTT_A_KEEPALIVE, req->keepalive) ||
+	    nla_put_u8(msg, KMQTT_A_CLEAN_SESSION, req->clean_session)) {
+		nlmsg_free(msg);
+		snprintf(nl->error, sizeof(nl->error), "ATTACH: message too large");
+		return -EMSGSIZE;
+	}
+	return run_request(nl, msg, &r);
+}
+
+/* Copies a binary client id attribute into a NUL-terminated buffer. */
+static void get_client_id(struct nlattr *attr,
+			  char out[KMQTT_CLIENT_ID_MAX + 1])
+{
+	int len = attr ? nla_len(attr) : 0;
+
+	memcpy(out, attr ? nla_data(attr) : "", (size_t)len);
+	out[len] = '\0';
+}
+
+/* The dump callback and its argument. */
+struct conn_walk {
+	void (*fn)(const struct kmqtt_nl_conn *conn, void *arg);
+	void *arg;
+};
+
+static void parse_conn(struct nlattr **tb, void *arg)
+{
+	struct conn_walk *walk = arg;
+	struct kmqtt_nl_conn conn;
+
+	memset(&conn, 0, sizeof(conn));
+	if (tb[KMQTT_A_CONN_ID])
+		conn.id = nla_get_u64(tb[KMQTT_A_CONN_ID]);
+	get_client_id(tb[KMQTT_A_CLIENT_ID], conn.client_id);
+	if (tb[KMQTT_A_PEER])
+		memcpy(&conn.peer, nla_data(tb[KMQTT_A_PEER]),
+		       (size_t)nla_len(tb[KMQTT_A_PEER]));
+	if (tb[KMQTT_A_PROTO_LEVEL])
+		conn.proto_level = nla_get_u8(tb[KMQTT_A_PROTO_LEVEL]);
+	if (tb[KMQTT_A_KEEPALIVE])
+		conn.keepalive = nla_get_u16(tb[KMQTT_A_KEEPALIVE]);
+	if (tb[KMQTT_A_CLEAN_SESSION])
+		conn.clean_session = nla_get_u8(tb[KMQTT_A_CLEAN_SESSION]);
+	parse_stats(tb[KMQTT_A_STATS], conn.stats);
+	walk->fn(&conn, walk->arg);
+}
+
+int kmqtt_nl_dump_conns(struct kmqtt_nl *nl,
+			void (*fn)(const struct kmqtt_nl_conn *conn, void *arg),
+			void *arg)
+{
+	struct conn_walk walk = { .fn = fn, .arg = arg };
+	struct request req = { .name = "GET_CONN", .parse = parse_conn,
+			       .arg = &walk };
+	struct nl_msg *msg;
+
+	msg = new_request(nl, KMQTT_CMD_GET_CONN, NLM_F_REQUEST | NLM_F_DUMP);
+	if (!msg)
+		return -ENOMEM;
+	return run_request(nl, msg, &req);
+}
+
+static int event_cb(struct nl_msg *msg, void *arg)
+{
+	struct genlmsghdr *gnlh = nlmsg_data(nlmsg_hdr(msg));
+	struct nlattr *tb[KMQTT_A_MAX + 1];
+	struct kmqtt_nl *nl = arg;
+	struct kmqtt_nl_closed ev;
+
+	if (gnlh->cmd != KMQTT_CMD_CONN_CLOSED ||
+	    genlmsg_parse(nlmsg_hdr(msg), 0, tb, KMQTT_A_MAX, attr_policy))
+		return NL_SKIP;
+	memset(&ev, 0, sizeof(ev));
+	if (tb[KMQTT_A_CONN_ID])
+		ev.conn_id = nla_get_u64(tb[KMQTT_A_CONN_ID]);
+	get_client_id(tb[KMQTT_A_CLIENT_ID], ev.client_id);
+	ev.reason = tb[KMQTT_A_CLOSE_REASON] ?
+		    nla_get_u32(tb[KMQTT_A_CLOSE_REASON]) : __KMQTT_CLOSE_MAX;
+	nl->closed_fn(&ev, nl->closed_arg);
+	return NL_OK;
+}
+
+int kmqtt_nl_subscribe(struct kmqtt_nl *nl, kmqtt_nl_closed_fn fn, void *arg)
+{
+	int group, err;
+
+	group = genl_ctrl_resolve_grp(nl->sock, KMQTT_GENL_NAME,
+				      KMQTT_MCGRP_EVENTS);
+	if (group < 0) {
+		set_libnl_error(nl, "resolving group " KMQTT_MCGRP_EVENTS,
+				group);
+		return -ENOENT;
+	}
+	nl->events = nl_socket_alloc();
+	if (!nl->events) {
+		snprintf(nl->error, sizeof(nl->error), "out of memory");
+		return -ENOMEM;
+	}
+	nl->closed_fn = fn;
+	nl->closed_arg = arg;
+	/* Events are not replies: they carry no sequence number of ours. */
+	nl_socket_disable_seq_check(nl->events);
+	nl_socket_modify_cb(nl->events, NL_CB_VALID, NL_CB_CUSTOM, event_cb, nl);
+	err = genl_connect(nl->events);
+	if (!err)
+		err = nl_socket_add_membership(nl->events, group);
+	if (!err)
+		err = nl_socket_set_nonblocking(nl->events);
+	if (!err)
+		err = nl_socket_set_buffer_size(nl->events, EVENTS_RCVBUF, 0);
+	if (err < 0) {
+		set_libnl_error(nl, "subscribing to " KMQTT_MCGRP_EVENTS, err);
+		nl_socket_free(nl->events);
+		nl->events = NULL;
+		return -EIO;
+	}
+	return 0;
+}
+
+int kmqtt_nl_events_fd(const struct kmqtt_nl *nl)
+{
+	return nl_socket_get_fd(nl->events);
+}
+
+int kmqtt_nl_events_read(struct kmqtt_nl *nl)
+{
+	struct nl_cb *cb = nl_socket_get_cb(nl->events);
+	int n;
+
+	/* Until the non-blocking socket has nothing left. */
+	do {
+		n = nl_recvmsgs_report(nl->events, cb);
+	} while (n > 0);
+	nl_cb_put(cb);
+	if (n == 0 || n == -NLE_AGAIN)
+		return 0;
+	if (n == -NLE_NOMEM) {
+		snprintf(nl->error, sizeof(nl->error),
+			 "event socket overrun: some close events were lost");
+		return -ENOBUFS;
+	}
+	set_libnl_error(nl, "reading events", n);
+	return -EIO;
+}

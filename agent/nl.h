@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * libnl client of the kmqtt generic netlink family, shared by kmqttd and
+ * kmqttctl.  The only code that knows attribute numbers: callers deal in
+ * plain C structs.
+ */
+#ifndef KMQTTD_NL_H
+#define KMQTTD_NL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <linux/kmqtt.h>
+
+struct nl_sock;
+struct kmqtt_nl_closed;
+
+typedef void (*kmqtt_nl_closed_fn)(const struct kmqtt_nl_closed *ev,
+				   void *arg);
+
+struct kmqtt_nl {
+	struct nl_sock *sock;		/* requests and replies */
+	struct nl_sock *events;		/* KMQTT_MCGRP_EVENTS, when subscribed */
+	int family;
+	kmqtt_nl_closed_fn closed_fn;
+	void *closed_arg;
+	/* Why the last call failed, with the kernel's extended ack if any. */
+	char error[256];
+};
+
+/* Totals from GET_INFO. */
+struct kmqtt_nl_info {
+	uint32_t version;
+	uint64_t stats[KMQTT_STAT_MAX + 1];	/* indexed by enum kmqtt_stat */
+};
+
+struct kmqtt_nl_attach {
+	int fd;
+	const char *client_id;
+	size_t client_id_len;
+	uint8_t proto_level;
+	uint16_t keepalive;
+	bool clean_session;
+};
+
+/* One connection from the GET_CONN dump. */
+struct kmqtt_nl_conn {
+	uint64_t id;
+	char client_id[KMQTT_CLIENT_ID_MAX + 1];
+	struct sockaddr_storage peer;	/* ss_family AF_UNSPEC when absent */
+	uint8_t proto_level;
+	uint16_t keepalive;
+	bool clean_session;
+	uint64_t stats[KMQTT_STAT_MAX + 1];
+};
+
+/* A KMQTT_CMD_CONN_CLOSED event. */
+struct kmqtt_nl_closed {
+	uint64_t conn_id;
+	char client_id[KMQTT_CLIENT_ID_MAX + 1];
+	uint32_t reason;		/* enum kmqtt_close_reason */
+};
+
+/*
+ * Connect, resolve the family and check that the module speaks our
+ * KMQTT_GENL_VERSION.  On failure nl->error says why and what to do.
+ * Returns 0 or -errno (-ENOENT: module not loaded, -EPROTO: version).
+ */
+int kmqtt_nl_open(struct kmqtt_nl *nl);
+void kmqtt_nl_close(struct kmqtt_nl *nl);
+
+int kmqtt_nl_get_info(struct kmqtt_nl *nl, struct kmqtt_nl_info *info);
+
+/* Hand a connected socket to the module, which sends the CONNACK. */
+int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
+		    uint64_t *conn_id);
+
+/* Call @fn for each connection the module holds. */
+int kmqtt_nl_dump_conns(struct kmqtt_nl *nl,
+			void (*fn)(const struct kmqtt_nl_conn *conn, void *arg),
+			void *arg);
+
+/*
+ * Join the events group on a second, non-blocking socket whose fd
+ * kmqtt_nl_events_fd() gives for polling; kmqtt_nl_events_read() then
+ * calls @fn for each queued event.
+ */
+int kmqtt_nl_subscribe(struct kmqtt_nl *nl, kmqtt_nl_closed_fn fn, void *arg);
+int kmqtt_nl_events_fd(const struct kmqtt_nl *nl);
+int kmqtt_nl_events_read(struct kmqtt_nl *nl);
+
+const char *kmqtt_nl_close_reason_name(uint32_t reason);
+
+#endif /* KMQTTD_NL_H */
