@@ -40,6 +40,13 @@
 #define MQTT_PROTO_V311		4
 #define MQTT_PROTO_V5		5
 
+/* Protocol names (3.1.2.1; MQTT 3.1 used "MQIsdp"). */
+#define MQTT_PROTO_NAME_V311	"MQTT"
+#define MQTT_PROTO_NAME_V31	"MQIsdp"
+
+/* MQTT 3.1 limits client identifiers to 23 characters. */
+#define MQTT_V31_CLIENT_ID_MAX	23
+
 /* CONNECT flags (3.1.2.3). */
 #define MQTT_CONNECT_RESERVED		0x01
 #define MQTT_CONNECT_CLEAN_SESSION	0x02

@@ -19,14 +19,21 @@ enum kmqtt_cmd {
 	KMQTT_CMD_GET_INFO,
 	/*
 	 * doit: hand a connected TCP socket over to the module.
-	 * Request: SOCK_FD, CLIENT_ID, PROTO_LEVEL, KEEPALIVE, CLEAN_SESSION.
-	 * Reply: CONN_ID.  The module sends CONNACK itself.
+	 * Request: SOCK_FD, CLIENT_ID, PROTO_LEVEL, KEEPALIVE, CLEAN_SESSION,
+	 * optionally WILL_TOPIC, WILL_PAYLOAD, WILL_QOS, WILL_RETAIN, PENDING.
+	 * Reply: CONN_ID, SESSION_PRESENT.  The module sends CONNACK itself.
 	 */
 	KMQTT_CMD_ATTACH,
 	/* dump: one message per connection (CONN_ID, CLIENT_ID, PEER, ...). */
 	KMQTT_CMD_GET_CONN,
 	/* event on KMQTT_MCGRP_EVENTS: CONN_ID, CLIENT_ID, CLOSE_REASON. */
 	KMQTT_CMD_CONN_CLOSED,
+	/* doit: set any of the limits in the KMQTT_A_LIMITS nest. */
+	KMQTT_CMD_SET_LIMITS,
+	/* dump: one message per session, online or offline. */
+	KMQTT_CMD_GET_SESSION,
+	/* dump: one message per subscription (CLIENT_ID, FILTER, QOS). */
+	KMQTT_CMD_GET_SUBSCRIPTION,
 
 	__KMQTT_CMD_MAX,
 };
@@ -45,6 +52,20 @@ enum kmqtt_attr {
 	KMQTT_A_CLOSE_REASON,	/* u32: enum kmqtt_close_reason */
 	KMQTT_A_PEER,		/* binary: struct sockaddr_in or sockaddr_in6 */
 	KMQTT_A_STATS,		/* nested: enum kmqtt_stat */
+	KMQTT_A_SESSION_PRESENT,	/* u8: ATTACH resumed a stored session */
+	KMQTT_A_WILL_TOPIC,	/* binary: valid topic name, 1..65535 bytes */
+	KMQTT_A_WILL_PAYLOAD,	/* binary: 0..65535 bytes */
+	KMQTT_A_WILL_QOS,	/* u8: 0..2 */
+	KMQTT_A_WILL_RETAIN,	/* u8: 0 or 1 */
+	KMQTT_A_LIMITS,		/* nested: enum kmqtt_limit */
+	KMQTT_A_FILTER,		/* binary: a topic filter */
+	KMQTT_A_QOS,		/* u8: granted QoS of a subscription */
+	KMQTT_A_ONLINE,		/* u8: the session has a connection */
+	/*
+	 * binary: bytes after CONNECT that the agent already read (a TLS
+	 * record may carry more than CONNECT); handled before the socket's.
+	 */
+	KMQTT_A_PENDING,
 
 	__KMQTT_A_MAX,
 };
@@ -63,6 +84,15 @@ enum kmqtt_stat {
 	KMQTT_STAT_BYTES_IN,		/* MQTT bytes received */
 	KMQTT_STAT_BYTES_OUT,		/* MQTT bytes sent */
 	KMQTT_STAT_PROTOCOL_ERRORS,	/* connections closed for a violation */
+	KMQTT_STAT_SESSIONS,		/* stored now, online or offline */
+	KMQTT_STAT_INFLIGHT,		/* QoS 1/2 sent, not yet acknowledged */
+	KMQTT_STAT_QUEUED,		/* waiting for the window or the client */
+	KMQTT_STAT_QUEUED_BYTES,
+	KMQTT_STAT_RETAINED,		/* retained messages stored */
+	KMQTT_STAT_RETAINED_BYTES,
+	KMQTT_STAT_MEMORY,		/* bytes of messages held (totals only) */
+	KMQTT_STAT_CONNECTIONS_REFUSED,	/* ATTACH over max_connections */
+	KMQTT_STAT_SESSIONS_EXPIRED,
 
 	__KMQTT_STAT_MAX,
 };
@@ -76,8 +106,33 @@ enum kmqtt_close_reason {
 	KMQTT_CLOSE_OVERFLOW,	/* client does not read its control packets */
 	KMQTT_CLOSE_SHUTDOWN,	/* module unload or network namespace exit */
 	KMQTT_CLOSE_NOMEM,	/* out of memory for this connection */
+	KMQTT_CLOSE_TAKEOVER,	/* a new connection took the session over */
 
 	__KMQTT_CLOSE_MAX,
 };
+
+/*
+ * Limits the agent sets with SET_LIMITS and reads back in GET_INFO.
+ * Defaults are in Documentation/architecture.rst.
+ */
+enum kmqtt_limit {
+	KMQTT_LIMIT_UNSPEC,
+	KMQTT_LIMIT_PAD,
+	KMQTT_LIMIT_MAX_CONNECTIONS,	/* u32, 0 = no limit */
+	KMQTT_LIMIT_MAX_PACKET_SIZE,	/* u32, 2..268435460 */
+	KMQTT_LIMIT_MAX_INFLIGHT,	/* u32, QoS 1/2 unacknowledged, 1..65535 */
+	KMQTT_LIMIT_MAX_QUEUED_MESSAGES,	/* u32 per session, 0 = no limit */
+	KMQTT_LIMIT_MAX_QUEUED_BYTES,	/* u64 per session, 0 = no limit */
+	KMQTT_LIMIT_MAX_SUBSCRIPTIONS,	/* u32 per session */
+	KMQTT_LIMIT_MAX_RETAINED,	/* u32 messages, 0 = no limit */
+	KMQTT_LIMIT_MAX_RETAINED_BYTES,	/* u64, 0 = no limit */
+	KMQTT_LIMIT_MEMORY,		/* u64 bytes of messages, 0 = no limit */
+	KMQTT_LIMIT_SESSION_EXPIRY,	/* u32 seconds offline, 0 = never */
+	KMQTT_LIMIT_QUEUE_QOS0,		/* u8: queue QoS 0 for offline sessions */
+	KMQTT_LIMIT_RETAIN_AVAILABLE,	/* u8: 0 = retained messages refused */
+
+	__KMQTT_LIMIT_MAX,
+};
+#define KMQTT_LIMIT_MAX (__KMQTT_LIMIT_MAX - 1)
 
 #endif /* _UAPI_LINUX_KMQTT_H */
