@@ -12,14 +12,6 @@
 
 #include "connect.h"
 
-/*
- * Protocol names and the 3.1 client id limit are not in kmqtt/mqtt.h
- * (see the agent's report to the lead); they belong there.
- */
-#define PROTO_NAME_V31		"MQIsdp"
-#define PROTO_NAME_V311		"MQTT"
-#define V31_CLIENT_ID_MAX	23
-
 #define REMAINING_LENGTH_CONTINUE	0x80
 #define REMAINING_LENGTH_DIGIT		0x7f
 
@@ -268,9 +260,9 @@ struct connect_result connect_parse(const uint8_t *pkt, size_t len,
 	reason = take_bytes(&cur, &name);
 	if (reason)
 		return drop(reason);
-	if (bytes_equal(&name, PROTO_NAME_V311))
+	if (bytes_equal(&name, MQTT_PROTO_NAME_V311))
 		expected_level = MQTT_PROTO_V311;
-	else if (bytes_equal(&name, PROTO_NAME_V31))
+	else if (bytes_equal(&name, MQTT_PROTO_NAME_V31))
 		expected_level = MQTT_PROTO_V31;
 	else
 		return drop("unknown protocol name (MQTT-3.1.2-1)");
@@ -303,7 +295,7 @@ struct connect_result connect_parse(const uint8_t *pkt, size_t len,
 		return drop(reason);
 
 	if (c->proto_level == MQTT_PROTO_V31) {
-		if (client_id.len == 0 || client_id.len > V31_CLIENT_ID_MAX)
+		if (client_id.len == 0 || client_id.len > MQTT_V31_CLIENT_ID_MAX)
 			return refuse(MQTT_CONNACK_IDENTIFIER_REJECTED,
 				      "MQTT 3.1 client id must have 1 to 23 bytes");
 	} else if (client_id.len == 0 && !c->clean_session) {

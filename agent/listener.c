@@ -86,8 +86,8 @@ static void pending_attach(struct pending *p)
 {
 	struct connect_packet *c = &p->connect;
 	struct listener *l = p->l;
+	struct kmqtt_nl_attached reply;
 	struct kmqtt_nl_attach req;
-	uint64_t conn_id;
 	int err;
 
 	if (c->client_id_len == 0) {
@@ -107,11 +107,25 @@ static void pending_attach(struct pending *p)
 		.proto_level = c->proto_level,
 		.keepalive = c->keepalive,
 		.clean_session = c->clean_session,
+		.will = c->will,
+		.will_qos = c->will_qos,
+		.will_retain = c->will_retain,
+		.will_topic = c->will_topic.data,
+		.will_topic_len = c->will_topic.len,
+		.will_payload = c->will_payload.data,
+		.will_payload_len = c->will_payload.len,
 	};
 	/* The socket is the module's from now on: stop watching it. */
 	loop_del(l->loop, &p->src);
 	p->watched = false;
-	err = kmqtt_nl_attach(l->nl, &req, &conn_id);
+	err = kmqtt_nl_attach(l->nl, &req, &reply);
+	if (err == -EUSERS) {
+		log_warning("Client connection from %s denied: max_connections exceeded.",
+			    p->peer);
+		pending_refuse(p, MQTT_CONNACK_SERVER_UNAVAILABLE,
+			       "max_connections exceeded");
+		return;
+	}
 	if (err) {
 		log_error("Attaching client %s from %s: %s", c->client_id,
 			  p->peer, l->nl->error);
@@ -119,11 +133,18 @@ static void pending_attach(struct pending *p)
 			       "attach failed");
 		return;
 	}
-	/* mosquitto's p1 is MQTT 3.1, p2 MQTT 3.1.1 */
+	/* mosquitto -v's lines; its p1 is MQTT 3.1, p2 MQTT 3.1.1 */
 	log_verbose("New client connected from %s as %s (p%d, c%d, k%u).",
 		    p->peer, c->client_id,
 		    c->proto_level == MQTT_PROTO_V311 ? 2 : 1,
 		    c->clean_session, c->keepalive);
+	if (c->will)
+		log_verbose("Will message specified (%u bytes) (r%d, q%u).",
+			    c->will_payload.len, c->will_retain, c->will_qos);
+	else
+		log_verbose("No will message specified.");
+	log_verbose("Sending CONNACK to %s (%d, 0)", c->client_id,
+		    reply.session_present);
 	/* kmqtt.ko holds its own reference to the socket. */
 	close(p->src.fd);
 	p->src.fd = -1;
@@ -134,9 +155,17 @@ static void pending_complete(struct pending *p)
 {
 	struct connect_result res = connect_parse(p->buf, p->have, &p->connect);
 
+	uint8_t return_code;
+
 	switch (res.action) {
 	case CONNECT_ACCEPT:
-		pending_attach(p);
+		return_code = p->l->auth ?
+			      p->l->auth->check(&p->connect, p->l->auth->arg) :
+			      MQTT_CONNACK_ACCEPTED;
+		if (return_code != MQTT_CONNACK_ACCEPTED)
+			pending_refuse(p, return_code, "not authorised");
+		else
+			pending_attach(p);
 		break;
 	case CONNECT_REFUSE:
 		pending_refuse(p, res.return_code, res.reason);
@@ -327,9 +356,10 @@ static int listener_bind(struct listener *l, const struct addrinfo *ai)
 	return 0;
 }
 
-int listener_open(struct listener *l, struct loop *loop, struct kmqtt_nl *nl,
-		  const char *addr, const char *port,
-		  unsigned int connect_timeout_s, char *err, size_t errlen)
+static int listener_open_addr(struct listener *l, struct loop *loop,
+			      struct kmqtt_nl *nl, const char *addr,
+			      const char *port, unsigned int connect_timeout_s,
+			      char *err, size_t errlen)
 {
 	struct addrinfo hints = {
 		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
@@ -383,6 +413,21 @@ int listener_open(struct listener *l, struct loop *loop, struct kmqtt_nl *nl,
 		return -1;
 	}
 	return 0;
+}
+
+int listener_open(struct listener *l, struct loop *loop, struct kmqtt_nl *nl,
+		  const char *addr, const char *port,
+		  unsigned int connect_timeout_s, char *err, size_t errlen)
+{
+	if (addr)
+		return listener_open_addr(l, loop, nl, addr, port,
+					  connect_timeout_s, err, errlen);
+	/* "::" takes IPv4 clients too, unless the host has no IPv6. */
+	if (!listener_open_addr(l, loop, nl, "::", port, connect_timeout_s,
+				err, errlen))
+		return 0;
+	return listener_open_addr(l, loop, nl, "0.0.0.0", port,
+				  connect_timeout_s, err, errlen);
 }
 
 void listener_close(struct listener *l)

@@ -17,13 +17,24 @@
 /* Beyond this many pending connections new ones are closed at once. */
 #define LISTENER_MAX_PENDING	1024
 
+struct connect_packet;
 struct kmqtt_nl;
 struct pending;
+
+/*
+ * Who may attach once the CONNECT is valid (auth.c): returns
+ * MQTT_CONNACK_ACCEPTED or the CONNACK return code to refuse with.
+ */
+struct listener_auth {
+	uint8_t (*check)(const struct connect_packet *c, void *arg);
+	void *arg;
+};
 
 struct listener {
 	struct loop_source src;		/* the listening socket */
 	struct loop *loop;
 	struct kmqtt_nl *nl;
+	const struct listener_auth *auth;	/* NULL: everyone */
 	char name[ADDR_STR_MAX];	/* bound address, "IP:PORT" */
 	uint16_t port;
 	uint64_t connect_timeout_ms;
@@ -34,8 +45,9 @@ struct listener {
 };
 
 /*
- * Listen on @addr (numeric IPv4 or IPv6, brackets allowed, or a host
- * name) and @port.  Returns 0, or -1 with @err describing the failure.
+ * Listen on @addr (numeric IPv4 or IPv6, brackets allowed, a host name, or
+ * NULL for every interface) and @port.  Returns 0, or -1 with @err
+ * describing the failure.
  */
 int listener_open(struct listener *l, struct loop *loop, struct kmqtt_nl *nl,
 		  const char *addr, const char *port,

@@ -32,6 +32,15 @@ void log_verbose(const char *fmt, ...)
 	va_end(ap);
 }
 
+void log_warning(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_line("Warning: ", fmt, ap);
+	va_end(ap);
+}
+
 void log_error(const char *fmt, ...)
 {
 	va_list ap;

@@ -16,20 +16,38 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 
-#include "listener.h"
+#include "auth.h"
+#include "config.h"
+#include "listeners.h"
 #include "log.h"
 #include "loop.h"
 #include "nl.h"
 
 #define DEFAULT_ADDR		"0.0.0.0"
-#define DEFAULT_PORT		"1883"
+#define DEFAULT_PORT		CONFIG_DEFAULT_PORT
 #define DEFAULT_TIMEOUT_S	10
 #define MAX_TIMEOUT_S		3600
 
+/* Exit codes besides 0 and 1 (runtime failure). */
+#define EXIT_USAGE		2
+#define EXIT_CONFIG		3
+
+struct options {
+	const char *config_path;	/* -c, or NULL */
+	const char *addr;		/* -b, or NULL */
+	const char *port;		/* -p, or NULL */
+	unsigned int timeout_s;
+	bool verbose;
+};
+
 struct agent {
+	struct options opt;
+	struct config cfg;
+	struct auth_policy auth_policy;
+	struct listener_auth auth;
 	struct loop loop;
 	struct kmqtt_nl nl;
-	struct listener listener;
+	struct listeners listeners;
 	struct loop_source signals;
 	struct loop_source events;
 	bool stop;
@@ -38,9 +56,11 @@ struct agent {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: kmqttd [-p PORT] [-b ADDR] [-v] [-t CONNECT_TIMEOUT_SECONDS]\n"
+		"usage: kmqttd [-c FILE] [-p PORT] [-b ADDR] [-v] [-t CONNECT_TIMEOUT_SECONDS]\n"
+		"  -c FILE  Mosquitto-style configuration file (SIGHUP re-reads it)\n"
 		"  -p PORT  TCP port to listen on (default " DEFAULT_PORT ")\n"
-		"  -b ADDR  address to bind, IPv4 or IPv6 (default " DEFAULT_ADDR ")\n"
+		"  -b ADDR  address to bind, IPv4 or IPv6 (default " DEFAULT_ADDR
+		" without -c)\n"
 		"  -v       log connections and disconnections\n"
 		"  -t SECS  close connections without CONNECT after SECS (default %d)\n",
 		DEFAULT_TIMEOUT_S);
@@ -59,13 +79,121 @@ static long parse_number(const char *s, long min, long max)
 	return v;
 }
 
+static void config_warning(const char *msg, void *arg)
+{
+	(void)arg;
+	log_warning("%s", msg);
+}
+
+/*
+ * Settings whose code is not in this build yet (agent/tls.c, passwd.c,
+ * acl.c): refusing them beats serving plain text or letting everyone in.
+ */
+static int check_supported(const struct config *cfg, char *err,
+			   size_t errlen)
+{
+	size_t i;
+
+	/* HOOK(tls): drop this check once listeners.c calls agent/tls.c. */
+	for (i = 0; i < cfg->listener_count; i++) {
+		const struct config_listener *l = &cfg->listeners[i];
+
+		if (l->cafile || l->certfile || l->keyfile) {
+			snprintf(err, errlen,
+				 "%s: TLS (cafile/certfile/keyfile) is not available in this build yet",
+				 l->where);
+			return -1;
+		}
+	}
+	/* HOOK(password_file, acl_file): likewise for auth.c. */
+	if (cfg->password_file) {
+		snprintf(err, errlen,
+			 "%s: password_file is not available in this build yet",
+			 cfg->password_file_where);
+		return -1;
+	}
+	if (cfg->acl_file) {
+		snprintf(err, errlen,
+			 "%s: acl_file is not available in this build yet",
+			 cfg->acl_file_where);
+		return -1;
+	}
+	return 0;
+}
+
+/* The configuration the options ask for.  Returns 0 or an exit code. */
+static int config_read(const struct options *opt, struct config *cfg,
+		       char *err, size_t errlen)
+{
+	if (!opt->config_path) {
+		if (config_from_command_line(cfg,
+					     opt->addr ? opt->addr : DEFAULT_ADDR,
+					     opt->port ? opt->port : DEFAULT_PORT)) {
+			snprintf(err, errlen, "out of memory");
+			return 1;
+		}
+		return 0;
+	}
+	if (config_load(cfg, opt->config_path, opt->addr, opt->port,
+			config_warning, NULL, err, errlen))
+		return EXIT_CONFIG;
+	if (check_supported(cfg, err, errlen)) {
+		config_free(cfg);
+		return EXIT_CONFIG;
+	}
+	return 0;
+}
+
+static void apply_log_settings(const struct agent *a)
+{
+	log_init(a->opt.verbose || a->cfg.log_verbose);
+}
+
+/* SIGHUP: all of the new configuration, or none of it. */
+static void reload(struct agent *a)
+{
+	struct config next;
+	char err[512];
+
+	if (!a->opt.config_path) {
+		log_warning("SIGHUP: no configuration file (-c) to reload.");
+		return;
+	}
+	log_verbose("Reloading config.");
+	if (config_read(&a->opt, &next, err, sizeof(err))) {
+		log_error("%s; keeping the current configuration.", err);
+		return;
+	}
+	if (listeners_prepare(&a->listeners, &next, err, sizeof(err))) {
+		log_error("%s; keeping the current configuration.", err);
+		config_free(&next);
+		return;
+	}
+	if (next.limits.mask && kmqtt_nl_set_limits(&a->nl, &next.limits)) {
+		log_error("%s: %s; keeping the current configuration.",
+			  a->opt.config_path, a->nl.error);
+		listeners_abort(&a->listeners);
+		config_free(&next);
+		return;
+	}
+	listeners_commit(&a->listeners);
+	a->auth_policy.allow_anonymous = next.allow_anonymous;
+	config_free(&a->cfg);
+	a->cfg = next;
+	apply_log_settings(a);
+}
+
 static void signals_handle(struct loop_source *src, uint32_t events)
 {
 	struct agent *a = container_of(src, struct agent, signals);
 	struct signalfd_siginfo si;
 
 	(void)events;
-	if (read(src->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+	while (read(src->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			reload(a);
+			continue;
+		}
 		log_verbose("kmqttd: %s, exiting.", strsignal((int)si.ssi_signo));
 		a->stop = true;
 	}
@@ -74,8 +202,13 @@ static void signals_handle(struct loop_source *src, uint32_t events)
 static void on_closed(const struct kmqtt_nl_closed *ev, void *arg)
 {
 	(void)arg;
-	log_verbose("Client %s disconnected: %s", ev->client_id,
-		    kmqtt_nl_close_reason_name(ev->reason));
+	/* mosquitto's wording when a client id connects again */
+	if (ev->reason == KMQTT_CLOSE_TAKEOVER)
+		log_verbose("Client %s already connected, closing old connection.",
+			    ev->client_id);
+	else
+		log_verbose("Client %s disconnected: %s", ev->client_id,
+			    kmqtt_nl_close_reason_name(ev->reason));
 }
 
 static void events_handle(struct loop_source *src, uint32_t events)
@@ -87,7 +220,10 @@ static void events_handle(struct loop_source *src, uint32_t events)
 		log_error("%s", a->nl.error);
 }
 
-/* SIGINT and SIGTERM arrive on a signalfd; SIGPIPE is not wanted at all. */
+/*
+ * SIGINT, SIGTERM and SIGHUP arrive on a signalfd; SIGPIPE is not wanted
+ * at all.
+ */
 static int signals_open(struct agent *a)
 {
 	sigset_t mask;
@@ -96,6 +232,7 @@ static int signals_open(struct agent *a)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL))
 		return -errno;
 	a->signals.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -105,10 +242,22 @@ static int signals_open(struct agent *a)
 	return loop_add(&a->loop, &a->signals, EPOLLIN);
 }
 
-static int run(struct agent *a, const char *addr, const char *port,
-	       unsigned int timeout_s)
+/* The file's limits, once at start: the others keep the module's values. */
+static int push_limits(struct agent *a)
 {
-	char err[256];
+	if (!a->cfg.limits.mask)
+		return 0;
+	if (kmqtt_nl_set_limits(&a->nl, &a->cfg.limits)) {
+		fprintf(stderr, "kmqttd: %s: %s\n", a->opt.config_path,
+			a->nl.error);
+		return EXIT_CONFIG;
+	}
+	return 0;
+}
+
+static int run(struct agent *a)
+{
+	char err[512];
 	int rc;
 
 	if (kmqtt_nl_open(&a->nl)) {
@@ -119,6 +268,9 @@ static int run(struct agent *a, const char *addr, const char *port,
 		fprintf(stderr, "kmqttd: %s\n", a->nl.error);
 		goto err_nl;
 	}
+	rc = push_limits(a);
+	if (rc)
+		goto err_nl_rc;
 	rc = loop_init(&a->loop);
 	if (rc) {
 		fprintf(stderr, "kmqttd: epoll: %s\n", strerror(-rc));
@@ -136,22 +288,29 @@ static int run(struct agent *a, const char *addr, const char *port,
 		fprintf(stderr, "kmqttd: epoll: %s\n", strerror(-rc));
 		goto err_signals;
 	}
-	if (listener_open(&a->listener, &a->loop, &a->nl, addr, port,
-			  timeout_s, err, sizeof(err))) {
+	a->auth_policy.allow_anonymous = a->cfg.allow_anonymous;
+	a->auth = (struct listener_auth){ .check = auth_check,
+					  .arg = &a->auth_policy };
+	listeners_init(&a->listeners, &a->loop, &a->nl, &a->auth,
+		       a->opt.timeout_s);
+	if (listeners_prepare(&a->listeners, &a->cfg, err, sizeof(err))) {
 		fprintf(stderr, "kmqttd: %s\n", err);
 		goto err_signals;
 	}
-	fprintf(stderr, "kmqttd: listening on %s\n", a->listener.name);
+	listeners_commit(&a->listeners);
+	if (a->cfg.local_only)
+		log_warning("Starting in local only mode: connections only from this machine (no listener in %s).",
+			    a->opt.config_path);
 
 	while (!a->stop) {
-		rc = loop_run_once(&a->loop, listener_timeout(&a->listener));
+		rc = loop_run_once(&a->loop, listeners_timeout(&a->listeners));
 		if (rc < 0) {
 			log_error("epoll_wait: %s", strerror(-rc));
 			break;
 		}
-		listener_expire(&a->listener);
+		listeners_expire(&a->listeners);
 	}
-	listener_close(&a->listener);
+	listeners_close(&a->listeners);
 	close(a->signals.fd);
 	loop_fini(&a->loop);
 	kmqtt_nl_close(&a->nl);
@@ -162,55 +321,79 @@ err_signals:
 err_loop:
 	loop_fini(&a->loop);
 err_nl:
+	rc = 1;
+err_nl_rc:
 	kmqtt_nl_close(&a->nl);
-	return 1;
+	return rc;
 }
 
-int main(int argc, char **argv)
+/* Returns -1 to go on, or the exit code. */
+static int parse_options(int argc, char **argv, struct options *opt)
 {
-	const char *addr = DEFAULT_ADDR, *port = DEFAULT_PORT;
 	long timeout_s = DEFAULT_TIMEOUT_S;
-	bool verbose = false;
-	struct agent a;
-	int opt;
+	int c;
 
-	while ((opt = getopt(argc, argv, "p:b:t:vh")) != -1) {
-		switch (opt) {
+	memset(opt, 0, sizeof(*opt));
+	while ((c = getopt(argc, argv, "c:p:b:t:vh")) != -1) {
+		switch (c) {
+		case 'c':
+			opt->config_path = optarg;
+			break;
 		case 'p':
 			if (parse_number(optarg, 0, 65535) < 0) {
 				fprintf(stderr, "kmqttd: bad port: %s\n", optarg);
-				return 2;
+				return EXIT_USAGE;
 			}
-			port = optarg;
+			opt->port = optarg;
 			break;
 		case 'b':
-			addr = optarg;
+			opt->addr = optarg;
 			break;
 		case 't':
 			timeout_s = parse_number(optarg, 1, MAX_TIMEOUT_S);
 			if (timeout_s < 0) {
 				fprintf(stderr, "kmqttd: bad timeout (1..%d s): %s\n",
 					MAX_TIMEOUT_S, optarg);
-				return 2;
+				return EXIT_USAGE;
 			}
 			break;
 		case 'v':
-			verbose = true;
+			opt->verbose = true;
 			break;
 		case 'h':
 			usage(stdout);
 			return 0;
 		default:
 			usage(stderr);
-			return 2;
+			return EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
 		usage(stderr);
-		return 2;
+		return EXIT_USAGE;
 	}
-	log_init(verbose);
+	opt->timeout_s = (unsigned int)timeout_s;
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct agent a;
+	char err[512];
+	int rc;
+
 	memset(&a, 0, sizeof(a));
 	a.signals.fd = -1;
-	return run(&a, addr, port, (unsigned int)timeout_s);
+	rc = parse_options(argc, argv, &a.opt);
+	if (rc >= 0)
+		return rc;
+	rc = config_read(&a.opt, &a.cfg, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "kmqttd: %s\n", err);
+		return rc;
+	}
+	apply_log_settings(&a);
+	rc = run(&a);
+	config_free(&a.cfg);
+	return rc;
 }

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -17,10 +18,18 @@
 #include <netlink/genl/genl.h>
 #include <netlink/netlink.h>
 
+#include <kmqtt/mqtt.h>
+
 #include "nl.h"
 
 /* Room for a burst of close events when many clients leave at once. */
 #define EVENTS_RCVBUF	(1 << 20)
+/*
+ * An ATTACH carries up to two 64 KiB will fields: more than libnl's
+ * default message and socket buffer sizes (32 KiB).
+ */
+#define REQUEST_SNDBUF		(256 * 1024)
+#define ATTACH_FIXED_SIZE	512	/* headers and the fixed attributes */
 
 static const char *const close_reason_names[__KMQTT_CLOSE_MAX] = {
 	[KMQTT_CLOSE_DISCONNECT] = "disconnect",
@@ -30,6 +39,7 @@ static const char *const close_reason_names[__KMQTT_CLOSE_MAX] = {
 	[KMQTT_CLOSE_OVERFLOW] = "overflow",
 	[KMQTT_CLOSE_SHUTDOWN] = "shutdown",
 	[KMQTT_CLOSE_NOMEM] = "nomem",
+	[KMQTT_CLOSE_TAKEOVER] = "takeover",
 };
 
 static struct nla_policy attr_policy[KMQTT_A_MAX + 1] = {
@@ -45,11 +55,35 @@ static struct nla_policy attr_policy[KMQTT_A_MAX + 1] = {
 			   .minlen = sizeof(struct sockaddr_in),
 			   .maxlen = sizeof(struct sockaddr_in6) },
 	[KMQTT_A_STATS] = { .type = NLA_NESTED },
+	[KMQTT_A_SESSION_PRESENT] = { .type = NLA_U8 },
+	[KMQTT_A_LIMITS] = { .type = NLA_NESTED },
+	[KMQTT_A_FILTER] = { .type = NLA_UNSPEC, .minlen = 1,
+			     .maxlen = MQTT_MAX_TOPIC_LEN },
+	[KMQTT_A_QOS] = { .type = NLA_U8 },
+	[KMQTT_A_ONLINE] = { .type = NLA_U8 },
 };
 
 static struct nla_policy stat_policy[KMQTT_STAT_MAX + 1] = {
 	[KMQTT_STAT_CONNECTIONS ... KMQTT_STAT_MAX] = { .type = NLA_U64 },
 };
+
+/* Also gives the width each limit is sent with. */
+static struct nla_policy limit_policy[KMQTT_LIMIT_MAX + 1] = {
+	[KMQTT_LIMIT_MAX_CONNECTIONS] = { .type = NLA_U32 },
+	[KMQTT_LIMIT_MAX_PACKET_SIZE] = { .type = NLA_U32 },
+	[KMQTT_LIMIT_MAX_INFLIGHT] = { .type = NLA_U32 },
+	[KMQTT_LIMIT_MAX_QUEUED_MESSAGES] = { .type = NLA_U32 },
+	[KMQTT_LIMIT_MAX_QUEUED_BYTES] = { .type = NLA_U64 },
+	[KMQTT_LIMIT_MAX_SUBSCRIPTIONS] = { .type = NLA_U32 },
+	[KMQTT_LIMIT_MAX_RETAINED] = { .type = NLA_U32 },
+	[KMQTT_LIMIT_MAX_RETAINED_BYTES] = { .type = NLA_U64 },
+	[KMQTT_LIMIT_MEMORY] = { .type = NLA_U64 },
+	[KMQTT_LIMIT_SESSION_EXPIRY] = { .type = NLA_U32 },
+	[KMQTT_LIMIT_QUEUE_QOS0] = { .type = NLA_U8 },
+	[KMQTT_LIMIT_RETAIN_AVAILABLE] = { .type = NLA_U8 },
+};
+
+_Static_assert(KMQTT_LIMIT_MAX < 32, "limits must fit kmqtt_nl_limits.mask");
 
 /* One request in flight on nl->sock. */
 struct request {
@@ -213,6 +247,31 @@ static void parse_stats(struct nlattr *nest, uint64_t *stats)
 			stats[i] = nla_get_u64(st[i]);
 }
 
+static void parse_limits(struct nlattr *nest, struct kmqtt_nl_limits *limits)
+{
+	struct nlattr *lt[KMQTT_LIMIT_MAX + 1];
+	int i;
+
+	if (!nest || nla_parse_nested(lt, KMQTT_LIMIT_MAX, nest, limit_policy))
+		return;
+	for (i = KMQTT_LIMIT_MAX_CONNECTIONS; i <= KMQTT_LIMIT_MAX; i++) {
+		if (!lt[i])
+			continue;
+		switch (limit_policy[i].type) {
+		case NLA_U8:
+			limits->value[i] = nla_get_u8(lt[i]);
+			break;
+		case NLA_U32:
+			limits->value[i] = nla_get_u32(lt[i]);
+			break;
+		default:
+			limits->value[i] = nla_get_u64(lt[i]);
+			break;
+		}
+		limits->mask |= KMQTT_NL_LIMIT_BIT(i);
+	}
+}
+
 static void parse_info(struct nlattr **tb, void *arg)
 {
 	struct kmqtt_nl_info *info = arg;
@@ -220,6 +279,7 @@ static void parse_info(struct nlattr **tb, void *arg)
 	if (tb[KMQTT_A_VERSION])
 		info->version = nla_get_u32(tb[KMQTT_A_VERSION]);
 	parse_stats(tb[KMQTT_A_STATS], info->stats);
+	parse_limits(tb[KMQTT_A_LIMITS], &info->limits);
 }
 
 int kmqtt_nl_get_info(struct kmqtt_nl *nl, struct kmqtt_nl_info *info)
@@ -262,6 +322,11 @@ int kmqtt_nl_open(struct kmqtt_nl *nl)
 		goto fail;
 	}
 	enable_ext_ack(nl->sock);
+	err = nl_socket_set_buffer_size(nl->sock, 0, REQUEST_SNDBUF);
+	if (err < 0) {
+		set_libnl_error(nl, "netlink socket buffer", err);
+		goto fail;
+	}
 
 	nl->family = genl_ctrl_resolve(nl->sock, KMQTT_GENL_NAME);
 	if (nl->family == -NLE_OBJ_NOTFOUND) {
@@ -304,35 +369,106 @@ void kmqtt_nl_close(struct kmqtt_nl *nl)
 	nl->sock = NULL;
 }
 
-static void parse_conn_id(struct nlattr **tb, void *arg)
+static void parse_attached(struct nlattr **tb, void *arg)
 {
-	uint64_t *conn_id = arg;
+	struct kmqtt_nl_attached *reply = arg;
 
 	if (tb[KMQTT_A_CONN_ID])
-		*conn_id = nla_get_u64(tb[KMQTT_A_CONN_ID]);
+		reply->conn_id = nla_get_u64(tb[KMQTT_A_CONN_ID]);
+	if (tb[KMQTT_A_SESSION_PRESENT])
+		reply->session_present = nla_get_u8(tb[KMQTT_A_SESSION_PRESENT]);
+}
+
+/* The four will attributes go together: all when the will flag was set. */
+static int put_will(struct nl_msg *msg, const struct kmqtt_nl_attach *req)
+{
+	if (!req->will)
+		return 0;
+	return nla_put(msg, KMQTT_A_WILL_TOPIC, (int)req->will_topic_len,
+		       req->will_topic) ||
+	       nla_put(msg, KMQTT_A_WILL_PAYLOAD, (int)req->will_payload_len,
+		       req->will_payload) ||
+	       nla_put_u8(msg, KMQTT_A_WILL_QOS, req->will_qos) ||
+	       nla_put_u8(msg, KMQTT_A_WILL_RETAIN, req->will_retain);
+}
+
+static int put_message_too_large(struct kmqtt_nl *nl, struct nl_msg *msg,
+				 const char *name)
+{
+	nlmsg_free(msg);
+	snprintf(nl->error, sizeof(nl->error), "%s: message too large", name);
+	return -EMSGSIZE;
 }
 
 int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
-		    uint64_t *conn_id)
+		    struct kmqtt_nl_attached *reply)
 {
-	struct request r = { .name = "ATTACH", .parse = parse_conn_id,
-			     .arg = conn_id };
+	struct request r = { .name = "ATTACH", .parse = parse_attached,
+			     .arg = reply };
 	struct nl_msg *msg;
 
-	*conn_id = 0;
-	msg = new_request(nl, KMQTT_CMD_ATTACH, NLM_F_REQUEST | NLM_F_ACK);
-	if (!msg)
+	memset(reply, 0, sizeof(*reply));
+	/* A will can be 128 KiB: more than libnl's default message size. */
+	msg = nlmsg_alloc_size(ATTACH_FIXED_SIZE + req->will_topic_len +
+			       req->will_payload_len + req->pending_len);
+	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
+				 NLM_F_REQUEST | NLM_F_ACK, KMQTT_CMD_ATTACH,
+				 KMQTT_GENL_VERSION)) {
+		nlmsg_free(msg);
+		snprintf(nl->error, sizeof(nl->error), "out of memory");
 		return -ENOMEM;
+	}
 	if (nla_put_u32(msg, KMQTT_A_SOCK_FD, (uint32_t)req->fd) ||
 	    nla_put(msg, KMQTT_A_CLIENT_ID, (int)req->client_id_len,
 		    req->client_id) ||
 	    nla_put_u8(msg, KMQTT_A_PROTO_LEVEL, req->proto_level) ||
 	    nla_put_u16(msg, KMQTT_A_KEEPALIVE, req->keepalive) ||
-	    nla_put_u8(msg, KMQTT_A_CLEAN_SESSION, req->clean_session)) {
-		nlmsg_free(msg);
-		snprintf(nl->error, sizeof(nl->error), "ATTACH: message too large");
-		return -EMSGSIZE;
+	    nla_put_u8(msg, KMQTT_A_CLEAN_SESSION, req->clean_session) ||
+	    put_will(msg, req) ||
+	    (req->pending_len &&
+	     nla_put(msg, KMQTT_A_PENDING, (int)req->pending_len,
+		     req->pending)))
+		return put_message_too_large(nl, msg, r.name);
+	return run_request(nl, msg, &r);
+}
+
+static void parse_nothing(struct nlattr **tb, void *arg)
+{
+	(void)tb;
+	(void)arg;
+}
+
+int kmqtt_nl_set_limits(struct kmqtt_nl *nl,
+			const struct kmqtt_nl_limits *limits)
+{
+	struct request r = { .name = "SET_LIMITS", .parse = parse_nothing };
+	struct nlattr *nest;
+	struct nl_msg *msg;
+	int i, err = 0;
+
+	msg = new_request(nl, KMQTT_CMD_SET_LIMITS, NLM_F_REQUEST | NLM_F_ACK);
+	if (!msg)
+		return -ENOMEM;
+	nest = nla_nest_start(msg, KMQTT_A_LIMITS);
+	for (i = KMQTT_LIMIT_MAX_CONNECTIONS; nest && !err &&
+	     i <= KMQTT_LIMIT_MAX; i++) {
+		if (!(limits->mask & KMQTT_NL_LIMIT_BIT(i)))
+			continue;
+		switch (limit_policy[i].type) {
+		case NLA_U8:
+			err = nla_put_u8(msg, i, (uint8_t)limits->value[i]);
+			break;
+		case NLA_U32:
+			err = nla_put_u32(msg, i, (uint32_t)limits->value[i]);
+			break;
+		default:
+			err = nla_put_u64(msg, i, limits->value[i]);
+			break;
+		}
 	}
+	if (!nest || err)
+		return put_message_too_large(nl, msg, r.name);
+	nla_nest_end(msg, nest);
 	return run_request(nl, msg, &r);
 }
 
@@ -387,6 +523,92 @@ int kmqtt_nl_dump_conns(struct kmqtt_nl *nl,
 	if (!msg)
 		return -ENOMEM;
 	return run_request(nl, msg, &req);
+}
+
+struct session_walk {
+	void (*fn)(const struct kmqtt_nl_session *s, void *arg);
+	void *arg;
+};
+
+static void parse_session(struct nlattr **tb, void *arg)
+{
+	struct session_walk *walk = arg;
+	struct kmqtt_nl_session s;
+
+	memset(&s, 0, sizeof(s));
+	get_client_id(tb[KMQTT_A_CLIENT_ID], s.client_id);
+	if (tb[KMQTT_A_CLEAN_SESSION])
+		s.clean_session = nla_get_u8(tb[KMQTT_A_CLEAN_SESSION]);
+	if (tb[KMQTT_A_ONLINE])
+		s.online = nla_get_u8(tb[KMQTT_A_ONLINE]);
+	if (tb[KMQTT_A_CONN_ID])
+		s.conn_id = nla_get_u64(tb[KMQTT_A_CONN_ID]);
+	parse_stats(tb[KMQTT_A_STATS], s.stats);
+	walk->fn(&s, walk->arg);
+}
+
+int kmqtt_nl_dump_sessions(struct kmqtt_nl *nl,
+			   void (*fn)(const struct kmqtt_nl_session *s,
+				      void *arg),
+			   void *arg)
+{
+	struct session_walk walk = { .fn = fn, .arg = arg };
+	struct request req = { .name = "GET_SESSION", .parse = parse_session,
+			       .arg = &walk };
+	struct nl_msg *msg;
+
+	msg = new_request(nl, KMQTT_CMD_GET_SESSION,
+			  NLM_F_REQUEST | NLM_F_DUMP);
+	if (!msg)
+		return -ENOMEM;
+	return run_request(nl, msg, &req);
+}
+
+struct subscription_walk {
+	void (*fn)(const struct kmqtt_nl_subscription *s, void *arg);
+	void *arg;
+	char filter[MQTT_MAX_TOPIC_LEN + 1];
+};
+
+static void parse_subscription(struct nlattr **tb, void *arg)
+{
+	struct subscription_walk *walk = arg;
+	struct kmqtt_nl_subscription s;
+	int len = tb[KMQTT_A_FILTER] ? nla_len(tb[KMQTT_A_FILTER]) : 0;
+
+	memset(&s, 0, sizeof(s));
+	get_client_id(tb[KMQTT_A_CLIENT_ID], s.client_id);
+	if (len)
+		memcpy(walk->filter, nla_data(tb[KMQTT_A_FILTER]), (size_t)len);
+	walk->filter[len] = '\0';
+	s.filter = walk->filter;
+	if (tb[KMQTT_A_QOS])
+		s.qos = nla_get_u8(tb[KMQTT_A_QOS]);
+	walk->fn(&s, walk->arg);
+}
+
+int kmqtt_nl_dump_subscriptions(struct kmqtt_nl *nl,
+				void (*fn)(const struct kmqtt_nl_subscription *s,
+					   void *arg),
+				void *arg)
+{
+	struct subscription_walk *walk = malloc(sizeof(*walk));
+	struct request req = { .name = "GET_SUBSCRIPTION",
+			       .parse = parse_subscription, .arg = walk };
+	struct nl_msg *msg;
+	int rc;
+
+	if (!walk) {
+		snprintf(nl->error, sizeof(nl->error), "out of memory");
+		return -ENOMEM;
+	}
+	walk->fn = fn;
+	walk->arg = arg;
+	msg = new_request(nl, KMQTT_CMD_GET_SUBSCRIPTION,
+			  NLM_F_REQUEST | NLM_F_DUMP);
+	rc = msg ? run_request(nl, msg, &req) : -ENOMEM;
+	free(walk);
+	return rc;
 }
 
 static int event_cb(struct nl_msg *msg, void *arg)

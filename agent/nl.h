@@ -29,10 +29,18 @@ struct kmqtt_nl {
 	char error[256];
 };
 
-/* Totals from GET_INFO. */
+/* Limits (enum kmqtt_limit); only those in @mask are meaningful. */
+#define KMQTT_NL_LIMIT_BIT(id)	(1u << (id))
+struct kmqtt_nl_limits {
+	uint32_t mask;
+	uint64_t value[KMQTT_LIMIT_MAX + 1];
+};
+
+/* Totals and current limits from GET_INFO. */
 struct kmqtt_nl_info {
 	uint32_t version;
 	uint64_t stats[KMQTT_STAT_MAX + 1];	/* indexed by enum kmqtt_stat */
+	struct kmqtt_nl_limits limits;
 };
 
 struct kmqtt_nl_attach {
@@ -42,6 +50,21 @@ struct kmqtt_nl_attach {
 	uint8_t proto_level;
 	uint16_t keepalive;
 	bool clean_session;
+	bool will;			/* the will fields below are set */
+	uint8_t will_qos;
+	bool will_retain;
+	const uint8_t *will_topic;
+	size_t will_topic_len;
+	const uint8_t *will_payload;
+	size_t will_payload_len;
+	/* Bytes read past the CONNECT (TLS records), for the module first. */
+	const uint8_t *pending;
+	size_t pending_len;
+};
+
+struct kmqtt_nl_attached {
+	uint64_t conn_id;
+	bool session_present;
 };
 
 /* One connection from the GET_CONN dump. */
@@ -53,6 +76,22 @@ struct kmqtt_nl_conn {
 	uint16_t keepalive;
 	bool clean_session;
 	uint64_t stats[KMQTT_STAT_MAX + 1];
+};
+
+/* One session from the GET_SESSION dump. */
+struct kmqtt_nl_session {
+	char client_id[KMQTT_CLIENT_ID_MAX + 1];
+	bool clean_session;
+	bool online;
+	uint64_t conn_id;		/* when online */
+	uint64_t stats[KMQTT_STAT_MAX + 1];
+};
+
+/* One subscription from the GET_SUBSCRIPTION dump. */
+struct kmqtt_nl_subscription {
+	char client_id[KMQTT_CLIENT_ID_MAX + 1];
+	const char *filter;		/* NUL-terminated, valid in the callback */
+	uint8_t qos;
 };
 
 /* A KMQTT_CMD_CONN_CLOSED event. */
@@ -72,14 +111,33 @@ void kmqtt_nl_close(struct kmqtt_nl *nl);
 
 int kmqtt_nl_get_info(struct kmqtt_nl *nl, struct kmqtt_nl_info *info);
 
-/* Hand a connected socket to the module, which sends the CONNACK. */
+/*
+ * Hand a connected socket to the module, which sends the CONNACK.
+ * -EUSERS: max_connections reached, the socket is still the caller's.
+ */
 int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
-		    uint64_t *conn_id);
+		    struct kmqtt_nl_attached *reply);
+
+/* Set the limits in limits->mask; the others keep their values. */
+int kmqtt_nl_set_limits(struct kmqtt_nl *nl,
+			const struct kmqtt_nl_limits *limits);
 
 /* Call @fn for each connection the module holds. */
 int kmqtt_nl_dump_conns(struct kmqtt_nl *nl,
 			void (*fn)(const struct kmqtt_nl_conn *conn, void *arg),
 			void *arg);
+
+/* Call @fn for each stored session, online or offline. */
+int kmqtt_nl_dump_sessions(struct kmqtt_nl *nl,
+			   void (*fn)(const struct kmqtt_nl_session *s,
+				      void *arg),
+			   void *arg);
+
+/* Call @fn for each subscription of every session. */
+int kmqtt_nl_dump_subscriptions(struct kmqtt_nl *nl,
+				void (*fn)(const struct kmqtt_nl_subscription *s,
+					   void *arg),
+				void *arg);
 
 /*
  * Join the events group on a second, non-blocking socket whose fd

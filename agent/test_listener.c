@@ -28,12 +28,26 @@ static struct {
 	uint8_t proto_level;
 	uint16_t keepalive;
 	bool clean_session;
+	bool will;
+	uint8_t will_qos;
+	bool will_retain;
+	char will_topic[64];
+	char will_payload[64];
 	uint8_t unread[256];		/* socket bytes after the CONNECT */
 	ssize_t unread_len;
 } attach;
 
+static void copy_field(char *out, size_t size, const uint8_t *data, size_t len)
+{
+	if (len >= size)
+		len = size - 1;
+	if (len)
+		memcpy(out, data, len);
+	out[len] = '\0';
+}
+
 int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
-		    uint64_t *conn_id)
+		    struct kmqtt_nl_attached *reply)
 {
 	attach.calls++;
 	memcpy(attach.client_id, req->client_id, req->client_id_len);
@@ -41,9 +55,17 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 	attach.proto_level = req->proto_level;
 	attach.keepalive = req->keepalive;
 	attach.clean_session = req->clean_session;
+	attach.will = req->will;
+	attach.will_qos = req->will_qos;
+	attach.will_retain = req->will_retain;
+	copy_field(attach.will_topic, sizeof(attach.will_topic),
+		   req->will_topic, req->will_topic_len);
+	copy_field(attach.will_payload, sizeof(attach.will_payload),
+		   req->will_payload, req->will_payload_len);
 	attach.unread_len = recv(req->fd, attach.unread, sizeof(attach.unread),
 				 MSG_DONTWAIT);
-	*conn_id = 1;
+	reply->conn_id = 1;
+	reply->session_present = false;
 	if (attach.result)
 		snprintf(nl->error, sizeof(nl->error), "ATTACH: fake failure");
 	return attach.result;
@@ -61,6 +83,19 @@ static const uint8_t connect_empty_id[] = {
 
 static const uint8_t connect_v5[] = {
 	0x10, 15, 0, 4, 'M', 'Q', 'T', 'T', 5, 0x02, 0, 30, 0, 0, 2, 'c', '1',
+};
+
+/*
+ * CONNECT, 3.1.1, will QoS 1 retained on "w/t" with payload "bye", user
+ * name "u", client id "c2".
+ */
+static const uint8_t connect_will[] = {
+	0x10, 27, 0, 4, 'M', 'Q', 'T', 'T', 4,
+	MQTT_CONNECT_USERNAME | MQTT_CONNECT_WILL_RETAIN |
+	(1 << MQTT_CONNECT_WILL_QOS_SHIFT) | MQTT_CONNECT_WILL |
+	MQTT_CONNECT_CLEAN_SESSION,
+	0, 60, 0, 2, 'c', '2', 0, 3, 'w', '/', 't', 0, 3, 'b', 'y', 'e',
+	0, 1, 'u',
 };
 
 static const uint8_t subscribe[] = {
@@ -281,6 +316,120 @@ TEST_F(listener, silent_client_closed_after_timeout)
 	ASSERT_EQ(0, client_read(fd, in, sizeof(in)));
 	ASSERT_EQ(0, attach.calls);
 	close(fd);
+}
+
+/* The four will fields reach ATTACH as the CONNECT carried them. */
+TEST_F(listener, will_passed_to_attach)
+{
+	int fd = client_connect(self->l.port);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(sizeof(connect_will),
+		  send(fd, connect_will, sizeof(connect_will), 0));
+	run_until(&self->l, &self->loop, attached_once);
+	ASSERT_EQ(1, attach.calls);
+	ASSERT_STREQ("c2", attach.client_id);
+	ASSERT_TRUE(attach.will);
+	ASSERT_EQ(1, attach.will_qos);
+	ASSERT_TRUE(attach.will_retain);
+	ASSERT_STREQ("w/t", attach.will_topic);
+	ASSERT_STREQ("bye", attach.will_payload);
+	close(fd);
+}
+
+TEST_F(listener, no_will_without_will_flag)
+{
+	int fd = client_connect(self->l.port);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(sizeof(connect_c1),
+		  send(fd, connect_c1, sizeof(connect_c1), 0));
+	run_until(&self->l, &self->loop, attached_once);
+	ASSERT_EQ(1, attach.calls);
+	ASSERT_FALSE(attach.will);
+	close(fd);
+}
+
+/* ATTACH over max_connections: CONNACK 3, as Mosquitto. */
+TEST_F(listener, max_connections_sends_server_unavailable)
+{
+	const uint8_t expect[] = { 0x20, 2, 0, MQTT_CONNACK_SERVER_UNAVAILABLE };
+	uint8_t in[16];
+	int fd = client_connect(self->l.port);
+
+	ASSERT_LE(0, fd);
+	attach.result = -EUSERS;
+	ASSERT_EQ(sizeof(connect_c1),
+		  send(fd, connect_c1, sizeof(connect_c1), 0));
+	run_until(&self->l, &self->loop, attached_once);
+	ASSERT_EQ(1, attach.calls);
+	ASSERT_EQ(sizeof(expect), client_read(fd, in, sizeof(in)));
+	ASSERT_EQ(0, memcmp(expect, in, sizeof(expect)));
+	close(fd);
+}
+
+static uint8_t refuse_anonymous(const struct connect_packet *c, void *arg)
+{
+	(*(int *)arg)++;
+	return c->has_username ? MQTT_CONNACK_ACCEPTED :
+				 MQTT_CONNACK_NOT_AUTHORIZED;
+}
+
+/* The auth hook refuses before ATTACH, with its return code. */
+TEST_F(listener, auth_hook_refuses_with_its_code)
+{
+	const uint8_t expect[] = { 0x20, 2, 0, MQTT_CONNACK_NOT_AUTHORIZED };
+	int checks = 0;
+	struct listener_auth auth = { .check = refuse_anonymous,
+				      .arg = &checks };
+	uint8_t in[16];
+	int fd = client_connect(self->l.port);
+
+	ASSERT_LE(0, fd);
+	self->l.auth = &auth;
+	ASSERT_EQ(sizeof(connect_c1),
+		  send(fd, connect_c1, sizeof(connect_c1), 0));
+	run_until(&self->l, &self->loop, one_pending);
+	run_until(&self->l, &self->loop, none_pending);
+	ASSERT_EQ(1, checks);
+	ASSERT_EQ(0, attach.calls);
+	ASSERT_EQ(sizeof(expect), client_read(fd, in, sizeof(in)));
+	ASSERT_EQ(0, memcmp(expect, in, sizeof(expect)));
+	close(fd);
+
+	/* with a user name the same hook lets it through */
+	fd = client_connect(self->l.port);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(sizeof(connect_will),
+		  send(fd, connect_will, sizeof(connect_will), 0));
+	run_until(&self->l, &self->loop, attached_once);
+	ASSERT_EQ(2, checks);
+	ASSERT_EQ(1, attach.calls);
+	close(fd);
+}
+
+/* NULL address: every interface, IPv6 and IPv4 on one socket. */
+TEST(listen_every_interface)
+{
+	struct kmqtt_nl nl = { 0 };
+	struct listener l;
+	struct loop loop;
+	char err[256];
+	int fd;
+
+	log_init(false);
+	ASSERT_EQ(0, loop_init(&loop));
+	ASSERT_EQ(0, listener_open(&l, &loop, &nl, NULL, "0", 1, err,
+				   sizeof(err)));
+	fd = client_connect(l.port);	/* over IPv4 loopback */
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(sizeof(connect_c1),
+		  send(fd, connect_c1, sizeof(connect_c1), 0));
+	run_until(&l, &loop, attached_once);
+	ASSERT_EQ(1, attach.calls);
+	close(fd);
+	listener_close(&l);
+	loop_fini(&loop);
 }
 
 /* -b accepts IPv6, bracketed or not, and prints it bracketed. */

@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kmqttctl: inspect kmqtt.ko, in the spirit of `wg show`.  The netlink
- * client is the agent's (agent/nl.c), so both speak the ABI the same way.
+ * kmqttctl: inspect and tune kmqtt.ko, in the spirit of `wg show` and
+ * `wg set`.  The netlink client and the limit names are the agent's
+ * (agent/nl.c, agent/limits.c), so both speak the ABI the same way.
  */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <kmqtt/mqtt.h>
 
 #include "addr.h"
+#include "limits.h"
 #include "nl.h"
 
 /* JSON names of the counters. */
@@ -24,14 +27,32 @@ static const char *const stat_names[KMQTT_STAT_MAX + 1] = {
 	[KMQTT_STAT_BYTES_IN] = "bytes_in",
 	[KMQTT_STAT_BYTES_OUT] = "bytes_out",
 	[KMQTT_STAT_PROTOCOL_ERRORS] = "protocol_errors",
+	[KMQTT_STAT_SESSIONS] = "sessions",
+	[KMQTT_STAT_INFLIGHT] = "inflight",
+	[KMQTT_STAT_QUEUED] = "queued",
+	[KMQTT_STAT_QUEUED_BYTES] = "queued_bytes",
+	[KMQTT_STAT_RETAINED] = "retained",
+	[KMQTT_STAT_RETAINED_BYTES] = "retained_bytes",
+	[KMQTT_STAT_MEMORY] = "memory",
+	[KMQTT_STAT_CONNECTIONS_REFUSED] = "connections_refused",
+	[KMQTT_STAT_SESSIONS_EXPIRED] = "sessions_expired",
 };
 
-/* Which counters GET_INFO totals and GET_CONN entries carry. */
+/* Which counters GET_INFO totals, GET_CONN and GET_SESSION entries carry. */
 static const enum kmqtt_stat total_stats[] = {
 	KMQTT_STAT_CONNECTIONS, KMQTT_STAT_CONNECTIONS_TOTAL,
-	KMQTT_STAT_SUBSCRIPTIONS, KMQTT_STAT_MSGS_IN, KMQTT_STAT_MSGS_OUT,
-	KMQTT_STAT_MSGS_DROPPED, KMQTT_STAT_BYTES_IN, KMQTT_STAT_BYTES_OUT,
+	KMQTT_STAT_CONNECTIONS_REFUSED, KMQTT_STAT_SESSIONS,
+	KMQTT_STAT_SESSIONS_EXPIRED, KMQTT_STAT_SUBSCRIPTIONS,
+	KMQTT_STAT_MSGS_IN, KMQTT_STAT_MSGS_OUT, KMQTT_STAT_MSGS_DROPPED,
+	KMQTT_STAT_BYTES_IN, KMQTT_STAT_BYTES_OUT, KMQTT_STAT_INFLIGHT,
+	KMQTT_STAT_QUEUED, KMQTT_STAT_QUEUED_BYTES, KMQTT_STAT_RETAINED,
+	KMQTT_STAT_RETAINED_BYTES, KMQTT_STAT_MEMORY,
 	KMQTT_STAT_PROTOCOL_ERRORS,
+};
+
+static const enum kmqtt_stat session_stats[] = {
+	KMQTT_STAT_SUBSCRIPTIONS, KMQTT_STAT_INFLIGHT, KMQTT_STAT_QUEUED,
+	KMQTT_STAT_QUEUED_BYTES, KMQTT_STAT_MSGS_DROPPED,
 };
 
 static const enum kmqtt_stat conn_stats[] = {
@@ -41,17 +62,30 @@ static const enum kmqtt_stat conn_stats[] = {
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
+/* A subscription, kept until its session is printed. */
+struct sub {
+	char *client_id;
+	char *filter;
+	uint8_t qos;
+};
+
 struct show {
 	bool json;
-	unsigned int conns;	/* connections printed so far */
+	unsigned int printed;	/* items of the current list so far */
+	struct sub *subs;	/* sorted by client id */
+	size_t sub_count, sub_cap;
+	bool out_of_memory;
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: kmqttctl <command>\n"
-		"  show [--json]  module totals and every connection\n"
-		"  help           this text\n");
+		"  show [--json]          module totals, limits, sessions with their\n"
+		"                         subscriptions, and every connection\n"
+		"  set LIMIT VALUE ...    change limits, named as in the configuration\n"
+		"                         file (max_inflight_messages, memory_limit, ...)\n"
+		"  help                   this text\n");
 }
 
 static const char *protocol_name(uint8_t level)
@@ -104,6 +138,44 @@ static void text_traffic(const uint64_t *s)
 	       s[KMQTT_STAT_BYTES_IN], s[KMQTT_STAT_BYTES_OUT]);
 }
 
+static void json_limits(const struct kmqtt_nl_limits *l)
+{
+	bool first = true;
+	int id;
+
+	printf("{");
+	for (id = KMQTT_LIMIT_MAX_CONNECTIONS; id <= KMQTT_LIMIT_MAX; id++) {
+		if (!(l->mask & KMQTT_NL_LIMIT_BIT(id)))
+			continue;
+		printf("%s\"%s\":", first ? "" : ",", limits_name(id));
+		if (limits_is_bool(id))
+			printf("%s", l->value[id] ? "true" : "false");
+		else
+			printf("%" PRIu64, l->value[id]);
+		first = false;
+	}
+	printf("}");
+}
+
+static void text_limits(const struct kmqtt_nl_limits *l)
+{
+	int id;
+
+	if (!l->mask)
+		return;
+	printf("  limits:\n");
+	for (id = KMQTT_LIMIT_MAX_CONNECTIONS; id <= KMQTT_LIMIT_MAX; id++) {
+		if (!(l->mask & KMQTT_NL_LIMIT_BIT(id)))
+			continue;
+		if (limits_is_bool(id))
+			printf("    %s: %s\n", limits_name(id),
+			       l->value[id] ? "true" : "false");
+		else
+			printf("    %s: %" PRIu64 "\n", limits_name(id),
+			       l->value[id]);
+	}
+}
+
 static void show_info(const struct show *sh, const struct kmqtt_nl_info *info)
 {
 	const uint64_t *s = info->stats;
@@ -111,16 +183,147 @@ static void show_info(const struct show *sh, const struct kmqtt_nl_info *info)
 	if (sh->json) {
 		printf("{\"version\":%u,\"stats\":", info->version);
 		json_stats(s, total_stats, ARRAY_SIZE(total_stats));
-		printf(",\"connections\":[");
+		printf(",\"limits\":");
+		json_limits(&info->limits);
 		return;
 	}
 	printf("kmqtt: version %u\n", info->version);
-	printf("  connections: %" PRIu64 " open, %" PRIu64 " total\n",
-	       s[KMQTT_STAT_CONNECTIONS], s[KMQTT_STAT_CONNECTIONS_TOTAL]);
+	printf("  connections: %" PRIu64 " open, %" PRIu64 " total, %" PRIu64
+	       " refused\n", s[KMQTT_STAT_CONNECTIONS],
+	       s[KMQTT_STAT_CONNECTIONS_TOTAL],
+	       s[KMQTT_STAT_CONNECTIONS_REFUSED]);
+	printf("  sessions: %" PRIu64 " stored, %" PRIu64 " expired\n",
+	       s[KMQTT_STAT_SESSIONS], s[KMQTT_STAT_SESSIONS_EXPIRED]);
 	printf("  subscriptions: %" PRIu64 "\n", s[KMQTT_STAT_SUBSCRIPTIONS]);
 	text_traffic(s);
+	printf("  inflight: %" PRIu64 "\n", s[KMQTT_STAT_INFLIGHT]);
+	printf("  queued: %" PRIu64 " messages, %" PRIu64 " bytes\n",
+	       s[KMQTT_STAT_QUEUED], s[KMQTT_STAT_QUEUED_BYTES]);
+	printf("  retained: %" PRIu64 " messages, %" PRIu64 " bytes\n",
+	       s[KMQTT_STAT_RETAINED], s[KMQTT_STAT_RETAINED_BYTES]);
+	printf("  memory: %" PRIu64 " bytes\n", s[KMQTT_STAT_MEMORY]);
 	printf("  protocol errors: %" PRIu64 "\n",
 	       s[KMQTT_STAT_PROTOCOL_ERRORS]);
+	text_limits(&info->limits);
+}
+
+static void collect_sub(const struct kmqtt_nl_subscription *s, void *arg)
+{
+	struct show *sh = arg;
+	struct sub *subs;
+
+	if (sh->sub_count == sh->sub_cap) {
+		size_t cap = sh->sub_cap ? 2 * sh->sub_cap : 64;
+
+		subs = realloc(sh->subs, cap * sizeof(*subs));
+		if (!subs) {
+			sh->out_of_memory = true;
+			return;
+		}
+		sh->subs = subs;
+		sh->sub_cap = cap;
+	}
+	subs = &sh->subs[sh->sub_count];
+	subs->client_id = strdup(s->client_id);
+	subs->filter = strdup(s->filter);
+	subs->qos = s->qos;
+	if (!subs->client_id || !subs->filter) {
+		free(subs->client_id);
+		free(subs->filter);
+		sh->out_of_memory = true;
+		return;
+	}
+	sh->sub_count++;
+}
+
+static int sub_order(const void *a, const void *b)
+{
+	const struct sub *x = a, *y = b;
+	int c = strcmp(x->client_id, y->client_id);
+
+	return c ? c : strcmp(x->filter, y->filter);
+}
+
+static void free_subs(struct show *sh)
+{
+	size_t i;
+
+	for (i = 0; i < sh->sub_count; i++) {
+		free(sh->subs[i].client_id);
+		free(sh->subs[i].filter);
+	}
+	free(sh->subs);
+}
+
+/* The first subscription of @client_id, or NULL. */
+static const struct sub *first_sub(const struct show *sh,
+				   const char *client_id)
+{
+	size_t lo = 0, hi = sh->sub_count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(sh->subs[mid].client_id, client_id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < sh->sub_count && !strcmp(sh->subs[lo].client_id, client_id))
+		return &sh->subs[lo];
+	return NULL;
+}
+
+static bool same_client(const struct show *sh, const struct sub *sub,
+			const char *client_id)
+{
+	return sub < sh->subs + sh->sub_count &&
+	       !strcmp(sub->client_id, client_id);
+}
+
+static void show_session(const struct kmqtt_nl_session *s, void *arg)
+{
+	struct show *sh = arg;
+	const struct sub *sub = first_sub(sh, s->client_id);
+	bool first = true;
+
+	if (sh->json) {
+		printf("%s{\"client_id\":", sh->printed ? "," : "");
+		json_string(s->client_id);
+		printf(",\"clean_session\":%s,\"online\":%s",
+		       s->clean_session ? "true" : "false",
+		       s->online ? "true" : "false");
+		if (s->online)
+			printf(",\"conn_id\":%" PRIu64, s->conn_id);
+		printf(",\"stats\":");
+		json_stats(s->stats, session_stats, ARRAY_SIZE(session_stats));
+		printf(",\"subscriptions\":[");
+		for (; sub && same_client(sh, sub, s->client_id); sub++) {
+			printf("%s{\"filter\":", first ? "" : ",");
+			json_string(sub->filter);
+			printf(",\"qos\":%u}", sub->qos);
+			first = false;
+		}
+		printf("]}");
+	} else {
+		printf("\nsession: %s\n", s->client_id);
+		if (s->online)
+			printf("  state: online, connection %" PRIu64 "\n",
+			       s->conn_id);
+		else
+			printf("  state: offline\n");
+		printf("  clean session: %s\n", s->clean_session ? "yes" : "no");
+		printf("  inflight: %" PRIu64 "\n", s->stats[KMQTT_STAT_INFLIGHT]);
+		printf("  queued: %" PRIu64 " messages, %" PRIu64 " bytes\n",
+		       s->stats[KMQTT_STAT_QUEUED],
+		       s->stats[KMQTT_STAT_QUEUED_BYTES]);
+		printf("  dropped: %" PRIu64 "\n",
+		       s->stats[KMQTT_STAT_MSGS_DROPPED]);
+		for (; sub && same_client(sh, sub, s->client_id); sub++)
+			printf("  subscription: %s (QoS %u)\n", sub->filter,
+			       sub->qos);
+	}
+	sh->printed++;
 }
 
 static void show_conn(const struct kmqtt_nl_conn *c, void *arg)
@@ -131,7 +334,7 @@ static void show_conn(const struct kmqtt_nl_conn *c, void *arg)
 	addr_format((const struct sockaddr *)&c->peer, peer);
 	if (sh->json) {
 		printf("%s{\"id\":%" PRIu64 ",\"client_id\":",
-		       sh->conns ? "," : "", c->id);
+		       sh->printed ? "," : "", c->id);
 		json_string(c->client_id);
 		printf(",\"peer\":");
 		json_string(peer);
@@ -150,7 +353,30 @@ static void show_conn(const struct kmqtt_nl_conn *c, void *arg)
 		       c->stats[KMQTT_STAT_SUBSCRIPTIONS]);
 		text_traffic(c->stats);
 	}
-	sh->conns++;
+	sh->printed++;
+}
+
+/* Sessions with their subscriptions, then connections. */
+static int show_lists(struct kmqtt_nl *nl, struct show *sh)
+{
+	int rc = kmqtt_nl_dump_subscriptions(nl, collect_sub, sh);
+
+	if (rc)
+		return rc;
+	if (sh->out_of_memory) {
+		snprintf(nl->error, sizeof(nl->error), "out of memory");
+		return -1;
+	}
+	qsort(sh->subs, sh->sub_count, sizeof(*sh->subs), sub_order);
+	if (sh->json)
+		printf(",\"sessions\":[");
+	rc = kmqtt_nl_dump_sessions(nl, show_session, sh);
+	if (rc)
+		return rc;
+	sh->printed = 0;
+	if (sh->json)
+		printf("],\"connections\":[");
+	return kmqtt_nl_dump_conns(nl, show_conn, sh);
 }
 
 static int cmd_show(int argc, char **argv)
@@ -173,7 +399,7 @@ static int cmd_show(int argc, char **argv)
 	rc = kmqtt_nl_get_info(&nl, &info);
 	if (!rc) {
 		show_info(&sh, &info);
-		rc = kmqtt_nl_dump_conns(&nl, show_conn, &sh);
+		rc = show_lists(&nl, &sh);
 	}
 	if (rc) {
 		fflush(stdout);
@@ -181,6 +407,44 @@ static int cmd_show(int argc, char **argv)
 	} else if (sh.json) {
 		printf("]}\n");
 	}
+	free_subs(&sh);
+	kmqtt_nl_close(&nl);
+	return rc ? 1 : 0;
+}
+
+/* set NAME VALUE [NAME VALUE ...]: all of them in one SET_LIMITS. */
+static int cmd_set(int argc, char **argv)
+{
+	struct kmqtt_nl_limits limits = { 0 };
+	struct kmqtt_nl nl;
+	char err[256];
+	int i, rc;
+
+	if (argc == 0 || argc % 2) {
+		usage(stderr);
+		return 2;
+	}
+	for (i = 0; i < argc; i += 2) {
+		switch (limits_parse(argv[i], argv[i + 1], &limits, err,
+				     sizeof(err))) {
+		case LIMITS_OK:
+			break;
+		case LIMITS_UNKNOWN:
+			fprintf(stderr, "kmqttctl: unknown limit '%s'\n",
+				argv[i]);
+			return 2;
+		default:
+			fprintf(stderr, "kmqttctl: %s\n", err);
+			return 2;
+		}
+	}
+	if (kmqtt_nl_open(&nl)) {
+		fprintf(stderr, "kmqttctl: %s\n", nl.error);
+		return 1;
+	}
+	rc = kmqtt_nl_set_limits(&nl, &limits);
+	if (rc)
+		fprintf(stderr, "kmqttctl: %s\n", nl.error);
 	kmqtt_nl_close(&nl);
 	return rc ? 1 : 0;
 }
@@ -192,6 +456,8 @@ int main(int argc, char **argv)
 		return cmd_show(0, NULL);
 	if (!strcmp(argv[1], "show"))
 		return cmd_show(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "set"))
+		return cmd_set(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "-h")) {
 		usage(stdout);

@@ -1,0 +1,831 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Mosquitto-format configuration: one directive per line, "#" comments,
+ * `listener` lines opening blocks of per-listener settings.  Directives
+ * fall in four groups: handled here, limits (limits.c), ignored with a
+ * warning, and refused because ignoring them would change what clients
+ * get (or weaken security) behind the operator's back.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "limits.h"
+
+struct parser {
+	struct config *cfg;
+	config_warn_fn warn;
+	void *warn_arg;
+	char *err;
+	size_t errlen;
+	const char *file;		/* being read */
+	unsigned int line;
+	bool included;			/* reading an include_dir file */
+	/* Settings before any `listener` line: the default listener's. */
+	struct config_listener deflt;
+	bool default_requested;		/* port or bind_address seen */
+	bool default_tls_set;		/* TLS settings in the global part */
+	char *default_tls_where;
+	struct config_listener *cur;	/* where per-listener settings go */
+	bool in_bridge;			/* after a `connection` line */
+	bool allow_anonymous_set;
+};
+
+/* One handled directive; @args is the rest of the line, trimmed. */
+struct directive {
+	const char *name;
+	int (*handle)(struct parser *p, const char *name, char *args);
+};
+
+/* A Mosquitto directive kmqtt ignores or refuses, and why. */
+struct unsupported {
+	const char *name;
+	const char *why;
+};
+
+static int parse_error(struct parser *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int parse_error(struct parser *p, const char *fmt, ...)
+{
+	int n = snprintf(p->err, p->errlen, "%s:%u: ", p->file, p->line);
+	va_list ap;
+
+	if (n < 0 || (size_t)n >= p->errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void parse_warn(struct parser *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void parse_warn(struct parser *p, const char *fmt, ...)
+{
+	char msg[512];
+	int n = snprintf(msg, sizeof(msg), "%s:%u: ", p->file, p->line);
+	va_list ap;
+
+	if (!p->warn || n < 0 || (size_t)n >= sizeof(msg))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	p->warn(msg, p->warn_arg);
+}
+
+static int out_of_memory(struct parser *p)
+{
+	return parse_error(p, "out of memory");
+}
+
+/* "FILE:LINE" of the current line, allocated. */
+static char *where_here(struct parser *p)
+{
+	char *where;
+
+	if (asprintf(&where, "%s:%u", p->file, p->line) < 0)
+		return NULL;
+	return where;
+}
+
+/* The single word in @args, or NULL after reporting the error. */
+static const char *one_value(struct parser *p, const char *name, char *args)
+{
+	if (!*args) {
+		parse_error(p, "%s: missing value", name);
+		return NULL;
+	}
+	if (strpbrk(args, " \t")) {
+		parse_error(p, "%s: expected one value, got \"%s\"", name, args);
+		return NULL;
+	}
+	return args;
+}
+
+static int parse_bool(struct parser *p, const char *name, char *args,
+		      bool *out)
+{
+	const char *v = one_value(p, name, args);
+
+	if (!v)
+		return -1;
+	if (strcmp(v, "true") && strcmp(v, "false"))
+		return parse_error(p, "%s: \"%s\" is neither true nor false",
+				   name, v);
+	*out = !strcmp(v, "true");
+	return 0;
+}
+
+/* A path or other string value: the rest of the line, as Mosquitto. */
+static int set_string(struct parser *p, const char *name, char *args,
+		      char **out, char **where)
+{
+	char *copy, *at = NULL;
+
+	if (!*args)
+		return parse_error(p, "%s: missing value", name);
+	copy = strdup(args);
+	if (!copy || (where && !(at = where_here(p)))) {
+		free(copy);
+		return out_of_memory(p);
+	}
+	free(*out);
+	*out = copy;
+	if (where) {
+		free(*where);
+		*where = at;
+	}
+	return 0;
+}
+
+/* "1".."65535" into @out. */
+static int parse_port(struct parser *p, const char *name, const char *v,
+		      char out[6])
+{
+	char *end;
+	long port;
+
+	errno = 0;
+	port = strtol(v, &end, 10);
+	if (*v < '0' || *v > '9' || *end || errno || port < 1 ||
+	    port > 65535)
+		return parse_error(p, "%s: \"%s\" is not a port from 1 to 65535",
+				   name, v);
+	snprintf(out, 6, "%ld", port);
+	return 0;
+}
+
+static int handle_port(struct parser *p, const char *name, char *args)
+{
+	const char *v = one_value(p, name, args);
+
+	if (!v || parse_port(p, name, v, p->deflt.port))
+		return -1;
+	p->default_requested = true;
+	return 0;
+}
+
+static int handle_bind_address(struct parser *p, const char *name,
+			       char *args)
+{
+	const char *v = one_value(p, name, args);
+
+	if (!v || set_string(p, name, args, &p->deflt.addr, NULL))
+		return -1;
+	p->default_requested = true;
+	return 0;
+}
+
+static void listener_free(struct config_listener *l)
+{
+	free(l->addr);
+	free(l->cafile);
+	free(l->certfile);
+	free(l->keyfile);
+	free(l->where);
+	memset(l, 0, sizeof(*l));
+}
+
+static const char *addr_or_any(const struct config_listener *l)
+{
+	return l->addr ? l->addr : "every interface";
+}
+
+bool config_listener_same_socket(const struct config_listener *a,
+				 const struct config_listener *b)
+{
+	if (strcmp(a->port, b->port))
+		return false;
+	if (!a->addr || !b->addr)
+		return !a->addr && !b->addr;
+	return !strcmp(a->addr, b->addr);
+}
+
+static struct config_listener *listener_add(struct parser *p)
+{
+	struct config *cfg = p->cfg;
+	struct config_listener *ls;
+
+	ls = realloc(cfg->listeners,
+		     (cfg->listener_count + 1) * sizeof(*ls));
+	if (!ls)
+		return NULL;
+	cfg->listeners = ls;
+	memset(&ls[cfg->listener_count], 0, sizeof(*ls));
+	return &ls[cfg->listener_count++];
+}
+
+/* listener PORT [ADDRESS] */
+static int handle_listener(struct parser *p, const char *name, char *args)
+{
+	char *port = strtok(args, " \t"), *addr = strtok(NULL, " \t");
+	struct config_listener l = { 0 }, *slot;
+	size_t i;
+
+	if (!port)
+		return parse_error(p, "%s: missing port", name);
+	if (strtok(NULL, " \t"))
+		return parse_error(p, "%s: expected PORT [ADDRESS]", name);
+	if (!strcmp(port, "0") && addr)
+		return parse_error(p, "%s: unix socket listeners are not supported",
+				   name);
+	if (parse_port(p, name, port, l.port))
+		return -1;
+	if (addr && !(l.addr = strdup(addr)))
+		return out_of_memory(p);
+	for (i = 0; i < p->cfg->listener_count; i++) {
+		if (config_listener_same_socket(&p->cfg->listeners[i], &l)) {
+			parse_error(p, "listener %s on %s is already defined at %s",
+				    l.port, addr_or_any(&l),
+				    p->cfg->listeners[i].where);
+			listener_free(&l);
+			return -1;
+		}
+	}
+	l.where = where_here(p);
+	slot = l.where ? listener_add(p) : NULL;
+	if (!slot) {
+		listener_free(&l);
+		return out_of_memory(p);
+	}
+	*slot = l;
+	p->cur = slot;
+	p->in_bridge = false;
+	return 0;
+}
+
+/* The listener that per-listener settings on this line belong to. */
+static struct config_listener *current_listener(struct parser *p)
+{
+	if (p->cur)
+		return p->cur;
+	if (!p->default_tls_where)
+		p->default_tls_where = where_here(p);
+	p->default_tls_set = true;
+	return &p->deflt;
+}
+
+static int handle_cafile(struct parser *p, const char *name, char *args)
+{
+	return set_string(p, name, args, &current_listener(p)->cafile, NULL);
+}
+
+static int handle_certfile(struct parser *p, const char *name, char *args)
+{
+	return set_string(p, name, args, &current_listener(p)->certfile, NULL);
+}
+
+static int handle_keyfile(struct parser *p, const char *name, char *args)
+{
+	return set_string(p, name, args, &current_listener(p)->keyfile, NULL);
+}
+
+static int handle_require_certificate(struct parser *p, const char *name,
+				      char *args)
+{
+	return parse_bool(p, name, args,
+			  &current_listener(p)->require_certificate);
+}
+
+static int handle_use_identity_as_username(struct parser *p,
+					   const char *name, char *args)
+{
+	return parse_bool(p, name, args,
+			  &current_listener(p)->use_identity_as_username);
+}
+
+static int handle_allow_anonymous(struct parser *p, const char *name,
+				  char *args)
+{
+	if (parse_bool(p, name, args, &p->cfg->allow_anonymous))
+		return -1;
+	p->allow_anonymous_set = true;
+	return 0;
+}
+
+static int handle_password_file(struct parser *p, const char *name,
+				char *args)
+{
+	return set_string(p, name, args, &p->cfg->password_file,
+			  &p->cfg->password_file_where);
+}
+
+static int handle_acl_file(struct parser *p, const char *name, char *args)
+{
+	return set_string(p, name, args, &p->cfg->acl_file,
+			  &p->cfg->acl_file_where);
+}
+
+/*
+ * Directives kmqtt supports with one value only, the Mosquitto default:
+ * any other would be a promise the broker does not keep.
+ */
+static int require_value(struct parser *p, const char *name, char *args,
+			 const char *supported, const char *why)
+{
+	const char *v = one_value(p, name, args);
+
+	if (!v)
+		return -1;
+	if (strcmp(v, supported))
+		return parse_error(p, "%s %s is not supported: %s", name, v,
+				   why);
+	return 0;
+}
+
+static int handle_per_listener_settings(struct parser *p, const char *name,
+					char *args)
+{
+	return require_value(p, name, args, "false",
+			     "authentication settings are global in kmqtt");
+}
+
+static int handle_protocol(struct parser *p, const char *name, char *args)
+{
+	if (!*args || strcmp(args, "websockets"))
+		return require_value(p, name, args, "mqtt",
+				     "the only protocol is mqtt");
+	return parse_error(p, "protocol websockets is not supported: kmqtt serves MQTT over TCP (and TLS) only");
+}
+
+static int handle_allow_zero_length_clientid(struct parser *p,
+					     const char *name, char *args)
+{
+	return require_value(p, name, args, "true",
+			     "kmqtt assigns an id to clients that send none");
+}
+
+static int handle_max_qos(struct parser *p, const char *name, char *args)
+{
+	return require_value(p, name, args, "2",
+			     "kmqtt grants every QoS level");
+}
+
+static int handle_upgrade_outgoing_qos(struct parser *p, const char *name,
+				       char *args)
+{
+	return require_value(p, name, args, "false",
+			     "kmqtt delivers at the lower of the two QoS levels, as MQTT requires");
+}
+
+/* log_type: Mosquitto's types; notice and information are connections. */
+static int handle_log_type(struct parser *p, const char *name, char *args)
+{
+	static const char *const quiet[] = {
+		"error", "warning", "subscribe", "unsubscribe", "websockets",
+		"none",
+	};
+	static const char *const verbose[] = {
+		"notice", "information", "debug", "all",
+	};
+	const char *v = one_value(p, name, args);
+	size_t i;
+
+	if (!v)
+		return -1;
+	p->cfg->log_type_set = true;
+	for (i = 0; i < sizeof(verbose) / sizeof(verbose[0]); i++) {
+		if (!strcmp(v, verbose[i])) {
+			p->cfg->log_verbose = true;
+			return 0;
+		}
+	}
+	for (i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++)
+		if (!strcmp(v, quiet[i]))
+			return 0;
+	return parse_error(p, "%s: unknown type \"%s\"", name, v);
+}
+
+static int handle_connection(struct parser *p, const char *name, char *args)
+{
+	const char *v = one_value(p, name, args);
+
+	if (!v)
+		return -1;
+	parse_warn(p, "bridge \"%s\" ignored: kmqtt has no bridges yet", v);
+	p->in_bridge = true;
+	return 0;
+}
+
+static int parse_file(struct parser *p, const char *path);
+
+/* Mosquitto's order: alphabetical, upper case before its lower case. */
+static int include_order(const struct dirent **a, const struct dirent **b)
+{
+	const unsigned char *x = (const void *)(*a)->d_name;
+	const unsigned char *y = (const void *)(*b)->d_name;
+
+	for (; *x && *y; x++, y++) {
+		int lx = *x >= 'A' && *x <= 'Z' ? *x + 32 : *x;
+		int ly = *y >= 'A' && *y <= 'Z' ? *y + 32 : *y;
+
+		if (lx != ly)
+			return lx - ly;
+		if (*x != *y)
+			return *x - *y;	/* 'A' < 'a' */
+	}
+	return *x - *y;
+}
+
+static int is_conf_file(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && n > 5 &&
+	       !strcmp(d->d_name + n - 5, ".conf");
+}
+
+static int handle_include_dir(struct parser *p, const char *name, char *args)
+{
+	struct dirent **files;
+	const char *outer = p->file;
+	unsigned int line = p->line;
+	char *path;
+	int n, i, rc = 0;
+
+	if (p->included)
+		return parse_error(p, "%s is only allowed in the main configuration file",
+				   name);
+	if (!*args)
+		return parse_error(p, "%s: missing directory", name);
+	n = scandir(args, &files, is_conf_file, include_order);
+	if (n < 0)
+		return parse_error(p, "%s: cannot read %s: %s", name, args,
+				   strerror(errno));
+	p->included = true;
+	for (i = 0; i < n; i++) {
+		if (!rc && asprintf(&path, "%s/%s", args,
+				    files[i]->d_name) < 0) {
+			path = NULL;
+			rc = out_of_memory(p);
+		} else if (!rc) {
+			rc = parse_file(p, path);
+		}
+		free(path);
+		path = NULL;
+		free(files[i]);
+	}
+	free(files);
+	p->included = false;
+	p->file = outer;
+	p->line = line;
+	return rc;
+}
+
+static const struct directive directives[] = {
+	{ "listener", handle_listener },
+	{ "port", handle_port },
+	{ "bind_address", handle_bind_address },
+	{ "cafile", handle_cafile },
+	{ "certfile", handle_certfile },
+	{ "keyfile", handle_keyfile },
+	{ "require_certificate", handle_require_certificate },
+	{ "use_identity_as_username", handle_use_identity_as_username },
+	{ "allow_anonymous", handle_allow_anonymous },
+	{ "password_file", handle_password_file },
+	{ "acl_file", handle_acl_file },
+	{ "per_listener_settings", handle_per_listener_settings },
+	{ "protocol", handle_protocol },
+	{ "allow_zero_length_clientid", handle_allow_zero_length_clientid },
+	{ "max_qos", handle_max_qos },
+	{ "upgrade_outgoing_qos", handle_upgrade_outgoing_qos },
+	{ "log_type", handle_log_type },
+	{ "connection", handle_connection },
+	{ "include_dir", handle_include_dir },
+};
+
+static const struct unsupported ignored[] = {
+	{ "persistence", "sessions live in kernel memory, not on disk" },
+	{ "persistence_file", "no persistence" },
+	{ "persistence_location", "no persistence" },
+	{ "autosave_interval", "no persistence" },
+	{ "autosave_on_changes", "no persistence" },
+	{ "sys_interval", "no $SYS topics; use kmqttctl show" },
+	{ "user", "kmqttd keeps the user it was started as" },
+	{ "pid_file", "run kmqttd under a service manager" },
+	{ "log_dest", "kmqttd logs to stderr" },
+	{ "log_facility", "kmqttd logs to stderr" },
+	{ "log_timestamp", "kmqttd always prints timestamps" },
+	{ "log_timestamp_format", "kmqttd prints Unix timestamps" },
+	{ "connection_messages", "use log_type or -v" },
+	{ "set_tcp_nodelay", "kmqtt.ko manages client sockets" },
+	{ "max_inflight_bytes", "kmqtt limits inflight messages by count" },
+	{ "max_keepalive", "applies to MQTT 5 clients only" },
+	{ "max_topic_alias", "applies to MQTT 5 clients only" },
+	{ "allow_duplicate_messages", "deprecated by Mosquitto" },
+	{ "check_retain_source", "applies to ACL checks of retained messages" },
+	{ "auto_id_prefix", "assigned ids start with \"kmqtt-\"" },
+	{ "websockets_log_level", "no websockets" },
+	{ "websockets_headers_size", "no websockets" },
+	{ "http_dir", "no websockets" },
+};
+
+static const struct unsupported refused[] = {
+	{ "bind_interface", "use a listener address" },
+	{ "socket_domain", "use a listener address (0.0.0.0 or ::)" },
+	{ "mount_point", "topic isolation per listener is not implemented" },
+	{ "use_username_as_clientid", "not implemented" },
+	{ "clientid_prefixes", "not implemented" },
+	{ "auth_plugin", "plugins are not supported" },
+	{ "auth_plugin_deny_special_chars", "plugins are not supported" },
+	{ "plugin", "plugins are not supported" },
+	{ "psk_file", "TLS-PSK is not supported" },
+	{ "psk_hint", "TLS-PSK is not supported" },
+	{ "capath", "use cafile" },
+	{ "ciphers", "not implemented" },
+	{ "ciphers_tls1.3", "not implemented" },
+	{ "crlfile", "certificate revocation lists are not implemented" },
+	{ "dhparamfile", "not implemented" },
+	{ "tls_engine", "not implemented" },
+	{ "tls_engine_kpass_sha1", "not implemented" },
+	{ "tls_keyform", "not implemented" },
+	{ "tls_version", "not implemented" },
+	{ "use_subject_as_username", "not implemented" },
+};
+
+/* Directives of a `connection` block, skipped with the bridge. */
+static const char *const bridge_directives[] = {
+	"address", "addresses", "cleansession", "local_cleansession",
+	"keepalive_interval", "idle_timeout", "local_clientid",
+	"local_password", "local_username", "notifications",
+	"notifications_local_only", "notification_topic", "remote_clientid",
+	"remote_password", "remote_username", "restart_timeout",
+	"round_robin", "start_type", "threshold", "topic", "try_private",
+	"clientid", "password", "username",
+};
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+static const char *unsupported_why(const struct unsupported *list,
+				   size_t count, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		if (!strcmp(name, list[i].name))
+			return list[i].why;
+	return NULL;
+}
+
+static bool is_bridge_directive(const char *name)
+{
+	size_t i;
+
+	if (!strncmp(name, "bridge_", 7))
+		return true;
+	for (i = 0; i < ARRAY_SIZE(bridge_directives); i++)
+		if (!strcmp(name, bridge_directives[i]))
+			return true;
+	return false;
+}
+
+static int handle_limit(struct parser *p, const char *name, char *args,
+			enum limits_parse_result *res)
+{
+	struct kmqtt_nl_limits one = { 0 };
+	struct kmqtt_nl_limits *limits = &p->cfg->limits;
+	char msg[256];
+	int id;
+
+	*res = limits_parse(name, args, &one, msg, sizeof(msg));
+	if (*res == LIMITS_INVALID)
+		return parse_error(p, "%s", msg);
+	if (*res == LIMITS_UNKNOWN)
+		return 0;
+	id = __builtin_ctz(one.mask);
+	/* max_packet_size and message_size_limit: the stricter one wins. */
+	if (id == KMQTT_LIMIT_MAX_PACKET_SIZE &&
+	    (limits->mask & one.mask) && limits->value[id] < one.value[id])
+		return 0;
+	limits->value[id] = one.value[id];
+	limits->mask |= one.mask;
+	return 0;
+}
+
+static int parse_line(struct parser *p, char *line)
+{
+	enum limits_parse_result res;
+	char *name, *args, *end;
+	const char *why;
+	size_t i;
+
+	while (*line == ' ' || *line == '\t')
+		line++;
+	end = line + strlen(line);
+	while (end > line && strchr(" \t\r\n", end[-1]))
+		*--end = '\0';
+	if (!*line || *line == '#')
+		return 0;
+	name = line;
+	args = line + strcspn(line, " \t");
+	if (*args) {
+		*args++ = '\0';
+		args += strspn(args, " \t");
+	}
+
+	for (i = 0; i < ARRAY_SIZE(directives); i++)
+		if (!strcmp(name, directives[i].name))
+			return directives[i].handle(p, name, args);
+	if (handle_limit(p, name, args, &res))
+		return -1;
+	if (res == LIMITS_OK)
+		return 0;
+	if (is_bridge_directive(name)) {
+		if (!p->in_bridge)
+			return parse_error(p, "%s is only valid in a bridge (after connection)",
+					   name);
+		return 0;
+	}
+	why = unsupported_why(ignored, ARRAY_SIZE(ignored), name);
+	if (why) {
+		parse_warn(p, "%s ignored: %s", name, why);
+		return 0;
+	}
+	why = unsupported_why(refused, ARRAY_SIZE(refused), name);
+	if (why || !strncmp(name, "auth_opt_", 9) ||
+	    !strncmp(name, "plugin_opt_", 11))
+		return parse_error(p, "%s is not supported by kmqtt: %s", name,
+				   why ? why : "plugins are not supported");
+	return parse_error(p, "unknown directive \"%s\"", name);
+}
+
+static int parse_file(struct parser *p, const char *path)
+{
+	size_t cap = 0;
+	char *line = NULL;
+	FILE *f;
+	int rc = 0;
+
+	p->file = path;
+	p->line = 0;
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(p->err, p->errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (!rc && getline(&line, &cap, f) >= 0) {
+		p->line++;
+		rc = parse_line(p, line);
+		/* include_dir read other files: this one's name again */
+		p->file = path;
+	}
+	if (!rc && ferror(f)) {
+		snprintf(p->err, p->errlen, "%s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+/* Put @l first: the default listener is the one -p/-b change. */
+static int listener_prepend(struct config *cfg, struct config_listener *l)
+{
+	struct config_listener *ls;
+
+	ls = realloc(cfg->listeners, (cfg->listener_count + 1) * sizeof(*ls));
+	if (!ls)
+		return -ENOMEM;
+	memmove(ls + 1, ls, cfg->listener_count * sizeof(*ls));
+	ls[0] = *l;
+	memset(l, 0, sizeof(*l));
+	cfg->listeners = ls;
+	cfg->listener_count++;
+	return 0;
+}
+
+/*
+ * After the last line: start the default listener when the file (port,
+ * bind_address) or the command line asks for it, or when there is no
+ * listener at all (Mosquitto 2.0 local only mode).
+ */
+static int finish(struct parser *p, const char *path, const char *cli_addr,
+		  const char *cli_port)
+{
+	struct config *cfg = p->cfg;
+	struct config_listener *d = &p->deflt;
+	const char *source = NULL;
+	size_t i;
+
+	if (cli_addr || cli_port) {
+		source = "command line";
+		if (cli_addr) {
+			free(d->addr);
+			d->addr = strdup(cli_addr);
+			if (!d->addr)
+				return out_of_memory(p);
+		}
+		/* kmqttd checked it: 0..65535, 0 for any free port */
+		if (cli_port)
+			snprintf(d->port, sizeof(d->port), "%s", cli_port);
+	} else if (p->default_requested) {
+		source = "port/bind_address";
+	} else if (cfg->listener_count == 0) {
+		cfg->local_only = true;
+		d->addr = strdup(CONFIG_LOCAL_ONLY_ADDR);
+		if (!d->addr)
+			return out_of_memory(p);
+	}
+	/* Mosquitto 2.0: anonymous clients only in local only mode. */
+	if (!p->allow_anonymous_set)
+		cfg->allow_anonymous = cfg->local_only;
+
+	if (!source && !cfg->local_only) {
+		if (p->default_tls_set && p->warn) {
+			char msg[512];
+
+			snprintf(msg, sizeof(msg),
+				 "%s: TLS settings before the first listener are unused: they belong to the default listener, which port or bind_address would start",
+				 p->default_tls_where);
+			p->warn(msg, p->warn_arg);
+		}
+		return 0;
+	}
+	if (!d->port[0])
+		snprintf(d->port, sizeof(d->port), CONFIG_DEFAULT_PORT);
+	for (i = 0; i < cfg->listener_count; i++) {
+		if (config_listener_same_socket(&cfg->listeners[i], d)) {
+			snprintf(p->err, p->errlen,
+				 "%s: listener %s on %s is also the default listener (%s)",
+				 cfg->listeners[i].where, d->port,
+				 addr_or_any(d),
+				 source ? source : "local only mode");
+			return -1;
+		}
+	}
+	d->is_default = true;
+	if (asprintf(&d->where, "%s (%s)", path,
+		     source ? source : "local only mode") < 0) {
+		d->where = NULL;
+		return out_of_memory(p);
+	}
+	return listener_prepend(cfg, d) ? out_of_memory(p) : 0;
+}
+
+int config_load(struct config *cfg, const char *path, const char *cli_addr,
+		const char *cli_port, config_warn_fn warn, void *warn_arg,
+		char *err, size_t errlen)
+{
+	struct parser p = {
+		.cfg = cfg, .warn = warn, .warn_arg = warn_arg,
+		.err = err, .errlen = errlen,
+	};
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	rc = parse_file(&p, path);
+	if (!rc)
+		rc = finish(&p, path, cli_addr, cli_port);
+	listener_free(&p.deflt);
+	free(p.default_tls_where);
+	if (rc) {
+		config_free(cfg);
+		return -1;
+	}
+	return 0;
+}
+
+int config_from_command_line(struct config *cfg, const char *addr,
+			     const char *port)
+{
+	struct config_listener *l;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->allow_anonymous = true;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	cfg->listeners = l;
+	cfg->listener_count = 1;
+	l->is_default = true;
+	snprintf(l->port, sizeof(l->port), "%s", port);
+	l->addr = strdup(addr);
+	l->where = strdup("command line");
+	if (!l->addr || !l->where) {
+		config_free(cfg);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void config_free(struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->listener_count; i++)
+		listener_free(&cfg->listeners[i]);
+	free(cfg->listeners);
+	free(cfg->password_file);
+	free(cfg->password_file_where);
+	free(cfg->acl_file);
+	free(cfg->acl_file_where);
+	memset(cfg, 0, sizeof(*cfg));
+}

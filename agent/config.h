@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kmqttd's configuration file, in Mosquitto's format and with Mosquitto
+ * 2.0's defaults (Documentation/configuration.rst).  Parsing only: no
+ * sockets, no netlink, so every rule is unit tested on the host.
+ */
+#ifndef KMQTTD_CONFIG_H
+#define KMQTTD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "nl.h"
+
+#define CONFIG_DEFAULT_PORT	"1883"
+/* Mosquitto 2.0 "local only mode": no listener in the file. */
+#define CONFIG_LOCAL_ONLY_ADDR	"127.0.0.1"
+
+/* A listening socket and the settings that belong to it. */
+struct config_listener {
+	char *addr;			/* NULL: every interface */
+	char port[6];			/* 1..65535 */
+	/* TLS: read by agent/tls.c; NULL or false when not set. */
+	char *cafile;
+	char *certfile;
+	char *keyfile;
+	bool require_certificate;
+	bool use_identity_as_username;
+	char *where;			/* "FILE:LINE" that defined it */
+	bool is_default;		/* from port/bind_address, -p/-b */
+};
+
+struct config {
+	struct config_listener *listeners;
+	size_t listener_count;
+	bool local_only;		/* no listener or port in the file */
+	/* Authentication, global (per_listener_settings false). */
+	bool allow_anonymous;
+	char *password_file;		/* NULL when not set */
+	char *password_file_where;
+	char *acl_file;
+	char *acl_file_where;
+	/* The limits the file sets; the module keeps its own for others. */
+	struct kmqtt_nl_limits limits;
+	bool log_type_set;		/* a log_type line was seen */
+	bool log_verbose;		/* log_type asks for connection logs */
+};
+
+/* Receives each warning as "FILE:LINE: text". */
+typedef void (*config_warn_fn)(const char *msg, void *arg);
+
+/*
+ * Read @path (and its include_dir files) into @cfg.  @cli_addr and
+ * @cli_port (-b and -p, NULL when not given) override the default
+ * listener's, or add one when the file only has `listener` lines.
+ * Returns 0, or -1 with @err holding "FILE:LINE: reason" (or "FILE:
+ * reason") and @cfg empty.  Known Mosquitto directives that kmqtt ignores
+ * are reported through @warn, and do not fail.
+ */
+int config_load(struct config *cfg, const char *path, const char *cli_addr,
+		const char *cli_port, config_warn_fn warn, void *warn_arg,
+		char *err, size_t errlen);
+
+/*
+ * Without a file: kmqttd's own defaults, one listener on @addr and @port,
+ * anonymous clients allowed, the module's limits.  Returns 0 or -ENOMEM.
+ */
+int config_from_command_line(struct config *cfg, const char *addr,
+			     const char *port);
+
+/* The same listening socket (address and port as written). */
+bool config_listener_same_socket(const struct config_listener *a,
+				 const struct config_listener *b);
+
+void config_free(struct config *cfg);
+
+#endif /* KMQTTD_CONFIG_H */

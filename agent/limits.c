@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "limits.h"
+
+#define HOUR_S	3600ULL
+#define DAY_S	(24 * HOUR_S)
+
+enum value_kind {
+	VALUE_COUNT,		/* decimal, checked against min and max */
+	VALUE_PAYLOAD_SIZE,	/* message_size_limit: payload bytes */
+	VALUE_DURATION,		/* persistent_client_expiration: "14d" */
+	VALUE_BOOL,		/* "true" or "false" */
+};
+
+struct limit_directive {
+	const char *name;
+	enum kmqtt_limit id;
+	enum value_kind kind;
+	uint64_t min, max;
+	uint64_t zero_is;	/* what 0 stands for, when not itself */
+	bool minus_one_is_zero;	/* Mosquitto's -1 for "unlimited" */
+};
+
+/* The first entry for an id gives its name in kmqttctl. */
+static const struct limit_directive directives[] = {
+	{ "max_connections", KMQTT_LIMIT_MAX_CONNECTIONS, VALUE_COUNT,
+	  .max = UINT32_MAX, .minus_one_is_zero = true },
+	{ "max_packet_size", KMQTT_LIMIT_MAX_PACKET_SIZE, VALUE_COUNT,
+	  .min = 2, .max = LIMITS_PACKET_SIZE_MAX,
+	  .zero_is = LIMITS_PACKET_SIZE_MAX },
+	{ "message_size_limit", KMQTT_LIMIT_MAX_PACKET_SIZE,
+	  VALUE_PAYLOAD_SIZE, .max = 268435455 },
+	/*
+	 * Mosquitto's 0 ("no limit") becomes the most kmqtt.ko takes:
+	 * packet identifiers cap what can be in flight anyway.
+	 */
+	{ "max_inflight_messages", KMQTT_LIMIT_MAX_INFLIGHT, VALUE_COUNT,
+	  .min = 1, .max = LIMITS_INFLIGHT_MAX, .zero_is = LIMITS_INFLIGHT_MAX },
+	{ "max_queued_messages", KMQTT_LIMIT_MAX_QUEUED_MESSAGES, VALUE_COUNT,
+	  .max = UINT32_MAX },
+	{ "max_queued_bytes", KMQTT_LIMIT_MAX_QUEUED_BYTES, VALUE_COUNT,
+	  .max = UINT64_MAX },
+	{ "memory_limit", KMQTT_LIMIT_MEMORY, VALUE_COUNT, .max = UINT64_MAX },
+	{ "persistent_client_expiration", KMQTT_LIMIT_SESSION_EXPIRY,
+	  VALUE_DURATION, .max = UINT32_MAX },
+	{ "queue_qos0_messages", KMQTT_LIMIT_QUEUE_QOS0, VALUE_BOOL, .max = 1 },
+	{ "retain_available", KMQTT_LIMIT_RETAIN_AVAILABLE, VALUE_BOOL, .max = 1 },
+	/* kmqtt extensions: Mosquitto has no such directives. */
+	{ "kmqtt_max_subscriptions", KMQTT_LIMIT_MAX_SUBSCRIPTIONS,
+	  VALUE_COUNT, .min = 1, .max = UINT32_MAX },
+	{ "kmqtt_max_retained_messages", KMQTT_LIMIT_MAX_RETAINED, VALUE_COUNT,
+	  .max = UINT32_MAX },
+	{ "kmqtt_max_retained_bytes", KMQTT_LIMIT_MAX_RETAINED_BYTES,
+	  VALUE_COUNT, .max = UINT64_MAX },
+};
+
+#define DIRECTIVE_COUNT	(sizeof(directives) / sizeof(directives[0]))
+
+/* Plain decimal digits only: no sign, spaces or suffix. */
+static int parse_u64(const char *s, uint64_t *v)
+{
+	unsigned long long n;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno)
+		return -errno;
+	if (*end)
+		return -EINVAL;
+	*v = n;
+	return 0;
+}
+
+static int parse_count(const struct limit_directive *d, const char *s,
+		       uint64_t *v, char *err, size_t errlen)
+{
+	if (d->minus_one_is_zero && !strcmp(s, "-1")) {
+		*v = 0;
+		return 0;
+	}
+	if (parse_u64(s, v) || *v > d->max) {
+		snprintf(err, errlen,
+			 "%s: \"%s\" is not a number from %s%llu to %llu",
+			 d->name, s, d->minus_one_is_zero ? "-1 or " : "",
+			 (unsigned long long)d->min,
+			 (unsigned long long)d->max);
+		return -EINVAL;
+	}
+	if (*v == 0 && d->zero_is)
+		*v = d->zero_is;
+	if (*v < d->min) {
+		snprintf(err, errlen, "%s: %s is below the minimum, %llu",
+			 d->name, s, (unsigned long long)d->min);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_payload_size(const struct limit_directive *d, const char *s,
+			      uint64_t *v, char *err, size_t errlen)
+{
+	if (parse_u64(s, v) || *v > d->max) {
+		snprintf(err, errlen,
+			 "%s: \"%s\" is not a number from 0 to %llu", d->name,
+			 s, (unsigned long long)d->max);
+		return -EINVAL;
+	}
+	if (*v == 0 || *v + LIMITS_PUBLISH_HEADER_MAX > LIMITS_PACKET_SIZE_MAX)
+		*v = LIMITS_PACKET_SIZE_MAX;
+	else
+		*v += LIMITS_PUBLISH_HEADER_MAX;
+	return 0;
+}
+
+/* Mosquitto's units: hour, day, week, month (30 days), year (365 days). */
+static int parse_duration(const struct limit_directive *d, const char *s,
+			  uint64_t *v, char *err, size_t errlen)
+{
+	static const struct { char unit; uint64_t seconds; } units[] = {
+		{ 'h', HOUR_S }, { 'd', DAY_S }, { 'w', 7 * DAY_S },
+		{ 'm', 30 * DAY_S }, { 'y', 365 * DAY_S },
+	};
+	size_t len = strlen(s), i;
+	char digits[24];
+	uint64_t n;
+
+	for (i = 0; len >= 2 && len - 1 < sizeof(digits) &&
+		    i < sizeof(units) / sizeof(units[0]); i++) {
+		if (s[len - 1] != units[i].unit)
+			continue;
+		memcpy(digits, s, len - 1);
+		digits[len - 1] = '\0';
+		if (parse_u64(digits, &n) || n > d->max / units[i].seconds)
+			break;
+		*v = n * units[i].seconds;
+		return 0;
+	}
+	snprintf(err, errlen,
+		 "%s: \"%s\" is not a duration like 12h, 2d, 1w, 1m or 1y (at most %llu seconds)",
+		 d->name, s, (unsigned long long)d->max);
+	return -EINVAL;
+}
+
+static int parse_bool(const struct limit_directive *d, const char *s,
+		      uint64_t *v, char *err, size_t errlen)
+{
+	if (!strcmp(s, "true") || !strcmp(s, "false")) {
+		*v = !strcmp(s, "true");
+		return 0;
+	}
+	snprintf(err, errlen, "%s: \"%s\" is neither true nor false", d->name,
+		 s);
+	return -EINVAL;
+}
+
+enum limits_parse_result limits_parse(const char *name, const char *value,
+				      struct kmqtt_nl_limits *out,
+				      char *err, size_t errlen)
+{
+	const struct limit_directive *d = NULL;
+	uint64_t v = 0;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < DIRECTIVE_COUNT && !d; i++)
+		if (!strcmp(name, directives[i].name))
+			d = &directives[i];
+	if (!d)
+		return LIMITS_UNKNOWN;
+
+	switch (d->kind) {
+	case VALUE_COUNT:
+		rc = parse_count(d, value, &v, err, errlen);
+		break;
+	case VALUE_PAYLOAD_SIZE:
+		rc = parse_payload_size(d, value, &v, err, errlen);
+		break;
+	case VALUE_DURATION:
+		rc = parse_duration(d, value, &v, err, errlen);
+		break;
+	default:
+		rc = parse_bool(d, value, &v, err, errlen);
+		break;
+	}
+	if (rc)
+		return LIMITS_INVALID;
+	out->value[d->id] = v;
+	out->mask |= KMQTT_NL_LIMIT_BIT(d->id);
+	return LIMITS_OK;
+}
+
+static const struct limit_directive *directive_of(enum kmqtt_limit id)
+{
+	size_t i;
+
+	for (i = 0; i < DIRECTIVE_COUNT; i++)
+		if (directives[i].id == id)
+			return &directives[i];
+	return NULL;
+}
+
+const char *limits_name(enum kmqtt_limit id)
+{
+	const struct limit_directive *d = directive_of(id);
+
+	return d ? d->name : NULL;
+}
+
+bool limits_is_bool(enum kmqtt_limit id)
+{
+	const struct limit_directive *d = directive_of(id);
+
+	return d && d->kind == VALUE_BOOL;
+}

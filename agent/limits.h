@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The broker limits kmqtt.ko enforces, named as Mosquitto's configuration
+ * directives (max_inflight_messages, memory_limit, ...) plus a few kmqtt_*
+ * extensions.  Shared by the config file parser and `kmqttctl set`, so a
+ * value means the same thing in both.
+ */
+#ifndef KMQTTD_LIMITS_H
+#define KMQTTD_LIMITS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nl.h"
+
+/*
+ * Most QoS 1/2 messages in flight kmqtt.ko accepts (the uapi comment says
+ * 65535, the module 65534: the value both accept).
+ */
+#define LIMITS_INFLIGHT_MAX	65534
+
+/* Largest MQTT packet: a 5 byte fixed header and the remaining length. */
+#define LIMITS_PACKET_SIZE_MAX	268435460ULL
+
+/*
+ * Largest PUBLISH header in front of the payload: fixed header, topic
+ * length, the longest topic and a packet identifier.  message_size_limit
+ * (payload bytes) becomes a packet limit this much larger, so every
+ * PUBLISH Mosquitto would accept is accepted.
+ */
+#define LIMITS_PUBLISH_HEADER_MAX	(5 + 2 + 65535 + 2)
+
+enum limits_parse_result {
+	LIMITS_OK,
+	LIMITS_UNKNOWN,		/* not a limit directive */
+	LIMITS_INVALID,		/* a limit, with a bad value: see @err */
+};
+
+/*
+ * Parse directive @name with @value into out->value[id] and mark it set in
+ * out->mask.  Mosquitto value conventions apply (-1 or 0 for "no limit"
+ * where Mosquitto has them, durations like "2d", "true"/"false").
+ * max_packet_size and message_size_limit both set the packet size limit.
+ */
+enum limits_parse_result limits_parse(const char *name, const char *value,
+				      struct kmqtt_nl_limits *out,
+				      char *err, size_t errlen);
+
+/* The directive name an operator uses for kernel limit @id. */
+const char *limits_name(enum kmqtt_limit id);
+
+/* True for the limits that are switches (printed as true/false). */
+bool limits_is_bool(enum kmqtt_limit id);
+
+#endif /* KMQTTD_LIMITS_H */

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The open listeners, kept in step with the configuration's list across
+ * reloads: a listener that stays keeps its socket and its pending
+ * connections, a new one is opened, a removed one closed.  Changes are
+ * two-phase so a reload that fails half-way changes nothing.
+ */
+#ifndef KMQTTD_LISTENERS_H
+#define KMQTTD_LISTENERS_H
+
+#include <stddef.h>
+
+#include "listener.h"
+
+struct config;
+struct open_listener;
+
+struct listeners {
+	struct loop *loop;
+	struct kmqtt_nl *nl;
+	const struct listener_auth *auth;
+	unsigned int connect_timeout_s;
+	struct open_listener **open;
+	size_t count;
+	struct open_listener **next;	/* prepared, not committed */
+	size_t next_count;
+};
+
+void listeners_init(struct listeners *ls, struct loop *loop,
+		    struct kmqtt_nl *nl, const struct listener_auth *auth,
+		    unsigned int connect_timeout_s);
+
+/*
+ * Open the listeners of @cfg that are not open yet.  Returns 0, then
+ * listeners_commit() or listeners_abort() must follow; or -1 with @err
+ * set and nothing changed.
+ */
+int listeners_prepare(struct listeners *ls, const struct config *cfg,
+		      char *err, size_t errlen);
+
+/* Close the listeners the prepared configuration no longer has. */
+void listeners_commit(struct listeners *ls);
+
+/* Close the listeners listeners_prepare() opened. */
+void listeners_abort(struct listeners *ls);
+
+/* The soonest listener_timeout() of all of them, or -1. */
+int listeners_timeout(const struct listeners *ls);
+void listeners_expire(struct listeners *ls);
+void listeners_close(struct listeners *ls);
+
+#endif /* KMQTTD_LISTENERS_H */
