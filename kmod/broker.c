@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Per network namespace broker state. */
 
+#include <linux/mm.h>
 #include <net/netns/generic.h>
 
 #include "broker.h"
 #include "conn.h"
+#include "session.h"
 
 static unsigned int kmqtt_broker_net_id __read_mostly;
 
@@ -17,18 +19,30 @@ static int __net_init kmqtt_broker_net_init(struct net *net)
 {
 	struct kmqtt_broker *broker = kmqtt_broker_get(net);
 
+	int ret;
+
+	ret = percpu_counter_init(&broker->memory, 0, GFP_KERNEL);
+	if (ret)
+		return ret;
 	broker->net = net;
 	broker->limits = (struct kmqtt_limits) {
 		.max_packet_size = KMQTT_DEFAULT_MAX_PACKET_SIZE,
+		.max_inflight = KMQTT_DEFAULT_MAX_INFLIGHT,
 		.max_queued_messages = KMQTT_DEFAULT_MAX_QUEUED_MESSAGES,
-		.max_queued_bytes = KMQTT_DEFAULT_MAX_QUEUED_BYTES,
 		.max_subscriptions = KMQTT_DEFAULT_MAX_SUBSCRIPTIONS,
+		/* A broker must not be able to take the machine down. */
+		.memory = (u64)totalram_pages() * PAGE_SIZE / 4,
+		.retain_available = true,
 	};
 	spin_lock_init(&broker->conns_lock);
 	INIT_LIST_HEAD(&broker->conns);
+	mutex_init(&broker->sessions_lock);
+	hash_init(broker->session_hash);
+	INIT_LIST_HEAD(&broker->sessions);
 	mutex_init(&broker->topics_lock);
 	kmqtt_topic_tree_init(&broker->topics);
-	atomic64_set(&broker->fanout_dropped, 0);
+	kmqtt_retain_init(&broker->retained);
+	atomic64_set(&broker->msgs_dropped, 0);
 	return 0;
 }
 
@@ -41,8 +55,13 @@ static void __net_exit kmqtt_broker_net_exit(struct net *net)
 	struct kmqtt_broker *broker = kmqtt_broker_get(net);
 
 	kmqtt_conn_close_all(broker);
+	kmqtt_session_destroy_all(broker);
+	kmqtt_retain_destroy(&broker->retained);
 	synchronize_rcu();
 	kmqtt_topic_tree_destroy(&broker->topics);
+	/* Messages are freed after a grace period; the count is exact now. */
+	rcu_barrier();
+	percpu_counter_destroy(&broker->memory);
 }
 
 static struct pernet_operations kmqtt_broker_net_ops = {

@@ -1,20 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Per network namespace broker state: the connections, the subscription
- * tree and the counters of connections that have already closed.
+ * Per network namespace broker state: connections, sessions, the
+ * subscription tree, retained messages, limits and counters.
  */
 #ifndef _KMQTT_BROKER_H
 #define _KMQTT_BROKER_H
 
 #include <linux/atomic.h>
+#include <linux/hashtable.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/percpu_counter.h>
 #include <linux/spinlock.h>
 #include <net/net_namespace.h>
 
+#include "retain.h"
 #include "topic.h"
 
-/* Counters of one connection, or totals (enum kmqtt_stat). */
+/* Counters of one connection or session, or totals (enum kmqtt_stat). */
 struct kmqtt_counters {
 	u64 msgs_in;
 	u64 msgs_out;
@@ -23,25 +26,41 @@ struct kmqtt_counters {
 	u64 bytes_out;
 };
 
+/* Counters have one writer each and lockless readers (netlink dumps). */
+static inline void kmqtt_counter_add(u64 *counter, u64 n)
+{
+	WRITE_ONCE(*counter, *counter + n);
+}
+
 /*
- * Limits an operator sets (defaults below); hitting one is counted and
- * never affects other clients.
+ * Limits an operator sets (enum kmqtt_limit); hitting one is counted and
+ * never affects other clients.  0 means no limit where the ABI says so.
  */
 struct kmqtt_limits {
-	u32 max_packet_size;		/* bytes, whole packet */
-	u32 max_queued_messages;	/* PUBLISH waiting per subscriber */
-	u32 max_queued_bytes;		/* their bytes per subscriber */
-	u32 max_subscriptions;		/* filters per client */
+	u32 max_connections;
+	u32 max_packet_size;
+	u32 max_inflight;
+	u32 max_queued_messages;
+	u64 max_queued_bytes;
+	u32 max_subscriptions;
+	u32 max_retained;
+	u64 max_retained_bytes;
+	u64 memory;
+	u32 session_expiry;		/* seconds */
+	bool queue_qos0;
+	bool retain_available;
 };
 
 #define KMQTT_DEFAULT_MAX_PACKET_SIZE		(1024 * 1024)
+#define KMQTT_DEFAULT_MAX_INFLIGHT		20
 #define KMQTT_DEFAULT_MAX_QUEUED_MESSAGES	1000
-#define KMQTT_DEFAULT_MAX_QUEUED_BYTES		(8 * 1024 * 1024)
 #define KMQTT_DEFAULT_MAX_SUBSCRIPTIONS		10000
+
+#define KMQTT_SESSION_HASH_BITS		10
 
 struct kmqtt_broker {
 	struct net *net;
-	struct kmqtt_limits limits;
+	struct kmqtt_limits limits;	/* written under sessions_lock */
 
 	/* Open connections in attach order, RCU for netlink dumps. */
 	spinlock_t conns_lock;
@@ -49,23 +68,34 @@ struct kmqtt_broker {
 	u64 next_conn_id;		/* under conns_lock */
 	u64 conns_open;			/* under conns_lock */
 	u64 conns_total;		/* under conns_lock */
+	u64 conns_refused;		/* under conns_lock */
 	struct kmqtt_counters closed;	/* under conns_lock */
 	u64 protocol_errors;		/* under conns_lock */
+
+	/*
+	 * Sessions by client id, and in creation order for dumps.  Attach,
+	 * detach, expiry and takeover happen under sessions_lock.
+	 */
+	struct mutex sessions_lock;
+	DECLARE_HASHTABLE(session_hash, KMQTT_SESSION_HASH_BITS);
+	struct list_head sessions;
+	u64 next_session_id;
+	u64 sessions_count;
+	u64 sessions_expired;
 
 	/* Serialises writers of @topics; readers use RCU. */
 	struct mutex topics_lock;
 	struct kmqtt_topic_tree topics;
 	u64 subscriptions;		/* under topics_lock */
 
-	/* Deliveries lost because a fan-out could not record its matches. */
-	atomic64_t fanout_dropped;
-};
+	struct kmqtt_retain_store retained;
 
-/* Counters have one writer each and lockless readers (netlink dumps). */
-static inline void kmqtt_counter_add(u64 *counter, u64 n)
-{
-	WRITE_ONCE(*counter, *counter + n);
-}
+	/* Bytes of messages held, checked against limits.memory. */
+	struct percpu_counter memory;
+
+	/* Every message not delivered, whatever the reason (rare). */
+	atomic64_t msgs_dropped;
+};
 
 struct kmqtt_broker *kmqtt_broker_get(const struct net *net);
 

@@ -22,9 +22,11 @@
 
 #include "codec.h"
 #include "conn.h"
+#include "delivery.h"
 #include "msg.h"
 #include "netlink.h"
 #include "publish.h"
+#include "retain.h"
 #include "session.h"
 
 enum {
@@ -36,8 +38,8 @@ enum {
 /* Work item runs are bounded so one busy client can't hog a worker. */
 #define KMQTT_RX_BUDGET		64
 #define KMQTT_TX_BUDGET		64
-/* Packets gathered into one sendmsg. */
-#define KMQTT_TX_BATCH		64
+/* iovecs gathered into one sendmsg: up to 64 small packets. */
+#define KMQTT_TX_IOVS		64
 /*
  * Acks and pings are never dropped; a client that keeps asking for them
  * without reading its socket is disconnected at this many.
@@ -46,13 +48,26 @@ enum {
 /* RFC 8446 ContentType application_data, as kTLS reports it. */
 #define KMQTT_TLS_RECORD_TYPE_DATA	23
 
+/*
+ * One packet to send.  A PUBLISH is its fixed header here, then the shared
+ * topic from @msg, its packet id (QoS 1/2) and the shared payload.  Other
+ * packets are all in @hdr, or their header here and @body (SUBACK codes).
+ */
 struct kmqtt_txent {
 	struct list_head node;
 	struct kmqtt_msg *msg;
-	bool publish;
+	u8 *body;			/* owned */
+	u32 body_len;
+	u8 hdr[MQTT_MAX_FIXED_HEADER + 2];
+	u8 hdr_len;
+	u8 packet_id[2];
+	bool has_packet_id;
+	bool counted;			/* QoS 0 PUBLISH, against the limits */
 };
 
-static struct workqueue_struct *kmqtt_wq;
+#define KMQTT_TXENT_IOVS	4
+
+struct workqueue_struct *kmqtt_wq;
 static struct kmem_cache *kmqtt_txent_cache;
 
 static bool kmqtt_conn_closing(const struct kmqtt_conn *conn)
@@ -123,19 +138,65 @@ static void kmqtt_conn_write_space(struct sock *sk)
 
 /* Transmit. */
 
-static int kmqtt_conn_queue_control(struct kmqtt_conn *conn,
-				    struct kmqtt_msg *msg)
+static u32 kmqtt_txent_len(const struct kmqtt_txent *ent)
 {
-	struct kmqtt_txent *ent;
+	if (ent->msg)
+		return ent->hdr_len + ent->msg->len + 2 * ent->has_packet_id;
+	return ent->hdr_len + ent->body_len;
+}
+
+/* The iovecs of @ent from byte @skip on; returns how many. */
+static size_t kmqtt_txent_iov(const struct kmqtt_txent *ent, u32 skip,
+			      struct kvec *vec)
+{
+	struct kvec all[KMQTT_TXENT_IOVS];
+	size_t i, n = 0, out = 0;
+
+	all[n++] = (struct kvec){ (void *)ent->hdr, ent->hdr_len };
+	if (ent->msg) {
+		u32 split = kmqtt_msg_payload_offset(ent->msg);
+
+		all[n++] = (struct kvec){ ent->msg->data, split };
+		if (ent->has_packet_id)
+			all[n++] = (struct kvec){ (void *)ent->packet_id, 2 };
+		all[n++] = (struct kvec){ ent->msg->data + split,
+					  ent->msg->len - split };
+	} else if (ent->body_len) {
+		all[n++] = (struct kvec){ ent->body, ent->body_len };
+	}
+	for (i = 0; i < n; i++) {
+		if (skip >= all[i].iov_len) {
+			skip -= all[i].iov_len;
+			continue;
+		}
+		vec[out].iov_base = all[i].iov_base + skip;
+		vec[out].iov_len = all[i].iov_len - skip;
+		skip = 0;
+		if (vec[out].iov_len)
+			out++;
+	}
+	return out;
+}
+
+static struct kmqtt_txent *kmqtt_txent_alloc(gfp_t gfp)
+{
+	return kmem_cache_zalloc(kmqtt_txent_cache, gfp | __GFP_NOWARN);
+}
+
+static void kmqtt_conn_free_txent(struct kmqtt_txent *ent)
+{
+	if (ent->msg)
+		kmqtt_msg_put(ent->msg);
+	kvfree(ent->body);
+	kmem_cache_free(kmqtt_txent_cache, ent);
+}
+
+/* Queue a non-PUBLISH packet; acks and pings are never dropped. */
+static int kmqtt_conn_queue_control(struct kmqtt_conn *conn,
+				    struct kmqtt_txent *ent)
+{
 	int ret = 0;
 
-	ent = kmem_cache_alloc(kmqtt_txent_cache, GFP_KERNEL);
-	if (!ent) {
-		kmqtt_msg_put(msg);
-		return -ENOMEM;
-	}
-	ent->msg = msg;
-	ent->publish = false;
 	spin_lock(&conn->tx_lock);
 	if (conn->tx_controls >= KMQTT_MAX_QUEUED_CONTROLS) {
 		ret = -ENOBUFS;
@@ -146,81 +207,106 @@ static int kmqtt_conn_queue_control(struct kmqtt_conn *conn,
 		ent = NULL;
 	}
 	spin_unlock(&conn->tx_lock);
-	if (ent) {
-		kmqtt_msg_put(msg);
-		kmem_cache_free(kmqtt_txent_cache, ent);
-	}
+	if (ent)
+		kmqtt_conn_free_txent(ent);
 	return ret;
 }
 
-/* Queue a PINGRESP or an ack carrying just a packet id. */
-static int kmqtt_conn_reply(struct kmqtt_conn *conn, u8 type, u16 packet_id)
+int kmqtt_conn_queue_ack(struct kmqtt_conn *conn, u8 type, u16 packet_id,
+			 gfp_t gfp)
 {
-	struct kmqtt_msg *msg;
+	struct kmqtt_txent *ent = kmqtt_txent_alloc(gfp);
 
-	msg = kmqtt_msg_alloc(4, GFP_KERNEL);
-	if (!msg)
+	if (!ent)
 		return -ENOMEM;
-	if (type == MQTT_PINGRESP)
-		msg->len = kmqtt_codec_put_pingresp(msg->data);
-	else
-		msg->len = kmqtt_codec_put_ack(msg->data, type, packet_id);
-	return kmqtt_conn_queue_control(conn, msg);
+	ent->hdr_len = kmqtt_codec_put_ack(ent->hdr, type, packet_id);
+	return kmqtt_conn_queue_control(conn, ent);
 }
 
-bool kmqtt_conn_queue_publish(struct kmqtt_conn *conn, struct kmqtt_msg *msg)
+static int kmqtt_conn_queue_pingresp(struct kmqtt_conn *conn)
+{
+	struct kmqtt_txent *ent = kmqtt_txent_alloc(GFP_KERNEL);
+
+	if (!ent)
+		return -ENOMEM;
+	ent->hdr_len = kmqtt_codec_put_pingresp(ent->hdr);
+	return kmqtt_conn_queue_control(conn, ent);
+}
+
+bool kmqtt_conn_queue_publish(struct kmqtt_conn *conn, struct kmqtt_msg *msg,
+			      u8 qos, u16 packet_id, bool dup, bool retain,
+			      gfp_t gfp)
 {
 	const struct kmqtt_limits *limits = &conn->broker->limits;
+	u32 rem_len = msg->len + (qos ? 2 : 0);
 	struct kmqtt_txent *ent;
-	bool queued = false;
+	u8 flags;
 
-	ent = kmem_cache_alloc(kmqtt_txent_cache, GFP_NOWAIT | __GFP_NOWARN);
+	ent = kmqtt_txent_alloc(gfp);
+	if (ent) {
+		flags = qos << MQTT_PUBLISH_QOS_SHIFT;
+		if (dup)
+			flags |= MQTT_PUBLISH_DUP;
+		if (retain)
+			flags |= MQTT_PUBLISH_RETAIN;
+		ent->hdr_len = kmqtt_codec_put_fixed_hdr(ent->hdr, MQTT_PUBLISH,
+							 flags, rem_len);
+		ent->msg = msg;
+		ent->has_packet_id = qos;
+		ent->packet_id[0] = packet_id >> 8;
+		ent->packet_id[1] = packet_id & 0xff;
+		ent->counted = !qos;
+	}
+
 	spin_lock(&conn->tx_lock);
 	if (conn->tx_dead)
 		goto unlock;
-	if (!ent || conn->tx_publishes >= limits->max_queued_messages ||
-	    msg->len > limits->max_queued_bytes - conn->tx_publish_bytes) {
-		kmqtt_counter_add(&conn->counters.msgs_dropped, 1);
-		goto unlock;
+	if (!ent)
+		goto drop;
+	if (!qos) {
+		u32 max_msgs = READ_ONCE(limits->max_queued_messages);
+		u64 max_bytes = READ_ONCE(limits->max_queued_bytes);
+
+		if ((max_msgs && conn->tx_publishes >= max_msgs) ||
+		    (max_bytes && conn->tx_publish_bytes + msg->len > max_bytes))
+			goto drop;
+		conn->tx_publishes++;
+		conn->tx_publish_bytes += msg->len;
 	}
 	kmqtt_msg_get(msg);
-	ent->msg = msg;
-	ent->publish = true;
 	list_add_tail(&ent->node, &conn->tx_queue);
-	conn->tx_publishes++;
-	conn->tx_publish_bytes += msg->len;
 	kmqtt_counter_add(&conn->counters.msgs_out, 1);
 	queue_work(kmqtt_wq, &conn->tx_work);
-	queued = true;
-	ent = NULL;
+	spin_unlock(&conn->tx_lock);
+	return true;
+drop:
+	kmqtt_counter_add(&conn->counters.msgs_dropped, 1);
+	atomic64_inc(&conn->broker->msgs_dropped);
 unlock:
 	spin_unlock(&conn->tx_lock);
 	if (ent)
 		kmem_cache_free(kmqtt_txent_cache, ent);
-	return queued;
-}
-
-static void kmqtt_conn_free_txent(struct kmqtt_txent *ent)
-{
-	kmqtt_msg_put(ent->msg);
-	kmem_cache_free(kmqtt_txent_cache, ent);
+	return false;
 }
 
 /* Drop the entries that @sent bytes (counted from the head) completed. */
 static void kmqtt_conn_tx_consume(struct kmqtt_conn *conn, size_t sent)
 {
-	u32 publishes = 0, publish_bytes = 0, controls = 0;
+	u32 publishes = 0, controls = 0;
 	struct kmqtt_txent *ent, *tmp;
+	u64 publish_bytes = 0;
 
 	sent += conn->tx_offset;
 	list_for_each_entry_safe(ent, tmp, &conn->tx_sending, node) {
-		if (sent < ent->msg->len)
+		u32 len = kmqtt_txent_len(ent);
+
+		if (sent < len)
 			break;
-		sent -= ent->msg->len;
-		if (ent->publish) {
+		sent -= len;
+		if (ent->counted) {
 			publishes++;
 			publish_bytes += ent->msg->len;
-		} else {
+		} else if (!ent->msg) {
 			controls++;
 		}
 		list_del(&ent->node);
@@ -239,13 +325,18 @@ static void kmqtt_conn_tx_work(struct work_struct *work)
 {
 	struct kmqtt_conn *conn = container_of(work, struct kmqtt_conn,
 					       tx_work);
-	struct kvec vec[KMQTT_TX_BATCH];
+	struct kvec vec[KMQTT_TX_IOVS];
 	int budget = KMQTT_TX_BUDGET;
+
+	/* Pairs with attach's release: the connection is fully built. */
+	if (!smp_load_acquire(&conn->ready))
+		return;
 
 	while (!kmqtt_conn_closing(conn)) {
 		struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
 		struct kmqtt_txent *ent;
-		size_t n = 0, len = 0;
+		size_t i, n = 0, len = 0;
+		u32 skip = conn->tx_offset;
 		int ret;
 
 		spin_lock(&conn->tx_lock);
@@ -259,14 +350,13 @@ static void kmqtt_conn_tx_work(struct work_struct *work)
 		}
 
 		list_for_each_entry(ent, &conn->tx_sending, node) {
-			u32 skip = n ? 0 : conn->tx_offset;
-
-			vec[n].iov_base = ent->msg->data + skip;
-			vec[n].iov_len = ent->msg->len - skip;
-			len += vec[n].iov_len;
-			if (++n == KMQTT_TX_BATCH)
+			if (n + KMQTT_TXENT_IOVS > KMQTT_TX_IOVS)
 				break;
+			n += kmqtt_txent_iov(ent, skip, vec + n);
+			skip = 0;
 		}
+		for (i = 0; i < n; i++)
+			len += vec[i].iov_len;
 		ret = kernel_sendmsg(conn->sock, &msg, vec, n, len);
 		/* On -EAGAIN, write_space queues this work again. */
 		if (ret == -EAGAIN)
@@ -298,48 +388,93 @@ static int kmqtt_conn_on_publish(struct kmqtt_conn *conn,
 				 const u8 *body)
 {
 	struct kmqtt_publish pub;
-	int ret;
+	int ret = 1;
 
 	if (kmqtt_codec_parse_publish(hdr->flags, body, hdr->rem_len, &pub))
 		return kmqtt_conn_violation(conn, "malformed PUBLISH");
 	kmqtt_counter_add(&conn->counters.msgs_in, 1);
-	ret = kmqtt_publish(conn, &pub);
+	/* MQTT 4.3.3 method B: a resent QoS 2 id is not delivered again. */
+	if (pub.qos == 2) {
+		ret = kmqtt_delivery_qos2_received(conn->session, pub.packet_id);
+		if (ret < 0)
+			return ret;
+	}
 	if (ret)
-		return ret;
-	/* Minimal acknowledgements until QoS 1/2 delivery exists. */
+		kmqtt_publish(conn, &pub);
 	if (pub.qos == 1)
-		return kmqtt_conn_reply(conn, MQTT_PUBACK, pub.packet_id);
+		return kmqtt_conn_queue_ack(conn, MQTT_PUBACK, pub.packet_id,
+					    GFP_KERNEL);
 	if (pub.qos == 2)
-		return kmqtt_conn_reply(conn, MQTT_PUBREC, pub.packet_id);
+		return kmqtt_conn_queue_ack(conn, MQTT_PUBREC, pub.packet_id,
+					    GFP_KERNEL);
 	return 0;
+}
+
+struct kmqtt_conn_retained {
+	struct kmqtt_session *session;
+	u8 granted;
+};
+
+static void kmqtt_conn_send_retained(struct kmqtt_msg *msg, void *arg)
+{
+	const struct kmqtt_conn_retained *r = arg;
+
+	/* MQTT-3.3.1-8: retained messages go out with RETAIN set. */
+	kmqtt_delivery_deliver(r->session, msg, min(msg->qos, r->granted), true,
+			       GFP_KERNEL);
 }
 
 static int kmqtt_conn_on_subscribe(struct kmqtt_conn *conn,
 				   const struct kmqtt_fixed_hdr *hdr,
 				   const u8 *body)
 {
-	struct kmqtt_sub_iter it;
-	struct kmqtt_msg *msg;
+	struct kmqtt_retain_store *retained = &conn->broker->retained;
+	struct kmqtt_conn_retained r = { .session = conn->session };
+	struct kmqtt_sub_iter it, again;
+	struct kmqtt_txent *ent;
 	const u8 *filter;
 	u16 packet_id, len;
-	size_t codes_at;
-	int n, i = 0;
+	int n, i, ret;
+	u8 *codes;
 	u8 qos;
 
 	n = kmqtt_codec_parse_sub(body, hdr->rem_len, true, &packet_id, &it);
 	if (n < 0)
 		return kmqtt_conn_violation(conn, "malformed SUBSCRIBE");
-	msg = kmqtt_msg_alloc(kmqtt_codec_fixed_hdr_len(2 + n) + 2 + n,
-			      GFP_KERNEL);
-	if (!msg)
+	codes = kvmalloc(n, GFP_KERNEL);
+	ent = kmqtt_txent_alloc(GFP_KERNEL);
+	if (ent)
+		ent->body = kvmalloc(n, GFP_KERNEL);
+	if (!codes || !ent || !ent->body) {
+		kvfree(codes);
+		if (ent)
+			kmqtt_conn_free_txent(ent);
 		return -ENOMEM;
-	/* Return codes go straight to where the SUBACK encoder wants them. */
-	codes_at = msg->len - n;
-	while (kmqtt_codec_next_filter(&it, &filter, &len, &qos))
-		msg->data[codes_at + i++] =
-			kmqtt_session_subscribe(conn->session, filter, len, qos);
-	kmqtt_codec_put_suback(msg->data, packet_id, msg->data + codes_at, n);
-	return kmqtt_conn_queue_control(conn, msg);
+	}
+	again = it;
+	for (i = 0; kmqtt_codec_next_filter(&it, &filter, &len, &qos); i++)
+		codes[i] = kmqtt_session_subscribe(conn->session, filter, len,
+						   qos);
+
+	/* SUBACK first, then the retained messages it unlocked. */
+	ent->hdr_len = kmqtt_codec_put_fixed_hdr(ent->hdr, MQTT_SUBACK, 0,
+						 2 + n);
+	ent->hdr[ent->hdr_len++] = packet_id >> 8;
+	ent->hdr[ent->hdr_len++] = packet_id & 0xff;
+	memcpy(ent->body, codes, n);
+	ent->body_len = n;
+	ret = kmqtt_conn_queue_control(conn, ent);
+
+	for (i = 0; !ret && kmqtt_codec_next_filter(&again, &filter, &len,
+						    &qos); i++) {
+		if (codes[i] == MQTT_SUBACK_FAILURE)
+			continue;
+		r.granted = codes[i];
+		kmqtt_retain_match(retained, filter, len,
+				   kmqtt_conn_send_retained, &r);
+	}
+	kvfree(codes);
+	return ret;
 }
 
 static int kmqtt_conn_on_unsubscribe(struct kmqtt_conn *conn,
@@ -356,27 +491,32 @@ static int kmqtt_conn_on_unsubscribe(struct kmqtt_conn *conn,
 		return kmqtt_conn_violation(conn, "malformed UNSUBSCRIBE");
 	while (kmqtt_codec_next_filter(&it, &filter, &len, &qos))
 		kmqtt_session_unsubscribe(conn->session, filter, len);
-	return kmqtt_conn_reply(conn, MQTT_UNSUBACK, packet_id);
+	return kmqtt_conn_queue_ack(conn, MQTT_UNSUBACK, packet_id, GFP_KERNEL);
 }
 
 static int kmqtt_conn_handle(struct kmqtt_conn *conn,
 			     const struct kmqtt_fixed_hdr *hdr, const u8 *body)
 {
+	u16 packet_id;
+
 	switch (hdr->type) {
 	case MQTT_PUBLISH:
 		return kmqtt_conn_on_publish(conn, hdr, body);
 	case MQTT_PUBACK:
 	case MQTT_PUBREC:
 	case MQTT_PUBCOMP:
-		/* Nothing goes out at QoS > 0 yet: nothing to match them to. */
-		if (hdr->rem_len != 2)
-			return kmqtt_conn_violation(conn, "malformed ack");
-		return 0;
 	case MQTT_PUBREL:
 		if (hdr->rem_len != 2)
-			return kmqtt_conn_violation(conn, "malformed PUBREL");
-		return kmqtt_conn_reply(conn, MQTT_PUBCOMP,
-					(body[0] << 8) | body[1]);
+			return kmqtt_conn_violation(conn, "malformed ack");
+		packet_id = (body[0] << 8) | body[1];
+		if (hdr->type != MQTT_PUBREL) {
+			kmqtt_delivery_ack(conn->session, hdr->type, packet_id);
+			return 0;
+		}
+		kmqtt_delivery_qos2_released(conn->session, packet_id);
+		/* MQTT-4.3.3-2: PUBCOMP even for an id already released. */
+		return kmqtt_conn_queue_ack(conn, MQTT_PUBCOMP, packet_id,
+					    GFP_KERNEL);
 	case MQTT_SUBSCRIBE:
 		return kmqtt_conn_on_subscribe(conn, hdr, body);
 	case MQTT_UNSUBSCRIBE:
@@ -384,10 +524,11 @@ static int kmqtt_conn_handle(struct kmqtt_conn *conn,
 	case MQTT_PINGREQ:
 		if (hdr->rem_len)
 			return kmqtt_conn_violation(conn, "malformed PINGREQ");
-		return kmqtt_conn_reply(conn, MQTT_PINGRESP, 0);
+		return kmqtt_conn_queue_pingresp(conn);
 	case MQTT_DISCONNECT:
 		if (hdr->rem_len)
 			return kmqtt_conn_violation(conn, "malformed DISCONNECT");
+		/* MQTT-3.14.4-3: the will is discarded. */
 		kmqtt_conn_close(conn, KMQTT_CLOSE_DISCONNECT);
 		return 0;
 	case MQTT_CONNECT:
@@ -497,6 +638,10 @@ static void kmqtt_conn_rx_work(struct work_struct *work)
 	int budget = KMQTT_RX_BUDGET;
 	int ret;
 
+	/* Pairs with attach's release: the connection is fully built. */
+	if (!smp_load_acquire(&conn->ready))
+		return;
+
 	while (!kmqtt_conn_closing(conn)) {
 		if (!budget--) {
 			queue_work(kmqtt_wq, work);
@@ -549,11 +694,9 @@ static void kmqtt_conn_keepalive_work(struct work_struct *work)
 	queue_delayed_work(kmqtt_wq, &conn->keepalive_work, deadline - jiffies);
 }
 
-static void kmqtt_conn_close_work(struct work_struct *work)
+/* Give the socket its own callbacks back; no callback sees @conn after. */
+static void kmqtt_conn_release_socket(struct kmqtt_conn *conn)
 {
-	struct kmqtt_conn *conn = container_of(work, struct kmqtt_conn,
-					       close_work);
-	struct kmqtt_broker *broker = conn->broker;
 	struct sock *sk = conn->sock->sk;
 
 	write_lock_bh(&sk->sk_callback_lock);
@@ -562,6 +705,44 @@ static void kmqtt_conn_close_work(struct work_struct *work)
 	sk->sk_write_space = conn->saved_write_space;
 	sk->sk_state_change = conn->saved_state_change;
 	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+void kmqtt_conn_get(struct kmqtt_conn *conn)
+{
+	refcount_inc(&conn->ref);
+}
+
+static void kmqtt_conn_free(struct kmqtt_conn *conn)
+{
+	kmqtt_conn_tx_purge(conn);
+	kvfree(conn->rx_buf);
+	kmqtt_topic_match_set_free(&conn->matches);
+	if (conn->will)
+		kmqtt_msg_put(conn->will);
+	if (conn->sock)
+		sockfd_put(conn->sock);
+	/* Dumps and fan-out may still be looking at it. */
+	kfree_rcu(conn, rcu);
+}
+
+void kmqtt_conn_put(struct kmqtt_conn *conn)
+{
+	if (refcount_dec_and_test(&conn->ref))
+		kmqtt_conn_free(conn);
+}
+
+void kmqtt_conn_wait_detached(struct kmqtt_conn *conn)
+{
+	wait_for_completion(&conn->detached);
+}
+
+static void kmqtt_conn_close_work(struct work_struct *work)
+{
+	struct kmqtt_conn *conn = container_of(work, struct kmqtt_conn,
+					       close_work);
+	struct kmqtt_broker *broker = conn->broker;
+
+	kmqtt_conn_release_socket(conn);
 
 	spin_lock(&conn->tx_lock);
 	conn->tx_dead = true;
@@ -579,37 +760,32 @@ static void kmqtt_conn_close_work(struct work_struct *work)
 	broker->conns_open--;
 	broker->closed.msgs_in += conn->counters.msgs_in;
 	broker->closed.msgs_out += conn->counters.msgs_out;
-	broker->closed.msgs_dropped += conn->counters.msgs_dropped;
 	broker->closed.bytes_in += conn->counters.bytes_in;
 	broker->closed.bytes_out += conn->counters.bytes_out;
 	if (conn->close_reason == KMQTT_CLOSE_PROTOCOL)
 		broker->protocol_errors++;
 	spin_unlock(&broker->conns_lock);
 
-	kmqtt_session_destroy(conn->session);
-	kmqtt_conn_tx_purge(conn);
-	kvfree(conn->rx_buf);
-	kmqtt_topic_match_set_free(&conn->matches);
-	sockfd_put(conn->sock);
-	kfree_rcu(conn, rcu);
-}
-
-static void kmqtt_conn_free(struct kmqtt_conn *conn)
-{
-	kmqtt_conn_tx_purge(conn);
-	kfree(conn->session);
-	kfree(conn);
+	/* MQTT-3.1.2-8: the will goes out on any close but DISCONNECT. */
+	if (conn->will && conn->close_reason != KMQTT_CLOSE_DISCONNECT &&
+	    conn->close_reason != KMQTT_CLOSE_SHUTDOWN)
+		kmqtt_publish_msg(broker, conn->will, conn->will_retain,
+				  &conn->matches);
+	kmqtt_session_detach(conn->session, conn);
+	complete_all(&conn->detached);
+	kmqtt_conn_put(conn);
 }
 
 static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
 					    const struct kmqtt_conn_params *params)
 {
 	struct kmqtt_conn *conn;
-	struct kmqtt_msg *connack;
 
 	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
 	if (!conn)
 		return NULL;
+	refcount_set(&conn->ref, 1);
+	init_completion(&conn->detached);
 	conn->broker = broker;
 	conn->proto_level = params->proto_level;
 	conn->keepalive = params->keepalive;
@@ -622,21 +798,37 @@ static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
 	INIT_LIST_HEAD(&conn->tx_queue);
 	INIT_LIST_HEAD(&conn->tx_sending);
 
-	conn->session = kmqtt_session_create(broker, params->client_id,
-					     params->client_id_len);
-	if (!conn->session)
-		goto err;
-	/* CONNACK goes first; the socket isn't ours yet, so nothing runs. */
-	connack = kmqtt_msg_alloc(4, GFP_KERNEL);
-	if (!connack)
-		goto err;
-	kmqtt_codec_put_connack(connack->data, false, MQTT_CONNACK_ACCEPTED);
-	if (kmqtt_conn_queue_control(conn, connack))
-		goto err;
+	if (params->will_topic) {
+		conn->will = kmqtt_msg_create(broker, params->will_topic,
+					      params->will_topic_len,
+					      params->will_payload,
+					      params->will_payload_len,
+					      params->will_qos, GFP_KERNEL);
+		if (!conn->will)
+			goto err;
+		conn->will_retain = params->will_retain;
+	}
+	if (params->pending_len) {
+		if (kmqtt_conn_rx_reserve(conn, params->pending_len))
+			goto err;
+		memcpy(conn->rx_buf, params->pending, params->pending_len);
+		conn->rx_len = params->pending_len;
+	}
 	return conn;
 err:
-	kmqtt_conn_free(conn);
+	kmqtt_conn_put(conn);
 	return NULL;
+}
+
+int kmqtt_conn_queue_connack(struct kmqtt_conn *conn, bool session_present)
+{
+	struct kmqtt_txent *ent = kmqtt_txent_alloc(GFP_KERNEL);
+
+	if (!ent)
+		return -ENOMEM;
+	ent->hdr_len = kmqtt_codec_put_connack(ent->hdr, session_present,
+					       MQTT_CONNACK_ACCEPTED);
+	return kmqtt_conn_queue_control(conn, ent);
 }
 
 static int kmqtt_conn_check_socket(struct kmqtt_broker *broker,
@@ -654,10 +846,31 @@ static int kmqtt_conn_check_socket(struct kmqtt_broker *broker,
 		NL_SET_ERR_MSG(extack, "socket is in another network namespace");
 		return -EXDEV;
 	}
+	/* CLOSE_WAIT: the client may have sent all and shut down already. */
+	if (sk->sk_state != TCP_ESTABLISHED && sk->sk_state != TCP_CLOSE_WAIT) {
+		NL_SET_ERR_MSG(extack, "socket is not connected");
+		return -ENOTCONN;
+	}
 	return 0;
 }
 
-/* Install our callbacks; the socket must be connected and nobody else's. */
+static bool kmqtt_conn_may_add(struct kmqtt_broker *broker,
+			       struct netlink_ext_ack *extack)
+{
+	u32 max = READ_ONCE(broker->limits.max_connections);
+	bool ok;
+
+	spin_lock(&broker->conns_lock);
+	ok = !max || broker->conns_open < max;
+	if (!ok)
+		broker->conns_refused++;
+	spin_unlock(&broker->conns_lock);
+	if (!ok)
+		NL_SET_ERR_MSG(extack, "max_connections reached");
+	return ok;
+}
+
+/* Install our callbacks unless another kernel user owns the socket. */
 static int kmqtt_conn_take_socket(struct kmqtt_conn *conn,
 				  struct netlink_ext_ack *extack)
 {
@@ -668,11 +881,6 @@ static int kmqtt_conn_take_socket(struct kmqtt_conn *conn,
 	if (sk->sk_user_data) {
 		NL_SET_ERR_MSG(extack, "socket is already in use by the kernel");
 		ret = -EBUSY;
-	} else if (sk->sk_state != TCP_ESTABLISHED &&
-		   sk->sk_state != TCP_CLOSE_WAIT) {
-		/* CLOSE_WAIT: the client may have sent all and shut down. */
-		NL_SET_ERR_MSG(extack, "socket is not connected");
-		ret = -ENOTCONN;
 	} else {
 		conn->saved_data_ready = sk->sk_data_ready;
 		conn->saved_write_space = sk->sk_write_space;
@@ -686,10 +894,17 @@ static int kmqtt_conn_take_socket(struct kmqtt_conn *conn,
 	return ret;
 }
 
+/*
+ * Attach runs in the agent's task (genl serialises it).  The receive and
+ * transmit work stay idle until the connection is ready, so nothing can
+ * close it half-built; CONNACK is queued before the session is bound, so
+ * it precedes every message the session sends.
+ */
 int kmqtt_conn_attach(struct kmqtt_broker *broker,
 		      const struct kmqtt_conn_params *params, u64 *conn_id,
-		      struct netlink_ext_ack *extack)
+		      bool *session_present, struct netlink_ext_ack *extack)
 {
+	struct kmqtt_session *session;
 	struct kmqtt_conn *conn;
 	struct socket *sock;
 	int ret;
@@ -702,6 +917,9 @@ int kmqtt_conn_attach(struct kmqtt_broker *broker,
 	ret = kmqtt_conn_check_socket(broker, sock, extack);
 	if (ret)
 		goto put_sock;
+	ret = -EUSERS;
+	if (!kmqtt_conn_may_add(broker, extack))
+		goto put_sock;
 	ret = -ENOMEM;
 	conn = kmqtt_conn_create(broker, params);
 	if (!conn)
@@ -710,11 +928,28 @@ int kmqtt_conn_attach(struct kmqtt_broker *broker,
 	ret = kernel_getpeername(sock, (struct sockaddr *)&conn->peer);
 	if (ret < 0) {
 		NL_SET_ERR_MSG(extack, "socket is not connected");
-		goto free_conn;
+		goto put_conn;
 	}
 	conn->peer_len = ret;
+	ret = kmqtt_conn_take_socket(conn, extack);
+	if (ret)
+		goto put_conn;
 
-	/* Listed first: once the callbacks are in, close_work may run. */
+	session = kmqtt_session_attach(broker, conn, params->client_id,
+				       params->client_id_len,
+				       params->clean_session, session_present);
+	if (IS_ERR(session)) {
+		ret = PTR_ERR(session);
+		kmqtt_conn_release_socket(conn);
+		cancel_work_sync(&conn->rx_work);
+		spin_lock(&conn->tx_lock);
+		conn->tx_dead = true;
+		spin_unlock(&conn->tx_lock);
+		cancel_work_sync(&conn->tx_work);
+		goto put_conn;
+	}
+	conn->session = session;
+
 	spin_lock(&broker->conns_lock);
 	conn->id = ++broker->next_conn_id;
 	list_add_tail_rcu(&conn->node, &broker->conns);
@@ -722,19 +957,9 @@ int kmqtt_conn_attach(struct kmqtt_broker *broker,
 	broker->conns_total++;
 	spin_unlock(&broker->conns_lock);
 
-	ret = kmqtt_conn_take_socket(conn, extack);
-	if (ret) {
-		spin_lock(&broker->conns_lock);
-		list_del_rcu(&conn->node);
-		broker->conns_open--;
-		broker->conns_total--;
-		spin_unlock(&broker->conns_lock);
-		synchronize_rcu();
-		goto free_conn;
-	}
-
-	rcu_assign_pointer(conn->session->conn, conn);
 	conn->last_packet = jiffies;
+	/* Everything above is visible to work that sees @ready. */
+	smp_store_release(&conn->ready, true);
 	if (conn->keepalive)
 		queue_delayed_work(kmqtt_wq, &conn->keepalive_work,
 				   msecs_to_jiffies(conn->keepalive * 1500U));
@@ -744,8 +969,10 @@ int kmqtt_conn_attach(struct kmqtt_broker *broker,
 	*conn_id = conn->id;
 	return 0;
 
-free_conn:
-	kmqtt_conn_free(conn);
+put_conn:
+	/* The socket reference goes with the connection. */
+	kmqtt_conn_put(conn);
+	return ret;
 put_sock:
 	sockfd_put(sock);
 	return ret;

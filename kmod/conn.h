@@ -6,8 +6,10 @@
 #ifndef _KMQTT_CONN_H
 #define _KMQTT_CONN_H
 
+#include <linux/completion.h>
 #include <linux/net.h>
 #include <linux/netlink.h>
+#include <linux/refcount.h>
 #include <linux/socket.h>
 #include <linux/workqueue.h>
 #include <linux/kmqtt.h>
@@ -26,9 +28,24 @@ struct kmqtt_conn_params {
 	u8 proto_level;
 	u16 keepalive;
 	bool clean_session;
+	/* Will message (MQTT 3.1.2.5); no will when will_topic is NULL. */
+	const u8 *will_topic;
+	u16 will_topic_len;
+	const u8 *will_payload;
+	u16 will_payload_len;
+	u8 will_qos;
+	bool will_retain;
+	/* Bytes after CONNECT the agent already read from the socket. */
+	const u8 *pending;
+	u32 pending_len;
 };
 
+/* Work items of every connection and session run here. */
+extern struct workqueue_struct *kmqtt_wq;
+
 struct kmqtt_conn {
+	refcount_t ref;
+	struct completion detached;	/* from its session, at close */
 	struct kmqtt_broker *broker;
 	struct kmqtt_session *session;
 	struct socket *sock;		/* holds a reference on sock->file */
@@ -40,8 +57,11 @@ struct kmqtt_conn {
 	u16 keepalive;
 	bool clean_session;
 
+	bool ready;			/* attach done: work may run */
 	unsigned long flags;		/* KMQTT_CONN_F_* */
 	enum kmqtt_close_reason close_reason;
+	struct kmqtt_msg *will;
+	bool will_retain;
 
 	void (*saved_data_ready)(struct sock *sk);
 	void (*saved_write_space)(struct sock *sk);
@@ -59,8 +79,8 @@ struct kmqtt_conn {
 	/* Transmit side. */
 	spinlock_t tx_lock;
 	struct list_head tx_queue;	/* under tx_lock */
-	u32 tx_publishes;		/* PUBLISH entries queued, under tx_lock */
-	u32 tx_publish_bytes;		/* their bytes, under tx_lock */
+	u32 tx_publishes;		/* QoS 0 PUBLISH queued, under tx_lock */
+	u64 tx_publish_bytes;		/* their bytes, under tx_lock */
 	u32 tx_controls;		/* other entries queued, under tx_lock */
 	bool tx_dead;			/* under tx_lock: queue no more */
 	struct work_struct tx_work;
@@ -79,16 +99,33 @@ struct kmqtt_conn {
 
 int kmqtt_conn_attach(struct kmqtt_broker *broker,
 		      const struct kmqtt_conn_params *params, u64 *conn_id,
-		      struct netlink_ext_ack *extack);
+		      bool *session_present, struct netlink_ext_ack *extack);
+
+void kmqtt_conn_get(struct kmqtt_conn *conn);
+void kmqtt_conn_put(struct kmqtt_conn *conn);
+
+/* Sleep until a closing connection has let go of its session. */
+void kmqtt_conn_wait_detached(struct kmqtt_conn *conn);
 
 /* Start closing; idempotent, any context.  The work happens in a work item. */
 void kmqtt_conn_close(struct kmqtt_conn *conn, enum kmqtt_close_reason reason);
 
 /*
- * Queue a PUBLISH for sending.  Caller holds rcu_read_lock() or otherwise
- * keeps @conn alive; never sleeps.  Returns false if it was dropped.
+ * Queue a PUBLISH of @msg for sending.  QoS 0 is subject to the queue
+ * limits and counted as dropped beyond them; QoS 1/2 are bounded by the
+ * session's inflight window instead.  Caller keeps @conn alive (RCU or a
+ * lock); sleeps only if @gfp allows.  Returns false if not queued.
  */
-bool kmqtt_conn_queue_publish(struct kmqtt_conn *conn, struct kmqtt_msg *msg);
+bool kmqtt_conn_queue_publish(struct kmqtt_conn *conn, struct kmqtt_msg *msg,
+			      u8 qos, u16 packet_id, bool dup, bool retain,
+			      gfp_t gfp);
+
+/* Queue CONNACK (accepted); attach does this before binding the session. */
+int kmqtt_conn_queue_connack(struct kmqtt_conn *conn, bool session_present);
+
+/* Queue a PUBACK, PUBREC, PUBREL, PUBCOMP or UNSUBACK. */
+int kmqtt_conn_queue_ack(struct kmqtt_conn *conn, u8 type, u16 packet_id,
+			 gfp_t gfp);
 
 /* Close every connection of @broker and wait until they are gone. */
 void kmqtt_conn_close_all(struct kmqtt_broker *broker);

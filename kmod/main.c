@@ -10,15 +10,19 @@
 
 #include "broker.h"
 #include "conn.h"
+#include "delivery.h"
 #include "netlink.h"
 
 static int __init kmqtt_init(void)
 {
 	int ret;
 
-	ret = kmqtt_conn_init();
+	ret = kmqtt_delivery_init();
 	if (ret)
 		return ret;
+	ret = kmqtt_conn_init();
+	if (ret)
+		goto err_delivery;
 	ret = kmqtt_broker_init();
 	if (ret)
 		goto err_conn;
@@ -31,6 +35,8 @@ err_broker:
 	kmqtt_broker_exit();
 err_conn:
 	kmqtt_conn_exit();
+err_delivery:
+	kmqtt_delivery_exit();
 	return ret;
 }
 
@@ -40,6 +46,7 @@ static void __exit kmqtt_exit(void)
 	kmqtt_netlink_exit();
 	kmqtt_broker_exit();
 	kmqtt_conn_exit();
+	kmqtt_delivery_exit();
 }
 
 module_init(kmqtt_init);

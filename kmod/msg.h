@@ -1,33 +1,39 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * An encoded MQTT packet, immutable once built and shared by reference:
- * one PUBLISH encoding serves every subscriber that can take it as is.
+ * An application message: topic and payload as one immutable, refcounted
+ * buffer laid out as they go on the wire (16-bit topic length, topic,
+ * payload).  Every subscriber, queue and the retained store share it; each
+ * delivery adds only its own fixed header and packet id.
  */
 #ifndef _KMQTT_MSG_H
 #define _KMQTT_MSG_H
 
-#include <linux/mm.h>
-#include <linux/overflow.h>
+#include <linux/rcupdate.h>
 #include <linux/refcount.h>
-#include <linux/slab.h>
+#include <linux/types.h>
+
+struct kmqtt_broker;
 
 struct kmqtt_msg {
 	refcount_t ref;
-	u32 len;
+	struct rcu_head rcu;		/* last put may be in atomic context */
+	struct kmqtt_broker *broker;	/* memory is accounted there */
+	u8 qos;				/* as published */
+	u16 topic_len;
+	u32 len;			/* of data[] */
 	u8 data[];
 };
 
-/* Large payloads come from vmalloc: they never need contiguous pages. */
-static inline struct kmqtt_msg *kmqtt_msg_alloc(u32 len, gfp_t gfp)
-{
-	struct kmqtt_msg *msg = kvmalloc(struct_size(msg, data, len), gfp);
+/*
+ * Returns NULL when memory is short or the broker's memory limit is
+ * reached; the caller counts the message as dropped.
+ */
+struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
+				   const u8 *topic, u16 topic_len,
+				   const u8 *payload, u32 payload_len, u8 qos,
+				   gfp_t gfp);
 
-	if (!msg)
-		return NULL;
-	refcount_set(&msg->ref, 1);
-	msg->len = len;
-	return msg;
-}
+void kmqtt_msg_free(struct kmqtt_msg *msg);
 
 static inline void kmqtt_msg_get(struct kmqtt_msg *msg)
 {
@@ -37,7 +43,23 @@ static inline void kmqtt_msg_get(struct kmqtt_msg *msg)
 static inline void kmqtt_msg_put(struct kmqtt_msg *msg)
 {
 	if (refcount_dec_and_test(&msg->ref))
-		kvfree(msg);
+		kmqtt_msg_free(msg);
+}
+
+static inline const u8 *kmqtt_msg_topic(const struct kmqtt_msg *msg)
+{
+	return msg->data + 2;
+}
+
+/* Bytes of data[] before the payload: where a packet id goes. */
+static inline u32 kmqtt_msg_payload_offset(const struct kmqtt_msg *msg)
+{
+	return 2 + msg->topic_len;
+}
+
+static inline u32 kmqtt_msg_payload_len(const struct kmqtt_msg *msg)
+{
+	return msg->len - kmqtt_msg_payload_offset(msg);
 }
 
 #endif /* _KMQTT_MSG_H */

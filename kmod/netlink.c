@@ -31,7 +31,62 @@ static const struct nla_policy kmqtt_attach_policy[KMQTT_A_MAX + 1] = {
 						 MQTT_PROTO_V311),
 	[KMQTT_A_KEEPALIVE] = { .type = NLA_U16 },
 	[KMQTT_A_CLEAN_SESSION] = NLA_POLICY_MAX(NLA_U8, 1),
+	[KMQTT_A_WILL_TOPIC] = { .type = NLA_BINARY, .len = MQTT_MAX_TOPIC_LEN },
+	[KMQTT_A_WILL_PAYLOAD] = { .type = NLA_BINARY, .len = U16_MAX },
+	[KMQTT_A_WILL_QOS] = NLA_POLICY_MAX(NLA_U8, 2),
+	[KMQTT_A_WILL_RETAIN] = NLA_POLICY_MAX(NLA_U8, 1),
+	[KMQTT_A_PENDING] = { .type = NLA_BINARY, .len = KMQTT_PENDING_MAX },
 };
+
+static const struct nla_policy kmqtt_limits_policy[KMQTT_LIMIT_MAX + 1] = {
+	[KMQTT_LIMIT_MAX_CONNECTIONS] = { .type = NLA_U32 },
+	[KMQTT_LIMIT_MAX_PACKET_SIZE] = { .type = NLA_U32 },
+	[KMQTT_LIMIT_MAX_INFLIGHT] = { .type = NLA_U32 },
+	[KMQTT_LIMIT_MAX_QUEUED_MESSAGES] = { .type = NLA_U32 },
+	[KMQTT_LIMIT_MAX_QUEUED_BYTES] = { .type = NLA_U64 },
+	[KMQTT_LIMIT_MAX_SUBSCRIPTIONS] = { .type = NLA_U32 },
+	[KMQTT_LIMIT_MAX_RETAINED] = { .type = NLA_U32 },
+	[KMQTT_LIMIT_MAX_RETAINED_BYTES] = { .type = NLA_U64 },
+	[KMQTT_LIMIT_MEMORY] = { .type = NLA_U64 },
+	[KMQTT_LIMIT_SESSION_EXPIRY] = { .type = NLA_U32 },
+	[KMQTT_LIMIT_QUEUE_QOS0] = NLA_POLICY_MAX(NLA_U8, 1),
+	[KMQTT_LIMIT_RETAIN_AVAILABLE] = NLA_POLICY_MAX(NLA_U8, 1),
+};
+
+static const struct nla_policy kmqtt_set_limits_policy[KMQTT_A_MAX + 1] = {
+	[KMQTT_A_LIMITS] = NLA_POLICY_NESTED(kmqtt_limits_policy),
+};
+
+static int kmqtt_netlink_parse_will(struct genl_info *info,
+				    struct kmqtt_conn_params *params)
+{
+	static const int will[] = {
+		KMQTT_A_WILL_TOPIC, KMQTT_A_WILL_PAYLOAD, KMQTT_A_WILL_QOS,
+		KMQTT_A_WILL_RETAIN,
+	};
+	struct nlattr **attrs = info->attrs;
+	struct nlattr *topic = attrs[KMQTT_A_WILL_TOPIC];
+	int i;
+
+	if (!topic && !attrs[KMQTT_A_WILL_PAYLOAD] &&
+	    !attrs[KMQTT_A_WILL_QOS] && !attrs[KMQTT_A_WILL_RETAIN])
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(will); i++)
+		if (GENL_REQ_ATTR_CHECK(info, will[i]))
+			return -EINVAL;
+	if (!kmqtt_topic_name_valid(nla_data(topic), nla_len(topic))) {
+		NL_SET_ERR_MSG_ATTR(info->extack, topic,
+				    "will topic is not a valid topic name");
+		return -EINVAL;
+	}
+	params->will_topic = nla_data(topic);
+	params->will_topic_len = nla_len(topic);
+	params->will_payload = nla_data(attrs[KMQTT_A_WILL_PAYLOAD]);
+	params->will_payload_len = nla_len(attrs[KMQTT_A_WILL_PAYLOAD]);
+	params->will_qos = nla_get_u8(attrs[KMQTT_A_WILL_QOS]);
+	params->will_retain = nla_get_u8(attrs[KMQTT_A_WILL_RETAIN]);
+	return 0;
+}
 
 static int kmqtt_netlink_attach(struct sk_buff *skb, struct genl_info *info)
 {
@@ -40,9 +95,10 @@ static int kmqtt_netlink_attach(struct sk_buff *skb, struct genl_info *info)
 		KMQTT_A_SOCK_FD, KMQTT_A_CLIENT_ID, KMQTT_A_PROTO_LEVEL,
 		KMQTT_A_KEEPALIVE, KMQTT_A_CLEAN_SESSION,
 	};
-	struct kmqtt_conn_params params;
+	struct kmqtt_conn_params params = {};
 	struct nlattr **attrs = info->attrs;
 	struct sk_buff *reply;
+	bool present;
 	u64 conn_id;
 	void *hdr;
 	int i, ret;
@@ -67,11 +123,20 @@ static int kmqtt_netlink_attach(struct sk_buff *skb, struct genl_info *info)
 	params.proto_level = nla_get_u8(attrs[KMQTT_A_PROTO_LEVEL]);
 	params.keepalive = nla_get_u16(attrs[KMQTT_A_KEEPALIVE]);
 	params.clean_session = nla_get_u8(attrs[KMQTT_A_CLEAN_SESSION]);
+	ret = kmqtt_netlink_parse_will(info, &params);
+	if (ret)
+		return ret;
+	if (attrs[KMQTT_A_PENDING]) {
+		params.pending = nla_data(attrs[KMQTT_A_PENDING]);
+		params.pending_len = nla_len(attrs[KMQTT_A_PENDING]);
+	}
 
-	reply = genlmsg_new(nla_total_size_64bit(sizeof(u64)), GFP_KERNEL);
+	reply = genlmsg_new(nla_total_size_64bit(sizeof(u64)) +
+			    nla_total_size(sizeof(u8)), GFP_KERNEL);
 	if (!reply)
 		return -ENOMEM;
-	ret = kmqtt_conn_attach(broker, &params, &conn_id, info->extack);
+	ret = kmqtt_conn_attach(broker, &params, &conn_id, &present,
+				info->extack);
 	if (ret) {
 		nlmsg_free(reply);
 		return ret;
@@ -79,7 +144,8 @@ static int kmqtt_netlink_attach(struct sk_buff *skb, struct genl_info *info)
 	hdr = genlmsg_put_reply(reply, info, &kmqtt_family, 0,
 				KMQTT_CMD_ATTACH);
 	if (!hdr ||
-	    nla_put_u64_64bit(reply, KMQTT_A_CONN_ID, conn_id, KMQTT_A_PAD)) {
+	    nla_put_u64_64bit(reply, KMQTT_A_CONN_ID, conn_id, KMQTT_A_PAD) ||
+	    nla_put_u8(reply, KMQTT_A_SESSION_PRESENT, present)) {
 		/* Attached all the same; the agent learns the id from dumps. */
 		nlmsg_free(reply);
 		return 0;
@@ -115,39 +181,97 @@ static void kmqtt_netlink_add_counters(struct kmqtt_counters *sum,
 	sum->bytes_out += READ_ONCE(c->bytes_out);
 }
 
+static int kmqtt_netlink_put_u64s(struct sk_buff *skb, const u64 *values,
+				  int first, int count)
+{
+	int i;
+
+	for (i = 0; i < count; i++)
+		if (nla_put_u64_64bit(skb, first + i, values[i],
+				      KMQTT_STAT_PAD))
+			return -EMSGSIZE;
+	return 0;
+}
+
 static int kmqtt_netlink_put_totals(struct sk_buff *skb,
 				    struct kmqtt_broker *broker)
 {
+	u64 totals[KMQTT_STAT_MAX + 1] = {};
 	struct kmqtt_counters sum = {};
-	u64 open, total, subscriptions, protocol_errors;
+	struct kmqtt_session *session;
 	struct kmqtt_conn *conn;
 	struct nlattr *nest;
 
 	spin_lock(&broker->conns_lock);
 	sum = broker->closed;
-	open = broker->conns_open;
-	total = broker->conns_total;
-	protocol_errors = broker->protocol_errors;
+	totals[KMQTT_STAT_CONNECTIONS] = broker->conns_open;
+	totals[KMQTT_STAT_CONNECTIONS_TOTAL] = broker->conns_total;
+	totals[KMQTT_STAT_CONNECTIONS_REFUSED] = broker->conns_refused;
+	totals[KMQTT_STAT_PROTOCOL_ERRORS] = broker->protocol_errors;
 	list_for_each_entry(conn, &broker->conns, node)
 		kmqtt_netlink_add_counters(&sum, &conn->counters);
 	spin_unlock(&broker->conns_lock);
-	sum.msgs_dropped += atomic64_read(&broker->fanout_dropped);
+	totals[KMQTT_STAT_MSGS_IN] = sum.msgs_in;
+	totals[KMQTT_STAT_MSGS_OUT] = sum.msgs_out;
+	totals[KMQTT_STAT_MSGS_DROPPED] = atomic64_read(&broker->msgs_dropped);
+	totals[KMQTT_STAT_BYTES_IN] = sum.bytes_in;
+	totals[KMQTT_STAT_BYTES_OUT] = sum.bytes_out;
+
+	mutex_lock(&broker->sessions_lock);
+	totals[KMQTT_STAT_SESSIONS] = broker->sessions_count;
+	totals[KMQTT_STAT_SESSIONS_EXPIRED] = broker->sessions_expired;
+	list_for_each_entry(session, &broker->sessions, node) {
+		totals[KMQTT_STAT_INFLIGHT] += READ_ONCE(session->n_inflight);
+		totals[KMQTT_STAT_QUEUED] += READ_ONCE(session->n_queued);
+		totals[KMQTT_STAT_QUEUED_BYTES] +=
+			READ_ONCE(session->queued_bytes);
+	}
+	mutex_unlock(&broker->sessions_lock);
+
 	mutex_lock(&broker->topics_lock);
-	subscriptions = broker->subscriptions;
+	totals[KMQTT_STAT_SUBSCRIPTIONS] = broker->subscriptions;
 	mutex_unlock(&broker->topics_lock);
+	totals[KMQTT_STAT_RETAINED] = READ_ONCE(broker->retained.count);
+	totals[KMQTT_STAT_RETAINED_BYTES] = READ_ONCE(broker->retained.bytes);
+	totals[KMQTT_STAT_MEMORY] = percpu_counter_sum_positive(&broker->memory);
 
 	nest = nla_nest_start(skb, KMQTT_A_STATS);
 	if (!nest)
 		return -EMSGSIZE;
-	if (nla_put_u64_64bit(skb, KMQTT_STAT_CONNECTIONS, open,
-			      KMQTT_STAT_PAD) ||
-	    nla_put_u64_64bit(skb, KMQTT_STAT_CONNECTIONS_TOTAL, total,
-			      KMQTT_STAT_PAD) ||
-	    nla_put_u64_64bit(skb, KMQTT_STAT_SUBSCRIPTIONS, subscriptions,
-			      KMQTT_STAT_PAD) ||
-	    nla_put_u64_64bit(skb, KMQTT_STAT_PROTOCOL_ERRORS, protocol_errors,
-			      KMQTT_STAT_PAD) ||
-	    kmqtt_netlink_put_counters(skb, &sum)) {
+	if (kmqtt_netlink_put_u64s(skb, totals + KMQTT_STAT_CONNECTIONS,
+				   KMQTT_STAT_CONNECTIONS,
+				   KMQTT_STAT_MAX - KMQTT_STAT_CONNECTIONS + 1)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int kmqtt_netlink_put_limits(struct sk_buff *skb,
+				    const struct kmqtt_limits *l)
+{
+	struct nlattr *nest = nla_nest_start(skb, KMQTT_A_LIMITS);
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, KMQTT_LIMIT_MAX_CONNECTIONS, l->max_connections) ||
+	    nla_put_u32(skb, KMQTT_LIMIT_MAX_PACKET_SIZE, l->max_packet_size) ||
+	    nla_put_u32(skb, KMQTT_LIMIT_MAX_INFLIGHT, l->max_inflight) ||
+	    nla_put_u32(skb, KMQTT_LIMIT_MAX_QUEUED_MESSAGES,
+			l->max_queued_messages) ||
+	    nla_put_u64_64bit(skb, KMQTT_LIMIT_MAX_QUEUED_BYTES,
+			      l->max_queued_bytes, KMQTT_LIMIT_PAD) ||
+	    nla_put_u32(skb, KMQTT_LIMIT_MAX_SUBSCRIPTIONS,
+			l->max_subscriptions) ||
+	    nla_put_u32(skb, KMQTT_LIMIT_MAX_RETAINED, l->max_retained) ||
+	    nla_put_u64_64bit(skb, KMQTT_LIMIT_MAX_RETAINED_BYTES,
+			      l->max_retained_bytes, KMQTT_LIMIT_PAD) ||
+	    nla_put_u64_64bit(skb, KMQTT_LIMIT_MEMORY, l->memory,
+			      KMQTT_LIMIT_PAD) ||
+	    nla_put_u32(skb, KMQTT_LIMIT_SESSION_EXPIRY, l->session_expiry) ||
+	    nla_put_u8(skb, KMQTT_LIMIT_QUEUE_QOS0, l->queue_qos0) ||
+	    nla_put_u8(skb, KMQTT_LIMIT_RETAIN_AVAILABLE, l->retain_available)) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}
@@ -167,7 +291,8 @@ static int kmqtt_netlink_get_info(struct sk_buff *skb, struct genl_info *info)
 	hdr = genlmsg_put_reply(reply, info, &kmqtt_family, 0,
 				KMQTT_CMD_GET_INFO);
 	if (!hdr || nla_put_u32(reply, KMQTT_A_VERSION, KMQTT_GENL_VERSION) ||
-	    kmqtt_netlink_put_totals(reply, broker)) {
+	    kmqtt_netlink_put_totals(reply, broker) ||
+	    kmqtt_netlink_put_limits(reply, &broker->limits)) {
 		nlmsg_free(reply);
 		return -EMSGSIZE;
 	}
@@ -237,6 +362,230 @@ static int kmqtt_netlink_dump_conns(struct sk_buff *skb,
 	return ret ? skb->len : 0;
 }
 
+/* Checks every value first, so a refused request changes nothing. */
+static int kmqtt_netlink_set_limits(struct sk_buff *skb,
+				    struct genl_info *info)
+{
+	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
+	struct nlattr *tb[KMQTT_LIMIT_MAX + 1];
+	struct kmqtt_limits *l = &broker->limits;
+	struct kmqtt_limits new;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, KMQTT_A_LIMITS))
+		return -EINVAL;
+	ret = nla_parse_nested(tb, KMQTT_LIMIT_MAX, info->attrs[KMQTT_A_LIMITS],
+			       kmqtt_limits_policy, info->extack);
+	if (ret)
+		return ret;
+	if (tb[KMQTT_LIMIT_MAX_PACKET_SIZE] &&
+	    (nla_get_u32(tb[KMQTT_LIMIT_MAX_PACKET_SIZE]) < 2 ||
+	     nla_get_u32(tb[KMQTT_LIMIT_MAX_PACKET_SIZE]) >
+	     MQTT_MAX_REMAINING_LENGTH + MQTT_MAX_FIXED_HEADER)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[KMQTT_LIMIT_MAX_PACKET_SIZE],
+				    "max packet size out of range");
+		return -ERANGE;
+	}
+	if (tb[KMQTT_LIMIT_MAX_INFLIGHT] &&
+	    (!nla_get_u32(tb[KMQTT_LIMIT_MAX_INFLIGHT]) ||
+	     nla_get_u32(tb[KMQTT_LIMIT_MAX_INFLIGHT]) >= U16_MAX)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[KMQTT_LIMIT_MAX_INFLIGHT],
+				    "max inflight must be 1..65534");
+		return -ERANGE;
+	}
+
+	mutex_lock(&broker->sessions_lock);
+	new = *l;
+	if (tb[KMQTT_LIMIT_MAX_CONNECTIONS])
+		new.max_connections = nla_get_u32(tb[KMQTT_LIMIT_MAX_CONNECTIONS]);
+	if (tb[KMQTT_LIMIT_MAX_PACKET_SIZE])
+		new.max_packet_size = nla_get_u32(tb[KMQTT_LIMIT_MAX_PACKET_SIZE]);
+	if (tb[KMQTT_LIMIT_MAX_INFLIGHT])
+		new.max_inflight = nla_get_u32(tb[KMQTT_LIMIT_MAX_INFLIGHT]);
+	if (tb[KMQTT_LIMIT_MAX_QUEUED_MESSAGES])
+		new.max_queued_messages =
+			nla_get_u32(tb[KMQTT_LIMIT_MAX_QUEUED_MESSAGES]);
+	if (tb[KMQTT_LIMIT_MAX_QUEUED_BYTES])
+		new.max_queued_bytes =
+			nla_get_u64(tb[KMQTT_LIMIT_MAX_QUEUED_BYTES]);
+	if (tb[KMQTT_LIMIT_MAX_SUBSCRIPTIONS])
+		new.max_subscriptions =
+			nla_get_u32(tb[KMQTT_LIMIT_MAX_SUBSCRIPTIONS]);
+	if (tb[KMQTT_LIMIT_MAX_RETAINED])
+		new.max_retained = nla_get_u32(tb[KMQTT_LIMIT_MAX_RETAINED]);
+	if (tb[KMQTT_LIMIT_MAX_RETAINED_BYTES])
+		new.max_retained_bytes =
+			nla_get_u64(tb[KMQTT_LIMIT_MAX_RETAINED_BYTES]);
+	if (tb[KMQTT_LIMIT_MEMORY])
+		new.memory = nla_get_u64(tb[KMQTT_LIMIT_MEMORY]);
+	if (tb[KMQTT_LIMIT_SESSION_EXPIRY])
+		new.session_expiry = nla_get_u32(tb[KMQTT_LIMIT_SESSION_EXPIRY]);
+	if (tb[KMQTT_LIMIT_QUEUE_QOS0])
+		new.queue_qos0 = nla_get_u8(tb[KMQTT_LIMIT_QUEUE_QOS0]);
+	if (tb[KMQTT_LIMIT_RETAIN_AVAILABLE])
+		new.retain_available =
+			nla_get_u8(tb[KMQTT_LIMIT_RETAIN_AVAILABLE]);
+	/* Readers take single fields with READ_ONCE(); each is one store. */
+	WRITE_ONCE(l->max_connections, new.max_connections);
+	WRITE_ONCE(l->max_packet_size, new.max_packet_size);
+	WRITE_ONCE(l->max_inflight, new.max_inflight);
+	WRITE_ONCE(l->max_queued_messages, new.max_queued_messages);
+	WRITE_ONCE(l->max_queued_bytes, new.max_queued_bytes);
+	WRITE_ONCE(l->max_subscriptions, new.max_subscriptions);
+	WRITE_ONCE(l->max_retained, new.max_retained);
+	WRITE_ONCE(l->max_retained_bytes, new.max_retained_bytes);
+	WRITE_ONCE(l->memory, new.memory);
+	WRITE_ONCE(l->session_expiry, new.session_expiry);
+	WRITE_ONCE(l->queue_qos0, new.queue_qos0);
+	WRITE_ONCE(l->retain_available, new.retain_available);
+	mutex_unlock(&broker->sessions_lock);
+	return 0;
+}
+
+static int kmqtt_netlink_fill_session(struct sk_buff *skb,
+				      const struct kmqtt_session *session,
+				      u32 portid, u32 seq)
+{
+	struct kmqtt_conn *conn = rcu_dereference_protected(session->conn,
+			lockdep_is_held(&session->broker->sessions_lock));
+	u64 stats[] = {
+		READ_ONCE(session->n_subscriptions),
+		READ_ONCE(session->msgs_dropped),
+		READ_ONCE(session->n_inflight),
+		READ_ONCE(session->n_queued),
+		READ_ONCE(session->queued_bytes),
+	};
+	static const int stat_ids[] = {
+		KMQTT_STAT_SUBSCRIPTIONS, KMQTT_STAT_MSGS_DROPPED,
+		KMQTT_STAT_INFLIGHT, KMQTT_STAT_QUEUED,
+		KMQTT_STAT_QUEUED_BYTES,
+	};
+	struct nlattr *nest;
+	void *hdr;
+	int i;
+
+	hdr = genlmsg_put(skb, portid, seq, &kmqtt_family, NLM_F_MULTI,
+			  KMQTT_CMD_GET_SESSION);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put(skb, KMQTT_A_CLIENT_ID, session->client_id_len,
+		    session->client_id) ||
+	    nla_put_u8(skb, KMQTT_A_CLEAN_SESSION, session->clean) ||
+	    nla_put_u8(skb, KMQTT_A_ONLINE, !!conn) ||
+	    (conn && nla_put_u64_64bit(skb, KMQTT_A_CONN_ID, conn->id,
+				       KMQTT_A_PAD)))
+		goto cancel;
+	nest = nla_nest_start(skb, KMQTT_A_STATS);
+	if (!nest)
+		goto cancel;
+	for (i = 0; i < ARRAY_SIZE(stats); i++)
+		if (nla_put_u64_64bit(skb, stat_ids[i], stats[i],
+				      KMQTT_STAT_PAD))
+			goto cancel;
+	nla_nest_end(skb, nest);
+	genlmsg_end(skb, hdr);
+	return 0;
+cancel:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
+/* cb->args[0]: id of the last session dumped; ids only grow. */
+static int kmqtt_netlink_dump_sessions(struct sk_buff *skb,
+				       struct netlink_callback *cb)
+{
+	struct kmqtt_broker *broker = kmqtt_broker_get(sock_net(skb->sk));
+	struct kmqtt_session *session;
+	u64 last = cb->args[0];
+	int ret = 0;
+
+	mutex_lock(&broker->sessions_lock);
+	list_for_each_entry(session, &broker->sessions, node) {
+		if (session->id <= last)
+			continue;
+		ret = kmqtt_netlink_fill_session(skb, session,
+						 NETLINK_CB(cb->skb).portid,
+						 cb->nlh->nlmsg_seq);
+		if (ret)
+			break;
+		last = session->id;
+	}
+	mutex_unlock(&broker->sessions_lock);
+	cb->args[0] = last;
+	return ret ? skb->len : 0;
+}
+
+static int kmqtt_netlink_fill_subscription(struct sk_buff *skb,
+					   const struct kmqtt_session *session,
+					   const struct kmqtt_subscription *sub,
+					   u32 portid, u32 seq)
+{
+	void *hdr;
+
+	hdr = genlmsg_put(skb, portid, seq, &kmqtt_family, NLM_F_MULTI,
+			  KMQTT_CMD_GET_SUBSCRIPTION);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put(skb, KMQTT_A_CLIENT_ID, session->client_id_len,
+		    session->client_id) ||
+	    nla_put(skb, KMQTT_A_FILTER, sub->len, sub->filter) ||
+	    nla_put_u8(skb, KMQTT_A_QOS,
+		       sub->options & KMQTT_SUBOPT_QOS_MASK)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/*
+ * cb->args[0]: id of the session being dumped, cb->args[1]: how many of
+ * its subscriptions are done.  A session's list may change between
+ * rounds; a dump is a snapshot per message, not of the whole.
+ */
+static int kmqtt_netlink_dump_subscriptions(struct sk_buff *skb,
+					    struct netlink_callback *cb)
+{
+	struct kmqtt_broker *broker = kmqtt_broker_get(sock_net(skb->sk));
+	struct kmqtt_subscription *sub;
+	struct kmqtt_session *session;
+	u64 cur = cb->args[0];
+	long done = cb->args[1];
+	int ret = 0;
+
+	mutex_lock(&broker->sessions_lock);
+	mutex_lock(&broker->topics_lock);
+	list_for_each_entry(session, &broker->sessions, node) {
+		long i = 0;
+
+		if (session->id < cur)
+			continue;
+		if (session->id > cur) {
+			cur = session->id;
+			done = 0;
+		}
+		list_for_each_entry(sub, &session->subscriptions, node) {
+			if (i++ < done)
+				continue;
+			ret = kmqtt_netlink_fill_subscription(skb, session, sub,
+							      NETLINK_CB(cb->skb).portid,
+							      cb->nlh->nlmsg_seq);
+			if (ret)
+				goto out;
+			done++;
+		}
+		/* Finished with this session: the next id starts afresh. */
+		cur++;
+		done = 0;
+	}
+out:
+	mutex_unlock(&broker->topics_lock);
+	mutex_unlock(&broker->sessions_lock);
+	cb->args[0] = cur;
+	cb->args[1] = done;
+	return ret ? skb->len : 0;
+}
+
 void kmqtt_netlink_conn_closed(const struct kmqtt_conn *conn)
 {
 	const struct kmqtt_session *session = conn->session;
@@ -284,6 +633,23 @@ static const struct genl_ops kmqtt_netlink_ops[] = {
 	{
 		.cmd = KMQTT_CMD_GET_CONN,
 		.dumpit = kmqtt_netlink_dump_conns,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KMQTT_CMD_SET_LIMITS,
+		.doit = kmqtt_netlink_set_limits,
+		.policy = kmqtt_set_limits_policy,
+		.maxattr = KMQTT_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KMQTT_CMD_GET_SESSION,
+		.dumpit = kmqtt_netlink_dump_sessions,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KMQTT_CMD_GET_SUBSCRIPTION,
+		.dumpit = kmqtt_netlink_dump_subscriptions,
 		.flags = GENL_ADMIN_PERM,
 	},
 };

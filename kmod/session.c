@@ -1,42 +1,243 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Sessions and their subscriptions.  Each subscription is recorded twice:
- * in the broker's topic tree (for matching) and in the session's list (to
- * remove it at close and to show it).  Both change under topics_lock.
+ * Sessions: the table by client id, attach and takeover, detach, expiry,
+ * and subscriptions.  Each subscription is recorded twice: in the broker's
+ * topic tree (for matching) and in the session's list (to remove it and to
+ * show it); both change under topics_lock.
+ *
+ * Lock order: sessions_lock, then topics_lock, then session->lock, then a
+ * connection's tx_lock.
  */
 
+#include <linux/bitmap.h>
+#include <linux/err.h>
+#include <linux/jhash.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <kmqtt/mqtt.h>
 
 #include "broker.h"
 #include "conn.h"
+#include "delivery.h"
 #include "session.h"
 
-struct kmqtt_subscription {
-	struct list_head node;
-	u8 options;
-	u16 len;
-	u8 filter[];
-};
+static u32 kmqtt_session_hash(const u8 *client_id, u16 len)
+{
+	return jhash(client_id, len, 0);
+}
 
-struct kmqtt_session *kmqtt_session_create(struct kmqtt_broker *broker,
-					   const u8 *client_id, u16 len)
+static struct kmqtt_session *kmqtt_session_find(struct kmqtt_broker *broker,
+						const u8 *client_id, u16 len)
 {
 	struct kmqtt_session *session;
 
+	lockdep_assert_held(&broker->sessions_lock);
+	hash_for_each_possible(broker->session_hash, session, hash_node,
+			       kmqtt_session_hash(client_id, len))
+		if (session->client_id_len == len &&
+		    !memcmp(session->client_id, client_id, len))
+			return session;
+	return NULL;
+}
+
+static void kmqtt_session_expiry_work(struct work_struct *work);
+
+static struct kmqtt_session *kmqtt_session_create(struct kmqtt_broker *broker,
+						  const u8 *client_id, u16 len,
+						  bool clean)
+{
+	struct kmqtt_session *session;
+
+	lockdep_assert_held(&broker->sessions_lock);
 	session = kzalloc(struct_size(session, client_id, len), GFP_KERNEL);
 	if (!session)
 		return NULL;
 	session->broker = broker;
+	session->id = ++broker->next_session_id;
+	session->clean = clean;
+	INIT_DELAYED_WORK(&session->expiry_work, kmqtt_session_expiry_work);
+	spin_lock_init(&session->lock);
+	INIT_LIST_HEAD(&session->queue);
+	INIT_LIST_HEAD(&session->inflight);
 	INIT_LIST_HEAD(&session->subscriptions);
 	session->client_id_len = len;
 	memcpy(session->client_id, client_id, len);
+	hash_add(broker->session_hash, &session->hash_node,
+		 kmqtt_session_hash(client_id, len));
+	list_add_tail(&session->node, &broker->sessions);
+	broker->sessions_count++;
 	return session;
 }
 
+static void kmqtt_session_unlink(struct kmqtt_session *session)
+{
+	struct kmqtt_broker *broker = session->broker;
+
+	lockdep_assert_held(&broker->sessions_lock);
+	hash_del(&session->hash_node);
+	list_del_init(&session->node);
+	broker->sessions_count--;
+}
+
+static void kmqtt_session_remove_subscription(struct kmqtt_session *session,
+					      struct kmqtt_subscription *sub)
+{
+	struct kmqtt_broker *broker = session->broker;
+
+	lockdep_assert_held(&broker->topics_lock);
+	WARN_ON(kmqtt_topic_unsubscribe(&broker->topics, sub->filter, sub->len,
+					session));
+	list_del(&sub->node);
+	kfree(sub);
+	WRITE_ONCE(session->n_subscriptions, session->n_subscriptions - 1);
+	broker->subscriptions--;
+}
+
+/*
+ * Free an unlinked session with no connection.  Its expiry work must be
+ * idle, or be the caller.
+ */
+static void kmqtt_session_free(struct kmqtt_session *session)
+{
+	struct kmqtt_broker *broker = session->broker;
+	struct kmqtt_subscription *sub, *tmp;
+
+	spin_lock(&session->lock);
+	session->dead = true;
+	spin_unlock(&session->lock);
+
+	mutex_lock(&broker->topics_lock);
+	list_for_each_entry_safe(sub, tmp, &session->subscriptions, node)
+		kmqtt_session_remove_subscription(session, sub);
+	mutex_unlock(&broker->topics_lock);
+
+	kmqtt_delivery_purge(session);
+	bitmap_free(session->qos2_received);
+	/* Fan-out may still hold the session from a match. */
+	kfree_rcu(session, rcu);
+}
+
+static void kmqtt_session_expiry_work(struct work_struct *work)
+{
+	struct kmqtt_session *session =
+		container_of(to_delayed_work(work), struct kmqtt_session,
+			     expiry_work);
+	struct kmqtt_broker *broker = session->broker;
+
+	mutex_lock(&broker->sessions_lock);
+	/* A client came back, or a clean start took the session, meanwhile. */
+	if (rcu_access_pointer(session->conn) ||
+	    hlist_unhashed(&session->hash_node)) {
+		mutex_unlock(&broker->sessions_lock);
+		return;
+	}
+	kmqtt_session_unlink(session);
+	broker->sessions_expired++;
+	mutex_unlock(&broker->sessions_lock);
+	kmqtt_session_free(session);
+}
+
+struct kmqtt_session *kmqtt_session_attach(struct kmqtt_broker *broker,
+					   struct kmqtt_conn *conn,
+					   const u8 *client_id, u16 len,
+					   bool clean, bool *present)
+{
+	struct kmqtt_session *session;
+	struct kmqtt_conn *old;
+	int ret;
+
+retry:
+	mutex_lock(&broker->sessions_lock);
+	session = kmqtt_session_find(broker, client_id, len);
+	old = session ? rcu_dereference_protected(session->conn,
+				lockdep_is_held(&broker->sessions_lock)) : NULL;
+	if (old) {
+		/*
+		 * MQTT-3.1.4-2: close the connection holding the session and
+		 * wait until it has let go, then look again.
+		 */
+		kmqtt_conn_get(old);
+		kmqtt_conn_close(old, KMQTT_CLOSE_TAKEOVER);
+		mutex_unlock(&broker->sessions_lock);
+		kmqtt_conn_wait_detached(old);
+		kmqtt_conn_put(old);
+		goto retry;
+	}
+	if (session && (clean || session->clean)) {
+		/* MQTT-3.1.2-6: a clean start discards the stored session. */
+		kmqtt_session_unlink(session);
+		mutex_unlock(&broker->sessions_lock);
+		cancel_delayed_work_sync(&session->expiry_work);
+		kmqtt_session_free(session);
+		goto retry;
+	}
+
+	*present = !!session;
+	if (!session) {
+		session = kmqtt_session_create(broker, client_id, len, clean);
+		if (!session) {
+			ret = -ENOMEM;
+			goto unlock;
+		}
+	}
+	ret = kmqtt_conn_queue_connack(conn, *present);
+	if (ret) {
+		if (!*present) {
+			kmqtt_session_unlink(session);
+			kmqtt_session_free(session);
+		}
+		goto unlock;
+	}
+	/* Expiry work that runs now finds the connection and stops. */
+	cancel_delayed_work(&session->expiry_work);
+	kmqtt_delivery_bind(session, conn);
+unlock:
+	mutex_unlock(&broker->sessions_lock);
+	return ret ? ERR_PTR(ret) : session;
+}
+
+void kmqtt_session_detach(struct kmqtt_session *session,
+			  struct kmqtt_conn *conn)
+{
+	struct kmqtt_broker *broker = session->broker;
+	u32 expiry;
+
+	mutex_lock(&broker->sessions_lock);
+	WARN_ON(rcu_access_pointer(session->conn) != conn);
+	kmqtt_delivery_unbind(session);
+	if (session->clean) {
+		kmqtt_session_unlink(session);
+		mutex_unlock(&broker->sessions_lock);
+		kmqtt_session_free(session);
+		return;
+	}
+	expiry = broker->limits.session_expiry;
+	if (expiry)
+		queue_delayed_work(kmqtt_wq, &session->expiry_work,
+				   (unsigned long)expiry * HZ);
+	mutex_unlock(&broker->sessions_lock);
+}
+
+void kmqtt_session_destroy_all(struct kmqtt_broker *broker)
+{
+	struct kmqtt_session *session, *tmp;
+	LIST_HEAD(gone);
+
+	mutex_lock(&broker->sessions_lock);
+	list_for_each_entry_safe(session, tmp, &broker->sessions, node) {
+		kmqtt_session_unlink(session);
+		list_add(&session->node, &gone);
+	}
+	mutex_unlock(&broker->sessions_lock);
+	list_for_each_entry_safe(session, tmp, &gone, node) {
+		cancel_delayed_work_sync(&session->expiry_work);
+		kmqtt_session_free(session);
+	}
+}
+
 static struct kmqtt_subscription *
-kmqtt_session_find(struct kmqtt_session *session, const u8 *filter, u16 len)
+kmqtt_session_find_subscription(struct kmqtt_session *session,
+				const u8 *filter, u16 len)
 {
 	struct kmqtt_subscription *sub;
 
@@ -54,10 +255,8 @@ u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 	u8 granted = MQTT_SUBACK_FAILURE;
 	int ret;
 
-	/* The walking skeleton delivers QoS 0 only. */
-	qos = 0;
 	mutex_lock(&broker->topics_lock);
-	sub = kmqtt_session_find(session, filter, len);
+	sub = kmqtt_session_find_subscription(session, filter, len);
 	if (sub) {
 		/* MQTT-3.8.4-3: a repeated filter replaces the old one. */
 		ret = kmqtt_topic_subscribe(&broker->topics, filter, len,
@@ -90,20 +289,6 @@ out:
 	return granted;
 }
 
-static void kmqtt_session_remove(struct kmqtt_session *session,
-				 struct kmqtt_subscription *sub)
-{
-	struct kmqtt_broker *broker = session->broker;
-
-	lockdep_assert_held(&broker->topics_lock);
-	WARN_ON(kmqtt_topic_unsubscribe(&broker->topics, sub->filter, sub->len,
-					session));
-	list_del(&sub->node);
-	kfree(sub);
-	WRITE_ONCE(session->n_subscriptions, session->n_subscriptions - 1);
-	broker->subscriptions--;
-}
-
 int kmqtt_session_unsubscribe(struct kmqtt_session *session, const u8 *filter,
 			      u16 len)
 {
@@ -112,33 +297,11 @@ int kmqtt_session_unsubscribe(struct kmqtt_session *session, const u8 *filter,
 	int ret = -ENOENT;
 
 	mutex_lock(&broker->topics_lock);
-	sub = kmqtt_session_find(session, filter, len);
+	sub = kmqtt_session_find_subscription(session, filter, len);
 	if (sub) {
-		kmqtt_session_remove(session, sub);
+		kmqtt_session_remove_subscription(session, sub);
 		ret = 0;
 	}
 	mutex_unlock(&broker->topics_lock);
 	return ret;
-}
-
-void kmqtt_session_destroy(struct kmqtt_session *session)
-{
-	struct kmqtt_broker *broker = session->broker;
-	struct kmqtt_subscription *sub, *tmp;
-
-	mutex_lock(&broker->topics_lock);
-	list_for_each_entry_safe(sub, tmp, &session->subscriptions, node)
-		kmqtt_session_remove(session, sub);
-	mutex_unlock(&broker->topics_lock);
-	RCU_INIT_POINTER(session->conn, NULL);
-	/* Publishers may still hold the session from a match. */
-	kfree_rcu(session, rcu);
-}
-
-bool kmqtt_session_deliver(struct kmqtt_session *session,
-			   struct kmqtt_msg *msg)
-{
-	struct kmqtt_conn *conn = rcu_dereference(session->conn);
-
-	return conn && kmqtt_conn_queue_publish(conn, msg);
 }

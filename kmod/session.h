@@ -1,38 +1,95 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * A client session: the client id and the subscriptions.  The subscription
- * tree points at sessions, and a session points at its live connection.
+ * Sessions (MQTT 3.1.2.4): a client id's subscriptions and message flows,
+ * kept across connections when the client asked for a persistent session.
+ * The subscription tree points at sessions; a session points at its live
+ * connection, if any.
  */
 #ifndef _KMQTT_SESSION_H
 #define _KMQTT_SESSION_H
 
 #include <linux/list.h>
 #include <linux/rcupdate.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 
 struct kmqtt_broker;
 struct kmqtt_conn;
-struct kmqtt_msg;
+
+/* One filter of a session, as the client subscribed it. */
+struct kmqtt_subscription {
+	struct list_head node;		/* session->subscriptions */
+	u8 options;			/* KMQTT_SUBOPT_* */
+	u16 len;
+	u8 filter[];
+};
 
 struct kmqtt_session {
 	struct kmqtt_broker *broker;
+	struct hlist_node hash_node;	/* broker->session_hash */
+	struct list_head node;		/* broker->sessions */
+	u64 id;
+	bool clean;
+	struct delayed_work expiry_work;
+
+	/*
+	 * Written under broker->sessions_lock and @lock; read under either,
+	 * or under RCU by fan-out.
+	 */
 	struct kmqtt_conn __rcu *conn;
+
+	/* Outbound message flow (delivery.c). */
+	spinlock_t lock;
+	bool dead;			/* removed: deliver nothing more */
+	struct list_head queue;		/* waiting for the window or a conn */
+	struct list_head inflight;	/* QoS 1/2 sent, not acknowledged */
+	u32 n_queued;
+	u64 queued_bytes;
+	u32 n_inflight;
+	u16 last_packet_id;
+	u64 msgs_dropped;
+
+	/*
+	 * Inbound QoS 2 packet ids received and not yet released, one bit
+	 * each (MQTT 4.3.3 method B).  Only the attached connection's receive
+	 * work touches it.
+	 */
+	unsigned long *qos2_received;
+
 	struct list_head subscriptions;	/* under broker->topics_lock */
 	u32 n_subscriptions;		/* under broker->topics_lock */
+
 	struct rcu_head rcu;
 	u16 client_id_len;
 	u8 client_id[];
 };
 
-struct kmqtt_session *kmqtt_session_create(struct kmqtt_broker *broker,
-					   const u8 *client_id, u16 len);
-
-/* Drop every subscription, detach from the connection, free after RCU. */
-void kmqtt_session_destroy(struct kmqtt_session *session);
+/*
+ * Bind @conn to the session of @client_id: resume a stored one (unless
+ * @clean, MQTT-3.1.2-6) or create one.  A connection holding the session is
+ * closed and waited for first (MQTT-3.1.4-2).  Sets *@present when a stored
+ * session was resumed (MQTT-3.2.2-2), queues CONNACK, and resumes the
+ * session's message flow on @conn.  Returns the session or an ERR_PTR.
+ */
+struct kmqtt_session *kmqtt_session_attach(struct kmqtt_broker *broker,
+					   struct kmqtt_conn *conn,
+					   const u8 *client_id, u16 len,
+					   bool clean, bool *present);
 
 /*
- * Subscribe to a valid @filter with the requested @qos.  Returns the granted
- * QoS, or MQTT_SUBACK_FAILURE when a limit or memory refuses it.
+ * Unbind @conn.  A clean session is freed; a persistent one stays, with
+ * its subscriptions and messages, until it expires.
+ */
+void kmqtt_session_detach(struct kmqtt_session *session,
+			  struct kmqtt_conn *conn);
+
+/* Free every session of the broker; no connection may be left. */
+void kmqtt_session_destroy_all(struct kmqtt_broker *broker);
+
+/*
+ * Subscribe to a valid @filter at @qos.  Returns the granted QoS, or
+ * MQTT_SUBACK_FAILURE when a limit or memory refuses it.
  */
 u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 			   u16 len, u8 qos);
@@ -40,9 +97,5 @@ u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 /* Returns 0 or -ENOENT when the session had no such filter. */
 int kmqtt_session_unsubscribe(struct kmqtt_session *session, const u8 *filter,
 			      u16 len);
-
-/* Hand @msg to the session's connection; caller holds rcu_read_lock(). */
-bool kmqtt_session_deliver(struct kmqtt_session *session,
-			   struct kmqtt_msg *msg);
 
 #endif /* _KMQTT_SESSION_H */

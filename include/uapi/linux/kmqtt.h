@@ -13,6 +13,9 @@
 /* Longest client identifier the module accepts at ATTACH. */
 #define KMQTT_CLIENT_ID_MAX	256
 
+/* Most bytes ATTACH takes in KMQTT_A_PENDING: one TLS record's worth. */
+#define KMQTT_PENDING_MAX	16384
+
 enum kmqtt_cmd {
 	KMQTT_CMD_UNSPEC,
 	/* doit: reply carries KMQTT_A_VERSION and KMQTT_A_STATS (totals). */
@@ -120,7 +123,7 @@ enum kmqtt_limit {
 	KMQTT_LIMIT_PAD,
 	KMQTT_LIMIT_MAX_CONNECTIONS,	/* u32, 0 = no limit */
 	KMQTT_LIMIT_MAX_PACKET_SIZE,	/* u32, 2..268435460 */
-	KMQTT_LIMIT_MAX_INFLIGHT,	/* u32, QoS 1/2 unacknowledged, 1..65535 */
+	KMQTT_LIMIT_MAX_INFLIGHT,	/* u32, QoS 1/2 unacknowledged, 1..65534 */
 	KMQTT_LIMIT_MAX_QUEUED_MESSAGES,	/* u32 per session, 0 = no limit */
 	KMQTT_LIMIT_MAX_QUEUED_BYTES,	/* u64 per session, 0 = no limit */
 	KMQTT_LIMIT_MAX_SUBSCRIPTIONS,	/* u32 per session */

@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Outbound message flow of a session.  QoS 0 to an online client goes
+ * straight to its connection's send queue (bounded there).  QoS 1 and 2
+ * take a packet id and a place in the inflight window; when the window is
+ * full, or the client is offline, they wait in the session's queue, which
+ * is bounded by max_queued_messages and max_queued_bytes.  Acks free
+ * window slots and pull the queue forward, keeping the order in which
+ * messages arrived (MQTT 4.6).
+ *
+ * All of it runs under session->lock, from publishers' receive work,
+ * the client's own receive work, attach and close.
+ */
+
+#include <linux/bitmap.h>
+#include <linux/slab.h>
+#include <kmqtt/mqtt.h>
+
+#include "broker.h"
+#include "conn.h"
+#include "delivery.h"
+#include "msg.h"
+#include "session.h"
+
+struct kmqtt_delivery {
+	struct list_head node;		/* session->queue or ->inflight */
+	struct kmqtt_msg *msg;
+	u16 packet_id;
+	u8 qos;
+	bool retain;
+	bool released;			/* QoS 2: PUBREC in, PUBREL out */
+};
+
+static struct kmem_cache *kmqtt_delivery_cache;
+
+static void kmqtt_delivery_free(struct kmqtt_delivery *d)
+{
+	kmqtt_msg_put(d->msg);
+	kmem_cache_free(kmqtt_delivery_cache, d);
+}
+
+static void kmqtt_delivery_dropped(struct kmqtt_session *session)
+{
+	kmqtt_counter_add(&session->msgs_dropped, 1);
+	atomic64_inc(&session->broker->msgs_dropped);
+}
+
+static bool kmqtt_delivery_id_in_use(struct kmqtt_session *session, u16 id)
+{
+	struct kmqtt_delivery *d;
+
+	list_for_each_entry(d, &session->inflight, node)
+		if (d->packet_id == id)
+			return true;
+	return false;
+}
+
+/* The window is smaller than the id space, so a free id always exists. */
+static u16 kmqtt_delivery_next_id(struct kmqtt_session *session)
+{
+	u16 id = session->last_packet_id;
+
+	do {
+		id++;
+	} while (!id || kmqtt_delivery_id_in_use(session, id));
+	session->last_packet_id = id;
+	return id;
+}
+
+static void kmqtt_delivery_send(struct kmqtt_session *session,
+				struct kmqtt_conn *conn,
+				struct kmqtt_delivery *d, bool dup)
+{
+	lockdep_assert_held(&session->lock);
+	if (d->released) {
+		if (kmqtt_conn_queue_ack(conn, MQTT_PUBREL, d->packet_id,
+					 GFP_ATOMIC))
+			kmqtt_conn_close(conn, KMQTT_CLOSE_NOMEM);
+		return;
+	}
+	/* What fails to go out now is resent when the client comes back. */
+	if (!kmqtt_conn_queue_publish(conn, d->msg, d->qos, d->packet_id, dup,
+				      d->retain, GFP_ATOMIC))
+		kmqtt_conn_close(conn, KMQTT_CLOSE_NOMEM);
+}
+
+/* Move queued messages into the window while it has room. */
+static void kmqtt_delivery_pump(struct kmqtt_session *session,
+				struct kmqtt_conn *conn)
+{
+	u32 window = READ_ONCE(session->broker->limits.max_inflight);
+	struct kmqtt_delivery *d, *tmp;
+
+	lockdep_assert_held(&session->lock);
+	list_for_each_entry_safe(d, tmp, &session->queue, node) {
+		if (d->qos && session->n_inflight >= window)
+			break;
+		list_del(&d->node);
+		WRITE_ONCE(session->n_queued, session->n_queued - 1);
+		WRITE_ONCE(session->queued_bytes,
+			   session->queued_bytes - d->msg->len);
+		if (!d->qos) {
+			kmqtt_conn_queue_publish(conn, d->msg, 0, 0, false,
+						 d->retain, GFP_ATOMIC);
+			kmqtt_delivery_free(d);
+			continue;
+		}
+		d->packet_id = kmqtt_delivery_next_id(session);
+		list_add_tail(&d->node, &session->inflight);
+		WRITE_ONCE(session->n_inflight, session->n_inflight + 1);
+		kmqtt_delivery_send(session, conn, d, false);
+	}
+}
+
+static bool kmqtt_delivery_queue_full(struct kmqtt_session *session,
+				      const struct kmqtt_msg *msg)
+{
+	const struct kmqtt_limits *limits = &session->broker->limits;
+	u32 max_msgs = READ_ONCE(limits->max_queued_messages);
+	u64 max_bytes = READ_ONCE(limits->max_queued_bytes);
+
+	return (max_msgs && session->n_queued >= max_msgs) ||
+	       (max_bytes && session->queued_bytes + msg->len > max_bytes);
+}
+
+void kmqtt_delivery_deliver(struct kmqtt_session *session,
+			    struct kmqtt_msg *msg, u8 qos, bool retain,
+			    gfp_t gfp)
+{
+	struct kmqtt_delivery *d;
+	struct kmqtt_conn *conn;
+
+	if (!qos) {
+		rcu_read_lock();
+		conn = rcu_dereference(session->conn);
+		if (conn)
+			kmqtt_conn_queue_publish(conn, msg, 0, 0, false, retain,
+						 gfp);
+		rcu_read_unlock();
+		/* Offline: QoS 0 waits only if the operator asked for it. */
+		if (conn || !READ_ONCE(session->broker->limits.queue_qos0))
+			return;
+	}
+
+	d = kmem_cache_alloc(kmqtt_delivery_cache, gfp | __GFP_NOWARN);
+	spin_lock(&session->lock);
+	if (session->dead)
+		goto unlock;
+	if (!d || kmqtt_delivery_queue_full(session, msg)) {
+		kmqtt_delivery_dropped(session);
+		goto unlock;
+	}
+	kmqtt_msg_get(msg);
+	d->msg = msg;
+	d->qos = qos;
+	d->retain = retain;
+	d->released = false;
+	list_add_tail(&d->node, &session->queue);
+	WRITE_ONCE(session->n_queued, session->n_queued + 1);
+	WRITE_ONCE(session->queued_bytes, session->queued_bytes + msg->len);
+	d = NULL;
+	conn = rcu_dereference_protected(session->conn,
+					 lockdep_is_held(&session->lock));
+	if (conn)
+		kmqtt_delivery_pump(session, conn);
+unlock:
+	spin_unlock(&session->lock);
+	if (d)
+		kmem_cache_free(kmqtt_delivery_cache, d);
+}
+
+void kmqtt_delivery_bind(struct kmqtt_session *session,
+			 struct kmqtt_conn *conn)
+{
+	struct kmqtt_delivery *d;
+
+	spin_lock(&session->lock);
+	rcu_assign_pointer(session->conn, conn);
+	list_for_each_entry(d, &session->inflight, node)
+		kmqtt_delivery_send(session, conn, d, true);
+	kmqtt_delivery_pump(session, conn);
+	spin_unlock(&session->lock);
+}
+
+void kmqtt_delivery_unbind(struct kmqtt_session *session)
+{
+	spin_lock(&session->lock);
+	RCU_INIT_POINTER(session->conn, NULL);
+	spin_unlock(&session->lock);
+}
+
+static struct kmqtt_delivery *
+kmqtt_delivery_find(struct kmqtt_session *session, u16 packet_id)
+{
+	struct kmqtt_delivery *d;
+
+	/* Acks mostly come in order: the head is the usual hit. */
+	list_for_each_entry(d, &session->inflight, node)
+		if (d->packet_id == packet_id)
+			return d;
+	return NULL;
+}
+
+void kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
+			u16 packet_id)
+{
+	struct kmqtt_delivery *d;
+	struct kmqtt_conn *conn;
+
+	spin_lock(&session->lock);
+	conn = rcu_dereference_protected(session->conn,
+					 lockdep_is_held(&session->lock));
+	d = kmqtt_delivery_find(session, packet_id);
+	/* Acks for ids we don't have in flight are ignored. */
+	if (!d || !conn)
+		goto unlock;
+	switch (type) {
+	case MQTT_PUBREC:
+		if (d->qos != 2)
+			goto unlock;
+		/* MQTT-4.3.3-1: answer every PUBREC, resent ones too. */
+		d->released = true;
+		kmqtt_delivery_send(session, conn, d, false);
+		goto unlock;
+	case MQTT_PUBACK:
+		if (d->qos != 1)
+			goto unlock;
+		break;
+	case MQTT_PUBCOMP:
+		if (!d->released)
+			goto unlock;
+		break;
+	}
+	list_del(&d->node);
+	WRITE_ONCE(session->n_inflight, session->n_inflight - 1);
+	kmqtt_delivery_free(d);
+	kmqtt_delivery_pump(session, conn);
+unlock:
+	spin_unlock(&session->lock);
+}
+
+int kmqtt_delivery_qos2_received(struct kmqtt_session *session,
+				 u16 packet_id)
+{
+	if (!session->qos2_received) {
+		session->qos2_received = bitmap_zalloc(U16_MAX + 1, GFP_KERNEL);
+		if (!session->qos2_received)
+			return -ENOMEM;
+	}
+	return !__test_and_set_bit(packet_id, session->qos2_received);
+}
+
+void kmqtt_delivery_qos2_released(struct kmqtt_session *session,
+				  u16 packet_id)
+{
+	if (session->qos2_received)
+		__clear_bit(packet_id, session->qos2_received);
+}
+
+void kmqtt_delivery_purge(struct kmqtt_session *session)
+{
+	struct kmqtt_delivery *d, *tmp;
+
+	spin_lock(&session->lock);
+	list_splice_init(&session->inflight, &session->queue);
+	list_for_each_entry_safe(d, tmp, &session->queue, node) {
+		list_del(&d->node);
+		kmqtt_delivery_free(d);
+	}
+	session->n_queued = 0;
+	session->queued_bytes = 0;
+	session->n_inflight = 0;
+	spin_unlock(&session->lock);
+}
+
+int kmqtt_delivery_init(void)
+{
+	kmqtt_delivery_cache = KMEM_CACHE(kmqtt_delivery, 0);
+	return kmqtt_delivery_cache ? 0 : -ENOMEM;
+}
+
+void kmqtt_delivery_exit(void)
+{
+	kmem_cache_destroy(kmqtt_delivery_cache);
+}
