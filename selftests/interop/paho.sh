@@ -1,0 +1,12 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Interop with Eclipse Paho (Debian's python3-paho-mqtt): starts the broker
+# on port 1883 and runs paho-wildcards.py, which prints TAP.
+
+here=$(dirname "$(readlink -f "$0")")
+. "$here/../lib/broker.sh"
+
+trap broker_stop EXIT
+broker_start 1883 || exit 1
+# Debian's python3 has paho-mqtt; a python3 earlier in PATH may not.
+timeout 60 /usr/bin/python3 "$here/paho-wildcards.py"

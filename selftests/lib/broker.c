@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "loopback.h"
+
+#define BROKER_START_TIMEOUT_MS	10000
+#define BROKER_STOP_TIMEOUT_MS	5000
+#define BROKER_POLL_MS		10
+
+bool broker_is_kmqtt(void)
+{
+	const char *kind = getenv("KMQTT_TEST_BROKER");
+
+	return !kind || !strcmp(kind, "kmqttd");
+}
+
+const char *kmqtt_tree_path(const char *rel, char *buf, size_t size)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	/* Test binaries live two levels down: selftests/kernel/NAME. */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		n = 0;
+	exe[n] = '\0';
+	snprintf(buf, size, "%s/../../%s", dirname(exe), rel);
+	return buf;
+}
+
+static void exec_broker(uint16_t port, int log_fd)
+{
+	char kmqttd[PATH_MAX], port_str[8];
+	const char *path = getenv("KMQTTD");
+
+	snprintf(port_str, sizeof(port_str), "%u", port);
+	/* Die with the test, whatever kills it (harness timeout included). */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	dup2(log_fd, STDOUT_FILENO);
+	dup2(log_fd, STDERR_FILENO);
+	if (broker_is_kmqtt()) {
+		if (!path)
+			path = kmqtt_tree_path("agent/kmqttd", kmqttd,
+					       sizeof(kmqttd));
+		execl(path, "kmqttd", "-p", port_str, (char *)NULL);
+	} else {
+		execlp("mosquitto", "mosquitto", "-p", port_str, (char *)NULL);
+	}
+	fprintf(stderr, "exec broker: %s\n", strerror(errno));
+	_exit(127);
+}
+
+static bool log_says_ready(const char *path)
+{
+	/* kmqttd: "kmqttd: listening on ADDR:PORT"; mosquitto: "... running" */
+	const char *ready = broker_is_kmqtt() ? "kmqttd: listening on" :
+						" running";
+	char line[512];
+	bool found = false;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, ready);
+	fclose(f);
+	return found;
+}
+
+static void dump_log(const struct broker *b)
+{
+	char line[512];
+	FILE *f;
+
+	f = fopen(b->log_path, "r");
+	if (!f)
+		return;
+	fprintf(stderr, "# broker output:\n");
+	while (fgets(line, sizeof(line), f))
+		fprintf(stderr, "#   %s%s", line,
+			strchr(line, '\n') ? "" : "\n");
+	fclose(f);
+}
+
+int broker_start(struct broker *b)
+{
+	int log_fd, waited, status, err;
+
+	*b = (struct broker){ .pid = -1 };
+	err = loopback_free_port(&b->port);
+	if (err)
+		return err;
+	snprintf(b->log_path, sizeof(b->log_path), "/tmp/kmqtt-broker.XXXXXX");
+	log_fd = mkstemp(b->log_path);
+	if (log_fd < 0)
+		return -errno;
+	fflush(NULL);
+	b->pid = fork();
+	if (b->pid < 0) {
+		err = -errno;
+		close(log_fd);
+		return err;
+	}
+	if (b->pid == 0)
+		exec_broker(b->port, log_fd);
+	close(log_fd);
+
+	for (waited = 0; waited < BROKER_START_TIMEOUT_MS;
+	     waited += BROKER_POLL_MS) {
+		if (log_says_ready(b->log_path))
+			return 0;
+		if (waitpid(b->pid, &status, WNOHANG) == b->pid) {
+			fprintf(stderr, "# broker exited before listening (status %#x)\n",
+				status);
+			b->pid = -1;
+			dump_log(b);
+			return -ECHILD;
+		}
+		usleep(BROKER_POLL_MS * 1000);
+	}
+	fprintf(stderr, "# broker did not say it listens within %d ms\n",
+		BROKER_START_TIMEOUT_MS);
+	broker_stop(b, true);
+	return -ETIMEDOUT;
+}
+
+void broker_stop(struct broker *b, bool show_log)
+{
+	int waited, status;
+
+	if (b->pid > 0) {
+		kill(b->pid, SIGTERM);
+		for (waited = 0; waited < BROKER_STOP_TIMEOUT_MS;
+		     waited += BROKER_POLL_MS) {
+			if (waitpid(b->pid, &status, WNOHANG) == b->pid)
+				break;
+			usleep(BROKER_POLL_MS * 1000);
+		}
+		if (waited >= BROKER_STOP_TIMEOUT_MS) {
+			fprintf(stderr, "# broker ignored SIGTERM, killing it\n");
+			kill(b->pid, SIGKILL);
+			waitpid(b->pid, &status, 0);
+		}
+		b->pid = -1;
+	}
+	if (b->log_path[0]) {
+		if (show_log)
+			dump_log(b);
+		unlink(b->log_path);
+		b->log_path[0] = '\0';
+	}
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Start and stop the broker under test as a child process.
+ *
+ * The broker is agent/kmqttd of this tree (or $KMQTTD).  For checking the
+ * tests themselves on a host that cannot load kmqtt.ko, KMQTT_TEST_BROKER=
+ * mosquitto runs the Mosquitto broker instead.
+ */
+#ifndef KMQTT_TEST_BROKER_H
+#define KMQTT_TEST_BROKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct broker {
+	pid_t pid;
+	uint16_t port;
+	char log_path[64];	/* the broker's stdout and stderr */
+};
+
+/* True unless KMQTT_TEST_BROKER names another broker. */
+bool broker_is_kmqtt(void);
+/* Start on a free port and wait for it to say it listens. 0 or -errno. */
+int broker_start(struct broker *b);
+/* Stop it; dump_log prints its output as TAP comments (for failures). */
+void broker_stop(struct broker *b, bool dump_log);
+/* Absolute path of a file of this source tree, from the test binary. */
+const char *kmqtt_tree_path(const char *rel, char *buf, size_t size);
+
+#endif

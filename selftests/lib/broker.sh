@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: GPL-2.0
+# Start the broker under test on a port, as lib/broker.c does for C tests:
+# agent/kmqttd of this tree (or $KMQTTD), or Mosquitto when
+# KMQTT_TEST_BROKER=mosquitto (to check the tests on a host without kmqtt).
+
+broker_pid=
+broker_log=
+
+broker_stop() {
+	if [ -n "$broker_pid" ]; then
+		kill "$broker_pid" 2>/dev/null
+		wait "$broker_pid" 2>/dev/null
+		broker_pid=
+	fi
+	[ -z "$broker_log" ] || rm -f "$broker_log"
+	broker_log=
+}
+
+# broker_start PORT: returns once the broker says it listens, or fails.
+# The caller stops it with broker_stop (e.g. from an EXIT trap).
+broker_start() {
+	local port=$1 ready tries root
+	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	broker_log=$(mktemp "${TMPDIR:-/tmp}/kmqtt-broker.XXXXXX")
+	case ${KMQTT_TEST_BROKER:-kmqttd} in
+	kmqttd)
+		"${KMQTTD:-$root/agent/kmqttd}" -p "$port" >"$broker_log" 2>&1 &
+		ready="kmqttd: listening on"
+		;;
+	mosquitto)
+		mosquitto -p "$port" >"$broker_log" 2>&1 &
+		ready=" running"
+		;;
+	*)
+		echo "# unknown KMQTT_TEST_BROKER=$KMQTT_TEST_BROKER"
+		return 1
+		;;
+	esac
+	broker_pid=$!
+	for tries in $(seq 1000); do
+		grep -qF "$ready" "$broker_log" && return 0
+		if ! kill -0 "$broker_pid" 2>/dev/null; then
+			echo "# broker exited before listening:"
+			sed 's/^/#   /' "$broker_log"
+			broker_pid=
+			return 1
+		fi
+		sleep 0.01
+	done
+	echo "# broker did not say it listens within 10 s:"
+	sed 's/^/#   /' "$broker_log"
+	return 1
+}

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/netlink.h>
+
+#include "kmqtt_genl.h"
+
+/* State of one request: done once ACK, DONE or an error arrived. */
+struct transaction {
+	bool done;
+	int err;
+	int (*parse)(struct nlattr **attrs, void *arg);
+	void *arg;
+};
+
+static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
+{
+	struct transaction *t = arg;
+
+	(void)nla;
+	t->err = e->error;
+	t->done = true;
+	return NL_STOP;
+}
+
+static int on_finish(struct nl_msg *msg, void *arg)
+{
+	struct transaction *t = arg;
+
+	(void)msg;
+	t->done = true;
+	return NL_STOP;
+}
+
+static int on_valid(struct nl_msg *msg, void *arg)
+{
+	struct transaction *t = arg;
+	struct nlattr *attrs[KMQTT_A_MAX + 1];
+	int err;
+
+	err = genlmsg_parse(nlmsg_hdr(msg), 0, attrs, KMQTT_A_MAX, NULL);
+	if (err) {
+		t->err = -EPROTO;
+		return NL_SKIP;
+	}
+	if (t->parse && !t->err)
+		t->err = t->parse(attrs, t->arg);
+	return NL_OK;
+}
+
+int kmqtt_genl_open(struct kmqtt_genl *g)
+{
+	int err;
+
+	g->sock = nl_socket_alloc();
+	if (!g->sock)
+		return -ENOMEM;
+	err = genl_connect(g->sock);
+	if (!err)
+		g->family = genl_ctrl_resolve(g->sock, KMQTT_GENL_NAME);
+	if (err || g->family < 0) {
+		err = err ? -EIO : -ENOENT;
+		fprintf(stderr, "# generic netlink family %s: %s\n",
+			KMQTT_GENL_NAME, err == -ENOENT ?
+			"not found (is kmqtt.ko loaded?)" : "cannot connect");
+		kmqtt_genl_close(g);
+		return err;
+	}
+	return 0;
+}
+
+void kmqtt_genl_close(struct kmqtt_genl *g)
+{
+	nl_socket_free(g->sock);
+	g->sock = NULL;
+}
+
+/* Send msg (consumed) and process replies until the request completes. */
+static int transact(struct kmqtt_genl *g, struct nl_msg *msg,
+		    int (*parse)(struct nlattr **attrs, void *arg), void *arg)
+{
+	struct transaction t = { .parse = parse, .arg = arg };
+	struct nl_cb *cb;
+	int err;
+
+	cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!cb) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	nl_cb_err(cb, NL_CB_CUSTOM, on_error, &t);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_finish, &t);
+	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, on_finish, &t);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, &t);
+
+	err = nl_send_auto(g->sock, msg);
+	nlmsg_free(msg);
+	while (err >= 0 && !t.done)
+		err = nl_recvmsgs(g->sock, cb);
+	nl_cb_put(cb);
+	if (t.err)
+		return t.err;
+	return err < 0 ? -EIO : 0;
+}
+
+static struct nl_msg *new_request(struct kmqtt_genl *g, uint8_t cmd, int flags)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	if (msg && !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, g->family, 0,
+				flags, cmd, KMQTT_GENL_VERSION)) {
+		nlmsg_free(msg);
+		msg = NULL;
+	}
+	return msg;
+}
+
+static int parse_conn_id(struct nlattr **attrs, void *arg)
+{
+	uint64_t *conn_id = arg;
+
+	if (!attrs[KMQTT_A_CONN_ID])
+		return -EPROTO;
+	*conn_id = nla_get_u64(attrs[KMQTT_A_CONN_ID]);
+	return 0;
+}
+
+int kmqtt_genl_attach(struct kmqtt_genl *g, const struct kmqtt_attach_req *req,
+		      uint64_t *conn_id)
+{
+	struct nl_msg *msg = new_request(g, KMQTT_CMD_ATTACH, NLM_F_ACK);
+
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put_u32(msg, KMQTT_A_SOCK_FD, req->fd) ||
+	    nla_put(msg, KMQTT_A_CLIENT_ID, strlen(req->client_id),
+		    req->client_id) ||
+	    nla_put_u8(msg, KMQTT_A_PROTO_LEVEL, req->proto_level) ||
+	    nla_put_u16(msg, KMQTT_A_KEEPALIVE, req->keepalive) ||
+	    nla_put_u8(msg, KMQTT_A_CLEAN_SESSION, req->clean_session)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	*conn_id = 0;
+	return transact(g, msg, parse_conn_id, conn_id);
+}
+
+static int parse_stats(struct nlattr **attrs, void *arg)
+{
+	struct nlattr *stats[KMQTT_STAT_MAX + 1];
+	uint64_t *out = arg;
+	int i;
+
+	if (!attrs[KMQTT_A_STATS] ||
+	    nla_parse_nested(stats, KMQTT_STAT_MAX, attrs[KMQTT_A_STATS], NULL))
+		return -EPROTO;
+	for (i = 0; i <= KMQTT_STAT_MAX; i++)
+		if (stats[i] && i != KMQTT_STAT_PAD)
+			out[i] = nla_get_u64(stats[i]);
+	return 0;
+}
+
+int kmqtt_genl_get_info(struct kmqtt_genl *g,
+			uint64_t stats[KMQTT_STAT_MAX + 1])
+{
+	struct nl_msg *msg = new_request(g, KMQTT_CMD_GET_INFO, NLM_F_ACK);
+
+	if (!msg)
+		return -ENOMEM;
+	memset(stats, 0, sizeof(uint64_t) * (KMQTT_STAT_MAX + 1));
+	return transact(g, msg, parse_stats, stats);
+}
+
+struct conn_list {
+	uint64_t *ids;
+	size_t max, n;
+};
+
+static int parse_conn(struct nlattr **attrs, void *arg)
+{
+	struct conn_list *list = arg;
+
+	if (!attrs[KMQTT_A_CONN_ID])
+		return -EPROTO;
+	if (list->n < list->max)
+		list->ids[list->n] = nla_get_u64(attrs[KMQTT_A_CONN_ID]);
+	list->n++;
+	return 0;
+}
+
+int kmqtt_genl_dump_conns(struct kmqtt_genl *g, uint64_t *ids, size_t max,
+			  size_t *n)
+{
+	struct nl_msg *msg = new_request(g, KMQTT_CMD_GET_CONN, NLM_F_DUMP);
+	struct conn_list list = { .ids = ids, .max = max };
+	int err;
+
+	if (!msg)
+		return -ENOMEM;
+	err = transact(g, msg, parse_conn, &list);
+	*n = list.n;
+	return err;
+}
+
+int kmqtt_genl_join_events(struct kmqtt_genl *g)
+{
+	int grp = genl_ctrl_resolve_grp(g->sock, KMQTT_GENL_NAME,
+					KMQTT_MCGRP_EVENTS);
+
+	if (grp < 0)
+		return -ENOENT;
+	/* Events are not answers to our requests. */
+	nl_socket_disable_seq_check(g->sock);
+	/* setsockopt directly: the kernel's errno (EPERM) is the answer. */
+	if (setsockopt(nl_socket_get_fd(g->sock), SOL_NETLINK,
+		       NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)))
+		return -errno;
+	return 0;
+}
+
+struct closed_wait {
+	uint64_t conn_id;
+	struct kmqtt_closed_event *ev;
+	bool found;
+};
+
+static int on_event(struct nl_msg *msg, void *arg)
+{
+	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+	struct nlattr *attrs[KMQTT_A_MAX + 1];
+	struct closed_wait *w = arg;
+
+	if (gh->cmd != KMQTT_CMD_CONN_CLOSED ||
+	    genlmsg_parse(nlmsg_hdr(msg), 0, attrs, KMQTT_A_MAX, NULL) ||
+	    !attrs[KMQTT_A_CONN_ID] ||
+	    nla_get_u64(attrs[KMQTT_A_CONN_ID]) != w->conn_id)
+		return NL_SKIP;
+	w->ev->conn_id = w->conn_id;
+	w->ev->reason = attrs[KMQTT_A_CLOSE_REASON] ?
+			nla_get_u32(attrs[KMQTT_A_CLOSE_REASON]) : UINT32_MAX;
+	w->found = true;
+	return NL_OK;
+}
+
+/* Events carry no sequence number of ours. */
+static int no_seq_check(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_OK;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int kmqtt_genl_wait_closed(struct kmqtt_genl *g, uint64_t conn_id,
+			   int timeout_ms, struct kmqtt_closed_event *ev)
+{
+	struct closed_wait w = { .conn_id = conn_id, .ev = ev };
+	struct pollfd pfd = { .fd = nl_socket_get_fd(g->sock), .events = POLLIN };
+	int64_t deadline = now_ms() + timeout_ms;
+	struct nl_cb *cb;
+	int err = 0;
+
+	cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!cb)
+		return -ENOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_event, &w);
+	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, no_seq_check, NULL);
+	while (!w.found && !err) {
+		int left = deadline - now_ms();
+
+		if (left <= 0)
+			err = -ETIMEDOUT;
+		else if (poll(&pfd, 1, left) > 0 && nl_recvmsgs(g->sock, cb) < 0)
+			err = -EIO;
+	}
+	nl_cb_put(cb);
+	return w.found ? 0 : err;
+}

@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <kmqtt/mqtt.h>
+
+#include "loopback.h"
+#include "mqtt_client.h"
+
+static const char *const packet_names[16] = {
+	"RESERVED0", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC",
+	"PUBREL", "PUBCOMP", "SUBSCRIBE", "SUBACK", "UNSUBSCRIBE", "UNSUBACK",
+	"PINGREQ", "PINGRESP", "DISCONNECT", "RESERVED15",
+};
+
+/* A packet under construction: fixed header room first, body after it. */
+struct mqtt_builder {
+	uint8_t *buf;
+	size_t len, cap;
+	int err;
+};
+
+static void builder_put(struct mqtt_builder *b, const void *data, size_t len)
+{
+	uint8_t *grown;
+
+	if (b->err)
+		return;
+	if (b->len + len > b->cap) {
+		size_t cap = (b->len + len) * 2;
+
+		grown = realloc(b->buf, cap);
+		if (!grown) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->buf = grown;
+		b->cap = cap;
+	}
+	memcpy(b->buf + b->len, data, len);
+	b->len += len;
+}
+
+static void builder_u8(struct mqtt_builder *b, uint8_t v)
+{
+	builder_put(b, &v, 1);
+}
+
+static void builder_u16(struct mqtt_builder *b, uint16_t v)
+{
+	uint8_t be[2] = { v >> 8, v & 0xff };
+
+	builder_put(b, be, 2);
+}
+
+static void builder_string(struct mqtt_builder *b, const char *s)
+{
+	size_t len = strlen(s);
+
+	builder_u16(b, len);
+	builder_put(b, s, len);
+}
+
+static void builder_start(struct mqtt_builder *b)
+{
+	*b = (struct mqtt_builder){ 0 };
+	/* Reserve the largest fixed header; the body goes after it. */
+	builder_put(b, (uint8_t[MQTT_MAX_FIXED_HEADER]){ 0 },
+		    MQTT_MAX_FIXED_HEADER);
+}
+
+/* Write the fixed header in front of the body and send the packet. */
+static int builder_send(struct mqtt_builder *b, int fd, uint8_t type,
+			uint8_t flags)
+{
+	size_t body = b->len - MQTT_MAX_FIXED_HEADER;
+	uint8_t hdr[MQTT_MAX_FIXED_HEADER];
+	size_t n = 0, rem = body;
+	int err = b->err;
+
+	hdr[n++] = type << 4 | flags;
+	do {
+		hdr[n] = rem & 0x7f;
+		rem >>= 7;
+		if (rem)
+			hdr[n] |= 0x80;
+		n++;
+	} while (rem);
+	if (!err) {
+		memcpy(b->buf + MQTT_MAX_FIXED_HEADER - n, hdr, n);
+		err = mqtt_send_raw(fd, b->buf + MQTT_MAX_FIXED_HEADER - n,
+				    body + n);
+	}
+	free(b->buf);
+	return err;
+}
+
+void mqtt_packet_free(struct mqtt_packet *p)
+{
+	free(p->body);
+	*p = (struct mqtt_packet){ 0 };
+}
+
+int mqtt_send_raw(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int mqtt_send_connect(int fd, const struct mqtt_connect_opts *opts)
+{
+	struct mqtt_builder b;
+
+	builder_start(&b);
+	builder_string(&b, "MQTT");
+	builder_u8(&b, MQTT_PROTO_V311);
+	builder_u8(&b, opts->clean_session ? MQTT_CONNECT_CLEAN_SESSION : 0);
+	builder_u16(&b, opts->keepalive);
+	builder_string(&b, opts->client_id);
+	return builder_send(&b, fd, MQTT_CONNECT, 0);
+}
+
+static int send_filters(int fd, uint8_t type, uint16_t packet_id,
+			const char *const *filters, size_t n, bool with_qos)
+{
+	struct mqtt_builder b;
+	size_t i;
+
+	builder_start(&b);
+	builder_u16(&b, packet_id);
+	for (i = 0; i < n; i++) {
+		builder_string(&b, filters[i]);
+		if (with_qos)
+			builder_u8(&b, 0);
+	}
+	return builder_send(&b, fd, type, MQTT_FLAGS_QOS1_RESERVED);
+}
+
+int mqtt_send_subscribe(int fd, uint16_t packet_id,
+			const char *const *filters, size_t n)
+{
+	return send_filters(fd, MQTT_SUBSCRIBE, packet_id, filters, n, true);
+}
+
+int mqtt_send_unsubscribe(int fd, uint16_t packet_id,
+			  const char *const *filters, size_t n)
+{
+	return send_filters(fd, MQTT_UNSUBSCRIBE, packet_id, filters, n, false);
+}
+
+int mqtt_send_publish(int fd, const char *topic, const void *payload,
+		      size_t len)
+{
+	struct mqtt_builder b;
+
+	builder_start(&b);
+	builder_string(&b, topic);
+	builder_put(&b, payload, len);
+	return builder_send(&b, fd, MQTT_PUBLISH, 0);
+}
+
+int mqtt_send_pingreq(int fd)
+{
+	return mqtt_send_raw(fd, (uint8_t[]){ MQTT_PINGREQ << 4, 0 }, 2);
+}
+
+int mqtt_send_disconnect(int fd)
+{
+	return mqtt_send_raw(fd, (uint8_t[]){ MQTT_DISCONNECT << 4, 0 }, 2);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Read exactly len bytes before the deadline. */
+static int read_exact(int fd, void *buf, size_t len, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	uint8_t *p = buf;
+	int64_t left;
+	ssize_t n;
+
+	while (len) {
+		left = deadline - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = poll(&pfd, 1, left);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n <= 0)
+			continue;
+		n = recv(fd, p, len, MSG_DONTWAIT);
+		if (n == 0)
+			return -ECONNRESET;
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return errno == EPIPE ? -ECONNRESET : -errno;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int mqtt_read_packet(int fd, struct mqtt_packet *p, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	uint32_t len = 0;
+	uint8_t byte;
+	int shift, err;
+
+	err = read_exact(fd, &byte, 1, deadline);
+	if (err)
+		return err;
+	p->type = byte >> 4;
+	p->flags = byte & 0xf;
+	for (shift = 0; shift < 28; shift += 7) {
+		err = read_exact(fd, &byte, 1, deadline);
+		if (err)
+			return err;
+		len |= (uint32_t)(byte & 0x7f) << shift;
+		if (!(byte & 0x80))
+			break;
+	}
+	if (shift == 28) {
+		fprintf(stderr, "# broker sent a remaining length over 4 bytes\n");
+		return -EPROTO;
+	}
+	if (len > p->cap) {
+		uint8_t *body = realloc(p->body, len);
+
+		if (!body)
+			return -ENOMEM;
+		p->body = body;
+		p->cap = len;
+	}
+	p->len = len;
+	return read_exact(fd, p->body, len, deadline);
+}
+
+int mqtt_wait_closed(int fd, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	struct mqtt_packet p = { 0 };
+	int err;
+
+	do {
+		err = mqtt_read_packet(fd, &p, deadline - now_ms());
+	} while (!err);
+	mqtt_packet_free(&p);
+	return err == -ECONNRESET ? 0 : err;
+}
+
+int mqtt_expect_silence(int fd, int quiet_ms)
+{
+	struct mqtt_packet p = { 0 };
+	int err;
+
+	err = mqtt_read_packet(fd, &p, quiet_ms);
+	if (!err)
+		fprintf(stderr, "# unexpected %s (%u bytes) during quiet period\n",
+			packet_names[p.type], p.len);
+	else if (err == -ECONNRESET)
+		fprintf(stderr, "# connection closed during quiet period\n");
+	mqtt_packet_free(&p);
+	return err == -ETIMEDOUT ? 0 : err ? err : -EPROTO;
+}
+
+int mqtt_parse_publish(const struct mqtt_packet *p, struct mqtt_publish *out)
+{
+	size_t off;
+
+	if (p->type != MQTT_PUBLISH || p->len < 2)
+		return -EPROTO;
+	out->topic_len = (size_t)p->body[0] << 8 | p->body[1];
+	off = 2 + out->topic_len;
+	/* A QoS > 0 PUBLISH carries a packet id after the topic. */
+	if (p->flags & MQTT_PUBLISH_QOS_MASK)
+		off += 2;
+	if (off > p->len)
+		return -EPROTO;
+	out->topic = p->body + 2;
+	out->payload = p->body + off;
+	out->payload_len = p->len - off;
+	return 0;
+}
+
+/* Read the next packet and check its type and exact fixed header flags. */
+static int expect_packet(int fd, struct mqtt_packet *p, uint8_t type,
+			 uint8_t flags, int timeout_ms)
+{
+	int err = mqtt_read_packet(fd, p, timeout_ms);
+
+	if (err) {
+		fprintf(stderr, "# waiting for %s: %s\n", packet_names[type],
+			strerror(-err));
+		return err;
+	}
+	if (p->type != type || p->flags != flags) {
+		fprintf(stderr, "# expected %s flags %#x, got %s flags %#x (%u bytes)\n",
+			packet_names[type], flags, packet_names[p->type],
+			p->flags, p->len);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static uint16_t get_u16(const uint8_t *p)
+{
+	return p[0] << 8 | p[1];
+}
+
+int mqtt_expect_connack(int fd, int timeout_ms)
+{
+	struct mqtt_packet p = { 0 };
+	int err;
+
+	err = expect_packet(fd, &p, MQTT_CONNACK, 0, timeout_ms);
+	if (!err && p.len != 2) {
+		fprintf(stderr, "# CONNACK of %u bytes\n", p.len);
+		err = -EPROTO;
+	}
+	if (!err)
+		err = p.body[1];
+	mqtt_packet_free(&p);
+	return err;
+}
+
+/* SUBACK or UNSUBACK: packet id then payload_len bytes. */
+static int expect_ack(int fd, uint8_t type, uint16_t packet_id,
+		      uint8_t *payload, size_t payload_len)
+{
+	struct mqtt_packet p = { 0 };
+	int err;
+
+	err = expect_packet(fd, &p, type, 0, MQTT_TEST_TIMEOUT_MS);
+	if (!err && p.len != 2 + payload_len) {
+		fprintf(stderr, "# %s of %u bytes, expected %zu\n",
+			packet_names[type], p.len, 2 + payload_len);
+		err = -EPROTO;
+	}
+	if (!err && get_u16(p.body) != packet_id) {
+		fprintf(stderr, "# %s for packet id %u, expected %u\n",
+			packet_names[type], get_u16(p.body), packet_id);
+		err = -EPROTO;
+	}
+	if (!err && payload_len)
+		memcpy(payload, p.body + 2, payload_len);
+	mqtt_packet_free(&p);
+	return err;
+}
+
+int mqtt_expect_suback(int fd, uint16_t packet_id, uint8_t *codes, size_t n)
+{
+	return expect_ack(fd, MQTT_SUBACK, packet_id, codes, n);
+}
+
+int mqtt_expect_unsuback(int fd, uint16_t packet_id)
+{
+	return expect_ack(fd, MQTT_UNSUBACK, packet_id, NULL, 0);
+}
+
+int mqtt_expect_pingresp(int fd)
+{
+	struct mqtt_packet p = { 0 };
+	int err;
+
+	err = expect_packet(fd, &p, MQTT_PINGRESP, 0, MQTT_TEST_TIMEOUT_MS);
+	if (!err && p.len) {
+		fprintf(stderr, "# PINGRESP of %u bytes\n", p.len);
+		err = -EPROTO;
+	}
+	mqtt_packet_free(&p);
+	return err;
+}
+
+int mqtt_expect_publish(int fd, const char *topic, const void *payload,
+			size_t len)
+{
+	struct mqtt_packet p = { 0 };
+	struct mqtt_publish pub;
+	int err;
+
+	/* QoS 0 subscriptions only: flags must be 0 (no DUP, QoS, RETAIN). */
+	err = expect_packet(fd, &p, MQTT_PUBLISH, 0, MQTT_TEST_TIMEOUT_MS);
+	if (!err)
+		err = mqtt_parse_publish(&p, &pub);
+	if (!err && (pub.topic_len != strlen(topic) ||
+		     memcmp(pub.topic, topic, pub.topic_len) ||
+		     pub.payload_len != len ||
+		     memcmp(pub.payload, payload, len))) {
+		fprintf(stderr, "# expected PUBLISH '%s' (%zu bytes), got '%.*s' (%zu bytes)\n",
+			topic, len, (int)pub.topic_len, pub.topic,
+			pub.payload_len);
+		err = -EPROTO;
+	}
+	mqtt_packet_free(&p);
+	return err;
+}
+
+int mqtt_client_open(uint16_t port, const char *client_id, uint16_t keepalive)
+{
+	int fd = loopback_connect(port, MQTT_TEST_TIMEOUT_MS);
+
+	return fd < 0 ? fd : mqtt_client_handshake(fd, client_id, keepalive);
+}
+
+int mqtt_client_handshake(int fd, const char *client_id, uint16_t keepalive)
+{
+	struct mqtt_connect_opts opts = {
+		.client_id = client_id,
+		.keepalive = keepalive,
+		.clean_session = true,
+	};
+	int err;
+
+	err = mqtt_send_connect(fd, &opts);
+	if (!err)
+		err = mqtt_expect_connack(fd, MQTT_TEST_TIMEOUT_MS);
+	if (err > 0) {
+		fprintf(stderr, "# CONNACK return code %d\n", err);
+		err = -ECONNREFUSED;
+	}
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int mqtt_subscribe(int fd, uint16_t packet_id, const char *filter)
+{
+	uint8_t code;
+	int err;
+
+	err = mqtt_send_subscribe(fd, packet_id, &filter, 1);
+	if (!err)
+		err = mqtt_expect_suback(fd, packet_id, &code, 1);
+	if (!err && code != 0) {
+		fprintf(stderr, "# SUBACK code %#x for '%s'\n", code, filter);
+		err = -EPROTO;
+	}
+	return err;
+}
