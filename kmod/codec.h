@@ -97,7 +97,10 @@ size_t kmqtt_codec_put_publish(u8 *buf, const struct kmqtt_publish *pub);
 /* CONNACK: 4 bytes. */
 size_t kmqtt_codec_put_connack(u8 *buf, bool session_present, u8 return_code);
 
-/* SUBACK with @n return codes: 4 + n bytes (n <= remaining length limit). */
+/*
+ * SUBACK with @n return codes: kmqtt_codec_fixed_hdr_len(2 + n) + 2 + n bytes
+ * (4 + n while n < 126).
+ */
 size_t kmqtt_codec_put_suback(u8 *buf, u16 packet_id, const u8 *codes, u32 n);
 
 /* Two-byte-body acks: PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK.  4 bytes. */

@@ -34,14 +34,20 @@ struct kmqtt_match {
  * Result of one match: every subscriber at most once (a client whose
  * filters overlap gets one copy at the highest QoS granted, MQTT-3.3.5-1).
  * The caller owns the array and reuses it across matches; match grows it
- * with @gfp up to @max entries.
+ * with @gfp up to @max entries (the allocation also holds match's private
+ * dedup index after @cap entries: only read v[0..n), free it with
+ * kmqtt_topic_match_set_free()).
  */
 struct kmqtt_match_set {
 	struct kmqtt_match *v;
 	u32 n;
 	u32 cap;
 	u32 max;
-	u32 overflow;		/* matches left out: @max reached or no memory */
+	/*
+	 * Matches left out: @max reached or no memory (counted once per
+	 * matching filter of a subscriber left out).
+	 */
+	u32 overflow;
 };
 
 /*
@@ -53,6 +59,13 @@ struct kmqtt_match_set {
 bool kmqtt_topic_name_valid(const u8 *name, size_t len);
 bool kmqtt_topic_filter_valid(const u8 *filter, size_t len);
 
+/*
+ * Does the valid @filter match the valid topic name @topic?  One pair, no
+ * tree: for the retained store, which matches a filter against topics.
+ */
+bool kmqtt_topic_filter_matches(const u8 *filter, size_t filter_len,
+				const u8 *topic, size_t topic_len);
+
 void kmqtt_topic_tree_init(struct kmqtt_topic_tree *tree);
 
 /* Frees everything; no reader may be left (caller did synchronize_rcu()). */
@@ -61,7 +74,8 @@ void kmqtt_topic_tree_destroy(struct kmqtt_topic_tree *tree);
 /*
  * Add (@subscriber, @filter) with @options, or update the options of an
  * existing identical pair.  @filter must be valid.
- * Returns 1 if added, 0 if updated, -ENOMEM.
+ * Returns 1 if added, 0 if updated, -ENOMEM, or -EINVAL when @len is 0 or
+ * above MQTT_MAX_TOPIC_LEN.
  */
 int kmqtt_topic_subscribe(struct kmqtt_topic_tree *tree, const u8 *filter,
 			  size_t len, void *subscriber, u8 options);

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * MQTT 3.1.1 framing, parsing and encoding.  Portable (see codec.h): kernel
+ * headers only from the small set that tools/include shims for userspace.
+ */
+#include <linux/types.h>
+#include <linux/errno.h>
+#include <linux/string.h>
+#include <kmqtt/mqtt.h>
+
+#include "codec.h"
+#include "topic.h"
+
+/* Fixed header flags 2.2.2 requires for @type; PUBLISH's are free-form. */
+static bool kmqtt_codec_flags_valid(u8 type, u8 flags)
+{
+	switch (type) {
+	case MQTT_PUBLISH:
+		return true;
+	case MQTT_PUBREL:
+	case MQTT_SUBSCRIBE:
+	case MQTT_UNSUBSCRIBE:
+		return flags == MQTT_FLAGS_QOS1_RESERVED;
+	default:
+		return flags == 0;
+	}
+}
+
+int kmqtt_codec_fixed_hdr(const u8 *buf, size_t len, u32 max_packet,
+			  struct kmqtt_fixed_hdr *hdr)
+{
+	u32 rem_len = 0;
+	size_t i;
+	u8 type, flags;
+
+	if (len < 1)
+		return 0;
+	type = buf[0] >> 4;
+	flags = buf[0] & 0x0f;
+	if (type < MQTT_CONNECT || type > MQTT_DISCONNECT ||
+	    !kmqtt_codec_flags_valid(type, flags))
+		return -EPROTO;
+
+	/* Up to four length bytes of 7 bits each, least significant first. */
+	for (i = 1; i < MQTT_MAX_FIXED_HEADER; i++) {
+		if (i >= len)
+			return 0;
+		rem_len |= (u32)(buf[i] & 0x7f) << (7 * (i - 1));
+		if (buf[i] & 0x80)
+			continue;
+		hdr->type = type;
+		hdr->flags = flags;
+		hdr->hdr_len = i + 1;
+		hdr->rem_len = rem_len;
+		if ((u64)hdr->hdr_len + rem_len > max_packet)
+			return -EMSGSIZE;
+		return hdr->hdr_len;
+	}
+	return -EPROTO;	/* the fourth length byte asked for a fifth */
+}
+
+static u16 kmqtt_codec_get_u16(const u8 *p)
+{
+	return (u16)(p[0] << 8 | p[1]);
+}
+
+static u8 *kmqtt_codec_put_u16(u8 *p, u16 v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+	return p + 2;
+}
+
+int kmqtt_codec_parse_publish(u8 flags, const u8 *body, u32 len,
+			      struct kmqtt_publish *pub)
+{
+	u32 off;
+
+	pub->qos = (flags & MQTT_PUBLISH_QOS_MASK) >> MQTT_PUBLISH_QOS_SHIFT;
+	pub->retain = flags & MQTT_PUBLISH_RETAIN;
+	pub->dup = flags & MQTT_PUBLISH_DUP;
+	if (pub->qos > 2 || (pub->dup && pub->qos == 0))
+		return -EPROTO;
+
+	if (len < 2)
+		return -EPROTO;
+	pub->topic_len = kmqtt_codec_get_u16(body);
+	off = 2 + pub->topic_len;
+	if (off > len)
+		return -EPROTO;
+	pub->topic = body + 2;
+	if (!kmqtt_topic_name_valid(pub->topic, pub->topic_len))
+		return -EPROTO;
+
+	pub->packet_id = 0;
+	if (pub->qos) {
+		if (len - off < 2)
+			return -EPROTO;
+		pub->packet_id = kmqtt_codec_get_u16(body + off);
+		if (!pub->packet_id)	/* MQTT-2.3.1-1 */
+			return -EPROTO;
+		off += 2;
+	}
+	pub->payload = body + off;
+	pub->payload_len = len - off;
+	return 0;
+}
+
+int kmqtt_codec_parse_sub(const u8 *body, u32 len, bool with_qos,
+			  u16 *packet_id, struct kmqtt_sub_iter *it)
+{
+	const u8 *pos = body + 2, *end = body + len;
+	int n = 0;
+
+	if (len < 2)
+		return -EPROTO;
+	*packet_id = kmqtt_codec_get_u16(body);
+	if (!*packet_id)	/* MQTT-2.3.1-1 */
+		return -EPROTO;
+
+	while (pos < end) {
+		u16 flen;
+
+		if (end - pos < 2)
+			return -EPROTO;
+		flen = kmqtt_codec_get_u16(pos);
+		pos += 2;
+		if (end - pos < flen || !kmqtt_topic_filter_valid(pos, flen))
+			return -EPROTO;
+		pos += flen;
+		if (with_qos) {
+			/* QoS 0..2, reserved bits zero: MQTT-3.8.3-4 */
+			if (pos == end || *pos > 2)
+				return -EPROTO;
+			pos++;
+		}
+		n++;
+	}
+	if (!n)			/* MQTT-3.8.3-3, MQTT-3.10.3-2 */
+		return -EPROTO;
+
+	it->pos = body + 2;
+	it->end = end;
+	it->with_qos = with_qos;
+	return n;
+}
+
+bool kmqtt_codec_next_filter(struct kmqtt_sub_iter *it, const u8 **filter,
+			     u16 *filter_len, u8 *qos)
+{
+	if (it->pos >= it->end)
+		return false;
+	*filter_len = kmqtt_codec_get_u16(it->pos);
+	*filter = it->pos + 2;
+	it->pos += 2 + *filter_len;
+	*qos = it->with_qos ? *it->pos++ : 0;
+	return true;
+}
+
+size_t kmqtt_codec_fixed_hdr_len(u32 rem_len)
+{
+	size_t n = 2;
+
+	while (rem_len >= 0x80 && n < MQTT_MAX_FIXED_HEADER) {
+		rem_len >>= 7;
+		n++;
+	}
+	return n;
+}
+
+size_t kmqtt_codec_put_fixed_hdr(u8 *buf, u8 type, u8 flags, u32 rem_len)
+{
+	size_t n = 1;
+
+	buf[0] = type << 4 | flags;
+	do {
+		buf[n] = rem_len & 0x7f;
+		rem_len >>= 7;
+		if (rem_len)
+			buf[n] |= 0x80;
+		n++;
+	} while (rem_len);
+	return n;
+}
+
+/* Remaining length of a PUBLISH, possibly beyond what MQTT can carry. */
+static u64 kmqtt_codec_publish_rem_len(u16 topic_len, u8 qos, u32 payload_len)
+{
+	return 2 + (u64)topic_len + (qos ? 2 : 0) + payload_len;
+}
+
+size_t kmqtt_codec_publish_size(u16 topic_len, u8 qos, u32 payload_len)
+{
+	u64 rem_len = kmqtt_codec_publish_rem_len(topic_len, qos, payload_len);
+
+	if (rem_len > MQTT_MAX_REMAINING_LENGTH)
+		return 0;
+	return kmqtt_codec_fixed_hdr_len(rem_len) + rem_len;
+}
+
+size_t kmqtt_codec_put_publish(u8 *buf, const struct kmqtt_publish *pub)
+{
+	u32 rem_len = kmqtt_codec_publish_rem_len(pub->topic_len, pub->qos,
+						  pub->payload_len);
+	u8 flags = pub->qos << MQTT_PUBLISH_QOS_SHIFT;
+	u8 *p;
+
+	if (pub->retain)
+		flags |= MQTT_PUBLISH_RETAIN;
+	if (pub->dup)
+		flags |= MQTT_PUBLISH_DUP;
+	p = buf + kmqtt_codec_put_fixed_hdr(buf, MQTT_PUBLISH, flags, rem_len);
+	p = kmqtt_codec_put_u16(p, pub->topic_len);
+	memcpy(p, pub->topic, pub->topic_len);
+	p += pub->topic_len;
+	if (pub->qos)
+		p = kmqtt_codec_put_u16(p, pub->packet_id);
+	memcpy(p, pub->payload, pub->payload_len);
+	return p + pub->payload_len - buf;
+}
+
+size_t kmqtt_codec_put_connack(u8 *buf, bool session_present, u8 return_code)
+{
+	size_t n = kmqtt_codec_put_fixed_hdr(buf, MQTT_CONNACK, 0, 2);
+
+	buf[n++] = session_present;
+	buf[n++] = return_code;
+	return n;
+}
+
+size_t kmqtt_codec_put_suback(u8 *buf, u16 packet_id, const u8 *codes, u32 n)
+{
+	u8 *p = buf + kmqtt_codec_put_fixed_hdr(buf, MQTT_SUBACK, 0, 2 + n);
+
+	p = kmqtt_codec_put_u16(p, packet_id);
+	memcpy(p, codes, n);
+	return p + n - buf;
+}
+
+size_t kmqtt_codec_put_ack(u8 *buf, u8 type, u16 packet_id)
+{
+	u8 flags = type == MQTT_PUBREL ? MQTT_FLAGS_QOS1_RESERVED : 0;
+	size_t n = kmqtt_codec_put_fixed_hdr(buf, type, flags, 2);
+
+	kmqtt_codec_put_u16(buf + n, packet_id);
+	return n + 2;
+}
+
+size_t kmqtt_codec_put_pingresp(u8 *buf)
+{
+	return kmqtt_codec_put_fixed_hdr(buf, MQTT_PINGRESP, 0, 0);
+}
+
+/* Continuation byte of a UTF-8 sequence: 10xxxxxx. */
+static bool kmqtt_codec_utf8_cont(u8 c)
+{
+	return (c & 0xc0) == 0x80;
+}
+
+bool kmqtt_codec_utf8_valid(const u8 *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		u8 c = s[i];
+		u8 lo = 0x80, hi = 0xbf;	/* range of the second byte */
+		size_t need;
+
+		if (c == 0)			/* MQTT-1.5.3-2 */
+			return false;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c < 0xc2 || c > 0xf4)	/* continuation, overlong, too big */
+			return false;
+		if (c < 0xe0) {
+			need = 1;
+		} else if (c < 0xf0) {
+			need = 2;
+			if (c == 0xe0)
+				lo = 0xa0;	/* overlong */
+			else if (c == 0xed)
+				hi = 0x9f;	/* surrogates, MQTT-1.5.3-1 */
+		} else {
+			need = 3;
+			if (c == 0xf0)
+				lo = 0x90;	/* overlong */
+			else if (c == 0xf4)
+				hi = 0x8f;	/* above U+10FFFF */
+		}
+		if (len - i <= need || s[i + 1] < lo || s[i + 1] > hi)
+			return false;
+		for (i += 2; need > 1; need--, i++)
+			if (!kmqtt_codec_utf8_cont(s[i]))
+				return false;
+	}
+	return true;
+}

@@ -1,0 +1,579 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Table tests of kmod/codec.c: fixed header, PUBLISH, SUBSCRIBE and
+ * UNSUBSCRIBE parsing, encoders, UTF-8.  Expected bytes come from the MQTT
+ * 3.1.1 text, not from the encoder.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/types.h>
+#include <linux/errno.h>
+#include <kmqtt/mqtt.h>
+#include "codec.h"
+
+#include "kselftest_harness.h"
+
+#define BIG_MAX 0xffffffffu
+
+/* Flags 2.2.2 requires per type; ANY for PUBLISH, BAD for types 0 and 15. */
+#define ANY -1
+#define BAD -2
+static const int required_flags[16] = {
+	BAD, 0, 0, ANY, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, BAD,
+};
+
+TEST(fixed_hdr_every_type_and_flags)
+{
+	unsigned int b;
+
+	for (b = 0; b < 256; b++) {
+		int req = required_flags[b >> 4];
+		bool valid = req == ANY || req == (int)(b & 0xf);
+		struct kmqtt_fixed_hdr hdr = { 0 };
+		u8 buf[2] = { b, 0 };
+
+		/* The first byte alone decides a bad type or flags. */
+		EXPECT_EQ(valid ? 0 : -EPROTO,
+			  kmqtt_codec_fixed_hdr(buf, 1, BIG_MAX, &hdr))
+			TH_LOG("first byte 0x%02x, one byte", b);
+		EXPECT_EQ(valid ? 2 : -EPROTO,
+			  kmqtt_codec_fixed_hdr(buf, 2, BIG_MAX, &hdr))
+			TH_LOG("first byte 0x%02x", b);
+		if (valid) {
+			EXPECT_EQ(b >> 4, hdr.type);
+			EXPECT_EQ(b & 0xf, hdr.flags);
+			EXPECT_EQ(2, hdr.hdr_len);
+			EXPECT_EQ(0, hdr.rem_len);
+		}
+	}
+}
+
+TEST(fixed_hdr_empty_input)
+{
+	struct kmqtt_fixed_hdr hdr;
+	u8 b = 0x30;
+
+	ASSERT_EQ(0, kmqtt_codec_fixed_hdr(&b, 0, BIG_MAX, &hdr));
+}
+
+/* The boundary table of 2.2.3. */
+static const struct {
+	u32 value;
+	u8 len;
+	u8 bytes[4];
+} rem_len_table[] = {
+	{ 0, 1, { 0x00 } },
+	{ 127, 1, { 0x7f } },
+	{ 128, 2, { 0x80, 0x01 } },
+	{ 16383, 2, { 0xff, 0x7f } },
+	{ 16384, 3, { 0x80, 0x80, 0x01 } },
+	{ 2097151, 3, { 0xff, 0xff, 0x7f } },
+	{ 2097152, 4, { 0x80, 0x80, 0x80, 0x01 } },
+	{ 268435455, 4, { 0xff, 0xff, 0xff, 0x7f } },
+};
+
+TEST(fixed_hdr_remaining_length_boundaries)
+{
+	size_t i, cut;
+
+	for (i = 0; i < ARRAY_SIZE(rem_len_table); i++) {
+		struct kmqtt_fixed_hdr hdr = { 0 };
+		u8 buf[5] = { 0x30 }, out[5];
+		size_t n = 1 + rem_len_table[i].len;
+
+		memcpy(buf + 1, rem_len_table[i].bytes, rem_len_table[i].len);
+		ASSERT_EQ((int)n, kmqtt_codec_fixed_hdr(buf, n, BIG_MAX, &hdr));
+		ASSERT_EQ(rem_len_table[i].value, hdr.rem_len);
+		ASSERT_EQ(n, hdr.hdr_len);
+		for (cut = 0; cut < n; cut++)
+			ASSERT_EQ(0, kmqtt_codec_fixed_hdr(buf, cut, BIG_MAX,
+							   &hdr))
+				TH_LOG("prefix of %zu bytes", cut);
+
+		ASSERT_EQ(n, kmqtt_codec_fixed_hdr_len(rem_len_table[i].value));
+		ASSERT_EQ(n, kmqtt_codec_put_fixed_hdr(out, MQTT_PUBLISH, 0,
+						       rem_len_table[i].value));
+		ASSERT_EQ(0, memcmp(buf, out, n));
+	}
+}
+
+TEST(fixed_hdr_fifth_length_byte)
+{
+	const u8 five[] = { 0x30, 0xff, 0xff, 0xff, 0xff, 0x01 };
+	const u8 zeros[] = { 0x30, 0x80, 0x80, 0x80, 0x80, 0x00 };
+	struct kmqtt_fixed_hdr hdr;
+
+	/* Four bytes with the continuation bit: need no fifth to refuse. */
+	ASSERT_EQ(0, kmqtt_codec_fixed_hdr(five, 4, BIG_MAX, &hdr));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_fixed_hdr(five, 5, BIG_MAX, &hdr));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_fixed_hdr(five, 6, BIG_MAX, &hdr));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_fixed_hdr(zeros, 6, BIG_MAX, &hdr));
+}
+
+TEST(fixed_hdr_non_minimal_length_accepted)
+{
+	const u8 buf[] = { 0xc0, 0x80, 0x80, 0x00 };	/* PINGREQ, 0 */
+	struct kmqtt_fixed_hdr hdr;
+
+	ASSERT_EQ(4, kmqtt_codec_fixed_hdr(buf, sizeof(buf), BIG_MAX, &hdr));
+	ASSERT_EQ(0, hdr.rem_len);
+}
+
+TEST(fixed_hdr_max_packet)
+{
+	const u8 small[] = { 0x30, 0x7f };
+	const u8 big[] = { 0x30, 0xff, 0xff, 0xff, 0x7f };
+	struct kmqtt_fixed_hdr hdr;
+
+	ASSERT_EQ(2, kmqtt_codec_fixed_hdr(small, 2, 129, &hdr));
+	ASSERT_EQ(-EMSGSIZE, kmqtt_codec_fixed_hdr(small, 2, 128, &hdr));
+	ASSERT_EQ(-EMSGSIZE, kmqtt_codec_fixed_hdr(small, 2, 0, &hdr));
+	ASSERT_EQ(5, kmqtt_codec_fixed_hdr(big, 5, 268435460, &hdr));
+	ASSERT_EQ(-EMSGSIZE, kmqtt_codec_fixed_hdr(big, 5, 268435459, &hdr));
+}
+
+/* A PUBLISH body: topic (length-prefixed), packet id if @pid >= 0, payload. */
+static size_t publish_body(u8 *buf, const char *topic, int pid,
+			   const char *payload)
+{
+	size_t tl = strlen(topic), n = 0;
+
+	buf[n++] = tl >> 8;
+	buf[n++] = tl & 0xff;
+	memcpy(buf + n, topic, tl);
+	n += tl;
+	if (pid >= 0) {
+		buf[n++] = pid >> 8;
+		buf[n++] = pid & 0xff;
+	}
+	memcpy(buf + n, payload, strlen(payload));
+	return n + strlen(payload);
+}
+
+TEST(publish_qos0)
+{
+	struct kmqtt_publish pub;
+	u8 buf[64];
+	size_t n = publish_body(buf, "a/b", -1, "hello");
+
+	ASSERT_EQ(0, kmqtt_codec_parse_publish(MQTT_PUBLISH_RETAIN, buf, n,
+					       &pub));
+	ASSERT_EQ(0, pub.qos);
+	ASSERT_TRUE(pub.retain);
+	ASSERT_FALSE(pub.dup);
+	ASSERT_EQ(0, pub.packet_id);
+	ASSERT_EQ(3, pub.topic_len);
+	ASSERT_EQ(0, memcmp(pub.topic, "a/b", 3));
+	ASSERT_EQ(5, pub.payload_len);
+	ASSERT_EQ(buf + 2 + 3, pub.payload);
+}
+
+TEST(publish_qos1_qos2_packet_id)
+{
+	struct kmqtt_publish pub;
+	u8 buf[64];
+	size_t n;
+
+	n = publish_body(buf, "t", 1, "");
+	ASSERT_EQ(0, kmqtt_codec_parse_publish(1 << 1, buf, n, &pub));
+	ASSERT_EQ(1, pub.qos);
+	ASSERT_EQ(1, pub.packet_id);
+	ASSERT_EQ(0, pub.payload_len);
+
+	n = publish_body(buf, "t", 0xffff, "xy");
+	ASSERT_EQ(0, kmqtt_codec_parse_publish(2 << 1 | MQTT_PUBLISH_DUP, buf,
+					       n, &pub));
+	ASSERT_EQ(2, pub.qos);
+	ASSERT_TRUE(pub.dup);
+	ASSERT_FALSE(pub.retain);
+	ASSERT_EQ(0xffff, pub.packet_id);
+	ASSERT_EQ(2, pub.payload_len);
+	ASSERT_EQ(0, memcmp(pub.payload, "xy", 2));
+}
+
+TEST(publish_rejects)
+{
+	struct kmqtt_publish pub;
+	u8 buf[64];
+	size_t n;
+
+	n = publish_body(buf, "t", 7, "p");
+	/* QoS 3 */
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(3 << 1, buf, n, &pub));
+	/* Packet id 0 with QoS 1 and 2: MQTT-2.3.1-1 */
+	n = publish_body(buf, "t", 0, "p");
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(1 << 1, buf, n, &pub));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(2 << 1, buf, n, &pub));
+	/* DUP with QoS 0: MQTT-3.3.1-2 */
+	n = publish_body(buf, "t", -1, "p");
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(MQTT_PUBLISH_DUP, buf, n,
+						     &pub));
+	/* Wildcards in the topic name: MQTT-3.3.2-2 */
+	n = publish_body(buf, "a/+", -1, "");
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(0, buf, n, &pub));
+	n = publish_body(buf, "#", -1, "");
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(0, buf, n, &pub));
+	/* Empty topic name: MQTT-4.7.3-1 */
+	n = publish_body(buf, "", -1, "payload");
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(0, buf, n, &pub));
+	/* Topic with U+0000 and with a bad UTF-8 byte */
+	n = publish_body(buf, "a\x01", -1, "");
+	buf[3] = 0;
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(0, buf, n, &pub));
+	buf[3] = 0xff;
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(0, buf, n, &pub));
+}
+
+TEST(publish_truncated)
+{
+	struct kmqtt_publish pub;
+	u8 buf[64];
+	size_t n = publish_body(buf, "abcde", 9, ""), cut;
+
+	ASSERT_EQ(0, kmqtt_codec_parse_publish(1 << 1, buf, n, &pub));
+	/* Every shorter body misses topic bytes or packet id bytes. */
+	for (cut = 0; cut < n; cut++)
+		ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(1 << 1, buf, cut,
+							     &pub))
+			TH_LOG("body cut to %zu bytes", cut);
+	/* QoS 0: a cut after the topic is a shorter payload, not an error. */
+	n = publish_body(buf, "abcde", -1, "");
+	for (cut = 0; cut < n; cut++)
+		ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(0, buf, cut, &pub));
+	ASSERT_EQ(0, kmqtt_codec_parse_publish(0, buf, n, &pub));
+}
+
+/* Append one SUBSCRIBE/UNSUBSCRIBE entry; @qos < 0 for none. */
+static size_t sub_entry(u8 *buf, const char *filter, int qos)
+{
+	size_t fl = strlen(filter), n = 0;
+
+	buf[n++] = fl >> 8;
+	buf[n++] = fl & 0xff;
+	memcpy(buf + n, filter, fl);
+	n += fl;
+	if (qos >= 0)
+		buf[n++] = qos;
+	return n;
+}
+
+TEST(subscribe_one_filter)
+{
+	const u8 body[] = { 0x12, 0x34, 0, 3, 'a', '/', '#', 1 };
+	struct kmqtt_sub_iter it;
+	const u8 *f;
+	u16 pid, fl;
+	u8 qos;
+
+	ASSERT_EQ(1, kmqtt_codec_parse_sub(body, sizeof(body), true, &pid, &it));
+	ASSERT_EQ(0x1234, pid);
+	ASSERT_TRUE(kmqtt_codec_next_filter(&it, &f, &fl, &qos));
+	ASSERT_EQ(3, fl);
+	ASSERT_EQ(body + 4, f);
+	ASSERT_EQ(1, qos);
+	ASSERT_FALSE(kmqtt_codec_next_filter(&it, &f, &fl, &qos));
+}
+
+TEST(subscribe_many_filters)
+{
+	enum { N = 2000 };
+	u8 *body = malloc(2 + N * 16);
+	struct kmqtt_sub_iter it;
+	size_t n = 2;
+	const u8 *f;
+	char name[16];
+	u16 pid, fl;
+	u8 qos;
+	int i;
+
+	ASSERT_NE(NULL, body);
+	body[0] = 0;
+	body[1] = 1;
+	for (i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "d/%d/+", i);
+		n += sub_entry(body + n, name, i % 3);
+	}
+	ASSERT_EQ(N, kmqtt_codec_parse_sub(body, n, true, &pid, &it));
+	for (i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "d/%d/+", i);
+		ASSERT_TRUE(kmqtt_codec_next_filter(&it, &f, &fl, &qos));
+		ASSERT_EQ(strlen(name), fl);
+		ASSERT_EQ(0, memcmp(f, name, fl));
+		ASSERT_EQ(i % 3, qos);
+	}
+	ASSERT_FALSE(kmqtt_codec_next_filter(&it, &f, &fl, &qos));
+	free(body);
+}
+
+TEST(subscribe_rejects)
+{
+	static const struct {
+		const char *filter;
+		int qos;
+	} bad[] = {
+		{ "a", 3 },		/* QoS 3 */
+		{ "a", 0x04 },		/* reserved bits: MQTT-3.8.3-4 */
+		{ "a", 0x81 },
+		{ "a", 0xfc },
+		{ "", 0 },		/* empty filter: MQTT-4.7.3-1 */
+		{ "a/#/b", 0 },		/* MQTT-4.7.1-2 */
+		{ "sport+", 0 },	/* MQTT-4.7.1-3 */
+		{ "a\xc0\x80", 0 },	/* overlong NUL */
+	};
+	struct kmqtt_sub_iter it;
+	u8 body[64];
+	size_t i, n;
+	u16 pid;
+
+	/* Empty: no filter (MQTT-3.8.3-3); shorter than a packet id. */
+	body[0] = 0;
+	body[1] = 1;
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, 2, true, &pid, &it));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, 1, true, &pid, &it));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, 0, true, &pid, &it));
+
+	/* Packet id 0: MQTT-2.3.1-1 */
+	body[1] = 0;
+	n = 2 + sub_entry(body + 2, "a", 0);
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, n, true, &pid, &it));
+
+	body[1] = 1;
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		/* The bad entry after a good one: the whole packet fails. */
+		n = 2 + sub_entry(body + 2, "ok", 1);
+		n += sub_entry(body + n, bad[i].filter, bad[i].qos);
+		EXPECT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, n, true, &pid,
+							 &it))
+			TH_LOG("entry %zu", i);
+	}
+}
+
+TEST(subscribe_truncated)
+{
+	struct kmqtt_sub_iter it;
+	u8 body[64];
+	size_t n, cut;
+	u16 pid;
+
+	body[0] = 0;
+	body[1] = 9;
+	n = 2 + sub_entry(body + 2, "abc", 2);
+	n += sub_entry(body + n, "x/y", 0);
+	ASSERT_EQ(2, kmqtt_codec_parse_sub(body, n, true, &pid, &it));
+	/* Only the cut right after the first entry is a valid body. */
+	for (cut = 0; cut < n; cut++)
+		ASSERT_EQ(cut == 8 ? 1 : -EPROTO,
+			  kmqtt_codec_parse_sub(body, cut, true, &pid, &it))
+			TH_LOG("body cut to %zu bytes", cut);
+}
+
+TEST(unsubscribe_filters)
+{
+	struct kmqtt_sub_iter it;
+	const u8 *f;
+	u8 body[64];
+	size_t n;
+	u16 pid, fl;
+	u8 qos = 0xaa;
+
+	body[0] = 0x01;
+	body[1] = 0x00;
+	n = 2 + sub_entry(body + 2, "a/+", -1);
+	n += sub_entry(body + n, "#", -1);
+	ASSERT_EQ(2, kmqtt_codec_parse_sub(body, n, false, &pid, &it));
+	ASSERT_EQ(0x100, pid);
+	ASSERT_TRUE(kmqtt_codec_next_filter(&it, &f, &fl, &qos));
+	ASSERT_EQ(3, fl);
+	ASSERT_EQ(0, qos);
+	ASSERT_TRUE(kmqtt_codec_next_filter(&it, &f, &fl, &qos));
+	ASSERT_EQ(1, fl);
+	ASSERT_EQ('#', f[0]);
+	ASSERT_FALSE(kmqtt_codec_next_filter(&it, &f, &fl, &qos));
+
+	/* Empty (MQTT-3.10.3-2), a bad filter, a stray byte. */
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, 2, false, &pid, &it));
+	n = 2 + sub_entry(body + 2, "a#", -1);
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, n, false, &pid, &it));
+	n = 2 + sub_entry(body + 2, "a", 1);
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, n, false, &pid, &it));
+}
+
+TEST(publish_encode_roundtrip)
+{
+	/* Payload sizes around the 1-, 2- and 3-byte length boundaries. */
+	static const u32 sizes[] = { 0, 1, 118, 119, 120, 16370, 16380, 20000 };
+	static const char topic[] = "sport/tennis/player1";
+	u8 *buf = malloc(32 + 20000), *payload = malloc(20000);
+	unsigned int qos, s, f;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, payload);
+	for (s = 0; s < 20000; s++)
+		payload[s] = s * 7;
+	for (qos = 0; qos < 3; qos++)
+	for (s = 0; s < ARRAY_SIZE(sizes); s++)
+	for (f = 0; f < 4; f++) {
+		struct kmqtt_publish in = {
+			.topic = (const u8 *)topic,
+			.topic_len = strlen(topic),
+			.qos = qos,
+			.retain = f & 1,
+			.dup = qos && (f & 2),
+			.packet_id = qos ? 1000 + s : 0,
+			.payload = payload,
+			.payload_len = sizes[s],
+		}, out;
+		size_t size = kmqtt_codec_publish_size(in.topic_len, qos,
+						       in.payload_len);
+		struct kmqtt_fixed_hdr hdr;
+
+		ASSERT_EQ(size, kmqtt_codec_put_publish(buf, &in));
+		ASSERT_LT(0, kmqtt_codec_fixed_hdr(buf, size, size, &hdr));
+		ASSERT_EQ(size, hdr.hdr_len + hdr.rem_len);
+		ASSERT_EQ(MQTT_PUBLISH, hdr.type);
+		ASSERT_EQ(0, kmqtt_codec_parse_publish(hdr.flags,
+						       buf + hdr.hdr_len,
+						       hdr.rem_len, &out));
+		ASSERT_EQ(in.qos, out.qos);
+		ASSERT_EQ(in.retain, out.retain);
+		ASSERT_EQ(in.dup, out.dup);
+		ASSERT_EQ(in.packet_id, out.packet_id);
+		ASSERT_EQ(in.topic_len, out.topic_len);
+		ASSERT_EQ(0, memcmp(in.topic, out.topic, in.topic_len));
+		ASSERT_EQ(in.payload_len, out.payload_len);
+		ASSERT_EQ(0, memcmp(in.payload, out.payload, in.payload_len));
+	}
+	free(buf);
+	free(payload);
+}
+
+TEST(publish_size_limit)
+{
+	/* 2 + topic + payload is the remaining length at QoS 0. */
+	ASSERT_EQ(5 + MQTT_MAX_REMAINING_LENGTH,
+		  kmqtt_codec_publish_size(1, 0, MQTT_MAX_REMAINING_LENGTH - 3));
+	ASSERT_EQ(0, kmqtt_codec_publish_size(1, 0,
+					      MQTT_MAX_REMAINING_LENGTH - 2));
+	ASSERT_EQ(0, kmqtt_codec_publish_size(1, 1,
+					      MQTT_MAX_REMAINING_LENGTH - 4));
+	ASSERT_EQ(0, kmqtt_codec_publish_size(65535, 2, 0xffffffffu));
+	ASSERT_EQ(2 + 2 + 1 + 2, kmqtt_codec_publish_size(1, 1, 0));
+}
+
+TEST(connack_ack_pingresp_bytes)
+{
+	static const u8 types[] = {
+		MQTT_PUBACK, MQTT_PUBREC, MQTT_PUBREL, MQTT_PUBCOMP,
+		MQTT_UNSUBACK,
+	};
+	struct kmqtt_fixed_hdr hdr;
+	u8 buf[8];
+	size_t i;
+
+	ASSERT_EQ(4, kmqtt_codec_put_connack(buf, true, 0));
+	ASSERT_EQ(0, memcmp(buf, "\x20\x02\x01\x00", 4));
+	ASSERT_EQ(4, kmqtt_codec_put_connack(buf, false,
+					     MQTT_CONNACK_NOT_AUTHORIZED));
+	ASSERT_EQ(0, memcmp(buf, "\x20\x02\x00\x05", 4));
+
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
+		u8 first = types[i] << 4 | (types[i] == MQTT_PUBREL ? 2 : 0);
+		const u8 want[] = { first, 2, 0xbe, 0xef };
+
+		ASSERT_EQ(4, kmqtt_codec_put_ack(buf, types[i], 0xbeef));
+		ASSERT_EQ(0, memcmp(buf, want, 4));
+		/* What we send passes our own 2.2.2 checks. */
+		ASSERT_EQ(2, kmqtt_codec_fixed_hdr(buf, 4, 4, &hdr));
+	}
+
+	ASSERT_EQ(2, kmqtt_codec_put_pingresp(buf));
+	ASSERT_EQ(0, memcmp(buf, "\xd0\x00", 2));
+}
+
+TEST(suback_bytes)
+{
+	u8 codes[300], buf[310];
+	struct kmqtt_fixed_hdr hdr;
+	size_t i;
+
+	codes[0] = 1;
+	codes[1] = MQTT_SUBACK_FAILURE;
+	ASSERT_EQ(6, kmqtt_codec_put_suback(buf, 0x0102, codes, 2));
+	ASSERT_EQ(0, memcmp(buf, "\x90\x04\x01\x02\x01\x80", 6));
+
+	/* 300 codes: the remaining length needs two bytes. */
+	for (i = 0; i < 300; i++)
+		codes[i] = i % 3;
+	ASSERT_EQ(3 + 2 + 300, kmqtt_codec_put_suback(buf, 7, codes, 300));
+	ASSERT_EQ(3, kmqtt_codec_fixed_hdr(buf, sizeof(buf), BIG_MAX, &hdr));
+	ASSERT_EQ(MQTT_SUBACK, hdr.type);
+	ASSERT_EQ(302, hdr.rem_len);
+	ASSERT_EQ(0, memcmp(buf + 5, codes, 300));
+}
+
+/* Raw byte strings: valid and invalid UTF-8 per 1.5.3. */
+struct utf8_case {
+	const char *s;
+	size_t len;
+	bool valid;
+	const char what[48];
+};
+
+static const struct utf8_case utf8_table[] = {
+#define U(str, ok, what) { str, sizeof(str) - 1, ok, what }
+	U("", true, "empty"),
+	U("abc/def", true, "ASCII"),
+	U("\x01\x1f\x7f", true, "controls are not forbidden, only NUL"),
+	U("\xc2\x80", true, "U+0080"),
+	U("\xc3\xa9", true, "U+00E9"),
+	U("\xdf\xbf", true, "U+07FF"),
+	U("\xe0\xa0\x80", true, "U+0800"),
+	U("\xe2\x82\xac", true, "U+20AC"),
+	U("\xed\x9f\xbf", true, "U+D7FF"),
+	U("\xee\x80\x80", true, "U+E000"),
+	U("\xef\xbf\xbf", true, "U+FFFF"),
+	U("\xf0\x90\x80\x80", true, "U+10000"),
+	U("\xf0\x9f\x98\x80", true, "U+1F600"),
+	U("\xf4\x8f\xbf\xbf", true, "U+10FFFF"),
+	U("\x00", false, "U+0000: MQTT-1.5.3-2"),
+	U("a\x00" "b", false, "U+0000 inside"),
+	U("\xc0\x80", false, "overlong U+0000"),
+	U("\xc1\xbf", false, "overlong U+007F"),
+	U("\xe0\x80\x80", false, "overlong 3-byte"),
+	U("\xe0\x9f\xbf", false, "overlong U+07FF"),
+	U("\xf0\x80\x80\x80", false, "overlong 4-byte"),
+	U("\xf0\x8f\xbf\xbf", false, "overlong U+FFFF"),
+	U("\xed\xa0\x80", false, "U+D800: MQTT-1.5.3-1"),
+	U("\xed\xbf\xbf", false, "U+DFFF: MQTT-1.5.3-1"),
+	U("\xed\xa0\xbd\xed\xb8\x80", false, "surrogate pair (CESU-8)"),
+	U("\xf4\x90\x80\x80", false, "U+110000"),
+	U("\xf5\x80\x80\x80", false, "lead byte F5"),
+	U("\xf7\xbf\xbf\xbf", false, "U+1FFFFF"),
+	U("\xf8\x88\x80\x80\x80", false, "5-byte form"),
+	U("\xfe", false, "FE"),
+	U("\xff", false, "FF"),
+	U("\x80", false, "lone continuation"),
+	U("a\xbf", false, "lone continuation after ASCII"),
+	U("\xc3", false, "truncated 2-byte"),
+	U("\xe2\x82", false, "truncated 3-byte"),
+	U("\xf0\x9f\x98", false, "truncated 4-byte"),
+	U("\xe2\x82" "a", false, "3-byte cut by ASCII"),
+	U("\xc3\x41", false, "bad continuation"),
+	U("\xf0\x9f\x41\x80", false, "bad third byte"),
+	U("\xf0\x9f\x98\xc0", false, "bad fourth byte"),
+	U("\xc3\xa9\xc3", false, "valid then truncated"),
+#undef U
+};
+
+TEST(utf8_validity)
+{
+	const struct utf8_case *c;
+
+	for (c = utf8_table; c < utf8_table + ARRAY_SIZE(utf8_table); c++)
+		EXPECT_EQ(c->valid, kmqtt_codec_utf8_valid((const u8 *)c->s,
+							   c->len))
+			TH_LOG("%s", c->what);
+}
+
+TEST_HARNESS_MAIN
