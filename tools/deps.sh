@@ -1,0 +1,122 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make deps: install what the build and the tests need, if it is missing.
+# On Debian, the missing packages are installed with apt-get; elsewhere this
+# lists them and fails. Then the kernel's test harness headers and
+# checkpatch.pl are extracted from linux-source-6.1 into
+# $KMQTT_CACHE/linux-source-6.1/ (tree paths kept), and MQTT.js is installed
+# in selftests/interop. Quick and silent when everything is there.
+
+set -euo pipefail
+
+repo=$(dirname "$(dirname "$(readlink -f "$0")")")
+cache=${KMQTT_CACHE:-/var/cache/kmqtt}
+kernel_src=$cache/linux-source-6.1
+kernel_tarball=/usr/src/linux-source-6.1.tar.xz
+kernel_files=(
+	tools/testing/selftests/kselftest_harness.h
+	tools/testing/selftests/kselftest.h
+	scripts/checkpatch.pl
+	scripts/spelling.txt
+	scripts/const_structs.checkpatch
+)
+packages=(
+	build-essential pkg-config libnl-3-dev libnl-genl-3-dev libssl-dev
+	libcap-dev qemu-system-x86 linux-image-amd64 linux-headers-amd64
+	busybox-static kmod cpio xz-utils linux-source-6.1 mosquitto
+	mosquitto-clients python3-paho-mqtt nodejs npm clang iproute2
+)
+
+# mosquitto and the kmod tools live in sbin, not in every user's PATH.
+PATH=$PATH:/usr/sbin:/sbin
+
+have() {
+	local cmd
+	for cmd; do
+		command -v "$cmd" >/dev/null || return 1
+	done
+}
+
+kernel_files_present() {
+	local f
+	for f in "${kernel_files[@]}"; do
+		[ -e "$kernel_src/$f" ] || return 1
+	done
+}
+
+# Whether what a package provides is here, checked by its commands or files
+# rather than by dpkg: the same check works on any distribution, and a node
+# installed outside Debian's packages counts.
+provided() {
+	case $1 in
+	build-essential) have gcc g++ make ;;
+	pkg-config) have pkg-config ;;
+	libnl-3-dev) pkg-config --exists libnl-3.0 2>/dev/null ;;
+	libnl-genl-3-dev) pkg-config --exists libnl-genl-3.0 2>/dev/null ;;
+	libssl-dev) pkg-config --exists openssl 2>/dev/null ;;
+	libcap-dev) pkg-config --exists libcap 2>/dev/null ;;
+	qemu-system-x86) have qemu-system-x86_64 ;;
+	linux-image-amd64) compgen -G '/boot/vmlinuz-*-amd64' >/dev/null ;;
+	linux-headers-amd64) "$repo/tools/vm/kdir" --vm-release >/dev/null 2>&1 ;;
+	busybox-static) [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 ;;
+	kmod) have modinfo depmod insmod ;;
+	cpio) have cpio ;;
+	xz-utils) have xz ;;
+	linux-source-6.1) kernel_files_present || [ -e $kernel_tarball ] ;;
+	mosquitto) have mosquitto ;;
+	mosquitto-clients) have mosquitto_pub mosquitto_sub ;;
+	python3-paho-mqtt) /usr/bin/python3 -c 'import paho.mqtt.client' 2>/dev/null ;;
+	nodejs) have node ;;
+	npm) have npm ;;
+	clang) have clang ;;
+	iproute2) have ip ss ;;
+	*) echo "tools/deps.sh: no check for $1" >&2; return 1 ;;
+	esac
+}
+
+missing=()
+for p in "${packages[@]}"; do
+	provided "$p" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ ! -e /etc/debian_version ] || ! have apt-get; then
+		echo "tools/deps.sh: missing (Debian package names):" \
+			"${missing[*]}; install them with your package manager" >&2
+		exit 1
+	fi
+	# NodeSource's nodejs ships npm and conflicts with Debian's npm package:
+	# installing that would remove the node we have.
+	if [[ " ${missing[*]} " == *" npm "* ]] &&
+		dpkg-query -W -f '${Version}' nodejs 2>/dev/null | grep -q nodesource; then
+		echo "tools/deps.sh: npm is missing but nodejs is NodeSource's, which" \
+			"ships npm; reinstall nodejs rather than Debian's npm" >&2
+		exit 1
+	fi
+	sudo=
+	if [ "$(id -u)" != 0 ]; then
+		have sudo || { echo "tools/deps.sh: run as root to install: ${missing[*]}" >&2; exit 1; }
+		sudo=sudo
+	fi
+	echo "tools/deps.sh: installing ${missing[*]}" >&2
+	$sudo apt-get update -q
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends "${missing[@]}"
+fi
+
+if ! kernel_files_present; then
+	echo "tools/deps.sh: extracting the kselftest harness and checkpatch.pl" \
+		"into $kernel_src" >&2
+	mkdir -p "$kernel_src"
+	# Members are named "linux-source-6.1/PATH": match any top directory.
+	tar -xJf $kernel_tarball -C "$kernel_src" --strip-components=1 \
+		--wildcards --no-wildcards-match-slash "${kernel_files[@]/#/*/}"
+	kernel_files_present ||
+		{ echo "tools/deps.sh: $kernel_tarball lacks some of ${kernel_files[*]}" >&2; exit 1; }
+fi
+
+if [ ! -e "$repo/selftests/interop/node_modules/mqtt/package.json" ]; then
+	echo "tools/deps.sh: installing MQTT.js in selftests/interop" >&2
+	(cd "$repo/selftests/interop" && npm ci --no-audit --no-fund --loglevel=error)
+fi
