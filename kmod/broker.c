@@ -43,6 +43,7 @@ static int __net_init kmqtt_broker_net_init(struct net *net)
 	kmqtt_topic_tree_init(&broker->topics);
 	kmqtt_retain_init(&broker->retained);
 	atomic64_set(&broker->msgs_dropped, 0);
+	atomic64_set(&broker->acl_denied, 0);
 	return 0;
 }
 

@@ -95,6 +95,8 @@ struct kmqtt_broker {
 
 	/* Every message not delivered, whatever the reason (rare). */
 	atomic64_t msgs_dropped;
+	/* Publishes, deliveries and subscriptions the access rules refused. */
+	atomic64_t acl_denied;
 };
 
 struct kmqtt_broker *kmqtt_broker_get(const struct net *net);

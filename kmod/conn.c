@@ -16,10 +16,13 @@
 #include <linux/jiffies.h>
 #include <linux/slab.h>
 #include <linux/tls.h>
+#include <net/inet_connection_sock.h>
+#include <net/tcp.h>
 #include <net/sock.h>
 #include <net/tcp_states.h>
 #include <kmqtt/mqtt.h>
 
+#include "acl.h"
 #include "codec.h"
 #include "conn.h"
 #include "delivery.h"
@@ -383,6 +386,36 @@ static void kmqtt_conn_tx_purge(struct kmqtt_conn *conn)
 
 /* Receive: packet handlers return 0 or a negative errno that closes. */
 
+static bool kmqtt_conn_may_write(struct kmqtt_conn *conn,
+				 const struct kmqtt_publish *pub)
+{
+	bool ok;
+
+	rcu_read_lock();
+	ok = kmqtt_acl_allows(rcu_dereference(conn->session->acl), pub->topic,
+			      pub->topic_len, KMQTT_ACL_WRITE);
+	rcu_read_unlock();
+	if (!ok)
+		atomic64_inc(&conn->broker->acl_denied);
+	return ok;
+}
+
+static u8 kmqtt_conn_subscribe(struct kmqtt_conn *conn, const u8 *filter,
+			       u16 len, u8 qos)
+{
+	bool ok;
+
+	rcu_read_lock();
+	ok = kmqtt_acl_may_subscribe(rcu_dereference(conn->session->acl),
+				     filter, len);
+	rcu_read_unlock();
+	if (!ok) {
+		atomic64_inc(&conn->broker->acl_denied);
+		return MQTT_SUBACK_FAILURE;
+	}
+	return kmqtt_session_subscribe(conn->session, filter, len, qos);
+}
+
 static int kmqtt_conn_on_publish(struct kmqtt_conn *conn,
 				 const struct kmqtt_fixed_hdr *hdr,
 				 const u8 *body)
@@ -399,6 +432,9 @@ static int kmqtt_conn_on_publish(struct kmqtt_conn *conn,
 		if (ret < 0)
 			return ret;
 	}
+	/* A publish the rules refuse is acknowledged and dropped (3.1.1). */
+	if (ret && !kmqtt_conn_may_write(conn, &pub))
+		ret = 0;
 	if (ret)
 		kmqtt_publish(conn, &pub);
 	if (pub.qos == 1)
@@ -453,8 +489,7 @@ static int kmqtt_conn_on_subscribe(struct kmqtt_conn *conn,
 	}
 	again = it;
 	for (i = 0; kmqtt_codec_next_filter(&it, &filter, &len, &qos); i++)
-		codes[i] = kmqtt_session_subscribe(conn->session, filter, len,
-						   qos);
+		codes[i] = kmqtt_conn_subscribe(conn, filter, len, qos);
 
 	/* SUBACK first, then the retained messages it unlocked. */
 	ent->hdr_len = kmqtt_codec_put_fixed_hdr(ent->hdr, MQTT_SUBACK, 0,
@@ -719,6 +754,7 @@ static void kmqtt_conn_free(struct kmqtt_conn *conn)
 	kmqtt_topic_match_set_free(&conn->matches);
 	if (conn->will)
 		kmqtt_msg_put(conn->will);
+	kmqtt_acl_free(conn->acl);
 	if (conn->sock)
 		sockfd_put(conn->sock);
 	/* Dumps and fan-out may still be looking at it. */
@@ -814,6 +850,7 @@ static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
 		memcpy(conn->rx_buf, params->pending, params->pending_len);
 		conn->rx_len = params->pending_len;
 	}
+	conn->acl = params->acl;
 	return conn;
 err:
 	kmqtt_conn_put(conn);
@@ -852,6 +889,17 @@ static int kmqtt_conn_check_socket(struct kmqtt_broker *broker,
 		return -ENOTCONN;
 	}
 	return 0;
+}
+
+static bool kmqtt_conn_is_ktls(struct sock *sk)
+{
+	const struct inet_connection_sock *icsk = inet_csk(sk);
+	bool ktls;
+
+	lock_sock(sk);
+	ktls = icsk->icsk_ulp_ops && !strcmp(icsk->icsk_ulp_ops->name, "tls");
+	release_sock(sk);
+	return ktls;
 }
 
 static bool kmqtt_conn_may_add(struct kmqtt_broker *broker,
@@ -895,7 +943,8 @@ static int kmqtt_conn_take_socket(struct kmqtt_conn *conn,
 }
 
 /*
- * Attach runs in the agent's task (genl serialises it).  The receive and
+ * Attach runs in the agent's task (genl serialises it) and takes over
+ * params->acl whatever happens.  The receive and
  * transmit work stay idle until the connection is ready, so nothing can
  * close it half-built; CONNACK is queued before the session is bound, so
  * it precedes every message the session sends.
@@ -931,6 +980,7 @@ int kmqtt_conn_attach(struct kmqtt_broker *broker,
 		goto put_conn;
 	}
 	conn->peer_len = ret;
+	conn->ktls = kmqtt_conn_is_ktls(sock->sk);
 	ret = kmqtt_conn_take_socket(conn, extack);
 	if (ret)
 		goto put_conn;
@@ -975,6 +1025,7 @@ put_conn:
 	return ret;
 put_sock:
 	sockfd_put(sock);
+	kmqtt_acl_free(params->acl);
 	return ret;
 }
 

@@ -17,6 +17,7 @@
 #include "broker.h"
 #include "topic.h"
 
+struct kmqtt_acl;
 struct kmqtt_msg;
 struct kmqtt_session;
 
@@ -38,6 +39,8 @@ struct kmqtt_conn_params {
 	/* Bytes after CONNECT the agent already read from the socket. */
 	const u8 *pending;
 	u32 pending_len;
+	/* Access rules, owned by the connection from attach on; NULL: all. */
+	struct kmqtt_acl *acl;
 };
 
 /* Work items of every connection and session run here. */
@@ -56,12 +59,14 @@ struct kmqtt_conn {
 	u8 proto_level;
 	u16 keepalive;
 	bool clean_session;
+	bool ktls;			/* the socket had the "tls" ULP at attach */
 
 	bool ready;			/* attach done: work may run */
 	unsigned long flags;		/* KMQTT_CONN_F_* */
 	enum kmqtt_close_reason close_reason;
 	struct kmqtt_msg *will;
 	bool will_retain;
+	struct kmqtt_acl *acl;		/* until attach hands it to the session */
 
 	void (*saved_data_ready)(struct sock *sk);
 	void (*saved_write_space)(struct sock *sk);
@@ -97,6 +102,7 @@ struct kmqtt_conn {
 	struct rcu_head rcu;
 };
 
+/* Takes the connection over; consumes params->acl even on failure. */
 int kmqtt_conn_attach(struct kmqtt_broker *broker,
 		      const struct kmqtt_conn_params *params, u64 *conn_id,
 		      bool *session_present, struct netlink_ext_ack *extack);

@@ -16,6 +16,7 @@
 #include <linux/slab.h>
 #include <kmqtt/mqtt.h>
 
+#include "acl.h"
 #include "broker.h"
 #include "conn.h"
 #include "delivery.h"
@@ -129,6 +130,17 @@ void kmqtt_delivery_deliver(struct kmqtt_session *session,
 {
 	struct kmqtt_delivery *d;
 	struct kmqtt_conn *conn;
+	bool readable;
+
+	rcu_read_lock();
+	readable = kmqtt_acl_allows(rcu_dereference(session->acl),
+				    kmqtt_msg_topic(msg), msg->topic_len,
+				    KMQTT_ACL_READ);
+	rcu_read_unlock();
+	if (!readable) {
+		atomic64_inc(&session->broker->acl_denied);
+		return;
+	}
 
 	if (!qos) {
 		rcu_read_lock();

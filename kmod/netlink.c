@@ -11,6 +11,7 @@
 #include <kmqtt/mqtt.h>
 #include <linux/kmqtt.h>
 
+#include "acl.h"
 #include "broker.h"
 #include "codec.h"
 #include "compat.h"
@@ -36,6 +37,18 @@ static const struct nla_policy kmqtt_attach_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_WILL_QOS] = NLA_POLICY_MAX(NLA_U8, 2),
 	[KMQTT_A_WILL_RETAIN] = NLA_POLICY_MAX(NLA_U8, 1),
 	[KMQTT_A_PENDING] = { .type = NLA_BINARY, .len = KMQTT_PENDING_MAX },
+	[KMQTT_A_ACL] = { .type = NLA_NESTED },
+};
+
+static const struct nla_policy kmqtt_acl_rule_policy[KMQTT_A_MAX + 1] = {
+	[KMQTT_A_FILTER] = { .type = NLA_BINARY, .len = MQTT_MAX_TOPIC_LEN },
+	[KMQTT_A_ACL_ACCESS] = NLA_POLICY_MAX(NLA_U8, KMQTT_ACL_DENY),
+};
+
+static const struct nla_policy kmqtt_set_acl_policy[KMQTT_A_MAX + 1] = {
+	[KMQTT_A_CLIENT_ID] = { .type = NLA_BINARY,
+				.len = KMQTT_CLIENT_ID_MAX },
+	[KMQTT_A_ACL] = { .type = NLA_NESTED },
 };
 
 static const struct nla_policy kmqtt_limits_policy[KMQTT_LIMIT_MAX + 1] = {
@@ -88,6 +101,82 @@ static int kmqtt_netlink_parse_will(struct genl_info *info,
 	return 0;
 }
 
+/*
+ * Build rules from a KMQTT_A_ACL nest of KMQTT_A_ACL_RULE entries: one pass
+ * to size, one to fill.  An empty nest is a valid "deny everything".
+ */
+static int kmqtt_netlink_parse_acl(const struct nlattr *nest,
+				   struct netlink_ext_ack *extack,
+				   struct kmqtt_acl **out)
+{
+	struct nlattr *tb[KMQTT_A_MAX + 1];
+	size_t bytes = 0;
+	struct kmqtt_acl *acl;
+	struct nlattr *attr;
+	u32 count = 0;
+	int rem, ret;
+
+	nla_for_each_nested(attr, nest, rem) {
+		if (nla_type(attr) != KMQTT_A_ACL_RULE) {
+			NL_SET_ERR_MSG_ATTR(extack, attr, "not an ACL rule");
+			return -EINVAL;
+		}
+		ret = nla_parse_nested(tb, KMQTT_A_MAX, attr,
+				       kmqtt_acl_rule_policy, extack);
+		if (ret)
+			return ret;
+		if (!tb[KMQTT_A_FILTER] || !tb[KMQTT_A_ACL_ACCESS]) {
+			NL_SET_ERR_MSG_ATTR(extack, attr,
+					    "ACL rule needs a filter and access");
+			return -EINVAL;
+		}
+		count++;
+		bytes += nla_len(tb[KMQTT_A_FILTER]);
+	}
+	if (count > KMQTT_ACL_MAX_RULES) {
+		NL_SET_ERR_MSG_ATTR(extack, nest, "too many ACL rules");
+		return -E2BIG;
+	}
+	acl = kmqtt_acl_alloc(count, bytes);
+	if (!acl)
+		return -ENOMEM;
+	nla_for_each_nested(attr, nest, rem) {
+		nla_parse_nested(tb, KMQTT_A_MAX, attr, kmqtt_acl_rule_policy,
+				 NULL);
+		ret = kmqtt_acl_add(acl, nla_data(tb[KMQTT_A_FILTER]),
+				    nla_len(tb[KMQTT_A_FILTER]),
+				    nla_get_u8(tb[KMQTT_A_ACL_ACCESS]));
+		if (ret) {
+			NL_SET_ERR_MSG_ATTR(extack, attr, "bad ACL rule");
+			kmqtt_acl_free(acl);
+			return ret;
+		}
+	}
+	*out = acl;
+	return 0;
+}
+
+static int kmqtt_netlink_set_acl(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
+	struct nlattr *id = info->attrs[KMQTT_A_CLIENT_ID];
+	struct kmqtt_acl *acl = NULL;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, KMQTT_A_CLIENT_ID))
+		return -EINVAL;
+	if (info->attrs[KMQTT_A_ACL]) {
+		ret = kmqtt_netlink_parse_acl(info->attrs[KMQTT_A_ACL],
+					      info->extack, &acl);
+		if (ret)
+			return ret;
+	}
+	ret = kmqtt_session_set_acl(broker, nla_data(id), nla_len(id), acl);
+	if (ret)
+		NL_SET_ERR_MSG_ATTR(info->extack, id, "no such session");
+	return ret;
+}
+
 static int kmqtt_netlink_attach(struct sk_buff *skb, struct genl_info *info)
 {
 	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
@@ -135,6 +224,15 @@ static int kmqtt_netlink_attach(struct sk_buff *skb, struct genl_info *info)
 			    nla_total_size(sizeof(u8)), GFP_KERNEL);
 	if (!reply)
 		return -ENOMEM;
+	if (attrs[KMQTT_A_ACL]) {
+		ret = kmqtt_netlink_parse_acl(attrs[KMQTT_A_ACL], info->extack,
+					      &params.acl);
+		if (ret) {
+			nlmsg_free(reply);
+			return ret;
+		}
+	}
+	/* From here on the rules belong to the connection, or are freed. */
 	ret = kmqtt_conn_attach(broker, &params, &conn_id, &present,
 				info->extack);
 	if (ret) {
@@ -234,6 +332,7 @@ static int kmqtt_netlink_put_totals(struct sk_buff *skb,
 	totals[KMQTT_STAT_RETAINED] = READ_ONCE(broker->retained.count);
 	totals[KMQTT_STAT_RETAINED_BYTES] = READ_ONCE(broker->retained.bytes);
 	totals[KMQTT_STAT_MEMORY] = percpu_counter_sum_positive(&broker->memory);
+	totals[KMQTT_STAT_ACL_DENIED] = atomic64_read(&broker->acl_denied);
 
 	nest = nla_nest_start(skb, KMQTT_A_STATS);
 	if (!nest)
@@ -318,7 +417,8 @@ static int kmqtt_netlink_fill_conn(struct sk_buff *skb,
 	    nla_put(skb, KMQTT_A_PEER, conn->peer_len, &conn->peer) ||
 	    nla_put_u8(skb, KMQTT_A_PROTO_LEVEL, conn->proto_level) ||
 	    nla_put_u16(skb, KMQTT_A_KEEPALIVE, conn->keepalive) ||
-	    nla_put_u8(skb, KMQTT_A_CLEAN_SESSION, conn->clean_session))
+	    nla_put_u8(skb, KMQTT_A_CLEAN_SESSION, conn->clean_session) ||
+	    nla_put_u8(skb, KMQTT_A_TLS, conn->ktls))
 		goto cancel;
 	nest = nla_nest_start(skb, KMQTT_A_STATS);
 	if (!nest)
@@ -650,6 +750,13 @@ static const struct genl_ops kmqtt_netlink_ops[] = {
 	{
 		.cmd = KMQTT_CMD_GET_SUBSCRIPTION,
 		.dumpit = kmqtt_netlink_dump_subscriptions,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KMQTT_CMD_SET_ACL,
+		.doit = kmqtt_netlink_set_acl,
+		.policy = kmqtt_set_acl_policy,
+		.maxattr = KMQTT_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},
 };

@@ -16,6 +16,7 @@
 #include <linux/string.h>
 #include <kmqtt/mqtt.h>
 
+#include "acl.h"
 #include "broker.h"
 #include "conn.h"
 #include "delivery.h"
@@ -112,6 +113,7 @@ static void kmqtt_session_free(struct kmqtt_session *session)
 	mutex_unlock(&broker->topics_lock);
 
 	kmqtt_delivery_purge(session);
+	kmqtt_acl_free(rcu_dereference_protected(session->acl, true));
 	bitmap_free(session->qos2_received);
 	/* Fan-out may still hold the session from a match. */
 	kfree_rcu(session, rcu);
@@ -143,6 +145,7 @@ struct kmqtt_session *kmqtt_session_attach(struct kmqtt_broker *broker,
 					   bool clean, bool *present)
 {
 	struct kmqtt_session *session;
+	struct kmqtt_acl *old_acl;
 	struct kmqtt_conn *old;
 	int ret;
 
@@ -180,6 +183,11 @@ retry:
 			goto unlock;
 		}
 	}
+	/* The rules of the connecting client replace the stored ones. */
+	old_acl = rcu_replace_pointer(session->acl, conn->acl,
+				      lockdep_is_held(&broker->sessions_lock));
+	kmqtt_acl_free(old_acl);
+	conn->acl = NULL;
 	ret = kmqtt_conn_queue_connack(conn, *present);
 	if (ret) {
 		if (!*present) {
@@ -194,6 +202,21 @@ retry:
 unlock:
 	mutex_unlock(&broker->sessions_lock);
 	return ret ? ERR_PTR(ret) : session;
+}
+
+int kmqtt_session_set_acl(struct kmqtt_broker *broker, const u8 *client_id,
+			  u16 len, struct kmqtt_acl *acl)
+{
+	struct kmqtt_session *session;
+
+	mutex_lock(&broker->sessions_lock);
+	session = kmqtt_session_find(broker, client_id, len);
+	if (session)
+		acl = rcu_replace_pointer(session->acl, acl,
+					  lockdep_is_held(&broker->sessions_lock));
+	mutex_unlock(&broker->sessions_lock);
+	kmqtt_acl_free(acl);
+	return session ? 0 : -ENOENT;
 }
 
 void kmqtt_session_detach(struct kmqtt_session *session,

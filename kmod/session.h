@@ -14,6 +14,7 @@
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
+struct kmqtt_acl;
 struct kmqtt_broker;
 struct kmqtt_conn;
 
@@ -38,6 +39,8 @@ struct kmqtt_session {
 	 * or under RCU by fan-out.
 	 */
 	struct kmqtt_conn __rcu *conn;
+	/* Access rules; NULL allows all.  Replaced under sessions_lock. */
+	struct kmqtt_acl __rcu *acl;
 
 	/* Outbound message flow (delivery.c). */
 	spinlock_t lock;
@@ -76,6 +79,13 @@ struct kmqtt_session *kmqtt_session_attach(struct kmqtt_broker *broker,
 					   struct kmqtt_conn *conn,
 					   const u8 *client_id, u16 len,
 					   bool clean, bool *present);
+
+/*
+ * Give the session of @client_id the rules @acl (NULL: allow all), which
+ * it owns from now on.  Returns 0, or -ENOENT (then @acl is freed).
+ */
+int kmqtt_session_set_acl(struct kmqtt_broker *broker, const u8 *client_id,
+			  u16 len, struct kmqtt_acl *acl);
 
 /*
  * Unbind @conn.  A clean session is freed; a persistent one stays, with

@@ -16,6 +16,16 @@
 /* Most bytes ATTACH takes in KMQTT_A_PENDING: one TLS record's worth. */
 #define KMQTT_PENDING_MAX	16384
 
+/*
+ * Access rules (Mosquitto ACL semantics): for a topic, the first rule whose
+ * filter matches and that denies, or grants the access asked for, decides;
+ * no such rule: denied.
+ */
+#define KMQTT_ACL_READ		0x1	/* receive messages on the topic */
+#define KMQTT_ACL_WRITE		0x2	/* publish to the topic */
+#define KMQTT_ACL_DENY		0x4	/* neither, whatever later rules say */
+#define KMQTT_ACL_MAX_RULES	4096
+
 enum kmqtt_cmd {
 	KMQTT_CMD_UNSPEC,
 	/* doit: reply carries KMQTT_A_VERSION and KMQTT_A_STATS (totals). */
@@ -23,7 +33,8 @@ enum kmqtt_cmd {
 	/*
 	 * doit: hand a connected TCP socket over to the module.
 	 * Request: SOCK_FD, CLIENT_ID, PROTO_LEVEL, KEEPALIVE, CLEAN_SESSION,
-	 * optionally WILL_TOPIC, WILL_PAYLOAD, WILL_QOS, WILL_RETAIN, PENDING.
+	 * optionally WILL_TOPIC, WILL_PAYLOAD, WILL_QOS, WILL_RETAIN, PENDING,
+	 * ACL.
 	 * Reply: CONN_ID, SESSION_PRESENT.  The module sends CONNACK itself.
 	 */
 	KMQTT_CMD_ATTACH,
@@ -37,6 +48,11 @@ enum kmqtt_cmd {
 	KMQTT_CMD_GET_SESSION,
 	/* dump: one message per subscription (CLIENT_ID, FILTER, QOS). */
 	KMQTT_CMD_GET_SUBSCRIPTION,
+	/*
+	 * doit: replace the access rules of the session of CLIENT_ID with
+	 * ACL; without ACL the session is allowed everything.
+	 */
+	KMQTT_CMD_SET_ACL,
 
 	__KMQTT_CMD_MAX,
 };
@@ -69,6 +85,14 @@ enum kmqtt_attr {
 	 * record may carry more than CONNECT); handled before the socket's.
 	 */
 	KMQTT_A_PENDING,
+	/*
+	 * nested: the client's access rules, KMQTT_A_ACL_RULE entries in the
+	 * order they are tried.  Absent: everything is allowed.
+	 */
+	KMQTT_A_ACL,
+	KMQTT_A_ACL_RULE,	/* nested: FILTER and ACL_ACCESS */
+	KMQTT_A_ACL_ACCESS,	/* u8: KMQTT_ACL_* */
+	KMQTT_A_TLS,		/* u8: the socket runs kernel TLS */
 
 	__KMQTT_A_MAX,
 };
@@ -96,6 +120,7 @@ enum kmqtt_stat {
 	KMQTT_STAT_MEMORY,		/* bytes of messages held (totals only) */
 	KMQTT_STAT_CONNECTIONS_REFUSED,	/* ATTACH over max_connections */
 	KMQTT_STAT_SESSIONS_EXPIRED,
+	KMQTT_STAT_ACL_DENIED,		/* publishes, deliveries, subscriptions */
 
 	__KMQTT_STAT_MAX,
 };

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Access rules of a client, compiled by the agent from a Mosquitto ACL
+ * file and enforced here: WRITE on every PUBLISH received, READ on every
+ * message delivered, and on SUBSCRIBE a filter that can never be read is
+ * refused.  A session without rules (NULL) is allowed everything.
+ */
+#ifndef _KMQTT_ACL_H
+#define _KMQTT_ACL_H
+
+#include <linux/rcupdate.h>
+#include <linux/types.h>
+
+struct kmqtt_acl_rule {
+	const u8 *filter;
+	u16 len;
+	u8 access;		/* KMQTT_ACL_READ | KMQTT_ACL_WRITE, or _DENY */
+};
+
+struct kmqtt_acl {
+	struct rcu_head rcu;
+	u32 count;		/* rules added so far */
+	u32 max;
+	size_t bytes_used;
+	size_t bytes_max;
+	struct kmqtt_acl_rule rule[];	/* then the filters' bytes */
+};
+
+/* Room for @count rules whose filters total @filter_bytes. */
+struct kmqtt_acl *kmqtt_acl_alloc(u32 count, size_t filter_bytes);
+
+/* Append a rule; -EINVAL for a bad filter or access, -ENOSPC past room. */
+int kmqtt_acl_add(struct kmqtt_acl *acl, const u8 *filter, u16 len,
+		  u8 access);
+
+/* Free after a grace period: readers use RCU. */
+void kmqtt_acl_free(struct kmqtt_acl *acl);
+
+/* May the client do @access (one KMQTT_ACL_* bit) on topic name @topic? */
+bool kmqtt_acl_allows(const struct kmqtt_acl *acl, const u8 *topic,
+		      size_t len, u8 access);
+
+/*
+ * May the client subscribe to @filter: is there a topic it matches that
+ * the rules would let the client read?  Refused when a deny rule covers
+ * the whole filter before any readable rule overlaps it, or when none does.
+ */
+bool kmqtt_acl_may_subscribe(const struct kmqtt_acl *acl, const u8 *filter,
+			     size_t len);
+
+#endif /* _KMQTT_ACL_H */
