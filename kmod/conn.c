@@ -596,7 +596,7 @@ static int kmqtt_conn_rx_reserve(struct kmqtt_conn *conn, u32 need)
 /* Handle every complete packet in the buffer and keep the remainder. */
 static int kmqtt_conn_rx_packets(struct kmqtt_conn *conn)
 {
-	u32 max_packet = conn->broker->limits.max_packet_size;
+	u32 max_packet = READ_ONCE(conn->broker->limits.max_packet_size);
 	u32 off = 0, need = 0;
 	int ret = 0;
 

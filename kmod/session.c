@@ -290,7 +290,8 @@ u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 		}
 		goto out;
 	}
-	if (session->n_subscriptions >= broker->limits.max_subscriptions)
+	if (session->n_subscriptions >=
+	    READ_ONCE(broker->limits.max_subscriptions))
 		goto out;
 	sub = kmalloc(struct_size(sub, filter, len), GFP_KERNEL);
 	if (!sub)
