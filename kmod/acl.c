@@ -91,7 +91,7 @@ static void kmqtt_acl_level_load(struct kmqtt_acl_level *l)
 {
 	const u8 *sep = memchr(l->s + l->pos, MQTT_TOPIC_SEP, l->len - l->pos);
 
-	l->n = (sep ? sep - l->s : l->len) - l->pos;
+	l->n = (sep ? (size_t)(sep - l->s) : l->len) - l->pos;
 }
 
 static bool kmqtt_acl_level_is(const struct kmqtt_acl_level *l, u8 c)
@@ -152,7 +152,8 @@ static bool kmqtt_acl_levels_end(const struct kmqtt_acl_level *a,
 static bool kmqtt_acl_covers(const u8 *a, size_t alen, const u8 *b,
 			     size_t blen)
 {
-	struct kmqtt_acl_level la = { a, alen }, lb = { b, blen };
+	struct kmqtt_acl_level la = { .s = a, .len = alen };
+	struct kmqtt_acl_level lb = { .s = b, .len = blen };
 
 	kmqtt_acl_level_load(&la);
 	kmqtt_acl_level_load(&lb);
@@ -176,7 +177,8 @@ static bool kmqtt_acl_covers(const u8 *a, size_t alen, const u8 *b,
 static bool kmqtt_acl_overlap(const u8 *a, size_t alen, const u8 *b,
 			      size_t blen)
 {
-	struct kmqtt_acl_level la = { a, alen }, lb = { b, blen };
+	struct kmqtt_acl_level la = { .s = a, .len = alen };
+	struct kmqtt_acl_level lb = { .s = b, .len = blen };
 
 	kmqtt_acl_level_load(&la);
 	kmqtt_acl_level_load(&lb);

@@ -44,6 +44,9 @@ bool kmqtt_acl_allows(const struct kmqtt_acl *acl, const u8 *topic,
  * May the client subscribe to @filter: is there a topic it matches that
  * the rules would let the client read?  Refused when a deny rule covers
  * the whole filter before any readable rule overlaps it, or when none does.
+ * The empty topic counts as a topic here although no client can publish
+ * it, so "+" overlaps "/#": such a subscription is granted and reads
+ * nothing, as READ is still checked on every delivery.
  */
 bool kmqtt_acl_may_subscribe(const struct kmqtt_acl *acl, const u8 *filter,
 			     size_t len);

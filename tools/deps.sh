@@ -25,7 +25,8 @@ packages=(
 	build-essential pkg-config libnl-3-dev libnl-genl-3-dev libssl-dev
 	libcap-dev qemu-system-x86 linux-image-amd64 linux-headers-amd64
 	busybox-static kmod cpio xz-utils linux-source-6.1 mosquitto
-	mosquitto-clients python3-paho-mqtt nodejs npm clang iproute2
+	mosquitto-clients python3-paho-mqtt nodejs npm clang libclang-rt-14-dev
+	iproute2
 )
 
 # mosquitto and the kmod tools live in sbin, not in every user's PATH.
@@ -70,6 +71,9 @@ provided() {
 	nodejs) have node ;;
 	npm) have npm ;;
 	clang) have clang ;;
+	# clang's sanitizer and libFuzzer runtimes (only recommended by clang)
+	libclang-rt-14-dev) have clang &&
+		[ -e "$(clang -print-file-name="libclang_rt.fuzzer-$(uname -m).a")" ] ;;
 	iproute2) have ip ss ;;
 	*) echo "tools/deps.sh: no check for $1" >&2; return 1 ;;
 	esac

@@ -22,5 +22,6 @@
 #define RCU_INIT_POINTER(p, v)			((p) = (v))
 
 #define kfree_rcu(ptr, rhf)	kfree(ptr)
+#define kvfree_rcu(ptr, rhf)	kvfree(ptr)
 
 #endif

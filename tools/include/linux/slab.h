@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <linux/gfp.h>
+#include <linux/overflow.h>
 #include <linux/types.h>
 
 /*
