@@ -5,6 +5,7 @@
 #               (in the test VM when this host cannot load modules)
 # make check    every test: unit tests on the host, kernel tests in the VM
 # make deps     install the Debian packages the build and the tests need
+# make fuzz     fuzz every parser for FUZZ_SECONDS each (default 60)
 
 # The module is built for the running kernel when its build tree exists,
 # otherwise for the newest Debian kernel whose headers are installed (the
@@ -14,7 +15,7 @@ KDIR ?= $(shell tools/vm/kdir)
 USER_CFLAGS := -O2 -g -Wall -Wextra -Werror
 export USER_CFLAGS
 
-.PHONY: all module agent tools deps check unit run clean checkpatch
+.PHONY: all module agent tools deps check unit run clean checkpatch fuzz
 
 all: module agent tools
 
@@ -41,6 +42,10 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@tools/run
 
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@selftests/fuzz/run $(FUZZ_SECONDS)
+
 checkpatch: deps
 	@tools/checkpatch
 
@@ -49,3 +54,4 @@ clean:
 	$(MAKE) -C agent clean
 	$(MAKE) -C tools/kmqttctl clean
 	$(MAKE) -C selftests clean
+	$(MAKE) -C selftests/fuzz clean
