@@ -145,9 +145,10 @@ void kmqtt_delivery_deliver(struct kmqtt_session *session,
 	if (!qos) {
 		rcu_read_lock();
 		conn = rcu_dereference(session->conn);
+		/* Inside the RCU section: an allocation must not sleep. */
 		if (conn)
 			kmqtt_conn_queue_publish(conn, msg, 0, 0, false, retain,
-						 gfp);
+						 GFP_NOWAIT);
 		rcu_read_unlock();
 		/* Offline: QoS 0 waits only if the operator asked for it. */
 		if (conn || !READ_ONCE(session->broker->limits.queue_qos0))

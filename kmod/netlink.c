@@ -538,6 +538,8 @@ static int kmqtt_netlink_set_limits(struct sk_buff *skb,
 	WRITE_ONCE(l->session_expiry, new.session_expiry);
 	WRITE_ONCE(l->queue_qos0, new.queue_qos0);
 	WRITE_ONCE(l->retain_available, new.retain_available);
+	if (tb[KMQTT_LIMIT_SESSION_EXPIRY])
+		kmqtt_session_expiry_changed(broker);
 	mutex_unlock(&broker->sessions_lock);
 	return 0;
 }

@@ -119,23 +119,59 @@ static void kmqtt_session_free(struct kmqtt_session *session)
 	kfree_rcu(session, rcu);
 }
 
+/* Queue the expiry of an offline session, or cancel it when there is none. */
+static void kmqtt_session_plan_expiry(struct kmqtt_session *session)
+{
+	struct kmqtt_broker *broker = session->broker;
+	u32 expiry = READ_ONCE(broker->limits.session_expiry);
+	unsigned long deadline;
+
+	lockdep_assert_held(&broker->sessions_lock);
+	if (!expiry) {
+		cancel_delayed_work(&session->expiry_work);
+		return;
+	}
+	deadline = session->offline_since + (unsigned long)expiry * HZ;
+	mod_delayed_work(kmqtt_wq, &session->expiry_work,
+			 time_after(deadline, jiffies) ? deadline - jiffies : 0);
+}
+
+void kmqtt_session_expiry_changed(struct kmqtt_broker *broker)
+{
+	struct kmqtt_session *session;
+
+	lockdep_assert_held(&broker->sessions_lock);
+	list_for_each_entry(session, &broker->sessions, node)
+		if (!rcu_access_pointer(session->conn))
+			kmqtt_session_plan_expiry(session);
+}
+
 static void kmqtt_session_expiry_work(struct work_struct *work)
 {
 	struct kmqtt_session *session =
 		container_of(to_delayed_work(work), struct kmqtt_session,
 			     expiry_work);
 	struct kmqtt_broker *broker = session->broker;
+	u32 expiry;
 
 	mutex_lock(&broker->sessions_lock);
-	/* A client came back, or a clean start took the session, meanwhile. */
+	expiry = READ_ONCE(broker->limits.session_expiry);
+	/*
+	 * A client came back, a clean start took the session, or the limit
+	 * was lifted or raised, meanwhile.
+	 */
 	if (rcu_access_pointer(session->conn) ||
-	    hlist_unhashed(&session->hash_node)) {
+	    hlist_unhashed(&session->hash_node) || !expiry ||
+	    time_before(jiffies, session->offline_since +
+				 (unsigned long)expiry * HZ)) {
 		mutex_unlock(&broker->sessions_lock);
 		return;
 	}
 	kmqtt_session_unlink(session);
 	broker->sessions_expired++;
 	mutex_unlock(&broker->sessions_lock);
+	/* A re-plan may have queued this work again before the unlink. */
+	cancel_delayed_work(&session->expiry_work);
 	kmqtt_session_free(session);
 }
 
@@ -223,7 +259,6 @@ void kmqtt_session_detach(struct kmqtt_session *session,
 			  struct kmqtt_conn *conn)
 {
 	struct kmqtt_broker *broker = session->broker;
-	u32 expiry;
 
 	mutex_lock(&broker->sessions_lock);
 	WARN_ON(rcu_access_pointer(session->conn) != conn);
@@ -234,10 +269,8 @@ void kmqtt_session_detach(struct kmqtt_session *session,
 		kmqtt_session_free(session);
 		return;
 	}
-	expiry = broker->limits.session_expiry;
-	if (expiry)
-		queue_delayed_work(kmqtt_wq, &session->expiry_work,
-				   (unsigned long)expiry * HZ);
+	session->offline_since = jiffies;
+	kmqtt_session_plan_expiry(session);
 	mutex_unlock(&broker->sessions_lock);
 }
 

@@ -33,6 +33,7 @@ struct kmqtt_session {
 	u64 id;
 	bool clean;
 	struct delayed_work expiry_work;
+	unsigned long offline_since;	/* jiffies, under sessions_lock */
 
 	/*
 	 * Written under broker->sessions_lock and @lock; read under either,
@@ -93,6 +94,12 @@ int kmqtt_session_set_acl(struct kmqtt_broker *broker, const u8 *client_id,
  */
 void kmqtt_session_detach(struct kmqtt_session *session,
 			  struct kmqtt_conn *conn);
+
+/*
+ * The session expiry limit changed: re-plan the expiry of every offline
+ * session from the time it went offline.  Caller holds sessions_lock.
+ */
+void kmqtt_session_expiry_changed(struct kmqtt_broker *broker);
 
 /* Free every session of the broker; no connection may be left. */
 void kmqtt_session_destroy_all(struct kmqtt_broker *broker);
