@@ -703,6 +703,43 @@ static int listener_prepend(struct config *cfg, struct config_listener *l)
 }
 
 /*
+ * A listener's TLS settings must make sense together: a listener with a
+ * stray cafile and no certfile would otherwise serve plain TCP to clients
+ * that think they are verified.
+ */
+static int check_listener_tls(struct parser *p,
+			      const struct config_listener *l)
+{
+	const char *why = NULL;
+
+	if (!l->certfile && (l->keyfile || l->cafile ||
+			     l->require_certificate ||
+			     l->use_identity_as_username))
+		why = "TLS settings without certfile (TLS needs certfile and keyfile)";
+	else if (l->certfile && !l->keyfile)
+		why = "certfile without keyfile";
+	else if (l->require_certificate && !l->cafile)
+		why = "require_certificate needs a cafile to verify clients with";
+	else if (l->use_identity_as_username && !l->require_certificate)
+		why = "use_identity_as_username needs require_certificate true";
+	if (!why)
+		return 0;
+	snprintf(p->err, p->errlen, "%s: listener %s on %s: %s", l->where,
+		 l->port, addr_or_any(l), why);
+	return -1;
+}
+
+static int check_listeners_tls(struct parser *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->cfg->listener_count; i++)
+		if (check_listener_tls(p, &p->cfg->listeners[i]))
+			return -1;
+	return 0;
+}
+
+/*
  * After the last line: start the default listener when the file (port,
  * bind_address) or the command line asks for it, or when there is no
  * listener at all (Mosquitto 2.0 local only mode).
@@ -747,7 +784,7 @@ static int finish(struct parser *p, const char *path, const char *cli_addr,
 				 p->default_tls_where);
 			p->warn(msg, p->warn_arg);
 		}
-		return 0;
+		return check_listeners_tls(p);
 	}
 	if (!d->port[0])
 		snprintf(d->port, sizeof(d->port), CONFIG_DEFAULT_PORT);
@@ -767,7 +804,9 @@ static int finish(struct parser *p, const char *path, const char *cli_addr,
 		d->where = NULL;
 		return out_of_memory(p);
 	}
-	return listener_prepend(cfg, d) ? out_of_memory(p) : 0;
+	if (listener_prepend(cfg, d))
+		return out_of_memory(p);
+	return check_listeners_tls(p);
 }
 
 int config_load(struct config *cfg, const char *path, const char *cli_addr,

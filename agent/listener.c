@@ -16,6 +16,7 @@
 #include "listener.h"
 #include "log.h"
 #include "nl.h"
+#include "tls.h"
 
 /* Accepts per wakeup, so a connection flood cannot starve the loop. */
 #define ACCEPT_BATCH		64
@@ -28,6 +29,10 @@ struct pending {
 	struct pending *prev, *next;	/* in l->oldest .. l->newest */
 	uint64_t deadline_ms;
 	bool watched;			/* src is in the loop */
+	uint32_t events;		/* what src waits for */
+	struct tls_conn *tls;		/* NULL: plain TCP */
+	bool handshaking;		/* TLS handshake not complete yet */
+	bool offloaded;			/* the socket runs kernel TLS */
 	char peer[ADDR_STR_MAX];
 	uint8_t *buf;			/* the CONNECT read so far */
 	size_t have, cap;
@@ -51,6 +56,7 @@ static void pending_free(struct pending *p)
 
 	if (p->watched)
 		loop_del(l->loop, &p->src);
+	tls_conn_free(p->tls);
 	if (p->src.fd >= 0)
 		close(p->src.fd);
 	/* The buffer and the parsed packet may hold a password. */
@@ -67,36 +73,94 @@ static void pending_drop(struct pending *p, const char *reason)
 	pending_free(p);
 }
 
-static void pending_refuse(struct pending *p, uint8_t return_code,
-			   const char *reason)
+/* Log the refusal and send its CONNACK; the caller frees @p. */
+static void pending_send_refusal(struct pending *p, uint8_t return_code,
+				 const char *reason)
 {
 	uint8_t connack[CONNECT_CONNACK_SIZE];
 
 	log_verbose("Refusing connection from %s: %s (CONNACK %u).", p->peer,
 		    reason, return_code);
 	connect_encode_connack(connack, return_code);
-	/* Nothing was written before: a 4 byte send fits the empty buffer. */
-	if (send(p->src.fd, connack, sizeof(connack), MSG_NOSIGNAL) < 0)
+	/*
+	 * Nothing was written before: a 4 byte send (one TLS record) fits
+	 * the empty buffer.  After the hand-off the kernel encrypts it.
+	 */
+	if (p->tls && !p->offloaded) {
+		if (tls_conn_write(p->tls, connack, sizeof(connack)) != TLS_DONE)
+			log_verbose("Sending CONNACK to %s failed: %s.",
+				    p->peer, tls_conn_error(p->tls));
+	} else if (send(p->src.fd, connack, sizeof(connack),
+			MSG_NOSIGNAL) < 0) {
 		log_verbose("Sending CONNACK to %s failed: %s.", p->peer,
 			    strerror(errno));
+	}
+}
+
+static void pending_refuse(struct pending *p, uint8_t return_code,
+			   const char *reason)
+{
+	pending_send_refusal(p, return_code, reason);
 	pending_free(p);
 }
 
-static void pending_attach(struct pending *p)
+/* Wait for @events on the connection's socket. */
+static void pending_wait(struct pending *p, uint32_t events)
+{
+	if (p->events == events)
+		return;
+	if (loop_mod(p->l->loop, &p->src, events))
+		log_error("Watching connection from %s failed.", p->peer);
+	p->events = events;
+}
+
+static void pending_auth_finish(struct pending *p, struct listener_grant *g,
+				uint64_t conn_id)
+{
+	const struct listener_auth *auth = p->l->auth;
+
+	if (auth && auth->finish)
+		auth->finish(g, &p->connect, conn_id, auth->arg);
+}
+
+/*
+ * Switch a TLS connection to kernel TLS, taking what OpenSSL decrypted
+ * past the CONNECT into *@extra.  Returns NULL, or why it must be dropped.
+ */
+static const char *pending_offload(struct pending *p, uint8_t **extra,
+				   size_t *extra_len)
+{
+	if (tls_conn_take_pending(p->tls, extra, extra_len) != TLS_DONE)
+		return tls_conn_error(p->tls);
+	if (*extra_len > KMQTT_PENDING_MAX)
+		return "more data after CONNECT than one TLS record";
+	if (tls_conn_offload(p->tls) != TLS_DONE)
+		return tls_conn_error(p->tls);
+	p->offloaded = true;
+	return NULL;
+}
+
+/* Hand the connection to kmqtt.ko with what @g granted; releases @g. */
+static void pending_attach(struct pending *p, struct listener_grant *g)
 {
 	struct connect_packet *c = &p->connect;
 	struct listener *l = p->l;
 	struct kmqtt_nl_attached reply;
 	struct kmqtt_nl_attach req;
+	uint8_t *extra = NULL;
+	size_t extra_len = 0;
+	const char *why;
 	int err;
 
-	if (c->client_id_len == 0) {
-		err = connect_assign_client_id(c);
-		if (err) {
-			log_error("Generating a client id for %s: %s", p->peer,
-				  strerror(-err));
-			pending_refuse(p, MQTT_CONNACK_SERVER_UNAVAILABLE,
-				       "no client id");
+	if (p->tls) {
+		why = pending_offload(p, &extra, &extra_len);
+		if (why) {
+			log_error("Kernel TLS for %s: %s", p->peer, why);
+			pending_auth_finish(p, g, 0);
+			if (extra)
+				explicit_bzero(extra, extra_len);
+			free(extra);
+			pending_drop(p, "kernel TLS hand-off failed");
 			return;
 		}
 	}
@@ -114,11 +178,28 @@ static void pending_attach(struct pending *p)
 		.will_topic_len = c->will_topic.len,
 		.will_payload = c->will_payload.data,
 		.will_payload_len = c->will_payload.len,
+		.pending = extra,
+		.pending_len = extra_len,
+		.acl = g->acl,
 	};
 	/* The socket is the module's from now on: stop watching it. */
 	loop_del(l->loop, &p->src);
 	p->watched = false;
 	err = kmqtt_nl_attach(l->nl, &req, &reply);
+	/* May be the next PUBLISH: payloads are the clients' secrets. */
+	if (extra)
+		explicit_bzero(extra, extra_len);
+	free(extra);
+	if (!err)
+		log_verbose("New client connected from %s as %s (p%d, c%d, k%u%s%s%s%s).",
+			    p->peer, c->client_id,
+			    c->proto_level == MQTT_PROTO_V311 ? 2 : 1,
+			    c->clean_session, c->keepalive,
+			    g->username ? ", u'" : "",
+			    g->username ? g->username : "",
+			    g->username ? "'" : "",
+			    p->tls ? ", kernel TLS" : "");
+	pending_auth_finish(p, g, err ? 0 : reply.conn_id);
 	if (err == -EUSERS) {
 		log_warning("Client connection from %s denied: max_connections exceeded.",
 			    p->peer);
@@ -133,11 +214,7 @@ static void pending_attach(struct pending *p)
 			       "attach failed");
 		return;
 	}
-	/* mosquitto -v's lines; its p1 is MQTT 3.1, p2 MQTT 3.1.1 */
-	log_verbose("New client connected from %s as %s (p%d, c%d, k%u).",
-		    p->peer, c->client_id,
-		    c->proto_level == MQTT_PROTO_V311 ? 2 : 1,
-		    c->clean_session, c->keepalive);
+	/* mosquitto -v's lines (above too); p1 is MQTT 3.1, p2 MQTT 3.1.1 */
 	if (c->will)
 		log_verbose("Will message specified (%u bytes) (r%d, q%u).",
 			    c->will_payload.len, c->will_retain, c->will_qos);
@@ -151,21 +228,51 @@ static void pending_attach(struct pending *p)
 	pending_free(p);
 }
 
+/* A valid CONNECT: an id for the client, then the auth check. */
+static void pending_accept(struct pending *p)
+{
+	const struct listener_auth *auth = p->l->auth;
+	struct listener_conn_info ci = {
+		.connect = &p->connect,
+		.peer = p->peer,
+		.tls = p->tls != NULL,
+		.cert_cn = p->tls ? tls_conn_peer_cn(p->tls) : NULL,
+		.use_identity_as_username = p->l->use_identity_as_username,
+	};
+	struct listener_grant g = { 0 };
+	uint8_t return_code = MQTT_CONNACK_ACCEPTED;
+	int err;
+
+	if (p->connect.client_id_len == 0) {
+		err = connect_assign_client_id(&p->connect);
+		if (err) {
+			log_error("Generating a client id for %s: %s", p->peer,
+				  strerror(-err));
+			pending_refuse(p, MQTT_CONNACK_SERVER_UNAVAILABLE,
+				       "no client id");
+			return;
+		}
+	}
+	if (auth)
+		return_code = auth->check(&ci, &g, auth->arg);
+	if (return_code == MQTT_CONNACK_ACCEPTED) {
+		pending_attach(p, &g);
+		return;
+	}
+	/* Before freeing the grant: the reason is its text. */
+	pending_send_refusal(p, return_code,
+			    g.reason ? g.reason : "not authorised");
+	pending_auth_finish(p, &g, 0);
+	pending_free(p);
+}
+
 static void pending_complete(struct pending *p)
 {
 	struct connect_result res = connect_parse(p->buf, p->have, &p->connect);
 
-	uint8_t return_code;
-
 	switch (res.action) {
 	case CONNECT_ACCEPT:
-		return_code = p->l->auth ?
-			      p->l->auth->check(&p->connect, p->l->auth->arg) :
-			      MQTT_CONNACK_ACCEPTED;
-		if (return_code != MQTT_CONNACK_ACCEPTED)
-			pending_refuse(p, return_code, "not authorised");
-		else
-			pending_attach(p);
+		pending_accept(p);
 		break;
 	case CONNECT_REFUSE:
 		pending_refuse(p, res.return_code, res.reason);
@@ -193,6 +300,75 @@ static int pending_reserve(struct pending *p, size_t size)
 }
 
 /*
+ * Read up to @n bytes of the CONNECT: returns the count, 0 when nothing is
+ * there yet (the socket is watched for what is needed), or -1 with
+ * *@reason when the connection must be dropped.
+ */
+static ssize_t pending_read(struct pending *p, void *buf, size_t n,
+			    const char **reason)
+{
+	size_t got;
+	ssize_t rc;
+
+	if (!p->tls) {
+		do {
+			rc = recv(p->src.fd, buf, n, 0);
+		} while (rc < 0 && errno == EINTR);
+		if (rc > 0)
+			return rc;
+		if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		*reason = rc ? strerror(errno) : "closed before CONNECT";
+		return -1;
+	}
+	/* OpenSSL may hold decrypted bytes that no EPOLLIN announces. */
+	switch (tls_conn_read(p->tls, buf, n, &got)) {
+	case TLS_DONE:
+		return (ssize_t)got;
+	case TLS_WANT_READ:
+		pending_wait(p, EPOLLIN);
+		return 0;
+	case TLS_WANT_WRITE:
+		pending_wait(p, EPOLLOUT);
+		return 0;
+	case TLS_CLOSED:
+		*reason = "closed before CONNECT";
+		return -1;
+	default:
+		*reason = tls_conn_error(p->tls);
+		return -1;
+	}
+}
+
+/* Drive the TLS handshake; true once it is complete. */
+static bool pending_handshake(struct pending *p)
+{
+	switch (tls_conn_handshake(p->tls)) {
+	case TLS_DONE:
+		p->handshaking = false;
+		log_verbose("TLS handshake with %s done: %s, %s%s%s.", p->peer,
+			    tls_conn_protocol(p->tls), tls_conn_cipher(p->tls),
+			    tls_conn_peer_cn(p->tls) ? ", certificate CN " : "",
+			    tls_conn_peer_cn(p->tls) ? tls_conn_peer_cn(p->tls) : "");
+		return true;
+	case TLS_WANT_READ:
+		pending_wait(p, EPOLLIN);
+		return false;
+	case TLS_WANT_WRITE:
+		pending_wait(p, EPOLLOUT);
+		return false;
+	case TLS_CLOSED:
+		pending_drop(p, "closed during the TLS handshake");
+		return false;
+	default:
+		log_verbose("TLS handshake with %s failed: %s.", p->peer,
+			    tls_conn_error(p->tls));
+		pending_drop(p, "TLS handshake failed");
+		return false;
+	}
+}
+
+/*
  * Read exactly what the CONNECT still lacks: bytes after it belong to
  * kmqtt.ko once the socket is attached.
  */
@@ -203,7 +379,9 @@ static void pending_handle(struct loop_source *src, uint32_t events)
 	size_t need;
 	ssize_t n;
 
-	(void)events;	/* errors and hangups show up as recv() results */
+	(void)events;	/* errors and hangups show up as read results */
+	if (p->handshaking && !pending_handshake(p))
+		return;
 	for (;;) {
 		reason = connect_frame_need(p->buf, p->have, &need);
 		if (reason) {
@@ -216,18 +394,14 @@ static void pending_handle(struct loop_source *src, uint32_t events)
 			pending_drop(p, "out of memory");
 			return;
 		}
-		n = recv(p->src.fd, p->buf + p->have, need - p->have, 0);
-		if (n > 0) {
-			p->have += (size_t)n;
-		} else if (n == 0) {
-			pending_drop(p, "closed before CONNECT");
+		n = pending_read(p, p->buf + p->have, need - p->have, &reason);
+		if (n == 0)
 			return;
-		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			return;
-		} else if (errno != EINTR) {
-			pending_drop(p, strerror(errno));
+		if (n < 0) {
+			pending_drop(p, reason);
 			return;
 		}
+		p->have += (size_t)n;
 	}
 	pending_complete(p);
 }
@@ -247,15 +421,27 @@ static void listener_add_pending(struct listener *l, int fd,
 	p->l = l;
 	p->deadline_ms = loop_now_ms() + l->connect_timeout_ms;
 	addr_format(peer, p->peer);
+	if (l->tls) {
+		p->tls = tls_conn_new(l->tls, fd);
+		if (!p->tls) {
+			log_error("Out of memory for TLS with %s", p->peer);
+			close(fd);
+			free(p);
+			return;
+		}
+		p->handshaking = true;
+	}
 	err = loop_add(l->loop, &p->src, EPOLLIN);
 	if (err) {
 		log_error("Watching connection from %s: %s", p->peer,
 			  strerror(-err));
+		tls_conn_free(p->tls);
 		close(fd);
 		free(p);
 		return;
 	}
 	p->watched = true;
+	p->events = EPOLLIN;
 	p->prev = l->newest;
 	if (l->newest)
 		l->newest->next = p;

@@ -3,11 +3,15 @@
  * The MQTT listening socket and the connections accepted on it that have
  * not sent their CONNECT yet ("pending").  A pending connection is read
  * without blocking up to the end of its CONNECT and no further, then
- * handed to kmqtt.ko (ATTACH) or refused.
+ * handed to kmqtt.ko (ATTACH) or refused.  On a TLS listener the TLS
+ * handshake comes first and the CONNECT is read through OpenSSL; an
+ * accepted connection is switched to kernel TLS in both directions before
+ * ATTACH, with the bytes OpenSSL decrypted past the CONNECT.
  */
 #ifndef KMQTTD_LISTENER_H
 #define KMQTTD_LISTENER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,15 +22,41 @@
 #define LISTENER_MAX_PENDING	1024
 
 struct connect_packet;
+struct acl_rules;
 struct kmqtt_nl;
 struct pending;
+struct tls_server_ctx;
+
+/* What is known of a connection whose CONNECT is valid, for its check. */
+struct listener_conn_info {
+	const struct connect_packet *connect;	/* client id assigned */
+	const char *peer;			/* "IP:PORT" */
+	bool tls;
+	/* The verified client certificate's common name, or NULL. */
+	const char *cert_cn;
+	bool use_identity_as_username;		/* the listener's setting */
+};
+
+/* What the check grants: filled and owned by the check. */
+struct listener_grant {
+	const char *username;		/* the client's, NULL: anonymous */
+	const struct acl_rules *acl;	/* NULL: everything allowed */
+	const char *reason;		/* refused: why, for the log */
+	void *priv;
+};
 
 /*
- * Who may attach once the CONNECT is valid (auth.c): returns
- * MQTT_CONNACK_ACCEPTED or the CONNACK return code to refuse with.
+ * Who may attach once the CONNECT is valid (auth.c).  check() returns
+ * MQTT_CONNACK_ACCEPTED or the CONNACK return code to refuse with; either
+ * way finish() follows (when set), with @conn_id 0 unless the connection
+ * was attached, and releases @g.
  */
 struct listener_auth {
-	uint8_t (*check)(const struct connect_packet *c, void *arg);
+	uint8_t (*check)(const struct listener_conn_info *ci,
+			 struct listener_grant *g, void *arg);
+	void (*finish)(struct listener_grant *g,
+		       const struct connect_packet *c, uint64_t conn_id,
+		       void *arg);
 	void *arg;
 };
 
@@ -35,6 +65,9 @@ struct listener {
 	struct loop *loop;
 	struct kmqtt_nl *nl;
 	const struct listener_auth *auth;	/* NULL: everyone */
+	/* TLS: the handshake, then kernel TLS; NULL: plain TCP. */
+	struct tls_server_ctx *tls;
+	bool use_identity_as_username;
 	char name[ADDR_STR_MAX];	/* bound address, "IP:PORT" */
 	uint16_t port;
 	uint64_t connect_timeout_ms;

@@ -1,18 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "listeners.h"
 #include "log.h"
+#include "tls.h"
 
 struct open_listener {
-	struct listener l;
+	struct listener l;		/* l.tls: the committed TLS context */
 	struct config_listener key;	/* addr and port as configured */
 	bool opened_by_prepare;		/* closed again on abort */
 	bool kept;			/* in the prepared configuration */
+	/*
+	 * The prepared configuration's TLS settings, applied at commit.
+	 * Every reload reads the certificate files again, so renewed
+	 * certificates take effect; handshakes under way keep the context
+	 * they started with (OpenSSL counts its references).
+	 */
+	struct tls_server_ctx *next_tls;
+	bool next_use_identity;
 };
 
 void listeners_init(struct listeners *ls, struct loop *loop,
@@ -30,6 +41,8 @@ static void open_listener_free(struct open_listener *ol)
 {
 	log_verbose("Closing listener on %s.", ol->l.name);
 	listener_close(&ol->l);
+	tls_server_ctx_free(ol->l.tls);
+	tls_server_ctx_free(ol->next_tls);
 	free(ol->key.addr);
 	free(ol);
 }
@@ -58,7 +71,6 @@ static struct open_listener *open_new(struct listeners *ls,
 		return NULL;
 	}
 	memcpy(ol->key.port, cl->port, sizeof(ol->key.port));
-	/* HOOK(tls): agent/tls.c sets up cl->certfile/keyfile/cafile here. */
 	if (listener_open(&ol->l, ls->loop, ls->nl, cl->addr, cl->port,
 			  ls->connect_timeout_s, why, sizeof(why))) {
 		snprintf(err, errlen, "%s: %s", cl->where, why);
@@ -73,16 +85,66 @@ static struct open_listener *open_new(struct listeners *ls,
 	return ol;
 }
 
+/* OpenSSL says little more than "failed" for a file it cannot open. */
+static int check_readable(const struct config_listener *cl, const char *what,
+			  const char *path, char *err, size_t errlen)
+{
+	if (!path || !access(path, R_OK))
+		return 0;
+	snprintf(err, errlen, "%s: %s %s: %s", cl->where, what, path,
+		 strerror(errno));
+	return -1;
+}
+
+/*
+ * The TLS context @cl asks for into *@ctx (NULL for plain TCP).  Returns 0,
+ * or -1 with @err set.
+ */
+static int tls_load(const struct config_listener *cl,
+		    struct tls_server_ctx **ctx, char *err, size_t errlen)
+{
+	char why[TLS_ERR_MAX];
+
+	*ctx = NULL;
+	if (!cl->certfile)
+		return 0;
+	if (check_readable(cl, "certfile", cl->certfile, err, errlen) ||
+	    check_readable(cl, "keyfile", cl->keyfile, err, errlen) ||
+	    check_readable(cl, "cafile", cl->cafile, err, errlen))
+		return -1;
+	*ctx = tls_server_ctx_new(cl->certfile, cl->keyfile, cl->cafile,
+				  cl->require_certificate, why);
+	if (!*ctx) {
+		snprintf(err, errlen, "%s: %s", cl->where, why);
+		return -1;
+	}
+	return 0;
+}
+
 int listeners_prepare(struct listeners *ls, const struct config *cfg,
 		      char *err, size_t errlen)
 {
+	struct tls_server_ctx **tls;
 	struct open_listener *ol;
+	int rc = -1;
 	size_t i;
 
+	/* Every TLS file first: a bad one opens no socket. */
+	tls = calloc(cfg->listener_count, sizeof(*tls));
+	if (!tls) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < cfg->listener_count; i++) {
+		if (tls_load(&cfg->listeners[i], &tls[i], err, errlen)) {
+			rc = LISTENERS_BAD_CONFIG;
+			goto fail;
+		}
+	}
 	ls->next = calloc(cfg->listener_count, sizeof(*ls->next));
 	if (!ls->next) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		goto fail;
 	}
 	ls->next_count = 0;
 	for (i = 0; i < ls->count; i++)
@@ -95,11 +157,21 @@ int listeners_prepare(struct listeners *ls, const struct config *cfg,
 			ol = open_new(ls, &cfg->listeners[i], err, errlen);
 		if (!ol) {
 			listeners_abort(ls);
-			return -1;
+			goto fail;
 		}
 		ls->next[ls->next_count++] = ol;
+		ol->next_tls = tls[i];
+		tls[i] = NULL;
+		ol->next_use_identity = cfg->listeners[i].use_identity_as_username;
 	}
+	free(tls);
 	return 0;
+
+fail:
+	for (i = 0; i < cfg->listener_count; i++)
+		tls_server_ctx_free(tls[i]);
+	free(tls);
+	return rc;
 }
 
 void listeners_commit(struct listeners *ls)
@@ -109,8 +181,15 @@ void listeners_commit(struct listeners *ls)
 	for (i = 0; i < ls->count; i++)
 		if (!ls->open[i]->kept)
 			open_listener_free(ls->open[i]);
-	for (i = 0; i < ls->next_count; i++)
-		ls->next[i]->opened_by_prepare = false;
+	for (i = 0; i < ls->next_count; i++) {
+		struct open_listener *ol = ls->next[i];
+
+		ol->opened_by_prepare = false;
+		tls_server_ctx_free(ol->l.tls);
+		ol->l.tls = ol->next_tls;
+		ol->next_tls = NULL;
+		ol->l.use_identity_as_username = ol->next_use_identity;
+	}
 	free(ls->open);
 	ls->open = ls->next;
 	ls->count = ls->next_count;
@@ -122,9 +201,12 @@ void listeners_abort(struct listeners *ls)
 {
 	size_t i;
 
-	for (i = 0; i < ls->next_count; i++)
+	for (i = 0; i < ls->next_count; i++) {
+		tls_server_ctx_free(ls->next[i]->next_tls);
+		ls->next[i]->next_tls = NULL;
 		if (ls->next[i]->opened_by_prepare)
 			open_listener_free(ls->next[i]);
+	}
 	free(ls->next);
 	ls->next = NULL;
 	ls->next_count = 0;

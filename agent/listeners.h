@@ -30,10 +30,15 @@ void listeners_init(struct listeners *ls, struct loop *loop,
 		    struct kmqtt_nl *nl, const struct listener_auth *auth,
 		    unsigned int connect_timeout_s);
 
+/* listeners_prepare() failed on a TLS file (certfile, keyfile, cafile). */
+#define LISTENERS_BAD_CONFIG	(-2)
+
 /*
- * Open the listeners of @cfg that are not open yet.  Returns 0, then
- * listeners_commit() or listeners_abort() must follow; or -1 with @err
- * set and nothing changed.
+ * Open the listeners of @cfg that are not open yet, and load the TLS
+ * certificates and keys of every listener.  Returns 0, then
+ * listeners_commit() or listeners_abort() must follow; or -1 (a socket
+ * could not be opened) or LISTENERS_BAD_CONFIG with @err set ("FILE:LINE:
+ * reason") and nothing changed.
  */
 int listeners_prepare(struct listeners *ls, const struct config *cfg,
 		      char *err, size_t errlen);

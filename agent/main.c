@@ -16,12 +16,14 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 
+#include "acl.h"
 #include "auth.h"
 #include "config.h"
 #include "listeners.h"
 #include "log.h"
 #include "loop.h"
 #include "nl.h"
+#include "passwd.h"
 
 #define DEFAULT_ADDR		"0.0.0.0"
 #define DEFAULT_PORT		CONFIG_DEFAULT_PORT
@@ -40,9 +42,16 @@ struct options {
 	bool verbose;
 };
 
+/* The password and ACL files a configuration names, loaded. */
+struct auth_files {
+	struct passwd_file *passwd;
+	struct acl *acl;
+};
+
 struct agent {
 	struct options opt;
 	struct config cfg;
+	struct auth_files files;	/* until run() gives them to auth_policy */
 	struct auth_policy auth_policy;
 	struct listener_auth auth;
 	struct loop loop;
@@ -85,46 +94,48 @@ static void config_warning(const char *msg, void *arg)
 	log_warning("%s", msg);
 }
 
-/*
- * Settings whose code is not in this build yet (agent/tls.c, passwd.c,
- * acl.c): refusing them beats serving plain text or letting everyone in.
- */
-static int check_supported(const struct config *cfg, char *err,
-			   size_t errlen)
+static void auth_files_free(struct auth_files *f)
 {
-	size_t i;
+	passwd_free(f->passwd);
+	acl_free(f->acl);
+	memset(f, 0, sizeof(*f));
+}
 
-	/* HOOK(tls): drop this check once listeners.c calls agent/tls.c. */
-	for (i = 0; i < cfg->listener_count; i++) {
-		const struct config_listener *l = &cfg->listeners[i];
+/* Returns 0, or -1 with @err "FILE:LINE: directive: what is wrong". */
+static int auth_files_load(const struct config *cfg, struct auth_files *f,
+			   char *err, size_t errlen)
+{
+	char why[384];
 
-		if (l->cafile || l->certfile || l->keyfile) {
-			snprintf(err, errlen,
-				 "%s: TLS (cafile/certfile/keyfile) is not available in this build yet",
-				 l->where);
+	memset(f, 0, sizeof(*f));
+	if (cfg->password_file) {
+		f->passwd = passwd_load(cfg->password_file, why, sizeof(why));
+		if (!f->passwd) {
+			snprintf(err, errlen, "%s: password_file: %s",
+				 cfg->password_file_where, why);
 			return -1;
 		}
 	}
-	/* HOOK(password_file, acl_file): likewise for auth.c. */
-	if (cfg->password_file) {
-		snprintf(err, errlen,
-			 "%s: password_file is not available in this build yet",
-			 cfg->password_file_where);
-		return -1;
-	}
 	if (cfg->acl_file) {
-		snprintf(err, errlen,
-			 "%s: acl_file is not available in this build yet",
-			 cfg->acl_file_where);
-		return -1;
+		f->acl = acl_load(cfg->acl_file, why, sizeof(why));
+		if (!f->acl) {
+			snprintf(err, errlen, "%s: acl_file: %s",
+				 cfg->acl_file_where, why);
+			auth_files_free(f);
+			return -1;
+		}
 	}
 	return 0;
 }
 
-/* The configuration the options ask for.  Returns 0 or an exit code. */
+/*
+ * The configuration the options ask for, with its password and ACL files.
+ * Returns 0 or an exit code.
+ */
 static int config_read(const struct options *opt, struct config *cfg,
-		       char *err, size_t errlen)
+		       struct auth_files *files, char *err, size_t errlen)
 {
+	memset(files, 0, sizeof(*files));
 	if (!opt->config_path) {
 		if (config_from_command_line(cfg,
 					     opt->addr ? opt->addr : DEFAULT_ADDR,
@@ -137,7 +148,7 @@ static int config_read(const struct options *opt, struct config *cfg,
 	if (config_load(cfg, opt->config_path, opt->addr, opt->port,
 			config_warning, NULL, err, errlen))
 		return EXIT_CONFIG;
-	if (check_supported(cfg, err, errlen)) {
+	if (auth_files_load(cfg, files, err, errlen)) {
 		config_free(cfg);
 		return EXIT_CONFIG;
 	}
@@ -149,9 +160,30 @@ static void apply_log_settings(const struct agent *a)
 	log_init(a->opt.verbose || a->cfg.log_verbose);
 }
 
+/*
+ * Hand @files to the policy.  When an ACL file was or is configured (and
+ * at start, for sessions an earlier kmqttd left), every session gets its
+ * rules again: the file, a user's entry or a pattern may have changed, for
+ * clients that are connected too.
+ */
+static void apply_auth_files(struct agent *a, struct auth_files *files,
+			     bool push_always)
+{
+	bool push = push_always || a->auth_policy.acl || files->acl;
+
+	passwd_free(a->auth_policy.passwd);
+	acl_free(a->auth_policy.acl);
+	a->auth_policy.passwd = files->passwd;
+	a->auth_policy.acl = files->acl;
+	memset(files, 0, sizeof(*files));
+	if (push && auth_push_acls(&a->auth_policy, &a->nl))
+		log_error("Sending access rules: %s", a->nl.error);
+}
+
 /* SIGHUP: all of the new configuration, or none of it. */
 static void reload(struct agent *a)
 {
+	struct auth_files files;
 	struct config next;
 	char err[512];
 
@@ -160,27 +192,31 @@ static void reload(struct agent *a)
 		return;
 	}
 	log_verbose("Reloading config.");
-	if (config_read(&a->opt, &next, err, sizeof(err))) {
+	if (config_read(&a->opt, &next, &files, err, sizeof(err))) {
 		log_error("%s; keeping the current configuration.", err);
 		return;
 	}
 	if (listeners_prepare(&a->listeners, &next, err, sizeof(err))) {
 		log_error("%s; keeping the current configuration.", err);
-		config_free(&next);
-		return;
+		goto fail;
 	}
 	if (next.limits.mask && kmqtt_nl_set_limits(&a->nl, &next.limits)) {
 		log_error("%s: %s; keeping the current configuration.",
 			  a->opt.config_path, a->nl.error);
 		listeners_abort(&a->listeners);
-		config_free(&next);
-		return;
+		goto fail;
 	}
 	listeners_commit(&a->listeners);
 	a->auth_policy.allow_anonymous = next.allow_anonymous;
 	config_free(&a->cfg);
 	a->cfg = next;
 	apply_log_settings(a);
+	apply_auth_files(a, &files, false);
+	return;
+
+fail:
+	auth_files_free(&files);
+	config_free(&next);
 }
 
 static void signals_handle(struct loop_source *src, uint32_t events)
@@ -201,7 +237,9 @@ static void signals_handle(struct loop_source *src, uint32_t events)
 
 static void on_closed(const struct kmqtt_nl_closed *ev, void *arg)
 {
-	(void)arg;
+	struct agent *a = arg;
+
+	auth_closed(&a->auth_policy, ev->client_id, ev->conn_id);
 	/* mosquitto's wording when a client id connects again */
 	if (ev->reason == KMQTT_CLOSE_TAKEOVER)
 		log_verbose("Client %s already connected, closing old connection.",
@@ -264,21 +302,24 @@ static int run(struct agent *a)
 		fprintf(stderr, "kmqttd: %s\n", a->nl.error);
 		return 1;
 	}
-	if (kmqtt_nl_subscribe(&a->nl, on_closed, NULL)) {
+	rc = 1;
+	if (kmqtt_nl_subscribe(&a->nl, on_closed, a)) {
 		fprintf(stderr, "kmqttd: %s\n", a->nl.error);
 		goto err_nl;
 	}
 	rc = push_limits(a);
 	if (rc)
-		goto err_nl_rc;
+		goto err_nl;
 	rc = loop_init(&a->loop);
 	if (rc) {
 		fprintf(stderr, "kmqttd: epoll: %s\n", strerror(-rc));
+		rc = 1;
 		goto err_nl;
 	}
 	rc = signals_open(a);
 	if (rc) {
 		fprintf(stderr, "kmqttd: signals: %s\n", strerror(-rc));
+		rc = 1;
 		goto err_loop;
 	}
 	a->events = (struct loop_source){ .fd = kmqtt_nl_events_fd(&a->nl),
@@ -286,17 +327,26 @@ static int run(struct agent *a)
 	rc = loop_add(&a->loop, &a->events, EPOLLIN);
 	if (rc) {
 		fprintf(stderr, "kmqttd: epoll: %s\n", strerror(-rc));
+		rc = 1;
 		goto err_signals;
 	}
 	a->auth_policy.allow_anonymous = a->cfg.allow_anonymous;
 	a->auth = (struct listener_auth){ .check = auth_check,
+					  .finish = auth_finish,
 					  .arg = &a->auth_policy };
 	listeners_init(&a->listeners, &a->loop, &a->nl, &a->auth,
 		       a->opt.timeout_s);
-	if (listeners_prepare(&a->listeners, &a->cfg, err, sizeof(err))) {
+	rc = listeners_prepare(&a->listeners, &a->cfg, err, sizeof(err));
+	if (rc) {
 		fprintf(stderr, "kmqttd: %s\n", err);
+		rc = rc == LISTENERS_BAD_CONFIG ? EXIT_CONFIG : 1;
 		goto err_signals;
 	}
+	/*
+	 * Sessions kept by kmqtt.ko from an earlier kmqttd get this
+	 * configuration's rules (as anonymous: their usernames are unknown).
+	 */
+	apply_auth_files(a, &a->files, true);
 	listeners_commit(&a->listeners);
 	if (a->cfg.local_only)
 		log_warning("Starting in local only mode: connections only from this machine (no listener in %s).",
@@ -321,8 +371,6 @@ err_signals:
 err_loop:
 	loop_fini(&a->loop);
 err_nl:
-	rc = 1;
-err_nl_rc:
 	kmqtt_nl_close(&a->nl);
 	return rc;
 }
@@ -384,16 +432,19 @@ int main(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	a.signals.fd = -1;
+	auth_init(&a.auth_policy);
 	rc = parse_options(argc, argv, &a.opt);
 	if (rc >= 0)
 		return rc;
-	rc = config_read(&a.opt, &a.cfg, err, sizeof(err));
+	rc = config_read(&a.opt, &a.cfg, &a.files, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "kmqttd: %s\n", err);
 		return rc;
 	}
 	apply_log_settings(&a);
 	rc = run(&a);
+	auth_files_free(&a.files);
+	auth_fini(&a.auth_policy);
 	config_free(&a.cfg);
 	return rc;
 }

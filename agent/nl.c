@@ -20,6 +20,7 @@
 
 #include <kmqtt/mqtt.h>
 
+#include "acl.h"
 #include "nl.h"
 
 /* Room for a burst of close events when many clients leave at once. */
@@ -61,6 +62,7 @@ static struct nla_policy attr_policy[KMQTT_A_MAX + 1] = {
 			     .maxlen = MQTT_MAX_TOPIC_LEN },
 	[KMQTT_A_QOS] = { .type = NLA_U8 },
 	[KMQTT_A_ONLINE] = { .type = NLA_U8 },
+	[KMQTT_A_TLS] = { .type = NLA_U8 },
 };
 
 static struct nla_policy stat_policy[KMQTT_STAT_MAX + 1] = {
@@ -400,6 +402,44 @@ static int put_message_too_large(struct kmqtt_nl *nl, struct nl_msg *msg,
 	return -EMSGSIZE;
 }
 
+/* Room KMQTT_A_ACL needs for @acl. */
+static size_t acl_size(const struct acl_rules *acl)
+{
+	size_t i, size = 0;
+
+	if (!acl)
+		return 0;
+	for (i = 0; i < acl->count; i++)
+		size += (size_t)nla_total_size(0) +
+			(size_t)nla_total_size((int)strlen(acl->rule[i].filter)) +
+			(size_t)nla_total_size(sizeof(uint8_t));
+	return size + (size_t)nla_total_size(0);
+}
+
+/* KMQTT_A_ACL with one KMQTT_A_ACL_RULE per rule, in order. */
+static int put_acl(struct nl_msg *msg, const struct acl_rules *acl)
+{
+	struct nlattr *nest, *rule;
+	size_t i;
+
+	if (!acl)
+		return 0;
+	nest = nla_nest_start(msg, KMQTT_A_ACL);
+	if (!nest)
+		return -1;
+	for (i = 0; i < acl->count; i++) {
+		rule = nla_nest_start(msg, KMQTT_A_ACL_RULE);
+		if (!rule ||
+		    nla_put(msg, KMQTT_A_FILTER, (int)strlen(acl->rule[i].filter),
+			    acl->rule[i].filter) ||
+		    nla_put_u8(msg, KMQTT_A_ACL_ACCESS, acl->rule[i].access))
+			return -1;
+		nla_nest_end(msg, rule);
+	}
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
 int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 		    struct kmqtt_nl_attached *reply)
 {
@@ -410,7 +450,8 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 	memset(reply, 0, sizeof(*reply));
 	/* A will can be 128 KiB: more than libnl's default message size. */
 	msg = nlmsg_alloc_size(ATTACH_FIXED_SIZE + req->will_topic_len +
-			       req->will_payload_len + req->pending_len);
+			       req->will_payload_len + req->pending_len +
+			       acl_size(req->acl));
 	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
 				 NLM_F_REQUEST | NLM_F_ACK, KMQTT_CMD_ATTACH,
 				 KMQTT_GENL_VERSION)) {
@@ -427,7 +468,8 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 	    put_will(msg, req) ||
 	    (req->pending_len &&
 	     nla_put(msg, KMQTT_A_PENDING, (int)req->pending_len,
-		     req->pending)))
+		     req->pending)) ||
+	    put_acl(msg, req->acl))
 		return put_message_too_large(nl, msg, r.name);
 	return run_request(nl, msg, &r);
 }
@@ -436,6 +478,27 @@ static void parse_nothing(struct nlattr **tb, void *arg)
 {
 	(void)tb;
 	(void)arg;
+}
+
+int kmqtt_nl_set_acl(struct kmqtt_nl *nl, const char *client_id,
+		     const struct acl_rules *acl)
+{
+	struct request r = { .name = "SET_ACL", .parse = parse_nothing };
+	struct nl_msg *msg;
+
+	msg = nlmsg_alloc_size(ATTACH_FIXED_SIZE + acl_size(acl));
+	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
+				 NLM_F_REQUEST | NLM_F_ACK, KMQTT_CMD_SET_ACL,
+				 KMQTT_GENL_VERSION)) {
+		nlmsg_free(msg);
+		snprintf(nl->error, sizeof(nl->error), "out of memory");
+		return -ENOMEM;
+	}
+	if (nla_put(msg, KMQTT_A_CLIENT_ID, (int)strlen(client_id),
+		    client_id) ||
+	    put_acl(msg, acl))
+		return put_message_too_large(nl, msg, r.name);
+	return run_request(nl, msg, &r);
 }
 
 int kmqtt_nl_set_limits(struct kmqtt_nl *nl,
@@ -506,6 +569,8 @@ static void parse_conn(struct nlattr **tb, void *arg)
 		conn.keepalive = nla_get_u16(tb[KMQTT_A_KEEPALIVE]);
 	if (tb[KMQTT_A_CLEAN_SESSION])
 		conn.clean_session = nla_get_u8(tb[KMQTT_A_CLEAN_SESSION]);
+	if (tb[KMQTT_A_TLS])
+		conn.tls = nla_get_u8(tb[KMQTT_A_TLS]);
 	parse_stats(tb[KMQTT_A_STATS], conn.stats);
 	walk->fn(&conn, walk->arg);
 }

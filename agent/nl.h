@@ -15,6 +15,7 @@
 
 struct nl_sock;
 struct kmqtt_nl_closed;
+struct acl_rules;
 
 typedef void (*kmqtt_nl_closed_fn)(const struct kmqtt_nl_closed *ev,
 				   void *arg);
@@ -60,6 +61,8 @@ struct kmqtt_nl_attach {
 	/* Bytes read past the CONNECT (TLS records), for the module first. */
 	const uint8_t *pending;
 	size_t pending_len;
+	/* The client's access rules (agent/acl.h); NULL: everything allowed. */
+	const struct acl_rules *acl;
 };
 
 struct kmqtt_nl_attached {
@@ -75,6 +78,7 @@ struct kmqtt_nl_conn {
 	uint8_t proto_level;
 	uint16_t keepalive;
 	bool clean_session;
+	bool tls;			/* the socket runs kernel TLS */
 	uint64_t stats[KMQTT_STAT_MAX + 1];
 };
 
@@ -117,6 +121,13 @@ int kmqtt_nl_get_info(struct kmqtt_nl *nl, struct kmqtt_nl_info *info);
  */
 int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 		    struct kmqtt_nl_attached *reply);
+
+/*
+ * Replace the access rules of the session of @client_id (online or
+ * offline) with @acl; NULL allows everything.  -ENOENT: no such session.
+ */
+int kmqtt_nl_set_acl(struct kmqtt_nl *nl, const char *client_id,
+		     const struct acl_rules *acl);
 
 /* Set the limits in limits->mask; the others keep their values. */
 int kmqtt_nl_set_limits(struct kmqtt_nl *nl,

@@ -181,7 +181,8 @@ TEST_F(config, per_listener_tls_settings)
 	char want[256];
 
 	LOAD_OK("port 1883\n"
-		"cafile /ca/default.pem\n"
+		"certfile /certs/default.pem\n"
+		"keyfile /keys/default.key\n"
 		"listener 8883 ::1\n"
 		"cafile /ca/a.pem\n"
 		"certfile /certs/my cert.pem\n"
@@ -190,14 +191,15 @@ TEST_F(config, per_listener_tls_settings)
 		"use_identity_as_username true\n"
 		"listener 8884 127.0.0.1\n"
 		"certfile /certs/b.pem\n"
+		"keyfile /keys/b.key\n"
 		"password_file /etc/kmqtt/pw file\n"
 		"acl_file /etc/kmqtt/acl\n");
 	ASSERT_EQ(3, self->cfg.listener_count);
 	l = &self->cfg.listeners[0];
 	EXPECT_TRUE(l->is_default);
 	EXPECT_EQ(NULL, l->addr);
-	EXPECT_STREQ("/ca/default.pem", l->cafile);
-	EXPECT_EQ(NULL, l->certfile);
+	EXPECT_EQ(NULL, l->cafile);
+	EXPECT_STREQ("/certs/default.pem", l->certfile);
 	l = &self->cfg.listeners[1];
 	EXPECT_STREQ("::1", l->addr);
 	EXPECT_STREQ("8883", l->port);
@@ -214,10 +216,27 @@ TEST_F(config, per_listener_tls_settings)
 	/* auth settings are global even after a listener line */
 	EXPECT_STREQ("/etc/kmqtt/pw file", self->cfg.password_file);
 	EXPECT_STREQ("/etc/kmqtt/acl", self->cfg.acl_file);
-	snprintf(want, sizeof(want), "%s:11", self->main_path);
+	snprintf(want, sizeof(want), "%s:13", self->main_path);
 	EXPECT_STREQ(want, self->cfg.password_file_where);
-	snprintf(want, sizeof(want), "%s:3", self->main_path);
+	snprintf(want, sizeof(want), "%s:4", self->main_path);
 	EXPECT_STREQ(want, self->cfg.listeners[1].where);
+}
+
+/* Settings that would leave a listener plain or unverifiable. */
+TEST_F(config, tls_settings_must_fit_together)
+{
+	BAD("listener 8883\ncafile /ca.pem\n", 1,
+	    "listener 8883 on every interface: TLS settings without certfile (TLS needs certfile and keyfile)");
+	BAD("listener 1883\nlistener 8883 ::1\nrequire_certificate true\n", 2,
+	    "listener 8883 on ::1: TLS settings without certfile (TLS needs certfile and keyfile)");
+	BAD("listener 8883\ncertfile /c.pem\n", 1,
+	    "listener 8883 on every interface: certfile without keyfile");
+	BAD("listener 8883\ncertfile /c.pem\nkeyfile /k.pem\nrequire_certificate true\n",
+	    1, "listener 8883 on every interface: require_certificate needs a cafile to verify clients with");
+	BAD("listener 8883\ncertfile /c.pem\nkeyfile /k.pem\ncafile /ca.pem\nuse_identity_as_username true\n",
+	    1, "listener 8883 on every interface: use_identity_as_username needs require_certificate true");
+	LOAD_OK("listener 8883\ncertfile /c.pem\nkeyfile /k.pem\ncafile /ca.pem\n"
+		"require_certificate true\nuse_identity_as_username true\n");
 }
 
 TEST_F(config, tls_before_listener_without_default_listener_warns)

@@ -368,11 +368,13 @@ TEST_F(listener, max_connections_sends_server_unavailable)
 	close(fd);
 }
 
-static uint8_t refuse_anonymous(const struct connect_packet *c, void *arg)
+static uint8_t refuse_anonymous(const struct listener_conn_info *ci,
+				struct listener_grant *g, void *arg)
 {
 	(*(int *)arg)++;
-	return c->has_username ? MQTT_CONNACK_ACCEPTED :
-				 MQTT_CONNACK_NOT_AUTHORIZED;
+	memset(g, 0, sizeof(*g));
+	return ci->connect->has_username ? MQTT_CONNACK_ACCEPTED :
+					   MQTT_CONNACK_NOT_AUTHORIZED;
 }
 
 /* The auth hook refuses before ATTACH, with its return code. */

@@ -36,6 +36,7 @@ static const char *const stat_names[KMQTT_STAT_MAX + 1] = {
 	[KMQTT_STAT_MEMORY] = "memory",
 	[KMQTT_STAT_CONNECTIONS_REFUSED] = "connections_refused",
 	[KMQTT_STAT_SESSIONS_EXPIRED] = "sessions_expired",
+	[KMQTT_STAT_ACL_DENIED] = "acl_denied",
 };
 
 /* Which counters GET_INFO totals, GET_CONN and GET_SESSION entries carry. */
@@ -47,7 +48,7 @@ static const enum kmqtt_stat total_stats[] = {
 	KMQTT_STAT_BYTES_IN, KMQTT_STAT_BYTES_OUT, KMQTT_STAT_INFLIGHT,
 	KMQTT_STAT_QUEUED, KMQTT_STAT_QUEUED_BYTES, KMQTT_STAT_RETAINED,
 	KMQTT_STAT_RETAINED_BYTES, KMQTT_STAT_MEMORY,
-	KMQTT_STAT_PROTOCOL_ERRORS,
+	KMQTT_STAT_PROTOCOL_ERRORS, KMQTT_STAT_ACL_DENIED,
 };
 
 static const enum kmqtt_stat session_stats[] = {
@@ -204,6 +205,7 @@ static void show_info(const struct show *sh, const struct kmqtt_nl_info *info)
 	printf("  memory: %" PRIu64 " bytes\n", s[KMQTT_STAT_MEMORY]);
 	printf("  protocol errors: %" PRIu64 "\n",
 	       s[KMQTT_STAT_PROTOCOL_ERRORS]);
+	printf("  acl denied: %" PRIu64 "\n", s[KMQTT_STAT_ACL_DENIED]);
 	text_limits(&info->limits);
 }
 
@@ -338,15 +340,17 @@ static void show_conn(const struct kmqtt_nl_conn *c, void *arg)
 		json_string(c->client_id);
 		printf(",\"peer\":");
 		json_string(peer);
-		printf(",\"protocol\":\"%s\",\"keepalive\":%u,\"clean_session\":%s,\"stats\":",
+		printf(",\"protocol\":\"%s\",\"keepalive\":%u,\"clean_session\":%s,\"tls\":%s,\"stats\":",
 		       protocol_name(c->proto_level), c->keepalive,
-		       c->clean_session ? "true" : "false");
+		       c->clean_session ? "true" : "false",
+		       c->tls ? "\"kernel\"" : "null");
 		json_stats(c->stats, conn_stats, ARRAY_SIZE(conn_stats));
 		printf("}");
 	} else {
 		printf("\nconnection %" PRIu64 ": %s\n", c->id, c->client_id);
 		printf("  peer: %s\n", peer);
 		printf("  protocol: %s\n", protocol_name(c->proto_level));
+		printf("  tls: %s\n", c->tls ? "kernel" : "none");
 		printf("  keepalive: %u s\n", c->keepalive);
 		printf("  clean session: %s\n", c->clean_session ? "yes" : "no");
 		printf("  subscriptions: %" PRIu64 "\n",

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Mosquitto ACL files (acl_file), compiled per client into an ordered
+ * rule list that kmqtt.ko enforces, and acl_check(), the reference
+ * decision the module must reproduce.
+ *
+ * The file, as mosquitto 2.0 reads it:
+ *	# comment            ('#' as the first character of a line)
+ *	topic [read|write|readwrite|deny] FILTER
+ *	pattern [read|write|readwrite|deny] FILTER
+ *	user NAME
+ * The access defaults to readwrite; a single word after topic/pattern is
+ * the filter even when it reads "read".  FILTER is everything after the
+ * access word and may contain spaces.  Topic lines before any user line
+ * form the anonymous list, which applies to clients without a username
+ * only; those after "user NAME" apply to that username only (a name given
+ * twice collects both sections).  Pattern lines apply to every client,
+ * wherever they are; in them a level that is exactly %c or %u stands for
+ * the client id or the username (the documented rule: %c inside a longer
+ * level is literal), and a pattern with %u does not apply to clients
+ * without a username.
+ *
+ * The decision (mosquitto 2.0, src/security_default.c):
+ *  1. The client's list (its user's, or the anonymous list) is walked,
+ *     deny rules first: a matching deny refuses; a matching rule that
+ *     grants the access asked for allows.
+ *  2. Then the patterns, deny first, the same way.  If the username or
+ *     client id contains '+' or '#' (mosquitto 2.0) or '/' (mosquitto 2.1;
+ *     it would let "alice/x" reach into alice's subtree), no pattern
+ *     applies at all.
+ *  3. Nothing matched: refused.  An ACL file without rules refuses all.
+ * Wildcards at the first level do not match topics starting with '$'
+ * (MQTT-4.7.2-1).  Mosquitto checks write access on PUBLISH and read
+ * access for each message delivered.  kmqtt.ko does the same and, unlike
+ * mosquitto 2.0, also refuses a SUBSCRIBE (return code 0x80) whose filter
+ * no read rule overlaps or a deny rule covers (Documentation/security.rst).
+ *
+ * acl_compile() flattens 1 and 2 into one ordered list; acl_check() takes
+ * the first rule whose filter matches and that either denies or grants
+ * the access asked for.  kmqttd sends that list with ATTACH (at most
+ * KMQTT_ACL_MAX_RULES rules) and kmqtt.ko walks it the same way.
+ */
+#ifndef KMQTTD_ACL_H
+#define KMQTTD_ACL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/kmqtt.h>	/* KMQTT_ACL_READ, _WRITE, _DENY */
+
+struct acl;
+
+struct acl_rule {
+	char *filter;		/* a valid MQTT topic filter */
+	uint8_t access;		/* KMQTT_ACL_READ | _WRITE, or KMQTT_ACL_DENY */
+};
+
+/* One client's rules, in the order acl_check() tries them. */
+struct acl_rules {
+	struct acl_rule *rule;
+	size_t count;
+};
+
+/*
+ * Load @path.  Returns NULL with @err set, "PATH:LINE: what is wrong" for
+ * a malformed line.
+ */
+struct acl *acl_load(const char *path, char *err, size_t errlen);
+void acl_free(struct acl *acl);
+
+/*
+ * The rules for a client with @client_id and @username (NULL: none, i.e.
+ * anonymous).  Returns 0 or -ENOMEM; free @out with acl_rules_free().
+ */
+int acl_compile(const struct acl *acl, const char *client_id,
+		const char *username, struct acl_rules *out);
+void acl_rules_free(struct acl_rules *rules);
+
+/* May the client whose rules are @rules do @access (one bit) on @topic? */
+bool acl_check(const struct acl_rules *rules, const char *topic,
+	       unsigned int access);
+
+/* Does the topic filter @filter match the topic name @topic (MQTT 4.7)? */
+bool acl_topic_matches(const char *filter, const char *topic);
+
+/* Is @filter a valid topic filter (non-empty, wildcards whole levels)? */
+bool acl_filter_valid(const char *filter);
+
+#endif /* KMQTTD_ACL_H */
