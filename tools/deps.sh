@@ -26,7 +26,7 @@ packages=(
 	libcap-dev qemu-system-x86 linux-image-amd64 linux-headers-amd64
 	busybox-static kmod cpio xz-utils linux-source-6.1 mosquitto
 	mosquitto-clients python3-paho-mqtt nodejs npm clang libclang-rt-14-dev
-	iproute2
+	iproute2 flex bison bc libelf-dev
 )
 
 # mosquitto and the kmod tools live in sbin, not in every user's PATH.
@@ -75,6 +75,11 @@ provided() {
 	libclang-rt-14-dev) have clang &&
 		[ -e "$(clang -print-file-name="libclang_rt.fuzzer-$(uname -m).a")" ] ;;
 	iproute2) have ip ss ;;
+	# the debug kernel's build (tools/vm/debug-kernel)
+	flex) have flex ;;
+	bison) have bison ;;
+	bc) have bc ;;
+	libelf-dev) [ -e /usr/include/libelf.h ] ;;
 	*) echo "tools/deps.sh: no check for $1" >&2; return 1 ;;
 	esac
 }

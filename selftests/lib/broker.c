@@ -40,7 +40,7 @@ const char *kmqtt_tree_path(const char *rel, char *buf, size_t size)
 	return buf;
 }
 
-static void exec_broker(uint16_t port, int log_fd)
+static void exec_broker(uint16_t port, const char *conf, int log_fd)
 {
 	char kmqttd[PATH_MAX], port_str[8];
 	const char *path = getenv("KMQTTD");
@@ -54,7 +54,14 @@ static void exec_broker(uint16_t port, int log_fd)
 		if (!path)
 			path = kmqtt_tree_path("agent/kmqttd", kmqttd,
 					       sizeof(kmqttd));
-		execl(path, "kmqttd", "-p", port_str, (char *)NULL);
+		if (conf)
+			execl(path, "kmqttd", "-c", conf, "-p", port_str,
+			      (char *)NULL);
+		else
+			execl(path, "kmqttd", "-p", port_str, (char *)NULL);
+	} else if (conf) {
+		execlp("mosquitto", "mosquitto", "-c", conf, "-p", port_str,
+		       (char *)NULL);
 	} else {
 		execlp("mosquitto", "mosquitto", "-p", port_str, (char *)NULL);
 	}
@@ -95,7 +102,32 @@ static void dump_log(const struct broker *b)
 	fclose(f);
 }
 
+static int write_config(struct broker *b, const char *config)
+{
+	FILE *f;
+	int fd;
+
+	snprintf(b->conf_path, sizeof(b->conf_path), "/tmp/kmqtt-conf.XXXXXX");
+	fd = mkstemp(b->conf_path);
+	if (fd < 0) {
+		b->conf_path[0] = '\0';
+		return -errno;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return -errno;
+	}
+	fprintf(f, "allow_anonymous true\n%s", config);
+	return fclose(f) ? -errno : 0;
+}
+
 int broker_start(struct broker *b)
+{
+	return broker_start_config(b, NULL);
+}
+
+int broker_start_config(struct broker *b, const char *config)
 {
 	int log_fd, waited, status, err;
 
@@ -103,6 +135,11 @@ int broker_start(struct broker *b)
 	err = loopback_free_port(&b->port);
 	if (err)
 		return err;
+	if (config) {
+		err = write_config(b, config);
+		if (err)
+			return err;
+	}
 	snprintf(b->log_path, sizeof(b->log_path), "/tmp/kmqtt-broker.XXXXXX");
 	log_fd = mkstemp(b->log_path);
 	if (log_fd < 0)
@@ -115,7 +152,7 @@ int broker_start(struct broker *b)
 		return err;
 	}
 	if (b->pid == 0)
-		exec_broker(b->port, log_fd);
+		exec_broker(b->port, config ? b->conf_path : NULL, log_fd);
 	close(log_fd);
 
 	for (waited = 0; waited < BROKER_START_TIMEOUT_MS;
@@ -161,5 +198,9 @@ void broker_stop(struct broker *b, bool show_log)
 			dump_log(b);
 		unlink(b->log_path);
 		b->log_path[0] = '\0';
+	}
+	if (b->conf_path[0]) {
+		unlink(b->conf_path);
+		b->conf_path[0] = '\0';
 	}
 }

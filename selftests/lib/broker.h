@@ -17,12 +17,18 @@ struct broker {
 	pid_t pid;
 	uint16_t port;
 	char log_path[64];	/* the broker's stdout and stderr */
+	char conf_path[64];	/* the -c file, when started with one */
 };
 
 /* True unless KMQTT_TEST_BROKER names another broker. */
 bool broker_is_kmqtt(void);
 /* Start on a free port and wait for it to say it listens. 0 or -errno. */
 int broker_start(struct broker *b);
+/*
+ * The same with a configuration file (-c) of these lines (Mosquitto
+ * syntax, e.g. "max_connections 3\n"); anonymous clients are allowed.
+ */
+int broker_start_config(struct broker *b, const char *config);
 /* Stop it; dump_log prints its output as TAP comments (for failures). */
 void broker_stop(struct broker *b, bool dump_log);
 /* Absolute path of a file of this source tree, from the test binary. */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
@@ -208,6 +209,157 @@ int kmqtt_genl_dump_conns(struct kmqtt_genl *g, uint64_t *ids, size_t max,
 	err = transact(g, msg, parse_conn, &list);
 	*n = list.n;
 	return err;
+}
+
+static int parse_limits(struct nlattr **attrs, void *arg)
+{
+	struct nlattr *tb[KMQTT_LIMIT_MAX + 1];
+	uint64_t *out = arg;
+	int i;
+
+	if (!attrs[KMQTT_A_LIMITS] ||
+	    nla_parse_nested(tb, KMQTT_LIMIT_MAX, attrs[KMQTT_A_LIMITS], NULL))
+		return -EPROTO;
+	for (i = 0; i <= KMQTT_LIMIT_MAX; i++) {
+		if (!tb[i] || i == KMQTT_LIMIT_PAD)
+			continue;
+		switch (nla_len(tb[i])) {
+		case 1:
+			out[i] = nla_get_u8(tb[i]);
+			break;
+		case 4:
+			out[i] = nla_get_u32(tb[i]);
+			break;
+		case 8:
+			out[i] = nla_get_u64(tb[i]);
+			break;
+		default:
+			return -EPROTO;
+		}
+	}
+	return 0;
+}
+
+int kmqtt_genl_get_limits(struct kmqtt_genl *g,
+			  uint64_t limits[KMQTT_LIMIT_MAX + 1])
+{
+	struct nl_msg *msg = new_request(g, KMQTT_CMD_GET_INFO, NLM_F_ACK);
+
+	if (!msg)
+		return -ENOMEM;
+	memset(limits, 0, sizeof(uint64_t) * (KMQTT_LIMIT_MAX + 1));
+	return transact(g, msg, parse_limits, limits);
+}
+
+static int put_limit(struct nl_msg *msg, int id, uint64_t value)
+{
+	switch (id) {
+	case KMQTT_LIMIT_QUEUE_QOS0:
+	case KMQTT_LIMIT_RETAIN_AVAILABLE:
+		return nla_put_u8(msg, id, value);
+	case KMQTT_LIMIT_MAX_QUEUED_BYTES:
+	case KMQTT_LIMIT_MAX_RETAINED_BYTES:
+	case KMQTT_LIMIT_MEMORY:
+		return nla_put_u64(msg, id, value);
+	default:
+		return nla_put_u32(msg, id, value);
+	}
+}
+
+int kmqtt_genl_set_limits(struct kmqtt_genl *g,
+			  const uint64_t limits[KMQTT_LIMIT_MAX + 1],
+			  uint32_t mask)
+{
+	struct nl_msg *msg = new_request(g, KMQTT_CMD_SET_LIMITS, NLM_F_ACK);
+	struct nlattr *nest;
+	int i;
+
+	if (!msg)
+		return -ENOMEM;
+	nest = nla_nest_start(msg, KMQTT_A_LIMITS);
+	for (i = 0; nest && i <= KMQTT_LIMIT_MAX; i++)
+		if ((mask & 1u << i) && put_limit(msg, i, limits[i]))
+			nest = NULL;
+	if (!nest) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	return transact(g, msg, NULL, NULL);
+}
+
+int kmqtt_genl_set_limit(struct kmqtt_genl *g, enum kmqtt_limit id,
+			 uint64_t value)
+{
+	uint64_t limits[KMQTT_LIMIT_MAX + 1] = { 0 };
+
+	limits[id] = value;
+	return kmqtt_genl_set_limits(g, limits, 1u << id);
+}
+
+struct session_lookup {
+	const char *client_id;
+	struct kmqtt_session_info *info;
+	bool found;
+};
+
+static int parse_session(struct nlattr **attrs, void *arg)
+{
+	struct session_lookup *l = arg;
+	struct nlattr *id = attrs[KMQTT_A_CLIENT_ID];
+
+	if (!id)
+		return -EPROTO;
+	if ((size_t)nla_len(id) != strlen(l->client_id) ||
+	    memcmp(nla_data(id), l->client_id, nla_len(id)))
+		return 0;
+	l->found = true;
+	l->info->online = attrs[KMQTT_A_ONLINE] &&
+			  nla_get_u8(attrs[KMQTT_A_ONLINE]);
+	l->info->clean_session = attrs[KMQTT_A_CLEAN_SESSION] &&
+				 nla_get_u8(attrs[KMQTT_A_CLEAN_SESSION]);
+	return parse_stats(attrs, l->info->stats);
+}
+
+int kmqtt_genl_get_session(struct kmqtt_genl *g, const char *client_id,
+			   struct kmqtt_session_info *info)
+{
+	struct nl_msg *msg = new_request(g, KMQTT_CMD_GET_SESSION, NLM_F_DUMP);
+	struct session_lookup l = { .client_id = client_id, .info = info };
+	int err;
+
+	if (!msg)
+		return -ENOMEM;
+	memset(info, 0, sizeof(*info));
+	err = transact(g, msg, parse_session, &l);
+	return err ? err : l.found ? 0 : -ENOENT;
+}
+
+static int64_t now_ms(void);
+
+int kmqtt_genl_wait_session(struct kmqtt_genl *g, const char *client_id,
+			    enum kmqtt_session_state state, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	struct kmqtt_session_info info;
+	enum kmqtt_session_state now;
+	int err;
+
+	for (;;) {
+		err = kmqtt_genl_get_session(g, client_id, &info);
+		if (err && err != -ENOENT)
+			return err;
+		now = err ? KMQTT_SESSION_GONE : info.online ?
+		      KMQTT_SESSION_ONLINE : KMQTT_SESSION_OFFLINE;
+		if (now == state)
+			return 0;
+		if (now_ms() >= deadline) {
+			fprintf(stderr, "# session %s: state %d, waited for %d\n",
+				client_id, now, state);
+			return -ETIMEDOUT;
+		}
+		usleep(10000);
+	}
 }
 
 int kmqtt_genl_join_events(struct kmqtt_genl *g)

@@ -59,12 +59,16 @@ static void builder_u16(struct mqtt_builder *b, uint16_t v)
 	builder_put(b, be, 2);
 }
 
+static void builder_bytes(struct mqtt_builder *b, const void *data,
+			  size_t len)
+{
+	builder_u16(b, len);
+	builder_put(b, data, len);
+}
+
 static void builder_string(struct mqtt_builder *b, const char *s)
 {
-	size_t len = strlen(s);
-
-	builder_u16(b, len);
-	builder_put(b, s, len);
+	builder_bytes(b, s, strlen(s));
 }
 
 static void builder_start(struct mqtt_builder *b)
@@ -127,19 +131,32 @@ int mqtt_send_raw(int fd, const void *buf, size_t len)
 
 int mqtt_send_connect(int fd, const struct mqtt_connect_opts *opts)
 {
+	uint8_t flags = opts->clean_session ? MQTT_CONNECT_CLEAN_SESSION : 0;
 	struct mqtt_builder b;
 
+	if (opts->will_topic) {
+		flags |= MQTT_CONNECT_WILL;
+		flags |= opts->will_qos << MQTT_CONNECT_WILL_QOS_SHIFT;
+		if (opts->will_retain)
+			flags |= MQTT_CONNECT_WILL_RETAIN;
+	}
 	builder_start(&b);
 	builder_string(&b, "MQTT");
 	builder_u8(&b, MQTT_PROTO_V311);
-	builder_u8(&b, opts->clean_session ? MQTT_CONNECT_CLEAN_SESSION : 0);
+	builder_u8(&b, flags);
 	builder_u16(&b, opts->keepalive);
 	builder_string(&b, opts->client_id);
+	if (opts->will_topic) {
+		builder_string(&b, opts->will_topic);
+		builder_bytes(&b, opts->will_payload, opts->will_len);
+	}
 	return builder_send(&b, fd, MQTT_CONNECT, 0);
 }
 
+/* SUBSCRIBE has a QoS byte after each filter: qos[i], or 0 without qos. */
 static int send_filters(int fd, uint8_t type, uint16_t packet_id,
-			const char *const *filters, size_t n, bool with_qos)
+			const char *const *filters, const uint8_t *qos,
+			size_t n)
 {
 	struct mqtt_builder b;
 	size_t i;
@@ -148,8 +165,8 @@ static int send_filters(int fd, uint8_t type, uint16_t packet_id,
 	builder_u16(&b, packet_id);
 	for (i = 0; i < n; i++) {
 		builder_string(&b, filters[i]);
-		if (with_qos)
-			builder_u8(&b, 0);
+		if (type == MQTT_SUBSCRIBE)
+			builder_u8(&b, qos ? qos[i] : 0);
 	}
 	return builder_send(&b, fd, type, MQTT_FLAGS_QOS1_RESERVED);
 }
@@ -157,24 +174,62 @@ static int send_filters(int fd, uint8_t type, uint16_t packet_id,
 int mqtt_send_subscribe(int fd, uint16_t packet_id,
 			const char *const *filters, size_t n)
 {
-	return send_filters(fd, MQTT_SUBSCRIBE, packet_id, filters, n, true);
+	return send_filters(fd, MQTT_SUBSCRIBE, packet_id, filters, NULL, n);
+}
+
+int mqtt_send_subscribe_qos(int fd, uint16_t packet_id,
+			    const char *const *filters, const uint8_t *qos,
+			    size_t n)
+{
+	return send_filters(fd, MQTT_SUBSCRIBE, packet_id, filters, qos, n);
 }
 
 int mqtt_send_unsubscribe(int fd, uint16_t packet_id,
 			  const char *const *filters, size_t n)
 {
-	return send_filters(fd, MQTT_UNSUBSCRIBE, packet_id, filters, n, false);
+	return send_filters(fd, MQTT_UNSUBSCRIBE, packet_id, filters, NULL, n);
 }
 
 int mqtt_send_publish(int fd, const char *topic, const void *payload,
 		      size_t len)
 {
+	static const struct mqtt_pub_opts qos0;
+
+	return mqtt_send_publish_opts(fd, topic, payload, len, &qos0);
+}
+
+static uint8_t publish_flags(const struct mqtt_pub_opts *opts)
+{
+	return opts->qos << MQTT_PUBLISH_QOS_SHIFT |
+	       (opts->retain ? MQTT_PUBLISH_RETAIN : 0) |
+	       (opts->dup ? MQTT_PUBLISH_DUP : 0);
+}
+
+int mqtt_send_publish_opts(int fd, const char *topic, const void *payload,
+			   size_t len, const struct mqtt_pub_opts *opts)
+{
 	struct mqtt_builder b;
 
 	builder_start(&b);
 	builder_string(&b, topic);
+	if (opts->qos)
+		builder_u16(&b, opts->packet_id);
 	builder_put(&b, payload, len);
-	return builder_send(&b, fd, MQTT_PUBLISH, 0);
+	return builder_send(&b, fd, MQTT_PUBLISH, publish_flags(opts));
+}
+
+/* 2.2.2: PUBREL is the one acknowledgement with flags (0010). */
+static uint8_t ack_flags(uint8_t type)
+{
+	return type == MQTT_PUBREL ? MQTT_FLAGS_QOS1_RESERVED : 0;
+}
+
+int mqtt_send_pub_ack(int fd, uint8_t type, uint16_t packet_id)
+{
+	uint8_t pkt[4] = { type << 4 | ack_flags(type), 2,
+			   packet_id >> 8, packet_id & 0xff };
+
+	return mqtt_send_raw(fd, pkt, sizeof(pkt));
 }
 
 int mqtt_send_pingreq(int fd)
@@ -296,13 +351,21 @@ int mqtt_parse_publish(const struct mqtt_packet *p, struct mqtt_publish *out)
 
 	if (p->type != MQTT_PUBLISH || p->len < 2)
 		return -EPROTO;
+	out->opts = (struct mqtt_pub_opts){
+		.qos = (p->flags & MQTT_PUBLISH_QOS_MASK) >>
+		       MQTT_PUBLISH_QOS_SHIFT,
+		.retain = p->flags & MQTT_PUBLISH_RETAIN,
+		.dup = p->flags & MQTT_PUBLISH_DUP,
+	};
 	out->topic_len = (size_t)p->body[0] << 8 | p->body[1];
 	off = 2 + out->topic_len;
 	/* A QoS > 0 PUBLISH carries a packet id after the topic. */
-	if (p->flags & MQTT_PUBLISH_QOS_MASK)
+	if (out->opts.qos)
 		off += 2;
 	if (off > p->len)
 		return -EPROTO;
+	if (out->opts.qos)
+		out->opts.packet_id = p->body[off - 2] << 8 | p->body[off - 1];
 	out->topic = p->body + 2;
 	out->payload = p->body + off;
 	out->payload_len = p->len - off;
@@ -336,6 +399,11 @@ static uint16_t get_u16(const uint8_t *p)
 
 int mqtt_expect_connack(int fd, int timeout_ms)
 {
+	return mqtt_read_connack(fd, timeout_ms, NULL);
+}
+
+int mqtt_read_connack(int fd, int timeout_ms, bool *session_present)
+{
 	struct mqtt_packet p = { 0 };
 	int err;
 
@@ -344,20 +412,28 @@ int mqtt_expect_connack(int fd, int timeout_ms)
 		fprintf(stderr, "# CONNACK of %u bytes\n", p.len);
 		err = -EPROTO;
 	}
+	/* MQTT-3.2.2-1: bits 7-1 of the acknowledge flags are reserved. */
+	if (!err && p.body[0] > 1) {
+		fprintf(stderr, "# CONNACK flags %#x\n", p.body[0]);
+		err = -EPROTO;
+	}
+	if (!err && session_present)
+		*session_present = p.body[0];
 	if (!err)
 		err = p.body[1];
 	mqtt_packet_free(&p);
 	return err;
 }
 
-/* SUBACK or UNSUBACK: packet id then payload_len bytes. */
+/* An acknowledgement: packet id then payload_len bytes. */
 static int expect_ack(int fd, uint8_t type, uint16_t packet_id,
 		      uint8_t *payload, size_t payload_len)
 {
 	struct mqtt_packet p = { 0 };
 	int err;
 
-	err = expect_packet(fd, &p, type, 0, MQTT_TEST_TIMEOUT_MS);
+	err = expect_packet(fd, &p, type, ack_flags(type),
+			    MQTT_TEST_TIMEOUT_MS);
 	if (!err && p.len != 2 + payload_len) {
 		fprintf(stderr, "# %s of %u bytes, expected %zu\n",
 			packet_names[type], p.len, 2 + payload_len);
@@ -382,6 +458,11 @@ int mqtt_expect_suback(int fd, uint16_t packet_id, uint8_t *codes, size_t n)
 int mqtt_expect_unsuback(int fd, uint16_t packet_id)
 {
 	return expect_ack(fd, MQTT_UNSUBACK, packet_id, NULL, 0);
+}
+
+int mqtt_expect_pub_ack(int fd, uint8_t type, uint16_t packet_id)
+{
+	return expect_ack(fd, type, packet_id, NULL, 0);
 }
 
 int mqtt_expect_pingresp(int fd)
@@ -422,6 +503,146 @@ int mqtt_expect_publish(int fd, const char *topic, const void *payload,
 	return err;
 }
 
+static int pub_opts_differ(const struct mqtt_pub_opts *got,
+			   const struct mqtt_pub_opts *want)
+{
+	if (got->qos == want->qos && got->retain == want->retain &&
+	    got->dup == want->dup)
+		return 0;
+	fprintf(stderr, "# PUBLISH QoS %u retain %d dup %d, expected QoS %u retain %d dup %d\n",
+		got->qos, got->retain, got->dup, want->qos, want->retain,
+		want->dup);
+	return -EPROTO;
+}
+
+/* The next packet that is not a PUBREL; those get their PUBCOMP (4.3.3). */
+static int read_completing_pubrels(int fd, struct mqtt_packet *p,
+				   int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	int err;
+
+	for (;;) {
+		err = mqtt_read_packet(fd, p, deadline - now_ms());
+		if (err || p->type != MQTT_PUBREL)
+			return err;
+		if (p->flags != MQTT_FLAGS_QOS1_RESERVED || p->len != 2) {
+			fprintf(stderr, "# PUBREL flags %#x, %u bytes\n",
+				p->flags, p->len);
+			return -EPROTO;
+		}
+		err = mqtt_send_pub_ack(fd, MQTT_PUBCOMP, get_u16(p->body));
+		if (err)
+			return err;
+	}
+}
+
+int mqtt_receive(int fd, struct mqtt_received *m, bool ack, int timeout_ms)
+{
+	struct mqtt_packet p = { 0 };
+	struct mqtt_publish pub;
+	int err;
+
+	err = read_completing_pubrels(fd, &p, timeout_ms);
+	if (err) {
+		fprintf(stderr, "# waiting for PUBLISH: %s\n", strerror(-err));
+	} else if (mqtt_parse_publish(&p, &pub)) {
+		fprintf(stderr, "# expected PUBLISH, got %s flags %#x (%u bytes)\n",
+			packet_names[p.type], p.flags, p.len);
+		err = -EPROTO;
+	} else if (pub.topic_len >= sizeof(m->topic) ||
+		   pub.payload_len > sizeof(m->payload)) {
+		fprintf(stderr, "# PUBLISH too large for a test message\n");
+		err = -EMSGSIZE;
+	} else {
+		memcpy(m->topic, pub.topic, pub.topic_len);
+		m->topic[pub.topic_len] = '\0';
+		memcpy(m->payload, pub.payload, pub.payload_len);
+		m->payload_len = pub.payload_len;
+		m->opts = pub.opts;
+	}
+	mqtt_packet_free(&p);
+	if (!err && ack && m->opts.qos)
+		err = mqtt_send_pub_ack(fd, m->opts.qos == 1 ? MQTT_PUBACK :
+					MQTT_PUBREC, m->opts.packet_id);
+	return err;
+}
+
+int mqtt_sync(int fd)
+{
+	struct mqtt_packet p = { 0 };
+	int err;
+
+	err = mqtt_send_pingreq(fd);
+	if (!err)
+		err = read_completing_pubrels(fd, &p, MQTT_TEST_TIMEOUT_MS);
+	if (!err && (p.type != MQTT_PINGRESP || p.len)) {
+		fprintf(stderr, "# expected PINGRESP, got %s (%u bytes)\n",
+			packet_names[p.type], p.len);
+		err = -EPROTO;
+	}
+	mqtt_packet_free(&p);
+	return err;
+}
+
+int mqtt_expect_message(int fd, const char *topic, const char *payload,
+			const struct mqtt_pub_opts *expect)
+{
+	struct mqtt_received m;
+	int err;
+
+	err = mqtt_receive(fd, &m, true, MQTT_TEST_TIMEOUT_MS);
+	if (err)
+		return err;
+	if (strcmp(m.topic, topic) || m.payload_len != strlen(payload) ||
+	    memcmp(m.payload, payload, m.payload_len)) {
+		fprintf(stderr, "# expected PUBLISH '%s' '%s', got '%s' '%.*s'\n",
+			topic, payload, m.topic, (int)m.payload_len,
+			m.payload);
+		return -EPROTO;
+	}
+	return pub_opts_differ(&m.opts, expect);
+}
+
+int mqtt_publish(int fd, const char *topic, const char *payload,
+		 const struct mqtt_pub_opts *opts)
+{
+	uint16_t id = opts->packet_id;
+	int err;
+
+	err = mqtt_send_publish_opts(fd, topic, payload, strlen(payload), opts);
+	if (err || !opts->qos)
+		return err;
+	if (opts->qos == 1)
+		return mqtt_expect_pub_ack(fd, MQTT_PUBACK, id);
+	err = mqtt_expect_pub_ack(fd, MQTT_PUBREC, id);
+	if (!err)
+		err = mqtt_send_pub_ack(fd, MQTT_PUBREL, id);
+	if (!err)
+		err = mqtt_expect_pub_ack(fd, MQTT_PUBCOMP, id);
+	return err;
+}
+
+int mqtt_publish_nth(int fd, const char *topic, int n,
+		     const struct mqtt_pub_opts *opts)
+{
+	struct mqtt_pub_opts o = *opts;
+	char payload[16];
+
+	o.packet_id = n % 65535 + 1;
+	snprintf(payload, sizeof(payload), "%d", n);
+	return mqtt_publish(fd, topic, payload, &o);
+}
+
+int mqtt_expect_nth(int fd, const char *topic, int n,
+		    const struct mqtt_pub_opts *expect)
+{
+	char payload[16];
+
+	snprintf(payload, sizeof(payload), "%d", n);
+	return mqtt_expect_message(fd, topic, payload, expect);
+}
+
 int mqtt_client_open(uint16_t port, const char *client_id, uint16_t keepalive)
 {
 	int fd = loopback_connect(port, MQTT_TEST_TIMEOUT_MS);
@@ -429,18 +650,15 @@ int mqtt_client_open(uint16_t port, const char *client_id, uint16_t keepalive)
 	return fd < 0 ? fd : mqtt_client_handshake(fd, client_id, keepalive);
 }
 
-int mqtt_client_handshake(int fd, const char *client_id, uint16_t keepalive)
+static int client_connect_on(int fd, const struct mqtt_connect_opts *opts,
+			     bool *session_present)
 {
-	struct mqtt_connect_opts opts = {
-		.client_id = client_id,
-		.keepalive = keepalive,
-		.clean_session = true,
-	};
 	int err;
 
-	err = mqtt_send_connect(fd, &opts);
+	err = mqtt_send_connect(fd, opts);
 	if (!err)
-		err = mqtt_expect_connack(fd, MQTT_TEST_TIMEOUT_MS);
+		err = mqtt_read_connack(fd, MQTT_TEST_TIMEOUT_MS,
+					session_present);
 	if (err > 0) {
 		fprintf(stderr, "# CONNACK return code %d\n", err);
 		err = -ECONNREFUSED;
@@ -452,15 +670,54 @@ int mqtt_client_handshake(int fd, const char *client_id, uint16_t keepalive)
 	return fd;
 }
 
+int mqtt_client_handshake(int fd, const char *client_id, uint16_t keepalive)
+{
+	struct mqtt_connect_opts opts = {
+		.client_id = client_id,
+		.keepalive = keepalive,
+		.clean_session = true,
+	};
+
+	return client_connect_on(fd, &opts, NULL);
+}
+
+int mqtt_client_connect(uint16_t port, const struct mqtt_connect_opts *opts,
+			bool *session_present)
+{
+	int fd = loopback_connect(port, MQTT_TEST_TIMEOUT_MS);
+
+	return fd < 0 ? fd : client_connect_on(fd, opts, session_present);
+}
+
+int mqtt_session_discard(uint16_t port, const char *client_id)
+{
+	int fd = mqtt_client_open(port, client_id, 0);
+	int err;
+
+	if (fd < 0)
+		return fd;
+	err = mqtt_send_disconnect(fd);
+	if (!err)
+		err = mqtt_wait_closed(fd, MQTT_TEST_TIMEOUT_MS);
+	close(fd);
+	return err;
+}
+
 int mqtt_subscribe(int fd, uint16_t packet_id, const char *filter)
+{
+	return mqtt_subscribe_qos(fd, packet_id, filter, 0);
+}
+
+int mqtt_subscribe_qos(int fd, uint16_t packet_id, const char *filter,
+		       uint8_t qos)
 {
 	uint8_t code;
 	int err;
 
-	err = mqtt_send_subscribe(fd, packet_id, &filter, 1);
+	err = mqtt_send_subscribe_qos(fd, packet_id, &filter, &qos, 1);
 	if (!err)
 		err = mqtt_expect_suback(fd, packet_id, &code, 1);
-	if (!err && code != 0) {
+	if (!err && code != qos) {
 		fprintf(stderr, "# SUBACK code %#x for '%s'\n", code, filter);
 		err = -EPROTO;
 	}

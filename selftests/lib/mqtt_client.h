@@ -28,6 +28,20 @@ struct mqtt_connect_opts {
 	const char *client_id;
 	uint16_t keepalive;
 	bool clean_session;
+	/* A will message (3.1.2.5) when will_topic is set. */
+	const char *will_topic;
+	const void *will_payload;
+	size_t will_len;
+	uint8_t will_qos;
+	bool will_retain;
+};
+
+/* PUBLISH header fields beyond topic and payload (3.3.1, 3.3.2.2). */
+struct mqtt_pub_opts {
+	uint8_t qos;
+	bool retain;
+	bool dup;
+	uint16_t packet_id;	/* QoS 1 and 2 only */
 };
 
 struct mqtt_publish {
@@ -35,6 +49,16 @@ struct mqtt_publish {
 	size_t topic_len;
 	const uint8_t *payload;
 	size_t payload_len;
+	struct mqtt_pub_opts opts;
+};
+
+/* A received application message, copied out of the packet buffer. */
+#define MQTT_RECEIVED_MAX	256
+struct mqtt_received {
+	char topic[MQTT_RECEIVED_MAX];	/* NUL-terminated */
+	uint8_t payload[MQTT_RECEIVED_MAX];
+	size_t payload_len;
+	struct mqtt_pub_opts opts;
 };
 
 void mqtt_packet_free(struct mqtt_packet *p);
@@ -44,11 +68,20 @@ int mqtt_send_connect(int fd, const struct mqtt_connect_opts *opts);
 /* QoS 0 SUBSCRIBE of n filters. */
 int mqtt_send_subscribe(int fd, uint16_t packet_id,
 			const char *const *filters, size_t n);
+/* SUBSCRIBE of n filters, each at its requested QoS qos[i]. */
+int mqtt_send_subscribe_qos(int fd, uint16_t packet_id,
+			    const char *const *filters, const uint8_t *qos,
+			    size_t n);
 int mqtt_send_unsubscribe(int fd, uint16_t packet_id,
 			  const char *const *filters, size_t n);
 /* QoS 0 PUBLISH, no retain. */
 int mqtt_send_publish(int fd, const char *topic,
 		      const void *payload, size_t len);
+/* PUBLISH with the header fields of opts. */
+int mqtt_send_publish_opts(int fd, const char *topic, const void *payload,
+			   size_t len, const struct mqtt_pub_opts *opts);
+/* PUBACK, PUBREC, PUBREL (with its required flags) or PUBCOMP. */
+int mqtt_send_pub_ack(int fd, uint8_t type, uint16_t packet_id);
 int mqtt_send_pingreq(int fd);
 int mqtt_send_disconnect(int fd);
 
@@ -65,19 +98,67 @@ int mqtt_parse_publish(const struct mqtt_packet *p, struct mqtt_publish *out);
 
 /* Returns the CONNACK return code. */
 int mqtt_expect_connack(int fd, int timeout_ms);
+/* The same, and the session present flag (3.2.2.2) when not NULL. */
+int mqtt_read_connack(int fd, int timeout_ms, bool *session_present);
 /* SUBACK with this packet id and exactly n return codes, copied to codes. */
 int mqtt_expect_suback(int fd, uint16_t packet_id, uint8_t *codes, size_t n);
 int mqtt_expect_unsuback(int fd, uint16_t packet_id);
 int mqtt_expect_pingresp(int fd);
+/* PUBACK, PUBREC, PUBREL or PUBCOMP for this packet id. */
+int mqtt_expect_pub_ack(int fd, uint8_t type, uint16_t packet_id);
 /* A QoS 0 PUBLISH with exactly this topic and payload. */
 int mqtt_expect_publish(int fd, const char *topic,
 			const void *payload, size_t len);
 
+/*
+ * Subscriber side of QoS 1 and 2: read the next PUBLISH within timeout_ms
+ * into *m, answering each PUBREL met on the way with PUBCOMP (4.3.3).
+ * With ack, acknowledge the PUBLISH (PUBACK for QoS 1, PUBREC for QoS 2).
+ */
+int mqtt_receive(int fd, struct mqtt_received *m, bool ack, int timeout_ms);
+/* mqtt_receive with ack, and check topic, payload and header fields. */
+int mqtt_expect_message(int fd, const char *topic, const char *payload,
+			const struct mqtt_pub_opts *expect);
+/*
+ * Numbered messages, for order checks: payload "N" (decimal), published
+ * with packet id N % 65535 + 1, and expected as by mqtt_expect_message().
+ */
+int mqtt_publish_nth(int fd, const char *topic, int n,
+		     const struct mqtt_pub_opts *opts);
+int mqtt_expect_nth(int fd, const char *topic, int n,
+		    const struct mqtt_pub_opts *expect);
+/*
+ * PINGREQ, then answer PUBRELs with PUBCOMP until PINGRESP: the broker has
+ * handled everything sent before.  A PUBLISH meanwhile is an error.
+ */
+int mqtt_sync(int fd);
+/*
+ * Publisher side: PUBLISH at opts' QoS and complete its flow (PUBACK, or
+ * PUBREC, PUBREL, PUBCOMP); nothing else may arrive meanwhile.
+ */
+int mqtt_publish(int fd, const char *topic, const char *payload,
+		 const struct mqtt_pub_opts *opts);
+
 /* TCP connect, CONNECT (clean session), CONNACK 0: returns the fd. */
 int mqtt_client_open(uint16_t port, const char *client_id, uint16_t keepalive);
+/*
+ * TCP connect, CONNECT with opts, CONNACK 0: returns the fd, and the
+ * session present flag when session_present is not NULL.
+ */
+int mqtt_client_connect(uint16_t port, const struct mqtt_connect_opts *opts,
+			bool *session_present);
 /* The same over an already connected socket; closes it on failure. */
 int mqtt_client_handshake(int fd, const char *client_id, uint16_t keepalive);
+/*
+ * Remove the stored session of client_id (MQTT-3.1.2-6: a clean session
+ * connect discards it, and ends with the connection): tests that make
+ * persistent sessions call it so none outlives them.
+ */
+int mqtt_session_discard(uint16_t port, const char *client_id);
 /* SUBSCRIBE one filter at QoS 0 and expect it granted at QoS 0. */
 int mqtt_subscribe(int fd, uint16_t packet_id, const char *filter);
+/* SUBSCRIBE one filter at qos and expect it granted at qos. */
+int mqtt_subscribe_qos(int fd, uint16_t packet_id, const char *filter,
+		       uint8_t qos);
 
 #endif

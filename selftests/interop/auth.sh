@@ -1,0 +1,163 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Password file, allow_anonymous and ACL file of kmqttd against kmqtt.ko:
+# CONNACK codes, what the log says, the ACL enforced by the module on
+# PUBLISH, delivery and SUBSCRIBE (%c and %u patterns), a reload changing
+# the rules of a connected client, and configuration errors (FILE:LINE,
+# exit status 3).  Needs $KMQTT_TEST_CERTS (selftests/certs/mkcerts.sh)
+# for the TLS cases.  Prints TAP.
+
+here=$(dirname "$(readlink -f "$0")")
+root=$(cd "$here/../.." && pwd)
+. "$here/../lib/tap.sh"
+. "$here/../lib/kmqttd.sh"
+
+certs=${KMQTT_TEST_CERTS:-}
+work=$(mktemp -d "${TMPDIR:-/tmp}/kmqtt-auth.XXXXXX")
+trap 'kmqttd_stop; rm -rf "$work"' EXIT
+log=$work/kmqttd.log
+kmqttd=${KMQTTD:-$root/agent/kmqttd}
+py() { timeout 60 /usr/bin/python3 "$here/secure_client.py" "$@"; }
+alice=(--user alice --password 'alice pw')
+
+# kmqttd -c on a file with LINES must exit 3 and name FILE:LINE.
+config_error() { # LINE EXPECTED_TEXT CONFIG_LINES...
+	local line=$1 text=$2 conf=$work/bad.conf status=0 out
+	shift 2
+	printf '%s\n' "$@" >"$conf"
+	out=$(timeout 30 "$kmqttd" -c "$conf" 2>&1) || status=$?
+	echo "status $status: $out"
+	[ $status = 3 ] || return 1
+	case $out in
+	"kmqttd: $conf:$line: "*"$text"*) ;;
+	*) echo "expected 'kmqttd: $conf:$line: ...$text...'"; return 1 ;;
+	esac
+}
+
+# The refusals are logged with user and address, the password never.
+refusals_logged() {
+	grep "Refusing connection" "$log"
+	grep -q "Refusing connection from 127.0.0.1:[0-9]*: bad username or password (user 'alice'" "$log" &&
+		grep -q "Refusing connection from 127.0.0.1:[0-9]*: bad username or password (user 'mallory'" "$log" &&
+		grep -q "Refusing connection from 127.0.0.1:[0-9]*: anonymous clients are not allowed" "$log" &&
+		! grep -e 'wrong pw' -e 'alice pw' "$log"
+}
+
+acl_denied_counted() {
+	local n
+	n=$("$root/tools/kmqttctl/kmqttctl" show --json |
+		/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["acl_denied"])')
+	echo "acl_denied $n"
+	[ "$n" -ge 3 ]
+}
+
+reload_live() {
+	cat >"$work/acl.new" <<ACL
+user alice
+topic deny a/live
+topic readwrite a/#
+ACL
+	py "${alice[@]}" --client-id live reload --topic a/live \
+		--sentinel a/end --acl "$work/acl" --new-acl "$work/acl.new" \
+		--pid "$kmqttd_pid" --log "$log" --reloaded "Access rules sent to"
+}
+
+tap_plan 24
+mosquitto_passwd -c -b "$work/pw" alice 'alice pw' >/dev/null
+mosquitto_passwd -b "$work/pw" bob 'bob pw' >/dev/null
+cat >"$work/acl" <<ACL
+user alice
+topic readwrite a/#
+topic read ro/#
+topic deny a/secret/#
+user bob
+topic readwrite b/#
+# every client: its own subtree by client id, a read-only one by username
+pattern readwrite c/%c/#
+pattern read u/%u/#
+ACL
+cat >"$work/kmqttd.conf" <<CONF
+allow_anonymous false
+password_file $work/pw
+acl_file $work/acl
+log_type all
+listener 1883 127.0.0.1
+listener 8883 127.0.0.1
+certfile $certs/server.pem
+keyfile $certs/server.key
+CONF
+if ! kmqttd_start "$work/kmqttd.conf" "$log" 2; then
+	for i in $(seq 13); do tap_check "setup (kmqttd did not start)" false; done
+else
+	tap_check "right password: CONNACK 0" py "${alice[@]}" connack --expect 0
+	tap_check "wrong password: CONNACK 4 (bad user name or password), closed" \
+		py --user alice --password 'wrong pw' connack --expect 4
+	tap_check "unknown user: CONNACK 4, closed" \
+		py --user mallory --password 'alice pw' connack --expect 4
+	tap_check "anonymous with allow_anonymous false: CONNACK 5 (not authorized), closed" \
+		py connack --expect 5
+	tap_check "wrong password over TLS: CONNACK 4 in a TLS record, closed" \
+		py --port 8883 --cafile "$certs/ca.pem" --user alice \
+		--password 'wrong pw' connack --expect 4
+	tap_check "log names user and address of each refusal, never a password" \
+		refusals_logged
+	tap_check "ACL: PUBLISH to read-only ro/x and denied a/secret/x dropped, a/ok delivered" \
+		py "${alice[@]}" route --subscribe a/# --subscribe ro/# \
+		--publish ro/x --publish a/secret/x --publish a/ok \
+		--sentinel a/end --expect a/ok
+	tap_check "ACL: SUBSCRIBE b/# (no read rule) and a/secret/# (deny covers) get 0x80" \
+		py "${alice[@]}" suback --filter a/# --filter ro/# --filter b/# \
+		--filter a/secret/# --expect 1 --expect 1 --expect 0x80 --expect 0x80
+	tap_check "ACL: user sections apart: bob gets b/#, not a/#" \
+		py --user bob --password 'bob pw' suback --filter b/# --filter a/# \
+		--expect 1 --expect 0x80
+	tap_check "ACL pattern %c: client dev1 may use c/dev1/#, not c/dev2/#" \
+		py "${alice[@]}" --client-id dev1 suback --filter c/dev1/# \
+		--filter c/dev2/# --expect 1 --expect 0x80
+	tap_check "ACL pattern %u: alice reads u/alice/#, may not publish there or read u/bob/#" \
+		py "${alice[@]}" route --subscribe u/alice/# --subscribe a/end \
+		--publish u/alice/x --sentinel a/end
+	tap_check "ACL refusals counted in kmqttctl show (acl_denied)" \
+		acl_denied_counted
+	tap_check "SIGHUP with a new ACL file: a connected client loses a/live" \
+		reload_live
+fi
+kmqttd_stop
+
+# Configuration errors: each bad directive names its FILE:LINE, exit 3.
+printf 'alice:$7$101$notbase64!$x\n' >"$work/pw.bad"
+printf 'user alice\ntopic sideways a/#\n' >"$work/acl.bad"
+tap_check "password_file that does not exist" config_error 2 "password_file:" \
+	"listener 18990 127.0.0.1" "password_file $work/nonexistent"
+tap_check "password_file with a malformed line (names that line too)" \
+	config_error 2 "password_file: $work/pw.bad:1:" \
+	"listener 18990 127.0.0.1" "password_file $work/pw.bad"
+tap_check "acl_file that does not exist" config_error 1 "acl_file:" \
+	"acl_file $work/nonexistent" "listener 18990 127.0.0.1"
+tap_check "acl_file with a malformed line (names that line too)" \
+	config_error 1 "acl_file: $work/acl.bad:2:" \
+	"acl_file $work/acl.bad" "listener 18990 127.0.0.1"
+tap_check "certfile that does not exist" config_error 2 "certfile" \
+	"allow_anonymous true" "listener 18990 127.0.0.1" \
+	"certfile $work/nonexistent.pem" "keyfile $certs/server.key"
+tap_check "keyfile that does not match the certfile" config_error 1 "keyfile" \
+	"listener 18990 127.0.0.1" "certfile $certs/server.pem" \
+	"keyfile $certs/client1.key"
+tap_check "cafile that does not exist" config_error 1 "cafile" \
+	"listener 18990 127.0.0.1" "certfile $certs/server.pem" \
+	"keyfile $certs/server.key" "cafile $work/nonexistent.pem"
+tap_check "certfile without keyfile" config_error 1 "certfile without keyfile" \
+	"listener 18990 127.0.0.1" "certfile $certs/server.pem"
+tap_check "require_certificate without cafile" config_error 1 \
+	"require_certificate needs a cafile" "listener 18990 127.0.0.1" \
+	"certfile $certs/server.pem" "keyfile $certs/server.key" \
+	"require_certificate true"
+tap_check "use_identity_as_username without require_certificate" \
+	config_error 1 "use_identity_as_username needs require_certificate" \
+	"listener 18990 127.0.0.1" "certfile $certs/server.pem" \
+	"keyfile $certs/server.key" "use_identity_as_username true"
+tap_check "tls_version (not supported) refused" config_error 3 \
+	"tls_version is not supported" "listener 18990 127.0.0.1" \
+	"certfile $certs/server.pem" "tls_version tlsv1.2"
+tap_done

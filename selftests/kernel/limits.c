@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Broker limits, set the three ways an operator can: kmqttd -c FILE,
+ * kmqttctl set, and SET_LIMITS directly; each test restores the limits it
+ * found (they live in the module, across brokers and tests).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kmqtt/mqtt.h>
+
+#include "broker.h"
+#include "kmqtt_genl.h"
+#include "kselftest_harness.h"
+#include "mqtt_client.h"
+
+#define PERSISTENT_ID	"limits-offline"
+#define QUEUE_LIMIT	5
+#define N_PUBLISHED	8
+#define EXPIRY_S	1
+#define EXPIRY_BOUND_MS	(EXPIRY_S * 1000 + 4000)
+
+static const struct mqtt_pub_opts at_qos1 = { .qos = 1, .packet_id = 1 };
+
+FIXTURE(limits)
+{
+	struct broker broker;
+	struct kmqtt_genl genl;
+	uint64_t saved_limits[KMQTT_LIMIT_MAX + 1];
+	uint64_t stats[KMQTT_STAT_MAX + 1];	/* at setup */
+};
+
+FIXTURE_SETUP(limits)
+{
+	ASSERT_EQ(0, kmqtt_genl_open(&self->genl));
+	ASSERT_EQ(0, kmqtt_genl_get_limits(&self->genl, self->saved_limits));
+	ASSERT_EQ(0, kmqtt_genl_get_info(&self->genl, self->stats));
+}
+
+FIXTURE_TEARDOWN(limits)
+{
+	if (self->broker.port)
+		EXPECT_EQ(0, mqtt_session_discard(self->broker.port,
+						  PERSISTENT_ID));
+	broker_stop(&self->broker, !_metadata->passed);
+	EXPECT_EQ(0, kmqtt_genl_set_limits(&self->genl, self->saved_limits,
+					   KMQTT_GENL_ALL_LIMITS));
+	kmqtt_genl_close(&self->genl);
+}
+
+static uint64_t stat_now(struct __test_metadata *_metadata,
+			 struct kmqtt_genl *g, enum kmqtt_stat id)
+{
+	uint64_t stats[KMQTT_STAT_MAX + 1];
+
+	ASSERT_EQ(0, kmqtt_genl_get_info(g, stats));
+	return stats[id];
+}
+
+/* Poll a counter until it reaches want (closes count asynchronously). */
+static uint64_t wait_stat(struct __test_metadata *_metadata,
+			  struct kmqtt_genl *g, enum kmqtt_stat id,
+			  uint64_t want)
+{
+	uint64_t now = 0;
+	int waited;
+
+	for (waited = 0; waited < MQTT_TEST_TIMEOUT_MS; waited += 10) {
+		now = stat_now(_metadata, g, id);
+		if (now >= want)
+			break;
+		usleep(10000);
+	}
+	return now;
+}
+
+/* Run tools/kmqttctl/kmqttctl with args; its stdout goes to out. */
+static int kmqttctl(const char *args, char *out, size_t size)
+{
+	char path[PATH_MAX], cmd[PATH_MAX + 256];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "%s %s",
+		 kmqtt_tree_path("tools/kmqttctl/kmqttctl", path, sizeof(path)),
+		 args);
+	f = popen(cmd, "r");
+	if (!f)
+		return -errno;
+	if (out) {
+		n = fread(out, 1, size - 1, f);
+		out[n] = '\0';
+	}
+	return pclose(f);
+}
+
+/*
+ * max_connections from kmqttd -c FILE: one connection over it is refused
+ * with CONNACK 3 (server unavailable, 3.2.2.3) and counted; the limit
+ * shows in kmqttctl show --json.
+ */
+TEST_F(limits, max_connections_refused_with_connack_3)
+{
+	char config[64], json[16384], want[64];
+	uint64_t open_now = self->stats[KMQTT_STAT_CONNECTIONS];
+	struct mqtt_connect_opts opts = { .client_id = "limits-extra",
+					  .clean_session = true };
+	int a, b, extra;
+
+	snprintf(config, sizeof(config), "max_connections %llu\n",
+		 (unsigned long long)open_now + 2);
+	ASSERT_EQ(0, broker_start_config(&self->broker, config));
+	a = mqtt_client_open(self->broker.port, "limits-a", 0);
+	ASSERT_LE(0, a);
+	b = mqtt_client_open(self->broker.port, "limits-b", 0);
+	ASSERT_LE(0, b);
+	extra = mqtt_client_connect(self->broker.port, &opts, NULL);
+	ASSERT_EQ(-ECONNREFUSED, extra);
+	ASSERT_EQ(self->stats[KMQTT_STAT_CONNECTIONS_REFUSED] + 1,
+		  stat_now(_metadata, &self->genl,
+			   KMQTT_STAT_CONNECTIONS_REFUSED));
+
+	ASSERT_EQ(0, kmqttctl("show --json", json, sizeof(json)));
+	snprintf(want, sizeof(want), "\"max_connections\":%llu",
+		 (unsigned long long)open_now + 2);
+	ASSERT_NE(NULL, strstr(json, want)) TH_LOG("%s", json);
+	close(a);
+	close(b);
+}
+
+/*
+ * max_queued_messages from kmqttctl set: an offline session keeps that
+ * many QoS 1 messages; the rest are dropped and counted for the session
+ * and the broker.  After the reconnect the kept ones arrive in order.
+ */
+TEST_F(limits, max_queued_messages_overflow_counted)
+{
+	struct mqtt_connect_opts opts = { .client_id = PERSISTENT_ID };
+	struct kmqtt_session_info info;
+	char args[64];
+	int sub, pub, i;
+
+	ASSERT_EQ(0, broker_start(&self->broker));
+	snprintf(args, sizeof(args), "set max_queued_messages %d",
+		 QUEUE_LIMIT);
+	ASSERT_EQ(0, kmqttctl(args, NULL, 0));
+	sub = mqtt_client_connect(self->broker.port, &opts, NULL);
+	ASSERT_LE(0, sub);
+	ASSERT_EQ(0, mqtt_subscribe_qos(sub, 1, "lim/q", 1));
+	close(sub);
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, PERSISTENT_ID,
+					     KMQTT_SESSION_OFFLINE,
+					     MQTT_TEST_TIMEOUT_MS));
+	pub = mqtt_client_open(self->broker.port, "limits-pub", 0);
+	ASSERT_LE(0, pub);
+	for (i = 0; i < N_PUBLISHED; i++)
+		ASSERT_EQ(0, mqtt_publish_nth(pub, "lim/q", i, &at_qos1));
+
+	ASSERT_EQ(0, kmqtt_genl_get_session(&self->genl, PERSISTENT_ID, &info));
+	EXPECT_EQ(QUEUE_LIMIT, info.stats[KMQTT_STAT_QUEUED]);
+	EXPECT_EQ(N_PUBLISHED - QUEUE_LIMIT,
+		  info.stats[KMQTT_STAT_MSGS_DROPPED]);
+	EXPECT_EQ(self->stats[KMQTT_STAT_MSGS_DROPPED] + N_PUBLISHED -
+		  QUEUE_LIMIT, stat_now(_metadata, &self->genl,
+					KMQTT_STAT_MSGS_DROPPED));
+
+	sub = mqtt_client_connect(self->broker.port, &opts, NULL);
+	ASSERT_LE(0, sub);
+	for (i = 0; i < QUEUE_LIMIT; i++)
+		ASSERT_EQ(0, mqtt_expect_nth(sub, "lim/q", i, &at_qos1));
+	ASSERT_EQ(0, mqtt_publish(pub, "lim/q", "end", &at_qos1));
+	ASSERT_EQ(0, mqtt_expect_message(sub, "lim/q", "end", &at_qos1));
+	close(pub);
+	close(sub);
+}
+
+/*
+ * max_packet_size: a packet over it closes the connection as a protocol
+ * error (counted); one under it passes.
+ */
+TEST_F(limits, max_packet_size_closes)
+{
+	static char payload[2000];
+	int fd;
+
+	ASSERT_EQ(0, broker_start(&self->broker));
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_PACKET_SIZE, 1024));
+	fd = mqtt_client_open(self->broker.port, "limits-big", 0);
+	ASSERT_LE(0, fd);
+	memset(payload, 'p', sizeof(payload));
+	ASSERT_EQ(0, mqtt_send_publish(fd, "big", payload, 1000));
+	ASSERT_EQ(0, mqtt_sync(fd));
+	ASSERT_EQ(0, mqtt_send_publish(fd, "big", payload, sizeof(payload)));
+	ASSERT_EQ(0, mqtt_wait_closed(fd, MQTT_TEST_TIMEOUT_MS));
+	close(fd);
+	ASSERT_EQ(self->stats[KMQTT_STAT_PROTOCOL_ERRORS] + 1,
+		  wait_stat(_metadata, &self->genl, KMQTT_STAT_PROTOCOL_ERRORS,
+			    self->stats[KMQTT_STAT_PROTOCOL_ERRORS] + 1));
+}
+
+/*
+ * persistent_client_expiration (SESSION_EXPIRY): an offline persistent
+ * session is removed after it and counted; the client then starts anew
+ * (session present 0).
+ */
+TEST_F(limits, session_expiry_removes_offline_session)
+{
+	struct mqtt_connect_opts opts = { .client_id = PERSISTENT_ID };
+	bool present = true;
+	int fd;
+
+	ASSERT_EQ(0, broker_start(&self->broker));
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_SESSION_EXPIRY, EXPIRY_S));
+	fd = mqtt_client_connect(self->broker.port, &opts, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt_subscribe_qos(fd, 1, "lim/exp", 1));
+	close(fd);
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, PERSISTENT_ID,
+					     KMQTT_SESSION_GONE,
+					     EXPIRY_BOUND_MS));
+	ASSERT_EQ(self->stats[KMQTT_STAT_SESSIONS_EXPIRED] + 1,
+		  stat_now(_metadata, &self->genl,
+			   KMQTT_STAT_SESSIONS_EXPIRED));
+	fd = mqtt_client_connect(self->broker.port, &opts, &present);
+	ASSERT_LE(0, fd);
+	ASSERT_FALSE(present);
+	close(fd);
+}
+
+/* MQTT-3.9.3-2 (0x80): SUBACK refuses filters past max_subscriptions. */
+TEST_F(limits, max_subscriptions_suback_failure)
+{
+	static const char *const filters[] = { "s/1", "s/2", "s/3" };
+	static const uint8_t qos[] = { 0, 1, 2 };
+	uint8_t codes[3];
+	int fd;
+
+	ASSERT_EQ(0, broker_start(&self->broker));
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_SUBSCRIPTIONS, 2));
+	fd = mqtt_client_open(self->broker.port, "limits-subs", 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt_send_subscribe_qos(fd, 5, filters, qos, 3));
+	ASSERT_EQ(0, mqtt_expect_suback(fd, 5, codes, 3));
+	EXPECT_EQ(0, codes[0]);
+	EXPECT_EQ(1, codes[1]);
+	EXPECT_EQ(MQTT_SUBACK_FAILURE, codes[2]);
+	close(fd);
+}
+
+/* SET_LIMITS checks every value before applying any: ERANGE, no change. */
+TEST_F(limits, out_of_range_limit_changes_nothing)
+{
+	uint64_t set[KMQTT_LIMIT_MAX + 1] = { 0 }, now[KMQTT_LIMIT_MAX + 1];
+
+	set[KMQTT_LIMIT_MAX_QUEUED_MESSAGES] =
+		self->saved_limits[KMQTT_LIMIT_MAX_QUEUED_MESSAGES] + 1;
+	set[KMQTT_LIMIT_MAX_INFLIGHT] = 0;
+	ASSERT_EQ(-ERANGE, kmqtt_genl_set_limits(&self->genl, set,
+				1u << KMQTT_LIMIT_MAX_QUEUED_MESSAGES |
+				1u << KMQTT_LIMIT_MAX_INFLIGHT));
+	ASSERT_EQ(0, kmqtt_genl_get_limits(&self->genl, now));
+	ASSERT_EQ(0, memcmp(now, self->saved_limits, sizeof(now)));
+}
+
+TEST_HARNESS_MAIN

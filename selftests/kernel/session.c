@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Persistent sessions (clean session 0): session present, subscriptions
+ * and QoS 1/2 messages kept while the client is offline, redelivery of
+ * unacknowledged messages with DUP on reconnect, QoS 2 exactly once
+ * through disconnects, and clean session 1 discarding all of it.
+ *
+ * Sessions live in the module, not in kmqttd: every test discards the
+ * sessions it made (teardown), so none outlives it.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kmqtt/mqtt.h>
+
+#include "broker.h"
+#include "kmqtt_genl.h"
+#include "kselftest_harness.h"
+#include "mqtt_client.h"
+
+#define CLIENT_ID	"sess-sub"
+/* More than the inflight window (20): the queue is used too. */
+#define N_EACH		15
+
+static const struct mqtt_pub_opts at_qos0;
+static const struct mqtt_pub_opts at_qos1 = { .qos = 1, .packet_id = 1 };
+static const struct mqtt_pub_opts at_qos2 = { .qos = 2, .packet_id = 1 };
+
+FIXTURE(session)
+{
+	struct broker broker;
+	struct kmqtt_genl genl;
+	uint64_t saved_limits[KMQTT_LIMIT_MAX + 1];
+	int pub, sub;
+};
+
+FIXTURE_SETUP(session)
+{
+	self->pub = -1;
+	self->sub = -1;
+	ASSERT_EQ(0, kmqtt_genl_open(&self->genl));
+	ASSERT_EQ(0, kmqtt_genl_get_limits(&self->genl, self->saved_limits));
+	ASSERT_EQ(0, broker_start(&self->broker));
+	self->pub = mqtt_client_open(self->broker.port, "sess-pub", 0);
+	ASSERT_LE(0, self->pub);
+}
+
+FIXTURE_TEARDOWN(session)
+{
+	close(self->sub);
+	EXPECT_EQ(0, mqtt_session_discard(self->broker.port, CLIENT_ID));
+	close(self->pub);
+	broker_stop(&self->broker, !_metadata->passed);
+	EXPECT_EQ(0, kmqtt_genl_set_limits(&self->genl, self->saved_limits,
+					   KMQTT_GENL_ALL_LIMITS));
+	kmqtt_genl_close(&self->genl);
+}
+
+/* CONNECT CLIENT_ID with clean session 0; returns session present. */
+static bool connect_persistent(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(session) *self)
+{
+	struct mqtt_connect_opts opts = { .client_id = CLIENT_ID };
+	bool present = true;
+
+	self->sub = mqtt_client_connect(self->broker.port, &opts, &present);
+	ASSERT_LE(0, self->sub);
+	return present;
+}
+
+/* Drop the connection without DISCONNECT and wait until the module saw it. */
+static void go_offline(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(session) *self)
+{
+	close(self->sub);
+	self->sub = -1;
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, CLIENT_ID,
+					     KMQTT_SESSION_OFFLINE,
+					     MQTT_TEST_TIMEOUT_MS));
+}
+
+/* MQTT-3.2.2-2/-3: 0 for a new session, 1 when a stored one is resumed. */
+TEST_F(session, session_present_flag)
+{
+	ASSERT_FALSE(connect_persistent(_metadata, self));
+	go_offline(_metadata, self);
+	ASSERT_TRUE(connect_persistent(_metadata, self));
+	/* MQTT-3.1.4-2 takeover keeps it too: still present. */
+	ASSERT_TRUE(connect_persistent(_metadata, self));
+}
+
+/*
+ * MQTT-3.1.2-4: a resumed session keeps its subscriptions; no SUBSCRIBE
+ * after the reconnect.
+ */
+TEST_F(session, subscriptions_survive_reconnect)
+{
+	connect_persistent(_metadata, self);
+	ASSERT_EQ(0, mqtt_subscribe_qos(self->sub, 1, "keep/+", 1));
+	ASSERT_EQ(0, mqtt_send_disconnect(self->sub));
+	ASSERT_EQ(0, mqtt_wait_closed(self->sub, MQTT_TEST_TIMEOUT_MS));
+	close(self->sub);
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, CLIENT_ID,
+					     KMQTT_SESSION_OFFLINE,
+					     MQTT_TEST_TIMEOUT_MS));
+	ASSERT_TRUE(connect_persistent(_metadata, self));
+	ASSERT_EQ(0, mqtt_publish(self->pub, "keep/x", "still", &at_qos1));
+	ASSERT_EQ(0, mqtt_expect_message(self->sub, "keep/x", "still",
+					 &at_qos1));
+}
+
+/*
+ * MQTT-3.1.2-6: clean session 1 discards the stored session: session
+ * present 0, no subscription, no queued message; and the session ends
+ * with the connection.
+ */
+TEST_F(session, clean_session_discards_stored_session)
+{
+	struct mqtt_connect_opts clean = { .client_id = CLIENT_ID,
+					   .clean_session = true };
+	bool present = true;
+
+	connect_persistent(_metadata, self);
+	ASSERT_EQ(0, mqtt_subscribe_qos(self->sub, 1, "gone", 1));
+	go_offline(_metadata, self);
+	ASSERT_EQ(0, mqtt_publish(self->pub, "gone", "queued", &at_qos1));
+
+	self->sub = mqtt_client_connect(self->broker.port, &clean, &present);
+	ASSERT_LE(0, self->sub);
+	ASSERT_FALSE(present);
+	ASSERT_EQ(0, mqtt_subscribe_qos(self->sub, 2, "sentinel", 1));
+	ASSERT_EQ(0, mqtt_publish(self->pub, "gone", "after", &at_qos1));
+	ASSERT_EQ(0, mqtt_publish(self->pub, "sentinel", "end", &at_qos1));
+	ASSERT_EQ(0, mqtt_expect_message(self->sub, "sentinel", "end",
+					 &at_qos1));
+	close(self->sub);
+	self->sub = -1;
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, CLIENT_ID,
+					     KMQTT_SESSION_GONE,
+					     MQTT_TEST_TIMEOUT_MS));
+}
+
+/*
+ * MQTT-3.1.2-5, MQTT-4.3.3-2, MQTT-4.6.0-2/-3: N QoS 1 and N QoS 2
+ * messages published while the subscriber is offline all arrive after the
+ * reconnect, in order, QoS 2 exactly once; twice over, and what was
+ * delivered the first time never comes again.
+ */
+TEST_F(session, offline_qos1_qos2_exactly_once_in_order)
+{
+	struct kmqtt_session_info info;
+	int round, i, n;
+
+	connect_persistent(_metadata, self);
+	ASSERT_EQ(0, mqtt_subscribe_qos(self->sub, 1, "eo", 2));
+	for (round = 0; round < 2; round++) {
+		go_offline(_metadata, self);
+		for (i = 0; i < 2 * N_EACH; i++) {
+			n = round * 2 * N_EACH + i;
+			ASSERT_EQ(0, mqtt_publish_nth(self->pub, "eo", n,
+						      i % 2 ? &at_qos2 :
+							      &at_qos1));
+		}
+		ASSERT_EQ(0, kmqtt_genl_get_session(&self->genl, CLIENT_ID,
+						    &info));
+		EXPECT_FALSE(info.online);
+		EXPECT_EQ(2 * N_EACH, info.stats[KMQTT_STAT_QUEUED]);
+
+		ASSERT_TRUE(connect_persistent(_metadata, self));
+		for (i = 0; i < 2 * N_EACH; i++) {
+			n = round * 2 * N_EACH + i;
+			ASSERT_EQ(0, mqtt_expect_nth(self->sub, "eo", n,
+						     i % 2 ? &at_qos2 :
+							     &at_qos1))
+				TH_LOG("round %d, message %d", round, n);
+		}
+		/* Completes the last PUBRELs: nothing else may come. */
+		ASSERT_EQ(0, mqtt_sync(self->sub));
+	}
+	ASSERT_EQ(0, mqtt_publish(self->pub, "eo", "end", &at_qos1));
+	ASSERT_EQ(0, mqtt_expect_message(self->sub, "eo", "end", &at_qos1));
+	/* Its PUBACK handled: nothing is left in flight or queued. */
+	ASSERT_EQ(0, mqtt_sync(self->sub));
+	ASSERT_EQ(0, kmqtt_genl_get_session(&self->genl, CLIENT_ID, &info));
+	EXPECT_EQ(0, info.stats[KMQTT_STAT_INFLIGHT]);
+	EXPECT_EQ(0, info.stats[KMQTT_STAT_QUEUED]);
+}
+
+/*
+ * MQTT-4.4.0-1, MQTT-3.3.1-1: messages sent but not acknowledged are sent
+ * again on reconnect, with the same packet ids and DUP set, in order; once
+ * acknowledged they stop.
+ */
+TEST_F(session, unacked_redelivered_with_dup_on_reconnect)
+{
+	struct mqtt_received first[4], again;
+	int i;
+
+	connect_persistent(_metadata, self);
+	ASSERT_EQ(0, mqtt_subscribe_qos(self->sub, 1, "dup", 2));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, mqtt_publish_nth(self->pub, "dup", i,
+					      i < 2 ? &at_qos1 : &at_qos2));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, mqtt_receive(self->sub, &first[i], false,
+					  MQTT_TEST_TIMEOUT_MS));
+		ASSERT_FALSE(first[i].opts.dup);
+	}
+	go_offline(_metadata, self);
+
+	ASSERT_TRUE(connect_persistent(_metadata, self));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, mqtt_receive(self->sub, &again, true,
+					  MQTT_TEST_TIMEOUT_MS));
+		ASSERT_TRUE(again.opts.dup);
+		ASSERT_EQ(first[i].opts.qos, again.opts.qos);
+		ASSERT_EQ(first[i].opts.packet_id, again.opts.packet_id);
+		ASSERT_EQ(first[i].payload_len, again.payload_len);
+		ASSERT_EQ(0, memcmp(first[i].payload, again.payload,
+				    again.payload_len));
+	}
+	ASSERT_EQ(0, mqtt_sync(self->sub));
+	ASSERT_EQ(0, mqtt_publish(self->pub, "dup", "end", &at_qos1));
+	ASSERT_EQ(0, mqtt_expect_message(self->sub, "dup", "end", &at_qos1));
+}
+
+/*
+ * MQTT-4.4.0-1 for QoS 2 past PUBREC: the broker resends PUBREL, not the
+ * PUBLISH, so the message is not delivered twice.
+ */
+TEST_F(session, pubrel_resent_after_pubrec_on_reconnect)
+{
+	struct mqtt_received m;
+	uint16_t id;
+
+	connect_persistent(_metadata, self);
+	ASSERT_EQ(0, mqtt_subscribe_qos(self->sub, 1, "rel", 2));
+	ASSERT_EQ(0, mqtt_publish(self->pub, "rel", "once", &at_qos2));
+	ASSERT_EQ(0, mqtt_receive(self->sub, &m, true, MQTT_TEST_TIMEOUT_MS));
+	id = m.opts.packet_id;
+	ASSERT_EQ(0, mqtt_expect_pub_ack(self->sub, MQTT_PUBREL, id));
+	/* No PUBCOMP: the flow is still open when the client goes. */
+	go_offline(_metadata, self);
+
+	ASSERT_TRUE(connect_persistent(_metadata, self));
+	ASSERT_EQ(0, mqtt_expect_pub_ack(self->sub, MQTT_PUBREL, id));
+	ASSERT_EQ(0, mqtt_send_pub_ack(self->sub, MQTT_PUBCOMP, id));
+	ASSERT_EQ(0, mqtt_publish(self->pub, "rel", "end", &at_qos2));
+	ASSERT_EQ(0, mqtt_expect_message(self->sub, "rel", "end", &at_qos2));
+}
+
+/*
+ * MQTT-4.3.3-2 across a reconnect: the broker remembers a QoS 2 packet id
+ * it PUBREC'd in the publisher's persistent session, so the PUBLISH
+ * resent after reconnecting is not delivered a second time.
+ */
+TEST_F(session, inbound_qos2_resent_after_reconnect_delivered_once)
+{
+	struct mqtt_pub_opts q2 = { .qos = 2, .packet_id = 42 };
+	struct mqtt_pub_opts resent = { .qos = 2, .packet_id = 42,
+					.dup = true };
+	int listener;
+
+	listener = mqtt_client_open(self->broker.port, "sess-listener", 0);
+	ASSERT_LE(0, listener);
+	ASSERT_EQ(0, mqtt_subscribe_qos(listener, 1, "in2", 2));
+
+	connect_persistent(_metadata, self);
+	ASSERT_EQ(0, mqtt_send_publish_opts(self->sub, "in2", "one", 3, &q2));
+	ASSERT_EQ(0, mqtt_expect_pub_ack(self->sub, MQTT_PUBREC, 42));
+	go_offline(_metadata, self);
+
+	ASSERT_TRUE(connect_persistent(_metadata, self));
+	ASSERT_EQ(0, mqtt_send_publish_opts(self->sub, "in2", "one", 3,
+					    &resent));
+	ASSERT_EQ(0, mqtt_expect_pub_ack(self->sub, MQTT_PUBREC, 42));
+	ASSERT_EQ(0, mqtt_send_pub_ack(self->sub, MQTT_PUBREL, 42));
+	ASSERT_EQ(0, mqtt_expect_pub_ack(self->sub, MQTT_PUBCOMP, 42));
+
+	ASSERT_EQ(0, mqtt_publish(self->pub, "in2", "end", &at_qos2));
+	ASSERT_EQ(0, mqtt_expect_message(listener, "in2", "one", &at_qos2));
+	ASSERT_EQ(0, mqtt_expect_message(listener, "in2", "end", &at_qos2));
+	close(listener);
+}
+
+/*
+ * MQTT-3.1.2-5: QoS 0 messages for an offline session may be kept; kmqtt
+ * keeps them only with queue_qos0 (off by default).
+ */
+TEST_F(session, offline_qos0_queued_only_with_queue_qos0)
+{
+	connect_persistent(_metadata, self);
+	ASSERT_EQ(0, mqtt_subscribe_qos(self->sub, 1, "q0", 1));
+	go_offline(_metadata, self);
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_QUEUE_QOS0, 0));
+	ASSERT_EQ(0, mqtt_publish(self->pub, "q0", "dropped", &at_qos0));
+	/* Handled before the limit changes (PINGRESP follows it). */
+	ASSERT_EQ(0, mqtt_sync(self->pub));
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_QUEUE_QOS0, 1));
+	ASSERT_EQ(0, mqtt_publish(self->pub, "q0", "kept", &at_qos0));
+	ASSERT_EQ(0, mqtt_publish(self->pub, "q0", "end", &at_qos1));
+	ASSERT_EQ(0, mqtt_sync(self->pub));
+
+	ASSERT_TRUE(connect_persistent(_metadata, self));
+	ASSERT_EQ(0, mqtt_expect_message(self->sub, "q0", "kept", &at_qos0));
+	ASSERT_EQ(0, mqtt_expect_message(self->sub, "q0", "end", &at_qos1));
+}
+
+TEST_HARNESS_MAIN

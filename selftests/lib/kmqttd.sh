@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: GPL-2.0
+# Run agent/kmqttd of this tree (or $KMQTTD) with a configuration file, for
+# the interop tests of TLS and access control (tls.sh, auth.sh).
+
+kmqttd_pid=
+kmqttd_log=
+
+kmqttd_stop() {
+	if [ -n "$kmqttd_pid" ]; then
+		kill "$kmqttd_pid" 2>/dev/null
+		wait "$kmqttd_pid" 2>/dev/null
+		kmqttd_pid=
+	fi
+}
+
+# kmqttd_start CONF LOG LISTENERS: returns once kmqttd says it listens on
+# LISTENERS sockets, or fails and shows the log.
+kmqttd_start() {
+	local conf=$1 listeners=$3 root tries
+	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	kmqttd_log=$2
+	"${KMQTTD:-$root/agent/kmqttd}" -c "$conf" >"$kmqttd_log" 2>&1 &
+	kmqttd_pid=$!
+	for tries in $(seq 3000); do
+		[ "$(grep -c "kmqttd: listening on" "$kmqttd_log")" -ge "$listeners" ] &&
+			return 0
+		if ! kill -0 "$kmqttd_pid" 2>/dev/null; then
+			echo "# kmqttd exited before listening:"
+			sed 's/^/#   /' "$kmqttd_log"
+			kmqttd_pid=
+			return 1
+		fi
+		sleep 0.01
+	done
+	echo "# kmqttd did not listen on $listeners sockets within 30 s:"
+	sed 's/^/#   /' "$kmqttd_log"
+	return 1
+}
