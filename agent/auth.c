@@ -28,14 +28,12 @@ struct auth_grant {
 void auth_init(struct auth_policy *policy)
 {
 	memset(policy, 0, sizeof(*policy));
-	clients_init(&policy->clients);
 }
 
 void auth_fini(struct auth_policy *policy)
 {
 	passwd_free(policy->passwd);
 	acl_free(policy->acl);
-	clients_fini(&policy->clients);
 	memset(policy, 0, sizeof(*policy));
 }
 
@@ -82,6 +80,10 @@ static uint8_t auth_identify(const struct auth_policy *policy,
 			return auth_refuse(a, MQTT_CONNACK_BAD_USERNAME_PASSWORD,
 					   "no client certificate identity",
 					   NULL, c);
+		if (strlen(ci->cert_cn) > KMQTT_USERNAME_MAX)
+			return auth_refuse(a, MQTT_CONNACK_BAD_USERNAME_PASSWORD,
+					   "certificate identity too long",
+					   NULL, c);
 		a->username = strdup(ci->cert_cn);
 		return a->username ? MQTT_CONNACK_ACCEPTED :
 				     MQTT_CONNACK_SERVER_UNAVAILABLE;
@@ -93,6 +95,10 @@ static uint8_t auth_identify(const struct auth_policy *policy,
 					   NULL, c);
 		return MQTT_CONNACK_ACCEPTED;
 	}
+	/* kmqtt.ko keeps the username with the session, up to a bound. */
+	if (c->username.len > KMQTT_USERNAME_MAX)
+		return auth_refuse(a, MQTT_CONNACK_BAD_USERNAME_PASSWORD,
+				   "username too long", NULL, c);
 	a->username = strndup((const char *)c->username.data,
 			      c->username.len);
 	if (!a->username)
@@ -155,14 +161,11 @@ uint8_t auth_check(const struct listener_conn_info *ci,
 void auth_finish(struct listener_grant *g, const struct connect_packet *c,
 		 uint64_t conn_id, void *arg)
 {
-	struct auth_policy *policy = arg;
 	struct auth_grant *a = g->priv;
 
-	if (conn_id &&
-	    clients_attached(&policy->clients, c->client_id,
-			     a ? a->username : NULL, conn_id, c->clean_session))
-		log_error("Out of memory: a reload will treat client %s as anonymous.",
-			  c->client_id);
+	(void)c;
+	(void)conn_id;
+	(void)arg;
 	if (a) {
 		if (a->has_rules)
 			acl_rules_free(&a->rules);
@@ -172,110 +175,95 @@ void auth_finish(struct listener_grant *g, const struct connect_packet *c,
 	memset(g, 0, sizeof(*g));
 }
 
-void auth_closed(struct auth_policy *policy, const char *client_id,
-		 uint64_t conn_id)
-{
-	clients_closed(&policy->clients, client_id, conn_id);
-}
-
-/* The client ids of every session, sorted. */
-struct session_ids {
-	char **id;
+/* Every session kmqtt.ko holds: client id and username (NULL: none). */
+struct session_list {
+	struct session_entry {
+		char *client_id;
+		char *username;
+	} *entry;
 	size_t count, cap;
 	bool out_of_memory;
 };
 
 static void collect_session(const struct kmqtt_nl_session *s, void *arg)
 {
-	struct session_ids *ids = arg;
-	char **grown;
+	struct session_list *list = arg;
+	struct session_entry *e;
 
-	if (ids->count == ids->cap) {
-		size_t cap = ids->cap ? 2 * ids->cap : 64;
+	if (list->count == list->cap) {
+		size_t cap = list->cap ? 2 * list->cap : 64;
 
-		grown = realloc(ids->id, cap * sizeof(*grown));
-		if (!grown) {
-			ids->out_of_memory = true;
+		e = realloc(list->entry, cap * sizeof(*e));
+		if (!e) {
+			list->out_of_memory = true;
 			return;
 		}
-		ids->id = grown;
-		ids->cap = cap;
+		list->entry = e;
+		list->cap = cap;
 	}
-	ids->id[ids->count] = strdup(s->client_id);
-	if (!ids->id[ids->count])
-		ids->out_of_memory = true;
-	else
-		ids->count++;
-}
-
-static int id_order(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool session_exists(const char *client_id, void *arg)
-{
-	const struct session_ids *ids = arg;
-
-	return bsearch(&client_id, ids->id, ids->count, sizeof(*ids->id),
-		       id_order) != NULL;
+	e = &list->entry[list->count];
+	e->client_id = strdup(s->client_id);
+	e->username = s->has_username ? strdup(s->username) : NULL;
+	if (!e->client_id || (s->has_username && !e->username)) {
+		free(e->client_id);
+		free(e->username);
+		list->out_of_memory = true;
+		return;
+	}
+	list->count++;
 }
 
 /* Send one session its rules; -ENOENT (gone meanwhile) is not an error. */
 static int push_one(struct auth_policy *policy, struct kmqtt_nl *nl,
-		    const char *client_id, unsigned int *anonymous)
+		    const struct session_entry *e)
 {
 	struct acl_rules rules;
-	const char *username = NULL;
 	int err;
 
 	if (!policy->acl)
-		return kmqtt_nl_set_acl(nl, client_id, NULL);
-	if (!clients_lookup(&policy->clients, client_id, &username))
-		(*anonymous)++;
-	if (acl_compile(policy->acl, client_id, username, &rules)) {
+		return kmqtt_nl_set_acl(nl, e->client_id, NULL);
+	if (acl_compile(policy->acl, e->client_id, e->username, &rules)) {
 		snprintf(nl->error, sizeof(nl->error), "out of memory");
 		return -ENOMEM;
 	}
 	err = rules.count > KMQTT_ACL_MAX_RULES ? -E2BIG :
-	      kmqtt_nl_set_acl(nl, client_id, &rules);
+	      kmqtt_nl_set_acl(nl, e->client_id, &rules);
 	if (err == -E2BIG)
 		snprintf(nl->error, sizeof(nl->error),
 			 "%zu ACL rules for client %s, at most %d", rules.count,
-			 client_id, KMQTT_ACL_MAX_RULES);
+			 e->client_id, KMQTT_ACL_MAX_RULES);
 	acl_rules_free(&rules);
 	return err;
 }
 
 int auth_push_acls(struct auth_policy *policy, struct kmqtt_nl *nl)
 {
-	struct session_ids ids = { 0 };
-	unsigned int anonymous = 0, failed = 0;
+	struct session_list list = { 0 };
+	unsigned int failed = 0;
 	size_t i;
 	int err;
 
-	err = kmqtt_nl_dump_sessions(nl, collect_session, &ids);
-	if (!err && ids.out_of_memory) {
+	err = kmqtt_nl_dump_sessions(nl, collect_session, &list);
+	if (!err && list.out_of_memory) {
 		snprintf(nl->error, sizeof(nl->error), "out of memory");
 		err = -ENOMEM;
 	}
-	for (i = 0; !err && i < ids.count; i++) {
-		int rc = push_one(policy, nl, ids.id[i], &anonymous);
+	for (i = 0; !err && i < list.count; i++) {
+		int rc = push_one(policy, nl, &list.entry[i]);
 
 		if (rc && rc != -ENOENT) {
-			log_error("Access rules of client %s: %s", ids.id[i],
-				  nl->error);
+			log_error("Access rules of client %s: %s",
+				  list.entry[i].client_id, nl->error);
 			failed++;
 		}
 	}
-	if (!err) {
-		qsort(ids.id, ids.count, sizeof(*ids.id), id_order);
-		clients_prune(&policy->clients, session_exists, &ids);
-		log_verbose("Access rules sent to %zu sessions (%u of unknown user, as anonymous; %u failed).",
-			    ids.count, anonymous, failed);
+	if (!err)
+		log_verbose("Access rules sent to %zu sessions (%u failed).",
+			    list.count, failed);
+	for (i = 0; i < list.count; i++) {
+		free(list.entry[i].client_id);
+		free(list.entry[i].username);
 	}
-	for (i = 0; i < ids.count; i++)
-		free(ids.id[i]);
-	free(ids.id);
+	free(list.entry);
 	return err;
 }

@@ -2,8 +2,7 @@
 /*
  * Who may attach, and with which access rules: the listener_auth check
  * kmqttd installs on every listener.  Authentication settings are global,
- * as with Mosquitto's per_listener_settings false.  Also remembers the
- * username of each session's client, so that a reload can push every
+ * as with Mosquitto's per_listener_settings false.  A reload pushes every
  * session its recompiled ACL (auth_push_acls()).
  */
 #ifndef KMQTTD_AUTH_H
@@ -12,7 +11,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "clients.h"
 #include "listener.h"
 
 struct acl;
@@ -23,7 +21,6 @@ struct auth_policy {
 	bool allow_anonymous;
 	struct passwd_file *passwd;	/* NULL: any username is accepted */
 	struct acl *acl;		/* NULL: everything is allowed */
-	struct clients clients;
 };
 
 void auth_init(struct auth_policy *policy);
@@ -44,15 +41,11 @@ uint8_t auth_check(const struct listener_conn_info *ci,
 void auth_finish(struct listener_grant *g, const struct connect_packet *c,
 		 uint64_t conn_id, void *arg);
 
-/* A kmqtt.ko CONN_CLOSED event, for the username map. */
-void auth_closed(struct auth_policy *policy, const char *client_id,
-		 uint64_t conn_id);
-
 /*
  * After the ACL file changed (reload): send every session kmqtt.ko holds
  * its rules compiled from policy->acl, or none (everything allowed) when
- * there is no ACL file.  A session whose username kmqttd does not know
- * (attached before kmqttd started) is compiled as anonymous.  Returns 0 or
+ * there is no ACL file, for the username kmqtt.ko keeps with the session
+ * (so a restarted kmqttd compiles the same rules).  Returns 0 or
  * -errno with nl->error set; sessions that vanished meanwhile are skipped.
  */
 int auth_push_acls(struct auth_policy *policy, struct kmqtt_nl *nl);

@@ -180,6 +180,8 @@ static void pending_attach(struct pending *p, struct listener_grant *g)
 		.will_payload_len = c->will_payload.len,
 		.pending = extra,
 		.pending_len = extra_len,
+		.username = g->username,
+		.username_len = g->username ? strlen(g->username) : 0,
 		.acl = g->acl,
 	};
 	/* The socket is the module's from now on: stop watching it. */

@@ -237,9 +237,7 @@ static void signals_handle(struct loop_source *src, uint32_t events)
 
 static void on_closed(const struct kmqtt_nl_closed *ev, void *arg)
 {
-	struct agent *a = arg;
-
-	auth_closed(&a->auth_policy, ev->client_id, ev->conn_id);
+	(void)arg;
 	/* mosquitto's wording when a client id connects again */
 	if (ev->reason == KMQTT_CLOSE_TAKEOVER)
 		log_verbose("Client %s already connected, closing old connection.",

@@ -63,6 +63,8 @@ static struct nla_policy attr_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_QOS] = { .type = NLA_U8 },
 	[KMQTT_A_ONLINE] = { .type = NLA_U8 },
 	[KMQTT_A_TLS] = { .type = NLA_U8 },
+	[KMQTT_A_USERNAME] = { .type = NLA_UNSPEC,
+			       .maxlen = KMQTT_USERNAME_MAX },
 };
 
 static struct nla_policy stat_policy[KMQTT_STAT_MAX + 1] = {
@@ -451,7 +453,7 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 	/* A will can be 128 KiB: more than libnl's default message size. */
 	msg = nlmsg_alloc_size(ATTACH_FIXED_SIZE + req->will_topic_len +
 			       req->will_payload_len + req->pending_len +
-			       acl_size(req->acl));
+			       req->username_len + acl_size(req->acl));
 	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
 				 NLM_F_REQUEST | NLM_F_ACK, KMQTT_CMD_ATTACH,
 				 KMQTT_GENL_VERSION)) {
@@ -466,6 +468,9 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 	    nla_put_u16(msg, KMQTT_A_KEEPALIVE, req->keepalive) ||
 	    nla_put_u8(msg, KMQTT_A_CLEAN_SESSION, req->clean_session) ||
 	    put_will(msg, req) ||
+	    (req->username &&
+	     nla_put(msg, KMQTT_A_USERNAME, (int)req->username_len,
+		     req->username)) ||
 	    (req->pending_len &&
 	     nla_put(msg, KMQTT_A_PENDING, (int)req->pending_len,
 		     req->pending)) ||
@@ -608,6 +613,11 @@ static void parse_session(struct nlattr **tb, void *arg)
 		s.online = nla_get_u8(tb[KMQTT_A_ONLINE]);
 	if (tb[KMQTT_A_CONN_ID])
 		s.conn_id = nla_get_u64(tb[KMQTT_A_CONN_ID]);
+	if (tb[KMQTT_A_USERNAME]) {
+		s.has_username = true;
+		memcpy(s.username, nla_data(tb[KMQTT_A_USERNAME]),
+		       (size_t)nla_len(tb[KMQTT_A_USERNAME]));
+	}
 	parse_stats(tb[KMQTT_A_STATS], s.stats);
 	walk->fn(&s, walk->arg);
 }

@@ -61,6 +61,9 @@ struct kmqtt_nl_attach {
 	/* Bytes read past the CONNECT (TLS records), for the module first. */
 	const uint8_t *pending;
 	size_t pending_len;
+	/* Whom the client authenticated as; NULL: anonymous. */
+	const char *username;
+	size_t username_len;
 	/* The client's access rules (agent/acl.h); NULL: everything allowed. */
 	const struct acl_rules *acl;
 };
@@ -88,6 +91,9 @@ struct kmqtt_nl_session {
 	bool clean_session;
 	bool online;
 	uint64_t conn_id;		/* when online */
+	/* Whom the client was authenticated as, when it gave a username. */
+	bool has_username;
+	char username[KMQTT_USERNAME_MAX + 1];
 	uint64_t stats[KMQTT_STAT_MAX + 1];
 };
 

@@ -985,9 +985,7 @@ int kmqtt_conn_attach(struct kmqtt_broker *broker,
 	if (ret)
 		goto put_conn;
 
-	session = kmqtt_session_attach(broker, conn, params->client_id,
-				       params->client_id_len,
-				       params->clean_session, session_present);
+	session = kmqtt_session_attach(broker, conn, params, session_present);
 	if (IS_ERR(session)) {
 		ret = PTR_ERR(session);
 		kmqtt_conn_release_socket(conn);

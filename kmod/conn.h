@@ -29,6 +29,8 @@ struct kmqtt_conn_params {
 	u8 proto_level;
 	u16 keepalive;
 	bool clean_session;
+	const u8 *username;		/* NULL: anonymous */
+	u16 username_len;
 	/* Will message (MQTT 3.1.2.5); no will when will_topic is NULL. */
 	const u8 *will_topic;
 	u16 will_topic_len;

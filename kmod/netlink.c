@@ -38,6 +38,7 @@ static const struct nla_policy kmqtt_attach_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_WILL_RETAIN] = NLA_POLICY_MAX(NLA_U8, 1),
 	[KMQTT_A_PENDING] = { .type = NLA_BINARY, .len = KMQTT_PENDING_MAX },
 	[KMQTT_A_ACL] = { .type = NLA_NESTED },
+	[KMQTT_A_USERNAME] = { .type = NLA_BINARY, .len = KMQTT_USERNAME_MAX },
 };
 
 static const struct nla_policy kmqtt_acl_rule_policy[KMQTT_A_MAX + 1] = {
@@ -69,6 +70,26 @@ static const struct nla_policy kmqtt_limits_policy[KMQTT_LIMIT_MAX + 1] = {
 static const struct nla_policy kmqtt_set_limits_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_LIMITS] = NLA_POLICY_NESTED(kmqtt_limits_policy),
 };
+
+/*
+ * An agent built against another ABI version gets a clear refusal rather
+ * than attributes it would misread.
+ */
+static int kmqtt_netlink_check_version(const struct genlmsghdr *hdr,
+				       struct netlink_ext_ack *extack)
+{
+	if (hdr->version == KMQTT_GENL_VERSION)
+		return 0;
+	NL_SET_ERR_MSG(extack,
+		       "kmqtt genl version mismatch: this module speaks version "
+		       __stringify(KMQTT_GENL_VERSION));
+	return -EPROTONOSUPPORT;
+}
+
+static int kmqtt_netlink_dump_start(struct netlink_callback *cb)
+{
+	return kmqtt_netlink_check_version(nlmsg_data(cb->nlh), cb->extack);
+}
 
 static int kmqtt_netlink_parse_will(struct genl_info *info,
 				    struct kmqtt_conn_params *params)
@@ -163,6 +184,9 @@ static int kmqtt_netlink_set_acl(struct sk_buff *skb, struct genl_info *info)
 	struct kmqtt_acl *acl = NULL;
 	int ret;
 
+	ret = kmqtt_netlink_check_version(info->genlhdr, info->extack);
+	if (ret)
+		return ret;
 	if (GENL_REQ_ATTR_CHECK(info, KMQTT_A_CLIENT_ID))
 		return -EINVAL;
 	if (info->attrs[KMQTT_A_ACL]) {
@@ -192,6 +216,9 @@ static int kmqtt_netlink_attach(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int i, ret;
 
+	ret = kmqtt_netlink_check_version(info->genlhdr, info->extack);
+	if (ret)
+		return ret;
 	for (i = 0; i < ARRAY_SIZE(required); i++)
 		if (GENL_REQ_ATTR_CHECK(info, required[i]))
 			return -EINVAL;
@@ -218,6 +245,10 @@ static int kmqtt_netlink_attach(struct sk_buff *skb, struct genl_info *info)
 	if (attrs[KMQTT_A_PENDING]) {
 		params.pending = nla_data(attrs[KMQTT_A_PENDING]);
 		params.pending_len = nla_len(attrs[KMQTT_A_PENDING]);
+	}
+	if (attrs[KMQTT_A_USERNAME]) {
+		params.username = nla_data(attrs[KMQTT_A_USERNAME]);
+		params.username_len = nla_len(attrs[KMQTT_A_USERNAME]);
 	}
 
 	reply = genlmsg_new(nla_total_size_64bit(sizeof(u64)) +
@@ -383,7 +414,11 @@ static int kmqtt_netlink_get_info(struct sk_buff *skb, struct genl_info *info)
 	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
 	struct sk_buff *reply;
 	void *hdr;
+	int ret;
 
+	ret = kmqtt_netlink_check_version(info->genlhdr, info->extack);
+	if (ret)
+		return ret;
 	reply = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!reply)
 		return -ENOMEM;
@@ -472,6 +507,9 @@ static int kmqtt_netlink_set_limits(struct sk_buff *skb,
 	struct kmqtt_limits new;
 	int ret;
 
+	ret = kmqtt_netlink_check_version(info->genlhdr, info->extack);
+	if (ret)
+		return ret;
 	if (GENL_REQ_ATTR_CHECK(info, KMQTT_A_LIMITS))
 		return -EINVAL;
 	ret = nla_parse_nested(tb, KMQTT_LIMIT_MAX, info->attrs[KMQTT_A_LIMITS],
@@ -575,7 +613,10 @@ static int kmqtt_netlink_fill_session(struct sk_buff *skb,
 	    nla_put_u8(skb, KMQTT_A_CLEAN_SESSION, session->clean) ||
 	    nla_put_u8(skb, KMQTT_A_ONLINE, !!conn) ||
 	    (conn && nla_put_u64_64bit(skb, KMQTT_A_CONN_ID, conn->id,
-				       KMQTT_A_PAD)))
+				       KMQTT_A_PAD)) ||
+	    (session->username &&
+	     nla_put(skb, KMQTT_A_USERNAME, session->username_len,
+		     session->username)))
 		goto cancel;
 	nest = nla_nest_start(skb, KMQTT_A_STATS);
 	if (!nest)
@@ -734,6 +775,7 @@ static const struct genl_ops kmqtt_netlink_ops[] = {
 	},
 	{
 		.cmd = KMQTT_CMD_GET_CONN,
+		.start = kmqtt_netlink_dump_start,
 		.dumpit = kmqtt_netlink_dump_conns,
 		.flags = GENL_ADMIN_PERM,
 	},
@@ -746,11 +788,13 @@ static const struct genl_ops kmqtt_netlink_ops[] = {
 	},
 	{
 		.cmd = KMQTT_CMD_GET_SESSION,
+		.start = kmqtt_netlink_dump_start,
 		.dumpit = kmqtt_netlink_dump_sessions,
 		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = KMQTT_CMD_GET_SUBSCRIPTION,
+		.start = kmqtt_netlink_dump_start,
 		.dumpit = kmqtt_netlink_dump_subscriptions,
 		.flags = GENL_ADMIN_PERM,
 	},

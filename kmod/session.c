@@ -114,6 +114,7 @@ static void kmqtt_session_free(struct kmqtt_session *session)
 
 	kmqtt_delivery_purge(session);
 	kmqtt_acl_free(rcu_dereference_protected(session->acl, true));
+	kfree(session->username);
 	bitmap_free(session->qos2_received);
 	/* Fan-out may still hold the session from a match. */
 	kfree_rcu(session, rcu);
@@ -175,11 +176,32 @@ static void kmqtt_session_expiry_work(struct work_struct *work)
 	kmqtt_session_free(session);
 }
 
+/* The session now belongs to whoever the connecting client is. */
+static int kmqtt_session_set_username(struct kmqtt_session *session,
+				      const struct kmqtt_conn_params *params)
+{
+	u8 *username = NULL;
+
+	if (params->username) {
+		username = kmemdup(params->username, params->username_len,
+				   GFP_KERNEL);
+		if (!username)
+			return -ENOMEM;
+	}
+	kfree(session->username);
+	session->username = username;
+	session->username_len = params->username_len;
+	return 0;
+}
+
 struct kmqtt_session *kmqtt_session_attach(struct kmqtt_broker *broker,
 					   struct kmqtt_conn *conn,
-					   const u8 *client_id, u16 len,
-					   bool clean, bool *present)
+					   const struct kmqtt_conn_params *params,
+					   bool *present)
 {
+	const u8 *client_id = params->client_id;
+	bool clean = params->clean_session;
+	u16 len = params->client_id_len;
 	struct kmqtt_session *session;
 	struct kmqtt_acl *old_acl;
 	struct kmqtt_conn *old;
@@ -224,7 +246,9 @@ retry:
 				      lockdep_is_held(&broker->sessions_lock));
 	kmqtt_acl_free(old_acl);
 	conn->acl = NULL;
-	ret = kmqtt_conn_queue_connack(conn, *present);
+	ret = kmqtt_session_set_username(session, params);
+	if (!ret)
+		ret = kmqtt_conn_queue_connack(conn, *present);
 	if (ret) {
 		if (!*present) {
 			kmqtt_session_unlink(session);

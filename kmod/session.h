@@ -42,6 +42,9 @@ struct kmqtt_session {
 	struct kmqtt_conn __rcu *conn;
 	/* Access rules; NULL allows all.  Replaced under sessions_lock. */
 	struct kmqtt_acl __rcu *acl;
+	/* Whom the agent authenticated; NULL: anonymous.  sessions_lock. */
+	u8 *username;
+	u16 username_len;
 
 	/* Outbound message flow (delivery.c). */
 	spinlock_t lock;
@@ -70,16 +73,16 @@ struct kmqtt_session {
 };
 
 /*
- * Bind @conn to the session of @client_id: resume a stored one (unless
- * @clean, MQTT-3.1.2-6) or create one.  A connection holding the session is
+ * Bind @conn to the session of @params->client_id: resume a stored one
+ * (unless clean_session, MQTT-3.1.2-6) or create one.  A connection holding the session is
  * closed and waited for first (MQTT-3.1.4-2).  Sets *@present when a stored
  * session was resumed (MQTT-3.2.2-2), queues CONNACK, and resumes the
  * session's message flow on @conn.  Returns the session or an ERR_PTR.
  */
 struct kmqtt_session *kmqtt_session_attach(struct kmqtt_broker *broker,
 					   struct kmqtt_conn *conn,
-					   const u8 *client_id, u16 len,
-					   bool clean, bool *present);
+					   const struct kmqtt_conn_params *params,
+					   bool *present);
 
 /*
  * Give the session of @client_id the rules @acl (NULL: allow all), which

@@ -52,6 +52,21 @@ acl_denied_counted() {
 	[ "$n" -ge 3 ]
 }
 
+# The module keeps the user name with the session (KMQTT_A_USERNAME): it is
+# what a restarted kmqttd compiles the session's rules for.
+session_keeps_username() {
+	mosquitto_sub -p 1883 -u alice -P 'alice pw' -i named-session -c \
+		-t a/x -E || return 1
+	"$root/tools/kmqttctl/kmqttctl" show --json |
+		/usr/bin/python3 -c '
+import json, sys
+s = [s for s in json.load(sys.stdin)["sessions"]
+     if s["client_id"] == "named-session"]
+print("# sessions named-session:", s)
+sys.exit(not (len(s) == 1 and s[0].get("username") == "alice" and
+              not s[0]["online"]))'
+}
+
 reload_live() {
 	cat >"$work/acl.new" <<ACL
 user alice
@@ -63,7 +78,7 @@ ACL
 		--pid "$kmqttd_pid" --log "$log" --reloaded "Access rules sent to"
 }
 
-tap_plan 24
+tap_plan 25
 mosquitto_passwd -c -b "$work/pw" alice 'alice pw' >/dev/null
 mosquitto_passwd -b "$work/pw" bob 'bob pw' >/dev/null
 cat >"$work/acl" <<ACL
@@ -88,7 +103,7 @@ certfile $certs/server.pem
 keyfile $certs/server.key
 CONF
 if ! kmqttd_start "$work/kmqttd.conf" "$log" 2; then
-	for i in $(seq 13); do tap_check "setup (kmqttd did not start)" false; done
+	for i in $(seq 14); do tap_check "setup (kmqttd did not start)" false; done
 else
 	tap_check "right password: CONNACK 0" py "${alice[@]}" connack --expect 0
 	tap_check "wrong password: CONNACK 4 (bad user name or password), closed" \
@@ -120,6 +135,8 @@ else
 		--publish u/alice/x --sentinel a/end
 	tap_check "ACL refusals counted in kmqttctl show (acl_denied)" \
 		acl_denied_counted
+	tap_check "offline session keeps its user name (kmqttctl show)" \
+		session_keeps_username
 	tap_check "SIGHUP with a new ACL file: a connected client loses a/live" \
 		reload_live
 fi

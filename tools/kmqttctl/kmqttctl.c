@@ -297,6 +297,10 @@ static void show_session(const struct kmqtt_nl_session *s, void *arg)
 		       s->online ? "true" : "false");
 		if (s->online)
 			printf(",\"conn_id\":%" PRIu64, s->conn_id);
+		if (s->has_username) {
+			printf(",\"username\":");
+			json_string(s->username);
+		}
 		printf(",\"stats\":");
 		json_stats(s->stats, session_stats, ARRAY_SIZE(session_stats));
 		printf(",\"subscriptions\":[");
@@ -314,6 +318,8 @@ static void show_session(const struct kmqtt_nl_session *s, void *arg)
 			       s->conn_id);
 		else
 			printf("  state: offline\n");
+		if (s->has_username)
+			printf("  username: %s\n", s->username);
 		printf("  clean session: %s\n", s->clean_session ? "yes" : "no");
 		printf("  inflight: %" PRIu64 "\n", s->stats[KMQTT_STAT_INFLIGHT]);
 		printf("  queued: %" PRIu64 " messages, %" PRIu64 " bytes\n",

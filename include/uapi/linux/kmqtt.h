@@ -13,6 +13,9 @@
 /* Longest client identifier the module accepts at ATTACH. */
 #define KMQTT_CLIENT_ID_MAX	256
 
+/* Longest username ATTACH takes; the agent refuses longer ones. */
+#define KMQTT_USERNAME_MAX	1024
+
 /* Most bytes ATTACH takes in KMQTT_A_PENDING: one TLS record's worth. */
 #define KMQTT_PENDING_MAX	16384
 
@@ -93,6 +96,12 @@ enum kmqtt_attr {
 	KMQTT_A_ACL_RULE,	/* nested: FILTER and ACL_ACCESS */
 	KMQTT_A_ACL_ACCESS,	/* u8: KMQTT_ACL_* */
 	KMQTT_A_TLS,		/* u8: the socket runs kernel TLS */
+	/*
+	 * binary: 1..KMQTT_USERNAME_MAX bytes, the name the agent
+	 * authenticated the client as; kept with the session so that a
+	 * restarted agent compiles its access rules for the same user.
+	 */
+	KMQTT_A_USERNAME,
 
 	__KMQTT_A_MAX,
 };
