@@ -90,7 +90,10 @@ struct kmqtt_broker {
 
 	struct kmqtt_retain_store retained;
 
-	/* Bytes of messages held, checked against limits.memory. */
+	/*
+	 * Bytes of messages and receive buffers held, checked against
+	 * limits.memory (kmqtt_broker_charge()).
+	 */
 	struct percpu_counter memory;
 
 	/* Every message not delivered, whatever the reason (rare). */
@@ -100,6 +103,28 @@ struct kmqtt_broker {
 };
 
 struct kmqtt_broker *kmqtt_broker_get(const struct net *net);
+
+/*
+ * Account @size bytes about to be allocated; false when that would pass
+ * the memory limit.  The per-CPU sum is approximate by design: a cap, not
+ * a ledger.
+ */
+static inline bool kmqtt_broker_charge(struct kmqtt_broker *broker,
+				       size_t size)
+{
+	u64 limit = READ_ONCE(broker->limits.memory);
+
+	if (limit && percpu_counter_read_positive(&broker->memory) + size > limit)
+		return false;
+	percpu_counter_add(&broker->memory, size);
+	return true;
+}
+
+static inline void kmqtt_broker_uncharge(struct kmqtt_broker *broker,
+					 size_t size)
+{
+	percpu_counter_sub(&broker->memory, size);
+}
 
 int kmqtt_broker_init(void);
 void kmqtt_broker_exit(void);

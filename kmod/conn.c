@@ -574,23 +574,49 @@ static int kmqtt_conn_handle(struct kmqtt_conn *conn,
 	}
 }
 
-/* Make room for a packet of @need bytes at the start of the buffer. */
-static int kmqtt_conn_rx_reserve(struct kmqtt_conn *conn, u32 need)
+static void kmqtt_conn_rx_free(struct kmqtt_conn *conn)
+{
+	kvfree(conn->rx_buf);
+	kmqtt_broker_uncharge(conn->broker, conn->rx_cap);
+	conn->rx_buf = NULL;
+	conn->rx_cap = 0;
+}
+
+/* Move the received bytes to a buffer of @cap bytes, memory limit allowing. */
+static int kmqtt_conn_rx_resize(struct kmqtt_conn *conn, u32 cap)
 {
 	u8 *buf;
 
-	if (conn->rx_buf && conn->rx_cap >= need)
-		return 0;
-	need = max_t(u32, need, KMQTT_RX_MIN);
-	buf = kvmalloc(need, GFP_KERNEL);
-	if (!buf)
+	if (!kmqtt_broker_charge(conn->broker, cap))
 		return -ENOMEM;
+	buf = kvmalloc(cap, GFP_KERNEL | __GFP_NOWARN);
+	if (!buf) {
+		kmqtt_broker_uncharge(conn->broker, cap);
+		return -ENOMEM;
+	}
 	if (conn->rx_len)
 		memcpy(buf, conn->rx_buf, conn->rx_len);
-	kvfree(conn->rx_buf);
+	kmqtt_conn_rx_free(conn);
 	conn->rx_buf = buf;
-	conn->rx_cap = need;
+	conn->rx_cap = cap;
 	return 0;
+}
+
+/*
+ * Room to receive into.  A packet larger than the small buffer gets a
+ * buffer that doubles as its bytes arrive, never ahead of them: announcing
+ * a 256 MiB packet costs the sender 256 MiB of sending, not us of memory.
+ */
+static int kmqtt_conn_rx_reserve(struct kmqtt_conn *conn)
+{
+	if (!conn->rx_cap)
+		return kmqtt_conn_rx_resize(conn, KMQTT_RX_MIN);
+	if (conn->rx_len < conn->rx_cap)
+		return 0;
+	/* Full, so it holds the start of a packet longer than itself. */
+	if (conn->rx_need <= conn->rx_cap)
+		return -EPROTO;
+	return kmqtt_conn_rx_resize(conn, min(conn->rx_need, 2 * conn->rx_cap));
 }
 
 /* Handle every complete packet in the buffer and keep the remainder. */
@@ -631,8 +657,7 @@ static int kmqtt_conn_rx_packets(struct kmqtt_conn *conn)
 	}
 	conn->rx_len -= off;
 	memmove(conn->rx_buf, conn->rx_buf + off, conn->rx_len);
-	if (!ret && need)
-		ret = kmqtt_conn_rx_reserve(conn, need);
+	conn->rx_need = need;
 	return ret;
 }
 
@@ -677,18 +702,21 @@ static void kmqtt_conn_rx_work(struct work_struct *work)
 	if (!smp_load_acquire(&conn->ready))
 		return;
 
-	while (!kmqtt_conn_closing(conn)) {
+	/* Packets the agent read after CONNECT (ATTACH's PENDING) first. */
+	ret = kmqtt_conn_rx_packets(conn);
+	while (!ret && !kmqtt_conn_closing(conn)) {
 		if (!budget--) {
 			queue_work(kmqtt_wq, work);
 			return;
 		}
-		if (kmqtt_conn_rx_reserve(conn, 0)) {
-			kmqtt_conn_close(conn, KMQTT_CLOSE_NOMEM);
-			return;
-		}
-		ret = kmqtt_conn_recv(conn);
-		if (ret == -EAGAIN)
+		ret = kmqtt_conn_rx_reserve(conn);
+		if (ret)
 			break;
+		ret = kmqtt_conn_recv(conn);
+		if (ret == -EAGAIN) {
+			ret = 0;
+			break;
+		}
 		if (ret <= 0) {
 			kmqtt_conn_close(conn, KMQTT_CLOSE_PEER);
 			return;
@@ -696,19 +724,16 @@ static void kmqtt_conn_rx_work(struct work_struct *work)
 		conn->rx_len += ret;
 		kmqtt_counter_add(&conn->counters.bytes_in, ret);
 		ret = kmqtt_conn_rx_packets(conn);
-		if (ret) {
-			kmqtt_conn_close(conn, ret == -ENOMEM ? KMQTT_CLOSE_NOMEM :
-					 ret == -ENOBUFS ? KMQTT_CLOSE_OVERFLOW :
-					 KMQTT_CLOSE_PROTOCOL);
-			return;
-		}
+	}
+	if (ret) {
+		kmqtt_conn_close(conn, ret == -ENOMEM ? KMQTT_CLOSE_NOMEM :
+				 ret == -ENOBUFS ? KMQTT_CLOSE_OVERFLOW :
+				 KMQTT_CLOSE_PROTOCOL);
+		return;
 	}
 	/* Idle connections keep no receive buffer. */
-	if (!conn->rx_len) {
-		kvfree(conn->rx_buf);
-		conn->rx_buf = NULL;
-		conn->rx_cap = 0;
-	}
+	if (!conn->rx_len)
+		kmqtt_conn_rx_free(conn);
 }
 
 static void kmqtt_conn_keepalive_work(struct work_struct *work)
@@ -750,7 +775,7 @@ void kmqtt_conn_get(struct kmqtt_conn *conn)
 static void kmqtt_conn_free(struct kmqtt_conn *conn)
 {
 	kmqtt_conn_tx_purge(conn);
-	kvfree(conn->rx_buf);
+	kmqtt_conn_rx_free(conn);
 	kmqtt_topic_match_set_free(&conn->matches);
 	if (conn->will)
 		kmqtt_msg_put(conn->will);
@@ -845,7 +870,8 @@ static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
 		conn->will_retain = params->will_retain;
 	}
 	if (params->pending_len) {
-		if (kmqtt_conn_rx_reserve(conn, params->pending_len))
+		if (kmqtt_conn_rx_resize(conn, max_t(u32, params->pending_len,
+						     KMQTT_RX_MIN)))
 			goto err;
 		memcpy(conn->rx_buf, params->pending, params->pending_len);
 		conn->rx_len = params->pending_len;

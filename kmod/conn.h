@@ -79,6 +79,7 @@ struct kmqtt_conn {
 	u8 *rx_buf;
 	u32 rx_cap;
 	u32 rx_len;
+	u32 rx_need;			/* bytes of the packet at the head */
 	unsigned long last_packet;	/* jiffies, for keepalive */
 	struct kmqtt_match_set matches;
 	struct delayed_work keepalive_work;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Application messages and the broker's accounting of their memory. */
+/* Application messages, accounted against the broker's memory limit. */
 
 #include <linux/mm.h>
 #include <linux/overflow.h>
@@ -16,16 +16,15 @@ struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 {
 	size_t len = 2 + (size_t)topic_len + payload_len;
 	size_t size = offsetof(struct kmqtt_msg, data) + len;
-	u64 limit = READ_ONCE(broker->limits.memory);
 	struct kmqtt_msg *msg;
 
-	/* The per-CPU sum is approximate by design: a cap, not a ledger. */
-	if (limit && percpu_counter_read_positive(&broker->memory) + size > limit)
+	if (!kmqtt_broker_charge(broker, size))
 		return NULL;
 	msg = kvmalloc(size, gfp | __GFP_NOWARN);
-	if (!msg)
+	if (!msg) {
+		kmqtt_broker_uncharge(broker, size);
 		return NULL;
-	percpu_counter_add(&broker->memory, size);
+	}
 	refcount_set(&msg->ref, 1);
 	msg->broker = broker;
 	msg->qos = qos;
@@ -40,8 +39,8 @@ struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 
 void kmqtt_msg_free(struct kmqtt_msg *msg)
 {
-	percpu_counter_sub(&msg->broker->memory,
-			   offsetof(struct kmqtt_msg, data) + msg->len);
+	kmqtt_broker_uncharge(msg->broker,
+			      offsetof(struct kmqtt_msg, data) + msg->len);
 	/* vfree() may sleep; queues drop messages under spinlocks. */
 	kvfree_rcu(msg, rcu);
 }

@@ -62,16 +62,50 @@ FIXTURE_TEARDOWN(attach)
 		kmqtt_genl_close(&self->genl);
 }
 
-static int attach_fd(struct kmqtt_genl *g, int fd, uint64_t *conn_id)
+static int attach_pending(struct kmqtt_genl *g, int fd, const void *pending,
+			  size_t pending_len, uint64_t *conn_id)
 {
 	struct kmqtt_attach_req req = {
 		.fd = fd,
 		.client_id = "attach-test",
 		.proto_level = MQTT_PROTO_V311,
 		.clean_session = true,
+		.pending = pending,
+		.pending_len = pending_len,
 	};
 
 	return kmqtt_genl_attach(g, &req, conn_id);
+}
+
+static int attach_fd(struct kmqtt_genl *g, int fd, uint64_t *conn_id)
+{
+	return attach_pending(g, fd, NULL, 0, conn_id);
+}
+
+/*
+ * SUBSCRIBE id 1 to "loop", then a QoS 0 PUBLISH to "loop" making @len
+ * bytes in all (at least 20); returns the payload length.
+ */
+static size_t subscribe_then_publish(uint8_t *buf, size_t len)
+{
+	static const uint8_t subscribe[] = {
+		0x82, 0x09, 0x00, 0x01, 0x00, 0x04, 'l', 'o', 'o', 'p', 0x00,
+	};
+	size_t off = sizeof(subscribe), rem, payload, n = 0;
+
+	memcpy(buf, subscribe, off);
+	/* remaining length = 6 + payload; its encoding takes 1..3 bytes */
+	do {
+		n++;
+		rem = len - off - 1 - n;
+	} while (rem >= (1u << (7 * n)));
+	payload = rem - 6;
+	buf[off++] = 0x30;
+	for (; n; n--, rem >>= 7)
+		buf[off++] = (rem & 0x7f) | (n > 1 ? 0x80 : 0);
+	memcpy(buf + off, "\x00\x04loop", 6);
+	memset(buf + off + 6, 'p', payload);
+	return payload;
 }
 
 static bool conn_listed(struct __test_metadata *_metadata,
@@ -100,6 +134,65 @@ TEST_F(attach, connack_then_served)
 	ASSERT_TRUE(conn_listed(_metadata, &self->genl, conn_id));
 	ASSERT_EQ(0, mqtt_send_pingreq(self->client));
 	ASSERT_EQ(0, mqtt_expect_pingresp(self->client));
+}
+
+/*
+ * Bytes the agent read past CONNECT (a TLS record can carry the next
+ * packets) are handled at once, before anything from the socket.
+ */
+TEST_F(attach, pending_packets_handled_without_more_input)
+{
+	static const uint8_t pending[] = {
+		0xc0, 0x00,					/* PINGREQ */
+		0x82, 0x09, 0x00, 0x07, 0x00, 0x04, 'l', 'o', 'o', 'p', 0x00,
+	};
+	uint64_t conn_id;
+
+	ASSERT_EQ(0, attach_pending(&self->genl, self->server, pending,
+				    sizeof(pending), &conn_id));
+	ASSERT_EQ(MQTT_CONNACK_ACCEPTED,
+		  mqtt_expect_connack(self->client, MQTT_TEST_TIMEOUT_MS));
+	ASSERT_EQ(0, mqtt_expect_pingresp(self->client));
+	ASSERT_EQ(0, mqtt_expect_suback(self->client, 7, (uint8_t[]){ 0 }, 1));
+}
+
+/*
+ * ATTACH with the first @pending of @total bytes (SUBSCRIBE, then a PUBLISH
+ * that loops back) as PENDING, the rest from the socket.
+ */
+static void pending_roundtrip(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(attach) *self, size_t total,
+			      size_t pending)
+{
+	static uint8_t bytes[8192];
+	static char payload[8192];
+	uint64_t conn_id;
+	size_t n;
+
+	ASSERT_GE(sizeof(bytes), total);
+	n = subscribe_then_publish(bytes, total);
+	memset(payload, 'p', n);
+	ASSERT_EQ(0, attach_pending(&self->genl, self->server, bytes, pending,
+				    &conn_id));
+	ASSERT_EQ(MQTT_CONNACK_ACCEPTED,
+		  mqtt_expect_connack(self->client, MQTT_TEST_TIMEOUT_MS));
+	ASSERT_EQ(0, mqtt_expect_suback(self->client, 1, (uint8_t[]){ 0 }, 1));
+	if (total > pending)
+		ASSERT_EQ(0, mqtt_send_raw(self->client, bytes + pending,
+					   total - pending));
+	ASSERT_EQ(0, mqtt_expect_publish(self->client, "loop", payload, n));
+}
+
+/* PENDING that exactly fills the module's first receive buffer (4 KiB). */
+TEST_F(attach, pending_filling_the_receive_buffer)
+{
+	pending_roundtrip(_metadata, self, 4096, 4096);
+}
+
+/* PENDING that ends inside a packet whose rest comes from the socket. */
+TEST_F(attach, pending_ending_inside_a_packet)
+{
+	pending_roundtrip(_metadata, self, 7000, 4096);
 }
 
 /* The module keeps its own reference: the agent's fd is only its own. */

@@ -254,6 +254,74 @@ TEST_F(limits, max_subscriptions_suback_failure)
 	close(fd);
 }
 
+/*
+ * Receive buffers count against the memory limit and grow with the bytes
+ * that arrived, not with the length a packet announces: clients that each
+ * announce a 32 MiB PUBLISH and send 8 KiB of it hold a few KiB each.  One
+ * that goes on sending would need more than the limit: it is closed
+ * (KMQTT_CLOSE_NOMEM), and the memory is given back.
+ */
+#define ANNOUNCERS	32
+#define ANNOUNCED	(32u << 20)
+#define SENT_EACH	8192
+#define MEMORY_LIMIT	(2u << 20)
+
+TEST_F(limits, receive_buffers_follow_data_and_count_as_memory)
+{
+	static uint8_t chunk[1 << 16];
+	uint64_t bytes_in, memory;
+	int fds[ANNOUNCERS], i;
+
+	ASSERT_EQ(0, broker_start(&self->broker));
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_PACKET_SIZE,
+					  2 * ANNOUNCED));
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl, KMQTT_LIMIT_MEMORY,
+					  MEMORY_LIMIT));
+	bytes_in = stat_now(_metadata, &self->genl, KMQTT_STAT_BYTES_IN);
+	/* PUBLISH, remaining length ANNOUNCED (4 bytes), topic "big" */
+	chunk[0] = 0x30;
+	chunk[1] = 0x80 | (ANNOUNCED & 0x7f);
+	chunk[2] = 0x80 | ((ANNOUNCED >> 7) & 0x7f);
+	chunk[3] = 0x80 | ((ANNOUNCED >> 14) & 0x7f);
+	chunk[4] = ANNOUNCED >> 21;
+	memcpy(chunk + 5, "\x00\x03" "big", 5);
+	for (i = 0; i < ANNOUNCERS; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "limits-announce-%d", i);
+		fds[i] = mqtt_client_open(self->broker.port, id, 0);
+		ASSERT_LE(0, fds[i]);
+		ASSERT_EQ(0, mqtt_send_raw(fds[i], chunk, SENT_EACH));
+	}
+	/* CONNACK-less: bytes_in counts the packets' bytes only */
+	ASSERT_LE(bytes_in + ANNOUNCERS * SENT_EACH,
+		  wait_stat(_metadata, &self->genl, KMQTT_STAT_BYTES_IN,
+			    bytes_in + ANNOUNCERS * SENT_EACH));
+	memory = stat_now(_metadata, &self->genl, KMQTT_STAT_MEMORY);
+	TH_LOG("%d clients announced %u bytes each: %llu bytes of memory",
+	       ANNOUNCERS, ANNOUNCED, (unsigned long long)memory);
+	ASSERT_LE(ANNOUNCERS * SENT_EACH, memory);
+	ASSERT_GE(ANNOUNCERS * 4 * SENT_EACH, memory);
+
+	/* Growing past the limit closes that connection; others stay. */
+	memset(chunk, 'p', sizeof(chunk));
+	for (i = 0; i < (int)(2 * MEMORY_LIMIT / sizeof(chunk)); i++)
+		if (mqtt_send_raw(fds[0], chunk, sizeof(chunk)))
+			break;
+	ASSERT_EQ(0, mqtt_wait_closed(fds[0], MQTT_TEST_TIMEOUT_MS));
+	ASSERT_EQ(0, mqtt_expect_silence(fds[1], 100));
+	for (i = 0; i < ANNOUNCERS; i++)
+		close(fds[i]);
+	for (i = 0; i < MQTT_TEST_TIMEOUT_MS / 10; i++) {
+		memory = stat_now(_metadata, &self->genl, KMQTT_STAT_MEMORY);
+		if (memory < SENT_EACH)
+			break;
+		usleep(10000);
+	}
+	ASSERT_GT(SENT_EACH, memory);
+}
+
 /* SET_LIMITS checks every value before applying any: ERANGE, no change. */
 TEST_F(limits, out_of_range_limit_changes_nothing)
 {

@@ -61,6 +61,8 @@ int kmqtt_genl_open(struct kmqtt_genl *g)
 {
 	int err;
 
+	/* Room for ATTACH with a full KMQTT_PENDING_MAX of PENDING. */
+	nlmsg_set_default_size(2 * KMQTT_PENDING_MAX);
 	g->sock = nl_socket_alloc();
 	if (!g->sock)
 		return -ENOMEM;
@@ -146,7 +148,9 @@ int kmqtt_genl_attach(struct kmqtt_genl *g, const struct kmqtt_attach_req *req,
 		    req->client_id) ||
 	    nla_put_u8(msg, KMQTT_A_PROTO_LEVEL, req->proto_level) ||
 	    nla_put_u16(msg, KMQTT_A_KEEPALIVE, req->keepalive) ||
-	    nla_put_u8(msg, KMQTT_A_CLEAN_SESSION, req->clean_session)) {
+	    nla_put_u8(msg, KMQTT_A_CLEAN_SESSION, req->clean_session) ||
+	    (req->pending_len &&
+	     nla_put(msg, KMQTT_A_PENDING, req->pending_len, req->pending))) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
@@ -442,4 +446,295 @@ int kmqtt_genl_wait_closed(struct kmqtt_genl *g, uint64_t conn_id,
 	}
 	nl_cb_put(cb);
 	return w.found ? 0 : err;
+}
+
+static bool is_client_id(const struct nlattr *id, const char *client_id)
+{
+	return id && (size_t)nla_len(id) == strlen(client_id) &&
+	       !memcmp(nla_data(id), client_id, nla_len(id));
+}
+
+struct dump_match {
+	const char *client_id;
+	uint64_t conn_id;	/* of the last match that had one */
+	size_t n;
+};
+
+static int parse_match(struct nlattr **attrs, void *arg)
+{
+	struct dump_match *m = arg;
+
+	if (!is_client_id(attrs[KMQTT_A_CLIENT_ID], m->client_id))
+		return 0;
+	m->n++;
+	if (attrs[KMQTT_A_CONN_ID])
+		m->conn_id = nla_get_u64(attrs[KMQTT_A_CONN_ID]);
+	return 0;
+}
+
+static int dump_match(struct kmqtt_genl *g, uint8_t cmd, struct dump_match *m)
+{
+	struct nl_msg *msg = new_request(g, cmd, NLM_F_DUMP);
+
+	if (!msg)
+		return -ENOMEM;
+	return transact(g, msg, parse_match, m);
+}
+
+int kmqtt_genl_dump_count(struct kmqtt_genl *g, uint8_t cmd,
+			  const char *client_id, size_t *n)
+{
+	struct dump_match m = { .client_id = client_id };
+	int err = dump_match(g, cmd, &m);
+
+	*n = m.n;
+	return err;
+}
+
+int kmqtt_genl_find_conn(struct kmqtt_genl *g, const char *client_id,
+			 uint64_t *conn_id)
+{
+	struct dump_match m = { .client_id = client_id };
+	int err = dump_match(g, KMQTT_CMD_GET_CONN, &m);
+
+	if (err)
+		return err;
+	*conn_id = m.conn_id;
+	return m.n ? 0 : -ENOENT;
+}
+
+struct any_closed {
+	struct kmqtt_closed_event *ev;
+	char *client_id;
+	size_t size;
+	bool found;
+};
+
+static int on_any_closed(struct nl_msg *msg, void *arg)
+{
+	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+	struct nlattr *attrs[KMQTT_A_MAX + 1];
+	struct any_closed *w = arg;
+	size_t len = 0;
+
+	if (w->found || gh->cmd != KMQTT_CMD_CONN_CLOSED ||
+	    genlmsg_parse(nlmsg_hdr(msg), 0, attrs, KMQTT_A_MAX, NULL) ||
+	    !attrs[KMQTT_A_CONN_ID])
+		return NL_SKIP;
+	w->ev->conn_id = nla_get_u64(attrs[KMQTT_A_CONN_ID]);
+	w->ev->reason = attrs[KMQTT_A_CLOSE_REASON] ?
+			nla_get_u32(attrs[KMQTT_A_CLOSE_REASON]) : UINT32_MAX;
+	if (attrs[KMQTT_A_CLIENT_ID])
+		len = nla_len(attrs[KMQTT_A_CLIENT_ID]);
+	if (w->size) {
+		if (len > w->size - 1)
+			len = w->size - 1;
+		if (len)
+			memcpy(w->client_id, nla_data(attrs[KMQTT_A_CLIENT_ID]),
+			       len);
+		w->client_id[len] = '\0';
+	}
+	w->found = true;
+	return NL_STOP;
+}
+
+int kmqtt_genl_next_closed(struct kmqtt_genl *g, int timeout_ms,
+			   struct kmqtt_closed_event *ev, char *client_id,
+			   size_t size)
+{
+	struct any_closed w = { .ev = ev, .client_id = client_id,
+				.size = size };
+	struct pollfd pfd = { .fd = nl_socket_get_fd(g->sock), .events = POLLIN };
+	int64_t deadline = now_ms() + timeout_ms;
+	struct nl_cb *cb;
+	int err = 0;
+
+	cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!cb)
+		return -ENOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_any_closed, &w);
+	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, no_seq_check, NULL);
+	while (!w.found && !err) {
+		int left = deadline - now_ms();
+
+		if (left <= 0)
+			err = -ETIMEDOUT;
+		else if (poll(&pfd, 1, left) > 0 && nl_recvmsgs(g->sock, cb) < 0)
+			err = -EIO;
+	}
+	nl_cb_put(cb);
+	return w.found ? 0 : err;
+}
+
+#define RAW_TIMEOUT_S	5
+#define RAW_BUF_SIZE	32768
+
+/* Attributes of a raw request, encoded by hand. */
+struct raw_attrs {
+	uint8_t data[1024];
+	size_t len;
+	bool overflow;
+};
+
+static void raw_put(struct raw_attrs *a, uint16_t type, const void *data,
+		    size_t len)
+{
+	struct nlattr nla = { .nla_len = NLA_HDRLEN + len, .nla_type = type };
+
+	if (a->len + NLA_ALIGN(nla.nla_len) > sizeof(a->data)) {
+		a->overflow = true;
+		return;
+	}
+	memcpy(a->data + a->len, &nla, sizeof(nla));
+	memcpy(a->data + a->len + NLA_HDRLEN, data, len);
+	memset(a->data + a->len + nla.nla_len, 0,
+	       NLA_ALIGN(nla.nla_len) - nla.nla_len);
+	a->len += NLA_ALIGN(nla.nla_len);
+}
+
+/* NLMSGERR_ATTR_MSG among the TLVs from offset off of nh, if any. */
+static void raw_extack(const struct nlmsghdr *nh, size_t off,
+		       struct kmqtt_genl_ack *ack)
+{
+	const struct nlattr *a;
+	size_t n;
+
+	if (!(nh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return;
+	while (off + NLA_HDRLEN <= nh->nlmsg_len) {
+		a = (const struct nlattr *)((const uint8_t *)nh + off);
+		if (a->nla_len < NLA_HDRLEN || off + a->nla_len > nh->nlmsg_len)
+			return;
+		if ((a->nla_type & NLA_TYPE_MASK) == NLMSGERR_ATTR_MSG) {
+			n = a->nla_len - NLA_HDRLEN;
+			if (n > sizeof(ack->msg) - 1)
+				n = sizeof(ack->msg) - 1;
+			memcpy(ack->msg, (const uint8_t *)a + NLA_HDRLEN, n);
+			ack->msg[n] = '\0';
+			/* The kernel's string includes its NUL. */
+			ack->msg[strnlen(ack->msg, n)] = '\0';
+		}
+		off += NLA_ALIGN(a->nla_len);
+	}
+}
+
+/* One message of the answer to seq: true when it ends the request. */
+static bool raw_answer(const struct nlmsghdr *nh, struct kmqtt_genl_ack *ack)
+{
+	const struct nlmsgerr *e;
+	size_t payload;
+
+	switch (nh->nlmsg_type) {
+	case NLMSG_ERROR:
+		if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*e))) {
+			ack->err = -EPROTO;
+			return true;
+		}
+		e = NLMSG_DATA(nh);
+		ack->err = e->error;
+		payload = sizeof(*e);
+		if (!(nh->nlmsg_flags & NLM_F_CAPPED))
+			payload += e->msg.nlmsg_len - NLMSG_HDRLEN;
+		raw_extack(nh, NLMSG_HDRLEN + NLMSG_ALIGN(payload), ack);
+		return true;
+	case NLMSG_DONE:
+		if (nh->nlmsg_len >= NLMSG_LENGTH(sizeof(int)))
+			memcpy(&ack->err, NLMSG_DATA(nh), sizeof(int));
+		raw_extack(nh, NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(int)), ack);
+		return true;
+	default:
+		ack->replies++;
+		/* A doit's reply without NLM_F_ACK asked for ends it too. */
+		return false;
+	}
+}
+
+int kmqtt_genl_raw_request(int family, uint8_t cmd, uint8_t version,
+			   uint16_t nlflags, const void *attrs, size_t len,
+			   struct kmqtt_genl_ack *ack)
+{
+	static uint32_t seq_counter;
+	struct timeval tv = { .tv_sec = RAW_TIMEOUT_S };
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	uint32_t seq = (uint32_t)time(NULL) + ++seq_counter;
+	struct nlmsghdr *nh;
+	struct genlmsghdr *gh;
+	int one = 1, fd, err = 0;
+	bool done = false;
+	uint8_t *buf;
+	ssize_t n;
+
+	memset(ack, 0, sizeof(*ack));
+	if (len > RAW_BUF_SIZE - NLMSG_LENGTH(GENL_HDRLEN))
+		return -EMSGSIZE;
+	buf = calloc(1, RAW_BUF_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+	if (fd < 0) {
+		free(buf);
+		return -errno;
+	}
+	if (setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one)) ||
+	    setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv))) {
+		err = -errno;
+		goto out;
+	}
+
+	nh = (struct nlmsghdr *)buf;
+	nh->nlmsg_len = NLMSG_LENGTH(GENL_HDRLEN + len);
+	nh->nlmsg_type = family;
+	nh->nlmsg_flags = NLM_F_REQUEST | nlflags;
+	nh->nlmsg_seq = seq;
+	gh = NLMSG_DATA(nh);
+	gh->cmd = cmd;
+	gh->version = version;
+	if (len)
+		memcpy((uint8_t *)gh + GENL_HDRLEN, attrs, len);
+	if (sendto(fd, buf, nh->nlmsg_len, 0, (struct sockaddr *)&kernel,
+		   sizeof(kernel)) < 0) {
+		err = -errno;
+		goto out;
+	}
+
+	while (!done) {
+		n = recv(fd, buf, RAW_BUF_SIZE, 0);
+		if (n < 0) {
+			err = errno == EAGAIN ? -ETIMEDOUT : -errno;
+			break;
+		}
+		for (nh = (struct nlmsghdr *)buf; !done && NLMSG_OK(nh, n);
+		     nh = NLMSG_NEXT(nh, n)) {
+			if (nh->nlmsg_seq != seq)
+				continue;
+			done = raw_answer(nh, ack) ||
+			       (!(nlflags & (NLM_F_ACK | NLM_F_DUMP)) &&
+				!(nh->nlmsg_flags & NLM_F_MULTI));
+		}
+	}
+out:
+	close(fd);
+	free(buf);
+	return err;
+}
+
+int kmqtt_genl_raw_attach(int family, const struct kmqtt_attach_req *req,
+			  struct kmqtt_genl_ack *ack)
+{
+	struct raw_attrs a = { .len = 0 };
+	uint32_t fd = req->fd;
+	uint8_t level = req->proto_level, clean = req->clean_session;
+	uint16_t keepalive = req->keepalive;
+
+	raw_put(&a, KMQTT_A_SOCK_FD, &fd, sizeof(fd));
+	raw_put(&a, KMQTT_A_CLIENT_ID, req->client_id, strlen(req->client_id));
+	raw_put(&a, KMQTT_A_PROTO_LEVEL, &level, sizeof(level));
+	raw_put(&a, KMQTT_A_KEEPALIVE, &keepalive, sizeof(keepalive));
+	raw_put(&a, KMQTT_A_CLEAN_SESSION, &clean, sizeof(clean));
+	if (a.overflow)
+		return -EMSGSIZE;
+	return kmqtt_genl_raw_request(family, KMQTT_CMD_ATTACH,
+				      KMQTT_GENL_VERSION, NLM_F_ACK, a.data,
+				      a.len, ack);
 }

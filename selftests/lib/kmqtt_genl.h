@@ -27,6 +27,9 @@ struct kmqtt_attach_req {
 	uint8_t proto_level;
 	uint16_t keepalive;
 	bool clean_session;
+	/* KMQTT_A_PENDING: bytes "read" after CONNECT, when pending_len. */
+	const void *pending;
+	size_t pending_len;
 };
 
 struct kmqtt_closed_event {
@@ -91,5 +94,46 @@ int kmqtt_genl_join_events(struct kmqtt_genl *g);
 /* Wait for CONN_CLOSED of conn_id on a joined socket: 0 or -ETIMEDOUT. */
 int kmqtt_genl_wait_closed(struct kmqtt_genl *g, uint64_t conn_id,
 			   int timeout_ms, struct kmqtt_closed_event *ev);
+
+/* The connection of client_id in the GET_CONN dump: 0, or -ENOENT. */
+int kmqtt_genl_find_conn(struct kmqtt_genl *g, const char *client_id,
+			 uint64_t *conn_id);
+/*
+ * How many entries of a dump (KMQTT_CMD_GET_CONN, GET_SESSION or
+ * GET_SUBSCRIPTION) carry this CLIENT_ID.
+ */
+int kmqtt_genl_dump_count(struct kmqtt_genl *g, uint8_t cmd,
+			  const char *client_id, size_t *n);
+/*
+ * The next CONN_CLOSED event on a joined socket, of any connection, with
+ * its client id (truncated to size - 1 bytes): 0 or -ETIMEDOUT.
+ */
+int kmqtt_genl_next_closed(struct kmqtt_genl *g, int timeout_ms,
+			   struct kmqtt_closed_event *ev, char *client_id,
+			   size_t size);
+
+/*
+ * Raw requests, for what libnl hides: the genlmsghdr version and the
+ * extended ack.  Each goes out on a netlink socket of its own, opened in
+ * the caller's network namespace of the moment, with NETLINK_EXT_ACK.
+ */
+struct kmqtt_genl_ack {
+	int err;		/* 0, or the -errno the kernel answered */
+	char msg[256];		/* its extended ack message, "" without one */
+	unsigned int replies;	/* messages before the ack or NLMSG_DONE */
+};
+
+/*
+ * Send cmd with genlmsghdr.version set to version, nlflags (NLM_F_ACK
+ * for a doit, NLM_F_DUMP for a dump) and len bytes of encoded attributes,
+ * and read the answer into *ack: 0 once it ended, -errno when it could not
+ * be sent or did not end within 5 s.
+ */
+int kmqtt_genl_raw_request(int family, uint8_t cmd, uint8_t version,
+			   uint16_t nlflags, const void *attrs, size_t len,
+			   struct kmqtt_genl_ack *ack);
+/* ATTACH of req the same way (version KMQTT_GENL_VERSION). */
+int kmqtt_genl_raw_attach(int family, const struct kmqtt_attach_req *req,
+			  struct kmqtt_genl_ack *ack);
 
 #endif
