@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Outbound message flow of a session.  QoS 0 to an online client goes
- * straight to its connection's send queue (bounded there).  QoS 1 and 2
+ * straight to its connection's send queue (bounded there), unless QoS 1/2
+ * messages are queued, which it must not overtake.  QoS 1 and 2
  * take a packet id and a place in the inflight window; when the window is
  * full, or the client is offline, they wait in the session's queue, which
  * is bounded by max_queued_messages and max_queued_bytes.  Acks free
@@ -145,13 +146,20 @@ void kmqtt_delivery_deliver(struct kmqtt_session *session,
 	if (!qos) {
 		rcu_read_lock();
 		conn = rcu_dereference(session->conn);
-		/* Inside the RCU section: an allocation must not sleep. */
-		if (conn)
+		/*
+		 * Straight out unless QoS 1/2 messages wait for the window:
+		 * then it waits behind them (ordered topics, MQTT-4.6.0-6).
+		 * Inside the RCU section: an allocation must not sleep.
+		 */
+		if (conn && !READ_ONCE(session->n_queued)) {
 			kmqtt_conn_queue_publish(conn, msg, 0, 0, false, retain,
 						 GFP_NOWAIT);
+			rcu_read_unlock();
+			return;
+		}
 		rcu_read_unlock();
 		/* Offline: QoS 0 waits only if the operator asked for it. */
-		if (conn || !READ_ONCE(session->broker->limits.queue_qos0))
+		if (!conn && !READ_ONCE(session->broker->limits.queue_qos0))
 			return;
 	}
 

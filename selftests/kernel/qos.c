@@ -263,6 +263,32 @@ TEST_F(qos, mixed_qos_order_kept)
 }
 
 /*
+ * MQTT-4.6.0-6 (ordered topic): a QoS 0 message published after QoS 1
+ * messages that wait behind a full inflight window does not overtake them.
+ */
+TEST_F(qos, qos0_waits_behind_queued_qos1)
+{
+	struct mqtt_received m;
+
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_INFLIGHT, 1));
+	ASSERT_EQ(0, mqtt_subscribe_qos(self->sub, 1, "o0", 1));
+	ASSERT_EQ(0, mqtt_publish_nth(self->pub, "o0", 0, &at_qos1));
+	ASSERT_EQ(0, mqtt_publish_nth(self->pub, "o0", 1, &at_qos1));
+	ASSERT_EQ(0, mqtt_publish_nth(self->pub, "o0", 2, &at_qos0));
+	ASSERT_EQ(0, mqtt_sync(self->pub));
+	/* Message 0 fills the window; without its ack nothing else comes. */
+	ASSERT_EQ(0, mqtt_receive(self->sub, &m, false, MQTT_TEST_TIMEOUT_MS));
+	ASSERT_EQ(1, m.payload_len);
+	ASSERT_EQ('0', m.payload[0]);
+	ASSERT_EQ(0, mqtt_expect_silence(self->sub, QUIET_MS));
+	ASSERT_EQ(0, mqtt_send_pub_ack(self->sub, MQTT_PUBACK,
+				       m.opts.packet_id));
+	ASSERT_EQ(0, mqtt_expect_nth(self->sub, "o0", 1, &at_qos1));
+	ASSERT_EQ(0, mqtt_expect_nth(self->sub, "o0", 2, &at_qos0));
+}
+
+/*
  * A QoS 1 subscriber that never acks (full window, growing queue) does
  * not slow the publisher, whose every PUBACK comes at once, nor another
  * subscriber, which gets every message promptly.
