@@ -41,8 +41,8 @@ enum {
 /* Work item runs are bounded so one busy client can't hog a worker. */
 #define KMQTT_RX_BUDGET		64
 #define KMQTT_TX_BUDGET		64
-/* iovecs gathered into one sendmsg: up to 64 small packets. */
-#define KMQTT_TX_IOVS		64
+/* iovecs gathered into one sendmsg: 64 to 256 packets. */
+#define KMQTT_TX_IOVS		256
 /*
  * Acks and pings are never dropped; a client that keeps asking for them
  * without reading its socket is disconnected at this many.
@@ -324,16 +324,11 @@ static void kmqtt_conn_tx_consume(struct kmqtt_conn *conn, size_t sent)
 	spin_unlock(&conn->tx_lock);
 }
 
-static void kmqtt_conn_tx_work(struct work_struct *work)
+/* Send what is queued, in sendmsg calls of up to @max_vec iovecs. */
+static void kmqtt_conn_tx_flush(struct kmqtt_conn *conn, struct kvec *vec,
+				size_t max_vec)
 {
-	struct kmqtt_conn *conn = container_of(work, struct kmqtt_conn,
-					       tx_work);
-	struct kvec vec[KMQTT_TX_IOVS];
 	int budget = KMQTT_TX_BUDGET;
-
-	/* Pairs with attach's release: the connection is fully built. */
-	if (!smp_load_acquire(&conn->ready))
-		return;
 
 	while (!kmqtt_conn_closing(conn)) {
 		struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
@@ -348,12 +343,12 @@ static void kmqtt_conn_tx_work(struct work_struct *work)
 		if (list_empty(&conn->tx_sending))
 			return;
 		if (!budget--) {
-			queue_work(kmqtt_wq, work);
+			queue_work(kmqtt_wq, &conn->tx_work);
 			return;
 		}
 
 		list_for_each_entry(ent, &conn->tx_sending, node) {
-			if (n + KMQTT_TXENT_IOVS > KMQTT_TX_IOVS)
+			if (n + KMQTT_TXENT_IOVS > max_vec)
 				break;
 			n += kmqtt_txent_iov(ent, skip, vec + n);
 			skip = 0;
@@ -370,6 +365,30 @@ static void kmqtt_conn_tx_work(struct work_struct *work)
 		}
 		kmqtt_counter_add(&conn->counters.bytes_out, ret);
 		kmqtt_conn_tx_consume(conn, ret);
+	}
+}
+
+static void kmqtt_conn_tx_work(struct work_struct *work)
+{
+	struct kmqtt_conn *conn = container_of(work, struct kmqtt_conn,
+					       tx_work);
+	struct kvec one_packet[KMQTT_TXENT_IOVS];
+	struct kvec *vec;
+
+	/* Pairs with attach's release: the connection is fully built. */
+	if (!smp_load_acquire(&conn->ready))
+		return;
+	/* A publisher queueing after this check queues the work again. */
+	if (list_empty(&conn->tx_sending) && list_empty_careful(&conn->tx_queue))
+		return;
+	/* Too large for the stack; short of memory, one packet at a time. */
+	vec = kmalloc_array(KMQTT_TX_IOVS, sizeof(*vec),
+			    GFP_KERNEL | __GFP_NOWARN);
+	if (vec) {
+		kmqtt_conn_tx_flush(conn, vec, KMQTT_TX_IOVS);
+		kfree(vec);
+	} else {
+		kmqtt_conn_tx_flush(conn, one_packet, ARRAY_SIZE(one_packet));
 	}
 }
 
