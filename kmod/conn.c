@@ -72,6 +72,8 @@ struct kmqtt_txent {
 
 struct workqueue_struct *kmqtt_wq;
 static struct kmem_cache *kmqtt_txent_cache;
+/* Its own cache: an idle connection costs sizeof(struct kmqtt_conn). */
+static struct kmem_cache *kmqtt_conn_cache;
 
 static bool kmqtt_conn_closing(const struct kmqtt_conn *conn)
 {
@@ -791,6 +793,12 @@ void kmqtt_conn_get(struct kmqtt_conn *conn)
 	refcount_inc(&conn->ref);
 }
 
+static void kmqtt_conn_free_rcu(struct rcu_head *rcu)
+{
+	kmem_cache_free(kmqtt_conn_cache,
+			container_of(rcu, struct kmqtt_conn, rcu));
+}
+
 static void kmqtt_conn_free(struct kmqtt_conn *conn)
 {
 	kmqtt_conn_tx_purge(conn);
@@ -802,7 +810,7 @@ static void kmqtt_conn_free(struct kmqtt_conn *conn)
 	if (conn->sock)
 		sockfd_put(conn->sock);
 	/* Dumps and fan-out may still be looking at it. */
-	kfree_rcu(conn, rcu);
+	call_rcu(&conn->rcu, kmqtt_conn_free_rcu);
 }
 
 void kmqtt_conn_put(struct kmqtt_conn *conn)
@@ -822,6 +830,9 @@ static void kmqtt_conn_close_work(struct work_struct *work)
 					       close_work);
 	struct kmqtt_broker *broker = conn->broker;
 
+	/* Closed while attaching (out of memory): attach queues us again. */
+	if (!smp_load_acquire(&conn->ready))
+		return;
 	kmqtt_conn_release_socket(conn);
 
 	spin_lock(&conn->tx_lock);
@@ -861,7 +872,7 @@ static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
 {
 	struct kmqtt_conn *conn;
 
-	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
+	conn = kmem_cache_zalloc(kmqtt_conn_cache, GFP_KERNEL);
 	if (!conn)
 		return NULL;
 	refcount_set(&conn->ref, 1);
@@ -1039,6 +1050,7 @@ int kmqtt_conn_attach(struct kmqtt_broker *broker,
 		conn->tx_dead = true;
 		spin_unlock(&conn->tx_lock);
 		cancel_work_sync(&conn->tx_work);
+		cancel_work_sync(&conn->close_work);
 		goto put_conn;
 	}
 	conn->session = session;
@@ -1051,15 +1063,28 @@ int kmqtt_conn_attach(struct kmqtt_broker *broker,
 	spin_unlock(&broker->conns_lock);
 
 	conn->last_packet = jiffies;
+	*conn_id = conn->id;
+	/*
+	 * Once @ready is set the connection may close and be freed at any
+	 * time; close_work marks tx_dead under tx_lock before it cancels the
+	 * work items, so under that lock they are queued only if it has not,
+	 * and @conn is not touched after the unlock.
+	 */
+	spin_lock(&conn->tx_lock);
 	/* Everything above is visible to work that sees @ready. */
 	smp_store_release(&conn->ready, true);
-	if (conn->keepalive)
-		queue_delayed_work(kmqtt_wq, &conn->keepalive_work,
-				   msecs_to_jiffies(conn->keepalive * 1500U));
-	/* Bytes may have arrived before our data_ready was in place. */
-	queue_work(kmqtt_wq, &conn->rx_work);
-	queue_work(kmqtt_wq, &conn->tx_work);
-	*conn_id = conn->id;
+	if (!conn->tx_dead) {
+		if (conn->keepalive)
+			queue_delayed_work(kmqtt_wq, &conn->keepalive_work,
+					   msecs_to_jiffies(conn->keepalive *
+							    1500U));
+		/* Bytes may have arrived before our data_ready was set. */
+		queue_work(kmqtt_wq, &conn->rx_work);
+		queue_work(kmqtt_wq, &conn->tx_work);
+	}
+	if (kmqtt_conn_closing(conn))
+		queue_work(kmqtt_wq, &conn->close_work);
+	spin_unlock(&conn->tx_lock);
 	return 0;
 
 put_conn:
@@ -1088,11 +1113,10 @@ void kmqtt_conn_close_all(struct kmqtt_broker *broker)
 int kmqtt_conn_init(void)
 {
 	kmqtt_txent_cache = KMEM_CACHE(kmqtt_txent, 0);
-	if (!kmqtt_txent_cache)
-		return -ENOMEM;
+	kmqtt_conn_cache = KMEM_CACHE(kmqtt_conn, 0);
 	kmqtt_wq = alloc_workqueue("kmqtt", 0, 0);
-	if (!kmqtt_wq) {
-		kmem_cache_destroy(kmqtt_txent_cache);
+	if (!kmqtt_txent_cache || !kmqtt_conn_cache || !kmqtt_wq) {
+		kmqtt_conn_exit();
 		return -ENOMEM;
 	}
 	return 0;
@@ -1100,8 +1124,10 @@ int kmqtt_conn_init(void)
 
 void kmqtt_conn_exit(void)
 {
-	destroy_workqueue(kmqtt_wq);
-	/* RCU callbacks may not outlive the module. */
+	if (kmqtt_wq)
+		destroy_workqueue(kmqtt_wq);
+	/* RCU callbacks may not outlive the module or its caches. */
 	rcu_barrier();
+	kmem_cache_destroy(kmqtt_conn_cache);
 	kmem_cache_destroy(kmqtt_txent_cache);
 }

@@ -7,6 +7,8 @@
 #define _KMQTT_CONN_H
 
 #include <linux/completion.h>
+#include <linux/in.h>
+#include <linux/in6.h>
 #include <linux/net.h>
 #include <linux/netlink.h>
 #include <linux/refcount.h>
@@ -56,7 +58,10 @@ struct kmqtt_conn {
 	struct socket *sock;		/* holds a reference on sock->file */
 	struct list_head node;		/* in broker->conns */
 	u64 id;
-	struct sockaddr_storage peer;
+	union {				/* attach takes TCP over IPv4/6 only */
+		struct sockaddr_in v4;
+		struct sockaddr_in6 v6;
+	} peer;
 	int peer_len;
 	u8 proto_level;
 	u16 keepalive;

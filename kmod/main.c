@@ -12,6 +12,7 @@
 #include "conn.h"
 #include "delivery.h"
 #include "netlink.h"
+#include "session.h"
 
 static int __init kmqtt_init(void)
 {
@@ -23,9 +24,12 @@ static int __init kmqtt_init(void)
 	ret = kmqtt_conn_init();
 	if (ret)
 		goto err_delivery;
-	ret = kmqtt_broker_init();
+	ret = kmqtt_session_init();
 	if (ret)
 		goto err_conn;
+	ret = kmqtt_broker_init();
+	if (ret)
+		goto err_session;
 	ret = kmqtt_netlink_init();
 	if (ret)
 		goto err_broker;
@@ -33,6 +37,8 @@ static int __init kmqtt_init(void)
 
 err_broker:
 	kmqtt_broker_exit();
+err_session:
+	kmqtt_session_exit();
 err_conn:
 	kmqtt_conn_exit();
 err_delivery:
@@ -45,6 +51,7 @@ static void __exit kmqtt_exit(void)
 	/* No new attach after this; then close what is attached. */
 	kmqtt_netlink_exit();
 	kmqtt_broker_exit();
+	kmqtt_session_exit();
 	kmqtt_conn_exit();
 	kmqtt_delivery_exit();
 }

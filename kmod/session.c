@@ -22,6 +22,9 @@
 #include "delivery.h"
 #include "session.h"
 
+/* Its own cache: a session costs sizeof(struct kmqtt_session) + its id. */
+static struct kmem_cache *kmqtt_session_cache;
+
 static u32 kmqtt_session_hash(const u8 *client_id, u16 len)
 {
 	return jhash(client_id, len, 0);
@@ -50,9 +53,14 @@ static struct kmqtt_session *kmqtt_session_create(struct kmqtt_broker *broker,
 	struct kmqtt_session *session;
 
 	lockdep_assert_held(&broker->sessions_lock);
-	session = kzalloc(struct_size(session, client_id, len), GFP_KERNEL);
+	session = kmem_cache_zalloc(kmqtt_session_cache, GFP_KERNEL);
 	if (!session)
 		return NULL;
+	session->client_id = kmemdup(client_id, len, GFP_KERNEL);
+	if (!session->client_id) {
+		kmem_cache_free(kmqtt_session_cache, session);
+		return NULL;
+	}
 	session->broker = broker;
 	session->id = ++broker->next_session_id;
 	session->clean = clean;
@@ -62,7 +70,6 @@ static struct kmqtt_session *kmqtt_session_create(struct kmqtt_broker *broker,
 	INIT_LIST_HEAD(&session->inflight);
 	INIT_LIST_HEAD(&session->subscriptions);
 	session->client_id_len = len;
-	memcpy(session->client_id, client_id, len);
 	hash_add(broker->session_hash, &session->hash_node,
 		 kmqtt_session_hash(client_id, len));
 	list_add_tail(&session->node, &broker->sessions);
@@ -98,6 +105,15 @@ static void kmqtt_session_remove_subscription(struct kmqtt_session *session,
  * Free an unlinked session with no connection.  Its expiry work must be
  * idle, or be the caller.
  */
+static void kmqtt_session_free_rcu(struct rcu_head *rcu)
+{
+	struct kmqtt_session *session =
+		container_of(rcu, struct kmqtt_session, rcu);
+
+	kfree(session->client_id);
+	kmem_cache_free(kmqtt_session_cache, session);
+}
+
 static void kmqtt_session_free(struct kmqtt_session *session)
 {
 	struct kmqtt_broker *broker = session->broker;
@@ -117,7 +133,7 @@ static void kmqtt_session_free(struct kmqtt_session *session)
 	kfree(session->username);
 	bitmap_free(session->qos2_received);
 	/* Fan-out may still hold the session from a match. */
-	kfree_rcu(session, rcu);
+	call_rcu(&session->rcu, kmqtt_session_free_rcu);
 }
 
 /* Queue the expiry of an offline session, or cancel it when there is none. */
@@ -385,4 +401,17 @@ int kmqtt_session_unsubscribe(struct kmqtt_session *session, const u8 *filter,
 	}
 	mutex_unlock(&broker->topics_lock);
 	return ret;
+}
+
+int kmqtt_session_init(void)
+{
+	kmqtt_session_cache = KMEM_CACHE(kmqtt_session, 0);
+	return kmqtt_session_cache ? 0 : -ENOMEM;
+}
+
+void kmqtt_session_exit(void)
+{
+	/* Sessions are freed after a grace period. */
+	rcu_barrier();
+	kmem_cache_destroy(kmqtt_session_cache);
 }

@@ -69,7 +69,7 @@ struct kmqtt_session {
 
 	struct rcu_head rcu;
 	u16 client_id_len;
-	u8 client_id[];
+	u8 *client_id;			/* its own allocation: sizes vary */
 };
 
 /*
@@ -106,6 +106,9 @@ void kmqtt_session_expiry_changed(struct kmqtt_broker *broker);
 
 /* Free every session of the broker; no connection may be left. */
 void kmqtt_session_destroy_all(struct kmqtt_broker *broker);
+
+int kmqtt_session_init(void);
+void kmqtt_session_exit(void);
 
 /*
  * Subscribe to a valid @filter at @qos.  Returns the granted QoS, or
