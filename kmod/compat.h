@@ -6,6 +6,10 @@
 #ifndef _KMQTT_COMPAT_H
 #define _KMQTT_COMPAT_H
 
+#include <linux/bvec.h>
+#include <linux/net.h>
+#include <linux/socket.h>
+#include <linux/uio.h>
 #include <net/genetlink.h>
 
 /* 6.0 */
@@ -19,5 +23,24 @@
 	__missing;							\
 })
 #endif
+
+/*
+ * Send @len bytes of @page without copying them: MSG_SPLICE_PAGES where
+ * the kernel has it (6.5 on, when sendpage went), kernel_sendpage before.
+ */
+static inline int kmqtt_sendpage(struct socket *sock, struct page *page,
+				 size_t offset, size_t len, int flags)
+{
+#ifdef MSG_SPLICE_PAGES
+	struct msghdr msg = { .msg_flags = flags | MSG_SPLICE_PAGES };
+	struct bio_vec bvec;
+
+	bvec_set_page(&bvec, page, len, offset);
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bvec, 1, len);
+	return sock_sendmsg(sock, &msg);
+#else
+	return kernel_sendpage(sock, page, offset, len, flags);
+#endif
+}
 
 #endif /* _KMQTT_COMPAT_H */

@@ -24,6 +24,7 @@
 
 #include "acl.h"
 #include "codec.h"
+#include "compat.h"
 #include "conn.h"
 #include "delivery.h"
 #include "msg.h"
@@ -150,7 +151,23 @@ static u32 kmqtt_txent_len(const struct kmqtt_txent *ent)
 	return ent->hdr_len + ent->body_len;
 }
 
-/* The iovecs of @ent from byte @skip on; returns how many. */
+/* A payload in pages of its own goes out from there, not copied. */
+static bool kmqtt_txent_zerocopy(const struct kmqtt_txent *ent)
+{
+	return ent->msg && ent->msg->in_pages;
+}
+
+/* Bytes of @ent before a zero-copy payload. */
+static u32 kmqtt_txent_head_len(const struct kmqtt_txent *ent)
+{
+	return ent->hdr_len + kmqtt_msg_payload_offset(ent->msg) +
+	       2 * ent->has_packet_id;
+}
+
+/*
+ * The iovecs of @ent from byte @skip on, without a zero-copy payload;
+ * returns how many.
+ */
 static size_t kmqtt_txent_iov(const struct kmqtt_txent *ent, u32 skip,
 			      struct kvec *vec)
 {
@@ -164,8 +181,9 @@ static size_t kmqtt_txent_iov(const struct kmqtt_txent *ent, u32 skip,
 		all[n++] = (struct kvec){ ent->msg->data, split };
 		if (ent->has_packet_id)
 			all[n++] = (struct kvec){ (void *)ent->packet_id, 2 };
-		all[n++] = (struct kvec){ ent->msg->data + split,
-					  ent->msg->len - split };
+		if (!kmqtt_txent_zerocopy(ent))
+			all[n++] = (struct kvec){ ent->msg->data + split,
+						  ent->msg->len - split };
 	} else if (ent->body_len) {
 		all[n++] = (struct kvec){ ent->body, ent->body_len };
 	}
@@ -326,7 +344,32 @@ static void kmqtt_conn_tx_consume(struct kmqtt_conn *conn, size_t sent)
 	spin_unlock(&conn->tx_lock);
 }
 
-/* Send what is queued, in sendmsg calls of up to @max_vec iovecs. */
+/*
+ * Send the head entry's zero-copy payload from byte @offset of the entry
+ * on, up to the end of the page it is in.
+ */
+static int kmqtt_conn_send_payload_page(struct kmqtt_conn *conn,
+					const struct kmqtt_txent *ent,
+					u32 offset)
+{
+	const struct kmqtt_msg *msg = ent->msg;
+	const u8 *p = msg->data + kmqtt_msg_payload_offset(msg) +
+		      (offset - kmqtt_txent_head_len(ent));
+	size_t left = msg->data + msg->len - p;
+	size_t in_page = min_t(size_t, left, PAGE_SIZE - offset_in_page(p));
+	int flags = MSG_DONTWAIT | MSG_NOSIGNAL;
+
+	/* The next pages follow at once: no push in between. */
+	if (in_page < left)
+		flags |= MSG_MORE;
+	return kmqtt_sendpage(conn->sock, virt_to_page(p), offset_in_page(p),
+			      in_page, flags);
+}
+
+/*
+ * Send what is queued: packets gathered into sendmsg calls of up to
+ * @max_vec iovecs, a zero-copy payload page by page after its header.
+ */
 static void kmqtt_conn_tx_flush(struct kmqtt_conn *conn, struct kvec *vec,
 				size_t max_vec)
 {
@@ -334,7 +377,7 @@ static void kmqtt_conn_tx_flush(struct kmqtt_conn *conn, struct kvec *vec,
 
 	while (!kmqtt_conn_closing(conn)) {
 		struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
-		struct kmqtt_txent *ent;
+		struct kmqtt_txent *ent, *head;
 		size_t i, n = 0, len = 0;
 		u32 skip = conn->tx_offset;
 		int ret;
@@ -349,15 +392,26 @@ static void kmqtt_conn_tx_flush(struct kmqtt_conn *conn, struct kvec *vec,
 			return;
 		}
 
+		head = list_first_entry(&conn->tx_sending, struct kmqtt_txent,
+					node);
 		list_for_each_entry(ent, &conn->tx_sending, node) {
 			if (n + KMQTT_TXENT_IOVS > max_vec)
 				break;
 			n += kmqtt_txent_iov(ent, skip, vec + n);
 			skip = 0;
+			if (kmqtt_txent_zerocopy(ent)) {
+				/* Its payload follows: hold the push. */
+				msg.msg_flags |= MSG_MORE;
+				break;
+			}
 		}
 		for (i = 0; i < n; i++)
 			len += vec[i].iov_len;
-		ret = kernel_sendmsg(conn->sock, &msg, vec, n, len);
+		if (n)
+			ret = kernel_sendmsg(conn->sock, &msg, vec, n, len);
+		else
+			ret = kmqtt_conn_send_payload_page(conn, head,
+							   conn->tx_offset);
 		/* On -EAGAIN, write_space queues this work again. */
 		if (ret == -EAGAIN)
 			return;

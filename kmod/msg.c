@@ -1,13 +1,43 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Application messages, accounted against the broker's memory limit. */
 
+#include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
 #include "broker.h"
 #include "msg.h"
+
+/*
+ * Payloads of at least this many bytes go in pages of their own and are
+ * sent from there without a copy per subscriber; 0 turns that off.
+ */
+static unsigned int zerocopy_min = 16384;
+module_param(zerocopy_min, uint, 0644);
+MODULE_PARM_DESC(zerocopy_min,
+		 "smallest payload sent without copying (bytes, 0: never)");
+
+/* A compound page for @size bytes, or NULL (then the caller copies). */
+static struct kmqtt_msg *kmqtt_msg_alloc_pages(size_t size, gfp_t gfp,
+					       u8 *order)
+{
+	struct page *page;
+
+	*order = get_order(size);
+	page = alloc_pages(gfp | __GFP_COMP | __GFP_NOWARN | __GFP_NORETRY,
+			   *order);
+	return page ? page_address(page) : NULL;
+}
+
+static size_t kmqtt_msg_alloc_size(const struct kmqtt_msg *msg)
+{
+	if (msg->in_pages)
+		return PAGE_SIZE << msg->page_order;
+	return offsetof(struct kmqtt_msg, data) + msg->len;
+}
 
 struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 				   const u8 *topic, u16 topic_len,
@@ -16,14 +46,26 @@ struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 {
 	size_t len = 2 + (size_t)topic_len + payload_len;
 	size_t size = offsetof(struct kmqtt_msg, data) + len;
-	struct kmqtt_msg *msg;
+	u32 min = READ_ONCE(zerocopy_min);
+	struct kmqtt_msg *msg = NULL;
+	u8 order = 0;
 
 	if (!kmqtt_broker_charge(broker, size))
 		return NULL;
-	msg = kvmalloc(size, gfp | __GFP_NOWARN);
-	if (!msg) {
-		kmqtt_broker_uncharge(broker, size);
-		return NULL;
+	if (min && payload_len >= min && gfpflags_allow_blocking(gfp))
+		msg = kmqtt_msg_alloc_pages(size, gfp, &order);
+	if (msg) {
+		/* The rest of the pages is taken too: count it. */
+		percpu_counter_add(&broker->memory, (PAGE_SIZE << order) - size);
+		msg->in_pages = true;
+		msg->page_order = order;
+	} else {
+		msg = kvmalloc(size, gfp | __GFP_NOWARN);
+		if (!msg) {
+			kmqtt_broker_uncharge(broker, size);
+			return NULL;
+		}
+		msg->in_pages = false;
 	}
 	refcount_set(&msg->ref, 1);
 	msg->broker = broker;
@@ -37,10 +79,21 @@ struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 	return msg;
 }
 
+static void kmqtt_msg_free_pages_rcu(struct rcu_head *rcu)
+{
+	struct kmqtt_msg *msg = container_of(rcu, struct kmqtt_msg, rcu);
+
+	/* Sockets still sending the payload hold references of their own. */
+	__free_pages(virt_to_page(msg), msg->page_order);
+}
+
 void kmqtt_msg_free(struct kmqtt_msg *msg)
 {
-	kmqtt_broker_uncharge(msg->broker,
-			      offsetof(struct kmqtt_msg, data) + msg->len);
+	kmqtt_broker_uncharge(msg->broker, kmqtt_msg_alloc_size(msg));
+	if (msg->in_pages) {
+		call_rcu(&msg->rcu, kmqtt_msg_free_pages_rcu);
+		return;
+	}
 	/* vfree() may sleep; queues drop messages under spinlocks. */
 	kvfree_rcu(msg, rcu);
 }

@@ -3,7 +3,9 @@
  * An application message: topic and payload as one immutable, refcounted
  * buffer laid out as they go on the wire (16-bit topic length, topic,
  * payload).  Every subscriber, queue and the retained store share it; each
- * delivery adds only its own fixed header and packet id.
+ * delivery adds only its own fixed header and packet id.  A large one
+ * lives in pages of its own, so that sockets can send the payload without
+ * copying it (zerocopy_min).
  */
 #ifndef _KMQTT_MSG_H
 #define _KMQTT_MSG_H
@@ -19,6 +21,8 @@ struct kmqtt_msg {
 	struct rcu_head rcu;		/* last put may be in atomic context */
 	struct kmqtt_broker *broker;	/* memory is accounted there */
 	u8 qos;				/* as published */
+	bool in_pages;			/* a compound page of its own */
+	u8 page_order;
 	u16 topic_len;
 	u32 len;			/* of data[] */
 	u8 data[];

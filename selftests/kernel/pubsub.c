@@ -52,6 +52,53 @@ static int expect_str(int fd, const char *topic, const char *payload)
 	return mqtt_expect_publish(fd, topic, payload, strlen(payload));
 }
 
+/*
+ * Payloads from 16 KiB on are sent from the message's own pages without a
+ * copy per subscriber (zerocopy_min): subscribers that read only after
+ * megabytes piled up (so the sends stop and resume mid-page) get every
+ * byte of every size.
+ */
+#define N_LARGE		24
+#define LARGE_MIN	16384
+#define LARGE_STEP	37001
+
+static void fill_large(char *buf, size_t len, int n)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = (char)(n * 7 + i % 251);
+}
+
+TEST_F(pubsub, large_payloads_fan_out_intact)
+{
+	static char buf[LARGE_MIN + N_LARGE * LARGE_STEP];
+	int subs[3] = { self->sub, -1, -1 };
+	int i, j;
+
+	ASSERT_EQ(0, mqtt_subscribe(self->sub, 1, "large"));
+	for (j = 1; j < 3; j++) {
+		subs[j] = mqtt_client_open(self->broker.port,
+					   j == 1 ? "large-1" : "large-2", 0);
+		ASSERT_LE(0, subs[j]);
+		ASSERT_EQ(0, mqtt_subscribe(subs[j], 1, "large"));
+	}
+	for (i = 0; i < N_LARGE; i++) {
+		fill_large(buf, LARGE_MIN + i * LARGE_STEP, i);
+		ASSERT_EQ(0, mqtt_send_publish(self->pub, "large", buf,
+					       LARGE_MIN + i * LARGE_STEP));
+	}
+	for (j = 0; j < 3; j++) {
+		for (i = 0; i < N_LARGE; i++) {
+			fill_large(buf, LARGE_MIN + i * LARGE_STEP, i);
+			ASSERT_EQ(0, mqtt_expect_publish(subs[j], "large", buf,
+						LARGE_MIN + i * LARGE_STEP));
+		}
+		if (j)
+			close(subs[j]);
+	}
+}
+
 /* MQTT-3.3.5-1 delivery; 3.3.1: QoS 0, no DUP, no RETAIN on delivery. */
 TEST_F(pubsub, qos0_delivered_with_same_topic_and_bytes)
 {
