@@ -510,8 +510,16 @@ static int kmqtt_conn_on_publish(struct kmqtt_conn *conn,
 	/* A publish the rules refuse is acknowledged and dropped (3.1.1). */
 	if (ret && !kmqtt_conn_may_write(conn, &pub))
 		ret = 0;
-	if (ret)
-		kmqtt_publish(conn, &pub);
+	if (ret) {
+		ret = kmqtt_publish(conn, &pub);
+		if (ret) {
+			/* Not kept: the client must be able to send it again. */
+			if (pub.qos == 2)
+				kmqtt_delivery_qos2_released(conn->session,
+							     pub.packet_id);
+			return ret;
+		}
+	}
 	if (pub.qos == 1)
 		return kmqtt_conn_queue_ack(conn, MQTT_PUBACK, pub.packet_id,
 					    GFP_KERNEL);
@@ -649,10 +657,21 @@ static int kmqtt_conn_handle(struct kmqtt_conn *conn,
 	}
 }
 
+/*
+ * What a receive buffer of @cap bytes counts against the memory limit: the
+ * first KMQTT_RX_MIN are every connection's due (bounded by
+ * max_connections), so a client sending PINGREQ is served even when
+ * queued messages have taken all the memory.
+ */
+static u32 kmqtt_conn_rx_charge(u32 cap)
+{
+	return cap > KMQTT_RX_MIN ? cap - KMQTT_RX_MIN : 0;
+}
+
 static void kmqtt_conn_rx_free(struct kmqtt_conn *conn)
 {
 	kvfree(conn->rx_buf);
-	kmqtt_broker_uncharge(conn->broker, conn->rx_cap);
+	kmqtt_broker_uncharge(conn->broker, kmqtt_conn_rx_charge(conn->rx_cap));
 	conn->rx_buf = NULL;
 	conn->rx_cap = 0;
 }
@@ -660,13 +679,14 @@ static void kmqtt_conn_rx_free(struct kmqtt_conn *conn)
 /* Move the received bytes to a buffer of @cap bytes, memory limit allowing. */
 static int kmqtt_conn_rx_resize(struct kmqtt_conn *conn, u32 cap)
 {
+	u32 charge = kmqtt_conn_rx_charge(cap);
 	u8 *buf;
 
-	if (!kmqtt_broker_charge(conn->broker, cap))
+	if (charge && !kmqtt_broker_charge(conn->broker, charge))
 		return -ENOMEM;
 	buf = kvmalloc(cap, GFP_KERNEL | __GFP_NOWARN);
 	if (!buf) {
-		kmqtt_broker_uncharge(conn->broker, cap);
+		kmqtt_broker_uncharge(conn->broker, charge);
 		return -ENOMEM;
 	}
 	if (conn->rx_len)

@@ -86,8 +86,15 @@ static int kmqtt_netlink_check_version(const struct genlmsghdr *hdr,
 	return -EPROTONOSUPPORT;
 }
 
-static int kmqtt_netlink_dump_start(struct netlink_callback *cb)
+/*
+ * Dumps check in their first round (cb->args[2] notes it is done): the
+ * extended ack is not set up yet in a start callback on some kernels.
+ */
+static int kmqtt_netlink_dump_check_version(struct netlink_callback *cb)
 {
+	if (cb->args[2])
+		return 0;
+	cb->args[2] = 1;
 	return kmqtt_netlink_check_version(nlmsg_data(cb->nlh), cb->extack);
 }
 
@@ -480,6 +487,10 @@ static int kmqtt_netlink_dump_conns(struct sk_buff *skb,
 	struct kmqtt_conn *conn;
 	int ret = 0;
 
+	ret = kmqtt_netlink_dump_check_version(cb);
+	if (ret)
+		return ret;
+
 	rcu_read_lock();
 	list_for_each_entry_rcu(conn, &broker->conns, node) {
 		if (conn->id <= last)
@@ -642,6 +653,10 @@ static int kmqtt_netlink_dump_sessions(struct sk_buff *skb,
 	u64 last = cb->args[0];
 	int ret = 0;
 
+	ret = kmqtt_netlink_dump_check_version(cb);
+	if (ret)
+		return ret;
+
 	mutex_lock(&broker->sessions_lock);
 	list_for_each_entry(session, &broker->sessions, node) {
 		if (session->id <= last)
@@ -695,6 +710,10 @@ static int kmqtt_netlink_dump_subscriptions(struct sk_buff *skb,
 	u64 cur = cb->args[0];
 	long done = cb->args[1];
 	int ret = 0;
+
+	ret = kmqtt_netlink_dump_check_version(cb);
+	if (ret)
+		return ret;
 
 	mutex_lock(&broker->sessions_lock);
 	mutex_lock(&broker->topics_lock);
@@ -775,7 +794,6 @@ static const struct genl_ops kmqtt_netlink_ops[] = {
 	},
 	{
 		.cmd = KMQTT_CMD_GET_CONN,
-		.start = kmqtt_netlink_dump_start,
 		.dumpit = kmqtt_netlink_dump_conns,
 		.flags = GENL_ADMIN_PERM,
 	},
@@ -788,13 +806,11 @@ static const struct genl_ops kmqtt_netlink_ops[] = {
 	},
 	{
 		.cmd = KMQTT_CMD_GET_SESSION,
-		.start = kmqtt_netlink_dump_start,
 		.dumpit = kmqtt_netlink_dump_sessions,
 		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = KMQTT_CMD_GET_SUBSCRIPTION,
-		.start = kmqtt_netlink_dump_start,
 		.dumpit = kmqtt_netlink_dump_subscriptions,
 		.flags = GENL_ADMIN_PERM,
 	},

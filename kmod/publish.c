@@ -63,10 +63,14 @@ int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub)
 			       pub->payload, pub->payload_len, pub->qos,
 			       GFP_KERNEL);
 	if (!msg) {
-		/* Memory limit: shed the message, keep the publisher. */
 		atomic64_inc(&broker->msgs_dropped);
 		net_warn_ratelimited("kmqtt: message dropped: memory limit reached\n");
-		return 0;
+		/*
+		 * QoS 0 is shed and the publisher kept.  QoS 1/2 must not be
+		 * acknowledged: the connection closes and the client sends it
+		 * again when it comes back.
+		 */
+		return pub->qos ? -ENOMEM : 0;
 	}
 	kmqtt_publish_msg(broker, msg, pub->retain, &from->matches);
 	kmqtt_msg_put(msg);

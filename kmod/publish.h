@@ -12,7 +12,8 @@ struct kmqtt_msg;
 
 /*
  * A PUBLISH received from @from: store it if retained, then fan it out.
- * Returns 0 (a message the broker cannot hold is dropped and counted).
+ * A message the broker cannot hold is dropped and counted: QoS 0 returns
+ * 0 all the same, QoS 1/2 -ENOMEM (it must not be acknowledged).
  */
 int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub);
 

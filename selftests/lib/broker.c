@@ -204,3 +204,97 @@ void broker_stop(struct broker *b, bool show_log)
 		b->conf_path[0] = '\0';
 	}
 }
+
+int broker_signal(struct broker *b, int sig)
+{
+	if (b->pid <= 0)
+		return -ESRCH;
+	return kill(b->pid, sig) ? -errno : 0;
+}
+
+int broker_kill(struct broker *b)
+{
+	int status, err = broker_signal(b, SIGKILL);
+
+	if (err)
+		return err;
+	if (waitpid(b->pid, &status, 0) != b->pid)
+		return -errno;
+	b->pid = -1;
+	return 0;
+}
+
+int broker_restart(struct broker *b)
+{
+	int log_fd, waited, status, err;
+
+	if (b->pid > 0)
+		return -EBUSY;
+	if (b->log_path[0])
+		unlink(b->log_path);
+	snprintf(b->log_path, sizeof(b->log_path), "/tmp/kmqtt-broker.XXXXXX");
+	log_fd = mkstemp(b->log_path);
+	if (log_fd < 0) {
+		b->log_path[0] = '\0';
+		return -errno;
+	}
+	fflush(NULL);
+	b->pid = fork();
+	if (b->pid < 0) {
+		err = -errno;
+		close(log_fd);
+		return err;
+	}
+	if (b->pid == 0)
+		exec_broker(b->port, b->conf_path[0] ? b->conf_path : NULL,
+			    log_fd);
+	close(log_fd);
+
+	for (waited = 0; waited < BROKER_START_TIMEOUT_MS;
+	     waited += BROKER_POLL_MS) {
+		if (log_says_ready(b->log_path))
+			return 0;
+		if (waitpid(b->pid, &status, WNOHANG) == b->pid) {
+			fprintf(stderr, "# broker exited before listening again (status %#x)\n",
+				status);
+			b->pid = -1;
+			dump_log(b);
+			return -ECHILD;
+		}
+		usleep(BROKER_POLL_MS * 1000);
+	}
+	fprintf(stderr, "# broker did not say it listens again within %d ms\n",
+		BROKER_START_TIMEOUT_MS);
+	dump_log(b);
+	return -ETIMEDOUT;
+}
+
+static int log_count(const char *path, const char *text)
+{
+	char line[512];
+	int n = 0;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n += !!strstr(line, text);
+	fclose(f);
+	return n;
+}
+
+int broker_wait_log(const struct broker *b, const char *text, int n,
+		    int timeout_ms)
+{
+	int waited;
+
+	for (waited = 0; waited < timeout_ms; waited += BROKER_POLL_MS) {
+		if (log_count(b->log_path, text) >= n)
+			return 0;
+		usleep(BROKER_POLL_MS * 1000);
+	}
+	fprintf(stderr, "# broker log: fewer than %d lines with '%s' after %d ms\n",
+		n, text, timeout_ms);
+	return -ETIMEDOUT;
+}

@@ -34,4 +34,23 @@ void broker_stop(struct broker *b, bool dump_log);
 /* Absolute path of a file of this source tree, from the test binary. */
 const char *kmqtt_tree_path(const char *rel, char *buf, size_t size);
 
+/* Send sig to the broker (e.g. SIGHUP: reload).  0 or -errno. */
+int broker_signal(struct broker *b, int sig);
+/*
+ * SIGKILL the broker and reap it; its log and configuration file stay,
+ * for broker_restart().  0 or -errno.
+ */
+int broker_kill(struct broker *b);
+/*
+ * Start the broker again on the same port, with the same configuration
+ * file if it had one, after broker_kill(); a new log replaces the old.
+ */
+int broker_restart(struct broker *b);
+/*
+ * Wait until at least n lines of the broker's log contain text: 0, or
+ * -ETIMEDOUT after timeout_ms.
+ */
+int broker_wait_log(const struct broker *b, const char *text, int n,
+		    int timeout_ms);
+
 #endif

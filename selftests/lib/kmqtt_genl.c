@@ -457,6 +457,7 @@ static bool is_client_id(const struct nlattr *id, const char *client_id)
 struct dump_match {
 	const char *client_id;
 	uint64_t conn_id;	/* of the last match that had one */
+	uint64_t *stats;	/* its counters, when not NULL */
 	size_t n;
 };
 
@@ -469,6 +470,10 @@ static int parse_match(struct nlattr **attrs, void *arg)
 	m->n++;
 	if (attrs[KMQTT_A_CONN_ID])
 		m->conn_id = nla_get_u64(attrs[KMQTT_A_CONN_ID]);
+	if (m->stats) {
+		memset(m->stats, 0, sizeof(uint64_t) * (KMQTT_STAT_MAX + 1));
+		return parse_stats(attrs, m->stats);
+	}
 	return 0;
 }
 
@@ -500,6 +505,17 @@ int kmqtt_genl_find_conn(struct kmqtt_genl *g, const char *client_id,
 	if (err)
 		return err;
 	*conn_id = m.conn_id;
+	return m.n ? 0 : -ENOENT;
+}
+
+int kmqtt_genl_conn_stats(struct kmqtt_genl *g, const char *client_id,
+			  uint64_t stats[KMQTT_STAT_MAX + 1])
+{
+	struct dump_match m = { .client_id = client_id, .stats = stats };
+	int err = dump_match(g, KMQTT_CMD_GET_CONN, &m);
+
+	if (err)
+		return err;
 	return m.n ? 0 : -ENOENT;
 }
 
@@ -719,7 +735,8 @@ out:
 	return err;
 }
 
-int kmqtt_genl_raw_attach(int family, const struct kmqtt_attach_req *req,
+int kmqtt_genl_raw_attach(int family, uint8_t version,
+			  const struct kmqtt_attach_req *req,
 			  struct kmqtt_genl_ack *ack)
 {
 	struct raw_attrs a = { .len = 0 };
@@ -734,7 +751,154 @@ int kmqtt_genl_raw_attach(int family, const struct kmqtt_attach_req *req,
 	raw_put(&a, KMQTT_A_CLEAN_SESSION, &clean, sizeof(clean));
 	if (a.overflow)
 		return -EMSGSIZE;
-	return kmqtt_genl_raw_request(family, KMQTT_CMD_ATTACH,
-				      KMQTT_GENL_VERSION, NLM_F_ACK, a.data,
-				      a.len, ack);
+	return kmqtt_genl_raw_request(family, KMQTT_CMD_ATTACH, version,
+				      NLM_F_ACK, a.data, a.len, ack);
+}
+
+/* Hostile-client suite (kernel/hostile.c): connections by id or client id. */
+
+struct conn_lookup {
+	uint64_t conn_id;
+	uint64_t *stats;
+	bool found;
+};
+
+static int parse_conn_stats(struct nlattr **attrs, void *arg)
+{
+	struct conn_lookup *l = arg;
+
+	if (!attrs[KMQTT_A_CONN_ID])
+		return -EPROTO;
+	if (nla_get_u64(attrs[KMQTT_A_CONN_ID]) != l->conn_id)
+		return 0;
+	l->found = true;
+	return parse_stats(attrs, l->stats);
+}
+
+int kmqtt_genl_get_conn_stats(struct kmqtt_genl *g, uint64_t conn_id,
+			      uint64_t stats[KMQTT_STAT_MAX + 1])
+{
+	struct nl_msg *msg = new_request(g, KMQTT_CMD_GET_CONN, NLM_F_DUMP);
+	struct conn_lookup l = { .conn_id = conn_id, .stats = stats };
+	int err;
+
+	if (!msg)
+		return -ENOMEM;
+	memset(stats, 0, sizeof(uint64_t) * (KMQTT_STAT_MAX + 1));
+	err = transact(g, msg, parse_conn_stats, &l);
+	return err ? err : l.found ? 0 : -ENOENT;
+}
+
+struct session_conn {
+	const char *client_id;
+	uint64_t conn_id;
+	bool found;
+};
+
+static int parse_session_conn(struct nlattr **attrs, void *arg)
+{
+	struct session_conn *l = arg;
+	struct nlattr *id = attrs[KMQTT_A_CLIENT_ID];
+
+	if (!id)
+		return -EPROTO;
+	if ((size_t)nla_len(id) != strlen(l->client_id) ||
+	    memcmp(nla_data(id), l->client_id, nla_len(id)) ||
+	    !attrs[KMQTT_A_CONN_ID])
+		return 0;
+	l->conn_id = nla_get_u64(attrs[KMQTT_A_CONN_ID]);
+	l->found = true;
+	return 0;
+}
+
+int kmqtt_genl_session_conn_id(struct kmqtt_genl *g, const char *client_id,
+			       uint64_t *conn_id)
+{
+	struct nl_msg *msg = new_request(g, KMQTT_CMD_GET_SESSION, NLM_F_DUMP);
+	struct session_conn l = { .client_id = client_id };
+	int err;
+
+	if (!msg)
+		return -ENOMEM;
+	err = transact(g, msg, parse_session_conn, &l);
+	if (!err && !l.found)
+		err = -ENOENT;
+	if (!err)
+		*conn_id = l.conn_id;
+	return err;
+}
+
+int kmqtt_genl_wait_stat(struct kmqtt_genl *g, enum kmqtt_stat id,
+			 uint64_t want, int timeout_ms, uint64_t *now)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	uint64_t stats[KMQTT_STAT_MAX + 1];
+	int err;
+
+	for (;;) {
+		err = kmqtt_genl_get_info(g, stats);
+		if (err)
+			return err;
+		*now = stats[id];
+		if (*now >= want)
+			return 0;
+		if (now_ms() >= deadline)
+			return -ETIMEDOUT;
+		usleep(10000);
+	}
+}
+
+struct closed_client_wait {
+	const char *client_id;
+	struct kmqtt_closed_event *ev;
+	bool found;
+};
+
+static int on_client_event(struct nl_msg *msg, void *arg)
+{
+	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+	struct nlattr *attrs[KMQTT_A_MAX + 1];
+	struct closed_client_wait *w = arg;
+	struct nlattr *id;
+
+	if (gh->cmd != KMQTT_CMD_CONN_CLOSED ||
+	    genlmsg_parse(nlmsg_hdr(msg), 0, attrs, KMQTT_A_MAX, NULL) ||
+	    !attrs[KMQTT_A_CONN_ID] || !attrs[KMQTT_A_CLIENT_ID])
+		return NL_SKIP;
+	id = attrs[KMQTT_A_CLIENT_ID];
+	if ((size_t)nla_len(id) != strlen(w->client_id) ||
+	    memcmp(nla_data(id), w->client_id, nla_len(id)))
+		return NL_SKIP;
+	w->ev->conn_id = nla_get_u64(attrs[KMQTT_A_CONN_ID]);
+	w->ev->reason = attrs[KMQTT_A_CLOSE_REASON] ?
+			nla_get_u32(attrs[KMQTT_A_CLOSE_REASON]) : UINT32_MAX;
+	w->found = true;
+	return NL_OK;
+}
+
+int kmqtt_genl_wait_closed_client(struct kmqtt_genl *g, const char *client_id,
+				  int timeout_ms,
+				  struct kmqtt_closed_event *ev)
+{
+	struct closed_client_wait w = { .client_id = client_id, .ev = ev };
+	struct pollfd pfd = { .fd = nl_socket_get_fd(g->sock), .events = POLLIN };
+	int64_t deadline = now_ms() + timeout_ms;
+	struct nl_cb *cb;
+	int err = 0;
+
+	cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!cb)
+		return -ENOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_client_event, &w);
+	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, no_seq_check, NULL);
+	while (!w.found && !err) {
+		int left = deadline - now_ms();
+
+		if (left <= 0)
+			err = -ETIMEDOUT;
+		else if (poll(&pfd, 1, left) > 0 && nl_recvmsgs(g->sock, cb) < 0)
+			err = -EIO;
+	}
+	nl_cb_put(cb);
+	return w.found ? 0 : err;
 }

@@ -98,6 +98,9 @@ int kmqtt_genl_wait_closed(struct kmqtt_genl *g, uint64_t conn_id,
 /* The connection of client_id in the GET_CONN dump: 0, or -ENOENT. */
 int kmqtt_genl_find_conn(struct kmqtt_genl *g, const char *client_id,
 			 uint64_t *conn_id);
+/* The same, and its counters (GET_CONN's KMQTT_A_STATS) into stats. */
+int kmqtt_genl_conn_stats(struct kmqtt_genl *g, const char *client_id,
+			  uint64_t stats[KMQTT_STAT_MAX + 1]);
 /*
  * How many entries of a dump (KMQTT_CMD_GET_CONN, GET_SESSION or
  * GET_SUBSCRIPTION) carry this CLIENT_ID.
@@ -132,8 +135,33 @@ struct kmqtt_genl_ack {
 int kmqtt_genl_raw_request(int family, uint8_t cmd, uint8_t version,
 			   uint16_t nlflags, const void *attrs, size_t len,
 			   struct kmqtt_genl_ack *ack);
-/* ATTACH of req the same way (version KMQTT_GENL_VERSION). */
-int kmqtt_genl_raw_attach(int family, const struct kmqtt_attach_req *req,
+/* ATTACH of req the same way, with this genlmsghdr version. */
+int kmqtt_genl_raw_attach(int family, uint8_t version,
+			  const struct kmqtt_attach_req *req,
 			  struct kmqtt_genl_ack *ack);
+
+/*
+ * For the hostile-client suite.  The counters of open connection conn_id
+ * (GET_CONN: subscriptions, messages and bytes in and out, dropped): 0 or
+ * -ENOENT.
+ */
+int kmqtt_genl_get_conn_stats(struct kmqtt_genl *g, uint64_t conn_id,
+			      uint64_t stats[KMQTT_STAT_MAX + 1]);
+/* The connection of client_id's session: 0, or -ENOENT when offline. */
+int kmqtt_genl_session_conn_id(struct kmqtt_genl *g, const char *client_id,
+			       uint64_t *conn_id);
+/*
+ * Poll GET_INFO until the total stats[id] reaches want (closes are counted
+ * asynchronously): 0, or -ETIMEDOUT; *now is the last value read.
+ */
+int kmqtt_genl_wait_stat(struct kmqtt_genl *g, enum kmqtt_stat id,
+			 uint64_t want, int timeout_ms, uint64_t *now);
+/*
+ * Wait for CONN_CLOSED of a connection of client_id on a joined socket
+ * (for connections whose id the test never learnt): 0 or -ETIMEDOUT.
+ */
+int kmqtt_genl_wait_closed_client(struct kmqtt_genl *g, const char *client_id,
+				  int timeout_ms,
+				  struct kmqtt_closed_event *ev);
 
 #endif

@@ -723,3 +723,29 @@ int mqtt_subscribe_qos(int fd, uint16_t packet_id, const char *filter,
 	}
 	return err;
 }
+
+int mqtt_expect_bytes(int fd, const void *bytes, size_t len, int timeout_ms)
+{
+	uint8_t *got = malloc(len ? len : 1);
+	size_t i;
+	int err;
+
+	if (!got)
+		return -ENOMEM;
+	err = read_exact(fd, got, len, now_ms() + timeout_ms);
+	if (err)
+		fprintf(stderr, "# waiting for %zu bytes: %s\n", len,
+			strerror(-err));
+	else if (memcmp(got, bytes, len)) {
+		fprintf(stderr, "# expected");
+		for (i = 0; i < len; i++)
+			fprintf(stderr, " %02x", ((const uint8_t *)bytes)[i]);
+		fprintf(stderr, ", got");
+		for (i = 0; i < len; i++)
+			fprintf(stderr, " %02x", got[i]);
+		fprintf(stderr, "\n");
+		err = -EPROTO;
+	}
+	free(got);
+	return err;
+}

@@ -161,4 +161,10 @@ int mqtt_subscribe(int fd, uint16_t packet_id, const char *filter);
 int mqtt_subscribe_qos(int fd, uint16_t packet_id, const char *filter,
 		       uint8_t qos);
 
+/*
+ * The next len bytes on fd are exactly these (several packets may be
+ * given): 0, -EPROTO with both shown, -ETIMEDOUT or -ECONNRESET.
+ */
+int mqtt_expect_bytes(int fd, const void *bytes, size_t len, int timeout_ms);
+
 #endif
