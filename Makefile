@@ -6,6 +6,9 @@
 # make check    every test: unit tests on the host, kernel tests in the VM
 # make deps     install the Debian packages the build and the tests need
 # make fuzz     fuzz every parser for FUZZ_SECONDS each (default 60)
+# make bench    kmqtt against Mosquitto in the test VM (tools/bench/run)
+# make soak     SOAK_MINUTES (default 30) of mixed load on the debug kernel,
+#               then delivery, memory and kmemleak checks (not in CI)
 
 # The module is built for the running kernel when its build tree exists,
 # otherwise for the newest Debian kernel whose headers are installed (the
@@ -15,7 +18,7 @@ KDIR ?= $(shell tools/vm/kdir)
 USER_CFLAGS := -O2 -g -Wall -Wextra -Werror
 export USER_CFLAGS
 
-.PHONY: all module agent tools deps check unit run clean checkpatch fuzz
+.PHONY: all module agent tools deps check unit run clean checkpatch fuzz bench soak
 
 all: module agent tools
 
@@ -27,6 +30,7 @@ agent:
 
 tools:
 	$(MAKE) -C tools/kmqttctl
+	$(MAKE) -C tools/bench
 
 deps:
 	@tools/deps.sh
@@ -49,9 +53,19 @@ fuzz: deps
 checkpatch: deps
 	@tools/checkpatch
 
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@tools/bench/run
+
+SOAK_MINUTES ?= 30
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@SOAK_MINUTES=$(SOAK_MINUTES) tools/soak
+
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C agent clean
 	$(MAKE) -C tools/kmqttctl clean
+	$(MAKE) -C tools/bench clean
 	$(MAKE) -C selftests clean
 	$(MAKE) -C selftests/fuzz clean

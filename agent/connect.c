@@ -23,7 +23,8 @@ static const char truncated[] = "truncated CONNECT";
  * *@remaining the remaining length.
  */
 static const char *decode_fixed_header(const uint8_t *buf, size_t have,
-				       size_t *header_len, size_t *remaining)
+				       size_t max, size_t *header_len,
+				       size_t *remaining)
 {
 	size_t value = 0, i;
 
@@ -38,7 +39,7 @@ static const char *decode_fixed_header(const uint8_t *buf, size_t have,
 	for (i = 1; i < have && i < MQTT_MAX_FIXED_HEADER; i++) {
 		value |= (size_t)(buf[i] & REMAINING_LENGTH_DIGIT) << (7 * (i - 1));
 		if (!(buf[i] & REMAINING_LENGTH_CONTINUE)) {
-			if (value > CONNECT_MAX_REMAINING)
+			if (value > max)
 				return "CONNECT too large";
 			*header_len = i + 1;
 			*remaining = value;
@@ -55,7 +56,8 @@ const char *connect_frame_need(const uint8_t *buf, size_t have, size_t *need)
 	size_t header_len, remaining;
 	const char *reason;
 
-	reason = decode_fixed_header(buf, have, &header_len, &remaining);
+	reason = decode_fixed_header(buf, have, CONNECT_MAX_REMAINING,
+				     &header_len, &remaining);
 	if (reason)
 		return reason;
 	*need = header_len ? header_len + remaining : have + 1;
@@ -248,7 +250,8 @@ struct connect_result connect_parse(const uint8_t *pkt, size_t len,
 	const char *reason;
 
 	memset(c, 0, sizeof(*c));
-	reason = decode_fixed_header(pkt, len, &header_len, &remaining);
+	reason = decode_fixed_header(pkt, len, CONNECT_MAX_REMAINING,
+				     &header_len, &remaining);
 	if (reason)
 		return drop(reason);
 	if (!header_len || header_len + remaining > len)
@@ -309,6 +312,86 @@ struct connect_result connect_parse(const uint8_t *pkt, size_t len,
 	c->client_id[client_id.len] = '\0';
 	c->client_id_len = client_id.len;
 	return (struct connect_result){ .action = CONNECT_ACCEPT };
+}
+
+/*
+ * The client id's length, from the first @have bytes of a CONNECT body of
+ * @remaining bytes.  Returns 1 with *@res when the id is longer than we
+ * take, 0 when nothing speaks against the packet yet (or something
+ * connect_parse() will judge), -1 when more bytes are needed to tell.
+ */
+static int check_client_id_length(const uint8_t *body, size_t have,
+				  size_t remaining, struct connect_result *res)
+{
+	uint8_t expected_level, level, flags;
+	struct connect_bytes name = { .data = body + 2 };
+	size_t max, id_len;
+	const uint8_t *p;
+
+	if (have < 2)
+		return -1;
+	name.len = (uint16_t)(body[0] << 8 | body[1]);
+	/* Neither "MQTT" nor "MQIsdp": connect_parse() drops it. */
+	if (name.len != 4 && name.len != 6)
+		return 0;
+	/* name, level, flags, keepalive and the client id's length */
+	if (have < 2 + (size_t)name.len + 6)
+		return -1;
+	p = body + 2 + name.len;
+	level = p[0];
+	flags = p[1];
+	id_len = (size_t)p[4] << 8 | p[5];
+	p += 6;
+	if (bytes_equal(&name, MQTT_PROTO_NAME_V311))
+		expected_level = MQTT_PROTO_V311;
+	else if (bytes_equal(&name, MQTT_PROTO_NAME_V31))
+		expected_level = MQTT_PROTO_V31;
+	else
+		return 0;
+	if (level != expected_level || check_flags(level, flags))
+		return 0;
+	max = level == MQTT_PROTO_V31 ? MQTT_V31_CLIENT_ID_MAX :
+					KMQTT_CLIENT_ID_MAX;
+	/* An id the packet cannot hold: connect_parse() finds it truncated. */
+	if (id_len <= max || (size_t)(p - body) + id_len > remaining)
+		return 0;
+	*res = refuse(MQTT_CONNACK_IDENTIFIER_REJECTED,
+		      level == MQTT_PROTO_V31 ?
+		      "MQTT 3.1 client id must have 1 to 23 bytes" :
+		      "client id too long");
+	return 1;
+}
+
+struct connect_result connect_read_step(const uint8_t *buf, size_t have,
+					size_t *need)
+{
+	struct connect_result res = { .action = CONNECT_ACCEPT };
+	size_t header_len, remaining, body;
+	const char *reason;
+	int verdict;
+
+	reason = decode_fixed_header(buf, have, MQTT_MAX_REMAINING_LENGTH,
+				     &header_len, &remaining);
+	if (reason)
+		return drop(reason);
+	if (!header_len) {
+		*need = have + 1;
+		return res;
+	}
+	body = have - header_len < remaining ? have - header_len : remaining;
+	verdict = check_client_id_length(buf + header_len, body, remaining,
+					 &res);
+	if (verdict > 0)
+		return res;
+	if (remaining > CONNECT_MAX_REMAINING) {
+		if (verdict == 0)
+			return drop("CONNECT too large");
+		/* Just what tells whether the id is the reason. */
+		*need = header_len + CONNECT_PREFIX_MAX;
+		return res;
+	}
+	*need = header_len + remaining;
+	return res;
 }
 
 int connect_assign_client_id(struct connect_packet *c)

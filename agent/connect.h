@@ -15,6 +15,12 @@
 /* Largest CONNECT remaining length we read; a larger one is dropped. */
 #define CONNECT_MAX_REMAINING	(64 * 1024)
 
+/*
+ * The start of a CONNECT body up to the client id's length, with the
+ * longest protocol name ("MQIsdp"): name, level, flags, keepalive, length.
+ */
+#define CONNECT_PREFIX_MAX	(2 + 6 + 1 + 1 + 2 + 2)
+
 /* "kmqtt-" and 16 hex digits, for clients that leave the id to us. */
 #define CONNECT_GENERATED_ID_PREFIX	"kmqtt-"
 #define CONNECT_GENERATED_ID_LEN	22
@@ -68,6 +74,19 @@ struct connect_result {
  * Returns NULL, or why the connection must be dropped.
  */
 const char *connect_frame_need(const uint8_t *buf, size_t have, size_t *need);
+
+/*
+ * The reader's next step, as connect_frame_need() with one difference: a
+ * CONNECT whose client id is longer than we take (KMQTT_CLIENT_ID_MAX, 23
+ * bytes for MQTT 3.1) is refused (CONNECT_REFUSE, CONNACK 2, MQTT-3.1.3-9)
+ * as soon as the id's length field is read, without reading the rest, and
+ * even when the packet is over CONNECT_MAX_REMAINING: of those, only the
+ * first CONNECT_PREFIX_MAX bytes of the body are read, to tell why they
+ * are refused.  Returns CONNECT_ACCEPT with *@need set as
+ * connect_frame_need() sets it, else the refusal or the reason to drop.
+ */
+struct connect_result connect_read_step(const uint8_t *buf, size_t have,
+					size_t *need);
 
 /*
  * Parse the complete CONNECT packet @pkt of @len bytes (fixed header

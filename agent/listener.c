@@ -377,7 +377,8 @@ static bool pending_handshake(struct pending *p)
 static void pending_handle(struct loop_source *src, uint32_t events)
 {
 	struct pending *p = container_of(src, struct pending, src);
-	const char *reason;
+	struct connect_result res;
+	const char *reason = NULL;
 	size_t need;
 	ssize_t n;
 
@@ -385,9 +386,14 @@ static void pending_handle(struct loop_source *src, uint32_t events)
 	if (p->handshaking && !pending_handshake(p))
 		return;
 	for (;;) {
-		reason = connect_frame_need(p->buf, p->have, &need);
-		if (reason) {
-			pending_drop(p, reason);
+		/* A client id too long is refused before the rest is read. */
+		res = connect_read_step(p->buf, p->have, &need);
+		if (res.action == CONNECT_DROP) {
+			pending_drop(p, res.reason);
+			return;
+		}
+		if (res.action == CONNECT_REFUSE) {
+			pending_refuse(p, res.return_code, res.reason);
 			return;
 		}
 		if (need == p->have)

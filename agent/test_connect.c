@@ -701,6 +701,160 @@ TEST(reader_stops_at_end_of_connect)
 	ASSERT_STREQ("pipelined", c.client_id);
 }
 
+/*
+ * Read as kmqttd reads, one connect_read_step() at a time: returns the
+ * bytes read before the verdict (the whole packet when accepted) and the
+ * result.
+ */
+static size_t read_steps(const uint8_t *stream, size_t len,
+			 struct connect_result *res)
+{
+	size_t have = 0, need = 0;
+
+	for (;;) {
+		*res = connect_read_step(stream, have, &need);
+		if (res->action != CONNECT_ACCEPT || need == have)
+			return have;
+		if (need > len)		/* the stream ends here: truncated */
+			return have;
+		have = need;
+	}
+}
+
+/*
+ * MQTT-3.1.3-9: a client id longer than kmqtt takes gets CONNACK 2 from its
+ * length field, whatever the packet's size: of a CONNECT over
+ * CONNECT_MAX_REMAINING only the prefix is read.
+ */
+TEST(read_step_refuses_long_client_id_early)
+{
+	static char id[65535 + 1];
+	struct connect_result r;
+	struct spec s;
+	size_t len, read, hdr;
+
+	memset(id, 'i', sizeof(id) - 1);
+	s = v311(id);
+	len = build(&s);
+	ASSERT_LT(CONNECT_MAX_REMAINING + MQTT_MAX_FIXED_HEADER, len);
+	read = read_steps(pkt, len, &r);
+	ASSERT_EQ(CONNECT_REFUSE, r.action);
+	ASSERT_EQ(MQTT_CONNACK_IDENTIFIER_REJECTED, r.return_code);
+	hdr = len - (10 + 2 + 65535);
+	ASSERT_EQ(hdr + CONNECT_PREFIX_MAX, read);
+
+	/* just over the limit, in a packet of ordinary size */
+	id[KMQTT_CLIENT_ID_MAX + 1] = '\0';
+	s = v311(id);
+	len = build(&s);
+	read_steps(pkt, len, &r);
+	ASSERT_EQ(CONNECT_REFUSE, r.action);
+	ASSERT_EQ(MQTT_CONNACK_IDENTIFIER_REJECTED, r.return_code);
+
+	/* MQTT 3.1: 23 bytes at most */
+	id[MQTT_V31_CLIENT_ID_MAX + 1] = '\0';
+	s = v31(id);
+	len = build(&s);
+	read_steps(pkt, len, &r);
+	ASSERT_EQ(CONNECT_REFUSE, r.action);
+	ASSERT_EQ(MQTT_CONNACK_IDENTIFIER_REJECTED, r.return_code);
+
+	/* the longest accepted id is read to the end and accepted */
+	id[KMQTT_CLIENT_ID_MAX] = '\0';
+	s = v311(id);
+	len = build(&s);
+	ASSERT_EQ(len, read_steps(pkt, len, &r));
+	ASSERT_EQ(CONNECT_ACCEPT, r.action);
+}
+
+/* What connect_parse() judges is left to it: no early verdict. */
+TEST(read_step_leaves_the_rest_to_the_parser)
+{
+	static char id[KMQTT_CLIENT_ID_MAX + 2];
+	struct connect_packet c;
+	struct connect_result r;
+	struct spec s;
+	size_t len;
+
+	memset(id, 'i', sizeof(id) - 1);
+	/* a bad protocol level is refused by the parser (CONNACK 1) */
+	s = v311(id);
+	s.level = MQTT_PROTO_V5;
+	len = build(&s);
+	ASSERT_EQ(len, read_steps(pkt, len, &r));
+	ASSERT_EQ(CONNECT_ACCEPT, r.action);
+	/* reserved flag: dropped by the parser, not refused */
+	s = v311(id);
+	s.flags |= MQTT_CONNECT_RESERVED;
+	len = build(&s);
+	ASSERT_EQ(len, read_steps(pkt, len, &r));
+	ASSERT_EQ(CONNECT_ACCEPT, r.action);
+	ASSERT_EQ(CONNECT_DROP, connect_parse(pkt, len, &c).action);
+	/* an id longer than its packet: truncated, dropped by the parser */
+	s = v311("c");
+	len = build(&s);
+	pkt[len - 3] = 0x01;	/* the id's length: 0x0101 */
+	ASSERT_EQ(len, read_steps(pkt, len, &r));
+	ASSERT_EQ(CONNECT_ACCEPT, r.action);
+}
+
+/* Over CONNECT_MAX_REMAINING, an acceptable id: dropped after the prefix. */
+TEST(read_step_drops_large_connect_after_prefix)
+{
+	static const uint8_t prefix[] = {
+		0, 4, 'M', 'Q', 'T', 'T', MQTT_PROTO_V311,
+		MQTT_CONNECT_CLEAN_SESSION, 0, 0, 0, 1,
+	};
+	uint8_t buf[MQTT_MAX_FIXED_HEADER + sizeof(prefix)];
+	struct connect_result r;
+	size_t h, need = 0;
+
+	h = put_fixed_header(buf, MQTT_CONNECT << 4, CONNECT_MAX_REMAINING + 1);
+	memcpy(buf + h, prefix, sizeof(prefix));
+	r = connect_read_step(buf, h, &need);
+	ASSERT_EQ(CONNECT_ACCEPT, r.action);
+	ASSERT_EQ(h + CONNECT_PREFIX_MAX, need);
+	r = connect_read_step(buf, h + 2, &need);
+	ASSERT_EQ(CONNECT_ACCEPT, r.action);
+	ASSERT_EQ(h + CONNECT_PREFIX_MAX, need);
+	r = connect_read_step(buf, h + sizeof(prefix), &need);
+	ASSERT_EQ(CONNECT_DROP, r.action);
+	ASSERT_STREQ("CONNECT too large", r.reason);
+
+	/* an unknown protocol name decides at once too */
+	buf[h + 1] = 5;
+	r = connect_read_step(buf, h + 2, &need);
+	ASSERT_EQ(CONNECT_DROP, r.action);
+
+	/* a fifth length byte, and a first packet that is not CONNECT */
+	memset(buf + 1, 0xff, MQTT_MAX_FIXED_HEADER);
+	ASSERT_EQ(CONNECT_DROP,
+		  connect_read_step(buf, MQTT_MAX_FIXED_HEADER, &need).action);
+	buf[0] = MQTT_PUBLISH << 4;
+	ASSERT_EQ(CONNECT_DROP, connect_read_step(buf, 1, &need).action);
+}
+
+/* The reader stops at the end of an acceptable CONNECT, as before. */
+TEST(read_step_stops_at_end_of_connect)
+{
+	struct spec s = v311("c1");
+	struct connect_result r;
+	size_t len, need = 0, have = 0;
+
+	len = build(&s);
+	pkt[len] = MQTT_PINGREQ << 4;
+	pkt[len + 1] = 0;
+	for (;;) {
+		r = connect_read_step(pkt, have, &need);
+		ASSERT_EQ(CONNECT_ACCEPT, r.action);
+		ASSERT_LE(need, len);
+		if (need == have)
+			break;
+		have = need;
+	}
+	ASSERT_EQ(len, have);
+}
+
 TEST(connack_encoding)
 {
 	uint8_t out[CONNECT_CONNACK_SIZE];

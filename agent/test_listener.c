@@ -318,6 +318,34 @@ TEST_F(listener, silent_client_closed_after_timeout)
 	close(fd);
 }
 
+/*
+ * MQTT-3.1.3-9: a client id of 65535 bytes, in a CONNECT over
+ * CONNECT_MAX_REMAINING, gets CONNACK 2 from the id's length field; the
+ * rest of the packet is never waited for.
+ */
+TEST_F(listener, huge_client_id_refused_with_connack_2)
+{
+	/* 10 + 2 + 65535 bytes announced; only up to the id's length sent */
+	static const uint8_t prefix[] = {
+		0x10, 0x8b, 0x80, 0x04, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02,
+		0, 30, 0xff, 0xff,
+	};
+	uint8_t in[8];
+	int fd = client_connect(self->l.port);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(sizeof(prefix), send(fd, prefix, sizeof(prefix), 0));
+	run_until(&self->l, &self->loop, one_pending);
+	run_until(&self->l, &self->loop, none_pending);
+	ASSERT_EQ(0, self->l.pending_count);
+	ASSERT_EQ(0, attach.calls);
+	ASSERT_EQ(CONNECT_CONNACK_SIZE, client_read(fd, in, sizeof(in)));
+	ASSERT_EQ(MQTT_CONNACK << 4, in[0]);
+	ASSERT_EQ(MQTT_CONNACK_IDENTIFIER_REJECTED, in[3]);
+	ASSERT_EQ(0, client_read(fd, in, sizeof(in)));
+	close(fd);
+}
+
 /* The four will fields reach ATTACH as the CONNECT carried them. */
 TEST_F(listener, will_passed_to_attach)
 {

@@ -828,26 +828,6 @@ int kmqtt_genl_session_conn_id(struct kmqtt_genl *g, const char *client_id,
 	return err;
 }
 
-int kmqtt_genl_wait_stat(struct kmqtt_genl *g, enum kmqtt_stat id,
-			 uint64_t want, int timeout_ms, uint64_t *now)
-{
-	int64_t deadline = now_ms() + timeout_ms;
-	uint64_t stats[KMQTT_STAT_MAX + 1];
-	int err;
-
-	for (;;) {
-		err = kmqtt_genl_get_info(g, stats);
-		if (err)
-			return err;
-		*now = stats[id];
-		if (*now >= want)
-			return 0;
-		if (now_ms() >= deadline)
-			return -ETIMEDOUT;
-		usleep(10000);
-	}
-}
-
 struct closed_client_wait {
 	const char *client_id;
 	struct kmqtt_closed_event *ev;

@@ -151,12 +151,6 @@ int kmqtt_genl_get_conn_stats(struct kmqtt_genl *g, uint64_t conn_id,
 int kmqtt_genl_session_conn_id(struct kmqtt_genl *g, const char *client_id,
 			       uint64_t *conn_id);
 /*
- * Poll GET_INFO until the total stats[id] reaches want (closes are counted
- * asynchronously): 0, or -ETIMEDOUT; *now is the last value read.
- */
-int kmqtt_genl_wait_stat(struct kmqtt_genl *g, enum kmqtt_stat id,
-			 uint64_t want, int timeout_ms, uint64_t *now);
-/*
  * Wait for CONN_CLOSED of a connection of client_id on a joined socket
  * (for connections whose id the test never learnt): 0 or -ETIMEDOUT.
  */

@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One MQTT connection: non-blocking socket, bounded send and receive
+ * buffers, the CONNECT/SUBSCRIBE handshake and the packets of a running
+ * client.  Everything here runs on the client's worker thread.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+/* PUBACK, PUBREC, PUBREL, PUBCOMP: what one received packet may add to tx. */
+#define ACK_SIZE	4
+
+/* A pointer to n bytes of room at the end of b, or NULL; see buf_commit. */
+uint8_t *buf_reserve(struct buf *b, size_t n)
+{
+	if (b->cap - b->len < n && b->head) {
+		memmove(b->data, b->data + b->head, b->len - b->head);
+		b->len -= b->head;
+		b->head = 0;
+	}
+	return b->cap - b->len >= n ? b->data + b->len : NULL;
+}
+
+void buf_commit(struct buf *b, size_t n)
+{
+	b->len += n;
+}
+
+static int buf_alloc(struct buf *b, size_t cap)
+{
+	b->data = malloc(cap);
+	b->cap = cap;
+	b->head = b->len = 0;
+	return b->data ? 0 : -1;
+}
+
+/*
+ * Buffers hold a whole burst of frames each way, and at least a few of the
+ * largest packets, whatever the payload size.
+ */
+static size_t client_buf_size(const struct bench *b)
+{
+	size_t frame = mqtt_publish_len(MAX_TOPIC, 2, b->opt.payload);
+
+	return frame * 4 > BUF_MIN ? frame * 4 : BUF_MIN;
+}
+
+int client_init(struct client *c, struct bench *b, uint32_t idx)
+{
+	size_t size = client_buf_size(b);
+
+	c->idx = idx;
+	c->fd = -1;
+	c->state = CLIENT_IDLE;
+	snprintf(c->id, sizeof(c->id), "kb-%d-%u", (int)getpid(), idx);
+	if (buf_alloc(&c->tx, size) || buf_alloc(&c->rx, size))
+		return -1;
+	return 0;
+}
+
+void client_free(struct client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->tx.data);
+	free(c->rx.data);
+}
+
+static void client_close(struct client *c, const char *why)
+{
+	struct bench *b = c->worker->bench;
+
+	if (c->state == CLIENT_CLOSED)
+		return;
+	if (c->state != CLIENT_READY) {
+		bench_fail(b, "client %s: %s during setup", c->id, why);
+	} else if (bench_phase(b) != PHASE_DONE) {
+		stat_add(c->worker->stats.closed, 1);
+		if (!b->opt.quiet)
+			fprintf(stderr, "kmqtt-bench: client %s: %s\n",
+				c->id, why);
+	}
+	epoll_ctl(c->worker->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	c->state = CLIENT_CLOSED;
+	if (c->pub)
+		c->pub->done = true;
+}
+
+static int client_send(struct client *c, const void *data, size_t len)
+{
+	uint8_t *p = buf_reserve(&c->tx, len);
+
+	if (!p)
+		return -1;
+	memcpy(p, data, len);
+	buf_commit(&c->tx, len);
+	return 0;
+}
+
+static void client_flush(struct client *c)
+{
+	struct buf *tx = &c->tx;
+	ssize_t n;
+
+	while (c->writable && tx->len > tx->head) {
+		size_t want = tx->len - tx->head;
+
+		n = write(c->fd, tx->data + tx->head, want);
+		if (n > 0) {
+			/* A short write filled the socket: EPOLLOUT will say. */
+			if ((size_t)n < want)
+				c->writable = false;
+			tx->head += n;
+			c->last_tx_ns = now_ns();
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			c->writable = false;
+		} else if (n < 0 && errno != EINTR) {
+			client_close(c, strerror(errno));
+			return;
+		}
+	}
+	if (tx->head == tx->len)
+		tx->head = tx->len = 0;
+}
+
+/* Non-blocking connect; the worker's epoll reports when it is done. */
+void client_connect(struct client *c)
+{
+	struct bench *b = c->worker->bench;
+	struct epoll_event ev = {
+		.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+		.data.ptr = c,
+	};
+	int one = 1;
+
+	c->fd = socket(b->addr.ss_family,
+		       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		bench_fail(b, "socket: %s", strerror(errno));
+		return;
+	}
+	/* Frames are batched per write() already; acks should not wait. */
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(c->fd, (struct sockaddr *)&b->addr, b->addr_len) &&
+	    errno != EINPROGRESS) {
+		bench_fail(b, "connect %s: %s", c->id, strerror(errno));
+		return;
+	}
+	c->state = CLIENT_CONNECTING;
+	if (epoll_ctl(c->worker->epfd, EPOLL_CTL_ADD, c->fd, &ev))
+		bench_fail(b, "epoll_ctl: %s", strerror(errno));
+}
+
+static void client_connected(struct client *c)
+{
+	struct bench *b = c->worker->bench;
+	int err = 0;
+	socklen_t len = sizeof(err);
+	size_t n;
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
+		bench_fail(b, "connect %s: %s", c->id, strerror(err));
+		return;
+	}
+	n = mqtt_put_connect(c->tx.data, c->tx.cap, c->id, b->opt.keepalive);
+	buf_commit(&c->tx, n);
+	c->state = CLIENT_CONNACK;
+	c->last_tx_ns = now_ns();
+}
+
+static void client_ready(struct client *c)
+{
+	c->state = CLIENT_READY;
+	c->worker->handshakes--;
+	stat_add(c->worker->stats.ready, 1);
+}
+
+static void client_on_connack(struct client *c, const struct mqtt_packet *pkt)
+{
+	struct bench *b = c->worker->bench;
+	uint8_t rc, sub[1024];
+	size_t n;
+
+	if (c->state != CLIENT_CONNACK || mqtt_parse_connack(pkt, &rc) || rc) {
+		client_close(c, "CONNACK refused or malformed");
+		return;
+	}
+	if (!c->sub) {
+		client_ready(c);
+		return;
+	}
+	n = mqtt_put_subscribe(sub, sizeof(sub), 1,
+			       b->plan.sub_filter[c->sub->idx], b->opt.qos);
+	if (!n || client_send(c, sub, n)) {
+		client_close(c, "topic filter too long");
+		return;
+	}
+	c->state = CLIENT_SUBACK;
+}
+
+static void client_on_suback(struct client *c, const struct mqtt_packet *pkt)
+{
+	uint8_t granted;
+	uint16_t id;
+
+	if (c->state != CLIENT_SUBACK ||
+	    mqtt_parse_suback(pkt, &id, &granted) || granted > 2) {
+		client_close(c, "SUBACK refused or malformed");
+		return;
+	}
+	client_ready(c);
+}
+
+/* QoS 1 is acknowledged with PUBACK, QoS 2 with PUBREC then PUBCOMP. */
+static void client_on_publish(struct client *c, const struct mqtt_packet *pkt,
+			      size_t wire_len, uint64_t now)
+{
+	struct mqtt_publish m;
+	uint8_t ack[4];
+
+	if (mqtt_parse_publish(pkt, &m) || !c->sub) {
+		stat_add(c->worker->stats.unexpected, 1);
+		return;
+	}
+	subscriber_deliver(c->sub, c->worker, &m, wire_len, now);
+	if (m.qos) {
+		mqtt_put_ack(ack, sizeof(ack),
+			     m.qos == 1 ? MQTT_PUBACK : MQTT_PUBREC, m.id);
+		client_send(c, ack, sizeof(ack));
+	}
+}
+
+static void client_on_ack(struct client *c, const struct mqtt_packet *pkt)
+{
+	uint8_t out[4];
+	uint16_t id;
+
+	if (mqtt_parse_id(pkt, &id)) {
+		client_close(c, "malformed acknowledgement");
+		return;
+	}
+	if (pkt->type == MQTT_PUBREL) {
+		mqtt_put_ack(out, sizeof(out), MQTT_PUBCOMP, id);
+		client_send(c, out, sizeof(out));
+		return;
+	}
+	if (!c->pub || publisher_ack(c->pub, pkt->type, id)) {
+		stat_add(c->worker->stats.ack_errors, 1);
+		return;
+	}
+	if (pkt->type == MQTT_PUBREC) {
+		mqtt_put_ack(out, sizeof(out), MQTT_PUBREL, id);
+		client_send(c, out, sizeof(out));
+	}
+}
+
+static void client_on_packet(struct client *c, const struct mqtt_packet *pkt,
+			     size_t wire_len, uint64_t now)
+{
+	switch (pkt->type) {
+	case MQTT_PUBLISH:
+		client_on_publish(c, pkt, wire_len, now);
+		break;
+	case MQTT_PUBACK:
+	case MQTT_PUBREC:
+	case MQTT_PUBREL:
+	case MQTT_PUBCOMP:
+		client_on_ack(c, pkt);
+		break;
+	case MQTT_CONNACK:
+		client_on_connack(c, pkt);
+		break;
+	case MQTT_SUBACK:
+		client_on_suback(c, pkt);
+		break;
+	case MQTT_PINGRESP:
+		break;
+	default:
+		client_close(c, "unexpected packet type");
+	}
+}
+
+/*
+ * Handles every complete packet in rx.  Stops early, leaving the rest for
+ * later, when tx could not take the acks of one more packet: the buffers
+ * stay bounded and the broker sees the backpressure.
+ */
+static void client_parse(struct client *c)
+{
+	struct buf *rx = &c->rx;
+	struct mqtt_packet pkt;
+	uint64_t now = now_ns();
+	ssize_t n;
+
+	c->rx_stalled = false;
+	while (c->state != CLIENT_CLOSED && rx->len > rx->head) {
+		if (c->tx.cap - c->tx.len + c->tx.head < ACK_SIZE) {
+			c->rx_stalled = true;
+			break;
+		}
+		n = mqtt_frame(rx->data + rx->head, rx->len - rx->head,
+			       rx->cap, &pkt);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			client_close(c, "malformed or oversized packet");
+			return;
+		}
+		rx->head += n;
+		client_on_packet(c, &pkt, n, now);
+	}
+	if (rx->head == rx->len)
+		rx->head = rx->len = 0;
+	else if (rx->head && rx->len == rx->cap)
+		buf_reserve(rx, rx->cap - rx->len + rx->head);
+}
+
+static void client_read(struct client *c)
+{
+	struct buf *rx = &c->rx;
+	size_t want;
+	ssize_t n;
+
+	client_parse(c);
+	while (c->readable && !c->rx_stalled && c->state != CLIENT_CLOSED) {
+		if (!buf_reserve(rx, 1)) {
+			client_close(c, "packet larger than the buffer");
+			return;
+		}
+		want = rx->cap - rx->len;
+		n = read(c->fd, rx->data + rx->len, want);
+		if (n > 0) {
+			/*
+			 * A short read emptied the socket: skip the read that
+			 * would say EAGAIN (a syscall per wakeup is dear under
+			 * emulation); new data is a new edge for epoll.
+			 */
+			if ((size_t)n < want)
+				c->readable = false;
+			rx->len += n;
+			client_parse(c);
+		} else if (n == 0) {
+			client_close(c, "closed by the broker");
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			c->readable = false;
+		} else if (errno != EINTR) {
+			client_close(c, strerror(errno));
+		}
+	}
+}
+
+void client_event(struct client *c, uint32_t events)
+{
+	if (events & EPOLLOUT)
+		c->writable = true;
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		c->readable = true;
+	if (c->state == CLIENT_CONNECTING &&
+	    (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+		client_connected(c);
+	client_pump(c);
+}
+
+/* Read what can be read, write what can be written, until neither moves. */
+void client_pump(struct client *c)
+{
+	if (c->state == CLIENT_CONNECTING || c->state == CLIENT_IDLE)
+		return;
+	for (;;) {
+		client_read(c);
+		if (c->state == CLIENT_CLOSED)
+			return;
+		client_flush(c);
+		/* Parsing resumes once half of tx has drained. */
+		if (c->state == CLIENT_CLOSED || !c->rx_stalled ||
+		    c->tx.len - c->tx.head > c->tx.cap / 2)
+			return;
+	}
+}
+
+/* A PINGREQ after half the keepalive without sending anything. */
+void client_keepalive(struct client *c, uint64_t now)
+{
+	struct bench *b = c->worker->bench;
+	uint8_t ping[2];
+
+	if (!b->opt.keepalive || c->state != CLIENT_READY)
+		return;
+	if (now - c->last_tx_ns < b->opt.keepalive * NSEC_PER_SEC / 2)
+		return;
+	mqtt_put_empty(ping, sizeof(ping), MQTT_PINGREQ);
+	if (!client_send(c, ping, sizeof(ping)))
+		client_pump(c);
+}
+
+/* DISCONNECT, best effort, then close. */
+void client_disconnect(struct client *c)
+{
+	uint8_t pkt[2];
+
+	if (c->state == CLIENT_CLOSED || c->fd < 0)
+		return;
+	if (c->state != CLIENT_CONNECTING && c->state != CLIENT_IDLE) {
+		mqtt_put_empty(pkt, sizeof(pkt), MQTT_DISCONNECT);
+		if (!client_send(c, pkt, sizeof(pkt)))
+			client_flush(c);
+	}
+	close(c->fd);
+	c->fd = -1;
+	c->state = CLIENT_CLOSED;
+}
