@@ -382,30 +382,6 @@ int kmqtt_genl_join_events(struct kmqtt_genl *g)
 	return 0;
 }
 
-struct closed_wait {
-	uint64_t conn_id;
-	struct kmqtt_closed_event *ev;
-	bool found;
-};
-
-static int on_event(struct nl_msg *msg, void *arg)
-{
-	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
-	struct nlattr *attrs[KMQTT_A_MAX + 1];
-	struct closed_wait *w = arg;
-
-	if (gh->cmd != KMQTT_CMD_CONN_CLOSED ||
-	    genlmsg_parse(nlmsg_hdr(msg), 0, attrs, KMQTT_A_MAX, NULL) ||
-	    !attrs[KMQTT_A_CONN_ID] ||
-	    nla_get_u64(attrs[KMQTT_A_CONN_ID]) != w->conn_id)
-		return NL_SKIP;
-	w->ev->conn_id = w->conn_id;
-	w->ev->reason = attrs[KMQTT_A_CLOSE_REASON] ?
-			nla_get_u32(attrs[KMQTT_A_CLOSE_REASON]) : UINT32_MAX;
-	w->found = true;
-	return NL_OK;
-}
-
 /* Events carry no sequence number of ours. */
 static int no_seq_check(struct nl_msg *msg, void *arg)
 {
@@ -422,10 +398,57 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int kmqtt_genl_wait_closed(struct kmqtt_genl *g, uint64_t conn_id,
-			   int timeout_ms, struct kmqtt_closed_event *ev)
+static bool is_client_id(const struct nlattr *id, const char *client_id)
 {
-	struct closed_wait w = { .conn_id = conn_id, .ev = ev };
+	return id && (size_t)nla_len(id) == strlen(client_id) &&
+	       !memcmp(nla_data(id), client_id, nla_len(id));
+}
+
+/* Which CONN_CLOSED event to wait for, and where to put it. */
+struct closed_wait {
+	uint64_t conn_id;		/* 0: any connection */
+	const char *client_id;		/* NULL: any client */
+	struct kmqtt_closed_event *ev;
+	char *client_id_out;		/* its client id, truncated to size */
+	size_t size;
+	bool found;
+};
+
+static int on_closed(struct nl_msg *msg, void *arg)
+{
+	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+	struct nlattr *attrs[KMQTT_A_MAX + 1];
+	struct closed_wait *w = arg;
+	struct nlattr *id;
+	size_t len;
+
+	if (w->found || gh->cmd != KMQTT_CMD_CONN_CLOSED ||
+	    genlmsg_parse(nlmsg_hdr(msg), 0, attrs, KMQTT_A_MAX, NULL) ||
+	    !attrs[KMQTT_A_CONN_ID])
+		return NL_SKIP;
+	id = attrs[KMQTT_A_CLIENT_ID];
+	if ((w->conn_id && nla_get_u64(attrs[KMQTT_A_CONN_ID]) != w->conn_id) ||
+	    (w->client_id && !is_client_id(id, w->client_id)))
+		return NL_SKIP;
+	w->ev->conn_id = nla_get_u64(attrs[KMQTT_A_CONN_ID]);
+	w->ev->reason = attrs[KMQTT_A_CLOSE_REASON] ?
+			nla_get_u32(attrs[KMQTT_A_CLOSE_REASON]) : UINT32_MAX;
+	if (w->size) {
+		len = id ? (size_t)nla_len(id) : 0;
+		if (len > w->size - 1)
+			len = w->size - 1;
+		if (len)
+			memcpy(w->client_id_out, nla_data(id), len);
+		w->client_id_out[len] = '\0';
+	}
+	w->found = true;
+	return NL_STOP;
+}
+
+/* Read events on a joined socket until @w's is found: 0 or -ETIMEDOUT. */
+static int wait_closed(struct kmqtt_genl *g, struct closed_wait *w,
+		       int timeout_ms)
+{
 	struct pollfd pfd = { .fd = nl_socket_get_fd(g->sock), .events = POLLIN };
 	int64_t deadline = now_ms() + timeout_ms;
 	struct nl_cb *cb;
@@ -434,9 +457,9 @@ int kmqtt_genl_wait_closed(struct kmqtt_genl *g, uint64_t conn_id,
 	cb = nl_cb_alloc(NL_CB_DEFAULT);
 	if (!cb)
 		return -ENOMEM;
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_event, &w);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_closed, w);
 	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, no_seq_check, NULL);
-	while (!w.found && !err) {
+	while (!w->found && !err) {
 		int left = deadline - now_ms();
 
 		if (left <= 0)
@@ -445,13 +468,15 @@ int kmqtt_genl_wait_closed(struct kmqtt_genl *g, uint64_t conn_id,
 			err = -EIO;
 	}
 	nl_cb_put(cb);
-	return w.found ? 0 : err;
+	return w->found ? 0 : err;
 }
 
-static bool is_client_id(const struct nlattr *id, const char *client_id)
+int kmqtt_genl_wait_closed(struct kmqtt_genl *g, uint64_t conn_id,
+			   int timeout_ms, struct kmqtt_closed_event *ev)
 {
-	return id && (size_t)nla_len(id) == strlen(client_id) &&
-	       !memcmp(nla_data(id), client_id, nla_len(id));
+	struct closed_wait w = { .conn_id = conn_id, .ev = ev };
+
+	return wait_closed(g, &w, timeout_ms);
 }
 
 struct dump_match {
@@ -519,67 +544,14 @@ int kmqtt_genl_conn_stats(struct kmqtt_genl *g, const char *client_id,
 	return m.n ? 0 : -ENOENT;
 }
 
-struct any_closed {
-	struct kmqtt_closed_event *ev;
-	char *client_id;
-	size_t size;
-	bool found;
-};
-
-static int on_any_closed(struct nl_msg *msg, void *arg)
-{
-	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
-	struct nlattr *attrs[KMQTT_A_MAX + 1];
-	struct any_closed *w = arg;
-	size_t len = 0;
-
-	if (w->found || gh->cmd != KMQTT_CMD_CONN_CLOSED ||
-	    genlmsg_parse(nlmsg_hdr(msg), 0, attrs, KMQTT_A_MAX, NULL) ||
-	    !attrs[KMQTT_A_CONN_ID])
-		return NL_SKIP;
-	w->ev->conn_id = nla_get_u64(attrs[KMQTT_A_CONN_ID]);
-	w->ev->reason = attrs[KMQTT_A_CLOSE_REASON] ?
-			nla_get_u32(attrs[KMQTT_A_CLOSE_REASON]) : UINT32_MAX;
-	if (attrs[KMQTT_A_CLIENT_ID])
-		len = nla_len(attrs[KMQTT_A_CLIENT_ID]);
-	if (w->size) {
-		if (len > w->size - 1)
-			len = w->size - 1;
-		if (len)
-			memcpy(w->client_id, nla_data(attrs[KMQTT_A_CLIENT_ID]),
-			       len);
-		w->client_id[len] = '\0';
-	}
-	w->found = true;
-	return NL_STOP;
-}
-
 int kmqtt_genl_next_closed(struct kmqtt_genl *g, int timeout_ms,
 			   struct kmqtt_closed_event *ev, char *client_id,
 			   size_t size)
 {
-	struct any_closed w = { .ev = ev, .client_id = client_id,
-				.size = size };
-	struct pollfd pfd = { .fd = nl_socket_get_fd(g->sock), .events = POLLIN };
-	int64_t deadline = now_ms() + timeout_ms;
-	struct nl_cb *cb;
-	int err = 0;
+	struct closed_wait w = { .ev = ev, .client_id_out = client_id,
+				 .size = size };
 
-	cb = nl_cb_alloc(NL_CB_DEFAULT);
-	if (!cb)
-		return -ENOMEM;
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_any_closed, &w);
-	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, no_seq_check, NULL);
-	while (!w.found && !err) {
-		int left = deadline - now_ms();
-
-		if (left <= 0)
-			err = -ETIMEDOUT;
-		else if (poll(&pfd, 1, left) > 0 && nl_recvmsgs(g->sock, cb) < 0)
-			err = -EIO;
-	}
-	nl_cb_put(cb);
-	return w.found ? 0 : err;
+	return wait_closed(g, &w, timeout_ms);
 }
 
 #define RAW_TIMEOUT_S	5
@@ -828,57 +800,11 @@ int kmqtt_genl_session_conn_id(struct kmqtt_genl *g, const char *client_id,
 	return err;
 }
 
-struct closed_client_wait {
-	const char *client_id;
-	struct kmqtt_closed_event *ev;
-	bool found;
-};
-
-static int on_client_event(struct nl_msg *msg, void *arg)
-{
-	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
-	struct nlattr *attrs[KMQTT_A_MAX + 1];
-	struct closed_client_wait *w = arg;
-	struct nlattr *id;
-
-	if (gh->cmd != KMQTT_CMD_CONN_CLOSED ||
-	    genlmsg_parse(nlmsg_hdr(msg), 0, attrs, KMQTT_A_MAX, NULL) ||
-	    !attrs[KMQTT_A_CONN_ID] || !attrs[KMQTT_A_CLIENT_ID])
-		return NL_SKIP;
-	id = attrs[KMQTT_A_CLIENT_ID];
-	if ((size_t)nla_len(id) != strlen(w->client_id) ||
-	    memcmp(nla_data(id), w->client_id, nla_len(id)))
-		return NL_SKIP;
-	w->ev->conn_id = nla_get_u64(attrs[KMQTT_A_CONN_ID]);
-	w->ev->reason = attrs[KMQTT_A_CLOSE_REASON] ?
-			nla_get_u32(attrs[KMQTT_A_CLOSE_REASON]) : UINT32_MAX;
-	w->found = true;
-	return NL_OK;
-}
-
 int kmqtt_genl_wait_closed_client(struct kmqtt_genl *g, const char *client_id,
 				  int timeout_ms,
 				  struct kmqtt_closed_event *ev)
 {
-	struct closed_client_wait w = { .client_id = client_id, .ev = ev };
-	struct pollfd pfd = { .fd = nl_socket_get_fd(g->sock), .events = POLLIN };
-	int64_t deadline = now_ms() + timeout_ms;
-	struct nl_cb *cb;
-	int err = 0;
+	struct closed_wait w = { .client_id = client_id, .ev = ev };
 
-	cb = nl_cb_alloc(NL_CB_DEFAULT);
-	if (!cb)
-		return -ENOMEM;
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_client_event, &w);
-	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, no_seq_check, NULL);
-	while (!w.found && !err) {
-		int left = deadline - now_ms();
-
-		if (left <= 0)
-			err = -ETIMEDOUT;
-		else if (poll(&pfd, 1, left) > 0 && nl_recvmsgs(g->sock, cb) < 0)
-			err = -EIO;
-	}
-	nl_cb_put(cb);
-	return w.found ? 0 : err;
+	return wait_closed(g, &w, timeout_ms);
 }
