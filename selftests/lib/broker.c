@@ -127,23 +127,20 @@ int broker_start(struct broker *b)
 	return broker_start_config(b, NULL);
 }
 
-int broker_start_config(struct broker *b, const char *config)
+/*
+ * Run the broker on b->port (with b->conf_path when set), its output in a
+ * new log, and wait for it to say it listens.
+ */
+static int broker_spawn(struct broker *b)
 {
 	int log_fd, waited, status, err;
 
-	*b = (struct broker){ .pid = -1 };
-	err = loopback_free_port(&b->port);
-	if (err)
-		return err;
-	if (config) {
-		err = write_config(b, config);
-		if (err)
-			return err;
-	}
 	snprintf(b->log_path, sizeof(b->log_path), "/tmp/kmqtt-broker.XXXXXX");
 	log_fd = mkstemp(b->log_path);
-	if (log_fd < 0)
+	if (log_fd < 0) {
+		b->log_path[0] = '\0';
 		return -errno;
+	}
 	fflush(NULL);
 	b->pid = fork();
 	if (b->pid < 0) {
@@ -152,7 +149,8 @@ int broker_start_config(struct broker *b, const char *config)
 		return err;
 	}
 	if (b->pid == 0)
-		exec_broker(b->port, config ? b->conf_path : NULL, log_fd);
+		exec_broker(b->port, b->conf_path[0] ? b->conf_path : NULL,
+			    log_fd);
 	close(log_fd);
 
 	for (waited = 0; waited < BROKER_START_TIMEOUT_MS;
@@ -172,6 +170,22 @@ int broker_start_config(struct broker *b, const char *config)
 		BROKER_START_TIMEOUT_MS);
 	broker_stop(b, true);
 	return -ETIMEDOUT;
+}
+
+int broker_start_config(struct broker *b, const char *config)
+{
+	int err;
+
+	*b = (struct broker){ .pid = -1 };
+	err = loopback_free_port(&b->port);
+	if (err)
+		return err;
+	if (config) {
+		err = write_config(b, config);
+		if (err)
+			return err;
+	}
+	return broker_spawn(b);
 }
 
 void broker_stop(struct broker *b, bool show_log)
@@ -226,47 +240,11 @@ int broker_kill(struct broker *b)
 
 int broker_restart(struct broker *b)
 {
-	int log_fd, waited, status, err;
-
 	if (b->pid > 0)
 		return -EBUSY;
 	if (b->log_path[0])
 		unlink(b->log_path);
-	snprintf(b->log_path, sizeof(b->log_path), "/tmp/kmqtt-broker.XXXXXX");
-	log_fd = mkstemp(b->log_path);
-	if (log_fd < 0) {
-		b->log_path[0] = '\0';
-		return -errno;
-	}
-	fflush(NULL);
-	b->pid = fork();
-	if (b->pid < 0) {
-		err = -errno;
-		close(log_fd);
-		return err;
-	}
-	if (b->pid == 0)
-		exec_broker(b->port, b->conf_path[0] ? b->conf_path : NULL,
-			    log_fd);
-	close(log_fd);
-
-	for (waited = 0; waited < BROKER_START_TIMEOUT_MS;
-	     waited += BROKER_POLL_MS) {
-		if (log_says_ready(b->log_path))
-			return 0;
-		if (waitpid(b->pid, &status, WNOHANG) == b->pid) {
-			fprintf(stderr, "# broker exited before listening again (status %#x)\n",
-				status);
-			b->pid = -1;
-			dump_log(b);
-			return -ECHILD;
-		}
-		usleep(BROKER_POLL_MS * 1000);
-	}
-	fprintf(stderr, "# broker did not say it listens again within %d ms\n",
-		BROKER_START_TIMEOUT_MS);
-	dump_log(b);
-	return -ETIMEDOUT;
+	return broker_spawn(b);
 }
 
 static int log_count(const char *path, const char *text)
