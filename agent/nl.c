@@ -85,6 +85,7 @@ static struct nla_policy limit_policy[KMQTT_LIMIT_MAX + 1] = {
 	[KMQTT_LIMIT_SESSION_EXPIRY] = { .type = NLA_U32 },
 	[KMQTT_LIMIT_QUEUE_QOS0] = { .type = NLA_U8 },
 	[KMQTT_LIMIT_RETAIN_AVAILABLE] = { .type = NLA_U8 },
+	[KMQTT_LIMIT_MAX_TOPIC_LEVELS] = { .type = NLA_U32 },
 };
 
 _Static_assert(KMQTT_LIMIT_MAX < 32, "limits must fit kmqtt_nl_limits.mask");

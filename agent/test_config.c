@@ -262,7 +262,8 @@ TEST_F(config, limits_go_to_the_module)
 		"retain_available false\n"
 		"kmqtt_max_retained_messages 50\n"
 		"kmqtt_max_retained_bytes 5000\n"
-		"kmqtt_max_subscriptions 20\n");
+		"kmqtt_max_subscriptions 20\n"
+		"kmqtt_max_topic_levels 32\n");
 	EXPECT_EQ(0, l->value[KMQTT_LIMIT_MAX_CONNECTIONS]);
 	EXPECT_EQ(10, l->value[KMQTT_LIMIT_MAX_INFLIGHT]);
 	EXPECT_EQ(100, l->value[KMQTT_LIMIT_MAX_QUEUED_MESSAGES]);
@@ -274,6 +275,7 @@ TEST_F(config, limits_go_to_the_module)
 	EXPECT_EQ(50, l->value[KMQTT_LIMIT_MAX_RETAINED]);
 	EXPECT_EQ(5000, l->value[KMQTT_LIMIT_MAX_RETAINED_BYTES]);
 	EXPECT_EQ(20, l->value[KMQTT_LIMIT_MAX_SUBSCRIPTIONS]);
+	EXPECT_EQ(32, l->value[KMQTT_LIMIT_MAX_TOPIC_LEVELS]);
 	/* all but max_packet_size */
 	EXPECT_EQ(((1u << (KMQTT_LIMIT_MAX + 1)) - 1) &
 		  ~(KMQTT_NL_LIMIT_BIT(KMQTT_LIMIT_UNSPEC) |
@@ -526,6 +528,10 @@ TEST_F(config, bad_directives)
 	    "max_inflight_messages: \"65536\" is not a number from 1 to 65534");
 	BAD("persistent_client_expiration 3600\n", 1,
 	    "persistent_client_expiration: \"3600\" is not a duration like 12h, 2d, 1w, 1m or 1y (at most 4294967295 seconds)");
+	BAD("listener 1883\nkmqtt_max_topic_levels 0\n", 2,
+	    "kmqtt_max_topic_levels: 0 is below the minimum, 1");
+	BAD("kmqtt_max_topic_levels 65536\n", 1,
+	    "kmqtt_max_topic_levels: \"65536\" is not a number from 1 to 65535");
 	BAD("retain_available 0\n", 1,
 	    "retain_available: \"0\" is neither true nor false");
 	BAD("log_type verbose\n", 1, "log_type: unknown type \"verbose\"");

@@ -68,6 +68,10 @@ TEST(counts)
 			KMQTT_LIMIT_MAX_RETAINED_BYTES));
 	EXPECT_EQ(7, OK("kmqtt_max_subscriptions", "7",
 			KMQTT_LIMIT_MAX_SUBSCRIPTIONS));
+	EXPECT_EQ(1, OK("kmqtt_max_topic_levels", "1",
+			KMQTT_LIMIT_MAX_TOPIC_LEVELS));
+	EXPECT_EQ(65535, OK("kmqtt_max_topic_levels", "65535",
+			    KMQTT_LIMIT_MAX_TOPIC_LEVELS));
 }
 
 /* Mosquitto's spellings of "no limit" become the module's. */
@@ -150,6 +154,12 @@ TEST(bad_values)
 		"message_size_limit: \"-1\" is not a number from 0 to 268435455");
 	INVALID("kmqtt_max_subscriptions", "0",
 		"kmqtt_max_subscriptions: 0 is below the minimum, 1");
+	INVALID("kmqtt_max_topic_levels", "0",
+		"kmqtt_max_topic_levels: 0 is below the minimum, 1");
+	INVALID("kmqtt_max_topic_levels", "65536",
+		"kmqtt_max_topic_levels: \"65536\" is not a number from 1 to 65535");
+	INVALID("kmqtt_max_topic_levels", "-1",
+		"kmqtt_max_topic_levels: \"-1\" is not a number from 1 to 65535");
 	INVALID("retain_available", "yes",
 		"retain_available: \"yes\" is neither true nor false");
 	INVALID("persistent_client_expiration", "5",

@@ -15,6 +15,26 @@ struct kmqtt_broker *kmqtt_broker_get(const struct net *net)
 	return net_generic(net, kmqtt_broker_net_id);
 }
 
+static bool kmqtt_broker_topics_charge(struct kmqtt_topic_tree *tree,
+				       size_t size)
+{
+	return kmqtt_broker_charge(container_of(tree, struct kmqtt_broker,
+						topics), size);
+}
+
+static void kmqtt_broker_topics_uncharge(struct kmqtt_topic_tree *tree,
+					 size_t size)
+{
+	kmqtt_broker_uncharge(container_of(tree, struct kmqtt_broker, topics),
+			      size);
+}
+
+/* Subscriptions count against the memory limit like messages. */
+static const struct kmqtt_topic_acct kmqtt_broker_topics_acct = {
+	.charge = kmqtt_broker_topics_charge,
+	.uncharge = kmqtt_broker_topics_uncharge,
+};
+
 static int __net_init kmqtt_broker_net_init(struct net *net)
 {
 	struct kmqtt_broker *broker = kmqtt_broker_get(net);
@@ -30,6 +50,7 @@ static int __net_init kmqtt_broker_net_init(struct net *net)
 		.max_inflight = KMQTT_DEFAULT_MAX_INFLIGHT,
 		.max_queued_messages = KMQTT_DEFAULT_MAX_QUEUED_MESSAGES,
 		.max_subscriptions = KMQTT_DEFAULT_MAX_SUBSCRIPTIONS,
+		.max_topic_levels = KMQTT_DEFAULT_MAX_TOPIC_LEVELS,
 		/* A broker must not be able to take the machine down. */
 		.memory = (u64)totalram_pages() * PAGE_SIZE / 4,
 		.retain_available = true,
@@ -40,7 +61,7 @@ static int __net_init kmqtt_broker_net_init(struct net *net)
 	hash_init(broker->session_hash);
 	INIT_LIST_HEAD(&broker->sessions);
 	mutex_init(&broker->topics_lock);
-	kmqtt_topic_tree_init(&broker->topics);
+	kmqtt_topic_tree_init(&broker->topics, &kmqtt_broker_topics_acct);
 	kmqtt_retain_init(&broker->retained);
 	atomic64_set(&broker->msgs_dropped, 0);
 	atomic64_set(&broker->acl_denied, 0);

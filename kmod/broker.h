@@ -43,6 +43,7 @@ struct kmqtt_limits {
 	u32 max_queued_messages;
 	u64 max_queued_bytes;
 	u32 max_subscriptions;
+	u32 max_topic_levels;
 	u32 max_retained;
 	u64 max_retained_bytes;
 	u64 memory;
@@ -55,6 +56,8 @@ struct kmqtt_limits {
 #define KMQTT_DEFAULT_MAX_INFLIGHT		20
 #define KMQTT_DEFAULT_MAX_QUEUED_MESSAGES	1000
 #define KMQTT_DEFAULT_MAX_SUBSCRIPTIONS		10000
+/* Mosquitto's TOPIC_HIERARCHY_LIMIT */
+#define KMQTT_DEFAULT_MAX_TOPIC_LEVELS		200
 
 #define KMQTT_SESSION_HASH_BITS		10
 
@@ -91,8 +94,8 @@ struct kmqtt_broker {
 	struct kmqtt_retain_store retained;
 
 	/*
-	 * Bytes of messages and receive buffers held, checked against
-	 * limits.memory (kmqtt_broker_charge()).
+	 * Bytes of messages, receive buffers and subscriptions held, checked
+	 * against limits.memory (kmqtt_broker_charge()).
 	 */
 	struct percpu_counter memory;
 

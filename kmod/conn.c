@@ -495,11 +495,20 @@ static int kmqtt_conn_on_publish(struct kmqtt_conn *conn,
 				 const struct kmqtt_fixed_hdr *hdr,
 				 const u8 *body)
 {
+	u32 max_levels = READ_ONCE(conn->broker->limits.max_topic_levels);
 	struct kmqtt_publish pub;
 	int ret = 1;
 
 	if (kmqtt_codec_parse_publish(hdr->flags, body, hdr->rem_len, &pub))
 		return kmqtt_conn_violation(conn, "malformed PUBLISH");
+	/*
+	 * No filter deeper than the limit can be subscribed to; Mosquitto
+	 * closes such publishers too.  A topic of fewer bytes than the limit
+	 * has no more levels than it, so most are not counted.
+	 */
+	if (pub.topic_len >= max_levels &&
+	    kmqtt_topic_levels(pub.topic, pub.topic_len) > max_levels)
+		return kmqtt_conn_violation(conn, "topic over max_topic_levels");
 	kmqtt_counter_add(&conn->counters.msgs_in, 1);
 	/* MQTT 4.3.3 method B: a resent QoS 2 id is not delivered again. */
 	if (pub.qos == 2) {

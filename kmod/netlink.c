@@ -52,6 +52,15 @@ static const struct nla_policy kmqtt_set_acl_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_ACL] = { .type = NLA_NESTED },
 };
 
+/*
+ * Beyond NLA_POLICY_RANGE(), whose bounds are s16; not const, which older
+ * kernels' nla_policy cannot point to.
+ */
+static struct netlink_range_validation kmqtt_topic_levels_range = {
+	.min = 1,
+	.max = U16_MAX,
+};
+
 static const struct nla_policy kmqtt_limits_policy[KMQTT_LIMIT_MAX + 1] = {
 	[KMQTT_LIMIT_MAX_CONNECTIONS] = { .type = NLA_U32 },
 	[KMQTT_LIMIT_MAX_PACKET_SIZE] = { .type = NLA_U32 },
@@ -65,6 +74,8 @@ static const struct nla_policy kmqtt_limits_policy[KMQTT_LIMIT_MAX + 1] = {
 	[KMQTT_LIMIT_SESSION_EXPIRY] = { .type = NLA_U32 },
 	[KMQTT_LIMIT_QUEUE_QOS0] = NLA_POLICY_MAX(NLA_U8, 1),
 	[KMQTT_LIMIT_RETAIN_AVAILABLE] = NLA_POLICY_MAX(NLA_U8, 1),
+	[KMQTT_LIMIT_MAX_TOPIC_LEVELS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &kmqtt_topic_levels_range),
 };
 
 static const struct nla_policy kmqtt_set_limits_policy[KMQTT_A_MAX + 1] = {
@@ -408,7 +419,8 @@ static int kmqtt_netlink_put_limits(struct sk_buff *skb,
 			      KMQTT_LIMIT_PAD) ||
 	    nla_put_u32(skb, KMQTT_LIMIT_SESSION_EXPIRY, l->session_expiry) ||
 	    nla_put_u8(skb, KMQTT_LIMIT_QUEUE_QOS0, l->queue_qos0) ||
-	    nla_put_u8(skb, KMQTT_LIMIT_RETAIN_AVAILABLE, l->retain_available)) {
+	    nla_put_u8(skb, KMQTT_LIMIT_RETAIN_AVAILABLE, l->retain_available) ||
+	    nla_put_u32(skb, KMQTT_LIMIT_MAX_TOPIC_LEVELS, l->max_topic_levels)) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}
@@ -574,6 +586,9 @@ static int kmqtt_netlink_set_limits(struct sk_buff *skb,
 	if (tb[KMQTT_LIMIT_RETAIN_AVAILABLE])
 		new.retain_available =
 			nla_get_u8(tb[KMQTT_LIMIT_RETAIN_AVAILABLE]);
+	if (tb[KMQTT_LIMIT_MAX_TOPIC_LEVELS])
+		new.max_topic_levels =
+			nla_get_u32(tb[KMQTT_LIMIT_MAX_TOPIC_LEVELS]);
 	/* Readers take single fields with READ_ONCE(); each is one store. */
 	WRITE_ONCE(l->max_connections, new.max_connections);
 	WRITE_ONCE(l->max_packet_size, new.max_packet_size);
@@ -587,6 +602,7 @@ static int kmqtt_netlink_set_limits(struct sk_buff *skb,
 	WRITE_ONCE(l->session_expiry, new.session_expiry);
 	WRITE_ONCE(l->queue_qos0, new.queue_qos0);
 	WRITE_ONCE(l->retain_available, new.retain_available);
+	WRITE_ONCE(l->max_topic_levels, new.max_topic_levels);
 	if (tb[KMQTT_LIMIT_SESSION_EXPIRY])
 		kmqtt_session_expiry_changed(broker);
 	mutex_unlock(&broker->sessions_lock);

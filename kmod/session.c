@@ -96,6 +96,7 @@ static void kmqtt_session_remove_subscription(struct kmqtt_session *session,
 	WARN_ON(kmqtt_topic_unsubscribe(&broker->topics, sub->filter, sub->len,
 					session));
 	list_del(&sub->node);
+	kmqtt_broker_uncharge(broker, struct_size(sub, filter, sub->len));
 	kfree(sub);
 	WRITE_ONCE(session->n_subscriptions, session->n_subscriptions - 1);
 	broker->subscriptions--;
@@ -347,8 +348,10 @@ u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 			   u16 len, u8 qos)
 {
 	struct kmqtt_broker *broker = session->broker;
+	u32 levels = kmqtt_topic_levels(filter, len);
 	struct kmqtt_subscription *sub;
 	u8 granted = MQTT_SUBACK_FAILURE;
+	size_t size;
 	int ret;
 
 	mutex_lock(&broker->topics_lock);
@@ -363,16 +366,21 @@ u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 		}
 		goto out;
 	}
+	/* A new filter may cost a trie node per level: refused before any. */
 	if (session->n_subscriptions >=
-	    READ_ONCE(broker->limits.max_subscriptions))
+	    READ_ONCE(broker->limits.max_subscriptions) ||
+	    levels > READ_ONCE(broker->limits.max_topic_levels))
 		goto out;
-	sub = kmalloc(struct_size(sub, filter, len), GFP_KERNEL);
+	size = struct_size(sub, filter, len);
+	if (!kmqtt_broker_charge(broker, size))
+		goto out;
+	sub = kmalloc(size, GFP_KERNEL);
 	if (!sub)
-		goto out;
+		goto uncharge;
 	ret = kmqtt_topic_subscribe(&broker->topics, filter, len, session, qos);
 	if (ret < 0) {
 		kfree(sub);
-		goto out;
+		goto uncharge;
 	}
 	sub->options = qos;
 	sub->len = len;
@@ -380,7 +388,11 @@ u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 	list_add_tail(&sub->node, &session->subscriptions);
 	WRITE_ONCE(session->n_subscriptions, session->n_subscriptions + 1);
 	broker->subscriptions++;
-	granted = qos;
+	mutex_unlock(&broker->topics_lock);
+	return qos;
+
+uncharge:
+	kmqtt_broker_uncharge(broker, size);
 out:
 	mutex_unlock(&broker->topics_lock);
 	return granted;

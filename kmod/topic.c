@@ -117,6 +117,18 @@ bool kmqtt_topic_name_valid(const u8 *name, size_t len)
 	return kmqtt_codec_utf8_valid(name, len);
 }
 
+u32 kmqtt_topic_levels(const u8 *s, size_t len)
+{
+	const u8 *end = s + len;
+	u32 levels = 1;
+
+	while ((s = memchr(s, MQTT_TOPIC_SEP, end - s))) {
+		levels++;
+		s++;
+	}
+	return levels;
+}
+
 /* End of the level that starts at @pos: the next '/' or @len. */
 static size_t kmqtt_topic_level_end(const u8 *s, size_t len, size_t pos)
 {
@@ -336,6 +348,24 @@ kmqtt_topic_child(const struct kmqtt_topic_index *idx,
 	}
 }
 
+/* @size bytes for a node or an entry, if the owner accounts for them. */
+static void *kmqtt_topic_alloc(struct kmqtt_topic_tree *tree, size_t size)
+{
+	void *p;
+
+	if (!tree->acct->charge(tree, size))
+		return NULL;
+	p = kmalloc(size, GFP_KERNEL);
+	if (!p)
+		tree->acct->uncharge(tree, size);
+	return p;
+}
+
+static size_t kmqtt_topic_node_size(size_t len)
+{
+	return sizeof(struct kmqtt_topic_node) + len;
+}
+
 static struct kmqtt_topic_node *
 kmqtt_topic_child_get(struct kmqtt_topic_tree *tree,
 		      struct kmqtt_topic_index *idx,
@@ -346,7 +376,7 @@ kmqtt_topic_child_get(struct kmqtt_topic_tree *tree,
 
 	if (child)
 		return child;
-	child = kmalloc(sizeof(*child) + len, GFP_KERNEL);
+	child = kmqtt_topic_alloc(tree, kmqtt_topic_node_size(len));
 	if (!child)
 		return NULL;
 	child->parent = parent;
@@ -389,6 +419,7 @@ static void kmqtt_topic_prune(struct kmqtt_topic_tree *tree,
 			RCU_INIT_POINTER(parent->multi, NULL);
 		parent->children--;
 		tree->nodes--;
+		tree->acct->uncharge(tree, kmqtt_topic_node_size(node->len));
 		kfree_rcu(node, rcu);
 		node = parent;
 	}
@@ -408,9 +439,11 @@ kmqtt_topic_sub_find(struct kmqtt_topic_index *idx,
 	return NULL;
 }
 
-void kmqtt_topic_tree_init(struct kmqtt_topic_tree *tree)
+void kmqtt_topic_tree_init(struct kmqtt_topic_tree *tree,
+			   const struct kmqtt_topic_acct *acct)
 {
 	RCU_INIT_POINTER(tree->root, NULL);
+	tree->acct = acct;
 	tree->nodes = 0;
 	tree->entries = 0;
 }
@@ -418,6 +451,7 @@ void kmqtt_topic_tree_init(struct kmqtt_topic_tree *tree)
 void kmqtt_topic_tree_destroy(struct kmqtt_topic_tree *tree)
 {
 	struct kmqtt_topic_node *root = kmqtt_topic_deref_w(tree->root);
+	struct kmqtt_topic_node *node;
 	struct kmqtt_topic_table *tbl;
 	struct kmqtt_topic_index *idx;
 	struct kmqtt_topic_sub *s;
@@ -427,17 +461,25 @@ void kmqtt_topic_tree_destroy(struct kmqtt_topic_tree *tree)
 	if (!root)
 		return;
 	idx = kmqtt_topic_index_of(root);
-	for (i = 0; i < BIT(idx->sub_bits); i++)
-		hlist_for_each_entry_safe(s, tmp, &idx->subs[i], hash)
+	for (i = 0; i < BIT(idx->sub_bits); i++) {
+		hlist_for_each_entry_safe(s, tmp, &idx->subs[i], hash) {
+			tree->acct->uncharge(tree, sizeof(*s));
 			kfree(s);
+		}
+	}
 	tbl = kmqtt_topic_deref_w(idx->nodes);
-	for (i = 0; i < BIT(tbl->bits); i++)
-		hlist_for_each_safe(pos, tmp, &tbl->buckets[i])
-			kfree(kmqtt_topic_node_of(pos, tbl->link));
+	for (i = 0; i < BIT(tbl->bits); i++) {
+		hlist_for_each_safe(pos, tmp, &tbl->buckets[i]) {
+			node = kmqtt_topic_node_of(pos, tbl->link);
+			tree->acct->uncharge(tree,
+					     kmqtt_topic_node_size(node->len));
+			kfree(node);
+		}
+	}
 	kvfree(idx->subs);
 	kvfree(tbl);
 	kfree(idx);
-	kmqtt_topic_tree_init(tree);
+	kmqtt_topic_tree_init(tree, tree->acct);
 }
 
 static struct kmqtt_topic_index *
@@ -498,7 +540,7 @@ int kmqtt_topic_subscribe(struct kmqtt_topic_tree *tree, const u8 *filter,
 		WRITE_ONCE(s->options, options);
 		return 0;
 	}
-	s = kmalloc(sizeof(*s), GFP_KERNEL);
+	s = kmqtt_topic_alloc(tree, sizeof(*s));
 	if (!s) {
 		parent = node;
 		goto nomem;
@@ -544,6 +586,7 @@ int kmqtt_topic_unsubscribe(struct kmqtt_topic_tree *tree, const u8 *filter,
 	hlist_del(&s->hash);
 	hlist_del_rcu(&s->link);
 	tree->entries--;
+	tree->acct->uncharge(tree, sizeof(*s));
 	kfree_rcu(s, rcu);
 	kmqtt_topic_prune(tree, idx, node);
 	return 0;

@@ -15,9 +15,24 @@
 #include <linux/types.h>
 
 struct kmqtt_topic_node;
+struct kmqtt_topic_tree;
+
+/*
+ * How the owner of a tree accounts its memory: charge() is asked before
+ * each node or entry is allocated and may refuse (the subscribe then fails
+ * with -ENOMEM and leaves nothing behind); uncharge() gives the same bytes
+ * back when the node or entry is unlinked, before the grace period that
+ * frees it.  The index and its hash tables are not charged: they hold at
+ * most two pointers per node or entry of the tree at its largest.
+ */
+struct kmqtt_topic_acct {
+	bool (*charge)(struct kmqtt_topic_tree *tree, size_t size);
+	void (*uncharge)(struct kmqtt_topic_tree *tree, size_t size);
+};
 
 struct kmqtt_topic_tree {
 	struct kmqtt_topic_node __rcu *root;
+	const struct kmqtt_topic_acct *acct;
 	u32 nodes;		/* for limits and kmqttctl */
 	u32 entries;		/* (filter, subscriber) pairs */
 };
@@ -66,16 +81,23 @@ bool kmqtt_topic_filter_valid(const u8 *filter, size_t len);
 bool kmqtt_topic_filter_matches(const u8 *filter, size_t filter_len,
 				const u8 *topic, size_t topic_len);
 
-void kmqtt_topic_tree_init(struct kmqtt_topic_tree *tree);
+/* Levels of a topic name or filter: its '/' plus one. */
+u32 kmqtt_topic_levels(const u8 *s, size_t len);
 
-/* Frees everything; no reader may be left (caller did synchronize_rcu()). */
+void kmqtt_topic_tree_init(struct kmqtt_topic_tree *tree,
+			   const struct kmqtt_topic_acct *acct);
+
+/*
+ * Frees (and uncharges) everything; no reader may be left (caller did
+ * synchronize_rcu()).
+ */
 void kmqtt_topic_tree_destroy(struct kmqtt_topic_tree *tree);
 
 /*
  * Add (@subscriber, @filter) with @options, or update the options of an
  * existing identical pair.  @filter must be valid.
- * Returns 1 if added, 0 if updated, -ENOMEM, or -EINVAL when @len is 0 or
- * above MQTT_MAX_TOPIC_LEN.
+ * Returns 1 if added, 0 if updated, -ENOMEM (no memory, or the owner refused
+ * the charge), or -EINVAL when @len is 0 or above MQTT_MAX_TOPIC_LEN.
  */
 int kmqtt_topic_subscribe(struct kmqtt_topic_tree *tree, const u8 *filter,
 			  size_t len, void *subscriber, u8 options);

@@ -3,18 +3,20 @@
  * The topic trie (kmod/topic.c) against a model and the naive reference
  * matcher (selftests/unit/ref_match.c), driven by a sequence of operations
  * over small alphabets, so that shared prefixes, empty levels, '$' topics
- * and overlapping wildcards are the common case.  Allocations can be made
- * to fail (the shim's countdown) to check the -ENOMEM paths.
+ * and overlapping wildcards are the common case.  Allocations, or the
+ * charges of the tree's memory accountant, can be made to fail (the shim's
+ * or the accountant's countdown) to check the -ENOMEM paths.
  *
  * Checked after each operation: return values, the entry count, and for a
  * match every subscriber once at the highest QoS of its matching filters,
  * with the overflow count exact when the set's max or memory runs out.  At
  * the end: the node count is the number of distinct filter prefixes, and
- * unsubscribing everything prunes every node.
+ * unsubscribing everything prunes every node and gives back every byte
+ * charged.
  *
  * Input: byte 0 picks the match set's max; then operations, each an opcode
- * byte (op, QoS), a subscriber byte and a filter or topic: a level count
- * byte and one byte per level choosing its word.
+ * byte (op, QoS, or which countdown), a subscriber byte and a filter or
+ * topic: a level count byte and one byte per level choosing its word.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,7 @@
 #include <linux/slab.h>
 #include "topic.h"
 #include "ref_match.h"
+#include "topic_acct.h"
 
 #include "fuzz.h"
 
@@ -92,11 +95,19 @@ static bool alloc_failed(unsigned long before)
 	return before && !shim_alloc_fail_countdown;
 }
 
+/* Or the charge the accountant's countdown aimed at? */
+static bool charge_refused(unsigned long before)
+{
+	return before && !topic_acct_fail_countdown;
+}
+
 static void subscribe(struct kmqtt_topic_tree *tree, const char *filter,
 		      size_t len, unsigned int sub, u8 qos)
 {
 	unsigned long before = shim_alloc_fail_countdown;
+	unsigned long charges = topic_acct_fail_countdown;
 	struct entry *e = model_find(filter, len, sub);
+	size_t bytes = topic_acct_bytes;
 	int ret;
 
 	if (!e && model.n == ENTRIES)
@@ -110,7 +121,8 @@ static void subscribe(struct kmqtt_topic_tree *tree, const char *filter,
 		FUZZ_CHECK(ret == 0);
 		e->qos = qos;
 	} else if (ret == -ENOMEM) {
-		FUZZ_CHECK(alloc_failed(before));
+		FUZZ_CHECK(alloc_failed(before) || charge_refused(charges));
+		FUZZ_CHECK(topic_acct_bytes == bytes);
 	} else {
 		FUZZ_CHECK(ret == 1);
 		e = &model.e[model.n++];
@@ -222,7 +234,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	model.n = 0;
 	shim_alloc_fail_countdown = 0;
-	kmqtt_topic_tree_init(&tree);
+	topic_acct_fail_countdown = 0;
+	kmqtt_topic_tree_init(&tree, &topic_acct);
 	while (in.left) {
 		u8 op = fuzz_byte(&in);
 		unsigned int sub = fuzz_byte(&in) % SUBSCRIBERS;
@@ -244,13 +257,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			match(&tree, s, len, &set);
 			break;
 		case OP_FAIL_ALLOC:
-			/* The (sub)th allocation from now fails. */
-			shim_alloc_fail_countdown = 1 + sub;
+			/* The (sub)th allocation, or charge, from now fails. */
+			if (op & 4)
+				topic_acct_fail_countdown = 1 + sub;
+			else
+				shim_alloc_fail_countdown = 1 + sub;
 			break;
 		}
 		FUZZ_CHECK(tree.entries == model.n);
 	}
 	shim_alloc_fail_countdown = 0;
+	topic_acct_fail_countdown = 0;
 
 	FUZZ_CHECK(tree.nodes == model_nodes());
 	for (i = model.n; i > 0; i--) {
@@ -260,7 +277,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						    e->len,
 						    &subscribers[e->sub]));
 	}
-	FUZZ_CHECK(tree.nodes == 0 && tree.entries == 0);
+	FUZZ_CHECK(tree.nodes == 0 && tree.entries == 0 && !topic_acct_bytes);
 	kmqtt_topic_match_set_free(&set);
 	kmqtt_topic_tree_destroy(&tree);
 	return 0;

@@ -61,21 +61,32 @@ static uint64_t stat_now(struct __test_metadata *_metadata,
 	return stats[id];
 }
 
-/* Poll a counter until it reaches want (closes count asynchronously). */
-static uint64_t wait_stat(struct __test_metadata *_metadata,
+/*
+ * Poll a counter until it is in [lo, hi): closes count, and free what
+ * they held, asynchronously.
+ */
+static uint64_t poll_stat(struct __test_metadata *_metadata,
 			  struct kmqtt_genl *g, enum kmqtt_stat id,
-			  uint64_t want)
+			  uint64_t lo, uint64_t hi)
 {
 	uint64_t now = 0;
 	int waited;
 
 	for (waited = 0; waited < MQTT_TEST_TIMEOUT_MS; waited += 10) {
 		now = stat_now(_metadata, g, id);
-		if (now >= want)
+		if (now >= lo && now < hi)
 			break;
 		usleep(10000);
 	}
 	return now;
+}
+
+/* Poll a counter until it reaches want. */
+static uint64_t wait_stat(struct __test_metadata *_metadata,
+			  struct kmqtt_genl *g, enum kmqtt_stat id,
+			  uint64_t want)
+{
+	return poll_stat(_metadata, g, id, want, UINT64_MAX);
 }
 
 /* Run tools/kmqttctl/kmqttctl with args; its stdout goes to out. */
@@ -320,6 +331,176 @@ TEST_F(limits, receive_buffers_follow_data_and_count_as_memory)
 		usleep(10000);
 	}
 	ASSERT_GT(SENT_EACH, memory);
+}
+
+/* "first/l/l/.../l", levels levels in all; the caller frees it. */
+static char *levels_topic(const char *first, int levels)
+{
+	size_t head = strlen(first), len = head + 2 * (levels - 1), i;
+	char *buf = malloc(len + 1);
+
+	if (!buf)
+		return NULL;
+	memcpy(buf, first, head);
+	for (i = head; i < len; i += 2)
+		memcpy(buf + i, "/l", 2);
+	buf[len] = '\0';
+	return buf;
+}
+
+/*
+ * max_topic_levels, at its default of 200 (Mosquitto's limit): a filter of
+ * 200 levels is granted and gets what is published to it, one of 201 in
+ * the same SUBSCRIBE gets 0x80 and the connection stays.  A PUBLISH of
+ * 201 levels closes its connection as a protocol error; nobody gets it.
+ */
+TEST_F(limits, max_topic_levels_boundary)
+{
+	char *at = levels_topic("lv", 200), *over = levels_topic("lv", 201);
+	const char *filters[] = { at, over, "lv/#" };
+	uint8_t codes[3];
+	int sub, pub;
+
+	ASSERT_NE(NULL, at);
+	ASSERT_NE(NULL, over);
+	ASSERT_EQ(200, self->saved_limits[KMQTT_LIMIT_MAX_TOPIC_LEVELS]);
+	ASSERT_EQ(0, broker_start(&self->broker));
+	sub = mqtt_client_open(self->broker.port, "limits-levels-sub", 0);
+	ASSERT_LE(0, sub);
+	ASSERT_EQ(0, mqtt_send_subscribe(sub, 3, filters, 3));
+	ASSERT_EQ(0, mqtt_expect_suback(sub, 3, codes, 3));
+	EXPECT_EQ(0, codes[0]);
+	EXPECT_EQ(MQTT_SUBACK_FAILURE, codes[1]);
+	EXPECT_EQ(0, codes[2]);
+
+	pub = mqtt_client_open(self->broker.port, "limits-levels-pub", 0);
+	ASSERT_LE(0, pub);
+	ASSERT_EQ(0, mqtt_send_publish(pub, at, "at", 2));
+	ASSERT_EQ(0, mqtt_expect_publish(sub, at, "at", 2));
+	ASSERT_EQ(0, mqtt_send_publish(pub, over, "over", 4));
+	ASSERT_EQ(0, mqtt_wait_closed(pub, MQTT_TEST_TIMEOUT_MS));
+	close(pub);
+	ASSERT_EQ(self->stats[KMQTT_STAT_PROTOCOL_ERRORS] + 1,
+		  wait_stat(_metadata, &self->genl, KMQTT_STAT_PROTOCOL_ERRORS,
+			    self->stats[KMQTT_STAT_PROTOCOL_ERRORS] + 1));
+	/* "lv/#" matched it, yet nothing came: the next packet is PINGRESP. */
+	ASSERT_EQ(0, mqtt_sync(sub));
+	close(sub);
+	free(at);
+	free(over);
+}
+
+/*
+ * A lowered max_topic_levels applies to the next SUBSCRIBE and PUBLISH,
+ * set by SET_LIMITS or kmqttctl; out of 1..65535 it is refused (ERANGE)
+ * and nothing changes.
+ */
+TEST_F(limits, max_topic_levels_lowered)
+{
+	static const uint32_t bad[] = { 0, 65536 };
+	char json[16384];
+	int fd, pub;
+	size_t i;
+
+	ASSERT_EQ(0, broker_start(&self->broker));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ASSERT_EQ(-ERANGE,
+			  kmqtt_genl_set_limit(&self->genl,
+					       KMQTT_LIMIT_MAX_TOPIC_LEVELS,
+					       bad[i]));
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_TOPIC_LEVELS, 3));
+	ASSERT_EQ(0, kmqttctl("show --json", json, sizeof(json)));
+	ASSERT_NE(NULL, strstr(json, "\"kmqtt_max_topic_levels\":3"))
+		TH_LOG("%s", json);
+
+	fd = mqtt_client_open(self->broker.port, "limits-levels", 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt_subscribe(fd, 1, "a/b/c"));
+	ASSERT_EQ(-EPROTO, mqtt_subscribe(fd, 2, "a/b/+/d"));
+	ASSERT_EQ(0, kmqttctl("set kmqtt_max_topic_levels 4", NULL, 0));
+	ASSERT_EQ(0, mqtt_subscribe(fd, 3, "a/b/+/d"));
+
+	pub = mqtt_client_open(self->broker.port, "limits-levels-pub", 0);
+	ASSERT_LE(0, pub);
+	ASSERT_EQ(0, mqtt_send_publish(pub, "a/b/c/d", "4", 1));
+	ASSERT_EQ(0, mqtt_expect_publish(fd, "a/b/c/d", "4", 1));
+	ASSERT_EQ(0, mqtt_send_publish(pub, "a/b/c/d/e", "5", 1));
+	ASSERT_EQ(0, mqtt_wait_closed(pub, MQTT_TEST_TIMEOUT_MS));
+	close(pub);
+	close(fd);
+}
+
+/*
+ * Subscriptions count against the memory limit: the figure GET_INFO
+ * shows grows with each filter (about 100 bytes a level) and comes back
+ * down after UNSUBSCRIBE and after the client goes.  Under a lowered
+ * limit the filters that do not fit get SUBACK 0x80 and leave nothing
+ * behind; the connection stays.
+ */
+/* A SUBSCRIBE of them all fits a 4 KiB receive buffer, which is free. */
+#define MEM_FILTERS		12
+#define MEM_LEVELS		100
+#define MEM_FITTING		5
+#define MEM_SLACK		4096	/* well under one filter's cost */
+
+static void subscribe_filters(struct __test_metadata *_metadata, int fd,
+			      uint16_t packet_id, char **filters, size_t n,
+			      size_t granted)
+{
+	uint8_t codes[MEM_FILTERS];
+	size_t i;
+
+	ASSERT_EQ(0, mqtt_send_subscribe(fd, packet_id,
+					 (const char *const *)filters, n));
+	ASSERT_EQ(0, mqtt_expect_suback(fd, packet_id, codes, n));
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(i < granted ? 0 : MQTT_SUBACK_FAILURE, codes[i])
+			TH_LOG("filter %zu", i);
+}
+
+TEST_F(limits, subscriptions_count_as_memory)
+{
+	uint64_t before, subscribed, each, now;
+	char *filters[MEM_FILTERS], first[16];
+	int fd, i;
+
+	for (i = 0; i < MEM_FILTERS; i++) {
+		snprintf(first, sizeof(first), "mem/%d", i);
+		filters[i] = levels_topic(first, MEM_LEVELS);
+		ASSERT_NE(NULL, filters[i]);
+	}
+	ASSERT_EQ(0, broker_start(&self->broker));
+	fd = mqtt_client_open(self->broker.port, "limits-mem", 0);
+	ASSERT_LE(0, fd);
+	before = stat_now(_metadata, &self->genl, KMQTT_STAT_MEMORY);
+	subscribe_filters(_metadata, fd, 1, filters, MEM_FILTERS, MEM_FILTERS);
+	subscribed = stat_now(_metadata, &self->genl, KMQTT_STAT_MEMORY);
+	each = (subscribed - before) / MEM_FILTERS;
+	TH_LOG("%d filters of %d levels: %llu bytes each", MEM_FILTERS,
+	       MEM_LEVELS, (unsigned long long)each);
+	ASSERT_LE(MEM_LEVELS * 64, each);
+	ASSERT_EQ(0, mqtt_send_unsubscribe(fd, 2, (const char *const *)filters,
+					   MEM_FILTERS));
+	ASSERT_EQ(0, mqtt_expect_unsuback(fd, 2));
+	now = stat_now(_metadata, &self->genl, KMQTT_STAT_MEMORY);
+	ASSERT_GT(before + MEM_SLACK, now);
+
+	/* Room for MEM_FITTING and a half: the rest are refused. */
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl, KMQTT_LIMIT_MEMORY,
+					  now + MEM_FITTING * each + each / 2));
+	subscribe_filters(_metadata, fd, 3, filters, MEM_FILTERS, MEM_FITTING);
+	ASSERT_EQ(0, mqtt_sync(fd));
+	ASSERT_EQ(MEM_FITTING,
+		  stat_now(_metadata, &self->genl, KMQTT_STAT_SUBSCRIPTIONS) -
+		  self->stats[KMQTT_STAT_SUBSCRIPTIONS]);
+
+	close(fd);
+	ASSERT_GT(before + MEM_SLACK,
+		  poll_stat(_metadata, &self->genl, KMQTT_STAT_MEMORY, 0,
+			    before + MEM_SLACK));
+	for (i = 0; i < MEM_FILTERS; i++)
+		free(filters[i]);
 }
 
 /* SET_LIMITS checks every value before applying any: ERANGE, no change. */

@@ -3,8 +3,10 @@
  * The topic trie against the naive reference matcher (ref_match.c) on random
  * filters and topics over a tiny alphabet, so that shared prefixes, empty
  * levels, '$' topics and wildcard overlaps are the common case.  A model of
- * the subscriptions gives the expected result of every operation.  The
- * single-pair kmqtt_topic_filter_matches() is checked against it too.
+ * the subscriptions gives the expected result of every operation, also
+ * when the memory accountant refuses a charge, and the tree's charge goes
+ * back to zero.  The single-pair kmqtt_topic_filter_matches() is checked
+ * against the reference too.
  *
  * KMQTT_SEED=N picks the seed (printed at the start of each test).
  */
@@ -18,6 +20,7 @@
 #include <linux/slab.h>
 #include "topic.h"
 #include "ref_match.h"
+#include "topic_acct.h"
 
 #include "kselftest_harness.h"
 
@@ -234,11 +237,13 @@ static void run_sequence(struct __test_metadata *_metadata, u32 steps,
 	struct kmqtt_topic_tree tree;
 	struct model *m = calloc(1, sizeof(*m));
 	char topic[STR_MAX + 1];
+	bool refusing, refused;
+	size_t bytes;
 	u32 step, k;
 
 	ASSERT_NE(NULL, m);
 	model_init(m);
-	kmqtt_topic_tree_init(&tree);
+	kmqtt_topic_tree_init(&tree, &topic_acct);
 	for (step = 0; step < steps; step++) {
 		int s = rnd(SUBSCRIBERS), f = rnd(FILTERS);
 		const char *filter = m->filters[f];
@@ -247,12 +252,24 @@ static void run_sequence(struct __test_metadata *_metadata, u32 steps,
 		if (rnd(3)) {
 			u8 qos = rnd(3);
 
+			/* Sometimes the memory limit refuses a charge. */
+			if (!rnd(8))
+				topic_acct_fail_countdown = 1 + rnd(4);
+			refusing = topic_acct_fail_countdown;
+			bytes = topic_acct_bytes;
 			ret = kmqtt_topic_subscribe(&tree, (const u8 *)filter,
 						    strlen(filter),
 						    &m->subscribers[s], qos);
-			ASSERT_EQ(m->qos[s][f] < 0 ? 1 : 0, ret)
+			refused = refusing && !topic_acct_fail_countdown;
+			topic_acct_fail_countdown = 0;
+			ASSERT_EQ(refused ? -ENOMEM : m->qos[s][f] < 0 ? 1 : 0,
+				  ret)
 				TH_LOG("step %u: subscribe '%s'", step, filter);
-			m->qos[s][f] = qos;
+			/* A refused subscribe gives back what it charged. */
+			ASSERT_EQ(refused ? bytes : topic_acct_bytes,
+				  topic_acct_bytes);
+			if (!refused)
+				m->qos[s][f] = qos;
 		} else {
 			ret = kmqtt_topic_unsubscribe(&tree, (const u8 *)filter,
 						      strlen(filter),
@@ -268,6 +285,7 @@ static void run_sequence(struct __test_metadata *_metadata, u32 steps,
 		}
 	}
 	kmqtt_topic_tree_destroy(&tree);
+	ASSERT_EQ(0, topic_acct_bytes);
 	kmqtt_topic_match_set_free(&set);
 	free(m);
 	ASSERT_EQ(0, __lsan_do_recoverable_leak_check());
@@ -304,7 +322,7 @@ TEST(random_fill_and_drain)
 	ASSERT_NE(NULL, m);
 	rng_seed(_metadata);
 	model_init(m);
-	kmqtt_topic_tree_init(&tree);
+	kmqtt_topic_tree_init(&tree, &topic_acct);
 	for (i = 0; i < SUBSCRIBERS * FILTERS; i++)
 		order[i] = i;
 	for (i = SUBSCRIBERS * FILTERS - 1; i > 0; i--) {
@@ -344,6 +362,7 @@ TEST(random_fill_and_drain)
 	}
 	ASSERT_EQ(0, tree.nodes);
 	ASSERT_EQ(0, tree.entries);
+	ASSERT_EQ(0, topic_acct_bytes);
 	kmqtt_topic_tree_destroy(&tree);
 	kmqtt_topic_match_set_free(&set);
 	free(m);

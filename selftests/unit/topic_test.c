@@ -3,7 +3,7 @@
  * Table and behaviour tests of kmod/topic.c: the wildcard examples of MQTT
  * 3.1.1 sections 4.7.1.2, 4.7.1.3, 4.7.2 and 4.7.3, filter and name
  * validation, subscribe/unsubscribe/prune, deduplication, match set limits,
- * allocation failures, deep and wide trees.
+ * allocation failures, memory accounting, deep and wide trees.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +15,7 @@
 #include <kmqtt/mqtt.h>
 #include "topic.h"
 #include "ref_match.h"
+#include "topic_acct.h"
 
 #include "kselftest_harness.h"
 
@@ -144,7 +145,7 @@ TEST(wildcard_spec_examples)
 			TH_LOG("filter_matches: '%s' vs '%s'", c->filter,
 			       c->topic);
 
-		kmqtt_topic_tree_init(&tree);
+		kmqtt_topic_tree_init(&tree, &topic_acct);
 		ASSERT_EQ(1, sub(&tree, c->filter, &subscriber, 1));
 		match(&tree, c->topic, &set);
 		EXPECT_EQ(c->match ? 1 : 0, set.n)
@@ -252,7 +253,7 @@ TEST(length_cap)
 	ASSERT_TRUE(kmqtt_topic_filter_valid(s, MQTT_MAX_TOPIC_LEN));
 	ASSERT_FALSE(kmqtt_topic_filter_valid(s, MQTT_MAX_TOPIC_LEN + 1));
 
-	kmqtt_topic_tree_init(&tree);
+	kmqtt_topic_tree_init(&tree, &topic_acct);
 	ASSERT_EQ(-EINVAL, kmqtt_topic_subscribe(&tree, s, MQTT_MAX_TOPIC_LEN + 1,
 						 &subscriber, 0));
 	ASSERT_EQ(1, kmqtt_topic_subscribe(&tree, s, MQTT_MAX_TOPIC_LEN,
@@ -273,7 +274,7 @@ TEST(subscribe_update_unsubscribe_prune)
 	struct kmqtt_topic_tree tree;
 	char a, b;
 
-	kmqtt_topic_tree_init(&tree);
+	kmqtt_topic_tree_init(&tree, &topic_acct);
 	match(&tree, "a/b", &set);		/* empty tree */
 	ASSERT_EQ(0, set.n);
 	ASSERT_EQ(-ENOENT, unsub(&tree, "a/b", &a));
@@ -336,7 +337,7 @@ TEST(overlapping_filters_one_copy_at_highest_qos)
 	struct kmqtt_topic_tree tree;
 	char a, b, c;
 
-	kmqtt_topic_tree_init(&tree);
+	kmqtt_topic_tree_init(&tree, &topic_acct);
 	/* MQTT-3.3.5-1; high option bits travel with the winning filter. */
 	ASSERT_EQ(1, sub(&tree, "a/+", &a, 0x40 | 1));
 	ASSERT_EQ(1, sub(&tree, "a/#", &a, 0x80 | 2));
@@ -373,7 +374,7 @@ TEST(match_set_max_and_overflow)
 	char subscribers[N];
 	int i;
 
-	kmqtt_topic_tree_init(&tree);
+	kmqtt_topic_tree_init(&tree, &topic_acct);
 	for (i = 0; i < N; i++)
 		ASSERT_EQ(1, sub(&tree, "x", &subscribers[i], 0));
 
@@ -413,7 +414,7 @@ TEST(dedup_when_the_set_is_full)
 	size_t f;
 	int i;
 
-	kmqtt_topic_tree_init(&tree);
+	kmqtt_topic_tree_init(&tree, &topic_acct);
 	for (f = 0; f < ARRAY_SIZE(filters); f++)
 		for (i = 0; i < N; i++)
 			ASSERT_EQ(1, sub(&tree, filters[f], &subscribers[i],
@@ -443,7 +444,7 @@ TEST(match_set_allocation_failure)
 	struct kmqtt_topic_tree tree;
 	char a, b;
 
-	kmqtt_topic_tree_init(&tree);
+	kmqtt_topic_tree_init(&tree, &topic_acct);
 	ASSERT_EQ(1, sub(&tree, "x", &a, 0));
 	ASSERT_EQ(1, sub(&tree, "x", &b, 0));
 	shim_alloc_fail_countdown = 1;
@@ -458,42 +459,129 @@ TEST(match_set_allocation_failure)
 	kmqtt_topic_match_set_free(&set);
 }
 
-TEST(subscribe_allocation_failure_leaves_tree_unchanged)
+/*
+ * Make each allocation, or each charge, of a 4-level subscribe fail in
+ * turn (*countdown is the shim's or the accountant's): every failure
+ * leaves the tree and its charge as they were.
+ */
+static void fail_each_step(struct __test_metadata *_metadata,
+			   struct kmqtt_topic_tree *tree,
+			   unsigned long *countdown)
 {
 	struct kmqtt_match_set set = { .max = 16 };
-	struct kmqtt_topic_tree tree;
+	size_t bytes = topic_acct_bytes;
 	unsigned long nth;
 	int failures = 0, ret;
-	char a, b;
+	char b;
 
-	kmqtt_topic_tree_init(&tree);
-	/* The very first subscribe allocates the index. */
-	shim_alloc_fail_countdown = 1;
-	ASSERT_EQ(-ENOMEM, sub(&tree, "a/x", &a, 1));
-	ASSERT_EQ(NULL, tree.root);
-	ASSERT_EQ(1, sub(&tree, "a/x", &a, 1));
-
-	/* Fail each allocation of a 4-level subscribe in turn. */
 	for (nth = 1;; nth++) {
-		shim_alloc_fail_countdown = nth;
-		ret = sub(&tree, "a/b/+/#", &b, 2);
-		shim_alloc_fail_countdown = 0;
+		*countdown = nth;
+		ret = sub(tree, "a/b/+/#", &b, 2);
+		*countdown = 0;
 		if (ret == 1)
 			break;
 		ASSERT_EQ(-ENOMEM, ret);
 		failures++;
-		ASSERT_EQ(2, tree.nodes);
-		ASSERT_EQ(1, tree.entries);
-		match(&tree, "a/b/c", &set);
+		ASSERT_EQ(2, tree->nodes);
+		ASSERT_EQ(1, tree->entries);
+		ASSERT_EQ(bytes, topic_acct_bytes);
+		match(tree, "a/b/c", &set);
 		ASSERT_EQ(0, set.n);
 	}
 	ASSERT_EQ(4, failures);			/* three new nodes, one entry */
-	ASSERT_EQ(5, tree.nodes);
-	match(&tree, "a/b/c", &set);
+	ASSERT_EQ(5, tree->nodes);
+	ASSERT_LT(bytes, topic_acct_bytes);
+	match(tree, "a/b/c", &set);
 	ASSERT_EQ(1, set.n);
-	kmqtt_topic_tree_destroy(&tree);
+	kmqtt_topic_tree_destroy(tree);
+	ASSERT_EQ(0, topic_acct_bytes);
 	kmqtt_topic_match_set_free(&set);
 	ASSERT_EQ(0, __lsan_do_recoverable_leak_check());
+}
+
+TEST(subscribe_allocation_failure_leaves_tree_unchanged)
+{
+	struct kmqtt_topic_tree tree;
+	char a;
+
+	kmqtt_topic_tree_init(&tree, &topic_acct);
+	/* The very first subscribe allocates the index. */
+	shim_alloc_fail_countdown = 1;
+	ASSERT_EQ(-ENOMEM, sub(&tree, "a/x", &a, 1));
+	ASSERT_EQ(NULL, tree.root);
+	ASSERT_EQ(0, topic_acct_bytes);
+	ASSERT_EQ(1, sub(&tree, "a/x", &a, 1));
+	fail_each_step(_metadata, &tree, &shim_alloc_fail_countdown);
+}
+
+/* The owner's memory limit refusing a node or an entry. */
+TEST(subscribe_charge_refused_leaves_tree_unchanged)
+{
+	struct kmqtt_topic_tree tree;
+	char a;
+
+	kmqtt_topic_tree_init(&tree, &topic_acct);
+	ASSERT_EQ(1, sub(&tree, "a/x", &a, 1));
+	fail_each_step(_metadata, &tree, &topic_acct_fail_countdown);
+}
+
+/*
+ * Each node is charged with its label, each entry on its own, and all of
+ * it is given back by unsubscribe and by destroy.
+ */
+TEST(memory_accounting)
+{
+	struct kmqtt_topic_tree tree;
+	size_t empty, entry, node4, node2;
+	char a, b;
+
+	kmqtt_topic_tree_init(&tree, &topic_acct);
+	ASSERT_EQ(1, sub(&tree, "a/b", &a, 0));
+	empty = topic_acct_bytes;
+	ASSERT_EQ(1, sub(&tree, "a/b", &b, 0));
+	entry = topic_acct_bytes - empty;
+	ASSERT_LT(0, entry);
+	ASSERT_EQ(1, sub(&tree, "a/b/dddd", &a, 0));
+	node4 = topic_acct_bytes - empty - 2 * entry;
+	ASSERT_EQ(1, sub(&tree, "a/b/ee", &a, 0));
+	node2 = topic_acct_bytes - empty - 3 * entry - node4;
+	ASSERT_EQ(2, node4 - node2);
+	ASSERT_EQ(0, sub(&tree, "a/b/ee", &a, 1));	/* update: no charge */
+	ASSERT_EQ(empty + 3 * entry + node4 + node2, topic_acct_bytes);
+
+	ASSERT_EQ(0, unsub(&tree, "a/b/dddd", &a));
+	ASSERT_EQ(empty + 2 * entry + node2, topic_acct_bytes);
+	ASSERT_EQ(0, unsub(&tree, "a/b", &b));
+	ASSERT_EQ(0, unsub(&tree, "a/b", &a));
+	ASSERT_EQ(0, unsub(&tree, "a/b/ee", &a));
+	ASSERT_EQ(0, tree.nodes);
+	ASSERT_EQ(0, topic_acct_bytes);
+
+	ASSERT_EQ(1, sub(&tree, "x/y/z", &a, 0));
+	ASSERT_EQ(1, sub(&tree, "x/+", &b, 0));
+	kmqtt_topic_tree_destroy(&tree);
+	ASSERT_EQ(0, topic_acct_bytes);
+}
+
+TEST(levels)
+{
+	static const struct { char s[8]; u32 levels; } cases[] = {
+		{ "", 1 }, { "a", 1 }, { "/", 2 }, { "a/b/c", 3 },
+		{ "//", 3 }, { "+/#", 2 }, { "/a/", 3 },
+	};
+	u8 *slashes = malloc(MQTT_MAX_TOPIC_LEN);
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		EXPECT_EQ(cases[i].levels,
+			  kmqtt_topic_levels((const u8 *)cases[i].s,
+					     strlen(cases[i].s)))
+			TH_LOG("'%s'", cases[i].s);
+	ASSERT_NE(NULL, slashes);
+	memset(slashes, '/', MQTT_MAX_TOPIC_LEN);
+	EXPECT_EQ(MQTT_MAX_TOPIC_LEN + 1,
+		  kmqtt_topic_levels(slashes, MQTT_MAX_TOPIC_LEN));
+	free(slashes);
 }
 
 /* 32768 levels: the walk must not recurse per level. */
@@ -513,7 +601,7 @@ TEST(deepest_topics)
 		plus[i] = i % 2 ? '/' : '+';		/* +/+/.../+ */
 		slashes[i] = '/';			/* 65536 empty levels */
 	}
-	kmqtt_topic_tree_init(&tree);
+	kmqtt_topic_tree_init(&tree, &topic_acct);
 	ASSERT_EQ(1, kmqtt_topic_subscribe(&tree, lit, len, &a, 0));
 	ASSERT_EQ(1, kmqtt_topic_subscribe(&tree, plus, len, &b, 1));
 	ASSERT_EQ(1, kmqtt_topic_subscribe(&tree, slashes, len, &c, 0));
@@ -532,6 +620,7 @@ TEST(deepest_topics)
 	ASSERT_NE(NULL, find(&set, &d));
 
 	kmqtt_topic_tree_destroy(&tree);
+	ASSERT_EQ(0, topic_acct_bytes);
 	kmqtt_topic_match_set_free(&set);
 	free(lit);
 	free(plus);
@@ -549,7 +638,7 @@ TEST(many_children_on_one_level)
 	int i;
 
 	ASSERT_NE(NULL, subscribers);
-	kmqtt_topic_tree_init(&tree);
+	kmqtt_topic_tree_init(&tree, &topic_acct);
 	for (i = 0; i < N; i++) {
 		snprintf(topic, sizeof(topic), "dev/%d/cmd", i);
 		ASSERT_EQ(1, sub(&tree, topic, &subscribers[i], i % 3));
@@ -589,7 +678,7 @@ TEST(many_subscribers_on_overlapping_filters)
 
 	ASSERT_NE(NULL, subscribers);
 	ASSERT_NE(NULL, seen);
-	kmqtt_topic_tree_init(&tree);
+	kmqtt_topic_tree_init(&tree, &topic_acct);
 	for (f = 0; f < ARRAY_SIZE(filters); f++)
 		for (i = 0; i < N; i++)
 			ASSERT_EQ(1, sub(&tree, filters[f], &subscribers[i],

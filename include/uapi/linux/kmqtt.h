@@ -126,7 +126,7 @@ enum kmqtt_stat {
 	KMQTT_STAT_QUEUED_BYTES,
 	KMQTT_STAT_RETAINED,		/* retained messages stored */
 	KMQTT_STAT_RETAINED_BYTES,
-	KMQTT_STAT_MEMORY,		/* bytes of messages held (totals only) */
+	KMQTT_STAT_MEMORY,		/* bytes held (totals only) */
 	KMQTT_STAT_CONNECTIONS_REFUSED,	/* ATTACH over max_connections */
 	KMQTT_STAT_SESSIONS_EXPIRED,
 	KMQTT_STAT_ACL_DENIED,		/* publishes, deliveries, subscriptions */
@@ -163,10 +163,11 @@ enum kmqtt_limit {
 	KMQTT_LIMIT_MAX_SUBSCRIPTIONS,	/* u32 per session */
 	KMQTT_LIMIT_MAX_RETAINED,	/* u32 messages, 0 = no limit */
 	KMQTT_LIMIT_MAX_RETAINED_BYTES,	/* u64, 0 = no limit */
-	KMQTT_LIMIT_MEMORY,		/* u64 bytes of messages, 0 = no limit */
+	KMQTT_LIMIT_MEMORY,		/* u64 bytes held, 0 = no limit */
 	KMQTT_LIMIT_SESSION_EXPIRY,	/* u32 seconds offline, 0 = never */
 	KMQTT_LIMIT_QUEUE_QOS0,		/* u8: queue QoS 0 for offline sessions */
 	KMQTT_LIMIT_RETAIN_AVAILABLE,	/* u8: 0 = retained messages refused */
+	KMQTT_LIMIT_MAX_TOPIC_LEVELS,	/* u32, 1..65535 per filter or topic */
 
 	__KMQTT_LIMIT_MAX,
 };
