@@ -106,6 +106,14 @@ int kmqtt_codec_parse_publish(u8 flags, const u8 *body, u32 len,
 	return 0;
 }
 
+int kmqtt_codec_parse_ack(const u8 *body, u32 len, u16 *packet_id)
+{
+	if (len != 2)
+		return -EPROTO;
+	*packet_id = kmqtt_codec_get_u16(body);
+	return *packet_id ? 0 : -EPROTO;	/* MQTT-2.3.1-1 */
+}
+
 int kmqtt_codec_parse_sub(const u8 *body, u32 len, bool with_qos,
 			  u16 *packet_id, struct kmqtt_sub_iter *it)
 {

@@ -68,6 +68,12 @@ int kmqtt_codec_parse_sub(const u8 *body, u32 len, bool with_qos,
 			  u16 *packet_id, struct kmqtt_sub_iter *it);
 
 /*
+ * PUBACK, PUBREC, PUBREL and PUBCOMP bodies: a packet identifier, which
+ * MQTT-2.3.1-1 makes non-zero.  Returns 0 or -EPROTO.
+ */
+int kmqtt_codec_parse_ack(const u8 *body, u32 len, u16 *packet_id);
+
+/*
  * Next entry of a validated body.  Returns true and fills @filter, @filter_len
  * and (SUBSCRIBE only, else 0) @qos; false at the end.
  */

@@ -633,9 +633,8 @@ static int kmqtt_conn_handle(struct kmqtt_conn *conn,
 	case MQTT_PUBREC:
 	case MQTT_PUBCOMP:
 	case MQTT_PUBREL:
-		if (hdr->rem_len != 2)
+		if (kmqtt_codec_parse_ack(body, hdr->rem_len, &packet_id))
 			return kmqtt_conn_violation(conn, "malformed ack");
-		packet_id = (body[0] << 8) | body[1];
 		if (hdr->type != MQTT_PUBREL) {
 			kmqtt_delivery_ack(conn->session, hdr->type, packet_id);
 			return 0;

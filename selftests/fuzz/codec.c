@@ -161,6 +161,19 @@ static bool check_sub(const struct kmqtt_fixed_hdr *hdr, const u8 *body,
 	return true;
 }
 
+/* PUBACK, PUBREC, PUBREL, PUBCOMP; false for a violation. */
+static bool check_ack(const struct kmqtt_fixed_hdr *hdr, const u8 *body)
+{
+	bool valid = hdr->rem_len == 2 && (body[0] || body[1]);
+	u16 packet_id;
+	int ret;
+
+	ret = kmqtt_codec_parse_ack(body, hdr->rem_len, &packet_id);
+	FUZZ_CHECK(valid ? !ret && packet_id == (body[0] << 8 | body[1]) :
+			   ret == -EPROTO);
+	return valid;
+}
+
 /* Like kmqtt_conn_handle(): false when the connection would be closed. */
 static bool handle(const struct kmqtt_fixed_hdr *hdr, const u8 *packet)
 {
@@ -175,7 +188,7 @@ static bool handle(const struct kmqtt_fixed_hdr *hdr, const u8 *packet)
 	case MQTT_PUBREC:
 	case MQTT_PUBCOMP:
 	case MQTT_PUBREL:
-		ok = hdr->rem_len == 2;
+		ok = check_ack(hdr, body);
 		break;
 	case MQTT_SUBSCRIBE:
 		ok = check_sub(hdr, body, true);

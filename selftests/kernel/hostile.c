@@ -450,6 +450,11 @@ HOSTILE(subscribe_filter_nul_MQTT_1_5_3_2,
 	VIOLATION("\x82\x07\x00\x01\x00\x02" "t\x00\x00"));
 HOSTILE(unsubscribe_filter_nul_MQTT_1_5_3_2,
 	VIOLATION("\xa2\x06\x00\x01\x00\x02" "t\x00"));
+/* MQTT-2.3.1-1: acknowledgements carry a non-zero packet id. */
+HOSTILE(puback_packet_id_0_MQTT_2_3_1_1, VIOLATION("\x40\x02\x00\x00"));
+HOSTILE(pubrec_packet_id_0_MQTT_2_3_1_1, VIOLATION("\x50\x02\x00\x00"));
+HOSTILE(pubrel_packet_id_0_MQTT_2_3_1_1, VIOLATION("\x62\x02\x00\x00"));
+HOSTILE(pubcomp_packet_id_0_MQTT_2_3_1_1, VIOLATION("\x70\x02\x00\x00"));
 /* 3.4.1, 3.5.1, 3.6.1: acknowledgements have a remaining length of 2. */
 HOSTILE(puback_short, VIOLATION("\x40\x01\x00"));
 HOSTILE(puback_long, VIOLATION("\x40\x03\x00\x01\x00"));

@@ -491,6 +491,20 @@ TEST(connack_ack_pingresp_bytes)
 	ASSERT_EQ(0, memcmp(buf, "\xd0\x00", 2));
 }
 
+/* MQTT-2.3.1-1: an ack is exactly a non-zero packet identifier. */
+TEST(ack_parse)
+{
+	static const u8 body[] = { 0xbe, 0xef, 0x00 };
+	u16 pid = 0;
+
+	ASSERT_EQ(0, kmqtt_codec_parse_ack(body, 2, &pid));
+	ASSERT_EQ(0xbeef, pid);
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_ack((const u8 *)"\0\0", 2, &pid));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_ack(body, 1, &pid));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_ack(body, 3, &pid));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_ack(body, 0, &pid));
+}
+
 TEST(suback_bytes)
 {
 	u8 codes[300], buf[310];
