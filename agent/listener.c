@@ -209,6 +209,11 @@ static void pending_attach(struct pending *p, struct listener_grant *g)
 			       "max_connections exceeded");
 		return;
 	}
+	if (err == -ENOTCONN) {
+		/* The client left before the module took its socket. */
+		pending_drop(p, l->nl->error);
+		return;
+	}
 	if (err) {
 		log_error("Attaching client %s from %s: %s", c->client_id,
 			  p->peer, l->nl->error);

@@ -242,6 +242,23 @@ TEST_F(listener, attach_failure_sends_server_unavailable)
 	close(fd);
 }
 
+/* The client left before ATTACH: nobody to answer, the socket is closed. */
+TEST_F(listener, attach_of_a_gone_client_closes_without_connack)
+{
+	uint8_t in[16];
+	int fd = client_connect(self->l.port);
+
+	ASSERT_LE(0, fd);
+	attach.result = -ENOTCONN;
+	ASSERT_EQ(sizeof(connect_c1),
+		  send(fd, connect_c1, sizeof(connect_c1), 0));
+	run_until(&self->l, &self->loop, attached_once);
+	ASSERT_EQ(1, attach.calls);
+	ASSERT_EQ(0, self->l.pending_count);
+	ASSERT_EQ(0, client_read(fd, in, sizeof(in)));
+	close(fd);
+}
+
 TEST_F(listener, mqtt5_refused_with_connack_1)
 {
 	const uint8_t expect[] = { 0x20, 2, 0, MQTT_CONNACK_UNACCEPTABLE_PROTOCOL };
