@@ -63,6 +63,9 @@ static int __net_init kmqtt_broker_net_init(struct net *net)
 	mutex_init(&broker->topics_lock);
 	kmqtt_topic_tree_init(&broker->topics, &kmqtt_broker_topics_acct);
 	kmqtt_retain_init(&broker->retained);
+	spin_lock_init(&broker->paused_lock);
+	INIT_LIST_HEAD(&broker->paused);
+	INIT_WORK(&broker->resume_work, kmqtt_conn_resume_work);
 	atomic64_set(&broker->msgs_dropped, 0);
 	atomic64_set(&broker->acl_denied, 0);
 	return 0;
@@ -77,6 +80,8 @@ static void __net_exit kmqtt_broker_net_exit(struct net *net)
 	struct kmqtt_broker *broker = kmqtt_broker_get(net);
 
 	kmqtt_conn_close_all(broker);
+	/* Closed connections are no longer paused: nothing queues it now. */
+	cancel_work_sync(&broker->resume_work);
 	kmqtt_session_destroy_all(broker);
 	kmqtt_retain_destroy(&broker->retained);
 	synchronize_rcu();
@@ -84,6 +89,12 @@ static void __net_exit kmqtt_broker_net_exit(struct net *net)
 	/* Messages are freed after a grace period; the count is exact now. */
 	rcu_barrier();
 	percpu_counter_destroy(&broker->memory);
+}
+
+/* Memory was freed or the limit changed: paused publishers may go on. */
+void kmqtt_broker_resume_paused(struct kmqtt_broker *broker)
+{
+	queue_work(kmqtt_wq, &broker->resume_work);
 }
 
 static struct pernet_operations kmqtt_broker_net_ops = {

@@ -99,6 +99,15 @@ struct kmqtt_broker {
 	 */
 	struct percpu_counter memory;
 
+	/*
+	 * Connections whose QoS 1/2 PUBLISH did not fit under limits.memory:
+	 * their socket is not read until memory is freed (resume_work).
+	 */
+	spinlock_t paused_lock;
+	struct list_head paused;	/* of kmqtt_conn.paused_node */
+	u32 paused_count;		/* under paused_lock */
+	struct work_struct resume_work;
+
 	/* Every message not delivered, whatever the reason (rare). */
 	atomic64_t msgs_dropped;
 	/* Publishes, deliveries and subscriptions the access rules refused. */
@@ -123,10 +132,15 @@ static inline bool kmqtt_broker_charge(struct kmqtt_broker *broker,
 	return true;
 }
 
+void kmqtt_broker_resume_paused(struct kmqtt_broker *broker);
+
 static inline void kmqtt_broker_uncharge(struct kmqtt_broker *broker,
 					 size_t size)
 {
 	percpu_counter_sub(&broker->memory, size);
+	/* A hint, unlocked: pausing looks at the memory again after. */
+	if (unlikely(!list_empty_careful(&broker->paused)))
+		kmqtt_broker_resume_paused(broker);
 }
 
 int kmqtt_broker_init(void);

@@ -35,6 +35,7 @@
 
 enum {
 	KMQTT_CONN_F_CLOSING,
+	KMQTT_CONN_F_PAUSED,		/* in broker->paused: not read */
 };
 
 /* Receive buffer for headers and small packets; larger ones get their own. */
@@ -509,7 +510,6 @@ static int kmqtt_conn_on_publish(struct kmqtt_conn *conn,
 	if (pub.topic_len >= max_levels &&
 	    kmqtt_topic_levels(pub.topic, pub.topic_len) > max_levels)
 		return kmqtt_conn_violation(conn, "topic over max_topic_levels");
-	kmqtt_counter_add(&conn->counters.msgs_in, 1);
 	/* MQTT 4.3.3 method B: a resent QoS 2 id is not delivered again. */
 	if (pub.qos == 2) {
 		ret = kmqtt_delivery_qos2_received(conn->session, pub.packet_id);
@@ -522,13 +522,14 @@ static int kmqtt_conn_on_publish(struct kmqtt_conn *conn,
 	if (ret) {
 		ret = kmqtt_publish(conn, &pub);
 		if (ret) {
-			/* Not kept: the client must be able to send it again. */
+			/* Not taken: handled again when memory is freed. */
 			if (pub.qos == 2)
 				kmqtt_delivery_qos2_released(conn->session,
 							     pub.packet_id);
-			return ret;
+			return ret == -ENOMEM ? -EAGAIN : ret;
 		}
 	}
+	kmqtt_counter_add(&conn->counters.msgs_in, 1);
 	if (pub.qos == 1)
 		return kmqtt_conn_queue_ack(conn, MQTT_PUBACK, pub.packet_id,
 					    GFP_KERNEL);
@@ -722,6 +723,61 @@ static int kmqtt_conn_rx_reserve(struct kmqtt_conn *conn)
 	return kmqtt_conn_rx_resize(conn, min(conn->rx_need, 2 * conn->rx_cap));
 }
 
+static bool kmqtt_conn_paused(const struct kmqtt_conn *conn)
+{
+	return test_bit(KMQTT_CONN_F_PAUSED, &conn->flags);
+}
+
+/*
+ * Backpressure: stop reading @conn until the memory limit allows @need
+ * more bytes.  Its socket fills and TCP holds the publisher back; what it
+ * sent is not lost.
+ */
+static void kmqtt_conn_pause(struct kmqtt_conn *conn, size_t need)
+{
+	struct kmqtt_broker *broker = conn->broker;
+
+	spin_lock_bh(&broker->paused_lock);
+	/* close_work takes it off the list, once CLOSING is set. */
+	if (!kmqtt_conn_closing(conn)) {
+		conn->paused_need = need;
+		set_bit(KMQTT_CONN_F_PAUSED, &conn->flags);
+		list_add_tail(&conn->paused_node, &broker->paused);
+		broker->paused_count++;
+	}
+	spin_unlock_bh(&broker->paused_lock);
+	/* Memory freed before it was listed resumed nobody: look again. */
+	kmqtt_broker_resume_paused(broker);
+}
+
+/*
+ * Resume the paused connections whose message fits now, as
+ * kmqtt_broker_charge() sees it: one that still does not fit, because
+ * another took the room meanwhile, pauses again, and is not resumed
+ * before the memory goes down again.
+ */
+void kmqtt_conn_resume_work(struct work_struct *work)
+{
+	struct kmqtt_broker *broker = container_of(work, struct kmqtt_broker,
+						   resume_work);
+	u64 limit = READ_ONCE(broker->limits.memory);
+	u64 used = percpu_counter_read_positive(&broker->memory);
+	struct kmqtt_conn *conn, *tmp;
+
+	spin_lock_bh(&broker->paused_lock);
+	list_for_each_entry_safe(conn, tmp, &broker->paused, paused_node) {
+		if (limit && used + conn->paused_need > limit)
+			continue;
+		list_del_init(&conn->paused_node);
+		broker->paused_count--;
+		/* Its keepalive counts from now: the wait was the broker's. */
+		WRITE_ONCE(conn->last_packet, jiffies);
+		clear_bit(KMQTT_CONN_F_PAUSED, &conn->flags);
+		queue_work(kmqtt_wq, &conn->rx_work);
+	}
+	spin_unlock_bh(&broker->paused_lock);
+}
+
 /* Handle every complete packet in the buffer and keep the remainder. */
 static int kmqtt_conn_rx_packets(struct kmqtt_conn *conn)
 {
@@ -753,6 +809,11 @@ static int kmqtt_conn_rx_packets(struct kmqtt_conn *conn)
 		}
 		ret = kmqtt_conn_handle(conn, &hdr, conn->rx_buf + off +
 					hdr.hdr_len);
+		if (ret == -EAGAIN) {
+			kmqtt_conn_pause(conn, kmqtt_msg_charge_for(hdr.rem_len));
+			ret = 0;
+			break;
+		}
 		if (ret)
 			break;
 		off += total;
@@ -794,6 +855,12 @@ static int kmqtt_conn_recv(struct kmqtt_conn *conn)
 	return ret;
 }
 
+/* Reset or failed: nothing more can be read (a FIN leaves the data). */
+static bool kmqtt_conn_reset(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_err) || READ_ONCE(sk->sk_state) == TCP_CLOSE;
+}
+
 static void kmqtt_conn_rx_work(struct work_struct *work)
 {
 	struct kmqtt_conn *conn = container_of(work, struct kmqtt_conn,
@@ -804,10 +871,19 @@ static void kmqtt_conn_rx_work(struct work_struct *work)
 	/* Pairs with attach's release: the connection is fully built. */
 	if (!smp_load_acquire(&conn->ready))
 		return;
+	if (kmqtt_conn_paused(conn)) {
+		/* Not read, but a reset ends it: what it sent is gone. */
+		if (kmqtt_conn_reset(conn->sock->sk))
+			kmqtt_conn_close(conn, KMQTT_CLOSE_PEER);
+		return;
+	}
 
-	/* Packets the agent read after CONNECT (ATTACH's PENDING) first. */
+	/*
+	 * Packets already received first: ATTACH's PENDING, or the rest
+	 * after a pause.
+	 */
 	ret = kmqtt_conn_rx_packets(conn);
-	while (!ret && !kmqtt_conn_closing(conn)) {
+	while (!ret && !kmqtt_conn_closing(conn) && !kmqtt_conn_paused(conn)) {
 		if (!budget--) {
 			queue_work(kmqtt_wq, work);
 			return;
@@ -850,7 +926,10 @@ static void kmqtt_conn_keepalive_work(struct work_struct *work)
 
 	if (kmqtt_conn_closing(conn))
 		return;
-	if (time_after_eq(jiffies, deadline)) {
+	if (kmqtt_conn_paused(conn)) {
+		/* Not read while paused: its packets wait in the socket. */
+		deadline = jiffies + msecs_to_jiffies(conn->keepalive * 1500U);
+	} else if (time_after_eq(jiffies, deadline)) {
 		kmqtt_conn_close(conn, KMQTT_CLOSE_KEEPALIVE);
 		return;
 	}
@@ -921,6 +1000,14 @@ static void kmqtt_conn_close_work(struct work_struct *work)
 	conn->tx_dead = true;
 	spin_unlock(&conn->tx_lock);
 
+	/* resume_work queues rx_work only for connections on the list. */
+	spin_lock_bh(&broker->paused_lock);
+	if (!list_empty(&conn->paused_node)) {
+		list_del_init(&conn->paused_node);
+		broker->paused_count--;
+	}
+	spin_unlock_bh(&broker->paused_lock);
+
 	cancel_work_sync(&conn->rx_work);
 	cancel_work_sync(&conn->tx_work);
 	cancel_delayed_work_sync(&conn->keepalive_work);
@@ -967,6 +1054,7 @@ static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
 	INIT_WORK(&conn->tx_work, kmqtt_conn_tx_work);
 	INIT_WORK(&conn->close_work, kmqtt_conn_close_work);
 	INIT_DELAYED_WORK(&conn->keepalive_work, kmqtt_conn_keepalive_work);
+	INIT_LIST_HEAD(&conn->paused_node);
 	spin_lock_init(&conn->tx_lock);
 	INIT_LIST_HEAD(&conn->tx_queue);
 	INIT_LIST_HEAD(&conn->tx_sending);

@@ -88,6 +88,8 @@ struct kmqtt_conn {
 	unsigned long last_packet;	/* jiffies, for keepalive */
 	struct kmqtt_match_set matches;
 	struct delayed_work keepalive_work;
+	struct list_head paused_node;	/* in broker->paused, paused_lock */
+	size_t paused_need;		/* bytes to fit, under paused_lock */
 
 	/* Transmit side. */
 	spinlock_t tx_lock;
@@ -143,6 +145,8 @@ int kmqtt_conn_queue_ack(struct kmqtt_conn *conn, u8 type, u16 packet_id,
 
 /* Close every connection of @broker and wait until they are gone. */
 void kmqtt_conn_close_all(struct kmqtt_broker *broker);
+/* broker->resume_work: receive again from the paused connections. */
+void kmqtt_conn_resume_work(struct work_struct *work);
 
 int kmqtt_conn_init(void);
 void kmqtt_conn_exit(void);

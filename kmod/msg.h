@@ -37,6 +37,12 @@ struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 				   const u8 *payload, u32 payload_len, u8 qos,
 				   gfp_t gfp);
 
+/* At least what the limit must allow to create the message of a PUBLISH. */
+static inline size_t kmqtt_msg_charge_for(u32 publish_body_len)
+{
+	return offsetof(struct kmqtt_msg, data) + publish_body_len;
+}
+
 void kmqtt_msg_free(struct kmqtt_msg *msg);
 
 static inline void kmqtt_msg_get(struct kmqtt_msg *msg)

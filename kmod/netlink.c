@@ -382,6 +382,9 @@ static int kmqtt_netlink_put_totals(struct sk_buff *skb,
 	totals[KMQTT_STAT_RETAINED_BYTES] = READ_ONCE(broker->retained.bytes);
 	totals[KMQTT_STAT_MEMORY] = percpu_counter_sum_positive(&broker->memory);
 	totals[KMQTT_STAT_ACL_DENIED] = atomic64_read(&broker->acl_denied);
+	spin_lock_bh(&broker->paused_lock);
+	totals[KMQTT_STAT_PUBLISHERS_PAUSED] = broker->paused_count;
+	spin_unlock_bh(&broker->paused_lock);
 
 	nest = nla_nest_start(skb, KMQTT_A_STATS);
 	if (!nest)
@@ -606,6 +609,9 @@ static int kmqtt_netlink_set_limits(struct sk_buff *skb,
 	if (tb[KMQTT_LIMIT_SESSION_EXPIRY])
 		kmqtt_session_expiry_changed(broker);
 	mutex_unlock(&broker->sessions_lock);
+	/* A larger memory limit may let paused publishers go on. */
+	if (tb[KMQTT_LIMIT_MEMORY])
+		kmqtt_broker_resume_paused(broker);
 	return 0;
 }
 

@@ -66,15 +66,13 @@ static uint64_t wait_memory_below(struct __test_metadata *_metadata,
 				  struct kmqtt_genl *g, uint64_t max,
 				  int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
-	uint64_t mem;
+	uint64_t mem = 0;
+	int err = kmqtt_genl_wait_stat(g, KMQTT_STAT_MEMORY, 0, max + 1,
+				       timeout_ms, &mem);
 
-	for (;;) {
-		mem = stat_now(_metadata, g, KMQTT_STAT_MEMORY);
-		if (mem <= max || now_ms() >= deadline)
-			return mem;
-		usleep(20000);
-	}
+	/* The caller checks the value. */
+	ASSERT_TRUE(!err || err == -ETIMEDOUT);
+	return mem;
 }
 
 /* Poll until the GET_CONN dump has n entries of client_id. */
@@ -954,73 +952,111 @@ TEST_F_TIMEOUT(faults, memory_cap_receive_buffers, 180)
 }
 
 /*
- * A QoS 1 PUBLISH that arrives over the cap must not be acknowledged and
- * lost (MQTT 4.3.2: with PUBACK the broker has taken ownership).  Either
- * the publisher is refused (closed with reason NOMEM, no PUBACK), or the
- * message is delivered once memory is available again.
+ * Backpressure.  A QoS 1 PUBLISH that arrives over the cap must not be
+ * acknowledged and lost (MQTT 4.3.2: with PUBACK the broker owns it), and
+ * the publisher is not refused either: the broker stops reading it
+ * (counted in publishers_paused) until memory is freed, then takes the
+ * message.  Sets up a paused publisher *pub (client "mem-pub") and a
+ * QoS 1 subscriber *reader of its topic "mem/q1"; the memory is held by
+ * *stalled's queue.
  */
-TEST_F_TIMEOUT(faults, memory_cap_qos1_not_acked_and_lost, 180)
+static void pause_publisher(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(faults) *self, int **stalled,
+			    int **pub, int **reader)
 {
 	static const struct mqtt_pub_opts qos1 = { .qos = 1, .packet_id = 7 };
 	static char payload[MEM_MSG + 1];
-	int *stalled = &self->fds[0], *pub = &self->fds[1];
-	int *reader = &self->fds[2];
-	struct kmqtt_closed_event ev;
 	struct mem_fill f = { 0 };
 	struct mqtt_packet p = { 0 };
-	bool acked = false, closed = false;
-	uint64_t pub_id;
-	int err;
+	uint64_t paused;
 
-	*stalled = attach_client(_metadata, &self->env.genl, "mem-stalled",
-				 SMALL_SNDBUF, SMALL_RCVBUF);
-	ASSERT_EQ(0, mqtt_subscribe(*stalled, 1, "mem/fill"));
-	*reader = mqtt_client_open(self->env.broker.port, "mem-reader", 0);
-	ASSERT_LE(0, *reader);
-	ASSERT_EQ(0, mqtt_subscribe_qos(*reader, 1, "mem/q1", 1));
-	*pub = mqtt_client_open(self->env.broker.port, "mem-pub", 0);
-	ASSERT_LE(0, *pub);
-	ASSERT_EQ(0, kmqtt_genl_find_conn(&self->env.genl, "mem-pub",
-					  &pub_id));
+	*stalled = &self->fds[0];
+	*pub = &self->fds[1];
+	*reader = &self->fds[2];
+	**stalled = attach_client(_metadata, &self->env.genl, "mem-stalled",
+				  SMALL_SNDBUF, SMALL_RCVBUF);
+	ASSERT_EQ(0, mqtt_subscribe(**stalled, 1, "mem/fill"));
+	**reader = mqtt_client_open(self->env.broker.port, "mem-reader", 0);
+	ASSERT_LE(0, **reader);
+	ASSERT_EQ(0, mqtt_subscribe_qos(**reader, 1, "mem/q1", 1));
+	**pub = mqtt_client_open(self->env.broker.port, "mem-pub", 0);
+	ASSERT_LE(0, **pub);
 
-	fill_to_cap(_metadata, &self->env, *pub, "mem-pub", "mem/fill", &f);
+	fill_to_cap(_metadata, &self->env, **pub, "mem-pub", "mem/fill", &f);
 	ASSERT_FALSE(f.pub_closed) TH_LOG("no publisher left for the test");
 
 	/* As large as the fill messages, which no longer fit. */
 	memset(payload, 'q', MEM_MSG);
-	ASSERT_EQ(0, mqtt_send_publish_opts(*pub, "mem/q1", payload, MEM_MSG,
+	ASSERT_EQ(0, mqtt_send_publish_opts(**pub, "mem/q1", payload, MEM_MSG,
 					    &qos1));
-	err = mqtt_read_packet(*pub, &p, 2000);
-	if (!err) {
-		ASSERT_EQ(MQTT_PUBACK, p.type);
-		acked = true;
-	} else if (err == -ECONNRESET) {
-		closed = true;
-	} else {
-		ASSERT_EQ(-ETIMEDOUT, err);
-	}
-	TH_LOG("over the cap, the QoS 1 PUBLISH was %s", acked ? "acknowledged" :
-	       closed ? "refused (connection closed)" : "not answered yet");
+	ASSERT_EQ(0, kmqtt_genl_wait_stat(&self->env.genl,
+					  KMQTT_STAT_PUBLISHERS_PAUSED, 1, 2,
+					  SETTLE_MS, &paused))
+		TH_LOG("%ju publishers paused", (uintmax_t)paused);
+	/* Neither acknowledged nor refused while it waits. */
+	ASSERT_EQ(-ETIMEDOUT, mqtt_read_packet(**pub, &p, 1000));
+}
 
-	/* Memory becomes available. */
+/* The paused publisher gets its PUBACK, the message is delivered. */
+static void expect_resumed(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(faults) *self, int pub, int reader)
+{
+	struct mqtt_packet p = { 0 };
+	uint64_t paused;
+
+	ASSERT_EQ(0, mqtt_read_packet(pub, &p, MQTT_TEST_TIMEOUT_MS));
+	EXPECT_EQ(MQTT_PUBACK, p.type);
+	mqtt_packet_free(&p);
+	ASSERT_EQ(0, expect_topic(reader, "mem/q1", MQTT_TEST_TIMEOUT_MS));
+	ASSERT_EQ(0, kmqtt_genl_get_stat(&self->env.genl,
+					 KMQTT_STAT_PUBLISHERS_PAUSED,
+					 &paused));
+	ASSERT_EQ(0, paused);
+	/* Still connected, served as before. */
+	ASSERT_EQ(0, mqtt_sync(pub));
+}
+
+/* Memory is freed: the subscriber holding it goes. */
+TEST_F_TIMEOUT(faults, memory_cap_pauses_qos1_publisher_until_freed, 180)
+{
+	int *stalled, *pub, *reader;
+
+	pause_publisher(_metadata, self, &stalled, &pub, &reader);
 	reset_close(*stalled);
 	*stalled = -1;
+	expect_resumed(_metadata, self, *pub, *reader);
+}
 
-	if (!acked && !closed) {
-		err = mqtt_read_packet(*pub, &p, MQTT_TEST_TIMEOUT_MS);
-		acked = !err && p.type == MQTT_PUBACK;
-		closed = err == -ECONNRESET;
-	}
-	mqtt_packet_free(&p);
-	if (closed) {
-		ASSERT_EQ(0, kmqtt_genl_wait_closed(&self->env.events, pub_id,
-						    SETTLE_MS, &ev));
-		ASSERT_EQ(KMQTT_CLOSE_NOMEM, ev.reason);
-		return;
-	}
-	ASSERT_TRUE(acked) TH_LOG("neither acknowledged nor refused");
-	ASSERT_EQ(0, expect_topic(*reader, "mem/q1", MQTT_TEST_TIMEOUT_MS))
-		TH_LOG("acknowledged and lost");
+/* The memory limit is raised (SET_LIMITS frees nothing). */
+TEST_F_TIMEOUT(faults, memory_cap_pauses_qos1_publisher_until_raised, 180)
+{
+	int *stalled, *pub, *reader;
+
+	pause_publisher(_metadata, self, &stalled, &pub, &reader);
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->env.genl, KMQTT_LIMIT_MEMORY,
+					  0));
+	expect_resumed(_metadata, self, *pub, *reader);
+}
+
+/* A paused publisher that goes away leaves nothing paused. */
+TEST_F_TIMEOUT(faults, memory_cap_paused_publisher_closes, 180)
+{
+	struct kmqtt_closed_event ev;
+	int *stalled, *pub, *reader;
+	uint64_t pub_id, paused;
+
+	pause_publisher(_metadata, self, &stalled, &pub, &reader);
+	ASSERT_EQ(0, kmqtt_genl_find_conn(&self->env.genl, "mem-pub",
+					  &pub_id));
+	reset_close(*pub);
+	*pub = -1;
+	ASSERT_EQ(0, kmqtt_genl_wait_closed(&self->env.events, pub_id,
+					    SETTLE_MS, &ev));
+	ASSERT_EQ(0, kmqtt_genl_wait_stat(&self->env.genl,
+					  KMQTT_STAT_PUBLISHERS_PAUSED, 0, 1,
+					  SETTLE_MS, &paused));
+	/* Nothing was taken from it. */
+	ASSERT_EQ(-ETIMEDOUT, expect_topic(*reader, "mem/q1", 500));
 }
 
 /* ------------------------------------------------------------------ */

@@ -70,14 +70,11 @@ static uint64_t poll_stat(struct __test_metadata *_metadata,
 			  uint64_t lo, uint64_t hi)
 {
 	uint64_t now = 0;
-	int waited;
+	int err = kmqtt_genl_wait_stat(g, id, lo, hi, MQTT_TEST_TIMEOUT_MS,
+				       &now);
 
-	for (waited = 0; waited < MQTT_TEST_TIMEOUT_MS; waited += 10) {
-		now = stat_now(_metadata, g, id);
-		if (now >= lo && now < hi)
-			break;
-		usleep(10000);
-	}
+	/* The caller checks the value. */
+	ASSERT_TRUE(!err || err == -ETIMEDOUT);
 	return now;
 }
 

@@ -184,6 +184,42 @@ int kmqtt_genl_get_info(struct kmqtt_genl *g,
 	return transact(g, msg, parse_stats, stats);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int kmqtt_genl_get_stat(struct kmqtt_genl *g, enum kmqtt_stat id,
+			uint64_t *value)
+{
+	uint64_t stats[KMQTT_STAT_MAX + 1];
+	int err = kmqtt_genl_get_info(g, stats);
+
+	if (!err)
+		*value = stats[id];
+	return err;
+}
+
+int kmqtt_genl_wait_stat(struct kmqtt_genl *g, enum kmqtt_stat id,
+			 uint64_t lo, uint64_t hi, int timeout_ms,
+			 uint64_t *value)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	int err;
+
+	for (;;) {
+		err = kmqtt_genl_get_stat(g, id, value);
+		if (err || (*value >= lo && *value < hi))
+			return err;
+		if (now_ms() >= deadline)
+			return -ETIMEDOUT;
+		usleep(10000);
+	}
+}
+
 struct conn_list {
 	uint64_t *ids;
 	size_t max, n;
@@ -339,7 +375,6 @@ int kmqtt_genl_get_session(struct kmqtt_genl *g, const char *client_id,
 	return err ? err : l.found ? 0 : -ENOENT;
 }
 
-static int64_t now_ms(void);
 
 int kmqtt_genl_wait_session(struct kmqtt_genl *g, const char *client_id,
 			    enum kmqtt_session_state state, int timeout_ms)
@@ -390,13 +425,6 @@ static int no_seq_check(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool is_client_id(const struct nlattr *id, const char *client_id)
 {

@@ -46,6 +46,17 @@ int kmqtt_genl_attach(struct kmqtt_genl *g, const struct kmqtt_attach_req *req,
 /* stats[KMQTT_STAT_x]; counters absent from the reply stay 0. */
 int kmqtt_genl_get_info(struct kmqtt_genl *g,
 			uint64_t stats[KMQTT_STAT_MAX + 1]);
+/* One counter of GET_INFO's totals. */
+int kmqtt_genl_get_stat(struct kmqtt_genl *g, enum kmqtt_stat id,
+			uint64_t *value);
+/*
+ * Poll GET_INFO until counter id is in [lo, hi) (closes and frees are
+ * asynchronous): 0, -ETIMEDOUT after timeout_ms, or GET_INFO's error.
+ * *value is the last value read.
+ */
+int kmqtt_genl_wait_stat(struct kmqtt_genl *g, enum kmqtt_stat id,
+			 uint64_t lo, uint64_t hi, int timeout_ms,
+			 uint64_t *value);
 /* Connection ids of the GET_CONN dump; *n is set to how many there were. */
 int kmqtt_genl_dump_conns(struct kmqtt_genl *g, uint64_t *ids, size_t max,
 			  size_t *n);

@@ -37,6 +37,7 @@ static const char *const stat_names[KMQTT_STAT_MAX + 1] = {
 	[KMQTT_STAT_CONNECTIONS_REFUSED] = "connections_refused",
 	[KMQTT_STAT_SESSIONS_EXPIRED] = "sessions_expired",
 	[KMQTT_STAT_ACL_DENIED] = "acl_denied",
+	[KMQTT_STAT_PUBLISHERS_PAUSED] = "publishers_paused",
 };
 
 /* Which counters GET_INFO totals, GET_CONN and GET_SESSION entries carry. */
@@ -49,6 +50,7 @@ static const enum kmqtt_stat total_stats[] = {
 	KMQTT_STAT_QUEUED, KMQTT_STAT_QUEUED_BYTES, KMQTT_STAT_RETAINED,
 	KMQTT_STAT_RETAINED_BYTES, KMQTT_STAT_MEMORY,
 	KMQTT_STAT_PROTOCOL_ERRORS, KMQTT_STAT_ACL_DENIED,
+	KMQTT_STAT_PUBLISHERS_PAUSED,
 };
 
 static const enum kmqtt_stat session_stats[] = {
@@ -202,7 +204,9 @@ static void show_info(const struct show *sh, const struct kmqtt_nl_info *info)
 	       s[KMQTT_STAT_QUEUED], s[KMQTT_STAT_QUEUED_BYTES]);
 	printf("  retained: %" PRIu64 " messages, %" PRIu64 " bytes\n",
 	       s[KMQTT_STAT_RETAINED], s[KMQTT_STAT_RETAINED_BYTES]);
-	printf("  memory: %" PRIu64 " bytes\n", s[KMQTT_STAT_MEMORY]);
+	printf("  memory: %" PRIu64 " bytes, %" PRIu64
+	       " publishers paused for it\n", s[KMQTT_STAT_MEMORY],
+	       s[KMQTT_STAT_PUBLISHERS_PAUSED]);
 	printf("  protocol errors: %" PRIu64 "\n",
 	       s[KMQTT_STAT_PROTOCOL_ERRORS]);
 	printf("  acl denied: %" PRIu64 "\n", s[KMQTT_STAT_ACL_DENIED]);

@@ -130,6 +130,7 @@ enum kmqtt_stat {
 	KMQTT_STAT_CONNECTIONS_REFUSED,	/* ATTACH over max_connections */
 	KMQTT_STAT_SESSIONS_EXPIRED,
 	KMQTT_STAT_ACL_DENIED,		/* publishes, deliveries, subscriptions */
+	KMQTT_STAT_PUBLISHERS_PAUSED,	/* not read now: memory (totals only) */
 
 	__KMQTT_STAT_MAX,
 };
