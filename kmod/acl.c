@@ -159,6 +159,14 @@ static bool kmqtt_acl_covers(const u8 *a, size_t alen, const u8 *b,
 	kmqtt_acl_level_load(&lb);
 	if (kmqtt_acl_dollar_apart(&la, &lb))
 		return false;
+	/*
+	 * From the first level, "+/#" matches what "#" does: every topic
+	 * (deeper, "x/#" matches "x" and "x/+/#" does not).
+	 */
+	if (kmqtt_acl_level_is(&la, MQTT_WILDCARD_SINGLE) &&
+	    kmqtt_acl_rest_is_multi(&la) &&
+	    kmqtt_acl_level_is(&lb, MQTT_WILDCARD_MULTI))
+		return true;
 	do {
 		if (kmqtt_acl_level_is(&la, MQTT_WILDCARD_MULTI))
 			return true;
