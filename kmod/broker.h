@@ -105,7 +105,6 @@ struct kmqtt_broker {
 	 */
 	spinlock_t paused_lock;
 	struct list_head paused;	/* of kmqtt_conn.paused_node */
-	u32 paused_count;		/* under paused_lock */
 	struct work_struct resume_work;
 
 	/* Every message not delivered, whatever the reason (rare). */

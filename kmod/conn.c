@@ -743,7 +743,6 @@ static void kmqtt_conn_pause(struct kmqtt_conn *conn, size_t need)
 		conn->paused_need = need;
 		set_bit(KMQTT_CONN_F_PAUSED, &conn->flags);
 		list_add_tail(&conn->paused_node, &broker->paused);
-		broker->paused_count++;
 	}
 	spin_unlock_bh(&broker->paused_lock);
 	/* Memory freed before it was listed resumed nobody: look again. */
@@ -769,7 +768,6 @@ void kmqtt_conn_resume_work(struct work_struct *work)
 		if (limit && used + conn->paused_need > limit)
 			continue;
 		list_del_init(&conn->paused_node);
-		broker->paused_count--;
 		/* Its keepalive counts from now: the wait was the broker's. */
 		WRITE_ONCE(conn->last_packet, jiffies);
 		clear_bit(KMQTT_CONN_F_PAUSED, &conn->flags);
@@ -1002,10 +1000,7 @@ static void kmqtt_conn_close_work(struct work_struct *work)
 
 	/* resume_work queues rx_work only for connections on the list. */
 	spin_lock_bh(&broker->paused_lock);
-	if (!list_empty(&conn->paused_node)) {
-		list_del_init(&conn->paused_node);
-		broker->paused_count--;
-	}
+	list_del_init(&conn->paused_node);
 	spin_unlock_bh(&broker->paused_lock);
 
 	cancel_work_sync(&conn->rx_work);

@@ -347,6 +347,7 @@ static int kmqtt_netlink_put_totals(struct sk_buff *skb,
 	struct kmqtt_counters sum = {};
 	struct kmqtt_session *session;
 	struct kmqtt_conn *conn;
+	struct list_head *pos;
 	struct nlattr *nest;
 
 	spin_lock(&broker->conns_lock);
@@ -383,7 +384,8 @@ static int kmqtt_netlink_put_totals(struct sk_buff *skb,
 	totals[KMQTT_STAT_MEMORY] = percpu_counter_sum_positive(&broker->memory);
 	totals[KMQTT_STAT_ACL_DENIED] = atomic64_read(&broker->acl_denied);
 	spin_lock_bh(&broker->paused_lock);
-	totals[KMQTT_STAT_PUBLISHERS_PAUSED] = broker->paused_count;
+	list_for_each(pos, &broker->paused)
+		totals[KMQTT_STAT_PUBLISHERS_PAUSED]++;
 	spin_unlock_bh(&broker->paused_lock);
 
 	nest = nla_nest_start(skb, KMQTT_A_STATS);
