@@ -5,12 +5,15 @@
  * parsing, fan-out and sending all run in process context on kmqtt_wq.
  *
  * Lifetime: a connection lives from attach until its close_work has run.
- * kmqtt_conn_close() only flags it and queues close_work, so it may be
+ * kmqtt_conn_close() only records why and queues close_work, so it may be
  * called from any context, including the connection's own work items.
- * close_work restores the socket callbacks (after which no callback sees
- * the connection), marks the transmit queue dead (after which no publisher
- * queues tx_work), cancels the work items and frees the connection after
- * an RCU grace period, because publishers and dumps find it under RCU.
+ * close_work is queued once per connection, and only once attach is done
+ * with it (ATTACHED): attach itself queues it if the connection was closed
+ * before.  close_work restores the socket callbacks (after which no
+ * callback sees the connection), marks the transmit queue dead (after
+ * which no publisher queues tx_work), cancels the work items and frees the
+ * connection after an RCU grace period, because publishers and dumps find
+ * it under RCU.
  */
 
 #include <linux/jiffies.h>
@@ -30,13 +33,21 @@
 #include "msg.h"
 #include "netlink.h"
 #include "publish.h"
+#include "race.h"
 #include "retain.h"
 #include "session.h"
 
 enum {
-	KMQTT_CONN_F_CLOSING,
+	KMQTT_CONN_F_ATTACHED,		/* attach is done: close_work may run */
+	KMQTT_CONN_F_CLOSE_QUEUED,	/* close_work queued, once for all */
 	KMQTT_CONN_F_PAUSED,		/* in broker->paused: not read */
 };
+
+/* conn->close_reason until kmqtt_conn_close() */
+#define KMQTT_CONN_OPEN		(-1)
+
+/* How long a takeover waits for the old connection to let go. */
+#define KMQTT_TAKEOVER_TIMEOUT	(10 * HZ)
 
 /* Receive buffer for headers and small packets; larger ones get their own. */
 #define KMQTT_RX_MIN		4096
@@ -79,15 +90,25 @@ static struct kmem_cache *kmqtt_conn_cache;
 
 static bool kmqtt_conn_closing(const struct kmqtt_conn *conn)
 {
-	return test_bit(KMQTT_CONN_F_CLOSING, &conn->flags);
+	return READ_ONCE(conn->close_reason) != KMQTT_CONN_OPEN;
+}
+
+/* The work frees the connection: it must never be queued twice. */
+static void kmqtt_conn_queue_close(struct kmqtt_conn *conn)
+{
+	if (!test_and_set_bit(KMQTT_CONN_F_CLOSE_QUEUED, &conn->flags))
+		queue_work(kmqtt_wq, &conn->close_work);
 }
 
 void kmqtt_conn_close(struct kmqtt_conn *conn, enum kmqtt_close_reason reason)
 {
-	if (test_and_set_bit(KMQTT_CONN_F_CLOSING, &conn->flags))
+	/* The first reason stays; a full barrier when it is ours. */
+	if (cmpxchg(&conn->close_reason, KMQTT_CONN_OPEN, reason) !=
+	    KMQTT_CONN_OPEN)
 		return;
-	conn->close_reason = reason;
-	queue_work(kmqtt_wq, &conn->close_work);
+	/* Not attached yet: attach sees the reason and queues the work. */
+	if (test_bit(KMQTT_CONN_F_ATTACHED, &conn->flags))
+		kmqtt_conn_queue_close(conn);
 }
 
 static int kmqtt_conn_violation(struct kmqtt_conn *conn, const char *what)
@@ -717,8 +738,11 @@ static int kmqtt_conn_rx_reserve(struct kmqtt_conn *conn)
 		return kmqtt_conn_rx_resize(conn, KMQTT_RX_MIN);
 	if (conn->rx_len < conn->rx_cap)
 		return 0;
-	/* Full, so it holds the start of a packet longer than itself. */
-	if (conn->rx_need <= conn->rx_cap)
+	/*
+	 * Full, so it holds the start of a packet longer than itself: a
+	 * complete one is handled (or paused on) before reading more.
+	 */
+	if (WARN_ON_ONCE(conn->rx_need <= conn->rx_cap))
 		return -EPROTO;
 	return kmqtt_conn_rx_resize(conn, min(conn->rx_need, 2 * conn->rx_cap));
 }
@@ -776,7 +800,11 @@ void kmqtt_conn_resume_work(struct work_struct *work)
 	spin_unlock_bh(&broker->paused_lock);
 }
 
-/* Handle every complete packet in the buffer and keep the remainder. */
+/*
+ * Handle every complete packet in the buffer and keep the remainder.
+ * Returns -EAGAIN when it paused the connection, the packet that did not
+ * fit still at the head of the buffer.
+ */
 static int kmqtt_conn_rx_packets(struct kmqtt_conn *conn)
 {
 	u32 max_packet = READ_ONCE(conn->broker->limits.max_packet_size);
@@ -809,7 +837,7 @@ static int kmqtt_conn_rx_packets(struct kmqtt_conn *conn)
 					hdr.hdr_len);
 		if (ret == -EAGAIN) {
 			kmqtt_conn_pause(conn, kmqtt_msg_charge_for(hdr.rem_len));
-			ret = 0;
+			kmqtt_race_window(KMQTT_RACE_PAUSE);
 			break;
 		}
 		if (ret)
@@ -876,12 +904,18 @@ static void kmqtt_conn_rx_work(struct work_struct *work)
 		return;
 	}
 
-	/*
-	 * Packets already received first: ATTACH's PENDING, or the rest
-	 * after a pause.
-	 */
-	ret = kmqtt_conn_rx_packets(conn);
-	while (!ret && !kmqtt_conn_closing(conn) && !kmqtt_conn_paused(conn)) {
+	for (;;) {
+		/*
+		 * What the buffer holds first: ATTACH's PENDING, the rest
+		 * after a pause, or what was just read.  Once paused, stop,
+		 * even if resume_work has already cleared PAUSED: it queued
+		 * this work again, which handles the packet that waits.
+		 */
+		ret = kmqtt_conn_rx_packets(conn);
+		if (ret == -EAGAIN)
+			return;
+		if (ret || kmqtt_conn_closing(conn))
+			break;
 		if (!budget--) {
 			queue_work(kmqtt_wq, work);
 			return;
@@ -900,7 +934,6 @@ static void kmqtt_conn_rx_work(struct work_struct *work)
 		}
 		conn->rx_len += ret;
 		kmqtt_counter_add(&conn->counters.bytes_in, ret);
-		ret = kmqtt_conn_rx_packets(conn);
 	}
 	if (ret) {
 		kmqtt_conn_close(conn, ret == -ENOMEM ? KMQTT_CLOSE_NOMEM :
@@ -978,9 +1011,60 @@ void kmqtt_conn_put(struct kmqtt_conn *conn)
 		kmqtt_conn_free(conn);
 }
 
-void kmqtt_conn_wait_detached(struct kmqtt_conn *conn)
+int kmqtt_conn_wait_detached(struct kmqtt_conn *conn)
 {
-	wait_for_completion(&conn->detached);
+	long left = wait_for_completion_killable_timeout(&conn->detached,
+							 KMQTT_TAKEOVER_TIMEOUT);
+
+	if (left > 0)
+		return 0;
+	return left ? -EINTR : -ETIMEDOUT;
+}
+
+/*
+ * Give @conn its id and its place among the broker's connections, unless
+ * max_connections are open: the slot is taken here, not only checked, so
+ * attaches running side by side cannot pass the limit together.  Dumps
+ * skip it until it is ready.
+ */
+static int kmqtt_conn_register(struct kmqtt_broker *broker,
+			       struct kmqtt_conn *conn,
+			       struct netlink_ext_ack *extack)
+{
+	u32 max = READ_ONCE(broker->limits.max_connections);
+	int ret = 0;
+
+	spin_lock(&broker->conns_lock);
+	if (max && broker->conns_open >= max) {
+		broker->conns_refused++;
+		ret = -EUSERS;
+	} else {
+		/* In id order: dumps resume after the last id they sent. */
+		conn->id = ++broker->next_conn_id;
+		list_add_tail_rcu(&conn->node, &broker->conns);
+		broker->conns_open++;
+	}
+	spin_unlock(&broker->conns_lock);
+	if (ret)
+		NL_SET_ERR_MSG(extack, "max_connections reached");
+	return ret;
+}
+
+/* Leave the broker's connections, adding our counters to its totals. */
+static void kmqtt_conn_unregister(struct kmqtt_conn *conn)
+{
+	struct kmqtt_broker *broker = conn->broker;
+
+	spin_lock(&broker->conns_lock);
+	list_del_rcu(&conn->node);
+	broker->conns_open--;
+	broker->closed.msgs_in += conn->counters.msgs_in;
+	broker->closed.msgs_out += conn->counters.msgs_out;
+	broker->closed.bytes_in += conn->counters.bytes_in;
+	broker->closed.bytes_out += conn->counters.bytes_out;
+	if (conn->close_reason == KMQTT_CLOSE_PROTOCOL)
+		broker->protocol_errors++;
+	spin_unlock(&broker->conns_lock);
 }
 
 static void kmqtt_conn_close_work(struct work_struct *work)
@@ -989,9 +1073,6 @@ static void kmqtt_conn_close_work(struct work_struct *work)
 					       close_work);
 	struct kmqtt_broker *broker = conn->broker;
 
-	/* Closed while attaching (out of memory): attach queues us again. */
-	if (!smp_load_acquire(&conn->ready))
-		return;
 	kmqtt_conn_release_socket(conn);
 
 	spin_lock(&conn->tx_lock);
@@ -1009,37 +1090,36 @@ static void kmqtt_conn_close_work(struct work_struct *work)
 	kernel_sock_shutdown(conn->sock, SHUT_RDWR);
 
 	kmqtt_netlink_conn_closed(conn);
-
-	spin_lock(&broker->conns_lock);
-	list_del_rcu(&conn->node);
-	broker->conns_open--;
-	broker->closed.msgs_in += conn->counters.msgs_in;
-	broker->closed.msgs_out += conn->counters.msgs_out;
-	broker->closed.bytes_in += conn->counters.bytes_in;
-	broker->closed.bytes_out += conn->counters.bytes_out;
-	if (conn->close_reason == KMQTT_CLOSE_PROTOCOL)
-		broker->protocol_errors++;
-	spin_unlock(&broker->conns_lock);
+	kmqtt_conn_unregister(conn);
 
 	/* MQTT-3.1.2-8: the will goes out on any close but DISCONNECT. */
 	if (conn->will && conn->close_reason != KMQTT_CLOSE_DISCONNECT &&
 	    conn->close_reason != KMQTT_CLOSE_SHUTDOWN)
 		kmqtt_publish_msg(broker, conn->will, conn->will_retain,
 				  &conn->matches);
+	kmqtt_race_window(KMQTT_RACE_CLOSE);
 	kmqtt_session_detach(conn->session, conn);
 	complete_all(&conn->detached);
 	kmqtt_conn_put(conn);
 }
 
+/* Takes over @sock and params->acl, even when it fails. */
 static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
-					    const struct kmqtt_conn_params *params)
+					    const struct kmqtt_conn_params *params,
+					    struct socket *sock)
 {
 	struct kmqtt_conn *conn;
 
 	conn = kmem_cache_zalloc(kmqtt_conn_cache, GFP_KERNEL);
-	if (!conn)
+	if (!conn) {
+		sockfd_put(sock);
+		kmqtt_acl_free(params->acl);
 		return NULL;
+	}
+	conn->sock = sock;
+	conn->acl = params->acl;
 	refcount_set(&conn->ref, 1);
+	conn->close_reason = KMQTT_CONN_OPEN;
 	init_completion(&conn->detached);
 	conn->broker = broker;
 	conn->proto_level = params->proto_level;
@@ -1071,7 +1151,6 @@ static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
 		memcpy(conn->rx_buf, params->pending, params->pending_len);
 		conn->rx_len = params->pending_len;
 	}
-	conn->acl = params->acl;
 	return conn;
 err:
 	kmqtt_conn_put(conn);
@@ -1123,22 +1202,6 @@ static bool kmqtt_conn_is_ktls(struct sock *sk)
 	return ktls;
 }
 
-static bool kmqtt_conn_may_add(struct kmqtt_broker *broker,
-			       struct netlink_ext_ack *extack)
-{
-	u32 max = READ_ONCE(broker->limits.max_connections);
-	bool ok;
-
-	spin_lock(&broker->conns_lock);
-	ok = !max || broker->conns_open < max;
-	if (!ok)
-		broker->conns_refused++;
-	spin_unlock(&broker->conns_lock);
-	if (!ok)
-		NL_SET_ERR_MSG(extack, "max_connections reached");
-	return ok;
-}
-
 /* Install our callbacks unless another kernel user owns the socket. */
 static int kmqtt_conn_take_socket(struct kmqtt_conn *conn,
 				  struct netlink_ext_ack *extack)
@@ -1164,11 +1227,12 @@ static int kmqtt_conn_take_socket(struct kmqtt_conn *conn,
 }
 
 /*
- * Attach runs in the agent's task (genl serialises it) and takes over
- * params->acl whatever happens.  The receive and
- * transmit work stay idle until the connection is ready, so nothing can
- * close it half-built; CONNACK is queued before the session is bound, so
- * it precedes every message the session sends.
+ * Attach runs in the agent's task, side by side with other attaches, and
+ * takes over params->acl whatever happens.  The receive and transmit work
+ * stay idle until the connection is ready, and close_work is not queued
+ * before it is ATTACHED, so nothing frees it half-built; CONNACK is queued
+ * before the session is bound, so it precedes every message the session
+ * sends.
  */
 int kmqtt_conn_attach(struct kmqtt_broker *broker,
 		      const struct kmqtt_conn_params *params, u64 *conn_id,
@@ -1182,19 +1246,18 @@ int kmqtt_conn_attach(struct kmqtt_broker *broker,
 	sock = sockfd_lookup(params->fd, &ret);
 	if (!sock) {
 		NL_SET_ERR_MSG(extack, "fd is not a socket");
+		kmqtt_acl_free(params->acl);
 		return ret;
 	}
 	ret = kmqtt_conn_check_socket(broker, sock, extack);
-	if (ret)
-		goto put_sock;
-	ret = -EUSERS;
-	if (!kmqtt_conn_may_add(broker, extack))
-		goto put_sock;
-	ret = -ENOMEM;
-	conn = kmqtt_conn_create(broker, params);
+	if (ret) {
+		sockfd_put(sock);
+		kmqtt_acl_free(params->acl);
+		return ret;
+	}
+	conn = kmqtt_conn_create(broker, params, sock);
 	if (!conn)
-		goto put_sock;
-	conn->sock = sock;
+		return -ENOMEM;
 	ret = kernel_getpeername(sock, (struct sockaddr *)&conn->peer);
 	if (ret < 0) {
 		NL_SET_ERR_MSG(extack, "socket is not connected");
@@ -1202,11 +1265,15 @@ int kmqtt_conn_attach(struct kmqtt_broker *broker,
 	}
 	conn->peer_len = ret;
 	conn->ktls = kmqtt_conn_is_ktls(sock->sk);
-	ret = kmqtt_conn_take_socket(conn, extack);
+	ret = kmqtt_conn_register(broker, conn, extack);
 	if (ret)
 		goto put_conn;
+	ret = kmqtt_conn_take_socket(conn, extack);
+	if (ret)
+		goto unregister;
 
-	session = kmqtt_session_attach(broker, conn, params, session_present);
+	session = kmqtt_session_attach(broker, conn, params, session_present,
+				       extack);
 	if (IS_ERR(session)) {
 		ret = PTR_ERR(session);
 		kmqtt_conn_release_socket(conn);
@@ -1215,50 +1282,45 @@ int kmqtt_conn_attach(struct kmqtt_broker *broker,
 		conn->tx_dead = true;
 		spin_unlock(&conn->tx_lock);
 		cancel_work_sync(&conn->tx_work);
-		cancel_work_sync(&conn->close_work);
-		goto put_conn;
+		goto unregister;
 	}
 	conn->session = session;
+	conn->last_packet = jiffies;
+	*conn_id = conn->id;
 
 	spin_lock(&broker->conns_lock);
-	conn->id = ++broker->next_conn_id;
-	list_add_tail_rcu(&conn->node, &broker->conns);
-	broker->conns_open++;
 	broker->conns_total++;
 	spin_unlock(&broker->conns_lock);
 
-	conn->last_packet = jiffies;
-	*conn_id = conn->id;
-	/*
-	 * Once @ready is set the connection may close and be freed at any
-	 * time; close_work marks tx_dead under tx_lock before it cancels the
-	 * work items, so under that lock they are queued only if it has not,
-	 * and @conn is not touched after the unlock.
-	 */
-	spin_lock(&conn->tx_lock);
 	/* Everything above is visible to work that sees @ready. */
 	smp_store_release(&conn->ready, true);
-	if (!conn->tx_dead) {
-		if (conn->keepalive)
-			queue_delayed_work(kmqtt_wq, &conn->keepalive_work,
-					   msecs_to_jiffies(conn->keepalive *
-							    1500U));
-		/* Bytes may have arrived before our data_ready was set. */
-		queue_work(kmqtt_wq, &conn->rx_work);
-		queue_work(kmqtt_wq, &conn->tx_work);
-	}
+	if (conn->keepalive)
+		queue_delayed_work(kmqtt_wq, &conn->keepalive_work,
+				   msecs_to_jiffies(conn->keepalive * 1500U));
+	/* Bytes may have arrived before our data_ready was set. */
+	queue_work(kmqtt_wq, &conn->rx_work);
+	queue_work(kmqtt_wq, &conn->tx_work);
+
+	/*
+	 * From here on close_work may run and free @conn.  A close before
+	 * this point (the work items above, a takeover, a failed send) did
+	 * not queue it; one after does.  Both sides write, then read the
+	 * other's mark, with a full barrier between: at least one of them
+	 * sees the other, and CLOSE_QUEUED keeps it to one work item.
+	 */
+	kmqtt_race_window(KMQTT_RACE_ATTACH);
+	set_bit(KMQTT_CONN_F_ATTACHED, &conn->flags);
+	/* Pairs with the cmpxchg() of kmqtt_conn_close(). */
+	smp_mb__after_atomic();
 	if (kmqtt_conn_closing(conn))
-		queue_work(kmqtt_wq, &conn->close_work);
-	spin_unlock(&conn->tx_lock);
+		kmqtt_conn_queue_close(conn);
 	return 0;
 
+unregister:
+	kmqtt_conn_unregister(conn);
 put_conn:
 	/* The socket reference goes with the connection. */
 	kmqtt_conn_put(conn);
-	return ret;
-put_sock:
-	sockfd_put(sock);
-	kmqtt_acl_free(params->acl);
 	return ret;
 }
 

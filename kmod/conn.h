@@ -70,7 +70,8 @@ struct kmqtt_conn {
 
 	bool ready;			/* attach done: work may run */
 	unsigned long flags;		/* KMQTT_CONN_F_* */
-	enum kmqtt_close_reason close_reason;
+	/* enum kmqtt_close_reason once closing, set once; -1 before */
+	int close_reason;
 	struct kmqtt_msg *will;
 	bool will_retain;
 	struct kmqtt_acl *acl;		/* until attach hands it to the session */
@@ -120,8 +121,11 @@ int kmqtt_conn_attach(struct kmqtt_broker *broker,
 void kmqtt_conn_get(struct kmqtt_conn *conn);
 void kmqtt_conn_put(struct kmqtt_conn *conn);
 
-/* Sleep until a closing connection has let go of its session. */
-void kmqtt_conn_wait_detached(struct kmqtt_conn *conn);
+/*
+ * Sleep until a closing connection has let go of its session: 0, or
+ * -ETIMEDOUT after a while, or -EINTR when the caller is killed.
+ */
+int kmqtt_conn_wait_detached(struct kmqtt_conn *conn);
 
 /* Start closing; idempotent, any context.  The work happens in a work item. */
 void kmqtt_conn_close(struct kmqtt_conn *conn, enum kmqtt_close_reason reason);

@@ -510,7 +510,8 @@ static int kmqtt_netlink_dump_conns(struct sk_buff *skb,
 
 	rcu_read_lock();
 	list_for_each_entry_rcu(conn, &broker->conns, node) {
-		if (conn->id <= last)
+		/* Still attaching: it has no session to show yet. */
+		if (conn->id <= last || !smp_load_acquire(&conn->ready))
 			continue;
 		ret = kmqtt_netlink_fill_conn(skb, conn,
 					      NETLINK_CB(cb->skb).portid,
@@ -861,6 +862,12 @@ static struct genl_family kmqtt_family __ro_after_init = {
 	.name = KMQTT_GENL_NAME,
 	.version = KMQTT_GENL_VERSION,
 	.netnsok = true,
+	/*
+	 * Not under genl_mutex, which every generic netlink family shares:
+	 * an ATTACH that waits for a takeover must not hold up the host's
+	 * other families.  Shared state has locks of its own.
+	 */
+	.parallel_ops = true,
 	.module = THIS_MODULE,
 	.ops = kmqtt_netlink_ops,
 	.n_ops = ARRAY_SIZE(kmqtt_netlink_ops),

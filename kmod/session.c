@@ -12,6 +12,7 @@
 #include <linux/bitmap.h>
 #include <linux/err.h>
 #include <linux/jhash.h>
+#include <net/netlink.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <kmqtt/mqtt.h>
@@ -214,7 +215,8 @@ static int kmqtt_session_set_username(struct kmqtt_session *session,
 struct kmqtt_session *kmqtt_session_attach(struct kmqtt_broker *broker,
 					   struct kmqtt_conn *conn,
 					   const struct kmqtt_conn_params *params,
-					   bool *present)
+					   bool *present,
+					   struct netlink_ext_ack *extack)
 {
 	const u8 *client_id = params->client_id;
 	bool clean = params->clean_session;
@@ -237,8 +239,13 @@ retry:
 		kmqtt_conn_get(old);
 		kmqtt_conn_close(old, KMQTT_CLOSE_TAKEOVER);
 		mutex_unlock(&broker->sessions_lock);
-		kmqtt_conn_wait_detached(old);
+		ret = kmqtt_conn_wait_detached(old);
 		kmqtt_conn_put(old);
+		if (ret) {
+			NL_SET_ERR_MSG(extack,
+				       "the connection holding the session did not let go in time");
+			return ERR_PTR(ret);
+		}
 		goto retry;
 	}
 	if (session && (clean || session->clean)) {

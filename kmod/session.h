@@ -17,6 +17,8 @@
 struct kmqtt_acl;
 struct kmqtt_broker;
 struct kmqtt_conn;
+struct kmqtt_conn_params;
+struct netlink_ext_ack;
 
 /* One filter of a session, as the client subscribed it. */
 struct kmqtt_subscription {
@@ -74,15 +76,17 @@ struct kmqtt_session {
 
 /*
  * Bind @conn to the session of @params->client_id: resume a stored one
- * (unless clean_session, MQTT-3.1.2-6) or create one.  A connection holding the session is
- * closed and waited for first (MQTT-3.1.4-2).  Sets *@present when a stored
- * session was resumed (MQTT-3.2.2-2), queues CONNACK, and resumes the
- * session's message flow on @conn.  Returns the session or an ERR_PTR.
+ * (unless clean_session, MQTT-3.1.2-6) or create one.  A connection
+ * holding the session is closed and waited for first (MQTT-3.1.4-2), with
+ * no lock held.  Sets *@present when a stored session was resumed
+ * (MQTT-3.2.2-2), queues CONNACK, and resumes the session's message flow
+ * on @conn.  Returns the session or an ERR_PTR.
  */
 struct kmqtt_session *kmqtt_session_attach(struct kmqtt_broker *broker,
 					   struct kmqtt_conn *conn,
 					   const struct kmqtt_conn_params *params,
-					   bool *present);
+					   bool *present,
+					   struct netlink_ext_ack *extack);
 
 /*
  * Give the session of @client_id the rules @acl (NULL: allow all), which

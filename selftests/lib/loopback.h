@@ -13,6 +13,8 @@ int loopback_connect(uint16_t port, int timeout_ms);
 int loopback_connect_fd(int fd, uint16_t port, int timeout_ms);
 /* Accept one connection within timeout_ms; returns the fd or -errno. */
 int loopback_accept(int listen_fd, int timeout_ms);
+/* Close with RST instead of FIN (SO_LINGER {1, 0}). */
+void loopback_reset(int fd);
 /* A port nothing listens on right now, for a server started later. */
 int loopback_free_port(uint16_t *port);
 

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kmqtt.ko's race windows (kmod/race.h) from tests: the module sleeps at
+ * one of these points for as long as race_delay_us says, which holds an
+ * interleaving open for the test to walk into.
+ */
+#ifndef KMQTT_TEST_RACE_H
+#define KMQTT_TEST_RACE_H
+
+#include <stdbool.h>
+
+/* The order of kmod/race.h's enum kmqtt_race. */
+enum race_window {
+	RACE_ATTACH,
+	RACE_PAUSE,
+	RACE_CLOSE,
+
+	RACE_COUNT,
+};
+
+/* Sleep up to us microseconds at where (0: no more); 0 or -errno. */
+int race_set_delay(enum race_window where, unsigned int us);
+/* Sleep a random time up to the delay instead of all of it. */
+int race_set_random(bool random);
+/* Every window closed, no randomness: for teardowns. */
+int race_reset(void);
+
+#endif
