@@ -56,9 +56,8 @@ static const struct limit_directive directives[] = {
 	  .max = UINT32_MAX },
 	{ "kmqtt_max_retained_bytes", KMQTT_LIMIT_MAX_RETAINED_BYTES,
 	  VALUE_COUNT, .max = UINT64_MAX },
-	/* 65535: about the most levels a filter of 65535 bytes can have. */
 	{ "kmqtt_max_topic_levels", KMQTT_LIMIT_MAX_TOPIC_LEVELS, VALUE_COUNT,
-	  .min = 1, .max = UINT16_MAX },
+	  .min = 1, .max = KMQTT_TOPIC_LEVELS_MAX },
 };
 
 #define DIRECTIVE_COUNT	(sizeof(directives) / sizeof(directives[0]))

@@ -530,8 +530,8 @@ TEST_F(config, bad_directives)
 	    "persistent_client_expiration: \"3600\" is not a duration like 12h, 2d, 1w, 1m or 1y (at most 4294967295 seconds)");
 	BAD("listener 1883\nkmqtt_max_topic_levels 0\n", 2,
 	    "kmqtt_max_topic_levels: 0 is below the minimum, 1");
-	BAD("kmqtt_max_topic_levels 65536\n", 1,
-	    "kmqtt_max_topic_levels: \"65536\" is not a number from 1 to 65535");
+	BAD("kmqtt_max_topic_levels 1025\n", 1,
+	    "kmqtt_max_topic_levels: \"1025\" is not a number from 1 to 1024");
 	BAD("retain_available 0\n", 1,
 	    "retain_available: \"0\" is neither true nor false");
 	BAD("log_type verbose\n", 1, "log_type: unknown type \"verbose\"");

@@ -70,8 +70,8 @@ TEST(counts)
 			KMQTT_LIMIT_MAX_SUBSCRIPTIONS));
 	EXPECT_EQ(1, OK("kmqtt_max_topic_levels", "1",
 			KMQTT_LIMIT_MAX_TOPIC_LEVELS));
-	EXPECT_EQ(65535, OK("kmqtt_max_topic_levels", "65535",
-			    KMQTT_LIMIT_MAX_TOPIC_LEVELS));
+	EXPECT_EQ(1024, OK("kmqtt_max_topic_levels", "1024",
+			   KMQTT_LIMIT_MAX_TOPIC_LEVELS));
 }
 
 /* Mosquitto's spellings of "no limit" become the module's. */
@@ -156,10 +156,10 @@ TEST(bad_values)
 		"kmqtt_max_subscriptions: 0 is below the minimum, 1");
 	INVALID("kmqtt_max_topic_levels", "0",
 		"kmqtt_max_topic_levels: 0 is below the minimum, 1");
-	INVALID("kmqtt_max_topic_levels", "65536",
-		"kmqtt_max_topic_levels: \"65536\" is not a number from 1 to 65535");
+	INVALID("kmqtt_max_topic_levels", "1025",
+		"kmqtt_max_topic_levels: \"1025\" is not a number from 1 to 1024");
 	INVALID("kmqtt_max_topic_levels", "-1",
-		"kmqtt_max_topic_levels: \"-1\" is not a number from 1 to 65535");
+		"kmqtt_max_topic_levels: \"-1\" is not a number from 1 to 1024");
 	INVALID("retain_available", "yes",
 		"retain_available: \"yes\" is neither true nor false");
 	INVALID("persistent_client_expiration", "5",

@@ -44,6 +44,11 @@ static int __net_init kmqtt_broker_net_init(struct net *net)
 	ret = percpu_counter_init(&broker->memory, 0, GFP_KERNEL);
 	if (ret)
 		return ret;
+	ret = kmqtt_session_index_init(broker);
+	if (ret) {
+		percpu_counter_destroy(&broker->memory);
+		return ret;
+	}
 	broker->net = net;
 	broker->limits = (struct kmqtt_limits) {
 		.max_packet_size = KMQTT_DEFAULT_MAX_PACKET_SIZE,
@@ -65,8 +70,7 @@ static int __net_init kmqtt_broker_net_init(struct net *net)
 	kmqtt_retain_init(&broker->retained);
 	spin_lock_init(&broker->paused_lock);
 	INIT_LIST_HEAD(&broker->paused);
-	INIT_WORK(&broker->resume_work, kmqtt_conn_resume_work);
-	atomic64_set(&broker->msgs_dropped, 0);
+	INIT_DELAYED_WORK(&broker->resume_work, kmqtt_conn_resume_work);
 	atomic64_set(&broker->acl_denied, 0);
 	return 0;
 }
@@ -81,8 +85,9 @@ static void __net_exit kmqtt_broker_net_exit(struct net *net)
 
 	kmqtt_conn_close_all(broker);
 	/* Closed connections are no longer paused: nothing queues it now. */
-	cancel_work_sync(&broker->resume_work);
+	cancel_delayed_work_sync(&broker->resume_work);
 	kmqtt_session_destroy_all(broker);
+	kmqtt_session_index_destroy(broker);
 	kmqtt_retain_destroy(&broker->retained);
 	synchronize_rcu();
 	kmqtt_topic_tree_destroy(&broker->topics);
@@ -94,7 +99,7 @@ static void __net_exit kmqtt_broker_net_exit(struct net *net)
 /* Memory was freed or the limit changed: paused publishers may go on. */
 void kmqtt_broker_resume_paused(struct kmqtt_broker *broker)
 {
-	queue_work(kmqtt_wq, &broker->resume_work);
+	mod_delayed_work(kmqtt_wq, &broker->resume_work, 0);
 }
 
 static struct pernet_operations kmqtt_broker_net_ops = {

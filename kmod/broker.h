@@ -11,7 +11,9 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/percpu_counter.h>
+#include <linux/rhashtable-types.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 #include <net/net_namespace.h>
 
 #include "retain.h"
@@ -24,6 +26,16 @@ struct kmqtt_counters {
 	u64 msgs_dropped;
 	u64 bytes_in;
 	u64 bytes_out;
+};
+
+/* Why a message was not delivered: one counter each (KMQTT_STAT_DROPPED_*). */
+enum kmqtt_drop {
+	KMQTT_DROP_QUEUE_FULL,		/* a send or session queue's limit */
+	KMQTT_DROP_NO_MEMORY,		/* the memory limit, or no memory */
+	KMQTT_DROP_CLOSING,		/* QoS 0 to a connection closing */
+	KMQTT_DROP_FANOUT,		/* subscribers past the fan-out bound */
+
+	KMQTT_DROP_COUNT,
 };
 
 /* Counters have one writer each and lockless readers (netlink dumps). */
@@ -90,6 +102,12 @@ struct kmqtt_broker {
 	struct mutex topics_lock;
 	struct kmqtt_topic_tree topics;
 	u64 subscriptions;		/* under topics_lock */
+	/*
+	 * Every session's subscriptions by (session, filter), so that a
+	 * SUBSCRIBE or UNSUBSCRIBE finds one without scanning the session's
+	 * list.  Changes under topics_lock.
+	 */
+	struct rhashtable subscription_index;
 
 	struct kmqtt_retain_store retained;
 
@@ -100,15 +118,16 @@ struct kmqtt_broker {
 	struct percpu_counter memory;
 
 	/*
-	 * Connections whose QoS 1/2 PUBLISH did not fit under limits.memory:
-	 * their socket is not read until memory is freed (resume_work).
+	 * Connections whose QoS 1/2 PUBLISH did not fit under limits.memory,
+	 * or found no memory: their socket is not read until memory is freed,
+	 * or their time is up (resume_work).
 	 */
 	spinlock_t paused_lock;
 	struct list_head paused;	/* of kmqtt_conn.paused_node */
-	struct work_struct resume_work;
+	struct delayed_work resume_work;
 
-	/* Every message not delivered, whatever the reason (rare). */
-	atomic64_t msgs_dropped;
+	/* Messages not delivered, by reason (rare). */
+	atomic64_t dropped[KMQTT_DROP_COUNT];
 	/* Publishes, deliveries and subscriptions the access rules refused. */
 	atomic64_t acl_denied;
 };
@@ -131,7 +150,23 @@ static inline bool kmqtt_broker_charge(struct kmqtt_broker *broker,
 	return true;
 }
 
+/*
+ * Account @size bytes whatever the limit says: for what must not be
+ * refused (acks, PINGRESP), and is bounded by other means.
+ */
+static inline void kmqtt_broker_account(struct kmqtt_broker *broker,
+					size_t size)
+{
+	percpu_counter_add(&broker->memory, size);
+}
+
 void kmqtt_broker_resume_paused(struct kmqtt_broker *broker);
+
+static inline void kmqtt_broker_dropped(struct kmqtt_broker *broker,
+					enum kmqtt_drop why, u64 n)
+{
+	atomic64_add(n, &broker->dropped[why]);
+}
 
 static inline void kmqtt_broker_uncharge(struct kmqtt_broker *broker,
 					 size_t size)

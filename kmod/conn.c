@@ -46,6 +46,13 @@ enum {
 /* conn->close_reason until kmqtt_conn_close() */
 #define KMQTT_CONN_OPEN		(-1)
 
+/*
+ * A packet that found no memory (not the limit) is tried again after this
+ * long, doubling up to the max while it keeps failing.
+ */
+#define KMQTT_RETRY_MIN_MS	10
+#define KMQTT_RETRY_MAX_MS	1000
+
 /* How long a takeover waits for the old connection to let go. */
 #define KMQTT_TAKEOVER_TIMEOUT	(10 * HZ)
 
@@ -53,7 +60,7 @@ enum {
 #define KMQTT_RX_MIN		4096
 /* Work item runs are bounded so one busy client can't hog a worker. */
 #define KMQTT_RX_BUDGET		64
-#define KMQTT_TX_BUDGET		64
+#define KMQTT_TX_BUDGET		16
 /* iovecs gathered into one sendmsg: 64 to 256 packets. */
 #define KMQTT_TX_IOVS		256
 /*
@@ -63,23 +70,6 @@ enum {
 #define KMQTT_MAX_QUEUED_CONTROLS	1024
 /* RFC 8446 ContentType application_data, as kTLS reports it. */
 #define KMQTT_TLS_RECORD_TYPE_DATA	23
-
-/*
- * One packet to send.  A PUBLISH is its fixed header here, then the shared
- * topic from @msg, its packet id (QoS 1/2) and the shared payload.  Other
- * packets are all in @hdr, or their header here and @body (SUBACK codes).
- */
-struct kmqtt_txent {
-	struct list_head node;
-	struct kmqtt_msg *msg;
-	u8 *body;			/* owned */
-	u32 body_len;
-	u8 hdr[MQTT_MAX_FIXED_HEADER + 2];
-	u8 hdr_len;
-	u8 packet_id[2];
-	bool has_packet_id;
-	bool counted;			/* QoS 0 PUBLISH, against the limits */
-};
 
 #define KMQTT_TXENT_IOVS	4
 
@@ -223,54 +213,70 @@ static size_t kmqtt_txent_iov(const struct kmqtt_txent *ent, u32 skip,
 	return out;
 }
 
-static struct kmqtt_txent *kmqtt_txent_alloc(gfp_t gfp)
+struct kmqtt_txent *kmqtt_conn_alloc_control(struct kmqtt_broker *broker)
 {
-	return kmem_cache_zalloc(kmqtt_txent_cache, gfp | __GFP_NOWARN);
+	struct kmqtt_txent *ent;
+
+	ent = kmem_cache_zalloc(kmqtt_txent_cache, GFP_KERNEL | __GFP_NOWARN);
+	if (ent)
+		kmqtt_broker_account(broker, sizeof(*ent));
+	return ent;
 }
 
-static void kmqtt_conn_free_txent(struct kmqtt_txent *ent)
+void kmqtt_conn_free_control(struct kmqtt_broker *broker,
+			     struct kmqtt_txent *ent)
 {
-	if (ent->msg)
-		kmqtt_msg_put(ent->msg);
 	kvfree(ent->body);
 	kmem_cache_free(kmqtt_txent_cache, ent);
+	kmqtt_broker_uncharge(broker, sizeof(*ent));
 }
 
-/* Queue a non-PUBLISH packet; acks and pings are never dropped. */
+static void kmqtt_conn_free_txent(struct kmqtt_conn *conn,
+				  struct kmqtt_txent *ent)
+{
+	if (ent->in_delivery)
+		kmqtt_delivery_put(kmqtt_delivery_of(ent));
+	else
+		kmqtt_conn_free_control(conn->broker, ent);
+}
+
+/*
+ * Queue a non-PUBLISH packet; acks and pings are never dropped.  The
+ * PUBRELs a reconnect resends are bounded by the inflight window, not by
+ * KMQTT_MAX_QUEUED_CONTROLS: only what the client asks for counts.
+ */
 static int kmqtt_conn_queue_control(struct kmqtt_conn *conn,
 				    struct kmqtt_txent *ent)
 {
 	int ret = 0;
 
 	spin_lock(&conn->tx_lock);
-	if (conn->tx_controls >= KMQTT_MAX_QUEUED_CONTROLS) {
+	if (!ent->in_delivery &&
+	    conn->tx_controls >= KMQTT_MAX_QUEUED_CONTROLS) {
 		ret = -ENOBUFS;
 	} else if (!conn->tx_dead) {
 		list_add_tail(&ent->node, &conn->tx_queue);
-		conn->tx_controls++;
+		conn->tx_controls += !ent->in_delivery;
 		queue_work(kmqtt_wq, &conn->tx_work);
 		ent = NULL;
 	}
 	spin_unlock(&conn->tx_lock);
 	if (ent)
-		kmqtt_conn_free_txent(ent);
+		kmqtt_conn_free_txent(conn, ent);
 	return ret;
 }
 
-int kmqtt_conn_queue_ack(struct kmqtt_conn *conn, u8 type, u16 packet_id,
-			 gfp_t gfp)
+int kmqtt_conn_queue_ack(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
+			 u8 type, u16 packet_id)
 {
-	struct kmqtt_txent *ent = kmqtt_txent_alloc(gfp);
-
-	if (!ent)
-		return -ENOMEM;
 	ent->hdr_len = kmqtt_codec_put_ack(ent->hdr, type, packet_id);
 	return kmqtt_conn_queue_control(conn, ent);
 }
 
+/* Answer with a packet of its own (0 or -ENOMEM); acks never fail. */
 static int kmqtt_conn_queue_pingresp(struct kmqtt_conn *conn)
 {
-	struct kmqtt_txent *ent = kmqtt_txent_alloc(GFP_KERNEL);
+	struct kmqtt_txent *ent = kmqtt_conn_alloc_control(conn->broker);
 
 	if (!ent)
 		return -ENOMEM;
@@ -278,60 +284,60 @@ static int kmqtt_conn_queue_pingresp(struct kmqtt_conn *conn)
 	return kmqtt_conn_queue_control(conn, ent);
 }
 
-bool kmqtt_conn_queue_publish(struct kmqtt_conn *conn, struct kmqtt_msg *msg,
-			      u8 qos, u16 packet_id, bool dup, bool retain,
-			      gfp_t gfp)
+/* A QoS 0 PUBLISH that does not go out: counted here and for the broker. */
+static void kmqtt_conn_dropped(struct kmqtt_conn *conn, enum kmqtt_drop why)
+{
+	lockdep_assert_held(&conn->tx_lock);
+	kmqtt_counter_add(&conn->counters.msgs_dropped, 1);
+	kmqtt_broker_dropped(conn->broker, why, 1);
+}
+
+bool kmqtt_conn_queue_publish(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
+			      u8 qos, u16 packet_id, bool dup, bool retain)
 {
 	const struct kmqtt_limits *limits = &conn->broker->limits;
-	u32 rem_len = msg->len + (qos ? 2 : 0);
-	struct kmqtt_txent *ent;
-	u8 flags;
+	struct kmqtt_msg *msg = ent->msg;
+	u8 flags = qos << MQTT_PUBLISH_QOS_SHIFT;
+	bool queued = false;
 
-	ent = kmqtt_txent_alloc(gfp);
-	if (ent) {
-		flags = qos << MQTT_PUBLISH_QOS_SHIFT;
-		if (dup)
-			flags |= MQTT_PUBLISH_DUP;
-		if (retain)
-			flags |= MQTT_PUBLISH_RETAIN;
-		ent->hdr_len = kmqtt_codec_put_fixed_hdr(ent->hdr, MQTT_PUBLISH,
-							 flags, rem_len);
-		ent->msg = msg;
-		ent->has_packet_id = qos;
-		ent->packet_id[0] = packet_id >> 8;
-		ent->packet_id[1] = packet_id & 0xff;
-		ent->counted = !qos;
-	}
+	if (dup)
+		flags |= MQTT_PUBLISH_DUP;
+	if (retain)
+		flags |= MQTT_PUBLISH_RETAIN;
+	ent->hdr_len = kmqtt_codec_put_fixed_hdr(ent->hdr, MQTT_PUBLISH, flags,
+						 msg->len + (qos ? 2 : 0));
+	ent->has_packet_id = qos;
+	ent->packet_id[0] = packet_id >> 8;
+	ent->packet_id[1] = packet_id & 0xff;
+	ent->counted = !qos;
 
 	spin_lock(&conn->tx_lock);
-	if (conn->tx_dead)
+	if (conn->tx_dead) {
+		/* QoS 1/2 stay in flight, for the client's next connection. */
+		if (!qos)
+			kmqtt_conn_dropped(conn, KMQTT_DROP_CLOSING);
 		goto unlock;
-	if (!ent)
-		goto drop;
+	}
 	if (!qos) {
 		u32 max_msgs = READ_ONCE(limits->max_queued_messages);
 		u64 max_bytes = READ_ONCE(limits->max_queued_bytes);
 
 		if ((max_msgs && conn->tx_publishes >= max_msgs) ||
-		    (max_bytes && conn->tx_publish_bytes + msg->len > max_bytes))
-			goto drop;
+		    (max_bytes &&
+		     conn->tx_publish_bytes + msg->len > max_bytes)) {
+			kmqtt_conn_dropped(conn, KMQTT_DROP_QUEUE_FULL);
+			goto unlock;
+		}
 		conn->tx_publishes++;
 		conn->tx_publish_bytes += msg->len;
 	}
-	kmqtt_msg_get(msg);
 	list_add_tail(&ent->node, &conn->tx_queue);
 	kmqtt_counter_add(&conn->counters.msgs_out, 1);
 	queue_work(kmqtt_wq, &conn->tx_work);
-	spin_unlock(&conn->tx_lock);
-	return true;
-drop:
-	kmqtt_counter_add(&conn->counters.msgs_dropped, 1);
-	atomic64_inc(&conn->broker->msgs_dropped);
+	queued = true;
 unlock:
 	spin_unlock(&conn->tx_lock);
-	if (ent)
-		kmem_cache_free(kmqtt_txent_cache, ent);
-	return false;
+	return queued;
 }
 
 /* Drop the entries that @sent bytes (counted from the head) completed. */
@@ -351,11 +357,11 @@ static void kmqtt_conn_tx_consume(struct kmqtt_conn *conn, size_t sent)
 		if (ent->counted) {
 			publishes++;
 			publish_bytes += ent->msg->len;
-		} else if (!ent->msg) {
+		} else if (!ent->in_delivery) {
 			controls++;
 		}
 		list_del(&ent->node);
-		kmqtt_conn_free_txent(ent);
+		kmqtt_conn_free_txent(conn, ent);
 	}
 	conn->tx_offset = sent;
 
@@ -477,8 +483,9 @@ static void kmqtt_conn_tx_purge(struct kmqtt_conn *conn)
 	list_splice_tail_init(&conn->tx_queue, &conn->tx_sending);
 	list_for_each_entry_safe(ent, tmp, &conn->tx_sending, node) {
 		list_del(&ent->node);
-		kmqtt_conn_free_txent(ent);
+		kmqtt_conn_free_txent(conn, ent);
 	}
+	conn->tx_offset = 0;
 }
 
 /* Receive: packet handlers return 0 or a negative errno that closes. */
@@ -513,11 +520,17 @@ static u8 kmqtt_conn_subscribe(struct kmqtt_conn *conn, const u8 *filter,
 	return kmqtt_session_subscribe(conn->session, filter, len, qos);
 }
 
+/*
+ * Handlers allocate what their answer needs first: what they change is
+ * not undone, and a handler that fails for want of memory (-ENOSPC, the
+ * memory limit, or -ENOMEM) is run again on the same packet later.
+ */
 static int kmqtt_conn_on_publish(struct kmqtt_conn *conn,
 				 const struct kmqtt_fixed_hdr *hdr,
 				 const u8 *body)
 {
 	u32 max_levels = READ_ONCE(conn->broker->limits.max_topic_levels);
+	struct kmqtt_txent *ack = NULL;
 	struct kmqtt_publish pub;
 	int ret = 1;
 
@@ -531,11 +544,17 @@ static int kmqtt_conn_on_publish(struct kmqtt_conn *conn,
 	if (pub.topic_len >= max_levels &&
 	    kmqtt_topic_levels(pub.topic, pub.topic_len) > max_levels)
 		return kmqtt_conn_violation(conn, "topic over max_topic_levels");
+	if (pub.qos) {
+		ack = kmqtt_conn_alloc_control(conn->broker);
+		if (!ack)
+			return -ENOMEM;
+	}
 	/* MQTT 4.3.3 method B: a resent QoS 2 id is not delivered again. */
 	if (pub.qos == 2) {
 		ret = kmqtt_delivery_qos2_received(conn->session, pub.packet_id);
+		conn->refused = KMQTT_QOS2_BITMAP_SIZE;
 		if (ret < 0)
-			return ret;
+			goto free_ack;
 	}
 	/* A publish the rules refuse is acknowledged and dropped (3.1.1). */
 	if (ret && !kmqtt_conn_may_write(conn, &pub))
@@ -543,21 +562,118 @@ static int kmqtt_conn_on_publish(struct kmqtt_conn *conn,
 	if (ret) {
 		ret = kmqtt_publish(conn, &pub);
 		if (ret) {
-			/* Not taken: handled again when memory is freed. */
+			/* Not taken: handled again when it can be. */
 			if (pub.qos == 2)
 				kmqtt_delivery_qos2_released(conn->session,
 							     pub.packet_id);
-			return ret == -ENOMEM ? -EAGAIN : ret;
+			goto free_ack;
 		}
 	}
 	kmqtt_counter_add(&conn->counters.msgs_in, 1);
-	if (pub.qos == 1)
-		return kmqtt_conn_queue_ack(conn, MQTT_PUBACK, pub.packet_id,
-					    GFP_KERNEL);
-	if (pub.qos == 2)
-		return kmqtt_conn_queue_ack(conn, MQTT_PUBREC, pub.packet_id,
-					    GFP_KERNEL);
+	if (!pub.qos)
+		return 0;
+	return kmqtt_conn_queue_ack(conn, ack, pub.qos == 1 ? MQTT_PUBACK :
+				    MQTT_PUBREC, pub.packet_id);
+free_ack:
+	if (ack)
+		kmqtt_conn_free_control(conn->broker, ack);
+	return ret;
+}
+
+/*
+ * A SUBSCRIBE or UNSUBSCRIBE is handled over as many receive work runs as
+ * it needs, each doing about KMQTT_JOB_BUDGET units of work, while the
+ * packet waits at the head of the receive buffer: other work items run in
+ * between, and a packet of thousands of filters holds no lock and no
+ * worker for long.  A retained message visited costs one unit, a filter
+ * subscribed or unsubscribed KMQTT_JOB_FILTER_COST and one per
+ * KMQTT_JOB_FILTER_BYTES of it (its levels are nodes to walk or make).
+ * A run takes at least one filter, however long.
+ */
+#define KMQTT_JOB_BUDGET	128
+#define KMQTT_JOB_FILTER_COST	8
+#define KMQTT_JOB_FILTER_BYTES	8
+
+struct kmqtt_conn_job {
+	struct kmqtt_txent *ack;	/* SUBACK or UNSUBACK, made first */
+	u8 *codes;			/* SUBSCRIBE: each filter's return code */
+	size_t charge;			/* against the memory limit */
+	u32 n;				/* filters in the packet */
+	u32 done;			/* of them handled (in this phase) */
+	u32 first;			/* body offset of the first filter */
+	u32 next;			/* body offset of filter @done */
+	u16 packet_id;
+	bool acked;			/* SUBACK queued: retained messages */
+	struct kmqtt_retain_cursor cursor;	/* in filter @done's */
+};
+
+static void kmqtt_conn_job_free(struct kmqtt_conn *conn)
+{
+	struct kmqtt_conn_job *job = conn->job;
+
+	if (!job)
+		return;
+	if (job->ack)
+		kmqtt_conn_free_control(conn->broker, job->ack);
+	kmqtt_retain_cursor_release(&job->cursor);
+	kvfree(job->codes);
+	kmqtt_broker_uncharge(conn->broker, job->charge);
+	kfree(job);
+	conn->job = NULL;
+}
+
+/*
+ * Start the job of a (validated) SUBSCRIBE (@subscribe) or UNSUBSCRIBE of
+ * @n filters from @it: 0, -ENOSPC or -ENOMEM.
+ */
+static int kmqtt_conn_job_start(struct kmqtt_conn *conn, const u8 *body,
+				const struct kmqtt_sub_iter *it, u32 n,
+				u16 packet_id, bool subscribe)
+{
+	size_t charge = sizeof(struct kmqtt_conn_job) + (subscribe ? 2 * n : 0);
+	struct kmqtt_conn_job *job;
+
+	if (!kmqtt_broker_charge(conn->broker, charge)) {
+		conn->refused = charge;
+		return -ENOSPC;
+	}
+	job = kzalloc(sizeof(*job), GFP_KERNEL | __GFP_NOWARN);
+	if (!job) {
+		kmqtt_broker_uncharge(conn->broker, charge);
+		return -ENOMEM;
+	}
+	conn->job = job;
+	job->charge = charge;
+	job->n = n;
+	job->first = it->pos - body;
+	job->next = job->first;
+	job->packet_id = packet_id;
+	job->ack = kmqtt_conn_alloc_control(conn->broker);
+	if (job->ack && subscribe) {
+		job->codes = kvmalloc(n, GFP_KERNEL | __GFP_NOWARN);
+		job->ack->body = kvmalloc(n, GFP_KERNEL | __GFP_NOWARN);
+	}
+	if (!job->ack || (subscribe && (!job->codes || !job->ack->body))) {
+		kmqtt_conn_job_free(conn);
+		return -ENOMEM;
+	}
 	return 0;
+}
+
+/* The job's next filter, at body offset job->next. */
+static void kmqtt_conn_job_filter(const struct kmqtt_conn_job *job,
+				  const u8 *body, const struct kmqtt_fixed_hdr *hdr,
+				  bool subscribe, const u8 **filter, u16 *len,
+				  u8 *qos, u32 *after)
+{
+	struct kmqtt_sub_iter it = {
+		.pos = body + job->next,
+		.end = body + hdr->rem_len,
+		.with_qos = subscribe,
+	};
+
+	kmqtt_codec_next_filter(&it, filter, len, qos);
+	*after = it.pos - body;
 }
 
 struct kmqtt_conn_retained {
@@ -568,86 +684,147 @@ struct kmqtt_conn_retained {
 static void kmqtt_conn_send_retained(struct kmqtt_msg *msg, void *arg)
 {
 	const struct kmqtt_conn_retained *r = arg;
+	struct kmqtt_broker *broker = r->session->broker;
+	struct kmqtt_delivery *d;
 
+	if (kmqtt_delivery_alloc_bulk(broker, GFP_KERNEL, 1, &d)) {
+		kmqtt_broker_dropped(broker, KMQTT_DROP_NO_MEMORY, 1);
+		return;
+	}
 	/* MQTT-3.3.1-8: retained messages go out with RETAIN set. */
-	kmqtt_delivery_deliver(r->session, msg, min(msg->qos, r->granted), true,
-			       GFP_KERNEL);
+	if (!kmqtt_delivery_deliver(r->session, msg, min(msg->qos, r->granted),
+				    true, d))
+		kmqtt_delivery_free_unused(broker, &d, 1);
 }
 
-static int kmqtt_conn_on_subscribe(struct kmqtt_conn *conn,
-				   const struct kmqtt_fixed_hdr *hdr,
-				   const u8 *body)
+/*
+ * Handle filters of the job within @budget: subscribe or unsubscribe
+ * them, then, for a SUBSCRIBE, send SUBACK and walk the retained messages
+ * each granted filter unlocked (MQTT-3.3.1-6).  Returns 0 when the job is
+ * done, -EINPROGRESS when the budget ran out, or an error that closes.
+ */
+static int kmqtt_conn_job_run(struct kmqtt_conn *conn,
+			      const struct kmqtt_fixed_hdr *hdr, const u8 *body,
+			      bool subscribe)
 {
-	struct kmqtt_retain_store *retained = &conn->broker->retained;
 	struct kmqtt_conn_retained r = { .session = conn->session };
-	struct kmqtt_sub_iter it, again;
-	struct kmqtt_txent *ent;
+	struct kmqtt_conn_job *job = conn->job;
+	u32 budget = KMQTT_JOB_BUDGET, after, cost;
 	const u8 *filter;
-	u16 packet_id, len;
-	int n, i, ret;
-	u8 *codes;
+	u16 len;
+	int ret;
 	u8 qos;
 
-	n = kmqtt_codec_parse_sub(body, hdr->rem_len, true, &packet_id, &it);
-	if (n < 0)
-		return kmqtt_conn_violation(conn, "malformed SUBSCRIBE");
-	codes = kvmalloc(n, GFP_KERNEL);
-	ent = kmqtt_txent_alloc(GFP_KERNEL);
-	if (ent)
-		ent->body = kvmalloc(n, GFP_KERNEL);
-	if (!codes || !ent || !ent->body) {
-		kvfree(codes);
-		if (ent)
-			kmqtt_conn_free_txent(ent);
-		return -ENOMEM;
+	for (; !job->acked && job->done < job->n; job->done++) {
+		kmqtt_conn_job_filter(job, body, hdr, subscribe, &filter, &len,
+				      &qos, &after);
+		cost = KMQTT_JOB_FILTER_COST + len / KMQTT_JOB_FILTER_BYTES;
+		if (cost > budget && budget < KMQTT_JOB_BUDGET)
+			return -EINPROGRESS;
+		budget -= min(cost, budget);
+		if (subscribe)
+			job->codes[job->done] = kmqtt_conn_subscribe(conn, filter,
+								     len, qos);
+		else
+			kmqtt_session_unsubscribe(conn->session, filter, len);
+		job->next = after;
 	}
-	again = it;
-	for (i = 0; kmqtt_codec_next_filter(&it, &filter, &len, &qos); i++)
-		codes[i] = kmqtt_conn_subscribe(conn, filter, len, qos);
-
-	/* SUBACK first, then the retained messages it unlocked. */
-	ent->hdr_len = kmqtt_codec_put_fixed_hdr(ent->hdr, MQTT_SUBACK, 0,
-						 2 + n);
-	ent->hdr[ent->hdr_len++] = packet_id >> 8;
-	ent->hdr[ent->hdr_len++] = packet_id & 0xff;
-	memcpy(ent->body, codes, n);
-	ent->body_len = n;
-	ret = kmqtt_conn_queue_control(conn, ent);
-
-	for (i = 0; !ret && kmqtt_codec_next_filter(&again, &filter, &len,
-						    &qos); i++) {
-		if (codes[i] == MQTT_SUBACK_FAILURE)
-			continue;
-		r.granted = codes[i];
-		kmqtt_retain_match(retained, filter, len,
-				   kmqtt_conn_send_retained, &r);
+	if (!job->acked) {
+		if (subscribe) {
+			job->ack->hdr_len =
+				kmqtt_codec_put_fixed_hdr(job->ack->hdr,
+							  MQTT_SUBACK, 0,
+							  2 + job->n);
+			job->ack->hdr[job->ack->hdr_len++] = job->packet_id >> 8;
+			job->ack->hdr[job->ack->hdr_len++] = job->packet_id;
+			memcpy(job->ack->body, job->codes, job->n);
+			job->ack->body_len = job->n;
+			ret = kmqtt_conn_queue_control(conn, job->ack);
+		} else {
+			ret = kmqtt_conn_queue_ack(conn, job->ack, MQTT_UNSUBACK,
+						   job->packet_id);
+		}
+		job->ack = NULL;
+		if (ret || !subscribe)
+			return ret;
+		job->acked = true;
+		job->done = 0;
+		job->next = job->first;
 	}
-	kvfree(codes);
+	/* SUBACK is queued: now the retained messages, in its order. */
+	for (; job->done < job->n; job->done++) {
+		kmqtt_conn_job_filter(job, body, hdr, true, &filter, &len, &qos,
+				      &after);
+		if (job->codes[job->done] != MQTT_SUBACK_FAILURE) {
+			if (!budget)
+				return -EINPROGRESS;
+			r.granted = job->codes[job->done];
+			if (!kmqtt_retain_walk(&conn->broker->retained, filter,
+					       len, &job->cursor, &budget,
+					       kmqtt_conn_send_retained, &r))
+				return -EINPROGRESS;
+		}
+		job->next = after;
+	}
+	return 0;
+}
+
+/* SUBSCRIBE and UNSUBSCRIBE (@subscribe false): one job each. */
+static int kmqtt_conn_on_sub(struct kmqtt_conn *conn,
+			     const struct kmqtt_fixed_hdr *hdr, const u8 *body,
+			     bool subscribe)
+{
+	struct kmqtt_sub_iter it;
+	u16 packet_id;
+	int n, ret;
+
+	if (!conn->job) {
+		n = kmqtt_codec_parse_sub(body, hdr->rem_len, subscribe,
+					  &packet_id, &it);
+		if (n < 0)
+			return kmqtt_conn_violation(conn, subscribe ?
+						    "malformed SUBSCRIBE" :
+						    "malformed UNSUBSCRIBE");
+		ret = kmqtt_conn_job_start(conn, body, &it, n, packet_id,
+					   subscribe);
+		if (ret)
+			return ret;
+	}
+	ret = kmqtt_conn_job_run(conn, hdr, body, subscribe);
+	if (ret != -EINPROGRESS)
+		kmqtt_conn_job_free(conn);
 	return ret;
 }
 
-static int kmqtt_conn_on_unsubscribe(struct kmqtt_conn *conn,
-				     const struct kmqtt_fixed_hdr *hdr,
-				     const u8 *body)
+/* PUBACK, PUBREC, PUBREL or PUBCOMP from the client. */
+static int kmqtt_conn_on_ack(struct kmqtt_conn *conn,
+			     const struct kmqtt_fixed_hdr *hdr, const u8 *body)
 {
-	struct kmqtt_sub_iter it;
-	const u8 *filter;
-	u16 packet_id, len;
-	u8 qos;
+	struct kmqtt_txent *answer = NULL;
+	u16 packet_id;
 
-	if (kmqtt_codec_parse_sub(body, hdr->rem_len, false, &packet_id,
-				  &it) < 0)
-		return kmqtt_conn_violation(conn, "malformed UNSUBSCRIBE");
-	while (kmqtt_codec_next_filter(&it, &filter, &len, &qos))
-		kmqtt_session_unsubscribe(conn->session, filter, len);
-	return kmqtt_conn_queue_ack(conn, MQTT_UNSUBACK, packet_id, GFP_KERNEL);
+	if (kmqtt_codec_parse_ack(body, hdr->rem_len, &packet_id))
+		return kmqtt_conn_violation(conn, "malformed ack");
+	/* PUBREC is answered with PUBREL, PUBREL with PUBCOMP. */
+	if (hdr->type == MQTT_PUBREC || hdr->type == MQTT_PUBREL) {
+		answer = kmqtt_conn_alloc_control(conn->broker);
+		if (!answer)
+			return -ENOMEM;
+	}
+	if (hdr->type != MQTT_PUBREL) {
+		kmqtt_delivery_ack(conn->session, hdr->type, packet_id, &answer);
+		if (answer)
+			kmqtt_conn_free_control(conn->broker, answer);
+		return 0;
+	}
+	kmqtt_delivery_qos2_released(conn->session, packet_id);
+	/* MQTT-4.3.3-2: PUBCOMP even for an id already released. */
+	return kmqtt_conn_queue_ack(conn, answer, MQTT_PUBCOMP, packet_id);
 }
 
 static int kmqtt_conn_handle(struct kmqtt_conn *conn,
 			     const struct kmqtt_fixed_hdr *hdr, const u8 *body)
 {
-	u16 packet_id;
-
 	switch (hdr->type) {
 	case MQTT_PUBLISH:
 		return kmqtt_conn_on_publish(conn, hdr, body);
@@ -655,20 +832,11 @@ static int kmqtt_conn_handle(struct kmqtt_conn *conn,
 	case MQTT_PUBREC:
 	case MQTT_PUBCOMP:
 	case MQTT_PUBREL:
-		if (kmqtt_codec_parse_ack(body, hdr->rem_len, &packet_id))
-			return kmqtt_conn_violation(conn, "malformed ack");
-		if (hdr->type != MQTT_PUBREL) {
-			kmqtt_delivery_ack(conn->session, hdr->type, packet_id);
-			return 0;
-		}
-		kmqtt_delivery_qos2_released(conn->session, packet_id);
-		/* MQTT-4.3.3-2: PUBCOMP even for an id already released. */
-		return kmqtt_conn_queue_ack(conn, MQTT_PUBCOMP, packet_id,
-					    GFP_KERNEL);
+		return kmqtt_conn_on_ack(conn, hdr, body);
 	case MQTT_SUBSCRIBE:
-		return kmqtt_conn_on_subscribe(conn, hdr, body);
+		return kmqtt_conn_on_sub(conn, hdr, body, true);
 	case MQTT_UNSUBSCRIBE:
-		return kmqtt_conn_on_unsubscribe(conn, hdr, body);
+		return kmqtt_conn_on_sub(conn, hdr, body, false);
 	case MQTT_PINGREQ:
 		if (hdr->rem_len)
 			return kmqtt_conn_violation(conn, "malformed PINGREQ");
@@ -753,44 +921,73 @@ static bool kmqtt_conn_paused(const struct kmqtt_conn *conn)
 }
 
 /*
- * Backpressure: stop reading @conn until the memory limit allows @need
- * more bytes.  Its socket fills and TCP holds the publisher back; what it
- * sent is not lost.
+ * Backpressure: stop reading @conn until the memory limit allows the
+ * conn->refused bytes it refused, or, when memory itself was short
+ * (@no_memory), for a while that doubles with each failure in a row.  Its
+ * socket fills and TCP holds the publisher back; what it sent is not lost.
+ * Returns false when the limit could never allow it: then waiting is
+ * pointless, and the caller closes the connection.
  */
-static void kmqtt_conn_pause(struct kmqtt_conn *conn, size_t need)
+static bool kmqtt_conn_pause(struct kmqtt_conn *conn, bool no_memory)
 {
 	struct kmqtt_broker *broker = conn->broker;
+	u64 limit = READ_ONCE(broker->limits.memory);
+	unsigned long until = 0;
 
+	if (!no_memory && limit && conn->refused > limit)
+		return false;
+	if (no_memory) {
+		conn->retry_ms = clamp(2 * conn->retry_ms, KMQTT_RETRY_MIN_MS,
+				       KMQTT_RETRY_MAX_MS);
+		/* 0 means "until memory is freed" */
+		until = (jiffies + msecs_to_jiffies(conn->retry_ms)) | 1;
+	}
 	spin_lock_bh(&broker->paused_lock);
-	/* close_work takes it off the list, once CLOSING is set. */
+	/* close_work takes it off the list, once it is closing. */
 	if (!kmqtt_conn_closing(conn)) {
-		conn->paused_need = need;
+		conn->paused_need = no_memory ? 0 : conn->refused;
+		conn->paused_until = until;
 		set_bit(KMQTT_CONN_F_PAUSED, &conn->flags);
 		list_add_tail(&conn->paused_node, &broker->paused);
 	}
 	spin_unlock_bh(&broker->paused_lock);
-	/* Memory freed before it was listed resumed nobody: look again. */
+	/*
+	 * Memory freed before it was listed resumed nobody: look again (and
+	 * arm the timer of a retry).
+	 */
 	kmqtt_broker_resume_paused(broker);
+	return true;
 }
 
 /*
  * Resume the paused connections whose message fits now, as
- * kmqtt_broker_charge() sees it: one that still does not fit, because
- * another took the room meanwhile, pauses again, and is not resumed
- * before the memory goes down again.
+ * kmqtt_broker_charge() sees it, or whose retry is due: one that still
+ * does not fit, because another took the room meanwhile, pauses again,
+ * and is not resumed before the memory goes down again.  Runs again when
+ * the next retry is due.
  */
 void kmqtt_conn_resume_work(struct work_struct *work)
 {
-	struct kmqtt_broker *broker = container_of(work, struct kmqtt_broker,
+	struct kmqtt_broker *broker = container_of(to_delayed_work(work),
+						   struct kmqtt_broker,
 						   resume_work);
 	u64 limit = READ_ONCE(broker->limits.memory);
 	u64 used = percpu_counter_read_positive(&broker->memory);
+	unsigned long now = jiffies, next = 0;
 	struct kmqtt_conn *conn, *tmp;
 
 	spin_lock_bh(&broker->paused_lock);
 	list_for_each_entry_safe(conn, tmp, &broker->paused, paused_node) {
-		if (limit && used + conn->paused_need > limit)
+		if (conn->paused_until) {
+			if (time_before(now, conn->paused_until)) {
+				if (!next || time_before(conn->paused_until,
+							 next))
+					next = conn->paused_until;
+				continue;
+			}
+		} else if (limit && used + conn->paused_need > limit) {
 			continue;
+		}
 		list_del_init(&conn->paused_node);
 		/* Its keepalive counts from now: the wait was the broker's. */
 		WRITE_ONCE(conn->last_packet, jiffies);
@@ -798,12 +995,15 @@ void kmqtt_conn_resume_work(struct work_struct *work)
 		queue_work(kmqtt_wq, &conn->rx_work);
 	}
 	spin_unlock_bh(&broker->paused_lock);
+	if (next)
+		queue_delayed_work(kmqtt_wq, &broker->resume_work, next - now);
 }
 
 /*
  * Handle every complete packet in the buffer and keep the remainder.
- * Returns -EAGAIN when it paused the connection, the packet that did not
- * fit still at the head of the buffer.
+ * Returns -EAGAIN when it paused the connection, or -EINPROGRESS when a
+ * packet takes more than this run: either way that packet stays at the
+ * head of the buffer.
  */
 static int kmqtt_conn_rx_packets(struct kmqtt_conn *conn)
 {
@@ -835,14 +1035,24 @@ static int kmqtt_conn_rx_packets(struct kmqtt_conn *conn)
 		}
 		ret = kmqtt_conn_handle(conn, &hdr, conn->rx_buf + off +
 					hdr.hdr_len);
-		if (ret == -EAGAIN) {
-			kmqtt_conn_pause(conn, kmqtt_msg_charge_for(hdr.rem_len));
+		if (ret == -ENOSPC || ret == -ENOMEM) {
+			if (!kmqtt_conn_pause(conn, ret == -ENOMEM)) {
+				net_info_ratelimited("kmqtt: closing connection %llu: a packet needs more than the memory limit\n",
+						     conn->id);
+				ret = -E2BIG;
+				break;
+			}
 			kmqtt_race_window(KMQTT_RACE_PAUSE);
+			ret = -EAGAIN;
 			break;
 		}
+		/* Not idle: the broker is busy with its packet. */
+		if (ret == -EINPROGRESS)
+			WRITE_ONCE(conn->last_packet, jiffies);
 		if (ret)
 			break;
 		off += total;
+		conn->retry_ms = 0;
 		WRITE_ONCE(conn->last_packet, jiffies);
 	}
 	conn->rx_len -= off;
@@ -914,6 +1124,10 @@ static void kmqtt_conn_rx_work(struct work_struct *work)
 		ret = kmqtt_conn_rx_packets(conn);
 		if (ret == -EAGAIN)
 			return;
+		if (ret == -EINPROGRESS) {
+			queue_work(kmqtt_wq, work);
+			return;
+		}
 		if (ret || kmqtt_conn_closing(conn))
 			break;
 		if (!budget--) {
@@ -936,9 +1150,9 @@ static void kmqtt_conn_rx_work(struct work_struct *work)
 		kmqtt_counter_add(&conn->counters.bytes_in, ret);
 	}
 	if (ret) {
-		kmqtt_conn_close(conn, ret == -ENOMEM ? KMQTT_CLOSE_NOMEM :
-				 ret == -ENOBUFS ? KMQTT_CLOSE_OVERFLOW :
-				 KMQTT_CLOSE_PROTOCOL);
+		kmqtt_conn_close(conn, ret == -ENOMEM || ret == -E2BIG ?
+				 KMQTT_CLOSE_NOMEM : ret == -ENOBUFS ?
+				 KMQTT_CLOSE_OVERFLOW : KMQTT_CLOSE_PROTOCOL);
 		return;
 	}
 	/* Idle connections keep no receive buffer. */
@@ -995,7 +1209,8 @@ static void kmqtt_conn_free(struct kmqtt_conn *conn)
 {
 	kmqtt_conn_tx_purge(conn);
 	kmqtt_conn_rx_free(conn);
-	kmqtt_topic_match_set_free(&conn->matches);
+	kmqtt_fanout_free(conn->broker, &conn->fanout);
+	kmqtt_conn_job_free(conn);
 	if (conn->will)
 		kmqtt_msg_put(conn->will);
 	kmqtt_acl_free(conn->acl);
@@ -1088,15 +1303,21 @@ static void kmqtt_conn_close_work(struct work_struct *work)
 	cancel_work_sync(&conn->tx_work);
 	cancel_delayed_work_sync(&conn->keepalive_work);
 	kernel_sock_shutdown(conn->sock, SHUT_RDWR);
+	/* Before the session goes: its deliveries may be in the queue. */
+	kmqtt_conn_tx_purge(conn);
 
 	kmqtt_netlink_conn_closed(conn);
 	kmqtt_conn_unregister(conn);
 
 	/* MQTT-3.1.2-8: the will goes out on any close but DISCONNECT. */
 	if (conn->will && conn->close_reason != KMQTT_CLOSE_DISCONNECT &&
-	    conn->close_reason != KMQTT_CLOSE_SHUTDOWN)
-		kmqtt_publish_msg(broker, conn->will, conn->will_retain,
-				  &conn->matches);
+	    conn->close_reason != KMQTT_CLOSE_SHUTDOWN &&
+	    kmqtt_publish_msg(broker, conn->will, conn->will_retain,
+			      &conn->fanout)) {
+		kmqtt_broker_dropped(broker, KMQTT_DROP_NO_MEMORY, 1);
+		net_warn_ratelimited("kmqtt: will of connection %llu dropped: out of memory\n",
+				     conn->id);
+	}
 	kmqtt_race_window(KMQTT_RACE_CLOSE);
 	kmqtt_session_detach(conn->session, conn);
 	complete_all(&conn->detached);
@@ -1140,8 +1361,10 @@ static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
 					      params->will_payload,
 					      params->will_payload_len,
 					      params->will_qos, GFP_KERNEL);
-		if (!conn->will)
+		if (IS_ERR(conn->will)) {
+			conn->will = NULL;
 			goto err;
+		}
 		conn->will_retain = params->will_retain;
 	}
 	if (params->pending_len) {
@@ -1159,7 +1382,7 @@ err:
 
 int kmqtt_conn_queue_connack(struct kmqtt_conn *conn, bool session_present)
 {
-	struct kmqtt_txent *ent = kmqtt_txent_alloc(GFP_KERNEL);
+	struct kmqtt_txent *ent = kmqtt_conn_alloc_control(conn->broker);
 
 	if (!ent)
 		return -ENOMEM;
@@ -1309,11 +1532,14 @@ int kmqtt_conn_attach(struct kmqtt_broker *broker,
 	 * sees the other, and CLOSE_QUEUED keeps it to one work item.
 	 */
 	kmqtt_race_window(KMQTT_RACE_ATTACH);
+	/* Once ATTACHED, close_work may free it under our feet. */
+	kmqtt_conn_get(conn);
 	set_bit(KMQTT_CONN_F_ATTACHED, &conn->flags);
 	/* Pairs with the cmpxchg() of kmqtt_conn_close(). */
 	smp_mb__after_atomic();
 	if (kmqtt_conn_closing(conn))
 		kmqtt_conn_queue_close(conn);
+	kmqtt_conn_put(conn);
 	return 0;
 
 unregister:

@@ -15,11 +15,13 @@
 #include <linux/socket.h>
 #include <linux/workqueue.h>
 #include <linux/kmqtt.h>
+#include <kmqtt/mqtt.h>
 
 #include "broker.h"
-#include "topic.h"
+#include "publish.h"
 
 struct kmqtt_acl;
+struct kmqtt_conn_job;
 struct kmqtt_msg;
 struct kmqtt_session;
 
@@ -49,6 +51,27 @@ struct kmqtt_conn_params {
 
 /* Work items of every connection and session run here. */
 extern struct workqueue_struct *kmqtt_wq;
+
+/*
+ * One packet in a connection's send queue.  A PUBLISH is its fixed header
+ * here, then the shared topic from @msg, its packet id (QoS 1/2) and the
+ * shared payload.  Other packets are all in @hdr, or their header here
+ * and @body (SUBACK codes).  A PUBLISH, and the PUBREL resent for a QoS 2
+ * message, live in the message's delivery (delivery.c), whose reference
+ * the queue holds; other packets are allocated on their own.
+ */
+struct kmqtt_txent {
+	struct list_head node;
+	struct kmqtt_msg *msg;		/* PUBLISH only */
+	u8 *body;			/* owned */
+	u32 body_len;
+	u8 hdr[MQTT_MAX_FIXED_HEADER + 2];
+	u8 hdr_len;
+	u8 packet_id[2];
+	bool has_packet_id;
+	bool counted;			/* QoS 0 PUBLISH, against the limits */
+	bool in_delivery;		/* else allocated on its own */
+};
 
 struct kmqtt_conn {
 	refcount_t ref;
@@ -87,10 +110,14 @@ struct kmqtt_conn {
 	u32 rx_len;
 	u32 rx_need;			/* bytes of the packet at the head */
 	unsigned long last_packet;	/* jiffies, for keepalive */
-	struct kmqtt_match_set matches;
+	struct kmqtt_fanout fanout;	/* its PUBLISHes' and will's */
+	struct kmqtt_conn_job *job;	/* a (UN)SUBSCRIBE half handled */
 	struct delayed_work keepalive_work;
 	struct list_head paused_node;	/* in broker->paused, paused_lock */
 	size_t paused_need;		/* bytes to fit, under paused_lock */
+	size_t refused;			/* rx_work: what the limit refused */
+	unsigned long paused_until;	/* retry time, 0: memory; paused_lock */
+	u32 retry_ms;			/* rx_work: its last retry's wait */
 
 	/* Transmit side. */
 	spinlock_t tx_lock;
@@ -131,21 +158,36 @@ int kmqtt_conn_wait_detached(struct kmqtt_conn *conn);
 void kmqtt_conn_close(struct kmqtt_conn *conn, enum kmqtt_close_reason reason);
 
 /*
- * Queue a PUBLISH of @msg for sending.  QoS 0 is subject to the queue
- * limits and counted as dropped beyond them; QoS 1/2 are bounded by the
- * session's inflight window instead.  Caller keeps @conn alive (RCU or a
- * lock); sleeps only if @gfp allows.  Returns false if not queued.
+ * Queue the PUBLISH @ent of a delivery (ent->msg set) for sending, with
+ * these header fields.  On success the queue has taken the caller's
+ * reference on the delivery.  QoS 0 is subject to the queue limits and
+ * counted as dropped beyond them, or when @conn is closing; QoS 1/2 are
+ * bounded by the session's inflight window instead.  Never sleeps; caller
+ * keeps @conn alive (RCU or a lock).  Returns false if not queued.
  */
-bool kmqtt_conn_queue_publish(struct kmqtt_conn *conn, struct kmqtt_msg *msg,
-			      u8 qos, u16 packet_id, bool dup, bool retain,
-			      gfp_t gfp);
+bool kmqtt_conn_queue_publish(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
+			      u8 qos, u16 packet_id, bool dup, bool retain);
+
+/*
+ * A packet of its own (an ack, PINGRESP...), allocated ahead of the lock
+ * or the state change it answers, so that queueing it cannot fail for
+ * want of memory.  Counted against the memory limit, never refused by it.
+ */
+struct kmqtt_txent *kmqtt_conn_alloc_control(struct kmqtt_broker *broker);
+void kmqtt_conn_free_control(struct kmqtt_broker *broker,
+			     struct kmqtt_txent *ent);
 
 /* Queue CONNACK (accepted); attach does this before binding the session. */
 int kmqtt_conn_queue_connack(struct kmqtt_conn *conn, bool session_present);
 
-/* Queue a PUBACK, PUBREC, PUBREL, PUBCOMP or UNSUBACK. */
-int kmqtt_conn_queue_ack(struct kmqtt_conn *conn, u8 type, u16 packet_id,
-			 gfp_t gfp);
+/*
+ * Queue a PUBACK, PUBREC, PUBREL, PUBCOMP or UNSUBACK in @ent (from
+ * kmqtt_conn_alloc_control(), or a delivery's with a reference for the
+ * queue), which is consumed: queued, or released when @conn is closing or
+ * does not read its acks (-ENOBUFS: the caller closes it).  Never sleeps.
+ */
+int kmqtt_conn_queue_ack(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
+			 u8 type, u16 packet_id);
 
 /* Close every connection of @broker and wait until they are gone. */
 void kmqtt_conn_close_all(struct kmqtt_broker *broker);

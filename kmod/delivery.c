@@ -9,6 +9,11 @@
  * window slots and pull the queue forward, keeping the order in which
  * messages arrived (MQTT 4.6).
  *
+ * Every delivery is allocated before it is needed (fan-out preallocates
+ * them where it may sleep) and carries its own send queue entry, so
+ * nothing here allocates: a message is never lost for want of memory
+ * after its publisher was acknowledged.
+ *
  * All of it runs under session->lock, from publishers' receive work,
  * the client's own receive work, attach and close.
  */
@@ -24,27 +29,62 @@
 #include "msg.h"
 #include "session.h"
 
-struct kmqtt_delivery {
-	struct list_head node;		/* session->queue or ->inflight */
-	struct kmqtt_msg *msg;
-	u16 packet_id;
-	u8 qos;
-	bool retain;
-	bool released;			/* QoS 2: PUBREC in, PUBREL out */
-};
-
 static struct kmem_cache *kmqtt_delivery_cache;
 
-static void kmqtt_delivery_free(struct kmqtt_delivery *d)
+int kmqtt_delivery_alloc_bulk(struct kmqtt_broker *broker, gfp_t gfp,
+			      size_t n, struct kmqtt_delivery **out)
 {
-	kmqtt_msg_put(d->msg);
+	size_t size = n * sizeof(**out);
+
+	if (!kmqtt_broker_charge(broker, size))
+		return -ENOSPC;
+	if (kmem_cache_alloc_bulk(kmqtt_delivery_cache, gfp | __GFP_NOWARN, n,
+				  (void **)out) != n) {
+		kmqtt_broker_uncharge(broker, size);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void kmqtt_delivery_free_unused(struct kmqtt_broker *broker,
+				struct kmqtt_delivery **d, size_t n)
+{
+	if (!n)
+		return;
+	kmem_cache_free_bulk(kmqtt_delivery_cache, n, (void **)d);
+	kmqtt_broker_uncharge(broker, n * sizeof(**d));
+}
+
+/* Make @d the delivery of @msg; the caller's reference is its first. */
+static void kmqtt_delivery_init_one(struct kmqtt_delivery *d,
+				    struct kmqtt_msg *msg, u8 qos, bool retain)
+{
+	refcount_set(&d->ref, 1);
+	kmqtt_msg_get(msg);
+	d->msg = msg;
+	memset(&d->tx, 0, sizeof(d->tx));
+	d->tx.in_delivery = true;
+	d->qos = qos;
+	d->retain = retain;
+	d->released = false;
+	d->packet_id = 0;
+}
+
+void kmqtt_delivery_put(struct kmqtt_delivery *d)
+{
+	struct kmqtt_msg *msg = d->msg;
+
+	if (!refcount_dec_and_test(&d->ref))
+		return;
 	kmem_cache_free(kmqtt_delivery_cache, d);
+	kmqtt_broker_uncharge(msg->broker, sizeof(*d));
+	kmqtt_msg_put(msg);
 }
 
 static void kmqtt_delivery_dropped(struct kmqtt_session *session)
 {
 	kmqtt_counter_add(&session->msgs_dropped, 1);
-	atomic64_inc(&session->broker->msgs_dropped);
+	kmqtt_broker_dropped(session->broker, KMQTT_DROP_QUEUE_FULL, 1);
 }
 
 static bool kmqtt_delivery_id_in_use(struct kmqtt_session *session, u16 id)
@@ -69,21 +109,30 @@ static u16 kmqtt_delivery_next_id(struct kmqtt_session *session)
 	return id;
 }
 
+/*
+ * Queue the PUBLISH, or the PUBREL once released, of a delivery in flight.
+ * What does not go out now (the connection is closing) stays in flight
+ * and is resent when the client comes back.
+ */
 static void kmqtt_delivery_send(struct kmqtt_session *session,
 				struct kmqtt_conn *conn,
 				struct kmqtt_delivery *d, bool dup)
 {
 	lockdep_assert_held(&session->lock);
+	refcount_inc(&d->ref);
 	if (d->released) {
-		if (kmqtt_conn_queue_ack(conn, MQTT_PUBREL, d->packet_id,
-					 GFP_ATOMIC))
-			kmqtt_conn_close(conn, KMQTT_CLOSE_NOMEM);
+		/*
+		 * Its PUBLISH was acknowledged: the entry is free for this,
+		 * and counts against no control limit (the window bounds it).
+		 */
+		d->tx.msg = NULL;
+		kmqtt_conn_queue_ack(conn, &d->tx, MQTT_PUBREL, d->packet_id);
 		return;
 	}
-	/* What fails to go out now is resent when the client comes back. */
-	if (!kmqtt_conn_queue_publish(conn, d->msg, d->qos, d->packet_id, dup,
-				      d->retain, GFP_ATOMIC))
-		kmqtt_conn_close(conn, KMQTT_CLOSE_NOMEM);
+	d->tx.msg = d->msg;
+	if (!kmqtt_conn_queue_publish(conn, &d->tx, d->qos, d->packet_id, dup,
+				      d->retain))
+		kmqtt_delivery_put(d);
 }
 
 /* Move queued messages into the window while it has room. */
@@ -102,9 +151,11 @@ static void kmqtt_delivery_pump(struct kmqtt_session *session,
 		WRITE_ONCE(session->queued_bytes,
 			   session->queued_bytes - d->msg->len);
 		if (!d->qos) {
-			kmqtt_conn_queue_publish(conn, d->msg, 0, 0, false,
-						 d->retain, GFP_ATOMIC);
-			kmqtt_delivery_free(d);
+			/* The queue's reference goes to the send queue. */
+			d->tx.msg = d->msg;
+			if (!kmqtt_conn_queue_publish(conn, &d->tx, 0, 0, false,
+						      d->retain))
+				kmqtt_delivery_put(d);
 			continue;
 		}
 		d->packet_id = kmqtt_delivery_next_id(session);
@@ -125,12 +176,12 @@ static bool kmqtt_delivery_queue_full(struct kmqtt_session *session,
 	       (max_bytes && session->queued_bytes + msg->len > max_bytes);
 }
 
-void kmqtt_delivery_deliver(struct kmqtt_session *session,
+bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 			    struct kmqtt_msg *msg, u8 qos, bool retain,
-			    gfp_t gfp)
+			    struct kmqtt_delivery *d)
 {
-	struct kmqtt_delivery *d;
 	struct kmqtt_conn *conn;
+	bool taken = false;
 	bool readable;
 
 	rcu_read_lock();
@@ -140,7 +191,7 @@ void kmqtt_delivery_deliver(struct kmqtt_session *session,
 	rcu_read_unlock();
 	if (!readable) {
 		atomic64_inc(&session->broker->acl_denied);
-		return;
+		return false;
 	}
 
 	if (!qos) {
@@ -149,45 +200,42 @@ void kmqtt_delivery_deliver(struct kmqtt_session *session,
 		/*
 		 * Straight out unless QoS 1/2 messages wait for the window:
 		 * then it waits behind them (ordered topics, MQTT-4.6.0-6).
-		 * Inside the RCU section: an allocation must not sleep.
 		 */
 		if (conn && !READ_ONCE(session->n_queued)) {
-			kmqtt_conn_queue_publish(conn, msg, 0, 0, false, retain,
-						 GFP_NOWAIT);
+			kmqtt_delivery_init_one(d, msg, 0, retain);
+			d->tx.msg = msg;
+			taken = kmqtt_conn_queue_publish(conn, &d->tx, 0, 0,
+							 false, retain);
+			if (!taken)
+				kmqtt_msg_put(msg);
 			rcu_read_unlock();
-			return;
+			return taken;
 		}
 		rcu_read_unlock();
 		/* Offline: QoS 0 waits only if the operator asked for it. */
 		if (!conn && !READ_ONCE(session->broker->limits.queue_qos0))
-			return;
+			return false;
 	}
 
-	d = kmem_cache_alloc(kmqtt_delivery_cache, gfp | __GFP_NOWARN);
 	spin_lock(&session->lock);
 	if (session->dead)
 		goto unlock;
-	if (!d || kmqtt_delivery_queue_full(session, msg)) {
+	if (kmqtt_delivery_queue_full(session, msg)) {
 		kmqtt_delivery_dropped(session);
 		goto unlock;
 	}
-	kmqtt_msg_get(msg);
-	d->msg = msg;
-	d->qos = qos;
-	d->retain = retain;
-	d->released = false;
+	kmqtt_delivery_init_one(d, msg, qos, retain);
 	list_add_tail(&d->node, &session->queue);
 	WRITE_ONCE(session->n_queued, session->n_queued + 1);
 	WRITE_ONCE(session->queued_bytes, session->queued_bytes + msg->len);
-	d = NULL;
+	taken = true;
 	conn = rcu_dereference_protected(session->conn,
 					 lockdep_is_held(&session->lock));
 	if (conn)
 		kmqtt_delivery_pump(session, conn);
 unlock:
 	spin_unlock(&session->lock);
-	if (d)
-		kmem_cache_free(kmqtt_delivery_cache, d);
+	return taken;
 }
 
 void kmqtt_delivery_bind(struct kmqtt_session *session,
@@ -197,6 +245,7 @@ void kmqtt_delivery_bind(struct kmqtt_session *session,
 
 	spin_lock(&session->lock);
 	rcu_assign_pointer(session->conn, conn);
+	/* The last connection's send queue was emptied at its close. */
 	list_for_each_entry(d, &session->inflight, node)
 		kmqtt_delivery_send(session, conn, d, true);
 	kmqtt_delivery_pump(session, conn);
@@ -223,7 +272,7 @@ kmqtt_delivery_find(struct kmqtt_session *session, u16 packet_id)
 }
 
 void kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
-			u16 packet_id)
+			u16 packet_id, struct kmqtt_txent **pubrel)
 {
 	struct kmqtt_delivery *d;
 	struct kmqtt_conn *conn;
@@ -239,9 +288,14 @@ void kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
 	case MQTT_PUBREC:
 		if (d->qos != 2)
 			goto unlock;
-		/* MQTT-4.3.3-1: answer every PUBREC, resent ones too. */
+		/*
+		 * MQTT-4.3.3-1: answer every PUBREC, resent ones too, in an
+		 * entry of its own: the delivery's may still be queued.
+		 */
 		d->released = true;
-		kmqtt_delivery_send(session, conn, d, false);
+		if (kmqtt_conn_queue_ack(conn, *pubrel, MQTT_PUBREL, packet_id))
+			kmqtt_conn_close(conn, KMQTT_CLOSE_OVERFLOW);
+		*pubrel = NULL;
 		goto unlock;
 	case MQTT_PUBACK:
 		if (d->qos != 1)
@@ -254,7 +308,7 @@ void kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
 	}
 	list_del(&d->node);
 	WRITE_ONCE(session->n_inflight, session->n_inflight - 1);
-	kmqtt_delivery_free(d);
+	kmqtt_delivery_put(d);
 	kmqtt_delivery_pump(session, conn);
 unlock:
 	spin_unlock(&session->lock);
@@ -263,10 +317,17 @@ unlock:
 int kmqtt_delivery_qos2_received(struct kmqtt_session *session,
 				 u16 packet_id)
 {
+	struct kmqtt_broker *broker = session->broker;
+
 	if (!session->qos2_received) {
-		session->qos2_received = bitmap_zalloc(U16_MAX + 1, GFP_KERNEL);
-		if (!session->qos2_received)
+		if (!kmqtt_broker_charge(broker, KMQTT_QOS2_BITMAP_SIZE))
+			return -ENOSPC;
+		session->qos2_received = bitmap_zalloc(U16_MAX + 1,
+						       GFP_KERNEL | __GFP_NOWARN);
+		if (!session->qos2_received) {
+			kmqtt_broker_uncharge(broker, KMQTT_QOS2_BITMAP_SIZE);
 			return -ENOMEM;
+		}
 	}
 	return !__test_and_set_bit(packet_id, session->qos2_received);
 }
@@ -286,12 +347,17 @@ void kmqtt_delivery_purge(struct kmqtt_session *session)
 	list_splice_init(&session->inflight, &session->queue);
 	list_for_each_entry_safe(d, tmp, &session->queue, node) {
 		list_del(&d->node);
-		kmqtt_delivery_free(d);
+		kmqtt_delivery_put(d);
 	}
 	session->n_queued = 0;
 	session->queued_bytes = 0;
 	session->n_inflight = 0;
 	spin_unlock(&session->lock);
+	if (session->qos2_received) {
+		bitmap_free(session->qos2_received);
+		session->qos2_received = NULL;
+		kmqtt_broker_uncharge(session->broker, KMQTT_QOS2_BITMAP_SIZE);
+	}
 }
 
 int kmqtt_delivery_init(void)

@@ -7,19 +7,62 @@
 #ifndef _KMQTT_DELIVERY_H
 #define _KMQTT_DELIVERY_H
 
+#include <linux/bitops.h>
+#include <linux/list.h>
+#include <linux/refcount.h>
 #include <linux/types.h>
 
+#include "conn.h"
+
+struct kmqtt_broker;
 struct kmqtt_msg;
 struct kmqtt_session;
 
 /*
- * Deliver @msg at @qos (already min(published, granted)).  Never sleeps
- * unless @gfp allows it; fan-out calls it under rcu_read_lock().  A message
- * that exceeds a queue limit or finds no memory is dropped and counted.
+ * One message on its way to one session.  It carries the send queue entry
+ * of its PUBLISH (or, once released, of its PUBREL), so that moving it to
+ * a connection's send queue needs no memory: references are held by the
+ * session's queue or inflight list and by the send queue.
  */
-void kmqtt_delivery_deliver(struct kmqtt_session *session,
+struct kmqtt_delivery {
+	refcount_t ref;
+	struct list_head node;		/* session->queue or ->inflight */
+	struct kmqtt_txent tx;
+	struct kmqtt_msg *msg;
+	u16 packet_id;
+	u8 qos;
+	bool retain;
+	bool released;			/* QoS 2: PUBREC in, PUBREL out */
+};
+
+static inline struct kmqtt_delivery *kmqtt_delivery_of(struct kmqtt_txent *ent)
+{
+	return container_of(ent, struct kmqtt_delivery, tx);
+}
+
+/*
+ * Fill @out with @n unused deliveries, counted against the memory limit:
+ * 0, -ENOSPC when the limit refuses them, -ENOMEM (nothing allocated).
+ */
+int kmqtt_delivery_alloc_bulk(struct kmqtt_broker *broker, gfp_t gfp,
+			      size_t n, struct kmqtt_delivery **out);
+void kmqtt_delivery_free_unused(struct kmqtt_broker *broker,
+				struct kmqtt_delivery **d, size_t n);
+
+/* The send queue is done with a delivery's entry. */
+void kmqtt_delivery_put(struct kmqtt_delivery *d);
+
+/*
+ * Deliver @msg at @qos (already min(published, granted)) in @d, an unused
+ * delivery.  Never sleeps; fan-out calls it under rcu_read_lock().
+ * Returns true when @d was taken (queued for the client or in the
+ * session), false when it is left unused to the caller: the rules refuse
+ * the topic, the session is offline and does not queue QoS 0 or is gone,
+ * or a queue limit drops the message (counted).
+ */
+bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 			    struct kmqtt_msg *msg, u8 qos, bool retain,
-			    gfp_t gfp);
+			    struct kmqtt_delivery *d);
 
 /*
  * Bind @conn to @session, resend what was in flight (PUBLISH with DUP,
@@ -30,13 +73,21 @@ void kmqtt_delivery_bind(struct kmqtt_session *session,
 			 struct kmqtt_conn *conn);
 void kmqtt_delivery_unbind(struct kmqtt_session *session);
 
-/* PUBACK, PUBREC or PUBCOMP from the client for @packet_id. */
+/*
+ * PUBACK, PUBREC or PUBCOMP from the client for @packet_id.  A PUBREC is
+ * answered with PUBREL in *@pubrel (from kmqtt_conn_alloc_control()),
+ * which is then set to NULL; the caller frees it when it is still set.
+ */
 void kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
-			u16 packet_id);
+			u16 packet_id, struct kmqtt_txent **pubrel);
+
+/* Inbound QoS 2 ids of a session: one bit per packet id. */
+#define KMQTT_QOS2_BITMAP_SIZE	BITS_TO_BYTES(U16_MAX + 1)
 
 /*
  * Inbound QoS 2 PUBLISH with @packet_id: returns 1 when new (deliver it),
- * 0 for a resend of one not yet released, -ENOMEM.
+ * 0 for a resend of one not yet released, -ENOSPC (the memory limit
+ * refused KMQTT_QOS2_BITMAP_SIZE) or -ENOMEM.
  */
 int kmqtt_delivery_qos2_received(struct kmqtt_session *session,
 				 u16 packet_id);

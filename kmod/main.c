@@ -11,6 +11,7 @@
 #include "broker.h"
 #include "conn.h"
 #include "delivery.h"
+#include "msg.h"
 #include "netlink.h"
 #include "session.h"
 
@@ -18,9 +19,12 @@ static int __init kmqtt_init(void)
 {
 	int ret;
 
-	ret = kmqtt_delivery_init();
+	ret = kmqtt_msg_init();
 	if (ret)
 		return ret;
+	ret = kmqtt_delivery_init();
+	if (ret)
+		goto err_msg;
 	ret = kmqtt_conn_init();
 	if (ret)
 		goto err_delivery;
@@ -43,6 +47,8 @@ err_conn:
 	kmqtt_conn_exit();
 err_delivery:
 	kmqtt_delivery_exit();
+err_msg:
+	kmqtt_msg_exit();
 	return ret;
 }
 
@@ -54,6 +60,7 @@ static void __exit kmqtt_exit(void)
 	kmqtt_session_exit();
 	kmqtt_conn_exit();
 	kmqtt_delivery_exit();
+	kmqtt_msg_exit();
 }
 
 module_init(kmqtt_init);

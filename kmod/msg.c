@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Application messages, accounted against the broker's memory limit. */
 
+#include <linux/err.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
@@ -20,6 +21,8 @@ module_param(zerocopy_min, uint, 0644);
 MODULE_PARM_DESC(zerocopy_min,
 		 "smallest payload sent without copying (bytes, 0: never)");
 
+static struct kmem_cache *kmqtt_msg_cache;
+
 /* A compound page for @size bytes, or NULL (then the caller copies). */
 static struct kmqtt_msg *kmqtt_msg_alloc_pages(size_t size, gfp_t gfp,
 					       u8 *order)
@@ -36,6 +39,8 @@ static size_t kmqtt_msg_alloc_size(const struct kmqtt_msg *msg)
 {
 	if (msg->in_pages)
 		return PAGE_SIZE << msg->page_order;
+	if (msg->small)
+		return KMQTT_MSG_SMALL;
 	return offsetof(struct kmqtt_msg, data) + msg->len;
 }
 
@@ -46,27 +51,32 @@ struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 {
 	size_t len = 2 + (size_t)topic_len + payload_len;
 	size_t size = offsetof(struct kmqtt_msg, data) + len;
+	size_t charge = kmqtt_msg_charge(topic_len, payload_len);
+	bool small = size <= KMQTT_MSG_SMALL;
 	u32 min = READ_ONCE(zerocopy_min);
 	struct kmqtt_msg *msg = NULL;
+	bool in_pages;
 	u8 order = 0;
 
-	if (!kmqtt_broker_charge(broker, size))
-		return NULL;
-	if (min && payload_len >= min && gfpflags_allow_blocking(gfp))
+	if (!kmqtt_broker_charge(broker, charge))
+		return ERR_PTR(-ENOSPC);
+	if (small)
+		msg = kmem_cache_alloc(kmqtt_msg_cache, gfp | __GFP_NOWARN);
+	else if (min && payload_len >= min && gfpflags_allow_blocking(gfp))
 		msg = kmqtt_msg_alloc_pages(size, gfp, &order);
-	if (msg) {
+	in_pages = msg && !small;
+	if (in_pages)
 		/* The rest of the pages is taken too: count it. */
 		percpu_counter_add(&broker->memory, (PAGE_SIZE << order) - size);
-		msg->in_pages = true;
-		msg->page_order = order;
-	} else {
+	else if (!small)
 		msg = kvmalloc(size, gfp | __GFP_NOWARN);
-		if (!msg) {
-			kmqtt_broker_uncharge(broker, size);
-			return NULL;
-		}
-		msg->in_pages = false;
+	if (!msg) {
+		kmqtt_broker_uncharge(broker, charge);
+		return ERR_PTR(-ENOMEM);
 	}
+	msg->small = small;
+	msg->in_pages = in_pages;
+	msg->page_order = order;
 	refcount_set(&msg->ref, 1);
 	msg->broker = broker;
 	msg->qos = qos;
@@ -87,13 +97,34 @@ static void kmqtt_msg_free_pages_rcu(struct rcu_head *rcu)
 	__free_pages(virt_to_page(msg), msg->page_order);
 }
 
+static void kmqtt_msg_free_small_rcu(struct rcu_head *rcu)
+{
+	kmem_cache_free(kmqtt_msg_cache,
+			container_of(rcu, struct kmqtt_msg, rcu));
+}
+
 void kmqtt_msg_free(struct kmqtt_msg *msg)
 {
 	kmqtt_broker_uncharge(msg->broker, kmqtt_msg_alloc_size(msg));
-	if (msg->in_pages) {
+	if (msg->in_pages)
 		call_rcu(&msg->rcu, kmqtt_msg_free_pages_rcu);
-		return;
-	}
-	/* vfree() may sleep; queues drop messages under spinlocks. */
-	kvfree_rcu(msg, rcu);
+	else if (msg->small)
+		call_rcu(&msg->rcu, kmqtt_msg_free_small_rcu);
+	else
+		/* vfree() may sleep; queues drop messages under spinlocks. */
+		kvfree_rcu(msg, rcu);
+}
+
+int kmqtt_msg_init(void)
+{
+	kmqtt_msg_cache = kmem_cache_create("kmqtt_msg", KMQTT_MSG_SMALL, 0, 0,
+					    NULL);
+	return kmqtt_msg_cache ? 0 : -ENOMEM;
+}
+
+void kmqtt_msg_exit(void)
+{
+	/* Messages are freed after a grace period. */
+	rcu_barrier();
+	kmem_cache_destroy(kmqtt_msg_cache);
 }

@@ -21,6 +21,7 @@ struct kmqtt_msg {
 	struct rcu_head rcu;		/* last put may be in atomic context */
 	struct kmqtt_broker *broker;	/* memory is accounted there */
 	u8 qos;				/* as published */
+	bool small;			/* from the cache of small messages */
 	bool in_pages;			/* a compound page of its own */
 	u8 page_order;
 	u16 topic_len;
@@ -29,21 +30,33 @@ struct kmqtt_msg {
 };
 
 /*
- * Returns NULL when memory is short or the broker's memory limit is
- * reached; the caller counts the message as dropped.
+ * Returns the message, or ERR_PTR(-ENOSPC) when the broker's memory limit
+ * is reached, ERR_PTR(-ENOMEM) when memory is short.
  */
 struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 				   const u8 *topic, u16 topic_len,
 				   const u8 *payload, u32 payload_len, u8 qos,
 				   gfp_t gfp);
 
-/* At least what the limit must allow to create the message of a PUBLISH. */
-static inline size_t kmqtt_msg_charge_for(u32 publish_body_len)
+/*
+ * Most messages are small (a sensor reading and its topic): they come from
+ * a cache of their own, quicker than kmalloc and shown in /proc/slabinfo.
+ */
+#define KMQTT_MSG_SMALL		256
+
+/* What the memory limit must allow for a message of these lengths. */
+static inline size_t kmqtt_msg_charge(u16 topic_len, u32 payload_len)
 {
-	return offsetof(struct kmqtt_msg, data) + publish_body_len;
+	size_t size = offsetof(struct kmqtt_msg, data) + 2 + topic_len +
+		      payload_len;
+
+	return size <= KMQTT_MSG_SMALL ? KMQTT_MSG_SMALL : size;
 }
 
 void kmqtt_msg_free(struct kmqtt_msg *msg);
+
+int kmqtt_msg_init(void);
+void kmqtt_msg_exit(void);
 
 static inline void kmqtt_msg_get(struct kmqtt_msg *msg)
 {

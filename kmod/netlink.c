@@ -58,7 +58,7 @@ static const struct nla_policy kmqtt_set_acl_policy[KMQTT_A_MAX + 1] = {
  */
 static struct netlink_range_validation kmqtt_topic_levels_range = {
 	.min = 1,
-	.max = U16_MAX,
+	.max = KMQTT_TOPIC_LEVELS_MAX,
 };
 
 static const struct nla_policy kmqtt_limits_policy[KMQTT_LIMIT_MAX + 1] = {
@@ -349,6 +349,15 @@ static int kmqtt_netlink_put_totals(struct sk_buff *skb,
 	struct kmqtt_conn *conn;
 	struct list_head *pos;
 	struct nlattr *nest;
+	int i;
+
+	/* enum kmqtt_drop in the order of its stats */
+	BUILD_BUG_ON(KMQTT_STAT_DROPPED_QUEUE_FULL + KMQTT_DROP_NO_MEMORY !=
+		     KMQTT_STAT_DROPPED_NO_MEMORY);
+	BUILD_BUG_ON(KMQTT_STAT_DROPPED_QUEUE_FULL + KMQTT_DROP_CLOSING !=
+		     KMQTT_STAT_DROPPED_CLOSING);
+	BUILD_BUG_ON(KMQTT_STAT_DROPPED_QUEUE_FULL + KMQTT_DROP_FANOUT !=
+		     KMQTT_STAT_DROPPED_FANOUT);
 
 	spin_lock(&broker->conns_lock);
 	sum = broker->closed;
@@ -361,7 +370,12 @@ static int kmqtt_netlink_put_totals(struct sk_buff *skb,
 	spin_unlock(&broker->conns_lock);
 	totals[KMQTT_STAT_MSGS_IN] = sum.msgs_in;
 	totals[KMQTT_STAT_MSGS_OUT] = sum.msgs_out;
-	totals[KMQTT_STAT_MSGS_DROPPED] = atomic64_read(&broker->msgs_dropped);
+	for (i = 0; i < KMQTT_DROP_COUNT; i++) {
+		u64 n = atomic64_read(&broker->dropped[i]);
+
+		totals[KMQTT_STAT_DROPPED_QUEUE_FULL + i] = n;
+		totals[KMQTT_STAT_MSGS_DROPPED] += n;
+	}
 	totals[KMQTT_STAT_BYTES_IN] = sum.bytes_in;
 	totals[KMQTT_STAT_BYTES_OUT] = sum.bytes_out;
 

@@ -5,9 +5,17 @@
  * min(published QoS, granted QoS) (MQTT-3.8.4-6).  Runs in the publisher's
  * receive work (or a closing connection's, for its will); never waits for
  * a subscriber.
+ *
+ * Everything a fan-out needs is allocated before the RCU section that
+ * matches and delivers: the match array and one delivery per subscriber.
+ * A match that finds more subscribers than there is room for leaves the
+ * section, allocates where it may sleep and matches again, so a message is
+ * never dropped because an allocation could not wait.
  */
 
+#include <linux/moduleparam.h>
 #include <linux/rcupdate.h>
+#include <linux/slab.h>
 
 #include "broker.h"
 #include "conn.h"
@@ -17,62 +25,172 @@
 #include "retain.h"
 #include "session.h"
 
-/* Bounds the match array a single publish may build. */
-#define KMQTT_MAX_FANOUT	BIT(20)
+/*
+ * Bounds the match array a single publish may build: sessions past it
+ * miss the message (dropped, fan-out).
+ */
+static unsigned int max_fanout = BIT(20);
+module_param(max_fanout, uint, 0644);
+MODULE_PARM_DESC(max_fanout, "most sessions one message reaches (default 1048576)");
+/* Deliveries a publisher keeps allocated between its messages, at most. */
+#define KMQTT_FANOUT_KEEP	8
+/*
+ * Matches before the fan-out goes ahead with what it has: more are needed
+ * only while subscribers keep arriving faster than it allocates.
+ */
+#define KMQTT_FANOUT_TRIES	4
 
-void kmqtt_publish_msg(struct kmqtt_broker *broker, struct kmqtt_msg *msg,
-		       bool retain, struct kmqtt_match_set *set)
+void kmqtt_fanout_free(struct kmqtt_broker *broker, struct kmqtt_fanout *f)
+{
+	kmqtt_delivery_free_unused(broker, f->spare, f->n_spare);
+	kvfree(f->spare);
+	f->spare = NULL;
+	f->n_spare = 0;
+	f->cap_spare = 0;
+	kmqtt_topic_match_set_free(&f->set);
+}
+
+/* At least @n spare deliveries: 0, -ENOSPC or -ENOMEM. */
+static int kmqtt_fanout_reserve(struct kmqtt_broker *broker,
+				struct kmqtt_fanout *f, u32 n)
+{
+	struct kmqtt_delivery **spare;
+	int ret;
+
+	if (f->n_spare >= n)
+		return 0;
+	if (f->cap_spare < n) {
+		spare = kvmalloc_array(n, sizeof(*spare), GFP_KERNEL);
+		if (!spare)
+			return -ENOMEM;
+		memcpy(spare, f->spare, f->n_spare * sizeof(*spare));
+		kvfree(f->spare);
+		f->spare = spare;
+		f->cap_spare = n;
+	}
+	ret = kmqtt_delivery_alloc_bulk(broker, GFP_KERNEL, n - f->n_spare,
+					f->spare + f->n_spare);
+	if (!ret)
+		f->n_spare = n;
+	else if (ret == -ENOSPC)
+		f->refused = (n - f->n_spare) * sizeof(struct kmqtt_delivery);
+	return ret;
+}
+
+/* Give back the spare deliveries beyond @keep. */
+static void kmqtt_fanout_trim(struct kmqtt_broker *broker,
+			      struct kmqtt_fanout *f, u32 keep)
+{
+	if (f->n_spare <= keep)
+		return;
+	kmqtt_delivery_free_unused(broker, f->spare + keep, f->n_spare - keep);
+	f->n_spare = keep;
+}
+
+/* Under RCU: one delivery per matching session; returns how many missed. */
+static u32 kmqtt_fanout_deliver(struct kmqtt_fanout *f, struct kmqtt_msg *msg)
+{
+	struct kmqtt_match_set *set = &f->set;
+	u32 i;
+
+	for (i = 0; i < set->n && f->n_spare; i++) {
+		u8 granted = set->v[i].options & KMQTT_SUBOPT_QOS_MASK;
+
+		/* Forwarded copies never carry RETAIN (MQTT-3.3.1-9). */
+		if (kmqtt_delivery_deliver(set->v[i].subscriber, msg,
+					   min(msg->qos, granted), false,
+					   f->spare[f->n_spare - 1]))
+			f->n_spare--;
+	}
+	return set->n - i;
+}
+
+int kmqtt_publish_msg(struct kmqtt_broker *broker, struct kmqtt_msg *msg,
+		      bool retain, struct kmqtt_fanout *f)
 {
 	const struct kmqtt_limits *limits = &broker->limits;
-	u32 i;
+	struct kmqtt_match_set *set = &f->set;
+	u32 missed, tries = 0;
+	int ret;
+
+	set->max = max(READ_ONCE(max_fanout), 1U);
+	/* Most topics reach as many as last time: one match, usually. */
+	ret = kmqtt_fanout_reserve(broker, f, f->last_n);
+	if (ret)
+		goto fail;
+	for (;;) {
+		rcu_read_lock();
+		kmqtt_topic_match(&broker->topics, kmqtt_msg_topic(msg),
+				  msg->topic_len, set, GFP_NOWAIT | __GFP_NOWARN);
+		if (++tries < KMQTT_FANOUT_TRIES &&
+		    ((set->overflow && set->cap < set->max) ||
+		     f->n_spare < set->n)) {
+			u32 want = min(set->n + set->overflow, set->max);
+
+			rcu_read_unlock();
+			ret = kmqtt_topic_match_set_reserve(set, want,
+							    GFP_KERNEL);
+			if (!ret)
+				ret = kmqtt_fanout_reserve(broker, f, want);
+			if (ret)
+				goto fail;
+			continue;
+		}
+		missed = kmqtt_fanout_deliver(f, msg);
+		rcu_read_unlock();
+		break;
+	}
+	f->last_n = set->n;
+
+	/* Subscribers past the fan-out bound, or that arrived meanwhile. */
+	if (set->overflow)
+		kmqtt_broker_dropped(broker, set->cap < set->max ?
+				     KMQTT_DROP_NO_MEMORY : KMQTT_DROP_FANOUT,
+				     set->overflow);
+	if (missed)
+		kmqtt_broker_dropped(broker, KMQTT_DROP_NO_MEMORY, missed);
+	if (set->overflow || missed)
+		net_warn_ratelimited("kmqtt: %u subscribers missed a message: fan-out over limit or out of memory\n",
+				     set->overflow + missed);
+	kmqtt_fanout_trim(broker, f, KMQTT_FANOUT_KEEP);
 
 	if (retain && READ_ONCE(limits->retain_available) &&
 	    kmqtt_retain_store(&broker->retained, msg,
 			       READ_ONCE(limits->max_retained),
 			       READ_ONCE(limits->max_retained_bytes)))
 		net_info_ratelimited("kmqtt: retained message not stored: limit reached\n");
+	return 0;
 
-	set->max = KMQTT_MAX_FANOUT;
-	rcu_read_lock();
-	kmqtt_topic_match(&broker->topics, kmqtt_msg_topic(msg), msg->topic_len,
-			  set, GFP_NOWAIT | __GFP_NOWARN);
-	for (i = 0; i < set->n; i++) {
-		u8 granted = set->v[i].options & KMQTT_SUBOPT_QOS_MASK;
-
-		/* Forwarded copies never carry RETAIN (MQTT-3.3.1-9). */
-		kmqtt_delivery_deliver(set->v[i].subscriber, msg,
-				       min(msg->qos, granted), false,
-				       GFP_NOWAIT);
-	}
-	rcu_read_unlock();
-
-	/* Subscribers the match could not record lose this message. */
-	if (set->overflow) {
-		atomic64_add(set->overflow, &broker->msgs_dropped);
-		net_warn_ratelimited("kmqtt: %u subscribers missed a message: fan-out over limit or out of memory\n",
-				     set->overflow);
-	}
+fail:
+	/* A publisher waiting for memory holds none of it meanwhile. */
+	kmqtt_fanout_trim(broker, f, 0);
+	return ret;
 }
 
 int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub)
 {
 	struct kmqtt_broker *broker = from->broker;
 	struct kmqtt_msg *msg;
+	int ret;
 
+	/* What a retry needs room for: the message, and its deliveries. */
+	from->refused = kmqtt_msg_charge(pub->topic_len, pub->payload_len);
 	msg = kmqtt_msg_create(broker, pub->topic, pub->topic_len,
 			       pub->payload, pub->payload_len, pub->qos,
 			       GFP_KERNEL);
-	if (!msg) {
-		atomic64_inc(&broker->msgs_dropped);
-		net_warn_ratelimited("kmqtt: message dropped: memory limit reached\n");
-		/*
-		 * QoS 0 is shed and the publisher kept.  QoS 1/2 must not be
-		 * acknowledged: the connection closes and the client sends it
-		 * again when it comes back.
-		 */
-		return pub->qos ? -ENOMEM : 0;
+	if (IS_ERR(msg)) {
+		ret = PTR_ERR(msg);
+	} else {
+		ret = kmqtt_publish_msg(broker, msg, pub->retain, &from->fanout);
+		from->refused += from->fanout.refused;
+		kmqtt_msg_put(msg);
 	}
-	kmqtt_publish_msg(broker, msg, pub->retain, &from->matches);
-	kmqtt_msg_put(msg);
+	if (!ret || pub->qos)
+		return ret;
+	/* QoS 0 is shed and the publisher kept. */
+	kmqtt_broker_dropped(broker, KMQTT_DROP_NO_MEMORY, 1);
+	net_warn_ratelimited("kmqtt: message dropped: %s\n",
+			     ret == -ENOSPC ? "memory limit reached" :
+			     "out of memory");
 	return 0;
 }

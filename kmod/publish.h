@@ -8,17 +8,40 @@
 
 struct kmqtt_broker;
 struct kmqtt_conn;
+struct kmqtt_delivery;
 struct kmqtt_msg;
 
 /*
- * A PUBLISH received from @from: store it if retained, then fan it out.
- * A message the broker cannot hold is dropped and counted: QoS 0 returns
- * 0 all the same, QoS 1/2 -ENOMEM (it must not be acknowledged).
+ * What a publisher brings to each fan-out, kept from one message to the
+ * next: the match result, and deliveries allocated ahead (counted against
+ * the memory limit), so that the fan-out under RCU allocates nothing.
+ */
+struct kmqtt_fanout {
+	struct kmqtt_match_set set;
+	struct kmqtt_delivery **spare;
+	u32 n_spare;
+	u32 cap_spare;
+	u32 last_n;		/* sessions the last message matched */
+	size_t refused;		/* bytes the memory limit last refused */
+};
+
+void kmqtt_fanout_free(struct kmqtt_broker *broker, struct kmqtt_fanout *f);
+
+/*
+ * A PUBLISH received from @from: fan it out, then store it if retained.
+ * Returns 0, or when the broker cannot take the message now -ENOSPC (the
+ * memory limit refused from->refused bytes: retry when there is room) or
+ * -ENOMEM (no memory: retry later).  Then nobody got it: QoS 1/2
+ * must not be acknowledged, QoS 0 is dropped and counted, and 0 returned.
  */
 int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub);
 
-/* Fan @msg out using @set as scratch; process context, may not sleep. */
-void kmqtt_publish_msg(struct kmqtt_broker *broker, struct kmqtt_msg *msg,
-		       bool retain, struct kmqtt_match_set *set);
+/*
+ * Fan @msg out with @f; process context, may sleep.  Returns 0, -ENOSPC
+ * (f->refused bytes refused) or -ENOMEM, with nothing delivered or
+ * stored.
+ */
+int kmqtt_publish_msg(struct kmqtt_broker *broker, struct kmqtt_msg *msg,
+		      bool retain, struct kmqtt_fanout *f);
 
 #endif /* _KMQTT_PUBLISH_H */

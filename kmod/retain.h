@@ -6,17 +6,15 @@
 #ifndef _KMQTT_RETAIN_H
 #define _KMQTT_RETAIN_H
 
-#include <linux/hashtable.h>
 #include <linux/mutex.h>
+#include <linux/rbtree.h>
 #include <linux/types.h>
 
 struct kmqtt_msg;
 
-#define KMQTT_RETAIN_HASH_BITS	12
-
 struct kmqtt_retain_store {
 	struct mutex lock;		/* publishers and subscribers */
-	DECLARE_HASHTABLE(hash, KMQTT_RETAIN_HASH_BITS);
+	struct rb_root topics;		/* of struct kmqtt_retained */
 	u32 count;			/* under lock, read locklessly */
 	u64 bytes;			/* under lock, read locklessly */
 };
@@ -27,18 +25,37 @@ void kmqtt_retain_destroy(struct kmqtt_retain_store *store);
 /*
  * Store @msg as the retained message of its topic, replacing the old one;
  * an empty payload deletes it (MQTT-3.3.1-10, MQTT-3.3.1-11).
- * Returns 0, or -ENOSPC when @max_count or @max_bytes (0: no limit) would
- * be exceeded.
+ * Returns 0, -ENOMEM, or -ENOSPC when @max_count or @max_bytes (0: no
+ * limit) would be exceeded.
  */
 int kmqtt_retain_store(struct kmqtt_retain_store *store, struct kmqtt_msg *msg,
 		       u32 max_count, u64 max_bytes);
 
 /*
- * Call @fn for every retained message whose topic matches @filter.  The
- * store's lock is held: @fn must not call back into the store.
+ * Where a walk over the messages matching a filter stands between two
+ * calls: the last message visited (a reference is held), NULL before the
+ * first call and after the last.
  */
-void kmqtt_retain_match(struct kmqtt_retain_store *store, const u8 *filter,
-			u16 filter_len,
-			void (*fn)(struct kmqtt_msg *msg, void *arg), void *arg);
+struct kmqtt_retain_cursor {
+	struct kmqtt_msg *last;
+};
+
+/*
+ * Call @fn for the retained messages whose topic matches @filter, in
+ * topic order, after the cursor, under the store's lock (@fn may sleep,
+ * and must not call back into the store).  Each message visited, matching
+ * or not, takes one of *@budget (at least one is visited).  Returns true
+ * when the walk is over (the cursor is then empty), false when it stopped
+ * for the budget: call again, with the same cursor, to go on.  Messages
+ * stored or removed between two calls are seen or not as their place
+ * relative to the cursor says.
+ */
+bool kmqtt_retain_walk(struct kmqtt_retain_store *store, const u8 *filter,
+		       u16 filter_len, struct kmqtt_retain_cursor *cursor,
+		       u32 *budget, void (*fn)(struct kmqtt_msg *msg, void *arg),
+		       void *arg);
+
+/* Give up a walk before its end. */
+void kmqtt_retain_cursor_release(struct kmqtt_retain_cursor *cursor);
 
 #endif /* _KMQTT_RETAIN_H */

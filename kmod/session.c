@@ -9,9 +9,10 @@
  * connection's tx_lock.
  */
 
-#include <linux/bitmap.h>
 #include <linux/err.h>
+#include <linux/hash.h>
 #include <linux/jhash.h>
+#include <linux/rhashtable.h>
 #include <net/netlink.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -25,6 +26,65 @@
 
 /* Its own cache: a session costs sizeof(struct kmqtt_session) + its id. */
 static struct kmem_cache *kmqtt_session_cache;
+
+/* What a subscription is looked up by. */
+struct kmqtt_subscription_key {
+	const struct kmqtt_session *session;
+	const u8 *filter;
+	u16 len;
+};
+
+static u32 kmqtt_subscription_hash(const struct kmqtt_session *session,
+				   const u8 *filter, u16 len, u32 seed)
+{
+	return jhash(filter, len, seed ^ hash_ptr(session, 32));
+}
+
+static u32 kmqtt_subscription_key_hashfn(const void *data, u32 len, u32 seed)
+{
+	const struct kmqtt_subscription_key *key = data;
+
+	return kmqtt_subscription_hash(key->session, key->filter, key->len,
+				       seed);
+}
+
+static u32 kmqtt_subscription_obj_hashfn(const void *data, u32 len, u32 seed)
+{
+	const struct kmqtt_subscription *sub = data;
+
+	return kmqtt_subscription_hash(sub->session, sub->filter, sub->len,
+				       seed);
+}
+
+static int kmqtt_subscription_cmpfn(struct rhashtable_compare_arg *arg,
+				    const void *obj)
+{
+	const struct kmqtt_subscription_key *key = arg->key;
+	const struct kmqtt_subscription *sub = obj;
+
+	return sub->session != key->session || sub->len != key->len ||
+	       memcmp(sub->filter, key->filter, key->len);
+}
+
+static const struct rhashtable_params kmqtt_subscription_params = {
+	.head_offset = offsetof(struct kmqtt_subscription, index),
+	.hashfn = kmqtt_subscription_key_hashfn,
+	.obj_hashfn = kmqtt_subscription_obj_hashfn,
+	.obj_cmpfn = kmqtt_subscription_cmpfn,
+	.automatic_shrinking = true,
+};
+
+int kmqtt_session_index_init(struct kmqtt_broker *broker)
+{
+	return rhashtable_init(&broker->subscription_index,
+			       &kmqtt_subscription_params);
+}
+
+/* Every session is gone, and its subscriptions with it. */
+void kmqtt_session_index_destroy(struct kmqtt_broker *broker)
+{
+	rhashtable_destroy(&broker->subscription_index);
+}
 
 static u32 kmqtt_session_hash(const u8 *client_id, u16 len)
 {
@@ -96,8 +156,11 @@ static void kmqtt_session_remove_subscription(struct kmqtt_session *session,
 	lockdep_assert_held(&broker->topics_lock);
 	WARN_ON(kmqtt_topic_unsubscribe(&broker->topics, sub->filter, sub->len,
 					session));
+	rhashtable_remove_fast(&broker->subscription_index, &sub->index,
+			       kmqtt_subscription_params);
 	list_del(&sub->node);
 	kmqtt_broker_uncharge(broker, struct_size(sub, filter, sub->len));
+	/* Looked up under topics_lock only, never under RCU alone. */
 	kfree(sub);
 	WRITE_ONCE(session->n_subscriptions, session->n_subscriptions - 1);
 	broker->subscriptions--;
@@ -133,7 +196,6 @@ static void kmqtt_session_free(struct kmqtt_session *session)
 	kmqtt_delivery_purge(session);
 	kmqtt_acl_free(rcu_dereference_protected(session->acl, true));
 	kfree(session->username);
-	bitmap_free(session->qos2_received);
 	/* Fan-out may still hold the session from a match. */
 	call_rcu(&session->rcu, kmqtt_session_free_rcu);
 }
@@ -343,12 +405,15 @@ static struct kmqtt_subscription *
 kmqtt_session_find_subscription(struct kmqtt_session *session,
 				const u8 *filter, u16 len)
 {
-	struct kmqtt_subscription *sub;
+	const struct kmqtt_subscription_key key = {
+		.session = session,
+		.filter = filter,
+		.len = len,
+	};
 
-	list_for_each_entry(sub, &session->subscriptions, node)
-		if (sub->len == len && !memcmp(sub->filter, filter, len))
-			return sub;
-	return NULL;
+	lockdep_assert_held(&session->broker->topics_lock);
+	return rhashtable_lookup_fast(&session->broker->subscription_index,
+				      &key, kmqtt_subscription_params);
 }
 
 u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
@@ -384,20 +449,27 @@ u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 	sub = kmalloc(size, GFP_KERNEL);
 	if (!sub)
 		goto uncharge;
-	ret = kmqtt_topic_subscribe(&broker->topics, filter, len, session, qos);
-	if (ret < 0) {
-		kfree(sub);
-		goto uncharge;
-	}
+	sub->session = session;
 	sub->options = qos;
 	sub->len = len;
 	memcpy(sub->filter, filter, len);
+	if (rhashtable_insert_fast(&broker->subscription_index, &sub->index,
+				   kmqtt_subscription_params))
+		goto free;
+	ret = kmqtt_topic_subscribe(&broker->topics, filter, len, session, qos);
+	if (ret < 0) {
+		rhashtable_remove_fast(&broker->subscription_index,
+				       &sub->index, kmqtt_subscription_params);
+		goto free;
+	}
 	list_add_tail(&sub->node, &session->subscriptions);
 	WRITE_ONCE(session->n_subscriptions, session->n_subscriptions + 1);
 	broker->subscriptions++;
 	mutex_unlock(&broker->topics_lock);
 	return qos;
 
+free:
+	kfree(sub);
 uncharge:
 	kmqtt_broker_uncharge(broker, size);
 out:

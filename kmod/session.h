@@ -10,6 +10,7 @@
 
 #include <linux/list.h>
 #include <linux/rcupdate.h>
+#include <linux/rhashtable-types.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
@@ -23,6 +24,8 @@ struct netlink_ext_ack;
 /* One filter of a session, as the client subscribed it. */
 struct kmqtt_subscription {
 	struct list_head node;		/* session->subscriptions */
+	struct rhash_head index;	/* broker->subscription_index */
+	struct kmqtt_session *session;
 	u8 options;			/* KMQTT_SUBOPT_* */
 	u16 len;
 	u8 filter[];
@@ -113,6 +116,10 @@ void kmqtt_session_destroy_all(struct kmqtt_broker *broker);
 
 int kmqtt_session_init(void);
 void kmqtt_session_exit(void);
+
+/* The broker's index of subscriptions by (session, filter). */
+int kmqtt_session_index_init(struct kmqtt_broker *broker);
+void kmqtt_session_index_destroy(struct kmqtt_broker *broker);
 
 /*
  * Subscribe to a valid @filter at @qos.  Returns the granted QoS, or

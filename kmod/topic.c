@@ -636,33 +636,58 @@ static u32 *kmqtt_topic_index_slot(const struct kmqtt_topic_collector *c,
 	return &index[i];
 }
 
+/*
+ * Give set->v room for @cap entries, keeping its first set->n, and an
+ * empty index.  A million matches take 32 MiB: vmalloc where @gfp may
+ * sleep.
+ */
+static bool kmqtt_topic_set_resize(struct kmqtt_match_set *set, u32 cap,
+				   gfp_t gfp)
+{
+	u32 bits = kmqtt_topic_index_bits(cap);
+	u64 bytes = (u64)cap * sizeof(*set->v) + (sizeof(u32) << bits);
+	struct kmqtt_match *v;
+
+	v = bytes == (size_t)bytes ? kvmalloc(bytes, gfp | __GFP_NOWARN) : NULL;
+	if (!v)
+		return false;
+	if (set->v)
+		memcpy(v, set->v, min(set->n, cap) * sizeof(*v));
+	kvfree(set->v);
+	set->v = v;
+	set->cap = cap;
+	memset(kmqtt_topic_index(set), 0, sizeof(u32) << bits);
+	return true;
+}
+
 /* Grow set->v and rebuild its index; false if the set cannot grow. */
 static bool kmqtt_topic_match_grow(struct kmqtt_topic_collector *c)
 {
 	struct kmqtt_match_set *set = c->set;
-	u64 cap, bytes;
-	u32 i, bits;
-	void *v;
+	u32 i, cap;
 
 	if (set->cap >= set->max || c->no_memory)
 		return false;
 	cap = min_t(u64, set->max,
 		    max_t(u64, KMQTT_TOPIC_MATCH_MIN, 2ULL * set->cap));
-	bits = kmqtt_topic_index_bits(cap);
-	bytes = cap * sizeof(*set->v) + (sizeof(u32) << bits);
-	v = bytes == (size_t)bytes ?
-	    krealloc(set->v, bytes, c->gfp | __GFP_NOWARN) : NULL;
-	if (!v) {
+	if (!kmqtt_topic_set_resize(set, cap, c->gfp)) {
 		c->no_memory = true;
 		return false;
 	}
-	set->v = v;
-	set->cap = cap;
-	c->bits = bits;
-	memset(kmqtt_topic_index(set), 0, sizeof(u32) << bits);
+	c->bits = kmqtt_topic_index_bits(cap);
 	for (i = 0; i < set->n; i++)
 		*kmqtt_topic_index_slot(c, set->v[i].subscriber) = i + 1;
 	return true;
+}
+
+int kmqtt_topic_match_set_reserve(struct kmqtt_match_set *set, u32 n,
+				  gfp_t gfp)
+{
+	u32 cap = min(max_t(u32, n, KMQTT_TOPIC_MATCH_MIN), set->max);
+
+	if (set->cap >= cap)
+		return 0;
+	return kmqtt_topic_set_resize(set, cap, gfp) ? 0 : -ENOMEM;
 }
 
 static void kmqtt_topic_collect(struct kmqtt_topic_collector *c,
@@ -806,7 +831,7 @@ void kmqtt_topic_match(const struct kmqtt_topic_tree *tree, const u8 *topic,
 
 void kmqtt_topic_match_set_free(struct kmqtt_match_set *set)
 {
-	kfree(set->v);
+	kvfree(set->v);
 	set->v = NULL;
 	set->n = 0;
 	set->cap = 0;

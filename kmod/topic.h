@@ -115,6 +115,13 @@ int kmqtt_topic_unsubscribe(struct kmqtt_topic_tree *tree, const u8 *filter,
 void kmqtt_topic_match(const struct kmqtt_topic_tree *tree, const u8 *topic,
 		       size_t len, struct kmqtt_match_set *set, gfp_t gfp);
 
+/*
+ * Room for @n matches (at most set->max), so that a match finding no more
+ * than that allocates nothing: 0 or -ENOMEM.
+ */
+int kmqtt_topic_match_set_reserve(struct kmqtt_match_set *set, u32 n,
+				  gfp_t gfp);
+
 /* Free the array of a match set. */
 void kmqtt_topic_match_set_free(struct kmqtt_match_set *set);
 

@@ -332,6 +332,7 @@ FIXTURE(faults)
 {
 	struct env env;
 	int fds[8];
+	uint64_t dropped;	/* MSGS_DROPPED before a QoS 1 publisher paused */
 	char netns[32];		/* "ip netns" name made by the test */
 	char link[16];		/* its veth, on this side */
 };
@@ -648,6 +649,7 @@ TEST_F_TIMEOUT(faults, half_open_closed_by_keepalive, 120)
 struct mem_fill {
 	uint64_t base;		/* memory stat before */
 	uint64_t dropped;	/* the drop counter before */
+	uint64_t no_memory;	/* and its no-memory part */
 	uint64_t peak;		/* highest memory stat seen */
 	int sent;
 	bool pub_closed;
@@ -673,6 +675,8 @@ static void fill_to_cap(struct __test_metadata *_metadata, struct env *e,
 
 	f->base = stat_now(_metadata, &e->genl, KMQTT_STAT_MEMORY);
 	f->dropped = stat_now(_metadata, &e->genl, KMQTT_STAT_MSGS_DROPPED);
+	f->no_memory = stat_now(_metadata, &e->genl,
+				KMQTT_STAT_DROPPED_NO_MEMORY);
 	f->peak = f->base;
 	ASSERT_EQ(0, kmqtt_genl_set_limit(&e->genl, KMQTT_LIMIT_MEMORY,
 					  f->base + MEM_CAP));
@@ -716,6 +720,11 @@ static void fill_to_cap(struct __test_metadata *_metadata, struct env *e,
 	EXPECT_LT(f->dropped, stat_now(_metadata, &e->genl,
 				       KMQTT_STAT_MSGS_DROPPED))
 		TH_LOG("no drop counted");
+	/* Said why: the memory limit (the subscriber's queue is far below). */
+	EXPECT_EQ(stat_now(_metadata, &e->genl, KMQTT_STAT_MSGS_DROPPED) -
+		  f->dropped,
+		  stat_now(_metadata, &e->genl, KMQTT_STAT_DROPPED_NO_MEMORY) -
+		  f->no_memory);
 	if (f->pub_closed) {
 		ASSERT_EQ(0, kmqtt_genl_wait_closed(&e->events, conn_id,
 						    SETTLE_MS, &ev));
@@ -987,6 +996,8 @@ static void pause_publisher(struct __test_metadata *_metadata,
 
 	/* As large as the fill messages, which no longer fit. */
 	memset(payload, 'q', MEM_MSG);
+	self->dropped = stat_now(_metadata, &self->env.genl,
+				 KMQTT_STAT_MSGS_DROPPED);
 	ASSERT_EQ(0, mqtt_send_publish_opts(**pub, "mem/q1", payload, MEM_MSG,
 					    &qos1));
 	ASSERT_EQ(0, kmqtt_genl_wait_stat(&self->env.genl,
@@ -1014,6 +1025,9 @@ static void expect_resumed(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, paused);
 	/* Still connected, served as before. */
 	ASSERT_EQ(0, mqtt_sync(pub));
+	/* Kept, not dropped: it used to be counted as dropped all the same. */
+	EXPECT_EQ(self->dropped, stat_now(_metadata, &self->env.genl,
+					  KMQTT_STAT_MSGS_DROPPED));
 }
 
 /* Memory is freed: the subscriber holding it goes. */
@@ -1057,6 +1071,110 @@ TEST_F_TIMEOUT(faults, memory_cap_paused_publisher_closes, 180)
 					  SETTLE_MS, &paused));
 	/* Nothing was taken from it. */
 	ASSERT_EQ(-ETIMEDOUT, expect_topic(*reader, "mem/q1", 500));
+}
+
+/* Busy share of the CPUs over ms milliseconds, from /proc/stat (0..1). */
+static double cpu_busy_over(int ms)
+{
+	unsigned long long v[2][8];
+	double busy, all = 0;
+	int i, j;
+
+	for (i = 0; i < 2; i++) {
+		FILE *f = fopen("/proc/stat", "r");
+
+		if (!f || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu",
+				 &v[i][0], &v[i][1], &v[i][2], &v[i][3],
+				 &v[i][4], &v[i][5], &v[i][6], &v[i][7]) != 8) {
+			if (f)
+				fclose(f);
+			return -1;
+		}
+		fclose(f);
+		if (!i)
+			usleep(ms * 1000);
+	}
+	for (j = 0; j < 8; j++)
+		all += v[1][j] - v[0][j];
+	/* idle and iowait are fields 3 and 4 */
+	busy = all - (v[1][3] - v[0][3]) - (v[1][4] - v[0][4]);
+	return all ? busy / all : -1;
+}
+
+#define FAN_PAUSE_SUBS		20
+#define FAN_PAUSE_ROOM		1000
+
+/*
+ * A QoS 1 PUBLISH whose message fits under the memory limit but whose
+ * deliveries (one per subscriber) do not: the publisher waits for room for
+ * all of them, quietly.  It used to be resumed at once (only the message's
+ * size was waited for), fail again and pause again, a CPU spinning while
+ * nothing changed.  Once the limit allows, every subscriber gets it.
+ */
+TEST_F_TIMEOUT(faults, paused_for_deliveries_waits_quietly, 180)
+{
+	static const struct mqtt_pub_opts qos1 = { .qos = 1, .packet_id = 9 };
+	int *pub = &self->fds[0], subs[FAN_PAUSE_SUBS];
+	uint64_t base, paused;
+	double busy;
+	char id[32];
+	int i;
+
+	for (i = 0; i < FAN_PAUSE_SUBS; i++) {
+		snprintf(id, sizeof(id), "fan-pause-%d", i);
+		subs[i] = mqtt_client_open(self->env.broker.port, id, 0);
+		ASSERT_LE(0, subs[i]);
+		ASSERT_EQ(0, mqtt_subscribe_qos(subs[i], 1, "fan/pause", 1));
+	}
+	*pub = mqtt_client_open(self->env.broker.port, "fan-pause-pub", 0);
+	ASSERT_LE(0, *pub);
+	base = stat_now(_metadata, &self->env.genl, KMQTT_STAT_MEMORY);
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->env.genl, KMQTT_LIMIT_MEMORY,
+					  base + FAN_PAUSE_ROOM));
+	ASSERT_EQ(0, mqtt_send_publish_opts(*pub, "fan/pause", "p", 1, &qos1));
+	ASSERT_EQ(0, kmqtt_genl_wait_stat(&self->env.genl,
+					  KMQTT_STAT_PUBLISHERS_PAUSED, 1, 2,
+					  SETTLE_MS, &paused));
+	busy = cpu_busy_over(2000);
+	TH_LOG("CPUs %.0f %% busy while the publisher waited", busy * 100);
+	EXPECT_LE(0, busy);
+	EXPECT_GT(0.3, busy);
+	ASSERT_EQ(0, kmqtt_genl_get_stat(&self->env.genl,
+					 KMQTT_STAT_PUBLISHERS_PAUSED, &paused));
+	EXPECT_EQ(1, paused);
+
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->env.genl, KMQTT_LIMIT_MEMORY,
+					  0));
+	ASSERT_EQ(0, mqtt_expect_pub_ack(*pub, MQTT_PUBACK, 9));
+	for (i = 0; i < FAN_PAUSE_SUBS; i++) {
+		EXPECT_EQ(0, expect_topic(subs[i], "fan/pause",
+					  MQTT_TEST_TIMEOUT_MS));
+		close(subs[i]);
+	}
+}
+
+/*
+ * A packet the memory limit could never allow, however much is freed:
+ * its connection is closed (nomem) rather than paused for ever.
+ */
+TEST_F_TIMEOUT(faults, packet_larger_than_the_memory_limit_closes, 180)
+{
+	static const struct mqtt_pub_opts qos1 = { .qos = 1, .packet_id = 1 };
+	struct kmqtt_closed_event ev;
+	int *pub = &self->fds[0];
+	uint64_t pub_id;
+
+	*pub = mqtt_client_open(self->env.broker.port, "mem-huge", 0);
+	ASSERT_LE(0, *pub);
+	ASSERT_EQ(0, kmqtt_genl_find_conn(&self->env.genl, "mem-huge",
+					  &pub_id));
+	/* Less than a small message's 256 bytes. */
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->env.genl, KMQTT_LIMIT_MEMORY,
+					  200));
+	ASSERT_EQ(0, mqtt_send_publish_opts(*pub, "mem/huge", "h", 1, &qos1));
+	ASSERT_EQ(0, kmqtt_genl_wait_closed(&self->env.events, pub_id,
+					    SETTLE_MS, &ev));
+	EXPECT_EQ(KMQTT_CLOSE_NOMEM, ev.reason);
 }
 
 /* ------------------------------------------------------------------ */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Interleavings that timing alone reaches once in a thousand runs, reached
- * every time: the module sleeps at a race window (lib/race.h) while the
+ * every time: the module sleeps at a race window (lib/modparams.h) while the
  * test does what must not break it.  Each test checks that the kernel log
  * stayed clean (lib/kmsg.h) and closes every window it opened.
  */
@@ -21,7 +21,7 @@
 #include "kselftest_harness.h"
 #include "loopback.h"
 #include "mqtt_client.h"
-#include "race.h"
+#include "modparams.h"
 
 /* Long enough for the other side to act under emulation (TCG). */
 #define WINDOW_US	300000
@@ -204,6 +204,30 @@ static int64_t getfamily_ms(void)
 #define OTHER_FAMILY_MS		100
 
 /*
+ * Issue #10 item 6: a session dump while its connection attaches shows
+ * that connection's id (it used to show 0, the id being given after the
+ * session was bound).
+ */
+TEST_F(races, session_dump_during_attach_shows_its_connection)
+{
+	struct attach_job job;
+	struct tcp_pair pair;
+	uint64_t seen = 0;
+
+	ASSERT_EQ(0, tcp_pair_open(&pair));
+	ASSERT_EQ(0, race_set_delay(RACE_ATTACH, WINDOW_US));
+	ASSERT_EQ(0, attach_start(&job, pair.server, "race-dump"));
+	/* Bound to its session, not yet returned to the agent. */
+	sleep_ms(WINDOW_US / 3000);
+	ASSERT_EQ(0, kmqtt_genl_session_conn_id(&self->genl, "race-dump",
+						&seen));
+	ASSERT_EQ(0, pthread_join(job.thread, NULL));
+	ASSERT_EQ(0, job.err);
+	EXPECT_EQ(job.conn_id, seen);
+	tcp_pair_close(&pair);
+}
+
+/*
  * Issue #10 item 4: a takeover waits for the old connection's close.  It
  * used to wait inside genl_mutex, which every generic netlink family of
  * the host shares, so a slow close held up unrelated requests (here
@@ -265,9 +289,14 @@ TEST_F_TIMEOUT(races, takeover_gives_up_after_its_timeout, 60)
 	tcp_pair_close(&again);
 }
 
-/* The memory limit this far above what is held: a 6 KB message is over. */
+/*
+ * The memory limit this far above what is held, a retained message of
+ * PAUSE_HELD bytes among it: a 6 KB message is over it, though not over
+ * the whole limit (which would close its publisher).
+ */
 #define PAUSE_HEADROOM		3000
 #define PAUSE_PAYLOAD		6000
+#define PAUSE_HELD		6000
 
 /*
  * Issue #10 item 2: a QoS 1 PUBLISH over the memory limit pauses its
@@ -279,7 +308,8 @@ TEST_F_TIMEOUT(races, takeover_gives_up_after_its_timeout, 60)
 TEST_F(races, resume_during_pause_keeps_publisher)
 {
 	static const struct mqtt_pub_opts qos1 = { .qos = 1, .packet_id = 1 };
-	static char payload[PAUSE_PAYLOAD];
+	static const struct mqtt_pub_opts retain = { .retain = true };
+	static char payload[PAUSE_PAYLOAD], held[PAUSE_HELD];
 	uint64_t limits[KMQTT_LIMIT_MAX + 1], mem, paused, pub_id;
 	struct kmqtt_closed_event ev;
 	struct tcp_pair pub;
@@ -287,6 +317,10 @@ TEST_F(races, resume_during_pause_keeps_publisher)
 	ASSERT_EQ(0, kmqtt_genl_get_limits(&self->genl, limits));
 	ASSERT_EQ(0, attach_now(&self->genl, &pub, "race-pause", &pub_id));
 	ASSERT_EQ(0, mqtt_expect_connack(pub.client, MQTT_TEST_TIMEOUT_MS));
+	memset(held, 'h', sizeof(held));
+	ASSERT_EQ(0, mqtt_send_publish_opts(pub.client, "race/held", held,
+					    sizeof(held), &retain));
+	ASSERT_EQ(0, mqtt_sync(pub.client));
 	ASSERT_EQ(0, kmqtt_genl_get_stat(&self->genl, KMQTT_STAT_MEMORY, &mem));
 	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl, KMQTT_LIMIT_MEMORY,
 					  mem + PAUSE_HEADROOM));
@@ -307,6 +341,9 @@ TEST_F(races, resume_during_pause_keeps_publisher)
 	EXPECT_EQ(-ETIMEDOUT, kmqtt_genl_wait_closed(&self->events, pub_id,
 						     QUIET_MS, &ev))
 		TH_LOG("closed with reason %u", ev.reason);
+	EXPECT_EQ(0, mqtt_send_publish_opts(pub.client, "race/held", "", 0,
+					    &retain));
+	EXPECT_EQ(0, mqtt_sync(pub.client));
 	tcp_pair_close(&pub);
 }
 

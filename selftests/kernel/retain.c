@@ -7,6 +7,8 @@
  * The store lives in the module: teardown deletes every topic this file
  * uses, so no retained message outlives its test.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -236,6 +238,128 @@ TEST_F(retain, retain_unavailable_stores_nothing)
 	ASSERT_EQ(0, mqtt_publish(self->pub, "ret/off", "x", &retained0));
 	ASSERT_EQ(0, mqtt_expect_message(self->sub, "ret/off", "x", &at_qos0));
 	ASSERT_EQ(base, retained_count(_metadata, &self->genl));
+}
+
+/* ---- The walk over the store, against a brute-force matcher ---- */
+
+/*
+ * Topics of the walk test: more than one slice of the walk (256 visits)
+ * begins with "w/", with '$' topics, empty levels and a topic that is
+ * another's parent level among them.
+ */
+#define WALK_TOPICS	700
+
+static void walk_topic(int i, char *buf, size_t size)
+{
+	static const char *const shapes[] = {
+		"w/%d", "w/x/%d", "v/%d/w", "$w/%d", "w//%d", "w/%d/x/y",
+		"%d", "w/x/%d/",
+	};
+
+	if (i == 7)
+		snprintf(buf, size, "w");
+	else
+		snprintf(buf, size, shapes[i % 8], i);
+}
+
+/* MQTT 4.7, written as plainly as it reads: the test's oracle. */
+static bool walk_matches(const char *filter, const char *topic)
+{
+	if (topic[0] == '$' && (filter[0] == '+' || filter[0] == '#'))
+		return false;			/* MQTT-4.7.2-1 */
+	for (;;) {
+		size_t flen = strcspn(filter, "/"), tlen = strcspn(topic, "/");
+
+		if (!strcmp(filter, "#"))
+			return true;
+		if (!(flen == 1 && filter[0] == '+') &&
+		    (flen != tlen || strncmp(filter, topic, flen)))
+			return false;
+		filter += flen;
+		topic += tlen;
+		if (!*filter)
+			return !*topic;
+		if (!*topic)			/* "w/#" matches "w" */
+			return !strcmp(filter, "/#");
+		filter++;
+		topic++;
+	}
+}
+
+static void walk_store(struct __test_metadata *_metadata, int fd, bool clear)
+{
+	char topic[64], payload[16];
+	int i;
+
+	for (i = 0; i < WALK_TOPICS; i++) {
+		walk_topic(i, topic, sizeof(topic));
+		snprintf(payload, sizeof(payload), "%d", i);
+		ASSERT_EQ(0, mqtt_send_publish_opts(fd, topic, payload,
+						    clear ? 0 : strlen(payload),
+						    &retained0));
+	}
+	ASSERT_EQ(0, mqtt_sync(fd));
+}
+
+/*
+ * Every retained message a wildcard SUBSCRIBE unlocks arrives, once, and
+ * no other, across the slices the walk takes (MQTT-3.3.1-6).
+ */
+TEST_F_TIMEOUT(retain, wildcard_walk_matches_brute_force, 180)
+{
+	static const char *const filters[] = {
+		"#", "w/#", "w/+", "w/x/#", "+/+/w", "$w/#", "w//+", "+",
+		"w/+/x/+", "v/#", "+/#", "w", "w/x", "$w/+", "+/+",
+	};
+	char topic[64];
+	size_t f;
+	int i;
+
+	walk_store(_metadata, self->pub, false);
+	for (f = 0; f < sizeof(filters) / sizeof(filters[0]); f++) {
+		static bool got[WALK_TOPICS];
+		struct mqtt_packet p = { 0 };
+		struct mqtt_publish pub;
+		char payload[16];
+		int expected = 0, n = 0;
+		uint8_t code;
+
+		memset(got, 0, sizeof(got));
+		ASSERT_EQ(0, mqtt_send_subscribe(self->sub, 1, &filters[f], 1));
+		ASSERT_EQ(0, mqtt_expect_suback(self->sub, 1, &code, 1));
+		ASSERT_EQ(0, code);
+		/* Answered once every retained message is on its way. */
+		ASSERT_EQ(0, mqtt_send_pingreq(self->sub));
+		for (;;) {
+			ASSERT_EQ(0, mqtt_read_packet(self->sub, &p,
+						      MQTT_TEST_TIMEOUT_MS));
+			if (p.type == MQTT_PINGRESP)
+				break;
+			ASSERT_EQ(0, mqtt_parse_publish(&p, &pub));
+			ASSERT_TRUE(pub.opts.retain);
+			ASSERT_GT(sizeof(payload), pub.payload_len);
+			memcpy(payload, pub.payload, pub.payload_len);
+			payload[pub.payload_len] = 0;
+			i = atoi(payload);
+			ASSERT_TRUE(i >= 0 && i < WALK_TOPICS);
+			EXPECT_FALSE(got[i]) TH_LOG("%s twice", payload);
+			got[i] = true;
+			n++;
+		}
+		mqtt_packet_free(&p);
+		for (i = 0; i < WALK_TOPICS; i++) {
+			walk_topic(i, topic, sizeof(topic));
+			expected += walk_matches(filters[f], topic);
+			EXPECT_EQ(walk_matches(filters[f], topic), got[i])
+				TH_LOG("filter %s, topic %s", filters[f], topic);
+		}
+		TH_LOG("%s: %d retained messages, %d expected", filters[f], n,
+		       expected);
+		ASSERT_EQ(0, mqtt_send_unsubscribe(self->sub, 2, &filters[f],
+						   1));
+		ASSERT_EQ(0, mqtt_expect_unsuback(self->sub, 2));
+	}
+	walk_store(_metadata, self->pub, true);
 }
 
 TEST_HARNESS_MAIN

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <kmqtt/mqtt.h>
+
 #include "broker.h"
 #include "kmsg.h"
 #include "kselftest_harness.h"
@@ -120,6 +122,41 @@ TEST_F(rmmod, live_connections_closed_and_module_reloads)
 	ASSERT_LE(0, self->pub);
 	ASSERT_EQ(0, mqtt_send_publish(self->pub, "t", "after", 5));
 	ASSERT_EQ(0, mqtt_expect_publish(self->sub, "t", "after", 5));
+}
+
+/*
+ * Unloading ends every session with the module, so no will is published:
+ * it could reach no one (architecture.rst, "Module unload").  A
+ * subscriber to the will's topic sees its connection close, no PUBLISH.
+ */
+TEST_F(rmmod, no_will_at_unload)
+{
+	struct mqtt_connect_opts opts = {
+		.client_id = "willing",
+		.clean_session = true,
+		.will_topic = "will/willing",
+		.will_payload = "gone",
+		.will_len = 4,
+	};
+	struct mqtt_packet p = { 0 };
+	int err;
+
+	self->sub = mqtt_client_open(self->broker.port, "sub", 0);
+	ASSERT_LE(0, self->sub);
+	ASSERT_EQ(0, mqtt_subscribe(self->sub, 1, "will/#"));
+	self->pub = mqtt_client_connect(self->broker.port, &opts, NULL);
+	ASSERT_LE(0, self->pub);
+
+	ASSERT_EQ(0, syscall(SYS_delete_module, MODULE_NAME, O_NONBLOCK))
+		TH_LOG("delete_module: %s", strerror(errno));
+	do {
+		err = mqtt_read_packet(self->sub, &p, MQTT_TEST_TIMEOUT_MS);
+		EXPECT_TRUE(err || p.type != MQTT_PUBLISH)
+			TH_LOG("a PUBLISH arrived during the unload");
+	} while (!err);
+	EXPECT_EQ(-ECONNRESET, err);
+	mqtt_packet_free(&p);
+	ASSERT_EQ(0, mqtt_wait_closed(self->pub, MQTT_TEST_TIMEOUT_MS));
 }
 
 /* ---- Unload in the middle of traffic ---- */

@@ -38,6 +38,10 @@ static const char *const stat_names[KMQTT_STAT_MAX + 1] = {
 	[KMQTT_STAT_SESSIONS_EXPIRED] = "sessions_expired",
 	[KMQTT_STAT_ACL_DENIED] = "acl_denied",
 	[KMQTT_STAT_PUBLISHERS_PAUSED] = "publishers_paused",
+	[KMQTT_STAT_DROPPED_QUEUE_FULL] = "dropped_queue_full",
+	[KMQTT_STAT_DROPPED_NO_MEMORY] = "dropped_no_memory",
+	[KMQTT_STAT_DROPPED_CLOSING] = "dropped_closing",
+	[KMQTT_STAT_DROPPED_FANOUT] = "dropped_fanout",
 };
 
 /* Which counters GET_INFO totals, GET_CONN and GET_SESSION entries carry. */
@@ -50,7 +54,9 @@ static const enum kmqtt_stat total_stats[] = {
 	KMQTT_STAT_QUEUED, KMQTT_STAT_QUEUED_BYTES, KMQTT_STAT_RETAINED,
 	KMQTT_STAT_RETAINED_BYTES, KMQTT_STAT_MEMORY,
 	KMQTT_STAT_PROTOCOL_ERRORS, KMQTT_STAT_ACL_DENIED,
-	KMQTT_STAT_PUBLISHERS_PAUSED,
+	KMQTT_STAT_PUBLISHERS_PAUSED, KMQTT_STAT_DROPPED_QUEUE_FULL,
+	KMQTT_STAT_DROPPED_NO_MEMORY, KMQTT_STAT_DROPPED_CLOSING,
+	KMQTT_STAT_DROPPED_FANOUT,
 };
 
 static const enum kmqtt_stat session_stats[] = {
@@ -199,6 +205,10 @@ static void show_info(const struct show *sh, const struct kmqtt_nl_info *info)
 	       s[KMQTT_STAT_SESSIONS], s[KMQTT_STAT_SESSIONS_EXPIRED]);
 	printf("  subscriptions: %" PRIu64 "\n", s[KMQTT_STAT_SUBSCRIPTIONS]);
 	text_traffic(s);
+	printf("  dropped: %" PRIu64 " queue full, %" PRIu64 " no memory, %"
+	       PRIu64 " closing, %" PRIu64 " over fan-out\n",
+	       s[KMQTT_STAT_DROPPED_QUEUE_FULL], s[KMQTT_STAT_DROPPED_NO_MEMORY],
+	       s[KMQTT_STAT_DROPPED_CLOSING], s[KMQTT_STAT_DROPPED_FANOUT]);
 	printf("  inflight: %" PRIu64 "\n", s[KMQTT_STAT_INFLIGHT]);
 	printf("  queued: %" PRIu64 " messages, %" PRIu64 " bytes\n",
 	       s[KMQTT_STAT_QUEUED], s[KMQTT_STAT_QUEUED_BYTES]);

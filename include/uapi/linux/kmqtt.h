@@ -16,6 +16,12 @@
 /* Longest username ATTACH takes; the agent refuses longer ones. */
 #define KMQTT_USERNAME_MAX	1024
 
+/*
+ * Highest MAX_TOPIC_LEVELS: each level of a filter is a node made in one
+ * step of a SUBSCRIBE, so this bounds that step.
+ */
+#define KMQTT_TOPIC_LEVELS_MAX	1024
+
 /* Most bytes ATTACH takes in KMQTT_A_PENDING: one TLS record's worth. */
 #define KMQTT_PENDING_MAX	16384
 
@@ -116,7 +122,7 @@ enum kmqtt_stat {
 	KMQTT_STAT_SUBSCRIPTIONS,	/* active now */
 	KMQTT_STAT_MSGS_IN,		/* PUBLISH packets received */
 	KMQTT_STAT_MSGS_OUT,		/* PUBLISH packets queued to subscribers */
-	KMQTT_STAT_MSGS_DROPPED,	/* PUBLISH not delivered: queue full */
+	KMQTT_STAT_MSGS_DROPPED,	/* not delivered: the DROPPED_* sum */
 	KMQTT_STAT_BYTES_IN,		/* MQTT bytes received */
 	KMQTT_STAT_BYTES_OUT,		/* MQTT bytes sent */
 	KMQTT_STAT_PROTOCOL_ERRORS,	/* connections closed for a violation */
@@ -131,6 +137,11 @@ enum kmqtt_stat {
 	KMQTT_STAT_SESSIONS_EXPIRED,
 	KMQTT_STAT_ACL_DENIED,		/* publishes, deliveries, subscriptions */
 	KMQTT_STAT_PUBLISHERS_PAUSED,	/* not read now: memory (totals only) */
+	/* Why messages were not delivered (totals only). */
+	KMQTT_STAT_DROPPED_QUEUE_FULL,	/* a send or session queue's limit */
+	KMQTT_STAT_DROPPED_NO_MEMORY,	/* the memory limit, or no memory */
+	KMQTT_STAT_DROPPED_CLOSING,	/* QoS 0 to a connection closing */
+	KMQTT_STAT_DROPPED_FANOUT,	/* subscribers past the fan-out bound */
 
 	__KMQTT_STAT_MAX,
 };
@@ -168,7 +179,7 @@ enum kmqtt_limit {
 	KMQTT_LIMIT_SESSION_EXPIRY,	/* u32 seconds offline, 0 = never */
 	KMQTT_LIMIT_QUEUE_QOS0,		/* u8: queue QoS 0 for offline sessions */
 	KMQTT_LIMIT_RETAIN_AVAILABLE,	/* u8: 0 = retained messages refused */
-	KMQTT_LIMIT_MAX_TOPIC_LEVELS,	/* u32, 1..65535 per filter or topic */
+	KMQTT_LIMIT_MAX_TOPIC_LEVELS,	/* u32, 1..1024 per filter or topic */
 
 	__KMQTT_LIMIT_MAX,
 };

@@ -59,6 +59,7 @@ static inline void *kvcalloc(size_t n, size_t size, gfp_t gfp)
 	return shim_alloc_fails() ? NULL : calloc(n, size);
 }
 
+#define kvmalloc	kmalloc
 #define kvzalloc	kzalloc
 #define kvfree		kfree
 

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * kmqtt.ko's race windows (kmod/race.h) from tests: the module sleeps at
- * one of these points for as long as race_delay_us says, which holds an
- * interleaving open for the test to walk into.
+ * kmqtt.ko's module parameters from tests (/sys/module/kmqtt/parameters).
+ * The race windows (kmod/race.h): the module sleeps at one of these points
+ * for as long as race_delay_us says, which holds an interleaving open for
+ * the test to walk into.
  */
-#ifndef KMQTT_TEST_RACE_H
-#define KMQTT_TEST_RACE_H
+#ifndef KMQTT_TEST_MODPARAMS_H
+#define KMQTT_TEST_MODPARAMS_H
 
 #include <stdbool.h>
+
+/* Write a parameter (e.g. "max_fanout", "2"): 0 or -errno. */
+int modparam_write(const char *name, const char *value);
 
 /* The order of kmod/race.h's enum kmqtt_race. */
 enum race_window {

@@ -1,43 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
-#include "race.h"
+#include "kfile.h"
+#include "modparams.h"
 
 #define PARAMS	"/sys/module/kmqtt/parameters/"
 
-static int write_param(const char *name, const char *value)
+int modparam_write(const char *name, const char *value)
 {
 	char path[128];
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), PARAMS "%s", name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, value, strlen(value));
-	close(fd);
-	return n == (ssize_t)strlen(value) ? 0 : n < 0 ? -errno : -EIO;
+	return kfile_write(path, value);
 }
 
 static int read_delays(unsigned int us[RACE_COUNT])
 {
+	int i, off = 0, used, err;
 	char buf[256];
-	ssize_t n;
-	int fd, i, off = 0, used;
 
-	fd = open(PARAMS "race_delay_us", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return n < 0 ? -errno : -EIO;
-	buf[n] = 0;
+	err = kfile_read(PARAMS "race_delay_us", buf, sizeof(buf));
+	if (err)
+		return err;
 	for (i = 0; i < RACE_COUNT; i++) {
 		if (sscanf(buf + off, "%u%n", &us[i], &used) != 1)
 			return -EIO;
@@ -59,12 +44,12 @@ int race_set_delay(enum race_window where, unsigned int us)
 	for (i = 0; i < RACE_COUNT; i++)
 		off += snprintf(value + off, sizeof(value) - off, "%s%u",
 				i ? "," : "", delays[i]);
-	return write_param("race_delay_us", value);
+	return modparam_write("race_delay_us", value);
 }
 
 int race_set_random(bool random)
 {
-	return write_param("race_delay_random", random ? "Y" : "N");
+	return modparam_write("race_delay_random", random ? "Y" : "N");
 }
 
 int race_reset(void)

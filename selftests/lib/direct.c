@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <kmqtt/mqtt.h>
+
+#include "direct.h"
+#include "kmqtt_genl.h"
+#include "loopback.h"
+#include "mqtt_client.h"
+
+int direct_open(struct direct *d)
+{
+	d->port = 0;
+	d->listen_fd = loopback_listen(&d->port);
+	return d->listen_fd < 0 ? d->listen_fd : 0;
+}
+
+void direct_close(struct direct *d)
+{
+	if (d->listen_fd >= 0)
+		close(d->listen_fd);
+	d->listen_fd = -1;
+}
+
+int direct_client(struct direct *d, struct kmqtt_genl *g,
+		  const char *client_id, bool clean_session, uint64_t *conn_id,
+		  bool *session_present)
+{
+	struct kmqtt_attach_req req = {
+		.client_id = client_id,
+		.proto_level = MQTT_PROTO_V311,
+		.clean_session = clean_session,
+	};
+	int one = 1, fd, err;
+	uint64_t id;
+
+	fd = loopback_connect(d->port, MQTT_TEST_TIMEOUT_MS);
+	if (fd < 0)
+		return fd;
+	req.fd = loopback_accept(d->listen_fd, MQTT_TEST_TIMEOUT_MS);
+	if (req.fd < 0) {
+		close(fd);
+		return req.fd;
+	}
+	err = kmqtt_genl_attach(g, &req, conn_id ? conn_id : &id);
+	close(req.fd);
+	if (!err)
+		err = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+				 sizeof(one)) ? -errno : 0;
+	if (!err)
+		err = mqtt_read_connack(fd, MQTT_TEST_TIMEOUT_MS,
+					session_present);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}

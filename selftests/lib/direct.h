@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Clients attached to kmqtt.ko directly, without kmqttd: the test accepts
+ * a loopback connection and hands its server end over with ATTACH, as the
+ * agent does after CONNECT.  Quicker to set up than a broker, and the
+ * test knows each connection's id.
+ */
+#ifndef KMQTT_TEST_DIRECT_H
+#define KMQTT_TEST_DIRECT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct kmqtt_genl;
+
+struct direct {
+	int listen_fd;
+	uint16_t port;
+};
+
+int direct_open(struct direct *d);
+void direct_close(struct direct *d);
+/*
+ * Connect, ATTACH the server end as client_id (MQTT 3.1.1, no keepalive)
+ * and read CONNACK: returns the client's fd (TCP_NODELAY, as MQTT clients
+ * set it) or -errno (ATTACH's, e.g. -ENOMEM).  conn_id and
+ * session_present may be NULL.
+ */
+int direct_client(struct direct *d, struct kmqtt_genl *g,
+		  const char *client_id, bool clean_session, uint64_t *conn_id,
+		  bool *session_present);
+
+#endif
