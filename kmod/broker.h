@@ -34,6 +34,8 @@ enum kmqtt_drop {
 	KMQTT_DROP_NO_MEMORY,		/* the memory limit, or no memory */
 	KMQTT_DROP_CLOSING,		/* QoS 0 to a connection closing */
 	KMQTT_DROP_FANOUT,		/* subscribers past the fan-out bound */
+	KMQTT_DROP_DENIED,		/* read access lost before it was sent */
+	KMQTT_DROP_TOO_LARGE,		/* payload over limits.message_size */
 
 	KMQTT_DROP_COUNT,
 };
@@ -56,6 +58,7 @@ struct kmqtt_limits {
 	u64 max_queued_bytes;
 	u32 max_subscriptions;
 	u32 max_topic_levels;
+	u32 message_size;		/* payload bytes */
 	u32 max_retained;
 	u64 max_retained_bytes;
 	u64 memory;

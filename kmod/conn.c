@@ -159,7 +159,8 @@ static void kmqtt_conn_write_space(struct sock *sk)
 static u32 kmqtt_txent_len(const struct kmqtt_txent *ent)
 {
 	if (ent->msg)
-		return ent->hdr_len + ent->msg->len + 2 * ent->has_packet_id;
+		return ent->hdr_len + ent->msg->len - ent->data_off +
+		       2 * ent->has_packet_id;
 	return ent->hdr_len + ent->body_len;
 }
 
@@ -172,8 +173,8 @@ static bool kmqtt_txent_zerocopy(const struct kmqtt_txent *ent)
 /* Bytes of @ent before a zero-copy payload. */
 static u32 kmqtt_txent_head_len(const struct kmqtt_txent *ent)
 {
-	return ent->hdr_len + kmqtt_msg_payload_offset(ent->msg) +
-	       2 * ent->has_packet_id;
+	return ent->hdr_len + kmqtt_msg_payload_offset(ent->msg) -
+	       ent->data_off + 2 * ent->has_packet_id;
 }
 
 /*
@@ -190,7 +191,8 @@ static size_t kmqtt_txent_iov(const struct kmqtt_txent *ent, u32 skip,
 	if (ent->msg) {
 		u32 split = kmqtt_msg_payload_offset(ent->msg);
 
-		all[n++] = (struct kvec){ ent->msg->data, split };
+		all[n++] = (struct kvec){ ent->msg->data + ent->data_off,
+					  split - ent->data_off };
 		if (ent->has_packet_id)
 			all[n++] = (struct kvec){ (void *)ent->packet_id, 2 };
 		if (!kmqtt_txent_zerocopy(ent))
@@ -292,12 +294,21 @@ static void kmqtt_conn_dropped(struct kmqtt_conn *conn, enum kmqtt_drop why)
 	kmqtt_broker_dropped(conn->broker, why, 1);
 }
 
+bool kmqtt_conn_takes(const struct kmqtt_conn *conn,
+		      const struct kmqtt_msg *msg)
+{
+	return !conn->mount_len ||
+	       (msg->topic_len > conn->mount_len &&
+		!memcmp(kmqtt_msg_topic(msg), conn->mount, conn->mount_len));
+}
+
 bool kmqtt_conn_queue_publish(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
 			      u8 qos, u16 packet_id, bool dup, bool retain)
 {
 	const struct kmqtt_limits *limits = &conn->broker->limits;
 	struct kmqtt_msg *msg = ent->msg;
 	u8 flags = qos << MQTT_PUBLISH_QOS_SHIFT;
+	u16 topic_len = msg->topic_len - conn->mount_len;
 	bool queued = false;
 
 	if (dup)
@@ -305,7 +316,18 @@ bool kmqtt_conn_queue_publish(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
 	if (retain)
 		flags |= MQTT_PUBLISH_RETAIN;
 	ent->hdr_len = kmqtt_codec_put_fixed_hdr(ent->hdr, MQTT_PUBLISH, flags,
-						 msg->len + (qos ? 2 : 0));
+						 msg->len - conn->mount_len +
+						 (qos ? 2 : 0));
+	/*
+	 * Under a mount point, the topic goes out without it: its own length
+	 * here, then the shared topic from past the mount point.
+	 */
+	ent->data_off = 0;
+	if (conn->mount_len) {
+		ent->hdr[ent->hdr_len++] = topic_len >> 8;
+		ent->hdr[ent->hdr_len++] = topic_len & 0xff;
+		ent->data_off = 2 + conn->mount_len;
+	}
 	ent->has_packet_id = qos;
 	ent->packet_id[0] = packet_id >> 8;
 	ent->packet_id[1] = packet_id & 0xff;
@@ -490,20 +512,6 @@ static void kmqtt_conn_tx_purge(struct kmqtt_conn *conn)
 
 /* Receive: packet handlers return 0 or a negative errno that closes. */
 
-static bool kmqtt_conn_may_write(struct kmqtt_conn *conn,
-				 const struct kmqtt_publish *pub)
-{
-	bool ok;
-
-	rcu_read_lock();
-	ok = kmqtt_acl_allows(rcu_dereference(conn->session->acl), pub->topic,
-			      pub->topic_len, KMQTT_ACL_WRITE);
-	rcu_read_unlock();
-	if (!ok)
-		atomic64_inc(&conn->broker->acl_denied);
-	return ok;
-}
-
 static u8 kmqtt_conn_subscribe(struct kmqtt_conn *conn, const u8 *filter,
 			       u16 len, u8 qos)
 {
@@ -529,6 +537,7 @@ static int kmqtt_conn_on_publish(struct kmqtt_conn *conn,
 				 const struct kmqtt_fixed_hdr *hdr,
 				 const u8 *body)
 {
+	u32 message_size = READ_ONCE(conn->broker->limits.message_size);
 	u32 max_levels = READ_ONCE(conn->broker->limits.max_topic_levels);
 	struct kmqtt_txent *ack = NULL;
 	struct kmqtt_publish pub;
@@ -544,21 +553,28 @@ static int kmqtt_conn_on_publish(struct kmqtt_conn *conn,
 	if (pub.topic_len >= max_levels &&
 	    kmqtt_topic_levels(pub.topic, pub.topic_len) > max_levels)
 		return kmqtt_conn_violation(conn, "topic over max_topic_levels");
+	if (pub.topic_len > MQTT_MAX_TOPIC_LEN - conn->mount_len)
+		return kmqtt_conn_violation(conn,
+					    "topic too long under the mount point");
+	/* Mosquitto's message_size_limit: acknowledged, dropped, kept. */
+	if (message_size && pub.payload_len > message_size) {
+		kmqtt_broker_dropped(conn->broker, KMQTT_DROP_TOO_LARGE, 1);
+		net_info_ratelimited("kmqtt: connection %llu: payload of %u bytes over message_size_limit dropped\n",
+				     conn->id, pub.payload_len);
+		ret = 0;
+	}
 	if (pub.qos) {
 		ack = kmqtt_conn_alloc_control(conn->broker);
 		if (!ack)
 			return -ENOMEM;
 	}
 	/* MQTT 4.3.3 method B: a resent QoS 2 id is not delivered again. */
-	if (pub.qos == 2) {
+	if (ret && pub.qos == 2) {
 		ret = kmqtt_delivery_qos2_received(conn->session, pub.packet_id);
 		conn->refused = KMQTT_QOS2_BITMAP_SIZE;
 		if (ret < 0)
 			goto free_ack;
 	}
-	/* A publish the rules refuse is acknowledged and dropped (3.1.1). */
-	if (ret && !kmqtt_conn_may_write(conn, &pub))
-		ret = 0;
 	if (ret) {
 		ret = kmqtt_publish(conn, &pub);
 		if (ret) {
@@ -605,6 +621,7 @@ struct kmqtt_conn_job {
 	u16 packet_id;
 	bool acked;			/* SUBACK queued: retained messages */
 	struct kmqtt_retain_cursor cursor;	/* in filter @done's */
+	u8 *mounted;			/* a filter under the mount point */
 };
 
 static void kmqtt_conn_job_free(struct kmqtt_conn *conn)
@@ -617,6 +634,7 @@ static void kmqtt_conn_job_free(struct kmqtt_conn *conn)
 		kmqtt_conn_free_control(conn->broker, job->ack);
 	kmqtt_retain_cursor_release(&job->cursor);
 	kvfree(job->codes);
+	kvfree(job->mounted);
 	kmqtt_broker_uncharge(conn->broker, job->charge);
 	kfree(job);
 	conn->job = NULL;
@@ -631,8 +649,10 @@ static int kmqtt_conn_job_start(struct kmqtt_conn *conn, const u8 *body,
 				u16 packet_id, bool subscribe)
 {
 	size_t charge = sizeof(struct kmqtt_conn_job) + (subscribe ? 2 * n : 0);
+	size_t mounted = conn->mount_len ? MQTT_MAX_TOPIC_LEN : 0;
 	struct kmqtt_conn_job *job;
 
+	charge += mounted;
 	if (!kmqtt_broker_charge(conn->broker, charge)) {
 		conn->refused = charge;
 		return -ENOSPC;
@@ -653,19 +673,29 @@ static int kmqtt_conn_job_start(struct kmqtt_conn *conn, const u8 *body,
 		job->codes = kvmalloc(n, GFP_KERNEL | __GFP_NOWARN);
 		job->ack->body = kvmalloc(n, GFP_KERNEL | __GFP_NOWARN);
 	}
-	if (!job->ack || (subscribe && (!job->codes || !job->ack->body))) {
+	if (mounted) {
+		job->mounted = kvmalloc(mounted, GFP_KERNEL | __GFP_NOWARN);
+		if (job->mounted)
+			memcpy(job->mounted, conn->mount, conn->mount_len);
+	}
+	if (!job->ack || (subscribe && (!job->codes || !job->ack->body)) ||
+	    (mounted && !job->mounted)) {
 		kmqtt_conn_job_free(conn);
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-/* The job's next filter, at body offset job->next. */
-static void kmqtt_conn_job_filter(const struct kmqtt_conn_job *job,
+/*
+ * The job's next filter, at body offset job->next, under @conn's mount
+ * point; *@len is 0 when the mount point makes it too long.
+ */
+static void kmqtt_conn_job_filter(const struct kmqtt_conn *conn,
 				  const u8 *body, const struct kmqtt_fixed_hdr *hdr,
 				  bool subscribe, const u8 **filter, u16 *len,
 				  u8 *qos, u32 *after)
 {
+	const struct kmqtt_conn_job *job = conn->job;
 	struct kmqtt_sub_iter it = {
 		.pos = body + job->next,
 		.end = body + hdr->rem_len,
@@ -674,6 +704,15 @@ static void kmqtt_conn_job_filter(const struct kmqtt_conn_job *job,
 
 	kmqtt_codec_next_filter(&it, filter, len, qos);
 	*after = it.pos - body;
+	if (!conn->mount_len)
+		return;
+	if (*len > MQTT_MAX_TOPIC_LEN - conn->mount_len) {
+		*len = 0;
+		return;
+	}
+	memcpy(job->mounted + conn->mount_len, *filter, *len);
+	*filter = job->mounted;
+	*len += conn->mount_len;
 }
 
 struct kmqtt_conn_retained {
@@ -716,17 +755,19 @@ static int kmqtt_conn_job_run(struct kmqtt_conn *conn,
 	u8 qos;
 
 	for (; !job->acked && job->done < job->n; job->done++) {
-		kmqtt_conn_job_filter(job, body, hdr, subscribe, &filter, &len,
+		kmqtt_conn_job_filter(conn, body, hdr, subscribe, &filter, &len,
 				      &qos, &after);
 		cost = KMQTT_JOB_FILTER_COST + len / KMQTT_JOB_FILTER_BYTES;
 		if (cost > budget && budget < KMQTT_JOB_BUDGET)
 			return -EINPROGRESS;
 		budget -= min(cost, budget);
-		if (subscribe)
+		if (!subscribe)
+			kmqtt_session_unsubscribe(conn->session, filter, len);
+		else if (!len)	/* too long under the mount point */
+			job->codes[job->done] = MQTT_SUBACK_FAILURE;
+		else
 			job->codes[job->done] = kmqtt_conn_subscribe(conn, filter,
 								     len, qos);
-		else
-			kmqtt_session_unsubscribe(conn->session, filter, len);
 		job->next = after;
 	}
 	if (!job->acked) {
@@ -753,7 +794,7 @@ static int kmqtt_conn_job_run(struct kmqtt_conn *conn,
 	}
 	/* SUBACK is queued: now the retained messages, in its order. */
 	for (; job->done < job->n; job->done++) {
-		kmqtt_conn_job_filter(job, body, hdr, true, &filter, &len, &qos,
+		kmqtt_conn_job_filter(conn, body, hdr, true, &filter, &len, &qos,
 				      &after);
 		if (job->codes[job->done] != MQTT_SUBACK_FAILURE) {
 			if (!budget)
@@ -1211,6 +1252,7 @@ static void kmqtt_conn_free(struct kmqtt_conn *conn)
 	kmqtt_conn_rx_free(conn);
 	kmqtt_fanout_free(conn->broker, &conn->fanout);
 	kmqtt_conn_job_free(conn);
+	kfree(conn->mount);
 	if (conn->will)
 		kmqtt_msg_put(conn->will);
 	kmqtt_acl_free(conn->acl);
@@ -1234,6 +1276,32 @@ int kmqtt_conn_wait_detached(struct kmqtt_conn *conn)
 	if (left > 0)
 		return 0;
 	return left ? -EINTR : -ETIMEDOUT;
+}
+
+/*
+ * Under the rules in force when it goes out, as Mosquitto checks them: a
+ * reload may have taken the client's right to its will topic.
+ */
+static void kmqtt_conn_publish_will(struct kmqtt_conn *conn)
+{
+	struct kmqtt_broker *broker = conn->broker;
+	struct kmqtt_msg *will = conn->will;
+	bool allowed;
+
+	rcu_read_lock();
+	allowed = kmqtt_acl_allows(rcu_dereference(conn->session->acl),
+				   kmqtt_msg_topic(will), will->topic_len,
+				   KMQTT_ACL_WRITE);
+	rcu_read_unlock();
+	if (!allowed) {
+		atomic64_inc(&broker->acl_denied);
+		return;
+	}
+	if (kmqtt_publish_msg(broker, will, conn->will_retain, &conn->fanout)) {
+		kmqtt_broker_dropped(broker, KMQTT_DROP_NO_MEMORY, 1);
+		net_warn_ratelimited("kmqtt: will of connection %llu dropped: out of memory\n",
+				     conn->id);
+	}
 }
 
 /*
@@ -1311,13 +1379,8 @@ static void kmqtt_conn_close_work(struct work_struct *work)
 
 	/* MQTT-3.1.2-8: the will goes out on any close but DISCONNECT. */
 	if (conn->will && conn->close_reason != KMQTT_CLOSE_DISCONNECT &&
-	    conn->close_reason != KMQTT_CLOSE_SHUTDOWN &&
-	    kmqtt_publish_msg(broker, conn->will, conn->will_retain,
-			      &conn->fanout)) {
-		kmqtt_broker_dropped(broker, KMQTT_DROP_NO_MEMORY, 1);
-		net_warn_ratelimited("kmqtt: will of connection %llu dropped: out of memory\n",
-				     conn->id);
-	}
+	    conn->close_reason != KMQTT_CLOSE_SHUTDOWN)
+		kmqtt_conn_publish_will(conn);
 	kmqtt_race_window(KMQTT_RACE_CLOSE);
 	kmqtt_session_detach(conn->session, conn);
 	complete_all(&conn->detached);
@@ -1355,8 +1418,15 @@ static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
 	INIT_LIST_HEAD(&conn->tx_queue);
 	INIT_LIST_HEAD(&conn->tx_sending);
 
+	if (params->mount_point) {
+		conn->mount = kmemdup(params->mount_point,
+				      params->mount_point_len, GFP_KERNEL);
+		if (!conn->mount)
+			goto err;
+		conn->mount_len = params->mount_point_len;
+	}
 	if (params->will_topic) {
-		conn->will = kmqtt_msg_create(broker, params->will_topic,
+		conn->will = kmqtt_msg_create(broker, NULL, 0, params->will_topic,
 					      params->will_topic_len,
 					      params->will_payload,
 					      params->will_payload_len,
@@ -1386,7 +1456,10 @@ int kmqtt_conn_queue_connack(struct kmqtt_conn *conn, bool session_present)
 
 	if (!ent)
 		return -ENOMEM;
-	ent->hdr_len = kmqtt_codec_put_connack(ent->hdr, session_present,
+	/* MQTT 3.1 has no session-present flag: its first byte is reserved. */
+	ent->hdr_len = kmqtt_codec_put_connack(ent->hdr, session_present &&
+					       conn->proto_level >=
+					       MQTT_PROTO_V311,
 					       MQTT_CONNACK_ACCEPTED);
 	return kmqtt_conn_queue_control(conn, ent);
 }

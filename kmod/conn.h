@@ -47,6 +47,9 @@ struct kmqtt_conn_params {
 	u32 pending_len;
 	/* Access rules, owned by the connection from attach on; NULL: all. */
 	struct kmqtt_acl *acl;
+	/* The listener's mount point (a topic prefix); NULL: none. */
+	const u8 *mount_point;
+	u16 mount_point_len;
 };
 
 /* Work items of every connection and session run here. */
@@ -67,6 +70,7 @@ struct kmqtt_txent {
 	u32 body_len;
 	u8 hdr[MQTT_MAX_FIXED_HEADER + 2];
 	u8 hdr_len;
+	u16 data_off;			/* bytes of msg->data not sent */
 	u8 packet_id[2];
 	bool has_packet_id;
 	bool counted;			/* QoS 0 PUBLISH, against the limits */
@@ -90,6 +94,12 @@ struct kmqtt_conn {
 	u16 keepalive;
 	bool clean_session;
 	bool ktls;			/* the socket had the "tls" ULP at attach */
+	/*
+	 * Mount point: the client's topics and filters are taken with it in
+	 * front, the topics it is sent without it (NULL, 0: none).
+	 */
+	u8 *mount;
+	u16 mount_len;
 
 	bool ready;			/* attach done: work may run */
 	unsigned long flags;		/* KMQTT_CONN_F_* */
@@ -156,6 +166,13 @@ int kmqtt_conn_wait_detached(struct kmqtt_conn *conn);
 
 /* Start closing; idempotent, any context.  The work happens in a work item. */
 void kmqtt_conn_close(struct kmqtt_conn *conn, enum kmqtt_close_reason reason);
+
+/*
+ * May @msg be sent to @conn's client: is its topic under the client's
+ * mount point (longer than it, as the client sees topics without it)?
+ */
+bool kmqtt_conn_takes(const struct kmqtt_conn *conn,
+		      const struct kmqtt_msg *msg);
 
 /*
  * Queue the PUBLISH @ent of a delivery (ent->msg set) for sending, with

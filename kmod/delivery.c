@@ -55,11 +55,16 @@ void kmqtt_delivery_free_unused(struct kmqtt_broker *broker,
 	kmqtt_broker_uncharge(broker, n * sizeof(**d));
 }
 
-/* Make @d the delivery of @msg; the caller's reference is its first. */
+/*
+ * Make @d the delivery of @msg, found readable under the session's rules
+ * of generation @acl_gen; the caller's reference is its first.
+ */
 static void kmqtt_delivery_init_one(struct kmqtt_delivery *d,
-				    struct kmqtt_msg *msg, u8 qos, bool retain)
+				    struct kmqtt_msg *msg, u8 qos, bool retain,
+				    u32 acl_gen)
 {
 	refcount_set(&d->ref, 1);
+	d->acl_gen = acl_gen;
 	kmqtt_msg_get(msg);
 	d->msg = msg;
 	memset(&d->tx, 0, sizeof(d->tx));
@@ -81,10 +86,57 @@ void kmqtt_delivery_put(struct kmqtt_delivery *d)
 	kmqtt_msg_put(msg);
 }
 
-static void kmqtt_delivery_dropped(struct kmqtt_session *session)
+static void kmqtt_delivery_dropped(struct kmqtt_session *session,
+				   enum kmqtt_drop why)
 {
 	kmqtt_counter_add(&session->msgs_dropped, 1);
-	kmqtt_broker_dropped(session->broker, KMQTT_DROP_QUEUE_FULL, 1);
+	kmqtt_broker_dropped(session->broker, why, 1);
+}
+
+static bool kmqtt_delivery_readable(struct kmqtt_session *session,
+				    const struct kmqtt_msg *msg)
+{
+	bool readable;
+
+	rcu_read_lock();
+	readable = kmqtt_acl_allows(rcu_dereference(session->acl),
+				    kmqtt_msg_topic(msg), msg->topic_len,
+				    KMQTT_ACL_READ);
+	rcu_read_unlock();
+	return readable;
+}
+
+/*
+ * May @d go to @conn's client now?  Its topic must be under the client's
+ * mount point, and readable under the rules in force: read access is
+ * checked when a message is sent, not only when it was queued, so that a
+ * reload, or a takeover by another user, withdraws what waits.  The rules
+ * are read again only when they changed since the last check.
+ */
+static bool kmqtt_delivery_sendable(struct kmqtt_session *session,
+				    struct kmqtt_conn *conn,
+				    struct kmqtt_delivery *d)
+{
+	u32 gen = READ_ONCE(session->acl_gen);
+
+	lockdep_assert_held(&session->lock);
+	if (!kmqtt_conn_takes(conn, d->msg))
+		return false;
+	if (d->acl_gen == gen)
+		return true;
+	if (!kmqtt_delivery_readable(session, d->msg))
+		return false;
+	d->acl_gen = gen;
+	return true;
+}
+
+/* A delivery of the queue or window that may not be sent: it goes. */
+static void kmqtt_delivery_withdraw(struct kmqtt_session *session,
+				    struct kmqtt_delivery *d)
+{
+	list_del(&d->node);
+	kmqtt_delivery_put(d);
+	kmqtt_delivery_dropped(session, KMQTT_DROP_DENIED);
 }
 
 static bool kmqtt_delivery_id_in_use(struct kmqtt_session *session, u16 id)
@@ -146,10 +198,14 @@ static void kmqtt_delivery_pump(struct kmqtt_session *session,
 	list_for_each_entry_safe(d, tmp, &session->queue, node) {
 		if (d->qos && session->n_inflight >= window)
 			break;
-		list_del(&d->node);
 		WRITE_ONCE(session->n_queued, session->n_queued - 1);
 		WRITE_ONCE(session->queued_bytes,
 			   session->queued_bytes - d->msg->len);
+		if (!kmqtt_delivery_sendable(session, conn, d)) {
+			kmqtt_delivery_withdraw(session, d);
+			continue;
+		}
+		list_del(&d->node);
 		if (!d->qos) {
 			/* The queue's reference goes to the send queue. */
 			d->tx.msg = d->msg;
@@ -180,16 +236,12 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 			    struct kmqtt_msg *msg, u8 qos, bool retain,
 			    struct kmqtt_delivery *d)
 {
+	/* Read before the rules: a change meanwhile is seen at send time. */
+	u32 acl_gen = READ_ONCE(session->acl_gen);
 	struct kmqtt_conn *conn;
 	bool taken = false;
-	bool readable;
 
-	rcu_read_lock();
-	readable = kmqtt_acl_allows(rcu_dereference(session->acl),
-				    kmqtt_msg_topic(msg), msg->topic_len,
-				    KMQTT_ACL_READ);
-	rcu_read_unlock();
-	if (!readable) {
+	if (!kmqtt_delivery_readable(session, msg)) {
 		atomic64_inc(&session->broker->acl_denied);
 		return false;
 	}
@@ -197,12 +249,17 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 	if (!qos) {
 		rcu_read_lock();
 		conn = rcu_dereference(session->conn);
+		/* Not under its mount point: not for this client. */
+		if (conn && !kmqtt_conn_takes(conn, msg)) {
+			rcu_read_unlock();
+			return false;
+		}
 		/*
 		 * Straight out unless QoS 1/2 messages wait for the window:
 		 * then it waits behind them (ordered topics, MQTT-4.6.0-6).
 		 */
 		if (conn && !READ_ONCE(session->n_queued)) {
-			kmqtt_delivery_init_one(d, msg, 0, retain);
+			kmqtt_delivery_init_one(d, msg, 0, retain, acl_gen);
 			d->tx.msg = msg;
 			taken = kmqtt_conn_queue_publish(conn, &d->tx, 0, 0,
 							 false, retain);
@@ -221,10 +278,10 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 	if (session->dead)
 		goto unlock;
 	if (kmqtt_delivery_queue_full(session, msg)) {
-		kmqtt_delivery_dropped(session);
+		kmqtt_delivery_dropped(session, KMQTT_DROP_QUEUE_FULL);
 		goto unlock;
 	}
-	kmqtt_delivery_init_one(d, msg, qos, retain);
+	kmqtt_delivery_init_one(d, msg, qos, retain, acl_gen);
 	list_add_tail(&d->node, &session->queue);
 	WRITE_ONCE(session->n_queued, session->n_queued + 1);
 	WRITE_ONCE(session->queued_bytes, session->queued_bytes + msg->len);
@@ -241,13 +298,22 @@ unlock:
 void kmqtt_delivery_bind(struct kmqtt_session *session,
 			 struct kmqtt_conn *conn)
 {
-	struct kmqtt_delivery *d;
+	struct kmqtt_delivery *d, *tmp;
 
 	spin_lock(&session->lock);
 	rcu_assign_pointer(session->conn, conn);
-	/* The last connection's send queue was emptied at its close. */
-	list_for_each_entry(d, &session->inflight, node)
+	/*
+	 * The last connection's send queue was emptied at its close.  A
+	 * PUBREL goes out whatever the rules say: it carries no message.
+	 */
+	list_for_each_entry_safe(d, tmp, &session->inflight, node) {
+		if (!d->released && !kmqtt_delivery_sendable(session, conn, d)) {
+			WRITE_ONCE(session->n_inflight, session->n_inflight - 1);
+			kmqtt_delivery_withdraw(session, d);
+			continue;
+		}
 		kmqtt_delivery_send(session, conn, d, true);
+	}
 	kmqtt_delivery_pump(session, conn);
 	spin_unlock(&session->lock);
 }

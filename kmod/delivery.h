@@ -29,6 +29,7 @@ struct kmqtt_delivery {
 	struct list_head node;		/* session->queue or ->inflight */
 	struct kmqtt_txent tx;
 	struct kmqtt_msg *msg;
+	u32 acl_gen;			/* session->acl_gen it was read under */
 	u16 packet_id;
 	u8 qos;
 	bool retain;

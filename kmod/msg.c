@@ -45,13 +45,15 @@ static size_t kmqtt_msg_alloc_size(const struct kmqtt_msg *msg)
 }
 
 struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
+				   const u8 *prefix, u16 prefix_len,
 				   const u8 *topic, u16 topic_len,
 				   const u8 *payload, u32 payload_len, u8 qos,
 				   gfp_t gfp)
 {
-	size_t len = 2 + (size_t)topic_len + payload_len;
+	u16 full_len = prefix_len + topic_len;
+	size_t len = 2 + (size_t)full_len + payload_len;
 	size_t size = offsetof(struct kmqtt_msg, data) + len;
-	size_t charge = kmqtt_msg_charge(topic_len, payload_len);
+	size_t charge = kmqtt_msg_charge(full_len, payload_len);
 	bool small = size <= KMQTT_MSG_SMALL;
 	u32 min = READ_ONCE(zerocopy_min);
 	struct kmqtt_msg *msg = NULL;
@@ -80,12 +82,13 @@ struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 	refcount_set(&msg->ref, 1);
 	msg->broker = broker;
 	msg->qos = qos;
-	msg->topic_len = topic_len;
+	msg->topic_len = full_len;
 	msg->len = len;
-	msg->data[0] = topic_len >> 8;
-	msg->data[1] = topic_len & 0xff;
-	memcpy(msg->data + 2, topic, topic_len);
-	memcpy(msg->data + 2 + topic_len, payload, payload_len);
+	msg->data[0] = full_len >> 8;
+	msg->data[1] = full_len & 0xff;
+	memcpy(msg->data + 2, prefix, prefix_len);
+	memcpy(msg->data + 2 + prefix_len, topic, topic_len);
+	memcpy(msg->data + 2 + full_len, payload, payload_len);
 	return msg;
 }
 

@@ -30,10 +30,13 @@ struct kmqtt_msg {
 };
 
 /*
- * Returns the message, or ERR_PTR(-ENOSPC) when the broker's memory limit
- * is reached, ERR_PTR(-ENOMEM) when memory is short.
+ * A message on the topic @prefix (a mount point, may be empty) followed
+ * by @topic, at most 65535 bytes together.  Returns the message, or
+ * ERR_PTR(-ENOSPC) when the broker's memory limit is reached,
+ * ERR_PTR(-ENOMEM) when memory is short.
  */
 struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
+				   const u8 *prefix, u16 prefix_len,
 				   const u8 *topic, u16 topic_len,
 				   const u8 *payload, u32 payload_len, u8 qos,
 				   gfp_t gfp);

@@ -39,6 +39,8 @@ static const struct nla_policy kmqtt_attach_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_PENDING] = { .type = NLA_BINARY, .len = KMQTT_PENDING_MAX },
 	[KMQTT_A_ACL] = { .type = NLA_NESTED },
 	[KMQTT_A_USERNAME] = { .type = NLA_BINARY, .len = KMQTT_USERNAME_MAX },
+	[KMQTT_A_MOUNT_POINT] = { .type = NLA_BINARY,
+				  .len = KMQTT_MOUNT_POINT_MAX },
 };
 
 static const struct nla_policy kmqtt_acl_rule_policy[KMQTT_A_MAX + 1] = {
@@ -76,6 +78,7 @@ static const struct nla_policy kmqtt_limits_policy[KMQTT_LIMIT_MAX + 1] = {
 	[KMQTT_LIMIT_RETAIN_AVAILABLE] = NLA_POLICY_MAX(NLA_U8, 1),
 	[KMQTT_LIMIT_MAX_TOPIC_LEVELS] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &kmqtt_topic_levels_range),
+	[KMQTT_LIMIT_MESSAGE_SIZE] = { .type = NLA_U32 },
 };
 
 static const struct nla_policy kmqtt_set_limits_policy[KMQTT_A_MAX + 1] = {
@@ -268,6 +271,18 @@ static int kmqtt_netlink_attach(struct sk_buff *skb, struct genl_info *info)
 		params.username = nla_data(attrs[KMQTT_A_USERNAME]);
 		params.username_len = nla_len(attrs[KMQTT_A_USERNAME]);
 	}
+	if (attrs[KMQTT_A_MOUNT_POINT]) {
+		struct nlattr *mount = attrs[KMQTT_A_MOUNT_POINT];
+
+		/* Prefixed to topic names: one itself, but for its length. */
+		if (!kmqtt_topic_name_valid(nla_data(mount), nla_len(mount))) {
+			NL_SET_ERR_MSG_ATTR(info->extack, mount,
+					    "mount point is not a topic prefix");
+			return -EINVAL;
+		}
+		params.mount_point = nla_data(mount);
+		params.mount_point_len = nla_len(mount);
+	}
 
 	reply = genlmsg_new(nla_total_size_64bit(sizeof(u64)) +
 			    nla_total_size(sizeof(u8)), GFP_KERNEL);
@@ -358,6 +373,10 @@ static int kmqtt_netlink_put_totals(struct sk_buff *skb,
 		     KMQTT_STAT_DROPPED_CLOSING);
 	BUILD_BUG_ON(KMQTT_STAT_DROPPED_QUEUE_FULL + KMQTT_DROP_FANOUT !=
 		     KMQTT_STAT_DROPPED_FANOUT);
+	BUILD_BUG_ON(KMQTT_STAT_DROPPED_QUEUE_FULL + KMQTT_DROP_DENIED !=
+		     KMQTT_STAT_DROPPED_DENIED);
+	BUILD_BUG_ON(KMQTT_STAT_DROPPED_QUEUE_FULL + KMQTT_DROP_TOO_LARGE !=
+		     KMQTT_STAT_DROPPED_TOO_LARGE);
 
 	spin_lock(&broker->conns_lock);
 	sum = broker->closed;
@@ -439,7 +458,8 @@ static int kmqtt_netlink_put_limits(struct sk_buff *skb,
 	    nla_put_u32(skb, KMQTT_LIMIT_SESSION_EXPIRY, l->session_expiry) ||
 	    nla_put_u8(skb, KMQTT_LIMIT_QUEUE_QOS0, l->queue_qos0) ||
 	    nla_put_u8(skb, KMQTT_LIMIT_RETAIN_AVAILABLE, l->retain_available) ||
-	    nla_put_u32(skb, KMQTT_LIMIT_MAX_TOPIC_LEVELS, l->max_topic_levels)) {
+	    nla_put_u32(skb, KMQTT_LIMIT_MAX_TOPIC_LEVELS, l->max_topic_levels) ||
+	    nla_put_u32(skb, KMQTT_LIMIT_MESSAGE_SIZE, l->message_size)) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}
@@ -609,6 +629,8 @@ static int kmqtt_netlink_set_limits(struct sk_buff *skb,
 	if (tb[KMQTT_LIMIT_MAX_TOPIC_LEVELS])
 		new.max_topic_levels =
 			nla_get_u32(tb[KMQTT_LIMIT_MAX_TOPIC_LEVELS]);
+	if (tb[KMQTT_LIMIT_MESSAGE_SIZE])
+		new.message_size = nla_get_u32(tb[KMQTT_LIMIT_MESSAGE_SIZE]);
 	/* Readers take single fields with READ_ONCE(); each is one store. */
 	WRITE_ONCE(l->max_connections, new.max_connections);
 	WRITE_ONCE(l->max_packet_size, new.max_packet_size);
@@ -623,6 +645,7 @@ static int kmqtt_netlink_set_limits(struct sk_buff *skb,
 	WRITE_ONCE(l->queue_qos0, new.queue_qos0);
 	WRITE_ONCE(l->retain_available, new.retain_available);
 	WRITE_ONCE(l->max_topic_levels, new.max_topic_levels);
+	WRITE_ONCE(l->message_size, new.message_size);
 	if (tb[KMQTT_LIMIT_SESSION_EXPIRY])
 		kmqtt_session_expiry_changed(broker);
 	mutex_unlock(&broker->sessions_lock);

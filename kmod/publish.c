@@ -17,6 +17,7 @@
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
 
+#include "acl.h"
 #include "broker.h"
 #include "conn.h"
 #include "delivery.h"
@@ -167,6 +168,22 @@ fail:
 	return ret;
 }
 
+/* May @from publish on @msg's topic (its mount point included)? */
+static bool kmqtt_publish_allowed(struct kmqtt_conn *from,
+				  const struct kmqtt_msg *msg)
+{
+	bool ok;
+
+	rcu_read_lock();
+	ok = kmqtt_acl_allows(rcu_dereference(from->session->acl),
+			      kmqtt_msg_topic(msg), msg->topic_len,
+			      KMQTT_ACL_WRITE);
+	rcu_read_unlock();
+	if (!ok)
+		atomic64_inc(&from->broker->acl_denied);
+	return ok;
+}
+
 int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub)
 {
 	struct kmqtt_broker *broker = from->broker;
@@ -174,14 +191,18 @@ int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub)
 	int ret;
 
 	/* What a retry needs room for: the message, and its deliveries. */
-	from->refused = kmqtt_msg_charge(pub->topic_len, pub->payload_len);
-	msg = kmqtt_msg_create(broker, pub->topic, pub->topic_len,
-			       pub->payload, pub->payload_len, pub->qos,
-			       GFP_KERNEL);
+	from->refused = kmqtt_msg_charge(from->mount_len + pub->topic_len,
+					 pub->payload_len);
+	msg = kmqtt_msg_create(broker, from->mount, from->mount_len,
+			       pub->topic, pub->topic_len, pub->payload,
+			       pub->payload_len, pub->qos, GFP_KERNEL);
 	if (IS_ERR(msg)) {
 		ret = PTR_ERR(msg);
 	} else {
-		ret = kmqtt_publish_msg(broker, msg, pub->retain, &from->fanout);
+		/* Refused by the rules: acknowledged and dropped (3.1.1). */
+		ret = kmqtt_publish_allowed(from, msg) ?
+		      kmqtt_publish_msg(broker, msg, pub->retain,
+					&from->fanout) : 0;
 		from->refused += from->fanout.refused;
 		kmqtt_msg_put(msg);
 	}

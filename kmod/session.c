@@ -330,6 +330,7 @@ retry:
 	/* The rules of the connecting client replace the stored ones. */
 	old_acl = rcu_replace_pointer(session->acl, conn->acl,
 				      lockdep_is_held(&broker->sessions_lock));
+	WRITE_ONCE(session->acl_gen, session->acl_gen + 1);
 	kmqtt_acl_free(old_acl);
 	conn->acl = NULL;
 	ret = kmqtt_session_set_username(session, params);
@@ -357,9 +358,11 @@ int kmqtt_session_set_acl(struct kmqtt_broker *broker, const u8 *client_id,
 
 	mutex_lock(&broker->sessions_lock);
 	session = kmqtt_session_find(broker, client_id, len);
-	if (session)
+	if (session) {
 		acl = rcu_replace_pointer(session->acl, acl,
 					  lockdep_is_held(&broker->sessions_lock));
+		WRITE_ONCE(session->acl_gen, session->acl_gen + 1);
+	}
 	mutex_unlock(&broker->sessions_lock);
 	kmqtt_acl_free(acl);
 	return session ? 0 : -ENOENT;

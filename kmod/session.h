@@ -47,6 +47,7 @@ struct kmqtt_session {
 	struct kmqtt_conn __rcu *conn;
 	/* Access rules; NULL allows all.  Replaced under sessions_lock. */
 	struct kmqtt_acl __rcu *acl;
+	u32 acl_gen;			/* counts the replacements of @acl */
 	/* Whom the agent authenticated; NULL: anonymous.  sessions_lock. */
 	u8 *username;
 	u16 username_len;

@@ -26,28 +26,24 @@ void direct_close(struct direct *d)
 	d->listen_fd = -1;
 }
 
-int direct_client(struct direct *d, struct kmqtt_genl *g,
-		  const char *client_id, bool clean_session, uint64_t *conn_id,
+int direct_attach(struct direct *d, struct kmqtt_genl *g,
+		  const struct kmqtt_attach_req *req, uint64_t *conn_id,
 		  bool *session_present)
 {
-	struct kmqtt_attach_req req = {
-		.client_id = client_id,
-		.proto_level = MQTT_PROTO_V311,
-		.clean_session = clean_session,
-	};
+	struct kmqtt_attach_req ours = *req;
 	int one = 1, fd, err;
 	uint64_t id;
 
 	fd = loopback_connect(d->port, MQTT_TEST_TIMEOUT_MS);
 	if (fd < 0)
 		return fd;
-	req.fd = loopback_accept(d->listen_fd, MQTT_TEST_TIMEOUT_MS);
-	if (req.fd < 0) {
+	ours.fd = loopback_accept(d->listen_fd, MQTT_TEST_TIMEOUT_MS);
+	if (ours.fd < 0) {
 		close(fd);
-		return req.fd;
+		return ours.fd;
 	}
-	err = kmqtt_genl_attach(g, &req, conn_id ? conn_id : &id);
-	close(req.fd);
+	err = kmqtt_genl_attach(g, &ours, conn_id ? conn_id : &id);
+	close(ours.fd);
 	if (!err)
 		err = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 				 sizeof(one)) ? -errno : 0;
@@ -59,4 +55,17 @@ int direct_client(struct direct *d, struct kmqtt_genl *g,
 		return err;
 	}
 	return fd;
+}
+
+int direct_client(struct direct *d, struct kmqtt_genl *g,
+		  const char *client_id, bool clean_session, uint64_t *conn_id,
+		  bool *session_present)
+{
+	struct kmqtt_attach_req req = {
+		.client_id = client_id,
+		.proto_level = MQTT_PROTO_V311,
+		.clean_session = clean_session,
+	};
+
+	return direct_attach(d, g, &req, conn_id, session_present);
 }

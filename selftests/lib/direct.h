@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct kmqtt_genl;
+#include "kmqtt_genl.h"
 
 struct direct {
 	int listen_fd;
@@ -28,6 +28,10 @@ void direct_close(struct direct *d);
  */
 int direct_client(struct direct *d, struct kmqtt_genl *g,
 		  const char *client_id, bool clean_session, uint64_t *conn_id,
+		  bool *session_present);
+/* The same with everything ATTACH takes from req (its fd is ours). */
+int direct_attach(struct direct *d, struct kmqtt_genl *g,
+		  const struct kmqtt_attach_req *req, uint64_t *conn_id,
 		  bool *session_present);
 
 #endif

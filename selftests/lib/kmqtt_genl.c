@@ -136,6 +136,41 @@ static int parse_conn_id(struct nlattr **attrs, void *arg)
 	return 0;
 }
 
+/* KMQTT_A_ACL with n rules: 0 or -1. */
+static int put_acl(struct nl_msg *msg, const struct kmqtt_acl_rule *acl,
+		   size_t n)
+{
+	struct nlattr *nest, *rule;
+	size_t i;
+
+	nest = nla_nest_start(msg, KMQTT_A_ACL);
+	if (!nest)
+		return -1;
+	for (i = 0; i < n; i++) {
+		rule = nla_nest_start(msg, KMQTT_A_ACL_RULE);
+		if (!rule ||
+		    nla_put(msg, KMQTT_A_FILTER, strlen(acl[i].filter),
+			    acl[i].filter) ||
+		    nla_put_u8(msg, KMQTT_A_ACL_ACCESS, acl[i].access))
+			return -1;
+		nla_nest_end(msg, rule);
+	}
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+static int put_will(struct nl_msg *msg, const struct kmqtt_attach_req *req)
+{
+	if (!req->will_topic)
+		return 0;
+	return nla_put(msg, KMQTT_A_WILL_TOPIC, strlen(req->will_topic),
+		       req->will_topic) ||
+	       nla_put(msg, KMQTT_A_WILL_PAYLOAD, strlen(req->will_payload),
+		       req->will_payload) ||
+	       nla_put_u8(msg, KMQTT_A_WILL_QOS, req->will_qos) ||
+	       nla_put_u8(msg, KMQTT_A_WILL_RETAIN, 0);
+}
+
 int kmqtt_genl_attach(struct kmqtt_genl *g, const struct kmqtt_attach_req *req,
 		      uint64_t *conn_id)
 {
@@ -150,12 +185,32 @@ int kmqtt_genl_attach(struct kmqtt_genl *g, const struct kmqtt_attach_req *req,
 	    nla_put_u16(msg, KMQTT_A_KEEPALIVE, req->keepalive) ||
 	    nla_put_u8(msg, KMQTT_A_CLEAN_SESSION, req->clean_session) ||
 	    (req->pending_len &&
-	     nla_put(msg, KMQTT_A_PENDING, req->pending_len, req->pending))) {
+	     nla_put(msg, KMQTT_A_PENDING, req->pending_len, req->pending)) ||
+	    put_will(msg, req) ||
+	    (req->acl_count && put_acl(msg, req->acl, req->acl_count)) ||
+	    (req->mount_point &&
+	     nla_put(msg, KMQTT_A_MOUNT_POINT, strlen(req->mount_point),
+		     req->mount_point))) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
 	*conn_id = 0;
 	return transact(g, msg, parse_conn_id, conn_id);
+}
+
+int kmqtt_genl_set_acl(struct kmqtt_genl *g, const char *client_id,
+		       const struct kmqtt_acl_rule *acl, size_t n)
+{
+	struct nl_msg *msg = new_request(g, KMQTT_CMD_SET_ACL, NLM_F_ACK);
+
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put(msg, KMQTT_A_CLIENT_ID, strlen(client_id), client_id) ||
+	    put_acl(msg, acl, n)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	return transact(g, msg, NULL, NULL);
 }
 
 static int parse_stats(struct nlattr **attrs, void *arg)

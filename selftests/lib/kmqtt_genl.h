@@ -21,6 +21,12 @@ struct kmqtt_genl {
 	int family;
 };
 
+/* One access rule (KMQTT_A_ACL_RULE): a filter and KMQTT_ACL_* bits. */
+struct kmqtt_acl_rule {
+	const char *filter;
+	uint8_t access;
+};
+
 struct kmqtt_attach_req {
 	int fd;
 	const char *client_id;
@@ -30,6 +36,14 @@ struct kmqtt_attach_req {
 	/* KMQTT_A_PENDING: bytes "read" after CONNECT, when pending_len. */
 	const void *pending;
 	size_t pending_len;
+	/* The will, when will_topic is set. */
+	const char *will_topic;
+	const char *will_payload;
+	uint8_t will_qos;
+	/* KMQTT_A_ACL with these rules, when acl_count. */
+	const struct kmqtt_acl_rule *acl;
+	size_t acl_count;
+	const char *mount_point;	/* KMQTT_A_MOUNT_POINT when set */
 };
 
 struct kmqtt_closed_event {
@@ -43,6 +57,9 @@ void kmqtt_genl_close(struct kmqtt_genl *g);
 
 int kmqtt_genl_attach(struct kmqtt_genl *g, const struct kmqtt_attach_req *req,
 		      uint64_t *conn_id);
+/* SET_ACL: the session of client_id gets these n rules (n > 0). */
+int kmqtt_genl_set_acl(struct kmqtt_genl *g, const char *client_id,
+		       const struct kmqtt_acl_rule *acl, size_t n);
 /* stats[KMQTT_STAT_x]; counters absent from the reply stay 0. */
 int kmqtt_genl_get_info(struct kmqtt_genl *g,
 			uint64_t stats[KMQTT_STAT_MAX + 1]);

@@ -42,6 +42,8 @@ static const char *const stat_names[KMQTT_STAT_MAX + 1] = {
 	[KMQTT_STAT_DROPPED_NO_MEMORY] = "dropped_no_memory",
 	[KMQTT_STAT_DROPPED_CLOSING] = "dropped_closing",
 	[KMQTT_STAT_DROPPED_FANOUT] = "dropped_fanout",
+	[KMQTT_STAT_DROPPED_DENIED] = "dropped_denied",
+	[KMQTT_STAT_DROPPED_TOO_LARGE] = "dropped_too_large",
 };
 
 /* Which counters GET_INFO totals, GET_CONN and GET_SESSION entries carry. */
@@ -56,7 +58,8 @@ static const enum kmqtt_stat total_stats[] = {
 	KMQTT_STAT_PROTOCOL_ERRORS, KMQTT_STAT_ACL_DENIED,
 	KMQTT_STAT_PUBLISHERS_PAUSED, KMQTT_STAT_DROPPED_QUEUE_FULL,
 	KMQTT_STAT_DROPPED_NO_MEMORY, KMQTT_STAT_DROPPED_CLOSING,
-	KMQTT_STAT_DROPPED_FANOUT,
+	KMQTT_STAT_DROPPED_FANOUT, KMQTT_STAT_DROPPED_DENIED,
+	KMQTT_STAT_DROPPED_TOO_LARGE,
 };
 
 static const enum kmqtt_stat session_stats[] = {
@@ -206,9 +209,11 @@ static void show_info(const struct show *sh, const struct kmqtt_nl_info *info)
 	printf("  subscriptions: %" PRIu64 "\n", s[KMQTT_STAT_SUBSCRIPTIONS]);
 	text_traffic(s);
 	printf("  dropped: %" PRIu64 " queue full, %" PRIu64 " no memory, %"
-	       PRIu64 " closing, %" PRIu64 " over fan-out\n",
+	       PRIu64 " closing, %" PRIu64 " over fan-out, %" PRIu64
+	       " access withdrawn, %" PRIu64 " too large\n",
 	       s[KMQTT_STAT_DROPPED_QUEUE_FULL], s[KMQTT_STAT_DROPPED_NO_MEMORY],
-	       s[KMQTT_STAT_DROPPED_CLOSING], s[KMQTT_STAT_DROPPED_FANOUT]);
+	       s[KMQTT_STAT_DROPPED_CLOSING], s[KMQTT_STAT_DROPPED_FANOUT],
+	       s[KMQTT_STAT_DROPPED_DENIED], s[KMQTT_STAT_DROPPED_TOO_LARGE]);
 	printf("  inflight: %" PRIu64 "\n", s[KMQTT_STAT_INFLIGHT]);
 	printf("  queued: %" PRIu64 " messages, %" PRIu64 " bytes\n",
 	       s[KMQTT_STAT_QUEUED], s[KMQTT_STAT_QUEUED_BYTES]);

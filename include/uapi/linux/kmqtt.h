@@ -22,6 +22,9 @@
  */
 #define KMQTT_TOPIC_LEVELS_MAX	1024
 
+/* Longest mount point ATTACH takes (a topic prefix). */
+#define KMQTT_MOUNT_POINT_MAX	1024
+
 /* Most bytes ATTACH takes in KMQTT_A_PENDING: one TLS record's worth. */
 #define KMQTT_PENDING_MAX	16384
 
@@ -108,6 +111,13 @@ enum kmqtt_attr {
 	 * restarted agent compiles its access rules for the same user.
 	 */
 	KMQTT_A_USERNAME,
+	/*
+	 * binary: 1..KMQTT_MOUNT_POINT_MAX bytes of topic prefix (Mosquitto's
+	 * mount_point) of the connection's listener.  The client's topics and
+	 * filters are taken as the prefix followed by theirs; topics it is
+	 * sent have the prefix removed.
+	 */
+	KMQTT_A_MOUNT_POINT,
 
 	__KMQTT_A_MAX,
 };
@@ -142,6 +152,8 @@ enum kmqtt_stat {
 	KMQTT_STAT_DROPPED_NO_MEMORY,	/* the memory limit, or no memory */
 	KMQTT_STAT_DROPPED_CLOSING,	/* QoS 0 to a connection closing */
 	KMQTT_STAT_DROPPED_FANOUT,	/* subscribers past the fan-out bound */
+	KMQTT_STAT_DROPPED_DENIED,	/* read access lost before it was sent */
+	KMQTT_STAT_DROPPED_TOO_LARGE,	/* payload over MESSAGE_SIZE */
 
 	__KMQTT_STAT_MAX,
 };
@@ -180,6 +192,11 @@ enum kmqtt_limit {
 	KMQTT_LIMIT_QUEUE_QOS0,		/* u8: queue QoS 0 for offline sessions */
 	KMQTT_LIMIT_RETAIN_AVAILABLE,	/* u8: 0 = retained messages refused */
 	KMQTT_LIMIT_MAX_TOPIC_LEVELS,	/* u32, 1..1024 per filter or topic */
+	/*
+	 * u32 payload bytes of a PUBLISH, 0 = no limit (Mosquitto's
+	 * message_size_limit): a larger one is acknowledged and dropped.
+	 */
+	KMQTT_LIMIT_MESSAGE_SIZE,
 
 	__KMQTT_LIMIT_MAX,
 };
