@@ -9,9 +9,11 @@
 
 #include "acl.h"
 #include "auth.h"
+#include "config.h"
 #include "connect.h"
 #include "log.h"
 #include "nl.h"
+#include "origins.h"
 #include "passwd.h"
 
 /* Longest username quoted in the log. */
@@ -25,16 +27,117 @@ struct auth_grant {
 	char reason[192];
 };
 
-void auth_init(struct auth_policy *policy)
-{
-	memset(policy, 0, sizeof(*policy));
-}
-
-void auth_fini(struct auth_policy *policy)
+static void policy_free(struct auth_policy *policy)
 {
 	passwd_free(policy->passwd);
 	acl_free(policy->acl);
+	free(policy->listener);
 	memset(policy, 0, sizeof(*policy));
+}
+
+/* Returns 0, or -1 with @err "FILE:LINE: directive: what is wrong". */
+static int policy_load(struct auth_policy *policy,
+		       const struct config_security *sec, char *err,
+		       size_t errlen)
+{
+	char why[384];
+
+	policy->allow_anonymous = sec->allow_anonymous;
+	policy->hooks = (struct listener_auth){ .check = auth_check,
+						.finish = auth_finish,
+						.arg = policy };
+	if (sec->password_file) {
+		policy->passwd = passwd_load(sec->password_file, why,
+					     sizeof(why));
+		if (!policy->passwd) {
+			snprintf(err, errlen, "%s: password_file: %s",
+				 sec->password_file_where, why);
+			return -1;
+		}
+	}
+	if (sec->acl_file) {
+		policy->acl = acl_load(sec->acl_file, why, sizeof(why));
+		if (!policy->acl) {
+			snprintf(err, errlen, "%s: acl_file: %s",
+				 sec->acl_file_where, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The name a session's listener is recorded under: "PORT ADDRESS". */
+static char *listener_name(const struct config_listener *l)
+{
+	char *name;
+
+	if (asprintf(&name, "%s %s", l->port, l->addr ? l->addr : "*") < 0)
+		return NULL;
+	return name;
+}
+
+int auth_policies_load(struct auth_policies *ps, const struct config *cfg,
+		       struct origins *origins, char *err, size_t errlen)
+{
+	size_t i;
+
+	memset(ps, 0, sizeof(*ps));
+	ps->per_listener = cfg->per_listener_settings;
+	ps->count = ps->per_listener ? cfg->listener_count : 1;
+	ps->policy = calloc(ps->count, sizeof(*ps->policy));
+	if (!ps->policy) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (!ps->per_listener) {
+		if (policy_load(&ps->policy[0], &cfg->security, err, errlen))
+			goto fail;
+		return 0;
+	}
+	for (i = 0; i < ps->count; i++) {
+		struct auth_policy *policy = &ps->policy[i];
+		const struct config_listener *l = &cfg->listeners[i];
+
+		if (policy_load(policy, &l->security, err, errlen))
+			goto fail;
+		policy->origins = origins;
+		policy->listener = listener_name(l);
+		if (!policy->listener) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	return 0;
+
+fail:
+	auth_policies_free(ps);
+	return -1;
+}
+
+void auth_policies_free(struct auth_policies *ps)
+{
+	size_t i;
+
+	for (i = 0; ps->policy && i < ps->count; i++)
+		policy_free(&ps->policy[i]);
+	free(ps->policy);
+	memset(ps, 0, sizeof(*ps));
+}
+
+const struct listener_auth *auth_policies_hooks(const struct auth_policies *ps,
+						size_t i)
+{
+	return &ps->policy[ps->per_listener ? i : 0].hooks;
+}
+
+bool auth_policies_have_acl(const struct auth_policies *ps)
+{
+	size_t i;
+
+	for (i = 0; i < ps->count; i++)
+		if (ps->policy[i].acl)
+			return true;
+	return false;
 }
 
 /* @name quoted for the log: control characters could forge lines. */
@@ -68,26 +171,39 @@ static uint8_t auth_refuse(struct auth_grant *a, uint8_t code,
 	return code;
 }
 
-/* The username the client is known by; sets a->username. */
+/* use_identity_as_username, use_subject_as_username: the certificate's. */
+static uint8_t auth_identify_by_certificate(const struct listener_conn_info *ci,
+					    struct auth_grant *a)
+{
+	const char *id = ci->identity == LISTENER_IDENTITY_CERT_CN ?
+			 ci->cert_cn : ci->cert_subject;
+
+	/* Also every client of a listener that asks for no certificate. */
+	if (!id)
+		return auth_refuse(a, MQTT_CONNACK_BAD_USERNAME_PASSWORD,
+				   "no client certificate identity", NULL,
+				   ci->connect);
+	if (strlen(id) > KMQTT_USERNAME_MAX)
+		return auth_refuse(a, MQTT_CONNACK_BAD_USERNAME_PASSWORD,
+				   "certificate identity too long", NULL,
+				   ci->connect);
+	a->username = strdup(id);
+	return a->username ? MQTT_CONNACK_ACCEPTED :
+			     MQTT_CONNACK_SERVER_UNAVAILABLE;
+}
+
+/*
+ * The username the client is known by; sets a->username.  Mosquitto 2.0
+ * answers 5 (not authorised) to every refusal of credentials.
+ */
 static uint8_t auth_identify(const struct auth_policy *policy,
 			     const struct listener_conn_info *ci,
 			     struct auth_grant *a)
 {
 	const struct connect_packet *c = ci->connect;
 
-	if (ci->use_identity_as_username) {
-		if (!ci->cert_cn)
-			return auth_refuse(a, MQTT_CONNACK_BAD_USERNAME_PASSWORD,
-					   "no client certificate identity",
-					   NULL, c);
-		if (strlen(ci->cert_cn) > KMQTT_USERNAME_MAX)
-			return auth_refuse(a, MQTT_CONNACK_BAD_USERNAME_PASSWORD,
-					   "certificate identity too long",
-					   NULL, c);
-		a->username = strdup(ci->cert_cn);
-		return a->username ? MQTT_CONNACK_ACCEPTED :
-				     MQTT_CONNACK_SERVER_UNAVAILABLE;
-	}
+	if (ci->identity != LISTENER_IDENTITY_CONNECT)
+		return auth_identify_by_certificate(ci, a);
 	if (!c->has_username) {
 		if (!policy->allow_anonymous)
 			return auth_refuse(a, MQTT_CONNACK_NOT_AUTHORIZED,
@@ -95,9 +211,14 @@ static uint8_t auth_identify(const struct auth_policy *policy,
 					   NULL, c);
 		return MQTT_CONNACK_ACCEPTED;
 	}
+	/* Nothing to check a username against: allow_anonymous decides. */
+	if (!policy->passwd && !policy->allow_anonymous)
+		return auth_refuse(a, MQTT_CONNACK_NOT_AUTHORIZED,
+				   "no password_file and allow_anonymous false",
+				   NULL, c);
 	/* kmqtt.ko keeps the username with the session, up to a bound. */
 	if (c->username.len > KMQTT_USERNAME_MAX)
-		return auth_refuse(a, MQTT_CONNACK_BAD_USERNAME_PASSWORD,
+		return auth_refuse(a, MQTT_CONNACK_NOT_AUTHORIZED,
 				   "username too long", NULL, c);
 	a->username = strndup((const char *)c->username.data,
 			      c->username.len);
@@ -105,14 +226,13 @@ static uint8_t auth_identify(const struct auth_policy *policy,
 		return MQTT_CONNACK_SERVER_UNAVAILABLE;
 	/* A NUL would make the ACL's user differ from the password's. */
 	if (strlen(a->username) != c->username.len)
-		return auth_refuse(a, MQTT_CONNACK_BAD_USERNAME_PASSWORD,
+		return auth_refuse(a, MQTT_CONNACK_NOT_AUTHORIZED,
 				   "username contains NUL", NULL, c);
 	if (policy->passwd &&
-	    !passwd_verify(policy->passwd, c->username.data, c->username.len,
-			   c->has_password ? c->password.data :
-					     (const uint8_t *)"",
-			   c->has_password ? c->password.len : 0))
-		return auth_refuse(a, MQTT_CONNACK_BAD_USERNAME_PASSWORD,
+	    (!c->has_password ||
+	     !passwd_verify(policy->passwd, c->username.data, c->username.len,
+			    c->password.data, c->password.len)))
+		return auth_refuse(a, MQTT_CONNACK_NOT_AUTHORIZED,
 				   "bad username or password", a->username, c);
 	return MQTT_CONNACK_ACCEPTED;
 }
@@ -161,11 +281,14 @@ uint8_t auth_check(const struct listener_conn_info *ci,
 void auth_finish(struct listener_grant *g, const struct connect_packet *c,
 		 uint64_t conn_id, void *arg)
 {
+	const struct auth_policy *policy = arg;
 	struct auth_grant *a = g->priv;
 
-	(void)c;
-	(void)conn_id;
-	(void)arg;
+	if (conn_id && policy->origins &&
+	    origins_set(policy->origins, c->client_id, policy->listener,
+			conn_id, c->clean_session))
+		log_error("Out of memory: the access rules of client %s will not be updated on reload.",
+			  c->client_id);
 	if (a) {
 		if (a->has_rules)
 			acl_rules_free(&a->rules);
@@ -213,16 +336,41 @@ static void collect_session(const struct kmqtt_nl_session *s, void *arg)
 	list->count++;
 }
 
-/* Send one session its rules; -ENOENT (gone meanwhile) is not an error. */
-static int push_one(struct auth_policy *policy, struct kmqtt_nl *nl,
-		    const struct session_entry *e)
+/*
+ * The policy of @client_id's session, or NULL: with per_listener_settings
+ * true, one that kmqttd did not attach or whose listener is gone.
+ */
+static const struct auth_policy *session_policy(const struct auth_policies *ps,
+						const struct origins *origins,
+						const char *client_id)
 {
-	struct acl_rules rules;
+	const char *listener;
+	size_t i;
+
+	if (!ps->per_listener)
+		return &ps->policy[0];
+	listener = origins_get(origins, client_id);
+	for (i = 0; listener && i < ps->count; i++)
+		if (!strcmp(ps->policy[i].listener, listener))
+			return &ps->policy[i];
+	return NULL;
+}
+
+/*
+ * Send one session the rules of @acl (NULL: everything allowed, or with
+ * @deny_all nothing).  -ENOENT (gone meanwhile) is not an error.
+ */
+static int push_one(const struct acl *acl, bool deny_all,
+		    struct kmqtt_nl *nl, const struct session_entry *e)
+{
+	struct acl_rules rules = { 0 };
 	int err;
 
-	if (!policy->acl)
+	if (deny_all)
+		return kmqtt_nl_set_acl(nl, e->client_id, &rules);
+	if (!acl)
 		return kmqtt_nl_set_acl(nl, e->client_id, NULL);
-	if (acl_compile(policy->acl, e->client_id, e->username, &rules)) {
+	if (acl_compile(acl, e->client_id, e->username, &rules)) {
 		snprintf(nl->error, sizeof(nl->error), "out of memory");
 		return -ENOMEM;
 	}
@@ -236,9 +384,12 @@ static int push_one(struct auth_policy *policy, struct kmqtt_nl *nl,
 	return err;
 }
 
-int auth_push_acls(struct auth_policy *policy, struct kmqtt_nl *nl)
+int auth_push_acls(const struct auth_policies *ps, struct origins *origins,
+		   struct kmqtt_nl *nl)
 {
+	bool some_acl = auth_policies_have_acl(ps);
 	struct session_list list = { 0 };
+	const struct auth_policy *policy;
 	unsigned int failed = 0;
 	size_t i;
 	int err;
@@ -249,7 +400,16 @@ int auth_push_acls(struct auth_policy *policy, struct kmqtt_nl *nl)
 		err = -ENOMEM;
 	}
 	for (i = 0; !err && i < list.count; i++) {
-		int rc = push_one(policy, nl, &list.entry[i]);
+		const struct session_entry *e = &list.entry[i];
+		int rc;
+
+		origins_mark(origins, e->client_id);
+		policy = session_policy(ps, origins, e->client_id);
+		if (!policy && some_acl)
+			log_warning("Client %s: session of an unknown listener (attached before kmqttd started, or its listener is gone): no access until it connects again.",
+				    e->client_id);
+		rc = push_one(policy ? policy->acl : NULL, !policy && some_acl,
+			      nl, e);
 
 		if (rc && rc != -ENOENT) {
 			log_error("Access rules of client %s: %s",
@@ -257,9 +417,11 @@ int auth_push_acls(struct auth_policy *policy, struct kmqtt_nl *nl)
 			failed++;
 		}
 	}
-	if (!err)
+	if (!err) {
+		origins_sweep(origins);
 		log_verbose("Access rules sent to %zu sessions (%u failed).",
 			    list.count, failed);
+	}
 	for (i = 0; i < list.count; i++) {
 		free(list.entry[i].client_id);
 		free(list.entry[i].username);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "connect.h"
 #include "limits.h"
 
 struct parser {
@@ -29,11 +30,11 @@ struct parser {
 	/* Settings before any `listener` line: the default listener's. */
 	struct config_listener deflt;
 	bool default_requested;		/* port or bind_address seen */
-	bool default_tls_set;		/* TLS settings in the global part */
-	char *default_tls_where;
+	char *default_settings_where;	/* first one given to deflt */
 	struct config_listener *cur;	/* where per-listener settings go */
 	bool in_bridge;			/* after a `connection` line */
-	bool allow_anonymous_set;
+	/* per_listener_settings true must come before the first of these. */
+	char *security_where;
 };
 
 /* One handled directive; @args is the rest of the line, trimmed. */
@@ -184,12 +185,32 @@ static int handle_bind_address(struct parser *p, const char *name,
 	return 0;
 }
 
+static void security_free(struct config_security *s)
+{
+	free(s->password_file);
+	free(s->password_file_where);
+	free(s->acl_file);
+	free(s->acl_file_where);
+	free(s->auto_id_prefix);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Mosquitto's defaults; allow_anonymous is settled by finish(). */
+static void security_init(struct config_security *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->allow_zero_length_clientid = true;
+}
+
 static void listener_free(struct config_listener *l)
 {
 	free(l->addr);
 	free(l->cafile);
 	free(l->certfile);
 	free(l->keyfile);
+	free(l->crlfile);
+	free(l->mount_point);
+	security_free(&l->security);
 	free(l->where);
 	memset(l, 0, sizeof(*l));
 }
@@ -230,6 +251,7 @@ static int handle_listener(struct parser *p, const char *name, char *args)
 	struct config_listener l = { 0 }, *slot;
 	size_t i;
 
+	security_init(&l.security);
 	if (!port)
 		return parse_error(p, "%s: missing port", name);
 	if (strtok(NULL, " \t"))
@@ -267,10 +289,22 @@ static struct config_listener *current_listener(struct parser *p)
 {
 	if (p->cur)
 		return p->cur;
-	if (!p->default_tls_where)
-		p->default_tls_where = where_here(p);
-	p->default_tls_set = true;
+	if (!p->default_settings_where)
+		p->default_settings_where = where_here(p);
 	return &p->deflt;
+}
+
+/*
+ * Where the security setting on this line goes: the global one, or with
+ * per_listener_settings true the current listener's.
+ */
+static struct config_security *current_security(struct parser *p)
+{
+	if (!p->security_where)
+		p->security_where = where_here(p);
+	if (!p->cfg->per_listener_settings)
+		return &p->cfg->security;
+	return &current_listener(p)->security;
 }
 
 static int handle_cafile(struct parser *p, const char *name, char *args)
@@ -295,6 +329,11 @@ static int handle_require_certificate(struct parser *p, const char *name,
 			  &current_listener(p)->require_certificate);
 }
 
+static int handle_crlfile(struct parser *p, const char *name, char *args)
+{
+	return set_string(p, name, args, &current_listener(p)->crlfile, NULL);
+}
+
 static int handle_use_identity_as_username(struct parser *p,
 					   const char *name, char *args)
 {
@@ -302,26 +341,84 @@ static int handle_use_identity_as_username(struct parser *p,
 			  &current_listener(p)->use_identity_as_username);
 }
 
+static int handle_use_subject_as_username(struct parser *p,
+					  const char *name, char *args)
+{
+	return parse_bool(p, name, args,
+			  &current_listener(p)->use_subject_as_username);
+}
+
+/*
+ * A topic prefix kmqtt.ko puts in front of the topics of the listener's
+ * clients; as Mosquitto, only after a listener line.
+ */
+static int handle_mount_point(struct parser *p, const char *name, char *args)
+{
+	size_t len = strlen(args);
+
+	if (!p->cur)
+		return parse_error(p, "%s must follow a listener line", name);
+	if (len > KMQTT_MOUNT_POINT_MAX)
+		return parse_error(p, "%s: longer than %d bytes", name,
+				   KMQTT_MOUNT_POINT_MAX);
+	if (!connect_utf8_valid((const uint8_t *)args, len))
+		return parse_error(p, "%s: not valid UTF-8", name);
+	if (strpbrk(args, "+#"))
+		return parse_error(p, "%s \"%s\": a topic prefix cannot contain + or #",
+				   name, args);
+	return set_string(p, name, args, &p->cur->mount_point, NULL);
+}
+
 static int handle_allow_anonymous(struct parser *p, const char *name,
 				  char *args)
 {
-	if (parse_bool(p, name, args, &p->cfg->allow_anonymous))
+	struct config_security *s = current_security(p);
+
+	if (parse_bool(p, name, args, &s->allow_anonymous))
 		return -1;
-	p->allow_anonymous_set = true;
+	s->allow_anonymous_set = true;
 	return 0;
 }
 
 static int handle_password_file(struct parser *p, const char *name,
 				char *args)
 {
-	return set_string(p, name, args, &p->cfg->password_file,
-			  &p->cfg->password_file_where);
+	struct config_security *s = current_security(p);
+
+	return set_string(p, name, args, &s->password_file,
+			  &s->password_file_where);
 }
 
 static int handle_acl_file(struct parser *p, const char *name, char *args)
 {
-	return set_string(p, name, args, &p->cfg->acl_file,
-			  &p->cfg->acl_file_where);
+	struct config_security *s = current_security(p);
+
+	return set_string(p, name, args, &s->acl_file, &s->acl_file_where);
+}
+
+static int handle_allow_zero_length_clientid(struct parser *p,
+					     const char *name, char *args)
+{
+	return parse_bool(p, name, args,
+			  &current_security(p)->allow_zero_length_clientid);
+}
+
+/* Room for the prefix in a client id, beside the 36 characters of a UUID. */
+#define AUTO_ID_PREFIX_MAX	(KMQTT_CLIENT_ID_MAX - CONNECT_ASSIGNED_ID_RANDOM_LEN)
+
+static int handle_auto_id_prefix(struct parser *p, const char *name,
+				 char *args)
+{
+	size_t len = strlen(args);
+
+	if (len > AUTO_ID_PREFIX_MAX)
+		return parse_error(p, "%s: longer than %d bytes (client ids have at most %d)",
+				   name, AUTO_ID_PREFIX_MAX,
+				   KMQTT_CLIENT_ID_MAX);
+	if (!connect_utf8_valid((const uint8_t *)args, len))
+		return parse_error(p, "%s: not valid UTF-8", name);
+	return set_string(p, name, args, &current_security(p)->auto_id_prefix,
+			  NULL);
 }
 
 /*
@@ -344,8 +441,13 @@ static int require_value(struct parser *p, const char *name, char *args,
 static int handle_per_listener_settings(struct parser *p, const char *name,
 					char *args)
 {
-	return require_value(p, name, args, "false",
-			     "authentication settings are global in kmqtt");
+	if (parse_bool(p, name, args, &p->cfg->per_listener_settings))
+		return -1;
+	/* As Mosquitto: the settings already read went to the global set. */
+	if (p->cfg->per_listener_settings && p->security_where)
+		return parse_error(p, "%s true must come before any security setting (one is at %s)",
+				   name, p->security_where);
+	return 0;
 }
 
 static int handle_protocol(struct parser *p, const char *name, char *args)
@@ -354,13 +456,6 @@ static int handle_protocol(struct parser *p, const char *name, char *args)
 		return require_value(p, name, args, "mqtt",
 				     "the only protocol is mqtt");
 	return parse_error(p, "protocol websockets is not supported: kmqtt serves MQTT over TCP (and TLS) only");
-}
-
-static int handle_allow_zero_length_clientid(struct parser *p,
-					     const char *name, char *args)
-{
-	return require_value(p, name, args, "true",
-			     "kmqtt assigns an id to clients that send none");
 }
 
 static int handle_max_qos(struct parser *p, const char *name, char *args)
@@ -487,14 +582,18 @@ static const struct directive directives[] = {
 	{ "cafile", handle_cafile },
 	{ "certfile", handle_certfile },
 	{ "keyfile", handle_keyfile },
+	{ "crlfile", handle_crlfile },
 	{ "require_certificate", handle_require_certificate },
 	{ "use_identity_as_username", handle_use_identity_as_username },
+	{ "use_subject_as_username", handle_use_subject_as_username },
+	{ "mount_point", handle_mount_point },
 	{ "allow_anonymous", handle_allow_anonymous },
 	{ "password_file", handle_password_file },
 	{ "acl_file", handle_acl_file },
+	{ "allow_zero_length_clientid", handle_allow_zero_length_clientid },
+	{ "auto_id_prefix", handle_auto_id_prefix },
 	{ "per_listener_settings", handle_per_listener_settings },
 	{ "protocol", handle_protocol },
-	{ "allow_zero_length_clientid", handle_allow_zero_length_clientid },
 	{ "max_qos", handle_max_qos },
 	{ "upgrade_outgoing_qos", handle_upgrade_outgoing_qos },
 	{ "log_type", handle_log_type },
@@ -522,7 +621,6 @@ static const struct unsupported ignored[] = {
 	{ "max_topic_alias", "applies to MQTT 5 clients only" },
 	{ "allow_duplicate_messages", "deprecated by Mosquitto" },
 	{ "check_retain_source", "applies to ACL checks of retained messages" },
-	{ "auto_id_prefix", "assigned ids start with \"kmqtt-\"" },
 	{ "websockets_log_level", "no websockets" },
 	{ "websockets_headers_size", "no websockets" },
 	{ "http_dir", "no websockets" },
@@ -531,7 +629,6 @@ static const struct unsupported ignored[] = {
 static const struct unsupported refused[] = {
 	{ "bind_interface", "use a listener address" },
 	{ "socket_domain", "use a listener address (0.0.0.0 or ::)" },
-	{ "mount_point", "topic isolation per listener is not implemented" },
 	{ "use_username_as_clientid", "not implemented" },
 	{ "clientid_prefixes", "not implemented" },
 	{ "auth_plugin", "plugins are not supported" },
@@ -542,13 +639,11 @@ static const struct unsupported refused[] = {
 	{ "capath", "use cafile" },
 	{ "ciphers", "not implemented" },
 	{ "ciphers_tls1.3", "not implemented" },
-	{ "crlfile", "certificate revocation lists are not implemented" },
 	{ "dhparamfile", "not implemented" },
 	{ "tls_engine", "not implemented" },
 	{ "tls_engine_kpass_sha1", "not implemented" },
 	{ "tls_keyform", "not implemented" },
 	{ "tls_version", "not implemented" },
-	{ "use_subject_as_username", "not implemented" },
 };
 
 /* Directives of a `connection` block, skipped with the bridge. */
@@ -590,23 +685,11 @@ static bool is_bridge_directive(const char *name)
 static int handle_limit(struct parser *p, const char *name, char *args,
 			enum limits_parse_result *res)
 {
-	struct kmqtt_nl_limits one = { 0 };
-	struct kmqtt_nl_limits *limits = &p->cfg->limits;
 	char msg[256];
-	int id;
 
-	*res = limits_parse(name, args, &one, msg, sizeof(msg));
+	*res = limits_parse(name, args, &p->cfg->limits, msg, sizeof(msg));
 	if (*res == LIMITS_INVALID)
 		return parse_error(p, "%s", msg);
-	if (*res == LIMITS_UNKNOWN)
-		return 0;
-	id = __builtin_ctz(one.mask);
-	/* max_packet_size and message_size_limit: the stricter one wins. */
-	if (id == KMQTT_LIMIT_MAX_PACKET_SIZE &&
-	    (limits->mask & one.mask) && limits->value[id] < one.value[id])
-		return 0;
-	limits->value[id] = one.value[id];
-	limits->mask |= one.mask;
 	return 0;
 }
 
@@ -702,6 +785,18 @@ static int listener_prepend(struct config *cfg, struct config_listener *l)
 	return 0;
 }
 
+static void listener_warn(struct parser *p, const struct config_listener *l,
+			  const char *text)
+{
+	char msg[512];
+
+	if (!p->warn)
+		return;
+	snprintf(msg, sizeof(msg), "%s: listener %s on %s: %s", l->where,
+		 l->port, addr_or_any(l), text);
+	p->warn(msg, p->warn_arg);
+}
+
 /*
  * A listener's TLS settings must make sense together: a listener with a
  * stray cafile and no certfile would otherwise serve plain TCP to clients
@@ -712,30 +807,51 @@ static int check_listener_tls(struct parser *p,
 {
 	const char *why = NULL;
 
-	if (!l->certfile && (l->keyfile || l->cafile ||
+	if (!l->certfile && (l->keyfile || l->cafile || l->crlfile ||
 			     l->require_certificate ||
-			     l->use_identity_as_username))
+			     l->use_identity_as_username ||
+			     l->use_subject_as_username))
 		why = "TLS settings without certfile (TLS needs certfile and keyfile)";
 	else if (l->certfile && !l->keyfile)
 		why = "certfile without keyfile";
 	else if (l->require_certificate && !l->cafile)
 		why = "require_certificate needs a cafile to verify clients with";
-	else if (l->use_identity_as_username && !l->require_certificate)
-		why = "use_identity_as_username needs require_certificate true";
-	if (!why)
-		return 0;
-	snprintf(p->err, p->errlen, "%s: listener %s on %s: %s", l->where,
-		 l->port, addr_or_any(l), why);
-	return -1;
+	if (why) {
+		snprintf(p->err, p->errlen, "%s: listener %s on %s: %s",
+			 l->where, l->port, addr_or_any(l), why);
+		return -1;
+	}
+	/* Accepted as Mosquitto accepts them, but worth a word. */
+	if (l->crlfile && !l->require_certificate)
+		listener_warn(p, l, "crlfile is not used without require_certificate true: no client certificate is asked for");
+	if ((l->use_identity_as_username || l->use_subject_as_username) &&
+	    !l->require_certificate)
+		listener_warn(p, l, "use_identity_as_username or use_subject_as_username without require_certificate true: every client is refused (CONNACK 4), as in Mosquitto");
+	return 0;
 }
 
-static int check_listeners_tls(struct parser *p)
+/* Mosquitto 2.0: anonymous clients only in local only mode, unless set. */
+static void security_settle(struct config_security *s, bool local_only)
 {
+	if (!s->allow_anonymous_set)
+		s->allow_anonymous = local_only;
+}
+
+/*
+ * Once the listeners are known: their TLS settings checked, the defaults
+ * of the security settings in force.
+ */
+static int finish_listeners(struct parser *p)
+{
+	struct config *cfg = p->cfg;
 	size_t i;
 
-	for (i = 0; i < p->cfg->listener_count; i++)
-		if (check_listener_tls(p, &p->cfg->listeners[i]))
+	for (i = 0; i < cfg->listener_count; i++) {
+		if (check_listener_tls(p, &cfg->listeners[i]))
 			return -1;
+		security_settle(&cfg->listeners[i].security, cfg->local_only);
+	}
+	security_settle(&cfg->security, cfg->local_only);
 	return 0;
 }
 
@@ -771,20 +887,16 @@ static int finish(struct parser *p, const char *path, const char *cli_addr,
 		if (!d->addr)
 			return out_of_memory(p);
 	}
-	/* Mosquitto 2.0: anonymous clients only in local only mode. */
-	if (!p->allow_anonymous_set)
-		cfg->allow_anonymous = cfg->local_only;
-
 	if (!source && !cfg->local_only) {
-		if (p->default_tls_set && p->warn) {
+		if (p->default_settings_where && p->warn) {
 			char msg[512];
 
 			snprintf(msg, sizeof(msg),
-				 "%s: TLS settings before the first listener are unused: they belong to the default listener, which port or bind_address would start",
-				 p->default_tls_where);
+				 "%s: listener settings before the first listener are unused: they belong to the default listener, which port or bind_address would start",
+				 p->default_settings_where);
 			p->warn(msg, p->warn_arg);
 		}
-		return check_listeners_tls(p);
+		return finish_listeners(p);
 	}
 	if (!d->port[0])
 		snprintf(d->port, sizeof(d->port), CONFIG_DEFAULT_PORT);
@@ -806,7 +918,7 @@ static int finish(struct parser *p, const char *path, const char *cli_addr,
 	}
 	if (listener_prepend(cfg, d))
 		return out_of_memory(p);
-	return check_listeners_tls(p);
+	return finish_listeners(p);
 }
 
 int config_load(struct config *cfg, const char *path, const char *cli_addr,
@@ -820,11 +932,14 @@ int config_load(struct config *cfg, const char *path, const char *cli_addr,
 	int rc;
 
 	memset(cfg, 0, sizeof(*cfg));
+	security_init(&cfg->security);
+	security_init(&p.deflt.security);
 	rc = parse_file(&p, path);
 	if (!rc)
 		rc = finish(&p, path, cli_addr, cli_port);
 	listener_free(&p.deflt);
-	free(p.default_tls_where);
+	free(p.default_settings_where);
+	free(p.security_where);
 	if (rc) {
 		config_free(cfg);
 		return -1;
@@ -838,7 +953,8 @@ int config_from_command_line(struct config *cfg, const char *addr,
 	struct config_listener *l;
 
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->allow_anonymous = true;
+	security_init(&cfg->security);
+	cfg->security.allow_anonymous = true;
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
@@ -862,9 +978,12 @@ void config_free(struct config *cfg)
 	for (i = 0; i < cfg->listener_count; i++)
 		listener_free(&cfg->listeners[i]);
 	free(cfg->listeners);
-	free(cfg->password_file);
-	free(cfg->password_file_where);
-	free(cfg->acl_file);
-	free(cfg->acl_file_where);
+	security_free(&cfg->security);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+const struct config_security *config_security_of(const struct config *cfg,
+						 const struct config_listener *l)
+{
+	return cfg->per_listener_settings ? &l->security : &cfg->security;
 }

@@ -15,6 +15,23 @@
 #define CONFIG_DEFAULT_PORT	"1883"
 /* Mosquitto 2.0 "local only mode": no listener in the file. */
 #define CONFIG_LOCAL_ONLY_ADDR	"127.0.0.1"
+/* What assigned client ids start with unless auto_id_prefix says. */
+#define CONFIG_AUTO_ID_PREFIX	"auto-"
+
+/*
+ * Who may connect and what they may do: Mosquitto's "security options",
+ * global, or each listener's with per_listener_settings true.
+ */
+struct config_security {
+	bool allow_anonymous;
+	bool allow_anonymous_set;	/* else the default (Mosquitto 2.0's) */
+	char *password_file;		/* NULL when not set */
+	char *password_file_where;
+	char *acl_file;
+	char *acl_file_where;
+	bool allow_zero_length_clientid;
+	char *auto_id_prefix;		/* NULL: CONFIG_AUTO_ID_PREFIX */
+};
 
 /* A listening socket and the settings that belong to it. */
 struct config_listener {
@@ -24,8 +41,13 @@ struct config_listener {
 	char *cafile;
 	char *certfile;
 	char *keyfile;
+	char *crlfile;
 	bool require_certificate;
 	bool use_identity_as_username;
+	bool use_subject_as_username;
+	char *mount_point;		/* topic prefix, NULL: none */
+	/* Used with per_listener_settings true only. */
+	struct config_security security;
 	char *where;			/* "FILE:LINE" that defined it */
 	bool is_default;		/* from port/bind_address, -p/-b */
 };
@@ -34,12 +56,9 @@ struct config {
 	struct config_listener *listeners;
 	size_t listener_count;
 	bool local_only;		/* no listener or port in the file */
-	/* Authentication, global (per_listener_settings false). */
-	bool allow_anonymous;
-	char *password_file;		/* NULL when not set */
-	char *password_file_where;
-	char *acl_file;
-	char *acl_file_where;
+	bool per_listener_settings;
+	/* Used with per_listener_settings false only. */
+	struct config_security security;
 	/* The limits the file sets; the module keeps its own for others. */
 	struct kmqtt_nl_limits limits;
 	bool log_type_set;		/* a log_type line was seen */
@@ -71,6 +90,10 @@ int config_from_command_line(struct config *cfg, const char *addr,
 /* The same listening socket (address and port as written). */
 bool config_listener_same_socket(const struct config_listener *a,
 				 const struct config_listener *b);
+
+/* The security settings that apply to the clients of @l. */
+const struct config_security *config_security_of(const struct config *cfg,
+						 const struct config_listener *l);
 
 void config_free(struct config *cfg);
 

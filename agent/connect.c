@@ -184,8 +184,8 @@ static struct connect_result refuse(uint8_t return_code, const char *reason)
 					.reason = reason };
 }
 
-/* Connect flags (3.1.2.3 to 3.1.2.9), once the protocol level is known. */
-static const char *check_flags(uint8_t level, uint8_t flags)
+/* Connect flags (3.1.2.3 to 3.1.2.9). */
+static const char *check_flags(uint8_t flags)
 {
 	uint8_t will_qos = (flags & MQTT_CONNECT_WILL_QOS_MASK) >>
 			   MQTT_CONNECT_WILL_QOS_SHIFT;
@@ -198,8 +198,8 @@ static const char *check_flags(uint8_t level, uint8_t flags)
 	} else if (will_qos || (flags & MQTT_CONNECT_WILL_RETAIN)) {
 		return "will QoS or retain without will flag (MQTT-3.1.2-13, MQTT-3.1.2-15)";
 	}
-	if (level == MQTT_PROTO_V311 && (flags & MQTT_CONNECT_PASSWORD) &&
-	    !(flags & MQTT_CONNECT_USERNAME))
+	/* MQTT 3.1 does not say; Mosquitto closes those too. */
+	if ((flags & MQTT_CONNECT_PASSWORD) && !(flags & MQTT_CONNECT_USERNAME))
 		return "password without user name (MQTT-3.1.2-22)";
 	return NULL;
 }
@@ -280,7 +280,7 @@ struct connect_result connect_parse(const uint8_t *pkt, size_t len,
 
 	reason = take_u8(&cur, &flags);
 	if (!reason)
-		reason = check_flags(c->proto_level, flags);
+		reason = check_flags(flags);
 	if (!reason)
 		reason = take_u16(&cur, &c->keepalive);
 	if (reason)
@@ -348,7 +348,7 @@ static int check_client_id_length(const uint8_t *body, size_t have,
 		expected_level = MQTT_PROTO_V31;
 	else
 		return 0;
-	if (level != expected_level || check_flags(level, flags))
+	if (level != expected_level || check_flags(flags))
 		return 0;
 	max = level == MQTT_PROTO_V31 ? MQTT_V31_CLIENT_ID_MAX :
 					KMQTT_CLIENT_ID_MAX;
@@ -394,22 +394,31 @@ struct connect_result connect_read_step(const uint8_t *buf, size_t have,
 	return res;
 }
 
-int connect_assign_client_id(struct connect_packet *c)
+int connect_assign_client_id(struct connect_packet *c, const char *prefix)
 {
-	uint8_t rnd[(CONNECT_GENERATED_ID_LEN -
-		     sizeof(CONNECT_GENERATED_ID_PREFIX) + 1) / 2];
-	size_t off = sizeof(CONNECT_GENERATED_ID_PREFIX) - 1;
-	ssize_t got = getrandom(rnd, sizeof(rnd), 0);
-	size_t i;
+	/* Lengths of the groups of hex digits, separated by '-'. */
+	static const uint8_t groups[] = { 8, 4, 4, 4, 12 };
+	size_t len = strlen(prefix), g, k;
+	uint8_t rnd[16], *r = rnd;
+	ssize_t got;
 
+	if (len > KMQTT_CLIENT_ID_MAX - CONNECT_ASSIGNED_ID_RANDOM_LEN)
+		return -ENAMETOOLONG;
+	got = getrandom(rnd, sizeof(rnd), 0);
 	if (got < 0)
 		return -errno;
 	if ((size_t)got != sizeof(rnd))
 		return -EIO;
-	memcpy(c->client_id, CONNECT_GENERATED_ID_PREFIX, off);
-	for (i = 0; i < sizeof(rnd); i++)
-		snprintf(c->client_id + off + 2 * i, 3, "%02x", rnd[i]);
-	c->client_id_len = CONNECT_GENERATED_ID_LEN;
+	memcpy(c->client_id, prefix, len);
+	for (g = 0; g < sizeof(groups); g++) {
+		if (g)
+			c->client_id[len++] = '-';
+		for (k = 0; k < groups[g]; k += 2, r++) {
+			snprintf(c->client_id + len, 3, "%02X", *r);
+			len += 2;
+		}
+	}
+	c->client_id_len = len;
 	return 0;
 }
 

@@ -21,9 +21,11 @@
  */
 #define CONNECT_PREFIX_MAX	(2 + 6 + 1 + 1 + 2 + 2)
 
-/* "kmqtt-" and 16 hex digits, for clients that leave the id to us. */
-#define CONNECT_GENERATED_ID_PREFIX	"kmqtt-"
-#define CONNECT_GENERATED_ID_LEN	22
+/*
+ * What an assigned client id has after its prefix: 32 random upper case
+ * hex digits grouped 8-4-4-4-12, as Mosquitto's (a UUID's shape).
+ */
+#define CONNECT_ASSIGNED_ID_RANDOM_LEN	36
 
 /* CONNACK: fixed header, remaining length, session present, return code. */
 #define CONNECT_CONNACK_SIZE	4
@@ -96,8 +98,12 @@ struct connect_result connect_read_step(const uint8_t *buf, size_t have,
 struct connect_result connect_parse(const uint8_t *pkt, size_t len,
 				    struct connect_packet *c);
 
-/* Give @c a fresh random client id.  Returns 0 or -errno. */
-int connect_assign_client_id(struct connect_packet *c);
+/*
+ * Give @c a fresh random client id: @prefix (at most KMQTT_CLIENT_ID_MAX -
+ * CONNECT_ASSIGNED_ID_RANDOM_LEN bytes) and the random part.  Returns 0 or
+ * -errno.
+ */
+int connect_assign_client_id(struct connect_packet *c, const char *prefix);
 
 /* True when @s of @len bytes is a valid MQTT UTF-8 string (1.5.3). */
 bool connect_utf8_valid(const uint8_t *s, size_t len);

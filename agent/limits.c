@@ -11,7 +11,6 @@
 
 enum value_kind {
 	VALUE_COUNT,		/* decimal, checked against min and max */
-	VALUE_PAYLOAD_SIZE,	/* message_size_limit: payload bytes */
 	VALUE_DURATION,		/* persistent_client_expiration: "14d" */
 	VALUE_BOOL,		/* "true" or "false" */
 };
@@ -32,8 +31,8 @@ static const struct limit_directive directives[] = {
 	{ "max_packet_size", KMQTT_LIMIT_MAX_PACKET_SIZE, VALUE_COUNT,
 	  .min = 2, .max = LIMITS_PACKET_SIZE_MAX,
 	  .zero_is = LIMITS_PACKET_SIZE_MAX },
-	{ "message_size_limit", KMQTT_LIMIT_MAX_PACKET_SIZE,
-	  VALUE_PAYLOAD_SIZE, .max = 268435455 },
+	{ "message_size_limit", KMQTT_LIMIT_MESSAGE_SIZE, VALUE_COUNT,
+	  .max = LIMITS_PAYLOAD_SIZE_MAX },
 	/*
 	 * Mosquitto's 0 ("no limit") becomes the most kmqtt.ko takes:
 	 * packet identifiers cap what can be in flight anyway.
@@ -105,22 +104,6 @@ static int parse_count(const struct limit_directive *d, const char *s,
 	return 0;
 }
 
-static int parse_payload_size(const struct limit_directive *d, const char *s,
-			      uint64_t *v, char *err, size_t errlen)
-{
-	if (parse_u64(s, v) || *v > d->max) {
-		snprintf(err, errlen,
-			 "%s: \"%s\" is not a number from 0 to %llu", d->name,
-			 s, (unsigned long long)d->max);
-		return -EINVAL;
-	}
-	if (*v == 0 || *v + LIMITS_PUBLISH_HEADER_MAX > LIMITS_PACKET_SIZE_MAX)
-		*v = LIMITS_PACKET_SIZE_MAX;
-	else
-		*v += LIMITS_PUBLISH_HEADER_MAX;
-	return 0;
-}
-
 /* Mosquitto's units: hour, day, week, month (30 days), year (365 days). */
 static int parse_duration(const struct limit_directive *d, const char *s,
 			  uint64_t *v, char *err, size_t errlen)
@@ -180,9 +163,6 @@ enum limits_parse_result limits_parse(const char *name, const char *value,
 	switch (d->kind) {
 	case VALUE_COUNT:
 		rc = parse_count(d, value, &v, err, errlen);
-		break;
-	case VALUE_PAYLOAD_SIZE:
-		rc = parse_payload_size(d, value, &v, err, errlen);
 		break;
 	case VALUE_DURATION:
 		rc = parse_duration(d, value, &v, err, errlen);

@@ -23,13 +23,8 @@
 /* Largest MQTT packet: a 5 byte fixed header and the remaining length. */
 #define LIMITS_PACKET_SIZE_MAX	268435460ULL
 
-/*
- * Largest PUBLISH header in front of the payload: fixed header, topic
- * length, the longest topic and a packet identifier.  message_size_limit
- * (payload bytes) becomes a packet limit this much larger, so every
- * PUBLISH Mosquitto would accept is accepted.
- */
-#define LIMITS_PUBLISH_HEADER_MAX	(5 + 2 + 65535 + 2)
+/* Largest payload: the largest remaining length (Mosquitto's limit too). */
+#define LIMITS_PAYLOAD_SIZE_MAX		268435455
 
 enum limits_parse_result {
 	LIMITS_OK,
@@ -41,7 +36,6 @@ enum limits_parse_result {
  * Parse directive @name with @value into out->value[id] and mark it set in
  * out->mask.  Mosquitto value conventions apply (-1 or 0 for "no limit"
  * where Mosquitto has them, durations like "2d", "true"/"false").
- * max_packet_size and message_size_limit both set the packet size limit.
  */
 enum limits_parse_result limits_parse(const char *name, const char *value,
 				      struct kmqtt_nl_limits *out,

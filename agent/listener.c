@@ -38,6 +38,9 @@ struct pending {
 	size_t have, cap;
 	/* Parsed; will and credentials are kept for authentication. */
 	struct connect_packet connect;
+	/* The will topic with the mount point in front; NULL: none. */
+	uint8_t *mounted_will_topic;
+	size_t mounted_will_topic_len;
 };
 
 static void pending_free(struct pending *p)
@@ -63,6 +66,7 @@ static void pending_free(struct pending *p)
 	if (p->buf)
 		explicit_bzero(p->buf, p->cap);
 	free(p->buf);
+	free(p->mounted_will_topic);
 	explicit_bzero(p, sizeof(*p));
 	free(p);
 }
@@ -140,6 +144,33 @@ static const char *pending_offload(struct pending *p, uint8_t **extra,
 	return NULL;
 }
 
+/*
+ * The will topic as kmqtt.ko takes it: with the listener's mount point in
+ * front.  Returns NULL, or why the connection must be dropped.
+ */
+static const char *pending_mount_will(struct pending *p)
+{
+	const char *mount = p->l->settings.mount_point;
+	const struct connect_bytes *topic = &p->connect.will_topic;
+	size_t mount_len;
+	uint8_t *buf;
+
+	if (!p->connect.will || !mount)
+		return NULL;
+	mount_len = strlen(mount);
+	/* Mosquitto closes the connection, without CONNACK, too. */
+	if (mount_len + topic->len > MQTT_MAX_TOPIC_LEN)
+		return "will topic longer than 65535 bytes with the mount point";
+	buf = malloc(mount_len + topic->len);
+	if (!buf)
+		return "out of memory";
+	memcpy(buf, mount, mount_len);
+	memcpy(buf + mount_len, topic->data, topic->len);
+	p->mounted_will_topic = buf;
+	p->mounted_will_topic_len = mount_len + topic->len;
+	return NULL;
+}
+
 /* Hand the connection to kmqtt.ko with what @g granted; releases @g. */
 static void pending_attach(struct pending *p, struct listener_grant *g)
 {
@@ -174,8 +205,10 @@ static void pending_attach(struct pending *p, struct listener_grant *g)
 		.will = c->will,
 		.will_qos = c->will_qos,
 		.will_retain = c->will_retain,
-		.will_topic = c->will_topic.data,
-		.will_topic_len = c->will_topic.len,
+		.will_topic = p->mounted_will_topic ? p->mounted_will_topic :
+						      c->will_topic.data,
+		.will_topic_len = p->mounted_will_topic ?
+				  p->mounted_will_topic_len : c->will_topic.len,
 		.will_payload = c->will_payload.data,
 		.will_payload_len = c->will_payload.len,
 		.pending = extra,
@@ -183,6 +216,9 @@ static void pending_attach(struct pending *p, struct listener_grant *g)
 		.username = g->username,
 		.username_len = g->username ? strlen(g->username) : 0,
 		.acl = g->acl,
+		.mount_point = l->settings.mount_point,
+		.mount_point_len = l->settings.mount_point ?
+				   strlen(l->settings.mount_point) : 0,
 	};
 	/* The socket is the module's from now on: stop watching it. */
 	loop_del(l->loop, &p->src);
@@ -235,23 +271,37 @@ static void pending_attach(struct pending *p, struct listener_grant *g)
 	pending_free(p);
 }
 
-/* A valid CONNECT: an id for the client, then the auth check. */
+/*
+ * A valid CONNECT: an id for the client, its will against the limits,
+ * then the auth check; in Mosquitto's order, which decides the CONNACK
+ * code when more than one thing is wrong.
+ */
 static void pending_accept(struct pending *p)
 {
+	const struct listener_settings *set = &p->l->settings;
 	const struct listener_auth *auth = p->l->auth;
 	struct listener_conn_info ci = {
 		.connect = &p->connect,
 		.peer = p->peer,
 		.tls = p->tls != NULL,
 		.cert_cn = p->tls ? tls_conn_peer_cn(p->tls) : NULL,
-		.use_identity_as_username = p->l->use_identity_as_username,
+		.cert_subject = p->tls ? tls_conn_peer_subject(p->tls) : NULL,
+		.identity = set->identity,
 	};
 	struct listener_grant g = { 0 };
 	uint8_t return_code = MQTT_CONNACK_ACCEPTED;
+	const char *why;
 	int err;
 
 	if (p->connect.client_id_len == 0) {
-		err = connect_assign_client_id(&p->connect);
+		if (!set->allow_zero_length_clientid) {
+			pending_refuse(p, MQTT_CONNACK_IDENTIFIER_REJECTED,
+				       "empty client id, allow_zero_length_clientid false");
+			return;
+		}
+		err = connect_assign_client_id(&p->connect,
+					       set->auto_id_prefix ?
+					       set->auto_id_prefix : "");
 		if (err) {
 			log_error("Generating a client id for %s: %s", p->peer,
 				  strerror(-err));
@@ -259,6 +309,18 @@ static void pending_accept(struct pending *p)
 				       "no client id");
 			return;
 		}
+	}
+	why = pending_mount_will(p);
+	if (why) {
+		pending_drop(p, why);
+		return;
+	}
+	/* Mosquitto answers "not authorised" to a will it will not store. */
+	if (p->connect.will && set->message_size_limit &&
+	    p->connect.will_payload.len > set->message_size_limit) {
+		pending_refuse(p, MQTT_CONNACK_NOT_AUTHORIZED,
+			       "will payload over message_size_limit");
+		return;
 	}
 	if (auth)
 		return_code = auth->check(&ci, &g, auth->arg);
@@ -627,6 +689,13 @@ int listener_open(struct listener *l, struct loop *loop, struct kmqtt_nl *nl,
 		return 0;
 	return listener_open_addr(l, loop, nl, "0.0.0.0", port,
 				  connect_timeout_s, err, errlen);
+}
+
+void listener_settings_free(struct listener_settings *s)
+{
+	free(s->auto_id_prefix);
+	free(s->mount_point);
+	memset(s, 0, sizeof(*s));
 }
 
 void listener_close(struct listener *l)

@@ -27,14 +27,33 @@ struct kmqtt_nl;
 struct pending;
 struct tls_server_ctx;
 
+/* Where a client's username comes from. */
+enum listener_identity {
+	LISTENER_IDENTITY_CONNECT,	/* the CONNECT's user name, checked */
+	LISTENER_IDENTITY_CERT_CN,	/* use_identity_as_username */
+	LISTENER_IDENTITY_CERT_SUBJECT,	/* use_subject_as_username */
+};
+
+/* What the configuration says about the connections of a listener. */
+struct listener_settings {
+	enum listener_identity identity;
+	bool allow_zero_length_clientid;
+	char *auto_id_prefix;		/* what assigned client ids start with */
+	char *mount_point;		/* topic prefix, NULL: none */
+	uint64_t message_size_limit;	/* largest will payload, 0: no limit */
+};
+
+void listener_settings_free(struct listener_settings *s);
+
 /* What is known of a connection whose CONNECT is valid, for its check. */
 struct listener_conn_info {
 	const struct connect_packet *connect;	/* client id assigned */
 	const char *peer;			/* "IP:PORT" */
 	bool tls;
-	/* The verified client certificate's common name, or NULL. */
+	/* The verified client certificate's first CN and subject, or NULL. */
 	const char *cert_cn;
-	bool use_identity_as_username;		/* the listener's setting */
+	const char *cert_subject;
+	enum listener_identity identity;	/* the listener's setting */
 };
 
 /* What the check grants: filled and owned by the check. */
@@ -67,7 +86,7 @@ struct listener {
 	const struct listener_auth *auth;	/* NULL: everyone */
 	/* TLS: the handshake, then kernel TLS; NULL: plain TCP. */
 	struct tls_server_ctx *tls;
-	bool use_identity_as_username;
+	struct listener_settings settings;
 	char name[ADDR_STR_MAX];	/* bound address, "IP:PORT" */
 	uint16_t port;
 	uint64_t connect_timeout_ms;

@@ -23,17 +23,16 @@ struct open_listener {
 	 * they started with (OpenSSL counts its references).
 	 */
 	struct tls_server_ctx *next_tls;
-	bool next_use_identity;
+	struct listener_settings next_settings;
+	const struct listener_auth *next_auth;
 };
 
 void listeners_init(struct listeners *ls, struct loop *loop,
-		    struct kmqtt_nl *nl, const struct listener_auth *auth,
-		    unsigned int connect_timeout_s)
+		    struct kmqtt_nl *nl, unsigned int connect_timeout_s)
 {
 	memset(ls, 0, sizeof(*ls));
 	ls->loop = loop;
 	ls->nl = nl;
-	ls->auth = auth;
 	ls->connect_timeout_s = connect_timeout_s;
 }
 
@@ -43,6 +42,8 @@ static void open_listener_free(struct open_listener *ol)
 	listener_close(&ol->l);
 	tls_server_ctx_free(ol->l.tls);
 	tls_server_ctx_free(ol->next_tls);
+	listener_settings_free(&ol->l.settings);
+	listener_settings_free(&ol->next_settings);
 	free(ol->key.addr);
 	free(ol);
 }
@@ -78,7 +79,6 @@ static struct open_listener *open_new(struct listeners *ls,
 		free(ol);
 		return NULL;
 	}
-	ol->l.auth = ls->auth;
 	ol->opened_by_prepare = true;
 	/* Not a log line: scripts wait for it (selftests/lib/broker.c). */
 	fprintf(stderr, "kmqttd: listening on %s\n", ol->l.name);
@@ -110,10 +110,11 @@ static int tls_load(const struct config_listener *cl,
 		return 0;
 	if (check_readable(cl, "certfile", cl->certfile, err, errlen) ||
 	    check_readable(cl, "keyfile", cl->keyfile, err, errlen) ||
-	    check_readable(cl, "cafile", cl->cafile, err, errlen))
+	    check_readable(cl, "cafile", cl->cafile, err, errlen) ||
+	    check_readable(cl, "crlfile", cl->crlfile, err, errlen))
 		return -1;
 	*ctx = tls_server_ctx_new(cl->certfile, cl->keyfile, cl->cafile,
-				  cl->require_certificate, why);
+				  cl->crlfile, cl->require_certificate, why);
 	if (!*ctx) {
 		snprintf(err, errlen, "%s: %s", cl->where, why);
 		return -1;
@@ -121,8 +122,37 @@ static int tls_load(const struct config_listener *cl,
 	return 0;
 }
 
+/* What @cl and its security settings say about its connections. */
+static int settings_make(const struct config *cfg,
+			 const struct config_listener *cl,
+			 uint64_t message_size_limit,
+			 struct listener_settings *out)
+{
+	const struct config_security *sec = config_security_of(cfg, cl);
+	const char *prefix = sec->auto_id_prefix ? sec->auto_id_prefix :
+						   CONFIG_AUTO_ID_PREFIX;
+
+	memset(out, 0, sizeof(*out));
+	/* Both set: Mosquitto takes the common name. */
+	if (cl->use_identity_as_username)
+		out->identity = LISTENER_IDENTITY_CERT_CN;
+	else if (cl->use_subject_as_username)
+		out->identity = LISTENER_IDENTITY_CERT_SUBJECT;
+	out->allow_zero_length_clientid = sec->allow_zero_length_clientid;
+	out->message_size_limit = message_size_limit;
+	out->auto_id_prefix = strdup(prefix);
+	if (cl->mount_point)
+		out->mount_point = strdup(cl->mount_point);
+	if (!out->auto_id_prefix || (cl->mount_point && !out->mount_point)) {
+		listener_settings_free(out);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int listeners_prepare(struct listeners *ls, const struct config *cfg,
-		      char *err, size_t errlen)
+		      const struct listener_auth *const *auth,
+		      uint64_t message_size_limit, char *err, size_t errlen)
 {
 	struct tls_server_ctx **tls;
 	struct open_listener *ol;
@@ -162,7 +192,13 @@ int listeners_prepare(struct listeners *ls, const struct config *cfg,
 		ls->next[ls->next_count++] = ol;
 		ol->next_tls = tls[i];
 		tls[i] = NULL;
-		ol->next_use_identity = cfg->listeners[i].use_identity_as_username;
+		ol->next_auth = auth[i];
+		if (settings_make(cfg, &cfg->listeners[i], message_size_limit,
+				  &ol->next_settings)) {
+			snprintf(err, errlen, "out of memory");
+			listeners_abort(ls);
+			goto fail;
+		}
 	}
 	free(tls);
 	return 0;
@@ -188,7 +224,10 @@ void listeners_commit(struct listeners *ls)
 		tls_server_ctx_free(ol->l.tls);
 		ol->l.tls = ol->next_tls;
 		ol->next_tls = NULL;
-		ol->l.use_identity_as_username = ol->next_use_identity;
+		listener_settings_free(&ol->l.settings);
+		ol->l.settings = ol->next_settings;
+		memset(&ol->next_settings, 0, sizeof(ol->next_settings));
+		ol->l.auth = ol->next_auth;
 	}
 	free(ls->open);
 	ls->open = ls->next;
@@ -204,6 +243,7 @@ void listeners_abort(struct listeners *ls)
 	for (i = 0; i < ls->next_count; i++) {
 		tls_server_ctx_free(ls->next[i]->next_tls);
 		ls->next[i]->next_tls = NULL;
+		listener_settings_free(&ls->next[i]->next_settings);
 		if (ls->next[i]->opened_by_prepare)
 			open_listener_free(ls->next[i]);
 	}

@@ -18,7 +18,6 @@ struct open_listener;
 struct listeners {
 	struct loop *loop;
 	struct kmqtt_nl *nl;
-	const struct listener_auth *auth;
 	unsigned int connect_timeout_s;
 	struct open_listener **open;
 	size_t count;
@@ -27,23 +26,25 @@ struct listeners {
 };
 
 void listeners_init(struct listeners *ls, struct loop *loop,
-		    struct kmqtt_nl *nl, const struct listener_auth *auth,
-		    unsigned int connect_timeout_s);
+		    struct kmqtt_nl *nl, unsigned int connect_timeout_s);
 
 /* listeners_prepare() failed on a TLS file (certfile, keyfile, cafile). */
 #define LISTENERS_BAD_CONFIG	(-2)
 
 /*
  * Open the listeners of @cfg that are not open yet, and load the TLS
- * certificates and keys of every listener.  Returns 0, then
- * listeners_commit() or listeners_abort() must follow; or -1 (a socket
- * could not be opened) or LISTENERS_BAD_CONFIG with @err set ("FILE:LINE:
- * reason") and nothing changed.
+ * certificates and keys of every listener.  cfg->listeners[i] is to check
+ * its clients with @auth[i] (kept: it must live until the next commit),
+ * and refuse wills over @message_size_limit payload bytes (0: none).
+ * Returns 0, then listeners_commit() or listeners_abort() must follow; or
+ * -1 (a socket could not be opened) or LISTENERS_BAD_CONFIG with @err set
+ * ("FILE:LINE: reason") and nothing changed.
  */
 int listeners_prepare(struct listeners *ls, const struct config *cfg,
-		      char *err, size_t errlen);
+		      const struct listener_auth *const *auth,
+		      uint64_t message_size_limit, char *err, size_t errlen);
 
-/* Close the listeners the prepared configuration no longer has. */
+/* Put the prepared settings in force, close the listeners gone. */
 void listeners_commit(struct listeners *ls);
 
 /* Close the listeners listeners_prepare() opened. */

@@ -16,14 +16,13 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 
-#include "acl.h"
 #include "auth.h"
 #include "config.h"
 #include "listeners.h"
 #include "log.h"
 #include "loop.h"
 #include "nl.h"
-#include "passwd.h"
+#include "origins.h"
 
 #define DEFAULT_ADDR		"0.0.0.0"
 #define DEFAULT_PORT		CONFIG_DEFAULT_PORT
@@ -42,18 +41,11 @@ struct options {
 	bool verbose;
 };
 
-/* The password and ACL files a configuration names, loaded. */
-struct auth_files {
-	struct passwd_file *passwd;
-	struct acl *acl;
-};
-
 struct agent {
 	struct options opt;
 	struct config cfg;
-	struct auth_files files;	/* until run() gives them to auth_policy */
-	struct auth_policy auth_policy;
-	struct listener_auth auth;
+	struct auth_policies policies;	/* of cfg */
+	struct origins origins;		/* per_listener_settings true */
 	struct loop loop;
 	struct kmqtt_nl nl;
 	struct listeners listeners;
@@ -94,48 +86,16 @@ static void config_warning(const char *msg, void *arg)
 	log_warning("%s", msg);
 }
 
-static void auth_files_free(struct auth_files *f)
-{
-	passwd_free(f->passwd);
-	acl_free(f->acl);
-	memset(f, 0, sizeof(*f));
-}
-
-/* Returns 0, or -1 with @err "FILE:LINE: directive: what is wrong". */
-static int auth_files_load(const struct config *cfg, struct auth_files *f,
-			   char *err, size_t errlen)
-{
-	char why[384];
-
-	memset(f, 0, sizeof(*f));
-	if (cfg->password_file) {
-		f->passwd = passwd_load(cfg->password_file, why, sizeof(why));
-		if (!f->passwd) {
-			snprintf(err, errlen, "%s: password_file: %s",
-				 cfg->password_file_where, why);
-			return -1;
-		}
-	}
-	if (cfg->acl_file) {
-		f->acl = acl_load(cfg->acl_file, why, sizeof(why));
-		if (!f->acl) {
-			snprintf(err, errlen, "%s: acl_file: %s",
-				 cfg->acl_file_where, why);
-			auth_files_free(f);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /*
  * The configuration the options ask for, with its password and ACL files.
  * Returns 0 or an exit code.
  */
-static int config_read(const struct options *opt, struct config *cfg,
-		       struct auth_files *files, char *err, size_t errlen)
+static int config_read(struct agent *a, struct config *cfg,
+		       struct auth_policies *policies, char *err,
+		       size_t errlen)
 {
-	memset(files, 0, sizeof(*files));
+	const struct options *opt = &a->opt;
+
 	if (!opt->config_path) {
 		if (config_from_command_line(cfg,
 					     opt->addr ? opt->addr : DEFAULT_ADDR,
@@ -143,12 +103,11 @@ static int config_read(const struct options *opt, struct config *cfg,
 			snprintf(err, errlen, "out of memory");
 			return 1;
 		}
-		return 0;
-	}
-	if (config_load(cfg, opt->config_path, opt->addr, opt->port,
-			config_warning, NULL, err, errlen))
+	} else if (config_load(cfg, opt->config_path, opt->addr, opt->port,
+			       config_warning, NULL, err, errlen)) {
 		return EXIT_CONFIG;
-	if (auth_files_load(cfg, files, err, errlen)) {
+	}
+	if (auth_policies_load(policies, cfg, &a->origins, err, errlen)) {
 		config_free(cfg);
 		return EXIT_CONFIG;
 	}
@@ -161,29 +120,73 @@ static void apply_log_settings(const struct agent *a)
 }
 
 /*
- * Hand @files to the policy.  When an ACL file was or is configured (and
- * at start, for sessions an earlier kmqttd left), every session gets its
- * rules again: the file, a user's entry or a pattern may have changed, for
- * clients that are connected too.
+ * The largest will payload once @cfg is in force: its message_size_limit,
+ * or when it sets none the module's (kmqttctl set may have changed it).
  */
-static void apply_auth_files(struct agent *a, struct auth_files *files,
-			     bool push_always)
+static uint64_t message_size_limit(struct agent *a, const struct config *cfg)
 {
-	bool push = push_always || a->auth_policy.acl || files->acl;
+	const uint32_t bit = KMQTT_NL_LIMIT_BIT(KMQTT_LIMIT_MESSAGE_SIZE);
+	struct kmqtt_nl_info info;
 
-	passwd_free(a->auth_policy.passwd);
-	acl_free(a->auth_policy.acl);
-	a->auth_policy.passwd = files->passwd;
-	a->auth_policy.acl = files->acl;
-	memset(files, 0, sizeof(*files));
-	if (push && auth_push_acls(&a->auth_policy, &a->nl))
+	if (cfg->limits.mask & bit)
+		return cfg->limits.value[KMQTT_LIMIT_MESSAGE_SIZE];
+	if (kmqtt_nl_get_info(&a->nl, &info)) {
+		log_error("Reading message_size_limit: %s", a->nl.error);
+		return 0;
+	}
+	return info.limits.mask & bit ?
+	       info.limits.value[KMQTT_LIMIT_MESSAGE_SIZE] : 0;
+}
+
+/*
+ * Open the listeners @cfg has and kmqttd not yet, each with its check
+ * from @policies.  Returns 0 (listeners_commit() or _abort() must follow)
+ * or what listeners_prepare() returns.
+ */
+static int prepare_listeners(struct agent *a, const struct config *cfg,
+			     const struct auth_policies *policies,
+			     uint64_t size_limit, char *err, size_t errlen)
+{
+	const struct listener_auth **hooks;
+	size_t i;
+	int rc;
+
+	hooks = calloc(cfg->listener_count, sizeof(*hooks));
+	if (!hooks) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < cfg->listener_count; i++)
+		hooks[i] = auth_policies_hooks(policies, i);
+	rc = listeners_prepare(&a->listeners, cfg, hooks, size_limit, err,
+			       errlen);
+	free(hooks);
+	return rc;
+}
+
+/*
+ * Put @policies in force, once the listeners use them.  When an ACL file
+ * was or is configured (and at start, for sessions an earlier kmqttd
+ * left), every session gets its rules again: the file, a user's entry or
+ * a pattern may have changed, for clients that are connected too.
+ */
+static void apply_policies(struct agent *a, struct auth_policies *policies,
+			   bool push_always)
+{
+	bool push = push_always || auth_policies_have_acl(&a->policies) ||
+		    auth_policies_have_acl(policies);
+
+	auth_policies_free(&a->policies);
+	a->policies = *policies;
+	memset(policies, 0, sizeof(*policies));
+	if (push && auth_push_acls(&a->policies, &a->origins, &a->nl))
 		log_error("Sending access rules: %s", a->nl.error);
 }
 
 /* SIGHUP: all of the new configuration, or none of it. */
 static void reload(struct agent *a)
 {
-	struct auth_files files;
+	struct auth_policies policies;
 	struct config next;
 	char err[512];
 
@@ -192,11 +195,12 @@ static void reload(struct agent *a)
 		return;
 	}
 	log_verbose("Reloading config.");
-	if (config_read(&a->opt, &next, &files, err, sizeof(err))) {
+	if (config_read(a, &next, &policies, err, sizeof(err))) {
 		log_error("%s; keeping the current configuration.", err);
 		return;
 	}
-	if (listeners_prepare(&a->listeners, &next, err, sizeof(err))) {
+	if (prepare_listeners(a, &next, &policies,
+			      message_size_limit(a, &next), err, sizeof(err))) {
 		log_error("%s; keeping the current configuration.", err);
 		goto fail;
 	}
@@ -207,15 +211,14 @@ static void reload(struct agent *a)
 		goto fail;
 	}
 	listeners_commit(&a->listeners);
-	a->auth_policy.allow_anonymous = next.allow_anonymous;
 	config_free(&a->cfg);
 	a->cfg = next;
 	apply_log_settings(a);
-	apply_auth_files(a, &files, false);
+	apply_policies(a, &policies, false);
 	return;
 
 fail:
-	auth_files_free(&files);
+	auth_policies_free(&policies);
 	config_free(&next);
 }
 
@@ -237,7 +240,9 @@ static void signals_handle(struct loop_source *src, uint32_t events)
 
 static void on_closed(const struct kmqtt_nl_closed *ev, void *arg)
 {
-	(void)arg;
+	struct agent *a = arg;
+
+	origins_closed(&a->origins, ev->client_id, ev->conn_id);
 	/* mosquitto's wording when a client id connects again */
 	if (ev->reason == KMQTT_CLOSE_TAKEOVER)
 		log_verbose("Client %s already connected, closing old connection.",
@@ -291,7 +296,8 @@ static int push_limits(struct agent *a)
 	return 0;
 }
 
-static int run(struct agent *a)
+/* Serve until SIGINT or SIGTERM; @policies are @a->cfg's. */
+static int run(struct agent *a, struct auth_policies *policies)
 {
 	char err[512];
 	int rc;
@@ -328,13 +334,10 @@ static int run(struct agent *a)
 		rc = 1;
 		goto err_signals;
 	}
-	a->auth_policy.allow_anonymous = a->cfg.allow_anonymous;
-	a->auth = (struct listener_auth){ .check = auth_check,
-					  .finish = auth_finish,
-					  .arg = &a->auth_policy };
-	listeners_init(&a->listeners, &a->loop, &a->nl, &a->auth,
-		       a->opt.timeout_s);
-	rc = listeners_prepare(&a->listeners, &a->cfg, err, sizeof(err));
+	listeners_init(&a->listeners, &a->loop, &a->nl, a->opt.timeout_s);
+	rc = prepare_listeners(a, &a->cfg, policies,
+			       message_size_limit(a, &a->cfg), err,
+			       sizeof(err));
 	if (rc) {
 		fprintf(stderr, "kmqttd: %s\n", err);
 		rc = rc == LISTENERS_BAD_CONFIG ? EXIT_CONFIG : 1;
@@ -342,10 +345,10 @@ static int run(struct agent *a)
 	}
 	/*
 	 * Sessions kept by kmqtt.ko from an earlier kmqttd get this
-	 * configuration's rules (as anonymous: their usernames are unknown).
+	 * configuration's rules, for the usernames the module kept.
 	 */
-	apply_auth_files(a, &a->files, true);
 	listeners_commit(&a->listeners);
+	apply_policies(a, policies, true);
 	if (a->cfg.local_only)
 		log_warning("Starting in local only mode: connections only from this machine (no listener in %s).",
 			    a->opt.config_path);
@@ -424,25 +427,27 @@ static int parse_options(int argc, char **argv, struct options *opt)
 
 int main(int argc, char **argv)
 {
+	struct auth_policies policies;
 	struct agent a;
 	char err[512];
 	int rc;
 
 	memset(&a, 0, sizeof(a));
 	a.signals.fd = -1;
-	auth_init(&a.auth_policy);
+	origins_init(&a.origins);
 	rc = parse_options(argc, argv, &a.opt);
 	if (rc >= 0)
 		return rc;
-	rc = config_read(&a.opt, &a.cfg, &a.files, err, sizeof(err));
+	rc = config_read(&a, &a.cfg, &policies, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "kmqttd: %s\n", err);
 		return rc;
 	}
 	apply_log_settings(&a);
-	rc = run(&a);
-	auth_files_free(&a.files);
-	auth_fini(&a.auth_policy);
+	rc = run(&a, &policies);
+	auth_policies_free(&policies);
+	auth_policies_free(&a.policies);
+	origins_fini(&a.origins);
 	config_free(&a.cfg);
 	return rc;
 }

@@ -65,6 +65,8 @@ static struct nla_policy attr_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_TLS] = { .type = NLA_U8 },
 	[KMQTT_A_USERNAME] = { .type = NLA_UNSPEC,
 			       .maxlen = KMQTT_USERNAME_MAX },
+	[KMQTT_A_MOUNT_POINT] = { .type = NLA_UNSPEC, .minlen = 1,
+				  .maxlen = KMQTT_MOUNT_POINT_MAX },
 };
 
 static struct nla_policy stat_policy[KMQTT_STAT_MAX + 1] = {
@@ -86,6 +88,7 @@ static struct nla_policy limit_policy[KMQTT_LIMIT_MAX + 1] = {
 	[KMQTT_LIMIT_QUEUE_QOS0] = { .type = NLA_U8 },
 	[KMQTT_LIMIT_RETAIN_AVAILABLE] = { .type = NLA_U8 },
 	[KMQTT_LIMIT_MAX_TOPIC_LEVELS] = { .type = NLA_U32 },
+	[KMQTT_LIMIT_MESSAGE_SIZE] = { .type = NLA_U32 },
 };
 
 _Static_assert(KMQTT_LIMIT_MAX < 32, "limits must fit kmqtt_nl_limits.mask");
@@ -405,11 +408,31 @@ static int put_message_too_large(struct kmqtt_nl *nl, struct nl_msg *msg,
 	return -EMSGSIZE;
 }
 
+/*
+ * An empty list of rules denies everything, but libnl drops an empty nest
+ * (nla_nest_end()), which the module would read as "no rules: allow all".
+ * This one rule stands for it: "#" denies every topic, and one starting
+ * with '$', which "#" does not match (MQTT-4.7.2-1), matches no rule and
+ * is refused all the same.
+ */
+static const struct acl_rule deny_all = { "#", KMQTT_ACL_DENY };
+static const struct acl_rules no_rules = {
+	.rule = (struct acl_rule *)&deny_all,
+	.count = 1,
+};
+
+/* What goes on the wire for @acl. */
+static const struct acl_rules *acl_sent(const struct acl_rules *acl)
+{
+	return acl && !acl->count ? &no_rules : acl;
+}
+
 /* Room KMQTT_A_ACL needs for @acl. */
 static size_t acl_size(const struct acl_rules *acl)
 {
 	size_t i, size = 0;
 
+	acl = acl_sent(acl);
 	if (!acl)
 		return 0;
 	for (i = 0; i < acl->count; i++)
@@ -425,6 +448,7 @@ static int put_acl(struct nl_msg *msg, const struct acl_rules *acl)
 	struct nlattr *nest, *rule;
 	size_t i;
 
+	acl = acl_sent(acl);
 	if (!acl)
 		return 0;
 	nest = nla_nest_start(msg, KMQTT_A_ACL);
@@ -454,7 +478,8 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 	/* A will can be 128 KiB: more than libnl's default message size. */
 	msg = nlmsg_alloc_size(ATTACH_FIXED_SIZE + req->will_topic_len +
 			       req->will_payload_len + req->pending_len +
-			       req->username_len + acl_size(req->acl));
+			       req->username_len + req->mount_point_len +
+			       acl_size(req->acl));
 	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
 				 NLM_F_REQUEST | NLM_F_ACK, KMQTT_CMD_ATTACH,
 				 KMQTT_GENL_VERSION)) {
@@ -475,6 +500,9 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 	    (req->pending_len &&
 	     nla_put(msg, KMQTT_A_PENDING, (int)req->pending_len,
 		     req->pending)) ||
+	    (req->mount_point &&
+	     nla_put(msg, KMQTT_A_MOUNT_POINT, (int)req->mount_point_len,
+		     req->mount_point)) ||
 	    put_acl(msg, req->acl))
 		return put_message_too_large(nl, msg, r.name);
 	return run_request(nl, msg, &r);

@@ -66,6 +66,9 @@ struct kmqtt_nl_attach {
 	size_t username_len;
 	/* The client's access rules (agent/acl.h); NULL: everything allowed. */
 	const struct acl_rules *acl;
+	/* Its listener's topic prefix (mount_point); NULL: none. */
+	const char *mount_point;
+	size_t mount_point_len;
 };
 
 struct kmqtt_nl_attached {

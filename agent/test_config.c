@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "connect.h"
 #include "limits.h"
 #include "kselftest_harness.h"
 
@@ -133,7 +134,10 @@ TEST_F(config, empty_file_is_local_only)
 	EXPECT_STREQ("1883", self->cfg.listeners[0].port);
 	EXPECT_TRUE(self->cfg.listeners[0].is_default);
 	EXPECT_TRUE(self->cfg.local_only);
-	EXPECT_TRUE(self->cfg.allow_anonymous);
+	EXPECT_TRUE(self->cfg.security.allow_anonymous);
+	EXPECT_TRUE(self->cfg.security.allow_zero_length_clientid);
+	EXPECT_EQ(NULL, self->cfg.security.auto_id_prefix);
+	EXPECT_FALSE(self->cfg.per_listener_settings);
 	EXPECT_EQ(0, self->cfg.limits.mask);
 	EXPECT_FALSE(self->cfg.log_type_set);
 	EXPECT_EQ(0, self->warn.count);
@@ -149,7 +153,7 @@ TEST_F(config, comments_blank_lines_and_crlf)
 		"allow_anonymous true\r\n");
 	ASSERT_EQ(1, self->cfg.listener_count);
 	EXPECT_STREQ("1884", self->cfg.listeners[0].port);
-	EXPECT_TRUE(self->cfg.allow_anonymous);
+	EXPECT_TRUE(self->cfg.security.allow_anonymous);
 }
 
 /* A listener ends local only mode: anonymous clients refused by default. */
@@ -161,7 +165,7 @@ TEST_F(config, listener_on_every_interface)
 	EXPECT_STREQ("1883", self->cfg.listeners[0].port);
 	EXPECT_FALSE(self->cfg.listeners[0].is_default);
 	EXPECT_FALSE(self->cfg.local_only);
-	EXPECT_FALSE(self->cfg.allow_anonymous);
+	EXPECT_FALSE(self->cfg.security.allow_anonymous);
 }
 
 TEST_F(config, port_and_bind_address_make_the_default_listener)
@@ -172,7 +176,7 @@ TEST_F(config, port_and_bind_address_make_the_default_listener)
 	EXPECT_STREQ("1884", self->cfg.listeners[0].port);
 	EXPECT_TRUE(self->cfg.listeners[0].is_default);
 	EXPECT_FALSE(self->cfg.local_only);
-	EXPECT_TRUE(self->cfg.allow_anonymous);
+	EXPECT_TRUE(self->cfg.security.allow_anonymous);
 }
 
 TEST_F(config, per_listener_tls_settings)
@@ -214,10 +218,12 @@ TEST_F(config, per_listener_tls_settings)
 	EXPECT_STREQ("/certs/b.pem", l->certfile);
 	EXPECT_FALSE(l->require_certificate);
 	/* auth settings are global even after a listener line */
-	EXPECT_STREQ("/etc/kmqtt/pw file", self->cfg.password_file);
-	EXPECT_STREQ("/etc/kmqtt/acl", self->cfg.acl_file);
+	EXPECT_STREQ("/etc/kmqtt/pw file", self->cfg.security.password_file);
+	EXPECT_STREQ("/etc/kmqtt/acl", self->cfg.security.acl_file);
+	EXPECT_EQ(NULL, l->security.password_file);
+	EXPECT_EQ(&self->cfg.security, config_security_of(&self->cfg, l));
 	snprintf(want, sizeof(want), "%s:13", self->main_path);
-	EXPECT_STREQ(want, self->cfg.password_file_where);
+	EXPECT_STREQ(want, self->cfg.security.password_file_where);
 	snprintf(want, sizeof(want), "%s:4", self->main_path);
 	EXPECT_STREQ(want, self->cfg.listeners[1].where);
 }
@@ -233,10 +239,33 @@ TEST_F(config, tls_settings_must_fit_together)
 	    "listener 8883 on every interface: certfile without keyfile");
 	BAD("listener 8883\ncertfile /c.pem\nkeyfile /k.pem\nrequire_certificate true\n",
 	    1, "listener 8883 on every interface: require_certificate needs a cafile to verify clients with");
-	BAD("listener 8883\ncertfile /c.pem\nkeyfile /k.pem\ncafile /ca.pem\nuse_identity_as_username true\n",
-	    1, "listener 8883 on every interface: use_identity_as_username needs require_certificate true");
+	BAD("listener 8883\ncrlfile /crl.pem\n", 1,
+	    "listener 8883 on every interface: TLS settings without certfile (TLS needs certfile and keyfile)");
+	BAD("listener 8883\nuse_subject_as_username true\n", 1,
+	    "listener 8883 on every interface: TLS settings without certfile (TLS needs certfile and keyfile)");
 	LOAD_OK("listener 8883\ncertfile /c.pem\nkeyfile /k.pem\ncafile /ca.pem\n"
-		"require_certificate true\nuse_identity_as_username true\n");
+		"require_certificate true\nuse_identity_as_username true\n"
+		"crlfile /crl.pem\n");
+	EXPECT_STREQ("/crl.pem", self->cfg.listeners[0].crlfile);
+	EXPECT_EQ(0, self->warn.count);
+}
+
+/*
+ * Accepted as Mosquitto accepts them, with a warning: no certificate is
+ * asked for, so every client is refused, or the CRL is never used.
+ */
+TEST_F(config, certificate_settings_without_require_certificate_warn)
+{
+	LOAD_OK("listener 8883\ncertfile /c.pem\nkeyfile /k.pem\n"
+		"use_identity_as_username true\n"
+		"listener 8884\ncertfile /c.pem\nkeyfile /k.pem\n"
+		"use_subject_as_username true\ncafile /ca.pem\ncrlfile /crl.pem\n");
+	EXPECT_TRUE(self->cfg.listeners[0].use_identity_as_username);
+	EXPECT_TRUE(self->cfg.listeners[1].use_subject_as_username);
+	ASSERT_EQ(3, self->warn.count);
+	WARNED(0, 1, "listener 8883 on every interface: use_identity_as_username or use_subject_as_username without require_certificate true: every client is refused (CONNACK 4), as in Mosquitto");
+	WARNED(1, 5, "listener 8884 on every interface: crlfile is not used without require_certificate true: no client certificate is asked for");
+	WARNED(2, 5, "listener 8884 on every interface: use_identity_as_username or use_subject_as_username without require_certificate true: every client is refused (CONNACK 4), as in Mosquitto");
 }
 
 TEST_F(config, tls_before_listener_without_default_listener_warns)
@@ -245,7 +274,139 @@ TEST_F(config, tls_before_listener_without_default_listener_warns)
 	ASSERT_EQ(1, self->cfg.listener_count);
 	EXPECT_EQ(NULL, self->cfg.listeners[0].certfile);
 	ASSERT_EQ(1, self->warn.count);
-	WARNED(0, 1, "TLS settings before the first listener are unused: they belong to the default listener, which port or bind_address would start");
+	WARNED(0, 1, "listener settings before the first listener are unused: they belong to the default listener, which port or bind_address would start");
+}
+
+/*
+ * per_listener_settings true: the security settings after a listener
+ * line are that listener's, those before any the default listener's;
+ * each listener has Mosquitto's defaults.
+ */
+TEST_F(config, per_listener_settings)
+{
+	const struct config_listener *l;
+	const struct config_security *sec;
+
+	LOAD_OK("per_listener_settings true\n"
+		"port 1884\n"
+		"allow_anonymous true\n"
+		"acl_file /acl.default\n"
+		"listener 1883\n"
+		"password_file /pw.a\n"
+		"allow_zero_length_clientid false\n"
+		"listener 1885\n"
+		"allow_anonymous false\n"
+		"auto_id_prefix pre-\n"
+		"acl_file /acl.c\n");
+	ASSERT_EQ(3, self->cfg.listener_count);
+	EXPECT_TRUE(self->cfg.per_listener_settings);
+	l = &self->cfg.listeners[0];
+	sec = config_security_of(&self->cfg, l);
+	EXPECT_EQ(&l->security, sec);
+	EXPECT_STREQ("1884", l->port);
+	EXPECT_TRUE(sec->allow_anonymous);
+	EXPECT_STREQ("/acl.default", sec->acl_file);
+	EXPECT_EQ(NULL, sec->password_file);
+	sec = config_security_of(&self->cfg, &self->cfg.listeners[1]);
+	EXPECT_STREQ("1883", self->cfg.listeners[1].port);
+	EXPECT_FALSE(sec->allow_anonymous);	/* Mosquitto 2.0's default */
+	EXPECT_STREQ("/pw.a", sec->password_file);
+	EXPECT_EQ(NULL, sec->acl_file);
+	EXPECT_FALSE(sec->allow_zero_length_clientid);
+	EXPECT_EQ(NULL, sec->auto_id_prefix);
+	sec = config_security_of(&self->cfg, &self->cfg.listeners[2]);
+	EXPECT_FALSE(sec->allow_anonymous);
+	EXPECT_TRUE(sec->allow_anonymous_set);
+	EXPECT_TRUE(sec->allow_zero_length_clientid);
+	EXPECT_STREQ("pre-", sec->auto_id_prefix);
+	EXPECT_STREQ("/acl.c", sec->acl_file);
+	/* nothing went to the global set */
+	EXPECT_EQ(NULL, self->cfg.security.acl_file);
+	EXPECT_EQ(0, self->warn.count);
+}
+
+/* Without per_listener_settings the last one wins wherever it is. */
+TEST_F(config, security_settings_global_by_default)
+{
+	LOAD_OK("listener 1883\nallow_anonymous false\n"
+		"listener 1884\nallow_anonymous true\n"
+		"allow_zero_length_clientid false\nauto_id_prefix x\n");
+	EXPECT_TRUE(self->cfg.security.allow_anonymous);
+	EXPECT_FALSE(self->cfg.security.allow_zero_length_clientid);
+	EXPECT_STREQ("x", self->cfg.security.auto_id_prefix);
+	EXPECT_EQ(&self->cfg.security,
+		  config_security_of(&self->cfg, &self->cfg.listeners[0]));
+}
+
+/* Mosquitto: an error, the settings before it went to the global set. */
+TEST_F(config, per_listener_settings_after_a_security_setting)
+{
+	char want[512];
+
+	snprintf(want, sizeof(want),
+		 "per_listener_settings true must come before any security setting (one is at %s:2)",
+		 self->main_path);
+	BAD("listener 1883\nallow_anonymous true\nper_listener_settings true\n",
+	    3, want);
+	snprintf(want, sizeof(want),
+		 "per_listener_settings true must come before any security setting (one is at %s:1)",
+		 self->main_path);
+	BAD("auto_id_prefix a\nper_listener_settings true\n", 2, want);
+	/* false is what it was anyway */
+	LOAD_OK("acl_file /acl\nper_listener_settings false\n");
+}
+
+/* Settings before the first listener that no default listener takes. */
+TEST_F(config, per_listener_security_before_listener_warns)
+{
+	LOAD_OK("per_listener_settings true\nallow_anonymous true\n"
+		"listener 1883\n");
+	EXPECT_FALSE(config_security_of(&self->cfg,
+					&self->cfg.listeners[0])->allow_anonymous);
+	ASSERT_EQ(1, self->warn.count);
+	WARNED(0, 2, "listener settings before the first listener are unused: they belong to the default listener, which port or bind_address would start");
+}
+
+TEST_F(config, mount_point)
+{
+	char longest[KMQTT_MOUNT_POINT_MAX + 32];
+
+	LOAD_OK("listener 1883\nmount_point tenant 1/\nlistener 1884\n");
+	EXPECT_STREQ("tenant 1/", self->cfg.listeners[0].mount_point);
+	EXPECT_EQ(NULL, self->cfg.listeners[1].mount_point);
+	config_free(&self->cfg);
+	BAD("mount_point a/\nlistener 1883\n", 1,
+	    "mount_point must follow a listener line");
+	BAD("listener 1883\nmount_point a/+/\n", 2,
+	    "mount_point \"a/+/\": a topic prefix cannot contain + or #");
+	BAD("listener 1883\nmount_point #\n", 2,
+	    "mount_point \"#\": a topic prefix cannot contain + or #");
+	BAD("listener 1883\nmount_point a\xff/\n", 2,
+	    "mount_point: not valid UTF-8");
+	BAD("listener 1883\nmount_point\n", 2, "mount_point: missing value");
+	snprintf(longest, sizeof(longest), "listener 1883\nmount_point %0*d\n",
+		 KMQTT_MOUNT_POINT_MAX, 0);
+	LOAD_OK(longest);
+	config_free(&self->cfg);
+	snprintf(longest, sizeof(longest), "listener 1883\nmount_point %0*d\n",
+		 KMQTT_MOUNT_POINT_MAX + 1, 0);
+	BAD(longest, 2, "mount_point: longer than 1024 bytes");
+}
+
+TEST_F(config, auto_id_prefix)
+{
+	char line[512];
+
+	/* the prefix and 36 characters must fit a client id */
+	snprintf(line, sizeof(line), "auto_id_prefix %0*d\n",
+		 KMQTT_CLIENT_ID_MAX - CONNECT_ASSIGNED_ID_RANDOM_LEN, 0);
+	LOAD_OK(line);
+	config_free(&self->cfg);
+	snprintf(line, sizeof(line), "auto_id_prefix %0*d\n",
+		 KMQTT_CLIENT_ID_MAX - CONNECT_ASSIGNED_ID_RANDOM_LEN + 1, 0);
+	BAD(line, 1,
+	    "auto_id_prefix: longer than 220 bytes (client ids have at most 256)");
+	BAD("auto_id_prefix \xc0\x80\n", 1, "auto_id_prefix: not valid UTF-8");
 }
 
 TEST_F(config, limits_go_to_the_module)
@@ -276,11 +437,12 @@ TEST_F(config, limits_go_to_the_module)
 	EXPECT_EQ(5000, l->value[KMQTT_LIMIT_MAX_RETAINED_BYTES]);
 	EXPECT_EQ(20, l->value[KMQTT_LIMIT_MAX_SUBSCRIPTIONS]);
 	EXPECT_EQ(32, l->value[KMQTT_LIMIT_MAX_TOPIC_LEVELS]);
-	/* all but max_packet_size */
+	/* all but max_packet_size and message_size_limit */
 	EXPECT_EQ(((1u << (KMQTT_LIMIT_MAX + 1)) - 1) &
 		  ~(KMQTT_NL_LIMIT_BIT(KMQTT_LIMIT_UNSPEC) |
 		    KMQTT_NL_LIMIT_BIT(KMQTT_LIMIT_PAD) |
-		    KMQTT_NL_LIMIT_BIT(KMQTT_LIMIT_MAX_PACKET_SIZE)), l->mask);
+		    KMQTT_NL_LIMIT_BIT(KMQTT_LIMIT_MAX_PACKET_SIZE) |
+		    KMQTT_NL_LIMIT_BIT(KMQTT_LIMIT_MESSAGE_SIZE)), l->mask);
 }
 
 TEST_F(config, unset_limits_are_not_sent)
@@ -296,15 +458,19 @@ TEST_F(config, last_value_wins)
 	EXPECT_EQ(7, self->cfg.limits.value[KMQTT_LIMIT_MAX_QUEUED_MESSAGES]);
 }
 
-/* Both checks exist in Mosquitto: the stricter one applies. */
-TEST_F(config, packet_size_takes_the_smaller)
+/* Two limits, as in Mosquitto: payload bytes, and whole packets. */
+TEST_F(config, message_size_limit_apart_from_max_packet_size)
 {
 	LOAD_OK("message_size_limit 1000\nmax_packet_size 2000000\n");
-	EXPECT_EQ(1000 + LIMITS_PUBLISH_HEADER_MAX,
-		  self->cfg.limits.value[KMQTT_LIMIT_MAX_PACKET_SIZE]);
+	EXPECT_EQ(1000, self->cfg.limits.value[KMQTT_LIMIT_MESSAGE_SIZE]);
+	EXPECT_EQ(2000000, self->cfg.limits.value[KMQTT_LIMIT_MAX_PACKET_SIZE]);
+	EXPECT_EQ(KMQTT_NL_LIMIT_BIT(KMQTT_LIMIT_MESSAGE_SIZE) |
+		  KMQTT_NL_LIMIT_BIT(KMQTT_LIMIT_MAX_PACKET_SIZE),
+		  self->cfg.limits.mask);
 	config_free(&self->cfg);
-	LOAD_OK("max_packet_size 5000\nmessage_size_limit 1000\n");
-	EXPECT_EQ(5000, self->cfg.limits.value[KMQTT_LIMIT_MAX_PACKET_SIZE]);
+	LOAD_OK("message_size_limit 1000\n");
+	EXPECT_EQ(KMQTT_NL_LIMIT_BIT(KMQTT_LIMIT_MESSAGE_SIZE),
+		  self->cfg.limits.mask);
 }
 
 TEST_F(config, log_type)
@@ -325,6 +491,7 @@ TEST_F(config, mosquitto_defaults_accepted)
 {
 	LOAD_OK("per_listener_settings false\n"
 		"allow_zero_length_clientid true\n"
+		"auto_id_prefix auto-\n"
 		"upgrade_outgoing_qos false\n"
 		"listener 1883\n"
 		"protocol mqtt\n"
@@ -467,7 +634,7 @@ TEST_F(config, command_line_overrides)
 	ASSERT_EQ(1, self->cfg.listener_count);
 	EXPECT_EQ(NULL, self->cfg.listeners[0].addr);
 	EXPECT_FALSE(self->cfg.local_only);
-	EXPECT_FALSE(self->cfg.allow_anonymous);
+	EXPECT_FALSE(self->cfg.security.allow_anonymous);
 }
 
 TEST_F(config, without_a_file)
@@ -476,7 +643,7 @@ TEST_F(config, without_a_file)
 	ASSERT_EQ(1, self->cfg.listener_count);
 	EXPECT_STREQ("0.0.0.0", self->cfg.listeners[0].addr);
 	EXPECT_STREQ("1883", self->cfg.listeners[0].port);
-	EXPECT_TRUE(self->cfg.allow_anonymous);
+	EXPECT_TRUE(self->cfg.security.allow_anonymous);
 	EXPECT_EQ(0, self->cfg.limits.mask);
 }
 
@@ -549,24 +716,210 @@ TEST_F(config, refused_directives)
 	    "protocol websockets is not supported: kmqtt serves MQTT over TCP (and TLS) only");
 	BAD("listener 8080\nprotocol http\n", 2,
 	    "protocol http is not supported: the only protocol is mqtt");
-	BAD("per_listener_settings true\n", 1,
-	    "per_listener_settings true is not supported: authentication settings are global in kmqtt");
-	BAD("allow_zero_length_clientid false\n", 1,
-	    "allow_zero_length_clientid false is not supported: kmqtt assigns an id to clients that send none");
 	BAD("listener 1883\nmax_qos 1\n", 2,
 	    "max_qos 1 is not supported: kmqtt grants every QoS level");
 	BAD("upgrade_outgoing_qos true\n", 1,
 	    "upgrade_outgoing_qos true is not supported: kmqtt delivers at the lower of the two QoS levels, as MQTT requires");
 	BAD("bind_interface eth0\n", 1,
 	    "bind_interface is not supported by kmqtt: use a listener address");
-	BAD("listener 1883\nmount_point tenant1/\n", 2,
-	    "mount_point is not supported by kmqtt: topic isolation per listener is not implemented");
 	BAD("listener 8883\ntls_version tlsv1.3\n", 2,
 	    "tls_version is not supported by kmqtt: not implemented");
 	BAD("auth_opt_backend mysql\n", 1,
 	    "auth_opt_backend is not supported by kmqtt: plugins are not supported");
 	BAD("plugin /usr/lib/x.so\n", 1,
 	    "plugin is not supported by kmqtt: plugins are not supported");
+}
+
+/* What kmqttd does with a directive of mosquitto.conf(5). */
+enum directive_status {
+	SUPPORTED,	/* loads without a word */
+	IGNORED,	/* loads with a warning "NAME ignored: why" */
+	REFUSED,	/* "FILE:LINE: NAME ... not supported ...: why" */
+};
+
+struct mosquitto_directive {
+	const char *text;	/* the file; the directive is on its last line */
+	enum directive_status status;
+};
+
+/*
+ * Every directive of Mosquitto 2.0's mosquitto.conf(5), with a value it
+ * takes (TLS ones on a TLS listener, bridge ones in a bridge): none is
+ * "unknown", each does what Documentation/configuration.rst says.
+ */
+static const struct mosquitto_directive mosquitto_directives[] = {
+#define TLS_LISTENER "listener 8883\ncertfile /c.pem\nkeyfile /k.pem\n"
+#define BRIDGE "connection b\n"
+	{ "acl_file /acl\n", SUPPORTED },
+	{ "allow_anonymous true\n", SUPPORTED },
+	{ "allow_duplicate_messages true\n", IGNORED },
+	{ "allow_zero_length_clientid false\n", SUPPORTED },
+	{ "auth_plugin /p.so\n", REFUSED },
+	{ "auth_opt_db x\n", REFUSED },
+	{ "auth_plugin_deny_special_chars true\n", REFUSED },
+	{ "auto_id_prefix a-\n", SUPPORTED },
+	{ "autosave_interval 1800\n", IGNORED },
+	{ "autosave_on_changes false\n", IGNORED },
+	{ "check_retain_source true\n", IGNORED },
+	{ "clientid_prefixes sec-\n", REFUSED },
+	{ "connection_messages true\n", IGNORED },
+	{ "include_dir /\n", SUPPORTED },
+	{ "log_dest stderr\n", IGNORED },
+	{ "log_facility 5\n", IGNORED },
+	{ "log_timestamp true\n", IGNORED },
+	{ "log_timestamp_format %H\n", IGNORED },
+	{ "log_type all\n", SUPPORTED },
+	{ "max_inflight_bytes 0\n", IGNORED },
+	{ "max_inflight_messages 20\n", SUPPORTED },
+	{ "max_keepalive 65535\n", IGNORED },
+	{ "max_packet_size 1000\n", SUPPORTED },
+	{ "max_queued_bytes 0\n", SUPPORTED },
+	{ "max_queued_messages 1000\n", SUPPORTED },
+	{ "memory_limit 0\n", SUPPORTED },
+	{ "message_size_limit 0\n", SUPPORTED },
+	{ "password_file /pw\n", SUPPORTED },
+	{ "per_listener_settings true\n", SUPPORTED },
+	{ "persistence true\n", IGNORED },
+	{ "persistence_file m.db\n", IGNORED },
+	{ "persistence_location /var/lib\n", IGNORED },
+	{ "persistent_client_expiration 1d\n", SUPPORTED },
+	{ "pid_file /run/m.pid\n", IGNORED },
+	{ "plugin /p.so\n", REFUSED },
+	{ "plugin_opt_db x\n", REFUSED },
+	{ "psk_file /psk\n", REFUSED },
+	{ "queue_qos0_messages false\n", SUPPORTED },
+	{ "retain_available true\n", SUPPORTED },
+	{ "set_tcp_nodelay false\n", IGNORED },
+	{ "sys_interval 10\n", IGNORED },
+	{ "upgrade_outgoing_qos false\n", SUPPORTED },
+	{ "upgrade_outgoing_qos true\n", REFUSED },
+	{ "user mosquitto\n", IGNORED },
+	/* listeners */
+	{ "bind_address 127.0.0.1\n", SUPPORTED },
+	{ "bind_interface eth0\n", REFUSED },
+	{ "listener 1883\nhttp_dir /www\n", IGNORED },
+	{ "listener 1883 127.0.0.1\n", SUPPORTED },
+	{ "listener 0 /run/m.sock\n", REFUSED },
+	{ "listener 1883\nmax_connections -1\n", SUPPORTED },
+	{ "listener 1883\nmax_qos 2\n", SUPPORTED },
+	{ "listener 1883\nmax_qos 1\n", REFUSED },
+	{ "listener 1883\nmax_topic_alias 10\n", IGNORED },
+	{ "listener 1883\nmount_point m/\n", SUPPORTED },
+	{ "port 1883\n", SUPPORTED },
+	{ "listener 1883\nprotocol mqtt\n", SUPPORTED },
+	{ "listener 1883\nprotocol websockets\n", REFUSED },
+	{ "listener 1883\nsocket_domain ipv4\n", REFUSED },
+	{ "listener 1883\nuse_username_as_clientid true\n", REFUSED },
+	{ "listener 1883\nwebsockets_log_level 0\n", IGNORED },
+	{ "listener 1883\nwebsockets_headers_size 4096\n", IGNORED },
+	/* TLS */
+	{ TLS_LISTENER "cafile /ca.pem\n", SUPPORTED },
+	{ TLS_LISTENER "capath /ca\n", REFUSED },
+	{ TLS_LISTENER "ciphers HIGH\n", REFUSED },
+	{ TLS_LISTENER "ciphers_tls1.3 TLS_AES_128_GCM_SHA256\n", REFUSED },
+	{ TLS_LISTENER "cafile /ca.pem\nrequire_certificate true\ncrlfile /crl.pem\n",
+	  SUPPORTED },
+	{ TLS_LISTENER "dhparamfile /dh.pem\n", REFUSED },
+	{ TLS_LISTENER "cafile /ca.pem\nrequire_certificate true\n", SUPPORTED },
+	{ TLS_LISTENER "tls_engine e\n", REFUSED },
+	{ TLS_LISTENER "tls_engine_kpass_sha1 00\n", REFUSED },
+	{ TLS_LISTENER "tls_keyform pem\n", REFUSED },
+	{ TLS_LISTENER "tls_version tlsv1.2\n", REFUSED },
+	{ TLS_LISTENER "cafile /ca.pem\nrequire_certificate true\nuse_identity_as_username true\n",
+	  SUPPORTED },
+	{ TLS_LISTENER "cafile /ca.pem\nrequire_certificate true\nuse_subject_as_username true\n",
+	  SUPPORTED },
+	{ "listener 1883\npsk_hint h\n", REFUSED },
+	/* bridges: the first line warns, the others are skipped with it */
+	{ "connection b\n", IGNORED },
+	{ BRIDGE "address 10.0.0.1:1883\n", IGNORED },
+	{ BRIDGE "addresses 10.0.0.1:1883\n", IGNORED },
+	{ BRIDGE "bridge_attempt_unsubscribe true\n", IGNORED },
+	{ BRIDGE "bridge_bind_address 10.0.0.2\n", IGNORED },
+	{ BRIDGE "bridge_max_packet_size 0\n", IGNORED },
+	{ BRIDGE "bridge_outgoing_retain true\n", IGNORED },
+	{ BRIDGE "bridge_protocol_version mqttv311\n", IGNORED },
+	{ BRIDGE "cleansession false\n", IGNORED },
+	{ BRIDGE "local_cleansession false\n", IGNORED },
+	{ BRIDGE "keepalive_interval 60\n", IGNORED },
+	{ BRIDGE "idle_timeout 60\n", IGNORED },
+	{ BRIDGE "local_clientid x\n", IGNORED },
+	{ BRIDGE "local_password x\n", IGNORED },
+	{ BRIDGE "local_username x\n", IGNORED },
+	{ BRIDGE "notifications true\n", IGNORED },
+	{ BRIDGE "notifications_local_only true\n", IGNORED },
+	{ BRIDGE "notification_topic t\n", IGNORED },
+	{ BRIDGE "remote_clientid x\n", IGNORED },
+	{ BRIDGE "remote_password x\n", IGNORED },
+	{ BRIDGE "remote_username x\n", IGNORED },
+	{ BRIDGE "restart_timeout 30\n", IGNORED },
+	{ BRIDGE "round_robin false\n", IGNORED },
+	{ BRIDGE "start_type automatic\n", IGNORED },
+	{ BRIDGE "threshold 10\n", IGNORED },
+	{ BRIDGE "topic # both 0\n", IGNORED },
+	{ BRIDGE "try_private true\n", IGNORED },
+	{ BRIDGE "bridge_alpn x\n", IGNORED },
+	{ BRIDGE "bridge_cafile /ca.pem\n", IGNORED },
+	{ BRIDGE "bridge_capath /ca\n", IGNORED },
+	{ BRIDGE "bridge_certfile /c.pem\n", IGNORED },
+	{ BRIDGE "bridge_identity x\n", IGNORED },
+	{ BRIDGE "bridge_insecure false\n", IGNORED },
+	{ BRIDGE "bridge_keyfile /k.pem\n", IGNORED },
+	{ BRIDGE "bridge_psk 00\n", IGNORED },
+	{ BRIDGE "bridge_require_ocsp false\n", IGNORED },
+	{ BRIDGE "bridge_tls_version tlsv1.2\n", IGNORED },
+#undef TLS_LISTENER
+#undef BRIDGE
+};
+
+TEST_F(config, every_mosquitto_directive)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(mosquitto_directives) /
+		    sizeof(mosquitto_directives[0]); i++) {
+		const struct mosquitto_directive *d = &mosquitto_directives[i];
+		const char *last = d->text + strlen(d->text) - 1;
+		unsigned int lines = 0;
+		char where[256];
+		const char *c;
+		int rc;
+
+		for (c = d->text; *c; c++)
+			lines += *c == '\n';
+		while (last > d->text && last[-1] != '\n')
+			last--;
+		memset(&self->warn, 0, sizeof(self->warn));
+		self->err[0] = '\0';
+		rc = LOAD(d->text);
+		config_free(&self->cfg);
+		snprintf(where, sizeof(where), "%s:%u: ", self->main_path,
+			 lines);
+		switch (d->status) {
+		case SUPPORTED:
+			EXPECT_EQ(0, rc) TH_LOG("%s: %s", d->text, self->err);
+			EXPECT_EQ(0, self->warn.count)
+				TH_LOG("%s: %s", d->text, self->warn.msg[0]);
+			break;
+		case IGNORED:
+			EXPECT_EQ(0, rc) TH_LOG("%s: %s", d->text, self->err);
+			/* a bridge's own lines are skipped with it */
+			EXPECT_EQ(1, self->warn.count) TH_LOG("%s", d->text);
+			EXPECT_NE(NULL, strstr(self->warn.msg[0], "ignored"))
+				TH_LOG("%s: %s", d->text, self->warn.msg[0]);
+			break;
+		case REFUSED:
+			EXPECT_EQ(-1, rc) TH_LOG("%s", d->text);
+			EXPECT_EQ(0, strncmp(self->err, where, strlen(where)))
+				TH_LOG("%s: %s", d->text, self->err);
+			EXPECT_NE(NULL, strstr(self->err, "not supported"))
+				TH_LOG("%s: %s", d->text, self->err);
+			/* and a reason after the colon */
+			EXPECT_NE(NULL, strstr(self->err + strlen(where), ": "))
+				TH_LOG("%s: %s", d->text, self->err);
+			break;
+		}
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -3,6 +3,7 @@
  * Unit tests of the CONNECT framing and parser (agent/connect.c).
  * Statement numbers are those of the MQTT 3.1.1 OASIS Standard.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -230,17 +231,15 @@ TEST(valid_31_with_will_user_password)
 	ASSERT_TRUE(bytes_are(c.password, "p"));
 }
 
-/* MQTT 3.1 did not forbid a password without a user name. */
-TEST(valid_31_password_without_username)
+/* MQTT 3.1 did not forbid a password without a user name: Mosquitto does. */
+TEST(password_without_username_31_dropped)
 {
 	struct spec s = v31("c31");
 	struct connect_packet c;
 
 	s.flags |= MQTT_CONNECT_PASSWORD;
 	s.password = F("p");
-	ASSERT_EQ(CONNECT_ACCEPT, parse(&s, &c).action);
-	ASSERT_TRUE(c.has_password);
-	ASSERT_TRUE(bytes_are(c.password, "p"));
+	ASSERT_EQ(CONNECT_DROP, parse(&s, &c).action);
 }
 
 TEST(valid_utf8_client_id)
@@ -261,15 +260,38 @@ TEST(empty_client_id_clean_session_assigned)
 
 	ASSERT_EQ(CONNECT_ACCEPT, parse(&s, &c).action);
 	ASSERT_EQ(0, c.client_id_len);
-	ASSERT_EQ(0, connect_assign_client_id(&c));
-	ASSERT_EQ(CONNECT_GENERATED_ID_LEN, c.client_id_len);
-	ASSERT_EQ(CONNECT_GENERATED_ID_LEN, strlen(c.client_id));
-	ASSERT_EQ(0, strncmp(c.client_id, CONNECT_GENERATED_ID_PREFIX,
-			     strlen(CONNECT_GENERATED_ID_PREFIX)));
-	for (i = strlen(CONNECT_GENERATED_ID_PREFIX); i < c.client_id_len; i++)
-		ASSERT_NE(NULL, strchr("0123456789abcdef", c.client_id[i]));
-	ASSERT_EQ(0, connect_assign_client_id(&d));
+	ASSERT_EQ(0, connect_assign_client_id(&c, "auto-"));
+	/* Mosquitto's form: auto-3CD7A2AB-C695-D14C-A52B-5D5C161C98D1 */
+	ASSERT_EQ(5 + CONNECT_ASSIGNED_ID_RANDOM_LEN, c.client_id_len);
+	ASSERT_EQ(c.client_id_len, strlen(c.client_id));
+	ASSERT_EQ(0, strncmp(c.client_id, "auto-", 5));
+	for (i = 5; i < c.client_id_len; i++) {
+		bool dash = i == 5 + 8 || i == 5 + 13 || i == 5 + 18 ||
+			    i == 5 + 23;
+
+		ASSERT_NE(NULL, strchr(dash ? "-" : "0123456789ABCDEF",
+				       c.client_id[i]));
+	}
+	ASSERT_EQ(0, connect_assign_client_id(&d, "auto-"));
 	ASSERT_STRNE(c.client_id, d.client_id);
+}
+
+/* The prefix may be empty, or take all the room a client id has. */
+TEST(assigned_client_id_prefix_lengths)
+{
+	char longest[KMQTT_CLIENT_ID_MAX - CONNECT_ASSIGNED_ID_RANDOM_LEN + 2];
+	struct connect_packet c;
+
+	ASSERT_EQ(0, connect_assign_client_id(&c, ""));
+	ASSERT_EQ(CONNECT_ASSIGNED_ID_RANDOM_LEN, c.client_id_len);
+	ASSERT_EQ('-', c.client_id[8]);
+	memset(longest, 'p', sizeof(longest) - 1);
+	longest[sizeof(longest) - 1] = '\0';
+	ASSERT_EQ(-ENAMETOOLONG, connect_assign_client_id(&c, longest));
+	longest[sizeof(longest) - 2] = '\0';
+	ASSERT_EQ(0, connect_assign_client_id(&c, longest));
+	ASSERT_EQ(KMQTT_CLIENT_ID_MAX, c.client_id_len);
+	ASSERT_EQ(KMQTT_CLIENT_ID_MAX, strlen(c.client_id));
 }
 
 /* MQTT-3.1.3-8 */

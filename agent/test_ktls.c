@@ -247,7 +247,7 @@ FIXTURE_SETUP(ktls)
 	self->lfd = -1;
 	signal(SIGPIPE, SIG_IGN);
 	self->ctx = tls_server_ctx_new(tls_test_cert("server.pem"),
-				       tls_test_cert("server.key"), NULL,
+				       tls_test_cert("server.key"), NULL, NULL,
 				       false, err);
 	ASSERT_NE(NULL, self->ctx) TH_LOG("%s", err);
 	self->proxy = calloc(1, sizeof(*self->proxy));

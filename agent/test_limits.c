@@ -86,18 +86,20 @@ TEST(mosquitto_unlimited_values)
 			 KMQTT_LIMIT_MAX_INFLIGHT));
 	EXPECT_EQ(LIMITS_PACKET_SIZE_MAX, OK("max_packet_size", "0",
 					     KMQTT_LIMIT_MAX_PACKET_SIZE));
-	EXPECT_EQ(LIMITS_PACKET_SIZE_MAX, OK("message_size_limit", "0",
-					     KMQTT_LIMIT_MAX_PACKET_SIZE));
+	/* 0 is "no limit" in the module too */
+	EXPECT_EQ(0, OK("message_size_limit", "0", KMQTT_LIMIT_MESSAGE_SIZE));
 }
 
-TEST(message_size_limit_covers_the_largest_header)
+/* Payload bytes, its own limit: not turned into a packet size. */
+TEST(message_size_limit_is_payload_bytes)
 {
-	EXPECT_EQ(100 + LIMITS_PUBLISH_HEADER_MAX,
-		  OK("message_size_limit", "100", KMQTT_LIMIT_MAX_PACKET_SIZE));
-	EXPECT_EQ(LIMITS_PACKET_SIZE_MAX,
-		  OK("message_size_limit", "268435455",
-		     KMQTT_LIMIT_MAX_PACKET_SIZE));
+	EXPECT_EQ(100, OK("message_size_limit", "100",
+			  KMQTT_LIMIT_MESSAGE_SIZE));
+	EXPECT_EQ(268435455, OK("message_size_limit", "268435455",
+				KMQTT_LIMIT_MESSAGE_SIZE));
 	EXPECT_EQ(2, OK("max_packet_size", "2", KMQTT_LIMIT_MAX_PACKET_SIZE));
+	EXPECT_STREQ("message_size_limit",
+		     limits_name(KMQTT_LIMIT_MESSAGE_SIZE));
 }
 
 TEST(durations)
@@ -152,6 +154,8 @@ TEST(bad_values)
 		"max_packet_size: \"268435461\" is not a number from 2 to 268435460");
 	INVALID("message_size_limit", "-1",
 		"message_size_limit: \"-1\" is not a number from 0 to 268435455");
+	INVALID("message_size_limit", "268435456",
+		"message_size_limit: \"268435456\" is not a number from 0 to 268435455");
 	INVALID("kmqtt_max_subscriptions", "0",
 		"kmqtt_max_subscriptions: 0 is below the minimum, 1");
 	INVALID("kmqtt_max_topic_levels", "0",

@@ -5,6 +5,7 @@
  * the socket: the bytes kmqtt.ko would get.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -32,7 +33,9 @@ static struct {
 	uint8_t will_qos;
 	bool will_retain;
 	char will_topic[64];
+	size_t will_topic_len;
 	char will_payload[64];
+	char mount_point[64];
 	uint8_t unread[256];		/* socket bytes after the CONNECT */
 	ssize_t unread_len;
 } attach;
@@ -60,6 +63,9 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 	attach.will_retain = req->will_retain;
 	copy_field(attach.will_topic, sizeof(attach.will_topic),
 		   req->will_topic, req->will_topic_len);
+	attach.will_topic_len = req->will_topic_len;
+	copy_field(attach.mount_point, sizeof(attach.mount_point),
+		   (const uint8_t *)req->mount_point, req->mount_point_len);
 	copy_field(attach.will_payload, sizeof(attach.will_payload),
 		   req->will_payload, req->will_payload_len);
 	attach.unread_len = recv(req->fd, attach.unread, sizeof(attach.unread),
@@ -118,10 +124,15 @@ FIXTURE_SETUP(listener)
 	ASSERT_EQ(0, listener_open(&self->l, &self->loop, &self->nl,
 				   "127.0.0.1", "0", 1, err, sizeof(err)));
 	ASSERT_NE(0, self->l.port);
+	/* Mosquitto's defaults */
+	self->l.settings.allow_zero_length_clientid = true;
+	self->l.settings.auto_id_prefix = strdup("auto-");
+	ASSERT_NE(NULL, self->l.settings.auto_id_prefix);
 }
 
 FIXTURE_TEARDOWN(listener)
 {
+	listener_settings_free(&self->l.settings);
 	listener_close(&self->l);
 	loop_fini(&self->loop);
 }
@@ -186,6 +197,29 @@ static ssize_t client_read(int fd, uint8_t *buf, size_t len)
 	return recv(fd, buf, len, 0);
 }
 
+/*
+ * Send @pkt of @len bytes on a new connection: the listener must answer
+ * CONNACK @code without ATTACH, and close.
+ */
+static void expect_refusal(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(listener) *self, const uint8_t *pkt,
+			   size_t len, uint8_t code)
+{
+	const uint8_t expect[] = { 0x20, 2, 0, code };
+	uint8_t in[16];
+	int fd = client_connect(self->l.port);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(len, (size_t)send(fd, pkt, len, 0));
+	run_until(&self->l, &self->loop, one_pending);
+	run_until(&self->l, &self->loop, none_pending);
+	ASSERT_EQ(0, attach.calls);
+	ASSERT_EQ(sizeof(expect), client_read(fd, in, sizeof(in)));
+	ASSERT_EQ(0, memcmp(expect, in, sizeof(expect)));
+	ASSERT_EQ(0, client_read(fd, in, sizeof(in)));
+	close(fd);
+}
+
 /* The CRUCIAL property: what follows the CONNECT stays on the socket. */
 TEST_F(listener, pipelined_bytes_left_for_the_module)
 {
@@ -208,19 +242,31 @@ TEST_F(listener, pipelined_bytes_left_for_the_module)
 	close(fd);
 }
 
-TEST_F(listener, empty_client_id_gets_generated_id)
+/* The client ID is the listener's auto_id_prefix and a random part. */
+TEST_F(listener, empty_client_id_gets_assigned_id)
 {
 	int fd = client_connect(self->l.port);
 
 	ASSERT_LE(0, fd);
+	free(self->l.settings.auto_id_prefix);
+	self->l.settings.auto_id_prefix = strdup("pre-");
 	ASSERT_EQ(sizeof(connect_empty_id),
 		  send(fd, connect_empty_id, sizeof(connect_empty_id), 0));
 	run_until(&self->l, &self->loop, attached_once);
 	ASSERT_EQ(1, attach.calls);
-	ASSERT_EQ(CONNECT_GENERATED_ID_LEN, strlen(attach.client_id));
-	ASSERT_EQ(0, strncmp(CONNECT_GENERATED_ID_PREFIX, attach.client_id,
-			     strlen(CONNECT_GENERATED_ID_PREFIX)));
+	ASSERT_EQ(4 + CONNECT_ASSIGNED_ID_RANDOM_LEN,
+		  strlen(attach.client_id));
+	ASSERT_EQ(0, strncmp("pre-", attach.client_id, 4));
 	close(fd);
+}
+
+/* allow_zero_length_clientid false: CONNACK 2, as Mosquitto. */
+TEST_F(listener, empty_client_id_refused_when_not_allowed)
+{
+	self->l.settings.allow_zero_length_clientid = false;
+	expect_refusal(_metadata, self, connect_empty_id,
+		       sizeof(connect_empty_id),
+		       MQTT_CONNACK_IDENTIFIER_REJECTED);
 }
 
 TEST_F(listener, attach_failure_sends_server_unavailable)
@@ -379,6 +425,88 @@ TEST_F(listener, will_passed_to_attach)
 	ASSERT_TRUE(attach.will_retain);
 	ASSERT_STREQ("w/t", attach.will_topic);
 	ASSERT_STREQ("bye", attach.will_payload);
+	close(fd);
+}
+
+/* A will payload over message_size_limit: CONNACK 5, as Mosquitto. */
+TEST_F(listener, will_over_message_size_limit_refused_with_5)
+{
+	int fd;
+
+	self->l.settings.message_size_limit = 2;	/* "bye" has 3 */
+	expect_refusal(_metadata, self, connect_will, sizeof(connect_will),
+		       MQTT_CONNACK_NOT_AUTHORIZED);
+
+	/* exactly the limit is fine */
+	self->l.settings.message_size_limit = 3;
+	fd = client_connect(self->l.port);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(sizeof(connect_will),
+		  send(fd, connect_will, sizeof(connect_will), 0));
+	run_until(&self->l, &self->loop, attached_once);
+	ASSERT_EQ(1, attach.calls);
+	close(fd);
+}
+
+/* The mount point goes to ATTACH and in front of the will topic. */
+TEST_F(listener, mount_point_prefixes_the_will_topic)
+{
+	int fd = client_connect(self->l.port);
+
+	ASSERT_LE(0, fd);
+	self->l.settings.mount_point = strdup("tenant/");
+	ASSERT_EQ(sizeof(connect_will),
+		  send(fd, connect_will, sizeof(connect_will), 0));
+	run_until(&self->l, &self->loop, attached_once);
+	ASSERT_EQ(1, attach.calls);
+	ASSERT_STREQ("tenant/", attach.mount_point);
+	ASSERT_STREQ("tenant/w/t", attach.will_topic);
+	ASSERT_EQ(strlen("tenant/w/t"), attach.will_topic_len);
+	ASSERT_STREQ("bye", attach.will_payload);
+	close(fd);
+}
+
+/*
+ * A will topic that the mount point makes longer than a topic can be:
+ * closed without CONNACK, as Mosquitto does.
+ */
+TEST_F(listener, will_topic_too_long_with_mount_point_dropped)
+{
+	enum { TOPIC = 65500, MOUNT = 100 };
+	size_t body = 10 + 2 + 1 + 2 + TOPIC + 2, len = 0;
+	uint8_t *pkt = malloc(body + 5), in[16];
+	char *mount = malloc(MOUNT + 1);
+	int fd = client_connect(self->l.port);
+
+	ASSERT_LE(0, fd);
+	ASSERT_NE(NULL, pkt);
+	ASSERT_NE(NULL, mount);
+	memset(mount, 'm', MOUNT);
+	mount[MOUNT] = '\0';
+	self->l.settings.mount_point = mount;
+	pkt[len++] = 0x10;
+	pkt[len++] = 0x80 | (body & 0x7f);
+	pkt[len++] = 0x80 | ((body >> 7) & 0x7f);
+	pkt[len++] = body >> 14;
+	memcpy(pkt + len, "\0\4MQTT\4", 7);
+	len += 7;
+	pkt[len++] = MQTT_CONNECT_WILL | MQTT_CONNECT_CLEAN_SESSION;
+	pkt[len++] = 0;
+	pkt[len++] = 30;
+	memcpy(pkt + len, "\0\1c", 3);
+	len += 3;
+	pkt[len++] = TOPIC >> 8;
+	pkt[len++] = TOPIC & 0xff;
+	memset(pkt + len, 't', TOPIC);
+	len += TOPIC;
+	pkt[len++] = 0;
+	pkt[len++] = 0;
+	ASSERT_EQ(len, (size_t)send(fd, pkt, len, 0));
+	run_until(&self->l, &self->loop, one_pending);
+	run_until(&self->l, &self->loop, none_pending);
+	ASSERT_EQ(0, attach.calls);
+	ASSERT_EQ(0, client_read(fd, in, sizeof(in)));
+	free(pkt);
 	close(fd);
 }
 

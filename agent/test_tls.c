@@ -23,18 +23,25 @@
 #define AEAD_TAG_LEN	16
 #define RECORD_MAX	(16384 + 256 + 5)
 
-static struct tls_server_ctx *server_ctx(const char *cafile,
-					 bool require_certificate)
+static struct tls_server_ctx *server_ctx_crl(const char *cafile,
+					     const char *crlfile,
+					     bool require_certificate)
 {
 	char err[TLS_ERR_MAX];
 	struct tls_server_ctx *ctx;
 
 	ctx = tls_server_ctx_new(tls_test_cert("server.pem"),
-				 tls_test_cert("server.key"), cafile,
+				 tls_test_cert("server.key"), cafile, crlfile,
 				 require_certificate, err);
 	if (!ctx)
 		fprintf(stderr, "# tls_server_ctx_new: %s\n", err);
 	return ctx;
+}
+
+static struct tls_server_ctx *server_ctx(const char *cafile,
+					 bool require_certificate)
+{
+	return server_ctx_crl(cafile, NULL, require_certificate);
 }
 
 TEST(ctx_errors)
@@ -43,25 +50,39 @@ TEST(ctx_errors)
 	struct tls_server_ctx *ctx;
 
 	ctx = tls_server_ctx_new("/nonexistent.pem",
-				 tls_test_cert("server.key"), NULL, false, err);
+				 tls_test_cert("server.key"), NULL, NULL, false,
+				 err);
 	ASSERT_EQ(NULL, ctx);
 	EXPECT_NE(NULL, strstr(err, "certfile /nonexistent.pem")) TH_LOG("%s", err);
 
 	ctx = tls_server_ctx_new(tls_test_cert("server.pem"),
-				 tls_test_cert("client1.key"), NULL, false, err);
+				 tls_test_cert("client1.key"), NULL, NULL, false,
+				 err);
 	ASSERT_EQ(NULL, ctx);
 	EXPECT_NE(NULL, strstr(err, "keyfile")) TH_LOG("%s", err);
 
 	ctx = tls_server_ctx_new(tls_test_cert("server.pem"),
-				 tls_test_cert("server.key"), NULL, true, err);
+				 tls_test_cert("server.key"), NULL, NULL, true,
+				 err);
 	ASSERT_EQ(NULL, ctx);
 	EXPECT_STREQ("require_certificate needs a cafile", err);
 
 	ctx = tls_server_ctx_new(tls_test_cert("server.pem"),
 				 tls_test_cert("server.key"), "/nonexistent",
-				 true, err);
+				 NULL, true, err);
 	ASSERT_EQ(NULL, ctx);
 	EXPECT_NE(NULL, strstr(err, "cafile /nonexistent")) TH_LOG("%s", err);
+
+	/* a CRL that is not one: the CA certificate */
+	ctx = server_ctx_crl(tls_test_cert("ca.pem"), tls_test_cert("ca.pem"),
+			     true);
+	ASSERT_EQ(NULL, ctx);
+	ctx = tls_server_ctx_new(tls_test_cert("server.pem"),
+				 tls_test_cert("server.key"),
+				 tls_test_cert("ca.pem"), "/nonexistent", true,
+				 err);
+	ASSERT_EQ(NULL, ctx);
+	EXPECT_NE(NULL, strstr(err, "crlfile /nonexistent")) TH_LOG("%s", err);
 
 	ctx = server_ctx(tls_test_cert("ca.pem"), true);
 	ASSERT_NE(NULL, ctx);
@@ -373,9 +394,12 @@ FIXTURE_TEARDOWN(mtls)
 	session_end(&self->s);
 }
 
-/* Start a session whose client presents certificate @name (or none). */
-static bool mtls_start(struct session *s, const char *name,
-		       bool require_certificate)
+/*
+ * Start a session whose client presents certificate @name (or none), to
+ * a server with @crlfile (or none).
+ */
+static bool mtls_start_crl(struct session *s, const char *name,
+			   bool require_certificate, const char *crlfile)
 {
 	char key[64], pem[64];
 
@@ -386,8 +410,14 @@ static bool mtls_start(struct session *s, const char *name,
 		s->client.keyfile = tls_test_cert(key);
 	}
 	s->client.records[0] = "CONNECT";
-	return session_start(s, server_ctx(tls_test_cert("ca.pem"),
-					   require_certificate));
+	return session_start(s, server_ctx_crl(tls_test_cert("ca.pem"),
+					       crlfile, require_certificate));
+}
+
+static bool mtls_start(struct session *s, const char *name,
+		       bool require_certificate)
+{
+	return mtls_start_crl(s, name, require_certificate, NULL);
 }
 
 TEST_F(mtls, trusted_client)
@@ -399,7 +429,68 @@ TEST_F(mtls, trusted_client)
 		TH_LOG("%s", tls_conn_error(self->s.conn));
 	ASSERT_NE(NULL, tls_conn_peer_cn(self->s.conn));
 	EXPECT_STREQ("client1", tls_conn_peer_cn(self->s.conn));
+	EXPECT_STREQ("CN=client1,O=kmqtt test",
+		     tls_conn_peer_subject(self->s.conn));
 	EXPECT_EQ(TLS_DONE, tls_test_read(self->s.conn, self->s.fd, buf, 7));
+}
+
+/*
+ * use_subject_as_username: the subject as OpenSSL prints it for RFC 2253,
+ * escapes and all (mkcerts.sh wrote what it must be); the CN for
+ * use_identity_as_username is the first of two.
+ */
+TEST_F(mtls, subject_in_rfc2253_form)
+{
+	char want[512];
+	FILE *f = fopen(tls_test_cert("subject.rfc2253"), "r");
+
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(want, sizeof(want), f));
+	fclose(f);
+	want[strcspn(want, "\n")] = '\0';
+	ASSERT_TRUE(mtls_start(&self->s, "subject", true));
+	ASSERT_EQ(TLS_DONE, tls_test_handshake(self->s.conn, self->s.fd))
+		TH_LOG("%s", tls_conn_error(self->s.conn));
+	EXPECT_STREQ(want, tls_conn_peer_subject(self->s.conn));
+	EXPECT_STREQ("first", tls_conn_peer_cn(self->s.conn));
+}
+
+/* A certificate without CN has a subject, but no identity. */
+TEST_F(mtls, no_common_name)
+{
+	ASSERT_TRUE(mtls_start(&self->s, "nocn", true));
+	ASSERT_EQ(TLS_DONE, tls_test_handshake(self->s.conn, self->s.fd))
+		TH_LOG("%s", tls_conn_error(self->s.conn));
+	EXPECT_EQ(NULL, tls_conn_peer_cn(self->s.conn));
+	EXPECT_STREQ("OU=no common name,O=kmqtt test",
+		     tls_conn_peer_subject(self->s.conn));
+}
+
+/* crlfile: a revoked certificate fails the handshake, others pass. */
+TEST_F(mtls, revoked_client_certificate)
+{
+	ASSERT_TRUE(mtls_start_crl(&self->s, "revoked", true,
+				   tls_test_cert("crl.pem")));
+	ASSERT_EQ(TLS_ERROR, tls_test_handshake(self->s.conn, self->s.fd));
+	EXPECT_NE(NULL, strstr(tls_conn_error(self->s.conn), "revoked"))
+		TH_LOG("%s", tls_conn_error(self->s.conn));
+	EXPECT_EQ(NULL, tls_conn_peer_subject(self->s.conn));
+}
+
+TEST_F(mtls, revoked_certificate_passes_without_crlfile)
+{
+	ASSERT_TRUE(mtls_start(&self->s, "revoked", true));
+	ASSERT_EQ(TLS_DONE, tls_test_handshake(self->s.conn, self->s.fd))
+		TH_LOG("%s", tls_conn_error(self->s.conn));
+}
+
+TEST_F(mtls, unrevoked_certificate_passes_with_crlfile)
+{
+	ASSERT_TRUE(mtls_start_crl(&self->s, "client1", true,
+				   tls_test_cert("crl.pem")));
+	ASSERT_EQ(TLS_DONE, tls_test_handshake(self->s.conn, self->s.fd))
+		TH_LOG("%s", tls_conn_error(self->s.conn));
+	EXPECT_STREQ("client1", tls_conn_peer_cn(self->s.conn));
 }
 
 TEST_F(mtls, no_client_certificate)
@@ -433,6 +524,7 @@ TEST_F(mtls, certificate_not_required)
 	ASSERT_TRUE(mtls_start(&self->s, "client1", false));
 	ASSERT_EQ(TLS_DONE, tls_test_handshake(self->s.conn, self->s.fd));
 	EXPECT_EQ(NULL, tls_conn_peer_cn(self->s.conn));
+	EXPECT_EQ(NULL, tls_conn_peer_subject(self->s.conn));
 }
 
 FIXTURE(refused) {

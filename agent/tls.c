@@ -55,6 +55,7 @@ struct tls_conn {
 	size_t client_app_secret_len;
 	char cn[TLS_CN_MAX + 1];
 	bool has_cn;
+	char *subject;		/* RFC 2253, malloc()ed; NULL: none */
 	char error[TLS_ERR_MAX];
 };
 
@@ -86,9 +87,26 @@ static void tls_keylog(const SSL *ssl, const char *line);
 static void tls_msg(int write_p, int version, int content_type,
 		    const void *buf, size_t len, SSL *ssl, void *arg);
 
+/*
+ * Client certificates are checked against the revocation list in @crlfile
+ * too (the certificate itself, not its issuers: as Mosquitto does).
+ */
+static bool tls_ctx_load_crl(SSL_CTX *s, const char *crlfile, char *err)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(s);
+	X509_LOOKUP *lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+
+	if (!lookup || X509_load_crl_file(lookup, crlfile,
+					  X509_FILETYPE_PEM) <= 0)
+		return tls_ctx_fail(s, err, "crlfile", crlfile);
+	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+	return true;
+}
+
 static bool tls_ctx_configure(SSL_CTX *s, const char *certfile,
 			      const char *keyfile, const char *cafile,
-			      bool require_certificate, char *err)
+			      const char *crlfile, bool require_certificate,
+			      char *err)
 {
 	if (!SSL_CTX_set_min_proto_version(s, TLS1_2_VERSION) ||
 	    !SSL_CTX_set_max_proto_version(s, TLS1_3_VERSION) ||
@@ -129,6 +147,8 @@ static bool tls_ctx_configure(SSL_CTX *s, const char *certfile,
 			return tls_ctx_fail(s, err, "cafile", cafile);
 		SSL_CTX_set_client_CA_list(s, names);
 	}
+	if (crlfile && !tls_ctx_load_crl(s, crlfile, err))
+		return false;
 	/* As mosquitto: no certificate is asked for unless required. */
 	if (require_certificate) {
 		if (!cafile) {
@@ -148,6 +168,7 @@ static bool tls_ctx_configure(SSL_CTX *s, const char *certfile,
 struct tls_server_ctx *tls_server_ctx_new(const char *certfile,
 					  const char *keyfile,
 					  const char *cafile,
+					  const char *crlfile,
 					  bool require_certificate,
 					  char err[TLS_ERR_MAX])
 {
@@ -165,7 +186,7 @@ struct tls_server_ctx *tls_server_ctx_new(const char *certfile,
 		return NULL;
 	}
 	if (!tls_ctx_configure(ctx->ssl_ctx, certfile, keyfile, cafile,
-			       require_certificate, err)) {
+			       crlfile, require_certificate, err)) {
 		free(ctx);
 		return NULL;
 	}
@@ -276,6 +297,7 @@ void tls_conn_free(struct tls_conn *c)
 		return;
 	/* No SSL_shutdown: after the hand-off the kernel owns the records. */
 	SSL_free(c->ssl);
+	free(c->subject);
 	OPENSSL_cleanse(c, sizeof(*c));
 	free(c);
 }
@@ -339,8 +361,31 @@ static enum tls_status tls_conn_status(struct tls_conn *c, int rc,
 	return TLS_ERROR;
 }
 
-/* Keep the verified client certificate's first CN, as mosquitto uses. */
-static void tls_conn_keep_cn(struct tls_conn *c)
+/* The subject of @peer as X509_NAME_print_ex() prints it for RFC 2253. */
+static char *tls_subject_rfc2253(X509 *peer)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *text = NULL, *data;
+	long len;
+
+	if (bio && X509_NAME_print_ex(bio, X509_get_subject_name(peer), 0,
+				      XN_FLAG_RFC2253) >= 0) {
+		len = BIO_get_mem_data(bio, &data);
+		/* A NUL would make the name's end ambiguous: no identity. */
+		if (len >= 0 && !memchr(data, '\0', (size_t)len))
+			text = strndup(data, (size_t)len);
+	}
+	BIO_free(bio);
+	ERR_clear_error();
+	return text;
+}
+
+/*
+ * Keep the verified client certificate's identity: its first CN, as
+ * mosquitto uses for use_identity_as_username, and its whole subject for
+ * use_subject_as_username.
+ */
+static void tls_conn_keep_identity(struct tls_conn *c)
 {
 	X509 *peer = SSL_get0_peer_certificate(c->ssl);
 	X509_NAME_ENTRY *entry;
@@ -349,6 +394,7 @@ static void tls_conn_keep_cn(struct tls_conn *c)
 
 	if (!peer || SSL_get_verify_result(c->ssl) != X509_V_OK)
 		return;
+	c->subject = tls_subject_rfc2253(peer);
 	i = X509_NAME_get_index_by_NID(X509_get_subject_name(peer),
 				       NID_commonName, -1);
 	if (i < 0)
@@ -377,7 +423,7 @@ enum tls_status tls_conn_handshake(struct tls_conn *c)
 	if (rc != 1)
 		return tls_conn_status(c, rc, "TLS handshake");
 	c->handshake_done = true;
-	tls_conn_keep_cn(c);
+	tls_conn_keep_identity(c);
 	return TLS_DONE;
 }
 
@@ -624,4 +670,9 @@ const char *tls_conn_cipher(const struct tls_conn *c)
 const char *tls_conn_peer_cn(const struct tls_conn *c)
 {
 	return c->has_cn ? c->cn : NULL;
+}
+
+const char *tls_conn_peer_subject(const struct tls_conn *c)
+{
+	return c->subject;
 }

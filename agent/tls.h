@@ -50,11 +50,13 @@ enum tls_status {
  * (AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305; ECDHE only in TLS 1.2),
  * no session tickets, no renegotiation, no read-ahead.  @cafile may be
  * NULL unless @require_certificate: then clients must present a
- * certificate that @cafile verifies.  Returns NULL with @err set.
+ * certificate that @cafile verifies and that @crlfile (PEM, or NULL) does
+ * not revoke.  Returns NULL with @err set.
  */
 struct tls_server_ctx *tls_server_ctx_new(const char *certfile,
 					  const char *keyfile,
 					  const char *cafile,
+					  const char *crlfile,
 					  bool require_certificate,
 					  char err[TLS_ERR_MAX]);
 void tls_server_ctx_free(struct tls_server_ctx *ctx);
@@ -131,5 +133,12 @@ const char *tls_conn_cipher(const struct tls_conn *c);
  * is missing, empty, longer than TLS_CN_MAX or contains a NUL byte.
  */
 const char *tls_conn_peer_cn(const struct tls_conn *c);
+
+/*
+ * The subject of the verified client certificate as OpenSSL prints it
+ * for RFC 2253 (X509_NAME_print_ex(), XN_FLAG_RFC2253), for
+ * use_subject_as_username, or NULL when the client sent none.
+ */
+const char *tls_conn_peer_subject(const struct tls_conn *c);
 
 #endif /* KMQTTD_TLS_H */

@@ -83,6 +83,13 @@ static bool port_valid(const char *port)
 	return port[0] >= '1' && port[0] <= '9' && !*end && v <= 65535;
 }
 
+/* A file setting is set together with where it was set. */
+static void check_security(const struct config_security *sec)
+{
+	FUZZ_CHECK(!sec->password_file == !sec->password_file_where);
+	FUZZ_CHECK(!sec->acl_file == !sec->acl_file_where);
+}
+
 static void check_config(const struct config *cfg, const char *cli_addr,
 			 const char *cli_port)
 {
@@ -109,8 +116,9 @@ static void check_config(const struct config *cfg, const char *cli_addr,
 	FUZZ_CHECK(cfg->listener_count >= 1);
 	if (cli_addr || cli_port)
 		FUZZ_CHECK(cfg->listener_count && cfg->listeners[0].is_default);
-	FUZZ_CHECK(!cfg->password_file == !cfg->password_file_where);
-	FUZZ_CHECK(!cfg->acl_file == !cfg->acl_file_where);
+	check_security(&cfg->security);
+	for (i = 0; i < cfg->listener_count; i++)
+		check_security(&cfg->listeners[i].security);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

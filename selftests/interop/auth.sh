@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Password file, allow_anonymous and ACL file of kmqttd against kmqtt.ko:
-# CONNACK codes, what the log says, the ACL enforced by the module on
-# PUBLISH, delivery and SUBSCRIBE (%c and %u patterns), a reload changing
-# the rules of a connected client, and configuration errors (FILE:LINE,
-# exit status 3).  Needs $KMQTT_TEST_CERTS (selftests/certs/mkcerts.sh)
-# for the TLS cases.  Prints TAP.
+# CONNACK codes (Mosquitto 2.0's), what the log says, the ACL enforced by
+# the module on PUBLISH, delivery and SUBSCRIBE (%c and %u patterns), a
+# reload changing the rules of a connected client, client certificates as
+# identities (use_identity_as_username, use_subject_as_username) and
+# revoked (crlfile), and configuration errors (FILE:LINE, exit status 3).
+# Needs $KMQTT_TEST_CERTS (selftests/certs/mkcerts.sh) for the TLS cases.
+# dropin.sh compares the same behaviours with Mosquitto's.  Prints TAP.
 
 here=$(dirname "$(readlink -f "$0")")
 root=$(cd "$here/../.." && pwd)
@@ -78,7 +80,18 @@ ACL
 		--pid "$kmqttd_pid" --log "$log" --reloaded "Access rules sent to"
 }
 
-tap_plan 25
+# The client certificate's subject is the user name, as Mosquitto prints it.
+subject_is_username() {
+	local subject
+	subject=$(cat "$certs/subject.rfc2253")
+	py --port 8886 --cafile "$certs/ca.pem" --cert "$certs/subject.pem" \
+		--key "$certs/subject.key" --client-id by-subject \
+		connack --expect 0 || return 1
+	grep "as by-subject" "$log"
+	grep -qF "as by-subject (p2, c1, k30, u'$subject', kernel TLS)" "$log"
+}
+
+tap_plan 35
 mosquitto_passwd -c -b "$work/pw" alice 'alice pw' >/dev/null
 mosquitto_passwd -b "$work/pw" bob 'bob pw' >/dev/null
 cat >"$work/acl" <<ACL
@@ -103,18 +116,22 @@ certfile $certs/server.pem
 keyfile $certs/server.key
 CONF
 if ! kmqttd_start "$work/kmqttd.conf" "$log" 2; then
-	for i in $(seq 14); do tap_check "setup (kmqttd did not start)" false; done
+	for i in $(seq 16); do tap_check "setup (kmqttd did not start)" false; done
 else
 	tap_check "right password: CONNACK 0" py "${alice[@]}" connack --expect 0
-	tap_check "wrong password: CONNACK 4 (bad user name or password), closed" \
-		py --user alice --password 'wrong pw' connack --expect 4
-	tap_check "unknown user: CONNACK 4, closed" \
-		py --user mallory --password 'alice pw' connack --expect 4
+	tap_check "wrong password: CONNACK 5 (not authorised, as Mosquitto 2.0), closed" \
+		py --user alice --password 'wrong pw' connack --expect 5
+	tap_check "unknown user: CONNACK 5, closed" \
+		py --user mallory --password 'alice pw' connack --expect 5
+	tap_check "user name without password: CONNACK 5, closed" \
+		py --user alice connack --expect 5
+	tap_check "password without user name: closed without CONNACK" \
+		py --password 'alice pw' connack --expect closed
 	tap_check "anonymous with allow_anonymous false: CONNACK 5 (not authorized), closed" \
 		py connack --expect 5
-	tap_check "wrong password over TLS: CONNACK 4 in a TLS record, closed" \
+	tap_check "wrong password over TLS: CONNACK 5 in a TLS record, closed" \
 		py --port 8883 --cafile "$certs/ca.pem" --user alice \
-		--password 'wrong pw' connack --expect 4
+		--password 'wrong pw' connack --expect 5
 	tap_check "log names user and address of each refusal, never a password" \
 		refusals_logged
 	tap_check "ACL: PUBLISH to read-only ro/x and denied a/secret/x dropped, a/ok delivered" \
@@ -139,6 +156,53 @@ else
 		session_keeps_username
 	tap_check "SIGHUP with a new ACL file: a connected client loses a/live" \
 		reload_live
+fi
+kmqttd_stop
+
+# Client certificates: revoked, or the identity the client is known by.
+tls_listener() { # PORT
+	printf 'listener %s 127.0.0.1\ncertfile %s\nkeyfile %s\ncafile %s\n' \
+		"$1" "$certs/server.pem" "$certs/server.key" "$certs/ca.pem"
+}
+{
+	echo "allow_anonymous false"
+	echo "password_file $work/pw"
+	echo "log_type all"
+	tls_listener 8883
+	echo "require_certificate true"
+	echo "crlfile $certs/crl.pem"
+	echo "use_identity_as_username true"
+	tls_listener 8884
+	echo "use_identity_as_username true"
+	tls_listener 8885
+	echo "require_certificate true"
+	echo "use_identity_as_username true"
+	tls_listener 8886
+	echo "require_certificate true"
+	echo "use_subject_as_username true"
+} >"$work/certs.conf"
+tls_py() { # PORT CERT ARGS...
+	local port=$1 cert=$2
+	shift 2
+	py --port "$port" --cafile "$certs/ca.pem" --cert "$certs/$cert.pem" \
+		--key "$certs/$cert.key" "$@"
+}
+if ! kmqttd_start "$work/certs.conf" "$log" 4; then
+	for i in $(seq 6); do tap_check "setup (kmqttd did not start)" false; done
+else
+	tap_check "crlfile: a certificate it does not revoke: CONNACK 0" \
+		tls_py 8883 client1 connack --expect 0
+	tap_check "crlfile: a revoked certificate fails the TLS handshake" \
+		tls_py 8883 revoked connack --expect closed
+	tap_check "use_identity_as_username without require_certificate: CONNACK 4 (as Mosquitto)" \
+		py --port 8884 --cafile "$certs/ca.pem" "${alice[@]}" \
+		connack --expect 4
+	tap_check "use_identity_as_username, certificate without CN: CONNACK 4" \
+		tls_py 8885 nocn connack --expect 4
+	tap_check "use_identity_as_username: the CN is the user, no password asked" \
+		tls_py 8885 client1 connack --expect 0
+	tap_check "use_subject_as_username: the subject (RFC 2253) is the user" \
+		subject_is_username
 fi
 kmqttd_stop
 
@@ -170,10 +234,17 @@ tap_check "require_certificate without cafile" config_error 1 \
 	"require_certificate needs a cafile" "listener 18990 127.0.0.1" \
 	"certfile $certs/server.pem" "keyfile $certs/server.key" \
 	"require_certificate true"
-tap_check "use_identity_as_username without require_certificate" \
-	config_error 1 "use_identity_as_username needs require_certificate" \
+tap_check "crlfile that does not exist" config_error 1 "crlfile" \
 	"listener 18990 127.0.0.1" "certfile $certs/server.pem" \
-	"keyfile $certs/server.key" "use_identity_as_username true"
+	"keyfile $certs/server.key" "cafile $certs/ca.pem" \
+	"require_certificate true" "crlfile $work/nonexistent.pem"
+tap_check "per_listener_settings true after a security setting" \
+	config_error 3 "per_listener_settings true must come before" \
+	"listener 18990 127.0.0.1" "allow_anonymous true" \
+	"per_listener_settings true"
+tap_check "mount_point with a wildcard" config_error 2 \
+	"a topic prefix cannot contain + or #" \
+	"listener 18990 127.0.0.1" "mount_point a/+/"
 tap_check "tls_version (not supported) refused" config_error 3 \
 	"tls_version is not supported" "listener 18990 127.0.0.1" \
 	"certfile $certs/server.pem" "tls_version tlsv1.2"
