@@ -398,7 +398,13 @@ def message_size_limit(b):
         got += c.read()
         rec.append(("QoS %d, 11 bytes" % qos, got))
         c.publish("big/t", b"y" * 10, qos=qos, mid=8)
-        rec.append(("QoS %d, 10 bytes" % qos, c.read()))
+        got = c.read()
+        if qos == 2:
+            # Mosquitto hands a QoS 2 message on at PUBREL, kmqtt at
+            # PUBLISH; both are allowed, so finish the flow.
+            c.send(packet(0x62, struct.pack("!H", 8)))
+            got += c.read()
+        rec.append(("QoS %d, 10 bytes" % qos, got))
         c.disconnect()
     rec.append(("delivered", sub.read()))
     sub.disconnect()
