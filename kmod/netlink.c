@@ -24,6 +24,11 @@ static struct genl_family kmqtt_family;
 /* Cleared before unregistering so a closing connection sends no event. */
 static bool kmqtt_netlink_events;
 
+/* GET_INFO and the dumps take no attribute: any is refused. */
+static const struct nla_policy kmqtt_no_attrs_policy[KMQTT_A_MAX + 1] = {
+	[0 ... KMQTT_A_MAX] = { .type = NLA_REJECT },
+};
+
 static const struct nla_policy kmqtt_attach_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_SOCK_FD] = { .type = NLA_U32 },
 	[KMQTT_A_CLIENT_ID] = { .type = NLA_BINARY,
@@ -98,18 +103,6 @@ static int kmqtt_netlink_check_version(const struct genlmsghdr *hdr,
 		       "kmqtt genl version mismatch: this module speaks version "
 		       __stringify(KMQTT_GENL_VERSION));
 	return -EPROTONOSUPPORT;
-}
-
-/*
- * Dumps check in their first round (cb->args[2] notes it is done): the
- * extended ack is not set up yet in a start callback on some kernels.
- */
-static int kmqtt_netlink_dump_check_version(struct netlink_callback *cb)
-{
-	if (cb->args[2])
-		return 0;
-	cb->args[2] = 1;
-	return kmqtt_netlink_check_version(nlmsg_data(cb->nlh), cb->extack);
 }
 
 static int kmqtt_netlink_parse_will(struct genl_info *info,
@@ -205,9 +198,6 @@ static int kmqtt_netlink_set_acl(struct sk_buff *skb, struct genl_info *info)
 	struct kmqtt_acl *acl = NULL;
 	int ret;
 
-	ret = kmqtt_netlink_check_version(info->genlhdr, info->extack);
-	if (ret)
-		return ret;
 	if (GENL_REQ_ATTR_CHECK(info, KMQTT_A_CLIENT_ID))
 		return -EINVAL;
 	if (info->attrs[KMQTT_A_ACL]) {
@@ -237,9 +227,6 @@ static int kmqtt_netlink_attach(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int i, ret;
 
-	ret = kmqtt_netlink_check_version(info->genlhdr, info->extack);
-	if (ret)
-		return ret;
 	for (i = 0; i < ARRAY_SIZE(required); i++)
 		if (GENL_REQ_ATTR_CHECK(info, required[i]))
 			return -EINVAL;
@@ -472,11 +459,7 @@ static int kmqtt_netlink_get_info(struct sk_buff *skb, struct genl_info *info)
 	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
 	struct sk_buff *reply;
 	void *hdr;
-	int ret;
 
-	ret = kmqtt_netlink_check_version(info->genlhdr, info->extack);
-	if (ret)
-		return ret;
 	reply = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!reply)
 		return -ENOMEM;
@@ -538,10 +521,6 @@ static int kmqtt_netlink_dump_conns(struct sk_buff *skb,
 	struct kmqtt_conn *conn;
 	int ret = 0;
 
-	ret = kmqtt_netlink_dump_check_version(cb);
-	if (ret)
-		return ret;
-
 	rcu_read_lock();
 	list_for_each_entry_rcu(conn, &broker->conns, node) {
 		/* Still attaching: it has no session to show yet. */
@@ -570,9 +549,6 @@ static int kmqtt_netlink_set_limits(struct sk_buff *skb,
 	struct kmqtt_limits new;
 	int ret;
 
-	ret = kmqtt_netlink_check_version(info->genlhdr, info->extack);
-	if (ret)
-		return ret;
 	if (GENL_REQ_ATTR_CHECK(info, KMQTT_A_LIMITS))
 		return -EINVAL;
 	ret = nla_parse_nested(tb, KMQTT_LIMIT_MAX, info->attrs[KMQTT_A_LIMITS],
@@ -715,10 +691,6 @@ static int kmqtt_netlink_dump_sessions(struct sk_buff *skb,
 	u64 last = cb->args[0];
 	int ret = 0;
 
-	ret = kmqtt_netlink_dump_check_version(cb);
-	if (ret)
-		return ret;
-
 	mutex_lock(&broker->sessions_lock);
 	list_for_each_entry(session, &broker->sessions, node) {
 		if (session->id <= last)
@@ -772,10 +744,6 @@ static int kmqtt_netlink_dump_subscriptions(struct sk_buff *skb,
 	u64 cur = cb->args[0];
 	long done = cb->args[1];
 	int ret = 0;
-
-	ret = kmqtt_netlink_dump_check_version(cb);
-	if (ret)
-		return ret;
 
 	mutex_lock(&broker->sessions_lock);
 	mutex_lock(&broker->topics_lock);
@@ -841,44 +809,100 @@ void kmqtt_netlink_conn_closed(const struct kmqtt_conn *conn)
 	rcu_read_unlock();
 }
 
+/* Every request comes through here: its version is checked once. */
+static int kmqtt_netlink_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	int ret = kmqtt_netlink_check_version(info->genlhdr, info->extack);
+
+	if (ret)
+		return ret;
+	switch (info->genlhdr->cmd) {
+	case KMQTT_CMD_GET_INFO:
+		return kmqtt_netlink_get_info(skb, info);
+	case KMQTT_CMD_ATTACH:
+		return kmqtt_netlink_attach(skb, info);
+	case KMQTT_CMD_SET_LIMITS:
+		return kmqtt_netlink_set_limits(skb, info);
+	case KMQTT_CMD_SET_ACL:
+		return kmqtt_netlink_set_acl(skb, info);
+	}
+	return -EOPNOTSUPP;
+}
+
+/*
+ * Every dump round comes through here.  The version is checked in the
+ * first (cb->args[2] notes it is done), not in a start callback, where
+ * some kernels have no extended ack for the error message yet.
+ */
+static int kmqtt_netlink_dumpit(struct sk_buff *skb,
+				struct netlink_callback *cb)
+{
+	const struct genlmsghdr *hdr = nlmsg_data(cb->nlh);
+	int ret;
+
+	if (!cb->args[2]) {
+		ret = kmqtt_netlink_check_version(hdr, cb->extack);
+		if (ret)
+			return ret;
+		cb->args[2] = 1;
+	}
+	switch (hdr->cmd) {
+	case KMQTT_CMD_GET_CONN:
+		return kmqtt_netlink_dump_conns(skb, cb);
+	case KMQTT_CMD_GET_SESSION:
+		return kmqtt_netlink_dump_sessions(skb, cb);
+	case KMQTT_CMD_GET_SUBSCRIPTION:
+		return kmqtt_netlink_dump_subscriptions(skb, cb);
+	}
+	return -EOPNOTSUPP;
+}
+
 static const struct genl_ops kmqtt_netlink_ops[] = {
 	{
 		.cmd = KMQTT_CMD_GET_INFO,
-		.doit = kmqtt_netlink_get_info,
+		.doit = kmqtt_netlink_doit,
+		.policy = kmqtt_no_attrs_policy,
+		.maxattr = KMQTT_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = KMQTT_CMD_ATTACH,
-		.doit = kmqtt_netlink_attach,
+		.doit = kmqtt_netlink_doit,
 		.policy = kmqtt_attach_policy,
 		.maxattr = KMQTT_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = KMQTT_CMD_GET_CONN,
-		.dumpit = kmqtt_netlink_dump_conns,
+		.dumpit = kmqtt_netlink_dumpit,
+		.policy = kmqtt_no_attrs_policy,
+		.maxattr = KMQTT_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = KMQTT_CMD_SET_LIMITS,
-		.doit = kmqtt_netlink_set_limits,
+		.doit = kmqtt_netlink_doit,
 		.policy = kmqtt_set_limits_policy,
 		.maxattr = KMQTT_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = KMQTT_CMD_GET_SESSION,
-		.dumpit = kmqtt_netlink_dump_sessions,
+		.dumpit = kmqtt_netlink_dumpit,
+		.policy = kmqtt_no_attrs_policy,
+		.maxattr = KMQTT_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = KMQTT_CMD_GET_SUBSCRIPTION,
-		.dumpit = kmqtt_netlink_dump_subscriptions,
+		.dumpit = kmqtt_netlink_dumpit,
+		.policy = kmqtt_no_attrs_policy,
+		.maxattr = KMQTT_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = KMQTT_CMD_SET_ACL,
-		.doit = kmqtt_netlink_set_acl,
+		.doit = kmqtt_netlink_doit,
 		.policy = kmqtt_set_acl_policy,
 		.maxattr = KMQTT_A_MAX,
 		.flags = GENL_ADMIN_PERM,

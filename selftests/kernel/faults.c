@@ -1295,6 +1295,53 @@ TEST_F(version, get_subscription_dump)
 	     "GET_SUBSCRIPTION");
 }
 
+/*
+ * GET_INFO and the dumps take no attribute; one is refused (EINVAL, with
+ * a reason) rather than ignored.
+ */
+TEST(attribute_refused_where_none_is_taken)
+{
+	static const struct {
+		uint8_t cmd;
+		uint16_t nlflags;
+	} ops[] = {
+		{ KMQTT_CMD_GET_INFO, NLM_F_ACK },
+		{ KMQTT_CMD_GET_CONN, NLM_F_DUMP },
+		{ KMQTT_CMD_GET_SESSION, NLM_F_DUMP },
+		{ KMQTT_CMD_GET_SUBSCRIPTION, NLM_F_DUMP },
+	};
+	struct {
+		struct nlattr hdr;
+		uint32_t value;
+	} attr = {
+		.hdr = { .nla_len = sizeof(attr), .nla_type = KMQTT_A_VERSION },
+		.value = KMQTT_GENL_VERSION,
+	};
+	struct kmqtt_genl_ack ack;
+	struct kmqtt_genl genl;
+	size_t i;
+
+	ASSERT_EQ(0, kmqtt_genl_open(&genl));
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		/* The control: without it, the request is served. */
+		ASSERT_EQ(0, kmqtt_genl_raw_request(genl.family, ops[i].cmd,
+						    KMQTT_GENL_VERSION,
+						    ops[i].nlflags, NULL, 0,
+						    &ack));
+		EXPECT_EQ(0, ack.err) TH_LOG("%s", ack.msg);
+		ASSERT_EQ(0, kmqtt_genl_raw_request(genl.family, ops[i].cmd,
+						    KMQTT_GENL_VERSION,
+						    ops[i].nlflags, &attr,
+						    sizeof(attr), &ack));
+		TH_LOG("command %u with an attribute: %s: %s", ops[i].cmd,
+		       strerror(-ack.err), ack.msg);
+		EXPECT_EQ(-EINVAL, ack.err);
+		EXPECT_EQ(0, ack.replies);
+		EXPECT_NE(0, strlen(ack.msg));
+	}
+	kmqtt_genl_close(&genl);
+}
+
 /* A refused ATTACH leaves the socket alone: the right version takes it. */
 TEST_F(version, attach)
 {
