@@ -6,6 +6,7 @@
  * the filters level by level.
  */
 
+#include <linux/build_bug.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/kmqtt.h>
@@ -13,6 +14,9 @@
 
 #include "acl.h"
 #include "topic.h"
+
+static_assert(!(KMQTT_ACL_SUBSCRIBE &
+		(KMQTT_ACL_READ | KMQTT_ACL_WRITE | KMQTT_ACL_DENY)));
 
 struct kmqtt_acl *kmqtt_acl_alloc(u32 count, size_t filter_bytes)
 {

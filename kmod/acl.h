@@ -11,6 +11,12 @@
 #include <linux/rcupdate.h>
 #include <linux/types.h>
 
+/*
+ * Not an access a rule grants: kmqtt_session_allows() asks with it
+ * whether a SUBSCRIBE to a filter is granted (kmqtt_acl_may_subscribe()).
+ */
+#define KMQTT_ACL_SUBSCRIBE	0x80
+
 struct kmqtt_acl_rule {
 	const u8 *filter;
 	u16 len;

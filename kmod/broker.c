@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Per network namespace broker state. */
+/*
+ * Per network namespace broker state, the module's workqueue, and the
+ * pausing and resuming of publishers against the memory limit.
+ */
 
+#include <linux/jiffies.h>
+#include <linux/minmax.h>
 #include <linux/mm.h>
 #include <net/netns/generic.h>
 
@@ -8,6 +13,14 @@
 #include "conn.h"
 #include "session.h"
 
+/*
+ * A packet that found no memory (not the limit) is tried again after this
+ * long, doubling up to the max while it keeps failing.
+ */
+#define KMQTT_RETRY_MIN_MS	10
+#define KMQTT_RETRY_MAX_MS	1000
+
+struct workqueue_struct *kmqtt_wq;
 static unsigned int kmqtt_broker_net_id __read_mostly;
 
 struct kmqtt_broker *kmqtt_broker_get(const struct net *net)
@@ -34,6 +47,77 @@ static const struct kmqtt_topic_acct kmqtt_broker_topics_acct = {
 	.charge = kmqtt_broker_topics_charge,
 	.uncharge = kmqtt_broker_topics_uncharge,
 };
+
+bool kmqtt_broker_pause(struct kmqtt_conn *conn, bool no_memory)
+{
+	struct kmqtt_broker *broker = conn->broker;
+	u64 limit = READ_ONCE(broker->limits.memory);
+	unsigned long until = 0;
+
+	if (!no_memory && limit && conn->refused > limit)
+		return false;
+	if (no_memory) {
+		conn->retry_ms = clamp(2 * conn->retry_ms, KMQTT_RETRY_MIN_MS,
+				       KMQTT_RETRY_MAX_MS);
+		/* 0 means "until memory is freed" */
+		until = (jiffies + msecs_to_jiffies(conn->retry_ms)) | 1;
+	}
+	spin_lock_bh(&broker->paused_lock);
+	/* close_work takes it off the list, once it is closing. */
+	if (!kmqtt_conn_closing(conn)) {
+		conn->paused_need = no_memory ? 0 : conn->refused;
+		conn->paused_until = until;
+		set_bit(KMQTT_CONN_F_PAUSED, &conn->flags);
+		list_add_tail(&conn->paused_node, &broker->paused);
+	}
+	spin_unlock_bh(&broker->paused_lock);
+	/*
+	 * Memory freed before it was listed resumed nobody: look again (and
+	 * arm the timer of a retry).
+	 */
+	kmqtt_broker_resume_paused(broker);
+	return true;
+}
+
+/*
+ * Resume the paused connections whose message fits now, as
+ * kmqtt_broker_charge() sees it, or whose retry is due: one that still
+ * does not fit, because another took the room meanwhile, pauses again,
+ * and is not resumed before the memory goes down again.  Runs again when
+ * the next retry is due.
+ */
+static void kmqtt_broker_resume_work(struct work_struct *work)
+{
+	struct kmqtt_broker *broker = container_of(to_delayed_work(work),
+						   struct kmqtt_broker,
+						   resume_work);
+	u64 limit = READ_ONCE(broker->limits.memory);
+	u64 used = percpu_counter_read_positive(&broker->memory);
+	unsigned long now = jiffies, next = 0;
+	struct kmqtt_conn *conn, *tmp;
+
+	spin_lock_bh(&broker->paused_lock);
+	list_for_each_entry_safe(conn, tmp, &broker->paused, paused_node) {
+		if (conn->paused_until) {
+			if (time_before(now, conn->paused_until)) {
+				if (!next || time_before(conn->paused_until,
+							 next))
+					next = conn->paused_until;
+				continue;
+			}
+		} else if (limit && used + conn->paused_need > limit) {
+			continue;
+		}
+		list_del_init(&conn->paused_node);
+		/* Its keepalive counts from now: the wait was the broker's. */
+		WRITE_ONCE(conn->last_packet, jiffies);
+		clear_bit(KMQTT_CONN_F_PAUSED, &conn->flags);
+		queue_work(kmqtt_wq, &conn->rx_work);
+	}
+	spin_unlock_bh(&broker->paused_lock);
+	if (next)
+		queue_delayed_work(kmqtt_wq, &broker->resume_work, next - now);
+}
 
 static int __net_init kmqtt_broker_net_init(struct net *net)
 {
@@ -70,7 +154,7 @@ static int __net_init kmqtt_broker_net_init(struct net *net)
 	kmqtt_retain_init(&broker->retained);
 	spin_lock_init(&broker->paused_lock);
 	INIT_LIST_HEAD(&broker->paused);
-	INIT_DELAYED_WORK(&broker->resume_work, kmqtt_conn_resume_work);
+	INIT_DELAYED_WORK(&broker->resume_work, kmqtt_broker_resume_work);
 	atomic64_set(&broker->acl_denied, 0);
 	return 0;
 }
@@ -96,7 +180,6 @@ static void __net_exit kmqtt_broker_net_exit(struct net *net)
 	percpu_counter_destroy(&broker->memory);
 }
 
-/* Memory was freed or the limit changed: paused publishers may go on. */
 void kmqtt_broker_resume_paused(struct kmqtt_broker *broker)
 {
 	mod_delayed_work(kmqtt_wq, &broker->resume_work, 0);
@@ -111,10 +194,19 @@ static struct pernet_operations kmqtt_broker_net_ops = {
 
 int kmqtt_broker_init(void)
 {
-	return register_pernet_subsys(&kmqtt_broker_net_ops);
+	int ret;
+
+	kmqtt_wq = alloc_workqueue("kmqtt", 0, 0);
+	if (!kmqtt_wq)
+		return -ENOMEM;
+	ret = register_pernet_subsys(&kmqtt_broker_net_ops);
+	if (ret)
+		destroy_workqueue(kmqtt_wq);
+	return ret;
 }
 
 void kmqtt_broker_exit(void)
 {
 	unregister_pernet_subsys(&kmqtt_broker_net_ops);
+	destroy_workqueue(kmqtt_wq);
 }

@@ -163,6 +163,22 @@ static inline void kmqtt_broker_account(struct kmqtt_broker *broker,
 	percpu_counter_add(&broker->memory, size);
 }
 
+/* Work items of every connection and session run here. */
+extern struct workqueue_struct *kmqtt_wq;
+
+struct kmqtt_conn;
+
+/*
+ * Backpressure: stop reading @conn until the memory limit allows the
+ * conn->refused bytes it refused, or, when memory itself was short
+ * (@no_memory), for a while that doubles with each failure in a row.  Its
+ * socket fills and TCP holds the publisher back; what it sent is not lost.
+ * Returns false when the limit could never allow it: then waiting is
+ * pointless, and the caller closes the connection.
+ */
+bool kmqtt_broker_pause(struct kmqtt_conn *conn, bool no_memory);
+
+/* Memory was freed or the limit changed: paused publishers may go on. */
 void kmqtt_broker_resume_paused(struct kmqtt_broker *broker);
 
 static inline void kmqtt_broker_dropped(struct kmqtt_broker *broker,

@@ -64,7 +64,7 @@ static u16 kmqtt_codec_get_u16(const u8 *p)
 	return (u16)(p[0] << 8 | p[1]);
 }
 
-static u8 *kmqtt_codec_put_u16(u8 *p, u16 v)
+u8 *kmqtt_codec_put_u16(u8 *p, u16 v)
 {
 	p[0] = v >> 8;
 	p[1] = v & 0xff;
@@ -206,18 +206,26 @@ size_t kmqtt_codec_publish_size(u16 topic_len, u8 qos, u32 payload_len)
 	return kmqtt_codec_fixed_hdr_len(rem_len) + rem_len;
 }
 
+size_t kmqtt_codec_put_publish_hdr(u8 *buf, u8 qos, bool dup, bool retain,
+				   u32 rem_len)
+{
+	u8 flags = qos << MQTT_PUBLISH_QOS_SHIFT;
+
+	if (retain)
+		flags |= MQTT_PUBLISH_RETAIN;
+	if (dup)
+		flags |= MQTT_PUBLISH_DUP;
+	return kmqtt_codec_put_fixed_hdr(buf, MQTT_PUBLISH, flags, rem_len);
+}
+
 size_t kmqtt_codec_put_publish(u8 *buf, const struct kmqtt_publish *pub)
 {
 	u32 rem_len = kmqtt_codec_publish_rem_len(pub->topic_len, pub->qos,
 						  pub->payload_len);
-	u8 flags = pub->qos << MQTT_PUBLISH_QOS_SHIFT;
 	u8 *p;
 
-	if (pub->retain)
-		flags |= MQTT_PUBLISH_RETAIN;
-	if (pub->dup)
-		flags |= MQTT_PUBLISH_DUP;
-	p = buf + kmqtt_codec_put_fixed_hdr(buf, MQTT_PUBLISH, flags, rem_len);
+	p = buf + kmqtt_codec_put_publish_hdr(buf, pub->qos, pub->dup,
+					      pub->retain, rem_len);
 	p = kmqtt_codec_put_u16(p, pub->topic_len);
 	memcpy(p, pub->topic, pub->topic_len);
 	p += pub->topic_len;

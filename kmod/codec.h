@@ -85,6 +85,9 @@ bool kmqtt_codec_next_filter(struct kmqtt_sub_iter *it, const u8 **filter,
  * the number of bytes written.
  */
 
+/* A two-byte integer, big-endian (1.5.2); returns the byte after it. */
+u8 *kmqtt_codec_put_u16(u8 *p, u16 v);
+
 /* Bytes needed for a fixed header with @rem_len (2..5). */
 size_t kmqtt_codec_fixed_hdr_len(u32 rem_len);
 
@@ -93,6 +96,13 @@ size_t kmqtt_codec_put_fixed_hdr(u8 *buf, u8 type, u8 flags, u32 rem_len);
 
 /* Total size of an encoded PUBLISH, or 0 if it exceeds the MQTT maximum. */
 size_t kmqtt_codec_publish_size(u16 topic_len, u8 qos, u32 payload_len);
+
+/*
+ * A PUBLISH's fixed header alone, for a sender that gathers the topic,
+ * packet id and payload from elsewhere; returns 2..5.
+ */
+size_t kmqtt_codec_put_publish_hdr(u8 *buf, u8 qos, bool dup, bool retain,
+				   u32 rem_len);
 
 /*
  * Encode a whole PUBLISH: fixed header, topic, packet id (QoS > 0), payload.

@@ -1,18 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * A client connection: a TCP (or kTLS) socket taken over from the agent,
- * its receive and transmit work and its keepalive timer.
+ * A client connection's life: created and attached with the socket the
+ * agent hands over, kept alive by its keepalive, closed once.  Its data
+ * path is in socket.c, receive.c, packet.c and send.c.
  */
 #ifndef _KMQTT_CONN_H
 #define _KMQTT_CONN_H
 
+#include <linux/bitops.h>
 #include <linux/completion.h>
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/net.h>
 #include <linux/netlink.h>
+#include <linux/list.h>
 #include <linux/refcount.h>
 #include <linux/socket.h>
+#include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <linux/kmqtt.h>
 #include <kmqtt/mqtt.h>
@@ -21,9 +25,9 @@
 #include "publish.h"
 
 struct kmqtt_acl;
-struct kmqtt_conn_job;
 struct kmqtt_msg;
 struct kmqtt_session;
+struct kmqtt_subscribe_job;
 
 /* What the agent learnt from CONNECT, handed over with the socket. */
 struct kmqtt_conn_params {
@@ -50,31 +54,6 @@ struct kmqtt_conn_params {
 	/* The listener's mount point (a topic prefix); NULL: none. */
 	const u8 *mount_point;
 	u16 mount_point_len;
-};
-
-/* Work items of every connection and session run here. */
-extern struct workqueue_struct *kmqtt_wq;
-
-/*
- * One packet in a connection's send queue.  A PUBLISH is its fixed header
- * here, then the shared topic from @msg, its packet id (QoS 1/2) and the
- * shared payload.  Other packets are all in @hdr, or their header here
- * and @body (SUBACK codes).  A PUBLISH, and the PUBREL resent for a QoS 2
- * message, live in the message's delivery (delivery.c), whose reference
- * the queue holds; other packets are allocated on their own.
- */
-struct kmqtt_txent {
-	struct list_head node;
-	struct kmqtt_msg *msg;		/* PUBLISH only */
-	u8 *body;			/* owned */
-	u32 body_len;
-	u8 hdr[MQTT_MAX_FIXED_HEADER + 2];
-	u8 hdr_len;
-	u16 data_off;			/* bytes of msg->data not sent */
-	u8 packet_id[2];
-	bool has_packet_id;
-	bool counted;			/* QoS 0 PUBLISH, against the limits */
-	bool in_delivery;		/* else allocated on its own */
 };
 
 struct kmqtt_conn {
@@ -121,7 +100,7 @@ struct kmqtt_conn {
 	u32 rx_need;			/* bytes of the packet at the head */
 	unsigned long last_packet;	/* jiffies, for keepalive */
 	struct kmqtt_fanout fanout;	/* its PUBLISHes' and will's */
-	struct kmqtt_conn_job *job;	/* a (UN)SUBSCRIBE half handled */
+	struct kmqtt_subscribe_job *job; /* a (UN)SUBSCRIBE half handled */
 	struct delayed_work keepalive_work;
 	struct list_head paused_node;	/* in broker->paused, paused_lock */
 	size_t paused_need;		/* bytes to fit, under paused_lock */
@@ -150,6 +129,25 @@ struct kmqtt_conn {
 	struct rcu_head rcu;
 };
 
+enum {
+	KMQTT_CONN_F_ATTACHED,		/* attach is done: close_work may run */
+	KMQTT_CONN_F_CLOSE_QUEUED,	/* close_work queued, once for all */
+	KMQTT_CONN_F_PAUSED,		/* in broker->paused: not read */
+};
+
+/* conn->close_reason until kmqtt_conn_close() */
+#define KMQTT_CONN_OPEN		(-1)
+
+static inline bool kmqtt_conn_closing(const struct kmqtt_conn *conn)
+{
+	return READ_ONCE(conn->close_reason) != KMQTT_CONN_OPEN;
+}
+
+static inline bool kmqtt_conn_paused(const struct kmqtt_conn *conn)
+{
+	return test_bit(KMQTT_CONN_F_PAUSED, &conn->flags);
+}
+
 /* Takes the connection over; consumes params->acl even on failure. */
 int kmqtt_conn_attach(struct kmqtt_broker *broker,
 		      const struct kmqtt_conn_params *params, u64 *conn_id,
@@ -158,58 +156,17 @@ int kmqtt_conn_attach(struct kmqtt_broker *broker,
 void kmqtt_conn_get(struct kmqtt_conn *conn);
 void kmqtt_conn_put(struct kmqtt_conn *conn);
 
-/*
- * Sleep until a closing connection has let go of its session: 0, or
- * -ETIMEDOUT after a while, or -EINTR when the caller is killed.
- */
-int kmqtt_conn_wait_detached(struct kmqtt_conn *conn);
-
 /* Start closing; idempotent, any context.  The work happens in a work item. */
 void kmqtt_conn_close(struct kmqtt_conn *conn, enum kmqtt_close_reason reason);
 
 /*
- * May @msg be sent to @conn's client: is its topic under the client's
- * mount point (longer than it, as the client sees topics without it)?
+ * Log that the client broke the protocol (rate-limited) and return
+ * -EPROTO, which closes the connection with KMQTT_CLOSE_PROTOCOL.
  */
-bool kmqtt_conn_takes(const struct kmqtt_conn *conn,
-		      const struct kmqtt_msg *msg);
-
-/*
- * Queue the PUBLISH @ent of a delivery (ent->msg set) for sending, with
- * these header fields.  On success the queue has taken the caller's
- * reference on the delivery.  QoS 0 is subject to the queue limits and
- * counted as dropped beyond them, or when @conn is closing; QoS 1/2 are
- * bounded by the session's inflight window instead.  Never sleeps; caller
- * keeps @conn alive (RCU or a lock).  Returns false if not queued.
- */
-bool kmqtt_conn_queue_publish(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
-			      u8 qos, u16 packet_id, bool dup, bool retain);
-
-/*
- * A packet of its own (an ack, PINGRESP...), allocated ahead of the lock
- * or the state change it answers, so that queueing it cannot fail for
- * want of memory.  Counted against the memory limit, never refused by it.
- */
-struct kmqtt_txent *kmqtt_conn_alloc_control(struct kmqtt_broker *broker);
-void kmqtt_conn_free_control(struct kmqtt_broker *broker,
-			     struct kmqtt_txent *ent);
-
-/* Queue CONNACK (accepted); attach does this before binding the session. */
-int kmqtt_conn_queue_connack(struct kmqtt_conn *conn, bool session_present);
-
-/*
- * Queue a PUBACK, PUBREC, PUBREL, PUBCOMP or UNSUBACK in @ent (from
- * kmqtt_conn_alloc_control(), or a delivery's with a reference for the
- * queue), which is consumed: queued, or released when @conn is closing or
- * does not read its acks (-ENOBUFS: the caller closes it).  Never sleeps.
- */
-int kmqtt_conn_queue_ack(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
-			 u8 type, u16 packet_id);
+int kmqtt_conn_violation(struct kmqtt_conn *conn, const char *what);
 
 /* Close every connection of @broker and wait until they are gone. */
 void kmqtt_conn_close_all(struct kmqtt_broker *broker);
-/* broker->resume_work: receive again from the paused connections. */
-void kmqtt_conn_resume_work(struct work_struct *work);
 
 int kmqtt_conn_init(void);
 void kmqtt_conn_exit(void);

@@ -27,6 +27,7 @@
 #include "conn.h"
 #include "delivery.h"
 #include "msg.h"
+#include "send.h"
 #include "session.h"
 
 static struct kmem_cache *kmqtt_delivery_cache;
@@ -96,14 +97,8 @@ static void kmqtt_delivery_dropped(struct kmqtt_session *session,
 static bool kmqtt_delivery_readable(struct kmqtt_session *session,
 				    const struct kmqtt_msg *msg)
 {
-	bool readable;
-
-	rcu_read_lock();
-	readable = kmqtt_acl_allows(rcu_dereference(session->acl),
-				    kmqtt_msg_topic(msg), msg->topic_len,
-				    KMQTT_ACL_READ);
-	rcu_read_unlock();
-	return readable;
+	return kmqtt_session_allows(session, kmqtt_msg_topic(msg),
+				    msg->topic_len, KMQTT_ACL_READ);
 }
 
 /*
@@ -120,7 +115,7 @@ static bool kmqtt_delivery_sendable(struct kmqtt_session *session,
 	u32 gen = READ_ONCE(session->acl_gen);
 
 	lockdep_assert_held(&session->lock);
-	if (!kmqtt_conn_takes(conn, d->msg))
+	if (!kmqtt_send_takes(conn, d->msg))
 		return false;
 	if (d->acl_gen == gen)
 		return true;
@@ -178,12 +173,12 @@ static void kmqtt_delivery_send(struct kmqtt_session *session,
 		 * and counts against no control limit (the window bounds it).
 		 */
 		d->tx.msg = NULL;
-		kmqtt_conn_queue_ack(conn, &d->tx, MQTT_PUBREL, d->packet_id);
+		kmqtt_send_ack(conn, &d->tx, MQTT_PUBREL, d->packet_id);
 		return;
 	}
 	d->tx.msg = d->msg;
-	if (!kmqtt_conn_queue_publish(conn, &d->tx, d->qos, d->packet_id, dup,
-				      d->retain))
+	if (!kmqtt_send_publish(conn, &d->tx, d->qos, d->packet_id, dup,
+				d->retain))
 		kmqtt_delivery_put(d);
 }
 
@@ -209,8 +204,8 @@ static void kmqtt_delivery_pump(struct kmqtt_session *session,
 		if (!d->qos) {
 			/* The queue's reference goes to the send queue. */
 			d->tx.msg = d->msg;
-			if (!kmqtt_conn_queue_publish(conn, &d->tx, 0, 0, false,
-						      d->retain))
+			if (!kmqtt_send_publish(conn, &d->tx, 0, 0, false,
+						d->retain))
 				kmqtt_delivery_put(d);
 			continue;
 		}
@@ -250,7 +245,7 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 		rcu_read_lock();
 		conn = rcu_dereference(session->conn);
 		/* Not under its mount point: not for this client. */
-		if (conn && !kmqtt_conn_takes(conn, msg)) {
+		if (conn && !kmqtt_send_takes(conn, msg)) {
 			rcu_read_unlock();
 			return false;
 		}
@@ -261,8 +256,8 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 		if (conn && !READ_ONCE(session->n_queued)) {
 			kmqtt_delivery_init_one(d, msg, 0, retain, acl_gen);
 			d->tx.msg = msg;
-			taken = kmqtt_conn_queue_publish(conn, &d->tx, 0, 0,
-							 false, retain);
+			taken = kmqtt_send_publish(conn, &d->tx, 0, 0,
+						   false, retain);
 			if (!taken)
 				kmqtt_msg_put(msg);
 			rcu_read_unlock();
@@ -337,11 +332,12 @@ kmqtt_delivery_find(struct kmqtt_session *session, u16 packet_id)
 	return NULL;
 }
 
-void kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
-			u16 packet_id, struct kmqtt_txent **pubrel)
+int kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
+		       u16 packet_id, struct kmqtt_txent **pubrel)
 {
 	struct kmqtt_delivery *d;
 	struct kmqtt_conn *conn;
+	int ret = 0;
 
 	spin_lock(&session->lock);
 	conn = rcu_dereference_protected(session->conn,
@@ -359,8 +355,7 @@ void kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
 		 * entry of its own: the delivery's may still be queued.
 		 */
 		d->released = true;
-		if (kmqtt_conn_queue_ack(conn, *pubrel, MQTT_PUBREL, packet_id))
-			kmqtt_conn_close(conn, KMQTT_CLOSE_OVERFLOW);
+		ret = kmqtt_send_ack(conn, *pubrel, MQTT_PUBREL, packet_id);
 		*pubrel = NULL;
 		goto unlock;
 	case MQTT_PUBACK:
@@ -378,6 +373,7 @@ void kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
 	kmqtt_delivery_pump(session, conn);
 unlock:
 	spin_unlock(&session->lock);
+	return ret;
 }
 
 int kmqtt_delivery_qos2_received(struct kmqtt_session *session,

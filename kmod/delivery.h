@@ -8,11 +8,12 @@
 #define _KMQTT_DELIVERY_H
 
 #include <linux/bitops.h>
+#include <linux/kernel.h>
 #include <linux/list.h>
 #include <linux/refcount.h>
 #include <linux/types.h>
 
-#include "conn.h"
+#include "send.h"
 
 struct kmqtt_broker;
 struct kmqtt_msg;
@@ -76,11 +77,12 @@ void kmqtt_delivery_unbind(struct kmqtt_session *session);
 
 /*
  * PUBACK, PUBREC or PUBCOMP from the client for @packet_id.  A PUBREC is
- * answered with PUBREL in *@pubrel (from kmqtt_conn_alloc_control()),
+ * answered with PUBREL in *@pubrel (from kmqtt_send_alloc_control()),
  * which is then set to NULL; the caller frees it when it is still set.
+ * Returns 0, or -ENOBUFS when the client does not read its acks.
  */
-void kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
-			u16 packet_id, struct kmqtt_txent **pubrel);
+int kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
+		       u16 packet_id, struct kmqtt_txent **pubrel);
 
 /* Inbound QoS 2 ids of a session: one bit per packet id. */
 #define KMQTT_QOS2_BITMAP_SIZE	BITS_TO_BYTES(U16_MAX + 1)

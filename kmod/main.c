@@ -13,6 +13,7 @@
 #include "delivery.h"
 #include "msg.h"
 #include "netlink.h"
+#include "send.h"
 #include "session.h"
 
 static int __init kmqtt_init(void)
@@ -25,9 +26,12 @@ static int __init kmqtt_init(void)
 	ret = kmqtt_delivery_init();
 	if (ret)
 		goto err_msg;
-	ret = kmqtt_conn_init();
+	ret = kmqtt_send_init();
 	if (ret)
 		goto err_delivery;
+	ret = kmqtt_conn_init();
+	if (ret)
+		goto err_send;
 	ret = kmqtt_session_init();
 	if (ret)
 		goto err_conn;
@@ -45,6 +49,8 @@ err_session:
 	kmqtt_session_exit();
 err_conn:
 	kmqtt_conn_exit();
+err_send:
+	kmqtt_send_exit();
 err_delivery:
 	kmqtt_delivery_exit();
 err_msg:
@@ -59,6 +65,7 @@ static void __exit kmqtt_exit(void)
 	kmqtt_broker_exit();
 	kmqtt_session_exit();
 	kmqtt_conn_exit();
+	kmqtt_send_exit();
 	kmqtt_delivery_exit();
 	kmqtt_msg_exit();
 }

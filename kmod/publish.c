@@ -172,13 +172,9 @@ fail:
 static bool kmqtt_publish_allowed(struct kmqtt_conn *from,
 				  const struct kmqtt_msg *msg)
 {
-	bool ok;
+	bool ok = kmqtt_session_allows(from->session, kmqtt_msg_topic(msg),
+				       msg->topic_len, KMQTT_ACL_WRITE);
 
-	rcu_read_lock();
-	ok = kmqtt_acl_allows(rcu_dereference(from->session->acl),
-			      kmqtt_msg_topic(msg), msg->topic_len,
-			      KMQTT_ACL_WRITE);
-	rcu_read_unlock();
 	if (!ok)
 		atomic64_inc(&from->broker->acl_denied);
 	return ok;

@@ -22,6 +22,7 @@
 #include "broker.h"
 #include "conn.h"
 #include "delivery.h"
+#include "send.h"
 #include "session.h"
 
 /* Its own cache: a session costs sizeof(struct kmqtt_session) + its id. */
@@ -278,37 +279,24 @@ struct kmqtt_session *kmqtt_session_attach(struct kmqtt_broker *broker,
 					   struct kmqtt_conn *conn,
 					   const struct kmqtt_conn_params *params,
 					   bool *present,
-					   struct netlink_ext_ack *extack)
+					   struct kmqtt_conn **holder)
 {
 	const u8 *client_id = params->client_id;
 	bool clean = params->clean_session;
 	u16 len = params->client_id_len;
 	struct kmqtt_session *session;
 	struct kmqtt_acl *old_acl;
-	struct kmqtt_conn *old;
 	int ret;
 
 retry:
 	mutex_lock(&broker->sessions_lock);
 	session = kmqtt_session_find(broker, client_id, len);
-	old = session ? rcu_dereference_protected(session->conn,
+	*holder = session ? rcu_dereference_protected(session->conn,
 				lockdep_is_held(&broker->sessions_lock)) : NULL;
-	if (old) {
-		/*
-		 * MQTT-3.1.4-2: close the connection holding the session and
-		 * wait until it has let go, then look again.
-		 */
-		kmqtt_conn_get(old);
-		kmqtt_conn_close(old, KMQTT_CLOSE_TAKEOVER);
+	if (*holder) {
+		kmqtt_conn_get(*holder);
 		mutex_unlock(&broker->sessions_lock);
-		ret = kmqtt_conn_wait_detached(old);
-		kmqtt_conn_put(old);
-		if (ret) {
-			NL_SET_ERR_MSG(extack,
-				       "the connection holding the session did not let go in time");
-			return ERR_PTR(ret);
-		}
-		goto retry;
+		return ERR_PTR(-EBUSY);
 	}
 	if (session && (clean || session->clean)) {
 		/* MQTT-3.1.2-6: a clean start discards the stored session. */
@@ -335,7 +323,7 @@ retry:
 	conn->acl = NULL;
 	ret = kmqtt_session_set_username(session, params);
 	if (!ret)
-		ret = kmqtt_conn_queue_connack(conn, *present);
+		ret = kmqtt_send_connack(conn, *present);
 	if (ret) {
 		if (!*present) {
 			kmqtt_session_unlink(session);
@@ -349,6 +337,22 @@ retry:
 unlock:
 	mutex_unlock(&broker->sessions_lock);
 	return ret ? ERR_PTR(ret) : session;
+}
+
+bool kmqtt_session_allows(struct kmqtt_session *session, const u8 *name,
+			  u16 len, u8 access)
+{
+	const struct kmqtt_acl *acl;
+	bool ok;
+
+	rcu_read_lock();
+	acl = rcu_dereference(session->acl);
+	if (access == KMQTT_ACL_SUBSCRIBE)
+		ok = kmqtt_acl_may_subscribe(acl, name, len);
+	else
+		ok = kmqtt_acl_allows(acl, name, len, access);
+	rcu_read_unlock();
+	return ok;
 }
 
 int kmqtt_session_set_acl(struct kmqtt_broker *broker, const u8 *client_id,

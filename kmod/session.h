@@ -80,17 +80,26 @@ struct kmqtt_session {
 
 /*
  * Bind @conn to the session of @params->client_id: resume a stored one
- * (unless clean_session, MQTT-3.1.2-6) or create one.  A connection
- * holding the session is closed and waited for first (MQTT-3.1.4-2), with
- * no lock held.  Sets *@present when a stored session was resumed
- * (MQTT-3.2.2-2), queues CONNACK, and resumes the session's message flow
- * on @conn.  Returns the session or an ERR_PTR.
+ * (unless clean_session, MQTT-3.1.2-6) or create one.  Sets *@present
+ * when a stored session was resumed (MQTT-3.2.2-2), queues CONNACK, and
+ * resumes the session's message flow on @conn.  Returns the session or an
+ * ERR_PTR: -EBUSY when another connection holds the session, in *@holder
+ * with a reference for the caller, which closes it and tries again once
+ * it has let go (MQTT-3.1.4-2).
  */
 struct kmqtt_session *kmqtt_session_attach(struct kmqtt_broker *broker,
 					   struct kmqtt_conn *conn,
 					   const struct kmqtt_conn_params *params,
 					   bool *present,
-					   struct netlink_ext_ack *extack);
+					   struct kmqtt_conn **holder);
+
+/*
+ * The one check of a session's access rules: may its client publish on
+ * topic @name (KMQTT_ACL_WRITE), receive a message on it (KMQTT_ACL_READ),
+ * or subscribe to filter @name (KMQTT_ACL_SUBSCRIBE)?  Any context.
+ */
+bool kmqtt_session_allows(struct kmqtt_session *session, const u8 *name,
+			  u16 len, u8 access);
 
 /*
  * Give the session of @client_id the rules @acl (NULL: allow all), which

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Receive.  rx_work reads the socket into the connection's buffer and
+ * hands every complete packet to packet.c, within a budget per run.  A
+ * packet the broker cannot take yet (the memory limit, or no memory)
+ * stays at the head of the buffer and the connection is paused: not read
+ * until broker.c resumes it, so TCP holds the client back and nothing it
+ * sent is lost.
+ */
+
+#include <linux/jiffies.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/net.h>
+#include <linux/socket.h>
+#include <linux/string.h>
+#include <linux/tls.h>
+#include <net/sock.h>
+
+#include "broker.h"
+#include "codec.h"
+#include "conn.h"
+#include "packet.h"
+#include "race.h"
+#include "receive.h"
+#include "socket.h"
+
+/* Buffer for headers and small packets; larger ones get their own. */
+#define KMQTT_RX_MIN		4096
+/* Work item runs are bounded so one busy client can't hog a worker. */
+#define KMQTT_RX_BUDGET		64
+/* RFC 8446 ContentType application_data, as kTLS reports it. */
+#define KMQTT_TLS_RECORD_TYPE_DATA	23
+
+/*
+ * What a receive buffer of @cap bytes counts against the memory limit: the
+ * first KMQTT_RX_MIN are every connection's due (bounded by
+ * max_connections), so a client sending PINGREQ is served even when
+ * queued messages have taken all the memory.
+ */
+static u32 kmqtt_receive_charge(u32 cap)
+{
+	return cap > KMQTT_RX_MIN ? cap - KMQTT_RX_MIN : 0;
+}
+
+void kmqtt_receive_free(struct kmqtt_conn *conn)
+{
+	kvfree(conn->rx_buf);
+	kmqtt_broker_uncharge(conn->broker, kmqtt_receive_charge(conn->rx_cap));
+	conn->rx_buf = NULL;
+	conn->rx_cap = 0;
+}
+
+/* Move the received bytes to a buffer of @cap bytes, memory limit allowing. */
+static int kmqtt_receive_resize(struct kmqtt_conn *conn, u32 cap)
+{
+	u32 charge = kmqtt_receive_charge(cap);
+	u8 *buf;
+
+	if (charge && !kmqtt_broker_charge(conn->broker, charge))
+		return -ENOMEM;
+	buf = kvmalloc(cap, GFP_KERNEL | __GFP_NOWARN);
+	if (!buf) {
+		kmqtt_broker_uncharge(conn->broker, charge);
+		return -ENOMEM;
+	}
+	if (conn->rx_len)
+		memcpy(buf, conn->rx_buf, conn->rx_len);
+	kmqtt_receive_free(conn);
+	conn->rx_buf = buf;
+	conn->rx_cap = cap;
+	return 0;
+}
+
+/*
+ * Room to receive into.  A packet larger than the small buffer gets a
+ * buffer that doubles as its bytes arrive, never ahead of them: announcing
+ * a 256 MiB packet costs the sender 256 MiB of sending, not us of memory.
+ */
+static int kmqtt_receive_reserve(struct kmqtt_conn *conn)
+{
+	if (!conn->rx_cap)
+		return kmqtt_receive_resize(conn, KMQTT_RX_MIN);
+	if (conn->rx_len < conn->rx_cap)
+		return 0;
+	/*
+	 * Full, so it holds the start of a packet longer than itself: a
+	 * complete one is handled (or paused on) before reading more.
+	 */
+	if (WARN_ON_ONCE(conn->rx_need <= conn->rx_cap))
+		return -EPROTO;
+	return kmqtt_receive_resize(conn, min(conn->rx_need, 2 * conn->rx_cap));
+}
+
+/*
+ * Handle every complete packet in the buffer and keep the remainder.
+ * Returns -EAGAIN when it paused the connection, or -EINPROGRESS when a
+ * packet takes more than this run: either way that packet stays at the
+ * head of the buffer.
+ */
+static int kmqtt_receive_packets(struct kmqtt_conn *conn)
+{
+	u32 max_packet = READ_ONCE(conn->broker->limits.max_packet_size);
+	u32 off = 0, need = 0;
+	int ret = 0;
+
+	while (off < conn->rx_len && !kmqtt_conn_closing(conn)) {
+		struct kmqtt_fixed_hdr hdr;
+		u32 total;
+
+		ret = kmqtt_codec_fixed_hdr(conn->rx_buf + off,
+					    conn->rx_len - off, max_packet, &hdr);
+		if (ret == -EMSGSIZE) {
+			ret = kmqtt_conn_violation(conn,
+						   "packet over maximum size");
+			break;
+		}
+		if (ret < 0) {
+			ret = kmqtt_conn_violation(conn, "malformed fixed header");
+			break;
+		}
+		if (ret == 0)
+			break;
+		ret = 0;
+		total = hdr.hdr_len + hdr.rem_len;
+		if (conn->rx_len - off < total) {
+			need = total;
+			break;
+		}
+		ret = kmqtt_packet_handle(conn, &hdr,
+					  conn->rx_buf + off + hdr.hdr_len);
+		if (ret == -ENOSPC || ret == -ENOMEM) {
+			if (!kmqtt_broker_pause(conn, ret == -ENOMEM)) {
+				net_info_ratelimited("kmqtt: closing connection %llu: a packet needs more than the memory limit\n",
+						     conn->id);
+				ret = -E2BIG;
+				break;
+			}
+			kmqtt_race_window(KMQTT_RACE_PAUSE);
+			ret = -EAGAIN;
+			break;
+		}
+		/* Not idle: the broker is busy with its packet. */
+		if (ret == -EINPROGRESS)
+			WRITE_ONCE(conn->last_packet, jiffies);
+		if (ret)
+			break;
+		off += total;
+		conn->retry_ms = 0;
+		WRITE_ONCE(conn->last_packet, jiffies);
+	}
+	conn->rx_len -= off;
+	memmove(conn->rx_buf, conn->rx_buf + off, conn->rx_len);
+	conn->rx_need = need;
+	return ret;
+}
+
+int kmqtt_receive_preload(struct kmqtt_conn *conn, const u8 *bytes, u32 len)
+{
+	int ret = kmqtt_receive_resize(conn, max_t(u32, len, KMQTT_RX_MIN));
+
+	if (ret)
+		return ret;
+	memcpy(conn->rx_buf, bytes, len);
+	conn->rx_len = len;
+	return 0;
+}
+
+static int kmqtt_receive_read(struct kmqtt_conn *conn)
+{
+	union {
+		struct cmsghdr hdr;
+		u8 space[CMSG_SPACE(sizeof(u8))];
+	} ctrl;
+	struct msghdr msg = {
+		.msg_control = &ctrl,
+		.msg_controllen = sizeof(ctrl),
+	};
+	struct kvec vec = {
+		.iov_base = conn->rx_buf + conn->rx_len,
+		.iov_len = conn->rx_cap - conn->rx_len,
+	};
+	int ret;
+
+	ret = kernel_recvmsg(conn->sock, &msg, &vec, 1, vec.iov_len,
+			     MSG_DONTWAIT);
+	/*
+	 * kTLS tells the record type of what it returned; an alert or a
+	 * handshake message (KeyUpdate) is not ours to handle: close.
+	 */
+	if (ret > 0 && msg.msg_controllen != sizeof(ctrl) &&
+	    ctrl.hdr.cmsg_level == SOL_TLS &&
+	    ctrl.hdr.cmsg_type == TLS_GET_RECORD_TYPE &&
+	    *(u8 *)CMSG_DATA(&ctrl.hdr) != KMQTT_TLS_RECORD_TYPE_DATA)
+		return -EBADMSG;
+	return ret;
+}
+
+void kmqtt_receive_work(struct work_struct *work)
+{
+	struct kmqtt_conn *conn = container_of(work, struct kmqtt_conn,
+					       rx_work);
+	int budget = KMQTT_RX_BUDGET;
+	int ret;
+
+	/* Pairs with attach's release: the connection is fully built. */
+	if (!smp_load_acquire(&conn->ready))
+		return;
+	if (kmqtt_conn_paused(conn)) {
+		/* Not read, but a reset ends it: what it sent is gone. */
+		if (kmqtt_socket_reset(conn->sock->sk))
+			kmqtt_conn_close(conn, KMQTT_CLOSE_PEER);
+		return;
+	}
+
+	for (;;) {
+		/*
+		 * What the buffer holds first: ATTACH's PENDING, the rest
+		 * after a pause, or what was just read.  Once paused, stop,
+		 * even if resume_work has already cleared PAUSED: it queued
+		 * this work again, which handles the packet that waits.
+		 */
+		ret = kmqtt_receive_packets(conn);
+		if (ret == -EAGAIN)
+			return;
+		if (ret == -EINPROGRESS) {
+			queue_work(kmqtt_wq, work);
+			return;
+		}
+		if (ret || kmqtt_conn_closing(conn))
+			break;
+		if (!budget--) {
+			queue_work(kmqtt_wq, work);
+			return;
+		}
+		ret = kmqtt_receive_reserve(conn);
+		if (ret)
+			break;
+		ret = kmqtt_receive_read(conn);
+		if (ret == -EAGAIN) {
+			ret = 0;
+			break;
+		}
+		if (ret <= 0) {
+			kmqtt_conn_close(conn, KMQTT_CLOSE_PEER);
+			return;
+		}
+		conn->rx_len += ret;
+		kmqtt_counter_add(&conn->counters.bytes_in, ret);
+	}
+	if (ret) {
+		kmqtt_conn_close(conn, ret == -ENOMEM || ret == -E2BIG ?
+				 KMQTT_CLOSE_NOMEM : ret == -ENOBUFS ?
+				 KMQTT_CLOSE_OVERFLOW : KMQTT_CLOSE_PROTOCOL);
+		return;
+	}
+	/* Idle connections keep no receive buffer. */
+	if (!conn->rx_len)
+		kmqtt_receive_free(conn);
+}

@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Transmit.  Publishers and packet handlers queue entries under tx_lock,
+ * never sleeping and never allocating: a PUBLISH lives in its delivery,
+ * an ack was allocated before the state change it answers.  tx_work
+ * takes the queue over and sends it without the lock, as far as the
+ * socket takes it; write_space queues it again when the socket drains.
+ */
+
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+#include <kmqtt/mqtt.h>
+
+#include "broker.h"
+#include "codec.h"
+#include "compat.h"
+#include "conn.h"
+#include "delivery.h"
+#include "msg.h"
+#include "send.h"
+
+/* Work item runs are bounded so one busy client can't hog a worker. */
+#define KMQTT_TX_BUDGET		16
+/* iovecs gathered into one sendmsg: 64 to 256 packets. */
+#define KMQTT_TX_IOVS		256
+/* The most one entry takes: header, topic, packet id, payload. */
+#define KMQTT_TXENT_IOVS	4
+/*
+ * Acks and pings are never dropped; a client that keeps asking for them
+ * without reading its socket is disconnected at this many.
+ */
+#define KMQTT_MAX_QUEUED_CONTROLS	1024
+
+static struct kmem_cache *kmqtt_txent_cache;
+
+static u32 kmqtt_txent_len(const struct kmqtt_txent *ent)
+{
+	if (ent->msg)
+		return ent->hdr_len + ent->msg->len - ent->data_off +
+		       2 * ent->has_packet_id;
+	return ent->hdr_len + ent->body_len;
+}
+
+/* A payload in pages of its own goes out from there, not copied. */
+static bool kmqtt_txent_zerocopy(const struct kmqtt_txent *ent)
+{
+	return ent->msg && ent->msg->in_pages;
+}
+
+/* Bytes of @ent before a zero-copy payload. */
+static u32 kmqtt_txent_head_len(const struct kmqtt_txent *ent)
+{
+	return ent->hdr_len + kmqtt_msg_payload_offset(ent->msg) -
+	       ent->data_off + 2 * ent->has_packet_id;
+}
+
+/*
+ * The iovecs of @ent from byte @skip on, without a zero-copy payload;
+ * returns how many.
+ */
+static size_t kmqtt_txent_iov(const struct kmqtt_txent *ent, u32 skip,
+			      struct kvec *vec)
+{
+	struct kvec all[KMQTT_TXENT_IOVS];
+	size_t i, n = 0, out = 0;
+
+	all[n++] = (struct kvec){ (void *)ent->hdr, ent->hdr_len };
+	if (ent->msg) {
+		u32 split = kmqtt_msg_payload_offset(ent->msg);
+
+		all[n++] = (struct kvec){ ent->msg->data + ent->data_off,
+					  split - ent->data_off };
+		if (ent->has_packet_id)
+			all[n++] = (struct kvec){ (void *)ent->packet_id, 2 };
+		if (!kmqtt_txent_zerocopy(ent))
+			all[n++] = (struct kvec){ ent->msg->data + split,
+						  ent->msg->len - split };
+	} else if (ent->body_len) {
+		all[n++] = (struct kvec){ ent->body, ent->body_len };
+	}
+	for (i = 0; i < n; i++) {
+		if (skip >= all[i].iov_len) {
+			skip -= all[i].iov_len;
+			continue;
+		}
+		vec[out].iov_base = all[i].iov_base + skip;
+		vec[out].iov_len = all[i].iov_len - skip;
+		skip = 0;
+		if (vec[out].iov_len)
+			out++;
+	}
+	return out;
+}
+
+struct kmqtt_txent *kmqtt_send_alloc_control(struct kmqtt_broker *broker)
+{
+	struct kmqtt_txent *ent;
+
+	ent = kmem_cache_zalloc(kmqtt_txent_cache, GFP_KERNEL | __GFP_NOWARN);
+	if (ent)
+		kmqtt_broker_account(broker, sizeof(*ent));
+	return ent;
+}
+
+void kmqtt_send_free_control(struct kmqtt_broker *broker,
+			     struct kmqtt_txent *ent)
+{
+	kvfree(ent->body);
+	kmem_cache_free(kmqtt_txent_cache, ent);
+	kmqtt_broker_uncharge(broker, sizeof(*ent));
+}
+
+static void kmqtt_send_free_entry(struct kmqtt_conn *conn,
+				  struct kmqtt_txent *ent)
+{
+	if (ent->in_delivery)
+		kmqtt_delivery_put(kmqtt_delivery_of(ent));
+	else
+		kmqtt_send_free_control(conn->broker, ent);
+}
+
+/*
+ * Queue a non-PUBLISH packet; acks and pings are never dropped.  The
+ * PUBRELs a reconnect resends are bounded by the inflight window, not by
+ * KMQTT_MAX_QUEUED_CONTROLS: only what the client asks for counts.
+ */
+static int kmqtt_send_control(struct kmqtt_conn *conn,
+			      struct kmqtt_txent *ent)
+{
+	int ret = 0;
+
+	spin_lock(&conn->tx_lock);
+	if (!ent->in_delivery &&
+	    conn->tx_controls >= KMQTT_MAX_QUEUED_CONTROLS) {
+		ret = -ENOBUFS;
+	} else if (!conn->tx_dead) {
+		list_add_tail(&ent->node, &conn->tx_queue);
+		conn->tx_controls += !ent->in_delivery;
+		queue_work(kmqtt_wq, &conn->tx_work);
+		ent = NULL;
+	}
+	spin_unlock(&conn->tx_lock);
+	if (ent)
+		kmqtt_send_free_entry(conn, ent);
+	return ret;
+}
+
+int kmqtt_send_ack(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
+		   u8 type, u16 packet_id)
+{
+	ent->hdr_len = kmqtt_codec_put_ack(ent->hdr, type, packet_id);
+	return kmqtt_send_control(conn, ent);
+}
+
+size_t kmqtt_send_suback_size(u32 n)
+{
+	return kmqtt_codec_fixed_hdr_len(2 + n) + 2 + n;
+}
+
+int kmqtt_send_suback(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
+		      u16 packet_id, const u8 *codes, u32 n)
+{
+	ent->hdr_len = 0;
+	ent->body_len = kmqtt_codec_put_suback(ent->body, packet_id, codes, n);
+	return kmqtt_send_control(conn, ent);
+}
+
+int kmqtt_send_pingresp(struct kmqtt_conn *conn)
+{
+	struct kmqtt_txent *ent = kmqtt_send_alloc_control(conn->broker);
+
+	if (!ent)
+		return -ENOMEM;
+	ent->hdr_len = kmqtt_codec_put_pingresp(ent->hdr);
+	return kmqtt_send_control(conn, ent);
+}
+
+/* A QoS 0 PUBLISH that does not go out: counted here and for the broker. */
+static void kmqtt_send_dropped(struct kmqtt_conn *conn, enum kmqtt_drop why)
+{
+	lockdep_assert_held(&conn->tx_lock);
+	kmqtt_counter_add(&conn->counters.msgs_dropped, 1);
+	kmqtt_broker_dropped(conn->broker, why, 1);
+}
+
+bool kmqtt_send_takes(const struct kmqtt_conn *conn,
+		      const struct kmqtt_msg *msg)
+{
+	return !conn->mount_len ||
+	       (msg->topic_len > conn->mount_len &&
+		!memcmp(kmqtt_msg_topic(msg), conn->mount, conn->mount_len));
+}
+
+bool kmqtt_send_publish(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
+			u8 qos, u16 packet_id, bool dup, bool retain)
+{
+	const struct kmqtt_limits *limits = &conn->broker->limits;
+	struct kmqtt_msg *msg = ent->msg;
+	bool queued = false;
+
+	ent->hdr_len = kmqtt_codec_put_publish_hdr(ent->hdr, qos, dup, retain,
+						   msg->len - conn->mount_len +
+						   (qos ? 2 : 0));
+	/*
+	 * Under a mount point, the topic goes out without it: its own length
+	 * here, then the shared topic from past the mount point.
+	 */
+	ent->data_off = 0;
+	if (conn->mount_len) {
+		kmqtt_codec_put_u16(ent->hdr + ent->hdr_len,
+				    msg->topic_len - conn->mount_len);
+		ent->hdr_len += 2;
+		ent->data_off = 2 + conn->mount_len;
+	}
+	ent->has_packet_id = qos;
+	kmqtt_codec_put_u16(ent->packet_id, packet_id);
+	ent->counted = !qos;
+
+	spin_lock(&conn->tx_lock);
+	if (conn->tx_dead) {
+		/* QoS 1/2 stay in flight, for the client's next connection. */
+		if (!qos)
+			kmqtt_send_dropped(conn, KMQTT_DROP_CLOSING);
+		goto unlock;
+	}
+	if (!qos) {
+		u32 max_msgs = READ_ONCE(limits->max_queued_messages);
+		u64 max_bytes = READ_ONCE(limits->max_queued_bytes);
+
+		if ((max_msgs && conn->tx_publishes >= max_msgs) ||
+		    (max_bytes &&
+		     conn->tx_publish_bytes + msg->len > max_bytes)) {
+			kmqtt_send_dropped(conn, KMQTT_DROP_QUEUE_FULL);
+			goto unlock;
+		}
+		conn->tx_publishes++;
+		conn->tx_publish_bytes += msg->len;
+	}
+	list_add_tail(&ent->node, &conn->tx_queue);
+	kmqtt_counter_add(&conn->counters.msgs_out, 1);
+	queue_work(kmqtt_wq, &conn->tx_work);
+	queued = true;
+unlock:
+	spin_unlock(&conn->tx_lock);
+	return queued;
+}
+
+/* Drop the entries that @sent bytes (counted from the head) completed. */
+static void kmqtt_send_consume(struct kmqtt_conn *conn, size_t sent)
+{
+	u32 publishes = 0, controls = 0;
+	struct kmqtt_txent *ent, *tmp;
+	u64 publish_bytes = 0;
+
+	sent += conn->tx_offset;
+	list_for_each_entry_safe(ent, tmp, &conn->tx_sending, node) {
+		u32 len = kmqtt_txent_len(ent);
+
+		if (sent < len)
+			break;
+		sent -= len;
+		if (ent->counted) {
+			publishes++;
+			publish_bytes += ent->msg->len;
+		} else if (!ent->in_delivery) {
+			controls++;
+		}
+		list_del(&ent->node);
+		kmqtt_send_free_entry(conn, ent);
+	}
+	conn->tx_offset = sent;
+
+	spin_lock(&conn->tx_lock);
+	conn->tx_publishes -= publishes;
+	conn->tx_publish_bytes -= publish_bytes;
+	conn->tx_controls -= controls;
+	spin_unlock(&conn->tx_lock);
+}
+
+/*
+ * Send the head entry's zero-copy payload from byte @offset of the entry
+ * on, up to the end of the page it is in.
+ */
+static int kmqtt_send_payload_page(struct kmqtt_conn *conn,
+				   const struct kmqtt_txent *ent,
+				   u32 offset)
+{
+	const struct kmqtt_msg *msg = ent->msg;
+	const u8 *p = msg->data + kmqtt_msg_payload_offset(msg) +
+		      (offset - kmqtt_txent_head_len(ent));
+	size_t left = msg->data + msg->len - p;
+	size_t in_page = min_t(size_t, left, PAGE_SIZE - offset_in_page(p));
+	int flags = MSG_DONTWAIT | MSG_NOSIGNAL;
+
+	/* The next pages follow at once: no push in between. */
+	if (in_page < left)
+		flags |= MSG_MORE;
+	return kmqtt_sendpage(conn->sock, virt_to_page(p), offset_in_page(p),
+			      in_page, flags);
+}
+
+/*
+ * Send what is queued: packets gathered into sendmsg calls of up to
+ * @max_vec iovecs, a zero-copy payload page by page after its header.
+ */
+static void kmqtt_send_flush(struct kmqtt_conn *conn, struct kvec *vec,
+			     size_t max_vec)
+{
+	int budget = KMQTT_TX_BUDGET;
+
+	while (!kmqtt_conn_closing(conn)) {
+		struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
+		struct kmqtt_txent *ent, *head;
+		size_t i, n = 0, len = 0;
+		u32 skip = conn->tx_offset;
+		int ret;
+
+		spin_lock(&conn->tx_lock);
+		list_splice_tail_init(&conn->tx_queue, &conn->tx_sending);
+		spin_unlock(&conn->tx_lock);
+		if (list_empty(&conn->tx_sending))
+			return;
+		if (!budget--) {
+			queue_work(kmqtt_wq, &conn->tx_work);
+			return;
+		}
+
+		head = list_first_entry(&conn->tx_sending, struct kmqtt_txent,
+					node);
+		list_for_each_entry(ent, &conn->tx_sending, node) {
+			if (n + KMQTT_TXENT_IOVS > max_vec)
+				break;
+			n += kmqtt_txent_iov(ent, skip, vec + n);
+			skip = 0;
+			if (kmqtt_txent_zerocopy(ent)) {
+				/* Its payload follows: hold the push. */
+				msg.msg_flags |= MSG_MORE;
+				break;
+			}
+		}
+		for (i = 0; i < n; i++)
+			len += vec[i].iov_len;
+		if (n)
+			ret = kernel_sendmsg(conn->sock, &msg, vec, n, len);
+		else
+			ret = kmqtt_send_payload_page(conn, head,
+						      conn->tx_offset);
+		/* On -EAGAIN, write_space queues this work again. */
+		if (ret == -EAGAIN)
+			return;
+		if (ret < 0) {
+			kmqtt_conn_close(conn, KMQTT_CLOSE_PEER);
+			return;
+		}
+		kmqtt_counter_add(&conn->counters.bytes_out, ret);
+		kmqtt_send_consume(conn, ret);
+	}
+}
+
+void kmqtt_send_work(struct work_struct *work)
+{
+	struct kmqtt_conn *conn = container_of(work, struct kmqtt_conn,
+					       tx_work);
+	struct kvec one_packet[KMQTT_TXENT_IOVS];
+	struct kvec *vec;
+
+	/* Pairs with attach's release: the connection is fully built. */
+	if (!smp_load_acquire(&conn->ready))
+		return;
+	/* A publisher queueing after this check queues the work again. */
+	if (list_empty(&conn->tx_sending) && list_empty_careful(&conn->tx_queue))
+		return;
+	/* Too large for the stack; short of memory, one packet at a time. */
+	vec = kmalloc_array(KMQTT_TX_IOVS, sizeof(*vec),
+			    GFP_KERNEL | __GFP_NOWARN);
+	if (vec) {
+		kmqtt_send_flush(conn, vec, KMQTT_TX_IOVS);
+		kfree(vec);
+	} else {
+		kmqtt_send_flush(conn, one_packet, ARRAY_SIZE(one_packet));
+	}
+}
+
+void kmqtt_send_purge(struct kmqtt_conn *conn)
+{
+	struct kmqtt_txent *ent, *tmp;
+
+	list_splice_tail_init(&conn->tx_queue, &conn->tx_sending);
+	list_for_each_entry_safe(ent, tmp, &conn->tx_sending, node) {
+		list_del(&ent->node);
+		kmqtt_send_free_entry(conn, ent);
+	}
+	conn->tx_offset = 0;
+}
+
+int kmqtt_send_connack(struct kmqtt_conn *conn, bool session_present)
+{
+	struct kmqtt_txent *ent = kmqtt_send_alloc_control(conn->broker);
+
+	if (!ent)
+		return -ENOMEM;
+	/* MQTT 3.1 has no session-present flag: its first byte is reserved. */
+	ent->hdr_len = kmqtt_codec_put_connack(ent->hdr, session_present &&
+					       conn->proto_level >=
+					       MQTT_PROTO_V311,
+					       MQTT_CONNACK_ACCEPTED);
+	return kmqtt_send_control(conn, ent);
+}
+
+int kmqtt_send_init(void)
+{
+	kmqtt_txent_cache = KMEM_CACHE(kmqtt_txent, 0);
+	return kmqtt_txent_cache ? 0 : -ENOMEM;
+}
+
+void kmqtt_send_exit(void)
+{
+	kmem_cache_destroy(kmqtt_txent_cache);
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Transmit: a connection's send queue, every packet the broker sends
+ * encoded through the codec, and the work that flushes the queue to the
+ * socket, gathering packets into one sendmsg and sending large payloads
+ * from their pages without a copy.
+ */
+#ifndef _KMQTT_SEND_H
+#define _KMQTT_SEND_H
+
+#include <linux/list.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
+#include <kmqtt/mqtt.h>
+
+struct kmqtt_broker;
+struct kmqtt_conn;
+struct kmqtt_msg;
+
+/*
+ * One packet in a connection's send queue.  A PUBLISH is its fixed header
+ * here, then the shared topic from @msg, its packet id (QoS 1/2) and the
+ * shared payload.  Other packets are all in @hdr, or all in @body (SUBACK).
+ * A PUBLISH, and the PUBREL resent for a QoS 2 message, live in the
+ * message's delivery (delivery.c), whose reference the queue holds; other
+ * packets are allocated on their own.
+ */
+struct kmqtt_txent {
+	struct list_head node;
+	struct kmqtt_msg *msg;		/* PUBLISH only */
+	u8 *body;			/* owned */
+	u32 body_len;
+	u8 hdr[MQTT_MAX_FIXED_HEADER + 2];
+	u8 hdr_len;
+	u16 data_off;			/* bytes of msg->data not sent */
+	u8 packet_id[2];
+	bool has_packet_id;
+	bool counted;			/* QoS 0 PUBLISH, against the limits */
+	bool in_delivery;		/* else allocated on its own */
+};
+
+/*
+ * May @msg be sent to @conn's client: is its topic under the client's
+ * mount point (longer than it, as the client sees topics without it)?
+ */
+bool kmqtt_send_takes(const struct kmqtt_conn *conn,
+		      const struct kmqtt_msg *msg);
+
+/*
+ * Queue the PUBLISH @ent of a delivery (ent->msg set) for sending, with
+ * these header fields.  On success the queue has taken the caller's
+ * reference on the delivery.  QoS 0 is subject to the queue limits and
+ * counted as dropped beyond them, or when @conn is closing; QoS 1/2 are
+ * bounded by the session's inflight window instead.  Never sleeps; caller
+ * keeps @conn alive (RCU or a lock).  Returns false if not queued.
+ */
+bool kmqtt_send_publish(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
+			u8 qos, u16 packet_id, bool dup, bool retain);
+
+/*
+ * A packet of its own (an ack, PINGRESP...), allocated ahead of the lock
+ * or the state change it answers, so that queueing it cannot fail for
+ * want of memory.  Counted against the memory limit, never refused by it.
+ */
+struct kmqtt_txent *kmqtt_send_alloc_control(struct kmqtt_broker *broker);
+void kmqtt_send_free_control(struct kmqtt_broker *broker,
+			     struct kmqtt_txent *ent);
+
+/*
+ * Queue a PUBACK, PUBREC, PUBREL, PUBCOMP or UNSUBACK in @ent (from
+ * kmqtt_send_alloc_control(), or a delivery's with a reference for the
+ * queue), which is consumed: queued, or released when @conn is closing or
+ * does not read its acks (-ENOBUFS: the caller closes it).  Never sleeps.
+ */
+int kmqtt_send_ack(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
+		   u8 type, u16 packet_id);
+
+/*
+ * SUBACK with the @n return @codes in @ent, whose body has room for
+ * kmqtt_send_suback_size(@n) bytes; consumed as by kmqtt_send_ack().
+ */
+size_t kmqtt_send_suback_size(u32 n);
+int kmqtt_send_suback(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
+		      u16 packet_id, const u8 *codes, u32 n);
+
+/* PINGRESP: 0, or -ENOMEM with nothing queued. */
+int kmqtt_send_pingresp(struct kmqtt_conn *conn);
+
+/* CONNACK (accepted), before the session sends anything. */
+int kmqtt_send_connack(struct kmqtt_conn *conn, bool session_present);
+
+/* conn->tx_work: flush the queue as far as the socket takes it. */
+void kmqtt_send_work(struct work_struct *work);
+
+/* Free what is queued; the connection sends nothing more. */
+void kmqtt_send_purge(struct kmqtt_conn *conn);
+
+int kmqtt_send_init(void);
+void kmqtt_send_exit(void);
+
+#endif /* _KMQTT_SEND_H */
