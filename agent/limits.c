@@ -15,48 +15,66 @@ enum value_kind {
 	VALUE_BOOL,		/* "true" or "false" */
 };
 
+/*
+ * A configuration directive for one limit.  The values it may take are
+ * the module's, from the limit's row of KMQTT_LIMITS; Mosquitto's spelling
+ * of them is the directive's.
+ */
 struct limit_directive {
 	const char *name;
 	enum kmqtt_limit id;
 	enum value_kind kind;
-	uint64_t min, max;
-	uint64_t zero_is;	/* what 0 stands for, when not itself */
+	bool zero_is_max;	/* Mosquitto's 0 for "no limit": the most */
 	bool minus_one_is_zero;	/* Mosquitto's -1 for "unlimited" */
 };
 
 /* The first entry for an id gives its name in kmqttctl. */
 static const struct limit_directive directives[] = {
-	{ "max_connections", KMQTT_LIMIT_MAX_CONNECTIONS, VALUE_COUNT,
-	  .max = UINT32_MAX, .minus_one_is_zero = true },
-	{ "max_packet_size", KMQTT_LIMIT_MAX_PACKET_SIZE, VALUE_COUNT,
-	  .min = 2, .max = LIMITS_PACKET_SIZE_MAX,
-	  .zero_is = LIMITS_PACKET_SIZE_MAX },
-	{ "message_size_limit", KMQTT_LIMIT_MESSAGE_SIZE, VALUE_COUNT,
-	  .max = LIMITS_PAYLOAD_SIZE_MAX },
+	{ .name = "max_connections", .id = KMQTT_LIMIT_MAX_CONNECTIONS,
+	  .kind = VALUE_COUNT,
+	  .minus_one_is_zero = true },
+	{ .name = "max_packet_size", .id = KMQTT_LIMIT_MAX_PACKET_SIZE,
+	  .kind = VALUE_COUNT,
+	  .zero_is_max = true },
+	{ .name = "message_size_limit", .id = KMQTT_LIMIT_MESSAGE_SIZE,
+	  .kind = VALUE_COUNT },
 	/*
 	 * Mosquitto's 0 ("no limit") becomes the most kmqtt.ko takes:
 	 * packet identifiers cap what can be in flight anyway.
 	 */
-	{ "max_inflight_messages", KMQTT_LIMIT_MAX_INFLIGHT, VALUE_COUNT,
-	  .min = 1, .max = LIMITS_INFLIGHT_MAX, .zero_is = LIMITS_INFLIGHT_MAX },
-	{ "max_queued_messages", KMQTT_LIMIT_MAX_QUEUED_MESSAGES, VALUE_COUNT,
-	  .max = UINT32_MAX },
-	{ "max_queued_bytes", KMQTT_LIMIT_MAX_QUEUED_BYTES, VALUE_COUNT,
-	  .max = UINT64_MAX },
-	{ "memory_limit", KMQTT_LIMIT_MEMORY, VALUE_COUNT, .max = UINT64_MAX },
-	{ "persistent_client_expiration", KMQTT_LIMIT_SESSION_EXPIRY,
-	  VALUE_DURATION, .max = UINT32_MAX },
-	{ "queue_qos0_messages", KMQTT_LIMIT_QUEUE_QOS0, VALUE_BOOL, .max = 1 },
-	{ "retain_available", KMQTT_LIMIT_RETAIN_AVAILABLE, VALUE_BOOL, .max = 1 },
+	{ .name = "max_inflight_messages", .id = KMQTT_LIMIT_MAX_INFLIGHT,
+	  .kind = VALUE_COUNT,
+	  .zero_is_max = true },
+	{ .name = "max_queued_messages", .id = KMQTT_LIMIT_MAX_QUEUED_MESSAGES,
+	  .kind = VALUE_COUNT },
+	{ .name = "max_queued_bytes", .id = KMQTT_LIMIT_MAX_QUEUED_BYTES,
+	  .kind = VALUE_COUNT },
+	{ .name = "memory_limit", .id = KMQTT_LIMIT_MEMORY,
+	  .kind = VALUE_COUNT },
+	{ .name = "persistent_client_expiration", .id = KMQTT_LIMIT_SESSION_EXPIRY,
+	  .kind = VALUE_DURATION },
+	{ .name = "queue_qos0_messages", .id = KMQTT_LIMIT_QUEUE_QOS0,
+	  .kind = VALUE_BOOL },
+	{ .name = "retain_available", .id = KMQTT_LIMIT_RETAIN_AVAILABLE,
+	  .kind = VALUE_BOOL },
 	/* kmqtt extensions: Mosquitto has no such directives. */
-	{ "kmqtt_max_subscriptions", KMQTT_LIMIT_MAX_SUBSCRIPTIONS,
-	  VALUE_COUNT, .min = 1, .max = UINT32_MAX },
-	{ "kmqtt_max_retained_messages", KMQTT_LIMIT_MAX_RETAINED, VALUE_COUNT,
-	  .max = UINT32_MAX },
-	{ "kmqtt_max_retained_bytes", KMQTT_LIMIT_MAX_RETAINED_BYTES,
-	  VALUE_COUNT, .max = UINT64_MAX },
-	{ "kmqtt_max_topic_levels", KMQTT_LIMIT_MAX_TOPIC_LEVELS, VALUE_COUNT,
-	  .min = 1, .max = KMQTT_TOPIC_LEVELS_MAX },
+	{ .name = "kmqtt_max_subscriptions", .id = KMQTT_LIMIT_MAX_SUBSCRIPTIONS,
+	  .kind = VALUE_COUNT },
+	{ .name = "kmqtt_max_retained_messages", .id = KMQTT_LIMIT_MAX_RETAINED,
+	  .kind = VALUE_COUNT },
+	{ .name = "kmqtt_max_retained_bytes", .id = KMQTT_LIMIT_MAX_RETAINED_BYTES,
+	  .kind = VALUE_COUNT },
+	{ .name = "kmqtt_max_topic_levels", .id = KMQTT_LIMIT_MAX_TOPIC_LEVELS,
+	  .kind = VALUE_COUNT },
+};
+
+/* What kmqtt.ko takes for each limit. */
+#define LIMIT_BOUNDS(id, field, bits, lo, hi, def)	\
+	[KMQTT_LIMIT_##id] = { lo, hi },
+static const struct {
+	uint64_t min, max;
+} bounds[KMQTT_LIMIT_MAX + 1] = {
+	KMQTT_LIMITS(LIMIT_BOUNDS)
 };
 
 #define DIRECTIVE_COUNT	(sizeof(directives) / sizeof(directives[0]))
@@ -82,23 +100,25 @@ static int parse_u64(const char *s, uint64_t *v)
 static int parse_count(const struct limit_directive *d, const char *s,
 		       uint64_t *v, char *err, size_t errlen)
 {
+	uint64_t min = bounds[d->id].min, max = bounds[d->id].max;
+
 	if (d->minus_one_is_zero && !strcmp(s, "-1")) {
 		*v = 0;
 		return 0;
 	}
-	if (parse_u64(s, v) || *v > d->max) {
+	if (parse_u64(s, v) || *v > max) {
 		snprintf(err, errlen,
 			 "%s: \"%s\" is not a number from %s%llu to %llu",
 			 d->name, s, d->minus_one_is_zero ? "-1 or " : "",
-			 (unsigned long long)d->min,
-			 (unsigned long long)d->max);
+			 (unsigned long long)min,
+			 (unsigned long long)max);
 		return -EINVAL;
 	}
-	if (*v == 0 && d->zero_is)
-		*v = d->zero_is;
-	if (*v < d->min) {
+	if (*v == 0 && d->zero_is_max)
+		*v = max;
+	if (*v < min) {
 		snprintf(err, errlen, "%s: %s is below the minimum, %llu",
-			 d->name, s, (unsigned long long)d->min);
+			 d->name, s, (unsigned long long)min);
 		return -EINVAL;
 	}
 	return 0;
@@ -122,14 +142,15 @@ static int parse_duration(const struct limit_directive *d, const char *s,
 			continue;
 		memcpy(digits, s, len - 1);
 		digits[len - 1] = '\0';
-		if (parse_u64(digits, &n) || n > d->max / units[i].seconds)
+		if (parse_u64(digits, &n) ||
+		    n > bounds[d->id].max / units[i].seconds)
 			break;
 		*v = n * units[i].seconds;
 		return 0;
 	}
 	snprintf(err, errlen,
 		 "%s: \"%s\" is not a duration like 12h, 2d, 1w, 1m or 1y (at most %llu seconds)",
-		 d->name, s, (unsigned long long)d->max);
+		 d->name, s, (unsigned long long)bounds[d->id].max);
 	return -EINVAL;
 }
 

@@ -12,19 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <kmqtt/limits.h>
+
 #include "nl.h"
-
-/*
- * Most QoS 1/2 messages in flight kmqtt.ko accepts (the uapi comment says
- * 65535, the module 65534: the value both accept).
- */
-#define LIMITS_INFLIGHT_MAX	65534
-
-/* Largest MQTT packet: a 5 byte fixed header and the remaining length. */
-#define LIMITS_PACKET_SIZE_MAX	268435460ULL
-
-/* Largest payload: the largest remaining length (Mosquitto's limit too). */
-#define LIMITS_PAYLOAD_SIZE_MAX		268435455
 
 enum limits_parse_result {
 	LIMITS_OK,

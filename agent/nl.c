@@ -18,6 +18,7 @@
 #include <netlink/genl/genl.h>
 #include <netlink/netlink.h>
 
+#include <kmqtt/limits.h>
 #include <kmqtt/mqtt.h>
 
 #include "acl.h"
@@ -74,21 +75,10 @@ static struct nla_policy stat_policy[KMQTT_STAT_MAX + 1] = {
 };
 
 /* Also gives the width each limit is sent with. */
+#define LIMIT_POLICY(id, field, bits, lo, hi, def)	\
+	[KMQTT_LIMIT_##id] = { .type = NLA_U##bits },
 static struct nla_policy limit_policy[KMQTT_LIMIT_MAX + 1] = {
-	[KMQTT_LIMIT_MAX_CONNECTIONS] = { .type = NLA_U32 },
-	[KMQTT_LIMIT_MAX_PACKET_SIZE] = { .type = NLA_U32 },
-	[KMQTT_LIMIT_MAX_INFLIGHT] = { .type = NLA_U32 },
-	[KMQTT_LIMIT_MAX_QUEUED_MESSAGES] = { .type = NLA_U32 },
-	[KMQTT_LIMIT_MAX_QUEUED_BYTES] = { .type = NLA_U64 },
-	[KMQTT_LIMIT_MAX_SUBSCRIPTIONS] = { .type = NLA_U32 },
-	[KMQTT_LIMIT_MAX_RETAINED] = { .type = NLA_U32 },
-	[KMQTT_LIMIT_MAX_RETAINED_BYTES] = { .type = NLA_U64 },
-	[KMQTT_LIMIT_MEMORY] = { .type = NLA_U64 },
-	[KMQTT_LIMIT_SESSION_EXPIRY] = { .type = NLA_U32 },
-	[KMQTT_LIMIT_QUEUE_QOS0] = { .type = NLA_U8 },
-	[KMQTT_LIMIT_RETAIN_AVAILABLE] = { .type = NLA_U8 },
-	[KMQTT_LIMIT_MAX_TOPIC_LEVELS] = { .type = NLA_U32 },
-	[KMQTT_LIMIT_MESSAGE_SIZE] = { .type = NLA_U32 },
+	KMQTT_LIMITS(LIMIT_POLICY)
 };
 
 _Static_assert(KMQTT_LIMIT_MAX < 32, "limits must fit kmqtt_nl_limits.mask");

@@ -79,12 +79,12 @@ TEST(mosquitto_unlimited_values)
 {
 	EXPECT_EQ(0, OK("max_connections", "-1", KMQTT_LIMIT_MAX_CONNECTIONS));
 	EXPECT_EQ(0, OK("max_connections", "0", KMQTT_LIMIT_MAX_CONNECTIONS));
-	EXPECT_EQ(LIMITS_INFLIGHT_MAX, OK("max_inflight_messages", "0",
+	EXPECT_EQ(KMQTT_LIMIT_INFLIGHT_MAX, OK("max_inflight_messages", "0",
 					  KMQTT_LIMIT_MAX_INFLIGHT));
-	EXPECT_EQ(65534, LIMITS_INFLIGHT_MAX);
+	EXPECT_EQ(65534, KMQTT_LIMIT_INFLIGHT_MAX);
 	EXPECT_EQ(20, OK("max_inflight_messages", "20",
 			 KMQTT_LIMIT_MAX_INFLIGHT));
-	EXPECT_EQ(LIMITS_PACKET_SIZE_MAX, OK("max_packet_size", "0",
+	EXPECT_EQ(KMQTT_LIMIT_PACKET_SIZE_MAX, OK("max_packet_size", "0",
 					     KMQTT_LIMIT_MAX_PACKET_SIZE));
 	/* 0 is "no limit" in the module too */
 	EXPECT_EQ(0, OK("message_size_limit", "0", KMQTT_LIMIT_MESSAGE_SIZE));

@@ -119,6 +119,11 @@ static void kmqtt_broker_resume_work(struct work_struct *work)
 		queue_delayed_work(kmqtt_wq, &broker->resume_work, next - now);
 }
 
+#define KMQTT_LIMIT_DEFAULT(id, field, bits, lo, hi, def)	.field = (def),
+static const struct kmqtt_limits kmqtt_broker_default_limits = {
+	KMQTT_LIMITS(KMQTT_LIMIT_DEFAULT)
+};
+
 static int __net_init kmqtt_broker_net_init(struct net *net)
 {
 	struct kmqtt_broker *broker = kmqtt_broker_get(net);
@@ -134,16 +139,9 @@ static int __net_init kmqtt_broker_net_init(struct net *net)
 		return ret;
 	}
 	broker->net = net;
-	broker->limits = (struct kmqtt_limits) {
-		.max_packet_size = KMQTT_DEFAULT_MAX_PACKET_SIZE,
-		.max_inflight = KMQTT_DEFAULT_MAX_INFLIGHT,
-		.max_queued_messages = KMQTT_DEFAULT_MAX_QUEUED_MESSAGES,
-		.max_subscriptions = KMQTT_DEFAULT_MAX_SUBSCRIPTIONS,
-		.max_topic_levels = KMQTT_DEFAULT_MAX_TOPIC_LEVELS,
-		/* A broker must not be able to take the machine down. */
-		.memory = (u64)totalram_pages() * PAGE_SIZE / 4,
-		.retain_available = true,
-	};
+	broker->limits = kmqtt_broker_default_limits;
+	/* A broker must not be able to take the machine down. */
+	broker->limits.memory = (u64)totalram_pages() * PAGE_SIZE / 4;
 	spin_lock_init(&broker->conns_lock);
 	INIT_LIST_HEAD(&broker->conns);
 	mutex_init(&broker->sessions_lock);

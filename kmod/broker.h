@@ -16,6 +16,8 @@
 #include <linux/workqueue.h>
 #include <net/net_namespace.h>
 
+#include <kmqtt/limits.h>
+
 #include "retain.h"
 #include "topic.h"
 
@@ -47,32 +49,29 @@ static inline void kmqtt_counter_add(u64 *counter, u64 n)
 }
 
 /*
- * Limits an operator sets (enum kmqtt_limit); hitting one is counted and
- * never affects other clients.  0 means no limit where the ABI says so.
+ * Limits an operator sets: one member per row of KMQTT_LIMITS
+ * (include/kmqtt/limits.h), which gives their ranges and defaults.  All
+ * are u64, whatever their attribute's width, so that one table of offsets
+ * reads and writes them.  Hitting one is counted and never affects other
+ * clients.  Readers take a member with READ_ONCE(); SET_LIMITS writes each
+ * with one store.
  */
 struct kmqtt_limits {
-	u32 max_connections;
-	u32 max_packet_size;
-	u32 max_inflight;
-	u32 max_queued_messages;
+	u64 max_connections;
+	u64 max_packet_size;
+	u64 max_inflight;
+	u64 max_queued_messages;
 	u64 max_queued_bytes;
-	u32 max_subscriptions;
-	u32 max_topic_levels;
-	u32 message_size;		/* payload bytes */
-	u32 max_retained;
+	u64 max_subscriptions;
+	u64 max_retained;
 	u64 max_retained_bytes;
 	u64 memory;
-	u32 session_expiry;		/* seconds */
-	bool queue_qos0;
-	bool retain_available;
+	u64 session_expiry;		/* seconds */
+	u64 queue_qos0;
+	u64 retain_available;
+	u64 max_topic_levels;
+	u64 message_size;		/* payload bytes */
 };
-
-#define KMQTT_DEFAULT_MAX_PACKET_SIZE		(1024 * 1024)
-#define KMQTT_DEFAULT_MAX_INFLIGHT		20
-#define KMQTT_DEFAULT_MAX_QUEUED_MESSAGES	1000
-#define KMQTT_DEFAULT_MAX_SUBSCRIPTIONS		10000
-/* Mosquitto's TOPIC_HIERARCHY_LIMIT */
-#define KMQTT_DEFAULT_MAX_TOPIC_LEVELS		200
 
 #define KMQTT_SESSION_HASH_BITS		10
 

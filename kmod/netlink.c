@@ -5,9 +5,11 @@
  * acts on that namespace's broker.
  */
 
+#include <linux/build_bug.h>
 #include <linux/rculist.h>
 #include <net/genetlink.h>
 #include <net/sock.h>
+#include <kmqtt/limits.h>
 #include <kmqtt/mqtt.h>
 #include <linux/kmqtt.h>
 
@@ -60,35 +62,61 @@ static const struct nla_policy kmqtt_set_acl_policy[KMQTT_A_MAX + 1] = {
 };
 
 /*
- * Beyond NLA_POLICY_RANGE(), whose bounds are s16; not const, which older
+ * Each limit's range, from its row of KMQTT_LIMITS; not const, which older
  * kernels' nla_policy cannot point to.
  */
-static struct netlink_range_validation kmqtt_topic_levels_range = {
-	.min = 1,
-	.max = KMQTT_TOPIC_LEVELS_MAX,
+#define KMQTT_LIMIT_RANGE(id, field, bits, lo, hi, def)			\
+	[KMQTT_LIMIT_##id] = { .min = (lo), .max = (hi) },
+static struct netlink_range_validation kmqtt_limit_ranges[KMQTT_LIMIT_MAX + 1] = {
+	KMQTT_LIMITS(KMQTT_LIMIT_RANGE)
 };
 
+#define KMQTT_LIMIT_POLICY(id, field, bits, lo, hi, def)		\
+	[KMQTT_LIMIT_##id] = NLA_POLICY_FULL_RANGE(NLA_U##bits,		\
+				&kmqtt_limit_ranges[KMQTT_LIMIT_##id]),
 static const struct nla_policy kmqtt_limits_policy[KMQTT_LIMIT_MAX + 1] = {
-	[KMQTT_LIMIT_MAX_CONNECTIONS] = { .type = NLA_U32 },
-	[KMQTT_LIMIT_MAX_PACKET_SIZE] = { .type = NLA_U32 },
-	[KMQTT_LIMIT_MAX_INFLIGHT] = { .type = NLA_U32 },
-	[KMQTT_LIMIT_MAX_QUEUED_MESSAGES] = { .type = NLA_U32 },
-	[KMQTT_LIMIT_MAX_QUEUED_BYTES] = { .type = NLA_U64 },
-	[KMQTT_LIMIT_MAX_SUBSCRIPTIONS] = { .type = NLA_U32 },
-	[KMQTT_LIMIT_MAX_RETAINED] = { .type = NLA_U32 },
-	[KMQTT_LIMIT_MAX_RETAINED_BYTES] = { .type = NLA_U64 },
-	[KMQTT_LIMIT_MEMORY] = { .type = NLA_U64 },
-	[KMQTT_LIMIT_SESSION_EXPIRY] = { .type = NLA_U32 },
-	[KMQTT_LIMIT_QUEUE_QOS0] = NLA_POLICY_MAX(NLA_U8, 1),
-	[KMQTT_LIMIT_RETAIN_AVAILABLE] = NLA_POLICY_MAX(NLA_U8, 1),
-	[KMQTT_LIMIT_MAX_TOPIC_LEVELS] =
-		NLA_POLICY_FULL_RANGE(NLA_U32, &kmqtt_topic_levels_range),
-	[KMQTT_LIMIT_MESSAGE_SIZE] = { .type = NLA_U32 },
+	KMQTT_LIMITS(KMQTT_LIMIT_POLICY)
 };
 
 static const struct nla_policy kmqtt_set_limits_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_LIMITS] = NLA_POLICY_NESTED(kmqtt_limits_policy),
 };
+
+/* Where each limit is in struct kmqtt_limits. */
+#define KMQTT_LIMIT_OFFSET(id, field, bits, lo, hi, def)		\
+	[KMQTT_LIMIT_##id] = offsetof(struct kmqtt_limits, field),
+static const u16 kmqtt_limit_offsets[KMQTT_LIMIT_MAX + 1] = {
+	KMQTT_LIMITS(KMQTT_LIMIT_OFFSET)
+};
+
+/* Every attribute after KMQTT_LIMIT_PAD has its row. */
+#define KMQTT_LIMIT_ROW(id, field, bits, lo, hi, def)	KMQTT_LIMIT_ROW_##id,
+enum { KMQTT_LIMITS(KMQTT_LIMIT_ROW) KMQTT_LIMIT_ROWS };
+
+static u64 *kmqtt_limit(struct kmqtt_limits *l, int id)
+{
+	BUILD_BUG_ON(KMQTT_LIMIT_PAD + KMQTT_LIMIT_ROWS != KMQTT_LIMIT_MAX);
+	return (u64 *)((u8 *)l + kmqtt_limit_offsets[id]);
+}
+
+static void kmqtt_limit_write(struct kmqtt_limits *l, int id,
+			      const struct nlattr *attr)
+{
+	u64 value;
+
+	switch (kmqtt_limits_policy[id].type) {
+	case NLA_U8:
+		value = nla_get_u8(attr);
+		break;
+	case NLA_U32:
+		value = nla_get_u32(attr);
+		break;
+	default:
+		value = nla_get_u64(attr);
+		break;
+	}
+	WRITE_ONCE(*kmqtt_limit(l, id), value);
+}
 
 /*
  * An agent built against another ABI version gets a clear refusal rather
@@ -422,31 +450,30 @@ static int kmqtt_netlink_put_totals(struct sk_buff *skb,
 }
 
 static int kmqtt_netlink_put_limits(struct sk_buff *skb,
-				    const struct kmqtt_limits *l)
+				    struct kmqtt_limits *l)
 {
 	struct nlattr *nest = nla_nest_start(skb, KMQTT_A_LIMITS);
+	int id, ret = 0;
 
 	if (!nest)
 		return -EMSGSIZE;
-	if (nla_put_u32(skb, KMQTT_LIMIT_MAX_CONNECTIONS, l->max_connections) ||
-	    nla_put_u32(skb, KMQTT_LIMIT_MAX_PACKET_SIZE, l->max_packet_size) ||
-	    nla_put_u32(skb, KMQTT_LIMIT_MAX_INFLIGHT, l->max_inflight) ||
-	    nla_put_u32(skb, KMQTT_LIMIT_MAX_QUEUED_MESSAGES,
-			l->max_queued_messages) ||
-	    nla_put_u64_64bit(skb, KMQTT_LIMIT_MAX_QUEUED_BYTES,
-			      l->max_queued_bytes, KMQTT_LIMIT_PAD) ||
-	    nla_put_u32(skb, KMQTT_LIMIT_MAX_SUBSCRIPTIONS,
-			l->max_subscriptions) ||
-	    nla_put_u32(skb, KMQTT_LIMIT_MAX_RETAINED, l->max_retained) ||
-	    nla_put_u64_64bit(skb, KMQTT_LIMIT_MAX_RETAINED_BYTES,
-			      l->max_retained_bytes, KMQTT_LIMIT_PAD) ||
-	    nla_put_u64_64bit(skb, KMQTT_LIMIT_MEMORY, l->memory,
-			      KMQTT_LIMIT_PAD) ||
-	    nla_put_u32(skb, KMQTT_LIMIT_SESSION_EXPIRY, l->session_expiry) ||
-	    nla_put_u8(skb, KMQTT_LIMIT_QUEUE_QOS0, l->queue_qos0) ||
-	    nla_put_u8(skb, KMQTT_LIMIT_RETAIN_AVAILABLE, l->retain_available) ||
-	    nla_put_u32(skb, KMQTT_LIMIT_MAX_TOPIC_LEVELS, l->max_topic_levels) ||
-	    nla_put_u32(skb, KMQTT_LIMIT_MESSAGE_SIZE, l->message_size)) {
+	for (id = KMQTT_LIMIT_PAD + 1; id <= KMQTT_LIMIT_MAX && !ret; id++) {
+		u64 value = READ_ONCE(*kmqtt_limit(l, id));
+
+		switch (kmqtt_limits_policy[id].type) {
+		case NLA_U8:
+			ret = nla_put_u8(skb, id, value);
+			break;
+		case NLA_U32:
+			ret = nla_put_u32(skb, id, value);
+			break;
+		default:
+			ret = nla_put_u64_64bit(skb, id, value,
+						KMQTT_LIMIT_PAD);
+			break;
+		}
+	}
+	if (ret) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}
@@ -539,15 +566,13 @@ static int kmqtt_netlink_dump_conns(struct sk_buff *skb,
 	return ret ? skb->len : 0;
 }
 
-/* Checks every value first, so a refused request changes nothing. */
+/* The policy checks every value first: a refused request changes nothing. */
 static int kmqtt_netlink_set_limits(struct sk_buff *skb,
 				    struct genl_info *info)
 {
 	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
 	struct nlattr *tb[KMQTT_LIMIT_MAX + 1];
-	struct kmqtt_limits *l = &broker->limits;
-	struct kmqtt_limits new;
-	int ret;
+	int id, ret;
 
 	if (GENL_REQ_ATTR_CHECK(info, KMQTT_A_LIMITS))
 		return -EINVAL;
@@ -555,73 +580,11 @@ static int kmqtt_netlink_set_limits(struct sk_buff *skb,
 			       kmqtt_limits_policy, info->extack);
 	if (ret)
 		return ret;
-	if (tb[KMQTT_LIMIT_MAX_PACKET_SIZE] &&
-	    (nla_get_u32(tb[KMQTT_LIMIT_MAX_PACKET_SIZE]) < 2 ||
-	     nla_get_u32(tb[KMQTT_LIMIT_MAX_PACKET_SIZE]) >
-	     MQTT_MAX_REMAINING_LENGTH + MQTT_MAX_FIXED_HEADER)) {
-		NL_SET_ERR_MSG_ATTR(info->extack, tb[KMQTT_LIMIT_MAX_PACKET_SIZE],
-				    "max packet size out of range");
-		return -ERANGE;
-	}
-	if (tb[KMQTT_LIMIT_MAX_INFLIGHT] &&
-	    (!nla_get_u32(tb[KMQTT_LIMIT_MAX_INFLIGHT]) ||
-	     nla_get_u32(tb[KMQTT_LIMIT_MAX_INFLIGHT]) >= U16_MAX)) {
-		NL_SET_ERR_MSG_ATTR(info->extack, tb[KMQTT_LIMIT_MAX_INFLIGHT],
-				    "max inflight must be 1..65534");
-		return -ERANGE;
-	}
 
 	mutex_lock(&broker->sessions_lock);
-	new = *l;
-	if (tb[KMQTT_LIMIT_MAX_CONNECTIONS])
-		new.max_connections = nla_get_u32(tb[KMQTT_LIMIT_MAX_CONNECTIONS]);
-	if (tb[KMQTT_LIMIT_MAX_PACKET_SIZE])
-		new.max_packet_size = nla_get_u32(tb[KMQTT_LIMIT_MAX_PACKET_SIZE]);
-	if (tb[KMQTT_LIMIT_MAX_INFLIGHT])
-		new.max_inflight = nla_get_u32(tb[KMQTT_LIMIT_MAX_INFLIGHT]);
-	if (tb[KMQTT_LIMIT_MAX_QUEUED_MESSAGES])
-		new.max_queued_messages =
-			nla_get_u32(tb[KMQTT_LIMIT_MAX_QUEUED_MESSAGES]);
-	if (tb[KMQTT_LIMIT_MAX_QUEUED_BYTES])
-		new.max_queued_bytes =
-			nla_get_u64(tb[KMQTT_LIMIT_MAX_QUEUED_BYTES]);
-	if (tb[KMQTT_LIMIT_MAX_SUBSCRIPTIONS])
-		new.max_subscriptions =
-			nla_get_u32(tb[KMQTT_LIMIT_MAX_SUBSCRIPTIONS]);
-	if (tb[KMQTT_LIMIT_MAX_RETAINED])
-		new.max_retained = nla_get_u32(tb[KMQTT_LIMIT_MAX_RETAINED]);
-	if (tb[KMQTT_LIMIT_MAX_RETAINED_BYTES])
-		new.max_retained_bytes =
-			nla_get_u64(tb[KMQTT_LIMIT_MAX_RETAINED_BYTES]);
-	if (tb[KMQTT_LIMIT_MEMORY])
-		new.memory = nla_get_u64(tb[KMQTT_LIMIT_MEMORY]);
-	if (tb[KMQTT_LIMIT_SESSION_EXPIRY])
-		new.session_expiry = nla_get_u32(tb[KMQTT_LIMIT_SESSION_EXPIRY]);
-	if (tb[KMQTT_LIMIT_QUEUE_QOS0])
-		new.queue_qos0 = nla_get_u8(tb[KMQTT_LIMIT_QUEUE_QOS0]);
-	if (tb[KMQTT_LIMIT_RETAIN_AVAILABLE])
-		new.retain_available =
-			nla_get_u8(tb[KMQTT_LIMIT_RETAIN_AVAILABLE]);
-	if (tb[KMQTT_LIMIT_MAX_TOPIC_LEVELS])
-		new.max_topic_levels =
-			nla_get_u32(tb[KMQTT_LIMIT_MAX_TOPIC_LEVELS]);
-	if (tb[KMQTT_LIMIT_MESSAGE_SIZE])
-		new.message_size = nla_get_u32(tb[KMQTT_LIMIT_MESSAGE_SIZE]);
-	/* Readers take single fields with READ_ONCE(); each is one store. */
-	WRITE_ONCE(l->max_connections, new.max_connections);
-	WRITE_ONCE(l->max_packet_size, new.max_packet_size);
-	WRITE_ONCE(l->max_inflight, new.max_inflight);
-	WRITE_ONCE(l->max_queued_messages, new.max_queued_messages);
-	WRITE_ONCE(l->max_queued_bytes, new.max_queued_bytes);
-	WRITE_ONCE(l->max_subscriptions, new.max_subscriptions);
-	WRITE_ONCE(l->max_retained, new.max_retained);
-	WRITE_ONCE(l->max_retained_bytes, new.max_retained_bytes);
-	WRITE_ONCE(l->memory, new.memory);
-	WRITE_ONCE(l->session_expiry, new.session_expiry);
-	WRITE_ONCE(l->queue_qos0, new.queue_qos0);
-	WRITE_ONCE(l->retain_available, new.retain_available);
-	WRITE_ONCE(l->max_topic_levels, new.max_topic_levels);
-	WRITE_ONCE(l->message_size, new.message_size);
+	for (id = KMQTT_LIMIT_PAD + 1; id <= KMQTT_LIMIT_MAX; id++)
+		if (tb[id])
+			kmqtt_limit_write(&broker->limits, id, tb[id]);
 	if (tb[KMQTT_LIMIT_SESSION_EXPIRY])
 		kmqtt_session_expiry_changed(broker);
 	mutex_unlock(&broker->sessions_lock);

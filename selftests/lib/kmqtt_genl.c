@@ -12,6 +12,8 @@
 #include <netlink/genl/genl.h>
 #include <netlink/netlink.h>
 
+#include <kmqtt/limits.h>
+
 #include "kmqtt_genl.h"
 
 /* State of one request: done once ACK, DONE or an error arrived. */
@@ -346,15 +348,18 @@ int kmqtt_genl_get_limits(struct kmqtt_genl *g,
 	return transact(g, msg, parse_limits, limits);
 }
 
+/* Each limit's width, from its row of KMQTT_LIMITS. */
+#define LIMIT_BITS(id, field, bits, lo, hi, def)	[KMQTT_LIMIT_##id] = bits,
+static const uint8_t limit_bits[KMQTT_LIMIT_MAX + 1] = {
+	KMQTT_LIMITS(LIMIT_BITS)
+};
+
 static int put_limit(struct nl_msg *msg, int id, uint64_t value)
 {
-	switch (id) {
-	case KMQTT_LIMIT_QUEUE_QOS0:
-	case KMQTT_LIMIT_RETAIN_AVAILABLE:
+	switch (limit_bits[id]) {
+	case 8:
 		return nla_put_u8(msg, id, value);
-	case KMQTT_LIMIT_MAX_QUEUED_BYTES:
-	case KMQTT_LIMIT_MAX_RETAINED_BYTES:
-	case KMQTT_LIMIT_MEMORY:
+	case 64:
 		return nla_put_u64(msg, id, value);
 	default:
 		return nla_put_u32(msg, id, value);
