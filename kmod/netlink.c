@@ -31,33 +31,41 @@ static const struct nla_policy kmqtt_no_attrs_policy[KMQTT_A_MAX + 1] = {
 	[0 ... KMQTT_A_MAX] = { .type = NLA_REJECT },
 };
 
+/* Beyond NLA_POLICY_RANGE(), whose bounds are s16; not const, as above. */
+static struct netlink_range_validation kmqtt_topic_len_range = {
+	.min = 1,
+	.max = MQTT_MAX_TOPIC_LEN,
+};
+
 static const struct nla_policy kmqtt_attach_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_SOCK_FD] = { .type = NLA_U32 },
-	[KMQTT_A_CLIENT_ID] = { .type = NLA_BINARY,
-				.len = KMQTT_CLIENT_ID_MAX },
+	[KMQTT_A_CLIENT_ID] = NLA_POLICY_RANGE(NLA_BINARY, 1,
+					       KMQTT_CLIENT_ID_MAX),
 	[KMQTT_A_PROTO_LEVEL] = NLA_POLICY_RANGE(NLA_U8, MQTT_PROTO_V31,
 						 MQTT_PROTO_V311),
 	[KMQTT_A_KEEPALIVE] = { .type = NLA_U16 },
 	[KMQTT_A_CLEAN_SESSION] = NLA_POLICY_MAX(NLA_U8, 1),
-	[KMQTT_A_WILL_TOPIC] = { .type = NLA_BINARY, .len = MQTT_MAX_TOPIC_LEN },
+	[KMQTT_A_WILL_TOPIC] = NLA_POLICY_FULL_RANGE(NLA_BINARY,
+						     &kmqtt_topic_len_range),
 	[KMQTT_A_WILL_PAYLOAD] = { .type = NLA_BINARY, .len = U16_MAX },
 	[KMQTT_A_WILL_QOS] = NLA_POLICY_MAX(NLA_U8, 2),
 	[KMQTT_A_WILL_RETAIN] = NLA_POLICY_MAX(NLA_U8, 1),
 	[KMQTT_A_PENDING] = { .type = NLA_BINARY, .len = KMQTT_PENDING_MAX },
 	[KMQTT_A_ACL] = { .type = NLA_NESTED },
 	[KMQTT_A_USERNAME] = { .type = NLA_BINARY, .len = KMQTT_USERNAME_MAX },
-	[KMQTT_A_MOUNT_POINT] = { .type = NLA_BINARY,
-				  .len = KMQTT_MOUNT_POINT_MAX },
+	[KMQTT_A_MOUNT_POINT] = NLA_POLICY_RANGE(NLA_BINARY, 1,
+						 KMQTT_MOUNT_POINT_MAX),
 };
 
 static const struct nla_policy kmqtt_acl_rule_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_FILTER] = { .type = NLA_BINARY, .len = MQTT_MAX_TOPIC_LEN },
-	[KMQTT_A_ACL_ACCESS] = NLA_POLICY_MAX(NLA_U8, KMQTT_ACL_DENY),
+	[KMQTT_A_ACL_ACCESS] = NLA_POLICY_RANGE(NLA_U8, KMQTT_ACL_READ,
+						KMQTT_ACL_DENY),
 };
 
 static const struct nla_policy kmqtt_set_acl_policy[KMQTT_A_MAX + 1] = {
-	[KMQTT_A_CLIENT_ID] = { .type = NLA_BINARY,
-				.len = KMQTT_CLIENT_ID_MAX },
+	[KMQTT_A_CLIENT_ID] = NLA_POLICY_RANGE(NLA_BINARY, 1,
+					       KMQTT_CLIENT_ID_MAX),
 	[KMQTT_A_ACL] = { .type = NLA_NESTED },
 };
 

@@ -26,7 +26,7 @@ packages=(
 	libcap-dev qemu-system-x86 linux-image-amd64 linux-headers-amd64
 	busybox-static kmod cpio xz-utils linux-source-6.1 mosquitto
 	mosquitto-clients python3-paho-mqtt nodejs npm clang libclang-rt-14-dev
-	iproute2 flex bison bc libelf-dev
+	iproute2 flex bison bc libelf-dev python3-yaml
 )
 
 # mosquitto and the kmod tools live in sbin, not in every user's PATH.
@@ -80,6 +80,8 @@ provided() {
 	bison) have bison ;;
 	bc) have bc ;;
 	libelf-dev) [ -e /usr/include/libelf.h ] ;;
+	# tools/check-abi reads Documentation/netlink/kmqtt.yaml
+	python3-yaml) /usr/bin/python3 -c 'import yaml' 2>/dev/null ;;
 	*) echo "tools/deps.sh: no check for $1" >&2; return 1 ;;
 	esac
 }

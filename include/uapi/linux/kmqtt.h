@@ -40,13 +40,16 @@
 
 enum kmqtt_cmd {
 	KMQTT_CMD_UNSPEC,
-	/* doit: reply carries KMQTT_A_VERSION and KMQTT_A_STATS (totals). */
+	/*
+	 * doit: reply carries KMQTT_A_VERSION, KMQTT_A_STATS (totals) and
+	 * KMQTT_A_LIMITS.
+	 */
 	KMQTT_CMD_GET_INFO,
 	/*
 	 * doit: hand a connected TCP socket over to the module.
 	 * Request: SOCK_FD, CLIENT_ID, PROTO_LEVEL, KEEPALIVE, CLEAN_SESSION,
 	 * optionally WILL_TOPIC, WILL_PAYLOAD, WILL_QOS, WILL_RETAIN, PENDING,
-	 * ACL.
+	 * ACL, USERNAME, MOUNT_POINT.
 	 * Reply: CONN_ID, SESSION_PRESENT.  The module sends CONNACK itself.
 	 */
 	KMQTT_CMD_ATTACH,
@@ -106,7 +109,7 @@ enum kmqtt_attr {
 	KMQTT_A_ACL_ACCESS,	/* u8: KMQTT_ACL_* */
 	KMQTT_A_TLS,		/* u8: the socket runs kernel TLS */
 	/*
-	 * binary: 1..KMQTT_USERNAME_MAX bytes, the name the agent
+	 * binary: 0..KMQTT_USERNAME_MAX bytes, the name the agent
 	 * authenticated the client as; kept with the session so that a
 	 * restarted agent compiles its access rules for the same user.
 	 */
