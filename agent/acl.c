@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "acl.h"
-#include "connect.h"	/* connect_utf8_valid() */
+#include "kmod/topic.h"
 
 /* The rules of one section of the file, in file order. */
 struct acl_list {
@@ -110,54 +110,11 @@ static int acl_list_add(struct acl_list *l, const char *filter,
 	return 0;
 }
 
-bool acl_filter_valid(const char *filter)
+/* What kmqtt.ko accepts for a rule (kmqtt_acl_add()). */
+static bool acl_filter_valid(const char *filter)
 {
-	const char *level = filter, *end;
-
-	size_t len = strlen(filter);
-
-	/* What kmqtt.ko accepts (kmqtt_topic_filter_valid()). */
-	if (!len || len > UINT16_MAX ||
-	    !connect_utf8_valid((const uint8_t *)filter, len))
-		return false;
-	for (;;) {
-		end = strchrnul(level, '/');
-		if (memchr(level, '#', (size_t)(end - level)) &&
-		    (end - level != 1 || *end))
-			return false;	/* '#' alone, and last */
-		if (memchr(level, '+', (size_t)(end - level)) &&
-		    end - level != 1)
-			return false;	/* '+' alone */
-		if (!*end)
-			return true;
-		level = end + 1;
-	}
-}
-
-bool acl_topic_matches(const char *filter, const char *topic)
-{
-	const char *f = filter, *t = topic, *fe, *te;
-
-	/* MQTT-4.7.2-1: no wildcard match for "$..." topics at level one. */
-	if ((*f == '+' || *f == '#') && *t == '$')
-		return false;
-	for (;;) {
-		fe = strchrnul(f, '/');
-		te = strchrnul(t, '/');
-		if (fe - f == 1 && *f == '#')
-			return true;
-		if (!(fe - f == 1 && *f == '+') &&
-		    (fe - f != te - t || memcmp(f, t, (size_t)(fe - f))))
-			return false;
-		if (!*fe && !*te)
-			return true;
-		if (!*te)	/* "a/#" matches "a" too (MQTT-4.7.1-2) */
-			return !strcmp(fe, "/#");
-		if (!*fe)
-			return false;
-		f = fe + 1;
-		t = te + 1;
-	}
+	return kmqtt_topic_filter_valid((const uint8_t *)filter,
+					strlen(filter));
 }
 
 static bool acl_parse_access(const char *word, uint8_t *access)
@@ -404,22 +361,4 @@ void acl_rules_free(struct acl_rules *rules)
 	free(rules->rule);
 	rules->rule = NULL;
 	rules->count = 0;
-}
-
-bool acl_check(const struct acl_rules *rules, const char *topic,
-	       unsigned int access)
-{
-	size_t i;
-
-	for (i = 0; i < rules->count; i++) {
-		const struct acl_rule *r = &rules->rule[i];
-
-		if (!acl_topic_matches(r->filter, topic))
-			continue;
-		if (r->access == KMQTT_ACL_DENY)
-			return false;
-		if (r->access & access)
-			return true;
-	}
-	return false;
 }

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Mosquitto ACL files (acl_file), compiled per client into an ordered
- * rule list that kmqtt.ko enforces, and acl_check(), the reference
- * decision the module must reproduce.
+ * rule list that kmqtt.ko enforces (kmqtt_acl_allows() in kmod/acl.c).
  *
  * The file, as mosquitto 2.0 reads it:
  *	# comment            ('#' as the first character of a line)
@@ -35,15 +34,15 @@
  * mosquitto 2.0, also refuses a SUBSCRIBE (return code 0x80) whose filter
  * no read rule overlaps or a deny rule covers (Documentation/security.rst).
  *
- * acl_compile() flattens 1 and 2 into one ordered list; acl_check() takes
+ * acl_compile() flattens 1 and 2 into one ordered list, which kmqttd
+ * sends with ATTACH (at most KMQTT_ACL_MAX_RULES rules); kmqtt.ko takes
  * the first rule whose filter matches and that either denies or grants
- * the access asked for.  kmqttd sends that list with ATTACH (at most
- * KMQTT_ACL_MAX_RULES rules) and kmqtt.ko walks it the same way.
+ * the access asked for.  Filters are checked with the module's own
+ * kmqtt_topic_filter_valid() (kmod/topic.c, linked into kmqttd).
  */
 #ifndef KMQTTD_ACL_H
 #define KMQTTD_ACL_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,7 +55,7 @@ struct acl_rule {
 	uint8_t access;		/* KMQTT_ACL_READ | _WRITE, or KMQTT_ACL_DENY */
 };
 
-/* One client's rules, in the order acl_check() tries them. */
+/* One client's rules, in the order kmqtt.ko tries them. */
 struct acl_rules {
 	struct acl_rule *rule;
 	size_t count;
@@ -76,15 +75,5 @@ void acl_free(struct acl *acl);
 int acl_compile(const struct acl *acl, const char *client_id,
 		const char *username, struct acl_rules *out);
 void acl_rules_free(struct acl_rules *rules);
-
-/* May the client whose rules are @rules do @access (one bit) on @topic? */
-bool acl_check(const struct acl_rules *rules, const char *topic,
-	       unsigned int access);
-
-/* Does the topic filter @filter match the topic name @topic (MQTT 4.7)? */
-bool acl_topic_matches(const char *filter, const char *topic);
-
-/* Is @filter a valid topic filter (non-empty, wildcards whole levels)? */
-bool acl_filter_valid(const char *filter);
 
 #endif /* KMQTTD_ACL_H */

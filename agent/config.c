@@ -15,7 +15,9 @@
 #include <string.h>
 
 #include "config.h"
-#include "connect.h"
+#include "connect.h"	/* CONNECT_ASSIGNED_ID_RANDOM_LEN */
+#include "kmod/codec.h"
+#include "kmod/topic.h"
 #include "limits.h"
 
 struct parser {
@@ -361,9 +363,13 @@ static int handle_mount_point(struct parser *p, const char *name, char *args)
 	if (len > KMQTT_MOUNT_POINT_MAX)
 		return parse_error(p, "%s: longer than %d bytes", name,
 				   KMQTT_MOUNT_POINT_MAX);
-	if (!connect_utf8_valid((const uint8_t *)args, len))
+	if (!kmqtt_codec_utf8_valid((const uint8_t *)args, len))
 		return parse_error(p, "%s: not valid UTF-8", name);
-	if (strpbrk(args, "+#"))
+	/*
+	 * kmqtt.ko takes a topic name at ATTACH: valid UTF-8 as checked, so
+	 * only a wildcard fails here.  Empty is a missing value, below.
+	 */
+	if (len && !kmqtt_topic_name_valid((const uint8_t *)args, len))
 		return parse_error(p, "%s \"%s\": a topic prefix cannot contain + or #",
 				   name, args);
 	return set_string(p, name, args, &p->cur->mount_point, NULL);
@@ -415,7 +421,7 @@ static int handle_auto_id_prefix(struct parser *p, const char *name,
 		return parse_error(p, "%s: longer than %d bytes (client ids have at most %d)",
 				   name, AUTO_ID_PREFIX_MAX,
 				   KMQTT_CLIENT_ID_MAX);
-	if (!connect_utf8_valid((const uint8_t *)args, len))
+	if (!kmqtt_codec_utf8_valid((const uint8_t *)args, len))
 		return parse_error(p, "%s: not valid UTF-8", name);
 	return set_string(p, name, args, &current_security(p)->auto_id_prefix,
 			  NULL);

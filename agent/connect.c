@@ -11,43 +11,43 @@
 #include <kmqtt/mqtt.h>
 
 #include "connect.h"
-
-#define REMAINING_LENGTH_CONTINUE	0x80
-#define REMAINING_LENGTH_DIGIT		0x7f
+#include "kmod/codec.h"
+#include "kmod/topic.h"
 
 static const char truncated[] = "truncated CONNECT";
 
 /*
- * Decode the fixed header in the @have bytes of @buf.  *@header_len is 0
- * while more header bytes are needed, else the fixed header size and
- * *@remaining the remaining length.
+ * The fixed header in the @have bytes of @buf, decoded by the module's
+ * codec, of a first packet that must be a CONNECT (MQTT-3.1.0-1) with at
+ * most @max bytes of remaining length.  *@header_len is 0 while more header
+ * bytes are needed, else the fixed header size and *@remaining the
+ * remaining length.
  */
 static const char *decode_fixed_header(const uint8_t *buf, size_t have,
 				       size_t max, size_t *header_len,
 				       size_t *remaining)
 {
-	size_t value = 0, i;
+	struct kmqtt_fixed_hdr hdr;
+	int ret;
 
 	*header_len = 0;
+	*remaining = 0;
 	if (have == 0)
 		return NULL;
 	if (buf[0] >> 4 != MQTT_CONNECT)
 		return "first packet is not CONNECT";
-	if (buf[0] & 0x0f)
-		return "CONNECT with fixed header flags set (MQTT-2.2.2-2)";
-
-	for (i = 1; i < have && i < MQTT_MAX_FIXED_HEADER; i++) {
-		value |= (size_t)(buf[i] & REMAINING_LENGTH_DIGIT) << (7 * (i - 1));
-		if (!(buf[i] & REMAINING_LENGTH_CONTINUE)) {
-			if (value > max)
-				return "CONNECT too large";
-			*header_len = i + 1;
-			*remaining = value;
-			return NULL;
-		}
-	}
-	if (i == MQTT_MAX_FIXED_HEADER)
-		return "malformed remaining length";
+	/* Our limit is on the remaining length, the codec's on the packet. */
+	ret = kmqtt_codec_fixed_hdr(buf, have, UINT32_MAX, &hdr);
+	if (ret < 0)
+		return buf[0] & 0x0f ?
+		       "CONNECT with fixed header flags set (MQTT-2.2.2-2)" :
+		       "malformed remaining length";
+	if (ret == 0)
+		return NULL;
+	if (hdr.rem_len > max)
+		return "CONNECT too large";
+	*header_len = hdr.hdr_len;
+	*remaining = hdr.rem_len;
 	return NULL;
 }
 
@@ -62,48 +62,6 @@ const char *connect_frame_need(const uint8_t *buf, size_t have, size_t *need)
 		return reason;
 	*need = header_len ? header_len + remaining : have + 1;
 	return NULL;
-}
-
-bool connect_utf8_valid(const uint8_t *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		uint32_t cp;
-		size_t n, k;
-
-		if (s[i] == 0)
-			return false;	/* MQTT-1.5.3-2 */
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
-			n = 2;
-			cp = s[i] & 0x1f;
-		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
-			n = 3;
-			cp = s[i] & 0x0f;
-		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
-			n = 4;
-			cp = s[i] & 0x07;
-		} else {
-			return false;	/* continuation byte, C0/C1 or F5+ */
-		}
-		if (len - i < n)
-			return false;
-		for (k = 1; k < n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		/* overlong forms, surrogates (MQTT-1.5.3-1), beyond Unicode */
-		if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return false;
-		i += n;
-	}
-	return true;
 }
 
 /* Reads the CONNECT variable header and payload front to back. */
@@ -155,20 +113,12 @@ static const char *take_string(struct cursor *cur, struct connect_bytes *b,
 
 	if (reason)
 		return reason;
-	return connect_utf8_valid(b->data, b->len) ? NULL : invalid;
+	return kmqtt_codec_utf8_valid(b->data, b->len) ? NULL : invalid;
 }
 
 static bool bytes_equal(const struct connect_bytes *b, const char *s)
 {
 	return b->len == strlen(s) && !memcmp(b->data, s, b->len);
-}
-
-/* A topic name has at least one character and no wildcard (4.7). */
-static bool topic_name_valid(const struct connect_bytes *t)
-{
-	return t->len > 0 &&
-	       !memchr(t->data, MQTT_WILDCARD_SINGLE, t->len) &&
-	       !memchr(t->data, MQTT_WILDCARD_MULTI, t->len);
 }
 
 static struct connect_result drop(const char *reason)
@@ -218,7 +168,8 @@ static const char *take_payload(struct cursor *cur, struct connect_packet *c,
 				     "will topic is not valid UTF-8");
 		if (reason)
 			return reason;
-		if (!topic_name_valid(&c->will_topic))
+		if (!kmqtt_topic_name_valid(c->will_topic.data,
+					    c->will_topic.len))
 			return "will topic is empty or has wildcards";
 		reason = take_bytes(cur, &c->will_payload);
 		if (reason)
@@ -420,13 +371,4 @@ int connect_assign_client_id(struct connect_packet *c, const char *prefix)
 	}
 	c->client_id_len = len;
 	return 0;
-}
-
-void connect_encode_connack(uint8_t out[CONNECT_CONNACK_SIZE],
-			    uint8_t return_code)
-{
-	out[0] = MQTT_CONNACK << 4;
-	out[1] = CONNECT_CONNACK_SIZE - 2;	/* remaining length */
-	out[2] = 0;				/* no session present */
-	out[3] = return_code;
 }

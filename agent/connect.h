@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * CONNECT framing and parsing (MQTT 3.1 and 3.1.1).  Pure functions over a
- * byte buffer, so they can be unit tested without sockets.
+ * byte buffer, so they can be unit tested without sockets.  The fixed
+ * header, UTF-8 and topic name checks are the module's own
+ * (kmod/codec.c, kmod/topic.c, linked into kmqttd).
  */
 #ifndef KMQTTD_CONNECT_H
 #define KMQTTD_CONNECT_H
@@ -27,7 +29,10 @@
  */
 #define CONNECT_ASSIGNED_ID_RANDOM_LEN	36
 
-/* CONNACK: fixed header, remaining length, session present, return code. */
+/*
+ * CONNACK (kmqtt_codec_put_connack()): fixed header, remaining length,
+ * session present, return code.
+ */
 #define CONNECT_CONNACK_SIZE	4
 
 /* A length-prefixed field, pointing into the packet buffer. */
@@ -104,12 +109,5 @@ struct connect_result connect_parse(const uint8_t *pkt, size_t len,
  * -errno.
  */
 int connect_assign_client_id(struct connect_packet *c, const char *prefix);
-
-/* True when @s of @len bytes is a valid MQTT UTF-8 string (1.5.3). */
-bool connect_utf8_valid(const uint8_t *s, size_t len);
-
-/* Encode a CONNACK without session present. */
-void connect_encode_connack(uint8_t out[CONNECT_CONNACK_SIZE],
-			    uint8_t return_code);
 
 #endif /* KMQTTD_CONNECT_H */

@@ -13,6 +13,7 @@
 #include <kmqtt/mqtt.h>
 
 #include "connect.h"
+#include "kmod/codec.h"
 #include "listener.h"
 #include "log.h"
 #include "nl.h"
@@ -82,20 +83,20 @@ static void pending_send_refusal(struct pending *p, uint8_t return_code,
 				 const char *reason)
 {
 	uint8_t connack[CONNECT_CONNACK_SIZE];
+	size_t len;
 
 	log_verbose("Refusing connection from %s: %s (CONNACK %u).", p->peer,
 		    reason, return_code);
-	connect_encode_connack(connack, return_code);
+	len = kmqtt_codec_put_connack(connack, false, return_code);
 	/*
 	 * Nothing was written before: a 4 byte send (one TLS record) fits
 	 * the empty buffer.  After the hand-off the kernel encrypts it.
 	 */
 	if (p->tls && !p->offloaded) {
-		if (tls_conn_write(p->tls, connack, sizeof(connack)) != TLS_DONE)
+		if (tls_conn_write(p->tls, connack, len) != TLS_DONE)
 			log_verbose("Sending CONNACK to %s failed: %s.",
 				    p->peer, tls_conn_error(p->tls));
-	} else if (send(p->src.fd, connack, sizeof(connack),
-			MSG_NOSIGNAL) < 0) {
+	} else if (send(p->src.fd, connack, len, MSG_NOSIGNAL) < 0) {
 		log_verbose("Sending CONNACK to %s failed: %s.", p->peer,
 			    strerror(errno));
 	}

@@ -123,6 +123,11 @@ static const struct wildcard_case wildcard_table[] = {
 	{ "+/+/+", "//", true },
 	{ "d\xc3\xa9/+", "d\xc3\xa9/x", true },
 	{ "d\xc3\xa9/+", "de/x", false },
+	/* One a prefix of the other, by levels or by bytes */
+	{ "a/b/c", "a/b", false },	/* "/c" is as long as "/#" */
+	{ "a/#", "ab", false },
+	{ "ab", "a", false },
+	{ "a", "ab", false },
 };
 
 TEST(wildcard_spec_examples)
@@ -180,6 +185,7 @@ static const struct validity_case filter_table[] = {
 	{ "$SYS/#", 0, true },
 	{ "/+/", 0, true },
 	{ "+/#", 0, true },
+	{ "+/+/#", 0, true },
 	{ "a b", 0, true },
 	{ "d\xc3\xa9/+", 0, true },
 	{ "", 0, false },			/* MQTT-4.7.3-1 */
@@ -192,6 +198,7 @@ static const struct validity_case filter_table[] = {
 	{ "++", 0, false },
 	{ "+a", 0, false },
 	{ "a/+b/c", 0, false },
+	{ "a/b+", 0, false },
 	{ "a\0b", 3, false },			/* MQTT-1.5.3-2 */
 	{ "\xff", 0, false },
 	{ "a/\xc0\xaf", 0, false },		/* overlong '/' */

@@ -285,7 +285,8 @@ static size_t level_len(const char *s)
 /*
  * MQTT-4.7: '+' matches one level, '#' (last) the parent level and every
  * level below; filters starting with a wildcard do not match topics
- * starting with '$'.
+ * starting with '$'.  Not kmod/topic.c on purpose: an independent oracle
+ * of what should arrive, like selftests/unit/ref_match.c.
  */
 bool mqtt_topic_matches(const char *filter, const char *topic)
 {
