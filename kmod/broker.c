@@ -169,6 +169,8 @@ static void __net_exit kmqtt_broker_net_exit(struct net *net)
 	/* Closed connections are no longer paused: nothing queues it now. */
 	cancel_delayed_work_sync(&broker->resume_work);
 	kmqtt_session_destroy_all(broker);
+	/* An expiry that unlinked its session before may still be freeing it. */
+	flush_workqueue(kmqtt_wq);
 	kmqtt_session_index_destroy(broker);
 	kmqtt_retain_destroy(&broker->retained);
 	synchronize_rcu();

@@ -98,8 +98,11 @@ void kmqtt_conn_get(struct kmqtt_conn *conn)
 
 static void kmqtt_conn_free_rcu(struct rcu_head *rcu)
 {
-	kmem_cache_free(kmqtt_conn_cache,
-			container_of(rcu, struct kmqtt_conn, rcu));
+	struct kmqtt_conn *conn = container_of(rcu, struct kmqtt_conn, rcu);
+
+	/* Fan-out compares topics with the mount point under RCU. */
+	kfree(conn->mount);
+	kmem_cache_free(kmqtt_conn_cache, conn);
 }
 
 static void kmqtt_conn_free(struct kmqtt_conn *conn)
@@ -108,7 +111,6 @@ static void kmqtt_conn_free(struct kmqtt_conn *conn)
 	kmqtt_receive_free(conn);
 	kmqtt_fanout_free(conn->broker, &conn->fanout);
 	kmqtt_subscribe_free(conn);
-	kfree(conn->mount);
 	if (conn->will)
 		kmqtt_msg_put(conn->will);
 	kmqtt_acl_free(conn->acl);

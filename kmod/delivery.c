@@ -112,7 +112,7 @@ static bool kmqtt_delivery_sendable(struct kmqtt_session *session,
 				    struct kmqtt_conn *conn,
 				    struct kmqtt_delivery *d)
 {
-	u32 gen = READ_ONCE(session->acl_gen);
+	u32 gen = kmqtt_session_acl_gen(session);
 
 	lockdep_assert_held(&session->lock);
 	if (!kmqtt_send_takes(conn, d->msg))
@@ -232,7 +232,7 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 			    struct kmqtt_delivery *d)
 {
 	/* Read before the rules: a change meanwhile is seen at send time. */
-	u32 acl_gen = READ_ONCE(session->acl_gen);
+	u32 acl_gen = kmqtt_session_acl_gen(session);
 	struct kmqtt_conn *conn;
 	bool taken = false;
 

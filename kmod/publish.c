@@ -36,6 +36,12 @@ MODULE_PARM_DESC(max_fanout, "most sessions one message reaches (default 1048576
 /* Deliveries a publisher keeps allocated between its messages, at most. */
 #define KMQTT_FANOUT_KEEP	8
 /*
+ * Largest match array a publisher keeps between its messages: one that
+ * once reached a million sessions would otherwise hold 32 MiB, outside
+ * the memory limit, for the rest of its life.
+ */
+#define KMQTT_FANOUT_KEEP_MATCHES	1024
+/*
  * Matches before the fan-out goes ahead with what it has: more are needed
  * only while subscribers keep arriving faster than it allocates.
  */
@@ -153,7 +159,10 @@ int kmqtt_publish_msg(struct kmqtt_broker *broker, struct kmqtt_msg *msg,
 	if (set->overflow || missed)
 		net_warn_ratelimited("kmqtt: %u subscribers missed a message: fan-out over limit or out of memory\n",
 				     set->overflow + missed);
-	kmqtt_fanout_trim(broker, f, KMQTT_FANOUT_KEEP);
+	if (set->cap > KMQTT_FANOUT_KEEP_MATCHES)
+		kmqtt_fanout_free(broker, f);
+	else
+		kmqtt_fanout_trim(broker, f, KMQTT_FANOUT_KEEP);
 
 	if (retain && READ_ONCE(limits->retain_available) &&
 	    kmqtt_retain_store(&broker->retained, msg,

@@ -27,8 +27,13 @@
 
 /* Buffer for headers and small packets; larger ones get their own. */
 #define KMQTT_RX_MIN		4096
-/* Work item runs are bounded so one busy client can't hog a worker. */
+/*
+ * Work item runs are bounded so one busy client can't hog a worker: in
+ * reads, and in packets, as one read into a buffer grown for a large
+ * packet may bring a million small ones.
+ */
 #define KMQTT_RX_BUDGET		64
+#define KMQTT_RX_PACKET_BUDGET	1024
 /* RFC 8446 ContentType application_data, as kTLS reports it. */
 #define KMQTT_TLS_RECORD_TYPE_DATA	23
 
@@ -93,12 +98,13 @@ static int kmqtt_receive_reserve(struct kmqtt_conn *conn)
 }
 
 /*
- * Handle every complete packet in the buffer and keep the remainder.
- * Returns -EAGAIN when it paused the connection, or -EINPROGRESS when a
- * packet takes more than this run: either way that packet stays at the
- * head of the buffer.
+ * Handle the complete packets in the buffer, at most *@packets of them,
+ * and keep the remainder.  Returns -EAGAIN when it paused the connection,
+ * or -EINPROGRESS when a packet takes more than this run or the run's
+ * packets are spent: either way the next packet stays at the head of the
+ * buffer.
  */
-static int kmqtt_receive_packets(struct kmqtt_conn *conn)
+static int kmqtt_receive_packets(struct kmqtt_conn *conn, u32 *packets)
 {
 	u32 max_packet = READ_ONCE(conn->broker->limits.max_packet_size);
 	u32 off = 0, need = 0;
@@ -127,6 +133,11 @@ static int kmqtt_receive_packets(struct kmqtt_conn *conn)
 			need = total;
 			break;
 		}
+		if (!*packets) {
+			ret = -EINPROGRESS;
+			break;
+		}
+		(*packets)--;
 		ret = kmqtt_packet_handle(conn, &hdr,
 					  conn->rx_buf + off + hdr.hdr_len);
 		if (ret == -ENOSPC || ret == -ENOMEM) {
@@ -200,6 +211,7 @@ void kmqtt_receive_work(struct work_struct *work)
 {
 	struct kmqtt_conn *conn = container_of(work, struct kmqtt_conn,
 					       rx_work);
+	u32 packets = KMQTT_RX_PACKET_BUDGET;
 	int budget = KMQTT_RX_BUDGET;
 	int ret;
 
@@ -220,7 +232,7 @@ void kmqtt_receive_work(struct work_struct *work)
 		 * even if resume_work has already cleared PAUSED: it queued
 		 * this work again, which handles the packet that waits.
 		 */
-		ret = kmqtt_receive_packets(conn);
+		ret = kmqtt_receive_packets(conn, &packets);
 		if (ret == -EAGAIN)
 			return;
 		if (ret == -EINPROGRESS) {

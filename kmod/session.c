@@ -318,7 +318,7 @@ retry:
 	/* The rules of the connecting client replace the stored ones. */
 	old_acl = rcu_replace_pointer(session->acl, conn->acl,
 				      lockdep_is_held(&broker->sessions_lock));
-	WRITE_ONCE(session->acl_gen, session->acl_gen + 1);
+	kmqtt_session_acl_replaced(session);
 	kmqtt_acl_free(old_acl);
 	conn->acl = NULL;
 	ret = kmqtt_session_set_username(session, params);
@@ -365,7 +365,7 @@ int kmqtt_session_set_acl(struct kmqtt_broker *broker, const u8 *client_id,
 	if (session) {
 		acl = rcu_replace_pointer(session->acl, acl,
 					  lockdep_is_held(&broker->sessions_lock));
-		WRITE_ONCE(session->acl_gen, session->acl_gen + 1);
+		kmqtt_session_acl_replaced(session);
 	}
 	mutex_unlock(&broker->sessions_lock);
 	kmqtt_acl_free(acl);

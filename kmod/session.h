@@ -8,6 +8,7 @@
 #ifndef _KMQTT_SESSION_H
 #define _KMQTT_SESSION_H
 
+#include <asm/barrier.h>
 #include <linux/list.h>
 #include <linux/rcupdate.h>
 #include <linux/rhashtable-types.h>
@@ -100,6 +101,24 @@ struct kmqtt_session *kmqtt_session_attach(struct kmqtt_broker *broker,
  */
 bool kmqtt_session_allows(struct kmqtt_session *session, const u8 *name,
 			  u16 len, u8 access);
+
+/*
+ * The generation of the session's rules: whoever sees a generation reads
+ * rules at least that new, so a delivery stamped with it is never sent
+ * under rules that were replaced before.
+ */
+static inline u32 kmqtt_session_acl_gen(const struct kmqtt_session *session)
+{
+	/* Pairs with the release in kmqtt_session_acl_replaced(). */
+	return smp_load_acquire(&session->acl_gen);
+}
+
+/* After session->acl was replaced (under sessions_lock). */
+static inline void kmqtt_session_acl_replaced(struct kmqtt_session *session)
+{
+	/* The new rules are visible before the generation that names them. */
+	smp_store_release(&session->acl_gen, session->acl_gen + 1);
+}
 
 /*
  * Give the session of @client_id the rules @acl (NULL: allow all), which

@@ -35,6 +35,7 @@
 #include <linux/kernel.h>
 #include <linux/bits.h>
 #include <linux/slab.h>
+#include <linux/mm.h>
 #include <linux/rcupdate.h>
 #include <linux/rculist.h>
 #include <linux/hash.h>
@@ -639,7 +640,9 @@ static u32 *kmqtt_topic_index_slot(const struct kmqtt_topic_collector *c,
 /*
  * Give set->v room for @cap entries, keeping its first set->n, and an
  * empty index.  A million matches take 32 MiB: vmalloc where @gfp may
- * sleep.
+ * sleep.  Freeing vmalloc'd memory may sleep too, so a set that has some
+ * is not grown where @gfp may not: the caller grows it outside its RCU
+ * read section and matches again.
  */
 static bool kmqtt_topic_set_resize(struct kmqtt_match_set *set, u32 cap,
 				   gfp_t gfp)
@@ -648,6 +651,8 @@ static bool kmqtt_topic_set_resize(struct kmqtt_match_set *set, u32 cap,
 	u64 bytes = (u64)cap * sizeof(*set->v) + (sizeof(u32) << bits);
 	struct kmqtt_match *v;
 
+	if (is_vmalloc_addr(set->v) && !gfpflags_allow_blocking(gfp))
+		return false;
 	v = bytes == (size_t)bytes ? kvmalloc(bytes, gfp | __GFP_NOWARN) : NULL;
 	if (!v)
 		return false;

@@ -10,4 +10,9 @@
 #define GFP_ATOMIC	0x20u
 #define GFP_NOWAIT	0x40u
 
+static inline bool gfpflags_allow_blocking(gfp_t flags)
+{
+	return flags & GFP_KERNEL;
+}
+
 #endif
