@@ -46,20 +46,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <linux/kmqtt.h>	/* KMQTT_ACL_READ, _WRITE, _DENY */
+#include "kmqtt_nl.h"	/* struct acl_rules: what ATTACH and SET_ACL send */
 
 struct acl;
-
-struct acl_rule {
-	char *filter;		/* a valid MQTT topic filter */
-	uint8_t access;		/* KMQTT_ACL_READ | _WRITE, or KMQTT_ACL_DENY */
-};
-
-/* One client's rules, in the order kmqtt.ko tries them. */
-struct acl_rules {
-	struct acl_rule *rule;
-	size_t count;
-};
 
 /*
  * Load @path.  Returns NULL with @err set, "PATH:LINE: what is wrong" for

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "nl.h"
+#include "kmqtt_nl.h"
 
 #define CONFIG_DEFAULT_PORT	"1883"
 /* Mosquitto 2.0 "local only mode": no listener in the file. */

@@ -14,7 +14,7 @@
 
 #include <kmqtt/limits.h>
 
-#include "nl.h"
+#include "kmqtt_nl.h"
 
 enum limits_parse_result {
 	LIMITS_OK,

@@ -14,9 +14,9 @@
 
 #include "connect.h"
 #include "kmod/codec.h"
+#include "kmqtt_nl.h"
 #include "listener.h"
 #include "log.h"
-#include "nl.h"
 #include "tls.h"
 
 /* Accepts per wakeup, so a connection flood cannot starve the loop. */

@@ -18,10 +18,10 @@
 
 #include "auth.h"
 #include "config.h"
+#include "kmqtt_nl.h"
 #include "listeners.h"
 #include "log.h"
 #include "loop.h"
-#include "nl.h"
 #include "origins.h"
 
 #define DEFAULT_ADDR		"0.0.0.0"

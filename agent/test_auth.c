@@ -18,8 +18,8 @@
 #include "auth.h"
 #include "config.h"
 #include "connect.h"
+#include "kmqtt_nl.h"
 #include "log.h"
-#include "nl.h"
 #include "origins.h"
 #include "kselftest_harness.h"
 

@@ -15,10 +15,10 @@
 #include <kmqtt/mqtt.h>
 
 #include "connect.h"
+#include "kmqtt_nl.h"
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
-#include "nl.h"
 #include "kselftest_harness.h"
 
 /* What the fake ATTACH saw. */

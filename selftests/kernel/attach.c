@@ -58,7 +58,7 @@ FIXTURE_TEARDOWN(attach)
 	close(self->client);
 	close(self->server);
 	close(self->listen_fd);
-	if (self->genl.sock)
+	if (self->genl.nl.sock)
 		kmqtt_genl_close(&self->genl);
 }
 
@@ -320,7 +320,7 @@ static void assert_closed_event(struct __test_metadata *_metadata,
 				struct kmqtt_genl *events, uint64_t conn_id,
 				uint32_t reason)
 {
-	struct kmqtt_closed_event ev;
+	struct kmqtt_nl_closed ev;
 
 	ASSERT_EQ(0, kmqtt_genl_wait_closed(events, conn_id,
 					    MQTT_TEST_TIMEOUT_MS, &ev));

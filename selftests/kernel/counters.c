@@ -103,7 +103,7 @@ static void close_into_window(struct __test_metadata *_metadata,
 			      FIXTURE_DATA(counters) *self, int *fd,
 			      uint64_t conn_id)
 {
-	struct kmqtt_closed_event ev;
+	struct kmqtt_nl_closed ev;
 
 	ASSERT_EQ(0, race_set_delay(RACE_CLOSE, CLOSE_WINDOW_US));
 	loopback_reset(*fd);

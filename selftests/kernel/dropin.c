@@ -24,8 +24,8 @@
 #define R	KMQTT_ACL_READ
 #define RW	(KMQTT_ACL_READ | KMQTT_ACL_WRITE)
 #define DENY	KMQTT_ACL_DENY
-#define RULES(...) (const struct kmqtt_acl_rule[]){ __VA_ARGS__ }
-#define NRULES(...) (sizeof(RULES(__VA_ARGS__)) / sizeof(struct kmqtt_acl_rule))
+#define RULES(...) (const struct acl_rule[]){ __VA_ARGS__ }
+#define NRULES(...) (sizeof(RULES(__VA_ARGS__)) / sizeof(struct acl_rule))
 
 static const struct mqtt_pub_opts qos1 = { .qos = 1, .packet_id = 1 };
 static const struct mqtt_pub_opts got_qos1 = { .qos = 1 };
@@ -84,7 +84,7 @@ static uint64_t grew(struct __test_metadata *_metadata,
 
 /* Attach client_id with these rules (persistent session unless clean). */
 static int attach_ruled(FIXTURE_DATA(dropin) *self, const char *client_id,
-			bool clean, const struct kmqtt_acl_rule *acl, size_t n)
+			bool clean, const struct acl_rule *acl, size_t n)
 {
 	struct kmqtt_attach_req req = {
 		.client_id = client_id,

@@ -193,12 +193,12 @@ static void env_setup(struct __test_metadata *_metadata, struct env *e)
 static void env_teardown(struct __test_metadata *_metadata, struct env *e)
 {
 	broker_stop(&e->broker, !_metadata->passed);
-	if (e->genl.sock) {
+	if (e->genl.nl.sock) {
 		EXPECT_EQ(0, kmqtt_genl_set_limits(&e->genl, e->saved_limits,
 						   KMQTT_GENL_ALL_LIMITS));
 		kmqtt_genl_close(&e->genl);
 	}
-	if (e->events.sock)
+	if (e->events.nl.sock)
 		kmqtt_genl_close(&e->events);
 	if (e->kmsg >= 0)
 		EXPECT_EQ(0, kmsg_problems(e->kmsg));
@@ -270,7 +270,7 @@ FIXTURE_TEARDOWN(reset)
 TEST_F(reset, mid_packet)
 {
 	uint64_t stats[KMQTT_STAT_MAX + 1], conn_id, bytes_before;
-	struct kmqtt_closed_event ev;
+	struct kmqtt_nl_closed ev;
 	int64_t deadline;
 	uint8_t *packet;
 	size_t len;
@@ -559,7 +559,7 @@ TEST_F_TIMEOUT(faults, half_open_closed_by_keepalive, 120)
 					  .keepalive = HO_KEEPALIVE,
 					  .clean_session = true };
 	int *ho = &self->fds[0], *live = &self->fds[1], *pub = &self->fds[2];
-	struct kmqtt_closed_event ev;
+	struct kmqtt_nl_closed ev;
 	int64_t down_at, closed_at, deadline;
 	uint64_t conn_id;
 	int i, err;
@@ -667,7 +667,7 @@ static void fill_to_cap(struct __test_metadata *_metadata, struct env *e,
 			struct mem_fill *f)
 {
 	static char payload[MEM_MSG];
-	struct kmqtt_closed_event ev;
+	struct kmqtt_nl_closed ev;
 	uint64_t mem, conn_id;
 	int past = -1, i;
 
@@ -897,7 +897,7 @@ TEST_F_TIMEOUT(faults, memory_cap_receive_buffers, 180)
 	int *stalled = &self->fds[0], *pub = &self->fds[1];
 	int *half = &self->fds[2], *idle = &self->fds[3];
 	uint64_t stats[KMQTT_STAT_MAX + 1], idle_id, bytes, mem;
-	struct kmqtt_closed_event ev;
+	struct kmqtt_nl_closed ev;
 	struct mem_fill f = { 0 };
 	int64_t deadline;
 	int err;
@@ -1055,7 +1055,7 @@ TEST_F_TIMEOUT(faults, memory_cap_pauses_qos1_publisher_until_raised, 180)
 /* A paused publisher that goes away leaves nothing paused. */
 TEST_F_TIMEOUT(faults, memory_cap_paused_publisher_closes, 180)
 {
-	struct kmqtt_closed_event ev;
+	struct kmqtt_nl_closed ev;
 	int *stalled, *pub, *reader;
 	uint64_t pub_id, paused;
 
@@ -1160,7 +1160,7 @@ TEST_F_TIMEOUT(faults, paused_for_deliveries_waits_quietly, 180)
 TEST_F_TIMEOUT(faults, packet_larger_than_the_memory_limit_closes, 180)
 {
 	static const struct mqtt_pub_opts qos1 = { .qos = 1, .packet_id = 1 };
-	struct kmqtt_closed_event ev;
+	struct kmqtt_nl_closed ev;
 	int *pub = &self->fds[0];
 	uint64_t pub_id;
 
@@ -1252,7 +1252,7 @@ TEST_F(version, get_info)
 {
 	struct kmqtt_genl_ack ack;
 
-	ASSERT_EQ(0, kmqtt_genl_raw_request(self->genl.family,
+	ASSERT_EQ(0, kmqtt_genl_raw_request(self->genl.nl.family,
 					    KMQTT_CMD_GET_INFO,
 					    variant->version, NLM_F_ACK,
 					    NULL, 0, &ack));
@@ -1266,7 +1266,7 @@ static void dump(struct __test_metadata *_metadata,
 {
 	struct kmqtt_genl_ack ack;
 
-	ASSERT_EQ(0, kmqtt_genl_raw_request(self->genl.family, cmd,
+	ASSERT_EQ(0, kmqtt_genl_raw_request(self->genl.nl.family, cmd,
 					    variant->version, NLM_F_DUMP,
 					    NULL, 0, &ack));
 	if (!variant->expect) {
@@ -1293,6 +1293,39 @@ TEST_F(version, get_subscription_dump)
 {
 	dump(_metadata, self, variant, KMQTT_CMD_GET_SUBSCRIPTION,
 	     "GET_SUBSCRIPTION");
+}
+
+/*
+ * The shared client's dumps return the error that the module's NLMSG_DONE
+ * carries (its version check runs in the dump, not before it), with the
+ * reason: a refused dump is not an empty list, and a client that is "no
+ * longer listed" after one is not gone.
+ */
+TEST_F(version, client_dumps)
+{
+	static const uint8_t cmds[] = {
+		KMQTT_CMD_GET_CONN,
+		KMQTT_CMD_GET_SESSION,
+		KMQTT_CMD_GET_SUBSCRIPTION,
+	};
+	struct kmqtt_nl *nl = &self->genl.nl;
+	size_t i, n;
+
+	nl->version = variant->version;
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		ASSERT_EQ(variant->expect,
+			  kmqtt_genl_dump_count(&self->genl, cmds[i],
+						"version-nobody", &n));
+		ASSERT_EQ(0, n);
+		if (variant->expect) {
+			TH_LOG("%s", nl->error);
+			ASSERT_NE(NULL, strstr(nl->error, "version mismatch"));
+		}
+	}
+	ASSERT_EQ(variant->expect,
+		  kmqtt_genl_wait_session(&self->genl, "version-nobody",
+					  KMQTT_SESSION_GONE,
+					  MQTT_TEST_TIMEOUT_MS));
 }
 
 /*
@@ -1324,12 +1357,12 @@ TEST(attribute_refused_where_none_is_taken)
 	ASSERT_EQ(0, kmqtt_genl_open(&genl));
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
 		/* The control: without it, the request is served. */
-		ASSERT_EQ(0, kmqtt_genl_raw_request(genl.family, ops[i].cmd,
+		ASSERT_EQ(0, kmqtt_genl_raw_request(genl.nl.family, ops[i].cmd,
 						    KMQTT_GENL_VERSION,
 						    ops[i].nlflags, NULL, 0,
 						    &ack));
 		EXPECT_EQ(0, ack.err) TH_LOG("%s", ack.msg);
-		ASSERT_EQ(0, kmqtt_genl_raw_request(genl.family, ops[i].cmd,
+		ASSERT_EQ(0, kmqtt_genl_raw_request(genl.nl.family, ops[i].cmd,
 						    KMQTT_GENL_VERSION,
 						    ops[i].nlflags, &attr,
 						    sizeof(attr), &ack));
@@ -1368,11 +1401,11 @@ TEST_F(version, attach)
 	mqtt_packet_free(&connect);
 
 	req.fd = self->server;
-	ASSERT_EQ(0, kmqtt_genl_raw_attach(self->genl.family, variant->version,
-					   &req, &ack));
+	ASSERT_EQ(0, kmqtt_genl_raw_attach(self->genl.nl.family,
+					   variant->version, &req, &ack));
 	assert_answer(_metadata, variant, "ATTACH", &ack);
 	if (variant->expect) {
-		ASSERT_EQ(0, kmqtt_genl_raw_attach(self->genl.family,
+		ASSERT_EQ(0, kmqtt_genl_raw_attach(self->genl.nl.family,
 						   KMQTT_GENL_VERSION, &req,
 						   &ack));
 		ASSERT_EQ(0, ack.err) TH_LOG("%s", ack.msg);

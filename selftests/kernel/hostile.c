@@ -676,7 +676,7 @@ static int send_variant(int fd, const FIXTURE_VARIANT(hostile) *variant)
 TEST_F(hostile, closed_and_nobody_else_harmed)
 {
 	uint64_t before[KMQTT_STAT_MAX + 1], after[KMQTT_STAT_MAX + 1];
-	struct kmqtt_closed_event ev;
+	struct kmqtt_nl_closed ev;
 	bool attached, violation;
 
 	witness_check(_metadata, &self->w);
@@ -773,7 +773,7 @@ static uint32_t wait_kernel_close(struct __test_metadata *_metadata,
 				  struct world *w, const char *client_id,
 				  int timeout_ms)
 {
-	struct kmqtt_closed_event ev;
+	struct kmqtt_nl_closed ev;
 
 	ASSERT_EQ(0, kmqtt_genl_wait_closed_client(&w->events, client_id,
 						   timeout_ms, &ev));

@@ -105,9 +105,9 @@ FIXTURE_TEARDOWN(netns)
 		close(self->fds[i]);
 	broker_stop(&self->a, !_metadata->passed);
 	broker_stop(&self->b, !_metadata->passed);
-	if (self->ga.sock)
+	if (self->ga.nl.sock)
 		kmqtt_genl_close(&self->ga);
-	if (self->gb.sock)
+	if (self->gb.nl.sock)
 		kmqtt_genl_close(&self->gb);
 	close(self->home);
 	close(self->other);
@@ -255,7 +255,7 @@ static void attach_from(struct __test_metadata *_metadata,
 	int err;
 
 	enter(_metadata, from);
-	err = kmqtt_genl_raw_attach(self->ga.family, KMQTT_GENL_VERSION, &req,
+	err = kmqtt_genl_raw_attach(self->ga.nl.family, KMQTT_GENL_VERSION, &req,
 				    ack);
 	enter(_metadata, self->home);
 	ASSERT_EQ(0, err);
@@ -311,9 +311,8 @@ TEST_F(netns, attach_of_foreign_socket_refused)
 TEST_F(netns, events_stay_in_their_namespace)
 {
 	struct kmqtt_genl ea, eb;
-	struct kmqtt_closed_event ev;
+	struct kmqtt_nl_closed ev;
 	uint64_t b_id;
-	char id[64];
 
 	ASSERT_EQ(0, kmqtt_genl_open(&ea));
 	ASSERT_EQ(0, kmqtt_genl_join_events(&ea));
@@ -333,9 +332,8 @@ TEST_F(netns, events_stay_in_their_namespace)
 
 	/* B's close came first; A's group must see A's only. */
 	ASSERT_EQ(0, mqtt_send_disconnect(self->fds[0]));
-	ASSERT_EQ(0, kmqtt_genl_next_closed(&ea, SETTLE_MS, &ev, id,
-					    sizeof(id)));
-	ASSERT_STREQ("ev-a", id);
+	ASSERT_EQ(0, kmqtt_genl_next_closed(&ea, SETTLE_MS, &ev));
+	ASSERT_STREQ("ev-a", ev.client_id);
 	kmqtt_genl_close(&ea);
 	kmqtt_genl_close(&eb);
 }

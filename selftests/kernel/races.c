@@ -145,7 +145,7 @@ static void sleep_ms(int ms)
  */
 TEST_F(races, reset_during_attach_closes_once)
 {
-	struct kmqtt_closed_event ev;
+	struct kmqtt_nl_closed ev;
 	struct attach_job job;
 	struct tcp_pair pair;
 
@@ -164,7 +164,7 @@ TEST_F(races, reset_during_attach_closes_once)
 	EXPECT_EQ(KMQTT_CLOSE_PEER, ev.reason);
 	/* No second event for it, nor for anyone. */
 	EXPECT_EQ(-ETIMEDOUT, kmqtt_genl_next_closed(&self->events, QUIET_MS,
-						     &ev, NULL, 0));
+						     &ev));
 	tcp_pair_close(&pair);
 }
 
@@ -235,7 +235,7 @@ TEST_F(races, session_dump_during_attach_shows_its_connection)
  */
 TEST_F(races, slow_takeover_does_not_block_other_families)
 {
-	struct kmqtt_closed_event ev;
+	struct kmqtt_nl_closed ev;
 	struct tcp_pair old, new;
 	struct attach_job job;
 	uint64_t old_id;
@@ -311,7 +311,7 @@ TEST_F(races, resume_during_pause_keeps_publisher)
 	static const struct mqtt_pub_opts retain = { .retain = true };
 	static char payload[PAUSE_PAYLOAD], held[PAUSE_HELD];
 	uint64_t limits[KMQTT_LIMIT_MAX + 1], mem, paused, pub_id;
-	struct kmqtt_closed_event ev;
+	struct kmqtt_nl_closed ev;
 	struct tcp_pair pub;
 
 	ASSERT_EQ(0, kmqtt_genl_get_limits(&self->genl, limits));

@@ -81,14 +81,14 @@ static void note_id(struct stress *s, uint8_t *map, uint64_t id, bool event)
 static void *events_thread(void *arg)
 {
 	struct stress *s = arg;
-	struct kmqtt_closed_event ev;
+	struct kmqtt_nl_closed ev;
 	struct kmqtt_genl g;
 	int err;
 
 	if (kmqtt_genl_open(&g) || kmqtt_genl_join_events(&g))
 		return (void *)1;
 	for (;;) {
-		err = kmqtt_genl_next_closed(&g, 2000, &ev, NULL, 0);
+		err = kmqtt_genl_next_closed(&g, 2000, &ev);
 		if (!err)
 			note_id(s, s->closed, ev.conn_id, true);
 		else if (s->stop)

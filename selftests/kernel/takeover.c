@@ -69,7 +69,7 @@ static uint64_t new_conn_id(const uint64_t *before, size_t n_before,
 TEST_F(takeover, old_connection_closed_with_reason_takeover)
 {
 	uint64_t before[MAX_CONNS], after[MAX_CONNS], old_id;
-	struct kmqtt_closed_event ev;
+	struct kmqtt_nl_closed ev;
 	size_t n_before, n_after;
 	int old, new;
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+/* The tests' requests, waits and raw requests (kmqtt_genl.h). */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -8,237 +9,83 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <netlink/genl/ctrl.h>
-#include <netlink/genl/genl.h>
-#include <netlink/netlink.h>
-
-#include <kmqtt/limits.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
 
 #include "kmqtt_genl.h"
-
-/* State of one request: done once ACK, DONE or an error arrived. */
-struct transaction {
-	bool done;
-	int err;
-	int (*parse)(struct nlattr **attrs, void *arg);
-	void *arg;
-};
-
-static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
-{
-	struct transaction *t = arg;
-
-	(void)nla;
-	t->err = e->error;
-	t->done = true;
-	return NL_STOP;
-}
-
-static int on_finish(struct nl_msg *msg, void *arg)
-{
-	struct transaction *t = arg;
-
-	(void)msg;
-	t->done = true;
-	return NL_STOP;
-}
-
-static int on_valid(struct nl_msg *msg, void *arg)
-{
-	struct transaction *t = arg;
-	struct nlattr *attrs[KMQTT_A_MAX + 1];
-	int err;
-
-	err = genlmsg_parse(nlmsg_hdr(msg), 0, attrs, KMQTT_A_MAX, NULL);
-	if (err) {
-		t->err = -EPROTO;
-		return NL_SKIP;
-	}
-	if (t->parse && !t->err)
-		t->err = t->parse(attrs, t->arg);
-	return NL_OK;
-}
 
 int kmqtt_genl_open(struct kmqtt_genl *g)
 {
 	int err;
 
-	/* Room for ATTACH with a full KMQTT_PENDING_MAX of PENDING. */
-	nlmsg_set_default_size(2 * KMQTT_PENDING_MAX);
-	g->sock = nl_socket_alloc();
-	if (!g->sock)
-		return -ENOMEM;
-	err = genl_connect(g->sock);
-	if (!err)
-		g->family = genl_ctrl_resolve(g->sock, KMQTT_GENL_NAME);
-	if (err || g->family < 0) {
-		err = err ? -EIO : -ENOENT;
-		fprintf(stderr, "# generic netlink family %s: %s\n",
-			KMQTT_GENL_NAME, err == -ENOENT ?
-			"not found (is kmqtt.ko loaded?)" : "cannot connect");
-		kmqtt_genl_close(g);
-		return err;
-	}
-	return 0;
+	memset(g, 0, sizeof(*g));
+	err = kmqtt_nl_connect(&g->nl);
+	if (err)
+		fprintf(stderr, "# %s\n", g->nl.error);
+	return err;
 }
 
 void kmqtt_genl_close(struct kmqtt_genl *g)
 {
-	nl_socket_free(g->sock);
-	g->sock = NULL;
-}
-
-/* Send msg (consumed) and process replies until the request completes. */
-static int transact(struct kmqtt_genl *g, struct nl_msg *msg,
-		    int (*parse)(struct nlattr **attrs, void *arg), void *arg)
-{
-	struct transaction t = { .parse = parse, .arg = arg };
-	struct nl_cb *cb;
-	int err;
-
-	cb = nl_cb_alloc(NL_CB_DEFAULT);
-	if (!cb) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
-	nl_cb_err(cb, NL_CB_CUSTOM, on_error, &t);
-	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_finish, &t);
-	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, on_finish, &t);
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, &t);
-
-	err = nl_send_auto(g->sock, msg);
-	nlmsg_free(msg);
-	while (err >= 0 && !t.done)
-		err = nl_recvmsgs(g->sock, cb);
-	nl_cb_put(cb);
-	if (t.err)
-		return t.err;
-	return err < 0 ? -EIO : 0;
-}
-
-static struct nl_msg *new_request(struct kmqtt_genl *g, uint8_t cmd, int flags)
-{
-	struct nl_msg *msg = nlmsg_alloc();
-
-	if (msg && !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, g->family, 0,
-				flags, cmd, KMQTT_GENL_VERSION)) {
-		nlmsg_free(msg);
-		msg = NULL;
-	}
-	return msg;
-}
-
-static int parse_conn_id(struct nlattr **attrs, void *arg)
-{
-	uint64_t *conn_id = arg;
-
-	if (!attrs[KMQTT_A_CONN_ID])
-		return -EPROTO;
-	*conn_id = nla_get_u64(attrs[KMQTT_A_CONN_ID]);
-	return 0;
-}
-
-/* KMQTT_A_ACL with n rules: 0 or -1. */
-static int put_acl(struct nl_msg *msg, const struct kmqtt_acl_rule *acl,
-		   size_t n)
-{
-	struct nlattr *nest, *rule;
-	size_t i;
-
-	nest = nla_nest_start(msg, KMQTT_A_ACL);
-	if (!nest)
-		return -1;
-	for (i = 0; i < n; i++) {
-		rule = nla_nest_start(msg, KMQTT_A_ACL_RULE);
-		if (!rule ||
-		    nla_put(msg, KMQTT_A_FILTER, strlen(acl[i].filter),
-			    acl[i].filter) ||
-		    nla_put_u8(msg, KMQTT_A_ACL_ACCESS, acl[i].access))
-			return -1;
-		nla_nest_end(msg, rule);
-	}
-	nla_nest_end(msg, nest);
-	return 0;
-}
-
-static int put_will(struct nl_msg *msg, const struct kmqtt_attach_req *req)
-{
-	if (!req->will_topic)
-		return 0;
-	return nla_put(msg, KMQTT_A_WILL_TOPIC, strlen(req->will_topic),
-		       req->will_topic) ||
-	       nla_put(msg, KMQTT_A_WILL_PAYLOAD, strlen(req->will_payload),
-		       req->will_payload) ||
-	       nla_put_u8(msg, KMQTT_A_WILL_QOS, req->will_qos) ||
-	       nla_put_u8(msg, KMQTT_A_WILL_RETAIN, 0);
+	kmqtt_nl_close(&g->nl);
+	free(g->closed);
+	g->closed = NULL;
+	g->closed_count = 0;
+	g->closed_room = 0;
 }
 
 int kmqtt_genl_attach(struct kmqtt_genl *g, const struct kmqtt_attach_req *req,
 		      uint64_t *conn_id)
 {
-	struct nl_msg *msg = new_request(g, KMQTT_CMD_ATTACH, NLM_F_ACK);
+	struct kmqtt_nl_attach a = {
+		.fd = req->fd,
+		.client_id = req->client_id,
+		.client_id_len = strlen(req->client_id),
+		.proto_level = req->proto_level,
+		.keepalive = req->keepalive,
+		.clean_session = req->clean_session,
+		.will = !!req->will_topic,
+		.will_qos = req->will_qos,
+		.will_topic = (const uint8_t *)req->will_topic,
+		.will_topic_len = req->will_topic ? strlen(req->will_topic) : 0,
+		.will_payload = (const uint8_t *)req->will_payload,
+		.will_payload_len = req->will_topic ?
+				    strlen(req->will_payload) : 0,
+		.pending = req->pending,
+		.pending_len = req->pending_len,
+		.mount_point = req->mount_point,
+		.mount_point_len = req->mount_point ?
+				   strlen(req->mount_point) : 0,
+	};
+	/* The library does not change the rules it sends. */
+	struct acl_rules acl = { .rule = (struct acl_rule *)req->acl,
+				 .count = req->acl_count };
+	struct kmqtt_nl_attached reply;
+	int err;
 
-	if (!msg)
-		return -ENOMEM;
-	if (nla_put_u32(msg, KMQTT_A_SOCK_FD, req->fd) ||
-	    nla_put(msg, KMQTT_A_CLIENT_ID, strlen(req->client_id),
-		    req->client_id) ||
-	    nla_put_u8(msg, KMQTT_A_PROTO_LEVEL, req->proto_level) ||
-	    nla_put_u16(msg, KMQTT_A_KEEPALIVE, req->keepalive) ||
-	    nla_put_u8(msg, KMQTT_A_CLEAN_SESSION, req->clean_session) ||
-	    (req->pending_len &&
-	     nla_put(msg, KMQTT_A_PENDING, req->pending_len, req->pending)) ||
-	    put_will(msg, req) ||
-	    (req->acl_count && put_acl(msg, req->acl, req->acl_count)) ||
-	    (req->mount_point &&
-	     nla_put(msg, KMQTT_A_MOUNT_POINT, strlen(req->mount_point),
-		     req->mount_point))) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
-	*conn_id = 0;
-	return transact(g, msg, parse_conn_id, conn_id);
+	if (acl.count)
+		a.acl = &acl;
+	err = kmqtt_nl_attach(&g->nl, &a, &reply);
+	*conn_id = reply.conn_id;
+	return err;
 }
 
 int kmqtt_genl_set_acl(struct kmqtt_genl *g, const char *client_id,
-		       const struct kmqtt_acl_rule *acl, size_t n)
+		       const struct acl_rule *acl, size_t n)
 {
-	struct nl_msg *msg = new_request(g, KMQTT_CMD_SET_ACL, NLM_F_ACK);
+	struct acl_rules rules = { .rule = (struct acl_rule *)acl, .count = n };
 
-	if (!msg)
-		return -ENOMEM;
-	if (nla_put(msg, KMQTT_A_CLIENT_ID, strlen(client_id), client_id) ||
-	    put_acl(msg, acl, n)) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
-	return transact(g, msg, NULL, NULL);
-}
-
-static int parse_stats(struct nlattr **attrs, void *arg)
-{
-	struct nlattr *stats[KMQTT_STAT_MAX + 1];
-	uint64_t *out = arg;
-	int i;
-
-	if (!attrs[KMQTT_A_STATS] ||
-	    nla_parse_nested(stats, KMQTT_STAT_MAX, attrs[KMQTT_A_STATS], NULL))
-		return -EPROTO;
-	for (i = 0; i <= KMQTT_STAT_MAX; i++)
-		if (stats[i] && i != KMQTT_STAT_PAD)
-			out[i] = nla_get_u64(stats[i]);
-	return 0;
+	return kmqtt_nl_set_acl(&g->nl, client_id, &rules);
 }
 
 int kmqtt_genl_get_info(struct kmqtt_genl *g,
 			uint64_t stats[KMQTT_STAT_MAX + 1])
 {
-	struct nl_msg *msg = new_request(g, KMQTT_CMD_GET_INFO, NLM_F_ACK);
+	struct kmqtt_nl_info info;
+	int err = kmqtt_nl_get_info(&g->nl, &info);
 
-	if (!msg)
-		return -ENOMEM;
-	memset(stats, 0, sizeof(uint64_t) * (KMQTT_STAT_MAX + 1));
-	return transact(g, msg, parse_stats, stats);
+	memcpy(stats, info.stats, sizeof(info.stats));
+	return err;
 }
 
 static int64_t now_ms(void)
@@ -277,164 +124,193 @@ int kmqtt_genl_wait_stat(struct kmqtt_genl *g, enum kmqtt_stat id,
 	}
 }
 
-struct conn_list {
-	uint64_t *ids;
-	size_t max, n;
-};
-
-static int parse_conn(struct nlattr **attrs, void *arg)
-{
-	struct conn_list *list = arg;
-
-	if (!attrs[KMQTT_A_CONN_ID])
-		return -EPROTO;
-	if (list->n < list->max)
-		list->ids[list->n] = nla_get_u64(attrs[KMQTT_A_CONN_ID]);
-	list->n++;
-	return 0;
-}
-
-int kmqtt_genl_dump_conns(struct kmqtt_genl *g, uint64_t *ids, size_t max,
-			  size_t *n)
-{
-	struct nl_msg *msg = new_request(g, KMQTT_CMD_GET_CONN, NLM_F_DUMP);
-	struct conn_list list = { .ids = ids, .max = max };
-	int err;
-
-	if (!msg)
-		return -ENOMEM;
-	err = transact(g, msg, parse_conn, &list);
-	*n = list.n;
-	return err;
-}
-
-static int parse_limits(struct nlattr **attrs, void *arg)
-{
-	struct nlattr *tb[KMQTT_LIMIT_MAX + 1];
-	uint64_t *out = arg;
-	int i;
-
-	if (!attrs[KMQTT_A_LIMITS] ||
-	    nla_parse_nested(tb, KMQTT_LIMIT_MAX, attrs[KMQTT_A_LIMITS], NULL))
-		return -EPROTO;
-	for (i = 0; i <= KMQTT_LIMIT_MAX; i++) {
-		if (!tb[i] || i == KMQTT_LIMIT_PAD)
-			continue;
-		switch (nla_len(tb[i])) {
-		case 1:
-			out[i] = nla_get_u8(tb[i]);
-			break;
-		case 4:
-			out[i] = nla_get_u32(tb[i]);
-			break;
-		case 8:
-			out[i] = nla_get_u64(tb[i]);
-			break;
-		default:
-			return -EPROTO;
-		}
-	}
-	return 0;
-}
-
 int kmqtt_genl_get_limits(struct kmqtt_genl *g,
 			  uint64_t limits[KMQTT_LIMIT_MAX + 1])
 {
-	struct nl_msg *msg = new_request(g, KMQTT_CMD_GET_INFO, NLM_F_ACK);
+	struct kmqtt_nl_info info;
+	int err = kmqtt_nl_get_info(&g->nl, &info);
 
-	if (!msg)
-		return -ENOMEM;
-	memset(limits, 0, sizeof(uint64_t) * (KMQTT_LIMIT_MAX + 1));
-	return transact(g, msg, parse_limits, limits);
-}
-
-/* Each limit's width, from its row of KMQTT_LIMITS. */
-#define LIMIT_BITS(id, field, bits, lo, hi, def)	[KMQTT_LIMIT_##id] = bits,
-static const uint8_t limit_bits[KMQTT_LIMIT_MAX + 1] = {
-	KMQTT_LIMITS(LIMIT_BITS)
-};
-
-static int put_limit(struct nl_msg *msg, int id, uint64_t value)
-{
-	switch (limit_bits[id]) {
-	case 8:
-		return nla_put_u8(msg, id, value);
-	case 64:
-		return nla_put_u64(msg, id, value);
-	default:
-		return nla_put_u32(msg, id, value);
-	}
+	memcpy(limits, info.limits.value, sizeof(info.limits.value));
+	return err;
 }
 
 int kmqtt_genl_set_limits(struct kmqtt_genl *g,
 			  const uint64_t limits[KMQTT_LIMIT_MAX + 1],
 			  uint32_t mask)
 {
-	struct nl_msg *msg = new_request(g, KMQTT_CMD_SET_LIMITS, NLM_F_ACK);
-	struct nlattr *nest;
-	int i;
+	struct kmqtt_nl_limits l = { .mask = mask };
 
-	if (!msg)
-		return -ENOMEM;
-	nest = nla_nest_start(msg, KMQTT_A_LIMITS);
-	for (i = 0; nest && i <= KMQTT_LIMIT_MAX; i++)
-		if ((mask & 1u << i) && put_limit(msg, i, limits[i]))
-			nest = NULL;
-	if (!nest) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
-	nla_nest_end(msg, nest);
-	return transact(g, msg, NULL, NULL);
+	memcpy(l.value, limits, sizeof(l.value));
+	return kmqtt_nl_set_limits(&g->nl, &l);
 }
 
 int kmqtt_genl_set_limit(struct kmqtt_genl *g, enum kmqtt_limit id,
 			 uint64_t value)
 {
-	uint64_t limits[KMQTT_LIMIT_MAX + 1] = { 0 };
+	struct kmqtt_nl_limits l = { .mask = KMQTT_NL_LIMIT_BIT(id) };
 
-	limits[id] = value;
-	return kmqtt_genl_set_limits(g, limits, 1u << id);
+	l.value[id] = value;
+	return kmqtt_nl_set_limits(&g->nl, &l);
 }
 
-struct session_lookup {
+/*
+ * The connections or sessions of a dump that a lookup matches: by client
+ * id when client_id is set, else by conn_id.  The last match is kept.
+ */
+struct dump_match {
 	const char *client_id;
-	struct kmqtt_session_info *info;
-	bool found;
+	uint64_t conn_id;
+	size_t n;
+	struct kmqtt_nl_conn conn;
+	struct kmqtt_nl_session session;
 };
 
-static int parse_session(struct nlattr **attrs, void *arg)
+/* Counts the entry when it matches: true to keep it. */
+static bool count_match(struct dump_match *m, const char *client_id,
+			uint64_t conn_id)
 {
-	struct session_lookup *l = arg;
-	struct nlattr *id = attrs[KMQTT_A_CLIENT_ID];
+	if (m->client_id ? strcmp(client_id, m->client_id) :
+			   conn_id != m->conn_id)
+		return false;
+	m->n++;
+	return true;
+}
 
-	if (!id)
-		return -EPROTO;
-	if ((size_t)nla_len(id) != strlen(l->client_id) ||
-	    memcmp(nla_data(id), l->client_id, nla_len(id)))
-		return 0;
-	l->found = true;
-	l->info->online = attrs[KMQTT_A_ONLINE] &&
-			  nla_get_u8(attrs[KMQTT_A_ONLINE]);
-	l->info->clean_session = attrs[KMQTT_A_CLEAN_SESSION] &&
-				 nla_get_u8(attrs[KMQTT_A_CLEAN_SESSION]);
-	return parse_stats(attrs, l->info->stats);
+static void match_conn(const struct kmqtt_nl_conn *conn, void *arg)
+{
+	struct dump_match *m = arg;
+
+	if (count_match(m, conn->client_id, conn->id))
+		m->conn = *conn;
+}
+
+static void match_session(const struct kmqtt_nl_session *s, void *arg)
+{
+	struct dump_match *m = arg;
+
+	if (count_match(m, s->client_id, s->conn_id))
+		m->session = *s;
+}
+
+static void match_subscription(const struct kmqtt_nl_subscription *s,
+			       void *arg)
+{
+	count_match(arg, s->client_id, 0);
+}
+
+/* Walk the dump of cmd with *m: 0, or the dump's error. */
+static int dump_match(struct kmqtt_genl *g, uint8_t cmd, struct dump_match *m)
+{
+	switch (cmd) {
+	case KMQTT_CMD_GET_CONN:
+		return kmqtt_nl_dump_conns(&g->nl, match_conn, m);
+	case KMQTT_CMD_GET_SESSION:
+		return kmqtt_nl_dump_sessions(&g->nl, match_session, m);
+	case KMQTT_CMD_GET_SUBSCRIPTION:
+		return kmqtt_nl_dump_subscriptions(&g->nl, match_subscription,
+						   m);
+	}
+	return -EINVAL;
+}
+
+/* One lookup of cmd's dump: 0, -ENOENT without a match, or its error. */
+static int find(struct kmqtt_genl *g, uint8_t cmd, struct dump_match *m)
+{
+	int err = dump_match(g, cmd, m);
+
+	return err ? err : m->n ? 0 : -ENOENT;
+}
+
+int kmqtt_genl_dump_count(struct kmqtt_genl *g, uint8_t cmd,
+			  const char *client_id, size_t *n)
+{
+	struct dump_match m = { .client_id = client_id };
+	int err = dump_match(g, cmd, &m);
+
+	*n = m.n;
+	return err;
+}
+
+int kmqtt_genl_find_conn(struct kmqtt_genl *g, const char *client_id,
+			 uint64_t *conn_id)
+{
+	struct dump_match m = { .client_id = client_id };
+	int err = find(g, KMQTT_CMD_GET_CONN, &m);
+
+	if (!err)
+		*conn_id = m.conn.id;
+	return err;
+}
+
+int kmqtt_genl_conn_stats(struct kmqtt_genl *g, const char *client_id,
+			  uint64_t stats[KMQTT_STAT_MAX + 1])
+{
+	struct dump_match m = { .client_id = client_id };
+	int err = find(g, KMQTT_CMD_GET_CONN, &m);
+
+	memcpy(stats, m.conn.stats, sizeof(m.conn.stats));
+	return err;
+}
+
+int kmqtt_genl_get_conn_stats(struct kmqtt_genl *g, uint64_t conn_id,
+			      uint64_t stats[KMQTT_STAT_MAX + 1])
+{
+	struct dump_match m = { .conn_id = conn_id };
+	int err = find(g, KMQTT_CMD_GET_CONN, &m);
+
+	memcpy(stats, m.conn.stats, sizeof(m.conn.stats));
+	return err;
+}
+
+/* Connection ids in the order of the dump, as many as fit. */
+struct conn_ids {
+	uint64_t *ids;
+	size_t max, n;
+};
+
+static void add_conn_id(const struct kmqtt_nl_conn *conn, void *arg)
+{
+	struct conn_ids *list = arg;
+
+	if (list->n < list->max)
+		list->ids[list->n] = conn->id;
+	list->n++;
+}
+
+int kmqtt_genl_dump_conns(struct kmqtt_genl *g, uint64_t *ids, size_t max,
+			  size_t *n)
+{
+	struct conn_ids list = { .ids = ids, .max = max };
+	int err = kmqtt_nl_dump_conns(&g->nl, add_conn_id, &list);
+
+	*n = list.n;
+	return err;
 }
 
 int kmqtt_genl_get_session(struct kmqtt_genl *g, const char *client_id,
 			   struct kmqtt_session_info *info)
 {
-	struct nl_msg *msg = new_request(g, KMQTT_CMD_GET_SESSION, NLM_F_DUMP);
-	struct session_lookup l = { .client_id = client_id, .info = info };
-	int err;
+	struct dump_match m = { .client_id = client_id };
+	int err = find(g, KMQTT_CMD_GET_SESSION, &m);
 
-	if (!msg)
-		return -ENOMEM;
-	memset(info, 0, sizeof(*info));
-	err = transact(g, msg, parse_session, &l);
-	return err ? err : l.found ? 0 : -ENOENT;
+	info->online = m.session.online;
+	info->clean_session = m.session.clean_session;
+	memcpy(info->stats, m.session.stats, sizeof(info->stats));
+	return err;
 }
 
+int kmqtt_genl_session_conn_id(struct kmqtt_genl *g, const char *client_id,
+			       uint64_t *conn_id)
+{
+	struct dump_match m = { .client_id = client_id };
+	int err = find(g, KMQTT_CMD_GET_SESSION, &m);
+
+	if (!err && !m.session.online)
+		err = -ENOENT;
+	if (!err)
+		*conn_id = m.session.conn_id;
+	return err;
+}
 
 int kmqtt_genl_wait_session(struct kmqtt_genl *g, const char *client_id,
 			    enum kmqtt_session_state state, int timeout_ms)
@@ -461,185 +337,103 @@ int kmqtt_genl_wait_session(struct kmqtt_genl *g, const char *client_id,
 	}
 }
 
+/* Keeps each event for the waits: they read the socket dry. */
+static void queue_closed(const struct kmqtt_nl_closed *ev, void *arg)
+{
+	struct kmqtt_genl *g = arg;
+	struct kmqtt_nl_closed *more;
+	size_t room;
+
+	if (g->closed_count == g->closed_room) {
+		room = g->closed_room ? 2 * g->closed_room : 16;
+		more = realloc(g->closed, room * sizeof(*more));
+		if (!more)
+			return;	/* the wait times out, as for a lost event */
+		g->closed = more;
+		g->closed_room = room;
+	}
+	g->closed[g->closed_count++] = *ev;
+}
+
 int kmqtt_genl_join_events(struct kmqtt_genl *g)
 {
-	int grp = genl_ctrl_resolve_grp(g->sock, KMQTT_GENL_NAME,
-					KMQTT_MCGRP_EVENTS);
-
-	if (grp < 0)
-		return -ENOENT;
-	/* Events are not answers to our requests. */
-	nl_socket_disable_seq_check(g->sock);
-	/* setsockopt directly: the kernel's errno (EPERM) is the answer. */
-	if (setsockopt(nl_socket_get_fd(g->sock), SOL_NETLINK,
-		       NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)))
-		return -errno;
-	return 0;
+	return kmqtt_nl_subscribe(&g->nl, queue_closed, g);
 }
 
-/* Events carry no sequence number of ours. */
-static int no_seq_check(struct nl_msg *msg, void *arg)
-{
-	(void)msg;
-	(void)arg;
-	return NL_OK;
-}
-
-
-static bool is_client_id(const struct nlattr *id, const char *client_id)
-{
-	return id && (size_t)nla_len(id) == strlen(client_id) &&
-	       !memcmp(nla_data(id), client_id, nla_len(id));
-}
-
-/* Which CONN_CLOSED event to wait for, and where to put it. */
+/* Which CONN_CLOSED event to wait for: any when both are unset. */
 struct closed_wait {
-	uint64_t conn_id;		/* 0: any connection */
-	const char *client_id;		/* NULL: any client */
-	struct kmqtt_closed_event *ev;
-	char *client_id_out;		/* its client id, truncated to size */
-	size_t size;
-	bool found;
+	uint64_t conn_id;
+	const char *client_id;
 };
 
-static int on_closed(struct nl_msg *msg, void *arg)
+/*
+ * Take the first queued event @w waits for into *ev, with those before
+ * it, which no one waits for; without one, drop them all.
+ */
+static bool take_closed(struct kmqtt_genl *g, const struct closed_wait *w,
+			struct kmqtt_nl_closed *ev)
 {
-	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
-	struct nlattr *attrs[KMQTT_A_MAX + 1];
-	struct closed_wait *w = arg;
-	struct nlattr *id;
-	size_t len;
+	const struct kmqtt_nl_closed *c;
+	size_t i;
 
-	if (w->found || gh->cmd != KMQTT_CMD_CONN_CLOSED ||
-	    genlmsg_parse(nlmsg_hdr(msg), 0, attrs, KMQTT_A_MAX, NULL) ||
-	    !attrs[KMQTT_A_CONN_ID])
-		return NL_SKIP;
-	id = attrs[KMQTT_A_CLIENT_ID];
-	if ((w->conn_id && nla_get_u64(attrs[KMQTT_A_CONN_ID]) != w->conn_id) ||
-	    (w->client_id && !is_client_id(id, w->client_id)))
-		return NL_SKIP;
-	w->ev->conn_id = nla_get_u64(attrs[KMQTT_A_CONN_ID]);
-	w->ev->reason = attrs[KMQTT_A_CLOSE_REASON] ?
-			nla_get_u32(attrs[KMQTT_A_CLOSE_REASON]) : UINT32_MAX;
-	if (w->size) {
-		len = id ? (size_t)nla_len(id) : 0;
-		if (len > w->size - 1)
-			len = w->size - 1;
-		if (len)
-			memcpy(w->client_id_out, nla_data(id), len);
-		w->client_id_out[len] = '\0';
+	for (i = 0; i < g->closed_count; i++) {
+		c = &g->closed[i];
+		if ((w->conn_id && c->conn_id != w->conn_id) ||
+		    (w->client_id && strcmp(c->client_id, w->client_id)))
+			continue;
+		*ev = *c;
+		g->closed_count -= i + 1;
+		memmove(g->closed, c + 1, g->closed_count * sizeof(*c));
+		return true;
 	}
-	w->found = true;
-	return NL_STOP;
+	g->closed_count = 0;
+	return false;
 }
 
-/* Read events on a joined socket until @w's is found: 0 or -ETIMEDOUT. */
-static int wait_closed(struct kmqtt_genl *g, struct closed_wait *w,
-		       int timeout_ms)
+static int wait_closed(struct kmqtt_genl *g, const struct closed_wait *w,
+		       int timeout_ms, struct kmqtt_nl_closed *ev)
 {
-	struct pollfd pfd = { .fd = nl_socket_get_fd(g->sock), .events = POLLIN };
+	struct pollfd pfd = { .fd = kmqtt_nl_events_fd(&g->nl),
+			      .events = POLLIN };
 	int64_t deadline = now_ms() + timeout_ms;
-	struct nl_cb *cb;
-	int err = 0;
+	int64_t left;
+	int err;
 
-	cb = nl_cb_alloc(NL_CB_DEFAULT);
-	if (!cb)
-		return -ENOMEM;
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_closed, w);
-	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, no_seq_check, NULL);
-	while (!w->found && !err) {
-		int left = deadline - now_ms();
-
+	while (!take_closed(g, w, ev)) {
+		left = deadline - now_ms();
 		if (left <= 0)
-			err = -ETIMEDOUT;
-		else if (poll(&pfd, 1, left) > 0 && nl_recvmsgs(g->sock, cb) < 0)
-			err = -EIO;
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, (int)left) > 0) {
+			err = kmqtt_nl_events_read(&g->nl);
+			if (err)
+				return err;
+		}
 	}
-	nl_cb_put(cb);
-	return w->found ? 0 : err;
+	return 0;
 }
 
 int kmqtt_genl_wait_closed(struct kmqtt_genl *g, uint64_t conn_id,
-			   int timeout_ms, struct kmqtt_closed_event *ev)
+			   int timeout_ms, struct kmqtt_nl_closed *ev)
 {
-	struct closed_wait w = { .conn_id = conn_id, .ev = ev };
+	struct closed_wait w = { .conn_id = conn_id };
 
-	return wait_closed(g, &w, timeout_ms);
+	return wait_closed(g, &w, timeout_ms, ev);
 }
 
-struct dump_match {
-	const char *client_id;
-	uint64_t conn_id;	/* of the last match that had one */
-	uint64_t *stats;	/* its counters, when not NULL */
-	size_t n;
-};
-
-static int parse_match(struct nlattr **attrs, void *arg)
+int kmqtt_genl_wait_closed_client(struct kmqtt_genl *g, const char *client_id,
+				  int timeout_ms, struct kmqtt_nl_closed *ev)
 {
-	struct dump_match *m = arg;
+	struct closed_wait w = { .client_id = client_id };
 
-	if (!is_client_id(attrs[KMQTT_A_CLIENT_ID], m->client_id))
-		return 0;
-	m->n++;
-	if (attrs[KMQTT_A_CONN_ID])
-		m->conn_id = nla_get_u64(attrs[KMQTT_A_CONN_ID]);
-	if (m->stats) {
-		memset(m->stats, 0, sizeof(uint64_t) * (KMQTT_STAT_MAX + 1));
-		return parse_stats(attrs, m->stats);
-	}
-	return 0;
-}
-
-static int dump_match(struct kmqtt_genl *g, uint8_t cmd, struct dump_match *m)
-{
-	struct nl_msg *msg = new_request(g, cmd, NLM_F_DUMP);
-
-	if (!msg)
-		return -ENOMEM;
-	return transact(g, msg, parse_match, m);
-}
-
-int kmqtt_genl_dump_count(struct kmqtt_genl *g, uint8_t cmd,
-			  const char *client_id, size_t *n)
-{
-	struct dump_match m = { .client_id = client_id };
-	int err = dump_match(g, cmd, &m);
-
-	*n = m.n;
-	return err;
-}
-
-int kmqtt_genl_find_conn(struct kmqtt_genl *g, const char *client_id,
-			 uint64_t *conn_id)
-{
-	struct dump_match m = { .client_id = client_id };
-	int err = dump_match(g, KMQTT_CMD_GET_CONN, &m);
-
-	if (err)
-		return err;
-	*conn_id = m.conn_id;
-	return m.n ? 0 : -ENOENT;
-}
-
-int kmqtt_genl_conn_stats(struct kmqtt_genl *g, const char *client_id,
-			  uint64_t stats[KMQTT_STAT_MAX + 1])
-{
-	struct dump_match m = { .client_id = client_id, .stats = stats };
-	int err = dump_match(g, KMQTT_CMD_GET_CONN, &m);
-
-	if (err)
-		return err;
-	return m.n ? 0 : -ENOENT;
+	return wait_closed(g, &w, timeout_ms, ev);
 }
 
 int kmqtt_genl_next_closed(struct kmqtt_genl *g, int timeout_ms,
-			   struct kmqtt_closed_event *ev, char *client_id,
-			   size_t size)
+			   struct kmqtt_nl_closed *ev)
 {
-	struct closed_wait w = { .ev = ev, .client_id_out = client_id,
-				 .size = size };
+	struct closed_wait w = { 0 };
 
-	return wait_closed(g, &w, timeout_ms);
+	return wait_closed(g, &w, timeout_ms, ev);
 }
 
 #define RAW_TIMEOUT_S	5
@@ -813,86 +607,4 @@ int kmqtt_genl_raw_attach(int family, uint8_t version,
 		return -EMSGSIZE;
 	return kmqtt_genl_raw_request(family, KMQTT_CMD_ATTACH, version,
 				      NLM_F_ACK, a.data, a.len, ack);
-}
-
-/* Hostile-client suite (kernel/hostile.c): connections by id or client id. */
-
-struct conn_lookup {
-	uint64_t conn_id;
-	uint64_t *stats;
-	bool found;
-};
-
-static int parse_conn_stats(struct nlattr **attrs, void *arg)
-{
-	struct conn_lookup *l = arg;
-
-	if (!attrs[KMQTT_A_CONN_ID])
-		return -EPROTO;
-	if (nla_get_u64(attrs[KMQTT_A_CONN_ID]) != l->conn_id)
-		return 0;
-	l->found = true;
-	return parse_stats(attrs, l->stats);
-}
-
-int kmqtt_genl_get_conn_stats(struct kmqtt_genl *g, uint64_t conn_id,
-			      uint64_t stats[KMQTT_STAT_MAX + 1])
-{
-	struct nl_msg *msg = new_request(g, KMQTT_CMD_GET_CONN, NLM_F_DUMP);
-	struct conn_lookup l = { .conn_id = conn_id, .stats = stats };
-	int err;
-
-	if (!msg)
-		return -ENOMEM;
-	memset(stats, 0, sizeof(uint64_t) * (KMQTT_STAT_MAX + 1));
-	err = transact(g, msg, parse_conn_stats, &l);
-	return err ? err : l.found ? 0 : -ENOENT;
-}
-
-struct session_conn {
-	const char *client_id;
-	uint64_t conn_id;
-	bool found;
-};
-
-static int parse_session_conn(struct nlattr **attrs, void *arg)
-{
-	struct session_conn *l = arg;
-	struct nlattr *id = attrs[KMQTT_A_CLIENT_ID];
-
-	if (!id)
-		return -EPROTO;
-	if ((size_t)nla_len(id) != strlen(l->client_id) ||
-	    memcmp(nla_data(id), l->client_id, nla_len(id)) ||
-	    !attrs[KMQTT_A_CONN_ID])
-		return 0;
-	l->conn_id = nla_get_u64(attrs[KMQTT_A_CONN_ID]);
-	l->found = true;
-	return 0;
-}
-
-int kmqtt_genl_session_conn_id(struct kmqtt_genl *g, const char *client_id,
-			       uint64_t *conn_id)
-{
-	struct nl_msg *msg = new_request(g, KMQTT_CMD_GET_SESSION, NLM_F_DUMP);
-	struct session_conn l = { .client_id = client_id };
-	int err;
-
-	if (!msg)
-		return -ENOMEM;
-	err = transact(g, msg, parse_session_conn, &l);
-	if (!err && !l.found)
-		err = -ENOENT;
-	if (!err)
-		*conn_id = l.conn_id;
-	return err;
-}
-
-int kmqtt_genl_wait_closed_client(struct kmqtt_genl *g, const char *client_id,
-				  int timeout_ms,
-				  struct kmqtt_closed_event *ev)
-{
-	struct closed_wait w = { .client_id = client_id, .ev = ev };
-
-	return wait_closed(g, &w, timeout_ms);
 }

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Direct use of the kmqtt generic netlink family from tests (libnl), for
- * what kmqttd hides: ATTACH of an arbitrary fd, permission checks, events.
+ * What the tests need of the kmqtt generic netlink family beyond the
+ * client they share with kmqttd (tools/lib/kmqtt_nl.h): requests in the
+ * tests' terms (C strings, arrays indexed by enum kmqtt_stat and
+ * kmqtt_limit, one entry looked up in a dump), waiting for asynchronous
+ * state and events, and raw requests that the client never sends (another
+ * genlmsghdr version, attributes a command does not take).
  * Functions return 0 or -errno; an errno the kernel answered with is
  * returned as is (e.g. -EPERM), so tests can assert on it.
  */
@@ -14,17 +18,16 @@
 
 #include <linux/kmqtt.h>
 
-struct nl_sock;
+#include "kmqtt_nl.h"
 
 struct kmqtt_genl {
-	struct nl_sock *sock;
-	int family;
-};
-
-/* One access rule (KMQTT_A_ACL_RULE): a filter and KMQTT_ACL_* bits. */
-struct kmqtt_acl_rule {
-	const char *filter;
-	uint8_t access;
+	struct kmqtt_nl nl;
+	/*
+	 * CONN_CLOSED events read from nl.events (one read drains the
+	 * socket) that no wait has reached yet.
+	 */
+	struct kmqtt_nl_closed *closed;
+	size_t closed_count, closed_room;
 };
 
 struct kmqtt_attach_req {
@@ -41,17 +44,16 @@ struct kmqtt_attach_req {
 	const char *will_payload;
 	uint8_t will_qos;
 	/* KMQTT_A_ACL with these rules, when acl_count. */
-	const struct kmqtt_acl_rule *acl;
+	const struct acl_rule *acl;
 	size_t acl_count;
 	const char *mount_point;	/* KMQTT_A_MOUNT_POINT when set */
 };
 
-struct kmqtt_closed_event {
-	uint64_t conn_id;
-	uint32_t reason;
-};
-
-/* -ENOENT, with a diagnostic, when kmqtt.ko is not loaded. */
+/*
+ * Without the version check of kmqtt_nl_open(), a GET_INFO that the
+ * unprivileged callers of genl_perm must see refused in their tests.
+ * -ENOENT, with a diagnostic, when kmqtt.ko is not loaded.
+ */
 int kmqtt_genl_open(struct kmqtt_genl *g);
 void kmqtt_genl_close(struct kmqtt_genl *g);
 
@@ -59,7 +61,7 @@ int kmqtt_genl_attach(struct kmqtt_genl *g, const struct kmqtt_attach_req *req,
 		      uint64_t *conn_id);
 /* SET_ACL: the session of client_id gets these n rules (n > 0). */
 int kmqtt_genl_set_acl(struct kmqtt_genl *g, const char *client_id,
-		       const struct kmqtt_acl_rule *acl, size_t n);
+		       const struct acl_rule *acl, size_t n);
 /* stats[KMQTT_STAT_x]; counters absent from the reply stay 0. */
 int kmqtt_genl_get_info(struct kmqtt_genl *g,
 			uint64_t stats[KMQTT_STAT_MAX + 1]);
@@ -113,15 +115,25 @@ enum kmqtt_session_state {
 
 /*
  * Poll until the session of client_id is in state (closes and expiry are
- * asynchronous): 0, or -ETIMEDOUT after timeout_ms.
+ * asynchronous): 0, -ETIMEDOUT after timeout_ms, or the dump's error.
  */
 int kmqtt_genl_wait_session(struct kmqtt_genl *g, const char *client_id,
 			    enum kmqtt_session_state state, int timeout_ms);
 
+/* Listen to the events group (kmqtt_nl_subscribe()): -EPERM unprivileged. */
 int kmqtt_genl_join_events(struct kmqtt_genl *g);
-/* Wait for CONN_CLOSED of conn_id on a joined socket: 0 or -ETIMEDOUT. */
+/*
+ * Wait for CONN_CLOSED of conn_id on a joined handle: 0 or -ETIMEDOUT.
+ * Events of other connections read on the way are dropped.
+ */
 int kmqtt_genl_wait_closed(struct kmqtt_genl *g, uint64_t conn_id,
-			   int timeout_ms, struct kmqtt_closed_event *ev);
+			   int timeout_ms, struct kmqtt_nl_closed *ev);
+/* The same for a connection of client_id, whose id the test never learnt. */
+int kmqtt_genl_wait_closed_client(struct kmqtt_genl *g, const char *client_id,
+				  int timeout_ms, struct kmqtt_nl_closed *ev);
+/* The next CONN_CLOSED event, of any connection: 0 or -ETIMEDOUT. */
+int kmqtt_genl_next_closed(struct kmqtt_genl *g, int timeout_ms,
+			   struct kmqtt_nl_closed *ev);
 
 /* The connection of client_id in the GET_CONN dump: 0, or -ENOENT. */
 int kmqtt_genl_find_conn(struct kmqtt_genl *g, const char *client_id,
@@ -130,23 +142,26 @@ int kmqtt_genl_find_conn(struct kmqtt_genl *g, const char *client_id,
 int kmqtt_genl_conn_stats(struct kmqtt_genl *g, const char *client_id,
 			  uint64_t stats[KMQTT_STAT_MAX + 1]);
 /*
+ * The counters of open connection conn_id (GET_CONN: subscriptions,
+ * messages and bytes in and out, dropped): 0 or -ENOENT.
+ */
+int kmqtt_genl_get_conn_stats(struct kmqtt_genl *g, uint64_t conn_id,
+			      uint64_t stats[KMQTT_STAT_MAX + 1]);
+/* The connection of client_id's session: 0, or -ENOENT when offline. */
+int kmqtt_genl_session_conn_id(struct kmqtt_genl *g, const char *client_id,
+			       uint64_t *conn_id);
+/*
  * How many entries of a dump (KMQTT_CMD_GET_CONN, GET_SESSION or
- * GET_SUBSCRIPTION) carry this CLIENT_ID.
+ * GET_SUBSCRIPTION) carry this client id.
  */
 int kmqtt_genl_dump_count(struct kmqtt_genl *g, uint8_t cmd,
 			  const char *client_id, size_t *n);
-/*
- * The next CONN_CLOSED event on a joined socket, of any connection, with
- * its client id (truncated to size - 1 bytes): 0 or -ETIMEDOUT.
- */
-int kmqtt_genl_next_closed(struct kmqtt_genl *g, int timeout_ms,
-			   struct kmqtt_closed_event *ev, char *client_id,
-			   size_t size);
 
 /*
- * Raw requests, for what libnl hides: the genlmsghdr version and the
- * extended ack.  Each goes out on a netlink socket of its own, opened in
- * the caller's network namespace of the moment, with NETLINK_EXT_ACK.
+ * Raw requests, for what the client never sends: another genlmsghdr
+ * version, attributes a command does not take.  Each goes out on a
+ * netlink socket of its own, opened in the caller's network namespace of
+ * the moment, with NETLINK_EXT_ACK.
  */
 struct kmqtt_genl_ack {
 	int err;		/* 0, or the -errno the kernel answered */
@@ -167,23 +182,5 @@ int kmqtt_genl_raw_request(int family, uint8_t cmd, uint8_t version,
 int kmqtt_genl_raw_attach(int family, uint8_t version,
 			  const struct kmqtt_attach_req *req,
 			  struct kmqtt_genl_ack *ack);
-
-/*
- * For the hostile-client suite.  The counters of open connection conn_id
- * (GET_CONN: subscriptions, messages and bytes in and out, dropped): 0 or
- * -ENOENT.
- */
-int kmqtt_genl_get_conn_stats(struct kmqtt_genl *g, uint64_t conn_id,
-			      uint64_t stats[KMQTT_STAT_MAX + 1]);
-/* The connection of client_id's session: 0, or -ENOENT when offline. */
-int kmqtt_genl_session_conn_id(struct kmqtt_genl *g, const char *client_id,
-			       uint64_t *conn_id);
-/*
- * Wait for CONN_CLOSED of a connection of client_id on a joined socket
- * (for connections whose id the test never learnt): 0 or -ETIMEDOUT.
- */
-int kmqtt_genl_wait_closed_client(struct kmqtt_genl *g, const char *client_id,
-				  int timeout_ms,
-				  struct kmqtt_closed_event *ev);
 
 #endif

@@ -13,8 +13,8 @@
 #include <kmqtt/mqtt.h>
 
 #include "addr.h"
+#include "kmqtt_nl.h"
 #include "limits.h"
-#include "nl.h"
 
 /* JSON names of the counters. */
 static const char *const stat_names[KMQTT_STAT_MAX + 1] = {

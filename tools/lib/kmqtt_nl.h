@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * libnl client of the kmqtt generic netlink family, shared by kmqttd and
- * kmqttctl.  The only code that knows attribute numbers: callers deal in
- * plain C structs.
+ * libnl client of the kmqtt generic netlink family, the one that kmqttd,
+ * kmqttctl and the selftests (selftests/lib/kmqtt_genl.h) share.  The only
+ * userspace code that knows attribute numbers: callers deal in plain C
+ * structs.  Functions return 0 or -errno, the kernel's errno as it
+ * answered (a refused dump is an error, never an empty list), with
+ * nl->error saying why.
  */
-#ifndef KMQTTD_NL_H
-#define KMQTTD_NL_H
+#ifndef KMQTT_NL_H
+#define KMQTT_NL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -15,7 +19,18 @@
 
 struct nl_sock;
 struct kmqtt_nl_closed;
-struct acl_rules;
+
+/* One access rule of KMQTT_A_ACL (kmqttd compiles them in agent/acl.c). */
+struct acl_rule {
+	char *filter;		/* a valid MQTT topic filter */
+	uint8_t access;		/* KMQTT_ACL_READ | _WRITE, or KMQTT_ACL_DENY */
+};
+
+/* One client's rules, in the order kmqtt.ko tries them. */
+struct acl_rules {
+	struct acl_rule *rule;
+	size_t count;
+};
 
 typedef void (*kmqtt_nl_closed_fn)(const struct kmqtt_nl_closed *ev,
 				   void *arg);
@@ -24,6 +39,11 @@ struct kmqtt_nl {
 	struct nl_sock *sock;		/* requests and replies */
 	struct nl_sock *events;		/* KMQTT_MCGRP_EVENTS, when subscribed */
 	int family;
+	/*
+	 * genlmsghdr.version of requests: KMQTT_GENL_VERSION, which only the
+	 * selftests change, to see the module refuse another.
+	 */
+	uint8_t version;
 	kmqtt_nl_closed_fn closed_fn;
 	void *closed_arg;
 	/* Why the last call failed, with the kernel's extended ack if any. */
@@ -120,6 +140,11 @@ struct kmqtt_nl_closed {
  * Returns 0 or -errno (-ENOENT: module not loaded, -EPROTO: version).
  */
 int kmqtt_nl_open(struct kmqtt_nl *nl);
+/*
+ * kmqtt_nl_open() without the version check, which is a GET_INFO: for
+ * callers that must see their first request refused (no CAP_NET_ADMIN).
+ */
+int kmqtt_nl_connect(struct kmqtt_nl *nl);
 void kmqtt_nl_close(struct kmqtt_nl *nl);
 
 int kmqtt_nl_get_info(struct kmqtt_nl *nl, struct kmqtt_nl_info *info);
@@ -162,7 +187,7 @@ int kmqtt_nl_dump_subscriptions(struct kmqtt_nl *nl,
 /*
  * Join the events group on a second, non-blocking socket whose fd
  * kmqtt_nl_events_fd() gives for polling; kmqtt_nl_events_read() then
- * calls @fn for each queued event.
+ * calls @fn for each queued event.  -EPERM: no CAP_NET_ADMIN.
  */
 int kmqtt_nl_subscribe(struct kmqtt_nl *nl, kmqtt_nl_closed_fn fn, void *arg);
 int kmqtt_nl_events_fd(const struct kmqtt_nl *nl);
@@ -170,4 +195,4 @@ int kmqtt_nl_events_read(struct kmqtt_nl *nl);
 
 const char *kmqtt_nl_close_reason_name(uint32_t reason);
 
-#endif /* KMQTTD_NL_H */
+#endif /* KMQTT_NL_H */

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libnl client of the kmqtt generic netlink family.
+ * libnl client of the kmqtt generic netlink family (kmqtt_nl.h).
  *
  * Requests are synchronous: send, then read replies until the ack, the end
  * of a dump or an error.  Errors carry the kernel's extended ack message,
- * which libnl 3.7 does not parse, so error_cb() reads it itself.
+ * which libnl 3.7 does not parse, so read_ext_msg() reads it itself.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,8 +21,7 @@
 #include <kmqtt/limits.h>
 #include <kmqtt/mqtt.h>
 
-#include "acl.h"
-#include "nl.h"
+#include "kmqtt_nl.h"
 
 /* Room for a burst of close events when many clients leave at once. */
 #define EVENTS_RCVBUF	(1 << 20)
@@ -142,7 +141,29 @@ static int ack_cb(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
-/* NLMSG_DONE of a dump: its payload is the dump's final status. */
+/*
+ * NLMSGERR_ATTR_MSG among the extended ack TLVs, which start @payload
+ * bytes into @nlh (after the nlmsgerr of an error, the status of a DONE).
+ */
+static void read_ext_msg(const struct nlmsghdr *nlh, size_t payload,
+			 struct request *req)
+{
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(payload);
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) || off >= nlh->nlmsg_len)
+		return;
+	if (nla_parse(tb, NLMSGERR_ATTR_MAX,
+		      (struct nlattr *)((char *)nlh + off),
+		      nlh->nlmsg_len - off, NULL) == 0 && tb[NLMSGERR_ATTR_MSG])
+		nla_strlcpy(req->ext_msg, tb[NLMSGERR_ATTR_MSG],
+			    sizeof(req->ext_msg));
+}
+
+/*
+ * NLMSG_DONE of a dump: its payload is the dump's final status, where a
+ * dump refused after it started (the version check) says so.
+ */
 static int finish_cb(struct nl_msg *msg, void *arg)
 {
 	struct nlmsghdr *nlh = nlmsg_hdr(msg);
@@ -151,37 +172,29 @@ static int finish_cb(struct nl_msg *msg, void *arg)
 
 	if (nlmsg_datalen(nlh) >= (int)sizeof(status)) {
 		memcpy(&status, nlmsg_data(nlh), sizeof(status));
-		if (status < 0)
+		if (status < 0) {
 			req->error = status;
+			read_ext_msg(nlh, sizeof(status), req);
+		}
 	}
 	req->done = true;
 	return NL_STOP;
 }
 
-/* Reads NLMSGERR_ATTR_MSG, which follows the (capped) nlmsgerr. */
+/* The TLVs follow the nlmsgerr and, unless capped, the echoed request. */
 static int error_cb(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 {
 	const struct nlmsghdr *nlh = (const void *)((const char *)e -
 						    NLMSG_HDRLEN);
-	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
 	struct request *req = arg;
-	size_t payload = sizeof(*e), off;
+	size_t payload = sizeof(*e);
 
 	(void)nla;
 	req->error = e->error;
 	req->done = true;
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
-		return NL_STOP;
 	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
 		payload += e->msg.nlmsg_len - NLMSG_HDRLEN;
-	off = NLMSG_HDRLEN + NLMSG_ALIGN(payload);
-	if (off >= nlh->nlmsg_len)
-		return NL_STOP;
-	if (nla_parse(tb, NLMSGERR_ATTR_MAX,
-		      (struct nlattr *)((char *)nlh + off),
-		      nlh->nlmsg_len - off, NULL) == 0 && tb[NLMSGERR_ATTR_MSG])
-		nla_strlcpy(req->ext_msg, tb[NLMSGERR_ATTR_MSG],
-			    sizeof(req->ext_msg));
+	read_ext_msg(nlh, payload, req);
 	return NL_STOP;
 }
 
@@ -226,7 +239,7 @@ static struct nl_msg *new_request(struct kmqtt_nl *nl, uint8_t cmd, int flags)
 	struct nl_msg *msg = nlmsg_alloc();
 
 	if (msg && genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
-			       flags, cmd, KMQTT_GENL_VERSION))
+			       flags, cmd, nl->version))
 		return msg;
 	nlmsg_free(msg);
 	snprintf(nl->error, sizeof(nl->error), "out of memory");
@@ -303,12 +316,12 @@ static void enable_ext_ack(struct nl_sock *sock)
 	(void)setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
 }
 
-int kmqtt_nl_open(struct kmqtt_nl *nl)
+int kmqtt_nl_connect(struct kmqtt_nl *nl)
 {
-	struct kmqtt_nl_info info;
 	int err;
 
 	memset(nl, 0, sizeof(*nl));
+	nl->version = KMQTT_GENL_VERSION;
 	nl->sock = nl_socket_alloc();
 	if (!nl->sock) {
 		snprintf(nl->error, sizeof(nl->error), "out of memory");
@@ -339,7 +352,21 @@ int kmqtt_nl_open(struct kmqtt_nl *nl)
 		set_libnl_error(nl, "resolving family " KMQTT_GENL_NAME, err);
 		goto fail;
 	}
+	return 0;
 
+fail:
+	kmqtt_nl_close(nl);
+	return -EIO;
+}
+
+int kmqtt_nl_open(struct kmqtt_nl *nl)
+{
+	struct kmqtt_nl_info info;
+	int err;
+
+	err = kmqtt_nl_connect(nl);
+	if (err)
+		return err;
 	err = kmqtt_nl_get_info(nl, &info);
 	if (err) {
 		kmqtt_nl_close(nl);
@@ -353,10 +380,6 @@ int kmqtt_nl_open(struct kmqtt_nl *nl)
 		return -EPROTO;
 	}
 	return 0;
-
-fail:
-	kmqtt_nl_close(nl);
-	return -EIO;
 }
 
 void kmqtt_nl_close(struct kmqtt_nl *nl)
@@ -472,7 +495,7 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 			       acl_size(req->acl));
 	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
 				 NLM_F_REQUEST | NLM_F_ACK, KMQTT_CMD_ATTACH,
-				 KMQTT_GENL_VERSION)) {
+				 nl->version)) {
 		nlmsg_free(msg);
 		snprintf(nl->error, sizeof(nl->error), "out of memory");
 		return -ENOMEM;
@@ -513,7 +536,7 @@ int kmqtt_nl_set_acl(struct kmqtt_nl *nl, const char *client_id,
 	msg = nlmsg_alloc_size(ATTACH_FIXED_SIZE + acl_size(acl));
 	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
 				 NLM_F_REQUEST | NLM_F_ACK, KMQTT_CMD_SET_ACL,
-				 KMQTT_GENL_VERSION)) {
+				 nl->version)) {
 		nlmsg_free(msg);
 		snprintf(nl->error, sizeof(nl->error), "out of memory");
 		return -ENOMEM;
@@ -748,18 +771,26 @@ int kmqtt_nl_subscribe(struct kmqtt_nl *nl, kmqtt_nl_closed_fn fn, void *arg)
 	nl_socket_modify_cb(nl->events, NL_CB_VALID, NL_CB_CUSTOM, event_cb, nl);
 	err = genl_connect(nl->events);
 	if (!err)
-		err = nl_socket_add_membership(nl->events, group);
-	if (!err)
 		err = nl_socket_set_nonblocking(nl->events);
 	if (!err)
 		err = nl_socket_set_buffer_size(nl->events, EVENTS_RCVBUF, 0);
 	if (err < 0) {
 		set_libnl_error(nl, "subscribing to " KMQTT_MCGRP_EVENTS, err);
+		err = -EIO;
+	} else if (setsockopt(nl_socket_get_fd(nl->events), SOL_NETLINK,
+			      NETLINK_ADD_MEMBERSHIP, &group, sizeof(group))) {
+		/* Not nl_socket_add_membership(): it loses the errno (EPERM). */
+		err = -errno;
+		snprintf(nl->error, sizeof(nl->error),
+			 "subscribing to " KMQTT_MCGRP_EVENTS ": %s%s",
+			 strerror(-err), err == -EPERM ?
+			 " (CAP_NET_ADMIN is required)" : "");
+	}
+	if (err) {
 		nl_socket_free(nl->events);
 		nl->events = NULL;
-		return -EIO;
 	}
-	return 0;
+	return err;
 }
 
 int kmqtt_nl_events_fd(const struct kmqtt_nl *nl)
