@@ -146,6 +146,7 @@ struct seen {
 	bool msg[PUBS][PER_PUB];
 	int distinct;
 	int dups;
+	int reconnects;
 };
 
 /*
@@ -170,6 +171,7 @@ static void drain(struct __test_metadata *_metadata,
 		if (err) {
 			close(*fd);
 			*fd = -1;
+			seen->reconnects++;
 			continue;
 		}
 		if (strncmp(m.topic, "alloc/q1/", 9))
@@ -183,6 +185,35 @@ static void drain(struct __test_metadata *_metadata,
 			seen->distinct++;
 		}
 	}
+}
+
+/* What a failure needs to be understood: which, and the broker's view. */
+static void log_missing(struct __test_metadata *_metadata,
+			FIXTURE_DATA(allocfail) *self, const struct seen *seen)
+{
+	static const struct {
+		enum kmqtt_stat id;
+		const char *name;
+	} stats[] = {
+		{ KMQTT_STAT_INFLIGHT, "inflight" },
+		{ KMQTT_STAT_QUEUED, "queued" },
+		{ KMQTT_STAT_DROPPED_QUEUE_FULL, "dropped queue_full" },
+		{ KMQTT_STAT_DROPPED_NO_MEMORY, "dropped no_memory" },
+		{ KMQTT_STAT_DROPPED_CLOSING, "dropped closing" },
+		{ KMQTT_STAT_PUBLISHERS_PAUSED, "publishers paused" },
+		{ KMQTT_STAT_CONNECTIONS, "connections" },
+	};
+	uint64_t value;
+	size_t i;
+	int p, n;
+
+	for (p = 0; p < PUBS; p++)
+		for (n = 0; n < PER_PUB; n++)
+			if (!seen->msg[p][n])
+				TH_LOG("missing: %d-%d", p, n);
+	for (i = 0; i < sizeof(stats) / sizeof(stats[0]); i++)
+		if (!kmqtt_genl_get_stat(&self->genl, stats[i].id, &value))
+			TH_LOG("%s: %ju", stats[i].name, (uintmax_t)value);
 }
 
 /*
@@ -258,8 +289,10 @@ TEST_F_TIMEOUT(allocfail, mixed_load_loses_nothing_acknowledged, 300)
 
 	for (n = 0; n < 50 && seen.distinct < PUBS * PER_PUB; n++)
 		drain(_metadata, self, sub, &seen, 200);
-	TH_LOG("%d of %d acknowledged messages received, %d twice",
-	       seen.distinct, PUBS * PER_PUB, seen.dups);
+	TH_LOG("%d of %d acknowledged messages received, %d twice; the subscriber reconnected %d times",
+	       seen.distinct, PUBS * PER_PUB, seen.dups, seen.reconnects);
+	if (seen.distinct < PUBS * PER_PUB)
+		log_missing(_metadata, self, &seen);
 	EXPECT_EQ(PUBS * PER_PUB, seen.distinct);
 
 	/* A clean session of the same id discards the stored one. */
