@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * MQTT 3.1.1 framing, parsing and encoding.  Portable (see codec.h): kernel
+ * MQTT 3.1.1 and 5.0 framing, parsing and encoding.  Portable (see codec.h): kernel
  * headers only from the small set that tools/include shims for userspace.
  */
 #include <linux/types.h>
@@ -37,7 +37,7 @@ int kmqtt_codec_fixed_hdr(const u8 *buf, size_t len, u32 max_packet,
 		return 0;
 	type = buf[0] >> 4;
 	flags = buf[0] & 0x0f;
-	if (type < MQTT_CONNECT || type > MQTT_DISCONNECT ||
+	if (type < MQTT_CONNECT || type > MQTT_AUTH ||
 	    !kmqtt_codec_flags_valid(type, flags))
 		return -EPROTO;
 
@@ -71,14 +71,16 @@ u8 *kmqtt_codec_put_u16(u8 *p, u16 v)
 	return p + 2;
 }
 
-int kmqtt_codec_parse_publish(u8 flags, const u8 *body, u32 len,
+int kmqtt_codec_parse_publish(u8 flags, const u8 *body, u32 len, bool v5,
 			      struct kmqtt_publish *pub)
 {
 	u32 off;
+	int ret;
 
 	pub->qos = (flags & MQTT_PUBLISH_QOS_MASK) >> MQTT_PUBLISH_QOS_SHIFT;
 	pub->retain = flags & MQTT_PUBLISH_RETAIN;
 	pub->dup = flags & MQTT_PUBLISH_DUP;
+	memset(&pub->props, 0, sizeof(pub->props));
 	if (pub->qos > 2 || (pub->dup && pub->qos == 0))
 		return -EPROTO;
 
@@ -89,7 +91,9 @@ int kmqtt_codec_parse_publish(u8 flags, const u8 *body, u32 len,
 	if (off > len)
 		return -EPROTO;
 	pub->topic = body + 2;
-	if (!kmqtt_topic_name_valid(pub->topic, pub->topic_len))
+	/* 5.0: an empty topic stands for a topic alias (3.3.4). */
+	if ((pub->topic_len || !v5) &&
+	    !kmqtt_topic_name_valid(pub->topic, pub->topic_len))
 		return -EPROTO;
 
 	pub->packet_id = 0;
@@ -101,30 +105,94 @@ int kmqtt_codec_parse_publish(u8 flags, const u8 *body, u32 len,
 			return -EPROTO;
 		off += 2;
 	}
+	if (v5) {
+		ret = kmqtt_props_parse(body + off, len - off,
+					KMQTT_PROPS_PUBLISH, &pub->props);
+		if (ret < 0)
+			return ret;
+		/* MQTT-3.3.4-6: only the server sends these. */
+		if (kmqtt_props_has(&pub->props, MQTT_PROP_SUBSCRIPTION_ID))
+			return -EINVAL;
+		off += ret;
+	}
 	pub->payload = body + off;
 	pub->payload_len = len - off;
 	return 0;
 }
 
-int kmqtt_codec_parse_ack(const u8 *body, u32 len, u16 *packet_id)
+int kmqtt_codec_parse_ack(const u8 *body, u32 len, bool v5, u16 *packet_id,
+			  u8 *reason)
 {
-	if (len != 2)
+	struct kmqtt_props props;
+
+	*reason = 0;
+	if (len < 2 || (len > 2 && !v5))
 		return -EPROTO;
 	*packet_id = kmqtt_codec_get_u16(body);
-	return *packet_id ? 0 : -EPROTO;	/* MQTT-2.3.1-1 */
+	if (!*packet_id)	/* MQTT-2.3.1-1 */
+		return -EPROTO;
+	if (len == 2)
+		return 0;
+	*reason = body[2];
+	/* 3.4.2.2: no property length below 4 bytes. */
+	if (len > 3 && kmqtt_props_parse(body + 3, len - 3, KMQTT_PROPS_ACK,
+					 &props) != (int)(len - 3))
+		return -EPROTO;
+	return 0;
 }
 
-int kmqtt_codec_parse_sub(const u8 *body, u32 len, bool with_qos,
-			  u16 *packet_id, struct kmqtt_sub_iter *it)
+int kmqtt_codec_parse_disconnect(const u8 *body, u32 len, u8 *reason,
+				 struct kmqtt_props *props)
 {
-	const u8 *pos = body + 2, *end = body + len;
-	int n = 0;
+	int ret;
 
+	*reason = 0;
+	memset(props, 0, sizeof(*props));
+	if (!len)
+		return 0;
+	*reason = body[0];
+	if (len == 1)
+		return 0;
+	ret = kmqtt_props_parse(body + 1, len - 1, KMQTT_PROPS_DISCONNECT,
+				props);
+	if (ret < 0)
+		return ret;
+	return ret == (int)(len - 1) ? 0 : -EPROTO;
+}
+
+/* A SUBSCRIBE entry's options byte: 3.8.3.1, MQTT-3.8.3-4, MQTT-3.8.3-5. */
+static bool kmqtt_codec_sub_options_valid(u8 options, bool v5)
+{
+	if (!v5)
+		return options <= 2;
+	return (options & MQTT_SUBOPT_QOS_MASK) <= 2 &&
+	       (options & MQTT_SUBOPT_RETAIN_HANDLING_MASK) >>
+	       MQTT_SUBOPT_RETAIN_HANDLING_SHIFT <= 2 &&
+	       !(options & MQTT_SUBOPT_RESERVED);
+}
+
+int kmqtt_codec_parse_sub(const u8 *body, u32 len, bool with_qos, bool v5,
+			  u16 *packet_id, struct kmqtt_sub_iter *it,
+			  struct kmqtt_props *props)
+{
+	const u8 *pos = body + 2, *end = body + len, *first;
+	int n = 0, ret;
+
+	memset(props, 0, sizeof(*props));
 	if (len < 2)
 		return -EPROTO;
 	*packet_id = kmqtt_codec_get_u16(body);
 	if (!*packet_id)	/* MQTT-2.3.1-1 */
 		return -EPROTO;
+	if (v5) {
+		ret = kmqtt_props_parse(pos, end - pos, with_qos ?
+					KMQTT_PROPS_SUBSCRIBE :
+					KMQTT_PROPS_UNSUBSCRIBE, props);
+		if (ret < 0)
+			return ret;
+		pos += ret;
+	}
+	first = pos;
 
 	while (pos < end) {
 		u16 flen;
@@ -137,8 +205,8 @@ int kmqtt_codec_parse_sub(const u8 *body, u32 len, bool with_qos,
 			return -EPROTO;
 		pos += flen;
 		if (with_qos) {
-			/* QoS 0..2, reserved bits zero: MQTT-3.8.3-4 */
-			if (pos == end || *pos > 2)
+			if (pos == end ||
+			    !kmqtt_codec_sub_options_valid(*pos, v5))
 				return -EPROTO;
 			pos++;
 		}
@@ -147,21 +215,21 @@ int kmqtt_codec_parse_sub(const u8 *body, u32 len, bool with_qos,
 	if (!n)			/* MQTT-3.8.3-3, MQTT-3.10.3-2 */
 		return -EPROTO;
 
-	it->pos = body + 2;
+	it->pos = first;
 	it->end = end;
 	it->with_qos = with_qos;
 	return n;
 }
 
 bool kmqtt_codec_next_filter(struct kmqtt_sub_iter *it, const u8 **filter,
-			     u16 *filter_len, u8 *qos)
+			     u16 *filter_len, u8 *options)
 {
 	if (it->pos >= it->end)
 		return false;
 	*filter_len = kmqtt_codec_get_u16(it->pos);
 	*filter = it->pos + 2;
 	it->pos += 2 + *filter_len;
-	*qos = it->with_qos ? *it->pos++ : 0;
+	*options = it->with_qos ? *it->pos++ : 0;
 	return true;
 }
 
@@ -244,22 +312,48 @@ size_t kmqtt_codec_put_connack(u8 *buf, bool session_present, u8 return_code)
 	return n;
 }
 
-size_t kmqtt_codec_put_suback(u8 *buf, u16 packet_id, const u8 *codes, u32 n)
+size_t kmqtt_codec_put_connack5(u8 *buf, bool session_present, u8 reason,
+				u32 props_len)
 {
-	u8 *p = buf + kmqtt_codec_put_fixed_hdr(buf, MQTT_SUBACK, 0, 2 + n);
+	u32 rem_len = 2 + kmqtt_codec_varint_size(props_len) + props_len;
+	size_t n = kmqtt_codec_put_fixed_hdr(buf, MQTT_CONNACK, 0, rem_len);
+
+	buf[n++] = session_present;
+	buf[n++] = reason;
+	return kmqtt_codec_put_varint(buf + n, props_len) - buf;
+}
+
+size_t kmqtt_codec_put_suback(u8 *buf, u8 type, u16 packet_id, bool v5,
+			      const u8 *codes, u32 n)
+{
+	u8 *p = buf + kmqtt_codec_put_fixed_hdr(buf, type, 0, 2 + v5 + n);
 
 	p = kmqtt_codec_put_u16(p, packet_id);
+	if (v5)
+		*p++ = 0;	/* no properties */
 	memcpy(p, codes, n);
 	return p + n - buf;
 }
 
-size_t kmqtt_codec_put_ack(u8 *buf, u8 type, u16 packet_id)
+size_t kmqtt_codec_put_ack(u8 *buf, u8 type, u16 packet_id, u8 reason)
 {
 	u8 flags = type == MQTT_PUBREL ? MQTT_FLAGS_QOS1_RESERVED : 0;
-	size_t n = kmqtt_codec_put_fixed_hdr(buf, type, flags, 2);
+	size_t n = kmqtt_codec_put_fixed_hdr(buf, type, flags, reason ? 3 : 2);
 
 	kmqtt_codec_put_u16(buf + n, packet_id);
-	return n + 2;
+	n += 2;
+	if (reason)
+		buf[n++] = reason;
+	return n;
+}
+
+size_t kmqtt_codec_put_disconnect5(u8 *buf, u8 reason)
+{
+	size_t n = kmqtt_codec_put_fixed_hdr(buf, MQTT_DISCONNECT, 0, !!reason);
+
+	if (reason)
+		buf[n++] = reason;
+	return n;
 }
 
 size_t kmqtt_codec_put_pingresp(u8 *buf)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * MQTT 3.1.1 packet framing, parsing and encoding.  Portable: this file and
+ * MQTT 3.1.1 and 5.0 packet framing, parsing and encoding (5.0 properties
+ * are property.c's).  Portable: this file and
  * codec.c build unchanged in userspace against tools/include, so they can be
  * tested and fuzzed there.  Nothing here allocates or sleeps.
  *
@@ -11,6 +12,9 @@
 #define _KMQTT_CODEC_H
 
 #include <linux/types.h>
+#include <kmqtt/mqtt.h>
+
+#include "property.h"
 
 struct kmqtt_fixed_hdr {
 	u8 type;	/* MQTT_CONNECT .. MQTT_DISCONNECT */
@@ -22,7 +26,7 @@ struct kmqtt_fixed_hdr {
 /*
  * Decode a fixed header from the first @len bytes of a stream.
  * Returns hdr->hdr_len (> 0) when complete, 0 when more bytes are needed,
- * -EPROTO for a malformed header (type 0 or 15, flags that 2.2.2 forbids,
+ * -EPROTO for a malformed header (type 0, flags that 2.2.2 forbids,
  * a fifth length byte, a non-minimal length encoding is accepted),
  * -EMSGSIZE when hdr_len + rem_len exceeds @max_packet.
  */
@@ -38,47 +42,65 @@ struct kmqtt_publish {
 	u16 packet_id;		/* 0 for QoS 0 */
 	const u8 *payload;
 	u32 payload_len;
+	struct kmqtt_props props;	/* 5.0; else all zero */
 };
 
 /*
  * Parse a PUBLISH body (the @len bytes after the fixed header) with the fixed
- * header @flags.  Validates QoS (3 is -EPROTO), DUP with QoS 0 (MQTT-3.3.1-2),
- * a non-zero packet id for QoS > 0, and the topic name (kmqtt_topic_name_valid).
- * Returns 0 or -EPROTO.
+ * header @flags, of MQTT 5.0 when @v5.  Validates QoS (3 is -EPROTO), DUP
+ * with QoS 0 (MQTT-3.3.1-2), a non-zero packet id for QoS > 0, the topic
+ * name (kmqtt_topic_name_valid; 5.0 allows it empty with a topic alias,
+ * MQTT-3.3.2-1 and 3.3.4) and the properties (kmqtt_props_parse()).
+ * Returns 0, -EPROTO (malformed) or -EINVAL (a protocol error).
  */
-int kmqtt_codec_parse_publish(u8 flags, const u8 *body, u32 len,
+int kmqtt_codec_parse_publish(u8 flags, const u8 *body, u32 len, bool v5,
 			      struct kmqtt_publish *pub);
 
 /*
  * SUBSCRIBE and UNSUBSCRIBE bodies.  kmqtt_codec_parse_sub() validates the whole
- * body first (packet id non-zero, at least one filter (MQTT-3.8.3-3,
- * MQTT-3.10.3-2), each filter a valid topic filter, requested QoS 0..2 with
- * the reserved bits zero (MQTT-3.8.3-4)), so a bad packet is refused before
- * any of it is applied.  It then leaves @it at the first entry for
- * kmqtt_codec_next_filter().
+ * body first (packet id non-zero, 5.0 properties, at least one filter
+ * (MQTT-3.8.3-3, MQTT-3.10.3-2), each filter a valid topic filter, requested
+ * QoS 0..2 with the reserved bits zero (MQTT-3.8.3-4; in 5.0 the options
+ * byte, retain handling 0..2 and bits 6-7 zero, MQTT-3.8.3-5)), so a bad
+ * packet is refused before any of it is applied.  It then leaves @it at
+ * the first entry for kmqtt_codec_next_filter().
  */
 struct kmqtt_sub_iter {
 	const u8 *pos;
 	const u8 *end;
-	bool with_qos;		/* SUBSCRIBE entries carry a QoS byte */
+	bool with_qos;		/* SUBSCRIBE entries carry an options byte */
 };
 
-/* Returns the number of filters (>= 1) or -EPROTO. */
-int kmqtt_codec_parse_sub(const u8 *body, u32 len, bool with_qos,
-			  u16 *packet_id, struct kmqtt_sub_iter *it);
+/*
+ * Returns the number of filters (>= 1), -EPROTO (malformed) or -EINVAL
+ * (a protocol error in the properties).  @props is filled for 5.0 (@v5).
+ */
+int kmqtt_codec_parse_sub(const u8 *body, u32 len, bool with_qos, bool v5,
+			  u16 *packet_id, struct kmqtt_sub_iter *it,
+			  struct kmqtt_props *props);
 
 /*
  * PUBACK, PUBREC, PUBREL and PUBCOMP bodies: a packet identifier, which
- * MQTT-2.3.1-1 makes non-zero.  Returns 0 or -EPROTO.
+ * MQTT-2.3.1-1 makes non-zero; in 5.0 (@v5) optionally a reason code and
+ * properties (3.4.2.1, 3.4.2.2), else *@reason is 0.  Returns 0 or -EPROTO.
  */
-int kmqtt_codec_parse_ack(const u8 *body, u32 len, u16 *packet_id);
+int kmqtt_codec_parse_ack(const u8 *body, u32 len, bool v5, u16 *packet_id,
+			  u8 *reason);
+
+/*
+ * A 5.0 DISCONNECT body: optional reason code and properties (3.14.2).
+ * Returns 0, -EPROTO or -EINVAL as kmqtt_props_parse().
+ */
+int kmqtt_codec_parse_disconnect(const u8 *body, u32 len, u8 *reason,
+				 struct kmqtt_props *props);
 
 /*
  * Next entry of a validated body.  Returns true and fills @filter, @filter_len
- * and (SUBSCRIBE only, else 0) @qos; false at the end.
+ * and (SUBSCRIBE only, else 0) @options, the options byte (3.1.1: the QoS);
+ * false at the end.
  */
 bool kmqtt_codec_next_filter(struct kmqtt_sub_iter *it, const u8 **filter,
-			     u16 *filter_len, u8 *qos);
+			     u16 *filter_len, u8 *options);
 
 /*
  * Encoders write into a caller buffer that must be large enough; each returns
@@ -114,13 +136,32 @@ size_t kmqtt_codec_put_publish(u8 *buf, const struct kmqtt_publish *pub);
 size_t kmqtt_codec_put_connack(u8 *buf, bool session_present, u8 return_code);
 
 /*
- * SUBACK with @n return codes: kmqtt_codec_fixed_hdr_len(2 + n) + 2 + n bytes
- * (4 + n while n < 126).
+ * A 5.0 CONNACK up to its property length, for @props_len bytes of
+ * properties that the caller writes after it: at most
+ * KMQTT_CODEC_CONNACK5_HEAD bytes.
  */
-size_t kmqtt_codec_put_suback(u8 *buf, u16 packet_id, const u8 *codes, u32 n);
+#define KMQTT_CODEC_CONNACK5_HEAD	(MQTT_MAX_FIXED_HEADER + 2 + 4)
+size_t kmqtt_codec_put_connack5(u8 *buf, bool session_present, u8 reason,
+				u32 props_len);
 
-/* Two-byte-body acks: PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK.  4 bytes. */
-size_t kmqtt_codec_put_ack(u8 *buf, u8 type, u16 packet_id);
+/*
+ * SUBACK (or, with @type MQTT_UNSUBACK, a 5.0 UNSUBACK) with @n return or
+ * reason codes, and an empty property length when @v5: at most
+ * kmqtt_codec_fixed_hdr_len(3 + n) + 3 + n bytes (4 + n while n < 126 in
+ * 3.1.1).
+ */
+size_t kmqtt_codec_put_suback(u8 *buf, u8 type, u16 packet_id, bool v5,
+			      const u8 *codes, u32 n);
+
+/*
+ * Acks: PUBACK, PUBREC, PUBREL, PUBCOMP, and the 3.1.1 UNSUBACK.  With
+ * @reason 0, the two-byte body both versions take (4 bytes); else a 5.0
+ * body with the reason code and no properties (5 bytes).
+ */
+size_t kmqtt_codec_put_ack(u8 *buf, u8 type, u16 packet_id, u8 reason);
+
+/* A 5.0 DISCONNECT with @reason and no properties: 2 or 3 bytes. */
+size_t kmqtt_codec_put_disconnect5(u8 *buf, u8 reason);
 
 /* PINGRESP: 2 bytes. */
 size_t kmqtt_codec_put_pingresp(u8 *buf);

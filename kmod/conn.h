@@ -22,6 +22,7 @@
 #include <kmqtt/mqtt.h>
 
 #include "broker.h"
+#include "property.h"
 #include "publish.h"
 
 struct kmqtt_acl;
@@ -54,6 +55,13 @@ struct kmqtt_conn_params {
 	/* The listener's mount point (a topic prefix); NULL: none. */
 	const u8 *mount_point;
 	u16 mount_point_len;
+	/* MQTT 5.0; a 3.1.x client gets what its version implies. */
+	u32 session_expiry;		/* seconds, MQTT_SESSION_EXPIRY_NEVER */
+	u16 receive_max;
+	u32 max_packet_out;		/* 0: no limit */
+	const u8 *connack_props;
+	u32 connack_props_len;
+	struct kmqtt_props will_props;	/* start NULL: none */
 };
 
 struct kmqtt_conn {

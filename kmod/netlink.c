@@ -42,7 +42,7 @@ static const struct nla_policy kmqtt_attach_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_CLIENT_ID] = NLA_POLICY_RANGE(NLA_BINARY, 1,
 					       KMQTT_CLIENT_ID_MAX),
 	[KMQTT_A_PROTO_LEVEL] = NLA_POLICY_RANGE(NLA_U8, MQTT_PROTO_V31,
-						 MQTT_PROTO_V311),
+						 MQTT_PROTO_V5),
 	[KMQTT_A_KEEPALIVE] = { .type = NLA_U16 },
 	[KMQTT_A_CLEAN_SESSION] = NLA_POLICY_MAX(NLA_U8, 1),
 	[KMQTT_A_WILL_TOPIC] = NLA_POLICY_FULL_RANGE(NLA_BINARY,
@@ -55,6 +55,13 @@ static const struct nla_policy kmqtt_attach_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_USERNAME] = { .type = NLA_BINARY, .len = KMQTT_USERNAME_MAX },
 	[KMQTT_A_MOUNT_POINT] = NLA_POLICY_RANGE(NLA_BINARY, 1,
 						 KMQTT_MOUNT_POINT_MAX),
+	[KMQTT_A_SESSION_EXPIRY] = { .type = NLA_U32 },
+	[KMQTT_A_RECEIVE_MAX] = NLA_POLICY_MIN(NLA_U16, 1),
+	[KMQTT_A_MAX_PACKET_OUT] = NLA_POLICY_MIN(NLA_U32, 1),
+	[KMQTT_A_CONNACK_PROPS] = { .type = NLA_BINARY,
+				    .len = KMQTT_CONNACK_PROPS_MAX },
+	[KMQTT_A_WILL_PROPS] = { .type = NLA_BINARY,
+				 .len = U16_MAX },
 };
 
 static const struct nla_policy kmqtt_acl_rule_policy[KMQTT_A_MAX + 1] = {
@@ -173,6 +180,69 @@ static int kmqtt_netlink_parse_will(struct genl_info *info,
 }
 
 /*
+ * What only a 5.0 client has.  Property blocks are parsed here as the
+ * client's would be (the agent built them, but they go out as they are).
+ */
+static int kmqtt_netlink_parse_v5(struct genl_info *info,
+				  struct kmqtt_conn_params *params)
+{
+	static const int v5_only[] = {
+		KMQTT_A_SESSION_EXPIRY, KMQTT_A_RECEIVE_MAX,
+		KMQTT_A_MAX_PACKET_OUT, KMQTT_A_CONNACK_PROPS,
+		KMQTT_A_WILL_PROPS,
+	};
+	struct nlattr **attrs = info->attrs;
+	struct nlattr *props;
+	int i;
+
+	params->session_expiry = params->clean_session ? 0 :
+				 MQTT_SESSION_EXPIRY_NEVER;
+	params->receive_max = U16_MAX;
+	if (params->proto_level != MQTT_PROTO_V5) {
+		for (i = 0; i < ARRAY_SIZE(v5_only); i++) {
+			if (attrs[v5_only[i]]) {
+				NL_SET_ERR_MSG_ATTR(info->extack,
+						    attrs[v5_only[i]],
+						    "MQTT 5.0 only");
+				return -EINVAL;
+			}
+		}
+		return 0;
+	}
+	if (attrs[KMQTT_A_SESSION_EXPIRY])
+		params->session_expiry =
+			nla_get_u32(attrs[KMQTT_A_SESSION_EXPIRY]);
+	if (attrs[KMQTT_A_RECEIVE_MAX])
+		params->receive_max = nla_get_u16(attrs[KMQTT_A_RECEIVE_MAX]);
+	if (attrs[KMQTT_A_MAX_PACKET_OUT])
+		params->max_packet_out =
+			nla_get_u32(attrs[KMQTT_A_MAX_PACKET_OUT]);
+	props = attrs[KMQTT_A_CONNACK_PROPS];
+	if (props) {
+		params->connack_props = nla_data(props);
+		params->connack_props_len = nla_len(props);
+	}
+	props = attrs[KMQTT_A_WILL_PROPS];
+	if (props) {
+		struct kmqtt_props *parsed = &params->will_props;
+
+		if (!params->will_topic) {
+			NL_SET_ERR_MSG_ATTR(info->extack, props,
+					    "will properties without a will");
+			return -EINVAL;
+		}
+		if (kmqtt_props_parse_block(nla_data(props), nla_len(props),
+					    KMQTT_PROPS_WILL, parsed) ||
+		    kmqtt_props_has(parsed, MQTT_PROP_WILL_DELAY)) {
+			NL_SET_ERR_MSG_ATTR(info->extack, props,
+					    "not the properties of a will PUBLISH");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
  * Build rules from a KMQTT_A_ACL nest of KMQTT_A_ACL_RULE entries: one pass
  * to size, one to fill.  An empty nest is a valid "deny everything".
  */
@@ -284,6 +354,8 @@ static int kmqtt_netlink_attach(struct sk_buff *skb, struct genl_info *info)
 	params.keepalive = nla_get_u16(attrs[KMQTT_A_KEEPALIVE]);
 	params.clean_session = nla_get_u8(attrs[KMQTT_A_CLEAN_SESSION]);
 	ret = kmqtt_netlink_parse_will(info, &params);
+	if (!ret)
+		ret = kmqtt_netlink_parse_v5(info, &params);
 	if (ret)
 		return ret;
 	if (attrs[KMQTT_A_PENDING]) {

@@ -30,7 +30,8 @@ static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 	struct kmqtt_publish pub;
 	int ret = 1;
 
-	if (kmqtt_codec_parse_publish(hdr->flags, body, hdr->rem_len, &pub))
+	if (kmqtt_codec_parse_publish(hdr->flags, body, hdr->rem_len, false,
+				      &pub))
 		return kmqtt_conn_violation(conn, "malformed PUBLISH");
 	/*
 	 * No filter deeper than the limit can be subscribed to; Mosquitto
@@ -90,9 +91,11 @@ static int kmqtt_packet_ack(struct kmqtt_conn *conn,
 {
 	struct kmqtt_txent *answer = NULL;
 	u16 packet_id;
+	u8 reason;
 	int ret;
 
-	if (kmqtt_codec_parse_ack(body, hdr->rem_len, &packet_id))
+	if (kmqtt_codec_parse_ack(body, hdr->rem_len, false, &packet_id,
+				  &reason))
 		return kmqtt_conn_violation(conn, "malformed ack");
 	/* PUBREC is answered with PUBREL, PUBREL with PUBCOMP. */
 	if (hdr->type == MQTT_PUBREC || hdr->type == MQTT_PUBREL) {

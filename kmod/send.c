@@ -149,7 +149,7 @@ static int kmqtt_send_control(struct kmqtt_conn *conn,
 int kmqtt_send_ack(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
 		   u8 type, u16 packet_id)
 {
-	ent->hdr_len = kmqtt_codec_put_ack(ent->hdr, type, packet_id);
+	ent->hdr_len = kmqtt_codec_put_ack(ent->hdr, type, packet_id, 0);
 	return kmqtt_send_control(conn, ent);
 }
 
@@ -162,7 +162,8 @@ int kmqtt_send_suback(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
 		      u16 packet_id, const u8 *codes, u32 n)
 {
 	ent->hdr_len = 0;
-	ent->body_len = kmqtt_codec_put_suback(ent->body, packet_id, codes, n);
+	ent->body_len = kmqtt_codec_put_suback(ent->body, MQTT_SUBACK, packet_id,
+					       false, codes, n);
 	return kmqtt_send_control(conn, ent);
 }
 

@@ -242,12 +242,13 @@ int kmqtt_subscribe_handle(struct kmqtt_conn *conn,
 			   bool subscribe)
 {
 	struct kmqtt_sub_iter it;
+	struct kmqtt_props props;
 	u16 packet_id;
 	int n, ret;
 
 	if (!conn->job) {
-		n = kmqtt_codec_parse_sub(body, hdr->rem_len, subscribe,
-					  &packet_id, &it);
+		n = kmqtt_codec_parse_sub(body, hdr->rem_len, subscribe, false,
+					  &packet_id, &it, &props);
 		if (n < 0)
 			return kmqtt_conn_violation(conn, subscribe ?
 						    "malformed SUBSCRIBE" :

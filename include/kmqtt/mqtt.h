@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
- * MQTT protocol constants (MQTT 3.1.1, OASIS Standard 2014), shared by the
- * kernel module and userspace.  Plain macros only: no types, no includes.
+ * MQTT protocol constants (MQTT 3.1.1, OASIS Standard 2014, and MQTT 5.0,
+ * OASIS Standard 2019), shared by the kernel module and userspace.  Plain
+ * macros only: no types, no includes.
  */
 #ifndef _KMQTT_MQTT_H
 #define _KMQTT_MQTT_H
@@ -21,6 +22,7 @@
 #define MQTT_PINGREQ		12
 #define MQTT_PINGRESP		13
 #define MQTT_DISCONNECT		14
+#define MQTT_AUTH		15	/* MQTT 5.0 only */
 
 /* Fixed header flags that 2.2.2 requires for SUBSCRIBE, UNSUBSCRIBE, PUBREL. */
 #define MQTT_FLAGS_QOS1_RESERVED	0x2
@@ -67,6 +69,87 @@
 
 /* SUBACK return code for a refused filter (3.9.3). */
 #define MQTT_SUBACK_FAILURE	0x80
+
+/* MQTT 5.0 property identifiers (2.2.2.2). */
+#define MQTT_PROP_PAYLOAD_FORMAT	0x01
+#define MQTT_PROP_MESSAGE_EXPIRY	0x02
+#define MQTT_PROP_CONTENT_TYPE		0x03
+#define MQTT_PROP_RESPONSE_TOPIC	0x08
+#define MQTT_PROP_CORRELATION_DATA	0x09
+#define MQTT_PROP_SUBSCRIPTION_ID	0x0b
+#define MQTT_PROP_SESSION_EXPIRY	0x11
+#define MQTT_PROP_ASSIGNED_CLIENT_ID	0x12
+#define MQTT_PROP_SERVER_KEEPALIVE	0x13
+#define MQTT_PROP_AUTH_METHOD		0x15
+#define MQTT_PROP_AUTH_DATA		0x16
+#define MQTT_PROP_REQUEST_PROBLEM_INFO	0x17
+#define MQTT_PROP_WILL_DELAY		0x18
+#define MQTT_PROP_REQUEST_RESPONSE_INFO	0x19
+#define MQTT_PROP_RESPONSE_INFO		0x1a
+#define MQTT_PROP_SERVER_REFERENCE	0x1c
+#define MQTT_PROP_REASON_STRING		0x1f
+#define MQTT_PROP_RECEIVE_MAX		0x21
+#define MQTT_PROP_TOPIC_ALIAS_MAX	0x22
+#define MQTT_PROP_TOPIC_ALIAS		0x23
+#define MQTT_PROP_MAX_QOS		0x24
+#define MQTT_PROP_RETAIN_AVAILABLE	0x25
+#define MQTT_PROP_USER_PROPERTY		0x26
+#define MQTT_PROP_MAX_PACKET_SIZE	0x27
+#define MQTT_PROP_WILDCARD_SUB_AVAILABLE	0x28
+#define MQTT_PROP_SUB_ID_AVAILABLE	0x29
+#define MQTT_PROP_SHARED_SUB_AVAILABLE	0x2a
+#define MQTT_PROP_MAX_ID		0x2a
+
+/* Session expiry interval meaning "never" (3.1.2.11.2). */
+#define MQTT_SESSION_EXPIRY_NEVER	0xffffffff
+/* Largest subscription identifier, a variable byte integer (3.8.2.1.2). */
+#define MQTT_SUBSCRIPTION_ID_MAX	268435455
+
+/* MQTT 5.0 subscription options byte (3.8.3.1). */
+#define MQTT_SUBOPT_QOS_MASK		0x03
+#define MQTT_SUBOPT_NO_LOCAL		0x04
+#define MQTT_SUBOPT_RETAIN_AS_PUBLISHED	0x08
+#define MQTT_SUBOPT_RETAIN_HANDLING_MASK	0x30
+#define MQTT_SUBOPT_RETAIN_HANDLING_SHIFT	4
+#define MQTT_SUBOPT_RESERVED		0xc0
+
+/* MQTT 5.0 reason codes (2.4), in the packets that carry them. */
+#define MQTT_RC_SUCCESS			0x00
+#define MQTT_RC_GRANTED_QOS1		0x01
+#define MQTT_RC_GRANTED_QOS2		0x02
+#define MQTT_RC_DISCONNECT_WITH_WILL	0x04
+#define MQTT_RC_NO_MATCHING_SUBSCRIBERS	0x10
+#define MQTT_RC_NO_SUBSCRIPTION_EXISTED	0x11
+#define MQTT_RC_UNSPECIFIED_ERROR	0x80
+#define MQTT_RC_MALFORMED_PACKET	0x81
+#define MQTT_RC_PROTOCOL_ERROR		0x82
+#define MQTT_RC_IMPLEMENTATION_SPECIFIC	0x83
+#define MQTT_RC_UNSUPPORTED_PROTOCOL	0x84
+#define MQTT_RC_CLIENT_ID_NOT_VALID	0x85
+#define MQTT_RC_BAD_USERNAME_PASSWORD	0x86
+#define MQTT_RC_NOT_AUTHORIZED		0x87
+#define MQTT_RC_SERVER_UNAVAILABLE	0x88
+#define MQTT_RC_SERVER_BUSY		0x89
+#define MQTT_RC_BANNED			0x8a
+#define MQTT_RC_SERVER_SHUTTING_DOWN	0x8b
+#define MQTT_RC_BAD_AUTH_METHOD		0x8c
+#define MQTT_RC_KEEPALIVE_TIMEOUT	0x8d
+#define MQTT_RC_SESSION_TAKEN_OVER	0x8e
+#define MQTT_RC_TOPIC_FILTER_INVALID	0x8f
+#define MQTT_RC_TOPIC_NAME_INVALID	0x90
+#define MQTT_RC_PACKET_ID_IN_USE	0x91
+#define MQTT_RC_PACKET_ID_NOT_FOUND	0x92
+#define MQTT_RC_RECEIVE_MAX_EXCEEDED	0x93
+#define MQTT_RC_TOPIC_ALIAS_INVALID	0x94
+#define MQTT_RC_PACKET_TOO_LARGE	0x95
+#define MQTT_RC_QUOTA_EXCEEDED		0x97
+#define MQTT_RC_ADMINISTRATIVE_ACTION	0x98
+#define MQTT_RC_PAYLOAD_FORMAT_INVALID	0x99
+#define MQTT_RC_RETAIN_NOT_SUPPORTED	0x9a
+#define MQTT_RC_QOS_NOT_SUPPORTED	0x9b
+#define MQTT_RC_SHARED_SUB_NOT_SUPPORTED	0x9e
+#define MQTT_RC_SUB_ID_NOT_SUPPORTED	0xa1
+#define MQTT_RC_WILDCARD_SUB_NOT_SUPPORTED	0xa2
 
 /* Topic separators and wildcards (4.7). */
 #define MQTT_TOPIC_SEP		'/'

@@ -55,7 +55,7 @@ static void check_fixed_hdr(const u8 *p, size_t len, u32 max, int ret,
 			    const struct kmqtt_fixed_hdr *hdr)
 {
 	u8 type = p[0] >> 4, flags = p[0] & 0x0f;
-	bool type_ok = type >= MQTT_CONNECT && type <= MQTT_DISCONNECT;
+	bool type_ok = type >= MQTT_CONNECT && type <= MQTT_AUTH;
 	size_t i, n;
 	u32 rem = 0;
 
@@ -94,7 +94,7 @@ static bool check_publish(const struct kmqtt_fixed_hdr *hdr, const u8 *body)
 	u8 *enc;
 	int ret;
 
-	if (kmqtt_codec_parse_publish(hdr->flags, body, hdr->rem_len, &pub))
+	if (kmqtt_codec_parse_publish(hdr->flags, body, hdr->rem_len, false, &pub))
 		return false;
 	FUZZ_CHECK(pub.qos <= 2 && (!pub.dup || pub.qos));
 	FUZZ_CHECK(pub.retain == !!(hdr->flags & MQTT_PUBLISH_RETAIN));
@@ -129,12 +129,13 @@ static bool check_sub(const struct kmqtt_fixed_hdr *hdr, const u8 *body,
 	const u8 *end = body + hdr->rem_len, *filter;
 	struct kmqtt_fixed_hdr h2;
 	struct kmqtt_sub_iter it;
+	struct kmqtt_props props;
 	u16 packet_id, len;
 	u8 qos, *codes, *ack;
 	int n, i = 0, ret;
 
-	n = kmqtt_codec_parse_sub(body, hdr->rem_len, with_qos, &packet_id,
-				  &it);
+	n = kmqtt_codec_parse_sub(body, hdr->rem_len, with_qos, false, &packet_id,
+				  &it, &props);
 	if (n < 0)
 		return false;
 	FUZZ_CHECK(n > 0 && packet_id != 0);
@@ -152,7 +153,7 @@ static bool check_sub(const struct kmqtt_fixed_hdr *hdr, const u8 *body,
 	FUZZ_CHECK(i == n && it.pos == end);
 
 	/* The SUBACK the module would send frames as one. */
-	ret = kmqtt_codec_put_suback(ack, packet_id, codes, n);
+	ret = kmqtt_codec_put_suback(ack, MQTT_SUBACK, packet_id, false, codes, n);
 	FUZZ_CHECK(kmqtt_codec_fixed_hdr(ack, ret, UINT32_MAX, &h2) > 0);
 	FUZZ_CHECK(h2.type == MQTT_SUBACK && h2.rem_len == 2 + (u32)n &&
 		   h2.hdr_len + h2.rem_len == (u32)ret);
@@ -166,9 +167,11 @@ static bool check_ack(const struct kmqtt_fixed_hdr *hdr, const u8 *body)
 {
 	bool valid = hdr->rem_len == 2 && (body[0] || body[1]);
 	u16 packet_id;
+	u8 reason;
 	int ret;
 
-	ret = kmqtt_codec_parse_ack(body, hdr->rem_len, &packet_id);
+	ret = kmqtt_codec_parse_ack(body, hdr->rem_len, false, &packet_id,
+				    &reason);
 	FUZZ_CHECK(valid ? !ret && packet_id == (body[0] << 8 | body[1]) :
 			   ret == -EPROTO);
 	return valid;

@@ -128,7 +128,7 @@ static void check_publish(struct __test_metadata *_metadata, u8 flags,
 {
 	struct kmqtt_publish pub;
 
-	if (kmqtt_codec_parse_publish(flags, body, len, &pub))
+	if (kmqtt_codec_parse_publish(flags, body, len, false, &pub))
 		return;
 	accepted_pub++;
 	ASSERT_GE(2, pub.qos);
@@ -144,12 +144,13 @@ static void check_sub(struct __test_metadata *_metadata, const u8 *body,
 		      u32 len, bool with_qos)
 {
 	struct kmqtt_sub_iter it;
+	struct kmqtt_props props;
 	const u8 *f, *end = body + len;
 	int ret, n = 0;
 	u16 pid, fl;
 	u8 qos;
 
-	ret = kmqtt_codec_parse_sub(body, len, with_qos, &pid, &it);
+	ret = kmqtt_codec_parse_sub(body, len, with_qos, false, &pid, &it, &props);
 	if (ret < 0) {
 		ASSERT_EQ(-EPROTO, ret);
 		return;
@@ -181,7 +182,7 @@ static void check_fixed_hdr(struct __test_metadata *_metadata, const u8 *buf,
 	accepted_hdr++;
 	ASSERT_EQ(ret, hdr.hdr_len);
 	ASSERT_TRUE(ret >= 2 && ret <= 5 && (size_t)ret <= len);
-	ASSERT_TRUE(hdr.type >= MQTT_CONNECT && hdr.type <= MQTT_DISCONNECT);
+	ASSERT_TRUE(hdr.type >= MQTT_CONNECT && hdr.type <= MQTT_AUTH);
 	ASSERT_GE(max, (u64)hdr.hdr_len + hdr.rem_len);
 }
 
@@ -324,14 +325,15 @@ TEST(mutated_valid_packets)
 	rng_seed(_metadata);
 	for (iter = 0; iter < 100000; iter++) {
 		struct kmqtt_sub_iter it;
+		struct kmqtt_props props;
 		bool with_qos = rnd(2);
 		u8 *copy;
 
 		/* Unchanged, the generators' packets must parse. */
 		len = valid_sub_body(buf, with_qos);
 		copy = exact_copy(buf, len);
-		ASSERT_LT(0, kmqtt_codec_parse_sub(copy, len, with_qos, &pid,
-						   &it));
+		ASSERT_LT(0, kmqtt_codec_parse_sub(copy, len, with_qos, false, &pid,
+						   &it, &props));
 		free(copy);
 		len = mutate(buf, len, sizeof(buf));
 		check_all(_metadata, buf, len);
@@ -341,7 +343,7 @@ TEST(mutated_valid_packets)
 		ASSERT_LT(0, kmqtt_codec_fixed_hdr(copy, len, len, &hdr));
 		ASSERT_EQ(0, kmqtt_codec_parse_publish(hdr.flags,
 						       copy + hdr.hdr_len,
-						       hdr.rem_len, &pub));
+						       hdr.rem_len, false, &pub));
 		free(copy);
 		len = mutate(buf, len, sizeof(buf));
 		check_all(_metadata, buf, len);
@@ -380,7 +382,7 @@ TEST(stream_framing)
 			break;
 		case 1:
 			len += kmqtt_codec_put_ack(stream + len, 4 + rnd(4),
-						   1 + rnd(65535));
+						   1 + rnd(65535), 0);
 			break;
 		default:
 			len += kmqtt_codec_put_pingresp(stream + len);

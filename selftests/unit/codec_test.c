@@ -16,11 +16,11 @@
 
 #define BIG_MAX 0xffffffffu
 
-/* Flags 2.2.2 requires per type; ANY for PUBLISH, BAD for types 0 and 15. */
+/* Flags 2.2.2 requires per type: ANY for PUBLISH, BAD for type 0. */
 #define ANY -1
 #define BAD -2
 static const int required_flags[16] = {
-	BAD, 0, 0, ANY, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, BAD,
+	BAD, 0, 0, ANY, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, 0,
 };
 
 TEST(fixed_hdr_every_type_and_flags)
@@ -157,8 +157,7 @@ TEST(publish_qos0)
 	u8 buf[64];
 	size_t n = publish_body(buf, "a/b", -1, "hello");
 
-	ASSERT_EQ(0, kmqtt_codec_parse_publish(MQTT_PUBLISH_RETAIN, buf, n,
-					       &pub));
+	ASSERT_EQ(0, kmqtt_codec_parse_publish(MQTT_PUBLISH_RETAIN, buf, n, false, &pub));
 	ASSERT_EQ(0, pub.qos);
 	ASSERT_TRUE(pub.retain);
 	ASSERT_FALSE(pub.dup);
@@ -176,14 +175,14 @@ TEST(publish_qos1_qos2_packet_id)
 	size_t n;
 
 	n = publish_body(buf, "t", 1, "");
-	ASSERT_EQ(0, kmqtt_codec_parse_publish(1 << 1, buf, n, &pub));
+	ASSERT_EQ(0, kmqtt_codec_parse_publish(1 << 1, buf, n, false, &pub));
 	ASSERT_EQ(1, pub.qos);
 	ASSERT_EQ(1, pub.packet_id);
 	ASSERT_EQ(0, pub.payload_len);
 
 	n = publish_body(buf, "t", 0xffff, "xy");
 	ASSERT_EQ(0, kmqtt_codec_parse_publish(2 << 1 | MQTT_PUBLISH_DUP, buf,
-					       n, &pub));
+					       n, false, &pub));
 	ASSERT_EQ(2, pub.qos);
 	ASSERT_TRUE(pub.dup);
 	ASSERT_FALSE(pub.retain);
@@ -200,29 +199,28 @@ TEST(publish_rejects)
 
 	n = publish_body(buf, "t", 7, "p");
 	/* QoS 3 */
-	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(3 << 1, buf, n, &pub));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(3 << 1, buf, n, false, &pub));
 	/* Packet id 0 with QoS 1 and 2: MQTT-2.3.1-1 */
 	n = publish_body(buf, "t", 0, "p");
-	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(1 << 1, buf, n, &pub));
-	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(2 << 1, buf, n, &pub));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(1 << 1, buf, n, false, &pub));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(2 << 1, buf, n, false, &pub));
 	/* DUP with QoS 0: MQTT-3.3.1-2 */
 	n = publish_body(buf, "t", -1, "p");
-	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(MQTT_PUBLISH_DUP, buf, n,
-						     &pub));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(MQTT_PUBLISH_DUP, buf, n, false, &pub));
 	/* Wildcards in the topic name: MQTT-3.3.2-2 */
 	n = publish_body(buf, "a/+", -1, "");
-	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(0, buf, n, &pub));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(0, buf, n, false, &pub));
 	n = publish_body(buf, "#", -1, "");
-	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(0, buf, n, &pub));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(0, buf, n, false, &pub));
 	/* Empty topic name: MQTT-4.7.3-1 */
 	n = publish_body(buf, "", -1, "payload");
-	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(0, buf, n, &pub));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(0, buf, n, false, &pub));
 	/* Topic with U+0000 and with a bad UTF-8 byte */
 	n = publish_body(buf, "a\x01", -1, "");
 	buf[3] = 0;
-	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(0, buf, n, &pub));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(0, buf, n, false, &pub));
 	buf[3] = 0xff;
-	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(0, buf, n, &pub));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(0, buf, n, false, &pub));
 }
 
 TEST(publish_truncated)
@@ -231,17 +229,16 @@ TEST(publish_truncated)
 	u8 buf[64];
 	size_t n = publish_body(buf, "abcde", 9, ""), cut;
 
-	ASSERT_EQ(0, kmqtt_codec_parse_publish(1 << 1, buf, n, &pub));
+	ASSERT_EQ(0, kmqtt_codec_parse_publish(1 << 1, buf, n, false, &pub));
 	/* Every shorter body misses topic bytes or packet id bytes. */
 	for (cut = 0; cut < n; cut++)
-		ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(1 << 1, buf, cut,
-							     &pub))
+		ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(1 << 1, buf, cut, false, &pub))
 			TH_LOG("body cut to %zu bytes", cut);
 	/* QoS 0: a cut after the topic is a shorter payload, not an error. */
 	n = publish_body(buf, "abcde", -1, "");
 	for (cut = 0; cut < n; cut++)
-		ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(0, buf, cut, &pub));
-	ASSERT_EQ(0, kmqtt_codec_parse_publish(0, buf, n, &pub));
+		ASSERT_EQ(-EPROTO, kmqtt_codec_parse_publish(0, buf, cut, false, &pub));
+	ASSERT_EQ(0, kmqtt_codec_parse_publish(0, buf, n, false, &pub));
 }
 
 /* Append one SUBSCRIBE/UNSUBSCRIBE entry; @qos < 0 for none. */
@@ -262,11 +259,12 @@ TEST(subscribe_one_filter)
 {
 	const u8 body[] = { 0x12, 0x34, 0, 3, 'a', '/', '#', 1 };
 	struct kmqtt_sub_iter it;
+	struct kmqtt_props props;
 	const u8 *f;
 	u16 pid, fl;
 	u8 qos;
 
-	ASSERT_EQ(1, kmqtt_codec_parse_sub(body, sizeof(body), true, &pid, &it));
+	ASSERT_EQ(1, kmqtt_codec_parse_sub(body, sizeof(body), true, false, &pid, &it, &props));
 	ASSERT_EQ(0x1234, pid);
 	ASSERT_TRUE(kmqtt_codec_next_filter(&it, &f, &fl, &qos));
 	ASSERT_EQ(3, fl);
@@ -280,6 +278,7 @@ TEST(subscribe_many_filters)
 	enum { N = 2000 };
 	u8 *body = malloc(2 + N * 16);
 	struct kmqtt_sub_iter it;
+	struct kmqtt_props props;
 	size_t n = 2;
 	const u8 *f;
 	char name[16];
@@ -294,7 +293,7 @@ TEST(subscribe_many_filters)
 		snprintf(name, sizeof(name), "d/%d/+", i);
 		n += sub_entry(body + n, name, i % 3);
 	}
-	ASSERT_EQ(N, kmqtt_codec_parse_sub(body, n, true, &pid, &it));
+	ASSERT_EQ(N, kmqtt_codec_parse_sub(body, n, true, false, &pid, &it, &props));
 	for (i = 0; i < N; i++) {
 		snprintf(name, sizeof(name), "d/%d/+", i);
 		ASSERT_TRUE(kmqtt_codec_next_filter(&it, &f, &fl, &qos));
@@ -322,6 +321,7 @@ TEST(subscribe_rejects)
 		{ "a\xc0\x80", 0 },	/* overlong NUL */
 	};
 	struct kmqtt_sub_iter it;
+	struct kmqtt_props props;
 	u8 body[64];
 	size_t i, n;
 	u16 pid;
@@ -329,22 +329,22 @@ TEST(subscribe_rejects)
 	/* Empty: no filter (MQTT-3.8.3-3); shorter than a packet id. */
 	body[0] = 0;
 	body[1] = 1;
-	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, 2, true, &pid, &it));
-	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, 1, true, &pid, &it));
-	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, 0, true, &pid, &it));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, 2, true, false, &pid, &it, &props));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, 1, true, false, &pid, &it, &props));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, 0, true, false, &pid, &it, &props));
 
 	/* Packet id 0: MQTT-2.3.1-1 */
 	body[1] = 0;
 	n = 2 + sub_entry(body + 2, "a", 0);
-	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, n, true, &pid, &it));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, n, true, false, &pid, &it, &props));
 
 	body[1] = 1;
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		/* The bad entry after a good one: the whole packet fails. */
 		n = 2 + sub_entry(body + 2, "ok", 1);
 		n += sub_entry(body + n, bad[i].filter, bad[i].qos);
-		EXPECT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, n, true, &pid,
-							 &it))
+		EXPECT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, n, true, false, &pid,
+							 &it, &props))
 			TH_LOG("entry %zu", i);
 	}
 }
@@ -352,6 +352,7 @@ TEST(subscribe_rejects)
 TEST(subscribe_truncated)
 {
 	struct kmqtt_sub_iter it;
+	struct kmqtt_props props;
 	u8 body[64];
 	size_t n, cut;
 	u16 pid;
@@ -360,17 +361,18 @@ TEST(subscribe_truncated)
 	body[1] = 9;
 	n = 2 + sub_entry(body + 2, "abc", 2);
 	n += sub_entry(body + n, "x/y", 0);
-	ASSERT_EQ(2, kmqtt_codec_parse_sub(body, n, true, &pid, &it));
+	ASSERT_EQ(2, kmqtt_codec_parse_sub(body, n, true, false, &pid, &it, &props));
 	/* Only the cut right after the first entry is a valid body. */
 	for (cut = 0; cut < n; cut++)
 		ASSERT_EQ(cut == 8 ? 1 : -EPROTO,
-			  kmqtt_codec_parse_sub(body, cut, true, &pid, &it))
+			  kmqtt_codec_parse_sub(body, cut, true, false, &pid, &it, &props))
 			TH_LOG("body cut to %zu bytes", cut);
 }
 
 TEST(unsubscribe_filters)
 {
 	struct kmqtt_sub_iter it;
+	struct kmqtt_props props;
 	const u8 *f;
 	u8 body[64];
 	size_t n;
@@ -381,7 +383,7 @@ TEST(unsubscribe_filters)
 	body[1] = 0x00;
 	n = 2 + sub_entry(body + 2, "a/+", -1);
 	n += sub_entry(body + n, "#", -1);
-	ASSERT_EQ(2, kmqtt_codec_parse_sub(body, n, false, &pid, &it));
+	ASSERT_EQ(2, kmqtt_codec_parse_sub(body, n, false, false, &pid, &it, &props));
 	ASSERT_EQ(0x100, pid);
 	ASSERT_TRUE(kmqtt_codec_next_filter(&it, &f, &fl, &qos));
 	ASSERT_EQ(3, fl);
@@ -392,11 +394,11 @@ TEST(unsubscribe_filters)
 	ASSERT_FALSE(kmqtt_codec_next_filter(&it, &f, &fl, &qos));
 
 	/* Empty (MQTT-3.10.3-2), a bad filter, a stray byte. */
-	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, 2, false, &pid, &it));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, 2, false, false, &pid, &it, &props));
 	n = 2 + sub_entry(body + 2, "a#", -1);
-	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, n, false, &pid, &it));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, n, false, false, &pid, &it, &props));
 	n = 2 + sub_entry(body + 2, "a", 1);
-	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, n, false, &pid, &it));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, n, false, false, &pid, &it, &props));
 }
 
 TEST(publish_encode_roundtrip)
@@ -434,7 +436,7 @@ TEST(publish_encode_roundtrip)
 		ASSERT_EQ(MQTT_PUBLISH, hdr.type);
 		ASSERT_EQ(0, kmqtt_codec_parse_publish(hdr.flags,
 						       buf + hdr.hdr_len,
-						       hdr.rem_len, &out));
+						       hdr.rem_len, false, &out));
 		ASSERT_EQ(in.qos, out.qos);
 		ASSERT_EQ(in.retain, out.retain);
 		ASSERT_EQ(in.dup, out.dup);
@@ -481,7 +483,7 @@ TEST(connack_ack_pingresp_bytes)
 		u8 first = types[i] << 4 | (types[i] == MQTT_PUBREL ? 2 : 0);
 		const u8 want[] = { first, 2, 0xbe, 0xef };
 
-		ASSERT_EQ(4, kmqtt_codec_put_ack(buf, types[i], 0xbeef));
+		ASSERT_EQ(4, kmqtt_codec_put_ack(buf, types[i], 0xbeef, 0));
 		ASSERT_EQ(0, memcmp(buf, want, 4));
 		/* What we send passes our own 2.2.2 checks. */
 		ASSERT_EQ(2, kmqtt_codec_fixed_hdr(buf, 4, 4, &hdr));
@@ -496,13 +498,14 @@ TEST(ack_parse)
 {
 	static const u8 body[] = { 0xbe, 0xef, 0x00 };
 	u16 pid = 0;
+	u8 reason;
 
-	ASSERT_EQ(0, kmqtt_codec_parse_ack(body, 2, &pid));
+	ASSERT_EQ(0, kmqtt_codec_parse_ack(body, 2, false, &pid, &reason));
 	ASSERT_EQ(0xbeef, pid);
-	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_ack((const u8 *)"\0\0", 2, &pid));
-	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_ack(body, 1, &pid));
-	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_ack(body, 3, &pid));
-	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_ack(body, 0, &pid));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_ack((const u8 *)"\0\0", 2, false, &pid, &reason));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_ack(body, 1, false, &pid, &reason));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_ack(body, 3, false, &pid, &reason));
+	ASSERT_EQ(-EPROTO, kmqtt_codec_parse_ack(body, 0, false, &pid, &reason));
 }
 
 TEST(suback_bytes)
@@ -513,13 +516,13 @@ TEST(suback_bytes)
 
 	codes[0] = 1;
 	codes[1] = MQTT_SUBACK_FAILURE;
-	ASSERT_EQ(6, kmqtt_codec_put_suback(buf, 0x0102, codes, 2));
+	ASSERT_EQ(6, kmqtt_codec_put_suback(buf, MQTT_SUBACK, 0x0102, false, codes, 2));
 	ASSERT_EQ(0, memcmp(buf, "\x90\x04\x01\x02\x01\x80", 6));
 
 	/* 300 codes: the remaining length needs two bytes. */
 	for (i = 0; i < 300; i++)
 		codes[i] = i % 3;
-	ASSERT_EQ(3 + 2 + 300, kmqtt_codec_put_suback(buf, 7, codes, 300));
+	ASSERT_EQ(3 + 2 + 300, kmqtt_codec_put_suback(buf, MQTT_SUBACK, 7, false, codes, 300));
 	ASSERT_EQ(3, kmqtt_codec_fixed_hdr(buf, sizeof(buf), BIG_MAX, &hdr));
 	ASSERT_EQ(MQTT_SUBACK, hdr.type);
 	ASSERT_EQ(302, hdr.rem_len);

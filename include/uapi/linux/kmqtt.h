@@ -25,6 +25,8 @@
 /* Longest mount point ATTACH takes (a topic prefix). */
 #define KMQTT_MOUNT_POINT_MAX	1024
 
+/* Most bytes of 5.0 CONNACK properties ATTACH takes. */
+#define KMQTT_CONNACK_PROPS_MAX	4096
 /* Most bytes ATTACH takes in KMQTT_A_PENDING: one TLS record's worth. */
 #define KMQTT_PENDING_MAX	16384
 
@@ -49,7 +51,8 @@ enum kmqtt_cmd {
 	 * doit: hand a connected TCP socket over to the module.
 	 * Request: SOCK_FD, CLIENT_ID, PROTO_LEVEL, KEEPALIVE, CLEAN_SESSION,
 	 * optionally WILL_TOPIC, WILL_PAYLOAD, WILL_QOS, WILL_RETAIN, PENDING,
-	 * ACL, USERNAME, MOUNT_POINT.
+	 * ACL, USERNAME, MOUNT_POINT; for MQTT 5.0 SESSION_EXPIRY,
+	 * RECEIVE_MAX, MAX_PACKET_OUT, CONNACK_PROPS, WILL_PROPS.
 	 * Reply: CONN_ID, SESSION_PRESENT.  The module sends CONNACK itself.
 	 */
 	KMQTT_CMD_ATTACH,
@@ -80,7 +83,7 @@ enum kmqtt_attr {
 	KMQTT_A_SOCK_FD,	/* u32: connected TCP socket of the caller */
 	KMQTT_A_CONN_ID,	/* u64: connection id assigned by the module */
 	KMQTT_A_CLIENT_ID,	/* binary: 1..KMQTT_CLIENT_ID_MAX bytes */
-	KMQTT_A_PROTO_LEVEL,	/* u8: 3 (MQTT 3.1) or 4 (MQTT 3.1.1) */
+	KMQTT_A_PROTO_LEVEL,	/* u8: 3 (MQTT 3.1), 4 (3.1.1) or 5 (5.0) */
 	KMQTT_A_KEEPALIVE,	/* u16: seconds, 0 disables the timer */
 	KMQTT_A_CLEAN_SESSION,	/* u8: 0 or 1 */
 	KMQTT_A_CLOSE_REASON,	/* u32: enum kmqtt_close_reason */
@@ -121,6 +124,33 @@ enum kmqtt_attr {
 	 * sent have the prefix removed.
 	 */
 	KMQTT_A_MOUNT_POINT,
+	/*
+	 * u32, MQTT 5.0 (PROTO_LEVEL 5) only: seconds the session outlives
+	 * the connection (its session expiry interval, capped by the agent;
+	 * 0xffffffff: until the operator's SESSION_EXPIRY limit).
+	 * CLEAN_SESSION is then 5.0's Clean Start.  Absent: 0 with
+	 * CLEAN_SESSION, else 0xffffffff, as MQTT 3.1.1 has it.
+	 */
+	KMQTT_A_SESSION_EXPIRY,
+	/* u16, 5.0: the client's Receive Maximum; absent: 65535. */
+	KMQTT_A_RECEIVE_MAX,
+	/*
+	 * u32, 5.0: the client's Maximum Packet Size; a message larger than
+	 * that is not sent to it (dropped, counted).  Absent: no limit.
+	 */
+	KMQTT_A_MAX_PACKET_OUT,
+	/*
+	 * binary, 5.0: the properties the module's CONNACK carries, as they
+	 * go on the wire without their length (the agent chose them: limits,
+	 * assigned client identifier...), at most KMQTT_CONNACK_PROPS_MAX.
+	 */
+	KMQTT_A_CONNACK_PROPS,
+	/*
+	 * binary, 5.0: the will's properties as its PUBLISH carries them
+	 * (payload format, message expiry, content type, response topic,
+	 * correlation data, user properties), without their length.
+	 */
+	KMQTT_A_WILL_PROPS,
 
 	__KMQTT_A_MAX,
 };
@@ -156,7 +186,9 @@ enum kmqtt_stat {
 	KMQTT_STAT_DROPPED_CLOSING,	/* QoS 0 to a connection closing */
 	KMQTT_STAT_DROPPED_FANOUT,	/* subscribers past the fan-out bound */
 	KMQTT_STAT_DROPPED_DENIED,	/* read access lost before it was sent */
-	KMQTT_STAT_DROPPED_TOO_LARGE,	/* payload over MESSAGE_SIZE */
+	/* payload over MESSAGE_SIZE, or over a 5.0 client's packet size */
+	KMQTT_STAT_DROPPED_TOO_LARGE,
+	KMQTT_STAT_DROPPED_EXPIRED,	/* 5.0 message expiry interval passed */
 
 	__KMQTT_STAT_MAX,
 };
@@ -171,6 +203,8 @@ enum kmqtt_close_reason {
 	KMQTT_CLOSE_SHUTDOWN,	/* module unload or network namespace exit */
 	KMQTT_CLOSE_NOMEM,	/* out of memory for this connection */
 	KMQTT_CLOSE_TAKEOVER,	/* a new connection took the session over */
+	/* 5.0 client sent DISCONNECT 0x04: its will is published */
+	KMQTT_CLOSE_DISCONNECT_WILL,
 
 	__KMQTT_CLOSE_MAX,
 };
