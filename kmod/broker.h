@@ -37,7 +37,8 @@ enum kmqtt_drop {
 	KMQTT_DROP_CLOSING,		/* QoS 0 to a connection closing */
 	KMQTT_DROP_FANOUT,		/* subscribers past the fan-out bound */
 	KMQTT_DROP_DENIED,		/* read access lost before it was sent */
-	KMQTT_DROP_TOO_LARGE,		/* payload over limits.message_size */
+	KMQTT_DROP_TOO_LARGE,		/* over message_size, or a client's max */
+	KMQTT_DROP_EXPIRED,		/* 5.0 message expiry passed in a queue */
 
 	KMQTT_DROP_COUNT,
 };

@@ -71,6 +71,11 @@ u8 *kmqtt_codec_put_u16(u8 *p, u16 v)
 	return p + 2;
 }
 
+u8 *kmqtt_codec_put_u32(u8 *p, u32 v)
+{
+	return kmqtt_codec_put_u16(kmqtt_codec_put_u16(p, v >> 16), v);
+}
+
 int kmqtt_codec_parse_publish(u8 flags, const u8 *body, u32 len, bool v5,
 			      struct kmqtt_publish *pub)
 {

@@ -110,6 +110,9 @@ bool kmqtt_codec_next_filter(struct kmqtt_sub_iter *it, const u8 **filter,
 /* A two-byte integer, big-endian (1.5.2); returns the byte after it. */
 u8 *kmqtt_codec_put_u16(u8 *p, u16 v);
 
+/* A four-byte integer, big-endian (1.5.3 of 5.0); returns the byte after. */
+u8 *kmqtt_codec_put_u32(u8 *p, u32 v);
+
 /* Bytes needed for a fixed header with @rem_len (2..5). */
 size_t kmqtt_codec_fixed_hdr_len(u32 rem_len);
 

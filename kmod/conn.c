@@ -154,7 +154,8 @@ static void kmqtt_conn_publish_will(struct kmqtt_conn *conn)
 		atomic64_inc(&broker->acl_denied);
 		return;
 	}
-	if (kmqtt_publish_msg(broker, will, conn->will_retain, &conn->fanout)) {
+	if (kmqtt_publish_msg(broker, will, conn->will_retain, NULL,
+			      &conn->fanout)) {
 		kmqtt_broker_dropped(broker, KMQTT_DROP_NO_MEMORY, 1);
 		net_warn_ratelimited("kmqtt: will of connection %llu dropped: out of memory\n",
 				     conn->id);
@@ -234,7 +235,10 @@ static void kmqtt_conn_close_work(struct work_struct *work)
 	kmqtt_netlink_conn_closed(conn);
 	kmqtt_conn_unregister(conn);
 
-	/* MQTT-3.1.2-8: the will goes out on any close but DISCONNECT. */
+	/*
+	 * MQTT-3.1.2-8: the will goes out on any close but DISCONNECT (or,
+	 * 5.0, on DISCONNECT with reason 0x04 too).
+	 */
 	if (conn->will && conn->close_reason != KMQTT_CLOSE_DISCONNECT &&
 	    conn->close_reason != KMQTT_CLOSE_SHUTDOWN)
 		kmqtt_conn_publish_will(conn);
@@ -266,6 +270,9 @@ static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
 	conn->proto_level = params->proto_level;
 	conn->keepalive = params->keepalive;
 	conn->clean_session = params->clean_session;
+	conn->receive_max = params->receive_max;
+	conn->max_packet_out = params->max_packet_out;
+	conn->session_expiry = params->session_expiry;
 	INIT_WORK(&conn->rx_work, kmqtt_receive_work);
 	INIT_WORK(&conn->tx_work, kmqtt_send_work);
 	INIT_WORK(&conn->close_work, kmqtt_conn_close_work);
@@ -285,6 +292,7 @@ static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
 	if (params->will_topic) {
 		conn->will = kmqtt_msg_create(broker, NULL, 0, params->will_topic,
 					      params->will_topic_len,
+					      &params->will_props,
 					      params->will_payload,
 					      params->will_payload_len,
 					      params->will_qos, GFP_KERNEL);

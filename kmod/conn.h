@@ -82,6 +82,14 @@ struct kmqtt_conn {
 	bool clean_session;
 	bool ktls;			/* the socket had the "tls" ULP at attach */
 	/*
+	 * MQTT 5.0: what the client takes (receive maximum, maximum packet
+	 * size, 0: no limit), and the session expiry interval its session
+	 * gets when it closes (a DISCONNECT may change it; rx_work only).
+	 */
+	u16 receive_max;
+	u32 max_packet_out;
+	u32 session_expiry;
+	/*
 	 * Mount point: the client's topics and filters are taken with it in
 	 * front, the topics it is sent without it (NULL, 0: none).
 	 */
@@ -149,6 +157,11 @@ enum {
 static inline bool kmqtt_conn_closing(const struct kmqtt_conn *conn)
 {
 	return READ_ONCE(conn->close_reason) != KMQTT_CONN_OPEN;
+}
+
+static inline bool kmqtt_conn_v5(const struct kmqtt_conn *conn)
+{
+	return conn->proto_level == MQTT_PROTO_V5;
 }
 
 static inline bool kmqtt_conn_paused(const struct kmqtt_conn *conn)

@@ -103,22 +103,31 @@ static bool kmqtt_delivery_readable(struct kmqtt_session *session,
 
 /*
  * May @d go to @conn's client now?  Its topic must be under the client's
- * mount point, and readable under the rules in force: read access is
+ * mount point, its 5.0 expiry not passed, its size within what the
+ * client takes, and readable under the rules in force: read access is
  * checked when a message is sent, not only when it was queued, so that a
  * reload, or a takeover by another user, withdraws what waits.  The rules
- * are read again only when they changed since the last check.
+ * are read again only when they changed since the last check.  Returns
+ * true, or false with why in *@why (KMQTT_DROP_COUNT: not for this client,
+ * not counted).
  */
 static bool kmqtt_delivery_sendable(struct kmqtt_session *session,
 				    struct kmqtt_conn *conn,
-				    struct kmqtt_delivery *d)
+				    struct kmqtt_delivery *d,
+				    enum kmqtt_drop *why)
 {
 	u32 gen = kmqtt_session_acl_gen(session);
 
 	lockdep_assert_held(&session->lock);
+	*why = KMQTT_DROP_DENIED;
 	if (!kmqtt_send_takes(conn, d->msg))
+		return false;
+	*why = KMQTT_DROP_TOO_LARGE;
+	if (!kmqtt_send_fits(conn, d->msg, d->qos))
 		return false;
 	if (d->acl_gen == gen)
 		return true;
+	*why = KMQTT_DROP_DENIED;
 	if (!kmqtt_delivery_readable(session, d->msg))
 		return false;
 	d->acl_gen = gen;
@@ -127,11 +136,12 @@ static bool kmqtt_delivery_sendable(struct kmqtt_session *session,
 
 /* A delivery of the queue or window that may not be sent: it goes. */
 static void kmqtt_delivery_withdraw(struct kmqtt_session *session,
-				    struct kmqtt_delivery *d)
+				    struct kmqtt_delivery *d,
+				    enum kmqtt_drop why)
 {
 	list_del(&d->node);
 	kmqtt_delivery_put(d);
-	kmqtt_delivery_dropped(session, KMQTT_DROP_DENIED);
+	kmqtt_delivery_dropped(session, why);
 }
 
 static bool kmqtt_delivery_id_in_use(struct kmqtt_session *session, u16 id)
@@ -173,7 +183,7 @@ static void kmqtt_delivery_send(struct kmqtt_session *session,
 		 * and counts against no control limit (the window bounds it).
 		 */
 		d->tx.msg = NULL;
-		kmqtt_send_ack(conn, &d->tx, MQTT_PUBREL, d->packet_id);
+		kmqtt_send_ack(conn, &d->tx, MQTT_PUBREL, d->packet_id, 0);
 		return;
 	}
 	d->tx.msg = d->msg;
@@ -182,12 +192,18 @@ static void kmqtt_delivery_send(struct kmqtt_session *session,
 		kmqtt_delivery_put(d);
 }
 
-/* Move queued messages into the window while it has room. */
+/*
+ * Move queued messages into the window while it has room: the broker's
+ * limit, and the 5.0 client's receive maximum (MQTT-3.3.4-9).  Messages
+ * whose 5.0 expiry passed while they waited go (MQTT-3.3.2-5).
+ */
 static void kmqtt_delivery_pump(struct kmqtt_session *session,
 				struct kmqtt_conn *conn)
 {
-	u32 window = READ_ONCE(session->broker->limits.max_inflight);
+	u32 window = min_t(u32, READ_ONCE(session->broker->limits.max_inflight),
+			   conn->receive_max);
 	struct kmqtt_delivery *d, *tmp;
+	enum kmqtt_drop why;
 
 	lockdep_assert_held(&session->lock);
 	list_for_each_entry_safe(d, tmp, &session->queue, node) {
@@ -196,8 +212,12 @@ static void kmqtt_delivery_pump(struct kmqtt_session *session,
 		WRITE_ONCE(session->n_queued, session->n_queued - 1);
 		WRITE_ONCE(session->queued_bytes,
 			   session->queued_bytes - d->msg->len);
-		if (!kmqtt_delivery_sendable(session, conn, d)) {
-			kmqtt_delivery_withdraw(session, d);
+		if (kmqtt_msg_expired(d->msg)) {
+			kmqtt_delivery_withdraw(session, d, KMQTT_DROP_EXPIRED);
+			continue;
+		}
+		if (!kmqtt_delivery_sendable(session, conn, d, &why)) {
+			kmqtt_delivery_withdraw(session, d, why);
 			continue;
 		}
 		list_del(&d->node);
@@ -249,6 +269,11 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 			rcu_read_unlock();
 			return false;
 		}
+		if (conn && !kmqtt_send_fits(conn, msg, 0)) {
+			rcu_read_unlock();
+			kmqtt_delivery_dropped(session, KMQTT_DROP_TOO_LARGE);
+			return false;
+		}
 		/*
 		 * Straight out unless QoS 1/2 messages wait for the window:
 		 * then it waits behind them (ordered topics, MQTT-4.6.0-6).
@@ -294,6 +319,7 @@ void kmqtt_delivery_bind(struct kmqtt_session *session,
 			 struct kmqtt_conn *conn)
 {
 	struct kmqtt_delivery *d, *tmp;
+	enum kmqtt_drop why;
 
 	spin_lock(&session->lock);
 	rcu_assign_pointer(session->conn, conn);
@@ -302,9 +328,10 @@ void kmqtt_delivery_bind(struct kmqtt_session *session,
 	 * PUBREL goes out whatever the rules say: it carries no message.
 	 */
 	list_for_each_entry_safe(d, tmp, &session->inflight, node) {
-		if (!d->released && !kmqtt_delivery_sendable(session, conn, d)) {
+		if (!d->released &&
+		    !kmqtt_delivery_sendable(session, conn, d, &why)) {
 			WRITE_ONCE(session->n_inflight, session->n_inflight - 1);
-			kmqtt_delivery_withdraw(session, d);
+			kmqtt_delivery_withdraw(session, d, why);
 			continue;
 		}
 		kmqtt_delivery_send(session, conn, d, true);
@@ -333,7 +360,7 @@ kmqtt_delivery_find(struct kmqtt_session *session, u16 packet_id)
 }
 
 int kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
-		       u16 packet_id, struct kmqtt_txent **pubrel)
+		       u16 packet_id, u8 reason, struct kmqtt_txent **pubrel)
 {
 	struct kmqtt_delivery *d;
 	struct kmqtt_conn *conn;
@@ -350,12 +377,15 @@ int kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
 	case MQTT_PUBREC:
 		if (d->qos != 2)
 			goto unlock;
+		/* 5.0: an error ends the flow (4.3.3). */
+		if (reason >= MQTT_RC_UNSPECIFIED_ERROR)
+			break;
 		/*
 		 * MQTT-4.3.3-1: answer every PUBREC, resent ones too, in an
 		 * entry of its own: the delivery's may still be queued.
 		 */
 		d->released = true;
-		ret = kmqtt_send_ack(conn, *pubrel, MQTT_PUBREL, packet_id);
+		ret = kmqtt_send_ack(conn, *pubrel, MQTT_PUBREL, packet_id, 0);
 		*pubrel = NULL;
 		goto unlock;
 	case MQTT_PUBACK:
@@ -394,11 +424,11 @@ int kmqtt_delivery_qos2_received(struct kmqtt_session *session,
 	return !__test_and_set_bit(packet_id, session->qos2_received);
 }
 
-void kmqtt_delivery_qos2_released(struct kmqtt_session *session,
+bool kmqtt_delivery_qos2_released(struct kmqtt_session *session,
 				  u16 packet_id)
 {
-	if (session->qos2_received)
-		__clear_bit(packet_id, session->qos2_received);
+	return session->qos2_received &&
+	       __test_and_clear_bit(packet_id, session->qos2_received);
 }
 
 void kmqtt_delivery_purge(struct kmqtt_session *session)

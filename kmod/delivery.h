@@ -76,13 +76,15 @@ void kmqtt_delivery_bind(struct kmqtt_session *session,
 void kmqtt_delivery_unbind(struct kmqtt_session *session);
 
 /*
- * PUBACK, PUBREC or PUBCOMP from the client for @packet_id.  A PUBREC is
- * answered with PUBREL in *@pubrel (from kmqtt_send_alloc_control()),
- * which is then set to NULL; the caller frees it when it is still set.
- * Returns 0, or -ENOBUFS when the client does not read its acks.
+ * PUBACK, PUBREC or PUBCOMP from the client for @packet_id, with a 5.0
+ * @reason (0 for 3.1.x).  A PUBREC is answered with PUBREL in *@pubrel
+ * (from kmqtt_send_alloc_control()), which is then set to NULL; the
+ * caller frees it when it is still set.  A PUBREC with an error reason
+ * ends the flow instead (4.3.3).  Returns 0, or -ENOBUFS when the client
+ * does not read its acks.
  */
 int kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
-		       u16 packet_id, struct kmqtt_txent **pubrel);
+		       u16 packet_id, u8 reason, struct kmqtt_txent **pubrel);
 
 /* Inbound QoS 2 ids of a session: one bit per packet id. */
 #define KMQTT_QOS2_BITMAP_SIZE	BITS_TO_BYTES(U16_MAX + 1)
@@ -95,8 +97,11 @@ int kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
 int kmqtt_delivery_qos2_received(struct kmqtt_session *session,
 				 u16 packet_id);
 
-/* PUBREL for @packet_id: the id may be reused. */
-void kmqtt_delivery_qos2_released(struct kmqtt_session *session,
+/*
+ * PUBREL for @packet_id: the id may be reused.  Returns whether it was
+ * received and not yet released.
+ */
+bool kmqtt_delivery_qos2_released(struct kmqtt_session *session,
 				  u16 packet_id);
 
 /* Drop everything queued and in flight; the session is going away. */

@@ -9,8 +9,12 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
+#include <linux/timekeeping.h>
+#include <kmqtt/mqtt.h>
+
 #include "broker.h"
 #include "msg.h"
+#include "property.h"
 
 /*
  * Payloads of at least this many bytes go in pages of their own and are
@@ -47,13 +51,15 @@ static size_t kmqtt_msg_alloc_size(const struct kmqtt_msg *msg)
 struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 				   const u8 *prefix, u16 prefix_len,
 				   const u8 *topic, u16 topic_len,
+				   const struct kmqtt_props *props,
 				   const u8 *payload, u32 payload_len, u8 qos,
 				   gfp_t gfp)
 {
+	u32 props_len = props ? props->forward_len : 0;
 	u16 full_len = prefix_len + topic_len;
-	size_t len = 2 + (size_t)full_len + payload_len;
+	size_t len = 2 + (size_t)full_len + props_len + payload_len;
 	size_t size = offsetof(struct kmqtt_msg, data) + len;
-	size_t charge = kmqtt_msg_charge(full_len, payload_len);
+	size_t charge = kmqtt_msg_charge(full_len, props_len + payload_len);
 	bool small = size <= KMQTT_MSG_SMALL;
 	u32 min = READ_ONCE(zerocopy_min);
 	struct kmqtt_msg *msg = NULL;
@@ -83,13 +89,27 @@ struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 	msg->broker = broker;
 	msg->qos = qos;
 	msg->topic_len = full_len;
+	msg->props_len = props_len;
+	msg->expires = 0;
+	/* MQTT-3.3.2-5: the interval runs from the server's receipt. */
+	if (props && kmqtt_props_has(props, MQTT_PROP_MESSAGE_EXPIRY))
+		msg->expires = ktime_get_boottime_seconds() +
+			       props->message_expiry;
 	msg->len = len;
 	msg->data[0] = full_len >> 8;
 	msg->data[1] = full_len & 0xff;
 	memcpy(msg->data + 2, prefix, prefix_len);
 	memcpy(msg->data + 2 + prefix_len, topic, topic_len);
-	memcpy(msg->data + 2 + full_len, payload, payload_len);
+	if (props_len)
+		kmqtt_props_copy_forward(msg->data + 2 + full_len, props);
+	memcpy(msg->data + 2 + full_len + props_len, payload, payload_len);
 	return msg;
+}
+
+bool kmqtt_msg_expired(const struct kmqtt_msg *msg)
+{
+	return msg->expires &&
+	       !kmqtt_msg_expiry_left(msg, ktime_get_boottime_seconds());
 }
 
 static void kmqtt_msg_free_pages_rcu(struct rcu_head *rcu)

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * An application message: topic and payload as one immutable, refcounted
- * buffer laid out as they go on the wire (16-bit topic length, topic,
- * payload).  Every subscriber, queue and the retained store share it; each
- * delivery adds only its own fixed header and packet id.  A large one
+ * An application message: topic, MQTT 5.0 properties and payload as one
+ * immutable, refcounted buffer laid out as they go on the wire (16-bit
+ * topic length, topic, properties without their length, payload).  Every
+ * subscriber, queue and the retained store share it; each delivery adds
+ * only its own fixed header, packet id and, for a 5.0 subscriber, the
+ * property length and the properties that differ per subscriber.  A 3.1.1
+ * subscriber is sent the topic and the payload around the properties.  A large one
  * lives in pages of its own, so that sockets can send the payload without
  * copying it (zerocopy_min).
  */
@@ -12,7 +15,10 @@
 
 #include <linux/rcupdate.h>
 #include <linux/refcount.h>
+#include <linux/time64.h>
 #include <linux/types.h>
+
+struct kmqtt_props;
 
 struct kmqtt_broker;
 
@@ -25,19 +31,27 @@ struct kmqtt_msg {
 	bool in_pages;			/* a compound page of its own */
 	u8 page_order;
 	u16 topic_len;
+	u32 props_len;			/* properties passed on as they are */
+	/*
+	 * 5.0 message expiry: boot time in seconds when it expires, 0 never.
+	 * Each subscriber is sent what remains of it.
+	 */
+	time64_t expires;
 	u32 len;			/* of data[] */
 	u8 data[];
 };
 
 /*
  * A message on the topic @prefix (a mount point, may be empty) followed
- * by @topic, at most 65535 bytes together.  Returns the message, or
+ * by @topic, at most 65535 bytes together, with the 5.0 properties @props
+ * (parsed; NULL or empty for none).  Returns the message, or
  * ERR_PTR(-ENOSPC) when the broker's memory limit is reached,
  * ERR_PTR(-ENOMEM) when memory is short.
  */
 struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 				   const u8 *prefix, u16 prefix_len,
 				   const u8 *topic, u16 topic_len,
+				   const struct kmqtt_props *props,
 				   const u8 *payload, u32 payload_len, u8 qos,
 				   gfp_t gfp);
 
@@ -47,7 +61,10 @@ struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
  */
 #define KMQTT_MSG_SMALL		256
 
-/* What the memory limit must allow for a message of these lengths. */
+/*
+ * What the memory limit must allow for a message of these lengths
+ * (@payload_len counting the properties passed on).
+ */
 static inline size_t kmqtt_msg_charge(u16 topic_len, u32 payload_len)
 {
 	size_t size = offsetof(struct kmqtt_msg, data) + 2 + topic_len +
@@ -77,11 +94,29 @@ static inline const u8 *kmqtt_msg_topic(const struct kmqtt_msg *msg)
 	return msg->data + 2;
 }
 
-/* Bytes of data[] before the payload: where a packet id goes. */
-static inline u32 kmqtt_msg_payload_offset(const struct kmqtt_msg *msg)
+/* Bytes of data[] before the properties: where a packet id goes. */
+static inline u32 kmqtt_msg_props_offset(const struct kmqtt_msg *msg)
 {
 	return 2 + msg->topic_len;
 }
+
+static inline u32 kmqtt_msg_payload_offset(const struct kmqtt_msg *msg)
+{
+	return kmqtt_msg_props_offset(msg) + msg->props_len;
+}
+
+/*
+ * Seconds left of a 5.0 message expiry interval at boot time @now: 0 when
+ * the message has expired.  Only for a message that @expires.
+ */
+static inline u32 kmqtt_msg_expiry_left(const struct kmqtt_msg *msg,
+					time64_t now)
+{
+	return msg->expires > now ? msg->expires - now : 0;
+}
+
+/* Has it expired (5.0), so that it may no longer be sent on? */
+bool kmqtt_msg_expired(const struct kmqtt_msg *msg);
 
 static inline u32 kmqtt_msg_payload_len(const struct kmqtt_msg *msg)
 {

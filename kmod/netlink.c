@@ -472,6 +472,8 @@ static int kmqtt_netlink_put_totals(struct sk_buff *skb,
 		     KMQTT_STAT_DROPPED_DENIED);
 	BUILD_BUG_ON(KMQTT_STAT_DROPPED_QUEUE_FULL + KMQTT_DROP_TOO_LARGE !=
 		     KMQTT_STAT_DROPPED_TOO_LARGE);
+	BUILD_BUG_ON(KMQTT_STAT_DROPPED_QUEUE_FULL + KMQTT_DROP_EXPIRED !=
+		     KMQTT_STAT_DROPPED_EXPIRED);
 
 	spin_lock(&broker->conns_lock);
 	sum = broker->closed;
@@ -765,7 +767,7 @@ static int kmqtt_netlink_fill_subscription(struct sk_buff *skb,
 		    session->client_id) ||
 	    nla_put(skb, KMQTT_A_FILTER, sub->len, sub->filter) ||
 	    nla_put_u8(skb, KMQTT_A_QOS,
-		       sub->options & KMQTT_SUBOPT_QOS_MASK)) {
+		       sub->options & MQTT_SUBOPT_QOS_MASK)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}

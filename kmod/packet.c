@@ -20,6 +20,21 @@
 #include "subscribe.h"
 #include "topic.h"
 
+/*
+ * The 5.0 properties of a PUBLISH: no topic alias is taken, as CONNACK
+ * announces a Topic Alias Maximum of 0 (MQTT-3.3.2-9), so every topic
+ * must be given in full (MQTT-3.3.4).
+ */
+static int kmqtt_packet_publish_v5(struct kmqtt_conn *conn,
+				   const struct kmqtt_publish *pub)
+{
+	if (kmqtt_props_has(&pub->props, MQTT_PROP_TOPIC_ALIAS))
+		return kmqtt_conn_violation(conn, "topic alias over the maximum 0");
+	if (!pub->topic_len)
+		return kmqtt_conn_violation(conn, "empty topic without alias");
+	return 0;
+}
+
 static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 				const struct kmqtt_fixed_hdr *hdr,
 				const u8 *body)
@@ -27,12 +42,19 @@ static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 	u32 message_size = READ_ONCE(conn->broker->limits.message_size);
 	u32 max_levels = READ_ONCE(conn->broker->limits.max_topic_levels);
 	struct kmqtt_txent *ack = NULL;
+	u8 reason = MQTT_RC_SUCCESS;
 	struct kmqtt_publish pub;
 	int ret = 1;
 
-	if (kmqtt_codec_parse_publish(hdr->flags, body, hdr->rem_len, false,
-				      &pub))
+	if (kmqtt_codec_parse_publish(hdr->flags, body, hdr->rem_len,
+				      kmqtt_conn_v5(conn), &pub))
 		return kmqtt_conn_violation(conn, "malformed PUBLISH");
+	if (kmqtt_conn_v5(conn)) {
+		ret = kmqtt_packet_publish_v5(conn, &pub);
+		if (ret)
+			return ret;
+		ret = 1;
+	}
 	/*
 	 * No filter deeper than the limit can be subscribed to; Mosquitto
 	 * closes such publishers too.  A topic of fewer bytes than the limit
@@ -49,6 +71,7 @@ static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 		kmqtt_broker_dropped(conn->broker, KMQTT_DROP_TOO_LARGE, 1);
 		net_info_ratelimited("kmqtt: connection %llu: payload of %u bytes over message_size_limit dropped\n",
 				     conn->id, pub.payload_len);
+		reason = MQTT_RC_QUOTA_EXCEEDED;
 		ret = 0;
 	}
 	if (pub.qos) {
@@ -64,7 +87,7 @@ static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 			goto free_ack;
 	}
 	if (ret) {
-		ret = kmqtt_publish(conn, &pub);
+		ret = kmqtt_publish(conn, &pub, &reason);
 		if (ret) {
 			/* Not taken: handled again when it can be. */
 			if (pub.qos == 2)
@@ -76,9 +99,14 @@ static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 	kmqtt_counter_add(&conn->counters.msgs_in, 1);
 	if (!pub.qos)
 		return 0;
+	if (!kmqtt_conn_v5(conn))
+		reason = MQTT_RC_SUCCESS;
+	/* 5.0: a PUBREC with an error ends the flow; no PUBREL follows. */
+	if (pub.qos == 2 && reason >= MQTT_RC_UNSPECIFIED_ERROR)
+		kmqtt_delivery_qos2_released(conn->session, pub.packet_id);
 	return kmqtt_send_ack(conn, ack,
 			      pub.qos == 1 ? MQTT_PUBACK : MQTT_PUBREC,
-			      pub.packet_id);
+			      pub.packet_id, reason);
 free_ack:
 	if (ack)
 		kmqtt_send_free_control(conn->broker, ack);
@@ -94,8 +122,8 @@ static int kmqtt_packet_ack(struct kmqtt_conn *conn,
 	u8 reason;
 	int ret;
 
-	if (kmqtt_codec_parse_ack(body, hdr->rem_len, false, &packet_id,
-				  &reason))
+	if (kmqtt_codec_parse_ack(body, hdr->rem_len, kmqtt_conn_v5(conn),
+				  &packet_id, &reason))
 		return kmqtt_conn_violation(conn, "malformed ack");
 	/* PUBREC is answered with PUBREL, PUBREL with PUBCOMP. */
 	if (hdr->type == MQTT_PUBREC || hdr->type == MQTT_PUBREL) {
@@ -105,14 +133,52 @@ static int kmqtt_packet_ack(struct kmqtt_conn *conn,
 	}
 	if (hdr->type != MQTT_PUBREL) {
 		ret = kmqtt_delivery_ack(conn->session, hdr->type, packet_id,
-					 &answer);
+					 reason, &answer);
 		if (answer)
 			kmqtt_send_free_control(conn->broker, answer);
 		return ret;
 	}
-	kmqtt_delivery_qos2_released(conn->session, packet_id);
-	/* MQTT-4.3.3-2: PUBCOMP even for an id already released. */
-	return kmqtt_send_ack(conn, answer, MQTT_PUBCOMP, packet_id);
+	/*
+	 * MQTT-4.3.3-2: PUBCOMP even for an id already released; 5.0 says
+	 * it was not found (3.7.2.1).
+	 */
+	reason = MQTT_RC_SUCCESS;
+	if (!kmqtt_delivery_qos2_released(conn->session, packet_id) &&
+	    kmqtt_conn_v5(conn))
+		reason = MQTT_RC_PACKET_ID_NOT_FOUND;
+	return kmqtt_send_ack(conn, answer, MQTT_PUBCOMP, packet_id, reason);
+}
+
+/*
+ * DISCONNECT.  5.0 gives a reason, 0x04 asking for the will (3.14.2.1),
+ * and may change the session expiry interval, but not from 0
+ * (MQTT-3.14.2-2).  Either way the will is discarded otherwise
+ * (MQTT-3.14.4-3).
+ */
+static int kmqtt_packet_disconnect(struct kmqtt_conn *conn,
+				   const struct kmqtt_fixed_hdr *hdr,
+				   const u8 *body)
+{
+	struct kmqtt_props props;
+	u8 reason = 0;
+
+	if (!kmqtt_conn_v5(conn)) {
+		if (hdr->rem_len)
+			return kmqtt_conn_violation(conn, "malformed DISCONNECT");
+	} else {
+		if (kmqtt_codec_parse_disconnect(body, hdr->rem_len, &reason,
+						 &props))
+			return kmqtt_conn_violation(conn, "malformed DISCONNECT");
+		if (kmqtt_props_has(&props, MQTT_PROP_SESSION_EXPIRY)) {
+			if (!conn->session_expiry && props.session_expiry)
+				return kmqtt_conn_violation(conn,
+							    "session expiry set at DISCONNECT after 0 at CONNECT");
+			conn->session_expiry = props.session_expiry;
+		}
+	}
+	kmqtt_conn_close(conn, reason == MQTT_RC_DISCONNECT_WITH_WILL ?
+			 KMQTT_CLOSE_DISCONNECT_WILL : KMQTT_CLOSE_DISCONNECT);
+	return 0;
 }
 
 int kmqtt_packet_handle(struct kmqtt_conn *conn,
@@ -135,11 +201,7 @@ int kmqtt_packet_handle(struct kmqtt_conn *conn,
 			return kmqtt_conn_violation(conn, "malformed PINGREQ");
 		return kmqtt_send_pingresp(conn);
 	case MQTT_DISCONNECT:
-		if (hdr->rem_len)
-			return kmqtt_conn_violation(conn, "malformed DISCONNECT");
-		/* MQTT-3.14.4-3: the will is discarded. */
-		kmqtt_conn_close(conn, KMQTT_CLOSE_DISCONNECT);
-		return 0;
+		return kmqtt_packet_disconnect(conn, hdr, body);
 	case MQTT_CONNECT:
 		/* MQTT-3.1.0-2 */
 		return kmqtt_conn_violation(conn, "second CONNECT");

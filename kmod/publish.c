@@ -95,17 +95,27 @@ static void kmqtt_fanout_trim(struct kmqtt_broker *broker,
 }
 
 /* Under RCU: one delivery per matching session; returns how many missed. */
-static u32 kmqtt_fanout_deliver(struct kmqtt_fanout *f, struct kmqtt_msg *msg)
+static u32 kmqtt_fanout_deliver(struct kmqtt_fanout *f, struct kmqtt_msg *msg,
+				bool retain, struct kmqtt_session *from)
 {
 	struct kmqtt_match_set *set = &f->set;
 	u32 i;
 
 	for (i = 0; i < set->n && f->n_spare; i++) {
-		u8 granted = set->v[i].options & KMQTT_SUBOPT_QOS_MASK;
+		const struct kmqtt_match *m = &set->v[i];
+		u8 granted = m->options & MQTT_SUBOPT_QOS_MASK;
 
-		/* Forwarded copies never carry RETAIN (MQTT-3.3.1-9). */
-		if (kmqtt_delivery_deliver(set->v[i].subscriber, msg,
-					   min(msg->qos, granted), false,
+		/* MQTT-3.8.3-3: not back to its publisher. */
+		if ((m->options & MQTT_SUBOPT_NO_LOCAL) && m->subscriber == from)
+			continue;
+		/*
+		 * Forwarded copies carry RETAIN only for Retain As Published
+		 * (MQTT-3.3.1-12, 3.1.1's MQTT-3.3.1-9).
+		 */
+		if (kmqtt_delivery_deliver(m->subscriber, msg,
+					   min(msg->qos, granted),
+					   retain && (m->options &
+						      MQTT_SUBOPT_RETAIN_AS_PUBLISHED),
 					   f->spare[f->n_spare - 1]))
 			f->n_spare--;
 	}
@@ -113,7 +123,8 @@ static u32 kmqtt_fanout_deliver(struct kmqtt_fanout *f, struct kmqtt_msg *msg)
 }
 
 int kmqtt_publish_msg(struct kmqtt_broker *broker, struct kmqtt_msg *msg,
-		      bool retain, struct kmqtt_fanout *f)
+		      bool retain, struct kmqtt_session *from,
+		      struct kmqtt_fanout *f)
 {
 	const struct kmqtt_limits *limits = &broker->limits;
 	struct kmqtt_match_set *set = &f->set;
@@ -143,7 +154,7 @@ int kmqtt_publish_msg(struct kmqtt_broker *broker, struct kmqtt_msg *msg,
 				goto fail;
 			continue;
 		}
-		missed = kmqtt_fanout_deliver(f, msg);
+		missed = kmqtt_fanout_deliver(f, msg, retain, from);
 		rcu_read_unlock();
 		break;
 	}
@@ -189,25 +200,32 @@ static bool kmqtt_publish_allowed(struct kmqtt_conn *from,
 	return ok;
 }
 
-int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub)
+int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub,
+		  u8 *reason)
 {
 	struct kmqtt_broker *broker = from->broker;
 	struct kmqtt_msg *msg;
-	int ret;
+	int ret = 0;
 
 	/* What a retry needs room for: the message, and its deliveries. */
 	from->refused = kmqtt_msg_charge(from->mount_len + pub->topic_len,
+					 pub->props.forward_len +
 					 pub->payload_len);
 	msg = kmqtt_msg_create(broker, from->mount, from->mount_len,
-			       pub->topic, pub->topic_len, pub->payload,
-			       pub->payload_len, pub->qos, GFP_KERNEL);
+			       pub->topic, pub->topic_len, &pub->props,
+			       pub->payload, pub->payload_len, pub->qos,
+			       GFP_KERNEL);
 	if (IS_ERR(msg)) {
 		ret = PTR_ERR(msg);
+	} else if (!kmqtt_publish_allowed(from, msg)) {
+		/* Acknowledged and dropped (3.1.1); 5.0 says why. */
+		*reason = MQTT_RC_NOT_AUTHORIZED;
+		kmqtt_msg_put(msg);
 	} else {
-		/* Refused by the rules: acknowledged and dropped (3.1.1). */
-		ret = kmqtt_publish_allowed(from, msg) ?
-		      kmqtt_publish_msg(broker, msg, pub->retain,
-					&from->fanout) : 0;
+		ret = kmqtt_publish_msg(broker, msg, pub->retain,
+					from->session, &from->fanout);
+		*reason = from->fanout.last_n ? MQTT_RC_SUCCESS :
+			  MQTT_RC_NO_MATCHING_SUBSCRIBERS;
 		from->refused += from->fanout.refused;
 		kmqtt_msg_put(msg);
 	}

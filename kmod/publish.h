@@ -10,6 +10,7 @@ struct kmqtt_broker;
 struct kmqtt_conn;
 struct kmqtt_delivery;
 struct kmqtt_msg;
+struct kmqtt_session;
 
 /*
  * What a publisher brings to each fan-out, kept from one message to the
@@ -29,19 +30,25 @@ void kmqtt_fanout_free(struct kmqtt_broker *broker, struct kmqtt_fanout *f);
 
 /*
  * A PUBLISH received from @from: fan it out, then store it if retained.
- * Returns 0, or when the broker cannot take the message now -ENOSPC (the
- * memory limit refused from->refused bytes: retry when there is room) or
- * -ENOMEM (no memory: retry later).  Then nobody got it: QoS 1/2
- * must not be acknowledged, QoS 0 is dropped and counted, and 0 returned.
+ * Returns 0 with the 5.0 reason code of its acknowledgment in *@reason
+ * (success, no matching subscribers, not authorized), or when the broker
+ * cannot take the message now -ENOSPC (the memory limit refused
+ * from->refused bytes: retry when there is room) or -ENOMEM (no memory:
+ * retry later).  Then nobody got it: QoS 1/2 must not be acknowledged,
+ * QoS 0 is dropped and counted, and 0 returned.
  */
-int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub);
+int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub,
+		  u8 *reason);
 
 /*
- * Fan @msg out with @f; process context, may sleep.  Returns 0, -ENOSPC
- * (f->refused bytes refused) or -ENOMEM, with nothing delivered or
- * stored.
+ * Fan @msg out with @f, published with RETAIN when @retain, by the
+ * session @from (NULL: none, as for a will) which its No Local
+ * subscriptions do not get it back; process context, may sleep.  Returns
+ * 0, -ENOSPC (f->refused bytes refused) or -ENOMEM, with nothing
+ * delivered or stored.  f->last_n is then the number of sessions matched.
  */
 int kmqtt_publish_msg(struct kmqtt_broker *broker, struct kmqtt_msg *msg,
-		      bool retain, struct kmqtt_fanout *f);
+		      bool retain, struct kmqtt_session *from,
+		      struct kmqtt_fanout *f);
 
 #endif /* _KMQTT_PUBLISH_H */

@@ -9,6 +9,7 @@
 
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
 #include <linux/uio.h>
 #include <kmqtt/mqtt.h>
 
@@ -24,8 +25,11 @@
 #define KMQTT_TX_BUDGET		16
 /* iovecs gathered into one sendmsg: 64 to 256 packets. */
 #define KMQTT_TX_IOVS		256
-/* The most one entry takes: header, topic, packet id, payload. */
-#define KMQTT_TXENT_IOVS	4
+/*
+ * The most one entry takes: header, topic, packet id, the 5.0 property
+ * length with the properties of its own, the shared properties, payload.
+ */
+#define KMQTT_TXENT_IOVS	6
 /*
  * Acks and pings are never dropped; a client that keeps asking for them
  * without reading its socket is disconnected at this many.
@@ -34,25 +38,30 @@
 
 static struct kmem_cache *kmqtt_txent_cache;
 
-static u32 kmqtt_txent_len(const struct kmqtt_txent *ent)
-{
-	if (ent->msg)
-		return ent->hdr_len + ent->msg->len - ent->data_off +
-		       2 * ent->has_packet_id;
-	return ent->hdr_len + ent->body_len;
-}
-
 /* A payload in pages of its own goes out from there, not copied. */
 static bool kmqtt_txent_zerocopy(const struct kmqtt_txent *ent)
 {
 	return ent->msg && ent->msg->in_pages;
 }
 
-/* Bytes of @ent before a zero-copy payload. */
+/* Bytes of a PUBLISH @ent before its payload. */
 static u32 kmqtt_txent_head_len(const struct kmqtt_txent *ent)
 {
-	return ent->hdr_len + kmqtt_msg_payload_offset(ent->msg) -
-	       ent->data_off + 2 * ent->has_packet_id;
+	const struct kmqtt_msg *msg = ent->msg;
+	u32 len = ent->hdr_len + kmqtt_msg_props_offset(msg) - ent->data_off +
+		  2 * ent->has_packet_id;
+
+	if (ent->props_len)
+		len += ent->props_len + msg->props_len;
+	return len;
+}
+
+static u32 kmqtt_txent_len(const struct kmqtt_txent *ent)
+{
+	if (ent->msg)
+		return kmqtt_txent_head_len(ent) +
+		       kmqtt_msg_payload_len(ent->msg);
+	return ent->hdr_len + ent->body_len;
 }
 
 /*
@@ -67,15 +76,23 @@ static size_t kmqtt_txent_iov(const struct kmqtt_txent *ent, u32 skip,
 
 	all[n++] = (struct kvec){ (void *)ent->hdr, ent->hdr_len };
 	if (ent->msg) {
-		u32 split = kmqtt_msg_payload_offset(ent->msg);
+		const struct kmqtt_msg *msg = ent->msg;
+		u32 props = kmqtt_msg_props_offset(msg);
+		u32 payload = kmqtt_msg_payload_offset(msg);
 
-		all[n++] = (struct kvec){ ent->msg->data + ent->data_off,
-					  split - ent->data_off };
+		all[n++] = (struct kvec){ (void *)msg->data + ent->data_off,
+					  props - ent->data_off };
 		if (ent->has_packet_id)
 			all[n++] = (struct kvec){ (void *)ent->packet_id, 2 };
+		if (ent->props_len) {
+			all[n++] = (struct kvec){ (void *)ent->props,
+						  ent->props_len };
+			all[n++] = (struct kvec){ (void *)msg->data + props,
+						  msg->props_len };
+		}
 		if (!kmqtt_txent_zerocopy(ent))
-			all[n++] = (struct kvec){ ent->msg->data + split,
-						  ent->msg->len - split };
+			all[n++] = (struct kvec){ (void *)msg->data + payload,
+						  msg->len - payload };
 	} else if (ent->body_len) {
 		all[n++] = (struct kvec){ ent->body, ent->body_len };
 	}
@@ -147,23 +164,23 @@ static int kmqtt_send_control(struct kmqtt_conn *conn,
 }
 
 int kmqtt_send_ack(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
-		   u8 type, u16 packet_id)
+		   u8 type, u16 packet_id, u8 reason)
 {
-	ent->hdr_len = kmqtt_codec_put_ack(ent->hdr, type, packet_id, 0);
+	ent->hdr_len = kmqtt_codec_put_ack(ent->hdr, type, packet_id, reason);
 	return kmqtt_send_control(conn, ent);
 }
 
 size_t kmqtt_send_suback_size(u32 n)
 {
-	return kmqtt_codec_fixed_hdr_len(2 + n) + 2 + n;
+	return kmqtt_codec_fixed_hdr_len(3 + n) + 3 + n;
 }
 
 int kmqtt_send_suback(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
-		      u16 packet_id, const u8 *codes, u32 n)
+		      u8 type, u16 packet_id, const u8 *codes, u32 n)
 {
 	ent->hdr_len = 0;
-	ent->body_len = kmqtt_codec_put_suback(ent->body, MQTT_SUBACK, packet_id,
-					       false, codes, n);
+	ent->body_len = kmqtt_codec_put_suback(ent->body, type, packet_id,
+					       kmqtt_conn_v5(conn), codes, n);
 	return kmqtt_send_control(conn, ent);
 }
 
@@ -193,16 +210,64 @@ bool kmqtt_send_takes(const struct kmqtt_conn *conn,
 		!memcmp(kmqtt_msg_topic(msg), conn->mount, conn->mount_len));
 }
 
+/*
+ * A 5.0 PUBLISH's properties of its own in @props (the property length,
+ * then what remains of the message expiry interval): returns their size.
+ */
+static u8 kmqtt_send_publish_props(const struct kmqtt_msg *msg, u8 *props)
+{
+	u32 own = msg->expires ? 5 : 0;
+	u8 *p = kmqtt_codec_put_varint(props, own + msg->props_len);
+
+	if (msg->expires) {
+		u32 left = kmqtt_msg_expiry_left(msg,
+						 ktime_get_boottime_seconds());
+
+		*p++ = MQTT_PROP_MESSAGE_EXPIRY;
+		/* MQTT-3.3.2-6: what is left, at least the second it is in. */
+		p = kmqtt_codec_put_u32(p, max(left, 1U));
+	}
+	return p - props;
+}
+
+/* Remaining length of a PUBLISH of @msg at @qos to @conn. */
+static u32 kmqtt_send_publish_rem_len(const struct kmqtt_conn *conn,
+				      const struct kmqtt_msg *msg, u8 qos,
+				      u8 props_len)
+{
+	u32 len = msg->len - conn->mount_len + (qos ? 2 : 0);
+
+	/* A 3.1.x client is not sent the properties. */
+	return props_len ? len + props_len : len - msg->props_len;
+}
+
+bool kmqtt_send_fits(const struct kmqtt_conn *conn,
+		     const struct kmqtt_msg *msg, u8 qos)
+{
+	u8 props[KMQTT_TXENT_PROPS];
+	u32 rem_len;
+
+	if (!conn->max_packet_out)
+		return true;
+	rem_len = kmqtt_send_publish_rem_len(conn, msg, qos,
+					     kmqtt_send_publish_props(msg, props));
+	return kmqtt_codec_fixed_hdr_len(rem_len) + (u64)rem_len <=
+	       conn->max_packet_out;
+}
+
 bool kmqtt_send_publish(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
 			u8 qos, u16 packet_id, bool dup, bool retain)
 {
 	const struct kmqtt_limits *limits = &conn->broker->limits;
 	struct kmqtt_msg *msg = ent->msg;
 	bool queued = false;
+	u32 rem_len;
 
+	ent->props_len = kmqtt_conn_v5(conn) ?
+			 kmqtt_send_publish_props(msg, ent->props) : 0;
+	rem_len = kmqtt_send_publish_rem_len(conn, msg, qos, ent->props_len);
 	ent->hdr_len = kmqtt_codec_put_publish_hdr(ent->hdr, qos, dup, retain,
-						   msg->len - conn->mount_len +
-						   (qos ? 2 : 0));
+						   rem_len);
 	/*
 	 * Under a mount point, the topic goes out without it: its own length
 	 * here, then the shared topic from past the mount point.
@@ -395,12 +460,28 @@ void kmqtt_send_purge(struct kmqtt_conn *conn)
 	conn->tx_offset = 0;
 }
 
-int kmqtt_send_connack(struct kmqtt_conn *conn, bool session_present)
+int kmqtt_send_connack(struct kmqtt_conn *conn, bool session_present,
+		       const u8 *props, u32 props_len)
 {
 	struct kmqtt_txent *ent = kmqtt_send_alloc_control(conn->broker);
 
 	if (!ent)
 		return -ENOMEM;
+	if (kmqtt_conn_v5(conn)) {
+		ent->body = kvmalloc(KMQTT_CODEC_CONNACK5_HEAD + props_len,
+				     GFP_KERNEL | __GFP_NOWARN);
+		if (!ent->body) {
+			kmqtt_send_free_control(conn->broker, ent);
+			return -ENOMEM;
+		}
+		ent->body_len = kmqtt_codec_put_connack5(ent->body,
+							 session_present,
+							 MQTT_RC_SUCCESS,
+							 props_len);
+		memcpy(ent->body + ent->body_len, props, props_len);
+		ent->body_len += props_len;
+		return kmqtt_send_control(conn, ent);
+	}
 	/* MQTT 3.1 has no session-present flag: its first byte is reserved. */
 	ent->hdr_len = kmqtt_codec_put_connack(ent->hdr, session_present &&
 					       conn->proto_level >=

@@ -18,9 +18,16 @@ struct kmqtt_conn;
 struct kmqtt_msg;
 
 /*
+ * Room for a 5.0 PUBLISH's property length and the properties that differ
+ * per subscriber: the message expiry interval left.
+ */
+#define KMQTT_TXENT_PROPS	16
+
+/*
  * One packet in a connection's send queue.  A PUBLISH is its fixed header
- * here, then the shared topic from @msg, its packet id (QoS 1/2) and the
- * shared payload.  Other packets are all in @hdr, or all in @body (SUBACK).
+ * here, then the shared topic from @msg, its packet id (QoS 1/2), for a
+ * 5.0 client @props and the shared properties, and the shared payload.
+ * Other packets are all in @hdr, or all in @body (SUBACK, CONNACK).
  * A PUBLISH, and the PUBREL resent for a QoS 2 message, live in the
  * message's delivery (delivery.c), whose reference the queue holds; other
  * packets are allocated on their own.
@@ -34,6 +41,8 @@ struct kmqtt_txent {
 	u8 hdr_len;
 	u16 data_off;			/* bytes of msg->data not sent */
 	u8 packet_id[2];
+	u8 props[KMQTT_TXENT_PROPS];
+	u8 props_len;			/* 0: a 3.1.x PUBLISH, no properties */
 	bool has_packet_id;
 	bool counted;			/* QoS 0 PUBLISH, against the limits */
 	bool in_delivery;		/* else allocated on its own */
@@ -45,6 +54,13 @@ struct kmqtt_txent {
  */
 bool kmqtt_send_takes(const struct kmqtt_conn *conn,
 		      const struct kmqtt_msg *msg);
+
+/*
+ * Is a PUBLISH of @msg at @qos within the maximum packet size @conn's 5.0
+ * client asked for (MQTT-3.1.2-24)?
+ */
+bool kmqtt_send_fits(const struct kmqtt_conn *conn,
+		     const struct kmqtt_msg *msg, u8 qos);
 
 /*
  * Queue the PUBLISH @ent of a delivery (ent->msg set) for sending, with
@@ -67,27 +83,33 @@ void kmqtt_send_free_control(struct kmqtt_broker *broker,
 			     struct kmqtt_txent *ent);
 
 /*
- * Queue a PUBACK, PUBREC, PUBREL, PUBCOMP or UNSUBACK in @ent (from
+ * Queue a PUBACK, PUBREC, PUBREL, PUBCOMP or 3.1.1 UNSUBACK in @ent (from
  * kmqtt_send_alloc_control(), or a delivery's with a reference for the
  * queue), which is consumed: queued, or released when @conn is closing or
- * does not read its acks (-ENOBUFS: the caller closes it).  Never sleeps.
+ * does not read its acks (-ENOBUFS: the caller closes it).  A non-zero
+ * @reason (5.0 clients only) goes with it.  Never sleeps.
  */
 int kmqtt_send_ack(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
-		   u8 type, u16 packet_id);
+		   u8 type, u16 packet_id, u8 reason);
 
 /*
- * SUBACK with the @n return @codes in @ent, whose body has room for
- * kmqtt_send_suback_size(@n) bytes; consumed as by kmqtt_send_ack().
+ * SUBACK, or a 5.0 UNSUBACK (@type), with the @n return or reason @codes
+ * in @ent, whose body has room for kmqtt_send_suback_size(@n) bytes;
+ * consumed as by kmqtt_send_ack().
  */
 size_t kmqtt_send_suback_size(u32 n);
 int kmqtt_send_suback(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
-		      u16 packet_id, const u8 *codes, u32 n);
+		      u8 type, u16 packet_id, const u8 *codes, u32 n);
 
 /* PINGRESP: 0, or -ENOMEM with nothing queued. */
 int kmqtt_send_pingresp(struct kmqtt_conn *conn);
 
-/* CONNACK (accepted), before the session sends anything. */
-int kmqtt_send_connack(struct kmqtt_conn *conn, bool session_present);
+/*
+ * CONNACK (accepted), before the session sends anything; a 5.0 one with
+ * the @props_len bytes of properties @props.
+ */
+int kmqtt_send_connack(struct kmqtt_conn *conn, bool session_present,
+		       const u8 *props, u32 props_len);
 
 /* conn->tx_work: flush the queue as far as the socket takes it. */
 void kmqtt_send_work(struct work_struct *work);

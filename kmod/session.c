@@ -110,7 +110,7 @@ static void kmqtt_session_expiry_work(struct work_struct *work);
 
 static struct kmqtt_session *kmqtt_session_create(struct kmqtt_broker *broker,
 						  const u8 *client_id, u16 len,
-						  bool clean)
+						  u32 expiry)
 {
 	struct kmqtt_session *session;
 
@@ -125,7 +125,8 @@ static struct kmqtt_session *kmqtt_session_create(struct kmqtt_broker *broker,
 	}
 	session->broker = broker;
 	session->id = ++broker->next_session_id;
-	session->clean = clean;
+	session->expiry = expiry;
+	session->clean = !expiry;
 	INIT_DELAYED_WORK(&session->expiry_work, kmqtt_session_expiry_work);
 	spin_lock_init(&session->lock);
 	INIT_LIST_HEAD(&session->queue);
@@ -201,11 +202,24 @@ static void kmqtt_session_free(struct kmqtt_session *session)
 	call_rcu(&session->rcu, kmqtt_session_free_rcu);
 }
 
+/*
+ * Seconds an offline @session is kept: its own interval (5.0) under the
+ * operator's limit; 0: for ever.
+ */
+static u32 kmqtt_session_expiry_secs(const struct kmqtt_session *session)
+{
+	u32 limit = READ_ONCE(session->broker->limits.session_expiry);
+
+	if (session->expiry == MQTT_SESSION_EXPIRY_NEVER)
+		return limit;
+	return limit ? min(limit, session->expiry) : session->expiry;
+}
+
 /* Queue the expiry of an offline session, or cancel it when there is none. */
 static void kmqtt_session_plan_expiry(struct kmqtt_session *session)
 {
 	struct kmqtt_broker *broker = session->broker;
-	u32 expiry = READ_ONCE(broker->limits.session_expiry);
+	u32 expiry = kmqtt_session_expiry_secs(session);
 	unsigned long deadline;
 
 	lockdep_assert_held(&broker->sessions_lock);
@@ -237,7 +251,7 @@ static void kmqtt_session_expiry_work(struct work_struct *work)
 	u32 expiry;
 
 	mutex_lock(&broker->sessions_lock);
-	expiry = READ_ONCE(broker->limits.session_expiry);
+	expiry = kmqtt_session_expiry_secs(session);
 	/*
 	 * A client came back, a clean start took the session, or the limit
 	 * was lifted or raised, meanwhile.
@@ -309,7 +323,8 @@ retry:
 
 	*present = !!session;
 	if (!session) {
-		session = kmqtt_session_create(broker, client_id, len, clean);
+		session = kmqtt_session_create(broker, client_id, len,
+					       params->session_expiry);
 		if (!session) {
 			ret = -ENOMEM;
 			goto unlock;
@@ -323,7 +338,8 @@ retry:
 	conn->acl = NULL;
 	ret = kmqtt_session_set_username(session, params);
 	if (!ret)
-		ret = kmqtt_send_connack(conn, *present);
+		ret = kmqtt_send_connack(conn, *present, params->connack_props,
+					 params->connack_props_len);
 	if (ret) {
 		if (!*present) {
 			kmqtt_session_unlink(session);
@@ -380,6 +396,9 @@ void kmqtt_session_detach(struct kmqtt_session *session,
 	mutex_lock(&broker->sessions_lock);
 	WARN_ON(rcu_access_pointer(session->conn) != conn);
 	kmqtt_delivery_unbind(session);
+	/* The interval of the last CONNECT, or of its DISCONNECT (5.0). */
+	session->expiry = conn->session_expiry;
+	session->clean = !session->expiry;
 	if (session->clean) {
 		kmqtt_session_unlink(session);
 		mutex_unlock(&broker->sessions_lock);
@@ -424,7 +443,7 @@ kmqtt_session_find_subscription(struct kmqtt_session *session,
 }
 
 u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
-			   u16 len, u8 qos)
+			   u16 len, u8 options, bool *existed)
 {
 	struct kmqtt_broker *broker = session->broker;
 	u32 levels = kmqtt_topic_levels(filter, len);
@@ -435,13 +454,14 @@ u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 
 	mutex_lock(&broker->topics_lock);
 	sub = kmqtt_session_find_subscription(session, filter, len);
+	*existed = sub;
 	if (sub) {
 		/* MQTT-3.8.4-3: a repeated filter replaces the old one. */
 		ret = kmqtt_topic_subscribe(&broker->topics, filter, len,
-					    session, qos);
+					    session, options);
 		if (ret >= 0) {
-			sub->options = qos;
-			granted = qos;
+			sub->options = options;
+			granted = options & MQTT_SUBOPT_QOS_MASK;
 		}
 		goto out;
 	}
@@ -457,13 +477,14 @@ u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 	if (!sub)
 		goto uncharge;
 	sub->session = session;
-	sub->options = qos;
+	sub->options = options;
 	sub->len = len;
 	memcpy(sub->filter, filter, len);
 	if (rhashtable_insert_fast(&broker->subscription_index, &sub->index,
 				   kmqtt_subscription_params))
 		goto free;
-	ret = kmqtt_topic_subscribe(&broker->topics, filter, len, session, qos);
+	ret = kmqtt_topic_subscribe(&broker->topics, filter, len, session,
+				    options);
 	if (ret < 0) {
 		rhashtable_remove_fast(&broker->subscription_index,
 				       &sub->index, kmqtt_subscription_params);
@@ -473,7 +494,7 @@ u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 	WRITE_ONCE(session->n_subscriptions, session->n_subscriptions + 1);
 	broker->subscriptions++;
 	mutex_unlock(&broker->topics_lock);
-	return qos;
+	return options & MQTT_SUBOPT_QOS_MASK;
 
 free:
 	kfree(sub);

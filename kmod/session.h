@@ -27,7 +27,7 @@ struct kmqtt_subscription {
 	struct list_head node;		/* session->subscriptions */
 	struct rhash_head index;	/* broker->subscription_index */
 	struct kmqtt_session *session;
-	u8 options;			/* KMQTT_SUBOPT_* */
+	u8 options;			/* MQTT_SUBOPT_* */
 	u16 len;
 	u8 filter[];
 };
@@ -37,7 +37,13 @@ struct kmqtt_session {
 	struct hlist_node hash_node;	/* broker->session_hash */
 	struct list_head node;		/* broker->sessions */
 	u64 id;
-	bool clean;
+	bool clean;			/* ends with its connection */
+	/*
+	 * Seconds kept offline, under the operator's limit: the client's 5.0
+	 * session expiry interval, MQTT_SESSION_EXPIRY_NEVER for 3.1.1
+	 * (sessions_lock).
+	 */
+	u32 expiry;
 	struct delayed_work expiry_work;
 	unsigned long offline_since;	/* jiffies, under sessions_lock */
 
@@ -151,11 +157,13 @@ int kmqtt_session_index_init(struct kmqtt_broker *broker);
 void kmqtt_session_index_destroy(struct kmqtt_broker *broker);
 
 /*
- * Subscribe to a valid @filter at @qos.  Returns the granted QoS, or
- * MQTT_SUBACK_FAILURE when a limit or memory refuses it.
+ * Subscribe to a valid @filter with the subscription @options (3.1.1:
+ * the QoS), telling in *@existed whether it replaced a subscription.
+ * Returns the granted QoS, or MQTT_SUBACK_FAILURE when a limit or memory
+ * refuses it.
  */
 u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
-			   u16 len, u8 qos);
+			   u16 len, u8 options, bool *existed);
 
 /* Returns 0 or -ENOENT when the session had no such filter. */
 int kmqtt_session_unsubscribe(struct kmqtt_session *session, const u8 *filter,

@@ -33,7 +33,12 @@
 
 struct kmqtt_subscribe_job {
 	struct kmqtt_txent *ack;	/* SUBACK or UNSUBACK, made first */
-	u8 *codes;			/* SUBSCRIBE: each filter's return code */
+	/*
+	 * Each filter's return or reason code (SUBSCRIBE, 5.0 UNSUBSCRIBE),
+	 * and for a SUBSCRIBE whether to send it the retained messages.
+	 */
+	u8 *codes;
+	u8 *send_retained;
 	size_t charge;			/* against the memory limit */
 	u32 n;				/* filters in the packet */
 	u32 done;			/* of them handled (in this phase) */
@@ -45,15 +50,47 @@ struct kmqtt_subscribe_job {
 	u8 *mounted;			/* a filter under the mount point */
 };
 
-static u8 kmqtt_subscribe_filter(struct kmqtt_conn *conn, const u8 *filter,
-				 u16 len, u8 qos)
+/* "$share/": a shared subscription (4.8.2), not supported yet. */
+static bool kmqtt_subscribe_shared(const u8 *filter, u16 len)
 {
+	static const char prefix[] = "$share/";
+
+	return len >= sizeof(prefix) - 1 &&
+	       !memcmp(filter, prefix, sizeof(prefix) - 1);
+}
+
+/*
+ * Subscribe to @filter (the client's, under its mount point) with
+ * @options; returns the SUBACK code and, in *@retained, whether the
+ * filter's retained messages are sent (retain handling, MQTT-3.3.1-9 to
+ * -11).
+ */
+static u8 kmqtt_subscribe_filter(struct kmqtt_conn *conn, const u8 *filter,
+				 u16 len, u8 options, bool *retained)
+{
+	bool v5 = kmqtt_conn_v5(conn);
+	u8 handling = (options & MQTT_SUBOPT_RETAIN_HANDLING_MASK) >>
+		      MQTT_SUBOPT_RETAIN_HANDLING_SHIFT;
+	bool existed;
+	u8 granted;
+
+	*retained = false;
+	if (!len)	/* too long under the mount point */
+		return v5 ? MQTT_RC_TOPIC_FILTER_INVALID : MQTT_SUBACK_FAILURE;
+	/* CONNACK says they are not available (3.2.2.3.15). */
+	if (v5 && kmqtt_subscribe_shared(filter + conn->mount_len,
+					 len - conn->mount_len))
+		return MQTT_RC_SHARED_SUB_NOT_SUPPORTED;
 	if (!kmqtt_session_allows(conn->session, filter, len,
 				  KMQTT_ACL_SUBSCRIBE)) {
 		atomic64_inc(&conn->broker->acl_denied);
-		return MQTT_SUBACK_FAILURE;
+		return v5 ? MQTT_RC_NOT_AUTHORIZED : MQTT_SUBACK_FAILURE;
 	}
-	return kmqtt_session_subscribe(conn->session, filter, len, qos);
+	granted = kmqtt_session_subscribe(conn->session, filter, len, options,
+					  &existed);
+	*retained = granted != MQTT_SUBACK_FAILURE &&
+		    (handling == 0 || (handling == 1 && !existed));
+	return granted;
 }
 
 void kmqtt_subscribe_free(struct kmqtt_conn *conn)
@@ -80,8 +117,11 @@ static int kmqtt_subscribe_start(struct kmqtt_conn *conn, const u8 *body,
 				 const struct kmqtt_sub_iter *it, u32 n,
 				 u16 packet_id, bool subscribe)
 {
+	/* 3.1.1's UNSUBACK has no codes: it is an ack. */
+	bool with_codes = subscribe || kmqtt_conn_v5(conn);
+	size_t codes = subscribe ? 2 * n : n;
 	size_t charge = sizeof(struct kmqtt_subscribe_job) +
-			(subscribe ? n + kmqtt_send_suback_size(n) : 0);
+			(with_codes ? codes + kmqtt_send_suback_size(n) : 0);
 	size_t mounted = conn->mount_len ? MQTT_MAX_TOPIC_LEN : 0;
 	struct kmqtt_subscribe_job *job;
 
@@ -102,8 +142,9 @@ static int kmqtt_subscribe_start(struct kmqtt_conn *conn, const u8 *body,
 	job->next = job->first;
 	job->packet_id = packet_id;
 	job->ack = kmqtt_send_alloc_control(conn->broker);
-	if (job->ack && subscribe) {
-		job->codes = kvmalloc(n, GFP_KERNEL | __GFP_NOWARN);
+	if (job->ack && with_codes) {
+		job->codes = kvmalloc(codes, GFP_KERNEL | __GFP_NOWARN);
+		job->send_retained = job->codes + n;
 		job->ack->body = kvmalloc(kmqtt_send_suback_size(n),
 					  GFP_KERNEL | __GFP_NOWARN);
 	}
@@ -112,7 +153,7 @@ static int kmqtt_subscribe_start(struct kmqtt_conn *conn, const u8 *body,
 		if (job->mounted)
 			memcpy(job->mounted, conn->mount, conn->mount_len);
 	}
-	if (!job->ack || (subscribe && (!job->codes || !job->ack->body)) ||
+	if (!job->ack || (with_codes && (!job->codes || !job->ack->body)) ||
 	    (mounted && !job->mounted)) {
 		kmqtt_subscribe_free(conn);
 		return -ENOMEM;
@@ -127,7 +168,7 @@ static int kmqtt_subscribe_start(struct kmqtt_conn *conn, const u8 *body,
 static void kmqtt_subscribe_next(const struct kmqtt_conn *conn,
 				 const u8 *body, const struct kmqtt_fixed_hdr *hdr,
 				 bool subscribe, const u8 **filter, u16 *len,
-				 u8 *qos, u32 *after)
+				 u8 *options, u32 *after)
 {
 	const struct kmqtt_subscribe_job *job = conn->job;
 	struct kmqtt_sub_iter it = {
@@ -136,7 +177,7 @@ static void kmqtt_subscribe_next(const struct kmqtt_conn *conn,
 		.with_qos = subscribe,
 	};
 
-	kmqtt_codec_next_filter(&it, filter, len, qos);
+	kmqtt_codec_next_filter(&it, filter, len, options);
 	*after = it.pos - body;
 	if (!conn->mount_len)
 		return;
@@ -160,6 +201,9 @@ static void kmqtt_subscribe_send_retained(struct kmqtt_msg *msg, void *arg)
 	struct kmqtt_broker *broker = r->session->broker;
 	struct kmqtt_delivery *d;
 
+	/* MQTT-3.3.2-5: an expired one is not sent on. */
+	if (kmqtt_msg_expired(msg))
+		return;
 	if (kmqtt_delivery_alloc_bulk(broker, GFP_KERNEL, 1, &d)) {
 		kmqtt_broker_dropped(broker, KMQTT_DROP_NO_MEMORY, 1);
 		return;
@@ -186,31 +230,39 @@ static int kmqtt_subscribe_run(struct kmqtt_conn *conn,
 	const u8 *filter;
 	u16 len;
 	int ret;
-	u8 qos;
+	u8 options;
 
 	for (; !job->acked && job->done < job->n; job->done++) {
 		kmqtt_subscribe_next(conn, body, hdr, subscribe, &filter, &len,
-				     &qos, &after);
+				     &options, &after);
 		cost = KMQTT_JOB_FILTER_COST + len / KMQTT_JOB_FILTER_BYTES;
 		if (cost > budget && budget < KMQTT_JOB_BUDGET)
 			return -EINPROGRESS;
 		budget -= min(cost, budget);
-		if (!subscribe)
-			kmqtt_session_unsubscribe(conn->session, filter, len);
-		else if (!len)	/* too long under the mount point */
-			job->codes[job->done] = MQTT_SUBACK_FAILURE;
-		else
-			job->codes[job->done] = kmqtt_subscribe_filter(conn, filter,
-								       len, qos);
+		if (subscribe) {
+			bool retained;
+
+			job->codes[job->done] =
+				kmqtt_subscribe_filter(conn, filter, len,
+						       options, &retained);
+			job->send_retained[job->done] = retained;
+		} else if (kmqtt_session_unsubscribe(conn->session, filter,
+						     len) && job->codes) {
+			job->codes[job->done] = MQTT_RC_NO_SUBSCRIPTION_EXISTED;
+		} else if (job->codes) {
+			job->codes[job->done] = MQTT_RC_SUCCESS;
+		}
 		job->next = after;
 	}
 	if (!job->acked) {
-		if (subscribe)
-			ret = kmqtt_send_suback(conn, job->ack, job->packet_id,
-						job->codes, job->n);
+		if (job->codes)
+			ret = kmqtt_send_suback(conn, job->ack, subscribe ?
+						MQTT_SUBACK : MQTT_UNSUBACK,
+						job->packet_id, job->codes,
+						job->n);
 		else
 			ret = kmqtt_send_ack(conn, job->ack, MQTT_UNSUBACK,
-					     job->packet_id);
+					     job->packet_id, 0);
 		job->ack = NULL;
 		if (ret || !subscribe)
 			return ret;
@@ -220,9 +272,9 @@ static int kmqtt_subscribe_run(struct kmqtt_conn *conn,
 	}
 	/* SUBACK is queued: now the retained messages, in its order. */
 	for (; job->done < job->n; job->done++) {
-		kmqtt_subscribe_next(conn, body, hdr, true, &filter, &len, &qos,
-				     &after);
-		if (job->codes[job->done] != MQTT_SUBACK_FAILURE) {
+		kmqtt_subscribe_next(conn, body, hdr, true, &filter, &len,
+				     &options, &after);
+		if (job->send_retained[job->done]) {
 			if (!budget)
 				return -EINPROGRESS;
 			r.granted = job->codes[job->done];
@@ -247,12 +299,17 @@ int kmqtt_subscribe_handle(struct kmqtt_conn *conn,
 	int n, ret;
 
 	if (!conn->job) {
-		n = kmqtt_codec_parse_sub(body, hdr->rem_len, subscribe, false,
-					  &packet_id, &it, &props);
+		n = kmqtt_codec_parse_sub(body, hdr->rem_len, subscribe,
+					  kmqtt_conn_v5(conn), &packet_id, &it,
+					  &props);
 		if (n < 0)
 			return kmqtt_conn_violation(conn, subscribe ?
 						    "malformed SUBSCRIBE" :
 						    "malformed UNSUBSCRIBE");
+		/* CONNACK says they are not available (MQTT-3.8.2-? 0xA1). */
+		if (kmqtt_props_has(&props, MQTT_PROP_SUBSCRIPTION_ID))
+			return kmqtt_conn_violation(conn,
+						    "subscription identifier");
 		ret = kmqtt_subscribe_start(conn, body, &it, n, packet_id,
 					    subscribe);
 		if (ret)

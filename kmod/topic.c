@@ -709,8 +709,8 @@ static void kmqtt_topic_collect(struct kmqtt_topic_collector *c,
 	slot = kmqtt_topic_index_slot(c, subscriber);
 	if (*slot) {
 		m = &set->v[*slot - 1];
-		if ((options & KMQTT_SUBOPT_QOS_MASK) >
-		    (m->options & KMQTT_SUBOPT_QOS_MASK))
+		if ((options & MQTT_SUBOPT_QOS_MASK) >
+		    (m->options & MQTT_SUBOPT_QOS_MASK))
 			m->options = options;
 		return;
 	}

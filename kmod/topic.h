@@ -37,12 +37,13 @@ struct kmqtt_topic_tree {
 	u32 entries;		/* (filter, subscriber) pairs */
 };
 
-/* Subscription options byte: QoS in bits 0-1 (room for MQTT 5 options). */
-#define KMQTT_SUBOPT_QOS_MASK	0x03
-
 struct kmqtt_match {
 	void *subscriber;
-	u8 options;		/* of the matching filter with the highest QoS */
+	/*
+	 * The MQTT 5.0 subscription options byte (QoS in MQTT_SUBOPT_QOS_MASK)
+	 * of the matching filter with the highest QoS.
+	 */
+	u8 options;
 };
 
 /*

@@ -10,6 +10,7 @@
 #include "direct.h"
 #include "kmqtt_genl.h"
 #include "loopback.h"
+#include "mqtt5.h"
 #include "mqtt_client.h"
 
 int direct_open(struct direct *d)
@@ -48,7 +49,10 @@ int direct_attach(struct direct *d, struct kmqtt_genl *g,
 		err = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 				 sizeof(one)) ? -errno : 0;
 	if (!err)
-		err = mqtt_read_connack(fd, MQTT_TEST_TIMEOUT_MS,
+		err = req->proto_level == MQTT_PROTO_V5 ?
+		      mqtt5_read_connack(fd, MQTT_TEST_TIMEOUT_MS,
+					 session_present, NULL) :
+		      mqtt_read_connack(fd, MQTT_TEST_TIMEOUT_MS,
 					session_present);
 	if (err) {
 		close(fd);

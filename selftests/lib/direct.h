@@ -29,7 +29,10 @@ void direct_close(struct direct *d);
 int direct_client(struct direct *d, struct kmqtt_genl *g,
 		  const char *client_id, bool clean_session, uint64_t *conn_id,
 		  bool *session_present);
-/* The same with everything ATTACH takes from req (its fd is ours). */
+/*
+ * The same with everything ATTACH takes from req (its fd is ours); a 5.0
+ * CONNACK for protocol level 5.
+ */
 int direct_attach(struct direct *d, struct kmqtt_genl *g,
 		  const struct kmqtt_attach_req *req, uint64_t *conn_id,
 		  bool *session_present);

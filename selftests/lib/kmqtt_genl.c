@@ -56,6 +56,13 @@ int kmqtt_genl_attach(struct kmqtt_genl *g, const struct kmqtt_attach_req *req,
 		.mount_point = req->mount_point,
 		.mount_point_len = req->mount_point ?
 				   strlen(req->mount_point) : 0,
+		.session_expiry = req->session_expiry,
+		.receive_max = req->receive_max,
+		.max_packet_out = req->max_packet_out,
+		.connack_props = req->connack_props,
+		.connack_props_len = req->connack_props_len,
+		.will_props = req->will_props,
+		.will_props_len = req->will_props_len,
 	};
 	/* The library does not change the rules it sends. */
 	struct acl_rules acl = { .rule = (struct acl_rule *)req->acl,

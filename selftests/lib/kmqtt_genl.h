@@ -47,6 +47,14 @@ struct kmqtt_attach_req {
 	const struct acl_rule *acl;
 	size_t acl_count;
 	const char *mount_point;	/* KMQTT_A_MOUNT_POINT when set */
+	/* proto_level 5: as struct kmqtt_nl_attach has them. */
+	uint32_t session_expiry;
+	uint16_t receive_max;
+	uint32_t max_packet_out;
+	const void *connack_props;
+	size_t connack_props_len;
+	const void *will_props;
+	size_t will_props_len;
 };
 
 /*

@@ -19,14 +19,7 @@ static const char *const packet_names[16] = {
 	"PINGREQ", "PINGRESP", "DISCONNECT", "RESERVED15",
 };
 
-/* A packet under construction: fixed header room first, body after it. */
-struct mqtt_builder {
-	uint8_t *buf;
-	size_t len, cap;
-	int err;
-};
-
-static void builder_put(struct mqtt_builder *b, const void *data, size_t len)
+void mqtt_builder_put(struct mqtt_builder *b, const void *data, size_t len)
 {
 	uint8_t *grown;
 
@@ -47,41 +40,40 @@ static void builder_put(struct mqtt_builder *b, const void *data, size_t len)
 	b->len += len;
 }
 
-static void builder_u8(struct mqtt_builder *b, uint8_t v)
+void mqtt_builder_u8(struct mqtt_builder *b, uint8_t v)
 {
-	builder_put(b, &v, 1);
+	mqtt_builder_put(b, &v, 1);
 }
 
-static void builder_u16(struct mqtt_builder *b, uint16_t v)
+void mqtt_builder_u16(struct mqtt_builder *b, uint16_t v)
 {
 	uint8_t be[2] = { v >> 8, v & 0xff };
 
-	builder_put(b, be, 2);
+	mqtt_builder_put(b, be, 2);
 }
 
-static void builder_bytes(struct mqtt_builder *b, const void *data,
+void mqtt_builder_bytes(struct mqtt_builder *b, const void *data,
 			  size_t len)
 {
-	builder_u16(b, len);
-	builder_put(b, data, len);
+	mqtt_builder_u16(b, len);
+	mqtt_builder_put(b, data, len);
 }
 
-static void builder_string(struct mqtt_builder *b, const char *s)
+void mqtt_builder_string(struct mqtt_builder *b, const char *s)
 {
-	builder_bytes(b, s, strlen(s));
+	mqtt_builder_bytes(b, s, strlen(s));
 }
 
-static void builder_start(struct mqtt_builder *b)
+void mqtt_builder_start(struct mqtt_builder *b)
 {
 	*b = (struct mqtt_builder){ 0 };
 	/* Reserve the largest fixed header; the body goes after it. */
-	builder_put(b, (uint8_t[MQTT_MAX_FIXED_HEADER]){ 0 },
+	mqtt_builder_put(b, (uint8_t[MQTT_MAX_FIXED_HEADER]){ 0 },
 		    MQTT_MAX_FIXED_HEADER);
 }
 
-/* Write the fixed header in front of the body and send the packet. */
-static int builder_send(struct mqtt_builder *b, int fd, uint8_t type,
-			uint8_t flags)
+int mqtt_builder_send(struct mqtt_builder *b, int fd, uint8_t type,
+		      uint8_t flags)
 {
 	size_t body = b->len - MQTT_MAX_FIXED_HEADER;
 	uint8_t hdr[MQTT_MAX_FIXED_HEADER];
@@ -140,17 +132,17 @@ int mqtt_send_connect(int fd, const struct mqtt_connect_opts *opts)
 		if (opts->will_retain)
 			flags |= MQTT_CONNECT_WILL_RETAIN;
 	}
-	builder_start(&b);
-	builder_string(&b, "MQTT");
-	builder_u8(&b, MQTT_PROTO_V311);
-	builder_u8(&b, flags);
-	builder_u16(&b, opts->keepalive);
-	builder_string(&b, opts->client_id);
+	mqtt_builder_start(&b);
+	mqtt_builder_string(&b, "MQTT");
+	mqtt_builder_u8(&b, MQTT_PROTO_V311);
+	mqtt_builder_u8(&b, flags);
+	mqtt_builder_u16(&b, opts->keepalive);
+	mqtt_builder_string(&b, opts->client_id);
 	if (opts->will_topic) {
-		builder_string(&b, opts->will_topic);
-		builder_bytes(&b, opts->will_payload, opts->will_len);
+		mqtt_builder_string(&b, opts->will_topic);
+		mqtt_builder_bytes(&b, opts->will_payload, opts->will_len);
 	}
-	return builder_send(&b, fd, MQTT_CONNECT, 0);
+	return mqtt_builder_send(&b, fd, MQTT_CONNECT, 0);
 }
 
 /* SUBSCRIBE has a QoS byte after each filter: qos[i], or 0 without qos. */
@@ -161,14 +153,14 @@ static int send_filters(int fd, uint8_t type, uint16_t packet_id,
 	struct mqtt_builder b;
 	size_t i;
 
-	builder_start(&b);
-	builder_u16(&b, packet_id);
+	mqtt_builder_start(&b);
+	mqtt_builder_u16(&b, packet_id);
 	for (i = 0; i < n; i++) {
-		builder_string(&b, filters[i]);
+		mqtt_builder_string(&b, filters[i]);
 		if (type == MQTT_SUBSCRIBE)
-			builder_u8(&b, qos ? qos[i] : 0);
+			mqtt_builder_u8(&b, qos ? qos[i] : 0);
 	}
-	return builder_send(&b, fd, type, MQTT_FLAGS_QOS1_RESERVED);
+	return mqtt_builder_send(&b, fd, type, MQTT_FLAGS_QOS1_RESERVED);
 }
 
 int mqtt_send_subscribe(int fd, uint16_t packet_id,
@@ -210,12 +202,12 @@ int mqtt_send_publish_opts(int fd, const char *topic, const void *payload,
 {
 	struct mqtt_builder b;
 
-	builder_start(&b);
-	builder_string(&b, topic);
+	mqtt_builder_start(&b);
+	mqtt_builder_string(&b, topic);
 	if (opts->qos)
-		builder_u16(&b, opts->packet_id);
-	builder_put(&b, payload, len);
-	return builder_send(&b, fd, MQTT_PUBLISH, publish_flags(opts));
+		mqtt_builder_u16(&b, opts->packet_id);
+	mqtt_builder_put(&b, payload, len);
+	return mqtt_builder_send(&b, fd, MQTT_PUBLISH, publish_flags(opts));
 }
 
 /* 2.2.2: PUBREL is the one acknowledgement with flags (0010). */

@@ -63,6 +63,28 @@ struct mqtt_received {
 
 void mqtt_packet_free(struct mqtt_packet *p);
 
+/*
+ * A packet under construction: room for the fixed header first, the body
+ * after it.  An allocation failure is kept in @err and returned by
+ * mqtt_builder_send(), which frees the buffer.
+ */
+struct mqtt_builder {
+	uint8_t *buf;
+	size_t len, cap;
+	int err;
+};
+
+void mqtt_builder_start(struct mqtt_builder *b);
+void mqtt_builder_put(struct mqtt_builder *b, const void *data, size_t len);
+void mqtt_builder_u8(struct mqtt_builder *b, uint8_t v);
+void mqtt_builder_u16(struct mqtt_builder *b, uint16_t v);
+/* Two-byte length, then the bytes (1.5.3); a string without its NUL. */
+void mqtt_builder_bytes(struct mqtt_builder *b, const void *data, size_t len);
+void mqtt_builder_string(struct mqtt_builder *b, const char *s);
+/* Write the fixed header in front of the body and send the packet. */
+int mqtt_builder_send(struct mqtt_builder *b, int fd, uint8_t type,
+		      uint8_t flags);
+
 int mqtt_send_raw(int fd, const void *buf, size_t len);
 int mqtt_send_connect(int fd, const struct mqtt_connect_opts *opts);
 /* QoS 0 SUBSCRIBE of n filters. */

@@ -44,6 +44,7 @@ static const char *const stat_names[KMQTT_STAT_MAX + 1] = {
 	[KMQTT_STAT_DROPPED_FANOUT] = "dropped_fanout",
 	[KMQTT_STAT_DROPPED_DENIED] = "dropped_denied",
 	[KMQTT_STAT_DROPPED_TOO_LARGE] = "dropped_too_large",
+	[KMQTT_STAT_DROPPED_EXPIRED] = "dropped_expired",
 };
 
 /* Which counters GET_INFO totals, GET_CONN and GET_SESSION entries carry. */
@@ -59,7 +60,7 @@ static const enum kmqtt_stat total_stats[] = {
 	KMQTT_STAT_PUBLISHERS_PAUSED, KMQTT_STAT_DROPPED_QUEUE_FULL,
 	KMQTT_STAT_DROPPED_NO_MEMORY, KMQTT_STAT_DROPPED_CLOSING,
 	KMQTT_STAT_DROPPED_FANOUT, KMQTT_STAT_DROPPED_DENIED,
-	KMQTT_STAT_DROPPED_TOO_LARGE,
+	KMQTT_STAT_DROPPED_TOO_LARGE, KMQTT_STAT_DROPPED_EXPIRED,
 };
 
 static const enum kmqtt_stat session_stats[] = {
@@ -107,6 +108,8 @@ static const char *protocol_name(uint8_t level)
 		return "3.1";
 	case MQTT_PROTO_V311:
 		return "3.1.1";
+	case MQTT_PROTO_V5:
+		return "5.0";
 	default:
 		return "unknown";
 	}
@@ -210,10 +213,12 @@ static void show_info(const struct show *sh, const struct kmqtt_nl_info *info)
 	text_traffic(s);
 	printf("  dropped: %" PRIu64 " queue full, %" PRIu64 " no memory, %"
 	       PRIu64 " closing, %" PRIu64 " over fan-out, %" PRIu64
-	       " access withdrawn, %" PRIu64 " too large\n",
+	       " access withdrawn, %" PRIu64 " too large, %" PRIu64
+	       " expired\n",
 	       s[KMQTT_STAT_DROPPED_QUEUE_FULL], s[KMQTT_STAT_DROPPED_NO_MEMORY],
 	       s[KMQTT_STAT_DROPPED_CLOSING], s[KMQTT_STAT_DROPPED_FANOUT],
-	       s[KMQTT_STAT_DROPPED_DENIED], s[KMQTT_STAT_DROPPED_TOO_LARGE]);
+	       s[KMQTT_STAT_DROPPED_DENIED], s[KMQTT_STAT_DROPPED_TOO_LARGE],
+	       s[KMQTT_STAT_DROPPED_EXPIRED]);
 	printf("  inflight: %" PRIu64 "\n", s[KMQTT_STAT_INFLIGHT]);
 	printf("  queued: %" PRIu64 " messages, %" PRIu64 " bytes\n",
 	       s[KMQTT_STAT_QUEUED], s[KMQTT_STAT_QUEUED_BYTES]);

@@ -41,6 +41,7 @@ static const char *const close_reason_names[__KMQTT_CLOSE_MAX] = {
 	[KMQTT_CLOSE_SHUTDOWN] = "shutdown",
 	[KMQTT_CLOSE_NOMEM] = "nomem",
 	[KMQTT_CLOSE_TAKEOVER] = "takeover",
+	[KMQTT_CLOSE_DISCONNECT_WILL] = "disconnect-will",
 };
 
 static struct nla_policy attr_policy[KMQTT_A_MAX + 1] = {
@@ -413,6 +414,24 @@ static int put_will(struct nl_msg *msg, const struct kmqtt_nl_attach *req)
 	       nla_put_u8(msg, KMQTT_A_WILL_RETAIN, req->will_retain);
 }
 
+static int put_v5(struct nl_msg *msg, const struct kmqtt_nl_attach *req)
+{
+	if (req->proto_level != MQTT_PROTO_V5)
+		return 0;
+	return nla_put_u32(msg, KMQTT_A_SESSION_EXPIRY, req->session_expiry) ||
+	       (req->receive_max &&
+		nla_put_u16(msg, KMQTT_A_RECEIVE_MAX, req->receive_max)) ||
+	       (req->max_packet_out &&
+		nla_put_u32(msg, KMQTT_A_MAX_PACKET_OUT,
+			    req->max_packet_out)) ||
+	       (req->connack_props_len &&
+		nla_put(msg, KMQTT_A_CONNACK_PROPS,
+			(int)req->connack_props_len, req->connack_props)) ||
+	       (req->will_props_len &&
+		nla_put(msg, KMQTT_A_WILL_PROPS, (int)req->will_props_len,
+			req->will_props));
+}
+
 static int put_message_too_large(struct kmqtt_nl *nl, struct nl_msg *msg,
 				 const char *name)
 {
@@ -492,6 +511,7 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 	msg = nlmsg_alloc_size(ATTACH_FIXED_SIZE + req->will_topic_len +
 			       req->will_payload_len + req->pending_len +
 			       req->username_len + req->mount_point_len +
+			       req->connack_props_len + req->will_props_len +
 			       acl_size(req->acl));
 	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
 				 NLM_F_REQUEST | NLM_F_ACK, KMQTT_CMD_ATTACH,
@@ -506,7 +526,7 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 	    nla_put_u8(msg, KMQTT_A_PROTO_LEVEL, req->proto_level) ||
 	    nla_put_u16(msg, KMQTT_A_KEEPALIVE, req->keepalive) ||
 	    nla_put_u8(msg, KMQTT_A_CLEAN_SESSION, req->clean_session) ||
-	    put_will(msg, req) ||
+	    put_will(msg, req) || put_v5(msg, req) ||
 	    (req->username &&
 	     nla_put(msg, KMQTT_A_USERNAME, (int)req->username_len,
 		     req->username)) ||

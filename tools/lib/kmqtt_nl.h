@@ -89,6 +89,19 @@ struct kmqtt_nl_attach {
 	/* Its listener's topic prefix (mount_point); NULL: none. */
 	const char *mount_point;
 	size_t mount_point_len;
+	/*
+	 * MQTT 5.0 (proto_level 5) only, left out otherwise: the session
+	 * expiry interval (always sent), the client's receive maximum and
+	 * maximum packet size (0: left out), CONNACK's properties and the
+	 * will's (empty: left out), each without its length.
+	 */
+	uint32_t session_expiry;
+	uint16_t receive_max;
+	uint32_t max_packet_out;
+	const uint8_t *connack_props;
+	size_t connack_props_len;
+	const uint8_t *will_props;
+	size_t will_props_len;
 };
 
 struct kmqtt_nl_attached {

@@ -1,0 +1,656 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * MQTT 5.0 on the module's data path, clients attached directly (the
+ * agent's CONNECT side has tests of its own): CONNACK with the agent's
+ * properties, PUBLISH properties passed on to 5.0 subscribers and left
+ * out for 3.1.x ones, message expiry, subscription options, reason codes
+ * in acks both ways, DISCONNECT with the will, session expiry, the
+ * client's receive maximum and maximum packet size, and malformed
+ * properties.  Each test names the normative statement of the MQTT 5.0
+ * standard it checks.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kmqtt/mqtt.h>
+
+#include "direct.h"
+#include "kmqtt_genl.h"
+#include "kselftest_harness.h"
+#include "loopback.h"
+#include "mqtt5.h"
+#include "mqtt_client.h"
+
+/* Short enough to wait out; whole seconds as the interval counts them. */
+#define EXPIRY_S	1
+#define EXPIRED_US	2500000
+
+static const struct mqtt_pub_opts qos0 = { 0 };
+static const struct mqtt_pub_opts qos1 = { .qos = 1, .packet_id = 7 };
+static const struct mqtt_pub_opts qos2 = { .qos = 2, .packet_id = 9 };
+
+FIXTURE(mqtt5)
+{
+	struct kmqtt_genl genl;
+	struct direct direct;
+	int fds[16];
+	int n;
+};
+
+FIXTURE_SETUP(mqtt5)
+{
+	self->n = 0;
+	ASSERT_EQ(0, kmqtt_genl_open(&self->genl));
+	ASSERT_EQ(0, direct_open(&self->direct));
+}
+
+FIXTURE_TEARDOWN(mqtt5)
+{
+	int i;
+
+	for (i = 0; i < self->n; i++)
+		close(self->fds[i]);
+	direct_close(&self->direct);
+	kmqtt_genl_close(&self->genl);
+}
+
+/*
+ * Attach @req (a 5.0 client unless it says otherwise); the fd is closed
+ * at teardown.
+ */
+static int attach(struct __test_metadata *_metadata, FIXTURE_DATA(mqtt5) *self,
+		  struct kmqtt_attach_req *req, bool *present)
+{
+	int fd;
+
+	if (!req->proto_level)
+		req->proto_level = MQTT_PROTO_V5;
+	fd = direct_attach(&self->direct, &self->genl, req, NULL, present);
+	EXPECT_LE(0, fd) TH_LOG("attach %s: %s", req->client_id,
+				strerror(-fd));
+	if (fd >= 0 && self->n < (int)ARRAY_SIZE(self->fds))
+		self->fds[self->n++] = fd;
+	return fd;
+}
+
+static int client(struct __test_metadata *_metadata,
+		  FIXTURE_DATA(mqtt5) *self, const char *id, uint8_t level)
+{
+	struct kmqtt_attach_req req = {
+		.client_id = id,
+		.proto_level = level,
+		.clean_session = true,
+	};
+
+	return attach(_metadata, self, &req, NULL);
+}
+
+/* SUBSCRIBE one filter with @options and expect @code back. */
+static int subscribe5(int fd, const char *filter, uint8_t options, uint8_t code)
+{
+	uint8_t got;
+	int err = mqtt5_send_subscribe(fd, 1, NULL, filter, options);
+
+	if (!err)
+		err = mqtt5_expect_suback(fd, MQTT_SUBACK, 1, &got, 1);
+	if (!err && got != code) {
+		fprintf(stderr, "# SUBACK %#x for %s, expected %#x\n", got,
+			filter, code);
+		err = -EPROTO;
+	}
+	return err;
+}
+
+/*
+ * [MQTT-3.2.2-?] CONNACK is the module's, with the agent's properties
+ * as they were handed over, after session present and reason 0.
+ */
+TEST_F(mqtt5, connack_carries_the_agents_properties)
+{
+	static const uint8_t props[] = {
+		MQTT_PROP_SUB_ID_AVAILABLE, 0, MQTT_PROP_SHARED_SUB_AVAILABLE, 0,
+	};
+	static const uint8_t connack[] = {
+		MQTT_CONNACK << 4, 7, 0, 0, 4,
+		MQTT_PROP_SUB_ID_AVAILABLE, 0, MQTT_PROP_SHARED_SUB_AVAILABLE, 0,
+	};
+	struct kmqtt_attach_req req = {
+		.proto_level = MQTT_PROTO_V5,
+		.client_id = "v5-connack",
+		.clean_session = true,
+		.connack_props = props,
+		.connack_props_len = sizeof(props),
+	};
+	uint64_t id;
+	int fd, srv;
+
+	fd = loopback_connect(self->direct.port, MQTT_TEST_TIMEOUT_MS);
+	ASSERT_LE(0, fd);
+	srv = loopback_accept(self->direct.listen_fd, MQTT_TEST_TIMEOUT_MS);
+	ASSERT_LE(0, srv);
+	req.fd = srv;
+	ASSERT_EQ(0, kmqtt_genl_attach(&self->genl, &req, &id));
+	close(srv);
+	EXPECT_EQ(0, mqtt_expect_bytes(fd, connack, sizeof(connack),
+				       MQTT_TEST_TIMEOUT_MS));
+	close(fd);
+}
+
+/*
+ * [MQTT-3.3.2-17, -18, -20] The publisher's properties reach a 5.0
+ * subscriber unaltered and in order; a 3.1.1 subscriber gets the same
+ * message without them; a 3.1.1 message reaches a 5.0 subscriber with an
+ * empty property block.
+ */
+TEST_F(mqtt5, properties_passed_on_by_version)
+{
+	struct mqtt5_props props = { 0 };
+	struct mqtt_packet p = { 0 };
+	struct mqtt5_publish got;
+	int pub, sub5, sub4, sub3;
+
+	mqtt5_prop_byte(&props, MQTT_PROP_PAYLOAD_FORMAT, 1);
+	mqtt5_prop_str(&props, MQTT_PROP_CONTENT_TYPE, "text/plain");
+	mqtt5_prop_str(&props, MQTT_PROP_RESPONSE_TOPIC, "reply/here");
+	mqtt5_prop_str(&props, MQTT_PROP_CORRELATION_DATA, "c0rr");
+	mqtt5_prop_pair(&props, "k", "1");
+	mqtt5_prop_pair(&props, "k", "2");
+	mqtt5_prop_pair(&props, "a", "3");
+
+	pub = client(_metadata, self, "v5-pub", MQTT_PROTO_V5);
+	sub5 = client(_metadata, self, "v5-sub", MQTT_PROTO_V5);
+	sub4 = client(_metadata, self, "v4-sub", MQTT_PROTO_V311);
+	sub3 = client(_metadata, self, "v3-sub", MQTT_PROTO_V31);
+	ASSERT_EQ(0, subscribe5(sub5, "t/#", 0, 0));
+	ASSERT_EQ(0, mqtt_subscribe(sub4, 1, "t/#"));
+	ASSERT_EQ(0, mqtt_subscribe(sub3, 1, "t/#"));
+
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "t/a", &props, "hi", 2, &qos0));
+	ASSERT_EQ(0, mqtt5_read_publish(sub5, &p, &got));
+	EXPECT_EQ(props.len, got.props.len);
+	EXPECT_EQ(0, memcmp(props.buf, got.props.buf, props.len));
+	EXPECT_EQ(2, got.pub.payload_len);
+	EXPECT_EQ(0, memcmp("hi", got.pub.payload, 2));
+	EXPECT_EQ(0, mqtt_expect_publish(sub4, "t/a", "hi", 2));
+	EXPECT_EQ(0, mqtt_expect_publish(sub3, "t/a", "hi", 2));
+
+	ASSERT_EQ(0, mqtt_send_publish(sub4, "t/b", "old", 3));
+	ASSERT_EQ(0, mqtt5_read_publish(sub5, &p, &got));
+	EXPECT_EQ(0, got.props.len);
+	EXPECT_EQ(3, got.pub.payload_len);
+	mqtt_packet_free(&p);
+}
+
+/*
+ * [MQTT-3.3.2-6] A subscriber is sent what is left of the message expiry
+ * interval; [MQTT-3.3.2-5] a message that expired while queued for an
+ * offline session is not sent, and counted.
+ */
+TEST_F(mqtt5, message_expiry_left_and_expired_in_queue)
+{
+	struct kmqtt_attach_req persistent = {
+		.client_id = "v5-expiry-sub",
+		.session_expiry = 60,
+	};
+	struct mqtt5_props props = { 0 };
+	struct mqtt_packet p = { 0 };
+	struct mqtt5_publish got;
+	uint64_t before, after;
+	int pub, sub, off;
+
+	mqtt5_prop_u32(&props, MQTT_PROP_MESSAGE_EXPIRY, 100);
+	pub = client(_metadata, self, "v5-expiry-pub", MQTT_PROTO_V5);
+	sub = attach(_metadata, self, &persistent, NULL);
+	ASSERT_LE(0, sub);
+	ASSERT_EQ(0, subscribe5(sub, "exp/#", 1, 1));
+
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "exp/a", &props, "x", 1, &qos1));
+	ASSERT_EQ(0, mqtt5_expect_ack(pub, MQTT_PUBACK, qos1.packet_id));
+	ASSERT_EQ(0, mqtt5_read_publish(sub, &p, &got));
+	off = mqtt5_prop_find(&got.props, MQTT_PROP_MESSAGE_EXPIRY);
+	ASSERT_LE(0, off);
+	EXPECT_GE(100, mqtt5_prop_get_u32(&got.props, off));
+	EXPECT_LE(98, mqtt5_prop_get_u32(&got.props, off));
+	ASSERT_EQ(0, mqtt5_send_ack(sub, MQTT_PUBACK, got.pub.opts.packet_id, 0));
+
+	/* Offline: one that expires and one that does not. */
+	ASSERT_EQ(0, mqtt_send_disconnect(sub));
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, "v5-expiry-sub",
+					     KMQTT_SESSION_OFFLINE,
+					     MQTT_TEST_TIMEOUT_MS));
+	ASSERT_EQ(0, kmqtt_genl_get_stat(&self->genl,
+					 KMQTT_STAT_DROPPED_EXPIRED, &before));
+	props.len = 0;
+	mqtt5_prop_u32(&props, MQTT_PROP_MESSAGE_EXPIRY, EXPIRY_S);
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "exp/b", &props, "gone", 4, &qos1));
+	ASSERT_EQ(0, mqtt5_expect_ack(pub, MQTT_PUBACK, qos1.packet_id));
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "exp/c", NULL, "kept", 4, &qos1));
+	ASSERT_EQ(0, mqtt5_expect_ack(pub, MQTT_PUBACK, qos1.packet_id));
+	usleep(EXPIRED_US);
+
+	persistent.clean_session = false;
+	sub = attach(_metadata, self, &persistent, NULL);
+	ASSERT_LE(0, sub);
+	ASSERT_EQ(0, mqtt5_read_publish(sub, &p, &got));
+	EXPECT_EQ(4, got.pub.payload_len);
+	EXPECT_EQ(0, memcmp("kept", got.pub.payload, 4));
+	ASSERT_EQ(0, mqtt5_send_ack(sub, MQTT_PUBACK, got.pub.opts.packet_id, 0));
+	EXPECT_EQ(0, kmqtt_genl_get_stat(&self->genl,
+					 KMQTT_STAT_DROPPED_EXPIRED, &after));
+	EXPECT_EQ(before + 1, after);
+	mqtt_packet_free(&p);
+	persistent.clean_session = true;
+	persistent.session_expiry = 0;
+	EXPECT_LE(0, attach(_metadata, self, &persistent, NULL));
+}
+
+/* [MQTT-3.3.2-5] An expired retained message is not sent to new subscribers. */
+TEST_F(mqtt5, retained_message_expires)
+{
+	struct mqtt_pub_opts retained = { .retain = true };
+	struct mqtt5_props props = { 0 };
+	int pub, sub;
+
+	mqtt5_prop_u32(&props, MQTT_PROP_MESSAGE_EXPIRY, EXPIRY_S);
+	pub = client(_metadata, self, "v5-ret-pub", MQTT_PROTO_V5);
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "ret/exp", &props, "r", 1,
+					&retained));
+	ASSERT_EQ(0, mqtt_sync(pub));
+	usleep(EXPIRED_US);
+	sub = client(_metadata, self, "v5-ret-sub", MQTT_PROTO_V5);
+	ASSERT_EQ(0, subscribe5(sub, "ret/exp", 0, 0));
+	EXPECT_EQ(0, mqtt_expect_silence(sub, 300));
+	/* Clear it. */
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "ret/exp", NULL, "", 0,
+					&retained));
+}
+
+/* [MQTT-3.8.3-3] No Local: not sent back to the publishing session. */
+TEST_F(mqtt5, no_local)
+{
+	struct mqtt_packet p = { 0 };
+	struct mqtt5_publish got;
+	int a, b;
+
+	a = client(_metadata, self, "v5-nl-a", MQTT_PROTO_V5);
+	b = client(_metadata, self, "v5-nl-b", MQTT_PROTO_V5);
+	ASSERT_EQ(0, subscribe5(a, "nl/t", MQTT_SUBOPT_NO_LOCAL, 0));
+	ASSERT_EQ(0, subscribe5(b, "nl/t", MQTT_SUBOPT_NO_LOCAL, 0));
+	ASSERT_EQ(0, mqtt5_send_publish(a, "nl/t", NULL, "1", 1, &qos0));
+	ASSERT_EQ(0, mqtt5_read_publish(b, &p, &got));
+	EXPECT_EQ(0, mqtt_sync(a));
+	mqtt_packet_free(&p);
+}
+
+/*
+ * [MQTT-3.3.1-12, -13] Retain As Published: a forwarded message keeps
+ * RETAIN for such a subscription, loses it for others.
+ */
+TEST_F(mqtt5, retain_as_published)
+{
+	struct mqtt_pub_opts retained = { .retain = true };
+	struct mqtt_packet p = { 0 };
+	struct mqtt5_publish got;
+	int pub, rap, plain;
+
+	pub = client(_metadata, self, "v5-rap-pub", MQTT_PROTO_V5);
+	rap = client(_metadata, self, "v5-rap-on", MQTT_PROTO_V5);
+	plain = client(_metadata, self, "v5-rap-off", MQTT_PROTO_V5);
+	ASSERT_EQ(0, subscribe5(rap, "rap/t",
+				MQTT_SUBOPT_RETAIN_AS_PUBLISHED, 0));
+	ASSERT_EQ(0, subscribe5(plain, "rap/t", 0, 0));
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "rap/t", NULL, "r", 1, &retained));
+	ASSERT_EQ(0, mqtt5_read_publish(rap, &p, &got));
+	EXPECT_TRUE(got.pub.opts.retain);
+	ASSERT_EQ(0, mqtt5_read_publish(plain, &p, &got));
+	EXPECT_FALSE(got.pub.opts.retain);
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "rap/t", NULL, "", 0, &retained));
+	mqtt_packet_free(&p);
+}
+
+/*
+ * [MQTT-3.3.1-9, -10, -11] Retain Handling: 0 sends the retained messages
+ * at every subscribe, 1 only when the subscription is new, 2 never.
+ */
+TEST_F(mqtt5, retain_handling)
+{
+	struct mqtt_pub_opts retained = { .retain = true };
+	struct mqtt_packet p = { 0 };
+	struct mqtt5_publish got;
+	int pub, sub;
+
+	pub = client(_metadata, self, "v5-rh-pub", MQTT_PROTO_V5);
+	sub = client(_metadata, self, "v5-rh-sub", MQTT_PROTO_V5);
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "rh/t", NULL, "r", 1, &retained));
+	ASSERT_EQ(0, mqtt_sync(pub));
+
+	ASSERT_EQ(0, subscribe5(sub, "rh/t", 2 << MQTT_SUBOPT_RETAIN_HANDLING_SHIFT, 0));
+	EXPECT_EQ(0, mqtt_expect_silence(sub, 300));
+	ASSERT_EQ(0, subscribe5(sub, "rh/t", 1 << MQTT_SUBOPT_RETAIN_HANDLING_SHIFT, 0));
+	EXPECT_EQ(0, mqtt_expect_silence(sub, 300));
+	ASSERT_EQ(0, subscribe5(sub, "rh/t", 0, 0));
+	ASSERT_EQ(0, mqtt5_read_publish(sub, &p, &got));
+	EXPECT_TRUE(got.pub.opts.retain);
+	ASSERT_EQ(0, mqtt5_send_unsubscribe(sub, 2, "rh/t"));
+	ASSERT_EQ(0, mqtt5_expect_suback(sub, MQTT_UNSUBACK, 2,
+					 (uint8_t[1]){ 0 }, 1));
+	ASSERT_EQ(0, subscribe5(sub, "rh/t", 1 << MQTT_SUBOPT_RETAIN_HANDLING_SHIFT, 0));
+	ASSERT_EQ(0, mqtt5_read_publish(sub, &p, &got));
+	EXPECT_TRUE(got.pub.opts.retain);
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "rh/t", NULL, "", 0, &retained));
+	mqtt_packet_free(&p);
+}
+
+/*
+ * 3.9.3: SUBACK says why a filter was refused: the rules (0x87), or
+ * shared subscriptions, which CONNACK announces unavailable (0x9E).
+ * 3.11.3: UNSUBACK says whether the subscription existed (0x11).
+ */
+TEST_F(mqtt5, suback_and_unsuback_reason_codes)
+{
+	static const struct acl_rule rules[] = {
+		{ .filter = "open/#", .access = KMQTT_ACL_READ },
+	};
+	struct kmqtt_attach_req req = {
+		.client_id = "v5-codes",
+		.clean_session = true,
+		.acl = rules,
+		.acl_count = ARRAY_SIZE(rules),
+	};
+	uint8_t code;
+	int fd;
+
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, subscribe5(fd, "open/x", 2, 2));
+	EXPECT_EQ(0, subscribe5(fd, "closed/x", 1, MQTT_RC_NOT_AUTHORIZED));
+	EXPECT_EQ(0, subscribe5(fd, "$share/g/open/x", 1,
+				MQTT_RC_SHARED_SUB_NOT_SUPPORTED));
+	ASSERT_EQ(0, mqtt5_send_unsubscribe(fd, 3, "open/x"));
+	ASSERT_EQ(0, mqtt5_expect_suback(fd, MQTT_UNSUBACK, 3, &code, 1));
+	EXPECT_EQ(MQTT_RC_SUCCESS, code);
+	ASSERT_EQ(0, mqtt5_send_unsubscribe(fd, 4, "open/x"));
+	ASSERT_EQ(0, mqtt5_expect_suback(fd, MQTT_UNSUBACK, 4, &code, 1));
+	EXPECT_EQ(MQTT_RC_NO_SUBSCRIPTION_EXISTED, code);
+}
+
+/*
+ * 3.4.2.1: the broker's PUBACK says there was no subscriber (0x10) or
+ * that the rules refused the topic (0x87); a QoS 2 refused ends at its
+ * PUBREC, so its packet id is free at once (4.3.3).
+ */
+TEST_F(mqtt5, puback_and_pubrec_reason_codes)
+{
+	static const struct acl_rule rules[] = {
+		{ .filter = "ok/#", .access = KMQTT_ACL_READ | KMQTT_ACL_WRITE },
+	};
+	struct kmqtt_attach_req req = {
+		.client_id = "v5-acks",
+		.clean_session = true,
+		.acl = rules,
+		.acl_count = ARRAY_SIZE(rules),
+	};
+	struct mqtt_packet p = { 0 };
+	struct mqtt5_publish got;
+	int fd;
+
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt5_send_publish(fd, "ok/none", NULL, "x", 1, &qos1));
+	EXPECT_EQ(MQTT_RC_NO_MATCHING_SUBSCRIBERS,
+		  mqtt5_expect_ack(fd, MQTT_PUBACK, qos1.packet_id));
+	ASSERT_EQ(0, mqtt5_send_publish(fd, "no/way", NULL, "x", 1, &qos1));
+	EXPECT_EQ(MQTT_RC_NOT_AUTHORIZED,
+		  mqtt5_expect_ack(fd, MQTT_PUBACK, qos1.packet_id));
+
+	ASSERT_EQ(0, mqtt5_send_publish(fd, "no/way", NULL, "x", 1, &qos2));
+	EXPECT_EQ(MQTT_RC_NOT_AUTHORIZED,
+		  mqtt5_expect_ack(fd, MQTT_PUBREC, qos2.packet_id));
+	/* The same id again is a new message, not a resend. */
+	ASSERT_EQ(0, subscribe5(fd, "ok/#", 2, 2));
+	ASSERT_EQ(0, mqtt5_send_publish(fd, "ok/yes", NULL, "y", 1, &qos2));
+	/* Its own copy is queued before the answer. */
+	ASSERT_EQ(0, mqtt5_read_publish(fd, &p, &got));
+	EXPECT_EQ(MQTT_RC_SUCCESS,
+		  mqtt5_expect_ack(fd, MQTT_PUBREC, qos2.packet_id));
+	ASSERT_EQ(0, mqtt5_send_ack(fd, MQTT_PUBREL, qos2.packet_id, 0));
+	EXPECT_EQ(0, mqtt5_expect_ack(fd, MQTT_PUBCOMP, qos2.packet_id));
+	/* 3.7.2.1: a PUBREL for an id the broker does not hold. */
+	ASSERT_EQ(0, mqtt5_send_ack(fd, MQTT_PUBREL, 4242, 0));
+	EXPECT_EQ(MQTT_RC_PACKET_ID_NOT_FOUND,
+		  mqtt5_expect_ack(fd, MQTT_PUBCOMP, 4242));
+	mqtt_packet_free(&p);
+}
+
+/*
+ * 4.3.3: a subscriber's PUBREC with an error code ends the QoS 2 flow:
+ * no PUBREL, nothing left in flight.  A PUBACK with a reason and
+ * properties is taken as well (3.4.2.2).
+ */
+TEST_F(mqtt5, subscriber_acks_with_reason_codes)
+{
+	struct kmqtt_session_info info;
+	struct mqtt_packet p = { 0 };
+	struct mqtt5_publish got;
+	int pub, sub;
+
+	pub = client(_metadata, self, "v5-racks-pub", MQTT_PROTO_V5);
+	sub = client(_metadata, self, "v5-racks-sub", MQTT_PROTO_V5);
+	ASSERT_EQ(0, subscribe5(sub, "racks/#", 2, 2));
+
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "racks/2", NULL, "x", 1, &qos2));
+	ASSERT_EQ(0, mqtt5_expect_ack(pub, MQTT_PUBREC, qos2.packet_id));
+	ASSERT_EQ(0, mqtt5_send_ack(pub, MQTT_PUBREL, qos2.packet_id, 0));
+	ASSERT_EQ(0, mqtt5_expect_ack(pub, MQTT_PUBCOMP, qos2.packet_id));
+	ASSERT_EQ(0, mqtt5_read_publish(sub, &p, &got));
+	ASSERT_EQ(0, mqtt5_send_ack(sub, MQTT_PUBREC, got.pub.opts.packet_id,
+				    MQTT_RC_UNSPECIFIED_ERROR));
+	EXPECT_EQ(0, mqtt_sync(sub));
+	ASSERT_EQ(0, kmqtt_genl_get_session(&self->genl, "v5-racks-sub", &info));
+	EXPECT_EQ(0, info.stats[KMQTT_STAT_INFLIGHT]);
+
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "racks/1", NULL, "y", 1, &qos1));
+	ASSERT_EQ(0, mqtt5_expect_ack(pub, MQTT_PUBACK, qos1.packet_id));
+	ASSERT_EQ(0, mqtt5_read_publish(sub, &p, &got));
+	/* Reason 0x10 and an empty property block: four bytes. */
+	ASSERT_EQ(0, mqtt_send_raw(sub, (uint8_t[]){ MQTT_PUBACK << 4, 4,
+				   got.pub.opts.packet_id >> 8,
+				   got.pub.opts.packet_id & 0xff,
+				   MQTT_RC_NO_MATCHING_SUBSCRIBERS, 0 }, 6));
+	EXPECT_EQ(0, mqtt_sync(sub));
+	ASSERT_EQ(0, kmqtt_genl_get_session(&self->genl, "v5-racks-sub", &info));
+	EXPECT_EQ(0, info.stats[KMQTT_STAT_INFLIGHT]);
+	mqtt_packet_free(&p);
+}
+
+/*
+ * 3.14.2.1: DISCONNECT 0x04 publishes the will, with its properties;
+ * [MQTT-3.1.2-10] a DISCONNECT 0x00 discards it.
+ */
+TEST_F(mqtt5, disconnect_with_will)
+{
+	struct mqtt5_props will_props = { 0 };
+	struct kmqtt_attach_req req = {
+		.client_id = "v5-willer",
+		.clean_session = true,
+		.will_topic = "will/v5",
+		.will_payload = "bye",
+		.will_qos = 1,
+	};
+	struct mqtt_packet p = { 0 };
+	struct mqtt5_publish got;
+	int sub, fd;
+
+	mqtt5_prop_str(&will_props, MQTT_PROP_CONTENT_TYPE, "text/plain");
+	mqtt5_prop_pair(&will_props, "why", "test");
+	req.will_props = will_props.buf;
+	req.will_props_len = will_props.len;
+	sub = client(_metadata, self, "v5-will-sub", MQTT_PROTO_V5);
+	ASSERT_EQ(0, subscribe5(sub, "will/v5", 1, 1));
+
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt5_send_disconnect(fd, MQTT_RC_SUCCESS, NULL));
+	EXPECT_EQ(0, mqtt_expect_silence(sub, 500));
+
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt5_send_disconnect(fd, MQTT_RC_DISCONNECT_WITH_WILL,
+					   NULL));
+	ASSERT_EQ(0, mqtt5_read_publish(sub, &p, &got));
+	EXPECT_EQ(3, got.pub.payload_len);
+	EXPECT_EQ(will_props.len, got.props.len);
+	EXPECT_EQ(0, memcmp(will_props.buf, got.props.buf, will_props.len));
+	mqtt_packet_free(&p);
+}
+
+/*
+ * 3.1.2.11.2: the session expiry interval replaces clean session: 0 ends
+ * the session with the connection, more keeps it; [MQTT-3.14.2-2] a
+ * DISCONNECT may not set one when CONNECT had 0.
+ */
+TEST_F(mqtt5, session_expiry_interval)
+{
+	struct kmqtt_attach_req req = { .client_id = "v5-session" };
+	struct mqtt5_props props = { 0 };
+	bool present = true;
+	int fd;
+
+	fd = attach(_metadata, self, &req, &present);
+	ASSERT_LE(0, fd);
+	EXPECT_FALSE(present);
+	ASSERT_EQ(0, mqtt5_send_disconnect(fd, 0, NULL));
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, "v5-session",
+					     KMQTT_SESSION_GONE,
+					     MQTT_TEST_TIMEOUT_MS));
+
+	req.session_expiry = 60;
+	fd = attach(_metadata, self, &req, &present);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, subscribe5(fd, "kept/#", 1, 1));
+	ASSERT_EQ(0, mqtt5_send_disconnect(fd, 0, NULL));
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, "v5-session",
+					     KMQTT_SESSION_OFFLINE,
+					     MQTT_TEST_TIMEOUT_MS));
+	fd = attach(_metadata, self, &req, &present);
+	ASSERT_LE(0, fd);
+	EXPECT_TRUE(present);
+	/* Ended at DISCONNECT by setting it to 0 there. */
+	mqtt5_prop_u32(&props, MQTT_PROP_SESSION_EXPIRY, 0);
+	ASSERT_EQ(0, mqtt5_send_disconnect(fd, 0, &props));
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, "v5-session",
+					     KMQTT_SESSION_GONE,
+					     MQTT_TEST_TIMEOUT_MS));
+
+	req.session_expiry = 0;
+	fd = attach(_metadata, self, &req, &present);
+	ASSERT_LE(0, fd);
+	props.len = 0;
+	mqtt5_prop_u32(&props, MQTT_PROP_SESSION_EXPIRY, 30);
+	ASSERT_EQ(0, mqtt5_send_disconnect(fd, 0, &props));
+	EXPECT_EQ(0, mqtt_wait_closed(fd, MQTT_TEST_TIMEOUT_MS));
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, "v5-session",
+					     KMQTT_SESSION_GONE,
+					     MQTT_TEST_TIMEOUT_MS));
+}
+
+/*
+ * [MQTT-3.1.2-24, -25] A message larger than the client's maximum packet
+ * size is not sent to it, and counted; [MQTT-3.3.4-9] no more QoS 1/2
+ * unacknowledged than its receive maximum.
+ */
+TEST_F(mqtt5, client_packet_size_and_receive_maximum)
+{
+	struct kmqtt_attach_req req = {
+		.client_id = "v5-small",
+		.clean_session = true,
+		.max_packet_out = 64,
+		.receive_max = 2,
+	};
+	char big[100];
+	struct mqtt_packet p = { 0 };
+	struct mqtt5_publish got;
+	uint64_t before, after;
+	int pub, sub, i;
+	uint16_t ids[2];
+
+	memset(big, 'b', sizeof(big));
+	pub = client(_metadata, self, "v5-small-pub", MQTT_PROTO_V311);
+	sub = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, sub);
+	ASSERT_EQ(0, subscribe5(sub, "sz/#", 1, 1));
+	ASSERT_EQ(0, kmqtt_genl_get_stat(&self->genl,
+					 KMQTT_STAT_DROPPED_TOO_LARGE, &before));
+	ASSERT_EQ(0, mqtt_send_publish(pub, "sz/big", big, sizeof(big)));
+	ASSERT_EQ(0, mqtt_send_publish(pub, "sz/small", "s", 1));
+	ASSERT_EQ(0, mqtt5_read_publish(sub, &p, &got));
+	EXPECT_EQ(1, got.pub.payload_len);
+	EXPECT_EQ(0, kmqtt_genl_get_stat(&self->genl,
+					 KMQTT_STAT_DROPPED_TOO_LARGE, &after));
+	EXPECT_EQ(before + 1, after);
+
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, mqtt_publish_nth(pub, "sz/q", i, &qos1));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, mqtt5_read_publish(sub, &p, &got));
+		ids[i] = got.pub.opts.packet_id;
+	}
+	EXPECT_EQ(0, mqtt_expect_silence(sub, 500));
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, mqtt5_send_ack(sub, MQTT_PUBACK, ids[i], 0));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, mqtt5_read_publish(sub, &p, &got));
+		ASSERT_EQ(0, mqtt5_send_ack(sub, MQTT_PUBACK,
+					    got.pub.opts.packet_id, 0));
+	}
+	mqtt_packet_free(&p);
+}
+
+/*
+ * 2.2.2.2, 3.3.2.3: a property length past the packet, a property given
+ * twice that may come once, a topic alias over the maximum (0: none
+ * announced, [MQTT-3.3.2-9]) and a subscription identifier the server
+ * said it has not (3.8.2.1.2) close the connection; another client's
+ * goes on.
+ */
+TEST_F(mqtt5, bad_properties_close_the_connection)
+{
+	static const uint8_t past_end[] = {
+		MQTT_PUBLISH << 4, 6, 0, 1, 't', 9, 1, 0,
+	};
+	struct mqtt5_props twice = { 0 }, alias = { 0 }, sub_id = { 0 };
+	struct mqtt_packet p = { 0 };
+	struct mqtt5_publish got;
+	int bystander, fd;
+
+	mqtt5_prop_str(&twice, MQTT_PROP_CONTENT_TYPE, "a");
+	mqtt5_prop_str(&twice, MQTT_PROP_CONTENT_TYPE, "b");
+	mqtt5_prop_u16(&alias, MQTT_PROP_TOPIC_ALIAS, 1);
+	mqtt5_prop_varint(&sub_id, MQTT_PROP_SUBSCRIPTION_ID, 5);
+	bystander = client(_metadata, self, "v5-bystander", MQTT_PROTO_V5);
+	ASSERT_EQ(0, subscribe5(bystander, "bad/#", 0, 0));
+
+	fd = client(_metadata, self, "v5-bad1", MQTT_PROTO_V5);
+	ASSERT_EQ(0, mqtt_send_raw(fd, past_end, sizeof(past_end)));
+	EXPECT_EQ(0, mqtt_wait_closed(fd, MQTT_TEST_TIMEOUT_MS));
+	fd = client(_metadata, self, "v5-bad2", MQTT_PROTO_V5);
+	ASSERT_EQ(0, mqtt5_send_publish(fd, "bad/t", &twice, "x", 1, &qos0));
+	EXPECT_EQ(0, mqtt_wait_closed(fd, MQTT_TEST_TIMEOUT_MS));
+	fd = client(_metadata, self, "v5-bad3", MQTT_PROTO_V5);
+	ASSERT_EQ(0, mqtt5_send_publish(fd, "bad/t", &alias, "x", 1, &qos0));
+	EXPECT_EQ(0, mqtt_wait_closed(fd, MQTT_TEST_TIMEOUT_MS));
+	ASSERT_EQ(0, mqtt5_send_subscribe(bystander, 5, &sub_id, "bad/x", 0));
+	EXPECT_EQ(0, mqtt_wait_closed(bystander, MQTT_TEST_TIMEOUT_MS));
+
+	bystander = client(_metadata, self, "v5-bystander2", MQTT_PROTO_V5);
+	fd = client(_metadata, self, "v5-good", MQTT_PROTO_V5);
+	ASSERT_EQ(0, subscribe5(bystander, "bad/#", 0, 0));
+	ASSERT_EQ(0, mqtt5_send_publish(fd, "bad/t", NULL, "ok", 2, &qos0));
+	ASSERT_EQ(0, mqtt5_read_publish(bystander, &p, &got));
+	EXPECT_EQ(2, got.pub.payload_len);
+	mqtt_packet_free(&p);
+}
+
+TEST_HARNESS_MAIN
