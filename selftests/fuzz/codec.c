@@ -12,8 +12,10 @@
  * valid (topic names, filters, QoS, packet ids); what parses encodes back
  * to the same bytes.
  *
- * Input: byte 0 picks the maximum packet size, byte 1 the chunk size (0:
- * all at once), the rest is the stream.
+ * Input: byte 0 picks the maximum packet size and, with its top bit, MQTT
+ * 5.0 (properties in PUBLISH, SUBSCRIBE, UNSUBSCRIBE, acks and
+ * DISCONNECT), byte 1 the chunk size (0: all at once), the rest is the
+ * stream.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,9 @@
 static const u32 max_packets[] = {
 	2, 5, 64, 300, 16384, MQTT_MAX_REMAINING_LENGTH + MQTT_MAX_FIXED_HEADER,
 };
+
+/* The connection's protocol is 5.0. */
+static bool v5;
 
 static u8 *copy(const u8 *p, size_t n)
 {
@@ -94,15 +99,27 @@ static bool check_publish(const struct kmqtt_fixed_hdr *hdr, const u8 *body)
 	u8 *enc;
 	int ret;
 
-	if (kmqtt_codec_parse_publish(hdr->flags, body, hdr->rem_len, false, &pub))
+	ret = kmqtt_codec_parse_publish(hdr->flags, body, hdr->rem_len, v5,
+					&pub);
+	if (ret) {
+		FUZZ_CHECK(ret == -EPROTO || (v5 && ret == -EINVAL));
 		return false;
+	}
 	FUZZ_CHECK(pub.qos <= 2 && (!pub.dup || pub.qos));
 	FUZZ_CHECK(pub.retain == !!(hdr->flags & MQTT_PUBLISH_RETAIN));
 	FUZZ_CHECK(pub.qos ? pub.packet_id != 0 : pub.packet_id == 0);
 	FUZZ_CHECK(pub.topic == body + 2);
-	FUZZ_CHECK(kmqtt_topic_name_valid(pub.topic, pub.topic_len));
+	FUZZ_CHECK(kmqtt_topic_name_valid(pub.topic, pub.topic_len) ||
+		   (v5 && !pub.topic_len));
 	FUZZ_CHECK(pub.payload >= pub.topic + pub.topic_len);
 	FUZZ_CHECK(pub.payload + pub.payload_len == body + hdr->rem_len);
+	if (v5) {
+		/* The properties sit between the header fields and payload. */
+		FUZZ_CHECK(pub.props.start > pub.topic + pub.topic_len &&
+			   pub.props.start + pub.props.len == pub.payload);
+		FUZZ_CHECK(pub.props.forward_len <= pub.props.len);
+		return true;
+	}
 
 	/* Encoded again: the same flags and body, a minimal header. */
 	size = kmqtt_codec_publish_size(pub.topic_len, pub.qos,
@@ -134,28 +151,35 @@ static bool check_sub(const struct kmqtt_fixed_hdr *hdr, const u8 *body,
 	u8 qos, *codes, *ack;
 	int n, i = 0, ret;
 
-	n = kmqtt_codec_parse_sub(body, hdr->rem_len, with_qos, false, &packet_id,
-				  &it, &props);
-	if (n < 0)
+	n = kmqtt_codec_parse_sub(body, hdr->rem_len, with_qos, v5,
+				  &packet_id, &it, &props);
+	if (n < 0) {
+		FUZZ_CHECK(n == -EPROTO || (v5 && n == -EINVAL));
 		return false;
+	}
 	FUZZ_CHECK(n > 0 && packet_id != 0);
 	codes = malloc(n);
-	ack = malloc(MQTT_MAX_FIXED_HEADER + 2 + n);
+	ack = malloc(MQTT_MAX_FIXED_HEADER + 3 + n);
 	if (!codes || !ack)
 		abort();
 	while (kmqtt_codec_next_filter(&it, &filter, &len, &qos)) {
 		FUZZ_CHECK(i < n);
 		FUZZ_CHECK(filter >= body + 4 && filter + len <= end);
 		FUZZ_CHECK(kmqtt_topic_filter_valid(filter, len));
-		FUZZ_CHECK(with_qos ? qos <= 2 : qos == 0);
-		codes[i++] = qos;
+		FUZZ_CHECK(!with_qos ? qos == 0 :
+			   !v5 ? qos <= 2 :
+			   (qos & MQTT_SUBOPT_QOS_MASK) <= 2 &&
+			   !(qos & MQTT_SUBOPT_RESERVED) &&
+			   (qos & MQTT_SUBOPT_RETAIN_HANDLING_MASK) !=
+			   MQTT_SUBOPT_RETAIN_HANDLING_MASK);
+		codes[i++] = qos & MQTT_SUBOPT_QOS_MASK;
 	}
 	FUZZ_CHECK(i == n && it.pos == end);
 
 	/* The SUBACK the module would send frames as one. */
-	ret = kmqtt_codec_put_suback(ack, MQTT_SUBACK, packet_id, false, codes, n);
+	ret = kmqtt_codec_put_suback(ack, MQTT_SUBACK, packet_id, v5, codes, n);
 	FUZZ_CHECK(kmqtt_codec_fixed_hdr(ack, ret, UINT32_MAX, &h2) > 0);
-	FUZZ_CHECK(h2.type == MQTT_SUBACK && h2.rem_len == 2 + (u32)n &&
+	FUZZ_CHECK(h2.type == MQTT_SUBACK && h2.rem_len == 2 + v5 + (u32)n &&
 		   h2.hdr_len + h2.rem_len == (u32)ret);
 	free(codes);
 	free(ack);
@@ -165,16 +189,36 @@ static bool check_sub(const struct kmqtt_fixed_hdr *hdr, const u8 *body,
 /* PUBACK, PUBREC, PUBREL, PUBCOMP; false for a violation. */
 static bool check_ack(const struct kmqtt_fixed_hdr *hdr, const u8 *body)
 {
-	bool valid = hdr->rem_len == 2 && (body[0] || body[1]);
+	u32 len = hdr->rem_len;
+	bool valid = (len == 2 || (v5 && len > 2)) && (body[0] || body[1]);
+	struct kmqtt_props props;
 	u16 packet_id;
 	u8 reason;
 	int ret;
 
-	ret = kmqtt_codec_parse_ack(body, hdr->rem_len, false, &packet_id,
-				    &reason);
-	FUZZ_CHECK(valid ? !ret && packet_id == (body[0] << 8 | body[1]) :
+	/* 3.4.2.2: properties from the fourth byte on, exactly to the end. */
+	if (valid && len > 3)
+		valid = kmqtt_props_parse(body + 3, len - 3, KMQTT_PROPS_ACK,
+					  &props) == (int)(len - 3);
+	ret = kmqtt_codec_parse_ack(body, len, v5, &packet_id, &reason);
+	FUZZ_CHECK(valid ? !ret && packet_id == (body[0] << 8 | body[1]) &&
+			   reason == (len > 2 ? body[2] : 0) :
 			   ret == -EPROTO);
 	return valid;
+}
+
+/* A 5.0 DISCONNECT parses or not; either way the connection ends. */
+static void check_disconnect(const struct kmqtt_fixed_hdr *hdr,
+			     const u8 *body)
+{
+	struct kmqtt_props props;
+	u8 reason;
+	int ret;
+
+	ret = kmqtt_codec_parse_disconnect(body, hdr->rem_len, &reason, &props);
+	FUZZ_CHECK(ret == 0 || ret == -EPROTO || ret == -EINVAL);
+	if (!ret && hdr->rem_len)
+		FUZZ_CHECK(reason == body[0]);
 }
 
 /* Like kmqtt_conn_handle(): false when the connection would be closed. */
@@ -202,7 +246,12 @@ static bool handle(const struct kmqtt_fixed_hdr *hdr, const u8 *packet)
 	case MQTT_PINGREQ:
 		ok = !hdr->rem_len;
 		break;
-	default:	/* DISCONNECT closes too, a second CONNECT, the rest */
+	case MQTT_DISCONNECT:
+		if (v5)
+			check_disconnect(hdr, body);
+		ok = false;
+		break;
+	default:	/* a second CONNECT, AUTH, the rest */
 		ok = false;
 	}
 	free(body);
@@ -245,10 +294,12 @@ static long rx_packets(const u8 *stream, size_t len, u32 max)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_in in = { data, size };
-	u32 max = max_packets[fuzz_byte(&in) % ARRAY_SIZE(max_packets)];
+	u8 mode = fuzz_byte(&in);
+	u32 max = max_packets[(mode & 0x7f) % ARRAY_SIZE(max_packets)];
 	size_t chunk = fuzz_byte(&in), have = 0, off = 0;
 	long n;
 
+	v5 = mode & 0x80;
 	if (!chunk)
 		chunk = in.left;
 	while (have < in.left) {

@@ -597,4 +597,106 @@ TEST(utf8_validity)
 			TH_LOG("%s", c->what);
 }
 
+/* 5.0 PUBLISH: properties after the packet id (3.3.2.3). */
+TEST(publish5_properties)
+{
+	static const u8 body[] = {
+		0, 1, 't', 0, 5,			/* topic, packet id */
+		5, MQTT_PROP_MESSAGE_EXPIRY, 0, 0, 0, 9,	/* properties */
+		'p', 'l',
+	};
+	static const u8 sub_id[] = { 0, 1, 't', 2, MQTT_PROP_SUBSCRIPTION_ID, 1 };
+	static const u8 aliased[] = { 0, 0, 3, MQTT_PROP_TOPIC_ALIAS, 0, 1 };
+	struct kmqtt_publish pub;
+
+	ASSERT_EQ(0, kmqtt_codec_parse_publish(1 << 1, body, sizeof(body), true,
+					       &pub));
+	EXPECT_EQ(5, pub.packet_id);
+	EXPECT_EQ(9, pub.props.message_expiry);
+	EXPECT_EQ(2, pub.payload_len);
+	EXPECT_EQ(0, memcmp("pl", pub.payload, 2));
+	/* The same bytes as 3.1.1: the properties are payload. */
+	ASSERT_EQ(0, kmqtt_codec_parse_publish(1 << 1, body, sizeof(body),
+					       false, &pub));
+	EXPECT_EQ(8, pub.payload_len);
+	/* MQTT-3.3.4-6: no subscription identifier from a client. */
+	EXPECT_EQ(-EINVAL, kmqtt_codec_parse_publish(0, sub_id, sizeof(sub_id),
+						     true, &pub));
+	/* An empty topic frames (a topic alias stands for it), not in 3.1.1. */
+	EXPECT_EQ(0, kmqtt_codec_parse_publish(0, aliased, sizeof(aliased),
+					       true, &pub));
+	EXPECT_EQ(-EPROTO, kmqtt_codec_parse_publish(0, aliased,
+						     sizeof(aliased), false,
+						     &pub));
+	/* A property length past the packet. */
+	EXPECT_EQ(-EPROTO, kmqtt_codec_parse_publish(1 << 1, body, 8, true,
+						     &pub));
+}
+
+/* MQTT-3.8.3-5: retain handling 3 and the reserved bits are malformed. */
+TEST(subscribe5_options)
+{
+	u8 body[] = { 0, 1, 0, 0, 1, 'a', 0 };
+	struct kmqtt_props props;
+	struct kmqtt_sub_iter it;
+	const u8 *f;
+	u8 options;
+	u16 pid, fl;
+
+	body[6] = 2 | MQTT_SUBOPT_NO_LOCAL | MQTT_SUBOPT_RETAIN_AS_PUBLISHED |
+		  2 << MQTT_SUBOPT_RETAIN_HANDLING_SHIFT;
+	ASSERT_EQ(1, kmqtt_codec_parse_sub(body, sizeof(body), true, true, &pid,
+					   &it, &props));
+	ASSERT_TRUE(kmqtt_codec_next_filter(&it, &f, &fl, &options));
+	EXPECT_EQ(body[6], options);
+	EXPECT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, sizeof(body), true,
+						 false, &pid, &it, &props));
+	body[6] = 3 << MQTT_SUBOPT_RETAIN_HANDLING_SHIFT;
+	EXPECT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, sizeof(body), true, true,
+						 &pid, &it, &props));
+	body[6] = 0x40;
+	EXPECT_EQ(-EPROTO, kmqtt_codec_parse_sub(body, sizeof(body), true, true,
+						 &pid, &it, &props));
+}
+
+/* 3.4.2.1, 3.4.2.2: an ack's reason code and properties are optional. */
+TEST(ack5_forms)
+{
+	static const u8 body[] = { 0, 7, MQTT_RC_NO_MATCHING_SUBSCRIBERS, 0 };
+	u16 pid;
+	u8 reason;
+
+	ASSERT_EQ(0, kmqtt_codec_parse_ack(body, 2, true, &pid, &reason));
+	EXPECT_EQ(0, reason);
+	ASSERT_EQ(0, kmqtt_codec_parse_ack(body, 3, true, &pid, &reason));
+	EXPECT_EQ(MQTT_RC_NO_MATCHING_SUBSCRIBERS, reason);
+	ASSERT_EQ(0, kmqtt_codec_parse_ack(body, 4, true, &pid, &reason));
+	EXPECT_EQ(7, pid);
+	EXPECT_EQ(-EPROTO, kmqtt_codec_parse_ack(body, 3, false, &pid,
+						 &reason));
+}
+
+TEST(encoders5)
+{
+	static const u8 connack[] = { 0x20, 5, 1, 0, 2 };
+	static const u8 suback[] = { 0x90, 5, 0, 3, 0, 1, 0x87 };
+	static const u8 puback[] = { 0x40, 3, 0, 4, 0x10 };
+	static const u8 disconnect[] = { 0xe0, 1, 0x8b };
+	static const u8 codes[] = { 1, 0x87 };
+	u8 buf[16];
+
+	/* Up to the property length; the 2 bytes of properties follow. */
+	ASSERT_EQ(sizeof(connack), kmqtt_codec_put_connack5(buf, true, 0, 2));
+	EXPECT_EQ(0, memcmp(connack, buf, sizeof(connack)));
+	ASSERT_EQ(sizeof(suback), kmqtt_codec_put_suback(buf, MQTT_SUBACK, 3,
+							 true, codes, 2));
+	EXPECT_EQ(0, memcmp(suback, buf, sizeof(suback)));
+	ASSERT_EQ(sizeof(puback), kmqtt_codec_put_ack(buf, MQTT_PUBACK, 4,
+						      0x10));
+	EXPECT_EQ(0, memcmp(puback, buf, sizeof(puback)));
+	ASSERT_EQ(sizeof(disconnect), kmqtt_codec_put_disconnect5(buf, 0x8b));
+	EXPECT_EQ(0, memcmp(disconnect, buf, sizeof(disconnect)));
+	ASSERT_EQ(2, kmqtt_codec_put_disconnect5(buf, 0));
+}
+
 TEST_HARNESS_MAIN
