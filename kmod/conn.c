@@ -62,8 +62,9 @@ void kmqtt_conn_close(struct kmqtt_conn *conn, enum kmqtt_close_reason reason)
 		kmqtt_conn_queue_close(conn);
 }
 
-int kmqtt_conn_violation(struct kmqtt_conn *conn, const char *what)
+int kmqtt_conn_violation(struct kmqtt_conn *conn, u8 reason, const char *what)
 {
+	conn->violation = reason;
 	net_info_ratelimited("kmqtt: closing connection %llu (%*pE): %s\n",
 			     conn->id, conn->session->client_id_len,
 			     conn->session->client_id, what);
@@ -208,11 +209,33 @@ static void kmqtt_conn_unregister(struct kmqtt_conn *conn)
 	spin_unlock(&broker->conns_lock);
 }
 
+/* What a 5.0 client is told when the server closes (3.14.2.1); 0: none. */
+static u8 kmqtt_conn_disconnect_reason(const struct kmqtt_conn *conn)
+{
+	switch (conn->close_reason) {
+	case KMQTT_CLOSE_PROTOCOL:
+		return conn->violation ? conn->violation :
+					 MQTT_RC_PROTOCOL_ERROR;
+	case KMQTT_CLOSE_KEEPALIVE:
+		return MQTT_RC_KEEPALIVE_TIMEOUT;
+	case KMQTT_CLOSE_TAKEOVER:
+		return MQTT_RC_SESSION_TAKEN_OVER;
+	case KMQTT_CLOSE_SHUTDOWN:
+		return MQTT_RC_SERVER_SHUTTING_DOWN;
+	case KMQTT_CLOSE_OVERFLOW:
+	case KMQTT_CLOSE_NOMEM:
+		return MQTT_RC_QUOTA_EXCEEDED;
+	default:
+		return 0;
+	}
+}
+
 static void kmqtt_conn_close_work(struct work_struct *work)
 {
 	struct kmqtt_conn *conn = container_of(work, struct kmqtt_conn,
 					       close_work);
 	struct kmqtt_broker *broker = conn->broker;
+	u8 reason;
 
 	kmqtt_socket_release(conn);
 
@@ -228,6 +251,9 @@ static void kmqtt_conn_close_work(struct work_struct *work)
 	cancel_work_sync(&conn->rx_work);
 	cancel_work_sync(&conn->tx_work);
 	cancel_delayed_work_sync(&conn->keepalive_work);
+	reason = kmqtt_conn_v5(conn) ? kmqtt_conn_disconnect_reason(conn) : 0;
+	if (reason)
+		kmqtt_send_disconnect(conn, reason);
 	kernel_sock_shutdown(conn->sock, SHUT_RDWR);
 	/* Before the session goes: its deliveries may be in the queue. */
 	kmqtt_send_purge(conn);

@@ -89,6 +89,7 @@ struct kmqtt_conn {
 	u16 receive_max;
 	u32 max_packet_out;
 	u32 session_expiry;
+	u8 violation;			/* rx_work: 5.0 reason of a violation */
 	/*
 	 * Mount point: the client's topics and filters are taken with it in
 	 * front, the topics it is sent without it (NULL, 0: none).
@@ -182,9 +183,17 @@ void kmqtt_conn_close(struct kmqtt_conn *conn, enum kmqtt_close_reason reason);
 
 /*
  * Log that the client broke the protocol (rate-limited) and return
- * -EPROTO, which closes the connection with KMQTT_CLOSE_PROTOCOL.
+ * -EPROTO, which closes the connection with KMQTT_CLOSE_PROTOCOL; a 5.0
+ * client is told @reason in a DISCONNECT first.
  */
-int kmqtt_conn_violation(struct kmqtt_conn *conn, const char *what);
+int kmqtt_conn_violation(struct kmqtt_conn *conn, u8 reason, const char *what);
+
+/* The 5.0 reason for a parser's error: malformed, or a protocol error. */
+static inline u8 kmqtt_conn_parse_reason(int err)
+{
+	return err == -EINVAL ? MQTT_RC_PROTOCOL_ERROR :
+				MQTT_RC_MALFORMED_PACKET;
+}
 
 /* Close every connection of @broker and wait until they are gone. */
 void kmqtt_conn_close_all(struct kmqtt_broker *broker);

@@ -29,9 +29,11 @@ static int kmqtt_packet_publish_v5(struct kmqtt_conn *conn,
 				   const struct kmqtt_publish *pub)
 {
 	if (kmqtt_props_has(&pub->props, MQTT_PROP_TOPIC_ALIAS))
-		return kmqtt_conn_violation(conn, "topic alias over the maximum 0");
+		return kmqtt_conn_violation(conn, MQTT_RC_TOPIC_ALIAS_INVALID,
+					    "topic alias over the maximum 0");
 	if (!pub->topic_len)
-		return kmqtt_conn_violation(conn, "empty topic without alias");
+		return kmqtt_conn_violation(conn, MQTT_RC_PROTOCOL_ERROR,
+					    "empty topic without alias");
 	return 0;
 }
 
@@ -44,16 +46,17 @@ static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 	struct kmqtt_txent *ack = NULL;
 	u8 reason = MQTT_RC_SUCCESS;
 	struct kmqtt_publish pub;
-	int ret = 1;
+	int ret;
 
-	if (kmqtt_codec_parse_publish(hdr->flags, body, hdr->rem_len,
-				      kmqtt_conn_v5(conn), &pub))
-		return kmqtt_conn_violation(conn, "malformed PUBLISH");
+	ret = kmqtt_codec_parse_publish(hdr->flags, body, hdr->rem_len,
+					kmqtt_conn_v5(conn), &pub);
+	if (ret)
+		return kmqtt_conn_violation(conn, kmqtt_conn_parse_reason(ret),
+					    "malformed PUBLISH");
 	if (kmqtt_conn_v5(conn)) {
 		ret = kmqtt_packet_publish_v5(conn, &pub);
 		if (ret)
 			return ret;
-		ret = 1;
 	}
 	/*
 	 * No filter deeper than the limit can be subscribed to; Mosquitto
@@ -62,10 +65,12 @@ static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 	 */
 	if (pub.topic_len >= max_levels &&
 	    kmqtt_topic_levels(pub.topic, pub.topic_len) > max_levels)
-		return kmqtt_conn_violation(conn, "topic over max_topic_levels");
+		return kmqtt_conn_violation(conn, MQTT_RC_TOPIC_NAME_INVALID,
+					    "topic over max_topic_levels");
 	if (pub.topic_len > MQTT_MAX_TOPIC_LEN - conn->mount_len)
-		return kmqtt_conn_violation(conn,
+		return kmqtt_conn_violation(conn, MQTT_RC_TOPIC_NAME_INVALID,
 					    "topic too long under the mount point");
+	ret = 1;
 	/* Mosquitto's message_size_limit: acknowledged, dropped, kept. */
 	if (message_size && pub.payload_len > message_size) {
 		kmqtt_broker_dropped(conn->broker, KMQTT_DROP_TOO_LARGE, 1);
@@ -124,7 +129,8 @@ static int kmqtt_packet_ack(struct kmqtt_conn *conn,
 
 	if (kmqtt_codec_parse_ack(body, hdr->rem_len, kmqtt_conn_v5(conn),
 				  &packet_id, &reason))
-		return kmqtt_conn_violation(conn, "malformed ack");
+		return kmqtt_conn_violation(conn, MQTT_RC_MALFORMED_PACKET,
+					    "malformed ack");
 	/* PUBREC is answered with PUBREL, PUBREL with PUBCOMP. */
 	if (hdr->type == MQTT_PUBREC || hdr->type == MQTT_PUBREL) {
 		answer = kmqtt_send_alloc_control(conn->broker);
@@ -161,17 +167,24 @@ static int kmqtt_packet_disconnect(struct kmqtt_conn *conn,
 {
 	struct kmqtt_props props;
 	u8 reason = 0;
+	int ret;
 
 	if (!kmqtt_conn_v5(conn)) {
 		if (hdr->rem_len)
-			return kmqtt_conn_violation(conn, "malformed DISCONNECT");
+			return kmqtt_conn_violation(conn,
+						    MQTT_RC_MALFORMED_PACKET,
+						    "malformed DISCONNECT");
 	} else {
-		if (kmqtt_codec_parse_disconnect(body, hdr->rem_len, &reason,
-						 &props))
-			return kmqtt_conn_violation(conn, "malformed DISCONNECT");
+		ret = kmqtt_codec_parse_disconnect(body, hdr->rem_len, &reason,
+						   &props);
+		if (ret)
+			return kmqtt_conn_violation(conn,
+						    kmqtt_conn_parse_reason(ret),
+						    "malformed DISCONNECT");
 		if (kmqtt_props_has(&props, MQTT_PROP_SESSION_EXPIRY)) {
 			if (!conn->session_expiry && props.session_expiry)
 				return kmqtt_conn_violation(conn,
+							    MQTT_RC_PROTOCOL_ERROR,
 							    "session expiry set at DISCONNECT after 0 at CONNECT");
 			conn->session_expiry = props.session_expiry;
 		}
@@ -198,14 +211,17 @@ int kmqtt_packet_handle(struct kmqtt_conn *conn,
 		return kmqtt_subscribe_handle(conn, hdr, body, false);
 	case MQTT_PINGREQ:
 		if (hdr->rem_len)
-			return kmqtt_conn_violation(conn, "malformed PINGREQ");
+			return kmqtt_conn_violation(conn, MQTT_RC_MALFORMED_PACKET,
+					    "malformed PINGREQ");
 		return kmqtt_send_pingresp(conn);
 	case MQTT_DISCONNECT:
 		return kmqtt_packet_disconnect(conn, hdr, body);
 	case MQTT_CONNECT:
 		/* MQTT-3.1.0-2 */
-		return kmqtt_conn_violation(conn, "second CONNECT");
+		return kmqtt_conn_violation(conn, MQTT_RC_PROTOCOL_ERROR,
+					    "second CONNECT");
 	default:
-		return kmqtt_conn_violation(conn, "packet type not sent by clients");
+		return kmqtt_conn_violation(conn, MQTT_RC_PROTOCOL_ERROR,
+					    "packet type not sent by clients");
 	}
 }

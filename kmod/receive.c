@@ -118,11 +118,14 @@ static int kmqtt_receive_packets(struct kmqtt_conn *conn, u32 *packets)
 					    conn->rx_len - off, max_packet, &hdr);
 		if (ret == -EMSGSIZE) {
 			ret = kmqtt_conn_violation(conn,
+						   MQTT_RC_PACKET_TOO_LARGE,
 						   "packet over maximum size");
 			break;
 		}
 		if (ret < 0) {
-			ret = kmqtt_conn_violation(conn, "malformed fixed header");
+			ret = kmqtt_conn_violation(conn,
+						   MQTT_RC_MALFORMED_PACKET,
+						   "malformed fixed header");
 			break;
 		}
 		if (ret == 0)

@@ -448,6 +448,18 @@ void kmqtt_send_work(struct work_struct *work)
 	}
 }
 
+void kmqtt_send_disconnect(struct kmqtt_conn *conn, u8 reason)
+{
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
+	u8 buf[3];
+	struct kvec vec = { buf, kmqtt_codec_put_disconnect5(buf, reason) };
+
+	/* Half a packet out: a DISCONNECT now would corrupt the stream. */
+	if (conn->tx_offset)
+		return;
+	kernel_sendmsg(conn->sock, &msg, &vec, 1, vec.iov_len);
+}
+
 void kmqtt_send_purge(struct kmqtt_conn *conn)
 {
 	struct kmqtt_txent *ent, *tmp;

@@ -114,6 +114,13 @@ int kmqtt_send_connack(struct kmqtt_conn *conn, bool session_present,
 /* conn->tx_work: flush the queue as far as the socket takes it. */
 void kmqtt_send_work(struct work_struct *work);
 
+/*
+ * A 5.0 DISCONNECT with @reason, the last thing the server sends (4.13):
+ * best effort, without waiting for room, and only at a packet boundary.
+ * For close work, once the send work is stopped.
+ */
+void kmqtt_send_disconnect(struct kmqtt_conn *conn, u8 reason);
+
 /* Free what is queued; the connection sends nothing more. */
 void kmqtt_send_purge(struct kmqtt_conn *conn);
 

@@ -303,12 +303,15 @@ int kmqtt_subscribe_handle(struct kmqtt_conn *conn,
 					  kmqtt_conn_v5(conn), &packet_id, &it,
 					  &props);
 		if (n < 0)
-			return kmqtt_conn_violation(conn, subscribe ?
+			return kmqtt_conn_violation(conn,
+						    kmqtt_conn_parse_reason(n),
+						    subscribe ?
 						    "malformed SUBSCRIBE" :
 						    "malformed UNSUBSCRIBE");
-		/* CONNACK says they are not available (MQTT-3.8.2-? 0xA1). */
+		/* CONNACK says they are not available (3.8.2.1.2). */
 		if (kmqtt_props_has(&props, MQTT_PROP_SUBSCRIPTION_ID))
 			return kmqtt_conn_violation(conn,
+						    MQTT_RC_SUB_ID_NOT_SUPPORTED,
 						    "subscription identifier");
 		ret = kmqtt_subscribe_start(conn, body, &it, n, packet_id,
 					    subscribe);

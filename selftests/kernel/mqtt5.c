@@ -103,6 +103,22 @@ static int subscribe5(int fd, const char *filter, uint8_t options, uint8_t code)
 	return err;
 }
 
+/* 4.13: the server's DISCONNECT with @reason, then the close. */
+static int expect_disconnect(int fd, uint8_t reason)
+{
+	struct mqtt_packet p = { 0 };
+	int err = mqtt_read_packet(fd, &p, MQTT_TEST_TIMEOUT_MS);
+
+	if (!err && (p.type != MQTT_DISCONNECT || p.len < 1 ||
+		     p.body[0] != reason)) {
+		fprintf(stderr, "# expected DISCONNECT %#x, got type %u reason %#x\n",
+			reason, p.type, p.len ? p.body[0] : 0);
+		err = -EPROTO;
+	}
+	mqtt_packet_free(&p);
+	return err ? err : mqtt_wait_closed(fd, MQTT_TEST_TIMEOUT_MS);
+}
+
 /*
  * [MQTT-3.2.2-?] CONNACK is the module's, with the agent's properties
  * as they were handed over, after session present and reason 0.
@@ -609,11 +625,11 @@ TEST_F(mqtt5, client_packet_size_and_receive_maximum)
 }
 
 /*
- * 2.2.2.2, 3.3.2.3: a property length past the packet, a property given
- * twice that may come once, a topic alias over the maximum (0: none
- * announced, [MQTT-3.3.2-9]) and a subscription identifier the server
- * said it has not (3.8.2.1.2) close the connection; another client's
- * goes on.
+ * 2.2.2.2, 3.3.2.3: a property length past the packet (malformed), a
+ * property given twice that may come once (protocol error), a topic alias
+ * over the maximum (0: none announced, [MQTT-3.3.2-9]) and a subscription
+ * identifier the server said it has not (3.8.2.1.2) close the connection
+ * after a DISCONNECT that says which (4.13); another client's goes on.
  */
 TEST_F(mqtt5, bad_properties_close_the_connection)
 {
@@ -634,15 +650,16 @@ TEST_F(mqtt5, bad_properties_close_the_connection)
 
 	fd = client(_metadata, self, "v5-bad1", MQTT_PROTO_V5);
 	ASSERT_EQ(0, mqtt_send_raw(fd, past_end, sizeof(past_end)));
-	EXPECT_EQ(0, mqtt_wait_closed(fd, MQTT_TEST_TIMEOUT_MS));
+	EXPECT_EQ(0, expect_disconnect(fd, MQTT_RC_MALFORMED_PACKET));
 	fd = client(_metadata, self, "v5-bad2", MQTT_PROTO_V5);
 	ASSERT_EQ(0, mqtt5_send_publish(fd, "bad/t", &twice, "x", 1, &qos0));
-	EXPECT_EQ(0, mqtt_wait_closed(fd, MQTT_TEST_TIMEOUT_MS));
+	EXPECT_EQ(0, expect_disconnect(fd, MQTT_RC_PROTOCOL_ERROR));
 	fd = client(_metadata, self, "v5-bad3", MQTT_PROTO_V5);
 	ASSERT_EQ(0, mqtt5_send_publish(fd, "bad/t", &alias, "x", 1, &qos0));
-	EXPECT_EQ(0, mqtt_wait_closed(fd, MQTT_TEST_TIMEOUT_MS));
+	EXPECT_EQ(0, expect_disconnect(fd, MQTT_RC_TOPIC_ALIAS_INVALID));
 	ASSERT_EQ(0, mqtt5_send_subscribe(bystander, 5, &sub_id, "bad/x", 0));
-	EXPECT_EQ(0, mqtt_wait_closed(bystander, MQTT_TEST_TIMEOUT_MS));
+	EXPECT_EQ(0, expect_disconnect(bystander,
+				       MQTT_RC_SUB_ID_NOT_SUPPORTED));
 
 	bystander = client(_metadata, self, "v5-bystander2", MQTT_PROTO_V5);
 	fd = client(_metadata, self, "v5-good", MQTT_PROTO_V5);
@@ -651,6 +668,31 @@ TEST_F(mqtt5, bad_properties_close_the_connection)
 	ASSERT_EQ(0, mqtt5_read_publish(bystander, &p, &got));
 	EXPECT_EQ(2, got.pub.payload_len);
 	mqtt_packet_free(&p);
+}
+
+/*
+ * 3.14.2.1: the server says why it closes: keep alive timeout (0x8D,
+ * [MQTT-3.1.2-22] at 1.5 times the keep alive), session taken over (0x8E).
+ */
+TEST_F(mqtt5, server_disconnect_reasons)
+{
+	struct kmqtt_attach_req req = {
+		.client_id = "v5-kept",
+		.clean_session = true,
+		.keepalive = 1,
+	};
+	int fd, again;
+
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, expect_disconnect(fd, MQTT_RC_KEEPALIVE_TIMEOUT));
+
+	req.keepalive = 0;
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	again = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, again);
+	EXPECT_EQ(0, expect_disconnect(fd, MQTT_RC_SESSION_TAKEN_OVER));
 }
 
 TEST_HARNESS_MAIN
