@@ -407,7 +407,7 @@ unlock:
 }
 
 int kmqtt_delivery_qos2_received(struct kmqtt_session *session,
-				 u16 packet_id)
+				 u16 packet_id, u32 max)
 {
 	struct kmqtt_broker *broker = session->broker;
 
@@ -421,14 +421,23 @@ int kmqtt_delivery_qos2_received(struct kmqtt_session *session,
 			return -ENOMEM;
 		}
 	}
-	return !__test_and_set_bit(packet_id, session->qos2_received);
+	if (test_bit(packet_id, session->qos2_received))
+		return 0;
+	if (session->qos2_pending >= max)
+		return -EDQUOT;
+	__set_bit(packet_id, session->qos2_received);
+	session->qos2_pending++;
+	return 1;
 }
 
 bool kmqtt_delivery_qos2_released(struct kmqtt_session *session,
 				  u16 packet_id)
 {
-	return session->qos2_received &&
-	       __test_and_clear_bit(packet_id, session->qos2_received);
+	if (!session->qos2_received ||
+	    !__test_and_clear_bit(packet_id, session->qos2_received))
+		return false;
+	session->qos2_pending--;
+	return true;
 }
 
 void kmqtt_delivery_purge(struct kmqtt_session *session)
@@ -448,6 +457,7 @@ void kmqtt_delivery_purge(struct kmqtt_session *session)
 	if (session->qos2_received) {
 		bitmap_free(session->qos2_received);
 		session->qos2_received = NULL;
+		session->qos2_pending = 0;
 		kmqtt_broker_uncharge(session->broker, KMQTT_QOS2_BITMAP_SIZE);
 	}
 }

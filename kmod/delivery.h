@@ -91,11 +91,12 @@ int kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
 
 /*
  * Inbound QoS 2 PUBLISH with @packet_id: returns 1 when new (deliver it),
- * 0 for a resend of one not yet released, -ENOSPC (the memory limit
- * refused KMQTT_QOS2_BITMAP_SIZE) or -ENOMEM.
+ * 0 for a resend of one not yet released, -EDQUOT when @max are already
+ * waiting for their PUBREL (the receive maximum, MQTT-3.3.4-8), -ENOSPC
+ * (the memory limit refused KMQTT_QOS2_BITMAP_SIZE) or -ENOMEM.
  */
 int kmqtt_delivery_qos2_received(struct kmqtt_session *session,
-				 u16 packet_id);
+				 u16 packet_id, u32 max);
 
 /*
  * PUBREL for @packet_id: the id may be reused.  Returns whether it was

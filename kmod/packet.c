@@ -86,8 +86,16 @@ static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 	}
 	/* MQTT 4.3.3 method B: a resent QoS 2 id is not delivered again. */
 	if (ret && pub.qos == 2) {
-		ret = kmqtt_delivery_qos2_received(conn->session, pub.packet_id);
+		/* 5.0: CONNACK announced max_inflight as Receive Maximum. */
+		ret = kmqtt_delivery_qos2_received(conn->session, pub.packet_id,
+						   kmqtt_conn_v5(conn) ?
+						   READ_ONCE(conn->broker->limits.max_inflight) :
+						   U32_MAX);
 		conn->refused = KMQTT_QOS2_BITMAP_SIZE;
+		if (ret == -EDQUOT)
+			ret = kmqtt_conn_violation(conn,
+						   MQTT_RC_RECEIVE_MAX_EXCEEDED,
+						   "over the receive maximum");
 		if (ret < 0)
 			goto free_ack;
 	}

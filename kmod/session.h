@@ -76,6 +76,7 @@ struct kmqtt_session {
 	 * work touches it.
 	 */
 	unsigned long *qos2_received;
+	u32 qos2_pending;		/* bits set in it */
 
 	struct list_head subscriptions;	/* under broker->topics_lock */
 	u32 n_subscriptions;		/* under broker->topics_lock */

@@ -695,4 +695,39 @@ TEST_F(mqtt5, server_disconnect_reasons)
 	EXPECT_EQ(0, expect_disconnect(fd, MQTT_RC_SESSION_TAKEN_OVER));
 }
 
+/*
+ * [MQTT-3.3.4-8] The broker's receive maximum (max_inflight, which the
+ * agent announces) bounds the QoS 2 messages waiting for PUBREL: one
+ * more is answered with DISCONNECT 0x93.
+ */
+TEST_F(mqtt5, receive_maximum_exceeded)
+{
+	uint64_t limits[KMQTT_LIMIT_MAX + 1];
+	struct mqtt_pub_opts o = qos2;
+	int fd, i;
+
+	ASSERT_EQ(0, kmqtt_genl_get_limits(&self->genl, limits));
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl, KMQTT_LIMIT_MAX_INFLIGHT,
+					  2));
+	fd = client(_metadata, self, "v5-quota", MQTT_PROTO_V5);
+	for (i = 1; i <= 2; i++) {
+		o.packet_id = i;
+		ASSERT_EQ(0, mqtt5_send_publish(fd, "quota/t", NULL, "q", 1, &o));
+		EXPECT_EQ(MQTT_RC_NO_MATCHING_SUBSCRIBERS,
+			  mqtt5_expect_ack(fd, MQTT_PUBREC, i));
+	}
+	/* A released one frees its place. */
+	ASSERT_EQ(0, mqtt5_send_ack(fd, MQTT_PUBREL, 1, 0));
+	EXPECT_EQ(0, mqtt5_expect_ack(fd, MQTT_PUBCOMP, 1));
+	o.packet_id = 3;
+	ASSERT_EQ(0, mqtt5_send_publish(fd, "quota/t", NULL, "q", 1, &o));
+	EXPECT_EQ(MQTT_RC_NO_MATCHING_SUBSCRIBERS,
+		  mqtt5_expect_ack(fd, MQTT_PUBREC, 3));
+	o.packet_id = 4;
+	ASSERT_EQ(0, mqtt5_send_publish(fd, "quota/t", NULL, "q", 1, &o));
+	EXPECT_EQ(0, expect_disconnect(fd, MQTT_RC_RECEIVE_MAX_EXCEEDED));
+	EXPECT_EQ(0, kmqtt_genl_set_limits(&self->genl, limits,
+					   KMQTT_GENL_ALL_LIMITS));
+}
+
 TEST_HARNESS_MAIN
