@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * CONNECT framing and parsing for MQTT 3.1 and 3.1.1.  Section and
- * statement numbers refer to the MQTT 3.1.1 OASIS Standard.
+ * CONNECT framing and parsing for MQTT 3.1, 3.1.1 and 5.0, and the CONNACK
+ * bytes the agent makes.  Section and statement numbers refer to the MQTT
+ * 3.1.1 OASIS Standard, those marked "5.0" to the MQTT 5.0 one (their
+ * numbering differs).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,7 +14,11 @@
 
 #include "connect.h"
 #include "kmod/codec.h"
+#include "kmod/property.h"
 #include "kmod/topic.h"
+
+_Static_assert(CONNECT_CONNACK_PROPS_MAX <= KMQTT_CONNACK_PROPS_MAX,
+	       "ATTACH takes every CONNACK property the agent writes");
 
 static const char truncated[] = "truncated CONNECT";
 
@@ -134,8 +140,8 @@ static struct connect_result refuse(uint8_t return_code, const char *reason)
 					.reason = reason };
 }
 
-/* Connect flags (3.1.2.3 to 3.1.2.9). */
-static const char *check_flags(uint8_t flags)
+/* Connect flags (3.1.2.3 to 3.1.2.9) of a client of @level. */
+static const char *check_flags(uint8_t flags, uint8_t level)
 {
 	uint8_t will_qos = (flags & MQTT_CONNECT_WILL_QOS_MASK) >>
 			   MQTT_CONNECT_WILL_QOS_SHIFT;
@@ -148,9 +154,76 @@ static const char *check_flags(uint8_t flags)
 	} else if (will_qos || (flags & MQTT_CONNECT_WILL_RETAIN)) {
 		return "will QoS or retain without will flag (MQTT-3.1.2-13, MQTT-3.1.2-15)";
 	}
-	/* MQTT 3.1 does not say; Mosquitto closes those too. */
-	if ((flags & MQTT_CONNECT_PASSWORD) && !(flags & MQTT_CONNECT_USERNAME))
+	/*
+	 * MQTT 3.1 does not say; Mosquitto closes those too.  5.0 allows a
+	 * password alone (3.1.2.9).
+	 */
+	if ((flags & MQTT_CONNECT_PASSWORD) &&
+	    !(flags & MQTT_CONNECT_USERNAME) && level != MQTT_PROTO_V5)
 		return "password without user name (MQTT-3.1.2-22)";
+	return NULL;
+}
+
+/*
+ * A 5.0 property block (2.2.2) as packet or will @in carries it, parsed by
+ * the module's parser into @props.  Mosquitto closes the connection
+ * without CONNACK for either error, and so does kmqttd (5.0 MQTT-4.13.1-1
+ * lets it send 0x81 or 0x82 first).
+ */
+static const char *take_props(struct cursor *cur, enum kmqtt_props_in in,
+			      struct kmqtt_props *props)
+{
+	int n = kmqtt_props_parse(cur->p, (uint32_t)cur->left, in, props);
+
+	if (n == -EINVAL)
+		return in == KMQTT_PROPS_WILL ?
+		       "will properties break a protocol rule (5.0 2.2.2.2)" :
+		       "CONNECT properties break a protocol rule (5.0 2.2.2.2)";
+	if (n < 0)
+		return in == KMQTT_PROPS_WILL ? "malformed will properties" :
+						"malformed CONNECT properties";
+	cur->p += n;
+	cur->left -= (size_t)n;
+	return NULL;
+}
+
+/* 5.0's CONNECT properties (3.1.2.11), after the keepalive. */
+static const char *take_connect_props(struct cursor *cur,
+				      struct connect_packet *c)
+{
+	struct kmqtt_props props;
+	const char *reason = take_props(cur, KMQTT_PROPS_CONNECT, &props);
+
+	if (reason)
+		return reason;
+	if (kmqtt_props_has(&props, MQTT_PROP_AUTH_DATA) &&
+	    !kmqtt_props_has(&props, MQTT_PROP_AUTH_METHOD))
+		return "authentication data without method (5.0 3.1.2.11.10)";
+	c->session_expiry = props.session_expiry;
+	if (kmqtt_props_has(&props, MQTT_PROP_RECEIVE_MAX))
+		c->receive_max = props.receive_max;
+	c->max_packet_size = props.max_packet_size;
+	c->topic_alias_max = props.topic_alias_max;
+	if (kmqtt_props_has(&props, MQTT_PROP_REQUEST_PROBLEM_INFO))
+		c->request_problem_info = props.request_problem_info;
+	c->request_response_info = props.request_response_info;
+	c->has_auth_method = kmqtt_props_has(&props, MQTT_PROP_AUTH_METHOD);
+	return NULL;
+}
+
+/* 5.0's will properties (3.1.3.2), before the will topic. */
+static const char *take_will_props(struct cursor *cur,
+				   struct connect_packet *c)
+{
+	struct kmqtt_props props;
+	const char *reason = take_props(cur, KMQTT_PROPS_WILL, &props);
+
+	if (reason)
+		return reason;
+	/* The CONNECT is at most CONNECT_MAX_REMAINING: it fits 16 bits. */
+	c->will_props = (struct connect_bytes){ .data = props.start,
+						.len = (uint16_t)props.len };
+	c->will_delay = props.will_delay;
 	return NULL;
 }
 
@@ -164,6 +237,11 @@ static const char *take_payload(struct cursor *cur, struct connect_packet *c,
 	if (reason)
 		return reason;
 	if (c->will) {
+		if (c->proto_level == MQTT_PROTO_V5) {
+			reason = take_will_props(cur, c);
+			if (reason)
+				return reason;
+		}
 		reason = take_string(cur, &c->will_topic,
 				     "will topic is not valid UTF-8");
 		if (reason)
@@ -191,16 +269,88 @@ static const char *take_payload(struct cursor *cur, struct connect_packet *c,
 	return NULL;
 }
 
+/*
+ * The protocol name (3.1.2.1) and level (3.1.2.2): NULL when kmqttd speaks
+ * them, else why not, with *@level_only set when the name is one we know
+ * (CONNACK 1) rather than not (closed).
+ */
+static const char *check_protocol(const struct connect_bytes *name,
+				  uint8_t level, bool *level_only)
+{
+	static const char bad_level[] =
+		"unsupported protocol level (MQTT-3.1.2-2)";
+
+	*level_only = true;
+	if (bytes_equal(name, MQTT_PROTO_NAME_V311))
+		return level == MQTT_PROTO_V311 || level == MQTT_PROTO_V5 ?
+		       NULL : bad_level;
+	if (bytes_equal(name, MQTT_PROTO_NAME_V31))
+		return level == MQTT_PROTO_V31 ? NULL : bad_level;
+	*level_only = false;
+	return "unknown protocol name (MQTT-3.1.2-1)";
+}
+
+/* After the level: flags, keepalive and 5.0's properties (3.1.2.3 on). */
+static const char *take_variable_header(struct cursor *cur,
+					struct connect_packet *c)
+{
+	const char *reason;
+	uint8_t flags;
+
+	reason = take_u8(cur, &flags);
+	if (!reason)
+		reason = check_flags(flags, c->proto_level);
+	if (!reason)
+		reason = take_u16(cur, &c->keepalive);
+	if (reason)
+		return reason;
+	c->clean_session = flags & MQTT_CONNECT_CLEAN_SESSION;
+	c->will = flags & MQTT_CONNECT_WILL;
+	c->will_qos = (flags & MQTT_CONNECT_WILL_QOS_MASK) >>
+		      MQTT_CONNECT_WILL_QOS_SHIFT;
+	c->will_retain = flags & MQTT_CONNECT_WILL_RETAIN;
+	c->has_username = flags & MQTT_CONNECT_USERNAME;
+	c->has_password = flags & MQTT_CONNECT_PASSWORD;
+	return c->proto_level == MQTT_PROTO_V5 ? take_connect_props(cur, c) :
+						 NULL;
+}
+
+/* The client id's rules for each version; copies an acceptable one. */
+static struct connect_result check_client_id(struct connect_packet *c,
+					     const struct connect_bytes *id)
+{
+	if (c->proto_level == MQTT_PROTO_V31) {
+		if (id->len == 0 || id->len > MQTT_V31_CLIENT_ID_MAX)
+			return refuse(MQTT_CONNACK_IDENTIFIER_REJECTED,
+				      "MQTT 3.1 client id must have 1 to 23 bytes");
+	} else if (id->len == 0 && !c->clean_session &&
+		   c->proto_level == MQTT_PROTO_V311) {
+		/* 5.0 drops this rule: the server assigns one (5.0 MQTT-3.1.3-6). */
+		return refuse(MQTT_CONNACK_IDENTIFIER_REJECTED,
+			      "empty client id without clean session (MQTT-3.1.3-8)");
+	}
+	if (id->len > KMQTT_CLIENT_ID_MAX)
+		return refuse(MQTT_CONNACK_IDENTIFIER_REJECTED,
+			      "client id too long");
+	memcpy(c->client_id, id->data, id->len);
+	c->client_id[id->len] = '\0';
+	c->client_id_len = id->len;
+	return (struct connect_result){ .action = CONNECT_ACCEPT };
+}
+
 struct connect_result connect_parse(const uint8_t *pkt, size_t len,
 				    struct connect_packet *c)
 {
 	struct connect_bytes name, client_id;
 	size_t header_len, remaining;
-	uint8_t expected_level, flags;
 	struct cursor cur;
 	const char *reason;
+	bool level_only;
 
 	memset(c, 0, sizeof(*c));
+	/* 5.0's defaults (3.1.2.11.3, 3.1.2.11.7). */
+	c->receive_max = UINT16_MAX;
+	c->request_problem_info = true;
 	reason = decode_fixed_header(pkt, len, CONNECT_MAX_REMAINING,
 				     &header_len, &remaining);
 	if (reason)
@@ -212,57 +362,22 @@ struct connect_result connect_parse(const uint8_t *pkt, size_t len,
 	cur = (struct cursor){ .p = pkt + header_len, .left = remaining };
 
 	reason = take_bytes(&cur, &name);
-	if (reason)
-		return drop(reason);
-	if (bytes_equal(&name, MQTT_PROTO_NAME_V311))
-		expected_level = MQTT_PROTO_V311;
-	else if (bytes_equal(&name, MQTT_PROTO_NAME_V31))
-		expected_level = MQTT_PROTO_V31;
-	else
-		return drop("unknown protocol name (MQTT-3.1.2-1)");
-
-	reason = take_u8(&cur, &c->proto_level);
+	if (!reason)
+		reason = take_u8(&cur, &c->proto_level);
 	if (reason)
 		return drop(reason);
 	/* Checked before the flags: a later level may change the layout. */
-	if (c->proto_level != expected_level)
-		return refuse(MQTT_CONNACK_UNACCEPTABLE_PROTOCOL,
-			      "unsupported protocol level (MQTT-3.1.2-2)");
-
-	reason = take_u8(&cur, &flags);
+	reason = check_protocol(&name, c->proto_level, &level_only);
+	if (reason)
+		return level_only ?
+		       refuse(MQTT_CONNACK_UNACCEPTABLE_PROTOCOL, reason) :
+		       drop(reason);
+	reason = take_variable_header(&cur, c);
 	if (!reason)
-		reason = check_flags(flags);
-	if (!reason)
-		reason = take_u16(&cur, &c->keepalive);
+		reason = take_payload(&cur, c, &client_id);
 	if (reason)
 		return drop(reason);
-	c->clean_session = flags & MQTT_CONNECT_CLEAN_SESSION;
-	c->will = flags & MQTT_CONNECT_WILL;
-	c->will_qos = (flags & MQTT_CONNECT_WILL_QOS_MASK) >>
-		      MQTT_CONNECT_WILL_QOS_SHIFT;
-	c->will_retain = flags & MQTT_CONNECT_WILL_RETAIN;
-	c->has_username = flags & MQTT_CONNECT_USERNAME;
-	c->has_password = flags & MQTT_CONNECT_PASSWORD;
-
-	reason = take_payload(&cur, c, &client_id);
-	if (reason)
-		return drop(reason);
-
-	if (c->proto_level == MQTT_PROTO_V31) {
-		if (client_id.len == 0 || client_id.len > MQTT_V31_CLIENT_ID_MAX)
-			return refuse(MQTT_CONNACK_IDENTIFIER_REJECTED,
-				      "MQTT 3.1 client id must have 1 to 23 bytes");
-	} else if (client_id.len == 0 && !c->clean_session) {
-		return refuse(MQTT_CONNACK_IDENTIFIER_REJECTED,
-			      "empty client id without clean session (MQTT-3.1.3-8)");
-	}
-	if (client_id.len > KMQTT_CLIENT_ID_MAX)
-		return refuse(MQTT_CONNACK_IDENTIFIER_REJECTED,
-			      "client id too long");
-	memcpy(c->client_id, client_id.data, client_id.len);
-	c->client_id[client_id.len] = '\0';
-	c->client_id_len = client_id.len;
-	return (struct connect_result){ .action = CONNECT_ACCEPT };
+	return check_client_id(c, &client_id);
 }
 
 /*
@@ -274,10 +389,11 @@ struct connect_result connect_parse(const uint8_t *pkt, size_t len,
 static int check_client_id_length(const uint8_t *body, size_t have,
 				  size_t remaining, struct connect_result *res)
 {
-	uint8_t expected_level, level, flags;
 	struct connect_bytes name = { .data = body + 2 };
+	uint8_t level, flags;
 	size_t max, id_len;
 	const uint8_t *p;
+	bool level_only;
 
 	if (have < 2)
 		return -1;
@@ -293,13 +409,9 @@ static int check_client_id_length(const uint8_t *body, size_t have,
 	flags = p[1];
 	id_len = (size_t)p[4] << 8 | p[5];
 	p += 6;
-	if (bytes_equal(&name, MQTT_PROTO_NAME_V311))
-		expected_level = MQTT_PROTO_V311;
-	else if (bytes_equal(&name, MQTT_PROTO_NAME_V31))
-		expected_level = MQTT_PROTO_V31;
-	else
-		return 0;
-	if (level != expected_level || check_flags(flags))
+	/* 5.0's properties stand before the id: its length is not here. */
+	if (check_protocol(&name, level, &level_only) ||
+	    level == MQTT_PROTO_V5 || check_flags(flags, level))
 		return 0;
 	max = level == MQTT_PROTO_V31 ? MQTT_V31_CLIENT_ID_MAX :
 					KMQTT_CLIENT_ID_MAX;
@@ -370,5 +482,125 @@ int connect_assign_client_id(struct connect_packet *c, const char *prefix)
 		}
 	}
 	c->client_id_len = len;
+	c->assigned_id = true;
 	return 0;
+}
+
+/* A client we refuse its level may not read 5.0's form: 3.1.1's. */
+static bool refused_in_v5(uint8_t proto_level, uint8_t code)
+{
+	return proto_level == MQTT_PROTO_V5 &&
+	       code != MQTT_CONNACK_UNACCEPTABLE_PROTOCOL;
+}
+
+uint8_t connect_refusal_code(uint8_t proto_level, uint8_t code)
+{
+	/* 5.0's words for 3.1.1's return codes (5.0 3.2.2.2). */
+	static const uint8_t v5[] = {
+		[MQTT_CONNACK_UNACCEPTABLE_PROTOCOL] = MQTT_RC_UNSUPPORTED_PROTOCOL,
+		[MQTT_CONNACK_IDENTIFIER_REJECTED] = MQTT_RC_CLIENT_ID_NOT_VALID,
+		[MQTT_CONNACK_SERVER_UNAVAILABLE] = MQTT_RC_SERVER_UNAVAILABLE,
+		[MQTT_CONNACK_BAD_USERNAME_PASSWORD] = MQTT_RC_BAD_USERNAME_PASSWORD,
+		[MQTT_CONNACK_NOT_AUTHORIZED] = MQTT_RC_NOT_AUTHORIZED,
+	};
+
+	if (refused_in_v5(proto_level, code))
+		return code < sizeof(v5) ? v5[code] : code;
+	/* What Mosquitto tells a 3.1.x client in the same case. */
+	switch (code) {
+	case MQTT_RC_QUOTA_EXCEEDED:		/* max_connections */
+		return MQTT_CONNACK_SERVER_UNAVAILABLE;
+	case MQTT_RC_PACKET_TOO_LARGE:		/* a will over the limit */
+		return MQTT_CONNACK_NOT_AUTHORIZED;
+	}
+	return code;
+}
+
+size_t connect_put_refusal(uint8_t *buf, uint8_t proto_level, uint8_t code)
+{
+	uint8_t sent = connect_refusal_code(proto_level, code);
+
+	/* MQTT-3.2.2-6 (5.0): no session present in a refusal. */
+	if (refused_in_v5(proto_level, code))
+		return kmqtt_codec_put_connack5(buf, false, sent, 0);
+	return kmqtt_codec_put_connack(buf, false, sent);
+}
+
+uint32_t connect_session_expiry(const struct connect_packet *c,
+				const struct connect_limits *l)
+{
+	if (l->session_expiry_max && c->session_expiry > l->session_expiry_max)
+		return l->session_expiry_max;
+	return c->session_expiry;
+}
+
+static uint8_t *put_prop_byte(uint8_t *p, uint8_t id, uint8_t v)
+{
+	*p++ = id;
+	*p++ = v;
+	return p;
+}
+
+static uint8_t *put_prop_u16(uint8_t *p, uint8_t id, uint16_t v)
+{
+	*p++ = id;
+	return kmqtt_codec_put_u16(p, v);
+}
+
+static uint8_t *put_prop_u32(uint8_t *p, uint8_t id, uint32_t v)
+{
+	*p++ = id;
+	p = kmqtt_codec_put_u16(p, (uint16_t)(v >> 16));
+	return kmqtt_codec_put_u16(p, (uint16_t)v);
+}
+
+size_t connect_put_connack_props(uint8_t *buf, const struct connect_packet *c,
+				 const struct connect_limits *l)
+{
+	uint32_t expiry = connect_session_expiry(c, l);
+	uint8_t *p = buf;
+
+	/* 5.0 MQTT-3.2.2-16 */
+	if (c->assigned_id) {
+		p = put_prop_u16(p, MQTT_PROP_ASSIGNED_CLIENT_ID,
+				 (uint16_t)c->client_id_len);
+		memcpy(p, c->client_id, c->client_id_len);
+		p += c->client_id_len;
+	}
+	/* 5.0 3.2.2.3.2: the server tells when it uses another value. */
+	if (expiry != c->session_expiry)
+		p = put_prop_u32(p, MQTT_PROP_SESSION_EXPIRY, expiry);
+	if (l->receive_max)
+		p = put_prop_u16(p, MQTT_PROP_RECEIVE_MAX, l->receive_max);
+	if (l->max_packet_size)
+		p = put_prop_u32(p, MQTT_PROP_MAX_PACKET_SIZE,
+				 l->max_packet_size);
+	if (!l->retain_available)
+		p = put_prop_byte(p, MQTT_PROP_RETAIN_AVAILABLE, 0);
+	/*
+	 * Not supported yet: absent, these would mean available.  No Topic
+	 * Alias Maximum: absent means 0, none taken (5.0 MQTT-3.2.2-18).
+	 */
+	p = put_prop_byte(p, MQTT_PROP_SUB_ID_AVAILABLE, 0);
+	p = put_prop_byte(p, MQTT_PROP_SHARED_SUB_AVAILABLE, 0);
+	return (size_t)(p - buf);
+}
+
+size_t connect_will_publish_props(const struct connect_packet *c,
+				  uint8_t *buf)
+{
+	struct kmqtt_props props;
+
+	/*
+	 * Parsed before, so known good.  What a PUBLISH forwards is all
+	 * but the delay and the message expiry interval, which goes back.
+	 */
+	kmqtt_props_parse_block(c->will_props.data, c->will_props.len,
+				KMQTT_PROPS_WILL, &props);
+	kmqtt_props_copy_forward(buf, &props);
+	if (!kmqtt_props_has(&props, MQTT_PROP_MESSAGE_EXPIRY))
+		return props.forward_len;
+	return (size_t)(put_prop_u32(buf + props.forward_len,
+				     MQTT_PROP_MESSAGE_EXPIRY,
+				     props.message_expiry) - buf);
 }

@@ -13,7 +13,6 @@
 #include <kmqtt/mqtt.h>
 
 #include "connect.h"
-#include "kmod/codec.h"
 #include "kmqtt_nl.h"
 #include "listener.h"
 #include "log.h"
@@ -78,18 +77,22 @@ static void pending_drop(struct pending *p, const char *reason)
 	pending_free(p);
 }
 
-/* Log the refusal and send its CONNACK; the caller frees @p. */
+/*
+ * Log the refusal and send its CONNACK, in the form of the client's
+ * version (connect_put_refusal()); the caller frees @p.
+ */
 static void pending_send_refusal(struct pending *p, uint8_t return_code,
 				 const char *reason)
 {
-	uint8_t connack[CONNECT_CONNACK_SIZE];
+	uint8_t connack[CONNECT_REFUSAL_MAX];
+	uint8_t level = p->connect.proto_level;
 	size_t len;
 
 	log_verbose("Refusing connection from %s: %s (CONNACK %u).", p->peer,
-		    reason, return_code);
-	len = kmqtt_codec_put_connack(connack, false, return_code);
+		    reason, connect_refusal_code(level, return_code));
+	len = connect_put_refusal(connack, level, return_code);
 	/*
-	 * Nothing was written before: a 4 byte send (one TLS record) fits
+	 * Nothing was written before: a 5 byte send (one TLS record) fits
 	 * the empty buffer.  After the hand-off the kernel encrypts it.
 	 */
 	if (p->tls && !p->offloaded) {
@@ -172,6 +175,18 @@ static const char *pending_mount_will(struct pending *p)
 	return NULL;
 }
 
+/* mosquitto -v's protocol number: p1 is MQTT 3.1, p2 3.1.1, p5 5.0. */
+static int pending_log_protocol(uint8_t proto_level)
+{
+	switch (proto_level) {
+	case MQTT_PROTO_V31:
+		return 1;
+	case MQTT_PROTO_V311:
+		return 2;
+	}
+	return 5;
+}
+
 /* Hand the connection to kmqtt.ko with what @g granted; releases @g. */
 static void pending_attach(struct pending *p, struct listener_grant *g)
 {
@@ -232,7 +247,7 @@ static void pending_attach(struct pending *p, struct listener_grant *g)
 	if (!err)
 		log_verbose("New client connected from %s as %s (p%d, c%d, k%u%s%s%s%s).",
 			    p->peer, c->client_id,
-			    c->proto_level == MQTT_PROTO_V311 ? 2 : 1,
+			    pending_log_protocol(c->proto_level),
 			    c->clean_session, c->keepalive,
 			    g->username ? ", u'" : "",
 			    g->username ? g->username : "",
@@ -258,7 +273,7 @@ static void pending_attach(struct pending *p, struct listener_grant *g)
 			       "attach failed");
 		return;
 	}
-	/* mosquitto -v's lines (above too); p1 is MQTT 3.1, p2 MQTT 3.1.1 */
+	/* mosquitto -v's lines (above too) */
 	if (c->will)
 		log_verbose("Will message specified (%u bytes) (r%d, q%u).",
 			    c->will_payload.len, c->will_retain, c->will_qos);

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of the CONNECT framing and parser (agent/connect.c).
- * Statement numbers are those of the MQTT 3.1.1 OASIS Standard.
+ * Unit tests of the CONNECT framing and parser (agent/connect.c) and the
+ * CONNACK bytes the agent makes.  Statement numbers are those of the MQTT
+ * 3.1.1 OASIS Standard, those marked "5.0" the MQTT 5.0 one's.
  * connect_parse() is driven by one table, parse_cases[]: a CONNECT given
- * by its fields (or raw body) and the action, CONNACK code and reason it
- * must get.  The fixed header, UTF-8 and topic name checks it relies on
- * are kmod/codec.c's and kmod/topic.c's, tested in selftests/unit.
+ * by its fields (or raw body) and the action, CONNACK code and bytes and
+ * reason it must get.  The fixed header, UTF-8, topic name and property
+ * checks it relies on are kmod/codec.c's, kmod/topic.c's and
+ * kmod/property.c's, tested in selftests/unit.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <kmqtt/mqtt.h>
 
 #include "connect.h"
+#include "kmod/property.h"
 #include "kselftest_harness.h"
 
 #define PKT_MAX		(CONNECT_MAX_REMAINING + MQTT_MAX_FIXED_HEADER + 16)
@@ -26,13 +29,19 @@ struct field {
 
 #define F(str)	((struct field){ (str), sizeof(str) - 1 })
 
-/* A CONNECT to encode; fields are written when the flags announce them. */
+/*
+ * A CONNECT to encode; fields are written when the flags announce them.
+ * For level 5 the property blocks are written as given, their length
+ * included, or as an empty block when not given.
+ */
 struct spec {
 	struct field proto;
 	uint8_t level;
 	uint8_t flags;
 	uint16_t keepalive;
+	struct field props;
 	struct field client_id;
+	struct field will_props;
 	struct field will_topic;
 	struct field will_payload;
 	struct field username;
@@ -65,9 +74,21 @@ static size_t put_fixed_header(uint8_t *out, uint8_t first, size_t remaining)
 	return n;
 }
 
+/* A 5.0 property block as @s gives it, length included. */
+static size_t put_props(uint8_t *p, struct field props)
+{
+	if (!props.len) {
+		*p = 0;
+		return 1;
+	}
+	memcpy(p, props.s, props.len);
+	return props.len;
+}
+
 /* The body (variable header and payload) of @s into @body. */
 static size_t build_body(const struct spec *s, uint8_t *body)
 {
+	bool v5 = s->level == MQTT_PROTO_V5;
 	size_t n = 0;
 
 	n += put_field(body + n, s->proto);
@@ -75,8 +96,12 @@ static size_t build_body(const struct spec *s, uint8_t *body)
 	body[n++] = s->flags;
 	body[n++] = (uint8_t)(s->keepalive >> 8);
 	body[n++] = (uint8_t)s->keepalive;
+	if (v5)
+		n += put_props(body + n, s->props);
 	n += put_field(body + n, s->client_id);
 	if (s->flags & MQTT_CONNECT_WILL) {
+		if (v5)
+			n += put_props(body + n, s->will_props);
 		n += put_field(body + n, s->will_topic);
 		n += put_field(body + n, s->will_payload);
 	}
@@ -143,6 +168,7 @@ static struct connect_result parse(const struct spec *s,
 
 #define V311		.proto = F("MQTT"), .level = MQTT_PROTO_V311
 #define V31		.proto = F("MQIsdp"), .level = MQTT_PROTO_V31
+#define V5		.proto = F("MQTT"), .level = MQTT_PROTO_V5
 #define CLEAN		MQTT_CONNECT_CLEAN_SESSION
 #define WILL		MQTT_CONNECT_WILL
 #define WILL_QOS(q)	((q) << MQTT_CONNECT_WILL_QOS_SHIFT)
@@ -167,10 +193,31 @@ static struct connect_result parse(const struct spec *s,
 				       .will_topic = F(topic), \
 				       .will_payload = F("p") }
 
+/* A 5.0 CONNECT with the property block @block (its length first). */
+#define PROPS(block)		.s = { V5, .flags = CLEAN, .props = F(block), \
+				       .client_id = F("c") }
+
+/* A 5.0 CONNECT with a will with the property block @block. */
+#define WILL_PROPS(block)	.s = { V5, .flags = CLEAN | WILL, \
+				       .client_id = F("c"), \
+				       .will_props = F(block), \
+				       .will_topic = F("w"), \
+				       .will_payload = F("p") }
+
+/* The CONNECT of one of the forms above, outside the table. */
+#define SPEC(...)		(((struct parse_case){ __VA_ARGS__ }).s)
+
 #define ACCEPTED		.action = CONNECT_ACCEPT
 #define DROPPED(why)		.action = CONNECT_DROP, .reason = (why)
+/* Refused, in 3.1.1's CONNACK. */
 #define REFUSED(code, why)	.action = CONNECT_REFUSE, \
-				.return_code = (code), .reason = (why)
+				.return_code = (code), .reason = (why), \
+				.connack = { 0x20, 2, 0, (code) }, .connack_len = 4
+/* Refused a 5.0 client with @code, which its CONNACK says as @rc. */
+#define REFUSED5(code, rc, why)	.action = CONNECT_REFUSE, \
+				.return_code = (code), .reason = (why), \
+				.connack = { 0x20, 3, 0, (rc), 0 }, \
+				.connack_len = 5
 
 /* One CONNECT and what connect_parse() must make of it. */
 struct parse_case {
@@ -179,8 +226,39 @@ struct parse_case {
 	struct field body;	/* when set, the raw body instead of @s */
 	enum connect_action action;
 	uint8_t return_code;	/* CONNACK code of a refusal */
+	/* The refusal's CONNACK, from connect_put_refusal() */
+	uint8_t connack[CONNECT_REFUSAL_MAX];
+	size_t connack_len;
 	const char *reason;	/* NULL when accepted */
 };
+
+/* Why connect_parse() drops a 5.0 CONNECT for its properties. */
+#define MALFORMED	"malformed CONNECT properties"
+#define PROTO_RULE	"CONNECT properties break a protocol rule (5.0 2.2.2.2)"
+#define WILL_MALFORMED	"malformed will properties"
+#define WILL_PROTO_RULE	"will properties break a protocol rule (5.0 2.2.2.2)"
+#define AUTH_DATA	"authentication data without method (5.0 3.1.2.11.10)"
+
+/*
+ * Every CONNECT property once, user property twice (34 bytes): session
+ * expiry 3600, receive maximum 10, maximum packet size 65536, topic alias
+ * maximum 5, request response information 1, request problem
+ * information 0.
+ */
+#define EVERY_PROP	"\x22" "\x11\0\0\x0e\x10" "\x21\0\x0a" "\x27\0\x01\0\0" \
+			"\x22\0\x05" "\x19\x01" "\x17\0" \
+			"\x26\0\x01" "k" "\0\x01" "v" "\x26\0\x01" "k" "\0\x01" "w"
+
+/*
+ * Every will property (37 bytes): will delay 5, payload format 1, message
+ * expiry 60, content type "text", response topic "r/t", correlation data
+ * 00 ff, a user property.
+ */
+#define WILL_DELAY_5	"\x18\0\0\0\x05"
+#define WILL_PUBLISH	"\x01\x01" "\x02\0\0\0\x3c" "\x03\0\x04" "text" \
+			"\x08\0\x03" "r/t" "\x09\0\x02\0\xff" \
+			"\x26\0\x01" "k" "\0\x01" "v"
+#define EVERY_WILL_PROP	"\x25" WILL_DELAY_5 WILL_PUBLISH
 
 /* Client ids of KMQTT_CLIENT_ID_MAX and one more bytes. */
 static const char id_run[KMQTT_CLIENT_ID_MAX + 1] = {
@@ -273,8 +351,13 @@ static const struct parse_case parse_cases[] = {
 	{ "protocol name MQTTT", NAMED("MQTTT", MQTT_PROTO_V311),
 	  DROPPED(BAD_NAME) },
 
-	/* MQTT-3.1.2-2: CONNACK 1 for a level we do not speak. */
-	{ "MQTT, level 5", NAMED("MQTT", MQTT_PROTO_V5),
+	/*
+	 * MQTT-3.1.2-2: CONNACK 1 for a level we do not speak, in 3.1.1's
+	 * form whatever the level, as Mosquitto 2.0.11 answers.
+	 */
+	{ "MQTT, level 6", NAMED("MQTT", 6),
+	  REFUSED(MQTT_CONNACK_UNACCEPTABLE_PROTOCOL, BAD_LEVEL) },
+	{ "MQIsdp, level 5", NAMED("MQIsdp", MQTT_PROTO_V5),
 	  REFUSED(MQTT_CONNACK_UNACCEPTABLE_PROTOCOL, BAD_LEVEL) },
 	{ "MQTT, level 3", NAMED("MQTT", MQTT_PROTO_V31),
 	  REFUSED(MQTT_CONNACK_UNACCEPTABLE_PROTOCOL, BAD_LEVEL) },
@@ -286,9 +369,9 @@ static const struct parse_case parse_cases[] = {
 	  REFUSED(MQTT_CONNACK_UNACCEPTABLE_PROTOCOL, BAD_LEVEL) },
 	{ "MQIsdp, level 1", NAMED("MQIsdp", 1),
 	  REFUSED(MQTT_CONNACK_UNACCEPTABLE_PROTOCOL, BAD_LEVEL) },
-	/* Refused before the properties are parsed. */
-	{ "MQTT 5 CONNECT with properties",
-	  .body = F("\0\4" "MQTT" "\5\2\0\x3c"
+	/* Refused before what may be properties is parsed. */
+	{ "MQTT level 6 CONNECT with properties",
+	  .body = F("\0\4" "MQTT" "\6\2\0\x3c"
 		    "\3\x21\0\x0a"	/* properties: receive maximum 10 */
 		    "\0\1" "c"),
 	  REFUSED(MQTT_CONNACK_UNACCEPTABLE_PROTOCOL, BAD_LEVEL) },
@@ -337,6 +420,119 @@ static const struct parse_case parse_cases[] = {
 		 .extra = F("\x00\x01p") },
 	  DROPPED(TRAILING) },
 
+	/* MQTT 5.0, accepted. */
+	{ "5.0, the least",
+	  .s = { V5, .flags = CLEAN, .keepalive = 60, .client_id = F("c5") },
+	  ACCEPTED },
+	{ "5.0, every CONNECT property", PROPS(EVERY_PROP), ACCEPTED },
+	{ "5.0, empty client id without clean start (5.0 MQTT-3.1.3-6)",
+	  .s = { V5, .client_id = F("") }, ACCEPTED },
+	{ "5.0, empty client id with clean start",
+	  .s = { V5, .flags = CLEAN, .client_id = F("") }, ACCEPTED },
+	{ "5.0, password without user name (5.0 3.1.2.9)",
+	  .s = { V5, .flags = CLEAN | PASS, .client_id = F("c"),
+		 .password = F("p") },
+	  ACCEPTED },
+	{ "5.0, will without properties", WILL_PROPS(""), ACCEPTED },
+	{ "5.0, will with every will property", WILL_PROPS(EVERY_WILL_PROP),
+	  ACCEPTED },
+	{ "5.0, will QoS 2 retained, user name and password",
+	  .s = { V5, .flags = CLEAN | WILL | WILL_QOS(2) |
+			      MQTT_CONNECT_WILL_RETAIN | USER | PASS,
+		 .client_id = F("c"), .will_topic = F("w/t"),
+		 .will_payload = F("bye"), .username = F("u"),
+		 .password = F("p") },
+	  ACCEPTED },
+	/* The listener refuses it, after the checks Mosquitto makes first. */
+	{ "5.0, authentication method",
+	  PROPS("\x07\x15\0\x04" "SCRA"), ACCEPTED },
+	{ "5.0, authentication method and data",
+	  PROPS("\x0b\x15\0\x04" "SCRA" "\x16\0\x01" "x"), ACCEPTED },
+	{ "5.0, client id of KMQTT_CLIENT_ID_MAX bytes",
+	  CLIENT_ID(V5, { id_run, KMQTT_CLIENT_ID_MAX }), ACCEPTED },
+
+	/* 5.0 MQTT-3.1.3-8: 0x85 for a client id we do not take. */
+	{ "5.0, client id one byte over KMQTT_CLIENT_ID_MAX",
+	  CLIENT_ID(V5, { id_run, KMQTT_CLIENT_ID_MAX + 1 }),
+	  REFUSED5(MQTT_CONNACK_IDENTIFIER_REJECTED,
+		   MQTT_RC_CLIENT_ID_NOT_VALID, "client id too long") },
+
+	/*
+	 * Malformed properties (2.2.2) and protocol errors in them: closed
+	 * without CONNACK, as Mosquitto 2.0.11 does.
+	 */
+	{ "5.0, property length past the end", PROPS("\x05\x21\0\x0a"),
+	  DROPPED(MALFORMED) },
+	{ "5.0, property length of five bytes",
+	  PROPS("\xff\xff\xff\xff\x7f"), DROPPED(MALFORMED) },
+	{ "5.0, unknown property 0x7f", PROPS("\x02\x7f\0"),
+	  DROPPED(MALFORMED) },
+	{ "5.0, property cut in its value", PROPS("\x02\x11\0"),
+	  DROPPED(MALFORMED) },
+	{ "5.0, receive maximum 0 (3.1.2.11.3)", PROPS("\x03\x21\0\0"),
+	  DROPPED(MALFORMED) },
+	{ "5.0, maximum packet size 0 (3.1.2.11.4)",
+	  PROPS("\x05\x27\0\0\0\0"), DROPPED(MALFORMED) },
+	{ "5.0, request problem information 2", PROPS("\x02\x17\x02"),
+	  DROPPED(MALFORMED) },
+	{ "5.0, request response information 2", PROPS("\x02\x19\x02"),
+	  DROPPED(MALFORMED) },
+	{ "5.0, user property name not UTF-8",
+	  PROPS("\x07\x26\0\x01\xff\0\x01" "v"), DROPPED(MALFORMED) },
+	{ "5.0, session expiry interval twice",
+	  PROPS("\x0a\x11\0\0\0\x01\x11\0\0\0\x02"), DROPPED(PROTO_RULE) },
+	{ "5.0, receive maximum twice", PROPS("\x06\x21\0\x0a\x21\0\x0b"),
+	  DROPPED(PROTO_RULE) },
+	{ "5.0, authentication method twice",
+	  PROPS("\x08\x15\0\x01" "a" "\x15\0\x01" "b"), DROPPED(PROTO_RULE) },
+	{ "5.0, assigned client identifier, a CONNACK property",
+	  PROPS("\x04\x12\0\x01" "a"), DROPPED(PROTO_RULE) },
+	{ "5.0, will delay interval among CONNECT properties",
+	  PROPS("\x05" WILL_DELAY_5), DROPPED(PROTO_RULE) },
+	{ "5.0, payload format indicator among CONNECT properties",
+	  PROPS("\x02\x01\x01"), DROPPED(PROTO_RULE) },
+	{ "5.0, authentication data without method",
+	  PROPS("\x04\x16\0\x01" "x"), DROPPED(AUTH_DATA) },
+	{ "5.0, will property length past the end",
+	  WILL_PROPS("\x05\x01\x01"), DROPPED(WILL_MALFORMED) },
+	{ "5.0, will payload format 2", WILL_PROPS("\x02\x01\x02"),
+	  DROPPED(WILL_MALFORMED) },
+	{ "5.0, will response topic with a wildcard (5.0 MQTT-3.3.2-14)",
+	  WILL_PROPS("\x04\x08\0\x01" "#"), DROPPED(WILL_MALFORMED) },
+	{ "5.0, will content type not UTF-8",
+	  WILL_PROPS("\x04\x03\0\x01\xff"), DROPPED(WILL_MALFORMED) },
+	{ "5.0, will delay interval twice",
+	  WILL_PROPS("\x0a" WILL_DELAY_5 WILL_DELAY_5),
+	  DROPPED(WILL_PROTO_RULE) },
+	{ "5.0, will message expiry interval twice",
+	  WILL_PROPS("\x0a\x02\0\0\0\x01\x02\0\0\0\x02"),
+	  DROPPED(WILL_PROTO_RULE) },
+	{ "5.0, receive maximum among will properties",
+	  WILL_PROPS("\x03\x21\0\x0a"), DROPPED(WILL_PROTO_RULE) },
+	{ "5.0, topic alias among will properties",
+	  WILL_PROPS("\x03\x23\0\x01"), DROPPED(WILL_PROTO_RULE) },
+	{ "5.0, subscription identifier among will properties",
+	  WILL_PROPS("\x02\x0b\x01"), DROPPED(WILL_PROTO_RULE) },
+
+	/* The rest of the layout as 3.1.1 has it. */
+	{ "5.0, reserved flag", FLAGS(V5, CLEAN | MQTT_CONNECT_RESERVED),
+	  DROPPED(RESERVED) },
+	{ "5.0, will retain without will",
+	  FLAGS(V5, CLEAN | MQTT_CONNECT_WILL_RETAIN), DROPPED(NO_WILL) },
+	{ "5.0, will QoS 3",
+	  .s = { V5, .flags = CLEAN | WILL | WILL_QOS(3),
+		 .client_id = F("c"), .will_topic = F("t"),
+		 .will_payload = F("p") },
+	  DROPPED(WILL_QOS3) },
+	{ "5.0, will topic with a wildcard",
+	  .s = { V5, .flags = CLEAN | WILL, .client_id = F("c"),
+		 .will_topic = F("a/#"), .will_payload = F("p") },
+	  DROPPED(WILL_TOPIC) },
+	{ "5.0, a byte after the payload",
+	  .s = { V5, .flags = CLEAN, .client_id = F("c"),
+		 .extra = F("x") },
+	  DROPPED(TRAILING) },
+
 	BAD_UTF8("\xc0\xaf", "with an overlong '/'"),
 	BAD_UTF8("\xed\xa0\x80", "with a surrogate"),
 	BAD_UTF8("a\0", "with U+0000"),
@@ -380,6 +576,19 @@ static void expect_fields(struct __test_metadata *_metadata, const char *what,
 			TH_LOG("%s", what);
 }
 
+/* The refusal's CONNACK, in the form and with the code of the table. */
+static void expect_connack(struct __test_metadata *_metadata,
+			   const struct parse_case *t,
+			   const struct connect_packet *c,
+			   const struct connect_result *r)
+{
+	uint8_t connack[CONNECT_REFUSAL_MAX];
+	size_t n = connect_put_refusal(connack, c->proto_level, r->return_code);
+
+	EXPECT_EQ(t->connack_len, n) TH_LOG("%s", t->what);
+	EXPECT_EQ(0, memcmp(t->connack, connack, n)) TH_LOG("%s", t->what);
+}
+
 TEST(connect_parse_cases)
 {
 	static uint8_t body[PKT_MAX];
@@ -404,11 +613,209 @@ TEST(connect_parse_cases)
 			       r.reason ? r.reason : "(none)");
 		if (t->action == CONNECT_ACCEPT && r.action == CONNECT_ACCEPT)
 			expect_fields(_metadata, t->what, &t->s, &c);
+		if (t->action == CONNECT_REFUSE && r.action == CONNECT_REFUSE)
+			expect_connack(_metadata, t, &c, &r);
 		/* The level refused is the level sent, after the name. */
 		if (t->return_code == MQTT_CONNACK_UNACCEPTABLE_PROTOCOL)
 			EXPECT_EQ(body[2 + (body[0] << 8 | body[1])],
 				  c.proto_level) TH_LOG("%s", t->what);
 	}
+}
+
+/* 5.0 3.1.2.11: each CONNECT property lands in its field. */
+TEST(v5_connect_properties_parsed)
+{
+	struct spec s = SPEC(PROPS(EVERY_PROP));
+	struct connect_packet c;
+
+	ASSERT_EQ(CONNECT_ACCEPT, parse(&s, &c).action);
+	EXPECT_EQ(MQTT_PROTO_V5, c.proto_level);
+	EXPECT_EQ(3600, c.session_expiry);
+	EXPECT_EQ(10, c.receive_max);
+	EXPECT_EQ(65536, c.max_packet_size);
+	EXPECT_EQ(5, c.topic_alias_max);
+	EXPECT_TRUE(c.request_response_info);
+	EXPECT_FALSE(c.request_problem_info);
+	EXPECT_FALSE(c.has_auth_method);
+
+	s = SPEC(PROPS("\x07\x15\0\x04" "SCRA"));
+	ASSERT_EQ(CONNECT_ACCEPT, parse(&s, &c).action);
+	EXPECT_TRUE(c.has_auth_method);
+}
+
+/* Absent properties have 5.0's defaults, for a 3.1.1 client too. */
+TEST(v5_defaults_without_properties)
+{
+	struct spec specs[] = {
+		SPEC(PROPS("")),
+		{ .proto = F("MQTT"), .level = MQTT_PROTO_V311, .flags = CLEAN,
+		  .client_id = F("c") },
+	};
+	struct connect_packet c;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(specs); i++) {
+		ASSERT_EQ(CONNECT_ACCEPT, parse(&specs[i], &c).action);
+		EXPECT_EQ(0, c.session_expiry);
+		EXPECT_EQ(65535, c.receive_max);	/* 3.1.2.11.3 */
+		EXPECT_EQ(0, c.max_packet_size);
+		EXPECT_EQ(0, c.topic_alias_max);
+		EXPECT_TRUE(c.request_problem_info);	/* 3.1.2.11.7 */
+		EXPECT_FALSE(c.request_response_info);
+		EXPECT_FALSE(c.has_auth_method);
+		EXPECT_EQ(0, c.will_props.len);
+		EXPECT_EQ(0, c.will_delay);
+	}
+}
+
+/*
+ * The will's properties as sent, and as its PUBLISH carries them: without
+ * the Will Delay Interval, which kmqtt.ko refuses there, the message
+ * expiry interval moved last (their order means nothing, 2.2.2.2).
+ */
+TEST(v5_will_properties)
+{
+	static const char publish[] = WILL_PUBLISH;
+	struct spec s = SPEC(WILL_PROPS(EVERY_WILL_PROP));
+	uint8_t out[sizeof(EVERY_WILL_PROP)];
+	struct kmqtt_props props;
+	struct connect_packet c;
+	size_t n;
+
+	ASSERT_EQ(CONNECT_ACCEPT, parse(&s, &c).action);
+	ASSERT_EQ(sizeof(EVERY_WILL_PROP) - 2, c.will_props.len);
+	EXPECT_EQ(0, memcmp(EVERY_WILL_PROP + 1, c.will_props.data,
+			    c.will_props.len));
+	EXPECT_EQ(5, c.will_delay);
+	n = connect_will_publish_props(&c, out);
+	ASSERT_EQ(sizeof(publish) - 1, n);
+	/* payload format first, message expiry last, the rest between */
+	EXPECT_EQ(0, memcmp(publish, out, 2));
+	EXPECT_EQ(0, memcmp(publish + 7, out + 2, n - 7));
+	EXPECT_EQ(0, memcmp(publish + 2, out + n - 5, 5));
+	ASSERT_EQ(0, kmqtt_props_parse_block(out, n, KMQTT_PROPS_WILL, &props));
+	EXPECT_FALSE(kmqtt_props_has(&props, MQTT_PROP_WILL_DELAY));
+	EXPECT_EQ(60, props.message_expiry);
+
+	/* no delay: the same bytes */
+	s = SPEC(WILL_PROPS("\x03\x03\0\0"));
+	ASSERT_EQ(CONNECT_ACCEPT, parse(&s, &c).action);
+	ASSERT_EQ(3, connect_will_publish_props(&c, out));
+	EXPECT_EQ(0, memcmp("\x03\0\0", out, 3));
+	s = SPEC(WILL_PROPS(""));
+	ASSERT_EQ(CONNECT_ACCEPT, parse(&s, &c).action);
+	EXPECT_EQ(0, connect_will_publish_props(&c, out));
+}
+
+/*
+ * One mapping for every refusal: 3.1.1's return codes in 5.0's words
+ * (5.0 3.2.2.2), 5.0's own codes as Mosquitto says them to a 3.1.x
+ * client, and 3.1.1's form for a level we do not speak.
+ */
+TEST(refusal_connack_bytes)
+{
+	static const struct {
+		uint8_t level, code;
+		uint8_t connack[CONNECT_REFUSAL_MAX];
+		size_t len;
+	} cases[] = {
+		{ 4, 1, { 0x20, 2, 0, 1 }, 4 },
+		{ 3, 2, { 0x20, 2, 0, 2 }, 4 },
+		{ 4, 5, { 0x20, 2, 0, 5 }, 4 },
+		{ 6, 1, { 0x20, 2, 0, 1 }, 4 },
+		{ 5, 1, { 0x20, 2, 0, 1 }, 4 },
+		{ 5, 2, { 0x20, 3, 0, 0x85, 0 }, 5 },
+		{ 5, 3, { 0x20, 3, 0, 0x88, 0 }, 5 },
+		{ 5, 4, { 0x20, 3, 0, 0x86, 0 }, 5 },
+		{ 5, 5, { 0x20, 3, 0, 0x87, 0 }, 5 },
+		{ 5, MQTT_RC_BAD_AUTH_METHOD, { 0x20, 3, 0, 0x8c, 0 }, 5 },
+		{ 5, MQTT_RC_RETAIN_NOT_SUPPORTED, { 0x20, 3, 0, 0x9a, 0 }, 5 },
+		/* max_connections: 3.1.1's server unavailable */
+		{ 5, MQTT_RC_QUOTA_EXCEEDED, { 0x20, 3, 0, 0x97, 0 }, 5 },
+		{ 4, MQTT_RC_QUOTA_EXCEEDED, { 0x20, 2, 0, 3 }, 4 },
+		/* a will over message_size_limit: 3.1.1's not authorised */
+		{ 5, MQTT_RC_PACKET_TOO_LARGE, { 0x20, 3, 0, 0x95, 0 }, 5 },
+		{ 4, MQTT_RC_PACKET_TOO_LARGE, { 0x20, 2, 0, 5 }, 4 },
+	};
+	uint8_t connack[CONNECT_REFUSAL_MAX];
+	size_t i, n;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		n = connect_put_refusal(connack, cases[i].level, cases[i].code);
+		EXPECT_EQ(cases[i].len, n) TH_LOG("case %zu", i);
+		EXPECT_EQ(0, memcmp(cases[i].connack, connack, n))
+			TH_LOG("case %zu", i);
+		EXPECT_EQ(cases[i].connack[3],
+			  connect_refusal_code(cases[i].level, cases[i].code))
+			TH_LOG("case %zu", i);
+	}
+}
+
+/* The session expiry interval granted: the client's, at most the cap. */
+TEST(session_expiry_capped)
+{
+	struct connect_limits l = { .session_expiry_max = 3600 };
+	struct connect_packet c = { .session_expiry = MQTT_SESSION_EXPIRY_NEVER };
+
+	EXPECT_EQ(3600, connect_session_expiry(&c, &l));
+	c.session_expiry = 3601;
+	EXPECT_EQ(3600, connect_session_expiry(&c, &l));
+	c.session_expiry = 10;
+	EXPECT_EQ(10, connect_session_expiry(&c, &l));
+	c.session_expiry = 0;
+	EXPECT_EQ(0, connect_session_expiry(&c, &l));
+	l.session_expiry_max = 0;		/* no cap */
+	c.session_expiry = MQTT_SESSION_EXPIRY_NEVER;
+	EXPECT_EQ(MQTT_SESSION_EXPIRY_NEVER, connect_session_expiry(&c, &l));
+}
+
+/* Properties the parser takes as a CONNACK's. */
+static bool connack_props_valid(const uint8_t *props, size_t len)
+{
+	struct kmqtt_props p;
+
+	return !kmqtt_props_parse_block(props, len, KMQTT_PROPS_CONNACK, &p);
+}
+
+/* 5.0 3.2.2.3: what kmqttd tells a 5.0 client in CONNACK. */
+TEST(connack_props)
+{
+	static const uint8_t least[] = { 0x29, 0, 0x2a, 0 };
+	static const uint8_t most[] = {
+		0x12, 0, 3, 'a', '-', '1',	/* assigned client id */
+		0x11, 0, 0, 0x0e, 0x10,		/* session expiry, capped */
+		0x21, 0, 20,			/* receive maximum */
+		0x27, 0, 0x10, 0, 0,		/* maximum packet size */
+		0x25, 0,			/* retain not available */
+		0x29, 0, 0x2a, 0,
+	};
+	struct connect_limits l = { .retain_available = true };
+	struct connect_packet c = { .client_id = "c", .client_id_len = 1,
+				    .session_expiry = 60 };
+	uint8_t props[CONNECT_CONNACK_PROPS_MAX];
+	size_t n;
+
+	n = connect_put_connack_props(props, &c, &l);
+	ASSERT_EQ(sizeof(least), n);
+	EXPECT_EQ(0, memcmp(least, props, n));
+
+	c = (struct connect_packet){ .client_id = "a-1", .client_id_len = 3,
+				     .assigned_id = true,
+				     .session_expiry = 86400 };
+	l = (struct connect_limits){ .session_expiry_max = 3600,
+				     .receive_max = 20,
+				     .max_packet_size = 1048576 };
+	n = connect_put_connack_props(props, &c, &l);
+	ASSERT_EQ(sizeof(most), n);
+	EXPECT_EQ(0, memcmp(most, props, n));
+	EXPECT_TRUE(connack_props_valid(props, n));
+
+	/* the longest: every property, an assigned id of the longest */
+	memset(c.client_id, 'a', KMQTT_CLIENT_ID_MAX);
+	c.client_id_len = KMQTT_CLIENT_ID_MAX;
+	n = connect_put_connack_props(props, &c, &l);
+	EXPECT_EQ(CONNECT_CONNACK_PROPS_MAX, n);
+	EXPECT_TRUE(connack_props_valid(props, n));
 }
 
 /* MQTT-3.1.3-6: a zero-byte id with clean session gets a server id. */
@@ -466,6 +873,26 @@ TEST(truncated_body_dropped)
 		   MQTT_CONNECT_PASSWORD;
 	s.will_topic = F("t");
 	s.will_payload = F("pl");
+	s.username = F("u");
+	s.password = F("pw");
+	n = build_body(&s, body);
+	ASSERT_EQ(CONNECT_ACCEPT,
+		  connect_parse(pkt, frame(body, n), &c).action);
+	for (k = 0; k < n; k++)
+		ASSERT_EQ(CONNECT_DROP,
+			  connect_parse(pkt, frame(body, k), &c).action);
+}
+
+/* The same for 5.0, with both property blocks. */
+TEST(truncated_v5_body_dropped)
+{
+	static uint8_t body[PKT_MAX];
+	struct spec s = SPEC(WILL_PROPS(EVERY_WILL_PROP));
+	struct connect_packet c;
+	size_t n, k;
+
+	s.props = F(EVERY_PROP);
+	s.flags |= MQTT_CONNECT_USERNAME | MQTT_CONNECT_PASSWORD;
 	s.username = F("u");
 	s.password = F("pw");
 	n = build_body(&s, body);
@@ -654,6 +1081,37 @@ TEST(read_step_refuses_long_client_id_early)
 	ASSERT_EQ(CONNECT_ACCEPT, r.action);
 }
 
+/*
+ * A 5.0 client id stands after properties of any length: no early
+ * verdict.  Over CONNECT_MAX_REMAINING the packet is dropped, as
+ * Mosquitto drops it; within, connect_parse() refuses the id (0x85).
+ */
+TEST(read_step_v5_long_client_id)
+{
+	static char id[65535 + 1];
+	struct connect_packet c;
+	struct connect_result r;
+	struct spec s;
+	size_t len;
+
+	memset(id, 'i', sizeof(id) - 1);
+	s = SPEC(CLIENT_ID(V5, { id, 65535 }));
+	len = build(&s);
+	ASSERT_LT(CONNECT_MAX_REMAINING + MQTT_MAX_FIXED_HEADER, len);
+	read_steps(pkt, len, &r);
+	ASSERT_EQ(CONNECT_DROP, r.action);
+	ASSERT_STREQ("CONNECT too large", r.reason);
+
+	s = SPEC(CLIENT_ID(V5, { id, KMQTT_CLIENT_ID_MAX + 1 }));
+	len = build(&s);
+	ASSERT_EQ(len, read_steps(pkt, len, &r));
+	ASSERT_EQ(CONNECT_ACCEPT, r.action);
+	r = connect_parse(pkt, len, &c);
+	ASSERT_EQ(CONNECT_REFUSE, r.action);
+	ASSERT_EQ(MQTT_RC_CLIENT_ID_NOT_VALID,
+		  connect_refusal_code(c.proto_level, r.return_code));
+}
+
 /* What connect_parse() judges is left to it: no early verdict. */
 TEST(read_step_leaves_the_rest_to_the_parser)
 {
@@ -666,7 +1124,7 @@ TEST(read_step_leaves_the_rest_to_the_parser)
 	memset(id, 'i', sizeof(id) - 1);
 	/* a bad protocol level is refused by the parser (CONNACK 1) */
 	s = v311(id);
-	s.level = MQTT_PROTO_V5;
+	s.level = 6;
 	len = build(&s);
 	ASSERT_EQ(len, read_steps(pkt, len, &r));
 	ASSERT_EQ(CONNECT_ACCEPT, r.action);
