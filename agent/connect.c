@@ -586,6 +586,16 @@ size_t connect_put_connack_props(uint8_t *buf, const struct connect_packet *c,
 	return (size_t)(p - buf);
 }
 
+bool connect_connack_fits(const struct connect_packet *c, size_t props_len)
+{
+	/* flags, reason code, property length, properties */
+	uint32_t rem = (uint32_t)(2 + kmqtt_codec_varint_size(props_len) +
+				  props_len);
+
+	return !c->max_packet_size ||
+	       kmqtt_codec_fixed_hdr_len(rem) + rem <= c->max_packet_size;
+}
+
 size_t connect_will_publish_props(const struct connect_packet *c,
 				  uint8_t *buf)
 {

@@ -176,6 +176,12 @@ size_t connect_put_connack_props(uint8_t *buf, const struct connect_packet *c,
 				 const struct connect_limits *l);
 
 /*
+ * Whether the CONNACK accepting the 5.0 client @c, with @props_len bytes
+ * of properties, is within its Maximum Packet Size (5.0 MQTT-3.1.2-24).
+ */
+bool connect_connack_fits(const struct connect_packet *c, size_t props_len);
+
+/*
  * The will properties of the 5.0 client @c as the will's PUBLISH carries
  * them, into @buf (c->will_props.len bytes): all but the Will Delay
  * Interval, which only says when to publish.  Returns their length.

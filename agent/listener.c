@@ -41,6 +41,11 @@ struct pending {
 	/* The will topic with the mount point in front; NULL: none. */
 	uint8_t *mounted_will_topic;
 	size_t mounted_will_topic_len;
+	/* 5.0: what ATTACH hands the module for its CONNACK and the will. */
+	uint8_t connack_props[CONNECT_CONNACK_PROPS_MAX];
+	size_t connack_props_len;
+	uint8_t *will_props;		/* without the Will Delay Interval */
+	size_t will_props_len;
 };
 
 static void pending_free(struct pending *p)
@@ -67,6 +72,7 @@ static void pending_free(struct pending *p)
 		explicit_bzero(p->buf, p->cap);
 	free(p->buf);
 	free(p->mounted_will_topic);
+	free(p->will_props);
 	explicit_bzero(p, sizeof(*p));
 	free(p);
 }
@@ -235,6 +241,13 @@ static void pending_attach(struct pending *p, struct listener_grant *g)
 		.mount_point = l->settings.mount_point,
 		.mount_point_len = l->settings.mount_point ?
 				   strlen(l->settings.mount_point) : 0,
+		.session_expiry = connect_session_expiry(c, &l->settings.limits),
+		.receive_max = c->receive_max,
+		.max_packet_out = c->max_packet_size,
+		.connack_props = p->connack_props,
+		.connack_props_len = p->connack_props_len,
+		.will_props = p->will_props,
+		.will_props_len = p->will_props_len,
 	};
 	/* The socket is the module's from now on: stop watching it. */
 	loop_del(l->loop, &p->src);
@@ -257,7 +270,7 @@ static void pending_attach(struct pending *p, struct listener_grant *g)
 	if (err == -EUSERS) {
 		log_warning("Client connection from %s denied: max_connections exceeded.",
 			    p->peer);
-		pending_refuse(p, MQTT_CONNACK_SERVER_UNAVAILABLE,
+		pending_refuse(p, MQTT_RC_QUOTA_EXCEEDED,
 			       "max_connections exceeded");
 		return;
 	}
@@ -288,9 +301,39 @@ static void pending_attach(struct pending *p, struct listener_grant *g)
 }
 
 /*
- * A valid CONNECT: an id for the client, its will against the limits,
- * then the auth check; in Mosquitto's order, which decides the CONNACK
- * code when more than one thing is wrong.
+ * What ATTACH hands the module for a 5.0 client: its CONNACK's properties
+ * and its will's.  Returns NULL, or why the connection must be dropped.
+ */
+static const char *pending_prepare_v5(struct pending *p)
+{
+	const struct connect_packet *c = &p->connect;
+
+	p->connack_props_len = connect_put_connack_props(p->connack_props, c,
+							 &p->l->settings.limits);
+	/* As Mosquitto: no CONNACK can be sent, the connection closes. */
+	if (!connect_connack_fits(c, p->connack_props_len))
+		return "CONNACK over the client's Maximum Packet Size (5.0 MQTT-3.1.2-24)";
+	if (!c->will || !c->will_props.len)
+		return NULL;
+	/*
+	 * Not supported yet: ATTACH takes no delay, the module publishes
+	 * the will when the connection ends, as with a delay of 0.
+	 */
+	if (c->will_delay)
+		log_verbose("Will delay interval of %s (%u s) not supported yet: published without delay.",
+			    p->peer, c->will_delay);
+	p->will_props = malloc(c->will_props.len);
+	if (!p->will_props)
+		return "out of memory";
+	p->will_props_len = connect_will_publish_props(c, p->will_props);
+	return NULL;
+}
+
+/*
+ * A valid CONNECT: a 5.0 will that asks for retain, an id for the client,
+ * its will against the limits, what ATTACH takes for 5.0, then the auth
+ * check (extended authentication's first); in Mosquitto's order, which
+ * decides the CONNACK code when more than one thing is wrong.
  */
 static void pending_accept(struct pending *p)
 {
@@ -306,9 +349,16 @@ static void pending_accept(struct pending *p)
 	};
 	struct listener_grant g = { 0 };
 	uint8_t return_code = MQTT_CONNACK_ACCEPTED;
+	bool v5 = p->connect.proto_level == MQTT_PROTO_V5;
 	const char *why;
 	int err;
 
+	/* 5.0 MQTT-3.2.2-13; Mosquitto checks it first. */
+	if (v5 && p->connect.will_retain && !set->limits.retain_available) {
+		pending_refuse(p, MQTT_RC_RETAIN_NOT_SUPPORTED,
+			       "retained will, retain_available false");
+		return;
+	}
 	if (p->connect.client_id_len == 0) {
 		if (!set->allow_zero_length_clientid) {
 			pending_refuse(p, MQTT_CONNACK_IDENTIFIER_REJECTED,
@@ -331,11 +381,25 @@ static void pending_accept(struct pending *p)
 		pending_drop(p, why);
 		return;
 	}
-	/* Mosquitto answers "not authorised" to a will it will not store. */
+	/*
+	 * Mosquitto answers 0x95, "not authorised" to a 3.1.x client
+	 * (connect_refusal_code()), to a will it will not store.
+	 */
 	if (p->connect.will && set->message_size_limit &&
 	    p->connect.will_payload.len > set->message_size_limit) {
-		pending_refuse(p, MQTT_CONNACK_NOT_AUTHORIZED,
+		pending_refuse(p, MQTT_RC_PACKET_TOO_LARGE,
 			       "will payload over message_size_limit");
+		return;
+	}
+	why = v5 ? pending_prepare_v5(p) : NULL;
+	if (why) {
+		pending_drop(p, why);
+		return;
+	}
+	/* No extended authentication yet (4.12): Mosquitto's answer too. */
+	if (p->connect.has_auth_method) {
+		pending_refuse(p, MQTT_RC_BAD_AUTH_METHOD,
+			       "authentication method not supported (5.0 MQTT-4.12.0-1)");
 		return;
 	}
 	if (auth)

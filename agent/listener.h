@@ -16,12 +16,12 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "connect.h"
 #include "loop.h"
 
 /* Beyond this many pending connections new ones are closed at once. */
 #define LISTENER_MAX_PENDING	1024
 
-struct connect_packet;
 struct acl_rules;
 struct kmqtt_nl;
 struct pending;
@@ -41,6 +41,7 @@ struct listener_settings {
 	char *auto_id_prefix;		/* what assigned client ids start with */
 	char *mount_point;		/* topic prefix, NULL: none */
 	uint64_t message_size_limit;	/* largest will payload, 0: no limit */
+	struct connect_limits limits;	/* what 5.0 clients get and are told */
 };
 
 void listener_settings_free(struct listener_settings *s);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <kmqtt/limits.h>
+
 #include "config.h"
 #include "listeners.h"
 #include "log.h"
@@ -122,10 +124,43 @@ static int tls_load(const struct config_listener *cl,
 	return 0;
 }
 
+/* Limit @id of @limits, or @absent. */
+static uint64_t limit_or(const struct kmqtt_nl_limits *limits,
+			 enum kmqtt_limit id, uint64_t absent)
+{
+	return limits->mask & KMQTT_NL_LIMIT_BIT(id) ? limits->value[id] :
+						       absent;
+}
+
+/* What 5.0 clients are granted and told in CONNACK, under @limits. */
+static void settings_connack(const struct config *cfg,
+			     const struct kmqtt_nl_limits *limits,
+			     struct connect_limits *out)
+{
+	uint64_t packet = limit_or(limits, KMQTT_LIMIT_MAX_PACKET_SIZE, 0);
+
+	out->session_expiry_max = (uint32_t)limit_or(limits,
+						     KMQTT_LIMIT_SESSION_EXPIRY,
+						     0);
+	/*
+	 * Mosquitto's Receive Maximum is max_inflight_messages.  Only when
+	 * the file sets it: the module bounds what it sends with it, not
+	 * what it takes, and its default would slow every publisher.
+	 */
+	if (cfg->limits.mask & KMQTT_NL_LIMIT_BIT(KMQTT_LIMIT_MAX_INFLIGHT))
+		out->receive_max =
+			(uint16_t)cfg->limits.value[KMQTT_LIMIT_MAX_INFLIGHT];
+	/* The module closes a connection over it, default or not. */
+	out->max_packet_size = packet < KMQTT_LIMIT_PACKET_SIZE_MAX ?
+			       (uint32_t)packet : 0;
+	out->retain_available = limit_or(limits,
+					 KMQTT_LIMIT_RETAIN_AVAILABLE, 1);
+}
+
 /* What @cl and its security settings say about its connections. */
 static int settings_make(const struct config *cfg,
 			 const struct config_listener *cl,
-			 uint64_t message_size_limit,
+			 const struct kmqtt_nl_limits *limits,
 			 struct listener_settings *out)
 {
 	const struct config_security *sec = config_security_of(cfg, cl);
@@ -139,7 +174,8 @@ static int settings_make(const struct config *cfg,
 	else if (cl->use_subject_as_username)
 		out->identity = LISTENER_IDENTITY_CERT_SUBJECT;
 	out->allow_zero_length_clientid = sec->allow_zero_length_clientid;
-	out->message_size_limit = message_size_limit;
+	out->message_size_limit = limit_or(limits, KMQTT_LIMIT_MESSAGE_SIZE, 0);
+	settings_connack(cfg, limits, &out->limits);
 	out->auto_id_prefix = strdup(prefix);
 	if (cl->mount_point)
 		out->mount_point = strdup(cl->mount_point);
@@ -152,7 +188,8 @@ static int settings_make(const struct config *cfg,
 
 int listeners_prepare(struct listeners *ls, const struct config *cfg,
 		      const struct listener_auth *const *auth,
-		      uint64_t message_size_limit, char *err, size_t errlen)
+		      const struct kmqtt_nl_limits *limits, char *err,
+		      size_t errlen)
 {
 	struct tls_server_ctx **tls;
 	struct open_listener *ol;
@@ -193,7 +230,7 @@ int listeners_prepare(struct listeners *ls, const struct config *cfg,
 		ol->next_tls = tls[i];
 		tls[i] = NULL;
 		ol->next_auth = auth[i];
-		if (settings_make(cfg, &cfg->listeners[i], message_size_limit,
+		if (settings_make(cfg, &cfg->listeners[i], limits,
 				  &ol->next_settings)) {
 			snprintf(err, errlen, "out of memory");
 			listeners_abort(ls);

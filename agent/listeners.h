@@ -13,6 +13,7 @@
 #include "listener.h"
 
 struct config;
+struct kmqtt_nl_limits;
 struct open_listener;
 
 struct listeners {
@@ -35,14 +36,16 @@ void listeners_init(struct listeners *ls, struct loop *loop,
  * Open the listeners of @cfg that are not open yet, and load the TLS
  * certificates and keys of every listener.  cfg->listeners[i] is to check
  * its clients with @auth[i] (kept: it must live until the next commit),
- * and refuse wills over @message_size_limit payload bytes (0: none).
+ * and the module's @limits once @cfg is in force: wills over
+ * message_size_limit are refused, and 5.0 clients are told in CONNACK.
  * Returns 0, then listeners_commit() or listeners_abort() must follow; or
  * -1 (a socket could not be opened) or LISTENERS_BAD_CONFIG with @err set
  * ("FILE:LINE: reason") and nothing changed.
  */
 int listeners_prepare(struct listeners *ls, const struct config *cfg,
 		      const struct listener_auth *const *auth,
-		      uint64_t message_size_limit, char *err, size_t errlen);
+		      const struct kmqtt_nl_limits *limits, char *err,
+		      size_t errlen);
 
 /* Put the prepared settings in force, close the listeners gone. */
 void listeners_commit(struct listeners *ls);

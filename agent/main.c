@@ -120,22 +120,26 @@ static void apply_log_settings(const struct agent *a)
 }
 
 /*
- * The largest will payload once @cfg is in force: its message_size_limit,
- * or when it sets none the module's (kmqttctl set may have changed it).
+ * The module's limits once @cfg is in force: the file's, and for those it
+ * sets not the module's own (kmqttctl set may have changed them).
  */
-static uint64_t message_size_limit(struct agent *a, const struct config *cfg)
+static void limits_in_force(struct agent *a, const struct config *cfg,
+			    struct kmqtt_nl_limits *out)
 {
-	const uint32_t bit = KMQTT_NL_LIMIT_BIT(KMQTT_LIMIT_MESSAGE_SIZE);
 	struct kmqtt_nl_info info;
+	int id;
 
-	if (cfg->limits.mask & bit)
-		return cfg->limits.value[KMQTT_LIMIT_MESSAGE_SIZE];
-	if (kmqtt_nl_get_info(&a->nl, &info)) {
-		log_error("Reading message_size_limit: %s", a->nl.error);
-		return 0;
+	memset(out, 0, sizeof(*out));
+	if (kmqtt_nl_get_info(&a->nl, &info))
+		log_error("Reading the module's limits: %s", a->nl.error);
+	else
+		*out = info.limits;
+	for (id = 0; id <= KMQTT_LIMIT_MAX; id++) {
+		if (!(cfg->limits.mask & KMQTT_NL_LIMIT_BIT(id)))
+			continue;
+		out->value[id] = cfg->limits.value[id];
+		out->mask |= KMQTT_NL_LIMIT_BIT(id);
 	}
-	return info.limits.mask & bit ?
-	       info.limits.value[KMQTT_LIMIT_MESSAGE_SIZE] : 0;
 }
 
 /*
@@ -145,9 +149,10 @@ static uint64_t message_size_limit(struct agent *a, const struct config *cfg)
  */
 static int prepare_listeners(struct agent *a, const struct config *cfg,
 			     const struct auth_policies *policies,
-			     uint64_t size_limit, char *err, size_t errlen)
+			     char *err, size_t errlen)
 {
 	const struct listener_auth **hooks;
+	struct kmqtt_nl_limits limits;
 	size_t i;
 	int rc;
 
@@ -158,7 +163,8 @@ static int prepare_listeners(struct agent *a, const struct config *cfg,
 	}
 	for (i = 0; i < cfg->listener_count; i++)
 		hooks[i] = auth_policies_hooks(policies, i);
-	rc = listeners_prepare(&a->listeners, cfg, hooks, size_limit, err,
+	limits_in_force(a, cfg, &limits);
+	rc = listeners_prepare(&a->listeners, cfg, hooks, &limits, err,
 			       errlen);
 	free(hooks);
 	return rc;
@@ -199,8 +205,7 @@ static void reload(struct agent *a)
 		log_error("%s; keeping the current configuration.", err);
 		return;
 	}
-	if (prepare_listeners(a, &next, &policies,
-			      message_size_limit(a, &next), err, sizeof(err))) {
+	if (prepare_listeners(a, &next, &policies, err, sizeof(err))) {
 		log_error("%s; keeping the current configuration.", err);
 		goto fail;
 	}
@@ -335,9 +340,7 @@ static int run(struct agent *a, struct auth_policies *policies)
 		goto err_signals;
 	}
 	listeners_init(&a->listeners, &a->loop, &a->nl, a->opt.timeout_s);
-	rc = prepare_listeners(a, &a->cfg, policies,
-			       message_size_limit(a, &a->cfg), err,
-			       sizeof(err));
+	rc = prepare_listeners(a, &a->cfg, policies, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "kmqttd: %s\n", err);
 		rc = rc == LISTENERS_BAD_CONFIG ? EXIT_CONFIG : 1;

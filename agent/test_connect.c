@@ -818,6 +818,24 @@ TEST(connack_props)
 	EXPECT_TRUE(connack_props_valid(props, n));
 }
 
+/*
+ * 5.0 MQTT-3.1.2-24: the CONNACK within the client's Maximum Packet Size:
+ * 2 bytes of fixed header, flags, reason, property length, properties.
+ */
+TEST(connack_fits_max_packet_size)
+{
+	struct connect_packet c = { .max_packet_size = 9 };
+
+	EXPECT_TRUE(connect_connack_fits(&c, 4));
+	EXPECT_FALSE(connect_connack_fits(&c, 5));
+	c.max_packet_size = 0;			/* none */
+	EXPECT_TRUE(connect_connack_fits(&c, CONNECT_CONNACK_PROPS_MAX));
+	/* two bytes of remaining length, two of property length */
+	c.max_packet_size = 3 + 2 + 2 + 128;
+	EXPECT_TRUE(connect_connack_fits(&c, 128));
+	EXPECT_FALSE(connect_connack_fits(&c, 129));
+}
+
 /* MQTT-3.1.3-6: a zero-byte id with clean session gets a server id. */
 TEST(empty_client_id_clean_session_assigned)
 {

@@ -38,6 +38,13 @@ static struct {
 	char mount_point[64];
 	uint8_t unread[256];		/* socket bytes after the CONNECT */
 	ssize_t unread_len;
+	uint32_t session_expiry;
+	uint16_t receive_max;
+	uint32_t max_packet_out;
+	uint8_t connack_props[CONNECT_CONNACK_PROPS_MAX];
+	size_t connack_props_len;
+	uint8_t will_props[64];
+	size_t will_props_len;
 } attach;
 
 static void copy_field(char *out, size_t size, const uint8_t *data, size_t len)
@@ -47,6 +54,15 @@ static void copy_field(char *out, size_t size, const uint8_t *data, size_t len)
 	if (len)
 		memcpy(out, data, len);
 	out[len] = '\0';
+}
+
+/* Bytes that fit @size whole; returns @len. */
+static size_t copy_bytes(uint8_t *out, size_t size, const uint8_t *data,
+			 size_t len)
+{
+	if (len && len <= size)
+		memcpy(out, data, len);
+	return len;
 }
 
 int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
@@ -70,6 +86,16 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 		   req->will_payload, req->will_payload_len);
 	attach.unread_len = recv(req->fd, attach.unread, sizeof(attach.unread),
 				 MSG_DONTWAIT);
+	attach.session_expiry = req->session_expiry;
+	attach.receive_max = req->receive_max;
+	attach.max_packet_out = req->max_packet_out;
+	attach.connack_props_len = copy_bytes(attach.connack_props,
+					      sizeof(attach.connack_props),
+					      req->connack_props,
+					      req->connack_props_len);
+	attach.will_props_len = copy_bytes(attach.will_props,
+					   sizeof(attach.will_props),
+					   req->will_props, req->will_props_len);
 	reply->conn_id = 1;
 	reply->session_present = false;
 	if (attach.result)
@@ -105,6 +131,50 @@ static const uint8_t connect_will[] = {
 	0, 1, 'u',
 };
 
+/*
+ * CONNECT, 5.0, Clean Start 0, keepalive 30, session expiry 7200, receive
+ * maximum 10, maximum packet size 2048, an empty client id, and a will on
+ * "w/t" with payload "bye" and properties: will delay 5, message expiry
+ * 60, user property k=v.
+ */
+static const uint8_t connect5_full[] = {
+	0x10, 54, 0, 4, 'M', 'Q', 'T', 'T', 5, MQTT_CONNECT_WILL, 0, 30,
+	13, 0x11, 0, 0, 0x1c, 0x20, 0x21, 0, 10, 0x27, 0, 0, 0x08, 0,
+	0, 0,
+	17, 0x18, 0, 0, 0, 5, 0x02, 0, 0, 0, 60, 0x26, 0, 1, 'k', 0, 1, 'v',
+	0, 3, 'w', '/', 't', 0, 3, 'b', 'y', 'e',
+};
+
+/* CONNECT, 5.0, clean start, keepalive 30, no properties, client id "c5". */
+static const uint8_t connect5_c5[] = {
+	0x10, 15, 0, 4, 'M', 'Q', 'T', 'T', 5, 0x02, 0, 30, 0, 0, 2, 'c', '5',
+};
+
+/* The same with an authentication method, "SCRA". */
+static const uint8_t connect5_auth_method[] = {
+	0x10, 22, 0, 4, 'M', 'Q', 'T', 'T', 5, 0x02, 0, 30,
+	7, 0x15, 0, 4, 'S', 'C', 'R', 'A', 0, 2, 'c', '5',
+};
+
+/* With a retained will on "w/t", payload "bye", no will properties. */
+static const uint8_t connect5_retained_will[] = {
+	0x10, 26, 0, 4, 'M', 'Q', 'T', 'T', 5,
+	MQTT_CONNECT_WILL_RETAIN | MQTT_CONNECT_WILL | 0x02, 0, 30, 0,
+	0, 2, 'c', '5', 0, 0, 3, 'w', '/', 't', 0, 3, 'b', 'y', 'e',
+};
+
+/* An empty client id and a Maximum Packet Size of 16 bytes. */
+static const uint8_t connect5_max_packet_16[] = {
+	0x10, 18, 0, 4, 'M', 'Q', 'T', 'T', 5, 0x02, 0, 30,
+	5, 0x27, 0, 0, 0, 16, 0, 0,
+};
+
+/* Receive maximum 0: malformed (3.1.2.11.3). */
+static const uint8_t connect5_receive_max_0[] = {
+	0x10, 18, 0, 4, 'M', 'Q', 'T', 'T', 5, 0x02, 0, 30,
+	3, 0x21, 0, 0, 0, 2, 'c', '5',
+};
+
 static const uint8_t subscribe[] = {
 	0x82, 6, 0, 1, 0, 1, 'a', 0,
 };
@@ -127,6 +197,7 @@ FIXTURE_SETUP(listener)
 	ASSERT_NE(0, self->l.port);
 	/* Mosquitto's defaults */
 	self->l.settings.allow_zero_length_clientid = true;
+	self->l.settings.limits.retain_available = true;
 	self->l.settings.auto_id_prefix = strdup("auto-");
 	ASSERT_NE(NULL, self->l.settings.auto_id_prefix);
 }
@@ -200,13 +271,14 @@ static ssize_t client_read(int fd, uint8_t *buf, size_t len)
 
 /*
  * Send @pkt of @len bytes on a new connection: the listener must answer
- * CONNACK @code without ATTACH, and close.
+ * the @expect_len bytes of @expect (none: no CONNACK) without ATTACH, and
+ * close.
  */
-static void expect_refusal(struct __test_metadata *_metadata,
-			   FIXTURE_DATA(listener) *self, const uint8_t *pkt,
-			   size_t len, uint8_t code)
+static void expect_closed_with(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(listener) *self,
+			       const uint8_t *pkt, size_t len,
+			       const uint8_t *expect, size_t expect_len)
 {
-	const uint8_t expect[] = { 0x20, 2, 0, code };
 	uint8_t in[16];
 	int fd = client_connect(self->l.port);
 
@@ -215,8 +287,54 @@ static void expect_refusal(struct __test_metadata *_metadata,
 	run_until(&self->l, &self->loop, one_pending);
 	run_until(&self->l, &self->loop, none_pending);
 	ASSERT_EQ(0, attach.calls);
-	ASSERT_EQ(sizeof(expect), client_read(fd, in, sizeof(in)));
-	ASSERT_EQ(0, memcmp(expect, in, sizeof(expect)));
+	if (expect_len) {
+		ASSERT_EQ(expect_len, client_read(fd, in, sizeof(in)));
+		ASSERT_EQ(0, memcmp(expect, in, expect_len));
+	}
+	ASSERT_EQ(0, client_read(fd, in, sizeof(in)));
+	close(fd);
+}
+
+/* The same with 3.1.1's CONNACK @code. */
+static void expect_refusal(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(listener) *self, const uint8_t *pkt,
+			   size_t len, uint8_t code)
+{
+	const uint8_t expect[] = { 0x20, 2, 0, code };
+
+	expect_closed_with(_metadata, self, pkt, len, expect, sizeof(expect));
+}
+
+/* The same with 5.0's CONNACK with reason @code, no properties. */
+static void expect_refusal5(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(listener) *self, const uint8_t *pkt,
+			    size_t len, uint8_t code)
+{
+	const uint8_t expect[] = { 0x20, 3, 0, code, 0 };
+
+	expect_closed_with(_metadata, self, pkt, len, expect, sizeof(expect));
+}
+
+/*
+ * Send @pkt of @len bytes with ATTACH failing with @result: the listener
+ * must answer the @expect_len bytes of @expect, and close.
+ */
+static void expect_attach_refused(struct __test_metadata *_metadata,
+				  FIXTURE_DATA(listener) *self, int result,
+				  const uint8_t *pkt, size_t len,
+				  const uint8_t *expect, size_t expect_len)
+{
+	uint8_t in[16];
+	int fd = client_connect(self->l.port);
+
+	ASSERT_LE(0, fd);
+	attach.result = result;
+	ASSERT_EQ(len, (size_t)send(fd, pkt, len, 0));
+	run_until(&self->l, &self->loop, attached_once);
+	ASSERT_EQ(1, attach.calls);
+	ASSERT_EQ(0, self->l.pending_count);
+	ASSERT_EQ(expect_len, client_read(fd, in, sizeof(in)));
+	ASSERT_EQ(0, memcmp(expect, in, expect_len));
 	ASSERT_EQ(0, client_read(fd, in, sizeof(in)));
 	close(fd);
 }
@@ -273,20 +391,9 @@ TEST_F(listener, empty_client_id_refused_when_not_allowed)
 TEST_F(listener, attach_failure_sends_server_unavailable)
 {
 	const uint8_t expect[] = { 0x20, 2, 0, MQTT_CONNACK_SERVER_UNAVAILABLE };
-	uint8_t in[16];
-	int fd = client_connect(self->l.port);
 
-	ASSERT_LE(0, fd);
-	attach.result = -ENOMEM;
-	ASSERT_EQ(sizeof(connect_c1),
-		  send(fd, connect_c1, sizeof(connect_c1), 0));
-	run_until(&self->l, &self->loop, attached_once);
-	ASSERT_EQ(1, attach.calls);
-	ASSERT_EQ(0, self->l.pending_count);
-	ASSERT_EQ(sizeof(expect), client_read(fd, in, sizeof(in)));
-	ASSERT_EQ(0, memcmp(expect, in, sizeof(expect)));
-	ASSERT_EQ(0, client_read(fd, in, sizeof(in)));
-	close(fd);
+	expect_attach_refused(_metadata, self, -ENOMEM, connect_c1,
+			      sizeof(connect_c1), expect, sizeof(expect));
 }
 
 /* The client left before ATTACH: nobody to answer, the socket is closed. */
@@ -519,18 +626,9 @@ TEST_F(listener, no_will_without_will_flag)
 TEST_F(listener, max_connections_sends_server_unavailable)
 {
 	const uint8_t expect[] = { 0x20, 2, 0, MQTT_CONNACK_SERVER_UNAVAILABLE };
-	uint8_t in[16];
-	int fd = client_connect(self->l.port);
 
-	ASSERT_LE(0, fd);
-	attach.result = -EUSERS;
-	ASSERT_EQ(sizeof(connect_c1),
-		  send(fd, connect_c1, sizeof(connect_c1), 0));
-	run_until(&self->l, &self->loop, attached_once);
-	ASSERT_EQ(1, attach.calls);
-	ASSERT_EQ(sizeof(expect), client_read(fd, in, sizeof(in)));
-	ASSERT_EQ(0, memcmp(expect, in, sizeof(expect)));
-	close(fd);
+	expect_attach_refused(_metadata, self, -EUSERS, connect_c1,
+			      sizeof(connect_c1), expect, sizeof(expect));
 }
 
 static uint8_t refuse_anonymous(const struct listener_conn_info *ci,
@@ -573,6 +671,181 @@ TEST_F(listener, auth_hook_refuses_with_its_code)
 	ASSERT_EQ(2, checks);
 	ASSERT_EQ(1, attach.calls);
 	close(fd);
+}
+
+/* Send @pkt of @len bytes and run until the fake ATTACH saw it. */
+static void attach_one(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(listener) *self, const uint8_t *pkt,
+		       size_t len)
+{
+	int fd = client_connect(self->l.port);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(len, (size_t)send(fd, pkt, len, 0));
+	run_until(&self->l, &self->loop, attached_once);
+	ASSERT_EQ(1, attach.calls);
+	close(fd);
+}
+
+/*
+ * A 5.0 client's ATTACH: Clean Start, its session expiry capped by
+ * persistent_client_expiration, receive maximum and packet size as sent,
+ * the will's properties without the delay (treated as 0, not supported
+ * yet), and CONNACK properties with the assigned id (5.0 MQTT-3.2.2-16),
+ * the capped session expiry (5.0 3.2.2.3.2) and the features not
+ * supported yet.
+ */
+TEST_F(listener, v5_attach_fields)
+{
+	static const uint8_t will_props[] = {
+		0x26, 0, 1, 'k', 0, 1, 'v', 0x02, 0, 0, 0, 60,
+	};
+	static const uint8_t connack_tail[] = {
+		0x11, 0, 0, 0x0e, 0x10, 0x29, 0, 0x2a, 0,
+	};
+	size_t id_len;
+
+	self->l.settings.limits.session_expiry_max = 3600;
+	attach_one(_metadata, self, connect5_full, sizeof(connect5_full));
+	ASSERT_EQ(MQTT_PROTO_V5, attach.proto_level);
+	ASSERT_FALSE(attach.clean_session);
+	ASSERT_EQ(30, attach.keepalive);
+	ASSERT_EQ(3600, attach.session_expiry);
+	ASSERT_EQ(10, attach.receive_max);
+	ASSERT_EQ(2048, attach.max_packet_out);
+	ASSERT_TRUE(attach.will);
+	ASSERT_STREQ("w/t", attach.will_topic);
+	ASSERT_STREQ("bye", attach.will_payload);
+	ASSERT_EQ(sizeof(will_props), attach.will_props_len);
+	ASSERT_EQ(0, memcmp(will_props, attach.will_props,
+			    sizeof(will_props)));
+	id_len = strlen(attach.client_id);
+	ASSERT_EQ(5 + CONNECT_ASSIGNED_ID_RANDOM_LEN, id_len);
+	ASSERT_EQ(3 + id_len + sizeof(connack_tail), attach.connack_props_len);
+	ASSERT_EQ(MQTT_PROP_ASSIGNED_CLIENT_ID, attach.connack_props[0]);
+	ASSERT_EQ(0, attach.connack_props[1]);
+	ASSERT_EQ(id_len, attach.connack_props[2]);
+	ASSERT_EQ(0, memcmp(attach.client_id, attach.connack_props + 3, id_len));
+	ASSERT_EQ(0, memcmp(connack_tail, attach.connack_props + 3 + id_len,
+			    sizeof(connack_tail)));
+}
+
+/* The limits in force, as the CONNACK tells them (5.0 3.2.2.3). */
+TEST_F(listener, v5_connack_props_tell_the_limits)
+{
+	static const uint8_t expect[] = {
+		0x21, 0, 20,			/* max_inflight_messages */
+		0x27, 0, 0x10, 0, 0,		/* max_packet_size */
+		0x25, 0,			/* retain_available false */
+		0x29, 0, 0x2a, 0,
+	};
+
+	self->l.settings.limits = (struct connect_limits){
+		.receive_max = 20, .max_packet_size = 1048576,
+	};
+	attach_one(_metadata, self, connect5_c5, sizeof(connect5_c5));
+	ASSERT_STREQ("c5", attach.client_id);
+	ASSERT_TRUE(attach.clean_session);
+	ASSERT_EQ(0, attach.session_expiry);
+	ASSERT_EQ(65535, attach.receive_max);
+	ASSERT_EQ(0, attach.max_packet_out);
+	ASSERT_EQ(sizeof(expect), attach.connack_props_len);
+	ASSERT_EQ(0, memcmp(expect, attach.connack_props, sizeof(expect)));
+	ASSERT_EQ(0, attach.will_props_len);
+}
+
+/*
+ * A 3.1.1 ATTACH has none of 5.0's fields but their defaults, which
+ * kmqtt_nl_attach() leaves out for a level other than 5.
+ */
+TEST_F(listener, v311_attach_has_no_v5_fields)
+{
+	self->l.settings.limits.session_expiry_max = 3600;
+	attach_one(_metadata, self, connect_will, sizeof(connect_will));
+	ASSERT_EQ(MQTT_PROTO_V311, attach.proto_level);
+	ASSERT_EQ(0, attach.session_expiry);
+	ASSERT_EQ(65535, attach.receive_max);
+	ASSERT_EQ(0, attach.max_packet_out);
+	ASSERT_EQ(0, attach.connack_props_len);
+	ASSERT_EQ(0, attach.will_props_len);
+}
+
+/* No extended authentication yet: 0x8C (5.0 MQTT-4.12.0-1), as Mosquitto. */
+TEST_F(listener, v5_auth_method_refused_with_0x8c)
+{
+	expect_refusal5(_metadata, self, connect5_auth_method,
+			sizeof(connect5_auth_method), MQTT_RC_BAD_AUTH_METHOD);
+}
+
+/* 5.0 MQTT-3.2.2-13: a retained will without retained messages. */
+TEST_F(listener, v5_retained_will_refused_without_retain)
+{
+	self->l.settings.limits.retain_available = false;
+	expect_refusal5(_metadata, self, connect5_retained_will,
+			sizeof(connect5_retained_will),
+			MQTT_RC_RETAIN_NOT_SUPPORTED);
+}
+
+/* 0x95 for a will over message_size_limit, as Mosquitto. */
+TEST_F(listener, v5_will_over_message_size_limit_refused_with_0x95)
+{
+	self->l.settings.message_size_limit = 2;	/* "bye" has 3 */
+	expect_refusal5(_metadata, self, connect5_retained_will,
+			sizeof(connect5_retained_will),
+			MQTT_RC_PACKET_TOO_LARGE);
+}
+
+/* allow_zero_length_clientid false: 0x85 (5.0 MQTT-3.1.3-8). */
+TEST_F(listener, v5_empty_client_id_refused_when_not_allowed)
+{
+	self->l.settings.allow_zero_length_clientid = false;
+	expect_refusal5(_metadata, self, connect5_full, sizeof(connect5_full),
+			MQTT_RC_CLIENT_ID_NOT_VALID);
+}
+
+/* The auth check's 3.1.1 code in 5.0's words: 5 is 0x87. */
+TEST_F(listener, v5_auth_hook_code_mapped)
+{
+	int checks = 0;
+	struct listener_auth auth = { .check = refuse_anonymous,
+				      .arg = &checks };
+
+	self->l.auth = &auth;
+	expect_refusal5(_metadata, self, connect5_c5, sizeof(connect5_c5),
+			MQTT_RC_NOT_AUTHORIZED);
+	ASSERT_EQ(1, checks);
+}
+
+/*
+ * Over max_connections: 0x97 quota exceeded (Mosquitto closes such a
+ * client before its CONNECT); a failed ATTACH: 0x88.
+ */
+TEST_F(listener, v5_max_connections_refused_with_0x97)
+{
+	const uint8_t expect[] = { 0x20, 3, 0, MQTT_RC_QUOTA_EXCEEDED, 0 };
+
+	expect_attach_refused(_metadata, self, -EUSERS, connect5_c5,
+			      sizeof(connect5_c5), expect, sizeof(expect));
+}
+
+TEST_F(listener, v5_attach_failure_refused_with_0x88)
+{
+	const uint8_t expect[] = { 0x20, 3, 0, MQTT_RC_SERVER_UNAVAILABLE, 0 };
+
+	expect_attach_refused(_metadata, self, -ENOMEM, connect5_c5,
+			      sizeof(connect5_c5), expect, sizeof(expect));
+}
+
+/*
+ * 5.0 MQTT-3.1.2-24: a CONNACK with an assigned id is larger than 16
+ * bytes, so none can be sent; malformed properties: closed, as Mosquitto.
+ */
+TEST_F(listener, v5_closed_without_connack)
+{
+	expect_closed_with(_metadata, self, connect5_max_packet_16,
+			   sizeof(connect5_max_packet_16), NULL, 0);
+	expect_closed_with(_metadata, self, connect5_receive_max_0,
+			   sizeof(connect5_receive_max_0), NULL, 0);
 }
 
 /* NULL address: every interface, IPv6 and IPv4 on one socket. */
