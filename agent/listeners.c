@@ -133,8 +133,7 @@ static uint64_t limit_or(const struct kmqtt_nl_limits *limits,
 }
 
 /* What 5.0 clients are granted and told in CONNACK, under @limits. */
-static void settings_connack(const struct config *cfg,
-			     const struct kmqtt_nl_limits *limits,
+static void settings_connack(const struct kmqtt_nl_limits *limits,
 			     struct connect_limits *out)
 {
 	uint64_t packet = limit_or(limits, KMQTT_LIMIT_MAX_PACKET_SIZE, 0);
@@ -143,13 +142,13 @@ static void settings_connack(const struct config *cfg,
 						     KMQTT_LIMIT_SESSION_EXPIRY,
 						     0);
 	/*
-	 * Mosquitto's Receive Maximum is max_inflight_messages.  Only when
-	 * the file sets it: the module bounds what it sends with it, not
-	 * what it takes, and its default would slow every publisher.
+	 * Mosquitto's Receive Maximum is max_inflight_messages, and the
+	 * module holds 5.0 clients to it (QoS 2 waiting for PUBREL; QoS 1 is
+	 * acknowledged at once): said whenever the module's limits are known
+	 * (GET_INFO gives them all).
 	 */
-	if (cfg->limits.mask & KMQTT_NL_LIMIT_BIT(KMQTT_LIMIT_MAX_INFLIGHT))
-		out->receive_max =
-			(uint16_t)cfg->limits.value[KMQTT_LIMIT_MAX_INFLIGHT];
+	out->receive_max = (uint16_t)limit_or(limits, KMQTT_LIMIT_MAX_INFLIGHT,
+					      0);
 	/* The module closes a connection over it, default or not. */
 	out->max_packet_size = packet < KMQTT_LIMIT_PACKET_SIZE_MAX ?
 			       (uint32_t)packet : 0;
@@ -175,7 +174,7 @@ static int settings_make(const struct config *cfg,
 		out->identity = LISTENER_IDENTITY_CERT_SUBJECT;
 	out->allow_zero_length_clientid = sec->allow_zero_length_clientid;
 	out->message_size_limit = limit_or(limits, KMQTT_LIMIT_MESSAGE_SIZE, 0);
-	settings_connack(cfg, limits, &out->limits);
+	settings_connack(limits, &out->limits);
 	out->auto_id_prefix = strdup(prefix);
 	if (cl->mount_point)
 		out->mount_point = strdup(cl->mount_point);
