@@ -375,6 +375,27 @@ static int handle_mount_point(struct parser *p, const char *name, char *args)
 	return set_string(p, name, args, &p->cur->mount_point, NULL);
 }
 
+/* max_topic_alias N: per listener, 0 (none) to 65535. */
+static int handle_max_topic_alias(struct parser *p, const char *name,
+				  char *args)
+{
+	struct config_listener *l = current_listener(p);
+	const char *v = one_value(p, name, args);
+	unsigned long n;
+	char *end;
+
+	if (!v)
+		return -1;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (*v < '0' || *v > '9' || *end || errno || n > UINT16_MAX)
+		return parse_error(p, "%s: \"%s\" is not a number from 0 to 65535",
+				   name, v);
+	l->max_topic_alias = (uint16_t)n;
+	l->max_topic_alias_set = true;
+	return 0;
+}
+
 static int handle_allow_anonymous(struct parser *p, const char *name,
 				  char *args)
 {
@@ -593,6 +614,7 @@ static const struct directive directives[] = {
 	{ "use_identity_as_username", handle_use_identity_as_username },
 	{ "use_subject_as_username", handle_use_subject_as_username },
 	{ "mount_point", handle_mount_point },
+	{ "max_topic_alias", handle_max_topic_alias },
 	{ "allow_anonymous", handle_allow_anonymous },
 	{ "password_file", handle_password_file },
 	{ "acl_file", handle_acl_file },
@@ -624,7 +646,6 @@ static const struct unsupported ignored[] = {
 	{ "set_tcp_nodelay", "kmqtt.ko manages client sockets" },
 	{ "max_inflight_bytes", "kmqtt limits inflight messages by count" },
 	{ "max_keepalive", "applies to MQTT 5 clients only" },
-	{ "max_topic_alias", "applies to MQTT 5 clients only" },
 	{ "allow_duplicate_messages", "deprecated by Mosquitto" },
 	{ "check_retain_source", "applies to ACL checks of retained messages" },
 	{ "websockets_log_level", "no websockets" },

@@ -34,6 +34,9 @@ struct config_security {
 };
 
 /* A listening socket and the settings that belong to it. */
+/* Mosquitto's max_topic_alias when a listener does not set it. */
+#define CONFIG_MAX_TOPIC_ALIAS_DEFAULT	10
+
 struct config_listener {
 	char *addr;			/* NULL: every interface */
 	char port[6];			/* 1..65535 */
@@ -46,6 +49,9 @@ struct config_listener {
 	bool use_identity_as_username;
 	bool use_subject_as_username;
 	char *mount_point;		/* topic prefix, NULL: none */
+	/* 5.0 topic aliases a client may set; Mosquitto's 10 when not set. */
+	bool max_topic_alias_set;
+	uint16_t max_topic_alias;
 	/* Used with per_listener_settings true only. */
 	struct config_security security;
 	char *where;			/* "FILE:LINE" that defined it */

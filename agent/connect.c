@@ -577,10 +577,11 @@ size_t connect_put_connack_props(uint8_t *buf, const struct connect_packet *c,
 				 l->max_packet_size);
 	if (!l->retain_available)
 		p = put_prop_byte(p, MQTT_PROP_RETAIN_AVAILABLE, 0);
-	/*
-	 * Not supported yet: absent, these would mean available.  No Topic
-	 * Alias Maximum: absent means 0, none taken (5.0 MQTT-3.2.2-18).
-	 */
+	/* Absent means 0: the client sets none (5.0 MQTT-3.2.2-18). */
+	if (l->topic_alias_max)
+		p = put_prop_u16(p, MQTT_PROP_TOPIC_ALIAS_MAX,
+				 l->topic_alias_max);
+	/* Not supported yet: absent, these would mean available. */
 	p = put_prop_byte(p, MQTT_PROP_SUB_ID_AVAILABLE, 0);
 	p = put_prop_byte(p, MQTT_PROP_SHARED_SUB_AVAILABLE, 0);
 	return (size_t)(p - buf);

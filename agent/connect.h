@@ -44,10 +44,10 @@
 /*
  * The most CONNACK properties connect_put_connack_props() writes:
  * Assigned Client Identifier (id, length, KMQTT_CLIENT_ID_MAX bytes),
- * Session Expiry Interval, Receive Maximum, Maximum Packet Size and three
- * one-byte switches.
+ * Session Expiry Interval, Receive Maximum, Maximum Packet Size, Topic
+ * Alias Maximum and three one-byte switches.
  */
-#define CONNECT_CONNACK_PROPS_MAX	(3 + KMQTT_CLIENT_ID_MAX + 5 + 3 + 5 + \
+#define CONNECT_CONNACK_PROPS_MAX	(3 + KMQTT_CLIENT_ID_MAX + 5 + 3 + 5 + 3 + \
 					 3 * 2)
 
 /* A length-prefixed field, pointing into the packet buffer. */
@@ -111,6 +111,7 @@ struct connect_limits {
 	uint32_t session_expiry_max;	/* seconds; 0: as the client asks */
 	uint16_t receive_max;		/* 0: not announced (65535) */
 	uint32_t max_packet_size;	/* 0: not announced (no limit) */
+	uint16_t topic_alias_max;	/* 0: not announced (none) */
 	bool retain_available;
 };
 

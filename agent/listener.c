@@ -243,6 +243,7 @@ static void pending_attach(struct pending *p, struct listener_grant *g)
 				   strlen(l->settings.mount_point) : 0,
 		.session_expiry = connect_session_expiry(c, &l->settings.limits),
 		.receive_max = c->receive_max,
+		.topic_alias_max = l->settings.limits.topic_alias_max,
 		.max_packet_out = c->max_packet_size,
 		.connack_props = p->connack_props,
 		.connack_props_len = p->connack_props_len,

@@ -175,6 +175,9 @@ static int settings_make(const struct config *cfg,
 	out->allow_zero_length_clientid = sec->allow_zero_length_clientid;
 	out->message_size_limit = limit_or(limits, KMQTT_LIMIT_MESSAGE_SIZE, 0);
 	settings_connack(limits, &out->limits);
+	out->limits.topic_alias_max = cl->max_topic_alias_set ?
+				      cl->max_topic_alias :
+				      CONFIG_MAX_TOPIC_ALIAS_DEFAULT;
 	out->auto_id_prefix = strdup(prefix);
 	if (cl->mount_point)
 		out->mount_point = strdup(cl->mount_point);

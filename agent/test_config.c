@@ -367,6 +367,22 @@ TEST_F(config, per_listener_security_before_listener_warns)
 	WARNED(0, 2, "listener settings before the first listener are unused: they belong to the default listener, which port or bind_address would start");
 }
 
+/* max_topic_alias: per listener, 0 to 65535, Mosquitto's 10 unset. */
+TEST_F(config, max_topic_alias)
+{
+	LOAD_OK("listener 1883\nmax_topic_alias 0\nlistener 1884\n"
+		"max_topic_alias 65535\nlistener 1885\n");
+	EXPECT_TRUE(self->cfg.listeners[0].max_topic_alias_set);
+	EXPECT_EQ(0, self->cfg.listeners[0].max_topic_alias);
+	EXPECT_EQ(65535, self->cfg.listeners[1].max_topic_alias);
+	EXPECT_FALSE(self->cfg.listeners[2].max_topic_alias_set);
+	config_free(&self->cfg);
+	BAD("listener 1883\nmax_topic_alias 65536\n", 2,
+	    "max_topic_alias: \"65536\" is not a number from 0 to 65535");
+	BAD("listener 1883\nmax_topic_alias -1\n", 2,
+	    "max_topic_alias: \"-1\" is not a number from 0 to 65535");
+}
+
 TEST_F(config, mount_point)
 {
 	char longest[KMQTT_MOUNT_POINT_MAX + 32];
@@ -803,7 +819,7 @@ static const struct mosquitto_directive mosquitto_directives[] = {
 	{ "listener 1883\nmax_connections -1\n", SUPPORTED },
 	{ "listener 1883\nmax_qos 2\n", SUPPORTED },
 	{ "listener 1883\nmax_qos 1\n", REFUSED },
-	{ "listener 1883\nmax_topic_alias 10\n", IGNORED },
+	{ "listener 1883\nmax_topic_alias 10\n", SUPPORTED },
 	{ "listener 1883\nmount_point m/\n", SUPPORTED },
 	{ "port 1883\n", SUPPORTED },
 	{ "listener 1883\nprotocol mqtt\n", SUPPORTED },

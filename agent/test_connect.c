@@ -787,6 +787,7 @@ TEST(connack_props)
 		0x21, 0, 20,			/* receive maximum */
 		0x27, 0, 0x10, 0, 0,		/* maximum packet size */
 		0x25, 0,			/* retain not available */
+		0x22, 0, 10,			/* topic alias maximum */
 		0x29, 0, 0x2a, 0,
 	};
 	struct connect_limits l = { .retain_available = true };
@@ -804,7 +805,8 @@ TEST(connack_props)
 				     .session_expiry = 86400 };
 	l = (struct connect_limits){ .session_expiry_max = 3600,
 				     .receive_max = 20,
-				     .max_packet_size = 1048576 };
+				     .max_packet_size = 1048576,
+				     .topic_alias_max = 10 };
 	n = connect_put_connack_props(props, &c, &l);
 	ASSERT_EQ(sizeof(most), n);
 	EXPECT_EQ(0, memcmp(most, props, n));

@@ -41,6 +41,7 @@ static struct {
 	uint32_t session_expiry;
 	uint16_t receive_max;
 	uint32_t max_packet_out;
+	uint16_t topic_alias_max;
 	uint8_t connack_props[CONNECT_CONNACK_PROPS_MAX];
 	size_t connack_props_len;
 	uint8_t will_props[64];
@@ -89,6 +90,7 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 	attach.session_expiry = req->session_expiry;
 	attach.receive_max = req->receive_max;
 	attach.max_packet_out = req->max_packet_out;
+	attach.topic_alias_max = req->topic_alias_max;
 	attach.connack_props_len = copy_bytes(attach.connack_props,
 					      sizeof(attach.connack_props),
 					      req->connack_props,
@@ -737,11 +739,13 @@ TEST_F(listener, v5_connack_props_tell_the_limits)
 		0x21, 0, 20,			/* max_inflight_messages */
 		0x27, 0, 0x10, 0, 0,		/* max_packet_size */
 		0x25, 0,			/* retain_available false */
+		0x22, 0, 10,			/* max_topic_alias */
 		0x29, 0, 0x2a, 0,
 	};
 
 	self->l.settings.limits = (struct connect_limits){
 		.receive_max = 20, .max_packet_size = 1048576,
+		.topic_alias_max = 10,
 	};
 	attach_one(_metadata, self, connect5_c5, sizeof(connect5_c5));
 	ASSERT_STREQ("c5", attach.client_id);
@@ -749,6 +753,7 @@ TEST_F(listener, v5_connack_props_tell_the_limits)
 	ASSERT_EQ(0, attach.session_expiry);
 	ASSERT_EQ(65535, attach.receive_max);
 	ASSERT_EQ(0, attach.max_packet_out);
+	ASSERT_EQ(10, attach.topic_alias_max);
 	ASSERT_EQ(sizeof(expect), attach.connack_props_len);
 	ASSERT_EQ(0, memcmp(expect, attach.connack_props, sizeof(expect)));
 	ASSERT_EQ(0, attach.will_props_len);

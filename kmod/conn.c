@@ -26,6 +26,7 @@
 #include <kmqtt/mqtt.h>
 
 #include "acl.h"
+#include "alias.h"
 #include "broker.h"
 #include "conn.h"
 #include "msg.h"
@@ -110,6 +111,7 @@ static void kmqtt_conn_free(struct kmqtt_conn *conn)
 {
 	kmqtt_send_purge(conn);
 	kmqtt_receive_free(conn);
+	kmqtt_alias_free(conn);
 	kmqtt_fanout_free(conn->broker, &conn->fanout);
 	kmqtt_subscribe_free(conn);
 	if (conn->will)
@@ -298,6 +300,7 @@ static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
 	conn->clean_session = params->clean_session;
 	conn->receive_max = params->receive_max;
 	conn->max_packet_out = params->max_packet_out;
+	conn->topic_alias_max = params->topic_alias_max;
 	conn->session_expiry = params->session_expiry;
 	INIT_WORK(&conn->rx_work, kmqtt_receive_work);
 	INIT_WORK(&conn->tx_work, kmqtt_send_work);

@@ -26,6 +26,7 @@
 #include "publish.h"
 
 struct kmqtt_acl;
+struct kmqtt_alias;
 struct kmqtt_msg;
 struct kmqtt_session;
 struct kmqtt_subscribe_job;
@@ -59,6 +60,7 @@ struct kmqtt_conn_params {
 	u32 session_expiry;		/* seconds, MQTT_SESSION_EXPIRY_NEVER */
 	u16 receive_max;
 	u32 max_packet_out;		/* 0: no limit */
+	u16 topic_alias_max;
 	const u8 *connack_props;
 	u32 connack_props_len;
 	struct kmqtt_props will_props;	/* start NULL: none */
@@ -90,6 +92,9 @@ struct kmqtt_conn {
 	u32 max_packet_out;
 	u32 session_expiry;
 	u8 violation;			/* rx_work: 5.0 reason of a violation */
+	/* 5.0 topic aliases the client set (alias.c), rx_work only. */
+	u16 topic_alias_max;
+	struct kmqtt_alias **aliases;
 	/*
 	 * Mount point: the client's topics and filters are taken with it in
 	 * front, the topics it is sent without it (NULL, 0: none).

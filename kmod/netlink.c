@@ -62,6 +62,7 @@ static const struct nla_policy kmqtt_attach_policy[KMQTT_A_MAX + 1] = {
 				    .len = KMQTT_CONNACK_PROPS_MAX },
 	[KMQTT_A_WILL_PROPS] = { .type = NLA_BINARY,
 				 .len = U16_MAX },
+	[KMQTT_A_TOPIC_ALIAS_MAX] = { .type = NLA_U16 },
 };
 
 static const struct nla_policy kmqtt_acl_rule_policy[KMQTT_A_MAX + 1] = {
@@ -189,7 +190,7 @@ static int kmqtt_netlink_parse_v5(struct genl_info *info,
 	static const int v5_only[] = {
 		KMQTT_A_SESSION_EXPIRY, KMQTT_A_RECEIVE_MAX,
 		KMQTT_A_MAX_PACKET_OUT, KMQTT_A_CONNACK_PROPS,
-		KMQTT_A_WILL_PROPS,
+		KMQTT_A_WILL_PROPS, KMQTT_A_TOPIC_ALIAS_MAX,
 	};
 	struct nlattr **attrs = info->attrs;
 	struct nlattr *props;
@@ -217,6 +218,9 @@ static int kmqtt_netlink_parse_v5(struct genl_info *info,
 	if (attrs[KMQTT_A_MAX_PACKET_OUT])
 		params->max_packet_out =
 			nla_get_u32(attrs[KMQTT_A_MAX_PACKET_OUT]);
+	if (attrs[KMQTT_A_TOPIC_ALIAS_MAX])
+		params->topic_alias_max =
+			nla_get_u16(attrs[KMQTT_A_TOPIC_ALIAS_MAX]);
 	props = attrs[KMQTT_A_CONNACK_PROPS];
 	if (props) {
 		params->connack_props = nla_data(props);

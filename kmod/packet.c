@@ -9,6 +9,7 @@
 #include <linux/net.h>
 #include <kmqtt/mqtt.h>
 
+#include "alias.h"
 #include "broker.h"
 #include "codec.h"
 #include "conn.h"
@@ -19,23 +20,6 @@
 #include "session.h"
 #include "subscribe.h"
 #include "topic.h"
-
-/*
- * The 5.0 properties of a PUBLISH: no topic alias is taken, as CONNACK
- * announces a Topic Alias Maximum of 0 (MQTT-3.3.2-9), so every topic
- * must be given in full (MQTT-3.3.4).
- */
-static int kmqtt_packet_publish_v5(struct kmqtt_conn *conn,
-				   const struct kmqtt_publish *pub)
-{
-	if (kmqtt_props_has(&pub->props, MQTT_PROP_TOPIC_ALIAS))
-		return kmqtt_conn_violation(conn, MQTT_RC_TOPIC_ALIAS_INVALID,
-					    "topic alias over the maximum 0");
-	if (!pub->topic_len)
-		return kmqtt_conn_violation(conn, MQTT_RC_PROTOCOL_ERROR,
-					    "empty topic without alias");
-	return 0;
-}
 
 static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 				const struct kmqtt_fixed_hdr *hdr,
@@ -54,7 +38,7 @@ static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 		return kmqtt_conn_violation(conn, kmqtt_conn_parse_reason(ret),
 					    "malformed PUBLISH");
 	if (kmqtt_conn_v5(conn)) {
-		ret = kmqtt_packet_publish_v5(conn, &pub);
+		ret = kmqtt_alias_apply(conn, &pub);
 		if (ret)
 			return ret;
 	}

@@ -730,4 +730,47 @@ TEST_F(mqtt5, receive_maximum_exceeded)
 					   KMQTT_GENL_ALL_LIMITS));
 }
 
+/*
+ * 3.3.2.3.4: a topic with an alias sets it, an empty topic uses it, a new
+ * topic replaces it; an alias over the announced maximum closes with
+ * 0x94 [MQTT-3.3.2-9], one never set with 0x82.
+ */
+TEST_F(mqtt5, topic_aliases)
+{
+	struct kmqtt_attach_req req = {
+		.client_id = "v5-alias",
+		.clean_session = true,
+		.topic_alias_max = 2,
+	};
+	struct mqtt5_props one = { 0 }, two = { 0 }, three = { 0 };
+	int sub, fd;
+
+	mqtt5_prop_u16(&one, MQTT_PROP_TOPIC_ALIAS, 1);
+	mqtt5_prop_u16(&two, MQTT_PROP_TOPIC_ALIAS, 2);
+	mqtt5_prop_u16(&three, MQTT_PROP_TOPIC_ALIAS, 3);
+	sub = client(_metadata, self, "v5-alias-sub", MQTT_PROTO_V311);
+	ASSERT_EQ(0, mqtt_subscribe(sub, 1, "al/#"));
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+
+	ASSERT_EQ(0, mqtt5_send_publish(fd, "al/t", &one, "1", 1, &qos0));
+	EXPECT_EQ(0, mqtt_expect_publish(sub, "al/t", "1", 1));
+	ASSERT_EQ(0, mqtt5_send_publish(fd, "", &one, "2", 1, &qos0));
+	EXPECT_EQ(0, mqtt_expect_publish(sub, "al/t", "2", 1));
+	ASSERT_EQ(0, mqtt5_send_publish(fd, "al/u", &one, "3", 1, &qos0));
+	EXPECT_EQ(0, mqtt_expect_publish(sub, "al/u", "3", 1));
+	ASSERT_EQ(0, mqtt5_send_publish(fd, "", &one, "4", 1, &qos1));
+	EXPECT_EQ(MQTT_RC_SUCCESS, mqtt5_expect_ack(fd, MQTT_PUBACK,
+						    qos1.packet_id));
+	EXPECT_EQ(0, mqtt_expect_publish(sub, "al/u", "4", 1));
+	ASSERT_EQ(0, mqtt5_send_publish(fd, "", &two, "5", 1, &qos0));
+	EXPECT_EQ(0, expect_disconnect(fd, MQTT_RC_PROTOCOL_ERROR));
+
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt5_send_publish(fd, "al/v", &three, "6", 1, &qos0));
+	EXPECT_EQ(0, expect_disconnect(fd, MQTT_RC_TOPIC_ALIAS_INVALID));
+	EXPECT_EQ(0, mqtt_expect_silence(sub, 200));
+}
+
 TEST_HARNESS_MAIN

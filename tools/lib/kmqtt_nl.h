@@ -98,6 +98,7 @@ struct kmqtt_nl_attach {
 	uint32_t session_expiry;
 	uint16_t receive_max;
 	uint32_t max_packet_out;
+	uint16_t topic_alias_max;	/* 0: left out */
 	const uint8_t *connack_props;
 	size_t connack_props_len;
 	const uint8_t *will_props;

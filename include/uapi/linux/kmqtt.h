@@ -52,7 +52,8 @@ enum kmqtt_cmd {
 	 * Request: SOCK_FD, CLIENT_ID, PROTO_LEVEL, KEEPALIVE, CLEAN_SESSION,
 	 * optionally WILL_TOPIC, WILL_PAYLOAD, WILL_QOS, WILL_RETAIN, PENDING,
 	 * ACL, USERNAME, MOUNT_POINT; for MQTT 5.0 SESSION_EXPIRY,
-	 * RECEIVE_MAX, MAX_PACKET_OUT, CONNACK_PROPS, WILL_PROPS.
+	 * RECEIVE_MAX, MAX_PACKET_OUT, CONNACK_PROPS, WILL_PROPS,
+	 * TOPIC_ALIAS_MAX.
 	 * Reply: CONN_ID, SESSION_PRESENT.  The module sends CONNACK itself.
 	 */
 	KMQTT_CMD_ATTACH,
@@ -151,6 +152,11 @@ enum kmqtt_attr {
 	 * correlation data, user properties), without their length.
 	 */
 	KMQTT_A_WILL_PROPS,
+	/*
+	 * u16, 5.0: the Topic Alias Maximum CONNACK announced, the aliases
+	 * the client may set (1..this); absent or 0: none.
+	 */
+	KMQTT_A_TOPIC_ALIAS_MAX,
 
 	__KMQTT_A_MAX,
 };
