@@ -157,6 +157,9 @@ static void kmqtt_conn_publish_will(struct kmqtt_conn *conn)
 		atomic64_inc(&broker->acl_denied);
 		return;
 	}
+	/* Still the connection's alone: its expiry starts now (5.0). */
+	if (will->expires)
+		kmqtt_msg_start_expiry(will);
 	if (kmqtt_publish_msg(broker, will, conn->will_retain, NULL,
 			      &conn->fanout)) {
 		kmqtt_broker_dropped(broker, KMQTT_DROP_NO_MEMORY, 1);
@@ -302,6 +305,9 @@ static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
 	conn->max_packet_out = params->max_packet_out;
 	conn->topic_alias_max = params->topic_alias_max;
 	conn->session_expiry = params->session_expiry;
+	conn->receive_max_in = params->proto_level == MQTT_PROTO_V5 ?
+			       READ_ONCE(broker->limits.max_inflight) :
+			       U32_MAX;
 	INIT_WORK(&conn->rx_work, kmqtt_receive_work);
 	INIT_WORK(&conn->tx_work, kmqtt_send_work);
 	INIT_WORK(&conn->close_work, kmqtt_conn_close_work);

@@ -91,6 +91,12 @@ struct kmqtt_conn {
 	u16 receive_max;
 	u32 max_packet_out;
 	u32 session_expiry;
+	/*
+	 * QoS 2 messages it may have waiting for PUBREL: max_inflight when
+	 * CONNACK announced it as Receive Maximum (5.0), else no bound.
+	 */
+	u32 receive_max_in;
+	bool connack_sent;		/* all of CONNACK went out (tx_work) */
 	u8 violation;			/* rx_work: 5.0 reason of a violation */
 	/* 5.0 topic aliases the client set (alias.c), rx_work only. */
 	u16 topic_alias_max;

@@ -274,6 +274,12 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 			kmqtt_delivery_dropped(session, KMQTT_DROP_TOO_LARGE);
 			return false;
 		}
+		/* An expiry interval of 0 ends before it goes out. */
+		if (conn && kmqtt_msg_expired(msg)) {
+			rcu_read_unlock();
+			kmqtt_delivery_dropped(session, KMQTT_DROP_EXPIRED);
+			return false;
+		}
 		/*
 		 * Straight out unless QoS 1/2 messages wait for the window:
 		 * then it waits behind them (ordered topics, MQTT-4.6.0-6).

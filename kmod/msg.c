@@ -91,10 +91,12 @@ struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 	msg->topic_len = full_len;
 	msg->props_len = props_len;
 	msg->expires = 0;
+	msg->expiry_interval = 0;
 	/* MQTT-3.3.2-5: the interval runs from the server's receipt. */
-	if (props && kmqtt_props_has(props, MQTT_PROP_MESSAGE_EXPIRY))
-		msg->expires = ktime_get_boottime_seconds() +
-			       props->message_expiry;
+	if (props && kmqtt_props_has(props, MQTT_PROP_MESSAGE_EXPIRY)) {
+		msg->expiry_interval = props->message_expiry;
+		kmqtt_msg_start_expiry(msg);
+	}
 	msg->len = len;
 	msg->data[0] = full_len >> 8;
 	msg->data[1] = full_len & 0xff;
@@ -104,6 +106,11 @@ struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 		kmqtt_props_copy_forward(msg->data + 2 + full_len, props);
 	memcpy(msg->data + 2 + full_len + props_len, payload, payload_len);
 	return msg;
+}
+
+void kmqtt_msg_start_expiry(struct kmqtt_msg *msg)
+{
+	msg->expires = ktime_get_boottime_seconds() + msg->expiry_interval;
 }
 
 bool kmqtt_msg_expired(const struct kmqtt_msg *msg)

@@ -33,10 +33,12 @@ struct kmqtt_msg {
 	u16 topic_len;
 	u32 props_len;			/* properties passed on as they are */
 	/*
-	 * 5.0 message expiry: boot time in seconds when it expires, 0 never.
-	 * Each subscriber is sent what remains of it.
+	 * 5.0 message expiry: boot time in seconds when it expires, 0 never
+	 * (with the interval it was given, which a will starts only when it
+	 * is published).  Each subscriber is sent what remains of it.
 	 */
 	time64_t expires;
+	u32 expiry_interval;
 	u32 len;			/* of data[] */
 	u8 data[];
 };
@@ -117,6 +119,12 @@ static inline u32 kmqtt_msg_expiry_left(const struct kmqtt_msg *msg,
 
 /* Has it expired (5.0), so that it may no longer be sent on? */
 bool kmqtt_msg_expired(const struct kmqtt_msg *msg);
+
+/*
+ * Start @msg's expiry interval now: for a will, whose interval runs from
+ * its publication (3.1.3.2.4).  Only while nobody else holds @msg.
+ */
+void kmqtt_msg_start_expiry(struct kmqtt_msg *msg);
 
 static inline u32 kmqtt_msg_payload_len(const struct kmqtt_msg *msg)
 {

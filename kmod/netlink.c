@@ -223,6 +223,14 @@ static int kmqtt_netlink_parse_v5(struct genl_info *info,
 			nla_get_u16(attrs[KMQTT_A_TOPIC_ALIAS_MAX]);
 	props = attrs[KMQTT_A_CONNACK_PROPS];
 	if (props) {
+		struct kmqtt_props parsed;
+
+		if (kmqtt_props_parse_block(nla_data(props), nla_len(props),
+					    KMQTT_PROPS_CONNACK, &parsed)) {
+			NL_SET_ERR_MSG_ATTR(info->extack, props,
+					    "not the properties of a CONNACK");
+			return -EINVAL;
+		}
 		params->connack_props = nla_data(props);
 		params->connack_props_len = nla_len(props);
 	}

@@ -70,11 +70,8 @@ static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 	}
 	/* MQTT 4.3.3 method B: a resent QoS 2 id is not delivered again. */
 	if (ret && pub.qos == 2) {
-		/* 5.0: CONNACK announced max_inflight as Receive Maximum. */
 		ret = kmqtt_delivery_qos2_received(conn->session, pub.packet_id,
-						   kmqtt_conn_v5(conn) ?
-						   READ_ONCE(conn->broker->limits.max_inflight) :
-						   U32_MAX);
+						   conn->receive_max_in);
 		conn->refused = KMQTT_QOS2_BITMAP_SIZE;
 		if (ret == -EDQUOT)
 			ret = kmqtt_conn_violation(conn,
@@ -148,10 +145,10 @@ static int kmqtt_packet_ack(struct kmqtt_conn *conn,
 }
 
 /*
- * DISCONNECT.  5.0 gives a reason, 0x04 asking for the will (3.14.2.1),
- * and may change the session expiry interval, but not from 0
- * (MQTT-3.14.2-2).  Either way the will is discarded otherwise
- * (MQTT-3.14.4-3).
+ * DISCONNECT.  5.0 gives a reason: only 0x00 discards the will
+ * (MQTT-3.1.2-8, 3.14.2.1; 0x04 asks for it, an error keeps it), and may
+ * change the session expiry interval, but not from 0 (MQTT-3.14.2-2).
+ * 3.1.x discards the will (MQTT-3.14.4-3).
  */
 static int kmqtt_packet_disconnect(struct kmqtt_conn *conn,
 				   const struct kmqtt_fixed_hdr *hdr,
@@ -181,8 +178,8 @@ static int kmqtt_packet_disconnect(struct kmqtt_conn *conn,
 			conn->session_expiry = props.session_expiry;
 		}
 	}
-	kmqtt_conn_close(conn, reason == MQTT_RC_DISCONNECT_WITH_WILL ?
-			 KMQTT_CLOSE_DISCONNECT_WILL : KMQTT_CLOSE_DISCONNECT);
+	kmqtt_conn_close(conn, reason == MQTT_RC_SUCCESS ?
+			 KMQTT_CLOSE_DISCONNECT : KMQTT_CLOSE_DISCONNECT_WILL);
 	return 0;
 }
 

@@ -210,7 +210,7 @@ static int kmqtt_prop_store(struct kmqtt_props *p, u8 id, u32 num,
 	case MQTT_PROP_SUBSCRIPTION_ID:
 		if (!kmqtt_props_has(p, id))
 			p->subscription_id = num;
-		return num ? 0 : -EPROTO;	/* 3.8.2.1.2 */
+		return num ? 0 : -EINVAL;	/* 3.8.2.1.2: protocol error */
 	case MQTT_PROP_RECEIVE_MAX:
 		p->receive_max = num;
 		return num ? 0 : -EPROTO;	/* 3.1.2.11.3 */

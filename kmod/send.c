@@ -230,12 +230,16 @@ static u8 kmqtt_send_publish_props(const struct kmqtt_msg *msg, u8 *props)
 	return p - props;
 }
 
-/* Remaining length of a PUBLISH of @msg at @qos to @conn. */
-static u32 kmqtt_send_publish_rem_len(const struct kmqtt_conn *conn,
+/*
+ * Remaining length of a PUBLISH of @msg at @qos to @conn, which may be
+ * more than MQTT carries: a 5.0 client's property length, or a mount
+ * point shorter than the publisher's, makes it longer than it came in.
+ */
+static u64 kmqtt_send_publish_rem_len(const struct kmqtt_conn *conn,
 				      const struct kmqtt_msg *msg, u8 qos,
 				      u8 props_len)
 {
-	u32 len = msg->len - conn->mount_len + (qos ? 2 : 0);
+	u64 len = (u64)msg->len - conn->mount_len + (qos ? 2 : 0);
 
 	/* A 3.1.x client is not sent the properties. */
 	return props_len ? len + props_len : len - msg->props_len;
@@ -245,13 +249,16 @@ bool kmqtt_send_fits(const struct kmqtt_conn *conn,
 		     const struct kmqtt_msg *msg, u8 qos)
 {
 	u8 props[KMQTT_TXENT_PROPS];
-	u32 rem_len;
+	u64 rem_len;
 
-	if (!conn->max_packet_out)
-		return true;
 	rem_len = kmqtt_send_publish_rem_len(conn, msg, qos,
-					     kmqtt_send_publish_props(msg, props));
-	return kmqtt_codec_fixed_hdr_len(rem_len) + (u64)rem_len <=
+					     kmqtt_conn_v5(conn) ?
+					     kmqtt_send_publish_props(msg, props) :
+					     0);
+	if (rem_len > MQTT_MAX_REMAINING_LENGTH)
+		return false;
+	return !conn->max_packet_out ||
+	       kmqtt_codec_fixed_hdr_len(rem_len) + rem_len <=
 	       conn->max_packet_out;
 }
 
@@ -261,11 +268,14 @@ bool kmqtt_send_publish(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
 	const struct kmqtt_limits *limits = &conn->broker->limits;
 	struct kmqtt_msg *msg = ent->msg;
 	bool queued = false;
-	u32 rem_len;
+	u64 rem_len;
 
 	ent->props_len = kmqtt_conn_v5(conn) ?
 			 kmqtt_send_publish_props(msg, ent->props) : 0;
 	rem_len = kmqtt_send_publish_rem_len(conn, msg, qos, ent->props_len);
+	/* Callers checked kmqtt_send_fits(): hdr has no room for more. */
+	if (WARN_ON_ONCE(rem_len > MQTT_MAX_REMAINING_LENGTH))
+		return false;
 	ent->hdr_len = kmqtt_codec_put_publish_hdr(ent->hdr, qos, dup, retain,
 						   rem_len);
 	/*
@@ -332,6 +342,8 @@ static void kmqtt_send_consume(struct kmqtt_conn *conn, size_t sent)
 		} else if (!ent->in_delivery) {
 			controls++;
 		}
+		if (ent->connack)
+			conn->connack_sent = true;
 		list_del(&ent->node);
 		kmqtt_send_free_entry(conn, ent);
 	}
@@ -454,8 +466,11 @@ void kmqtt_send_disconnect(struct kmqtt_conn *conn, u8 reason)
 	u8 buf[3];
 	struct kvec vec = { buf, kmqtt_codec_put_disconnect5(buf, reason) };
 
-	/* Half a packet out: a DISCONNECT now would corrupt the stream. */
-	if (conn->tx_offset)
+	/*
+	 * Half a packet out: a DISCONNECT now would corrupt the stream; and
+	 * none before CONNACK (MQTT-3.14.0-1).
+	 */
+	if (conn->tx_offset || !conn->connack_sent)
 		return;
 	kernel_sendmsg(conn->sock, &msg, &vec, 1, vec.iov_len);
 }
@@ -479,6 +494,7 @@ int kmqtt_send_connack(struct kmqtt_conn *conn, bool session_present,
 
 	if (!ent)
 		return -ENOMEM;
+	ent->connack = true;
 	if (kmqtt_conn_v5(conn)) {
 		ent->body = kvmalloc(KMQTT_CODEC_CONNACK5_HEAD + props_len,
 				     GFP_KERNEL | __GFP_NOWARN);

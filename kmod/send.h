@@ -45,6 +45,7 @@ struct kmqtt_txent {
 	u8 props_len;			/* 0: a 3.1.x PUBLISH, no properties */
 	bool has_packet_id;
 	bool counted;			/* QoS 0 PUBLISH, against the limits */
+	bool connack;			/* its end marks conn->connack_sent */
 	bool in_delivery;		/* else allocated on its own */
 };
 
@@ -56,8 +57,10 @@ bool kmqtt_send_takes(const struct kmqtt_conn *conn,
 		      const struct kmqtt_msg *msg);
 
 /*
- * Is a PUBLISH of @msg at @qos within the maximum packet size @conn's 5.0
- * client asked for (MQTT-3.1.2-24)?
+ * Can a PUBLISH of @msg at @qos go to @conn: within what MQTT carries
+ * (its topic and properties may make it longer than it came in) and
+ * within the maximum packet size a 5.0 client asked for (MQTT-3.1.2-24)?
+ * kmqtt_send_publish() takes only what fits.
  */
 bool kmqtt_send_fits(const struct kmqtt_conn *conn,
 		     const struct kmqtt_msg *msg, u8 qos);

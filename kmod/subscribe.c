@@ -144,7 +144,8 @@ static int kmqtt_subscribe_start(struct kmqtt_conn *conn, const u8 *body,
 	job->ack = kmqtt_send_alloc_control(conn->broker);
 	if (job->ack && with_codes) {
 		job->codes = kvmalloc(codes, GFP_KERNEL | __GFP_NOWARN);
-		job->send_retained = job->codes + n;
+		if (subscribe && job->codes)
+			job->send_retained = job->codes + n;
 		job->ack->body = kvmalloc(kmqtt_send_suback_size(n),
 					  GFP_KERNEL | __GFP_NOWARN);
 	}

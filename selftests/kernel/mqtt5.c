@@ -519,7 +519,88 @@ TEST_F(mqtt5, disconnect_with_will)
 	EXPECT_EQ(3, got.pub.payload_len);
 	EXPECT_EQ(will_props.len, got.props.len);
 	EXPECT_EQ(0, memcmp(will_props.buf, got.props.buf, will_props.len));
+	ASSERT_EQ(0, mqtt5_send_ack(sub, MQTT_PUBACK, got.pub.opts.packet_id, 0));
+
+	/* MQTT-3.1.2-8: only 0x00 discards it; an error keeps it. */
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt5_send_disconnect(fd, MQTT_RC_UNSPECIFIED_ERROR, NULL));
+	ASSERT_EQ(0, mqtt5_read_publish(sub, &p, &got));
+	EXPECT_EQ(3, got.pub.payload_len);
 	mqtt_packet_free(&p);
+}
+
+/*
+ * 3.1.3.2.4: a will's message expiry interval runs from its publication,
+ * not from CONNECT.
+ */
+TEST_F(mqtt5, will_expiry_starts_when_published)
+{
+	struct mqtt5_props will_props = { 0 };
+	struct kmqtt_attach_req req = {
+		.client_id = "v5-will-exp",
+		.clean_session = true,
+		.will_topic = "will/exp",
+		.will_payload = "late",
+		.will_qos = 1,
+	};
+	struct mqtt_packet p = { 0 };
+	struct mqtt5_publish got;
+	int sub, fd, off;
+
+	mqtt5_prop_u32(&will_props, MQTT_PROP_MESSAGE_EXPIRY, 2);
+	req.will_props = will_props.buf;
+	req.will_props_len = will_props.len;
+	sub = client(_metadata, self, "v5-will-exp-sub", MQTT_PROTO_V5);
+	ASSERT_EQ(0, subscribe5(sub, "will/exp", 1, 1));
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	usleep(EXPIRED_US + 500000);
+	ASSERT_EQ(0, mqtt5_send_disconnect(fd, MQTT_RC_DISCONNECT_WITH_WILL,
+					   NULL));
+	ASSERT_EQ(0, mqtt5_read_publish(sub, &p, &got));
+	off = mqtt5_prop_find(&got.props, MQTT_PROP_MESSAGE_EXPIRY);
+	ASSERT_LE(0, off);
+	EXPECT_LE(1, mqtt5_prop_get_u32(&got.props, off));
+	EXPECT_GE(2, mqtt5_prop_get_u32(&got.props, off));
+	mqtt_packet_free(&p);
+}
+
+/*
+ * MQTT-3.14.0-1: no DISCONNECT before CONNACK, even when the bytes that
+ * came with CONNECT (KMQTT_A_PENDING) break the protocol at once.
+ */
+TEST_F(mqtt5, no_disconnect_before_connack)
+{
+	static const uint8_t bad[] = { MQTT_PINGREQ << 4, 1, 0 };
+	struct kmqtt_attach_req req = {
+		.proto_level = MQTT_PROTO_V5,
+		.client_id = "v5-early",
+		.clean_session = true,
+		.pending = bad,
+		.pending_len = sizeof(bad),
+	};
+	struct mqtt_packet p = { 0 };
+	uint64_t id;
+	int fd, srv, err;
+
+	fd = loopback_connect(self->direct.port, MQTT_TEST_TIMEOUT_MS);
+	ASSERT_LE(0, fd);
+	srv = loopback_accept(self->direct.listen_fd, MQTT_TEST_TIMEOUT_MS);
+	ASSERT_LE(0, srv);
+	req.fd = srv;
+	ASSERT_EQ(0, kmqtt_genl_attach(&self->genl, &req, &id));
+	close(srv);
+	err = mqtt_read_packet(fd, &p, MQTT_TEST_TIMEOUT_MS);
+	if (!err) {
+		EXPECT_EQ(MQTT_CONNACK, p.type);
+		err = mqtt_read_packet(fd, &p, MQTT_TEST_TIMEOUT_MS);
+		if (!err)
+			EXPECT_EQ(MQTT_DISCONNECT, p.type);
+	}
+	EXPECT_NE(-ETIMEDOUT, err);
+	mqtt_packet_free(&p);
+	close(fd);
 }
 
 /*

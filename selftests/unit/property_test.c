@@ -186,9 +186,9 @@ TEST(bad_values_are_malformed)
 		EXPECT_EQ(-EPROTO, parse(&k, in, &p)) TH_LOG("id %#x", bad[i].id);
 	}
 	k.len = 0;
-	put_u8(&k, MQTT_PROP_SUBSCRIPTION_ID);
+	put_u8(&k, MQTT_PROP_SUBSCRIPTION_ID);	/* 3.8.2.1.2: protocol error */
 	put_u8(&k, 0);
-	EXPECT_EQ(-EPROTO, parse(&k, KMQTT_PROPS_SUBSCRIBE, &p));
+	EXPECT_EQ(-EINVAL, parse(&k, KMQTT_PROPS_SUBSCRIBE, &p));
 	k.len = 0;
 	put_u8(&k, MQTT_PROP_SUBSCRIPTION_ID);
 	put(&k, "\x80\x80\x80\x80\x01", 5);

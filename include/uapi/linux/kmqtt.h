@@ -209,7 +209,10 @@ enum kmqtt_close_reason {
 	KMQTT_CLOSE_SHUTDOWN,	/* module unload or network namespace exit */
 	KMQTT_CLOSE_NOMEM,	/* out of memory for this connection */
 	KMQTT_CLOSE_TAKEOVER,	/* a new connection took the session over */
-	/* 5.0 client sent DISCONNECT 0x04: its will is published */
+	/*
+	 * 5.0 client sent DISCONNECT with a reason other than 0x00 (0x04, or
+	 * an error): its will is published
+	 */
 	KMQTT_CLOSE_DISCONNECT_WILL,
 
 	__KMQTT_CLOSE_MAX,
