@@ -249,6 +249,7 @@ static void pending_attach(struct pending *p, struct listener_grant *g)
 		.connack_props_len = p->connack_props_len,
 		.will_props = p->will_props,
 		.will_props_len = p->will_props_len,
+		.will_delay = c->will_delay,
 	};
 	/* The socket is the module's from now on: stop watching it. */
 	loop_del(l->loop, &p->src);
@@ -316,13 +317,6 @@ static const char *pending_prepare_v5(struct pending *p)
 		return "CONNACK over the client's Maximum Packet Size (5.0 MQTT-3.1.2-24)";
 	if (!c->will || !c->will_props.len)
 		return NULL;
-	/*
-	 * Not supported yet: ATTACH takes no delay, the module publishes
-	 * the will when the connection ends, as with a delay of 0.
-	 */
-	if (c->will_delay)
-		log_verbose("Will delay interval of %s (%u s) not supported yet: published without delay.",
-			    p->peer, c->will_delay);
 	p->will_props = malloc(c->will_props.len);
 	if (!p->will_props)
 		return "out of memory";

@@ -42,6 +42,7 @@ static struct {
 	uint16_t receive_max;
 	uint32_t max_packet_out;
 	uint16_t topic_alias_max;
+	uint32_t will_delay;
 	uint8_t connack_props[CONNECT_CONNACK_PROPS_MAX];
 	size_t connack_props_len;
 	uint8_t will_props[64];
@@ -91,6 +92,7 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 	attach.receive_max = req->receive_max;
 	attach.max_packet_out = req->max_packet_out;
 	attach.topic_alias_max = req->topic_alias_max;
+	attach.will_delay = req->will_delay;
 	attach.connack_props_len = copy_bytes(attach.connack_props,
 					      sizeof(attach.connack_props),
 					      req->connack_props,
@@ -718,6 +720,7 @@ TEST_F(listener, v5_attach_fields)
 	ASSERT_TRUE(attach.will);
 	ASSERT_STREQ("w/t", attach.will_topic);
 	ASSERT_STREQ("bye", attach.will_payload);
+	ASSERT_EQ(5, attach.will_delay);
 	ASSERT_EQ(sizeof(will_props), attach.will_props_len);
 	ASSERT_EQ(0, memcmp(will_props, attach.will_props,
 			    sizeof(will_props)));

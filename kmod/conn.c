@@ -38,6 +38,7 @@
 #include "session.h"
 #include "socket.h"
 #include "subscribe.h"
+#include "will.h"
 
 /* How long a takeover waits for the old connection to let go. */
 #define KMQTT_TAKEOVER_TIMEOUT	(10 * HZ)
@@ -144,31 +145,6 @@ static int kmqtt_conn_wait_detached(struct kmqtt_conn *conn)
 }
 
 /*
- * Under the rules in force when it goes out, as Mosquitto checks them: a
- * reload may have taken the client's right to its will topic.
- */
-static void kmqtt_conn_publish_will(struct kmqtt_conn *conn)
-{
-	struct kmqtt_broker *broker = conn->broker;
-	struct kmqtt_msg *will = conn->will;
-
-	if (!kmqtt_session_allows(conn->session, kmqtt_msg_topic(will),
-				  will->topic_len, KMQTT_ACL_WRITE)) {
-		atomic64_inc(&broker->acl_denied);
-		return;
-	}
-	/* Still the connection's alone: its expiry starts now (5.0). */
-	if (will->expires)
-		kmqtt_msg_start_expiry(will);
-	if (kmqtt_publish_msg(broker, will, conn->will_retain, NULL,
-			      &conn->fanout)) {
-		kmqtt_broker_dropped(broker, KMQTT_DROP_NO_MEMORY, 1);
-		net_warn_ratelimited("kmqtt: will of connection %llu dropped: out of memory\n",
-				     conn->id);
-	}
-}
-
-/*
  * Give @conn its id and its place among the broker's connections, unless
  * max_connections are open: the slot is taken here, not only checked, so
  * attaches running side by side cannot pass the limit together.  Dumps
@@ -266,13 +242,7 @@ static void kmqtt_conn_close_work(struct work_struct *work)
 	kmqtt_netlink_conn_closed(conn);
 	kmqtt_conn_unregister(conn);
 
-	/*
-	 * MQTT-3.1.2-8: the will goes out on any close but DISCONNECT (or,
-	 * 5.0, on DISCONNECT with reason 0x04 too).
-	 */
-	if (conn->will && conn->close_reason != KMQTT_CLOSE_DISCONNECT &&
-	    conn->close_reason != KMQTT_CLOSE_SHUTDOWN)
-		kmqtt_conn_publish_will(conn);
+	kmqtt_will_close(conn);
 	kmqtt_race_window(KMQTT_RACE_CLOSE);
 	kmqtt_session_detach(conn->session, conn);
 	complete_all(&conn->detached);
@@ -305,6 +275,7 @@ static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
 	conn->max_packet_out = params->max_packet_out;
 	conn->topic_alias_max = params->topic_alias_max;
 	conn->session_expiry = params->session_expiry;
+	conn->will_delay = params->will_delay;
 	conn->receive_max_in = params->proto_level == MQTT_PROTO_V5 ?
 			       READ_ONCE(broker->limits.max_inflight) :
 			       U32_MAX;

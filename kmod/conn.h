@@ -48,6 +48,7 @@ struct kmqtt_conn_params {
 	u16 will_payload_len;
 	u8 will_qos;
 	bool will_retain;
+	u32 will_delay;			/* 5.0, seconds */
 	/* Bytes after CONNECT the agent already read from the socket. */
 	const u8 *pending;
 	u32 pending_len;
@@ -114,6 +115,7 @@ struct kmqtt_conn {
 	int close_reason;
 	struct kmqtt_msg *will;
 	bool will_retain;
+	u32 will_delay;			/* 5.0: seconds, 0 at once */
 	struct kmqtt_acl *acl;		/* until attach hands it to the session */
 
 	void (*saved_data_ready)(struct sock *sk);

@@ -63,6 +63,7 @@ static const struct nla_policy kmqtt_attach_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_WILL_PROPS] = { .type = NLA_BINARY,
 				 .len = U16_MAX },
 	[KMQTT_A_TOPIC_ALIAS_MAX] = { .type = NLA_U16 },
+	[KMQTT_A_WILL_DELAY] = { .type = NLA_U32 },
 };
 
 static const struct nla_policy kmqtt_acl_rule_policy[KMQTT_A_MAX + 1] = {
@@ -191,6 +192,7 @@ static int kmqtt_netlink_parse_v5(struct genl_info *info,
 		KMQTT_A_SESSION_EXPIRY, KMQTT_A_RECEIVE_MAX,
 		KMQTT_A_MAX_PACKET_OUT, KMQTT_A_CONNACK_PROPS,
 		KMQTT_A_WILL_PROPS, KMQTT_A_TOPIC_ALIAS_MAX,
+		KMQTT_A_WILL_DELAY,
 	};
 	struct nlattr **attrs = info->attrs;
 	struct nlattr *props;
@@ -221,6 +223,15 @@ static int kmqtt_netlink_parse_v5(struct genl_info *info,
 	if (attrs[KMQTT_A_TOPIC_ALIAS_MAX])
 		params->topic_alias_max =
 			nla_get_u16(attrs[KMQTT_A_TOPIC_ALIAS_MAX]);
+	if (attrs[KMQTT_A_WILL_DELAY]) {
+		if (!params->will_topic) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    attrs[KMQTT_A_WILL_DELAY],
+					    "will delay without a will");
+			return -EINVAL;
+		}
+		params->will_delay = nla_get_u32(attrs[KMQTT_A_WILL_DELAY]);
+	}
 	props = attrs[KMQTT_A_CONNACK_PROPS];
 	if (props) {
 		struct kmqtt_props parsed;

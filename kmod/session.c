@@ -24,6 +24,7 @@
 #include "delivery.h"
 #include "send.h"
 #include "session.h"
+#include "will.h"
 
 /* Its own cache: a session costs sizeof(struct kmqtt_session) + its id. */
 static struct kmem_cache *kmqtt_session_cache;
@@ -128,6 +129,7 @@ static struct kmqtt_session *kmqtt_session_create(struct kmqtt_broker *broker,
 	session->expiry = expiry;
 	session->clean = !expiry;
 	INIT_DELAYED_WORK(&session->expiry_work, kmqtt_session_expiry_work);
+	kmqtt_will_init(session);
 	spin_lock_init(&session->lock);
 	INIT_LIST_HEAD(&session->queue);
 	INIT_LIST_HEAD(&session->inflight);
@@ -195,6 +197,7 @@ static void kmqtt_session_free(struct kmqtt_session *session)
 		kmqtt_session_remove_subscription(session, sub);
 	mutex_unlock(&broker->topics_lock);
 
+	kmqtt_will_free(session);
 	kmqtt_delivery_purge(session);
 	kmqtt_acl_free(rcu_dereference_protected(session->acl, true));
 	kfree(session->username);
@@ -268,6 +271,8 @@ static void kmqtt_session_expiry_work(struct work_struct *work)
 	mutex_unlock(&broker->sessions_lock);
 	/* A re-plan may have queued this work again before the unlink. */
 	cancel_delayed_work(&session->expiry_work);
+	/* 3.1.3.2.2: the session ending ends a will's delay. */
+	kmqtt_will_session_end(session);
 	kmqtt_session_free(session);
 }
 
@@ -349,6 +354,7 @@ retry:
 	}
 	/* Expiry work that runs now finds the connection and stops. */
 	cancel_delayed_work(&session->expiry_work);
+	kmqtt_will_drop(session);
 	kmqtt_delivery_bind(session, conn);
 unlock:
 	mutex_unlock(&broker->sessions_lock);

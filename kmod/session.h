@@ -20,6 +20,7 @@ struct kmqtt_acl;
 struct kmqtt_broker;
 struct kmqtt_conn;
 struct kmqtt_conn_params;
+struct kmqtt_msg;
 struct netlink_ext_ack;
 
 /* One filter of a session, as the client subscribed it. */
@@ -45,6 +46,10 @@ struct kmqtt_session {
 	 */
 	u32 expiry;
 	struct delayed_work expiry_work;
+	/* A 5.0 will waiting for its delay (will.c), sessions_lock. */
+	struct kmqtt_msg *will;
+	bool will_retain;
+	struct delayed_work will_work;
 	unsigned long offline_since;	/* jiffies, under sessions_lock */
 
 	/*

@@ -854,4 +854,64 @@ TEST_F(mqtt5, topic_aliases)
 	EXPECT_EQ(0, mqtt_expect_silence(sub, 200));
 }
 
+/*
+ * 3.1.3.2.2: a will with a delay goes out when the delay passes, or when
+ * the session ends if that is first; a new connection for the session
+ * before then drops it (MQTT-3.1.3-9).
+ */
+TEST_F(mqtt5, will_delay_interval)
+{
+	struct kmqtt_attach_req req = {
+		.client_id = "v5-delayed",
+		.clean_session = true,
+		.session_expiry = 60,
+		.will_topic = "will/delayed",
+		.will_payload = "late",
+		.will_qos = 1,
+		.will_delay = 2,
+	};
+	struct mqtt_packet p = { 0 };
+	struct mqtt5_publish got;
+	int sub, fd;
+
+	/* Each connection ends on a malformed fixed header (type 0). */
+	sub = client(_metadata, self, "v5-delayed-sub", MQTT_PROTO_V5);
+	ASSERT_EQ(0, subscribe5(sub, "will/delayed", 1, 1));
+
+	/* The delay passes. */
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt_send_raw(fd, (uint8_t[]){ 0, 0 }, 2));
+	EXPECT_EQ(0, mqtt_wait_closed(fd, MQTT_TEST_TIMEOUT_MS));
+	EXPECT_EQ(0, mqtt_expect_silence(sub, 1000));
+	ASSERT_EQ(0, mqtt5_read_publish(sub, &p, &got));
+	EXPECT_EQ(4, got.pub.payload_len);
+	ASSERT_EQ(0, mqtt5_send_ack(sub, MQTT_PUBACK, got.pub.opts.packet_id, 0));
+
+	/* The client is back in time: dropped. */
+	req.clean_session = false;
+	req.will_delay = 3;
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt_send_raw(fd, (uint8_t[]){ 0, 0 }, 2));
+	EXPECT_EQ(0, mqtt_wait_closed(fd, MQTT_TEST_TIMEOUT_MS));
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, mqtt_expect_silence(sub, 4000));
+
+	/* The session ends first. */
+	req.will_delay = 30;
+	req.session_expiry = 1;
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt_send_raw(fd, (uint8_t[]){ 0, 0 }, 2));
+	EXPECT_EQ(0, mqtt_wait_closed(fd, MQTT_TEST_TIMEOUT_MS));
+	ASSERT_EQ(0, mqtt5_read_publish(sub, &p, &got));
+	EXPECT_EQ(4, got.pub.payload_len);
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, "v5-delayed",
+					     KMQTT_SESSION_GONE,
+					     MQTT_TEST_TIMEOUT_MS));
+	mqtt_packet_free(&p);
+}
+
 TEST_HARNESS_MAIN

@@ -52,6 +52,7 @@ struct kmqtt_attach_req {
 	uint16_t receive_max;
 	uint32_t max_packet_out;
 	uint16_t topic_alias_max;
+	uint32_t will_delay;
 	const void *connack_props;
 	size_t connack_props_len;
 	const void *will_props;

@@ -427,6 +427,8 @@ static int put_v5(struct nl_msg *msg, const struct kmqtt_nl_attach *req)
 	       (req->topic_alias_max &&
 		nla_put_u16(msg, KMQTT_A_TOPIC_ALIAS_MAX,
 			    req->topic_alias_max)) ||
+	       (req->will && req->will_delay &&
+		nla_put_u32(msg, KMQTT_A_WILL_DELAY, req->will_delay)) ||
 	       (req->connack_props_len &&
 		nla_put(msg, KMQTT_A_CONNACK_PROPS,
 			(int)req->connack_props_len, req->connack_props)) ||

@@ -99,6 +99,7 @@ struct kmqtt_nl_attach {
 	uint16_t receive_max;
 	uint32_t max_packet_out;
 	uint16_t topic_alias_max;	/* 0: left out */
+	uint32_t will_delay;		/* with @will; 0: left out */
 	const uint8_t *connack_props;
 	size_t connack_props_len;
 	const uint8_t *will_props;

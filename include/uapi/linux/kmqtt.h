@@ -53,7 +53,7 @@ enum kmqtt_cmd {
 	 * optionally WILL_TOPIC, WILL_PAYLOAD, WILL_QOS, WILL_RETAIN, PENDING,
 	 * ACL, USERNAME, MOUNT_POINT; for MQTT 5.0 SESSION_EXPIRY,
 	 * RECEIVE_MAX, MAX_PACKET_OUT, CONNACK_PROPS, WILL_PROPS,
-	 * TOPIC_ALIAS_MAX.
+	 * TOPIC_ALIAS_MAX, WILL_DELAY.
 	 * Reply: CONN_ID, SESSION_PRESENT.  The module sends CONNACK itself.
 	 */
 	KMQTT_CMD_ATTACH,
@@ -157,6 +157,12 @@ enum kmqtt_attr {
 	 * the client may set (1..this); absent or 0: none.
 	 */
 	KMQTT_A_TOPIC_ALIAS_MAX,
+	/*
+	 * u32, 5.0, with a will: its Will Delay Interval in seconds; the will
+	 * waits that long, or until the session ends, and is not published
+	 * if a new connection takes the session meanwhile.  Absent: 0.
+	 */
+	KMQTT_A_WILL_DELAY,
 
 	__KMQTT_A_MAX,
 };

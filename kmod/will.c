@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Wills.  One published at once goes out through its connection's
+ * fan-out; a delayed one moves to its session with the session's
+ * reference on the message, and whoever ends the wait takes it out under
+ * broker->sessions_lock: the delay's work or the session's end publish
+ * it, a new connection drops it.
+ */
+
+#include <linux/jiffies.h>
+#include <linux/workqueue.h>
+
+#include "acl.h"
+#include "broker.h"
+#include "conn.h"
+#include "msg.h"
+#include "publish.h"
+#include "session.h"
+#include "will.h"
+
+/*
+ * Under the rules in force when it goes out, as Mosquitto checks them: a
+ * reload may have taken the client's right to its will topic.
+ */
+static void kmqtt_will_publish(struct kmqtt_session *session,
+			       struct kmqtt_msg *will, bool retain,
+			       struct kmqtt_fanout *f)
+{
+	struct kmqtt_broker *broker = session->broker;
+
+	if (!kmqtt_session_allows(session, kmqtt_msg_topic(will),
+				  will->topic_len, KMQTT_ACL_WRITE)) {
+		atomic64_inc(&broker->acl_denied);
+		return;
+	}
+	/* Nobody else holds it yet: its 5.0 expiry starts now. */
+	if (will->expires)
+		kmqtt_msg_start_expiry(will);
+	if (kmqtt_publish_msg(broker, will, retain, NULL, f)) {
+		kmqtt_broker_dropped(broker, KMQTT_DROP_NO_MEMORY, 1);
+		net_warn_ratelimited("kmqtt: will of %*pE dropped: out of memory\n",
+				     session->client_id_len,
+				     session->client_id);
+	}
+}
+
+/* The delayed will, taken out under sessions_lock; NULL: none. */
+static struct kmqtt_msg *kmqtt_will_take(struct kmqtt_session *session)
+{
+	struct kmqtt_msg *will = session->will;
+
+	lockdep_assert_held(&session->broker->sessions_lock);
+	session->will = NULL;
+	return will;
+}
+
+/* Publish a will taken from @session, then let go of it. */
+static void kmqtt_will_publish_taken(struct kmqtt_session *session,
+				     struct kmqtt_msg *will)
+{
+	struct kmqtt_fanout f = {};
+
+	kmqtt_will_publish(session, will, session->will_retain, &f);
+	kmqtt_fanout_free(session->broker, &f);
+	kmqtt_msg_put(will);
+}
+
+static void kmqtt_will_work(struct work_struct *work)
+{
+	struct kmqtt_session *session =
+		container_of(to_delayed_work(work), struct kmqtt_session,
+			     will_work);
+	struct kmqtt_broker *broker = session->broker;
+	struct kmqtt_msg *will;
+
+	mutex_lock(&broker->sessions_lock);
+	will = kmqtt_will_take(session);
+	mutex_unlock(&broker->sessions_lock);
+	if (will)
+		kmqtt_will_publish_taken(session, will);
+}
+
+void kmqtt_will_close(struct kmqtt_conn *conn)
+{
+	struct kmqtt_session *session = conn->session;
+	struct kmqtt_broker *broker = conn->broker;
+
+	/*
+	 * MQTT-3.1.2-8: on any close but DISCONNECT 0x00; not at unload
+	 * either (Documentation/architecture.rst, Module unload).
+	 */
+	if (!conn->will || conn->close_reason == KMQTT_CLOSE_DISCONNECT ||
+	    conn->close_reason == KMQTT_CLOSE_SHUTDOWN)
+		return;
+	/* A session that ends with the connection ends the delay too. */
+	if (!conn->will_delay || !conn->session_expiry) {
+		kmqtt_will_publish(session, conn->will, conn->will_retain,
+				   &conn->fanout);
+		return;
+	}
+	mutex_lock(&broker->sessions_lock);
+	/* This connection's attach dropped any earlier one. */
+	if (WARN_ON_ONCE(session->will))
+		kmqtt_msg_put(session->will);
+	session->will = conn->will;
+	session->will_retain = conn->will_retain;
+	conn->will = NULL;
+	mod_delayed_work(kmqtt_wq, &session->will_work,
+			 (unsigned long)conn->will_delay * HZ);
+	mutex_unlock(&broker->sessions_lock);
+}
+
+void kmqtt_will_drop(struct kmqtt_session *session)
+{
+	struct kmqtt_msg *will = kmqtt_will_take(session);
+
+	if (will)
+		kmqtt_msg_put(will);
+}
+
+void kmqtt_will_session_end(struct kmqtt_session *session)
+{
+	struct kmqtt_broker *broker = session->broker;
+	struct kmqtt_msg *will;
+
+	mutex_lock(&broker->sessions_lock);
+	will = kmqtt_will_take(session);
+	mutex_unlock(&broker->sessions_lock);
+	if (will)
+		kmqtt_will_publish_taken(session, will);
+}
+
+void kmqtt_will_init(struct kmqtt_session *session)
+{
+	INIT_DELAYED_WORK(&session->will_work, kmqtt_will_work);
+}
+
+void kmqtt_will_free(struct kmqtt_session *session)
+{
+	cancel_delayed_work_sync(&session->will_work);
+	/* Unloading, or a session that no end published: not sent. */
+	if (session->will)
+		kmqtt_msg_put(session->will);
+	session->will = NULL;
+}
