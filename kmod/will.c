@@ -67,17 +67,9 @@ static void kmqtt_will_publish_taken(struct kmqtt_session *session,
 
 static void kmqtt_will_work(struct work_struct *work)
 {
-	struct kmqtt_session *session =
-		container_of(to_delayed_work(work), struct kmqtt_session,
-			     will_work);
-	struct kmqtt_broker *broker = session->broker;
-	struct kmqtt_msg *will;
-
-	mutex_lock(&broker->sessions_lock);
-	will = kmqtt_will_take(session);
-	mutex_unlock(&broker->sessions_lock);
-	if (will)
-		kmqtt_will_publish_taken(session, will);
+	/* The delay passed: as when the session ends first. */
+	kmqtt_will_session_end(container_of(to_delayed_work(work),
+					    struct kmqtt_session, will_work));
 }
 
 void kmqtt_will_close(struct kmqtt_conn *conn)
