@@ -299,11 +299,11 @@ TEST_F(attach, bad_attributes_refused)
 	struct kmqtt_attach_req req = {
 		.fd = self->server,
 		.client_id = "attach-test",
-		.proto_level = MQTT_PROTO_V5,
+		.proto_level = MQTT_PROTO_V5 + 1,
 	};
 	uint64_t conn_id;
 
-	/* Protocol level 5 (MQTT 5) is not what this module speaks. */
+	/* A protocol level past 5.0 is not one this module speaks. */
 	ASSERT_GT(0, kmqtt_genl_attach(&self->genl, &req, &conn_id));
 	memset(long_id, 'x', sizeof(long_id) - 1);
 	long_id[sizeof(long_id) - 1] = '\0';

@@ -535,8 +535,8 @@ HOSTILE(connect_protocol_name_length_lies,
 	DROPPED("\x10\x13\xff\xffMQTT\x04\x02\x00\x00" ID_HOSTILE,
 		"truncated CONNECT"));
 /* MQTT-3.1.2-2: an unsupported level gets CONNACK 1. */
-HOSTILE(connect_level_5_MQTT_3_1_2_2,
-	REFUSED("\x10\x13\x00\x04MQTT\x05\x02\x00\x00" ID_HOSTILE, 1,
+HOSTILE(connect_level_6_MQTT_3_1_2_2,
+	REFUSED("\x10\x13\x00\x04MQTT\x06\x02\x00\x00" ID_HOSTILE, 1,
 		"unsupported protocol level (MQTT-3.1.2-2)"));
 HOSTILE(connect_level_3_named_mqtt_MQTT_3_1_2_2,
 	REFUSED("\x10\x13\x00\x04MQTT\x03\x02\x00\x00" ID_HOSTILE, 1,
