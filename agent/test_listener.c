@@ -705,7 +705,7 @@ TEST_F(listener, v5_attach_fields)
 		0x26, 0, 1, 'k', 0, 1, 'v', 0x02, 0, 0, 0, 60,
 	};
 	static const uint8_t connack_tail[] = {
-		0x11, 0, 0, 0x0e, 0x10, 0x29, 0, 0x2a, 0,
+		0x11, 0, 0, 0x0e, 0x10, 0x29, 0,
 	};
 	size_t id_len;
 
@@ -743,7 +743,7 @@ TEST_F(listener, v5_connack_props_tell_the_limits)
 		0x27, 0, 0x10, 0, 0,		/* max_packet_size */
 		0x25, 0,			/* retain_available false */
 		0x22, 0, 10,			/* max_topic_alias */
-		0x29, 0, 0x2a, 0,
+		0x29, 0,
 	};
 
 	self->l.settings.limits = (struct connect_limits){

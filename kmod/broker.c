@@ -12,6 +12,7 @@
 #include "broker.h"
 #include "conn.h"
 #include "session.h"
+#include "share.h"
 
 /*
  * A packet that found no memory (not the limit) is tried again after this
@@ -149,6 +150,7 @@ static int __net_init kmqtt_broker_net_init(struct net *net)
 	INIT_LIST_HEAD(&broker->sessions);
 	mutex_init(&broker->topics_lock);
 	kmqtt_topic_tree_init(&broker->topics, &kmqtt_broker_topics_acct);
+	kmqtt_share_init(broker);
 	kmqtt_retain_init(&broker->retained);
 	spin_lock_init(&broker->paused_lock);
 	INIT_LIST_HEAD(&broker->paused);

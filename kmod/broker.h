@@ -75,6 +75,7 @@ struct kmqtt_limits {
 };
 
 #define KMQTT_SESSION_HASH_BITS		10
+#define KMQTT_SHARE_HASH_BITS		8
 
 struct kmqtt_broker {
 	struct net *net;
@@ -111,6 +112,8 @@ struct kmqtt_broker {
 	 * list.  Changes under topics_lock.
 	 */
 	struct rhashtable subscription_index;
+	/* Shared subscription groups by "$share/GROUP/FILTER" (share.c). */
+	DECLARE_HASHTABLE(share_hash, KMQTT_SHARE_HASH_BITS);
 
 	struct kmqtt_retain_store retained;
 

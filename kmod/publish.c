@@ -25,6 +25,7 @@
 #include "publish.h"
 #include "retain.h"
 #include "session.h"
+#include "share.h"
 
 /*
  * Bounds the match array a single publish may build: sessions past it
@@ -102,19 +103,31 @@ static u32 kmqtt_fanout_deliver(struct kmqtt_fanout *f, struct kmqtt_msg *msg,
 	u32 i;
 
 	for (i = 0; i < set->n && f->n_spare; i++) {
-		const struct kmqtt_match *m = &set->v[i];
-		u8 granted = m->options & MQTT_SUBOPT_QOS_MASK;
+		struct kmqtt_session *to = set->v[i].subscriber;
+		u8 options = set->v[i].options;
 
+		/*
+		 * A shared subscription: one member of the group (4.8.2),
+		 * whose No Local (a protocol error there, MQTT-3.8.3-4) is
+		 * not applied, so that no message is lost for the group.
+		 */
+		if (kmqtt_share_is_group(to)) {
+			to = kmqtt_share_pick(to, &options);
+			if (!to)
+				continue;
+			options &= ~MQTT_SUBOPT_NO_LOCAL;
+		}
 		/* MQTT-3.8.3-3: not back to its publisher. */
-		if ((m->options & MQTT_SUBOPT_NO_LOCAL) && m->subscriber == from)
+		if ((options & MQTT_SUBOPT_NO_LOCAL) && to == from)
 			continue;
 		/*
 		 * Forwarded copies carry RETAIN only for Retain As Published
 		 * (MQTT-3.3.1-12, 3.1.1's MQTT-3.3.1-9).
 		 */
-		if (kmqtt_delivery_deliver(m->subscriber, msg,
-					   min(msg->qos, granted),
-					   retain && (m->options &
+		if (kmqtt_delivery_deliver(to, msg,
+					   min_t(u8, msg->qos,
+						 options & MQTT_SUBOPT_QOS_MASK),
+					   retain && (options &
 						      MQTT_SUBOPT_RETAIN_AS_PUBLISHED),
 					   f->spare[f->n_spare - 1]))
 			f->n_spare--;

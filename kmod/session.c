@@ -24,6 +24,7 @@
 #include "delivery.h"
 #include "send.h"
 #include "session.h"
+#include "share.h"
 #include "will.h"
 
 /* Its own cache: a session costs sizeof(struct kmqtt_session) + its id. */
@@ -157,9 +158,16 @@ static void kmqtt_session_remove_subscription(struct kmqtt_session *session,
 {
 	struct kmqtt_broker *broker = session->broker;
 
+	const u8 *filter;
+	size_t len;
+
 	lockdep_assert_held(&broker->topics_lock);
-	WARN_ON(kmqtt_topic_unsubscribe(&broker->topics, sub->filter, sub->len,
-					session));
+	if (kmqtt_topic_share_split(sub->filter, sub->len, &filter, &len) > 0)
+		kmqtt_share_leave(broker, sub->filter, sub->len, filter, len,
+				  session);
+	else
+		WARN_ON(kmqtt_topic_unsubscribe(&broker->topics, sub->filter,
+						sub->len, session));
 	rhashtable_remove_fast(&broker->subscription_index, &sub->index,
 			       kmqtt_subscription_params);
 	list_del(&sub->node);
@@ -448,6 +456,24 @@ kmqtt_session_find_subscription(struct kmqtt_session *session,
 				      &key, kmqtt_subscription_params);
 }
 
+/*
+ * Put the session's (@filter, @options) in the tree: the filter itself,
+ * or a shared subscription's group.  Returns >= 0 or -ENOMEM.
+ */
+static int kmqtt_session_tree_subscribe(struct kmqtt_session *session,
+					const u8 *filter, u16 len, u8 options)
+{
+	struct kmqtt_broker *broker = session->broker;
+	const u8 *shared;
+	size_t shared_len;
+
+	if (kmqtt_topic_share_split(filter, len, &shared, &shared_len) > 0)
+		return kmqtt_share_join(broker, filter, len, shared,
+					shared_len, session, options);
+	return kmqtt_topic_subscribe(&broker->topics, filter, len, session,
+				     options);
+}
+
 u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 			   u16 len, u8 options, bool *existed)
 {
@@ -463,8 +489,8 @@ u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 	*existed = sub;
 	if (sub) {
 		/* MQTT-3.8.4-3: a repeated filter replaces the old one. */
-		ret = kmqtt_topic_subscribe(&broker->topics, filter, len,
-					    session, options);
+		ret = kmqtt_session_tree_subscribe(session, filter, len,
+						   options);
 		if (ret >= 0) {
 			sub->options = options;
 			granted = options & MQTT_SUBOPT_QOS_MASK;
@@ -489,8 +515,7 @@ u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 	if (rhashtable_insert_fast(&broker->subscription_index, &sub->index,
 				   kmqtt_subscription_params))
 		goto free;
-	ret = kmqtt_topic_subscribe(&broker->topics, filter, len, session,
-				    options);
+	ret = kmqtt_session_tree_subscribe(session, filter, len, options);
 	if (ret < 0) {
 		rhashtable_remove_fast(&broker->subscription_index,
 				       &sub->index, kmqtt_subscription_params);

@@ -50,15 +50,6 @@ struct kmqtt_subscribe_job {
 	u8 *mounted;			/* a filter under the mount point */
 };
 
-/* "$share/": a shared subscription (4.8.2), not supported yet. */
-static bool kmqtt_subscribe_shared(const u8 *filter, u16 len)
-{
-	static const char prefix[] = "$share/";
-
-	return len >= sizeof(prefix) - 1 &&
-	       !memcmp(filter, prefix, sizeof(prefix) - 1);
-}
-
 /*
  * Subscribe to @filter (the client's, under its mount point) with
  * @options; returns the SUBACK code and, in *@retained, whether the
@@ -71,24 +62,34 @@ static u8 kmqtt_subscribe_filter(struct kmqtt_conn *conn, const u8 *filter,
 	bool v5 = kmqtt_conn_v5(conn);
 	u8 handling = (options & MQTT_SUBOPT_RETAIN_HANDLING_MASK) >>
 		      MQTT_SUBOPT_RETAIN_HANDLING_SHIFT;
+	const u8 *acl_filter = filter;
+	size_t acl_len = len;
 	bool existed;
+	int shared;
 	u8 granted;
 
 	*retained = false;
 	if (!len)	/* too long under the mount point */
 		return v5 ? MQTT_RC_TOPIC_FILTER_INVALID : MQTT_SUBACK_FAILURE;
-	/* CONNACK says they are not available (3.2.2.3.15). */
-	if (v5 && kmqtt_subscribe_shared(filter + conn->mount_len,
-					 len - conn->mount_len))
-		return MQTT_RC_SHARED_SUB_NOT_SUPPORTED;
-	if (!kmqtt_session_allows(conn->session, filter, len,
+	shared = kmqtt_topic_share_split(filter + conn->mount_len,
+					 len - conn->mount_len, &acl_filter,
+					 &acl_len);
+	if (shared < 0)
+		return v5 ? MQTT_RC_TOPIC_FILTER_INVALID : MQTT_SUBACK_FAILURE;
+	/* Its FILTER would need the mount point in front: not there yet. */
+	if (shared && conn->mount_len)
+		return v5 ? MQTT_RC_SHARED_SUB_NOT_SUPPORTED :
+			    MQTT_SUBACK_FAILURE;
+	/* The rules are about topics: a shared one's FILTER is checked. */
+	if (!kmqtt_session_allows(conn->session, acl_filter, acl_len,
 				  KMQTT_ACL_SUBSCRIBE)) {
 		atomic64_inc(&conn->broker->acl_denied);
 		return v5 ? MQTT_RC_NOT_AUTHORIZED : MQTT_SUBACK_FAILURE;
 	}
 	granted = kmqtt_session_subscribe(conn->session, filter, len, options,
 					  &existed);
-	*retained = granted != MQTT_SUBACK_FAILURE &&
+	/* Not for a shared subscription (4.8.2). */
+	*retained = granted != MQTT_SUBACK_FAILURE && !shared &&
 		    (handling == 0 || (handling == 1 && !existed));
 	return granted;
 }

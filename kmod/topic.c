@@ -170,6 +170,27 @@ bool kmqtt_topic_filter_valid(const u8 *filter, size_t len)
 	return kmqtt_codec_utf8_valid(filter, len);
 }
 
+int kmqtt_topic_share_split(const u8 *filter, size_t len,
+			    const u8 **topic_filter, size_t *topic_len)
+{
+	static const char prefix[] = "$share/";
+	const size_t plen = sizeof(prefix) - 1;
+	const u8 *group = filter + plen, *sep;
+
+	if (len < plen || memcmp(filter, prefix, plen))
+		return 0;
+	sep = memchr(group, MQTT_TOPIC_SEP, len - plen);
+	/* A valid filter has wildcards alone in their level. */
+	if (!sep || sep == group || (sep - group == 1 &&
+				     (*group == MQTT_WILDCARD_SINGLE ||
+				      *group == MQTT_WILDCARD_MULTI)) ||
+	    sep + 1 == filter + len)
+		return -EINVAL;
+	*topic_filter = sep + 1;
+	*topic_len = filter + len - (sep + 1);
+	return 1;
+}
+
 static enum kmqtt_topic_kind kmqtt_topic_kind_of(const u8 *name, size_t len)
 {
 	if (len == 1 && name[0] == MQTT_WILDCARD_SINGLE)

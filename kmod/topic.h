@@ -76,6 +76,15 @@ bool kmqtt_topic_name_valid(const u8 *name, size_t len);
 bool kmqtt_topic_filter_valid(const u8 *filter, size_t len);
 
 /*
+ * A shared subscription's filter, "$share/GROUP/FILTER" (4.8.2): returns
+ * 0 when @filter (valid) is not one; 1 with the FILTER part in @topic_filter
+ * and @topic_len; -EINVAL for one without a group name or a filter, or
+ * with a wildcard in the group name (MQTT-4.8.2-1, -2).
+ */
+int kmqtt_topic_share_split(const u8 *filter, size_t len,
+			    const u8 **topic_filter, size_t *topic_len);
+
+/*
  * Does the valid @filter match the valid topic name @topic?  One pair, no
  * tree: for the retained store, which matches a filter against topics.
  */

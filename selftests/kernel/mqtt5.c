@@ -120,6 +120,24 @@ static int expect_disconnect(int fd, uint8_t reason)
 }
 
 /*
+ * Attach @req's persistent session, subscribe it to @filter at QoS 1 and
+ * leave it offline.
+ */
+static void subscribed_offline(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(mqtt5) *self,
+			       struct kmqtt_attach_req *req, const char *filter)
+{
+	int fd = attach(_metadata, self, req, NULL);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, subscribe5(fd, filter, 1, 1));
+	ASSERT_EQ(0, mqtt5_send_disconnect(fd, 0, NULL));
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, req->client_id,
+					     KMQTT_SESSION_OFFLINE,
+					     MQTT_TEST_TIMEOUT_MS));
+}
+
+/*
  * [MQTT-3.2.2-?] CONNACK is the module's, with the agent's properties
  * as they were handed over, after session present and reason 0.
  */
@@ -360,8 +378,8 @@ TEST_F(mqtt5, retain_handling)
 }
 
 /*
- * 3.9.3: SUBACK says why a filter was refused: the rules (0x87), or
- * shared subscriptions, which CONNACK announces unavailable (0x9E).
+ * 3.9.3: SUBACK says why a filter was refused: the rules (0x87), or a
+ * shared subscription without a group name (0x8F, MQTT-4.8.2-1).
  * 3.11.3: UNSUBACK says whether the subscription existed (0x11).
  */
 TEST_F(mqtt5, suback_and_unsuback_reason_codes)
@@ -382,8 +400,12 @@ TEST_F(mqtt5, suback_and_unsuback_reason_codes)
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(0, subscribe5(fd, "open/x", 2, 2));
 	EXPECT_EQ(0, subscribe5(fd, "closed/x", 1, MQTT_RC_NOT_AUTHORIZED));
-	EXPECT_EQ(0, subscribe5(fd, "$share/g/open/x", 1,
-				MQTT_RC_SHARED_SUB_NOT_SUPPORTED));
+	/* Shared: the rules are about its filter (4.8.2). */
+	EXPECT_EQ(0, subscribe5(fd, "$share/g/open/x", 1, 1));
+	EXPECT_EQ(0, subscribe5(fd, "$share/g/closed/x", 1,
+				MQTT_RC_NOT_AUTHORIZED));
+	EXPECT_EQ(0, subscribe5(fd, "$share//open/x", 1,
+				MQTT_RC_TOPIC_FILTER_INVALID));
 	ASSERT_EQ(0, mqtt5_send_unsubscribe(fd, 3, "open/x"));
 	ASSERT_EQ(0, mqtt5_expect_suback(fd, MQTT_UNSUBACK, 3, &code, 1));
 	EXPECT_EQ(MQTT_RC_SUCCESS, code);
@@ -624,13 +646,7 @@ TEST_F(mqtt5, session_expiry_interval)
 					     MQTT_TEST_TIMEOUT_MS));
 
 	req.session_expiry = 60;
-	fd = attach(_metadata, self, &req, &present);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, subscribe5(fd, "kept/#", 1, 1));
-	ASSERT_EQ(0, mqtt5_send_disconnect(fd, 0, NULL));
-	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, "v5-session",
-					     KMQTT_SESSION_OFFLINE,
-					     MQTT_TEST_TIMEOUT_MS));
+	subscribed_offline(_metadata, self, &req, "kept/#");
 	fd = attach(_metadata, self, &req, &present);
 	ASSERT_LE(0, fd);
 	EXPECT_TRUE(present);
@@ -912,6 +928,116 @@ TEST_F(mqtt5, will_delay_interval)
 					     KMQTT_SESSION_GONE,
 					     MQTT_TEST_TIMEOUT_MS));
 	mqtt_packet_free(&p);
+}
+
+/* Read @n QoS 1 PUBLISHes on @fd, acknowledging each; -errno on failure. */
+static int count_messages(int fd, int n)
+{
+	struct mqtt_packet p = { 0 };
+	struct mqtt5_publish got;
+	int i, err = 0;
+
+	for (i = 0; i < n && !err; i++) {
+		err = mqtt5_read_publish(fd, &p, &got);
+		if (!err)
+			err = mqtt5_send_ack(fd, MQTT_PUBACK,
+					     got.pub.opts.packet_id, 0);
+	}
+	mqtt_packet_free(&p);
+	return err;
+}
+
+/*
+ * Read and acknowledge QoS 1 PUBLISHes of a 5.0 (@v5) or 3.1.1 client
+ * until none comes for 500 ms: returns how many, or -errno.
+ */
+static int drain_messages(int fd, bool v5)
+{
+	struct mqtt_packet p = { 0 };
+	struct mqtt5_publish got;
+	int n = 0, err;
+
+	for (;;) {
+		err = mqtt_read_packet(fd, &p, 500);
+		if (err)
+			break;
+		err = v5 ? mqtt5_parse_publish(&p, &got) :
+			   mqtt_parse_publish(&p, &got.pub);
+		if (!err)
+			err = mqtt_send_pub_ack(fd, MQTT_PUBACK,
+						got.pub.opts.packet_id);
+		if (err)
+			break;
+		n++;
+	}
+	mqtt_packet_free(&p);
+	return err == -ETIMEDOUT ? n : err;
+}
+
+/*
+ * 4.8.2: each message of a shared subscription goes to one member of its
+ * group, in turn among those online (3.1.1 members too); a plain
+ * subscription to the same filter gets every one; no retained message on
+ * a shared subscribe; an offline member's turn goes to an online one; a
+ * member that leaves leaves its share to the others.
+ */
+TEST_F(mqtt5, shared_subscriptions)
+{
+	struct kmqtt_attach_req offline = {
+		.client_id = "v5-share-off",
+		.clean_session = true,
+		.session_expiry = 60,
+	};
+	int pub, a, b, c, all, i, got_a, got_c;
+
+	pub = client(_metadata, self, "v5-share-pub", MQTT_PROTO_V311);
+	ASSERT_EQ(0, mqtt_publish(pub, "sh/r", "kept", &(struct mqtt_pub_opts){
+		.qos = 1, .retain = true, .packet_id = 1 }));
+	a = client(_metadata, self, "v5-share-a", MQTT_PROTO_V5);
+	b = client(_metadata, self, "v5-share-b", MQTT_PROTO_V5);
+	c = client(_metadata, self, "v5-share-c", MQTT_PROTO_V311);
+	all = client(_metadata, self, "v5-share-all", MQTT_PROTO_V5);
+	ASSERT_EQ(0, subscribe5(a, "$share/g/sh/#", 1, 1));
+	ASSERT_EQ(0, subscribe5(b, "$share/g/sh/#", 1, 1));
+	ASSERT_EQ(0, mqtt_subscribe_qos(c, 1, "$share/g/sh/#", 1));
+	ASSERT_EQ(0, subscribe5(all, "sh/#", 1, 1));
+	/* The plain one got the retained message, the shared ones not. */
+	ASSERT_EQ(0, count_messages(all, 1));
+	EXPECT_EQ(0, mqtt_expect_silence(a, 200));
+
+	for (i = 0; i < 30; i++)
+		ASSERT_EQ(0, mqtt_publish_nth(pub, "sh/t", i, &qos1));
+	EXPECT_EQ(0, count_messages(all, 30));
+	EXPECT_EQ(0, count_messages(a, 10));
+	EXPECT_EQ(0, count_messages(b, 10));
+	for (i = 0; i < 10; i++) {
+		struct mqtt_received m;
+
+		ASSERT_EQ(0, mqtt_receive(c, &m, true, MQTT_TEST_TIMEOUT_MS));
+	}
+	EXPECT_EQ(0, mqtt_sync(a));
+	EXPECT_EQ(0, mqtt_sync(b));
+	EXPECT_EQ(0, mqtt_sync(c));
+
+	/* An offline member: the online ones take its turns. */
+	subscribed_offline(_metadata, self, &offline, "$share/g/sh/#");
+	/* b leaves the group. */
+	ASSERT_EQ(0, mqtt5_send_unsubscribe(b, 2, "$share/g/sh/#"));
+	ASSERT_EQ(0, mqtt5_expect_suback(b, MQTT_UNSUBACK, 2,
+					 (uint8_t[1]){ 0 }, 1));
+	for (i = 30; i < 60; i++)
+		ASSERT_EQ(0, mqtt_publish_nth(pub, "sh/t", i, &qos1));
+	/* The offline member's turns go to the next online one: a. */
+	got_a = drain_messages(a, true);
+	got_c = drain_messages(c, false);
+	EXPECT_EQ(30, got_a + got_c) TH_LOG("a %d, c %d", got_a, got_c);
+	EXPECT_EQ(20, got_a);
+	EXPECT_EQ(0, mqtt_expect_silence(b, 300));
+
+	ASSERT_EQ(0, mqtt_publish(pub, "sh/r", "", &(struct mqtt_pub_opts){
+		.qos = 1, .retain = true, .packet_id = 2 }));
+	offline.session_expiry = 0;
+	EXPECT_LE(0, attach(_metadata, self, &offline, NULL));
 }
 
 TEST_HARNESS_MAIN

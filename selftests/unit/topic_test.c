@@ -711,4 +711,44 @@ TEST(many_subscribers_on_overlapping_filters)
 	ASSERT_EQ(0, __lsan_do_recoverable_leak_check());
 }
 
+/* 4.8.2: "$share/GROUP/FILTER", GROUP non-empty without wildcards. */
+TEST(share_split)
+{
+	static const struct {
+		const char *filter;
+		int ret;
+		const char *topic_filter;
+	} cases[] = {
+		{ "$share/g/a/b", 1, "a/b" },
+		{ "$share/group/#", 1, "#" },
+		{ "$share/g/+/x", 1, "+/x" },
+		{ "$share/g//", 1, "/" },
+		{ "a/b", 0, NULL },
+		{ "$share", 0, NULL },
+		{ "$sharex/g/a", 0, NULL },
+		{ "$SYS/g/a", 0, NULL },
+		{ "$share/", -EINVAL, NULL },
+		{ "$share//a", -EINVAL, NULL },	/* MQTT-4.8.2-1 */
+		{ "$share/g", -EINVAL, NULL },
+		{ "$share/g/", -EINVAL, NULL },
+		{ "$share/+/a", -EINVAL, NULL },	/* MQTT-4.8.2-2 */
+		{ "$share/#", -EINVAL, NULL },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *f = cases[i].filter;
+		const u8 *tf = NULL;
+		size_t tl = 0;
+
+		EXPECT_EQ(cases[i].ret,
+			  kmqtt_topic_share_split((const u8 *)f, strlen(f),
+						  &tf, &tl)) TH_LOG("%s", f);
+		if (cases[i].ret == 1) {
+			EXPECT_EQ(strlen(cases[i].topic_filter), tl);
+			EXPECT_EQ(0, memcmp(cases[i].topic_filter, tf, tl));
+		}
+	}
+}
+
 TEST_HARNESS_MAIN

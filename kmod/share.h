@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared subscriptions, "$share/GROUP/FILTER" (MQTT 5.0 4.8.2, taken from
+ * 3.1.1 clients too): the sessions subscribed with the same GROUP and
+ * FILTER form a group, which the subscription tree holds as one
+ * subscriber; each message the FILTER matches goes to one member.
+ */
+#ifndef _KMQTT_SHARE_H
+#define _KMQTT_SHARE_H
+
+#include <linux/types.h>
+
+struct kmqtt_broker;
+struct kmqtt_session;
+
+/* A group stands in the tree for its members, told apart by this bit. */
+#define KMQTT_SHARE_TAG	1UL
+
+static inline bool kmqtt_share_is_group(const void *subscriber)
+{
+	return (unsigned long)subscriber & KMQTT_SHARE_TAG;
+}
+
+/*
+ * Make @session a member, with @options, of the group of @full
+ * ("$share/GROUP/FILTER", whose FILTER is @filter), or change its
+ * options.  Under broker->topics_lock.  Returns 0 or -ENOMEM.
+ */
+int kmqtt_share_join(struct kmqtt_broker *broker, const u8 *full,
+		     u16 full_len, const u8 *filter, u16 filter_len,
+		     struct kmqtt_session *session, u8 options);
+
+/* Take @session out of the group of @full; the last member ends it. */
+void kmqtt_share_leave(struct kmqtt_broker *broker, const u8 *full,
+		       u16 full_len, const u8 *filter, u16 filter_len,
+		       struct kmqtt_session *session);
+
+/*
+ * Fan-out, under RCU: the member of the group @subscriber that gets the
+ * next message, and its subscription options; NULL when it has none.
+ */
+struct kmqtt_session *kmqtt_share_pick(const void *subscriber, u8 *options);
+
+void kmqtt_share_init(struct kmqtt_broker *broker);
+
+#endif /* _KMQTT_SHARE_H */
