@@ -48,6 +48,8 @@ struct options {
 	const char *host;
 	const char *port;
 	bool port_given;
+	uint8_t protocol;	/* MQTT_V311 or MQTT_V5 */
+	uint8_t sub_protocol;	/* of the clients that subscribe */
 	int qos;
 	uint32_t payload;
 	uint64_t count;		/* per publisher; 0: run for duration */
@@ -114,6 +116,7 @@ struct publisher {
 	bool done;
 	/* QoS 1 and 2: packet identifiers in flight, a 65536-bit map */
 	uint32_t inflight;
+	uint32_t max_inflight;	/* --inflight, or the broker's receive max */
 	uint16_t next_id;
 	uint64_t *ids;
 	/* The end-to-end window (publisher.c) */
@@ -156,6 +159,8 @@ struct client {
 	struct worker *worker;
 	struct publisher *pub;
 	struct subscriber *sub;
+	uint8_t level;		/* MQTT_V311 or MQTT_V5 */
+	uint16_t keepalive;	/* --keepalive, or the broker's (5.0) */
 	struct buf tx;
 	struct buf rx;
 	bool writable;		/* no EAGAIN since the last EPOLLOUT */
@@ -181,6 +186,7 @@ struct counters {
 	uint64_t closed;	/* connections lost after setup */
 	uint64_t completed;	/* QoS 1/2 publish flows acknowledged */
 	uint64_t ack_errors;	/* acks for unknown packet identifiers */
+	uint64_t refused;	/* 5.0 acks with a failure reason code */
 };
 
 struct worker {
@@ -234,7 +240,8 @@ void bench_fail(struct bench *b, const char *fmt, ...)
 uint8_t *buf_reserve(struct buf *b, size_t n);
 void buf_commit(struct buf *b, size_t n);
 
-int client_init(struct client *c, struct bench *b, uint32_t idx);
+int client_init(struct client *c, struct bench *b, uint32_t idx,
+		uint8_t level);
 void client_free(struct client *c);
 void client_connect(struct client *c);
 void client_event(struct client *c, uint32_t events);
@@ -246,7 +253,8 @@ int publisher_init(struct publisher *p, struct bench *b, uint32_t idx);
 void publisher_free(struct publisher *p);
 void publisher_start(struct publisher *p, uint64_t start_ns);
 void publisher_fill(struct publisher *p, uint64_t now);
-int publisher_ack(struct publisher *p, enum mqtt_type type, uint16_t id);
+int publisher_ack(struct publisher *p, enum mqtt_type type, uint16_t id,
+		  uint8_t reason);
 void publisher_retire(struct bench *b, uint32_t pub, uint32_t seq,
 		      struct worker *by);
 int64_t publisher_wait_ns(struct publisher *p, uint64_t now);

@@ -2,7 +2,8 @@
 /*
  * One MQTT connection: non-blocking socket, bounded send and receive
  * buffers, the CONNECT/SUBSCRIBE handshake and the packets of a running
- * client.  Everything here runs on the client's worker thread.
+ * client, in MQTT 3.1.1 or 5.0 (c->level).  Everything here runs on the
+ * client's worker thread.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -46,20 +47,23 @@ static int buf_alloc(struct buf *b, size_t cap)
  * Buffers hold a whole burst of frames each way, and at least a few of the
  * largest packets, whatever the payload size.
  */
-static size_t client_buf_size(const struct bench *b)
+static size_t client_buf_size(const struct bench *b, uint8_t level)
 {
-	size_t frame = mqtt_publish_len(MAX_TOPIC, 2, b->opt.payload);
+	size_t frame = mqtt_publish_len(level, MAX_TOPIC, 2, b->opt.payload);
 
 	return frame * 4 > BUF_MIN ? frame * 4 : BUF_MIN;
 }
 
-int client_init(struct client *c, struct bench *b, uint32_t idx)
+int client_init(struct client *c, struct bench *b, uint32_t idx,
+		uint8_t level)
 {
-	size_t size = client_buf_size(b);
+	size_t size = client_buf_size(b, level);
 
 	c->idx = idx;
 	c->fd = -1;
 	c->state = CLIENT_IDLE;
+	c->level = level;
+	c->keepalive = b->opt.keepalive;
 	snprintf(c->id, sizeof(c->id), "kb-%d-%u", (int)getpid(), idx);
 	if (buf_alloc(&c->tx, size) || buf_alloc(&c->rx, size))
 		return -1;
@@ -172,7 +176,8 @@ static void client_connected(struct client *c)
 		bench_fail(b, "connect %s: %s", c->id, strerror(err));
 		return;
 	}
-	n = mqtt_put_connect(c->tx.data, c->tx.cap, c->id, b->opt.keepalive);
+	n = mqtt_put_connect(c->tx.data, c->tx.cap, c->level, c->id,
+			     b->opt.keepalive);
 	buf_commit(&c->tx, n);
 	c->state = CLIENT_CONNACK;
 	c->last_tx_ns = now_ns();
@@ -185,21 +190,72 @@ static void client_ready(struct client *c)
 	stat_add(c->worker->stats.ready, 1);
 }
 
+/* "0x87 not authorized": a 5.0 reason code, with its name if known. */
+static const char *reason_text(char *buf, size_t size, uint8_t rc)
+{
+	const char *name = mqtt_reason_name(rc);
+
+	snprintf(buf, size, "0x%02x%s%s", rc, *name ? " " : "", name);
+	return buf;
+}
+
+/*
+ * What a 5.0 broker's CONNACK bounds for a publisher: the QoS, the packet
+ * size, and the QoS 1/2 PUBLISH in flight (receive maximum, which
+ * narrows --inflight).  3.1.1's CONNACK reads as no bound.
+ */
+static const char *client_publish_limits(struct client *c,
+					 const struct mqtt_connack *ca)
+{
+	const struct options *o = &c->worker->bench->opt;
+	struct publisher *p = c->pub;
+
+	if (o->qos > ca->max_qos)
+		return "the broker's maximum QoS is below --qos";
+	if (ca->max_packet && ca->max_packet <
+	    mqtt_publish_len(c->level, p->topic_len, o->qos, o->payload))
+		return "PUBLISH larger than the broker's maximum packet size";
+	if (p->max_inflight > ca->receive_max)
+		p->max_inflight = ca->receive_max;
+	return NULL;
+}
+
 static void client_on_connack(struct client *c, const struct mqtt_packet *pkt)
 {
 	struct bench *b = c->worker->bench;
-	uint8_t rc, sub[1024];
+	struct mqtt_connack ca;
+	uint8_t sub[1024];
+	const char *limit;
+	char why[96], rc[48];
 	size_t n;
 
-	if (c->state != CLIENT_CONNACK || mqtt_parse_connack(pkt, &rc) || rc) {
-		client_close(c, "CONNACK refused or malformed");
+	if (c->state != CLIENT_CONNACK ||
+	    mqtt_parse_connack(pkt, c->level, &ca)) {
+		client_close(c, "unexpected or malformed CONNACK");
+		return;
+	}
+	if (ca.rc) {
+		if (c->level == MQTT_V5 && ca.rc >= MQTT_RC_FAILURE)
+			reason_text(rc, sizeof(rc), ca.rc);
+		else
+			snprintf(rc, sizeof(rc), "%u", ca.rc);
+		snprintf(why, sizeof(why), "CONNACK refused: %s", rc);
+		client_close(c, why);
+		return;
+	}
+	/* MQTT-3.2.2-21: the broker's keep alive replaces ours */
+	if (ca.keepalive >= 0)
+		c->keepalive = ca.keepalive;
+	limit = c->pub ? client_publish_limits(c, &ca) : NULL;
+	if (limit) {
+		client_close(c, limit);
 		return;
 	}
 	if (!c->sub) {
 		client_ready(c);
 		return;
 	}
-	n = mqtt_put_subscribe(sub, sizeof(sub), 1,
+	n = mqtt_put_subscribe(sub, sizeof(sub), c->level, 1,
 			       b->plan.sub_filter[c->sub->idx], b->opt.qos);
 	if (!n || client_send(c, sub, n)) {
 		client_close(c, "topic filter too long");
@@ -214,7 +270,7 @@ static void client_on_suback(struct client *c, const struct mqtt_packet *pkt)
 	uint16_t id;
 
 	if (c->state != CLIENT_SUBACK ||
-	    mqtt_parse_suback(pkt, &id, &granted) || granted > 2) {
+	    mqtt_parse_suback(pkt, c->level, &id, &granted) || granted > 2) {
 		client_close(c, "SUBACK refused or malformed");
 		return;
 	}
@@ -228,7 +284,7 @@ static void client_on_publish(struct client *c, const struct mqtt_packet *pkt,
 	struct mqtt_publish m;
 	uint8_t ack[4];
 
-	if (mqtt_parse_publish(pkt, &m) || !c->sub) {
+	if (mqtt_parse_publish(pkt, c->level, &m) || !c->sub) {
 		stat_add(c->worker->stats.unexpected, 1);
 		return;
 	}
@@ -240,12 +296,17 @@ static void client_on_publish(struct client *c, const struct mqtt_packet *pkt,
 	}
 }
 
+/*
+ * Acks of the publisher's flows, and PUBREL of the subscriber's QoS 2
+ * ones.  A 5.0 ack with a failure reason code ends the flow: a refusing
+ * PUBREC gets no PUBREL (4.3.3), and the message is likely lost.
+ */
 static void client_on_ack(struct client *c, const struct mqtt_packet *pkt)
 {
-	uint8_t out[4];
+	uint8_t out[4], reason;
 	uint16_t id;
 
-	if (mqtt_parse_id(pkt, &id)) {
+	if (mqtt_parse_ack(pkt, c->level, &id, &reason)) {
 		client_close(c, "malformed acknowledgement");
 		return;
 	}
@@ -254,14 +315,40 @@ static void client_on_ack(struct client *c, const struct mqtt_packet *pkt)
 		client_send(c, out, sizeof(out));
 		return;
 	}
-	if (!c->pub || publisher_ack(c->pub, pkt->type, id)) {
+	if (!c->pub || publisher_ack(c->pub, pkt->type, id, reason)) {
 		stat_add(c->worker->stats.ack_errors, 1);
 		return;
 	}
-	if (pkt->type == MQTT_PUBREC) {
+	if (reason >= MQTT_RC_FAILURE) {
+		stat_add(c->worker->stats.refused, 1);
+	} else if (pkt->type == MQTT_PUBREC) {
 		mqtt_put_ack(out, sizeof(out), MQTT_PUBREL, id);
 		client_send(c, out, sizeof(out));
 	}
+}
+
+/* A 5.0 broker says why it closes the connection; 3.1.1's never does. */
+static void client_on_disconnect(struct client *c,
+				 const struct mqtt_packet *pkt)
+{
+	const uint8_t *text;
+	size_t text_len;
+	char why[192], rc[48];
+	uint8_t reason;
+
+	if (c->level != MQTT_V5) {
+		client_close(c, "unexpected packet type");
+		return;
+	}
+	if (mqtt_parse_disconnect(pkt, &reason, &text, &text_len)) {
+		client_close(c, "malformed DISCONNECT from the broker");
+		return;
+	}
+	snprintf(why, sizeof(why), "DISCONNECT from the broker: %s%s%.*s",
+		 reason_text(rc, sizeof(rc), reason), text ? ", " : "",
+		 (int)(text_len < 100 ? text_len : 100),
+		 text ? (const char *)text : "");
+	client_close(c, why);
 }
 
 static void client_on_packet(struct client *c, const struct mqtt_packet *pkt,
@@ -284,6 +371,9 @@ static void client_on_packet(struct client *c, const struct mqtt_packet *pkt,
 		client_on_suback(c, pkt);
 		break;
 	case MQTT_PINGRESP:
+		break;
+	case MQTT_DISCONNECT:
+		client_on_disconnect(c, pkt);
 		break;
 	default:
 		client_close(c, "unexpected packet type");
@@ -391,12 +481,11 @@ void client_pump(struct client *c)
 /* A PINGREQ after half the keepalive without sending anything. */
 void client_keepalive(struct client *c, uint64_t now)
 {
-	struct bench *b = c->worker->bench;
 	uint8_t ping[2];
 
-	if (!b->opt.keepalive || c->state != CLIENT_READY)
+	if (!c->keepalive || c->state != CLIENT_READY)
 		return;
-	if (now - c->last_tx_ns < b->opt.keepalive * NSEC_PER_SEC / 2)
+	if (now - c->last_tx_ns < c->keepalive * NSEC_PER_SEC / 2)
 		return;
 	mqtt_put_empty(ping, sizeof(ping), MQTT_PINGREQ);
 	if (!client_send(c, ping, sizeof(ping)))

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kmqtt-bench: an MQTT 3.1.1 load generator for any broker.  It is both
- * the publishers and the subscribers of a scenario, so every delivery is
- * checked against what was sent: latency from a timestamp in the payload,
- * losses and duplicates from per-publisher sequence numbers.
+ * kmqtt-bench: an MQTT 3.1.1 and 5.0 load generator for any broker.  It is
+ * both the publishers and the subscribers of a scenario, so every delivery
+ * is checked against what was sent: latency from a timestamp in the
+ * payload, losses and duplicates from per-publisher sequence numbers.
  *
  * The main thread parses options, builds the plan (plan.c), starts the
  * workers (worker.c) and drives the phases: setup (connect, subscribe),
@@ -32,9 +32,9 @@ static volatile sig_atomic_t interrupted;
 static const char usage[] =
 "usage: kmqtt-bench SCENARIO [options]\n"
 "\n"
-"An MQTT 3.1.1 load generator: it runs the publishers and the subscribers\n"
-"of a scenario against a broker and reports delivered messages per second,\n"
-"latency percentiles, losses and duplicates, and CPU use.\n"
+"An MQTT 3.1.1 and 5.0 load generator: it runs the publishers and the\n"
+"subscribers of a scenario against a broker and reports delivered messages\n"
+"per second, latency percentiles, losses and duplicates, and CPU use.\n"
 "\n"
 "Scenarios:\n"
 "  fanout     --pubs publishers (1) on one topic, --subs subscribers (100)\n"
@@ -50,6 +50,15 @@ static const char usage[] =
 "Broker:\n"
 "  -h, --host HOST        broker address or name (127.0.0.1)\n"
 "  -p, --port PORT        broker port (1883)\n"
+"      --protocol V       MQTT version of every client: 4 or 3.1.1 (the\n"
+"                         default), 5 or 5.0.  5.0 clients send no\n"
+"                         properties; of the broker's they heed receive\n"
+"                         maximum (narrows --inflight), maximum QoS,\n"
+"                         maximum packet size and server keep alive, and\n"
+"                         skip the others\n"
+"      --sub-protocol V   instead, the version of the clients that\n"
+"                         subscribe (all of pairwise's): e.g. 5.0\n"
+"                         subscribers fed by 3.1.1 publishers\n"
 "      --tls              TLS: not yet\n"
 "      --limit            no broker: kmqtt-bench listens itself (on --host,\n"
 "                         --port if given, else a free port), accepts the\n"
@@ -87,7 +96,8 @@ static const char usage[] =
 "                         even if deliveries are missing (10)\n"
 "      --connect-rate N   new connections per second (0: unlimited, at most\n"
 "                         64 handshakes at once per thread)\n"
-"      --keepalive SECS   CONNECT keepalive; PINGREQ after half of it idle\n"
+"      --keepalive SECS   CONNECT keepalive; PINGREQ after half of it (or of\n"
+"                         a 5.0 broker's server keep alive) idle\n"
 "                         (60; 0: none)\n"
 "      --topic-prefix P   first topic level (bench)\n"
 "  -t, --threads N        worker threads, each with its share of the\n"
@@ -119,6 +129,8 @@ static const char usage[] =
 
 enum long_only {
 	OPT_PAIRS = 256,
+	OPT_PROTOCOL,
+	OPT_SUB_PROTOCOL,
 	OPT_INFLIGHT,
 	OPT_WINDOW,
 	OPT_OUTSTANDING,
@@ -149,6 +161,8 @@ static const struct option long_options[] = {
 	{ "pubs", required_argument, NULL, 'P' },
 	{ "subs", required_argument, NULL, 'S' },
 	{ "threads", required_argument, NULL, 't' },
+	{ "protocol", required_argument, NULL, OPT_PROTOCOL },
+	{ "sub-protocol", required_argument, NULL, OPT_SUB_PROTOCOL },
 	{ "pairs", required_argument, NULL, OPT_PAIRS },
 	{ "inflight", required_argument, NULL, OPT_INFLIGHT },
 	{ "window", required_argument, NULL, OPT_WINDOW },
@@ -236,6 +250,18 @@ static int parse_real(const char *s, double *out)
 	return errno || end == s || *end || *out < 0 ? -1 : 0;
 }
 
+/* An MQTT version by its protocol level or its name. */
+static int parse_protocol(const char *s, uint8_t *level)
+{
+	if (!strcmp(s, "4") || !strcmp(s, "3.1.1"))
+		*level = MQTT_V311;
+	else if (!strcmp(s, "5") || !strcmp(s, "5.0"))
+		*level = MQTT_V5;
+	else
+		return -1;
+	return 0;
+}
+
 static void options_defaults(struct options *o)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -243,6 +269,7 @@ static void options_defaults(struct options *o)
 	*o = (struct options){
 		.host = "127.0.0.1",
 		.port = "1883",
+		.protocol = MQTT_V311,
 		.payload = 16,
 		.duration = 10,
 		.pairs = 100,
@@ -324,6 +351,10 @@ static int option_other(struct options *o, int c, const char *arg)
 		o->port = arg;
 		o->port_given = true;
 		return 0;
+	case OPT_PROTOCOL:
+		return parse_protocol(arg, &o->protocol);
+	case OPT_SUB_PROTOCOL:
+		return parse_protocol(arg, &o->sub_protocol);
 	case OPT_PREFIX:
 		return strlen(arg) > MAX_PREFIX || !*arg ||
 		       mqtt_filter_has_wildcard(arg) ? -1 : (o->prefix = arg, 0);
@@ -358,6 +389,8 @@ static void scenario_defaults(struct options *o)
 		o->pubs = fanout ? 1 : 100;
 	if (!o->subs)
 		o->subs = fanin ? 1 : 100;
+	if (!o->sub_protocol)
+		o->sub_protocol = o->protocol;
 }
 
 static int options_check(const struct options *o)
@@ -482,8 +515,10 @@ static int bench_alloc_clients(struct bench *b)
 		int32_t pub = b->opt.limit ? -1 : plan->client_pub[i];
 		int32_t sub = plan->client_sub[i];
 		struct worker *w;
+		uint8_t level;
 
-		if (client_init(c, b, i))
+		level = sub >= 0 ? b->opt.sub_protocol : b->opt.protocol;
+		if (client_init(c, b, i, level))
 			return -ENOMEM;
 		if (pub < 0 && sub < 0)
 			continue;

@@ -3,7 +3,8 @@
  * Limit mode: kmqtt-bench plays the broker.  One thread listens, answers
  * CONNECT and SUBSCRIBE, and then writes to every subscriber, as fast as
  * the sockets take them, blocks of the PUBLISH frames a broker would send
- * it: same topics, same payload size, stamped like a publisher's.  It does
+ * it: same topics, same payload size, the MQTT version of its CONNECT
+ * (3.1.1 or 5.0, no properties), stamped like a publisher's.  It does
  * nothing else (no parsing of publishers' traffic, no routing, no queues),
  * so the rate the subscribers see is what loopback TCP and the subscriber
  * side allow on this machine: an upper bound for any broker.
@@ -37,6 +38,7 @@ enum limit_state {
 struct limit_conn {
 	int fd;
 	enum limit_state state;
+	int level;		/* the subscriber's MQTT_V311 or MQTT_V5 */
 	bool writable;
 	struct subscriber *sub;
 	uint32_t next_slot;	/* round robin over the subscriber's publishers */
@@ -155,17 +157,20 @@ static void limit_on_packet(struct limit *l, struct limit_conn *lc,
 	size_t n = 0;
 
 	if (lc->state == LIMIT_CONNECT &&
-	    !mqtt_parse_connect(pkt, &id, &id_len)) {
+	    !mqtt_parse_connect(pkt, &lc->level, &id, &id_len)) {
 		lc->sub = limit_find_sub(l, id, id_len);
-		n = mqtt_put_connack(out, sizeof(out), lc->sub ? 0 : 2);
+		/* 2: identifier rejected; 0x85: client identifier not valid */
+		n = mqtt_put_connack(out, sizeof(out), lc->level,
+				     lc->sub ? 0 : lc->level == MQTT_V5 ?
+				     0x85 : 2);
 		lc->state = LIMIT_SUBSCRIBE;
 	} else if (lc->state == LIMIT_SUBSCRIBE && lc->sub &&
-		   !mqtt_parse_subscribe(pkt, &pid, &filter, &filter_len,
-					 &qos)) {
-		n = mqtt_put_suback(out, sizeof(out), pid, 0);
+		   !mqtt_parse_subscribe(pkt, lc->level, &pid, &filter,
+					 &filter_len, &qos)) {
+		n = mqtt_put_suback(out, sizeof(out), lc->level, pid, 0);
 		/* A block, plus one frame that alone is larger than a block */
 		lc->block = malloc(BLOCK_SIZE +
-				   mqtt_publish_len(MAX_TOPIC, 0,
+				   mqtt_publish_len(lc->level, MAX_TOPIC, 0,
 						    l->bench->opt.payload));
 		if (!lc->block) {
 			limit_close(l, lc);
@@ -223,11 +228,12 @@ static void limit_fill(struct limit *l, struct limit_conn *lc)
 			.seq = (uint32_t)s->track[slot].sent,
 		};
 
-		need = mqtt_publish_len(p->topic_len, 0, b->opt.payload);
+		need = mqtt_publish_len(lc->level, p->topic_len, 0,
+					b->opt.payload);
 		if (len + need > BLOCK_SIZE && len)
 			break;
-		hdr = mqtt_put_publish_header(lc->block + len, need, p->topic,
-					      p->topic_len, 0, 0,
+		hdr = mqtt_put_publish_header(lc->block + len, need, lc->level,
+					      p->topic, p->topic_len, 0, 0,
 					      b->opt.payload);
 		memcpy(lc->block + len + hdr, &stamp, STAMP_SIZE);
 		memset(lc->block + len + hdr + STAMP_SIZE, 'k',

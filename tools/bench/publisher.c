@@ -6,7 +6,7 @@
  * - --count: messages left to send;
  * - --rate: messages due by now at this publisher's share of the rate;
  * - QoS 1/2: free slots of the --inflight window (PUBACK or PUBCOMP free
- *   one);
+ *   one; a 5.0 broker's receive maximum may narrow it);
  * - the end-to-end --window: messages sent whose deliveries have not all
  *   arrived yet.  kmqtt-bench is both ends, so it can hold each publisher
  *   to a bounded number of messages inside the broker.  Without it, an
@@ -38,6 +38,7 @@ int publisher_init(struct publisher *p, struct bench *b, uint32_t idx)
 	p->topic_len = strlen(p->topic);
 	p->nsubs = b->plan.pub_nsubs[idx];
 	p->count = o->count;
+	p->max_inflight = o->inflight;
 	p->next_id = 1;
 	if (o->qos && !o->limit) {
 		p->ids = calloc(IDS_WORDS, sizeof(uint64_t));
@@ -87,17 +88,23 @@ static uint16_t publisher_take_id(struct publisher *p)
 	return id;
 }
 
-/* PUBACK (QoS 1) and PUBCOMP (QoS 2) end a flow; PUBREC is a step. */
-int publisher_ack(struct publisher *p, enum mqtt_type type, uint16_t id)
+/*
+ * PUBACK (QoS 1) and PUBCOMP (QoS 2) end a flow; PUBREC is a step, unless
+ * its 5.0 reason code is a failure: then it ends the flow (4.3.3).
+ */
+int publisher_ack(struct publisher *p, enum mqtt_type type, uint16_t id,
+		  uint8_t reason)
 {
 	struct worker *w = p->client->worker;
+	int qos = w->bench->opt.qos;
 
 	if (!p->ids || !id || !id_used(p, id))
 		return -1;
-	if (type == MQTT_PUBREC)
-		return w->bench->opt.qos == 2 ? 0 : -1;
-	if ((type == MQTT_PUBACK) != (w->bench->opt.qos == 1))
+	if (type == MQTT_PUBREC ? qos != 2 :
+	    type != (qos == 1 ? MQTT_PUBACK : MQTT_PUBCOMP))
 		return -1;
+	if (type == MQTT_PUBREC && reason < MQTT_RC_FAILURE)
+		return 0;
 	p->ids[id / 64] &= ~(1ull << (id % 64));
 	p->inflight--;
 	stat_add(w->stats.completed, 1);
@@ -160,7 +167,7 @@ static uint64_t publisher_credit(struct publisher *p, uint64_t now)
 		credit = min_u64(credit, due > p->sent ? due - p->sent : 0);
 	}
 	if (o->qos)
-		credit = min_u64(credit, o->inflight - p->inflight);
+		credit = min_u64(credit, p->max_inflight - p->inflight);
 	if (p->ring && credit)
 		credit = min_u64(credit, window_credit(p, now));
 	return credit;
@@ -177,8 +184,9 @@ static void publisher_put(struct publisher *p, uint8_t *frame, uint64_t now)
 	uint16_t id = o->qos ? publisher_take_id(p) : 0;
 	size_t hdr;
 
-	hdr = mqtt_put_publish_header(frame, SIZE_MAX, p->topic, p->topic_len,
-				      o->qos, id, o->payload);
+	hdr = mqtt_put_publish_header(frame, SIZE_MAX, p->client->level,
+				      p->topic, p->topic_len, o->qos, id,
+				      o->payload);
 	memcpy(frame + hdr, &stamp, STAMP_SIZE);
 	memset(frame + hdr + STAMP_SIZE, 'k', o->payload - STAMP_SIZE);
 	if (p->ring) {
@@ -195,8 +203,8 @@ void publisher_fill(struct publisher *p, uint64_t now)
 {
 	struct client *c = p->client;
 	struct worker *w = c->worker;
-	size_t len = mqtt_publish_len(p->topic_len, w->bench->opt.qos,
-				      w->bench->opt.payload);
+	size_t len = mqtt_publish_len(c->level, p->topic_len,
+				      w->bench->opt.qos, w->bench->opt.payload);
 	uint64_t credit, n = 0;
 	uint8_t *frame;
 
@@ -251,7 +259,8 @@ int64_t publisher_wait_ns(struct publisher *p, uint64_t now)
 {
 	const struct options *o = &p->client->worker->bench->opt;
 	const struct buf *tx = &p->client->tx;
-	size_t len = mqtt_publish_len(p->topic_len, o->qos, o->payload);
+	size_t len = mqtt_publish_len(p->client->level, p->topic_len, o->qos,
+				      o->payload);
 	uint64_t due;
 
 	if (p->done || p->client->state != CLIENT_READY)
@@ -259,7 +268,7 @@ int64_t publisher_wait_ns(struct publisher *p, uint64_t now)
 	/* A full send buffer: EPOLLOUT wakes the worker. */
 	if (tx->cap - (tx->len - tx->head) < len + ACK_ROOM)
 		return -1;
-	if (o->qos && p->inflight >= o->inflight)
+	if (o->qos && p->inflight >= p->max_inflight)
 		return -1;
 	/* The retiring subscriber wakes it; this bounds a lost wakeup. */
 	if (p->ring && p->sent - p->tail >= o->window)

@@ -30,6 +30,7 @@ void counters_sum(const struct bench *b, struct counters *sum)
 		sum->closed += shared_load(c->closed);
 		sum->completed += shared_load(c->completed);
 		sum->ack_errors += shared_load(c->ack_errors);
+		sum->refused += shared_load(c->refused);
 	}
 	if (b->opt.limit)
 		sum->published = sum->expected = limit_written(b);
@@ -175,6 +176,7 @@ void result_collect(struct result *r, const struct bench *b,
 	r->unexpected = sum.unexpected;
 	r->closed = sum.closed;
 	r->ack_errors = sum.ack_errors;
+	r->refused = sum.refused;
 	r->delivered_in_run = at_stop->delivered;
 	r->delivered_bytes = at_stop->delivered_bytes;
 	result_tracks(r, b);
@@ -228,6 +230,8 @@ static size_t result_fields(const struct result *r, const struct bench *b,
 		F_STR("label", o->label ? o->label : ""),
 		F_STR("scenario", plan_scenario_name(o->scenario)),
 		F_STR("broker", broker_name(b, broker, broker_size)),
+		F_U64("protocol", o->protocol),
+		F_U64("sub_protocol", o->sub_protocol),
 		F_U64("qos", o->qos),
 		F_U64("payload", o->payload),
 		F_U64("publishers", b->plan.npubs),
@@ -255,6 +259,7 @@ static size_t result_fields(const struct result *r, const struct bench *b,
 		F_U64("window_timeouts", r->window_timeouts),
 		F_U64("connections_lost", r->closed),
 		F_U64("ack_errors", r->ack_errors),
+		F_U64("refused", r->refused),
 		F_REAL("latency_p50_us", hist_percentile(h, 50) / 1e3),
 		F_REAL("latency_p99_us", hist_percentile(h, 99) / 1e3),
 		F_REAL("latency_p999_us", hist_percentile(h, 99.9) / 1e3),
@@ -376,17 +381,26 @@ static void print_text_cpu(const struct result *r, const struct bench *b)
 		       100 * r->busiest_thread);
 }
 
+static const char *level_name(uint8_t level)
+{
+	return level == MQTT_V5 ? "5.0" : "3.1.1";
+}
+
 static void print_text(const struct result *r, const struct bench *b)
 {
 	const struct options *o = &b->opt;
-	char broker[300];
+	char broker[300], subs[32] = "";
 
-	printf("kmqtt-bench %s against %s: QoS %d, %u-byte payload, %u "
-	       "publishers, %u subscribers, %" PRIu64
+	if (o->sub_protocol != o->protocol)
+		snprintf(subs, sizeof(subs), " (subscribers %s)",
+			 level_name(o->sub_protocol));
+	printf("kmqtt-bench %s against %s: MQTT %s%s, QoS %d, %u-byte "
+	       "payload, %u publishers, %u subscribers, %" PRIu64
 	       " deliveries per message from each\n",
 	       plan_scenario_name(o->scenario),
-	       broker_name(b, broker, sizeof(broker)), o->qos, o->payload,
-	       b->plan.npubs, b->plan.nsubs, plan_deliveries(&b->plan));
+	       broker_name(b, broker, sizeof(broker)), level_name(o->protocol),
+	       subs, o->qos, o->payload, b->plan.npubs, b->plan.nsubs,
+	       plan_deliveries(&b->plan));
 	printf("setup      %u connections in %.2f s\n",
 	       o->limit ? b->plan.nsubs : b->plan.nclients, r->setup_s);
 	printf("published  %" PRIu64 " messages in %.2f s: %.0f msgs/s\n",
@@ -398,9 +412,10 @@ static void print_text(const struct result *r, const struct bench *b)
 	       ", unexpected %" PRIu64 "\n", r->expected, r->delivered,
 	       r->lost, percent(r->lost, r->expected), r->dups, r->late,
 	       r->unexpected);
-	if (r->closed || r->ack_errors)
+	if (r->closed || r->ack_errors || r->refused)
 		printf("           connections lost %" PRIu64 ", bad acks %"
-		       PRIu64 "\n", r->closed, r->ack_errors);
+		       PRIu64 ", refused %" PRIu64 "\n", r->closed,
+		       r->ack_errors, r->refused);
 	print_text_latency(&r->latency);
 	print_text_cpu(r, b);
 }

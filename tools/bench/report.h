@@ -34,6 +34,7 @@ struct result {
 	uint64_t lost;
 	uint64_t closed;
 	uint64_t ack_errors;
+	uint64_t refused;	/* 5.0 PUBACK/PUBREC/PUBCOMP failure codes */
 	uint64_t window_timeouts;
 	double publish_rate;
 	double delivered_rate;

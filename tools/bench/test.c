@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests of kmqtt-bench's pure parts (TAP): the MQTT codec against
- * bytes written out by hand from the 3.1.1 spec, topic matching, the
- * histogram's percentiles, sequence tracking, and the scenario plans
- * against a brute-force matcher.  `make -C tools/bench test`.
+ * bytes written out by hand from the 3.1.1 and 5.0 specs, malformed and
+ * truncated 5.0 packets and random bytes (under ASan: every parser stays
+ * in bounds), topic matching, the histogram's percentiles, sequence
+ * tracking, and the scenario plans against a brute-force matcher.
+ * `make -C tools/bench test`.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,16 +61,18 @@ static void test_encoders(void)
 	uint8_t buf[64];
 	size_t n;
 
-	n = mqtt_put_connect(buf, sizeof(buf), "kb", 60);
+	n = mqtt_put_connect(buf, sizeof(buf), MQTT_V311, "kb", 60);
 	ok(bytes_are(buf, n, connect, sizeof(connect)), "CONNECT bytes");
-	ok(!mqtt_put_connect(buf, 10, "kb", 60), "CONNECT too large is 0");
-	n = mqtt_put_subscribe(buf, sizeof(buf), 1, "a/b", 1);
+	ok(!mqtt_put_connect(buf, 10, MQTT_V311, "kb", 60),
+	   "CONNECT too large is 0");
+	n = mqtt_put_subscribe(buf, sizeof(buf), MQTT_V311, 1, "a/b", 1);
 	ok(bytes_are(buf, n, subscribe, sizeof(subscribe)), "SUBSCRIBE bytes");
-	n = mqtt_put_publish_header(buf, sizeof(buf), "t", 1, 1, 5, 3);
+	n = mqtt_put_publish_header(buf, sizeof(buf), MQTT_V311, "t", 1, 1, 5,
+				    3);
 	ok(bytes_are(buf, n, publish, sizeof(publish)),
 	   "PUBLISH QoS 1 header bytes");
-	ok(mqtt_publish_len(1, 1, 3) == 10, "PUBLISH length");
-	ok(!mqtt_put_publish_header(buf, 9, "t", 1, 1, 5, 3),
+	ok(mqtt_publish_len(MQTT_V311, 1, 1, 3) == 10, "PUBLISH length");
+	ok(!mqtt_put_publish_header(buf, 9, MQTT_V311, "t", 1, 1, 5, 3),
 	   "PUBLISH that does not fit is 0");
 	n = mqtt_put_ack(buf, sizeof(buf), MQTT_PUBACK, 5);
 	ok(bytes_are(buf, n, puback, sizeof(puback)), "PUBACK bytes");
@@ -82,9 +86,9 @@ static void test_encoders(void)
 	n = mqtt_put_empty(buf, sizeof(buf), MQTT_DISCONNECT);
 	ok(bytes_are(buf, n, disconnect, sizeof(disconnect)),
 	   "DISCONNECT bytes");
-	n = mqtt_put_connack(buf, sizeof(buf), 0);
+	n = mqtt_put_connack(buf, sizeof(buf), MQTT_V311, 0);
 	ok(bytes_are(buf, n, connack, sizeof(connack)), "CONNACK bytes");
-	n = mqtt_put_suback(buf, sizeof(buf), 1, 1);
+	n = mqtt_put_suback(buf, sizeof(buf), MQTT_V311, 1, 1);
 	ok(bytes_are(buf, n, suback, sizeof(suback)), "SUBACK bytes");
 }
 
@@ -95,15 +99,19 @@ static void test_remaining_length(void)
 	struct mqtt_packet pkt;
 	size_t hdr;
 
-	hdr = mqtt_put_publish_header(buf, sizeof(buf), "t", 1, 0, 0, 124);
+	hdr = mqtt_put_publish_header(buf, sizeof(buf), MQTT_V311, "t", 1, 0, 0,
+				      124);
 	ok(hdr == 5 && buf[1] == 127, "remaining length 127: one byte");
-	hdr = mqtt_put_publish_header(buf, sizeof(buf), "t", 1, 0, 0, 125);
+	hdr = mqtt_put_publish_header(buf, sizeof(buf), MQTT_V311, "t", 1, 0, 0,
+				      125);
 	ok(hdr == 6 && buf[1] == 0x80 && buf[2] == 0x01,
 	   "remaining length 128: 0x80 0x01");
-	hdr = mqtt_put_publish_header(buf, sizeof(buf), "t", 1, 0, 0, 16380);
+	hdr = mqtt_put_publish_header(buf, sizeof(buf), MQTT_V311, "t", 1, 0, 0,
+				      16380);
 	ok(hdr == 6 && buf[1] == 0xff && buf[2] == 0x7f,
 	   "remaining length 16383: 0xff 0x7f");
-	hdr = mqtt_put_publish_header(buf, sizeof(buf), "t", 1, 0, 0, 16381);
+	hdr = mqtt_put_publish_header(buf, sizeof(buf), MQTT_V311, "t", 1, 0, 0,
+				      16381);
 	ok(hdr == 7 && buf[1] == 0x80 && buf[2] == 0x80 && buf[3] == 0x01,
 	   "remaining length 16384: 0x80 0x80 0x01");
 	ok(mqtt_frame(buf, 16388, sizeof(buf), &pkt) == 16388 &&
@@ -126,6 +134,7 @@ static void test_frames(void)
 	};
 	struct mqtt_packet pkt;
 	struct mqtt_publish m;
+	uint8_t reason = 1;
 	uint16_t id = 0;
 	ssize_t n;
 
@@ -133,39 +142,491 @@ static void test_frames(void)
 	   "five-byte remaining length: malformed");
 	ok(mqtt_frame(two, 1, 64, &pkt) == 0, "one byte: incomplete");
 	n = mqtt_frame(two, sizeof(two), 64, &pkt);
-	ok(n == 7 && !mqtt_parse_publish(&pkt, &m) && m.qos == 0 &&
+	ok(n == 7 && !mqtt_parse_publish(&pkt, MQTT_V311, &m) && m.qos == 0 &&
 	   m.topic_len == 1 && m.topic[0] == 'x' && m.payload_len == 2 &&
 	   !memcmp(m.payload, "hi", 2), "QoS 0 PUBLISH parsed");
 	ok(mqtt_frame(two + n, sizeof(two) - n, 64, &pkt) == 4 &&
-	   pkt.type == MQTT_PUBACK && !mqtt_parse_id(&pkt, &id) &&
-	   id == 0xabcd, "PUBACK after it, id 0xabcd");
+	   pkt.type == MQTT_PUBACK && !mqtt_parse_ack(&pkt, MQTT_V311, &id,
+						      &reason) &&
+	   id == 0xabcd && !reason, "PUBACK after it, id 0xabcd");
 	ok(mqtt_frame(qos2, sizeof(qos2), 64, &pkt) == 9 &&
-	   !mqtt_parse_publish(&pkt, &m) && m.qos == 2 && m.dup &&
+	   !mqtt_parse_publish(&pkt, MQTT_V311, &m) && m.qos == 2 && m.dup &&
 	   m.id == 9 && m.payload_len == 2, "QoS 2 DUP PUBLISH parsed");
 }
 
 static void test_parsers(void)
 {
-	uint8_t buf[64], granted, rc, qos;
+	uint8_t buf[64], granted, qos;
+	struct mqtt_connack ca;
 	struct mqtt_packet pkt;
 	const uint8_t *s;
+	int level = 0;
 	size_t len;
 	uint16_t id;
 
-	mqtt_frame(buf, mqtt_put_connect(buf, sizeof(buf), "kb-1-7", 5), 64,
-		   &pkt);
-	ok(!mqtt_parse_connect(&pkt, &s, &len) && len == 6 &&
-	   !memcmp(s, "kb-1-7", 6), "CONNECT client id parsed");
-	mqtt_frame(buf, mqtt_put_subscribe(buf, sizeof(buf), 3, "a/+", 2), 64,
-		   &pkt);
-	ok(!mqtt_parse_subscribe(&pkt, &id, &s, &len, &qos) && id == 3 &&
-	   len == 3 && !memcmp(s, "a/+", 3) && qos == 2,
+	mqtt_frame(buf, mqtt_put_connect(buf, sizeof(buf), MQTT_V311,
+					 "kb-1-7", 5), 64, &pkt);
+	ok(!mqtt_parse_connect(&pkt, &level, &s, &len) && len == 6 &&
+	   level == MQTT_V311 && !memcmp(s, "kb-1-7", 6),
+	   "CONNECT client id parsed");
+	mqtt_frame(buf, mqtt_put_subscribe(buf, sizeof(buf), MQTT_V311, 3,
+					   "a/+", 2), 64, &pkt);
+	ok(!mqtt_parse_subscribe(&pkt, MQTT_V311, &id, &s, &len, &qos) &&
+	   id == 3 && len == 3 && !memcmp(s, "a/+", 3) && qos == 2,
 	   "SUBSCRIBE parsed");
-	mqtt_frame(buf, mqtt_put_suback(buf, sizeof(buf), 3, 0x80), 64, &pkt);
-	ok(!mqtt_parse_suback(&pkt, &id, &granted) && id == 3 &&
+	mqtt_frame(buf, mqtt_put_suback(buf, sizeof(buf), MQTT_V311, 3, 0x80),
+		   64, &pkt);
+	ok(!mqtt_parse_suback(&pkt, MQTT_V311, &id, &granted) && id == 3 &&
 	   granted == 0x80, "SUBACK failure code parsed");
-	mqtt_frame(buf, mqtt_put_connack(buf, sizeof(buf), 5), 64, &pkt);
-	ok(!mqtt_parse_connack(&pkt, &rc) && rc == 5, "CONNACK code parsed");
+	mqtt_frame(buf, mqtt_put_connack(buf, sizeof(buf), MQTT_V311, 5), 64,
+		   &pkt);
+	ok(!mqtt_parse_connack(&pkt, MQTT_V311, &ca) && ca.rc == 5 &&
+	   ca.receive_max == 65535 && ca.max_qos == 2 && !ca.max_packet &&
+	   ca.keepalive == -1, "CONNACK code parsed, no limits");
+}
+
+/* Frames a whole packet written out by hand. */
+static bool framed(const uint8_t *bytes, size_t n, struct mqtt_packet *pkt)
+{
+	return mqtt_frame(bytes, n, 1 << 20, pkt) == (ssize_t)n;
+}
+
+#define FRAMED(bytes, pkt)	framed(bytes, sizeof(bytes), pkt)
+
+static void test_encoders_v5(void)
+{
+	static const uint8_t connect[] = {
+		0x10, 0x0f, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x05, 0x02,
+		0x00, 0x3c, 0x00, 0x00, 0x02, 'k', 'b',
+	};
+	static const uint8_t subscribe[] = {
+		0x82, 0x09, 0x00, 0x01, 0x00, 0x00, 0x03, 'a', '/', 'b', 0x01,
+	};
+	static const uint8_t publish1[] = {
+		0x32, 0x09, 0x00, 0x01, 't', 0x00, 0x05, 0x00,
+	};
+	static const uint8_t publish0[] = { 0x30, 0x07, 0x00, 0x01, 't', 0x00 };
+	static const uint8_t connack[] = { 0x20, 0x03, 0x00, 0x85, 0x00 };
+	static const uint8_t suback[] = { 0x90, 0x04, 0x00, 0x01, 0x00, 0x01 };
+	uint8_t buf[64];
+	size_t n;
+
+	n = mqtt_put_connect(buf, sizeof(buf), MQTT_V5, "kb", 60);
+	ok(bytes_are(buf, n, connect, sizeof(connect)),
+	   "5.0 CONNECT bytes: level 5, empty properties");
+	ok(!mqtt_put_connect(buf, 16, MQTT_V5, "kb", 60),
+	   "5.0 CONNECT one byte too large is 0");
+	n = mqtt_put_subscribe(buf, sizeof(buf), MQTT_V5, 1, "a/b", 1);
+	ok(bytes_are(buf, n, subscribe, sizeof(subscribe)),
+	   "5.0 SUBSCRIBE bytes");
+	n = mqtt_put_publish_header(buf, sizeof(buf), MQTT_V5, "t", 1, 1, 5, 3);
+	ok(bytes_are(buf, n, publish1, sizeof(publish1)) &&
+	   mqtt_publish_len(MQTT_V5, 1, 1, 3) == 11,
+	   "5.0 PUBLISH QoS 1 header bytes and length");
+	n = mqtt_put_publish_header(buf, sizeof(buf), MQTT_V5, "t", 1, 0, 0, 3);
+	ok(bytes_are(buf, n, publish0, sizeof(publish0)),
+	   "5.0 PUBLISH QoS 0 header bytes");
+	ok(!mqtt_put_publish_header(buf, 10, MQTT_V5, "t", 1, 1, 5, 3),
+	   "5.0 PUBLISH that does not fit is 0");
+	n = mqtt_put_connack(buf, sizeof(buf), MQTT_V5, 0x85);
+	ok(bytes_are(buf, n, connack, sizeof(connack)), "5.0 CONNACK bytes");
+	n = mqtt_put_suback(buf, sizeof(buf), MQTT_V5, 1, 1);
+	ok(bytes_are(buf, n, suback, sizeof(suback)), "5.0 SUBACK bytes");
+}
+
+static void test_connack_v5(void)
+{
+	static const uint8_t plain[] = { 0x20, 0x03, 0x00, 0x00, 0x00 };
+	static const uint8_t limits[] = {
+		0x20, 0x1d, 0x01, 0x00, 0x1a,
+		0x22, 0x00, 0x0a,			/* topic alias max */
+		0x21, 0x00, 0x14,			/* receive max 20 */
+		0x24, 0x01,				/* max QoS 1 */
+		0x27, 0x00, 0x00, 0x03, 0xe8,		/* max packet 1000 */
+		0x26, 0x00, 0x01, 'a', 0x00, 0x02, 'b', 'c', /* user */
+		0x1f, 0x00, 0x02, 'o', 'k',		/* reason string */
+	};
+	static const uint8_t keepalive[] = {
+		0x20, 0x06, 0x00, 0x00, 0x03, 0x13, 0x00, 0x00,
+	};
+	static const uint8_t refused[] = { 0x20, 0x03, 0x00, 0x84, 0x00 };
+	static const uint8_t v311_refused[] = { 0x20, 0x02, 0x00, 0x01 };
+	static const uint8_t v311_accepted[] = { 0x20, 0x02, 0x00, 0x00 };
+	static const uint8_t bad[][12] = {
+		/* property length past the end */
+		{ 0x20, 0x03, 0x00, 0x00, 0x05 },
+		/* property length of five bytes */
+		{ 0x20, 0x07, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x7f },
+		/* unknown property 0x7f */
+		{ 0x20, 0x05, 0x00, 0x00, 0x02, 0x7f, 0x00 },
+		/* receive maximum cut short */
+		{ 0x20, 0x05, 0x00, 0x00, 0x02, 0x21, 0x00 },
+		/* receive maximum 0 */
+		{ 0x20, 0x06, 0x00, 0x00, 0x03, 0x21, 0x00, 0x00 },
+		/* maximum QoS 2 */
+		{ 0x20, 0x05, 0x00, 0x00, 0x02, 0x24, 0x02 },
+		/* maximum packet size 0 */
+		{ 0x20, 0x08, 0x00, 0x00, 0x05, 0x27, 0x00, 0x00, 0x00, 0x00 },
+		/* a byte after the properties */
+		{ 0x20, 0x04, 0x00, 0x00, 0x00, 0x00 },
+		/* a string running past the block */
+		{ 0x20, 0x06, 0x00, 0x00, 0x03, 0x1f, 0x00, 0x09 },
+		/* a user property's second string cut short */
+		{ 0x20, 0x09, 0x00, 0x00, 0x06, 0x26, 0x00, 0x01, 'a', 0x00,
+		  0x01 },
+	};
+	struct mqtt_connack ca;
+	struct mqtt_packet pkt;
+	unsigned int i;
+	bool all = true;
+
+	ok(FRAMED(plain, &pkt) && !mqtt_parse_connack(&pkt, MQTT_V5, &ca) &&
+	   !ca.rc && !ca.session_present && ca.receive_max == 65535 &&
+	   ca.max_qos == 2 && !ca.max_packet && ca.keepalive == -1,
+	   "5.0 CONNACK, no properties: defaults");
+	ok(FRAMED(keepalive, &pkt) && !mqtt_parse_connack(&pkt, MQTT_V5, &ca) &&
+	   ca.keepalive == 0, "5.0 CONNACK: server keep alive 0 read");
+	ok(FRAMED(limits, &pkt) && !mqtt_parse_connack(&pkt, MQTT_V5, &ca) &&
+	   !ca.rc && ca.session_present && ca.receive_max == 20 &&
+	   ca.max_qos == 1 && ca.max_packet == 1000,
+	   "5.0 CONNACK: receive maximum, maximum QoS and packet size read, "
+	   "other properties skipped");
+	ok(FRAMED(limits, &pkt) && mqtt_parse_connack(&pkt, MQTT_V311, &ca),
+	   "the same CONNACK to a 3.1.1 client: malformed");
+	ok(FRAMED(refused, &pkt) && !mqtt_parse_connack(&pkt, MQTT_V5, &ca) &&
+	   ca.rc == 0x84, "5.0 CONNACK 0x84 read");
+	ok(FRAMED(v311_refused, &pkt) &&
+	   !mqtt_parse_connack(&pkt, MQTT_V5, &ca) && ca.rc == 1,
+	   "3.1.1 refusal to a 5.0 CONNECT read as a refusal");
+	ok(FRAMED(v311_accepted, &pkt) &&
+	   mqtt_parse_connack(&pkt, MQTT_V5, &ca),
+	   "3.1.1 acceptance to a 5.0 CONNECT: malformed");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t n = 2 + bad[i][1];
+
+		if (!framed(bad[i], n, &pkt) ||
+		    !mqtt_parse_connack(&pkt, MQTT_V5, &ca)) {
+			printf("# malformed CONNACK %u accepted\n", i);
+			all = false;
+		}
+	}
+	ok(all, "malformed 5.0 CONNACKs refused");
+}
+
+static void test_suback_v5(void)
+{
+	static const uint8_t plain[] = { 0x90, 0x04, 0x00, 0x07, 0x00, 0x01 };
+	static const uint8_t why[] = {
+		0x90, 0x08, 0x00, 0x07, 0x04, 0x1f, 0x00, 0x01, 'x', 0x80,
+	};
+	static const uint8_t past[] = { 0x90, 0x04, 0x00, 0x07, 0x05, 0x01 };
+	static const uint8_t two[] = {
+		0x90, 0x05, 0x00, 0x07, 0x00, 0x01, 0x01,
+	};
+	static const uint8_t none[] = { 0x90, 0x03, 0x00, 0x07, 0x00 };
+	struct mqtt_packet pkt;
+	uint8_t granted = 9;
+	uint16_t id = 0;
+
+	ok(FRAMED(plain, &pkt) &&
+	   !mqtt_parse_suback(&pkt, MQTT_V5, &id, &granted) && id == 7 &&
+	   granted == 1, "5.0 SUBACK: QoS 1 granted");
+	ok(FRAMED(why, &pkt) &&
+	   !mqtt_parse_suback(&pkt, MQTT_V5, &id, &granted) &&
+	   granted == 0x80, "5.0 SUBACK with a reason string: 0x80");
+	ok(FRAMED(plain, &pkt) &&
+	   mqtt_parse_suback(&pkt, MQTT_V311, &id, &granted),
+	   "5.0 SUBACK to a 3.1.1 client: malformed");
+	ok(FRAMED(past, &pkt) && mqtt_parse_suback(&pkt, MQTT_V5, &id,
+						   &granted) &&
+	   FRAMED(two, &pkt) && mqtt_parse_suback(&pkt, MQTT_V5, &id,
+						  &granted) &&
+	   FRAMED(none, &pkt) && mqtt_parse_suback(&pkt, MQTT_V5, &id,
+						   &granted),
+	   "5.0 SUBACK: properties past the end, two codes, none: malformed");
+}
+
+static void test_publish_v5(void)
+{
+	static const uint8_t expiry[] = {
+		0x30, 0x0b, 0x00, 0x01, 'x', 0x05, 0x02, 0x00, 0x00, 0x00,
+		0x1e, 'h', 'i',
+	};
+	static const uint8_t user[] = {
+		0x32, 0x11, 0x00, 0x01, 'x', 0x00, 0x2a, 0x09, 0x26, 0x00,
+		0x01, 'k', 0x00, 0x01, 'v', 0x0b, 0x01, 'o', 'k',
+	};
+	static const uint8_t empty[] = {
+		0x30, 0x06, 0x00, 0x01, 'x', 0x00, 'h', 'i',
+	};
+	static const uint8_t past[] = {
+		0x30, 0x06, 0x00, 0x01, 'x', 0x03, 'h', 'i',
+	};
+	static const uint8_t no_props[] = { 0x30, 0x03, 0x00, 0x01, 'x' };
+	struct mqtt_publish m;
+	struct mqtt_packet pkt;
+
+	ok(FRAMED(expiry, &pkt) && !mqtt_parse_publish(&pkt, MQTT_V5, &m) &&
+	   m.qos == 0 && m.props_len == 5 && m.props[0] == 0x02 &&
+	   m.payload_len == 2 && !memcmp(m.payload, "hi", 2),
+	   "5.0 PUBLISH: message expiry skipped, payload after it");
+	ok(FRAMED(user, &pkt) && !mqtt_parse_publish(&pkt, MQTT_V5, &m) &&
+	   m.qos == 1 && m.id == 42 && m.props_len == 9 &&
+	   m.payload_len == 2 && !memcmp(m.payload, "ok", 2),
+	   "5.0 PUBLISH QoS 1: user property, subscription id skipped");
+	ok(FRAMED(empty, &pkt) && !mqtt_parse_publish(&pkt, MQTT_V5, &m) &&
+	   !m.props_len && m.payload_len == 2,
+	   "5.0 PUBLISH, empty properties");
+	ok(FRAMED(empty, &pkt) && !mqtt_parse_publish(&pkt, MQTT_V311, &m) &&
+	   m.payload_len == 3, "the same to a 3.1.1 client: a 3-byte payload");
+	ok(FRAMED(past, &pkt) && mqtt_parse_publish(&pkt, MQTT_V5, &m),
+	   "5.0 PUBLISH, properties past the end: malformed");
+	ok(FRAMED(no_props, &pkt) && mqtt_parse_publish(&pkt, MQTT_V5, &m) &&
+	   !mqtt_parse_publish(&pkt, MQTT_V311, &m) && !m.payload_len,
+	   "no property length: malformed in 5.0, empty payload in 3.1.1");
+}
+
+static void test_acks_v5(void)
+{
+	static const struct {
+		uint8_t bytes[12];
+		int ret;
+		uint8_t reason;
+		const char *what;
+	} cases[] = {
+		{ { 0x40, 0x02, 0x00, 0x05 }, 0, 0, "2 bytes: success" },
+		{ { 0x40, 0x03, 0x00, 0x05, 0x10 }, 0, 0x10,
+		  "3 bytes: no matching subscribers" },
+		{ { 0x50, 0x04, 0x00, 0x05, 0x87, 0x00 }, 0, 0x87,
+		  "4 bytes: PUBREC not authorized, empty properties" },
+		{ { 0x70, 0x08, 0x00, 0x05, 0x92, 0x04, 0x1f, 0x00, 0x01, 'z' },
+		  0, 0x92, "PUBCOMP 0x92 with a reason string" },
+		{ { 0x40, 0x01, 0x00 }, -1, 0, "1 byte: malformed" },
+		{ { 0x40, 0x04, 0x00, 0x05, 0x00, 0x05 }, -1, 0,
+		  "properties past the end: malformed" },
+		{ { 0x40, 0x05, 0x00, 0x05, 0x00, 0x00, 0xff }, -1, 0,
+		  "a byte after the properties: malformed" },
+	};
+	static const uint8_t three[] = { 0x40, 0x03, 0x00, 0x05, 0x10 };
+	struct mqtt_packet pkt;
+	unsigned int i;
+	uint8_t reason;
+	uint16_t id;
+	bool all = true;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int ret = -2;
+
+		reason = 0xff;
+		id = 0;
+		if (framed(cases[i].bytes, 2 + cases[i].bytes[1], &pkt))
+			ret = mqtt_parse_ack(&pkt, MQTT_V5, &id, &reason);
+		if (ret != cases[i].ret ||
+		    (!ret && (id != 5 || reason != cases[i].reason))) {
+			printf("# ack %s: %d, id %u, reason 0x%02x\n",
+			       cases[i].what, ret, id, reason);
+			all = false;
+		}
+	}
+	ok(all, "5.0 PUBACK/PUBREC/PUBCOMP of 2, 3 and 4+ bytes");
+	ok(FRAMED(three, &pkt) && mqtt_parse_ack(&pkt, MQTT_V311, &id, &reason),
+	   "a 3-byte ack to a 3.1.1 client: malformed");
+}
+
+static void test_disconnect_v5(void)
+{
+	static const uint8_t none[] = { 0xe0, 0x00 };
+	static const uint8_t code[] = { 0xe0, 0x01, 0x8b };
+	static const uint8_t text[] = {
+		0xe0, 0x0a, 0x97, 0x08, 0x1f, 0x00, 0x05, 'q', 'u', 'o', 't',
+		'a',
+	};
+	static const uint8_t past[] = { 0xe0, 0x03, 0x8b, 0x05, 0x1f };
+	static const uint8_t cut[] = {
+		0xe0, 0x05, 0x8b, 0x03, 0x1f, 0x00, 0x05,
+	};
+	struct mqtt_packet pkt;
+	const uint8_t *why;
+	size_t why_len;
+	uint8_t reason;
+
+	ok(FRAMED(none, &pkt) &&
+	   !mqtt_parse_disconnect(&pkt, &reason, &why, &why_len) &&
+	   !reason && !why, "DISCONNECT of 0 bytes: normal");
+	ok(FRAMED(code, &pkt) &&
+	   !mqtt_parse_disconnect(&pkt, &reason, &why, &why_len) &&
+	   reason == 0x8b && !why &&
+	   !strcmp(mqtt_reason_name(reason), "server shutting down"),
+	   "DISCONNECT 0x8b, server shutting down");
+	ok(FRAMED(text, &pkt) &&
+	   !mqtt_parse_disconnect(&pkt, &reason, &why, &why_len) &&
+	   reason == 0x97 && why_len == 5 && !memcmp(why, "quota", 5),
+	   "DISCONNECT 0x97 with its reason string");
+	ok(FRAMED(past, &pkt) &&
+	   mqtt_parse_disconnect(&pkt, &reason, &why, &why_len) &&
+	   FRAMED(cut, &pkt) &&
+	   mqtt_parse_disconnect(&pkt, &reason, &why, &why_len),
+	   "DISCONNECT with properties past the end or cut short: malformed");
+	ok(!*mqtt_reason_name(0x42), "unknown reason code: no name");
+}
+
+static void test_props(void)
+{
+	static const uint8_t block[] = {
+		0x0b, 0x80, 0x01,			/* subscription id */
+		0x09, 0x00, 0x02, 0x00, 0xff,		/* correlation data */
+		0x26, 0x00, 0x00, 0x00, 0x01, 'v',	/* user property */
+		0x02, 0x00, 0x01, 0x00, 0x00,		/* expiry 65536 */
+	};
+	static const uint8_t long_varint[] = { 0x0b, 0xff, 0xff, 0xff, 0xff };
+	const uint8_t *p = block, *end = block + sizeof(block);
+	struct mqtt_prop prop[4];
+	int more[5], i;
+
+	for (i = 0; i < 5; i++)
+		more[i] = mqtt_prop_next(&p, end, &prop[i < 4 ? i : 3]);
+	ok(more[0] == 1 && prop[0].id == 0x0b && prop[0].num == 128 &&
+	   more[1] == 1 && prop[1].len == 2 && prop[1].data == block + 6 &&
+	   more[2] == 1 && prop[2].len == 5 && prop[2].data == block + 9 &&
+	   more[3] == 1 && prop[3].num == 65536 && !more[4] && p == end,
+	   "a property block walked: variable integer, binary, pair, u32");
+	p = long_varint;
+	ok(mqtt_prop_next(&p, p + sizeof(long_varint), &prop[0]) == -1,
+	   "a five-byte variable integer: malformed");
+}
+
+/* The limit mode broker's side: 5.0 CONNECT and SUBSCRIBE. */
+static void test_connect_subscribe_v5(void)
+{
+	static const uint8_t connect[] = {
+		0x10, 0x12, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x05, 0x02,
+		0x00, 0x3c, 0x03, 0x21, 0x00, 0x0a, 0x00, 0x02, 'k', 'b',
+	};
+	static const uint8_t level3[] = {
+		0x10, 0x0e, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x03, 0x02,
+		0x00, 0x3c, 0x00, 0x02, 'k', 'b',
+	};
+	static const uint8_t past[] = {
+		0x10, 0x0f, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x05, 0x02,
+		0x00, 0x3c, 0x09, 0x00, 0x02, 'k', 'b',
+	};
+	static const uint8_t subscribe[] = {
+		0x82, 0x0b, 0x00, 0x04, 0x02, 0x0b, 0x07, 0x00, 0x03, 'a',
+		'/', '#', 0x01,
+	};
+	uint8_t buf[64], qos;
+	struct mqtt_packet pkt;
+	const uint8_t *s;
+	int level = 0;
+	size_t len;
+	uint16_t id;
+
+	mqtt_frame(buf, mqtt_put_connect(buf, sizeof(buf), MQTT_V5, "kb-2-9",
+					 5), 64, &pkt);
+	ok(!mqtt_parse_connect(&pkt, &level, &s, &len) && level == MQTT_V5 &&
+	   len == 6 && !memcmp(s, "kb-2-9", 6), "5.0 CONNECT round trip");
+	ok(FRAMED(connect, &pkt) && !mqtt_parse_connect(&pkt, &level, &s,
+							&len) &&
+	   len == 2 && !memcmp(s, "kb", 2),
+	   "5.0 CONNECT with a receive maximum: client id after it");
+	ok(FRAMED(level3, &pkt) && mqtt_parse_connect(&pkt, &level, &s, &len) &&
+	   FRAMED(past, &pkt) && mqtt_parse_connect(&pkt, &level, &s, &len),
+	   "CONNECT level 3, properties past the end: refused");
+	mqtt_frame(buf, mqtt_put_subscribe(buf, sizeof(buf), MQTT_V5, 3,
+					   "a/+", 2), 64, &pkt);
+	ok(!mqtt_parse_subscribe(&pkt, MQTT_V5, &id, &s, &len, &qos) &&
+	   id == 3 && len == 3 && !memcmp(s, "a/+", 3) && qos == 2,
+	   "5.0 SUBSCRIBE round trip");
+	ok(FRAMED(subscribe, &pkt) &&
+	   !mqtt_parse_subscribe(&pkt, MQTT_V5, &id, &s, &len, &qos) &&
+	   id == 4 && len == 3 && !memcmp(s, "a/#", 3) && qos == 1,
+	   "5.0 SUBSCRIBE with a subscription identifier");
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* Every parser on one body, in its own allocation: ASan sees overreads. */
+static void parse_all(uint8_t type, uint8_t flags, const uint8_t *body,
+		      size_t len)
+{
+	uint8_t *copy = malloc(len ? len : 1), reason, granted, qos;
+	struct mqtt_packet pkt = { type, flags, copy, len };
+	const uint8_t *s, *end = copy + len, *p = copy;
+	struct mqtt_connack ca;
+	struct mqtt_publish m;
+	struct mqtt_prop prop;
+	size_t n;
+	uint16_t id;
+	int level, i;
+
+	memcpy(copy, body, len);
+	for (level = MQTT_V311; level <= MQTT_V5; level++) {
+		pkt.type = MQTT_PUBLISH;
+		if (!mqtt_parse_publish(&pkt, level, &m) &&
+		    (m.payload + m.payload_len != end ||
+		     (m.props && m.props + m.props_len > m.payload)))
+			ok(false, "PUBLISH parsed out of bounds");
+		pkt.type = type;
+		mqtt_parse_ack(&pkt, level, &id, &reason);
+		pkt.type = MQTT_CONNACK;
+		mqtt_parse_connack(&pkt, level, &ca);
+		pkt.type = MQTT_SUBACK;
+		mqtt_parse_suback(&pkt, level, &id, &granted);
+		pkt.type = MQTT_SUBSCRIBE;
+		mqtt_parse_subscribe(&pkt, level, &id, &s, &n, &qos);
+	}
+	pkt.type = MQTT_CONNECT;
+	mqtt_parse_connect(&pkt, &level, &s, &n);
+	pkt.type = MQTT_DISCONNECT;
+	mqtt_parse_disconnect(&pkt, &reason, &s, &n);
+	for (i = 0; i < 64 && mqtt_prop_next(&p, end, &prop) > 0; i++)
+		;
+	free(copy);
+}
+
+/* Every prefix of valid 5.0 packets, then random bodies. */
+static void test_malformed_v5(void)
+{
+	static const uint8_t connack[] = {
+		0x01, 0x00, 0x10, 0x21, 0x00, 0x14, 0x26, 0x00, 0x01, 'a',
+		0x00, 0x02, 'b', 'c', 0x1f, 0x00, 0x02, 'o', 'k',
+	};
+	static const uint8_t publish[] = {
+		0x00, 0x01, 'x', 0x00, 0x2a, 0x09, 0x26, 0x00, 0x01, 'k',
+		0x00, 0x01, 'v', 0x0b, 0x01, 'o', 'k',
+	};
+	static const uint8_t disconnect[] = {
+		0x97, 0x08, 0x1f, 0x00, 0x05, 'q', 'u', 'o', 't', 'a',
+	};
+	uint8_t body[48];
+	size_t len, i;
+	int round;
+
+	for (len = 0; len <= sizeof(connack); len++)
+		parse_all(MQTT_PUBACK, 0, connack, len);
+	for (len = 0; len <= sizeof(publish); len++)
+		parse_all(MQTT_PUBREC, 2, publish, len);
+	for (len = 0; len <= sizeof(disconnect); len++)
+		parse_all(MQTT_PUBCOMP, 0, disconnect, len);
+	for (round = 0; round < 200000; round++) {
+		len = rng() % sizeof(body);
+		for (i = 0; i < len; i++) {
+			uint64_t r = rng();
+
+			/* small numbers often: lengths that nearly fit */
+			body[i] = r & 0x100 ? r % 8 : r >> 16;
+		}
+		parse_all(MQTT_PUBACK, round & 0xf, body, len);
+	}
+	ok(true, "truncated and random 5.0 bodies parsed in bounds");
 }
 
 static void test_topics(void)
@@ -342,6 +803,15 @@ int main(void)
 	test_remaining_length();
 	test_frames();
 	test_parsers();
+	test_encoders_v5();
+	test_connack_v5();
+	test_suback_v5();
+	test_publish_v5();
+	test_acks_v5();
+	test_disconnect_v5();
+	test_props();
+	test_connect_subscribe_v5();
+	test_malformed_v5();
 	test_topics();
 	test_hist();
 	test_track();
