@@ -26,10 +26,10 @@
 /* iovecs gathered into one sendmsg: 64 to 256 packets. */
 #define KMQTT_TX_IOVS		256
 /*
- * The most one entry takes: header, topic, packet id, the 5.0 property
- * length with the properties of its own, the shared properties, payload.
+ * The most one entry takes: header, topic, tail (packet id, 5.0 property
+ * length and properties of its own), the shared properties, payload.
  */
-#define KMQTT_TXENT_IOVS	6
+#define KMQTT_TXENT_IOVS	5
 /*
  * Acks and pings are never dropped; a client that keeps asking for them
  * without reading its socket is disconnected at this many.
@@ -49,11 +49,9 @@ static u32 kmqtt_txent_head_len(const struct kmqtt_txent *ent)
 {
 	const struct kmqtt_msg *msg = ent->msg;
 	u32 len = ent->hdr_len + kmqtt_msg_props_offset(msg) - ent->data_off +
-		  2 * ent->has_packet_id;
+		  ent->tail_len;
 
-	if (ent->props_len)
-		len += ent->props_len + msg->props_len;
-	return len;
+	return ent->with_props ? len + msg->props_len : len;
 }
 
 static u32 kmqtt_txent_len(const struct kmqtt_txent *ent)
@@ -82,14 +80,10 @@ static size_t kmqtt_txent_iov(const struct kmqtt_txent *ent, u32 skip,
 
 		all[n++] = (struct kvec){ (void *)msg->data + ent->data_off,
 					  props - ent->data_off };
-		if (ent->has_packet_id)
-			all[n++] = (struct kvec){ (void *)ent->packet_id, 2 };
-		if (ent->props_len) {
-			all[n++] = (struct kvec){ (void *)ent->props,
-						  ent->props_len };
+		all[n++] = (struct kvec){ (void *)ent->tail, ent->tail_len };
+		if (ent->with_props)
 			all[n++] = (struct kvec){ (void *)msg->data + props,
 						  msg->props_len };
-		}
 		if (!kmqtt_txent_zerocopy(ent))
 			all[n++] = (struct kvec){ (void *)msg->data + payload,
 						  msg->len - payload };
@@ -270,9 +264,13 @@ bool kmqtt_send_publish(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
 	bool queued = false;
 	u64 rem_len;
 
-	ent->props_len = kmqtt_conn_v5(conn) ?
-			 kmqtt_send_publish_props(msg, ent->props) : 0;
-	rem_len = kmqtt_send_publish_rem_len(conn, msg, qos, ent->props_len);
+	u8 *tail = qos ? kmqtt_codec_put_u16(ent->tail, packet_id) : ent->tail;
+	u8 props_len;
+
+	ent->with_props = kmqtt_conn_v5(conn);
+	props_len = ent->with_props ? kmqtt_send_publish_props(msg, tail) : 0;
+	ent->tail_len = tail - ent->tail + props_len;
+	rem_len = kmqtt_send_publish_rem_len(conn, msg, qos, props_len);
 	/* Callers checked kmqtt_send_fits(): hdr has no room for more. */
 	if (WARN_ON_ONCE(rem_len > MQTT_MAX_REMAINING_LENGTH))
 		return false;
@@ -289,8 +287,6 @@ bool kmqtt_send_publish(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
 		ent->hdr_len += 2;
 		ent->data_off = 2 + conn->mount_len;
 	}
-	ent->has_packet_id = qos;
-	kmqtt_codec_put_u16(ent->packet_id, packet_id);
 	ent->counted = !qos;
 
 	spin_lock(&conn->tx_lock);

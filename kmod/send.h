@@ -25,8 +25,8 @@ struct kmqtt_msg;
 
 /*
  * One packet in a connection's send queue.  A PUBLISH is its fixed header
- * here, then the shared topic from @msg, its packet id (QoS 1/2), for a
- * 5.0 client @props and the shared properties, and the shared payload.
+ * here, then the shared topic from @msg, its @tail, for a 5.0 client the
+ * shared properties, and the shared payload.
  * Other packets are all in @hdr, or all in @body (SUBACK, CONNACK).
  * A PUBLISH, and the PUBREL resent for a QoS 2 message, live in the
  * message's delivery (delivery.c), whose reference the queue holds; other
@@ -40,10 +40,14 @@ struct kmqtt_txent {
 	u8 hdr[MQTT_MAX_FIXED_HEADER + 2];
 	u8 hdr_len;
 	u16 data_off;			/* bytes of msg->data not sent */
-	u8 packet_id[2];
-	u8 props[KMQTT_TXENT_PROPS];
-	u8 props_len;			/* 0: a 3.1.x PUBLISH, no properties */
-	bool has_packet_id;
+	/*
+	 * What follows a PUBLISH's topic for this client alone, in one
+	 * piece: its packet id (QoS 1/2), then for a 5.0 client the property
+	 * length and its own properties, and the shared ones after it.
+	 */
+	u8 tail[2 + KMQTT_TXENT_PROPS];
+	u8 tail_len;
+	bool with_props;		/* 5.0: the shared properties follow */
 	bool counted;			/* QoS 0 PUBLISH, against the limits */
 	bool connack;			/* its end marks conn->connack_sent */
 	bool in_delivery;		/* else allocated on its own */
