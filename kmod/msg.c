@@ -13,6 +13,7 @@
 #include <kmqtt/mqtt.h>
 
 #include "broker.h"
+#include "codec.h"
 #include "msg.h"
 #include "property.h"
 
@@ -56,10 +57,14 @@ struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 				   gfp_t gfp)
 {
 	u32 props_len = props ? props->forward_len : 0;
+	u8 props_hdr_len = kmqtt_codec_varint_size(props_len);
 	u16 full_len = prefix_len + topic_len;
-	size_t len = 2 + (size_t)full_len + props_len + payload_len;
+	size_t len = 2 + (size_t)full_len + props_hdr_len + props_len +
+		     payload_len;
 	size_t size = offsetof(struct kmqtt_msg, data) + len;
-	size_t charge = kmqtt_msg_charge(full_len, props_len + payload_len);
+	size_t charge = kmqtt_msg_charge(full_len, props_hdr_len + props_len +
+					 payload_len);
+	u8 *p;
 	bool small = size <= KMQTT_MSG_SMALL;
 	u32 min = READ_ONCE(zerocopy_min);
 	struct kmqtt_msg *msg = NULL;
@@ -89,6 +94,7 @@ struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 	msg->broker = broker;
 	msg->qos = qos;
 	msg->topic_len = full_len;
+	msg->props_hdr_len = props_hdr_len;
 	msg->props_len = props_len;
 	msg->expires = 0;
 	msg->expiry_interval = 0;
@@ -102,9 +108,10 @@ struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 	msg->data[1] = full_len & 0xff;
 	memcpy(msg->data + 2, prefix, prefix_len);
 	memcpy(msg->data + 2 + prefix_len, topic, topic_len);
+	p = kmqtt_codec_put_varint(msg->data + 2 + full_len, props_len);
 	if (props_len)
-		kmqtt_props_copy_forward(msg->data + 2 + full_len, props);
-	memcpy(msg->data + 2 + full_len + props_len, payload, payload_len);
+		kmqtt_props_copy_forward(p, props);
+	memcpy(p + props_len, payload, payload_len);
 	return msg;
 }
 

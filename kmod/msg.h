@@ -2,11 +2,12 @@
 /*
  * An application message: topic, MQTT 5.0 properties and payload as one
  * immutable, refcounted buffer laid out as they go on the wire (16-bit
- * topic length, topic, properties without their length, payload).  Every
+ * topic length, topic, property length, properties, payload).  Every
  * subscriber, queue and the retained store share it; each delivery adds
- * only its own fixed header, packet id and, for a 5.0 subscriber, the
- * property length and the properties that differ per subscriber.  A 3.1.1
- * subscriber is sent the topic and the payload around the properties.  A large one
+ * only its own fixed header and packet id and, for a 5.0 subscriber with
+ * properties of its own (what is left of a message expiry), a property
+ * length and those in place of the message's length.  A 3.1.1 subscriber
+ * is sent the topic and the payload around the property block.  A large one
  * lives in pages of its own, so that sockets can send the payload without
  * copying it (zerocopy_min).
  */
@@ -31,6 +32,7 @@ struct kmqtt_msg {
 	bool in_pages;			/* a compound page of its own */
 	u8 page_order;
 	u16 topic_len;
+	u8 props_hdr_len;		/* of the property length, 1..4 */
 	u32 props_len;			/* properties passed on as they are */
 	/*
 	 * 5.0 message expiry: boot time in seconds when it expires, 0 never
@@ -65,7 +67,7 @@ struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 
 /*
  * What the memory limit must allow for a message of these lengths
- * (@payload_len counting the properties passed on).
+ * (@payload_len counting the property block).
  */
 static inline size_t kmqtt_msg_charge(u16 topic_len, u32 payload_len)
 {
@@ -96,7 +98,7 @@ static inline const u8 *kmqtt_msg_topic(const struct kmqtt_msg *msg)
 	return msg->data + 2;
 }
 
-/* Bytes of data[] before the properties: where a packet id goes. */
+/* Bytes of data[] before the property block: where a packet id goes. */
 static inline u32 kmqtt_msg_props_offset(const struct kmqtt_msg *msg)
 {
 	return 2 + msg->topic_len;
@@ -104,7 +106,8 @@ static inline u32 kmqtt_msg_props_offset(const struct kmqtt_msg *msg)
 
 static inline u32 kmqtt_msg_payload_offset(const struct kmqtt_msg *msg)
 {
-	return kmqtt_msg_props_offset(msg) + msg->props_len;
+	return kmqtt_msg_props_offset(msg) + msg->props_hdr_len +
+	       msg->props_len;
 }
 
 /*

@@ -222,6 +222,7 @@ int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub,
 
 	/* What a retry needs room for: the message, and its deliveries. */
 	from->refused = kmqtt_msg_charge(from->mount_len + pub->topic_len,
+					 kmqtt_codec_varint_size(pub->props.forward_len) +
 					 pub->props.forward_len +
 					 pub->payload_len);
 	msg = kmqtt_msg_create(broker, from->mount, from->mount_len,

@@ -51,7 +51,9 @@ static u32 kmqtt_txent_head_len(const struct kmqtt_txent *ent)
 	u32 len = ent->hdr_len + kmqtt_msg_props_offset(msg) - ent->data_off +
 		  ent->tail_len;
 
-	return ent->with_props ? len + msg->props_len : len;
+	if (ent->with_props)
+		len += msg->props_hdr_len + msg->props_len - ent->props_from;
+	return len;
 }
 
 static u32 kmqtt_txent_len(const struct kmqtt_txent *ent)
@@ -82,8 +84,9 @@ static size_t kmqtt_txent_iov(const struct kmqtt_txent *ent, u32 skip,
 					  props - ent->data_off };
 		all[n++] = (struct kvec){ (void *)ent->tail, ent->tail_len };
 		if (ent->with_props)
-			all[n++] = (struct kvec){ (void *)msg->data + props,
-						  msg->props_len };
+			all[n++] = (struct kvec){
+				(void *)msg->data + props + ent->props_from,
+				payload - props - ent->props_from };
 		if (!kmqtt_txent_zerocopy(ent))
 			all[n++] = (struct kvec){ (void *)msg->data + payload,
 						  msg->len - payload };
@@ -91,15 +94,24 @@ static size_t kmqtt_txent_iov(const struct kmqtt_txent *ent, u32 skip,
 		all[n++] = (struct kvec){ ent->body, ent->body_len };
 	}
 	for (i = 0; i < n; i++) {
+		void *base;
+		size_t len;
+
 		if (skip >= all[i].iov_len) {
 			skip -= all[i].iov_len;
 			continue;
 		}
-		vec[out].iov_base = all[i].iov_base + skip;
-		vec[out].iov_len = all[i].iov_len - skip;
+		base = all[i].iov_base + skip;
+		len = all[i].iov_len - skip;
 		skip = 0;
-		if (vec[out].iov_len)
-			out++;
+		/* Pieces of the message that follow each other: one iovec. */
+		if (out && vec[out - 1].iov_base + vec[out - 1].iov_len == base) {
+			vec[out - 1].iov_len += len;
+			continue;
+		}
+		vec[out].iov_base = base;
+		vec[out].iov_len = len;
+		out++;
 	}
 	return out;
 }
@@ -205,48 +217,53 @@ bool kmqtt_send_takes(const struct kmqtt_conn *conn,
 }
 
 /*
- * A 5.0 PUBLISH's properties of its own in @props (the property length,
- * then what remains of the message expiry interval): returns their size.
+ * A 5.0 PUBLISH's properties of its own in @props: none (0) for most, or a
+ * property length and what remains of the message expiry interval, which
+ * then come before the message's properties in place of its length.
+ * Returns their size.
  */
 static u8 kmqtt_send_publish_props(const struct kmqtt_msg *msg, u8 *props)
 {
-	u32 own = msg->expires ? 5 : 0;
-	u8 *p = kmqtt_codec_put_varint(props, own + msg->props_len);
+	u32 left;
+	u8 *p;
 
-	if (msg->expires) {
-		u32 left = kmqtt_msg_expiry_left(msg,
-						 ktime_get_boottime_seconds());
-
-		*p++ = MQTT_PROP_MESSAGE_EXPIRY;
-		/* MQTT-3.3.2-6: what is left, at least the second it is in. */
-		p = kmqtt_codec_put_u32(p, max(left, 1U));
-	}
+	if (!msg->expires)
+		return 0;
+	left = kmqtt_msg_expiry_left(msg, ktime_get_boottime_seconds());
+	p = kmqtt_codec_put_varint(props, 5 + msg->props_len);
+	*p++ = MQTT_PROP_MESSAGE_EXPIRY;
+	/* MQTT-3.3.2-6: what is left, at least the second it is in. */
+	p = kmqtt_codec_put_u32(p, max(left, 1U));
 	return p - props;
 }
 
 /*
- * Remaining length of a PUBLISH of @msg at @qos to @conn, which may be
- * more than MQTT carries: a 5.0 client's property length, or a mount
- * point shorter than the publisher's, makes it longer than it came in.
+ * Remaining length of a PUBLISH of @msg at @qos to @conn, with @own bytes
+ * of properties of its own for a 5.0 client (@v5).  It may be more than
+ * MQTT carries: a 3.1.x publisher's message gains a property length for
+ * a 5.0 client, and a mount point shorter than the publisher's a longer
+ * topic.
  */
 static u64 kmqtt_send_publish_rem_len(const struct kmqtt_conn *conn,
 				      const struct kmqtt_msg *msg, u8 qos,
-				      u8 props_len)
+				      bool v5, u8 own)
 {
-	u64 len = (u64)msg->len - conn->mount_len + (qos ? 2 : 0);
+	u64 len = (u64)msg->len - conn->mount_len - msg->props_hdr_len -
+		  msg->props_len + (qos ? 2 : 0);
 
-	/* A 3.1.x client is not sent the properties. */
-	return props_len ? len + props_len : len - msg->props_len;
+	if (!v5)	/* a 3.1.x client is not sent the properties */
+		return len;
+	return len + (own ? own : msg->props_hdr_len) + msg->props_len;
 }
 
 bool kmqtt_send_fits(const struct kmqtt_conn *conn,
 		     const struct kmqtt_msg *msg, u8 qos)
 {
+	bool v5 = kmqtt_conn_v5(conn);
 	u8 props[KMQTT_TXENT_PROPS];
 	u64 rem_len;
 
-	rem_len = kmqtt_send_publish_rem_len(conn, msg, qos,
-					     kmqtt_conn_v5(conn) ?
+	rem_len = kmqtt_send_publish_rem_len(conn, msg, qos, v5, v5 ?
 					     kmqtt_send_publish_props(msg, props) :
 					     0);
 	if (rem_len > MQTT_MAX_REMAINING_LENGTH)
@@ -265,12 +282,15 @@ bool kmqtt_send_publish(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
 	u64 rem_len;
 
 	u8 *tail = qos ? kmqtt_codec_put_u16(ent->tail, packet_id) : ent->tail;
-	u8 props_len;
+	u8 own;
 
 	ent->with_props = kmqtt_conn_v5(conn);
-	props_len = ent->with_props ? kmqtt_send_publish_props(msg, tail) : 0;
-	ent->tail_len = tail - ent->tail + props_len;
-	rem_len = kmqtt_send_publish_rem_len(conn, msg, qos, props_len);
+	own = ent->with_props ? kmqtt_send_publish_props(msg, tail) : 0;
+	ent->tail_len = tail - ent->tail + own;
+	/* Its own property length replaces the message's. */
+	ent->props_from = own ? msg->props_hdr_len : 0;
+	rem_len = kmqtt_send_publish_rem_len(conn, msg, qos, ent->with_props,
+					     own);
 	/* Callers checked kmqtt_send_fits(): hdr has no room for more. */
 	if (WARN_ON_ONCE(rem_len > MQTT_MAX_REMAINING_LENGTH))
 		return false;

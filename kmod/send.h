@@ -42,12 +42,14 @@ struct kmqtt_txent {
 	u16 data_off;			/* bytes of msg->data not sent */
 	/*
 	 * What follows a PUBLISH's topic for this client alone, in one
-	 * piece: its packet id (QoS 1/2), then for a 5.0 client the property
-	 * length and its own properties, and the shared ones after it.
+	 * piece: its packet id (QoS 1/2), then for a 5.0 client with
+	 * properties of its own their length and those; the message's
+	 * property block (from @props_from) after it.
 	 */
 	u8 tail[2 + KMQTT_TXENT_PROPS];
 	u8 tail_len;
-	bool with_props;		/* 5.0: the shared properties follow */
+	bool with_props;		/* 5.0: the property block follows */
+	u8 props_from;			/* of it: past its length, own ones */
 	bool counted;			/* QoS 0 PUBLISH, against the limits */
 	bool connack;			/* its end marks conn->connack_sent */
 	bool in_delivery;		/* else allocated on its own */

@@ -253,8 +253,9 @@ TEST_F(counters, traffic_counted_exactly)
 }
 
 /*
- * Bytes held, counted as a message's topic length, topic and payload:
- * what an offline session queues (GET_SESSION) and the retained store.
+ * Bytes held, counted as a message's topic length, topic, property block
+ * (one byte of length for a 3.1.1 publisher's) and payload: what an
+ * offline session queues (GET_SESSION) and the retained store.
  */
 TEST_F(counters, queued_and_retained_bytes)
 {
@@ -275,18 +276,19 @@ TEST_F(counters, queued_and_retained_bytes)
 	ASSERT_EQ(0, mqtt_publish(self->pub, "count/q", "1234567890", &qos1));
 	ASSERT_EQ(0, kmqtt_genl_get_session(&self->genl, "count-q", &info));
 	EXPECT_EQ(2, info.stats[KMQTT_STAT_QUEUED]);
-	EXPECT_EQ((2 + 7 + 5) + (2 + 7 + 10),
+	EXPECT_EQ((2 + 7 + 1 + 5) + (2 + 7 + 1 + 10),
 		  info.stats[KMQTT_STAT_QUEUED_BYTES]);
 	stats_since(_metadata, self, grew);
 	EXPECT_EQ(2, grew[KMQTT_STAT_QUEUED]);
-	EXPECT_EQ((2 + 7 + 5) + (2 + 7 + 10), grew[KMQTT_STAT_QUEUED_BYTES]);
+	EXPECT_EQ((2 + 7 + 1 + 5) + (2 + 7 + 1 + 10),
+		  grew[KMQTT_STAT_QUEUED_BYTES]);
 
 	ASSERT_EQ(0, mqtt_send_publish_opts(self->pub, "count/r", "xyz", 3,
 					    &retain));
 	ASSERT_EQ(0, mqtt_sync(self->pub));
 	stats_since(_metadata, self, grew);
 	EXPECT_EQ(1, grew[KMQTT_STAT_RETAINED]);
-	EXPECT_EQ(2 + 7 + 3, grew[KMQTT_STAT_RETAINED_BYTES]);
+	EXPECT_EQ(2 + 7 + 1 + 3, grew[KMQTT_STAT_RETAINED_BYTES]);
 	ASSERT_EQ(0, mqtt_send_publish_opts(self->pub, "count/r", "", 0,
 					    &retain));
 	ASSERT_EQ(0, mqtt_sync(self->pub));
