@@ -7,6 +7,7 @@
  * max_topic_alias.
  */
 
+#include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -43,7 +44,7 @@ static int kmqtt_alias_set(struct kmqtt_conn *conn, u16 alias,
 		ret = kmqtt_alias_charge(conn, table);
 		if (ret)
 			return ret;
-		conn->aliases = kzalloc(table, GFP_KERNEL | __GFP_NOWARN);
+		conn->aliases = kvzalloc(table, GFP_KERNEL | __GFP_NOWARN);
 		if (!conn->aliases) {
 			kmqtt_broker_uncharge(conn->broker, table);
 			return -ENOMEM;
@@ -112,7 +113,7 @@ void kmqtt_alias_free(struct kmqtt_conn *conn)
 				      struct_size(a, topic, a->len));
 		kfree(a);
 	}
-	kfree(conn->aliases);
+	kvfree(conn->aliases);
 	kmqtt_broker_uncharge(conn->broker,
 			      conn->topic_alias_max * sizeof(*conn->aliases));
 	conn->aliases = NULL;

@@ -77,6 +77,13 @@ struct kmqtt_limits {
 #define KMQTT_SESSION_HASH_BITS		10
 #define KMQTT_SHARE_HASH_BITS		8
 
+/*
+ * The longest a delayed work item is armed for: the timer wheel cuts
+ * longer ones short (to about 12 days at HZ=1000), so waits longer than
+ * this re-arm for the rest.
+ */
+#define KMQTT_TIMER_MAX		(24UL * 3600 * HZ)
+
 struct kmqtt_broker {
 	struct net *net;
 	struct kmqtt_limits limits;	/* written under sessions_lock */
@@ -114,6 +121,7 @@ struct kmqtt_broker {
 	struct rhashtable subscription_index;
 	/* Shared subscription groups by "$share/GROUP/FILTER" (share.c). */
 	DECLARE_HASHTABLE(share_hash, KMQTT_SHARE_HASH_BITS);
+	u32 share_seed;			/* of its hash: not foreseeable */
 
 	struct kmqtt_retain_store retained;
 

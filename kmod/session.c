@@ -239,8 +239,10 @@ static void kmqtt_session_plan_expiry(struct kmqtt_session *session)
 		return;
 	}
 	deadline = session->offline_since + (unsigned long)expiry * HZ;
+	/* A longer wait than a timer's re-arms from the work. */
 	mod_delayed_work(kmqtt_wq, &session->expiry_work,
-			 time_after(deadline, jiffies) ? deadline - jiffies : 0);
+			 time_after(deadline, jiffies) ?
+			 min(deadline - jiffies, KMQTT_TIMER_MAX) : 0);
 }
 
 void kmqtt_session_expiry_changed(struct kmqtt_broker *broker)
@@ -268,9 +270,13 @@ static void kmqtt_session_expiry_work(struct work_struct *work)
 	 * was lifted or raised, meanwhile.
 	 */
 	if (rcu_access_pointer(session->conn) ||
-	    hlist_unhashed(&session->hash_node) || !expiry ||
-	    time_before(jiffies, session->offline_since +
+	    hlist_unhashed(&session->hash_node) || !expiry) {
+		mutex_unlock(&broker->sessions_lock);
+		return;
+	}
+	if (time_before(jiffies, session->offline_since +
 				 (unsigned long)expiry * HZ)) {
+		kmqtt_session_plan_expiry(session);
 		mutex_unlock(&broker->sessions_lock);
 		return;
 	}
@@ -330,6 +336,8 @@ retry:
 		kmqtt_session_unlink(session);
 		mutex_unlock(&broker->sessions_lock);
 		cancel_delayed_work_sync(&session->expiry_work);
+		/* Its end ends a will's delay, as Mosquitto has it. */
+		kmqtt_will_session_end(session);
 		kmqtt_session_free(session);
 		goto retry;
 	}

@@ -49,6 +49,7 @@ struct kmqtt_session {
 	/* A 5.0 will waiting for its delay (will.c), sessions_lock. */
 	struct kmqtt_msg *will;
 	bool will_retain;
+	unsigned long will_at;		/* jiffies its delay ends */
 	struct delayed_work will_work;
 	unsigned long offline_since;	/* jiffies, under sessions_lock */
 

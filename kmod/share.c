@@ -9,6 +9,7 @@
 
 #include <linux/jhash.h>
 #include <linux/hashtable.h>
+#include <linux/random.h>
 #include <linux/rculist.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -36,9 +37,16 @@ struct kmqtt_share_group {
 	u8 full[];			/* "$share/GROUP/FILTER" */
 };
 
-static u32 kmqtt_share_hash(const u8 *full, u16 len)
+/*
+ * Members a group takes: picking one walks them, per message, and a
+ * client must not be able to make that walk long.
+ */
+#define KMQTT_SHARE_MAX_MEMBERS	1024
+
+static u32 kmqtt_share_hash(const struct kmqtt_broker *broker, const u8 *full,
+			    u16 len)
 {
-	return jhash(full, len, 0);
+	return jhash(full, len, broker->share_seed);
 }
 
 static struct kmqtt_share_group *
@@ -48,7 +56,7 @@ kmqtt_share_find(struct kmqtt_broker *broker, const u8 *full, u16 len)
 
 	lockdep_assert_held(&broker->topics_lock);
 	hash_for_each_possible(broker->share_hash, g, hash_node,
-			       kmqtt_share_hash(full, len))
+			       kmqtt_share_hash(broker, full, len))
 		if (g->len == len && !memcmp(g->full, full, len))
 			return g;
 	return NULL;
@@ -93,7 +101,7 @@ kmqtt_share_create(struct kmqtt_broker *broker, const u8 *full, u16 len,
 				  MQTT_SUBOPT_QOS_MASK) < 0)
 		goto free;
 	hash_add(broker->share_hash, &g->hash_node,
-		 kmqtt_share_hash(full, len));
+		 kmqtt_share_hash(broker, full, len));
 	return g;
 free:
 	kfree(g);
@@ -115,6 +123,8 @@ int kmqtt_share_join(struct kmqtt_broker *broker, const u8 *full,
 			WRITE_ONCE(m->options, options);
 			return 0;
 		}
+		if (g->n_members >= KMQTT_SHARE_MAX_MEMBERS)
+			return -EDQUOT;
 	}
 	if (!kmqtt_broker_charge(broker, sizeof(*m)))
 		return -ENOMEM;
@@ -200,4 +210,5 @@ struct kmqtt_session *kmqtt_share_pick(const void *subscriber, u8 *options)
 void kmqtt_share_init(struct kmqtt_broker *broker)
 {
 	hash_init(broker->share_hash);
+	broker->share_seed = get_random_u32();
 }

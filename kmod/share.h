@@ -24,7 +24,8 @@ static inline bool kmqtt_share_is_group(const void *subscriber)
 /*
  * Make @session a member, with @options, of the group of @full
  * ("$share/GROUP/FILTER", whose FILTER is @filter), or change its
- * options.  Under broker->topics_lock.  Returns 0 or -ENOMEM.
+ * options.  Under broker->topics_lock.  Returns 0, -ENOMEM, or -EDQUOT
+ * when the group has as many members as it takes (1024).
  */
 int kmqtt_share_join(struct kmqtt_broker *broker, const u8 *full,
 		     u16 full_len, const u8 *filter, u16 filter_len,

@@ -44,32 +44,64 @@ static void kmqtt_will_publish(struct kmqtt_session *session,
 	}
 }
 
-/* The delayed will, taken out under sessions_lock; NULL: none. */
-static struct kmqtt_msg *kmqtt_will_take(struct kmqtt_session *session)
+/*
+ * The delayed will, taken out under sessions_lock with its RETAIN, which
+ * a newer connection's will may replace once the lock is dropped; NULL:
+ * none.
+ */
+static struct kmqtt_msg *kmqtt_will_take(struct kmqtt_session *session,
+					 bool *retain)
 {
 	struct kmqtt_msg *will = session->will;
 
 	lockdep_assert_held(&session->broker->sessions_lock);
 	session->will = NULL;
+	*retain = session->will_retain;
 	return will;
 }
 
-/* Publish a will taken from @session, then let go of it. */
-static void kmqtt_will_publish_taken(struct kmqtt_session *session,
-				     struct kmqtt_msg *will)
+/* Arm the delay's work for what is left of it, at most KMQTT_TIMER_MAX. */
+static void kmqtt_will_arm(struct kmqtt_session *session)
 {
-	struct kmqtt_fanout f = {};
+	unsigned long left = time_after(session->will_at, jiffies) ?
+			     session->will_at - jiffies : 0;
 
-	kmqtt_will_publish(session, will, session->will_retain, &f);
-	kmqtt_fanout_free(session->broker, &f);
+	mod_delayed_work(kmqtt_wq, &session->will_work,
+			 min(left, KMQTT_TIMER_MAX));
+}
+
+/*
+ * End the wait of the session's will and publish it, when its delay has
+ * passed or, @ended, the session ends.
+ */
+static void kmqtt_will_end_wait(struct kmqtt_session *session, bool ended)
+{
+	struct kmqtt_broker *broker = session->broker;
+	struct kmqtt_fanout f = {};
+	struct kmqtt_msg *will;
+	bool retain;
+
+	mutex_lock(&broker->sessions_lock);
+	if (!ended && session->will && time_before(jiffies, session->will_at)) {
+		/* A delay longer than a timer's: not yet. */
+		kmqtt_will_arm(session);
+		mutex_unlock(&broker->sessions_lock);
+		return;
+	}
+	will = kmqtt_will_take(session, &retain);
+	mutex_unlock(&broker->sessions_lock);
+	if (!will)
+		return;
+	kmqtt_will_publish(session, will, retain, &f);
+	kmqtt_fanout_free(broker, &f);
 	kmqtt_msg_put(will);
 }
 
 static void kmqtt_will_work(struct work_struct *work)
 {
-	/* The delay passed: as when the session ends first. */
-	kmqtt_will_session_end(container_of(to_delayed_work(work),
-					    struct kmqtt_session, will_work));
+	kmqtt_will_end_wait(container_of(to_delayed_work(work),
+					 struct kmqtt_session, will_work),
+			    false);
 }
 
 void kmqtt_will_close(struct kmqtt_conn *conn)
@@ -96,30 +128,25 @@ void kmqtt_will_close(struct kmqtt_conn *conn)
 		kmqtt_msg_put(session->will);
 	session->will = conn->will;
 	session->will_retain = conn->will_retain;
+	session->will_at = jiffies + (unsigned long)conn->will_delay * HZ;
 	conn->will = NULL;
-	mod_delayed_work(kmqtt_wq, &session->will_work,
-			 (unsigned long)conn->will_delay * HZ);
+	kmqtt_will_arm(session);
 	mutex_unlock(&broker->sessions_lock);
 }
 
 void kmqtt_will_drop(struct kmqtt_session *session)
 {
-	struct kmqtt_msg *will = kmqtt_will_take(session);
+	struct kmqtt_msg *will;
+	bool retain;
 
+	will = kmqtt_will_take(session, &retain);
 	if (will)
 		kmqtt_msg_put(will);
 }
 
 void kmqtt_will_session_end(struct kmqtt_session *session)
 {
-	struct kmqtt_broker *broker = session->broker;
-	struct kmqtt_msg *will;
-
-	mutex_lock(&broker->sessions_lock);
-	will = kmqtt_will_take(session);
-	mutex_unlock(&broker->sessions_lock);
-	if (will)
-		kmqtt_will_publish_taken(session, will);
+	kmqtt_will_end_wait(session, true);
 }
 
 void kmqtt_will_init(struct kmqtt_session *session)

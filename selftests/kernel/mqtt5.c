@@ -872,8 +872,9 @@ TEST_F(mqtt5, topic_aliases)
 
 /*
  * 3.1.3.2.2: a will with a delay goes out when the delay passes, or when
- * the session ends if that is first; a new connection for the session
- * before then drops it (MQTT-3.1.3-9).
+ * the session ends if that is first (a clean start ends it, as in
+ * Mosquitto); a new connection for the session before then drops it
+ * (MQTT-3.1.3-9).
  */
 TEST_F(mqtt5, will_delay_interval)
 {
@@ -914,6 +915,17 @@ TEST_F(mqtt5, will_delay_interval)
 	fd = attach(_metadata, self, &req, NULL);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(0, mqtt_expect_silence(sub, 4000));
+
+	/* A clean start ends the session, and the wait with it. */
+	ASSERT_EQ(0, mqtt_send_raw(fd, (uint8_t[]){ 0, 0 }, 2));
+	EXPECT_EQ(0, mqtt_wait_closed(fd, MQTT_TEST_TIMEOUT_MS));
+	req.clean_session = true;
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt5_read_publish(sub, &p, &got));
+	EXPECT_EQ(4, got.pub.payload_len);
+	ASSERT_EQ(0, mqtt5_send_ack(sub, MQTT_PUBACK, got.pub.opts.packet_id, 0));
+	req.clean_session = false;
 
 	/* The session ends first. */
 	req.will_delay = 30;
