@@ -154,6 +154,10 @@ void kmqtt_will_init(struct kmqtt_session *session)
 	INIT_DELAYED_WORK(&session->will_work, kmqtt_will_work);
 }
 
+/*
+ * Waits for the delay's work, which takes sessions_lock: the caller holds
+ * it only for a session just made, whose work never ran.
+ */
 void kmqtt_will_free(struct kmqtt_session *session)
 {
 	cancel_delayed_work_sync(&session->will_work);

@@ -35,26 +35,11 @@ void mqtt5_prop_u32(struct mqtt5_props *p, uint8_t id, uint32_t v)
 				  v & 0xff }, 5);
 }
 
-/* A variable byte integer (1.5.5) into @out: returns its size. */
-static size_t put_varint(uint8_t *out, uint32_t v)
-{
-	size_t n = 0;
-
-	do {
-		out[n] = v & 0x7f;
-		v >>= 7;
-		if (v)
-			out[n] |= 0x80;
-		n++;
-	} while (v);
-	return n;
-}
-
 void mqtt5_prop_varint(struct mqtt5_props *p, uint8_t id, uint32_t v)
 {
 	uint8_t buf[5] = { id };
 
-	props_put(p, buf, 1 + put_varint(buf + 1, v));
+	props_put(p, buf, 1 + mqtt_put_varint(buf + 1, v));
 }
 
 static void props_string(struct mqtt5_props *p, const char *s)
@@ -148,7 +133,7 @@ static void builder_props(struct mqtt_builder *b,
 {
 	uint8_t len[4];
 
-	mqtt_builder_put(b, len, put_varint(len, props ? props->len : 0));
+	mqtt_builder_put(b, len, mqtt_put_varint(len, props ? props->len : 0));
 	if (props)
 		mqtt_builder_put(b, props->buf, props->len);
 }

@@ -72,22 +72,30 @@ void mqtt_builder_start(struct mqtt_builder *b)
 		    MQTT_MAX_FIXED_HEADER);
 }
 
+size_t mqtt_put_varint(uint8_t *out, uint32_t v)
+{
+	size_t n = 0;
+
+	do {
+		out[n] = v & 0x7f;
+		v >>= 7;
+		if (v)
+			out[n] |= 0x80;
+		n++;
+	} while (v);
+	return n;
+}
+
 int mqtt_builder_send(struct mqtt_builder *b, int fd, uint8_t type,
 		      uint8_t flags)
 {
 	size_t body = b->len - MQTT_MAX_FIXED_HEADER;
 	uint8_t hdr[MQTT_MAX_FIXED_HEADER];
-	size_t n = 0, rem = body;
 	int err = b->err;
+	size_t n;
 
-	hdr[n++] = type << 4 | flags;
-	do {
-		hdr[n] = rem & 0x7f;
-		rem >>= 7;
-		if (rem)
-			hdr[n] |= 0x80;
-		n++;
-	} while (rem);
+	hdr[0] = type << 4 | flags;
+	n = 1 + mqtt_put_varint(hdr + 1, body);
 	if (!err) {
 		memcpy(b->buf + MQTT_MAX_FIXED_HEADER - n, hdr, n);
 		err = mqtt_send_raw(fd, b->buf + MQTT_MAX_FIXED_HEADER - n,

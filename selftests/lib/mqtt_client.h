@@ -81,6 +81,8 @@ void mqtt_builder_u16(struct mqtt_builder *b, uint16_t v);
 /* Two-byte length, then the bytes (1.5.3); a string without its NUL. */
 void mqtt_builder_bytes(struct mqtt_builder *b, const void *data, size_t len);
 void mqtt_builder_string(struct mqtt_builder *b, const char *s);
+/* A variable byte integer (1.5.5) into @out (4 bytes): returns its size. */
+size_t mqtt_put_varint(uint8_t *out, uint32_t v);
 /* Write the fixed header in front of the body and send the packet. */
 int mqtt_builder_send(struct mqtt_builder *b, int fd, uint8_t type,
 		      uint8_t flags);
