@@ -582,10 +582,9 @@ size_t connect_put_connack_props(uint8_t *buf, const struct connect_packet *c,
 		p = put_prop_u16(p, MQTT_PROP_TOPIC_ALIAS_MAX,
 				 l->topic_alias_max);
 	/*
-	 * Not supported yet: absent, it would mean available.  Shared
-	 * subscriptions are, and say so by their absence (3.2.2.3.13).
+	 * Subscription identifiers and shared subscriptions are available:
+	 * they say so by their absence (3.2.2.3.12, 3.2.2.3.13).
 	 */
-	p = put_prop_byte(p, MQTT_PROP_SUB_ID_AVAILABLE, 0);
 	return (size_t)(p - buf);
 }
 

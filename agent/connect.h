@@ -45,10 +45,9 @@
  * The most CONNACK properties connect_put_connack_props() writes:
  * Assigned Client Identifier (id, length, KMQTT_CLIENT_ID_MAX bytes),
  * Session Expiry Interval, Receive Maximum, Maximum Packet Size, Topic
- * Alias Maximum and two one-byte switches.
+ * Alias Maximum and Retain Available.
  */
-#define CONNECT_CONNACK_PROPS_MAX	(3 + KMQTT_CLIENT_ID_MAX + 5 + 3 + 5 + 3 + \
-					 2 * 2)
+#define CONNECT_CONNACK_PROPS_MAX	(3 + KMQTT_CLIENT_ID_MAX + 5 + 3 + 5 + 3 + 2)
 
 /* A length-prefixed field, pointing into the packet buffer. */
 struct connect_bytes {

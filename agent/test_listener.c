@@ -694,10 +694,9 @@ static void attach_one(struct __test_metadata *_metadata,
 /*
  * A 5.0 client's ATTACH: Clean Start, its session expiry capped by
  * persistent_client_expiration, receive maximum and packet size as sent,
- * the will's properties without the delay (treated as 0, not supported
- * yet), and CONNACK properties with the assigned id (5.0 MQTT-3.2.2-16),
- * the capped session expiry (5.0 3.2.2.3.2) and the features not
- * supported yet.
+ * the will's properties without the delay (passed on its own), and
+ * CONNACK properties with the assigned id (5.0 MQTT-3.2.2-16) and the
+ * capped session expiry (5.0 3.2.2.3.2).
  */
 TEST_F(listener, v5_attach_fields)
 {
@@ -705,7 +704,7 @@ TEST_F(listener, v5_attach_fields)
 		0x26, 0, 1, 'k', 0, 1, 'v', 0x02, 0, 0, 0, 60,
 	};
 	static const uint8_t connack_tail[] = {
-		0x11, 0, 0, 0x0e, 0x10, 0x29, 0,
+		0x11, 0, 0, 0x0e, 0x10,
 	};
 	size_t id_len;
 
@@ -743,7 +742,6 @@ TEST_F(listener, v5_connack_props_tell_the_limits)
 		0x27, 0, 0x10, 0, 0,		/* max_packet_size */
 		0x25, 0,			/* retain_available false */
 		0x22, 0, 10,			/* max_topic_alias */
-		0x29, 0,
 	};
 
 	self->l.settings.limits = (struct connect_limits){

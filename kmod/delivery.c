@@ -123,7 +123,7 @@ static bool kmqtt_delivery_sendable(struct kmqtt_session *session,
 	if (!kmqtt_send_takes(conn, d->msg))
 		return false;
 	*why = KMQTT_DROP_TOO_LARGE;
-	if (!kmqtt_send_fits(conn, d->msg, d->qos))
+	if (!kmqtt_send_fits(conn, d->msg, d->qos, d->tx.sub_ids_len))
 		return false;
 	if (d->acl_gen == gen)
 		return true;
@@ -249,6 +249,7 @@ static bool kmqtt_delivery_queue_full(struct kmqtt_session *session,
 
 bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 			    struct kmqtt_msg *msg, u8 qos, bool retain,
+			    const u32 *sub_ids, u8 n_sub_ids,
 			    struct kmqtt_delivery *d)
 {
 	/* Read before the rules: a change meanwhile is seen at send time. */
@@ -269,7 +270,10 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 			rcu_read_unlock();
 			return false;
 		}
-		if (conn && !kmqtt_send_fits(conn, msg, 0)) {
+		if (conn &&
+		    !kmqtt_send_fits(conn, msg, 0,
+				     kmqtt_send_sub_ids_len(sub_ids,
+							    n_sub_ids))) {
 			rcu_read_unlock();
 			kmqtt_delivery_dropped(session, KMQTT_DROP_TOO_LARGE);
 			return false;
@@ -286,6 +290,7 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 		 */
 		if (conn && !READ_ONCE(session->n_queued)) {
 			kmqtt_delivery_init_one(d, msg, 0, retain, acl_gen);
+			kmqtt_send_set_sub_ids(&d->tx, sub_ids, n_sub_ids);
 			d->tx.msg = msg;
 			taken = kmqtt_send_publish(conn, &d->tx, 0, 0,
 						   false, retain);
@@ -308,6 +313,7 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 		goto unlock;
 	}
 	kmqtt_delivery_init_one(d, msg, qos, retain, acl_gen);
+	kmqtt_send_set_sub_ids(&d->tx, sub_ids, n_sub_ids);
 	list_add_tail(&d->node, &session->queue);
 	WRITE_ONCE(session->n_queued, session->n_queued + 1);
 	WRITE_ONCE(session->queued_bytes, session->queued_bytes + msg->len);

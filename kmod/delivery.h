@@ -55,8 +55,9 @@ void kmqtt_delivery_free_unused(struct kmqtt_broker *broker,
 void kmqtt_delivery_put(struct kmqtt_delivery *d);
 
 /*
- * Deliver @msg at @qos (already min(published, granted)) in @d, an unused
- * delivery.  Never sleeps; fan-out calls it under rcu_read_lock().
+ * Deliver @msg at @qos (already min(published, granted)), with the
+ * @n_sub_ids subscription identifiers @sub_ids of the filters it matched,
+ * in @d, an unused delivery.  Never sleeps; fan-out calls it under rcu_read_lock().
  * Returns true when @d was taken (queued for the client or in the
  * session), false when it is left unused to the caller: the rules refuse
  * the topic, the session is offline and does not queue QoS 0 or is gone,
@@ -64,6 +65,7 @@ void kmqtt_delivery_put(struct kmqtt_delivery *d);
  */
 bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 			    struct kmqtt_msg *msg, u8 qos, bool retain,
+			    const u32 *sub_ids, u8 n_sub_ids,
 			    struct kmqtt_delivery *d);
 
 /*

@@ -103,8 +103,12 @@ static u32 kmqtt_fanout_deliver(struct kmqtt_fanout *f, struct kmqtt_msg *msg,
 	u32 i;
 
 	for (i = 0; i < set->n && f->n_spare; i++) {
-		struct kmqtt_session *to = set->v[i].subscriber;
-		u8 options = set->v[i].options;
+		const struct kmqtt_match *m = &set->v[i];
+		const u32 *sub_ids = kmqtt_match_sub_ids(set, m);
+		struct kmqtt_session *to = m->subscriber;
+		u8 n_sub_ids = m->n_sub_ids;
+		u8 options = m->options;
+		u32 member_sub_id;
 
 		/*
 		 * A shared subscription: one member of the group (4.8.2),
@@ -112,10 +116,12 @@ static u32 kmqtt_fanout_deliver(struct kmqtt_fanout *f, struct kmqtt_msg *msg,
 		 * not applied, so that no message is lost for the group.
 		 */
 		if (kmqtt_share_is_group(to)) {
-			to = kmqtt_share_pick(to, &options);
+			to = kmqtt_share_pick(to, &options, &member_sub_id);
 			if (!to)
 				continue;
 			options &= ~MQTT_SUBOPT_NO_LOCAL;
+			sub_ids = &member_sub_id;
+			n_sub_ids = !!member_sub_id;
 		}
 		/* MQTT-3.8.3-3: not back to its publisher. */
 		if ((options & MQTT_SUBOPT_NO_LOCAL) && to == from)
@@ -129,6 +135,7 @@ static u32 kmqtt_fanout_deliver(struct kmqtt_fanout *f, struct kmqtt_msg *msg,
 						 options & MQTT_SUBOPT_QOS_MASK),
 					   retain && (options &
 						      MQTT_SUBOPT_RETAIN_AS_PUBLISHED),
+					   sub_ids, n_sub_ids,
 					   f->spare[f->n_spare - 1]))
 			f->n_spare--;
 	}
@@ -183,6 +190,9 @@ int kmqtt_publish_msg(struct kmqtt_broker *broker, struct kmqtt_msg *msg,
 	if (set->overflow || missed)
 		net_warn_ratelimited("kmqtt: %u subscribers missed a message: fan-out over limit or out of memory\n",
 				     set->overflow + missed);
+	if (set->sub_ids_left_out)
+		net_info_ratelimited("kmqtt: %u subscription identifiers left out: more than %u filters of a session matched\n",
+				     set->sub_ids_left_out, KMQTT_MATCH_SUB_IDS);
 	if (set->cap > KMQTT_FANOUT_KEEP_MATCHES)
 		kmqtt_fanout_free(broker, f);
 	else

@@ -82,7 +82,8 @@ static size_t kmqtt_txent_iov(const struct kmqtt_txent *ent, u32 skip,
 
 		all[n++] = (struct kvec){ (void *)msg->data + ent->data_off,
 					  props - ent->data_off };
-		all[n++] = (struct kvec){ (void *)ent->tail, ent->tail_len };
+		all[n++] = (struct kvec){ (void *)ent->tail + ent->tail_off,
+					  ent->tail_len };
 		if (ent->with_props)
 			all[n++] = (struct kvec){
 				(void *)msg->data + props + ent->props_from,
@@ -216,25 +217,37 @@ bool kmqtt_send_takes(const struct kmqtt_conn *conn,
 		!memcmp(kmqtt_msg_topic(msg), conn->mount, conn->mount_len));
 }
 
-/*
- * A 5.0 PUBLISH's properties of its own in @props: none (0) for most, or a
- * property length and what remains of the message expiry interval, which
- * then come before the message's properties in place of its length.
- * Returns their size.
- */
-static u8 kmqtt_send_publish_props(const struct kmqtt_msg *msg, u8 *props)
+u8 kmqtt_send_sub_ids_len(const u32 *ids, u8 n)
 {
-	u32 left;
-	u8 *p;
+	u8 i, len = 0;
 
-	if (!msg->expires)
-		return 0;
-	left = kmqtt_msg_expiry_left(msg, ktime_get_boottime_seconds());
-	p = kmqtt_codec_put_varint(props, 5 + msg->props_len);
-	*p++ = MQTT_PROP_MESSAGE_EXPIRY;
-	/* MQTT-3.3.2-6: what is left, at least the second it is in. */
-	p = kmqtt_codec_put_u32(p, max(left, 1U));
-	return p - props;
+	for (i = 0; i < n; i++)
+		len += 1 + kmqtt_codec_varint_size(ids[i]);
+	return len;
+}
+
+void kmqtt_send_set_sub_ids(struct kmqtt_txent *ent, const u32 *ids, u8 n)
+{
+	u8 *start = ent->tail + KMQTT_TXENT_TAIL_HEAD, *p = start;
+	u8 i;
+
+	for (i = 0; i < n; i++) {
+		*p++ = MQTT_PROP_SUBSCRIPTION_ID;
+		p = kmqtt_codec_put_varint(p, ids[i]);
+	}
+	ent->sub_ids_len = p - start;
+}
+
+/*
+ * Bytes of a 5.0 PUBLISH's properties of its own: what remains of the
+ * message expiry interval, and its subscription identifiers.  Most have
+ * none; those that do have a property length of their own in place of
+ * the message's.
+ */
+static u8 kmqtt_send_own_props_len(const struct kmqtt_msg *msg,
+				   u8 sub_ids_len)
+{
+	return (msg->expires ? 5 : 0) + sub_ids_len;
 }
 
 /*
@@ -253,24 +266,55 @@ static u64 kmqtt_send_publish_rem_len(const struct kmqtt_conn *conn,
 
 	if (!v5)	/* a 3.1.x client is not sent the properties */
 		return len;
-	return len + (own ? own : msg->props_hdr_len) + msg->props_len;
+	if (!own)
+		return len + msg->props_hdr_len + msg->props_len;
+	return len + kmqtt_codec_varint_size(own + msg->props_len) + own +
+	       msg->props_len;
 }
 
 bool kmqtt_send_fits(const struct kmqtt_conn *conn,
-		     const struct kmqtt_msg *msg, u8 qos)
+		     const struct kmqtt_msg *msg, u8 qos, u8 sub_ids_len)
 {
 	bool v5 = kmqtt_conn_v5(conn);
-	u8 props[KMQTT_TXENT_PROPS];
 	u64 rem_len;
 
 	rem_len = kmqtt_send_publish_rem_len(conn, msg, qos, v5, v5 ?
-					     kmqtt_send_publish_props(msg, props) :
+					     kmqtt_send_own_props_len(msg, sub_ids_len) :
 					     0);
 	if (rem_len > MQTT_MAX_REMAINING_LENGTH)
 		return false;
 	return !conn->max_packet_out ||
 	       kmqtt_codec_fixed_hdr_len(rem_len) + rem_len <=
 	       conn->max_packet_out;
+}
+
+/*
+ * Write @ent's tail up to its subscription identifiers, which are in place
+ * already: the packet id, and for a 5.0 client with @own bytes of
+ * properties of its own their length and the expiry left.
+ */
+static void kmqtt_send_publish_tail(struct kmqtt_txent *ent, u8 qos,
+				    u16 packet_id, u8 own)
+{
+	const struct kmqtt_msg *msg = ent->msg;
+	u8 head[KMQTT_TXENT_TAIL_HEAD], *p = head;
+	u32 left;
+
+	if (qos)
+		p = kmqtt_codec_put_u16(p, packet_id);
+	if (own) {
+		p = kmqtt_codec_put_varint(p, own + msg->props_len);
+		if (msg->expires) {
+			left = kmqtt_msg_expiry_left(msg,
+						     ktime_get_boottime_seconds());
+			*p++ = MQTT_PROP_MESSAGE_EXPIRY;
+			/* MQTT-3.3.2-6: what is left, at least the second it is in. */
+			p = kmqtt_codec_put_u32(p, max(left, 1U));
+		}
+	}
+	ent->tail_off = KMQTT_TXENT_TAIL_HEAD - (p - head);
+	memcpy(ent->tail + ent->tail_off, head, p - head);
+	ent->tail_len = p - head + (own ? ent->sub_ids_len : 0);
 }
 
 bool kmqtt_send_publish(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
@@ -280,13 +324,12 @@ bool kmqtt_send_publish(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
 	struct kmqtt_msg *msg = ent->msg;
 	bool queued = false;
 	u64 rem_len;
-
-	u8 *tail = qos ? kmqtt_codec_put_u16(ent->tail, packet_id) : ent->tail;
 	u8 own;
 
 	ent->with_props = kmqtt_conn_v5(conn);
-	own = ent->with_props ? kmqtt_send_publish_props(msg, tail) : 0;
-	ent->tail_len = tail - ent->tail + own;
+	own = ent->with_props ?
+	      kmqtt_send_own_props_len(msg, ent->sub_ids_len) : 0;
+	kmqtt_send_publish_tail(ent, qos, packet_id, own);
 	/* Its own property length replaces the message's. */
 	ent->props_from = own ? msg->props_hdr_len : 0;
 	rem_len = kmqtt_send_publish_rem_len(conn, msg, qos, ent->with_props,

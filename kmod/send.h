@@ -13,15 +13,20 @@
 #include <linux/workqueue.h>
 #include <kmqtt/mqtt.h>
 
+#include "topic.h"
+
 struct kmqtt_broker;
 struct kmqtt_conn;
 struct kmqtt_msg;
 
 /*
- * Room for a 5.0 PUBLISH's property length and the properties that differ
- * per subscriber: the message expiry interval left.
+ * What a PUBLISH's tail holds before its subscription identifiers, at
+ * most: the packet id, a 5.0 property length and the message expiry
+ * interval left (5 bytes each way).
  */
-#define KMQTT_TXENT_PROPS	16
+#define KMQTT_TXENT_TAIL_HEAD	(2 + 4 + 5)
+/* The subscription identifiers of one delivery, at most, encoded. */
+#define KMQTT_TXENT_SUB_IDS	(KMQTT_MATCH_SUB_IDS * 5)
 
 /*
  * One packet in a connection's send queue.  A PUBLISH is its fixed header
@@ -42,12 +47,16 @@ struct kmqtt_txent {
 	u16 data_off;			/* bytes of msg->data not sent */
 	/*
 	 * What follows a PUBLISH's topic for this client alone, in one
-	 * piece: its packet id (QoS 1/2), then for a 5.0 client with
-	 * properties of its own their length and those; the message's
-	 * property block (from @props_from) after it.
+	 * piece from @tail_off: its packet id (QoS 1/2), then for a 5.0
+	 * client with properties of its own their length and those (the
+	 * expiry left, the @sub_ids_len bytes of subscription identifiers
+	 * at KMQTT_TXENT_TAIL_HEAD, set once by kmqtt_send_set_sub_ids());
+	 * the message's property block (from @props_from) after it.
 	 */
-	u8 tail[2 + KMQTT_TXENT_PROPS];
+	u8 tail[KMQTT_TXENT_TAIL_HEAD + KMQTT_TXENT_SUB_IDS];
+	u8 tail_off;
 	u8 tail_len;
+	u8 sub_ids_len;
 	bool with_props;		/* 5.0: the property block follows */
 	u8 props_from;			/* of it: past its length, own ones */
 	bool counted;			/* QoS 0 PUBLISH, against the limits */
@@ -62,14 +71,24 @@ struct kmqtt_txent {
 bool kmqtt_send_takes(const struct kmqtt_conn *conn,
 		      const struct kmqtt_msg *msg);
 
+/* Bytes the @n subscription identifiers @ids take in a PUBLISH. */
+u8 kmqtt_send_sub_ids_len(const u32 *ids, u8 n);
+
 /*
- * Can a PUBLISH of @msg at @qos go to @conn: within what MQTT carries
- * (its topic and properties may make it longer than it came in) and
- * within the maximum packet size a 5.0 client asked for (MQTT-3.1.2-24)?
+ * The subscription identifiers a delivery's PUBLISH @ent carries to a 5.0
+ * client (MQTT-3.3.4-3), at most KMQTT_MATCH_SUB_IDS.
+ */
+void kmqtt_send_set_sub_ids(struct kmqtt_txent *ent, const u32 *ids, u8 n);
+
+/*
+ * Can a PUBLISH of @msg at @qos, with @sub_ids_len bytes of subscription
+ * identifiers, go to @conn: within what MQTT carries (its topic and
+ * properties may make it longer than it came in) and within the maximum
+ * packet size a 5.0 client asked for (MQTT-3.1.2-24)?
  * kmqtt_send_publish() takes only what fits.
  */
 bool kmqtt_send_fits(const struct kmqtt_conn *conn,
-		     const struct kmqtt_msg *msg, u8 qos);
+		     const struct kmqtt_msg *msg, u8 qos, u8 sub_ids_len);
 
 /*
  * Queue the PUBLISH @ent of a delivery (ent->msg set) for sending, with

@@ -465,11 +465,12 @@ kmqtt_session_find_subscription(struct kmqtt_session *session,
 }
 
 /*
- * Put the session's (@filter, @options) in the tree: the filter itself,
- * or a shared subscription's group.  Returns >= 0 or -ENOMEM.
+ * Put the session's (@filter, @options, @sub_id) in the tree: the filter
+ * itself, or a shared subscription's group.  Returns >= 0 or -ENOMEM.
  */
 static int kmqtt_session_tree_subscribe(struct kmqtt_session *session,
-					const u8 *filter, u16 len, u8 options)
+					const u8 *filter, u16 len, u8 options,
+					u32 sub_id)
 {
 	struct kmqtt_broker *broker = session->broker;
 	const u8 *shared;
@@ -477,13 +478,13 @@ static int kmqtt_session_tree_subscribe(struct kmqtt_session *session,
 
 	if (kmqtt_topic_share_split(filter, len, &shared, &shared_len) > 0)
 		return kmqtt_share_join(broker, filter, len, shared,
-					shared_len, session, options);
+					shared_len, session, options, sub_id);
 	return kmqtt_topic_subscribe(&broker->topics, filter, len, session,
-				     options);
+				     options, sub_id);
 }
 
 u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
-			   u16 len, u8 options, bool *existed)
+			   u16 len, u8 options, u32 sub_id, bool *existed)
 {
 	struct kmqtt_broker *broker = session->broker;
 	u32 levels = kmqtt_topic_levels(filter, len);
@@ -498,9 +499,10 @@ u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 	if (sub) {
 		/* MQTT-3.8.4-3: a repeated filter replaces the old one. */
 		ret = kmqtt_session_tree_subscribe(session, filter, len,
-						   options);
+						   options, sub_id);
 		if (ret >= 0) {
 			sub->options = options;
+			sub->sub_id = sub_id;
 			granted = options & MQTT_SUBOPT_QOS_MASK;
 		}
 		goto out;
@@ -518,12 +520,14 @@ u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 		goto uncharge;
 	sub->session = session;
 	sub->options = options;
+	sub->sub_id = sub_id;
 	sub->len = len;
 	memcpy(sub->filter, filter, len);
 	if (rhashtable_insert_fast(&broker->subscription_index, &sub->index,
 				   kmqtt_subscription_params))
 		goto free;
-	ret = kmqtt_session_tree_subscribe(session, filter, len, options);
+	ret = kmqtt_session_tree_subscribe(session, filter, len, options,
+					   sub_id);
 	if (ret < 0) {
 		rhashtable_remove_fast(&broker->subscription_index,
 				       &sub->index, kmqtt_subscription_params);

@@ -28,6 +28,7 @@ struct kmqtt_subscription {
 	struct list_head node;		/* session->subscriptions */
 	struct rhash_head index;	/* broker->subscription_index */
 	struct kmqtt_session *session;
+	u32 sub_id;			/* 5.0 subscription id, or 0 */
 	u8 options;			/* MQTT_SUBOPT_* */
 	u16 len;
 	u8 filter[];
@@ -165,12 +166,13 @@ void kmqtt_session_index_destroy(struct kmqtt_broker *broker);
 
 /*
  * Subscribe to a valid @filter with the subscription @options (3.1.1:
- * the QoS), telling in *@existed whether it replaced a subscription.
+ * the QoS) and identifier @sub_id (0 for none), telling in *@existed
+ * whether it replaced a subscription.
  * Returns the granted QoS, or MQTT_SUBACK_FAILURE when a limit or memory
  * refuses it.
  */
 u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
-			   u16 len, u8 options, bool *existed);
+			   u16 len, u8 options, u32 sub_id, bool *existed);
 
 /* Returns 0 or -ENOENT when the session had no such filter. */
 int kmqtt_session_unsubscribe(struct kmqtt_session *session, const u8 *filter,

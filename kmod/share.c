@@ -23,6 +23,7 @@
 struct kmqtt_share_member {
 	struct list_head node;		/* group->members, RCU */
 	struct kmqtt_session *session;
+	u32 sub_id;
 	u8 options;
 	struct rcu_head rcu;
 };
@@ -98,7 +99,7 @@ kmqtt_share_create(struct kmqtt_broker *broker, const u8 *full, u16 len,
 	/* The tree's options are the group's: each member has its own. */
 	if (kmqtt_topic_subscribe(&broker->topics, filter, filter_len,
 				  kmqtt_share_tagged(g),
-				  MQTT_SUBOPT_QOS_MASK) < 0)
+				  MQTT_SUBOPT_QOS_MASK, 0) < 0)
 		goto free;
 	hash_add(broker->share_hash, &g->hash_node,
 		 kmqtt_share_hash(broker, full, len));
@@ -112,7 +113,7 @@ uncharge:
 
 int kmqtt_share_join(struct kmqtt_broker *broker, const u8 *full,
 		     u16 full_len, const u8 *filter, u16 filter_len,
-		     struct kmqtt_session *session, u8 options)
+		     struct kmqtt_session *session, u8 options, u32 sub_id)
 {
 	struct kmqtt_share_group *g = kmqtt_share_find(broker, full, full_len);
 	struct kmqtt_share_member *m;
@@ -121,6 +122,7 @@ int kmqtt_share_join(struct kmqtt_broker *broker, const u8 *full,
 		m = kmqtt_share_member_of(g, session);
 		if (m) {
 			WRITE_ONCE(m->options, options);
+			WRITE_ONCE(m->sub_id, sub_id);
 			return 0;
 		}
 		if (g->n_members >= KMQTT_SHARE_MAX_MEMBERS)
@@ -139,6 +141,7 @@ int kmqtt_share_join(struct kmqtt_broker *broker, const u8 *full,
 	}
 	m->session = session;
 	m->options = options;
+	m->sub_id = sub_id;
 	list_add_tail_rcu(&m->node, &g->members);
 	WRITE_ONCE(g->n_members, g->n_members + 1);
 	return 0;
@@ -173,7 +176,8 @@ void kmqtt_share_leave(struct kmqtt_broker *broker, const u8 *full,
 	kfree_rcu(g, rcu);
 }
 
-struct kmqtt_session *kmqtt_share_pick(const void *subscriber, u8 *options)
+struct kmqtt_session *kmqtt_share_pick(const void *subscriber, u8 *options,
+				       u32 *sub_id)
 {
 	struct kmqtt_share_group *g =
 		(void *)((unsigned long)subscriber & ~KMQTT_SHARE_TAG);
@@ -204,6 +208,7 @@ struct kmqtt_session *kmqtt_share_pick(const void *subscriber, u8 *options)
 	if (!pick)
 		return NULL;
 	*options = READ_ONCE(pick->options);
+	*sub_id = READ_ONCE(pick->sub_id);
 	return pick->session;
 }
 

@@ -22,14 +22,14 @@ static inline bool kmqtt_share_is_group(const void *subscriber)
 }
 
 /*
- * Make @session a member, with @options, of the group of @full
- * ("$share/GROUP/FILTER", whose FILTER is @filter), or change its
- * options.  Under broker->topics_lock.  Returns 0, -ENOMEM, or -EDQUOT
+ * Make @session a member, with @options and subscription identifier
+ * @sub_id, of the group of @full ("$share/GROUP/FILTER", whose FILTER is
+ * @filter), or change those.  Under broker->topics_lock.  Returns 0, -ENOMEM, or -EDQUOT
  * when the group has as many members as it takes (1024).
  */
 int kmqtt_share_join(struct kmqtt_broker *broker, const u8 *full,
 		     u16 full_len, const u8 *filter, u16 filter_len,
-		     struct kmqtt_session *session, u8 options);
+		     struct kmqtt_session *session, u8 options, u32 sub_id);
 
 /* Take @session out of the group of @full; the last member ends it. */
 void kmqtt_share_leave(struct kmqtt_broker *broker, const u8 *full,
@@ -38,9 +38,11 @@ void kmqtt_share_leave(struct kmqtt_broker *broker, const u8 *full,
 
 /*
  * Fan-out, under RCU: the member of the group @subscriber that gets the
- * next message, and its subscription options; NULL when it has none.
+ * next message, its subscription options and identifier; NULL when it
+ * has none.
  */
-struct kmqtt_session *kmqtt_share_pick(const void *subscriber, u8 *options);
+struct kmqtt_session *kmqtt_share_pick(const void *subscriber, u8 *options,
+				       u32 *sub_id);
 
 void kmqtt_share_init(struct kmqtt_broker *broker);
 

@@ -44,6 +44,7 @@ struct kmqtt_subscribe_job {
 	u32 done;			/* of them handled (in this phase) */
 	u32 first;			/* body offset of the first filter */
 	u32 next;			/* body offset of filter @done */
+	u32 sub_id;			/* 5.0: of all its filters, or 0 */
 	u16 packet_id;
 	bool acked;			/* SUBACK queued: retained messages */
 	struct kmqtt_retain_cursor cursor;	/* in filter @done's */
@@ -52,12 +53,14 @@ struct kmqtt_subscribe_job {
 
 /*
  * Subscribe to @filter (the client's, under its mount point) with
- * @options; returns the SUBACK code and, in *@retained, whether the
- * filter's retained messages are sent (retain handling, MQTT-3.3.1-9 to
- * -11).
+ * @options and subscription identifier @sub_id; returns the SUBACK code
+ * and, in *@retained, whether the filter's retained messages are sent
+ * (retain handling, MQTT-3.3.1-9 to -11).  MQTT_RC_PROTOCOL_ERROR, never
+ * a SUBACK code, closes the connection.
  */
 static u8 kmqtt_subscribe_filter(struct kmqtt_conn *conn, const u8 *filter,
-				 u16 len, u8 options, bool *retained)
+				 u16 len, u8 options, u32 sub_id,
+				 bool *retained)
 {
 	bool v5 = kmqtt_conn_v5(conn);
 	u8 handling = (options & MQTT_SUBOPT_RETAIN_HANDLING_MASK) >>
@@ -76,6 +79,9 @@ static u8 kmqtt_subscribe_filter(struct kmqtt_conn *conn, const u8 *filter,
 					 &acl_len);
 	if (shared < 0)
 		return v5 ? MQTT_RC_TOPIC_FILTER_INVALID : MQTT_SUBACK_FAILURE;
+	/* MQTT-3.8.3-4 */
+	if (shared && (options & MQTT_SUBOPT_NO_LOCAL))
+		return MQTT_RC_PROTOCOL_ERROR;
 	/* Its FILTER would need the mount point in front: not there yet. */
 	if (shared && conn->mount_len)
 		return v5 ? MQTT_RC_SHARED_SUB_NOT_SUPPORTED :
@@ -87,7 +93,7 @@ static u8 kmqtt_subscribe_filter(struct kmqtt_conn *conn, const u8 *filter,
 		return v5 ? MQTT_RC_NOT_AUTHORIZED : MQTT_SUBACK_FAILURE;
 	}
 	granted = kmqtt_session_subscribe(conn->session, filter, len, options,
-					  &existed);
+					  sub_id, &existed);
 	/* Not for a shared subscription (4.8.2). */
 	*retained = granted != MQTT_SUBACK_FAILURE && !shared &&
 		    (handling == 0 || (handling == 1 && !existed));
@@ -194,6 +200,7 @@ static void kmqtt_subscribe_next(const struct kmqtt_conn *conn,
 
 struct kmqtt_subscribe_retained {
 	struct kmqtt_session *session;
+	u32 sub_id;
 	u8 granted;
 };
 
@@ -212,7 +219,7 @@ static void kmqtt_subscribe_send_retained(struct kmqtt_msg *msg, void *arg)
 	}
 	/* MQTT-3.3.1-8: retained messages go out with RETAIN set. */
 	if (!kmqtt_delivery_deliver(r->session, msg, min(msg->qos, r->granted),
-				    true, d))
+				    true, &r->sub_id, !!r->sub_id, d))
 		kmqtt_delivery_free_unused(broker, &d, 1);
 }
 
@@ -226,8 +233,11 @@ static int kmqtt_subscribe_run(struct kmqtt_conn *conn,
 			       const struct kmqtt_fixed_hdr *hdr, const u8 *body,
 			       bool subscribe)
 {
-	struct kmqtt_subscribe_retained r = { .session = conn->session };
 	struct kmqtt_subscribe_job *job = conn->job;
+	struct kmqtt_subscribe_retained r = {
+		.session = conn->session,
+		.sub_id = job->sub_id,
+	};
 	u32 budget = KMQTT_JOB_BUDGET, after, cost;
 	const u8 *filter;
 	u16 len;
@@ -243,10 +253,14 @@ static int kmqtt_subscribe_run(struct kmqtt_conn *conn,
 		budget -= min(cost, budget);
 		if (subscribe) {
 			bool retained;
+			u8 code = kmqtt_subscribe_filter(conn, filter, len,
+							 options, job->sub_id,
+							 &retained);
 
-			job->codes[job->done] =
-				kmqtt_subscribe_filter(conn, filter, len,
-						       options, &retained);
+			if (code == MQTT_RC_PROTOCOL_ERROR)
+				return kmqtt_conn_violation(conn, code,
+							    "No Local on a shared subscription");
+			job->codes[job->done] = code;
 			job->send_retained[job->done] = retained;
 		} else if (kmqtt_session_unsubscribe(conn->session, filter,
 						     len) && job->codes) {
@@ -310,15 +324,12 @@ int kmqtt_subscribe_handle(struct kmqtt_conn *conn,
 						    subscribe ?
 						    "malformed SUBSCRIBE" :
 						    "malformed UNSUBSCRIBE");
-		/* CONNACK says they are not available (3.8.2.1.2). */
-		if (kmqtt_props_has(&props, MQTT_PROP_SUBSCRIPTION_ID))
-			return kmqtt_conn_violation(conn,
-						    MQTT_RC_SUB_ID_NOT_SUPPORTED,
-						    "subscription identifier");
 		ret = kmqtt_subscribe_start(conn, body, &it, n, packet_id,
 					    subscribe);
 		if (ret)
 			return ret;
+		if (kmqtt_props_has(&props, MQTT_PROP_SUBSCRIPTION_ID))
+			conn->job->sub_id = props.subscription_id;
 	}
 	ret = kmqtt_subscribe_run(conn, hdr, body, subscribe);
 	if (ret != -EINPROGRESS)

@@ -82,6 +82,7 @@ struct kmqtt_topic_sub {
 	struct hlist_node hash;			/* in index->subs, writers only */
 	struct kmqtt_topic_node *node;
 	void *subscriber;
+	u32 sub_id;
 	u8 options;
 	struct rcu_head rcu;
 };
@@ -533,7 +534,7 @@ kmqtt_topic_index_get(struct kmqtt_topic_tree *tree)
 }
 
 int kmqtt_topic_subscribe(struct kmqtt_topic_tree *tree, const u8 *filter,
-			  size_t len, void *subscriber, u8 options)
+			  size_t len, void *subscriber, u8 options, u32 sub_id)
 {
 	struct kmqtt_topic_node *node, *parent;
 	struct kmqtt_topic_index *idx;
@@ -560,6 +561,7 @@ int kmqtt_topic_subscribe(struct kmqtt_topic_tree *tree, const u8 *filter,
 	s = kmqtt_topic_sub_find(idx, node, subscriber);
 	if (s) {
 		WRITE_ONCE(s->options, options);
+		WRITE_ONCE(s->sub_id, sub_id);
 		return 0;
 	}
 	s = kmqtt_topic_alloc(tree, sizeof(*s));
@@ -570,6 +572,7 @@ int kmqtt_topic_subscribe(struct kmqtt_topic_tree *tree, const u8 *filter,
 	s->node = node;
 	s->subscriber = subscriber;
 	s->options = options;
+	s->sub_id = sub_id;
 	hlist_add_head(&s->hash,
 		       &idx->subs[kmqtt_topic_sub_bucket(idx, node, subscriber)]);
 	hlist_add_head_rcu(&s->link, &node->subs);
@@ -640,9 +643,16 @@ static u32 kmqtt_topic_index_bits(u32 cap)
 	return bits;
 }
 
+/* After the entries: one block of subscription identifiers per entry. */
+static u32 *kmqtt_topic_id_block(const struct kmqtt_match_set *set, u32 block)
+{
+	return (u32 *)(set->v + set->cap) + block * KMQTT_MATCH_SUB_IDS;
+}
+
+/* After the blocks: the index. */
 static u32 *kmqtt_topic_index(const struct kmqtt_match_set *set)
 {
-	return (u32 *)(set->v + set->cap);
+	return kmqtt_topic_id_block(set, set->cap);
 }
 
 /* The slot holding @subscriber, or the empty slot where it would go. */
@@ -659,9 +669,9 @@ static u32 *kmqtt_topic_index_slot(const struct kmqtt_topic_collector *c,
 }
 
 /*
- * Give set->v room for @cap entries, keeping its first set->n, and an
- * empty index.  A million matches take 32 MiB: vmalloc where @gfp may
- * sleep.  Freeing vmalloc'd memory may sleep too, so a set that has some
+ * Give set->v room for @cap entries, keeping its first set->n and their
+ * identifiers, and an empty index.  A million matches take 48 MiB:
+ * vmalloc where @gfp may sleep.  Freeing vmalloc'd memory may sleep too, so a set that has some
  * is not grown where @gfp may not: the caller grows it outside its RCU
  * read section and matches again.
  */
@@ -669,7 +679,10 @@ static bool kmqtt_topic_set_resize(struct kmqtt_match_set *set, u32 cap,
 				   gfp_t gfp)
 {
 	u32 bits = kmqtt_topic_index_bits(cap);
-	u64 bytes = (u64)cap * sizeof(*set->v) + (sizeof(u32) << bits);
+	u64 bytes = (u64)cap * (sizeof(*set->v) +
+				KMQTT_MATCH_SUB_IDS * sizeof(u32)) +
+		    (sizeof(u32) << bits);
+	u32 old_cap = set->cap;
 	struct kmqtt_match *v;
 
 	if (is_vmalloc_addr(set->v) && !gfpflags_allow_blocking(gfp))
@@ -677,8 +690,11 @@ static bool kmqtt_topic_set_resize(struct kmqtt_match_set *set, u32 cap,
 	v = bytes == (size_t)bytes ? kvmalloc(bytes, gfp | __GFP_NOWARN) : NULL;
 	if (!v)
 		return false;
-	if (set->v)
+	if (set->v) {
 		memcpy(v, set->v, min(set->n, cap) * sizeof(*v));
+		memcpy(v + cap, set->v + old_cap, min(set->id_blocks, cap) *
+		       KMQTT_MATCH_SUB_IDS * sizeof(u32));
+	}
 	kvfree(set->v);
 	set->v = v;
 	set->cap = cap;
@@ -716,8 +732,33 @@ int kmqtt_topic_match_set_reserve(struct kmqtt_match_set *set, u32 n,
 	return kmqtt_topic_set_resize(set, cap, gfp) ? 0 : -ENOMEM;
 }
 
+/*
+ * One more subscription identifier for @m, a subscriber matched before:
+ * its second moves both to a block of their own.
+ */
+static void kmqtt_topic_add_sub_id(struct kmqtt_match_set *set,
+				   struct kmqtt_match *m, u32 sub_id)
+{
+	u32 *block;
+
+	if (!m->n_sub_ids) {
+		m->sub_id = sub_id;
+	} else if (m->n_sub_ids == KMQTT_MATCH_SUB_IDS) {
+		set->sub_ids_left_out++;
+		return;
+	} else if (m->n_sub_ids == 1) {
+		block = kmqtt_topic_id_block(set, set->id_blocks);
+		block[0] = m->sub_id;
+		block[1] = sub_id;
+		m->sub_id = set->id_blocks++;
+	} else {
+		kmqtt_topic_id_block(set, m->sub_id)[m->n_sub_ids] = sub_id;
+	}
+	m->n_sub_ids++;
+}
+
 static void kmqtt_topic_collect(struct kmqtt_topic_collector *c,
-				void *subscriber, u8 options)
+				void *subscriber, u8 options, u32 sub_id)
 {
 	struct kmqtt_match_set *set = c->set;
 	struct kmqtt_match *m;
@@ -733,6 +774,8 @@ static void kmqtt_topic_collect(struct kmqtt_topic_collector *c,
 		if ((options & MQTT_SUBOPT_QOS_MASK) >
 		    (m->options & MQTT_SUBOPT_QOS_MASK))
 			m->options = options;
+		if (sub_id)
+			kmqtt_topic_add_sub_id(set, m, sub_id);
 		return;
 	}
 	if (set->n >= min(set->cap, set->max)) {
@@ -745,6 +788,8 @@ static void kmqtt_topic_collect(struct kmqtt_topic_collector *c,
 	m = &set->v[set->n++];
 	m->subscriber = subscriber;
 	m->options = options;
+	m->sub_id = sub_id;
+	m->n_sub_ids = !!sub_id;
 	*slot = set->n;
 }
 
@@ -763,7 +808,8 @@ static void kmqtt_topic_collect_node(struct kmqtt_topic_collector *c,
 	const struct kmqtt_topic_sub *s;
 
 	hlist_for_each_entry_rcu(s, &node->subs, link)
-		kmqtt_topic_collect(c, s->subscriber, READ_ONCE(s->options));
+		kmqtt_topic_collect(c, s->subscriber, READ_ONCE(s->options),
+				    READ_ONCE(s->sub_id));
 }
 
 /*
@@ -807,6 +853,8 @@ void kmqtt_topic_match(const struct kmqtt_topic_tree *tree, const u8 *topic,
 
 	set->n = 0;
 	set->overflow = 0;
+	set->id_blocks = 0;
+	set->sub_ids_left_out = 0;
 	root = rcu_dereference(tree->root);
 	if (!root || !len || len > MQTT_MAX_TOPIC_LEN)
 		return;

@@ -37,22 +37,35 @@ struct kmqtt_topic_tree {
 	u32 entries;		/* (filter, subscriber) pairs */
 };
 
+/*
+ * Subscription identifiers (MQTT 5.0, 3.8.2.1.2) one match keeps for one
+ * subscriber, at most: one per matching filter that has one, up to this
+ * many.
+ */
+#define KMQTT_MATCH_SUB_IDS	4
+
 struct kmqtt_match {
 	void *subscriber;
+	/*
+	 * Its subscription identifiers: @sub_id itself when @n_sub_ids is 1,
+	 * else the index of their block in the set (kmqtt_match_sub_ids()).
+	 */
+	u32 sub_id;
 	/*
 	 * The MQTT 5.0 subscription options byte (QoS in MQTT_SUBOPT_QOS_MASK)
 	 * of the matching filter with the highest QoS.
 	 */
 	u8 options;
+	u8 n_sub_ids;
 };
 
 /*
  * Result of one match: every subscriber at most once (a client whose
  * filters overlap gets one copy at the highest QoS granted, MQTT-3.3.5-1).
  * The caller owns the array and reuses it across matches; match grows it
- * with @gfp up to @max entries (the allocation also holds match's private
- * dedup index after @cap entries: only read v[0..n), free it with
- * kmqtt_topic_match_set_free()).
+ * with @gfp up to @max entries (the allocation also holds the blocks of
+ * subscription identifiers and match's private dedup index after @cap
+ * entries: only read v[0..n), free it with kmqtt_topic_match_set_free()).
  */
 struct kmqtt_match_set {
 	struct kmqtt_match *v;
@@ -64,7 +77,21 @@ struct kmqtt_match_set {
 	 * matching filter of a subscriber left out).
 	 */
 	u32 overflow;
+	/* Blocks of KMQTT_MATCH_SUB_IDS in use after v[cap]: one per entry. */
+	u32 id_blocks;
+	/* Subscription identifiers past KMQTT_MATCH_SUB_IDS, left out. */
+	u32 sub_ids_left_out;
 };
+
+/* The @m->n_sub_ids subscription identifiers of the entry @m of @set. */
+static inline const u32 *kmqtt_match_sub_ids(const struct kmqtt_match_set *set,
+					     const struct kmqtt_match *m)
+{
+	if (m->n_sub_ids < 2)
+		return &m->sub_id;
+	return (const u32 *)(set->v + set->cap) +
+	       m->sub_id * KMQTT_MATCH_SUB_IDS;
+}
 
 /*
  * Topic names (PUBLISH) and filters (SUBSCRIBE), per 4.7: 1..65535 bytes of
@@ -104,21 +131,23 @@ void kmqtt_topic_tree_init(struct kmqtt_topic_tree *tree,
 void kmqtt_topic_tree_destroy(struct kmqtt_topic_tree *tree);
 
 /*
- * Add (@subscriber, @filter) with @options, or update the options of an
- * existing identical pair.  @filter must be valid.
+ * Add (@subscriber, @filter) with @options and the subscription identifier
+ * @sub_id (0 for none), or update those of an existing identical pair.
+ * @filter must be valid.
  * Returns 1 if added, 0 if updated, -ENOMEM (no memory, or the owner refused
  * the charge), or -EINVAL when @len is 0 or above MQTT_MAX_TOPIC_LEN.
  */
 int kmqtt_topic_subscribe(struct kmqtt_topic_tree *tree, const u8 *filter,
-			  size_t len, void *subscriber, u8 options);
+			  size_t len, void *subscriber, u8 options, u32 sub_id);
 
 /* Remove the pair.  Returns 0 or -ENOENT.  Empty nodes are pruned. */
 int kmqtt_topic_unsubscribe(struct kmqtt_topic_tree *tree, const u8 *filter,
 			    size_t len, void *subscriber);
 
 /*
- * Fill @set (after resetting n and overflow) with the subscribers whose
- * filters match the topic name @topic, deduplicated.  A topic beginning with
+ * Fill @set (after resetting its counts) with the subscribers whose
+ * filters match the topic name @topic, deduplicated, each with the
+ * identifiers of all its matching filters (MQTT-3.3.4-4).  A topic beginning with
  * '$' is not matched by a filter beginning with a wildcard (MQTT-4.7.2-1).
  * Caller holds rcu_read_lock(); @gfp must not sleep then.
  */

@@ -114,7 +114,7 @@ static void subscribe(struct kmqtt_topic_tree *tree, const char *filter,
 		return;
 	FUZZ_CHECK(kmqtt_topic_filter_valid((const u8 *)filter, len) == !!len);
 	ret = kmqtt_topic_subscribe(tree, (const u8 *)filter, len,
-				    &subscribers[sub], qos);
+				    &subscribers[sub], qos, 0);
 	if (!len) {
 		FUZZ_CHECK(ret == -EINVAL);
 	} else if (e) {

@@ -25,7 +25,7 @@ VERBOSE = os.environ.get("MQTT5_VERBOSE") == "1"
 # Failure bound for anything awaited: generous for the TCG test VM.
 TIMEOUT = 15
 T = "mqtt5-raw/"
-PLAN = 15
+PLAN = 16
 
 results = []
 
@@ -155,14 +155,10 @@ def features_announced():
     expect(ack is not None, "no CONNACK")
     sub_ids = ack.prop("subscription_identifier_available")
     shared = ack.prop("shared_subscription_available")
-    if BROKER == "mosquitto":
-        # Mosquitto supports both: absent means available.
-        expect(sub_ids in (None, 1) and shared in (None, 1), "%r", ack)
-    else:
-        # kmqtt: shared subscriptions yes, subscription identifiers not yet.
-        expect(sub_ids == 0 and shared in (None, 1),
-               "Subscription Identifiers Available %r, Shared Subscription "
-               "Available %r", sub_ids, shared)
+    # Both brokers support both: absent (or 1) means available.
+    expect(sub_ids in (None, 1) and shared in (None, 1),
+           "Subscription Identifiers Available %r, Shared Subscription "
+           "Available %r", sub_ids, shared)
     return "Subscription Identifiers Available %r, Shared Subscription " \
         "Available %r" % (sub_ids, shared)
 
@@ -236,6 +232,33 @@ def subscription_identifier():
     disconnect(c)
     expect(pub.all("subscription_identifier") == [7], "%r", pub)
     return "available: %r, then %r" % (sub, pub)
+
+
+def overlapping_identifiers():
+    # [MQTT-3.3.4-2..5]: one copy at the highest QoS with both identifiers,
+    # or one copy per subscription with its own.
+    c = client("m5r-subid2")
+    topic = T + "subid2/a"
+    c.send(m5.subscribe(1, [(T + "subid2/#", 0)],
+                        props=[("subscription_identifier", 1)]))
+    c.until(SUBACK)
+    c.send(m5.subscribe(2, [(T + "subid2/+", 1)],
+                        props=[("subscription_identifier", 200)]))
+    c.until(SUBACK)
+    c.send(m5.publish(topic, "x", qos=1, pid=3))
+    pubs = [c.until(PUBLISH)[0]]
+    try:
+        pubs.append(c.until(PUBLISH, timeout=0.5)[0])
+    except socket.timeout:
+        pass
+    disconnect(c)
+    ids = sorted(i for p in pubs for i in p.all("subscription_identifier"))
+    expect(ids == [1, 200], "identifiers %r in %r", ids, pubs)
+    expect(max(p.qos for p in pubs) == 1, "%r", pubs)
+    if len(pubs) == 2:
+        expect(all(len(p.all("subscription_identifier")) == 1
+                   for p in pubs), "%r", pubs)
+    return "%d PUBLISH: %r" % (len(pubs), pubs)
 
 
 def shared_subscription():
@@ -431,12 +454,7 @@ def main():
           "1..65535, Maximum Packet Size > 0, Maximum QoS, Retain, Wildcard/"
           "Subscription Identifier/Shared Subscription Available 0 or 1 "
           "(3.2.2.3.3-6, 3.2.2.3.11-13)", connack_ranges)
-    if BROKER == "mosquitto":
-        features = ("Mosquitto supports both: absent or 1, and the next "
-                    "two checks test them in use")
-    else:
-        features = ("0 (not supported yet) and absent or 1, tested in use "
-                    "below")
+    features = "absent or 1, and the next checks test them in use"
     check("2: CONNACK announces Subscription Identifiers Available and "
           "Shared Subscription Available (3.2.2.3.12/13): " + features,
           features_announced)
@@ -447,6 +465,10 @@ def main():
           "(DISCONNECT 0xA1 if any) when announced unavailable (3.2.2.3.12), "
           "else the identifier comes with the PUBLISH [MQTT-3.3.4-3]",
           subscription_identifier)
+    check("6: overlapping subscriptions with identifiers 1 and 200: one "
+          "PUBLISH at the highest QoS with both, or one per subscription "
+          "with its own [MQTT-3.3.4-2, MQTT-3.3.4-4, MQTT-3.3.4-5]",
+          overlapping_identifiers)
     check("6: SUBSCRIBE $share/group/filter: SUBACK 0x9E or DISCONNECT 0x9E "
           "when announced unavailable (3.2.2.3.13, 4.8.2), else granted and "
           "delivered", shared_subscription)

@@ -723,17 +723,17 @@ TEST_F(mqtt5, client_packet_size_and_receive_maximum)
 
 /*
  * 2.2.2.2, 3.3.2.3: a property length past the packet (malformed), a
- * property given twice that may come once (protocol error), a topic alias
- * over the maximum (0: none announced, [MQTT-3.3.2-9]) and a subscription
- * identifier the server said it has not (3.8.2.1.2) close the connection
- * after a DISCONNECT that says which (4.13); another client's goes on.
+ * property given twice that may come once (protocol error) and a topic
+ * alias over the maximum (0: none announced, [MQTT-3.3.2-9]) close the
+ * connection after a DISCONNECT that says which (4.13); another client's
+ * goes on.
  */
 TEST_F(mqtt5, bad_properties_close_the_connection)
 {
 	static const uint8_t past_end[] = {
 		MQTT_PUBLISH << 4, 6, 0, 1, 't', 9, 1, 0,
 	};
-	struct mqtt5_props twice = { 0 }, alias = { 0 }, sub_id = { 0 };
+	struct mqtt5_props twice = { 0 }, alias = { 0 };
 	struct mqtt_packet p = { 0 };
 	struct mqtt5_publish got;
 	int bystander, fd;
@@ -741,7 +741,6 @@ TEST_F(mqtt5, bad_properties_close_the_connection)
 	mqtt5_prop_str(&twice, MQTT_PROP_CONTENT_TYPE, "a");
 	mqtt5_prop_str(&twice, MQTT_PROP_CONTENT_TYPE, "b");
 	mqtt5_prop_u16(&alias, MQTT_PROP_TOPIC_ALIAS, 1);
-	mqtt5_prop_varint(&sub_id, MQTT_PROP_SUBSCRIPTION_ID, 5);
 	bystander = client(_metadata, self, "v5-bystander", MQTT_PROTO_V5);
 	ASSERT_EQ(0, subscribe5(bystander, "bad/#", 0, 0));
 
@@ -754,13 +753,8 @@ TEST_F(mqtt5, bad_properties_close_the_connection)
 	fd = client(_metadata, self, "v5-bad3", MQTT_PROTO_V5);
 	ASSERT_EQ(0, mqtt5_send_publish(fd, "bad/t", &alias, "x", 1, &qos0));
 	EXPECT_EQ(0, expect_disconnect(fd, MQTT_RC_TOPIC_ALIAS_INVALID));
-	ASSERT_EQ(0, mqtt5_send_subscribe(bystander, 5, &sub_id, "bad/x", 0));
-	EXPECT_EQ(0, expect_disconnect(bystander,
-				       MQTT_RC_SUB_ID_NOT_SUPPORTED));
 
-	bystander = client(_metadata, self, "v5-bystander2", MQTT_PROTO_V5);
 	fd = client(_metadata, self, "v5-good", MQTT_PROTO_V5);
-	ASSERT_EQ(0, subscribe5(bystander, "bad/#", 0, 0));
 	ASSERT_EQ(0, mqtt5_send_publish(fd, "bad/t", NULL, "ok", 2, &qos0));
 	ASSERT_EQ(0, mqtt5_read_publish(bystander, &p, &got));
 	EXPECT_EQ(2, got.pub.payload_len);
@@ -1050,6 +1044,169 @@ TEST_F(mqtt5, shared_subscriptions)
 		.qos = 1, .retain = true, .packet_id = 2 }));
 	offline.session_expiry = 0;
 	EXPECT_LE(0, attach(_metadata, self, &offline, NULL));
+}
+
+/* SUBSCRIBE with a Subscription Identifier (3.8.2.1.2), and SUBACK 0. */
+static int subscribe5_id(int fd, const char *filter, uint8_t options,
+			 uint32_t id)
+{
+	struct mqtt5_props props = { 0 };
+	uint8_t got;
+	int err;
+
+	if (id)
+		mqtt5_prop_varint(&props, MQTT_PROP_SUBSCRIPTION_ID, id);
+	err = mqtt5_send_subscribe(fd, 3, &props, filter, options);
+	if (!err)
+		err = mqtt5_expect_suback(fd, MQTT_SUBACK, 3, &got, 1);
+	return err ? err : got == (options & 3) ? 0 : -EPROTO;
+}
+
+/*
+ * The next PUBLISH on @fd has the payload @payload and exactly the @n
+ * subscription identifiers @want, in any order; QoS 1 is acked.
+ */
+static void expect_sub_ids(struct __test_metadata *_metadata, int fd,
+			   const char *payload, const uint32_t *want, int n)
+{
+	struct mqtt_packet p = { 0 };
+	struct mqtt5_publish got;
+	uint32_t ids[8];
+	int i, j, k;
+
+	ASSERT_EQ(0, mqtt5_read_publish(fd, &p, &got));
+	ASSERT_EQ(strlen(payload), got.pub.payload_len);
+	EXPECT_EQ(0, memcmp(payload, got.pub.payload, got.pub.payload_len));
+	k = mqtt5_prop_sub_ids(&got.props, ids, ARRAY_SIZE(ids));
+	ASSERT_EQ(n, k) TH_LOG("%s: %d identifiers", payload, k);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < k && ids[j] != want[i]; j++)
+			;
+		EXPECT_LT(j, k) TH_LOG("%s: no identifier %u", payload,
+				       want[i]);
+		if (j < k)
+			ids[j] = 0;
+	}
+	if (got.pub.opts.qos)
+		ASSERT_EQ(0, mqtt5_send_ack(fd, MQTT_PUBACK,
+					    got.pub.opts.packet_id, 0));
+	mqtt_packet_free(&p);
+}
+
+/*
+ * [MQTT-3.3.4-3], [MQTT-3.3.4-4]: a message carries the identifiers of all
+ * the matching subscriptions that have one, in one copy; on retained
+ * messages sent at subscribe, from a session's queue, to a shared
+ * subscription's member, beside a message expiry of its own; and not to a
+ * 3.1.1 client.
+ */
+TEST_F(mqtt5, subscription_identifiers)
+{
+	static const uint32_t hash[] = { 7 }, plus[] = { 300 };
+	static const uint32_t both[] = { 7, 300 }, queued[] = { 268435455 };
+	struct kmqtt_attach_req persistent = {
+		.client_id = "v5-sid-q",
+		.session_expiry = 60,
+	};
+	struct mqtt5_props expiry = { 0 };
+	struct mqtt_packet p = { 0 };
+	struct mqtt_received old;
+	struct mqtt5_publish got;
+	int pub, sub, shared, q, off;
+
+	pub = client(_metadata, self, "v5-sid-pub", MQTT_PROTO_V5);
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "sid/r", NULL, "retained", 8,
+					&(struct mqtt_pub_opts){ .qos = 1,
+								 .retain = true,
+								 .packet_id = 1 }));
+	ASSERT_EQ(MQTT_RC_NO_MATCHING_SUBSCRIBERS,
+		  mqtt5_expect_ack(pub, MQTT_PUBACK, 1));
+	sub = client(_metadata, self, "v5-sid-sub", MQTT_PROTO_V5);
+	ASSERT_EQ(0, subscribe5_id(sub, "sid/#", 1, 7));
+	expect_sub_ids(_metadata, sub, "retained", hash, 1);
+	ASSERT_EQ(0, subscribe5_id(sub, "sid/+", 1, 300));
+	expect_sub_ids(_metadata, sub, "retained", plus, 1);
+	ASSERT_EQ(0, subscribe5_id(sub, "sid/a", 1, 0));
+
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "sid/a", NULL, "both", 4, &qos1));
+	ASSERT_EQ(0, mqtt5_expect_ack(pub, MQTT_PUBACK, qos1.packet_id));
+	expect_sub_ids(_metadata, sub, "both", both, 2);
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "sid/x/y", NULL, "hash", 4,
+					&qos0));
+	expect_sub_ids(_metadata, sub, "hash", hash, 1);
+
+	/* With a message expiry: the client's own properties, both kinds. */
+	mqtt5_prop_u32(&expiry, MQTT_PROP_MESSAGE_EXPIRY, 100);
+	mqtt5_prop_pair(&expiry, "k", "v");
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "sid/a", &expiry, "exp", 3,
+					&qos1));
+	ASSERT_EQ(0, mqtt5_expect_ack(pub, MQTT_PUBACK, qos1.packet_id));
+	ASSERT_EQ(0, mqtt5_read_publish(sub, &p, &got));
+	EXPECT_EQ(2, mqtt5_prop_sub_ids(&got.props, (uint32_t[2]){ 0 }, 2));
+	off = mqtt5_prop_find(&got.props, MQTT_PROP_MESSAGE_EXPIRY);
+	ASSERT_LE(0, off);
+	EXPECT_LE(98, mqtt5_prop_get_u32(&got.props, off));
+	EXPECT_LE(0, mqtt5_prop_find(&got.props, MQTT_PROP_USER_PROPERTY));
+	ASSERT_EQ(0, mqtt5_send_ack(sub, MQTT_PUBACK, got.pub.opts.packet_id, 0));
+	mqtt_packet_free(&p);
+
+	/* A shared subscription's member, and a resubscribe without one. */
+	shared = client(_metadata, self, "v5-sid-share", MQTT_PROTO_V5);
+	ASSERT_EQ(0, subscribe5_id(shared, "$share/g/sid/s", 0, 300));
+	ASSERT_EQ(0, subscribe5_id(sub, "sid/+", 0, 0));
+	expect_sub_ids(_metadata, sub, "retained", NULL, 0);
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "sid/s", NULL, "s", 1, &qos0));
+	expect_sub_ids(_metadata, shared, "s", plus, 1);
+	expect_sub_ids(_metadata, sub, "s", hash, 1);
+
+	/* From the queue of an offline session, the largest identifier. */
+	q = attach(_metadata, self, &persistent, NULL);
+	ASSERT_LE(0, q);
+	ASSERT_EQ(0, subscribe5_id(q, "sidq/#", 1, 268435455));
+	ASSERT_EQ(0, mqtt5_send_disconnect(q, 0, NULL));
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, "v5-sid-q",
+					     KMQTT_SESSION_OFFLINE,
+					     MQTT_TEST_TIMEOUT_MS));
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "sidq/1", NULL, "queued", 6,
+					&qos1));
+	ASSERT_EQ(0, mqtt5_expect_ack(pub, MQTT_PUBACK, qos1.packet_id));
+	persistent.clean_session = false;
+	q = attach(_metadata, self, &persistent, NULL);
+	ASSERT_LE(0, q);
+	expect_sub_ids(_metadata, q, "queued", queued, 1);
+
+	/* The same session back as 3.1.1: no properties at all. */
+	ASSERT_EQ(0, mqtt_send_disconnect(q));
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, "v5-sid-q",
+					     KMQTT_SESSION_OFFLINE,
+					     MQTT_TEST_TIMEOUT_MS));
+	persistent.proto_level = MQTT_PROTO_V311;
+	q = attach(_metadata, self, &persistent, NULL);
+	ASSERT_LE(0, q);
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "sidq/2", NULL, "old", 3, &qos0));
+	ASSERT_EQ(0, mqtt_receive(q, &old, false, MQTT_TEST_TIMEOUT_MS));
+	ASSERT_EQ(3, old.payload_len);
+	EXPECT_EQ(0, memcmp("old", old.payload, 3));
+	persistent.proto_level = MQTT_PROTO_V5;
+	persistent.clean_session = true;
+	persistent.session_expiry = 0;
+	EXPECT_LE(0, attach(_metadata, self, &persistent, NULL));
+	/* The suites after this one expect no retained message. */
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "sid/r", NULL, "", 0,
+					&(struct mqtt_pub_opts){ .qos = 1,
+								 .retain = true,
+								 .packet_id = 2 }));
+	EXPECT_EQ(0, mqtt5_expect_ack(pub, MQTT_PUBACK, 2));
+}
+
+/* [MQTT-3.8.3-4]: No Local on a shared subscription is a protocol error. */
+TEST_F(mqtt5, no_local_on_a_shared_subscription)
+{
+	int fd = client(_metadata, self, "v5-share-nl", MQTT_PROTO_V5);
+
+	ASSERT_EQ(0, mqtt5_send_subscribe(fd, 1, NULL, "$share/g/nl",
+					  MQTT_SUBOPT_NO_LOCAL | 1));
+	EXPECT_EQ(0, expect_disconnect(fd, MQTT_RC_PROTOCOL_ERROR));
 }
 
 TEST_HARNESS_MAIN

@@ -121,6 +121,31 @@ int mqtt5_prop_find(const struct mqtt5_props *p, uint8_t id)
 	return -ENOENT;
 }
 
+int mqtt5_prop_sub_ids(const struct mqtt5_props *p, uint32_t *ids,
+		       size_t max)
+{
+	size_t off = 0, n = 0;
+
+	while (off < p->len) {
+		uint8_t at = p->buf[off++];
+		int len = prop_value_len(at, p->buf + off, p->len - off);
+		uint32_t v = 0;
+		int i;
+
+		if (len < 0 || (size_t)len > p->len - off)
+			return -EPROTO;
+		if (at == MQTT_PROP_SUBSCRIPTION_ID) {
+			for (i = len - 1; i >= 0; i--)
+				v = v << 7 | (p->buf[off + i] & 0x7f);
+			if (n == max)
+				return -E2BIG;
+			ids[n++] = v;
+		}
+		off += len;
+	}
+	return n;
+}
+
 uint32_t mqtt5_prop_get_u32(const struct mqtt5_props *p, int off)
 {
 	const uint8_t *v = p->buf + off;

@@ -35,6 +35,12 @@ void mqtt5_prop_pair(struct mqtt5_props *p, const char *name,
  * the identifier), or -ENOENT.  Knows the types of every 5.0 property.
  */
 int mqtt5_prop_find(const struct mqtt5_props *p, uint8_t id);
+/*
+ * The values of every Subscription Identifier in @p, in order, into @ids
+ * (room for @max): returns how many, -E2BIG or -EPROTO.
+ */
+int mqtt5_prop_sub_ids(const struct mqtt5_props *p, uint32_t *ids,
+		       size_t max);
 /* A four-byte value at p->buf[off]. */
 uint32_t mqtt5_prop_get_u32(const struct mqtt5_props *p, int off);
 

@@ -28,6 +28,8 @@
 #define FILTERS		80
 #define MAX_LEVELS	5
 #define STR_MAX		(MAX_LEVELS * 4 + 2)
+/* Subscription identifiers 1..SUB_IDS, so that some repeat. */
+#define SUB_IDS		6
 
 static u64 rng_state;
 
@@ -90,12 +92,21 @@ static void random_filter(char *s)
 	}
 }
 
-/* Subscriptions as the spec sees them: qos[subscriber][filter], -1 none. */
+/*
+ * Subscriptions as the spec sees them: qos[subscriber][filter], -1 none,
+ * with a subscription identifier (0 for none).
+ */
 struct model {
 	char filters[FILTERS][STR_MAX];
 	int qos[SUBSCRIBERS][FILTERS];
+	u32 sub_id[SUBSCRIBERS][FILTERS];
 	char subscribers[SUBSCRIBERS];
 };
+
+static u32 random_sub_id(void)
+{
+	return rnd(3) ? 0 : 1 + rnd(SUB_IDS);
+}
 
 static void model_init(struct model *m)
 {
@@ -156,6 +167,26 @@ static u32 model_nodes(const struct model *m)
 }
 
 /*
+ * The identifiers of the entry @e: @n of those whose counts are in @ids
+ * (MQTT-3.3.4-4), up to KMQTT_MATCH_SUB_IDS.
+ */
+static void check_sub_ids(struct __test_metadata *_metadata,
+			  const struct kmqtt_match_set *set,
+			  const struct kmqtt_match *e, u32 *ids, u32 n)
+{
+	const u32 *got = kmqtt_match_sub_ids(set, e);
+	u8 k;
+
+	ASSERT_EQ(n < KMQTT_MATCH_SUB_IDS ? n : KMQTT_MATCH_SUB_IDS,
+		  e->n_sub_ids);
+	for (k = 0; k < e->n_sub_ids; k++) {
+		ASSERT_TRUE(got[k] >= 1 && got[k] <= SUB_IDS);
+		ASSERT_LT(0, ids[got[k]]) TH_LOG("identifier %u", got[k]);
+		ids[got[k]]--;
+	}
+}
+
+/*
  * Compare one match against the model.  @set->max may be below the number
  * of subscribers: then every subscriber returned must still be right and
  * the rest must be counted as overflow.
@@ -166,7 +197,9 @@ static void check_match(struct __test_metadata *_metadata, const struct model *m
 {
 	bool matches[FILTERS];
 	int want[SUBSCRIBERS], s, f;
-	u32 i, expected = 0;
+	u32 i, expected = 0, left_out = 0;
+	/* Each subscriber's identifiers through its matching filters. */
+	u32 ids[SUBSCRIBERS][SUB_IDS + 1] = { 0 }, n_ids[SUBSCRIBERS] = { 0 };
 
 	for (f = 0; f < FILTERS; f++) {
 		matches[f] = ref_match(m->filters[f], strlen(m->filters[f]),
@@ -180,10 +213,19 @@ static void check_match(struct __test_metadata *_metadata, const struct model *m
 	}
 	for (s = 0; s < SUBSCRIBERS; s++) {
 		want[s] = -1;
-		for (f = 0; f < FILTERS; f++)
-			if (matches[f] && m->qos[s][f] > want[s])
+		for (f = 0; f < FILTERS; f++) {
+			if (!matches[f] || m->qos[s][f] < 0)
+				continue;
+			if (m->qos[s][f] > want[s])
 				want[s] = m->qos[s][f];
+			if (m->sub_id[s][f]) {
+				ids[s][m->sub_id[s][f]]++;
+				n_ids[s]++;
+			}
+		}
 		expected += want[s] >= 0;
+		if (n_ids[s] > KMQTT_MATCH_SUB_IDS)
+			left_out += n_ids[s] - KMQTT_MATCH_SUB_IDS;
 	}
 
 	kmqtt_topic_match(tree, (const u8 *)topic, strlen(topic), set,
@@ -201,6 +243,7 @@ static void check_match(struct __test_metadata *_metadata, const struct model *m
 		ASSERT_EQ(want[s], set->v[i].options)
 			TH_LOG("topic '%s' subscriber %d", topic, s);
 		want[s] = -2;		/* seen: a second copy fails above */
+		check_sub_ids(_metadata, set, &set->v[i], ids[s], n_ids[s]);
 	}
 	if (expected <= set->max) {
 		for (s = 0; s < SUBSCRIBERS; s++) {
@@ -214,6 +257,7 @@ static void check_match(struct __test_metadata *_metadata, const struct model *m
 				       topic, s);
 		}
 		ASSERT_EQ(0, set->overflow);
+		ASSERT_EQ(left_out, set->sub_ids_left_out);
 	} else {
 		ASSERT_EQ(set->max, set->n);
 		ASSERT_LE(expected - set->n, set->overflow)
@@ -250,6 +294,7 @@ static void run_sequence(struct __test_metadata *_metadata, u32 steps,
 		int ret;
 
 		if (rnd(3)) {
+			u32 sub_id = random_sub_id();
 			u8 qos = rnd(3);
 
 			/* Sometimes the memory limit refuses a charge. */
@@ -259,7 +304,8 @@ static void run_sequence(struct __test_metadata *_metadata, u32 steps,
 			bytes = topic_acct_bytes;
 			ret = kmqtt_topic_subscribe(&tree, (const u8 *)filter,
 						    strlen(filter),
-						    &m->subscribers[s], qos);
+						    &m->subscribers[s], qos,
+						    sub_id);
 			refused = refusing && !topic_acct_fail_countdown;
 			topic_acct_fail_countdown = 0;
 			ASSERT_EQ(refused ? -ENOMEM : m->qos[s][f] < 0 ? 1 : 0,
@@ -268,8 +314,10 @@ static void run_sequence(struct __test_metadata *_metadata, u32 steps,
 			/* A refused subscribe gives back what it charged. */
 			ASSERT_EQ(refused ? bytes : topic_acct_bytes,
 				  topic_acct_bytes);
-			if (!refused)
+			if (!refused) {
 				m->qos[s][f] = qos;
+				m->sub_id[s][f] = sub_id;
+			}
 		} else {
 			ret = kmqtt_topic_unsubscribe(&tree, (const u8 *)filter,
 						      strlen(filter),
@@ -335,11 +383,13 @@ TEST(random_fill_and_drain)
 		s = order[i] / FILTERS;
 		f = order[i] % FILTERS;
 		m->qos[s][f] = rnd(3);
+		m->sub_id[s][f] = random_sub_id();
 		ASSERT_EQ(1, kmqtt_topic_subscribe(&tree,
 						   (const u8 *)m->filters[f],
 						   strlen(m->filters[f]),
 						   &m->subscribers[s],
-						   m->qos[s][f]));
+						   m->qos[s][f],
+						   m->sub_id[s][f]));
 	}
 	check_counts(_metadata, m, &tree);
 	for (i = 0; i < 2000; i++) {

@@ -23,7 +23,14 @@ static int sub(struct kmqtt_topic_tree *tree, const char *filter,
 	       void *subscriber, u8 options)
 {
 	return kmqtt_topic_subscribe(tree, (const u8 *)filter, strlen(filter),
-				     subscriber, options);
+				     subscriber, options, 0);
+}
+
+static int sub_id(struct kmqtt_topic_tree *tree, const char *filter,
+		  void *subscriber, u8 options, u32 id)
+{
+	return kmqtt_topic_subscribe(tree, (const u8 *)filter, strlen(filter),
+				     subscriber, options, id);
 }
 
 static int unsub(struct kmqtt_topic_tree *tree, const char *filter,
@@ -262,9 +269,9 @@ TEST(length_cap)
 
 	kmqtt_topic_tree_init(&tree, &topic_acct);
 	ASSERT_EQ(-EINVAL, kmqtt_topic_subscribe(&tree, s, MQTT_MAX_TOPIC_LEN + 1,
-						 &subscriber, 0));
+						 &subscriber, 0, 0));
 	ASSERT_EQ(1, kmqtt_topic_subscribe(&tree, s, MQTT_MAX_TOPIC_LEN,
-					   &subscriber, 0));
+					   &subscriber, 0, 0));
 	kmqtt_topic_match(&tree, s, MQTT_MAX_TOPIC_LEN, &set, GFP_ATOMIC);
 	ASSERT_EQ(1, set.n);
 	kmqtt_topic_match(&tree, s, MQTT_MAX_TOPIC_LEN + 1, &set, GFP_ATOMIC);
@@ -369,6 +376,96 @@ TEST(overlapping_filters_one_copy_at_highest_qos)
 	match(&tree, "a/b", &set);
 	ASSERT_EQ(2, set.n);
 	ASSERT_EQ(0x40 | 1, find(&set, &a)->options);
+	kmqtt_topic_tree_destroy(&tree);
+	kmqtt_topic_match_set_free(&set);
+}
+
+/* Does the entry @m carry exactly the identifiers @want (any order)? */
+static bool sub_ids_are(const struct kmqtt_match_set *set,
+			const struct kmqtt_match *m, const u32 *want, u8 n)
+{
+	const u32 *got = kmqtt_match_sub_ids(set, m);
+	bool used[KMQTT_MATCH_SUB_IDS] = { false };
+	u8 i, j;
+
+	if (m->n_sub_ids != n)
+		return false;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < n && (used[j] || got[j] != want[i]); j++)
+			;
+		if (j == n)
+			return false;
+		used[j] = true;
+	}
+	return true;
+}
+
+/*
+ * MQTT-3.3.4-4: one copy carries the identifiers of every matching
+ * filter that has one; past KMQTT_MATCH_SUB_IDS they are counted.
+ */
+TEST(subscription_identifiers_of_overlapping_filters)
+{
+	static const u32 ab[] = { 7, 5 }, all[] = { 1, 2, 3, 4 }, one[] = { 9 };
+	struct kmqtt_match_set set = { .max = 10 };
+	struct kmqtt_topic_tree tree;
+	char a, b, c;
+
+	kmqtt_topic_tree_init(&tree, &topic_acct);
+	ASSERT_EQ(1, sub_id(&tree, "a/+", &a, 1, 5));
+	ASSERT_EQ(1, sub_id(&tree, "a/#", &a, 0, 7));
+	ASSERT_EQ(1, sub_id(&tree, "a/b", &a, 0, 0));
+	ASSERT_EQ(1, sub_id(&tree, "a/b", &b, 2, 0));
+	ASSERT_EQ(1, sub_id(&tree, "#", &c, 0, 1));
+	ASSERT_EQ(1, sub_id(&tree, "+/b", &c, 0, 2));
+	ASSERT_EQ(1, sub_id(&tree, "a/#", &c, 0, 3));
+	ASSERT_EQ(1, sub_id(&tree, "a/+", &c, 0, 4));
+	ASSERT_EQ(1, sub_id(&tree, "a/b", &c, 0, 4));
+
+	match(&tree, "a/b", &set);
+	ASSERT_EQ(3, set.n);
+	ASSERT_TRUE(sub_ids_are(&set, find(&set, &a), ab, 2));
+	ASSERT_EQ(1, find(&set, &a)->options);
+	ASSERT_TRUE(sub_ids_are(&set, find(&set, &b), NULL, 0));
+	/* Five filters of c match: four identifiers go, one is counted. */
+	ASSERT_EQ(KMQTT_MATCH_SUB_IDS, find(&set, &c)->n_sub_ids);
+	ASSERT_EQ(1, set.sub_ids_left_out);
+
+	/* A resubscribe replaces the identifier, or takes it away. */
+	ASSERT_EQ(0, sub_id(&tree, "a/#", &a, 0, 0));
+	ASSERT_EQ(0, sub_id(&tree, "a/+", &a, 1, 9));
+	ASSERT_EQ(0, unsub(&tree, "a/b", &c));
+	match(&tree, "a/b", &set);
+	ASSERT_TRUE(sub_ids_are(&set, find(&set, &a), one, 1));
+	ASSERT_TRUE(sub_ids_are(&set, find(&set, &c), all, 4));
+	ASSERT_EQ(0, set.sub_ids_left_out);
+	kmqtt_topic_tree_destroy(&tree);
+	kmqtt_topic_match_set_free(&set);
+}
+
+/* The identifier blocks survive the set growing in the middle of a match. */
+TEST(subscription_identifiers_across_growth)
+{
+	enum { N = 200 };
+	struct kmqtt_match_set set = { .max = N };
+	struct kmqtt_topic_tree tree;
+	char subscribers[N];
+	u32 want[2];
+	int i;
+
+	kmqtt_topic_tree_init(&tree, &topic_acct);
+	for (i = 0; i < N; i++) {
+		ASSERT_EQ(1, sub_id(&tree, "x/#", &subscribers[i], 0, 1000 + i));
+		ASSERT_EQ(1, sub_id(&tree, "x/y", &subscribers[i], 0, 5000 + i));
+	}
+	match(&tree, "x/y", &set);
+	ASSERT_EQ(N, set.n);
+	for (i = 0; i < N; i++) {
+		want[0] = 1000 + i;
+		want[1] = 5000 + i;
+		ASSERT_TRUE(sub_ids_are(&set, find(&set, &subscribers[i]),
+					want, 2)) TH_LOG("subscriber %d", i);
+	}
 	kmqtt_topic_tree_destroy(&tree);
 	kmqtt_topic_match_set_free(&set);
 }
@@ -609,11 +706,11 @@ TEST(deepest_topics)
 		slashes[i] = '/';			/* 65536 empty levels */
 	}
 	kmqtt_topic_tree_init(&tree, &topic_acct);
-	ASSERT_EQ(1, kmqtt_topic_subscribe(&tree, lit, len, &a, 0));
-	ASSERT_EQ(1, kmqtt_topic_subscribe(&tree, plus, len, &b, 1));
-	ASSERT_EQ(1, kmqtt_topic_subscribe(&tree, slashes, len, &c, 0));
+	ASSERT_EQ(1, kmqtt_topic_subscribe(&tree, lit, len, &a, 0, 0));
+	ASSERT_EQ(1, kmqtt_topic_subscribe(&tree, plus, len, &b, 1, 0));
+	ASSERT_EQ(1, kmqtt_topic_subscribe(&tree, slashes, len, &c, 0, 0));
 	plus[len - 1] = '#';
-	ASSERT_EQ(1, kmqtt_topic_subscribe(&tree, plus, len, &d, 2));
+	ASSERT_EQ(1, kmqtt_topic_subscribe(&tree, plus, len, &d, 2, 0));
 
 	kmqtt_topic_match(&tree, lit, len, &set, GFP_ATOMIC);
 	ASSERT_EQ(3, set.n);

@@ -138,7 +138,7 @@ static int run(unsigned long filters, unsigned int depth,
 
 		/* Subscriber i: every filter has its own. */
 		if (kmqtt_topic_subscribe(&tree, (const u8 *)f, len,
-					  (void *)(i + 1), 0) < 0) {
+					  (void *)(i + 1), 0, 0) < 0) {
 			fprintf(stderr, "match-bench: subscribe %s failed\n", f);
 			return -ENOMEM;
 		}
