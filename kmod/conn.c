@@ -203,6 +203,8 @@ static u8 kmqtt_conn_disconnect_reason(const struct kmqtt_conn *conn)
 		return MQTT_RC_SESSION_TAKEN_OVER;
 	case KMQTT_CLOSE_SHUTDOWN:
 		return MQTT_RC_SERVER_SHUTTING_DOWN;
+	case KMQTT_CLOSE_ADMIN:
+		return MQTT_RC_ADMINISTRATIVE_ACTION;
 	case KMQTT_CLOSE_OVERFLOW:
 	case KMQTT_CLOSE_NOMEM:
 		return MQTT_RC_QUOTA_EXCEEDED;

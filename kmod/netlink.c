@@ -78,6 +78,11 @@ static const struct nla_policy kmqtt_set_acl_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_ACL] = { .type = NLA_NESTED },
 };
 
+static const struct nla_policy kmqtt_client_id_policy[KMQTT_A_MAX + 1] = {
+	[KMQTT_A_CLIENT_ID] = NLA_POLICY_RANGE(NLA_BINARY, 1,
+					       KMQTT_CLIENT_ID_MAX),
+};
+
 /*
  * Each limit's range, from its row of KMQTT_LIMITS; not const, which older
  * kernels' nla_policy cannot point to.
@@ -338,6 +343,24 @@ static int kmqtt_netlink_set_acl(struct sk_buff *skb, struct genl_info *info)
 	ret = kmqtt_session_set_acl(broker, nla_data(id), nla_len(id), acl);
 	if (ret)
 		NL_SET_ERR_MSG_ATTR(info->extack, id, "no such session");
+	return ret;
+}
+
+static int kmqtt_netlink_disconnect(struct sk_buff *skb,
+				    struct genl_info *info)
+{
+	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
+	struct nlattr *id = info->attrs[KMQTT_A_CLIENT_ID];
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, KMQTT_A_CLIENT_ID))
+		return -EINVAL;
+	ret = kmqtt_session_disconnect(broker, nla_data(id), nla_len(id));
+	if (ret == -ENOENT)
+		NL_SET_ERR_MSG_ATTR(info->extack, id, "no such session");
+	else if (ret)
+		NL_SET_ERR_MSG_ATTR(info->extack, id,
+				    "the session has no connection");
 	return ret;
 }
 
@@ -893,6 +916,8 @@ static int kmqtt_netlink_doit(struct sk_buff *skb, struct genl_info *info)
 		return kmqtt_netlink_set_limits(skb, info);
 	case KMQTT_CMD_SET_ACL:
 		return kmqtt_netlink_set_acl(skb, info);
+	case KMQTT_CMD_DISCONNECT:
+		return kmqtt_netlink_disconnect(skb, info);
 	}
 	return -EOPNOTSUPP;
 }
@@ -972,6 +997,13 @@ static const struct genl_ops kmqtt_netlink_ops[] = {
 		.cmd = KMQTT_CMD_SET_ACL,
 		.doit = kmqtt_netlink_doit,
 		.policy = kmqtt_set_acl_policy,
+		.maxattr = KMQTT_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KMQTT_CMD_DISCONNECT,
+		.doit = kmqtt_netlink_doit,
+		.policy = kmqtt_client_id_policy,
 		.maxattr = KMQTT_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},

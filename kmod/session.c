@@ -410,6 +410,24 @@ int kmqtt_session_set_acl(struct kmqtt_broker *broker, const u8 *client_id,
 	return session ? 0 : -ENOENT;
 }
 
+int kmqtt_session_disconnect(struct kmqtt_broker *broker,
+			     const u8 *client_id, u16 len)
+{
+	struct kmqtt_session *session;
+	struct kmqtt_conn *conn = NULL;
+
+	mutex_lock(&broker->sessions_lock);
+	session = kmqtt_session_find(broker, client_id, len);
+	if (session)
+		conn = rcu_dereference_protected(session->conn,
+						 lockdep_is_held(&broker->sessions_lock));
+	/* Only records why and queues the close work: fine under the lock. */
+	if (conn)
+		kmqtt_conn_close(conn, KMQTT_CLOSE_ADMIN);
+	mutex_unlock(&broker->sessions_lock);
+	return !session ? -ENOENT : !conn ? -ENOTCONN : 0;
+}
+
 void kmqtt_session_detach(struct kmqtt_session *session,
 			  struct kmqtt_conn *conn)
 {

@@ -142,6 +142,14 @@ int kmqtt_session_set_acl(struct kmqtt_broker *broker, const u8 *client_id,
 			  u16 len, struct kmqtt_acl *acl);
 
 /*
+ * The operator closes the connection of the session of @client_id
+ * (KMQTT_CLOSE_ADMIN).  Returns 0, -ENOENT (no such session) or
+ * -ENOTCONN (offline).
+ */
+int kmqtt_session_disconnect(struct kmqtt_broker *broker,
+			     const u8 *client_id, u16 len);
+
+/*
  * Unbind @conn.  A clean session is freed; a persistent one stays, with
  * its subscriptions and messages, until it expires.
  */

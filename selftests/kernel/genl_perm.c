@@ -146,6 +146,13 @@ TEST_F(genl_perm, attach)
 					      MQTT_TEST_TIMEOUT_MS));
 }
 
+/* With the capability it gets as far as looking for the session. */
+TEST_F(genl_perm, disconnect)
+{
+	ASSERT_EQ(variant->expect ? variant->expect : -ENOENT,
+		  kmqtt_nl_disconnect(&self->genl.nl, "perm-nobody"));
+}
+
 TEST_F(genl_perm, join_events_group)
 {
 	ASSERT_EQ(variant->expect, kmqtt_genl_join_events(&self->genl));

@@ -10,12 +10,16 @@
  * standard it checks.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <kmqtt/mqtt.h>
 
+#include "broker.h"
 #include "direct.h"
 #include "kmqtt_genl.h"
 #include "kselftest_harness.h"
@@ -1197,6 +1201,66 @@ TEST_F(mqtt5, subscription_identifiers)
 								 .retain = true,
 								 .packet_id = 2 }));
 	EXPECT_EQ(0, mqtt5_expect_ack(pub, MQTT_PUBACK, 2));
+}
+
+/* kmqttctl disconnect @client_id: its exit status, or -1. */
+static int kmqttctl_disconnect(const char *client_id)
+{
+	char path[PATH_MAX], cmd[PATH_MAX + 64];
+
+	snprintf(cmd, sizeof(cmd), "%s disconnect '%s' 2>/dev/null",
+		 kmqtt_tree_path("tools/kmqttctl/kmqttctl", path, sizeof(path)),
+		 client_id);
+	return WEXITSTATUS(system(cmd));
+}
+
+/*
+ * 3.14.2.1: the operator's kmqttctl disconnect closes a 5.0 client with
+ * DISCONNECT 0x98 (administrative action) and a 3.1.1 one without; the
+ * will is published ([MQTT-3.1.2-8]: not a DISCONNECT 0x00 from the
+ * client), the session kept; an offline or unknown client is an error.
+ */
+TEST_F(mqtt5, administrative_disconnect)
+{
+	struct kmqtt_attach_req req = {
+		.client_id = "v5-kicked",
+		.session_expiry = 60,
+		.will_topic = "kick/will",
+		.will_payload = "kicked",
+		.will_qos = 1,
+	};
+	struct kmqtt_nl_closed ev;
+	struct mqtt_received will;
+	int sub, fd, old;
+
+	ASSERT_EQ(0, kmqtt_genl_join_events(&self->genl));
+	sub = client(_metadata, self, "v311-kick-sub", MQTT_PROTO_V311);
+	ASSERT_EQ(0, mqtt_subscribe_qos(sub, 1, "kick/will", 1));
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	old = client(_metadata, self, "v311-kicked", MQTT_PROTO_V311);
+
+	ASSERT_EQ(0, kmqttctl_disconnect("v5-kicked"));
+	EXPECT_EQ(0, expect_disconnect(fd, MQTT_RC_ADMINISTRATIVE_ACTION));
+	ASSERT_EQ(0, kmqtt_genl_wait_closed_client(&self->genl, "v5-kicked",
+						   MQTT_TEST_TIMEOUT_MS, &ev));
+	EXPECT_EQ(KMQTT_CLOSE_ADMIN, ev.reason);
+	ASSERT_EQ(0, mqtt_receive(sub, &will, true, MQTT_TEST_TIMEOUT_MS));
+	EXPECT_STREQ("kick/will", will.topic);
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, "v5-kicked",
+					     KMQTT_SESSION_OFFLINE,
+					     MQTT_TEST_TIMEOUT_MS));
+	/* Offline now, and a client id nobody has: both refused. */
+	EXPECT_NE(0, kmqttctl_disconnect("v5-kicked"));
+	EXPECT_NE(0, kmqttctl_disconnect("v5-nobody"));
+
+	ASSERT_EQ(0, kmqttctl_disconnect("v311-kicked"));
+	EXPECT_EQ(0, mqtt_wait_closed(old, MQTT_TEST_TIMEOUT_MS));
+
+	req.clean_session = true;
+	req.session_expiry = 0;
+	req.will_topic = NULL;
+	EXPECT_LE(0, attach(_metadata, self, &req, NULL));
 }
 
 /* [MQTT-3.8.3-4]: No Local on a shared subscription is a protocol error. */

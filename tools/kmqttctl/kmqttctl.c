@@ -98,6 +98,8 @@ static void usage(FILE *out)
 		"                         subscriptions, and every connection\n"
 		"  set LIMIT VALUE ...    change limits, named as in the configuration\n"
 		"                         file (max_inflight_messages, memory_limit, ...)\n"
+		"  disconnect CLIENT_ID   close the client's connection (MQTT 5.0:\n"
+		"                         DISCONNECT 0x98); its will is published\n"
 		"  help                   this text\n");
 }
 
@@ -483,6 +485,27 @@ static int cmd_set(int argc, char **argv)
 	return rc ? 1 : 0;
 }
 
+/* disconnect CLIENT_ID */
+static int cmd_disconnect(int argc, char **argv)
+{
+	struct kmqtt_nl nl;
+	int rc;
+
+	if (argc != 1 || !argv[0][0]) {
+		usage(stderr);
+		return 2;
+	}
+	if (kmqtt_nl_open(&nl)) {
+		fprintf(stderr, "kmqttctl: %s\n", nl.error);
+		return 1;
+	}
+	rc = kmqtt_nl_disconnect(&nl, argv[0]);
+	if (rc)
+		fprintf(stderr, "kmqttctl: %s: %s\n", argv[0], nl.error);
+	kmqtt_nl_close(&nl);
+	return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	/* Like wg: no command means show. */
@@ -492,6 +515,8 @@ int main(int argc, char **argv)
 		return cmd_show(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "set"))
 		return cmd_set(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "disconnect"))
+		return cmd_disconnect(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "-h")) {
 		usage(stdout);

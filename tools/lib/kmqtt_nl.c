@@ -42,6 +42,7 @@ static const char *const close_reason_names[__KMQTT_CLOSE_MAX] = {
 	[KMQTT_CLOSE_NOMEM] = "nomem",
 	[KMQTT_CLOSE_TAKEOVER] = "takeover",
 	[KMQTT_CLOSE_DISCONNECT_WILL] = "disconnect-will",
+	[KMQTT_CLOSE_ADMIN] = "admin",
 };
 
 static struct nla_policy attr_policy[KMQTT_A_MAX + 1] = {
@@ -569,6 +570,19 @@ int kmqtt_nl_set_acl(struct kmqtt_nl *nl, const char *client_id,
 	if (nla_put(msg, KMQTT_A_CLIENT_ID, (int)strlen(client_id),
 		    client_id) ||
 	    put_acl(msg, acl))
+		return put_message_too_large(nl, msg, r.name);
+	return run_request(nl, msg, &r);
+}
+
+int kmqtt_nl_disconnect(struct kmqtt_nl *nl, const char *client_id)
+{
+	struct request r = { .name = "DISCONNECT", .parse = parse_nothing };
+	struct nl_msg *msg;
+
+	msg = new_request(nl, KMQTT_CMD_DISCONNECT, NLM_F_REQUEST | NLM_F_ACK);
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put(msg, KMQTT_A_CLIENT_ID, (int)strlen(client_id), client_id))
 		return put_message_too_large(nl, msg, r.name);
 	return run_request(nl, msg, &r);
 }

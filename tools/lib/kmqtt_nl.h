@@ -178,6 +178,13 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 int kmqtt_nl_set_acl(struct kmqtt_nl *nl, const char *client_id,
 		     const struct acl_rules *acl);
 
+/*
+ * Close the connection of the session of @client_id (a 5.0 client is
+ * told 0x98, administrative action).  -ENOENT: no such session,
+ * -ENOTCONN: offline.
+ */
+int kmqtt_nl_disconnect(struct kmqtt_nl *nl, const char *client_id);
+
 /* Set the limits in limits->mask; the others keep their values. */
 int kmqtt_nl_set_limits(struct kmqtt_nl *nl,
 			const struct kmqtt_nl_limits *limits);

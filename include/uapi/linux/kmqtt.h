@@ -72,6 +72,13 @@ enum kmqtt_cmd {
 	 * ACL; without ACL the session is allowed everything.
 	 */
 	KMQTT_CMD_SET_ACL,
+	/*
+	 * doit: close the connection of the session of CLIENT_ID (a 5.0
+	 * client is sent DISCONNECT 0x98, administrative action); its will
+	 * is published, its session kept as it asked.  -ENOENT: no such
+	 * session, -ENOTCONN: it is offline.
+	 */
+	KMQTT_CMD_DISCONNECT,
 
 	__KMQTT_CMD_MAX,
 };
@@ -220,6 +227,7 @@ enum kmqtt_close_reason {
 	 * an error): its will is published
 	 */
 	KMQTT_CLOSE_DISCONNECT_WILL,
+	KMQTT_CLOSE_ADMIN,	/* the operator's DISCONNECT command */
 
 	__KMQTT_CLOSE_MAX,
 };
