@@ -29,6 +29,7 @@
 #include "msg.h"
 #include "send.h"
 #include "session.h"
+#include "share.h"
 
 static struct kmem_cache *kmqtt_delivery_cache;
 
@@ -62,14 +63,17 @@ void kmqtt_delivery_free_unused(struct kmqtt_broker *broker,
  */
 static void kmqtt_delivery_init_one(struct kmqtt_delivery *d,
 				    struct kmqtt_msg *msg, u8 qos, bool retain,
-				    u32 acl_gen)
+				    u32 acl_gen,
+				    const struct kmqtt_delivery_via *via)
 {
 	refcount_set(&d->ref, 1);
 	d->acl_gen = acl_gen;
 	kmqtt_msg_get(msg);
 	d->msg = msg;
+	d->share = NULL;
 	memset(&d->tx, 0, sizeof(d->tx));
 	d->tx.in_delivery = true;
+	kmqtt_send_set_sub_ids(&d->tx, via->sub_ids, via->n_sub_ids);
 	d->qos = qos;
 	d->retain = retain;
 	d->released = false;
@@ -82,6 +86,7 @@ void kmqtt_delivery_put(struct kmqtt_delivery *d)
 
 	if (!refcount_dec_and_test(&d->ref))
 		return;
+	kmqtt_share_put(d->share);
 	kmem_cache_free(kmqtt_delivery_cache, d);
 	kmqtt_broker_uncharge(msg->broker, sizeof(*d));
 	kmqtt_msg_put(msg);
@@ -249,7 +254,7 @@ static bool kmqtt_delivery_queue_full(struct kmqtt_session *session,
 
 bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 			    struct kmqtt_msg *msg, u8 qos, bool retain,
-			    const u32 *sub_ids, u8 n_sub_ids,
+			    const struct kmqtt_delivery_via *via,
 			    struct kmqtt_delivery *d)
 {
 	/* Read before the rules: a change meanwhile is seen at send time. */
@@ -272,8 +277,8 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 		}
 		if (conn &&
 		    !kmqtt_send_fits(conn, msg, 0,
-				     kmqtt_send_sub_ids_len(sub_ids,
-							    n_sub_ids))) {
+				     kmqtt_send_sub_ids_len(via->sub_ids,
+							    via->n_sub_ids))) {
 			rcu_read_unlock();
 			kmqtt_delivery_dropped(session, KMQTT_DROP_TOO_LARGE);
 			return false;
@@ -289,8 +294,7 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 		 * then it waits behind them (ordered topics, MQTT-4.6.0-6).
 		 */
 		if (conn && !READ_ONCE(session->n_queued)) {
-			kmqtt_delivery_init_one(d, msg, 0, retain, acl_gen);
-			kmqtt_send_set_sub_ids(&d->tx, sub_ids, n_sub_ids);
+			kmqtt_delivery_init_one(d, msg, 0, retain, acl_gen, via);
 			d->tx.msg = msg;
 			taken = kmqtt_send_publish(conn, &d->tx, 0, 0,
 						   false, retain);
@@ -312,8 +316,10 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 		kmqtt_delivery_dropped(session, KMQTT_DROP_QUEUE_FULL);
 		goto unlock;
 	}
-	kmqtt_delivery_init_one(d, msg, qos, retain, acl_gen);
-	kmqtt_send_set_sub_ids(&d->tx, sub_ids, n_sub_ids);
+	kmqtt_delivery_init_one(d, msg, qos, retain, acl_gen, via);
+	/* Kept, so that another member may have it if this session ends. */
+	if (via->share)
+		d->share = kmqtt_share_get(via->share);
 	list_add_tail(&d->node, &session->queue);
 	WRITE_ONCE(session->n_queued, session->n_queued + 1);
 	WRITE_ONCE(session->queued_bytes, session->queued_bytes + msg->len);
@@ -455,8 +461,16 @@ bool kmqtt_delivery_qos2_released(struct kmqtt_session *session,
 void kmqtt_delivery_purge(struct kmqtt_session *session)
 {
 	struct kmqtt_delivery *d, *tmp;
+	LIST_HEAD(shared);
 
 	spin_lock(&session->lock);
+	/* In their order: in flight first. */
+	list_for_each_entry_safe(d, tmp, &session->inflight, node)
+		if (d->share && d->qos < 2)
+			list_move_tail(&d->node, &shared);
+	list_for_each_entry_safe(d, tmp, &session->queue, node)
+		if (d->share)
+			list_move_tail(&d->node, &shared);
 	list_splice_init(&session->inflight, &session->queue);
 	list_for_each_entry_safe(d, tmp, &session->queue, node) {
 		list_del(&d->node);
@@ -466,6 +480,12 @@ void kmqtt_delivery_purge(struct kmqtt_session *session)
 	session->queued_bytes = 0;
 	session->n_inflight = 0;
 	spin_unlock(&session->lock);
+	list_for_each_entry_safe(d, tmp, &shared, node) {
+		list_del(&d->node);
+		kmqtt_share_redeliver(session->broker, d->share, d->msg,
+				      d->retain);
+		kmqtt_delivery_put(d);
+	}
 	if (session->qos2_received) {
 		bitmap_free(session->qos2_received);
 		session->qos2_received = NULL;

@@ -18,6 +18,7 @@
 struct kmqtt_broker;
 struct kmqtt_msg;
 struct kmqtt_session;
+struct kmqtt_share_group;
 
 /*
  * One message on its way to one session.  It carries the send queue entry
@@ -30,6 +31,8 @@ struct kmqtt_delivery {
 	struct list_head node;		/* session->queue or ->inflight */
 	struct kmqtt_txent tx;
 	struct kmqtt_msg *msg;
+	/* The shared subscription it came through (a reference), or NULL. */
+	struct kmqtt_share_group *share;
 	u32 acl_gen;			/* session->acl_gen it was read under */
 	u16 packet_id;
 	u8 qos;
@@ -55,9 +58,20 @@ void kmqtt_delivery_free_unused(struct kmqtt_broker *broker,
 void kmqtt_delivery_put(struct kmqtt_delivery *d);
 
 /*
- * Deliver @msg at @qos (already min(published, granted)), with the
- * @n_sub_ids subscription identifiers @sub_ids of the filters it matched,
- * in @d, an unused delivery.  Never sleeps; fan-out calls it under rcu_read_lock().
+ * How a message reaches a session: the subscription identifiers of the
+ * filters it matched, and the shared subscription group it was picked
+ * from (NULL: none; valid under RCU or a reference).
+ */
+struct kmqtt_delivery_via {
+	const u32 *sub_ids;
+	u8 n_sub_ids;
+	struct kmqtt_share_group *share;
+};
+
+/*
+ * Deliver @msg at @qos (already min(published, granted)), as @via says,
+ * in @d, an unused delivery.  Never sleeps; fan-out calls it under
+ * rcu_read_lock().
  * Returns true when @d was taken (queued for the client or in the
  * session), false when it is left unused to the caller: the rules refuse
  * the topic, the session is offline and does not queue QoS 0 or is gone,
@@ -65,7 +79,7 @@ void kmqtt_delivery_put(struct kmqtt_delivery *d);
  */
 bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 			    struct kmqtt_msg *msg, u8 qos, bool retain,
-			    const u32 *sub_ids, u8 n_sub_ids,
+			    const struct kmqtt_delivery_via *via,
 			    struct kmqtt_delivery *d);
 
 /*
@@ -107,7 +121,13 @@ int kmqtt_delivery_qos2_received(struct kmqtt_session *session,
 bool kmqtt_delivery_qos2_released(struct kmqtt_session *session,
 				  u16 packet_id);
 
-/* Drop everything queued and in flight; the session is going away. */
+/*
+ * Drop everything queued and in flight; the session is going away.  What
+ * it took from a shared subscription goes to another member of the group
+ * (4.8.2): what was not sent yet, and QoS 1 in flight; a QoS 2 message
+ * sent once stays with this session [MQTT-4.8.2-5] and ends with it.
+ * May sleep.
+ */
 void kmqtt_delivery_purge(struct kmqtt_session *session);
 
 int kmqtt_delivery_init(void);

@@ -104,24 +104,26 @@ static u32 kmqtt_fanout_deliver(struct kmqtt_fanout *f, struct kmqtt_msg *msg,
 
 	for (i = 0; i < set->n && f->n_spare; i++) {
 		const struct kmqtt_match *m = &set->v[i];
-		const u32 *sub_ids = kmqtt_match_sub_ids(set, m);
+		struct kmqtt_delivery_via via = {
+			.sub_ids = kmqtt_match_sub_ids(set, m),
+			.n_sub_ids = m->n_sub_ids,
+		};
 		struct kmqtt_session *to = m->subscriber;
-		u8 n_sub_ids = m->n_sub_ids;
 		u8 options = m->options;
 		u32 member_sub_id;
 
 		/*
 		 * A shared subscription: one member of the group (4.8.2),
-		 * whose No Local (a protocol error there, MQTT-3.8.3-4) is
-		 * not applied, so that no message is lost for the group.
+		 * never with No Local (refused at SUBSCRIBE, MQTT-3.8.3-4).
 		 */
 		if (kmqtt_share_is_group(to)) {
-			to = kmqtt_share_pick(to, &options, &member_sub_id);
+			via.share = kmqtt_share_group_of(to);
+			to = kmqtt_share_pick(via.share, &options,
+					      &member_sub_id);
 			if (!to)
 				continue;
-			options &= ~MQTT_SUBOPT_NO_LOCAL;
-			sub_ids = &member_sub_id;
-			n_sub_ids = !!member_sub_id;
+			via.sub_ids = &member_sub_id;
+			via.n_sub_ids = !!member_sub_id;
 		}
 		/* MQTT-3.8.3-3: not back to its publisher. */
 		if ((options & MQTT_SUBOPT_NO_LOCAL) && to == from)
@@ -135,8 +137,7 @@ static u32 kmqtt_fanout_deliver(struct kmqtt_fanout *f, struct kmqtt_msg *msg,
 						 options & MQTT_SUBOPT_QOS_MASK),
 					   retain && (options &
 						      MQTT_SUBOPT_RETAIN_AS_PUBLISHED),
-					   sub_ids, n_sub_ids,
-					   f->spare[f->n_spare - 1]))
+					   &via, f->spare[f->n_spare - 1]))
 			f->n_spare--;
 	}
 	return set->n - i;

@@ -461,6 +461,15 @@ void kmqtt_session_destroy_all(struct kmqtt_broker *broker)
 		list_add(&session->node, &gone);
 	}
 	mutex_unlock(&broker->sessions_lock);
+	/*
+	 * None takes another's shared subscription messages (purge): they
+	 * would only move from session to session as each is freed.
+	 */
+	list_for_each_entry(session, &gone, node) {
+		spin_lock(&session->lock);
+		session->dead = true;
+		spin_unlock(&session->lock);
+	}
 	list_for_each_entry_safe(session, tmp, &gone, node) {
 		cancel_delayed_work_sync(&session->expiry_work);
 		kmqtt_session_free(session);

@@ -5,17 +5,23 @@
  * reads a group's members under RCU.  Each message goes to the next
  * member in turn that is online, or to the next member at all when none
  * is (it waits in that session like any message for an offline client).
+ * What a member took and did not have goes to another when its session
+ * ends (kmqtt_share_redeliver()).
  */
 
 #include <linux/jhash.h>
 #include <linux/hashtable.h>
 #include <linux/random.h>
 #include <linux/rculist.h>
+#include <linux/rcupdate.h>
+#include <linux/refcount.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <kmqtt/mqtt.h>
 
 #include "broker.h"
+#include "delivery.h"
+#include "msg.h"
 #include "session.h"
 #include "share.h"
 #include "topic.h"
@@ -31,6 +37,8 @@ struct kmqtt_share_member {
 struct kmqtt_share_group {
 	struct hlist_node hash_node;	/* broker->share_hash */
 	struct list_head members;
+	/* One for being in the tree, one per delivery that came through it. */
+	refcount_t ref;
 	u32 n_members;
 	atomic_t next;			/* turn of the next message */
 	struct rcu_head rcu;
@@ -94,6 +102,7 @@ kmqtt_share_create(struct kmqtt_broker *broker, const u8 *full, u16 len,
 	if (!g)
 		goto uncharge;
 	INIT_LIST_HEAD(&g->members);
+	refcount_set(&g->ref, 1);
 	g->len = len;
 	memcpy(g->full, full, len);
 	/* The tree's options are the group's: each member has its own. */
@@ -172,15 +181,29 @@ void kmqtt_share_leave(struct kmqtt_broker *broker, const u8 *full,
 					kmqtt_share_tagged(g)));
 	hash_del(&g->hash_node);
 	kmqtt_broker_uncharge(broker, struct_size(g, full, g->len));
-	/* Fan-out may still hold it from a match. */
-	kfree_rcu(g, rcu);
+	kmqtt_share_put(g);
 }
 
-struct kmqtt_session *kmqtt_share_pick(const void *subscriber, u8 *options,
-				       u32 *sub_id)
+struct kmqtt_share_group *kmqtt_share_get(struct kmqtt_share_group *g)
 {
-	struct kmqtt_share_group *g =
-		(void *)((unsigned long)subscriber & ~KMQTT_SHARE_TAG);
+	return refcount_inc_not_zero(&g->ref) ? g : NULL;
+}
+
+void kmqtt_share_put(struct kmqtt_share_group *g)
+{
+	/* Fan-out may still hold it from a match. */
+	if (g && refcount_dec_and_test(&g->ref))
+		kfree_rcu(g, rcu);
+}
+
+struct kmqtt_share_group *kmqtt_share_group_of(const void *subscriber)
+{
+	return (void *)((unsigned long)subscriber & ~KMQTT_SHARE_TAG);
+}
+
+struct kmqtt_session *kmqtt_share_pick(struct kmqtt_share_group *g,
+				       u8 *options, u32 *sub_id)
+{
 	struct kmqtt_share_member *m, *pick = NULL, *wrap = NULL;
 	struct kmqtt_share_member *at_turn = NULL, *first = NULL;
 	u32 n = READ_ONCE(g->n_members), turn, i = 0;
@@ -210,6 +233,32 @@ struct kmqtt_session *kmqtt_share_pick(const void *subscriber, u8 *options,
 	*options = READ_ONCE(pick->options);
 	*sub_id = READ_ONCE(pick->sub_id);
 	return pick->session;
+}
+
+void kmqtt_share_redeliver(struct kmqtt_broker *broker,
+			   struct kmqtt_share_group *g, struct kmqtt_msg *msg,
+			   bool retain)
+{
+	struct kmqtt_delivery_via via = { .share = g };
+	struct kmqtt_session *to;
+	struct kmqtt_delivery *d;
+	u32 sub_id;
+	u8 options;
+
+	if (kmqtt_delivery_alloc_bulk(broker, GFP_KERNEL, 1, &d)) {
+		kmqtt_broker_dropped(broker, KMQTT_DROP_NO_MEMORY, 1);
+		return;
+	}
+	rcu_read_lock();
+	to = kmqtt_share_pick(g, &options, &sub_id);
+	via.sub_ids = &sub_id;
+	via.n_sub_ids = !!sub_id;
+	if (!to || !kmqtt_delivery_deliver(to, msg,
+					   min_t(u8, msg->qos,
+						 options & MQTT_SUBOPT_QOS_MASK),
+					   retain, &via, d))
+		kmqtt_delivery_free_unused(broker, &d, 1);
+	rcu_read_unlock();
 }
 
 void kmqtt_share_init(struct kmqtt_broker *broker)

@@ -11,7 +11,9 @@
 #include <linux/types.h>
 
 struct kmqtt_broker;
+struct kmqtt_msg;
 struct kmqtt_session;
+struct kmqtt_share_group;
 
 /* A group stands in the tree for its members, told apart by this bit. */
 #define KMQTT_SHARE_TAG	1UL
@@ -36,13 +38,32 @@ void kmqtt_share_leave(struct kmqtt_broker *broker, const u8 *full,
 		       u16 full_len, const u8 *filter, u16 filter_len,
 		       struct kmqtt_session *session);
 
+/* The group a tagged @subscriber of the tree stands for. */
+struct kmqtt_share_group *kmqtt_share_group_of(const void *subscriber);
+
 /*
- * Fan-out, under RCU: the member of the group @subscriber that gets the
- * next message, its subscription options and identifier; NULL when it
- * has none.
+ * Under RCU: the member of group @g that gets the next message, its
+ * subscription options and identifier; NULL when it has none.
  */
-struct kmqtt_session *kmqtt_share_pick(const void *subscriber, u8 *options,
-				       u32 *sub_id);
+struct kmqtt_session *kmqtt_share_pick(struct kmqtt_share_group *g,
+				       u8 *options, u32 *sub_id);
+
+/*
+ * A delivery's reference on its group: get (under RCU, or holding one)
+ * returns NULL when the group is going away; put takes NULL.
+ */
+struct kmqtt_share_group *kmqtt_share_get(struct kmqtt_share_group *g);
+void kmqtt_share_put(struct kmqtt_share_group *g);
+
+/*
+ * Hand @msg, which a member of @g (a reference the caller holds) took
+ * and can no longer have, to another member, as it would have been
+ * picked: @retain as that member's copy had it.  Dropped when the group
+ * has no member left.  May sleep.
+ */
+void kmqtt_share_redeliver(struct kmqtt_broker *broker,
+			   struct kmqtt_share_group *g, struct kmqtt_msg *msg,
+			   bool retain);
 
 void kmqtt_share_init(struct kmqtt_broker *broker);
 

@@ -208,6 +208,10 @@ static void kmqtt_subscribe_send_retained(struct kmqtt_msg *msg, void *arg)
 {
 	const struct kmqtt_subscribe_retained *r = arg;
 	struct kmqtt_broker *broker = r->session->broker;
+	struct kmqtt_delivery_via via = {
+		.sub_ids = &r->sub_id,
+		.n_sub_ids = !!r->sub_id,
+	};
 	struct kmqtt_delivery *d;
 
 	/* MQTT-3.3.2-5: an expired one is not sent on. */
@@ -219,7 +223,7 @@ static void kmqtt_subscribe_send_retained(struct kmqtt_msg *msg, void *arg)
 	}
 	/* MQTT-3.3.1-8: retained messages go out with RETAIN set. */
 	if (!kmqtt_delivery_deliver(r->session, msg, min(msg->qos, r->granted),
-				    true, &r->sub_id, !!r->sub_id, d))
+				    true, &via, d))
 		kmqtt_delivery_free_unused(broker, &d, 1);
 }
 

@@ -1203,6 +1203,86 @@ TEST_F(mqtt5, subscription_identifiers)
 	EXPECT_EQ(0, mqtt5_expect_ack(pub, MQTT_PUBACK, 2));
 }
 
+/* The next PUBLISH on @fd carries @payload; QoS 1 is acked, 2 is not. */
+static void expect_payload(struct __test_metadata *_metadata, int fd,
+			   const char *payload)
+{
+	struct mqtt_packet p = { 0 };
+	struct mqtt5_publish got;
+
+	ASSERT_EQ(0, mqtt5_read_publish(fd, &p, &got));
+	ASSERT_EQ(strlen(payload), got.pub.payload_len);
+	EXPECT_EQ(0, memcmp(payload, got.pub.payload, got.pub.payload_len))
+		TH_LOG("expected %s", payload);
+	if (got.pub.opts.qos == 1)
+		ASSERT_EQ(0, mqtt5_send_ack(fd, MQTT_PUBACK,
+					    got.pub.opts.packet_id, 0));
+	mqtt_packet_free(&p);
+}
+
+/*
+ * 4.8.2: when a member's session ends, what it took from the group and
+ * did not have goes to another member: its queue, and QoS 1 in flight;
+ * a QoS 2 message it was sent is not sent to anyone else
+ * [MQTT-4.8.2-5].
+ */
+TEST_F(mqtt5, shared_messages_of_an_ending_session)
+{
+	struct kmqtt_attach_req a_req = {
+		.client_id = "v5-rd-a",
+		.session_expiry = 60,
+	};
+	const struct mqtt_pub_opts qos2 = { .qos = 2, .packet_id = 9 };
+	struct mqtt_packet p = { 0 };
+	struct mqtt5_publish got;
+	int pub, a, b;
+
+	pub = client(_metadata, self, "v5-rd-pub", MQTT_PROTO_V5);
+	a = attach(_metadata, self, &a_req, NULL);
+	ASSERT_LE(0, a);
+	ASSERT_EQ(0, subscribe5(a, "$share/r/rd/#", 2, 2));
+	ASSERT_EQ(0, mqtt5_send_disconnect(a, 0, NULL));
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, "v5-rd-a",
+					     KMQTT_SESSION_OFFLINE,
+					     MQTT_TEST_TIMEOUT_MS));
+	/* The only member is offline: its session queues them. */
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "rd/t", NULL, "q0", 2, &qos1));
+	ASSERT_EQ(0, mqtt5_expect_ack(pub, MQTT_PUBACK, qos1.packet_id));
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "rd/t", NULL, "q1", 2, &qos1));
+	ASSERT_EQ(0, mqtt5_expect_ack(pub, MQTT_PUBACK, qos1.packet_id));
+	b = client(_metadata, self, "v5-rd-b", MQTT_PROTO_V5);
+	ASSERT_EQ(0, subscribe5(b, "$share/r/rd/#", 2, 2));
+	EXPECT_EQ(0, mqtt_expect_silence(b, 200));
+
+	/* A clean start ends a's stored session: b has its messages. */
+	a_req.clean_session = true;
+	a_req.session_expiry = 0;
+	a = attach(_metadata, self, &a_req, NULL);
+	ASSERT_LE(0, a);
+	expect_payload(_metadata, b, "q0");
+	expect_payload(_metadata, b, "q1");
+
+	/* a alone in the group again, sent QoS 1 and 2 it does not ack. */
+	ASSERT_EQ(0, subscribe5(a, "$share/r/rd/#", 2, 2));
+	ASSERT_EQ(0, mqtt5_send_unsubscribe(b, 4, "$share/r/rd/#"));
+	ASSERT_EQ(0, mqtt5_expect_suback(b, MQTT_UNSUBACK, 4,
+					 (uint8_t[1]){ 0 }, 1));
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "rd/t", NULL, "i0", 2, &qos1));
+	ASSERT_EQ(0, mqtt5_expect_ack(pub, MQTT_PUBACK, qos1.packet_id));
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "rd/t", NULL, "x0", 2, &qos2));
+	ASSERT_EQ(0, mqtt5_expect_ack(pub, MQTT_PUBREC, qos2.packet_id));
+	ASSERT_EQ(0, mqtt5_send_ack(pub, MQTT_PUBREL, qos2.packet_id, 0));
+	ASSERT_EQ(0, mqtt5_expect_ack(pub, MQTT_PUBCOMP, qos2.packet_id));
+	ASSERT_EQ(0, subscribe5(b, "$share/r/rd/#", 2, 2));
+	ASSERT_EQ(0, mqtt5_read_publish(a, &p, &got));
+	ASSERT_EQ(0, mqtt5_read_publish(a, &p, &got));
+	mqtt_packet_free(&p);
+	/* Session expiry 0: a's session ends with its connection. */
+	ASSERT_EQ(0, mqtt5_send_disconnect(a, 0, NULL));
+	expect_payload(_metadata, b, "i0");
+	EXPECT_EQ(0, mqtt_expect_silence(b, 500));
+}
+
 /* kmqttctl disconnect @client_id: its exit status, or -1. */
 static int kmqttctl_disconnect(const char *client_id)
 {
