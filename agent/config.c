@@ -375,11 +375,10 @@ static int handle_mount_point(struct parser *p, const char *name, char *args)
 	return set_string(p, name, args, &p->cur->mount_point, NULL);
 }
 
-/* max_topic_alias N: per listener, 0 (none) to 65535. */
-static int handle_max_topic_alias(struct parser *p, const char *name,
-				  char *args)
+/* A number from 0 to 65535 into *@out. */
+static int parse_u16(struct parser *p, const char *name, char *args,
+		     uint16_t *out)
 {
-	struct config_listener *l = current_listener(p);
 	const char *v = one_value(p, name, args);
 	unsigned long n;
 	char *end;
@@ -391,8 +390,29 @@ static int handle_max_topic_alias(struct parser *p, const char *name,
 	if (*v < '0' || *v > '9' || *end || errno || n > UINT16_MAX)
 		return parse_error(p, "%s: \"%s\" is not a number from 0 to 65535",
 				   name, v);
-	l->max_topic_alias = (uint16_t)n;
+	*out = (uint16_t)n;
+	return 0;
+}
+
+/* max_topic_alias N: per listener, 0 (none) to 65535. */
+static int handle_max_topic_alias(struct parser *p, const char *name,
+				  char *args)
+{
+	struct config_listener *l = current_listener(p);
+
+	if (parse_u16(p, name, args, &l->max_topic_alias))
+		return -1;
 	l->max_topic_alias_set = true;
+	return 0;
+}
+
+/* max_keepalive N: global wherever it appears, as in Mosquitto. */
+static int handle_max_keepalive(struct parser *p, const char *name,
+				char *args)
+{
+	if (parse_u16(p, name, args, &p->cfg->max_keepalive))
+		return -1;
+	p->cfg->max_keepalive_set = true;
 	return 0;
 }
 
@@ -615,6 +635,7 @@ static const struct directive directives[] = {
 	{ "use_subject_as_username", handle_use_subject_as_username },
 	{ "mount_point", handle_mount_point },
 	{ "max_topic_alias", handle_max_topic_alias },
+	{ "max_keepalive", handle_max_keepalive },
 	{ "allow_anonymous", handle_allow_anonymous },
 	{ "password_file", handle_password_file },
 	{ "acl_file", handle_acl_file },
@@ -645,7 +666,6 @@ static const struct unsupported ignored[] = {
 	{ "connection_messages", "use log_type or -v" },
 	{ "set_tcp_nodelay", "kmqtt.ko manages client sockets" },
 	{ "max_inflight_bytes", "kmqtt limits inflight messages by count" },
-	{ "max_keepalive", "applies to MQTT 5 clients only" },
 	{ "allow_duplicate_messages", "deprecated by Mosquitto" },
 	{ "check_retain_source", "applies to ACL checks of retained messages" },
 	{ "websockets_log_level", "no websockets" },

@@ -58,11 +58,17 @@ struct config_listener {
 	bool is_default;		/* from port/bind_address, -p/-b */
 };
 
+/* Mosquitto's max_keepalive when the file does not set it. */
+#define CONFIG_MAX_KEEPALIVE_DEFAULT	65535
+
 struct config {
 	struct config_listener *listeners;
 	size_t listener_count;
 	bool local_only;		/* no listener or port in the file */
 	bool per_listener_settings;
+	/* The longest keepalive granted, 0: any; global, as Mosquitto's. */
+	bool max_keepalive_set;
+	uint16_t max_keepalive;
 	/* Used with per_listener_settings false only. */
 	struct config_security security;
 	/* The limits the file sets; the module keeps its own for others. */

@@ -534,6 +534,38 @@ uint32_t connect_session_expiry(const struct connect_packet *c,
 	return c->session_expiry;
 }
 
+/* A keepalive longer than max_keepalive, or none (0), under a maximum. */
+static bool keepalive_over_max(const struct connect_packet *c,
+			       const struct connect_limits *l)
+{
+	return l->max_keepalive &&
+	       (!c->keepalive || c->keepalive > l->max_keepalive);
+}
+
+uint16_t connect_keepalive(const struct connect_packet *c,
+			   const struct connect_limits *l)
+{
+	/* A 3.1.x client cannot be told another: refused, or its own. */
+	if (c->proto_level != MQTT_PROTO_V5 || !keepalive_over_max(c, l))
+		return c->keepalive;
+	return l->max_keepalive;
+}
+
+const char *connect_keepalive_refusal(const struct connect_packet *c,
+				      const struct connect_limits *l)
+{
+	if (c->proto_level == MQTT_PROTO_V5 || !keepalive_over_max(c, l))
+		return NULL;
+	/*
+	 * Mosquitto 2.0.12 on refuses these at its default max_keepalive
+	 * too, breaking clients that worked with 2.0.11: only when asked.
+	 */
+	if (!c->keepalive)
+		return l->max_keepalive_set ?
+		       "keepalive 0 (none) with max_keepalive set" : NULL;
+	return "keepalive over max_keepalive";
+}
+
 static uint8_t *put_prop_byte(uint8_t *p, uint8_t id, uint8_t v)
 {
 	*p++ = id;
@@ -558,6 +590,7 @@ size_t connect_put_connack_props(uint8_t *buf, const struct connect_packet *c,
 				 const struct connect_limits *l)
 {
 	uint32_t expiry = connect_session_expiry(c, l);
+	uint16_t keepalive = connect_keepalive(c, l);
 	uint8_t *p = buf;
 
 	/* 5.0 MQTT-3.2.2-16 */
@@ -570,6 +603,9 @@ size_t connect_put_connack_props(uint8_t *buf, const struct connect_packet *c,
 	/* 5.0 3.2.2.3.2: the server tells when it uses another value. */
 	if (expiry != c->session_expiry)
 		p = put_prop_u32(p, MQTT_PROP_SESSION_EXPIRY, expiry);
+	/* 5.0 MQTT-3.2.2-21: the client uses the server's from now on. */
+	if (keepalive != c->keepalive)
+		p = put_prop_u16(p, MQTT_PROP_SERVER_KEEPALIVE, keepalive);
 	if (l->receive_max)
 		p = put_prop_u16(p, MQTT_PROP_RECEIVE_MAX, l->receive_max);
 	if (l->max_packet_size)

@@ -44,10 +44,11 @@
 /*
  * The most CONNACK properties connect_put_connack_props() writes:
  * Assigned Client Identifier (id, length, KMQTT_CLIENT_ID_MAX bytes),
- * Session Expiry Interval, Receive Maximum, Maximum Packet Size, Topic
- * Alias Maximum and Retain Available.
+ * Session Expiry Interval, Server Keep Alive, Receive Maximum, Maximum
+ * Packet Size, Topic Alias Maximum and Retain Available.
  */
-#define CONNECT_CONNACK_PROPS_MAX	(3 + KMQTT_CLIENT_ID_MAX + 5 + 3 + 5 + 3 + 2)
+#define CONNECT_CONNACK_PROPS_MAX	(3 + KMQTT_CLIENT_ID_MAX + 5 + 3 + 3 + \
+					 5 + 3 + 2)
 
 /* A length-prefixed field, pointing into the packet buffer. */
 struct connect_bytes {
@@ -112,6 +113,13 @@ struct connect_limits {
 	uint32_t max_packet_size;	/* 0: not announced (no limit) */
 	uint16_t topic_alias_max;	/* 0: not announced (none) */
 	bool retain_available;
+	/*
+	 * max_keepalive, seconds; 0: the client's, whatever it is.  A 3.1.x
+	 * client without keepalive (0) is refused only when the file sets
+	 * it (@max_keepalive_set): see connect_keepalive_refusal().
+	 */
+	uint16_t max_keepalive;
+	bool max_keepalive_set;
 };
 
 /*
@@ -166,6 +174,22 @@ size_t connect_put_refusal(uint8_t *buf, uint8_t proto_level, uint8_t code);
 /* The session expiry interval the broker grants the 5.0 client @c. */
 uint32_t connect_session_expiry(const struct connect_packet *c,
 				const struct connect_limits *l);
+
+/*
+ * The keepalive the broker holds @c to under @l: the client's, or for a
+ * 5.0 client max_keepalive when the client's is longer or 0 (none), which
+ * it is told in CONNACK (Server Keep Alive, 5.0 3.2.2.3.14).
+ */
+uint16_t connect_keepalive(const struct connect_packet *c,
+			   const struct connect_limits *l);
+
+/*
+ * Why the 3.1.x client @c is refused under @l (CONNACK 2, as Mosquitto
+ * 2.0.12 on), or NULL: a keepalive over max_keepalive, or none when the
+ * file sets max_keepalive.  3.1.x has no Server Keep Alive to tell it.
+ */
+const char *connect_keepalive_refusal(const struct connect_packet *c,
+				      const struct connect_limits *l);
 
 /*
  * The properties of the CONNACK accepting the 5.0 client @c under @l,

@@ -222,7 +222,7 @@ static void pending_attach(struct pending *p, struct listener_grant *g)
 		.client_id = c->client_id,
 		.client_id_len = c->client_id_len,
 		.proto_level = c->proto_level,
-		.keepalive = c->keepalive,
+		.keepalive = connect_keepalive(c, &l->settings.limits),
 		.clean_session = c->clean_session,
 		.will = c->will,
 		.will_qos = c->will_qos,
@@ -327,8 +327,9 @@ static const char *pending_prepare_v5(struct pending *p)
 /*
  * A valid CONNECT: a 5.0 will that asks for retain, an id for the client,
  * its will against the limits, what ATTACH takes for 5.0, then the auth
- * check (extended authentication's first); in Mosquitto's order, which
- * decides the CONNACK code when more than one thing is wrong.
+ * check (extended authentication's first) and the keepalive; in
+ * Mosquitto's order, which decides the CONNACK code when more than one
+ * thing is wrong.
  */
 static void pending_accept(struct pending *p)
 {
@@ -399,6 +400,12 @@ static void pending_accept(struct pending *p)
 	}
 	if (auth)
 		return_code = auth->check(&ci, &g, auth->arg);
+	/* Mosquitto checks the keepalive once the client is authorised. */
+	why = connect_keepalive_refusal(&p->connect, &set->limits);
+	if (return_code == MQTT_CONNACK_ACCEPTED && why) {
+		return_code = MQTT_CONNACK_IDENTIFIER_REJECTED;
+		g.reason = why;
+	}
 	if (return_code == MQTT_CONNACK_ACCEPTED) {
 		pending_attach(p, &g);
 		return;

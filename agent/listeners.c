@@ -178,6 +178,10 @@ static int settings_make(const struct config *cfg,
 	out->limits.topic_alias_max = cl->max_topic_alias_set ?
 				      cl->max_topic_alias :
 				      CONFIG_MAX_TOPIC_ALIAS_DEFAULT;
+	out->limits.max_keepalive = cfg->max_keepalive_set ?
+				    cfg->max_keepalive :
+				    CONFIG_MAX_KEEPALIVE_DEFAULT;
+	out->limits.max_keepalive_set = cfg->max_keepalive_set;
 	out->auto_id_prefix = strdup(prefix);
 	if (cl->mount_point)
 		out->mount_point = strdup(cl->mount_point);

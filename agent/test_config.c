@@ -383,6 +383,29 @@ TEST_F(config, max_topic_alias)
 	    "max_topic_alias: \"-1\" is not a number from 0 to 65535");
 }
 
+/* max_keepalive: global wherever it is, 0 (none) to 65535. */
+TEST_F(config, max_keepalive)
+{
+	LOAD_OK("listener 1883\n");
+	EXPECT_FALSE(self->cfg.max_keepalive_set);
+	config_free(&self->cfg);
+	LOAD_OK("listener 1883\nlistener 1884\nmax_keepalive 30\n");
+	EXPECT_TRUE(self->cfg.max_keepalive_set);
+	EXPECT_EQ(30, self->cfg.max_keepalive);
+	config_free(&self->cfg);
+	LOAD_OK("per_listener_settings true\nmax_keepalive 0\n"
+		"listener 1883\nmax_keepalive 65535\n");
+	EXPECT_TRUE(self->cfg.max_keepalive_set);
+	EXPECT_EQ(65535, self->cfg.max_keepalive);
+	EXPECT_EQ(0, self->warn.count);
+	config_free(&self->cfg);
+	BAD("max_keepalive 65536\n", 1,
+	    "max_keepalive: \"65536\" is not a number from 0 to 65535");
+	BAD("max_keepalive -1\n", 1,
+	    "max_keepalive: \"-1\" is not a number from 0 to 65535");
+	BAD("max_keepalive\n", 1, "max_keepalive: missing value");
+}
+
 TEST_F(config, mount_point)
 {
 	char longest[KMQTT_MOUNT_POINT_MAX + 32];
@@ -787,7 +810,7 @@ static const struct mosquitto_directive mosquitto_directives[] = {
 	{ "log_type all\n", SUPPORTED },
 	{ "max_inflight_bytes 0\n", IGNORED },
 	{ "max_inflight_messages 20\n", SUPPORTED },
-	{ "max_keepalive 65535\n", IGNORED },
+	{ "max_keepalive 65535\n", SUPPORTED },
 	{ "max_packet_size 1000\n", SUPPORTED },
 	{ "max_queued_bytes 0\n", SUPPORTED },
 	{ "max_queued_messages 1000\n", SUPPORTED },

@@ -783,6 +783,7 @@ TEST(connack_props)
 	static const uint8_t most[] = {
 		0x12, 0, 3, 'a', '-', '1',	/* assigned client id */
 		0x11, 0, 0, 0x0e, 0x10,		/* session expiry, capped */
+		0x13, 0, 30,			/* server keep alive */
 		0x21, 0, 20,			/* receive maximum */
 		0x27, 0, 0x10, 0, 0,		/* maximum packet size */
 		0x25, 0,			/* retain not available */
@@ -798,13 +799,16 @@ TEST(connack_props)
 	n = connect_put_connack_props(props, &c, &l);
 	ASSERT_EQ(0, n);
 
-	c = (struct connect_packet){ .client_id = "a-1", .client_id_len = 3,
+	c = (struct connect_packet){ .proto_level = MQTT_PROTO_V5,
+				     .client_id = "a-1", .client_id_len = 3,
 				     .assigned_id = true,
-				     .session_expiry = 86400 };
+				     .session_expiry = 86400,
+				     .keepalive = 60 };
 	l = (struct connect_limits){ .session_expiry_max = 3600,
 				     .receive_max = 20,
 				     .max_packet_size = 1048576,
-				     .topic_alias_max = 10 };
+				     .topic_alias_max = 10,
+				     .max_keepalive = 30 };
 	n = connect_put_connack_props(props, &c, &l);
 	ASSERT_EQ(sizeof(most), n);
 	EXPECT_EQ(0, memcmp(most, props, n));
@@ -816,6 +820,61 @@ TEST(connack_props)
 	n = connect_put_connack_props(props, &c, &l);
 	EXPECT_EQ(CONNECT_CONNACK_PROPS_MAX, n);
 	EXPECT_TRUE(connack_props_valid(props, n));
+}
+
+/*
+ * max_keepalive: the keepalive granted, and the 3.1.x clients refused,
+ * as Mosquitto 2.0.12 on, but for 0 under the default (see
+ * connect_keepalive_refusal()).
+ */
+TEST(keepalive_granted)
+{
+	static const struct {
+		uint8_t level;
+		uint16_t keepalive, max;
+		bool max_set;
+		uint16_t granted;
+		bool refused;
+	} cases[] = {
+		/* 5.0: told the server's, never refused */
+		{ 5, 60, 30, true, 30, false },
+		{ 5, 30, 30, true, 30, false },
+		{ 5, 10, 30, true, 10, false },
+		{ 5, 0, 30, true, 30, false },
+		{ 5, 0, 65535, false, 65535, false },
+		{ 5, 65535, 65535, false, 65535, false },
+		{ 5, 0, 0, true, 0, false },
+		{ 5, 65535, 0, true, 65535, false },
+		/*
+		 * 3.1.1 and 3.1: their own, refused over it, and with 0 when
+		 * it is set
+		 */
+		{ 4, 60, 30, true, 60, true },
+		{ 3, 60, 30, true, 60, true },
+		{ 4, 30, 30, true, 30, false },
+		{ 4, 0, 30, true, 0, true },
+		{ 3, 0, 65535, true, 0, true },
+		{ 4, 0, 65535, false, 0, false },
+		{ 3, 0, 65535, false, 0, false },
+		{ 4, 65535, 65535, false, 65535, false },
+		{ 4, 0, 0, true, 0, false },
+		{ 4, 65535, 0, true, 65535, false },
+	};
+	struct connect_limits l = { 0 };
+	struct connect_packet c = { 0 };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		c.proto_level = cases[i].level;
+		c.keepalive = cases[i].keepalive;
+		l.max_keepalive = cases[i].max;
+		l.max_keepalive_set = cases[i].max_set;
+		EXPECT_EQ(cases[i].granted, connect_keepalive(&c, &l))
+			TH_LOG("case %zu", i);
+		EXPECT_EQ(cases[i].refused,
+			  connect_keepalive_refusal(&c, &l) != NULL)
+			TH_LOG("case %zu", i);
+	}
 }
 
 /*

@@ -112,6 +112,11 @@ static const uint8_t connect_c1[] = {
 	0x10, 14, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 30, 0, 2, 'c', '1',
 };
 
+/* Same with keepalive 0: none. */
+static const uint8_t connect_c1_no_keepalive[] = {
+	0x10, 14, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 0, 0, 2, 'c', '1',
+};
+
 /* Same with an empty client id. */
 static const uint8_t connect_empty_id[] = {
 	0x10, 12, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 30, 0, 0,
@@ -852,6 +857,54 @@ TEST_F(listener, v5_closed_without_connack)
 			   sizeof(connect5_max_packet_16), NULL, 0);
 	expect_closed_with(_metadata, self, connect5_receive_max_0,
 			   sizeof(connect5_receive_max_0), NULL, 0);
+}
+
+/*
+ * max_keepalive: a 5.0 client over it is told the server's (Server Keep
+ * Alive), which ATTACH hands the module to hold it to.
+ */
+TEST_F(listener, v5_keepalive_over_max_keepalive_is_the_server_s)
+{
+	static const uint8_t expect[] = { 0x13, 0, 20 };
+
+	self->l.settings.limits.max_keepalive = 20;	/* the client's is 30 */
+	self->l.settings.limits.max_keepalive_set = true;
+	attach_one(_metadata, self, connect5_c5, sizeof(connect5_c5));
+	ASSERT_EQ(20, attach.keepalive);
+	ASSERT_EQ(sizeof(expect), attach.connack_props_len);
+	ASSERT_EQ(0, memcmp(expect, attach.connack_props, sizeof(expect)));
+}
+
+/* 3.1.1 has no Server Keep Alive: CONNACK 2, as Mosquitto 2.0.12 on. */
+TEST_F(listener, keepalive_over_max_keepalive_refused_with_connack_2)
+{
+	int checks = 0;
+	struct listener_auth auth = { .check = refuse_anonymous,
+				      .arg = &checks };
+
+	self->l.settings.limits.max_keepalive = 20;
+	self->l.settings.limits.max_keepalive_set = true;
+	expect_refusal(_metadata, self, connect_c1, sizeof(connect_c1),
+		       MQTT_CONNACK_IDENTIFIER_REJECTED);
+	/* none, when the file sets max_keepalive */
+	expect_refusal(_metadata, self, connect_c1_no_keepalive,
+		       sizeof(connect_c1_no_keepalive),
+		       MQTT_CONNACK_IDENTIFIER_REJECTED);
+	/* the auth check comes first */
+	self->l.auth = &auth;
+	expect_refusal(_metadata, self, connect_c1, sizeof(connect_c1),
+		       MQTT_CONNACK_NOT_AUTHORIZED);
+	ASSERT_EQ(1, checks);
+}
+
+/* Without max_keepalive in the file, a 3.1.1 client may have none. */
+TEST_F(listener, no_keepalive_accepted_under_the_default)
+{
+	self->l.settings.limits.max_keepalive = 65535;
+	attach_one(_metadata, self, connect_c1_no_keepalive,
+		   sizeof(connect_c1_no_keepalive));
+	ASSERT_EQ(0, attach.keepalive);
+	ASSERT_EQ(0, attach.connack_props_len);
 }
 
 /* NULL address: every interface, IPv6 and IPv4 on one socket. */

@@ -24,6 +24,7 @@ import tempfile
 import time
 
 from mqtt_packets import connect, describe, packet, string
+import mqtt5_packets as m5
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -433,6 +434,24 @@ def mount_point(b):
     return rec
 
 
+def max_keepalive(b):
+    """3.1.1 and 3.1 CONNACKs, and 5.0's reason and Server Keep Alive, for
+    keepalives around max_keepalive 30 and none (0)."""
+    rec = []
+    for level in (4, 3):
+        for keepalive in (0, 30, 31):
+            rec.append(("v%d keepalive %d" % (level, keepalive),
+                        connack(b, 0, "mka%d-%d" % (level, keepalive),
+                                level=level, keepalive=keepalive)))
+    for keepalive in (0, 30, 31):
+        c = m5.Client(b.port(0), timeout=10)
+        ack = c.connect("mka5-%d" % keepalive, keepalive=keepalive)
+        c.close()
+        rec.append(("v5 keepalive %d: reason, Server Keep Alive" % keepalive,
+                    [ack.reason, ack.prop("server_keep_alive")]))
+    return rec
+
+
 def tls_connect(b, port, cert, client_id):
     """The CONNACK, or that TLS refused the client: with TLS 1.3 the client
     learns it in the handshake or at its first read, as timing has it."""
@@ -525,6 +544,11 @@ SCENARIOS = [
      "use_identity_as_username true\n" +
      TLS_LISTENER % 3 + "require_certificate true\n"
      "use_subject_as_username true\n", 4, tls_identities),
+    ("max_keepalive 30",
+     "listener P0 127.0.0.1\nallow_anonymous true\nmax_keepalive 30\n", 1,
+     max_keepalive),
+    ("max_keepalive unset (65535)",
+     "listener P0 127.0.0.1\nallow_anonymous true\n", 1, max_keepalive),
     ("MQTT 3.1 CONNACK: no session present",
      "listener P0 127.0.0.1\nallow_anonymous true\n", 1,
      v31_session_present),
@@ -560,6 +584,16 @@ INTENDED = {
          "Mosquitto 2.0.11 does not strip the mount point from the topics "
          "it delivers (fixed in 2.0.12); kmqtt does"),
 }
+
+# Mosquitto 2.0.11 applies max_keepalive to 5.0 clients only; 2.0.12 on
+# refuses a 3.1.x client over it, or without keepalive, and so does kmqtt
+# when the file sets it (Documentation/configuration.rst).
+INTENDED.update({
+    ("max_keepalive 30", "v%d keepalive %d" % (level, keepalive)):
+        (["CONNACK 0 sp0"], ["CONNACK 2 sp0", "closed"],
+         "a 3.1.x client over max_keepalive or without keepalive is "
+         "refused, as by Mosquitto 2.0.12 on")
+    for level in (4, 3) for keepalive in (0, 31)})
 
 
 def record_of(kind, base, work, scenario):
