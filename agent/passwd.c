@@ -9,6 +9,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "base64.h"
+#include "credfile.h"
 #include "passwd.h"
 
 #define PASSWD_HASH_LEN		64	/* SHA-512 */
@@ -26,9 +28,8 @@ enum passwd_kind {
 	PASSWD_PBKDF2_SHA512,	/* $7$ */
 };
 
+/* What a line's hash says. */
 struct passwd_entry {
-	char *username;
-	size_t username_len;
 	enum passwd_kind kind;
 	int iterations;
 	uint8_t salt[PASSWD_SALT_MAX];
@@ -37,36 +38,13 @@ struct passwd_entry {
 };
 
 struct passwd_file {
-	struct passwd_entry *entries;	/* sorted by username */
-	size_t count;
+	struct credfile users;
 };
 
-/* Strict base64 with padding, as mosquitto_passwd writes; -1: invalid. */
-static int passwd_base64(const char *in, uint8_t *out, size_t max)
-{
-	size_t len = strlen(in), pad = 0;
-	uint8_t buf[((PASSWD_SALT_MAX > PASSWD_HASH_LEN ? PASSWD_SALT_MAX :
-		      PASSWD_HASH_LEN) + 2) / 3 * 3];
-	int n;
-
-	if (len == 0 || len % 4 || len / 4 * 3 > sizeof(buf) ||
-	    strspn(in, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != len)
-		return -1;
-	while (pad < 2 && in[len - 1 - pad] == '=')
-		pad++;
-	if (memchr(in, '=', len - pad))
-		return -1;
-	n = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)len);
-	if (n < 0 || (size_t)n < pad || (size_t)n - pad > max)
-		return -1;
-	memcpy(out, buf, (size_t)n - pad);
-	OPENSSL_cleanse(buf, sizeof(buf));
-	return n - (int)pad;
-}
-
 /* Parse "$6$SALT$HASH" or "$7$ITERATIONS$SALT$HASH"; NULL or why not. */
-static const char *passwd_parse_hash(char *s, struct passwd_entry *e)
+static const char *passwd_parse_hash(char *s, void *secret)
 {
+	struct passwd_entry *e = secret;
 	char *fields[4], *save = NULL, *end;
 	long iterations;
 	int n = 0, salt_len, hash_len;
@@ -102,161 +80,41 @@ static const char *passwd_parse_hash(char *s, struct passwd_entry *e)
 	} else {
 		return "unknown hash type (not $6$ or $7$)";
 	}
-	salt_len = passwd_base64(salt, e->salt, sizeof(e->salt));
+	salt_len = base64_decode(salt, strlen(salt), e->salt, sizeof(e->salt));
 	if (salt_len <= 0)
 		return "salt is not valid base64";
 	e->salt_len = (size_t)salt_len;
-	hash_len = passwd_base64(hash, e->hash, sizeof(e->hash));
+	hash_len = base64_decode(hash, strlen(hash), e->hash, sizeof(e->hash));
 	if (hash_len != PASSWD_HASH_LEN)
 		return "hash is not 64 bytes of base64";
 	return NULL;
-}
-
-static int passwd_entry_cmp(const void *a, const void *b)
-{
-	const struct passwd_entry *x = a, *y = b;
-	size_t n = x->username_len < y->username_len ? x->username_len :
-						       y->username_len;
-	int c = memcmp(x->username, y->username, n);
-
-	if (c)
-		return c;
-	return (x->username_len > y->username_len) -
-	       (x->username_len < y->username_len);
-}
-
-static void passwd_entries_free(struct passwd_entry *entries, size_t count)
-{
-	size_t i;
-
-	for (i = 0; i < count; i++)
-		free(entries[i].username);
-	if (entries)
-		OPENSSL_cleanse(entries, count * sizeof(*entries));
-	free(entries);
 }
 
 void passwd_free(struct passwd_file *pf)
 {
 	if (!pf)
 		return;
-	passwd_entries_free(pf->entries, pf->count);
+	credfile_free(&pf->users);
 	free(pf);
 }
 
 size_t passwd_count(const struct passwd_file *pf)
 {
-	return pf->count;
-}
-
-/* Parse one line (no newline) into @e; NULL, or why it is malformed. */
-static const char *passwd_parse_line(char *line, struct passwd_entry *e)
-{
-	char *colon = strchr(line, ':');
-
-	if (!colon)
-		return "expected username:hash";
-	if (colon == line)
-		return "empty username";
-	*colon = '\0';
-	if (!colon[1])
-		return "no password hash (mosquitto would accept any password)";
-	e->username_len = (size_t)(colon - line);
-	if (e->username_len > UINT16_MAX)
-		return "username longer than 65535 bytes";
-	e->username = strdup(line);
-	if (!e->username)
-		return "out of memory";
-	return passwd_parse_hash(colon + 1, e);
-}
-
-static bool passwd_fail(char *err, size_t errlen, const char *path,
-			unsigned long lineno, const char *what)
-{
-	snprintf(err, errlen, "%s:%lu: %s", path, lineno, what);
-	return false;
-}
-
-static bool passwd_read(FILE *f, const char *path, struct passwd_file *pf,
-			char *err, size_t errlen)
-{
-	unsigned long lineno = 0;
-	char *line = NULL;
-	size_t cap = 0, alloc = 0, len;
-	const char *why;
-	bool ok = true;
-
-	while (ok && getline(&line, &cap, f) >= 0) {
-		struct passwd_entry *e;
-
-		lineno++;
-		len = strlen(line);
-		while (len && strchr(" \t\r\n", line[len - 1]))
-			line[--len] = '\0';
-		if (!len || line[0] == '#')
-			continue;
-		if (pf->count == alloc) {
-			size_t n = alloc ? 2 * alloc : 16;
-			struct passwd_entry *p = reallocarray(pf->entries, n,
-							      sizeof(*p));
-
-			if (!p) {
-				ok = passwd_fail(err, errlen, path, lineno,
-						 "out of memory");
-				break;
-			}
-			pf->entries = p;
-			alloc = n;
-		}
-		e = &pf->entries[pf->count];
-		memset(e, 0, sizeof(*e));
-		why = passwd_parse_line(line, e);
-		pf->count++;	/* so that its username is freed */
-		if (why)
-			ok = passwd_fail(err, errlen, path, lineno, why);
-	}
-	if (ok && ferror(f)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		ok = false;
-	}
-	if (line)
-		OPENSSL_cleanse(line, cap);
-	free(line);
-	return ok;
+	return pf->users.count;
 }
 
 struct passwd_file *passwd_load(const char *path, char *err, size_t errlen)
 {
 	struct passwd_file *pf = calloc(1, sizeof(*pf));
-	FILE *f;
-	size_t i;
 
 	if (!pf) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return NULL;
 	}
-	f = fopen(path, "re");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (credfile_load(&pf->users, path, sizeof(struct passwd_entry),
+			  passwd_parse_hash, err, errlen)) {
 		free(pf);
 		return NULL;
-	}
-	if (!passwd_read(f, path, pf, err, errlen)) {
-		fclose(f);
-		passwd_free(pf);
-		return NULL;
-	}
-	fclose(f);
-	if (pf->count)
-		qsort(pf->entries, pf->count, sizeof(*pf->entries),
-		      passwd_entry_cmp);
-	for (i = 1; i < pf->count; i++) {
-		if (!passwd_entry_cmp(&pf->entries[i - 1], &pf->entries[i])) {
-			snprintf(err, errlen, "%s: user %s is given twice",
-				 path, pf->entries[i].username);
-			passwd_free(pf);
-			return NULL;
-		}
 	}
 	return pf;
 }
@@ -294,17 +152,12 @@ bool passwd_verify(const struct passwd_file *pf, const uint8_t *username,
 		.iterations = PASSWD_DEFAULT_ITERATIONS,
 		.salt_len = 12,
 	};
-	struct passwd_entry key = {
-		.username = (char *)username,
-		.username_len = username_len,
-	};
-	const struct passwd_entry *e = NULL;
+	const struct credfile_entry *user = credfile_find(&pf->users, username,
+							 username_len);
+	const struct passwd_entry *e = user ? user->secret : NULL;
 	uint8_t hash[PASSWD_HASH_LEN];
 	bool ok;
 
-	if (pf->count)
-		e = bsearch(&key, pf->entries, pf->count, sizeof(*e),
-			    passwd_entry_cmp);
 	ok = passwd_hash(e ? e : &unknown, password, password_len, hash) &&
 	     e && CRYPTO_memcmp(hash, e->hash, PASSWD_HASH_LEN) == 0;
 	OPENSSL_cleanse(hash, sizeof(hash));

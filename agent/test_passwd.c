@@ -148,9 +148,9 @@ TEST_F(pw, malformed_lines)
 		const char *line;
 		const char *error;
 	} cases[] = {
-		{ "nocolon", "expected username:hash" },
+		{ "nocolon", "expected username:secret" },
 		{ ":" HASH7_SECRET7, "empty username" },
-		{ "plain:", "no password hash" },
+		{ "plain:", "no secret after the username" },
 		{ "plain:secret", "does not start with $6$ or $7$" },
 		{ "five:$5$c2FsdA==$aGFzaA==", "unknown hash type" },
 		{ "six:$6$a21xdHQtc2FsdC02", "$6$SALT$HASH" },
