@@ -15,6 +15,8 @@
 #include "log.h"
 #include "origins.h"
 #include "passwd.h"
+#include "scram.h"
+#include "scram_file.h"
 
 /* Longest username quoted in the log. */
 #define AUTH_LOG_NAME_MAX	64
@@ -30,6 +32,7 @@ struct auth_grant {
 static void policy_free(struct auth_policy *policy)
 {
 	passwd_free(policy->passwd);
+	scram_file_free(policy->scram);
 	acl_free(policy->acl);
 	free(policy->listener);
 	memset(policy, 0, sizeof(*policy));
@@ -43,7 +46,8 @@ static int policy_load(struct auth_policy *policy,
 	char why[384];
 
 	policy->allow_anonymous = sec->allow_anonymous;
-	policy->hooks = (struct listener_auth){ .check = auth_check,
+	policy->hooks = (struct listener_auth){ .method = auth_method_for,
+						.check = auth_check,
 						.finish = auth_finish,
 						.arg = policy };
 	if (sec->password_file) {
@@ -52,6 +56,15 @@ static int policy_load(struct auth_policy *policy,
 		if (!policy->passwd) {
 			snprintf(err, errlen, "%s: password_file: %s",
 				 sec->password_file_where, why);
+			return -1;
+		}
+	}
+	if (sec->scram_file) {
+		policy->scram = scram_file_load(sec->scram_file, why,
+						sizeof(why));
+		if (!policy->scram) {
+			snprintf(err, errlen, "%s: scram_file: %s",
+				 sec->scram_file_where, why);
 			return -1;
 		}
 	}
@@ -192,6 +205,28 @@ static uint8_t auth_identify_by_certificate(const struct listener_conn_info *ci,
 			     MQTT_CONNACK_SERVER_UNAVAILABLE;
 }
 
+/* Enhanced authentication's user, if the CONNECT does not disagree. */
+static uint8_t auth_identify_by_method(const struct listener_conn_info *ci,
+				       struct auth_grant *a)
+{
+	const struct connect_packet *c = ci->connect;
+	size_t len = strlen(ci->auth_identity);
+
+	if (c->has_password)
+		return auth_refuse(a, MQTT_CONNACK_NOT_AUTHORIZED,
+				   "a Password with an Authentication Method",
+				   ci->auth_identity, c);
+	if (c->has_username &&
+	    (c->username.len != len ||
+	     memcmp(c->username.data, ci->auth_identity, len)))
+		return auth_refuse(a, MQTT_CONNACK_NOT_AUTHORIZED,
+				   "User Name other than the user authenticated",
+				   ci->auth_identity, c);
+	a->username = strdup(ci->auth_identity);
+	return a->username ? MQTT_CONNACK_ACCEPTED :
+			     MQTT_CONNACK_SERVER_UNAVAILABLE;
+}
+
 /*
  * The username the client is known by; sets a->username.  Mosquitto 2.0
  * answers 5 (not authorised) to every refusal of credentials.
@@ -204,6 +239,8 @@ static uint8_t auth_identify(const struct auth_policy *policy,
 
 	if (ci->identity != LISTENER_IDENTITY_CONNECT)
 		return auth_identify_by_certificate(ci, a);
+	if (ci->auth_identity)
+		return auth_identify_by_method(ci, a);
 	if (!c->has_username) {
 		if (!policy->allow_anonymous)
 			return auth_refuse(a, MQTT_CONNACK_NOT_AUTHORIZED,
@@ -235,6 +272,22 @@ static uint8_t auth_identify(const struct auth_policy *policy,
 		return auth_refuse(a, MQTT_CONNACK_NOT_AUTHORIZED,
 				   "bad username or password", a->username, c);
 	return MQTT_CONNACK_ACCEPTED;
+}
+
+const struct auth_method *auth_method_for(const struct listener_conn_info *ci,
+					 const char *name,
+					 const void **config, void *arg)
+{
+	const struct auth_policy *policy = arg;
+
+	/* A certificate names the client: nothing else may. */
+	if (ci->identity != LISTENER_IDENTITY_CONNECT)
+		return NULL;
+	if (policy->scram && !strcmp(name, scram_sha256_method.name)) {
+		*config = policy->scram;
+		return &scram_sha256_method;
+	}
+	return NULL;
 }
 
 uint8_t auth_check(const struct listener_conn_info *ci,

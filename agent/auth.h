@@ -21,10 +21,12 @@ struct config_security;
 struct kmqtt_nl;
 struct origins;
 struct passwd_file;
+struct scram_file;
 
 struct auth_policy {
 	bool allow_anonymous;
 	struct passwd_file *passwd;	/* NULL: allow_anonymous decides */
+	struct scram_file *scram;	/* NULL: no SCRAM-SHA-256 */
 	struct acl *acl;		/* NULL: everything is allowed */
 	/*
 	 * per_listener_settings true: the listener's name, under which the
@@ -32,7 +34,8 @@ struct auth_policy {
 	 */
 	char *listener;
 	struct origins *origins;
-	struct listener_auth hooks;	/* auth_check() and auth_finish() */
+	/* auth_method_for(), auth_check() and auth_finish() */
+	struct listener_auth hooks;
 };
 
 /* The policies of one configuration. */
@@ -59,8 +62,16 @@ const struct listener_auth *auth_policies_hooks(const struct auth_policies *ps,
 bool auth_policies_have_acl(const struct auth_policies *ps);
 
 /*
- * The listener_auth hooks; @arg is a struct auth_policy.  Refusals, as
- * Mosquitto 2.0:
+ * The listener_auth hooks; @arg is a struct auth_policy.
+ *
+ * auth_method_for() offers SCRAM-SHA-256 when the policy has a
+ * scram_file, to clients a certificate does not name.  A client it
+ * authenticated is its user: not anonymous, the password file not
+ * consulted; strict about the CONNECT's credentials:
+ *	a User Name other than the user authenticated   5 not authorised
+ *	a Password (nothing would check it)             5
+ *
+ * Refusals of the others, as Mosquitto 2.0:
  *	no username, allow_anonymous false           5 not authorised
  *	username, no password_file, allow_anonymous false
  *						     5
@@ -71,6 +82,9 @@ bool auth_policies_have_acl(const struct auth_policies *ps);
  * certificate's first CN or its subject is the username and the password
  * file is not consulted.
  */
+const struct auth_method *auth_method_for(const struct listener_conn_info *ci,
+					 const char *name,
+					 const void **config, void *arg);
 uint8_t auth_check(const struct listener_conn_info *ci,
 		   struct listener_grant *g, void *arg);
 void auth_finish(struct listener_grant *g, const struct connect_packet *c,

@@ -191,6 +191,8 @@ static void security_free(struct config_security *s)
 {
 	free(s->password_file);
 	free(s->password_file_where);
+	free(s->scram_file);
+	free(s->scram_file_where);
 	free(s->acl_file);
 	free(s->acl_file_where);
 	free(s->auto_id_prefix);
@@ -436,6 +438,14 @@ static int handle_password_file(struct parser *p, const char *name,
 			  &s->password_file_where);
 }
 
+/* kmqtt's: the users of enhanced authentication (SCRAM-SHA-256). */
+static int handle_scram_file(struct parser *p, const char *name, char *args)
+{
+	struct config_security *s = current_security(p);
+
+	return set_string(p, name, args, &s->scram_file, &s->scram_file_where);
+}
+
 static int handle_acl_file(struct parser *p, const char *name, char *args)
 {
 	struct config_security *s = current_security(p);
@@ -638,6 +648,7 @@ static const struct directive directives[] = {
 	{ "max_keepalive", handle_max_keepalive },
 	{ "allow_anonymous", handle_allow_anonymous },
 	{ "password_file", handle_password_file },
+	{ "scram_file", handle_scram_file },
 	{ "acl_file", handle_acl_file },
 	{ "allow_zero_length_clientid", handle_allow_zero_length_clientid },
 	{ "auto_id_prefix", handle_auto_id_prefix },

@@ -27,6 +27,8 @@ struct config_security {
 	bool allow_anonymous_set;	/* else the default (Mosquitto 2.0's) */
 	char *password_file;		/* NULL when not set */
 	char *password_file_where;
+	char *scram_file;		/* SCRAM-SHA-256 secrets, or NULL */
+	char *scram_file_where;
 	char *acl_file;
 	char *acl_file_where;
 	bool allow_zero_length_clientid;

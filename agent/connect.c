@@ -208,6 +208,13 @@ static const char *take_connect_props(struct cursor *cur,
 		c->request_problem_info = props.request_problem_info;
 	c->request_response_info = props.request_response_info;
 	c->has_auth_method = kmqtt_props_has(&props, MQTT_PROP_AUTH_METHOD);
+	/* The CONNECT is at most CONNECT_MAX_REMAINING: they fit 16 bits. */
+	c->auth_method = (struct connect_bytes){
+		.data = props.auth_method.data,
+		.len = (uint16_t)props.auth_method.len };
+	c->auth_data = (struct connect_bytes){
+		.data = props.auth_data.data,
+		.len = (uint16_t)props.auth_data.len };
 	return NULL;
 }
 

@@ -75,7 +75,10 @@ struct connect_packet {
 	uint16_t topic_alias_max;	/* 0: it takes no topic alias */
 	bool request_problem_info;	/* true when absent */
 	bool request_response_info;
-	bool has_auth_method;		/* extended authentication (4.12) */
+	/* Enhanced authentication (4.12): its method and first data. */
+	bool has_auth_method;
+	struct connect_bytes auth_method;
+	struct connect_bytes auth_data;
 	bool will;
 	uint8_t will_qos;
 	bool will_retain;

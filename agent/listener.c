@@ -12,6 +12,8 @@
 
 #include <kmqtt/mqtt.h>
 
+#include "auth_method.h"
+#include "auth_packet.h"
 #include "connect.h"
 #include "kmqtt_nl.h"
 #include "listener.h"
@@ -22,6 +24,16 @@
 #define ACCEPT_BATCH		64
 /* Back-off after running out of file descriptors or memory. */
 #define ACCEPT_PAUSE_MS		100
+
+/* A packet being read: exactly its bytes, no more. */
+struct pending_in {
+	uint8_t *buf;
+	size_t have, cap;
+};
+
+/* What reads a packet: connect_read_step(), auth_packet_read_step(). */
+typedef struct connect_result (*pending_read_step)(const uint8_t *buf,
+						   size_t have, size_t *need);
 
 struct pending {
 	struct loop_source src;
@@ -34,21 +46,47 @@ struct pending {
 	bool handshaking;		/* TLS handshake not complete yet */
 	bool offloaded;			/* the socket runs kernel TLS */
 	char peer[ADDR_STR_MAX];
-	uint8_t *buf;			/* the CONNECT read so far */
-	size_t have, cap;
+	struct pending_in in;		/* the CONNECT */
 	/* Parsed; will and credentials are kept for authentication. */
 	struct connect_packet connect;
+	/* Enhanced authentication under way (5.0 4.12), or NULL. */
+	const struct auth_method *auth_method;
+	void *auth_session;
+	unsigned int auth_steps;	/* the client's AUTH packets so far */
+	struct pending_in auth_in;	/* the AUTH being read */
 	/* The will topic with the mount point in front; NULL: none. */
 	uint8_t *mounted_will_topic;
 	size_t mounted_will_topic_len;
-	/* 5.0: what ATTACH hands the module for its CONNACK and the will. */
-	uint8_t connack_props[CONNECT_CONNACK_PROPS_MAX];
+	/*
+	 * 5.0: what ATTACH hands the module for its CONNACK, with the
+	 * method's, and for the will.
+	 */
+	uint8_t connack_props[CONNECT_CONNACK_PROPS_MAX +
+			      AUTH_PACKET_PROPS_MAX];
 	size_t connack_props_len;
 	uint8_t *will_props;		/* without the Will Delay Interval */
 	size_t will_props_len;
 };
 
-static void pending_free(struct pending *p)
+_Static_assert(CONNECT_CONNACK_PROPS_MAX + AUTH_PACKET_PROPS_MAX <=
+	       KMQTT_CONNACK_PROPS_MAX,
+	       "ATTACH takes the CONNACK properties of a method too");
+
+/* Append @p to its listener's list: the newest, the last deadline. */
+static void pending_link(struct pending *p)
+{
+	struct listener *l = p->l;
+
+	p->next = NULL;
+	p->prev = l->newest;
+	if (l->newest)
+		l->newest->next = p;
+	else
+		l->oldest = p;
+	l->newest = p;
+}
+
+static void pending_unlink(struct pending *p)
 {
 	struct listener *l = p->l;
 
@@ -60,6 +98,21 @@ static void pending_free(struct pending *p)
 		p->next->prev = p->prev;
 	else
 		l->newest = p->prev;
+}
+
+/* A packet's bytes may hold a password or a proof. */
+static void pending_in_free(struct pending_in *in)
+{
+	if (in->buf)
+		explicit_bzero(in->buf, in->cap);
+	free(in->buf);
+}
+
+static void pending_free(struct pending *p)
+{
+	struct listener *l = p->l;
+
+	pending_unlink(p);
 	l->pending_count--;
 
 	if (p->watched)
@@ -67,10 +120,10 @@ static void pending_free(struct pending *p)
 	tls_conn_free(p->tls);
 	if (p->src.fd >= 0)
 		close(p->src.fd);
-	/* The buffer and the parsed packet may hold a password. */
-	if (p->buf)
-		explicit_bzero(p->buf, p->cap);
-	free(p->buf);
+	if (p->auth_method)
+		p->auth_method->end(p->auth_session);
+	pending_in_free(&p->in);
+	pending_in_free(&p->auth_in);
 	free(p->mounted_will_topic);
 	free(p->will_props);
 	explicit_bzero(p, sizeof(*p));
@@ -81,6 +134,33 @@ static void pending_drop(struct pending *p, const char *reason)
 {
 	log_verbose("Closing connection from %s: %s.", p->peer, reason);
 	pending_free(p);
+}
+
+/*
+ * Send @what, @len bytes, whole or not at all.  The client reads nothing
+ * before it (CONNACK) or waits for it (AUTH): a packet this small, one
+ * TLS record, fits the empty socket buffer.  After the hand-off the
+ * kernel encrypts it.  Returns false, logged, when it could not.
+ */
+static bool pending_send(struct pending *p, const uint8_t *what, size_t len,
+			 const char *name)
+{
+	const char *why = NULL;
+	ssize_t sent;
+
+	if (p->tls && !p->offloaded) {
+		if (tls_conn_write(p->tls, what, len) != TLS_DONE)
+			why = tls_conn_error(p->tls);
+	} else {
+		sent = send(p->src.fd, what, len, MSG_NOSIGNAL);
+		if (sent < 0)
+			why = strerror(errno);
+		else if ((size_t)sent != len)
+			why = "socket buffer full";
+	}
+	if (why)
+		log_verbose("Sending %s to %s failed: %s.", name, p->peer, why);
+	return !why;
 }
 
 /*
@@ -97,18 +177,7 @@ static void pending_send_refusal(struct pending *p, uint8_t return_code,
 	log_verbose("Refusing connection from %s: %s (CONNACK %u).", p->peer,
 		    reason, connect_refusal_code(level, return_code));
 	len = connect_put_refusal(connack, level, return_code);
-	/*
-	 * Nothing was written before: a 5 byte send (one TLS record) fits
-	 * the empty buffer.  After the hand-off the kernel encrypts it.
-	 */
-	if (p->tls && !p->offloaded) {
-		if (tls_conn_write(p->tls, connack, len) != TLS_DONE)
-			log_verbose("Sending CONNACK to %s failed: %s.",
-				    p->peer, tls_conn_error(p->tls));
-	} else if (send(p->src.fd, connack, len, MSG_NOSIGNAL) < 0) {
-		log_verbose("Sending CONNACK to %s failed: %s.", p->peer,
-			    strerror(errno));
-	}
+	pending_send(p, connack, len, "CONNACK");
 }
 
 static void pending_refuse(struct pending *p, uint8_t return_code,
@@ -302,6 +371,10 @@ static void pending_attach(struct pending *p, struct listener_grant *g)
 	pending_free(p);
 }
 
+/* As Mosquitto: no CONNACK can be sent, the connection closes. */
+static const char connack_too_large[] =
+	"CONNACK over the client's Maximum Packet Size (5.0 MQTT-3.1.2-24)";
+
 /*
  * What ATTACH hands the module for a 5.0 client: its CONNACK's properties
  * and its will's.  Returns NULL, or why the connection must be dropped.
@@ -312,9 +385,8 @@ static const char *pending_prepare_v5(struct pending *p)
 
 	p->connack_props_len = connect_put_connack_props(p->connack_props, c,
 							 &p->l->settings.limits);
-	/* As Mosquitto: no CONNACK can be sent, the connection closes. */
 	if (!connect_connack_fits(c, p->connack_props_len))
-		return "CONNACK over the client's Maximum Packet Size (5.0 MQTT-3.1.2-24)";
+		return connack_too_large;
 	if (!c->will || !c->will_props.len)
 		return NULL;
 	p->will_props = malloc(c->will_props.len);
@@ -324,27 +396,157 @@ static const char *pending_prepare_v5(struct pending *p)
 	return NULL;
 }
 
-/*
- * A valid CONNECT: a 5.0 will that asks for retain, an id for the client,
- * its will against the limits, what ATTACH takes for 5.0, then the auth
- * check (extended authentication's first) and the keepalive; in
- * Mosquitto's order, which decides the CONNACK code when more than one
- * thing is wrong.
- */
-static void pending_accept(struct pending *p)
+/* What the auth check and the methods learn of the connection. */
+static void pending_conn_info(struct pending *p, struct listener_conn_info *ci)
 {
-	const struct listener_settings *set = &p->l->settings;
-	const struct listener_auth *auth = p->l->auth;
-	struct listener_conn_info ci = {
+	*ci = (struct listener_conn_info){
 		.connect = &p->connect,
 		.peer = p->peer,
 		.tls = p->tls != NULL,
 		.cert_cn = p->tls ? tls_conn_peer_cn(p->tls) : NULL,
 		.cert_subject = p->tls ? tls_conn_peer_subject(p->tls) : NULL,
-		.identity = set->identity,
+		.identity = p->l->settings.identity,
 	};
-	struct listener_grant g = { 0 };
+}
+
+/*
+ * The auth check, with the user enhanced authentication proved
+ * (@identity, or NULL), then the keepalive: attached or refused.
+ */
+static void pending_authorise(struct pending *p, const char *identity)
+{
+	const struct listener_auth *auth = p->l->auth;
 	uint8_t return_code = MQTT_CONNACK_ACCEPTED;
+	struct listener_grant g = { 0 };
+	struct listener_conn_info ci;
+	const char *why;
+
+	pending_conn_info(p, &ci);
+	ci.auth_identity = identity;
+	if (auth)
+		return_code = auth->check(&ci, &g, auth->arg);
+	/* Mosquitto checks the keepalive once the client is authorised. */
+	why = connect_keepalive_refusal(&p->connect, &p->l->settings.limits);
+	if (return_code == MQTT_CONNACK_ACCEPTED && why) {
+		return_code = MQTT_CONNACK_IDENTIFIER_REJECTED;
+		g.reason = why;
+	}
+	if (return_code == MQTT_CONNACK_ACCEPTED) {
+		pending_attach(p, &g);
+		return;
+	}
+	/* Before freeing the grant: the reason is its text. */
+	pending_send_refusal(p, return_code,
+			    g.reason ? g.reason : "not authorised");
+	pending_auth_finish(p, &g, 0);
+	pending_free(p);
+}
+
+/*
+ * The method's verdict: its data in an AUTH to the client and a wait for
+ * the answer, which the client owes within the same time as its CONNECT;
+ * or in the CONNACK's properties, and the auth check; or a refusal.
+ */
+static void pending_auth_answer(struct pending *p,
+				const struct auth_method_result *res)
+{
+	const char *method = p->auth_method->name;
+	uint8_t out[AUTH_PACKET_MAX];
+
+	if (res->verdict == AUTH_METHOD_FAIL) {
+		pending_refuse(p, MQTT_RC_NOT_AUTHORIZED, res->reason);
+		return;
+	}
+	if (res->data_len > AUTH_METHOD_DATA_MAX) {
+		pending_drop(p, "a method's Authentication Data too long");
+		return;
+	}
+	if (res->verdict == AUTH_METHOD_SUCCESS) {
+		p->connack_props_len += auth_packet_put_props(
+			p->connack_props + p->connack_props_len, method,
+			res->data, res->data_len);
+		if (!connect_connack_fits(&p->connect, p->connack_props_len))
+			pending_drop(p, connack_too_large);
+		else
+			pending_authorise(p, res->identity);
+		return;
+	}
+	if (p->auth_steps == AUTH_METHOD_STEPS_MAX) {
+		pending_refuse(p, MQTT_RC_NOT_AUTHORIZED,
+			       "too many authentication steps");
+		return;
+	}
+	if (!pending_send(p, out, auth_packet_put(out, method, res->data,
+						  res->data_len), "AUTH")) {
+		pending_drop(p, "AUTH not sent");
+		return;
+	}
+	p->auth_in.have = 0;
+	pending_unlink(p);
+	p->deadline_ms = loop_now_ms() + p->l->connect_timeout_ms;
+	pending_link(p);
+}
+
+/*
+ * Enhanced authentication (5.0 4.12): the method the CONNECT names, when
+ * the listener's check offers it, and its first step.
+ */
+static void pending_auth_start(struct pending *p)
+{
+	const struct listener_auth *auth = p->l->auth;
+	const struct connect_bytes *name = &p->connect.auth_method;
+	char method[AUTH_METHOD_NAME_MAX + 1];
+	struct auth_method_result res;
+	struct listener_conn_info ci;
+	const void *config = NULL;
+
+	if (auth && auth->method && name->len <= AUTH_METHOD_NAME_MAX) {
+		/* Valid UTF-8, so without NUL (5.0 1.5.4). */
+		memcpy(method, name->data, name->len);
+		method[name->len] = '\0';
+		pending_conn_info(p, &ci);
+		p->auth_method = auth->method(&ci, method, &config, auth->arg);
+	}
+	if (!p->auth_method) {
+		pending_refuse(p, MQTT_RC_BAD_AUTH_METHOD,
+			       "authentication method not offered (5.0 MQTT-4.12.0-1)");
+		return;
+	}
+	p->auth_method->start(config, p->connect.auth_data.data,
+			      p->connect.auth_data.len, &p->auth_session,
+			      &res);
+	pending_auth_answer(p, &res);
+}
+
+/* The client's next AUTH, read whole: the method's next step. */
+static void pending_auth_step(struct pending *p)
+{
+	struct auth_method_result res;
+	struct connect_result parsed;
+	const uint8_t *data;
+	size_t len;
+
+	p->auth_steps++;
+	parsed = auth_packet_parse(p->auth_in.buf, p->auth_in.have,
+				   p->auth_method->name, &data, &len);
+	if (parsed.action != CONNECT_ACCEPT) {
+		pending_refuse(p, parsed.return_code, parsed.reason);
+		return;
+	}
+	p->auth_method->step(p->auth_session, data, len, &res);
+	pending_auth_answer(p, &res);
+}
+
+/*
+ * A valid CONNECT: a 5.0 will that asks for retain, an id for the client,
+ * its will against the limits, what ATTACH takes for 5.0, then enhanced
+ * authentication, the auth check and the keepalive; in Mosquitto's
+ * order, which decides the CONNACK code when more than one thing is
+ * wrong.
+ */
+static void pending_accept(struct pending *p)
+{
+	const struct listener_settings *set = &p->l->settings;
 	bool v5 = p->connect.proto_level == MQTT_PROTO_V5;
 	const char *why;
 	int err;
@@ -392,34 +594,16 @@ static void pending_accept(struct pending *p)
 		pending_drop(p, why);
 		return;
 	}
-	/* No extended authentication yet (4.12): Mosquitto's answer too. */
-	if (p->connect.has_auth_method) {
-		pending_refuse(p, MQTT_RC_BAD_AUTH_METHOD,
-			       "authentication method not supported (5.0 MQTT-4.12.0-1)");
-		return;
-	}
-	if (auth)
-		return_code = auth->check(&ci, &g, auth->arg);
-	/* Mosquitto checks the keepalive once the client is authorised. */
-	why = connect_keepalive_refusal(&p->connect, &set->limits);
-	if (return_code == MQTT_CONNACK_ACCEPTED && why) {
-		return_code = MQTT_CONNACK_IDENTIFIER_REJECTED;
-		g.reason = why;
-	}
-	if (return_code == MQTT_CONNACK_ACCEPTED) {
-		pending_attach(p, &g);
-		return;
-	}
-	/* Before freeing the grant: the reason is its text. */
-	pending_send_refusal(p, return_code,
-			    g.reason ? g.reason : "not authorised");
-	pending_auth_finish(p, &g, 0);
-	pending_free(p);
+	if (p->connect.has_auth_method)
+		pending_auth_start(p);
+	else
+		pending_authorise(p, NULL);
 }
 
 static void pending_complete(struct pending *p)
 {
-	struct connect_result res = connect_parse(p->buf, p->have, &p->connect);
+	struct connect_result res = connect_parse(p->in.buf, p->in.have,
+						  &p->connect);
 
 	switch (res.action) {
 	case CONNECT_ACCEPT:
@@ -434,26 +618,33 @@ static void pending_complete(struct pending *p)
 	}
 }
 
-static int pending_reserve(struct pending *p, size_t size)
+static int pending_reserve(struct pending_in *in, size_t size)
 {
 	uint8_t *buf;
 
-	if (size <= p->cap)
+	if (size <= in->cap)
 		return 0;
 	if (size < MQTT_MAX_FIXED_HEADER)
 		size = MQTT_MAX_FIXED_HEADER;
-	buf = realloc(p->buf, size);
+	buf = realloc(in->buf, size);
 	if (!buf)
 		return -ENOMEM;
-	p->buf = buf;
-	p->cap = size;
+	in->buf = buf;
+	in->cap = size;
 	return 0;
 }
 
+/* Why a client that closed its end is dropped. */
+static const char *pending_closed(const struct pending *p)
+{
+	return p->auth_method ? "closed while authenticating" :
+				"closed before CONNECT";
+}
+
 /*
- * Read up to @n bytes of the CONNECT: returns the count, 0 when nothing is
- * there yet (the socket is watched for what is needed), or -1 with
- * *@reason when the connection must be dropped.
+ * Read up to @n bytes of the packet awaited: returns the count, 0 when
+ * nothing is there yet (the socket is watched for what is needed), or -1
+ * with *@reason when the connection must be dropped.
  */
 static ssize_t pending_read(struct pending *p, void *buf, size_t n,
 			    const char **reason)
@@ -469,7 +660,7 @@ static ssize_t pending_read(struct pending *p, void *buf, size_t n,
 			return rc;
 		if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
-		*reason = rc ? strerror(errno) : "closed before CONNECT";
+		*reason = rc ? strerror(errno) : pending_closed(p);
 		return -1;
 	}
 	/* OpenSSL may hold decrypted bytes that no EPOLLIN announces. */
@@ -483,7 +674,7 @@ static ssize_t pending_read(struct pending *p, void *buf, size_t n,
 		pending_wait(p, EPOLLOUT);
 		return 0;
 	case TLS_CLOSED:
-		*reason = "closed before CONNECT";
+		*reason = pending_closed(p);
 		return -1;
 	default:
 		*reason = tls_conn_error(p->tls);
@@ -520,47 +711,62 @@ static bool pending_handshake(struct pending *p)
 }
 
 /*
- * Read exactly what the CONNECT still lacks: bytes after it belong to
- * kmqtt.ko once the socket is attached.
+ * Read what the packet @step frames still lacks into @in, and no more:
+ * bytes after it are the next packet's, or kmqtt.ko's once the socket is
+ * attached.  True once it is complete; false while it is not, and when
+ * @p was refused or dropped (freed).
  */
-static void pending_handle(struct loop_source *src, uint32_t events)
+static bool pending_read_packet(struct pending *p, struct pending_in *in,
+				pending_read_step step)
 {
-	struct pending *p = container_of(src, struct pending, src);
 	struct connect_result res;
 	const char *reason = NULL;
 	size_t need;
 	ssize_t n;
 
-	(void)events;	/* errors and hangups show up as read results */
-	if (p->handshaking && !pending_handshake(p))
-		return;
 	for (;;) {
-		/* A client id too long is refused before the rest is read. */
-		res = connect_read_step(p->buf, p->have, &need);
+		/* connect_read_step() refuses a long id before the rest. */
+		res = step(in->buf, in->have, &need);
 		if (res.action == CONNECT_DROP) {
 			pending_drop(p, res.reason);
-			return;
+			return false;
 		}
 		if (res.action == CONNECT_REFUSE) {
 			pending_refuse(p, res.return_code, res.reason);
-			return;
+			return false;
 		}
-		if (need == p->have)
-			break;
-		if (pending_reserve(p, need)) {
+		if (need == in->have)
+			return true;
+		if (pending_reserve(in, need)) {
 			pending_drop(p, "out of memory");
-			return;
+			return false;
 		}
-		n = pending_read(p, p->buf + p->have, need - p->have, &reason);
+		n = pending_read(p, in->buf + in->have, need - in->have,
+				 &reason);
 		if (n == 0)
-			return;
+			return false;
 		if (n < 0) {
 			pending_drop(p, reason);
-			return;
+			return false;
 		}
-		p->have += (size_t)n;
+		in->have += (size_t)n;
 	}
-	pending_complete(p);
+}
+
+static void pending_handle(struct loop_source *src, uint32_t events)
+{
+	struct pending *p = container_of(src, struct pending, src);
+
+	(void)events;	/* errors and hangups show up as read results */
+	if (p->handshaking && !pending_handshake(p))
+		return;
+	if (!p->auth_method) {
+		if (pending_read_packet(p, &p->in, connect_read_step))
+			pending_complete(p);
+	} else if (pending_read_packet(p, &p->auth_in,
+				       auth_packet_read_step)) {
+		pending_auth_step(p);
+	}
 }
 
 static void listener_add_pending(struct listener *l, int fd,
@@ -599,12 +805,7 @@ static void listener_add_pending(struct listener *l, int fd,
 	}
 	p->watched = true;
 	p->events = EPOLLIN;
-	p->prev = l->newest;
-	if (l->newest)
-		l->newest->next = p;
-	else
-		l->oldest = p;
-	l->newest = p;
+	pending_link(p);
 	l->pending_count++;
 }
 
@@ -670,7 +871,8 @@ void listener_expire(struct listener *l)
 	uint64_t now = loop_now_ms();
 
 	while (l->oldest && l->oldest->deadline_ms <= now)
-		pending_drop(l->oldest, "no CONNECT in time");
+		pending_drop(l->oldest, l->oldest->auth_method ?
+			     "no AUTH in time" : "no CONNECT in time");
 	if (l->accept_resume_ms && l->accept_resume_ms <= now) {
 		l->accept_resume_ms = 0;
 		loop_mod(l->loop, &l->src, EPOLLIN);

@@ -3,7 +3,9 @@
  * The MQTT listening socket and the connections accepted on it that have
  * not sent their CONNECT yet ("pending").  A pending connection is read
  * without blocking up to the end of its CONNECT and no further, then
- * handed to kmqtt.ko (ATTACH) or refused.  On a TLS listener the TLS
+ * handed to kmqtt.ko (ATTACH) or refused; a 5.0 CONNECT with an
+ * Authentication Method first runs that method's exchange of AUTH packets
+ * (auth_method.h), each read as the CONNECT is.  On a TLS listener the TLS
  * handshake comes first and the CONNECT is read through OpenSSL; an
  * accepted connection is switched to kernel TLS in both directions before
  * ATTACH, with the bytes OpenSSL decrypted past the CONNECT.
@@ -23,6 +25,7 @@
 #define LISTENER_MAX_PENDING	1024
 
 struct acl_rules;
+struct auth_method;
 struct kmqtt_nl;
 struct pending;
 struct tls_server_ctx;
@@ -55,6 +58,8 @@ struct listener_conn_info {
 	const char *cert_cn;
 	const char *cert_subject;
 	enum listener_identity identity;	/* the listener's setting */
+	/* The user enhanced authentication proved, or NULL: none ran. */
+	const char *auth_identity;
 };
 
 /* What the check grants: filled and owned by the check. */
@@ -66,12 +71,19 @@ struct listener_grant {
 };
 
 /*
- * Who may attach once the CONNECT is valid (auth.c).  check() returns
- * MQTT_CONNACK_ACCEPTED or the CONNACK return code to refuse with; either
- * way finish() follows (when set), with @conn_id 0 unless the connection
- * was attached, and releases @g.
+ * Who may attach once the CONNECT is valid (auth.c).  method() offers
+ * the enhanced authentication method named @name to the client @ci, with
+ * the settings it runs under in *@config, or NULL (refused: 0x8C); NULL
+ * in place of the function offers none.  check() returns
+ * MQTT_CONNACK_ACCEPTED or the CONNACK return code to refuse with, after
+ * the method's exchange when there is one; either way finish() follows
+ * (when set), with @conn_id 0 unless the connection was attached, and
+ * releases @g.
  */
 struct listener_auth {
+	const struct auth_method *(*method)(const struct listener_conn_info *ci,
+					    const char *name,
+					    const void **config, void *arg);
 	uint8_t (*check)(const struct listener_conn_info *ci,
 			 struct listener_grant *g, void *arg);
 	void (*finish)(struct listener_grant *g,
@@ -90,7 +102,7 @@ struct listener {
 	struct listener_settings settings;
 	char name[ADDR_STR_MAX];	/* bound address, "IP:PORT" */
 	uint16_t port;
-	uint64_t connect_timeout_ms;
+	uint64_t connect_timeout_ms;	/* for each packet awaited */
 	unsigned int pending_count;
 	/* All pending connections, oldest first: the deadline order. */
 	struct pending *oldest, *newest;

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "loop.h"
 #include "origins.h"
+#include "scram_file.h"
 
 #define DEFAULT_ADDR		"0.0.0.0"
 #define DEFAULT_PORT		CONFIG_DEFAULT_PORT
@@ -39,6 +40,7 @@ struct options {
 	const char *port;		/* -p, or NULL */
 	unsigned int timeout_s;
 	bool verbose;
+	const char *scram_user;		/* --scram-entry, or NULL */
 };
 
 struct agent {
@@ -58,12 +60,16 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: kmqttd [-c FILE] [-p PORT] [-b ADDR] [-v] [-t CONNECT_TIMEOUT_SECONDS]\n"
+		"       kmqttd --scram-entry USER < PASSWORD_LINE >> SCRAM_FILE\n"
 		"  -c FILE  Mosquitto-style configuration file (SIGHUP re-reads it)\n"
 		"  -p PORT  TCP port to listen on (default " DEFAULT_PORT ")\n"
 		"  -b ADDR  address to bind, IPv4 or IPv6 (default " DEFAULT_ADDR
 		" without -c)\n"
 		"  -v       log connections and disconnections\n"
-		"  -t SECS  close connections without CONNECT after SECS (default %d)\n",
+		"  -t SECS  close connections without CONNECT (or an AUTH they owe)\n"
+		"           after SECS (default %d)\n"
+		"  --scram-entry USER  print USER's scram_file line for the password\n"
+		"           on the first line of standard input\n",
 		DEFAULT_TIMEOUT_S);
 }
 
@@ -379,15 +385,53 @@ err_nl:
 	return rc;
 }
 
+/*
+ * --scram-entry: USER's scram_file line for the password on the first
+ * line of stdin (without its newline).  Returns the exit code.
+ */
+static int scram_entry(const char *user)
+{
+	size_t cap = 0;
+	char *password = NULL, *line, err[256];
+	ssize_t len = getline(&password, &cap, stdin);
+
+	if (len < 0) {
+		fprintf(stderr, "kmqttd: --scram-entry: no password on standard input\n");
+		free(password);
+		return EXIT_USAGE;
+	}
+	if (len && password[len - 1] == '\n')
+		len--;
+	line = scram_file_line(user, (const uint8_t *)password, (size_t)len,
+			       err, sizeof(err));
+	explicit_bzero(password, cap);
+	free(password);
+	if (!line) {
+		fprintf(stderr, "kmqttd: --scram-entry: %s\n", err);
+		return EXIT_USAGE;
+	}
+	printf("%s\n", line);
+	free(line);
+	return fflush(stdout) ? 1 : 0;
+}
+
 /* Returns -1 to go on, or the exit code. */
 static int parse_options(int argc, char **argv, struct options *opt)
 {
+	static const struct option long_options[] = {
+		{ "scram-entry", required_argument, NULL, 'S' },
+		{ 0 },
+	};
 	long timeout_s = DEFAULT_TIMEOUT_S;
 	int c;
 
 	memset(opt, 0, sizeof(*opt));
-	while ((c = getopt(argc, argv, "c:p:b:t:vh")) != -1) {
+	while ((c = getopt_long(argc, argv, "c:p:b:t:vh", long_options,
+				NULL)) != -1) {
 		switch (c) {
+		case 'S':
+			opt->scram_user = optarg;
+			break;
 		case 'c':
 			opt->config_path = optarg;
 			break;
@@ -441,6 +485,8 @@ int main(int argc, char **argv)
 	rc = parse_options(argc, argv, &a.opt);
 	if (rc >= 0)
 		return rc;
+	if (a.opt.scram_user)
+		return scram_entry(a.opt.scram_user);
 	rc = config_read(&a, &a.cfg, &policies, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "kmqttd: %s\n", err);

@@ -247,6 +247,78 @@ TEST_F(auth, certificate_identity)
 	EXPECT_EQ(MQTT_CONNACK_BAD_USERNAME_PASSWORD, CODE(NULL, NULL));
 }
 
+/* The RFC 7677 user: "user", password "pencil". */
+#define SCRAM_USER \
+	"user:SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=\n"
+
+/* The method listener @i offers for @name: NULL, or with its config. */
+static const struct auth_method *method(FIXTURE_DATA(auth) *self, size_t i,
+					const char *name)
+{
+	const struct listener_auth *hooks = auth_policies_hooks(&self->ps, i);
+	const void *config = NULL;
+	const struct auth_method *m;
+
+	m = hooks->method(&self->ci, name, &config, hooks->arg);
+	return m && config ? m : NULL;
+}
+
+/*
+ * SCRAM-SHA-256 where a scram_file is, per listener too, not where a
+ * certificate names the client, and no other method.
+ */
+TEST_F(auth, scram_offered_with_scram_file)
+{
+	write_file(self->dir, "scram", SCRAM_USER);
+	LOAD_OK("per_listener_settings true\n"
+		"listener 1883\nscram_file DIR/scram\n"
+		"listener 1884\nallow_anonymous true\n");
+	EXPECT_NE(NULL, method(self, 0, "SCRAM-SHA-256"));
+	EXPECT_EQ(NULL, method(self, 0, "SCRAM-SHA-1"));
+	EXPECT_EQ(NULL, method(self, 0, "scram-sha-256"));
+	EXPECT_EQ(NULL, method(self, 1, "SCRAM-SHA-256"));
+	self->ci.identity = LISTENER_IDENTITY_CERT_CN;
+	EXPECT_EQ(NULL, method(self, 0, "SCRAM-SHA-256"));
+}
+
+/* A bad scram_file line fails the load with both places named. */
+TEST_F(auth, scram_file_errors_name_the_line)
+{
+	char want[512];
+
+	write_file(self->dir, "scram", "user:SCRAM-SHA-256$1:x$y:z\n");
+	ASSERT_EQ(-1, load(self, "listener 1883\nscram_file DIR/scram\n"));
+	snprintf(want, sizeof(want),
+		 "%s:2: scram_file: %s/scram:1: iteration count",
+		 self->conf, self->dir);
+	EXPECT_EQ(0, strncmp(want, self->err, strlen(want)))
+		TH_LOG("%s", self->err);
+}
+
+/*
+ * The user a method proved is the client's, whatever allow_anonymous and
+ * password_file say; a CONNECT that names another user, or carries a
+ * password: 5.
+ */
+TEST_F(auth, method_identity_is_the_user)
+{
+	char name[64];
+
+	write_file(self->dir, "acl", "user user\ntopic read u/#\n");
+	LOAD_OK("listener 1883\nallow_anonymous false\npassword_file DIR/pw\n"
+		"acl_file DIR/acl\n");
+	self->ci.auth_identity = "user";
+	EXPECT_EQ(MQTT_CONNACK_ACCEPTED,
+		  check(self, 0, NULL, NULL, name, sizeof(name)));
+	EXPECT_STREQ("user", name);
+	EXPECT_EQ(MQTT_CONNACK_ACCEPTED,
+		  check(self, 0, "user", NULL, name, sizeof(name)));
+	EXPECT_EQ(MQTT_CONNACK_NOT_AUTHORIZED, CODE("X", NULL));
+	EXPECT_EQ(MQTT_CONNACK_NOT_AUTHORIZED, CODE("use", NULL));
+	EXPECT_EQ(MQTT_CONNACK_NOT_AUTHORIZED, CODE("user", "pencil"));
+	EXPECT_EQ(MQTT_CONNACK_NOT_AUTHORIZED, CODE(NULL, "pencil"));
+}
+
 /* One policy per listener, each with its own files and defaults. */
 TEST_F(auth, per_listener_policies)
 {

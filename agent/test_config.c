@@ -297,7 +297,8 @@ TEST_F(config, per_listener_settings)
 		"listener 1885\n"
 		"allow_anonymous false\n"
 		"auto_id_prefix pre-\n"
-		"acl_file /acl.c\n");
+		"acl_file /acl.c\n"
+		"scram_file /scram c\n");
 	ASSERT_EQ(3, self->cfg.listener_count);
 	EXPECT_TRUE(self->cfg.per_listener_settings);
 	l = &self->cfg.listeners[0];
@@ -320,18 +321,28 @@ TEST_F(config, per_listener_settings)
 	EXPECT_TRUE(sec->allow_zero_length_clientid);
 	EXPECT_STREQ("pre-", sec->auto_id_prefix);
 	EXPECT_STREQ("/acl.c", sec->acl_file);
+	EXPECT_STREQ("/scram c", sec->scram_file);
+	EXPECT_EQ(NULL, config_security_of(&self->cfg,
+					   &self->cfg.listeners[1])->scram_file);
 	/* nothing went to the global set */
 	EXPECT_EQ(NULL, self->cfg.security.acl_file);
+	EXPECT_EQ(NULL, self->cfg.security.scram_file);
 	EXPECT_EQ(0, self->warn.count);
 }
 
 /* Without per_listener_settings the last one wins wherever it is. */
 TEST_F(config, security_settings_global_by_default)
 {
+	char want[512];
+
 	LOAD_OK("listener 1883\nallow_anonymous false\n"
 		"listener 1884\nallow_anonymous true\n"
-		"allow_zero_length_clientid false\nauto_id_prefix x\n");
+		"allow_zero_length_clientid false\nauto_id_prefix x\n"
+		"scram_file /scram\n");
 	EXPECT_TRUE(self->cfg.security.allow_anonymous);
+	EXPECT_STREQ("/scram", self->cfg.security.scram_file);
+	snprintf(want, sizeof(want), "%s:7", self->main_path);
+	EXPECT_STREQ(want, self->cfg.security.scram_file_where);
 	EXPECT_FALSE(self->cfg.security.allow_zero_length_clientid);
 	EXPECT_STREQ("x", self->cfg.security.auto_id_prefix);
 	EXPECT_EQ(&self->cfg.security,
@@ -726,6 +737,7 @@ TEST_F(config, bad_directives)
 	BAD("listener 8883\nrequire_certificate 1\n", 2,
 	    "require_certificate: \"1\" is neither true nor false");
 	BAD("password_file\n", 1, "password_file: missing value");
+	BAD("scram_file\n", 1, "scram_file: missing value");
 	BAD("max_connections -2\n", 1,
 	    "max_connections: \"-2\" is not a number from -1 or 0 to 4294967295");
 	BAD("max_connections 10 # ten\n", 1,

@@ -638,9 +638,11 @@ TEST(v5_connect_properties_parsed)
 	EXPECT_FALSE(c.request_problem_info);
 	EXPECT_FALSE(c.has_auth_method);
 
-	s = SPEC(PROPS("\x07\x15\0\x04" "SCRA"));
+	s = SPEC(PROPS("\x0c\x15\0\x04" "SCRA" "\x16\0\x02" "d1"));
 	ASSERT_EQ(CONNECT_ACCEPT, parse(&s, &c).action);
 	EXPECT_TRUE(c.has_auth_method);
+	EXPECT_TRUE(bytes_are(c.auth_method, F("SCRA")));
+	EXPECT_TRUE(bytes_are(c.auth_data, F("d1")));
 }
 
 /* Absent properties have 5.0's defaults, for a 3.1.1 client too. */

@@ -14,11 +14,15 @@
 
 #include <kmqtt/mqtt.h>
 
+#include "auth_method.h"
 #include "connect.h"
 #include "kmqtt_nl.h"
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
+#include "scram.h"
+#include "scram_file.h"
+#include "test_scram_client.h"
 #include "kselftest_harness.h"
 
 /* What the fake ATTACH saw. */
@@ -781,7 +785,10 @@ TEST_F(listener, v311_attach_has_no_v5_fields)
 	ASSERT_EQ(0, attach.will_props_len);
 }
 
-/* No extended authentication yet: 0x8C (5.0 MQTT-4.12.0-1), as Mosquitto. */
+/*
+ * A listener that offers no method: 0x8C (5.0 MQTT-4.12.0-1), as
+ * Mosquitto without a plugin for it.
+ */
 TEST_F(listener, v5_auth_method_refused_with_0x8c)
 {
 	expect_refusal5(_metadata, self, connect5_auth_method,
@@ -905,6 +912,404 @@ TEST_F(listener, no_keepalive_accepted_under_the_default)
 		   sizeof(connect_c1_no_keepalive));
 	ASSERT_EQ(0, attach.keepalive);
 	ASSERT_EQ(0, attach.connack_props_len);
+}
+
+/*
+ * Enhanced authentication with a method made for the tests, "STEPS":
+ * data "ok" succeeds as user "alice" (CONNACK data "done"), "bad"
+ * fails, anything else asks for more (AUTH data "more").
+ */
+static char steps_session[] = "session";
+static int steps_ended;
+
+static void steps_step(void *session, const uint8_t *data, size_t len,
+		       struct auth_method_result *res)
+{
+	static const uint8_t more[] = "more", done[] = "done";
+
+	(void)session;
+	if (len == 2 && !memcmp(data, "ok", 2))
+		*res = (struct auth_method_result){
+			.verdict = AUTH_METHOD_SUCCESS, .data = done,
+			.data_len = 4, .identity = "alice" };
+	else if (len == 3 && !memcmp(data, "bad", 3))
+		*res = (struct auth_method_result){
+			.verdict = AUTH_METHOD_FAIL, .reason = "bad" };
+	else
+		*res = (struct auth_method_result){
+			.verdict = AUTH_METHOD_CONTINUE, .data = more,
+			.data_len = 4 };
+}
+
+static void steps_start(const void *config, const uint8_t *data, size_t len,
+			void **session, struct auth_method_result *res)
+{
+	(void)config;
+	*session = steps_session;
+	steps_step(*session, data, len, res);
+}
+
+static void steps_end(void *session)
+{
+	steps_ended += session == steps_session;
+}
+
+static const struct auth_method steps_method = {
+	.name = "STEPS", .start = steps_start, .step = steps_step,
+	.end = steps_end,
+};
+
+/* What the check was told. */
+static char checked_identity[16];
+
+static const struct auth_method *offer_steps(const struct listener_conn_info *ci,
+					     const char *name,
+					     const void **config, void *arg)
+{
+	(void)ci;
+	(void)config;
+	(void)arg;
+	return strcmp(name, "STEPS") ? NULL : &steps_method;
+}
+
+static uint8_t record_identity(const struct listener_conn_info *ci,
+			       struct listener_grant *g, void *arg)
+{
+	(void)arg;
+	memset(g, 0, sizeof(*g));
+	snprintf(checked_identity, sizeof(checked_identity), "%s",
+		 ci->auth_identity ? ci->auth_identity : "(none)");
+	return MQTT_CONNACK_ACCEPTED;
+}
+
+static const struct listener_auth steps_auth = {
+	.method = offer_steps, .check = record_identity,
+};
+
+/* A 5.0 CONNECT, client id "c5", Authentication Method @method, data @d. */
+static size_t connect_with_method(uint8_t *out, const char *method,
+				  const char *d)
+{
+	size_t m = strlen(method), n = strlen(d), props = 3 + m + 3 + n;
+	size_t len = 0;
+
+	out[len++] = 0x10;
+	out[len++] = (uint8_t)(10 + 1 + props + 4);
+	memcpy(out + len, "\0\4MQTT\5\2\0\x1e", 10);
+	len += 10;
+	out[len++] = (uint8_t)props;
+	out[len++] = MQTT_PROP_AUTH_METHOD;
+	out[len++] = 0;
+	out[len++] = (uint8_t)m;
+	memcpy(out + len, method, m);
+	len += m;
+	out[len++] = MQTT_PROP_AUTH_DATA;
+	out[len++] = 0;
+	out[len++] = (uint8_t)n;
+	memcpy(out + len, d, n);
+	len += n;
+	memcpy(out + len, "\0\2c5", 4);
+	return len + 4;
+}
+
+/* AUTH with @reason, Authentication Method @method and data @d. */
+static size_t auth_packet(uint8_t *out, uint8_t reason, const char *method,
+			  const char *d)
+{
+	size_t m = strlen(method), n = strlen(d), props = 3 + m + 3 + n;
+
+	out[0] = MQTT_AUTH << 4;
+	out[1] = (uint8_t)(2 + props);
+	out[2] = reason;
+	out[3] = (uint8_t)props;
+	out[4] = MQTT_PROP_AUTH_METHOD;
+	out[5] = 0;
+	out[6] = (uint8_t)m;
+	memcpy(out + 7, method, m);
+	out[7 + m] = MQTT_PROP_AUTH_DATA;
+	out[8 + m] = 0;
+	out[9 + m] = (uint8_t)n;
+	memcpy(out + 10 + m, d, n);
+	return 10 + m + n;
+}
+
+/* The server's AUTH 0x18 of STEPS with data "more". */
+static const uint8_t auth_more[] = {
+	0xf0, 17, 0x18, 15, 0x15, 0, 5, 'S', 'T', 'E', 'P', 'S',
+	0x16, 0, 4, 'm', 'o', 'r', 'e',
+};
+
+/* Run the agent's loop until @fd has something to read, then read it. */
+static ssize_t client_read_served(FIXTURE_DATA(listener) *self, int fd,
+				  uint8_t *buf, size_t len)
+{
+	uint8_t peek;
+	int i;
+
+	for (i = 0; i < 300 && self->l.pending_count &&
+		    recv(fd, &peek, 1, MSG_DONTWAIT | MSG_PEEK) <= 0; i++)
+		loop_run_once(&self->loop, 10);
+	return client_read(fd, buf, len);
+}
+
+/*
+ * A client of STEPS: sends its CONNECT with data "hi" and reads the
+ * server's AUTH.  Returns its socket.
+ */
+static int steps_client(struct __test_metadata *_metadata,
+			FIXTURE_DATA(listener) *self)
+{
+	uint8_t out[64], in[64];
+	size_t len = connect_with_method(out, "STEPS", "hi");
+	int fd = client_connect(self->l.port);
+
+	self->l.auth = &steps_auth;
+	steps_ended = 0;
+	checked_identity[0] = '\0';
+	EXPECT_LE(0, fd);
+	EXPECT_EQ(len, (size_t)send(fd, out, len, 0));
+	run_until(&self->l, &self->loop, one_pending);
+	EXPECT_EQ(sizeof(auth_more),
+		  client_read_served(self, fd, in, sizeof(in)));
+	EXPECT_EQ(0, memcmp(auth_more, in, sizeof(auth_more)));
+	return fd;
+}
+
+/*
+ * 5.0 4.12: CONNECT with a method, the server's AUTH, the client's AUTH,
+ * then ATTACH with the method's data in the CONNACK's properties, the
+ * user it proved for the check, and what follows the last AUTH for the
+ * module.
+ */
+TEST_F(listener, v5_enhanced_auth_exchange)
+{
+	static const uint8_t tail[] = {
+		0x15, 0, 5, 'S', 'T', 'E', 'P', 'S', 0x16, 0, 4, 'd', 'o', 'n',
+		'e',
+	};
+	uint8_t out[64];
+	size_t len;
+	int fd = steps_client(_metadata, self);
+
+	len = auth_packet(out, MQTT_RC_CONTINUE_AUTH, "STEPS", "ok");
+	memcpy(out + len, subscribe, sizeof(subscribe));
+	ASSERT_EQ(len + sizeof(subscribe),
+		  (size_t)send(fd, out, len + sizeof(subscribe), 0));
+	run_until(&self->l, &self->loop, attached_once);
+	ASSERT_EQ(1, attach.calls);
+	ASSERT_STREQ("alice", checked_identity);
+	ASSERT_LE(sizeof(tail), attach.connack_props_len);
+	ASSERT_EQ(0, memcmp(tail, attach.connack_props +
+			    attach.connack_props_len - sizeof(tail),
+			    sizeof(tail)));
+	ASSERT_EQ(sizeof(subscribe), attach.unread_len);
+	ASSERT_EQ(1, steps_ended);
+	close(fd);
+}
+
+/* After the server's AUTH, the client sends @pkt: CONNACK @code. */
+static void expect_auth_refused(struct __test_metadata *_metadata,
+				FIXTURE_DATA(listener) *self,
+				const uint8_t *pkt, size_t len, uint8_t code)
+{
+	const uint8_t expect[] = { 0x20, 3, 0, code, 0 };
+	uint8_t in[16];
+	int fd = steps_client(_metadata, self);
+
+	ASSERT_EQ(len, (size_t)send(fd, pkt, len, 0));
+	run_until(&self->l, &self->loop, none_pending);
+	ASSERT_EQ(0, attach.calls);
+	ASSERT_EQ(1, steps_ended);
+	if (code) {
+		ASSERT_EQ(sizeof(expect), client_read(fd, in, sizeof(in)));
+		ASSERT_EQ(0, memcmp(expect, in, sizeof(expect)));
+	}
+	ASSERT_GE(0, client_read(fd, in, sizeof(in)));
+	close(fd);
+}
+
+/*
+ * The method refuses: 0x87.  AUTH of another method, with a reason other
+ * than 0x18, or any other packet: 0x82; malformed: 0x81; DISCONNECT:
+ * closed without CONNACK.
+ */
+TEST_F(listener, v5_enhanced_auth_refusals)
+{
+	static const uint8_t no_props[] = { 0xf0, 1, 0x18 };
+	static const uint8_t props_overrun[] = { 0xf0, 3, 0x18, 9, 0x15 };
+	static const uint8_t disconnect[] = { 0xe0, 0 };
+	uint8_t pkt[64];
+
+	expect_auth_refused(_metadata, self, pkt,
+			    auth_packet(pkt, 0x18, "STEPS", "bad"),
+			    MQTT_RC_NOT_AUTHORIZED);
+	expect_auth_refused(_metadata, self, pkt,
+			    auth_packet(pkt, 0x18, "STEPZ", "ok"),
+			    MQTT_RC_PROTOCOL_ERROR);
+	expect_auth_refused(_metadata, self, pkt,
+			    auth_packet(pkt, 0x19, "STEPS", "ok"),
+			    MQTT_RC_PROTOCOL_ERROR);
+	expect_auth_refused(_metadata, self, subscribe, sizeof(subscribe),
+			    MQTT_RC_PROTOCOL_ERROR);
+	expect_auth_refused(_metadata, self, no_props, sizeof(no_props),
+			    MQTT_RC_PROTOCOL_ERROR);
+	expect_auth_refused(_metadata, self, props_overrun,
+			    sizeof(props_overrun), MQTT_RC_MALFORMED_PACKET);
+	expect_auth_refused(_metadata, self, disconnect, sizeof(disconnect),
+			    0);
+}
+
+/* A method the check does not offer: 0x8C, the method never started. */
+TEST_F(listener, v5_enhanced_auth_unknown_method_0x8c)
+{
+	uint8_t pkt[64];
+
+	self->l.auth = &steps_auth;
+	steps_ended = 0;
+	expect_refusal5(_metadata, self, pkt,
+			connect_with_method(pkt, "STEPZ", "ok"),
+			MQTT_RC_BAD_AUTH_METHOD);
+	ASSERT_EQ(0, steps_ended);
+}
+
+/* At most AUTH_METHOD_STEPS_MAX AUTH packets: then 0x87. */
+TEST_F(listener, v5_enhanced_auth_steps_bounded)
+{
+	const uint8_t expect[] = { 0x20, 3, 0, MQTT_RC_NOT_AUTHORIZED, 0 };
+	uint8_t pkt[64], in[64];
+	size_t len = auth_packet(pkt, 0x18, "STEPS", "again");
+	int fd = steps_client(_metadata, self), i;
+
+	for (i = 1; i < AUTH_METHOD_STEPS_MAX; i++) {
+		ASSERT_EQ(len, (size_t)send(fd, pkt, len, 0));
+		ASSERT_EQ(sizeof(auth_more),
+			  client_read_served(self, fd, in, sizeof(in)))
+			TH_LOG("step %d", i);
+	}
+	ASSERT_EQ(len, (size_t)send(fd, pkt, len, 0));
+	run_until(&self->l, &self->loop, none_pending);
+	ASSERT_EQ(sizeof(expect), client_read(fd, in, sizeof(in)));
+	ASSERT_EQ(0, memcmp(expect, in, sizeof(expect)));
+	close(fd);
+}
+
+/*
+ * Each packet awaited has the CONNECT's time (the fixture's 1 s) from
+ * the server's last: an answer 0.7 s after the AUTH, 1.4 s after the
+ * connection, is taken; a client that stalls is closed, no CONNACK.
+ */
+TEST_F(listener, v5_enhanced_auth_timeouts)
+{
+	uint64_t start = loop_now_ms();
+	uint8_t pkt[64], in[16];
+	size_t len = auth_packet(pkt, 0x18, "STEPS", "ok");
+	int fd;
+
+	while (loop_now_ms() - start < 700)
+		loop_run_once(&self->loop, 10);
+	fd = steps_client(_metadata, self);
+	start = loop_now_ms();
+	while (loop_now_ms() - start < 700) {
+		loop_run_once(&self->loop, 10);
+		listener_expire(&self->l);
+	}
+	ASSERT_EQ(len, (size_t)send(fd, pkt, len, 0));
+	run_until(&self->l, &self->loop, attached_once);
+	ASSERT_EQ(1, attach.calls);
+	close(fd);
+
+	fd = steps_client(_metadata, self);
+	start = loop_now_ms();
+	run_until(&self->l, &self->loop, none_pending);
+	ASSERT_LE(900, loop_now_ms() - start);
+	ASSERT_EQ(0, client_read(fd, in, sizeof(in)));
+	ASSERT_EQ(1, steps_ended);
+	close(fd);
+}
+
+static const struct auth_method *offer_scram(const struct listener_conn_info *ci,
+					     const char *name,
+					     const void **config, void *arg)
+{
+	(void)ci;
+	*config = arg;
+	return strcmp(name, scram_sha256_method.name) ? NULL :
+						       &scram_sha256_method;
+}
+
+/*
+ * SCRAM-SHA-256 through the listener, as a client runs it with
+ * @password for the RFC 7677 user ("user", "pencil"): returns the
+ * socket once the client sent its final AUTH.
+ */
+static int scram_client(struct __test_metadata *_metadata,
+			FIXTURE_DATA(listener) *self, const char *password)
+{
+	static const char bare[] = "n=user,r=rOprNGfwEbeRWgbNEkqO";
+	uint8_t out[256], in[256];
+	char first[64], final[192];
+	size_t len;
+	int fd = client_connect(self->l.port);
+
+	snprintf(first, sizeof(first), "n,,%s", bare);
+	len = connect_with_method(out, "SCRAM-SHA-256", first);
+	EXPECT_LE(0, fd);
+	EXPECT_EQ(len, (size_t)send(fd, out, len, 0));
+	run_until(&self->l, &self->loop, one_pending);
+	/* AUTH 0x18, Authentication Method of 13 bytes, then the data */
+	EXPECT_LT(23, client_read_served(self, fd, in, sizeof(in)));
+	EXPECT_EQ(0, memcmp("\xf0", in, 1));
+	EXPECT_EQ(0, memcmp("\x18", in + 2, 1));
+	EXPECT_EQ(0, memcmp("\x15\0\x0dSCRAM-SHA-256\x16\0", in + 4, 18));
+	scram_client_final(password, bare, (const char *)in + 23, in[22],
+			   final, sizeof(final));
+	len = auth_packet(out, MQTT_RC_CONTINUE_AUTH, "SCRAM-SHA-256", final);
+	EXPECT_EQ(len, (size_t)send(fd, out, len, 0));
+	return fd;
+}
+
+/*
+ * The real method, over the socket: the right password is attached as
+ * "user" with the server's signature in CONNACK; a wrong one gets 0x87.
+ */
+TEST_F(listener, v5_scram_sha256_exchange)
+{
+	static const char line[] =
+		"user:SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=\n";
+	const uint8_t refused[] = { 0x20, 3, 0, MQTT_RC_NOT_AUTHORIZED, 0 };
+	char path[] = "/tmp/test_listener_scram.XXXXXX", err[256];
+	struct listener_auth auth = { .method = offer_scram,
+				      .check = record_identity };
+	const uint8_t *tail;
+	uint8_t in[16];
+	int fd = mkstemp(path);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(sizeof(line) - 1, (size_t)write(fd, line, sizeof(line) - 1));
+	close(fd);
+	auth.arg = scram_file_load(path, err, sizeof(err));
+	unlink(path);
+	ASSERT_NE(NULL, auth.arg) TH_LOG("%s", err);
+	self->l.auth = &auth;
+
+	fd = scram_client(_metadata, self, "pencil");
+	run_until(&self->l, &self->loop, attached_once);
+	ASSERT_EQ(1, attach.calls);
+	ASSERT_STREQ("user", checked_identity);
+	/* Authentication Method, then Authentication Data "v=" and 44 */
+	ASSERT_LE(16 + 3 + 46, attach.connack_props_len);
+	tail = attach.connack_props + attach.connack_props_len - 16 - 49;
+	ASSERT_EQ(0, memcmp("\x15\0\x0dSCRAM-SHA-256\x16\0\x2ev=", tail,
+			    21));
+	close(fd);
+
+	fd = scram_client(_metadata, self, "pencils");
+	run_until(&self->l, &self->loop, none_pending);
+	ASSERT_EQ(1, attach.calls);
+	ASSERT_EQ(sizeof(refused), client_read(fd, in, sizeof(in)));
+	ASSERT_EQ(0, memcmp(refused, in, sizeof(refused)));
+	close(fd);
+	scram_file_free((struct scram_file *)auth.arg);
 }
 
 /* NULL address: every interface, IPv6 and IPv4 on one socket. */
