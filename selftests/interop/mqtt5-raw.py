@@ -11,61 +11,23 @@ m5r-, topics with mqtt5-raw/."""
 import os
 import socket
 import sys
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mqtt5_packets as m5  # noqa: E402
 from mqtt5_packets import (PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP,  # noqa
                            SUBACK, UNSUBACK, DISCONNECT)
 
+from tap_checks import BROKER, Checks, Fail, expect  # noqa: E402
+
 PORT = int(os.environ.get("MQTT5_PORT", "1883"))
-BROKER = os.environ.get("KMQTT_TEST_BROKER", "kmqttd")
-# MQTT5_VERBOSE=1: what was seen, also for the checks that pass.
-VERBOSE = os.environ.get("MQTT5_VERBOSE") == "1"
 # Failure bound for anything awaited: generous for the TCG test VM.
 TIMEOUT = 15
 T = "mqtt5-raw/"
 PLAN = 16
 
-results = []
-
-
-class Fail(Exception):
-    pass
-
-
-def check(desc, func, *args, todo=None):
-    """Run func, which raises Fail (or anything) to fail the check and
-    returns what it saw, printed with MQTT5_VERBOSE=1.  todo: how
-    Mosquitto departs from the statement checked; the result is then a
-    TODO when the broker is Mosquitto."""
-    detail = None
-    try:
-        detail = func(*args)
-        ok = True
-    except Fail as e:
-        ok, detail = False, str(e)
-    except socket.timeout:
-        ok, detail = False, "timed out after %d s:\n%s" % (
-            TIMEOUT, traceback.format_exc(limit=-2))
-    except Exception as e:  # a broken packet, a closed connection...
-        ok, detail = False, "%s: %s\n%s" % (type(e).__name__, e,
-                                            traceback.format_exc(limit=-2))
-    mosquitto_todo = todo is not None and BROKER == "mosquitto"
-    results.append(ok or mosquitto_todo)
-    line = "%s %d - %s" % ("ok" if ok else "not ok", len(results), desc)
-    if mosquitto_todo:
-        line += " # TODO mosquitto: " + todo
-    print(line)
-    if detail and (not ok or VERBOSE):
-        for d in str(detail).rstrip().splitlines():
-            print("# " + d)
-    sys.stdout.flush()
-
-
-def expect(cond, fmt, *args):
-    if not cond:
-        raise Fail(fmt % args if args else fmt)
+checks = Checks(TIMEOUT)
+check = checks.check
+results = checks.results
 
 
 def client(client_id, **kwargs):

@@ -177,6 +177,11 @@ def disconnect(reason=None, props=None):
     return packet(0xE0, body)
 
 
+def auth(reason, props=()):
+    """AUTH (3.15) with its reason code and properties."""
+    return packet(AUTH << 4, bytes([reason]) + properties(props))
+
+
 PINGREQ_PACKET = b"\xc0\x00"
 
 
