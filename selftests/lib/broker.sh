@@ -16,15 +16,23 @@ broker_stop() {
 	broker_log=
 }
 
-# broker_start PORT: returns once the broker says it listens, or fails.
-# The caller stops it with broker_stop (e.g. from an EXIT trap).
+# broker_start PORT [CONFIG]: returns once the broker says it listens, or
+# fails.  With CONFIG, kmqttd reads that file (which then names PORT in
+# its listener) instead of listening on PORT with the defaults.  The
+# caller stops it with broker_stop (e.g. from an EXIT trap).
 broker_start() {
-	local port=$1 ready tries root
+	local port=$1 config=$2 ready tries root
 	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 	broker_log=$(mktemp "${TMPDIR:-/tmp}/kmqtt-broker.XXXXXX")
 	case ${KMQTT_TEST_BROKER:-kmqttd} in
 	kmqttd)
-		"${KMQTTD:-$root/agent/kmqttd}" -p "$port" >"$broker_log" 2>&1 &
+		if [ -n "$config" ]; then
+			"${KMQTTD:-$root/agent/kmqttd}" -c "$config" \
+				>"$broker_log" 2>&1 &
+		else
+			"${KMQTTD:-$root/agent/kmqttd}" -p "$port" \
+				>"$broker_log" 2>&1 &
+		fi
 		ready="kmqttd: listening on"
 		;;
 	mosquitto)
