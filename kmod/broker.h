@@ -122,6 +122,8 @@ struct kmqtt_broker {
 	/* Shared subscription groups by "$share/GROUP/FILTER" (share.c). */
 	DECLARE_HASHTABLE(share_hash, KMQTT_SHARE_HASH_BITS);
 	u32 share_seed;			/* of its hash: not foreseeable */
+	/* The namespace is going: sessions end without handing on. */
+	bool exiting;
 
 	struct kmqtt_retain_store retained;
 

@@ -461,15 +461,16 @@ bool kmqtt_delivery_qos2_released(struct kmqtt_session *session,
 void kmqtt_delivery_purge(struct kmqtt_session *session)
 {
 	struct kmqtt_delivery *d, *tmp;
+	bool hand_on = !READ_ONCE(session->broker->exiting);
 	LIST_HEAD(shared);
 
 	spin_lock(&session->lock);
 	/* In their order: in flight first. */
 	list_for_each_entry_safe(d, tmp, &session->inflight, node)
-		if (d->share && d->qos < 2)
+		if (hand_on && d->share && d->qos < 2)
 			list_move_tail(&d->node, &shared);
 	list_for_each_entry_safe(d, tmp, &session->queue, node)
-		if (d->share)
+		if (hand_on && d->share)
 			list_move_tail(&d->node, &shared);
 	list_splice_init(&session->inflight, &session->queue);
 	list_for_each_entry_safe(d, tmp, &session->queue, node) {
@@ -480,11 +481,13 @@ void kmqtt_delivery_purge(struct kmqtt_session *session)
 	session->queued_bytes = 0;
 	session->n_inflight = 0;
 	spin_unlock(&session->lock);
+	/* Bounded by the session's queue and window. */
 	list_for_each_entry_safe(d, tmp, &shared, node) {
 		list_del(&d->node);
 		kmqtt_share_redeliver(session->broker, d->share, d->msg,
 				      d->retain);
 		kmqtt_delivery_put(d);
+		cond_resched();
 	}
 	if (session->qos2_received) {
 		bitmap_free(session->qos2_received);

@@ -460,16 +460,12 @@ void kmqtt_session_destroy_all(struct kmqtt_broker *broker)
 		kmqtt_session_unlink(session);
 		list_add(&session->node, &gone);
 	}
-	mutex_unlock(&broker->sessions_lock);
 	/*
-	 * None takes another's shared subscription messages (purge): they
-	 * would only move from session to session as each is freed.
+	 * No session takes another's shared subscription messages as they
+	 * are freed (purge): they would only move from one to the next.
 	 */
-	list_for_each_entry(session, &gone, node) {
-		spin_lock(&session->lock);
-		session->dead = true;
-		spin_unlock(&session->lock);
-	}
+	WRITE_ONCE(broker->exiting, true);
+	mutex_unlock(&broker->sessions_lock);
 	list_for_each_entry_safe(session, tmp, &gone, node) {
 		cancel_delayed_work_sync(&session->expiry_work);
 		kmqtt_session_free(session);
@@ -529,7 +525,6 @@ u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 						   options, sub_id);
 		if (ret >= 0) {
 			sub->options = options;
-			sub->sub_id = sub_id;
 			granted = options & MQTT_SUBOPT_QOS_MASK;
 		}
 		goto out;
@@ -547,7 +542,6 @@ u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 		goto uncharge;
 	sub->session = session;
 	sub->options = options;
-	sub->sub_id = sub_id;
 	sub->len = len;
 	memcpy(sub->filter, filter, len);
 	if (rhashtable_insert_fast(&broker->subscription_index, &sub->index,

@@ -28,7 +28,6 @@ struct kmqtt_subscription {
 	struct list_head node;		/* session->subscriptions */
 	struct rhash_head index;	/* broker->subscription_index */
 	struct kmqtt_session *session;
-	u32 sub_id;			/* 5.0 subscription id, or 0 */
 	u8 options;			/* MQTT_SUBOPT_* */
 	u16 len;
 	u8 filter[];

@@ -37,8 +37,12 @@ struct kmqtt_share_member {
 struct kmqtt_share_group {
 	struct hlist_node hash_node;	/* broker->share_hash */
 	struct list_head members;
-	/* One for being in the tree, one per delivery that came through it. */
+	/*
+	 * One for being in the tree, one per delivery that came through it;
+	 * charged to @broker until the last goes.
+	 */
 	refcount_t ref;
+	struct kmqtt_broker *broker;
 	u32 n_members;
 	atomic_t next;			/* turn of the next message */
 	struct rcu_head rcu;
@@ -51,6 +55,8 @@ struct kmqtt_share_group {
  * client must not be able to make that walk long.
  */
 #define KMQTT_SHARE_MAX_MEMBERS	1024
+/* Members tried in turn for a message a member's ending hands on. */
+#define KMQTT_SHARE_REDELIVER_TRIES	4
 
 static u32 kmqtt_share_hash(const struct kmqtt_broker *broker, const u8 *full,
 			    u16 len)
@@ -103,6 +109,7 @@ kmqtt_share_create(struct kmqtt_broker *broker, const u8 *full, u16 len,
 		goto uncharge;
 	INIT_LIST_HEAD(&g->members);
 	refcount_set(&g->ref, 1);
+	g->broker = broker;
 	g->len = len;
 	memcpy(g->full, full, len);
 	/* The tree's options are the group's: each member has its own. */
@@ -180,7 +187,6 @@ void kmqtt_share_leave(struct kmqtt_broker *broker, const u8 *full,
 	WARN_ON(kmqtt_topic_unsubscribe(&broker->topics, filter, filter_len,
 					kmqtt_share_tagged(g)));
 	hash_del(&g->hash_node);
-	kmqtt_broker_uncharge(broker, struct_size(g, full, g->len));
 	kmqtt_share_put(g);
 }
 
@@ -191,9 +197,11 @@ struct kmqtt_share_group *kmqtt_share_get(struct kmqtt_share_group *g)
 
 void kmqtt_share_put(struct kmqtt_share_group *g)
 {
+	if (!g || !refcount_dec_and_test(&g->ref))
+		return;
+	kmqtt_broker_uncharge(g->broker, struct_size(g, full, g->len));
 	/* Fan-out may still hold it from a match. */
-	if (g && refcount_dec_and_test(&g->ref))
-		kfree_rcu(g, rcu);
+	kfree_rcu(g, rcu);
 }
 
 struct kmqtt_share_group *kmqtt_share_group_of(const void *subscriber)
@@ -242,23 +250,32 @@ void kmqtt_share_redeliver(struct kmqtt_broker *broker,
 	struct kmqtt_delivery_via via = { .share = g };
 	struct kmqtt_session *to;
 	struct kmqtt_delivery *d;
-	u32 sub_id;
+	u32 sub_id, tries;
 	u8 options;
 
 	if (kmqtt_delivery_alloc_bulk(broker, GFP_KERNEL, 1, &d)) {
 		kmqtt_broker_dropped(broker, KMQTT_DROP_NO_MEMORY, 1);
 		return;
 	}
-	rcu_read_lock();
-	to = kmqtt_share_pick(g, &options, &sub_id);
 	via.sub_ids = &sub_id;
-	via.n_sub_ids = !!sub_id;
-	if (!to || !kmqtt_delivery_deliver(to, msg,
+	rcu_read_lock();
+	/* A member may be ending too, or not take it: the next ones may. */
+	for (tries = 0; tries < KMQTT_SHARE_REDELIVER_TRIES; tries++) {
+		to = kmqtt_share_pick(g, &options, &sub_id);
+		if (!to)
+			break;
+		via.n_sub_ids = !!sub_id;
+		if (kmqtt_delivery_deliver(to, msg,
 					   min_t(u8, msg->qos,
 						 options & MQTT_SUBOPT_QOS_MASK),
-					   retain, &via, d))
-		kmqtt_delivery_free_unused(broker, &d, 1);
+					   retain, &via, d)) {
+			rcu_read_unlock();
+			return;
+		}
+	}
 	rcu_read_unlock();
+	kmqtt_delivery_free_unused(broker, &d, 1);
+	kmqtt_broker_dropped(broker, KMQTT_DROP_CLOSING, 1);
 }
 
 void kmqtt_share_init(struct kmqtt_broker *broker)

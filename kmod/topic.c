@@ -739,8 +739,14 @@ int kmqtt_topic_match_set_reserve(struct kmqtt_match_set *set, u32 n,
 static void kmqtt_topic_add_sub_id(struct kmqtt_match_set *set,
 				   struct kmqtt_match *m, u32 sub_id)
 {
+	const u32 *have = kmqtt_match_sub_ids(set, m);
 	u32 *block;
+	u8 i;
 
+	/* One SUBSCRIBE gives all its filters the same: sent once. */
+	for (i = 0; i < m->n_sub_ids; i++)
+		if (have[i] == sub_id)
+			return;
 	if (!m->n_sub_ids) {
 		m->sub_id = sub_id;
 	} else if (m->n_sub_ids == KMQTT_MATCH_SUB_IDS) {

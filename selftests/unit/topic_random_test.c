@@ -167,7 +167,7 @@ static u32 model_nodes(const struct model *m)
 }
 
 /*
- * The identifiers of the entry @e: @n of those whose counts are in @ids
+ * The identifiers of the entry @e: @n distinct ones of those @ids marks
  * (MQTT-3.3.4-4), up to KMQTT_MATCH_SUB_IDS.
  */
 static void check_sub_ids(struct __test_metadata *_metadata,
@@ -218,8 +218,9 @@ static void check_match(struct __test_metadata *_metadata, const struct model *m
 				continue;
 			if (m->qos[s][f] > want[s])
 				want[s] = m->qos[s][f];
-			if (m->sub_id[s][f]) {
-				ids[s][m->sub_id[s][f]]++;
+			/* Each identifier once, however many filters. */
+			if (m->sub_id[s][f] && !ids[s][m->sub_id[s][f]]) {
+				ids[s][m->sub_id[s][f]] = 1;
 				n_ids[s]++;
 			}
 		}

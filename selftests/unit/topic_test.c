@@ -420,14 +420,18 @@ TEST(subscription_identifiers_of_overlapping_filters)
 	ASSERT_EQ(1, sub_id(&tree, "+/b", &c, 0, 2));
 	ASSERT_EQ(1, sub_id(&tree, "a/#", &c, 0, 3));
 	ASSERT_EQ(1, sub_id(&tree, "a/+", &c, 0, 4));
-	ASSERT_EQ(1, sub_id(&tree, "a/b", &c, 0, 4));
+	ASSERT_EQ(1, sub_id(&tree, "a/b", &c, 0, 5));
+	ASSERT_EQ(1, sub_id(&tree, "+/+", &c, 0, 4));
 
 	match(&tree, "a/b", &set);
 	ASSERT_EQ(3, set.n);
 	ASSERT_TRUE(sub_ids_are(&set, find(&set, &a), ab, 2));
 	ASSERT_EQ(1, find(&set, &a)->options);
 	ASSERT_TRUE(sub_ids_are(&set, find(&set, &b), NULL, 0));
-	/* Five filters of c match: four identifiers go, one is counted. */
+	/*
+	 * Six filters of c match with five identifiers, one of them twice:
+	 * four go, one is counted.
+	 */
 	ASSERT_EQ(KMQTT_MATCH_SUB_IDS, find(&set, &c)->n_sub_ids);
 	ASSERT_EQ(1, set.sub_ids_left_out);
 
