@@ -146,8 +146,8 @@ int kmqtt_codec_parse_ack(const u8 *body, u32 len, bool v5, u16 *packet_id,
 	return 0;
 }
 
-int kmqtt_codec_parse_disconnect(const u8 *body, u32 len, u8 *reason,
-				 struct kmqtt_props *props)
+int kmqtt_codec_parse_reason(const u8 *body, u32 len, enum kmqtt_props_in in,
+			     u8 *reason, struct kmqtt_props *props)
 {
 	int ret;
 
@@ -158,8 +158,7 @@ int kmqtt_codec_parse_disconnect(const u8 *body, u32 len, u8 *reason,
 	*reason = body[0];
 	if (len == 1)
 		return 0;
-	ret = kmqtt_props_parse(body + 1, len - 1, KMQTT_PROPS_DISCONNECT,
-				props);
+	ret = kmqtt_props_parse(body + 1, len - 1, in, props);
 	if (ret < 0)
 		return ret;
 	return ret == (int)(len - 1) ? 0 : -EPROTO;
@@ -359,6 +358,44 @@ size_t kmqtt_codec_put_disconnect5(u8 *buf, u8 reason)
 	if (reason)
 		buf[n++] = reason;
 	return n;
+}
+
+/* The properties of an AUTH: method, and data unless it has none. */
+static u32 kmqtt_codec_auth_props_len(u16 method_len, const u8 *data,
+				      u16 data_len)
+{
+	return 3 + method_len + (data ? 3 + data_len : 0);
+}
+
+size_t kmqtt_codec_auth_size(u16 method_len, u16 data_len)
+{
+	u32 props = 3 + method_len + 3 + data_len;
+	u32 rem = 1 + kmqtt_codec_varint_size(props) + props;
+
+	return kmqtt_codec_fixed_hdr_len(rem) + rem;
+}
+
+size_t kmqtt_codec_put_auth(u8 *buf, u8 reason, const u8 *method,
+			    u16 method_len, const u8 *data, u16 data_len)
+{
+	u32 props = kmqtt_codec_auth_props_len(method_len, data, data_len);
+	u8 *p = buf + kmqtt_codec_put_fixed_hdr(buf, MQTT_AUTH, 0,
+						 1 + kmqtt_codec_varint_size(props) +
+						 props);
+
+	*p++ = reason;
+	p = kmqtt_codec_put_varint(p, props);
+	*p++ = MQTT_PROP_AUTH_METHOD;
+	p = kmqtt_codec_put_u16(p, method_len);
+	memcpy(p, method, method_len);
+	p += method_len;
+	if (data) {
+		*p++ = MQTT_PROP_AUTH_DATA;
+		p = kmqtt_codec_put_u16(p, data_len);
+		memcpy(p, data, data_len);
+		p += data_len;
+	}
+	return p - buf;
 }
 
 size_t kmqtt_codec_put_pingresp(u8 *buf)

@@ -88,11 +88,13 @@ int kmqtt_codec_parse_ack(const u8 *body, u32 len, bool v5, u16 *packet_id,
 			  u8 *reason);
 
 /*
- * A 5.0 DISCONNECT body: optional reason code and properties (3.14.2).
- * Returns 0, -EPROTO or -EINVAL as kmqtt_props_parse().
+ * A 5.0 DISCONNECT (@in KMQTT_PROPS_DISCONNECT, 3.14.2) or AUTH
+ * (KMQTT_PROPS_AUTH, 3.15.2) body: a reason code and properties, both
+ * optional (0 and none when left out).  Returns 0, -EPROTO or -EINVAL as
+ * kmqtt_props_parse().
  */
-int kmqtt_codec_parse_disconnect(const u8 *body, u32 len, u8 *reason,
-				 struct kmqtt_props *props);
+int kmqtt_codec_parse_reason(const u8 *body, u32 len, enum kmqtt_props_in in,
+			     u8 *reason, struct kmqtt_props *props);
 
 /*
  * Next entry of a validated body.  Returns true and fills @filter, @filter_len
@@ -165,6 +167,15 @@ size_t kmqtt_codec_put_ack(u8 *buf, u8 type, u16 packet_id, u8 reason);
 
 /* A 5.0 DISCONNECT with @reason and no properties: 2 or 3 bytes. */
 size_t kmqtt_codec_put_disconnect5(u8 *buf, u8 reason);
+
+/*
+ * A 5.0 AUTH with @reason, the Authentication Method @method and, unless
+ * NULL, Authentication Data @data (3.15): at most kmqtt_codec_auth_size()
+ * bytes.
+ */
+size_t kmqtt_codec_auth_size(u16 method_len, u16 data_len);
+size_t kmqtt_codec_put_auth(u8 *buf, u8 reason, const u8 *method,
+			    u16 method_len, const u8 *data, u16 data_len);
 
 /* PINGRESP: 2 bytes. */
 size_t kmqtt_codec_put_pingresp(u8 *buf);

@@ -105,6 +105,7 @@ static void kmqtt_conn_free_rcu(struct rcu_head *rcu)
 
 	/* Fan-out compares topics with the mount point under RCU. */
 	kfree(conn->mount);
+	kfree(conn->auth_method);
 	kmem_cache_free(kmqtt_conn_cache, conn);
 }
 
@@ -205,6 +206,8 @@ static u8 kmqtt_conn_disconnect_reason(const struct kmqtt_conn *conn)
 		return MQTT_RC_SERVER_SHUTTING_DOWN;
 	case KMQTT_CLOSE_ADMIN:
 		return MQTT_RC_ADMINISTRATIVE_ACTION;
+	case KMQTT_CLOSE_AUTH:
+		return conn->auth_failed;
 	case KMQTT_CLOSE_OVERFLOW:
 	case KMQTT_CLOSE_NOMEM:
 		return MQTT_RC_QUOTA_EXCEEDED;
@@ -296,6 +299,14 @@ static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
 		if (!conn->mount)
 			goto err;
 		conn->mount_len = params->mount_point_len;
+	}
+	if (params->auth_method) {
+		conn->auth_method = kmemdup(params->auth_method,
+					    params->auth_method_len,
+					    GFP_KERNEL);
+		if (!conn->auth_method)
+			goto err;
+		conn->auth_method_len = params->auth_method_len;
 	}
 	if (params->will_topic) {
 		conn->will = kmqtt_msg_create(broker, NULL, 0, params->will_topic,

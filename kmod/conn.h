@@ -65,6 +65,8 @@ struct kmqtt_conn_params {
 	const u8 *connack_props;
 	u32 connack_props_len;
 	struct kmqtt_props will_props;	/* start NULL: none */
+	const u8 *auth_method;		/* NULL: no enhanced authentication */
+	u16 auth_method_len;
 };
 
 struct kmqtt_conn {
@@ -102,6 +104,15 @@ struct kmqtt_conn {
 	/* 5.0 topic aliases the client set (alias.c), rx_work only. */
 	u16 topic_alias_max;
 	struct kmqtt_alias **aliases;
+	/*
+	 * 5.0 re-authentication (auth.c): the method of CONNECT (NULL: an
+	 * AUTH is a protocol error) and whose turn it is, enum
+	 * kmqtt_auth_turn, changed by cmpxchg().
+	 */
+	u8 *auth_method;
+	u16 auth_method_len;
+	int auth_turn;
+	u8 auth_failed;			/* the reason, by whoever had the turn */
 	/*
 	 * Mount point: the client's topics and filters are taken with it in
 	 * front, the topics it is sent without it (NULL, 0: none).

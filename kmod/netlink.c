@@ -14,6 +14,7 @@
 #include <linux/kmqtt.h>
 
 #include "acl.h"
+#include "auth.h"
 #include "broker.h"
 #include "codec.h"
 #include "compat.h"
@@ -62,6 +63,8 @@ static const struct nla_policy kmqtt_attach_policy[KMQTT_A_MAX + 1] = {
 				    .len = KMQTT_CONNACK_PROPS_MAX },
 	[KMQTT_A_WILL_PROPS] = { .type = NLA_BINARY,
 				 .len = U16_MAX },
+	[KMQTT_A_AUTH_METHOD] = NLA_POLICY_RANGE(NLA_BINARY, 1,
+						 KMQTT_AUTH_METHOD_MAX),
 	[KMQTT_A_TOPIC_ALIAS_MAX] = { .type = NLA_U16 },
 	[KMQTT_A_WILL_DELAY] = { .type = NLA_U32 },
 };
@@ -81,6 +84,15 @@ static const struct nla_policy kmqtt_set_acl_policy[KMQTT_A_MAX + 1] = {
 static const struct nla_policy kmqtt_client_id_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_CLIENT_ID] = NLA_POLICY_RANGE(NLA_BINARY, 1,
 					       KMQTT_CLIENT_ID_MAX),
+};
+
+static const struct nla_policy kmqtt_auth_policy[KMQTT_A_MAX + 1] = {
+	[KMQTT_A_CONN_ID] = { .type = NLA_U64 },
+	[KMQTT_A_CLIENT_ID] = NLA_POLICY_RANGE(NLA_BINARY, 1,
+					       KMQTT_CLIENT_ID_MAX),
+	[KMQTT_A_AUTH_REASON] = { .type = NLA_U8 },
+	[KMQTT_A_AUTH_DATA] = { .type = NLA_BINARY,
+				.len = KMQTT_AUTH_DATA_MAX },
 };
 
 /*
@@ -197,7 +209,7 @@ static int kmqtt_netlink_parse_v5(struct genl_info *info,
 		KMQTT_A_SESSION_EXPIRY, KMQTT_A_RECEIVE_MAX,
 		KMQTT_A_MAX_PACKET_OUT, KMQTT_A_CONNACK_PROPS,
 		KMQTT_A_WILL_PROPS, KMQTT_A_TOPIC_ALIAS_MAX,
-		KMQTT_A_WILL_DELAY,
+		KMQTT_A_WILL_DELAY, KMQTT_A_AUTH_METHOD,
 	};
 	struct nlattr **attrs = info->attrs;
 	struct nlattr *props;
@@ -236,6 +248,10 @@ static int kmqtt_netlink_parse_v5(struct genl_info *info,
 			return -EINVAL;
 		}
 		params->will_delay = nla_get_u32(attrs[KMQTT_A_WILL_DELAY]);
+	}
+	if (attrs[KMQTT_A_AUTH_METHOD]) {
+		params->auth_method = nla_data(attrs[KMQTT_A_AUTH_METHOD]);
+		params->auth_method_len = nla_len(attrs[KMQTT_A_AUTH_METHOD]);
 	}
 	props = attrs[KMQTT_A_CONNACK_PROPS];
 	if (props) {
@@ -361,6 +377,37 @@ static int kmqtt_netlink_disconnect(struct sk_buff *skb,
 	else if (ret)
 		NL_SET_ERR_MSG_ATTR(info->extack, id,
 				    "the session has no connection");
+	return ret;
+}
+
+static int kmqtt_netlink_auth(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
+	struct nlattr *id = info->attrs[KMQTT_A_CLIENT_ID];
+	struct nlattr *data = info->attrs[KMQTT_A_AUTH_DATA];
+	struct kmqtt_conn *conn;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, KMQTT_A_CONN_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, KMQTT_A_CLIENT_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, KMQTT_A_AUTH_REASON))
+		return -EINVAL;
+	conn = kmqtt_session_conn_get(broker, nla_data(id), nla_len(id));
+	if (IS_ERR(conn) ||
+	    conn->id != nla_get_u64(info->attrs[KMQTT_A_CONN_ID])) {
+		if (!IS_ERR(conn))
+			kmqtt_conn_put(conn);
+		NL_SET_ERR_MSG(info->extack, "no such connection");
+		return -ENOENT;
+	}
+	ret = kmqtt_auth_answer(conn,
+				nla_get_u8(info->attrs[KMQTT_A_AUTH_REASON]),
+				data ? nla_data(data) : NULL,
+				data ? nla_len(data) : 0);
+	kmqtt_conn_put(conn);
+	if (ret)
+		NL_SET_ERR_MSG(info->extack,
+			       "not waiting for an answer, or not one it takes");
 	return ret;
 }
 
@@ -869,6 +916,41 @@ out:
 	return ret ? skb->len : 0;
 }
 
+int kmqtt_netlink_auth_event(const struct kmqtt_conn *conn, u8 reason,
+			     const u8 *data, u32 len)
+{
+	const struct kmqtt_session *session = conn->session;
+	struct net *net = conn->broker->net;
+	struct sk_buff *skb;
+	void *hdr;
+	int ret = -ESRCH;
+
+	if (!genl_has_listeners(&kmqtt_family, net, 0))
+		return -ESRCH;
+	skb = genlmsg_new(NLMSG_DEFAULT_SIZE + len, GFP_KERNEL);
+	if (!skb)
+		return -ENOMEM;
+	hdr = genlmsg_put(skb, 0, 0, &kmqtt_family, 0, KMQTT_CMD_AUTH);
+	if (!hdr ||
+	    nla_put_u64_64bit(skb, KMQTT_A_CONN_ID, conn->id, KMQTT_A_PAD) ||
+	    nla_put(skb, KMQTT_A_CLIENT_ID, session->client_id_len,
+		    session->client_id) ||
+	    nla_put_u8(skb, KMQTT_A_AUTH_REASON, reason) ||
+	    (data && nla_put(skb, KMQTT_A_AUTH_DATA, len, data))) {
+		nlmsg_free(skb);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	rcu_read_lock();
+	if (READ_ONCE(kmqtt_netlink_events))
+		ret = genlmsg_multicast_netns(&kmqtt_family, net, skb, 0, 0,
+					      GFP_ATOMIC);
+	else
+		nlmsg_free(skb);
+	rcu_read_unlock();
+	return ret;
+}
+
 void kmqtt_netlink_conn_closed(const struct kmqtt_conn *conn)
 {
 	const struct kmqtt_session *session = conn->session;
@@ -918,6 +1000,8 @@ static int kmqtt_netlink_doit(struct sk_buff *skb, struct genl_info *info)
 		return kmqtt_netlink_set_acl(skb, info);
 	case KMQTT_CMD_DISCONNECT:
 		return kmqtt_netlink_disconnect(skb, info);
+	case KMQTT_CMD_AUTH:
+		return kmqtt_netlink_auth(skb, info);
 	}
 	return -EOPNOTSUPP;
 }
@@ -1004,6 +1088,13 @@ static const struct genl_ops kmqtt_netlink_ops[] = {
 		.cmd = KMQTT_CMD_DISCONNECT,
 		.doit = kmqtt_netlink_doit,
 		.policy = kmqtt_client_id_policy,
+		.maxattr = KMQTT_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KMQTT_CMD_AUTH,
+		.doit = kmqtt_netlink_doit,
+		.policy = kmqtt_auth_policy,
 		.maxattr = KMQTT_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},

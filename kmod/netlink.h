@@ -5,8 +5,18 @@
 
 struct kmqtt_conn;
 
+#include <linux/types.h>
+
 /* Tell the agent a connection closed; process context. */
 void kmqtt_netlink_conn_closed(const struct kmqtt_conn *conn);
+
+/*
+ * Hand the agent a client's AUTH (@reason, @len bytes of @data, NULL:
+ * none); process context.  Returns 0, or -ESRCH when no agent listens,
+ * -ENOMEM, -EMSGSIZE, -ENOBUFS (not delivered).
+ */
+int kmqtt_netlink_auth_event(const struct kmqtt_conn *conn, u8 reason,
+			     const u8 *data, u32 len);
 
 int kmqtt_netlink_init(void);
 void kmqtt_netlink_exit(void);

@@ -10,6 +10,7 @@
 #include <kmqtt/mqtt.h>
 
 #include "alias.h"
+#include "auth.h"
 #include "broker.h"
 #include "codec.h"
 #include "conn.h"
@@ -164,8 +165,9 @@ static int kmqtt_packet_disconnect(struct kmqtt_conn *conn,
 						    MQTT_RC_MALFORMED_PACKET,
 						    "malformed DISCONNECT");
 	} else {
-		ret = kmqtt_codec_parse_disconnect(body, hdr->rem_len, &reason,
-						   &props);
+		ret = kmqtt_codec_parse_reason(body, hdr->rem_len,
+					       KMQTT_PROPS_DISCONNECT, &reason,
+					       &props);
 		if (ret)
 			return kmqtt_conn_violation(conn,
 						    kmqtt_conn_parse_reason(ret),
@@ -205,6 +207,8 @@ int kmqtt_packet_handle(struct kmqtt_conn *conn,
 		return kmqtt_send_pingresp(conn);
 	case MQTT_DISCONNECT:
 		return kmqtt_packet_disconnect(conn, hdr, body);
+	case MQTT_AUTH:
+		return kmqtt_auth_receive(conn, hdr, body);
 	case MQTT_CONNECT:
 		/* MQTT-3.1.0-2 */
 		return kmqtt_conn_violation(conn, MQTT_RC_PROTOCOL_ERROR,

@@ -191,6 +191,16 @@ int kmqtt_send_suback(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
 	return kmqtt_send_control(conn, ent);
 }
 
+int kmqtt_send_auth(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
+		    u8 reason, const u8 *data, u16 len)
+{
+	ent->hdr_len = 0;
+	ent->body_len = kmqtt_codec_put_auth(ent->body, reason,
+					     conn->auth_method,
+					     conn->auth_method_len, data, len);
+	return kmqtt_send_control(conn, ent);
+}
+
 int kmqtt_send_pingresp(struct kmqtt_conn *conn)
 {
 	struct kmqtt_txent *ent = kmqtt_send_alloc_control(conn->broker);

@@ -129,6 +129,14 @@ size_t kmqtt_send_suback_size(u32 n);
 int kmqtt_send_suback(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
 		      u8 type, u16 packet_id, const u8 *codes, u32 n);
 
+/*
+ * A 5.0 AUTH with @reason, the connection's authentication method and
+ * @data (NULL: none) in @ent, whose body has room for
+ * kmqtt_codec_auth_size(); consumed as by kmqtt_send_ack().
+ */
+int kmqtt_send_auth(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
+		    u8 reason, const u8 *data, u16 len);
+
 /* PINGRESP: 0, or -ENOMEM with nothing queued. */
 int kmqtt_send_pingresp(struct kmqtt_conn *conn);
 

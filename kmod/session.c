@@ -410,8 +410,8 @@ int kmqtt_session_set_acl(struct kmqtt_broker *broker, const u8 *client_id,
 	return session ? 0 : -ENOENT;
 }
 
-int kmqtt_session_disconnect(struct kmqtt_broker *broker,
-			     const u8 *client_id, u16 len)
+struct kmqtt_conn *kmqtt_session_conn_get(struct kmqtt_broker *broker,
+					  const u8 *client_id, u16 len)
 {
 	struct kmqtt_session *session;
 	struct kmqtt_conn *conn = NULL;
@@ -421,11 +421,25 @@ int kmqtt_session_disconnect(struct kmqtt_broker *broker,
 	if (session)
 		conn = rcu_dereference_protected(session->conn,
 						 lockdep_is_held(&broker->sessions_lock));
-	/* Only records why and queues the close work: fine under the lock. */
 	if (conn)
-		kmqtt_conn_close(conn, KMQTT_CLOSE_ADMIN);
+		kmqtt_conn_get(conn);
 	mutex_unlock(&broker->sessions_lock);
-	return !session ? -ENOENT : !conn ? -ENOTCONN : 0;
+	if (!conn)
+		return ERR_PTR(session ? -ENOTCONN : -ENOENT);
+	return conn;
+}
+
+int kmqtt_session_disconnect(struct kmqtt_broker *broker,
+			     const u8 *client_id, u16 len)
+{
+	struct kmqtt_conn *conn = kmqtt_session_conn_get(broker, client_id,
+							 len);
+
+	if (IS_ERR(conn))
+		return PTR_ERR(conn);
+	kmqtt_conn_close(conn, KMQTT_CLOSE_ADMIN);
+	kmqtt_conn_put(conn);
+	return 0;
 }
 
 void kmqtt_session_detach(struct kmqtt_session *session,

@@ -141,6 +141,14 @@ int kmqtt_session_set_acl(struct kmqtt_broker *broker, const u8 *client_id,
 			  u16 len, struct kmqtt_acl *acl);
 
 /*
+ * The connection of the session of @client_id, with a reference
+ * (kmqtt_conn_put()), or ERR_PTR(-ENOENT) (no such session) or
+ * ERR_PTR(-ENOTCONN) (offline).
+ */
+struct kmqtt_conn *kmqtt_session_conn_get(struct kmqtt_broker *broker,
+					  const u8 *client_id, u16 len);
+
+/*
  * The operator closes the connection of the session of @client_id
  * (KMQTT_CLOSE_ADMIN).  Returns 0, -ENOENT (no such session) or
  * -ENOTCONN (offline).

@@ -207,15 +207,18 @@ static bool check_ack(const struct kmqtt_fixed_hdr *hdr, const u8 *body)
 	return valid;
 }
 
-/* A 5.0 DISCONNECT parses or not; either way the connection ends. */
-static void check_disconnect(const struct kmqtt_fixed_hdr *hdr,
-			     const u8 *body)
+/*
+ * A 5.0 DISCONNECT or AUTH (@in) parses or not; the fuzzer ends the
+ * connection either way.
+ */
+static void check_reason(const struct kmqtt_fixed_hdr *hdr, const u8 *body,
+			 enum kmqtt_props_in in)
 {
 	struct kmqtt_props props;
 	u8 reason;
 	int ret;
 
-	ret = kmqtt_codec_parse_disconnect(body, hdr->rem_len, &reason, &props);
+	ret = kmqtt_codec_parse_reason(body, hdr->rem_len, in, &reason, &props);
 	FUZZ_CHECK(ret == 0 || ret == -EPROTO || ret == -EINVAL);
 	if (!ret && hdr->rem_len)
 		FUZZ_CHECK(reason == body[0]);
@@ -248,10 +251,15 @@ static bool handle(const struct kmqtt_fixed_hdr *hdr, const u8 *packet)
 		break;
 	case MQTT_DISCONNECT:
 		if (v5)
-			check_disconnect(hdr, body);
+			check_reason(hdr, body, KMQTT_PROPS_DISCONNECT);
 		ok = false;
 		break;
-	default:	/* a second CONNECT, AUTH, the rest */
+	case MQTT_AUTH:
+		if (v5)
+			check_reason(hdr, body, KMQTT_PROPS_AUTH);
+		ok = false;
+		break;
+	default:	/* a second CONNECT, the rest */
 		ok = false;
 	}
 	free(body);

@@ -153,6 +153,13 @@ TEST_F(genl_perm, disconnect)
 		  kmqtt_nl_disconnect(&self->genl.nl, "perm-nobody"));
 }
 
+TEST_F(genl_perm, auth_answer)
+{
+	ASSERT_EQ(variant->expect ? variant->expect : -ENOENT,
+		  kmqtt_nl_auth_reply(&self->genl.nl, 1, "perm-nobody",
+				      MQTT_RC_SUCCESS, NULL, 0));
+}
+
 TEST_F(genl_perm, join_events_group)
 {
 	ASSERT_EQ(variant->expect, kmqtt_genl_join_events(&self->genl));

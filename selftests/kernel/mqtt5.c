@@ -1343,6 +1343,139 @@ TEST_F(mqtt5, administrative_disconnect)
 	EXPECT_LE(0, attach(_metadata, self, &req, NULL));
 }
 
+/* AUTH with @reason, @method and @data (NULL: none) on @fd. */
+static int send_auth(int fd, uint8_t reason, const char *method,
+		     const char *data)
+{
+	struct mqtt5_props props = { 0 };
+
+	mqtt5_prop_str(&props, MQTT_PROP_AUTH_METHOD, method);
+	if (data)
+		mqtt5_prop_str(&props, MQTT_PROP_AUTH_DATA, data);
+	return mqtt5_send_auth(fd, reason, &props);
+}
+
+/* The next packet on @fd is AUTH @reason with the method and @data. */
+static void expect_auth(struct __test_metadata *_metadata, int fd,
+			uint8_t reason, const char *data)
+{
+	struct mqtt5_props props = { 0 }, want = { 0 };
+
+	mqtt5_prop_str(&want, MQTT_PROP_AUTH_METHOD, "TEST-M");
+	mqtt5_prop_str(&want, MQTT_PROP_AUTH_DATA, data);
+	ASSERT_EQ(reason, mqtt5_read_auth(fd, &props));
+	ASSERT_EQ(want.len, props.len);
+	EXPECT_EQ(0, memcmp(want.buf, props.buf, want.len));
+}
+
+/* The agent's side: the next AUTH event is @reason with @data. */
+static void expect_auth_event(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(mqtt5) *self, uint8_t reason,
+			      const char *data, struct kmqtt_genl_auth *ev)
+{
+	ASSERT_EQ(0, kmqtt_genl_wait_auth(&self->genl, MQTT_TEST_TIMEOUT_MS,
+					  ev));
+	EXPECT_EQ(reason, ev->reason);
+	ASSERT_TRUE(ev->has_data);
+	ASSERT_EQ(strlen(data), ev->data_len);
+	EXPECT_EQ(0, memcmp(data, ev->data, ev->data_len));
+}
+
+/*
+ * 4.12.1: a client that authenticated with a method at CONNECT
+ * re-authenticates with AUTH 0x19; the module relays each AUTH to the
+ * agent and the agent's answers back (0x18 continue, 0x00 success, or a
+ * DISCONNECT with its failure reason), the connection working
+ * meanwhile.  AUTH without a method at CONNECT, with another method or
+ * out of turn is a protocol error (0x82).
+ */
+TEST_F(mqtt5, reauthentication)
+{
+	struct kmqtt_attach_req req = {
+		.client_id = "v5-reauth",
+		.clean_session = true,
+		.auth_method = "TEST-M",
+	};
+	struct kmqtt_nl *nl = &self->genl.nl;
+	struct kmqtt_genl_auth ev;
+	struct kmqtt_nl_closed closed;
+	int fd, plain;
+
+	ASSERT_EQ(0, kmqtt_genl_join_events(&self->genl));
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, send_auth(fd, MQTT_RC_REAUTHENTICATE, "TEST-M", "first"));
+	expect_auth_event(_metadata, self, MQTT_RC_REAUTHENTICATE, "first",
+			  &ev);
+	EXPECT_STREQ("v5-reauth", ev.client_id);
+	/* Not the connection's id, or not its turn: refused. */
+	EXPECT_EQ(-ENOENT, kmqtt_nl_auth_reply(nl, ev.conn_id + 1000,
+					       "v5-reauth",
+					       MQTT_RC_CONTINUE_AUTH, NULL, 0));
+	ASSERT_EQ(0, kmqtt_nl_auth_reply(nl, ev.conn_id, "v5-reauth",
+					 MQTT_RC_CONTINUE_AUTH,
+					 (const uint8_t *)"challenge", 9));
+	EXPECT_EQ(-EINVAL, kmqtt_nl_auth_reply(nl, ev.conn_id, "v5-reauth",
+					       MQTT_RC_SUCCESS, NULL, 0));
+	expect_auth(_metadata, fd, MQTT_RC_CONTINUE_AUTH, "challenge");
+	ASSERT_EQ(0, send_auth(fd, MQTT_RC_CONTINUE_AUTH, "TEST-M", "proof"));
+	expect_auth_event(_metadata, self, MQTT_RC_CONTINUE_AUTH, "proof", &ev);
+	ASSERT_EQ(0, kmqtt_nl_auth_reply(nl, ev.conn_id, "v5-reauth",
+					 MQTT_RC_SUCCESS,
+					 (const uint8_t *)"signed", 6));
+	expect_auth(_metadata, fd, MQTT_RC_SUCCESS, "signed");
+	EXPECT_EQ(0, subscribe5(fd, "reauth/#", 0, 0));
+
+	/* Again, and the agent says no: DISCONNECT with its reason. */
+	ASSERT_EQ(0, send_auth(fd, MQTT_RC_REAUTHENTICATE, "TEST-M", "again"));
+	expect_auth_event(_metadata, self, MQTT_RC_REAUTHENTICATE, "again",
+			  &ev);
+	ASSERT_EQ(0, kmqtt_nl_auth_reply(nl, ev.conn_id, "v5-reauth",
+					 MQTT_RC_NOT_AUTHORIZED, NULL, 0));
+	EXPECT_EQ(0, expect_disconnect(fd, MQTT_RC_NOT_AUTHORIZED));
+	ASSERT_EQ(0, kmqtt_genl_wait_closed(&self->genl, ev.conn_id,
+					    MQTT_TEST_TIMEOUT_MS, &closed));
+	EXPECT_EQ(KMQTT_CLOSE_AUTH, closed.reason);
+
+	/* The agent gives up while the client has the turn. */
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, send_auth(fd, MQTT_RC_REAUTHENTICATE, "TEST-M", "slow"));
+	expect_auth_event(_metadata, self, MQTT_RC_REAUTHENTICATE, "slow", &ev);
+	ASSERT_EQ(0, kmqtt_nl_auth_reply(nl, ev.conn_id, "v5-reauth",
+					 MQTT_RC_CONTINUE_AUTH,
+					 (const uint8_t *)"c", 1));
+	expect_auth(_metadata, fd, MQTT_RC_CONTINUE_AUTH, "c");
+	ASSERT_EQ(0, kmqtt_nl_auth_reply(nl, ev.conn_id, "v5-reauth",
+					 MQTT_RC_NOT_AUTHORIZED, NULL, 0));
+	EXPECT_EQ(0, expect_disconnect(fd, MQTT_RC_NOT_AUTHORIZED));
+
+	/* Out of turn: a second AUTH before the agent answered. */
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, send_auth(fd, MQTT_RC_REAUTHENTICATE, "TEST-M", "a"));
+	ASSERT_EQ(0, send_auth(fd, MQTT_RC_REAUTHENTICATE, "TEST-M", "b"));
+	EXPECT_EQ(0, expect_disconnect(fd, MQTT_RC_PROTOCOL_ERROR));
+	/* Another method than CONNECT's. */
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, send_auth(fd, MQTT_RC_REAUTHENTICATE, "OTHER", "a"));
+	EXPECT_EQ(0, expect_disconnect(fd, MQTT_RC_PROTOCOL_ERROR));
+	/* A continue that nobody asked for. */
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, send_auth(fd, MQTT_RC_CONTINUE_AUTH, "TEST-M", "a"));
+	EXPECT_EQ(0, expect_disconnect(fd, MQTT_RC_PROTOCOL_ERROR));
+	/* No method at CONNECT. */
+	plain = client(_metadata, self, "v5-noauth", MQTT_PROTO_V5);
+	ASSERT_EQ(0, send_auth(plain, MQTT_RC_REAUTHENTICATE, "TEST-M", "a"));
+	EXPECT_EQ(0, expect_disconnect(plain, MQTT_RC_PROTOCOL_ERROR));
+	/* A 3.1.1 client has no AUTH at all: closed. */
+	plain = client(_metadata, self, "v311-auth", MQTT_PROTO_V311);
+	ASSERT_EQ(0, send_auth(plain, MQTT_RC_REAUTHENTICATE, "TEST-M", "a"));
+	EXPECT_EQ(0, mqtt_wait_closed(plain, MQTT_TEST_TIMEOUT_MS));
+}
+
 /* [MQTT-3.8.3-4]: No Local on a shared subscription is a protocol error. */
 TEST_F(mqtt5, no_local_on_a_shared_subscription)
 {

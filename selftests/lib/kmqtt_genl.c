@@ -61,6 +61,7 @@ int kmqtt_genl_attach(struct kmqtt_genl *g, const struct kmqtt_attach_req *req,
 		.max_packet_out = req->max_packet_out,
 		.topic_alias_max = req->topic_alias_max,
 		.will_delay = req->will_delay,
+		.auth_method = req->auth_method,
 		.connack_props = req->connack_props,
 		.connack_props_len = req->connack_props_len,
 		.will_props = req->will_props,
@@ -364,8 +365,25 @@ static void queue_closed(const struct kmqtt_nl_closed *ev, void *arg)
 	g->closed[g->closed_count++] = *ev;
 }
 
+static void keep_auth(const struct kmqtt_nl_auth *ev, void *arg)
+{
+	struct kmqtt_genl *g = arg;
+	struct kmqtt_genl_auth *a = &g->auth;
+
+	a->conn_id = ev->conn_id;
+	memcpy(a->client_id, ev->client_id, sizeof(a->client_id));
+	a->reason = ev->reason;
+	a->has_data = ev->data;
+	a->data_len = ev->data_len < sizeof(a->data) ? ev->data_len :
+						       sizeof(a->data);
+	if (ev->data)
+		memcpy(a->data, ev->data, a->data_len);
+	g->auth_seen = true;
+}
+
 int kmqtt_genl_join_events(struct kmqtt_genl *g)
 {
+	kmqtt_nl_on_auth(&g->nl, keep_auth, g);
 	return kmqtt_nl_subscribe(&g->nl, queue_closed, g);
 }
 
@@ -399,8 +417,9 @@ static bool take_closed(struct kmqtt_genl *g, const struct closed_wait *w,
 	return false;
 }
 
-static int wait_closed(struct kmqtt_genl *g, const struct closed_wait *w,
-		       int timeout_ms, struct kmqtt_nl_closed *ev)
+/* Read events until @taken(g, arg) says the one waited for came. */
+static int wait_event(struct kmqtt_genl *g, int timeout_ms,
+		      bool (*taken)(struct kmqtt_genl *g, void *arg), void *arg)
 {
 	struct pollfd pfd = { .fd = kmqtt_nl_events_fd(&g->nl),
 			      .events = POLLIN };
@@ -408,7 +427,7 @@ static int wait_closed(struct kmqtt_genl *g, const struct closed_wait *w,
 	int64_t left;
 	int err;
 
-	while (!take_closed(g, w, ev)) {
+	while (!taken(g, arg)) {
 		left = deadline - now_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
@@ -419,6 +438,43 @@ static int wait_closed(struct kmqtt_genl *g, const struct closed_wait *w,
 		}
 	}
 	return 0;
+}
+
+struct closed_taken {
+	const struct closed_wait *w;
+	struct kmqtt_nl_closed *ev;
+};
+
+static bool closed_taken(struct kmqtt_genl *g, void *arg)
+{
+	struct closed_taken *t = arg;
+
+	return take_closed(g, t->w, t->ev);
+}
+
+static int wait_closed(struct kmqtt_genl *g, const struct closed_wait *w,
+		       int timeout_ms, struct kmqtt_nl_closed *ev)
+{
+	struct closed_taken t = { .w = w, .ev = ev };
+
+	return wait_event(g, timeout_ms, closed_taken, &t);
+}
+
+static bool auth_taken(struct kmqtt_genl *g, void *arg)
+{
+	struct kmqtt_genl_auth *ev = arg;
+
+	if (!g->auth_seen)
+		return false;
+	*ev = g->auth;
+	g->auth_seen = false;
+	return true;
+}
+
+int kmqtt_genl_wait_auth(struct kmqtt_genl *g, int timeout_ms,
+			 struct kmqtt_genl_auth *ev)
+{
+	return wait_event(g, timeout_ms, auth_taken, ev);
 }
 
 int kmqtt_genl_wait_closed(struct kmqtt_genl *g, uint64_t conn_id,

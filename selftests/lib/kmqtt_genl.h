@@ -20,8 +20,21 @@
 
 #include "kmqtt_nl.h"
 
+/* An AUTH event (re-authentication), its data copied. */
+struct kmqtt_genl_auth {
+	uint64_t conn_id;
+	char client_id[KMQTT_CLIENT_ID_MAX + 1];
+	uint8_t reason;
+	bool has_data;
+	uint8_t data[KMQTT_AUTH_DATA_MAX];
+	size_t data_len;
+};
+
 struct kmqtt_genl {
 	struct kmqtt_nl nl;
+	/* The last AUTH event, until kmqtt_genl_wait_auth() takes it. */
+	struct kmqtt_genl_auth auth;
+	bool auth_seen;
 	/*
 	 * CONN_CLOSED events read from nl.events (one read drains the
 	 * socket) that no wait has reached yet.
@@ -53,6 +66,7 @@ struct kmqtt_attach_req {
 	uint32_t max_packet_out;
 	uint16_t topic_alias_max;
 	uint32_t will_delay;
+	const char *auth_method;
 	const void *connack_props;
 	size_t connack_props_len;
 	const void *will_props;
@@ -144,6 +158,9 @@ int kmqtt_genl_wait_closed_client(struct kmqtt_genl *g, const char *client_id,
 /* The next CONN_CLOSED event, of any connection: 0 or -ETIMEDOUT. */
 int kmqtt_genl_next_closed(struct kmqtt_genl *g, int timeout_ms,
 			   struct kmqtt_nl_closed *ev);
+/* The next AUTH event on a joined handle: 0 or -ETIMEDOUT. */
+int kmqtt_genl_wait_auth(struct kmqtt_genl *g, int timeout_ms,
+			 struct kmqtt_genl_auth *ev);
 
 /* The connection of client_id in the GET_CONN dump: 0, or -ENOENT. */
 int kmqtt_genl_find_conn(struct kmqtt_genl *g, const char *client_id,

@@ -335,6 +335,33 @@ int mqtt5_send_disconnect(int fd, uint8_t reason,
 	return mqtt_builder_send(&b, fd, MQTT_DISCONNECT, 0);
 }
 
+int mqtt5_send_auth(int fd, uint8_t reason, const struct mqtt5_props *props)
+{
+	struct mqtt_builder b;
+
+	mqtt_builder_start(&b);
+	mqtt_builder_u8(&b, reason);
+	builder_props(&b, props);
+	return mqtt_builder_send(&b, fd, MQTT_AUTH, 0);
+}
+
+int mqtt5_read_auth(int fd, struct mqtt5_props *props)
+{
+	struct mqtt_packet p = { 0 };
+	size_t off = 1;
+	int err;
+
+	err = read_type(fd, &p, MQTT_AUTH);
+	/* 3.15.2: a reason code and properties, or neither (success). */
+	if (!err && p.len && (get_props(p.body, p.len, &off, props) ||
+			      off != p.len))
+		err = -EPROTO;
+	if (!err)
+		err = p.len ? p.body[0] : 0;
+	mqtt_packet_free(&p);
+	return err;
+}
+
 int mqtt5_parse_publish(const struct mqtt_packet *p, struct mqtt5_publish *out)
 {
 	struct mqtt_publish *pub = &out->pub;

@@ -65,6 +65,10 @@ int mqtt5_send_unsubscribe(int fd, uint16_t packet_id, const char *filter);
 int mqtt5_send_ack(int fd, uint8_t type, uint16_t packet_id, uint8_t reason);
 int mqtt5_send_disconnect(int fd, uint8_t reason,
 			  const struct mqtt5_props *props);
+/* AUTH (3.15) with @reason and @props (NULL: none). */
+int mqtt5_send_auth(int fd, uint8_t reason, const struct mqtt5_props *props);
+/* The next packet is an AUTH: returns its reason code, props into @props. */
+int mqtt5_read_auth(int fd, struct mqtt5_props *props);
 
 /* A received 5.0 PUBLISH; @props copied, the rest points into the packet. */
 struct mqtt5_publish {

@@ -699,4 +699,54 @@ TEST(encoders5)
 	ASSERT_EQ(2, kmqtt_codec_put_disconnect5(buf, 0));
 }
 
+/* 3.15: AUTH both ways, and DISCONNECT through the same parser. */
+TEST(auth5)
+{
+	static const u8 with_data[] = {
+		0xf0, 12, 0x18, 10, 0x15, 0, 2, 'M', '1', 0x16, 0, 2, 'd', 'x',
+	};
+	static const u8 no_data[] = {
+		0xf0, 7, 0x00, 5, 0x15, 0, 2, 'M', '1',
+	};
+	static const u8 twice[] = { 0x19, 6, 0x16, 0, 0, 0x16, 0, 0 };
+	struct kmqtt_props props;
+	u8 buf[64], reason;
+
+	ASSERT_GE(sizeof(buf), kmqtt_codec_auth_size(2, 2));
+	ASSERT_EQ(sizeof(with_data),
+		  kmqtt_codec_put_auth(buf, 0x18, (const u8 *)"M1", 2,
+				       (const u8 *)"dx", 2));
+	EXPECT_EQ(0, memcmp(with_data, buf, sizeof(with_data)));
+	EXPECT_GE(kmqtt_codec_auth_size(2, 2), sizeof(with_data));
+	ASSERT_EQ(sizeof(no_data),
+		  kmqtt_codec_put_auth(buf, 0, (const u8 *)"M1", 2, NULL, 0));
+	EXPECT_EQ(0, memcmp(no_data, buf, sizeof(no_data)));
+
+	ASSERT_EQ(0, kmqtt_codec_parse_reason(with_data + 2, 12,
+					      KMQTT_PROPS_AUTH, &reason,
+					      &props));
+	EXPECT_EQ(0x18, reason);
+	ASSERT_EQ(2, props.auth_method.len);
+	EXPECT_EQ(0, memcmp("M1", props.auth_method.data, 2));
+	ASSERT_EQ(2, props.auth_data.len);
+	/* Empty: success, no properties (3.15.2.1). */
+	ASSERT_EQ(0, kmqtt_codec_parse_reason(NULL, 0, KMQTT_PROPS_AUTH,
+					      &reason, &props));
+	EXPECT_EQ(0, reason);
+	/* Data twice is a protocol error; past the end, malformed. */
+	EXPECT_EQ(-EINVAL, kmqtt_codec_parse_reason(twice, 8, KMQTT_PROPS_AUTH,
+						    &reason, &props));
+	EXPECT_EQ(-EPROTO, kmqtt_codec_parse_reason(twice, 7, KMQTT_PROPS_AUTH,
+						    &reason, &props));
+	/* A property AUTH may not carry, as DISCONNECT may. */
+	EXPECT_EQ(-EINVAL,
+		  kmqtt_codec_parse_reason((const u8 *)"\x8b\x05\x11\0\0\0\1",
+					   7, KMQTT_PROPS_AUTH, &reason,
+					   &props));
+	EXPECT_EQ(0,
+		  kmqtt_codec_parse_reason((const u8 *)"\x8b\x05\x11\0\0\0\1",
+					   7, KMQTT_PROPS_DISCONNECT, &reason,
+					   &props));
+}
+
 TEST_HARNESS_MAIN

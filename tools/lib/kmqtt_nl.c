@@ -30,7 +30,7 @@
  * default message and socket buffer sizes (32 KiB).
  */
 #define REQUEST_SNDBUF		(256 * 1024)
-#define ATTACH_FIXED_SIZE	512	/* headers and the fixed attributes */
+#define REQUEST_FIXED_SIZE	512	/* headers and fixed-size attributes */
 
 static const char *const close_reason_names[__KMQTT_CLOSE_MAX] = {
 	[KMQTT_CLOSE_DISCONNECT] = "disconnect",
@@ -43,6 +43,7 @@ static const char *const close_reason_names[__KMQTT_CLOSE_MAX] = {
 	[KMQTT_CLOSE_TAKEOVER] = "takeover",
 	[KMQTT_CLOSE_DISCONNECT_WILL] = "disconnect-will",
 	[KMQTT_CLOSE_ADMIN] = "admin",
+	[KMQTT_CLOSE_AUTH] = "auth",
 };
 
 static struct nla_policy attr_policy[KMQTT_A_MAX + 1] = {
@@ -69,6 +70,9 @@ static struct nla_policy attr_policy[KMQTT_A_MAX + 1] = {
 			       .maxlen = KMQTT_USERNAME_MAX },
 	[KMQTT_A_MOUNT_POINT] = { .type = NLA_UNSPEC, .minlen = 1,
 				  .maxlen = KMQTT_MOUNT_POINT_MAX },
+	[KMQTT_A_AUTH_REASON] = { .type = NLA_U8 },
+	[KMQTT_A_AUTH_DATA] = { .type = NLA_UNSPEC,
+				.maxlen = KMQTT_AUTH_DATA_MAX },
 };
 
 static struct nla_policy stat_policy[KMQTT_STAT_MAX + 1] = {
@@ -430,6 +434,9 @@ static int put_v5(struct nl_msg *msg, const struct kmqtt_nl_attach *req)
 			    req->topic_alias_max)) ||
 	       (req->will && req->will_delay &&
 		nla_put_u32(msg, KMQTT_A_WILL_DELAY, req->will_delay)) ||
+	       (req->auth_method &&
+		nla_put(msg, KMQTT_A_AUTH_METHOD, (int)strlen(req->auth_method),
+			req->auth_method)) ||
 	       (req->connack_props_len &&
 		nla_put(msg, KMQTT_A_CONNACK_PROPS,
 			(int)req->connack_props_len, req->connack_props)) ||
@@ -514,7 +521,7 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 
 	memset(reply, 0, sizeof(*reply));
 	/* A will can be 128 KiB: more than libnl's default message size. */
-	msg = nlmsg_alloc_size(ATTACH_FIXED_SIZE + req->will_topic_len +
+	msg = nlmsg_alloc_size(REQUEST_FIXED_SIZE + req->will_topic_len +
 			       req->will_payload_len + req->pending_len +
 			       req->username_len + req->mount_point_len +
 			       req->connack_props_len + req->will_props_len +
@@ -559,7 +566,7 @@ int kmqtt_nl_set_acl(struct kmqtt_nl *nl, const char *client_id,
 	struct request r = { .name = "SET_ACL", .parse = parse_nothing };
 	struct nl_msg *msg;
 
-	msg = nlmsg_alloc_size(ATTACH_FIXED_SIZE + acl_size(acl));
+	msg = nlmsg_alloc_size(REQUEST_FIXED_SIZE + acl_size(acl));
 	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
 				 NLM_F_REQUEST | NLM_F_ACK, KMQTT_CMD_SET_ACL,
 				 nl->version)) {
@@ -583,6 +590,30 @@ int kmqtt_nl_disconnect(struct kmqtt_nl *nl, const char *client_id)
 	if (!msg)
 		return -ENOMEM;
 	if (nla_put(msg, KMQTT_A_CLIENT_ID, (int)strlen(client_id), client_id))
+		return put_message_too_large(nl, msg, r.name);
+	return run_request(nl, msg, &r);
+}
+
+int kmqtt_nl_auth_reply(struct kmqtt_nl *nl, uint64_t conn_id,
+			const char *client_id, uint8_t reason,
+			const uint8_t *data, size_t len)
+{
+	struct request r = { .name = "AUTH", .parse = parse_nothing };
+	struct nl_msg *msg;
+
+	msg = nlmsg_alloc_size(REQUEST_FIXED_SIZE + len);
+	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
+				 NLM_F_REQUEST | NLM_F_ACK, KMQTT_CMD_AUTH,
+				 nl->version)) {
+		nlmsg_free(msg);
+		snprintf(nl->error, sizeof(nl->error), "out of memory");
+		return -ENOMEM;
+	}
+	if (nla_put_u64(msg, KMQTT_A_CONN_ID, conn_id) ||
+	    nla_put(msg, KMQTT_A_CLIENT_ID, (int)strlen(client_id),
+		    client_id) ||
+	    nla_put_u8(msg, KMQTT_A_AUTH_REASON, reason) ||
+	    (data && nla_put(msg, KMQTT_A_AUTH_DATA, (int)len, data)))
 		return put_message_too_large(nl, msg, r.name);
 	return run_request(nl, msg, &r);
 }
@@ -767,6 +798,22 @@ int kmqtt_nl_dump_subscriptions(struct kmqtt_nl *nl,
 	return rc;
 }
 
+static void auth_event(struct kmqtt_nl *nl, struct nlattr **tb)
+{
+	struct kmqtt_nl_auth ev = { 0 };
+
+	if (!nl->auth_fn || !tb[KMQTT_A_CONN_ID] || !tb[KMQTT_A_AUTH_REASON])
+		return;
+	ev.conn_id = nla_get_u64(tb[KMQTT_A_CONN_ID]);
+	get_client_id(tb[KMQTT_A_CLIENT_ID], ev.client_id);
+	ev.reason = nla_get_u8(tb[KMQTT_A_AUTH_REASON]);
+	if (tb[KMQTT_A_AUTH_DATA]) {
+		ev.data = nla_data(tb[KMQTT_A_AUTH_DATA]);
+		ev.data_len = (size_t)nla_len(tb[KMQTT_A_AUTH_DATA]);
+	}
+	nl->auth_fn(&ev, nl->auth_arg);
+}
+
 static int event_cb(struct nl_msg *msg, void *arg)
 {
 	struct genlmsghdr *gnlh = nlmsg_data(nlmsg_hdr(msg));
@@ -774,9 +821,14 @@ static int event_cb(struct nl_msg *msg, void *arg)
 	struct kmqtt_nl *nl = arg;
 	struct kmqtt_nl_closed ev;
 
-	if (gnlh->cmd != KMQTT_CMD_CONN_CLOSED ||
+	if ((gnlh->cmd != KMQTT_CMD_CONN_CLOSED &&
+	     gnlh->cmd != KMQTT_CMD_AUTH) ||
 	    genlmsg_parse(nlmsg_hdr(msg), 0, tb, KMQTT_A_MAX, attr_policy))
 		return NL_SKIP;
+	if (gnlh->cmd == KMQTT_CMD_AUTH) {
+		auth_event(nl, tb);
+		return NL_OK;
+	}
 	memset(&ev, 0, sizeof(ev));
 	if (tb[KMQTT_A_CONN_ID])
 		ev.conn_id = nla_get_u64(tb[KMQTT_A_CONN_ID]);
@@ -785,6 +837,12 @@ static int event_cb(struct nl_msg *msg, void *arg)
 		    nla_get_u32(tb[KMQTT_A_CLOSE_REASON]) : __KMQTT_CLOSE_MAX;
 	nl->closed_fn(&ev, nl->closed_arg);
 	return NL_OK;
+}
+
+void kmqtt_nl_on_auth(struct kmqtt_nl *nl, kmqtt_nl_auth_fn fn, void *arg)
+{
+	nl->auth_fn = fn;
+	nl->auth_arg = arg;
 }
 
 int kmqtt_nl_subscribe(struct kmqtt_nl *nl, kmqtt_nl_closed_fn fn, void *arg)

@@ -18,6 +18,7 @@
 #include <linux/kmqtt.h>
 
 struct nl_sock;
+struct kmqtt_nl_auth;
 struct kmqtt_nl_closed;
 
 /* One access rule of KMQTT_A_ACL (kmqttd compiles them in agent/acl.c). */
@@ -34,6 +35,7 @@ struct acl_rules {
 
 typedef void (*kmqtt_nl_closed_fn)(const struct kmqtt_nl_closed *ev,
 				   void *arg);
+typedef void (*kmqtt_nl_auth_fn)(const struct kmqtt_nl_auth *ev, void *arg);
 
 struct kmqtt_nl {
 	struct nl_sock *sock;		/* requests and replies */
@@ -46,6 +48,8 @@ struct kmqtt_nl {
 	uint8_t version;
 	kmqtt_nl_closed_fn closed_fn;
 	void *closed_arg;
+	kmqtt_nl_auth_fn auth_fn;	/* NULL: AUTH events are skipped */
+	void *auth_arg;
 	/* Why the last call failed, with the kernel's extended ack if any. */
 	char error[256];
 };
@@ -100,6 +104,8 @@ struct kmqtt_nl_attach {
 	uint32_t max_packet_out;
 	uint16_t topic_alias_max;	/* 0: left out */
 	uint32_t will_delay;		/* with @will; 0: left out */
+	/* The method it authenticated with at CONNECT; NULL: left out. */
+	const char *auth_method;
 	const uint8_t *connack_props;
 	size_t connack_props_len;
 	const uint8_t *will_props;
@@ -207,9 +213,36 @@ int kmqtt_nl_dump_subscriptions(struct kmqtt_nl *nl,
 				void *arg);
 
 /*
+ * A client's AUTH (re-authentication, MQTT 5.0 4.12.1) relayed by the
+ * module: @data (NULL when the packet had none) is valid during the
+ * callback only.
+ */
+struct kmqtt_nl_auth {
+	uint64_t conn_id;
+	char client_id[KMQTT_CLIENT_ID_MAX + 1];
+	uint8_t reason;			/* 0x19 re-authenticate, 0x18 continue */
+	const uint8_t *data;
+	size_t data_len;
+};
+
+/*
+ * Answer the last AUTH event of connection @conn_id of @client_id:
+ * @reason 0x00 (success) or 0x18 (continue) goes to the client with the
+ * @len bytes of @data (NULL: none); 0x80 or above disconnects it with
+ * that reason.  -ENOENT: the connection is gone; -EINVAL: it was not
+ * waiting for an answer.
+ */
+int kmqtt_nl_auth_reply(struct kmqtt_nl *nl, uint64_t conn_id,
+			const char *client_id, uint8_t reason,
+			const uint8_t *data, size_t len);
+
+/* Have kmqtt_nl_events_read() pass AUTH events to @fn as well. */
+void kmqtt_nl_on_auth(struct kmqtt_nl *nl, kmqtt_nl_auth_fn fn, void *arg);
+
+/*
  * Join the events group on a second, non-blocking socket whose fd
  * kmqtt_nl_events_fd() gives for polling; kmqtt_nl_events_read() then
- * calls @fn for each queued event.  -EPERM: no CAP_NET_ADMIN.
+ * calls @fn for each queued close event.  -EPERM: no CAP_NET_ADMIN.
  */
 int kmqtt_nl_subscribe(struct kmqtt_nl *nl, kmqtt_nl_closed_fn fn, void *arg);
 int kmqtt_nl_events_fd(const struct kmqtt_nl *nl);

@@ -29,6 +29,9 @@
 #define KMQTT_CONNACK_PROPS_MAX	4096
 /* Most bytes ATTACH takes in KMQTT_A_PENDING: one TLS record's worth. */
 #define KMQTT_PENDING_MAX	16384
+/* An MQTT 5.0 Authentication Method (4.12), and its data per AUTH packet. */
+#define KMQTT_AUTH_METHOD_MAX	256
+#define KMQTT_AUTH_DATA_MAX	4096
 
 /*
  * Access rules (Mosquitto ACL semantics): for a topic, the first rule whose
@@ -53,7 +56,7 @@ enum kmqtt_cmd {
 	 * optionally WILL_TOPIC, WILL_PAYLOAD, WILL_QOS, WILL_RETAIN, PENDING,
 	 * ACL, USERNAME, MOUNT_POINT; for MQTT 5.0 SESSION_EXPIRY,
 	 * RECEIVE_MAX, MAX_PACKET_OUT, CONNACK_PROPS, WILL_PROPS,
-	 * TOPIC_ALIAS_MAX, WILL_DELAY.
+	 * TOPIC_ALIAS_MAX, WILL_DELAY, AUTH_METHOD.
 	 * Reply: CONN_ID, SESSION_PRESENT.  The module sends CONNACK itself.
 	 */
 	KMQTT_CMD_ATTACH,
@@ -79,6 +82,21 @@ enum kmqtt_cmd {
 	 * session, -ENOTCONN: it is offline.
 	 */
 	KMQTT_CMD_DISCONNECT,
+	/*
+	 * MQTT 5.0 re-authentication (4.12.1) of a client attached with an
+	 * AUTH_METHOD; the module relays, the agent decides.
+	 * event on KMQTT_MCGRP_EVENTS: CONN_ID, CLIENT_ID, AUTH_REASON
+	 * (0x19 re-authenticate, 0x18 continue), AUTH_DATA if the client's
+	 * AUTH had some.  The module waits for the agent's answer before it
+	 * takes another AUTH from the client (one sooner is a protocol
+	 * error); without a listener the client is disconnected (0x87).
+	 * doit, the agent's answer to the last event: CONN_ID, CLIENT_ID,
+	 * AUTH_REASON (0x00 success and 0x18 continue go to the client in an
+	 * AUTH with the method and AUTH_DATA; 0x80 or above disconnects it
+	 * with that reason, also while the client has the turn).  -ENOENT:
+	 * that connection is gone, -EINVAL: it is not waiting for an answer.
+	 */
+	KMQTT_CMD_AUTH,
 
 	__KMQTT_CMD_MAX,
 };
@@ -170,6 +188,15 @@ enum kmqtt_attr {
 	 * if a new connection takes the session meanwhile.  Absent: 0.
 	 */
 	KMQTT_A_WILL_DELAY,
+	/*
+	 * binary, 5.0: 1..KMQTT_AUTH_METHOD_MAX bytes, the Authentication
+	 * Method the client authenticated with at CONNECT.  Absent: an AUTH
+	 * from the client is a protocol error (4.12).
+	 */
+	KMQTT_A_AUTH_METHOD,
+	KMQTT_A_AUTH_REASON,	/* u8: an AUTH packet's reason code */
+	/* binary: 0..KMQTT_AUTH_DATA_MAX bytes of Authentication Data */
+	KMQTT_A_AUTH_DATA,
 
 	__KMQTT_A_MAX,
 };
@@ -228,6 +255,7 @@ enum kmqtt_close_reason {
 	 */
 	KMQTT_CLOSE_DISCONNECT_WILL,
 	KMQTT_CLOSE_ADMIN,	/* the operator's DISCONNECT command */
+	KMQTT_CLOSE_AUTH,	/* 5.0 re-authentication failed */
 
 	__KMQTT_CLOSE_MAX,
 };

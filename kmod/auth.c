@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Re-authentication.  The client's receive work and the agent's answer
+ * (a netlink request) meet only in conn->auth_turn: each moves it on
+ * with cmpxchg() from the state it expects, so an AUTH out of turn, from
+ * either side, is refused without a lock.  The turn is changed before
+ * the AUTH to the client is queued, so its answer finds it changed.
+ */
+
+#include <linux/atomic.h>
+#include <linux/mm.h>
+#include <kmqtt/mqtt.h>
+#include <linux/kmqtt.h>
+
+#include "auth.h"
+#include "codec.h"
+#include "conn.h"
+#include "netlink.h"
+#include "property.h"
+#include "send.h"
+
+/*
+ * Close with @reason (0x80 or above) in the DISCONNECT (4.12.1); only
+ * whoever has the turn fails the exchange.
+ */
+static void kmqtt_auth_fail(struct kmqtt_conn *conn, u8 reason)
+{
+	conn->auth_failed = reason;
+	kmqtt_conn_close(conn, KMQTT_CLOSE_AUTH);
+}
+
+int kmqtt_auth_receive(struct kmqtt_conn *conn,
+		       const struct kmqtt_fixed_hdr *hdr, const u8 *body)
+{
+	struct kmqtt_props props;
+	int turn, ret;
+	u8 reason;
+
+	if (!kmqtt_conn_v5(conn))
+		return kmqtt_conn_violation(conn, MQTT_RC_PROTOCOL_ERROR,
+					    "packet type not sent by clients");
+	ret = kmqtt_codec_parse_reason(body, hdr->rem_len, KMQTT_PROPS_AUTH,
+				       &reason, &props);
+	if (ret)
+		return kmqtt_conn_violation(conn, kmqtt_conn_parse_reason(ret),
+					    "malformed AUTH");
+	/* 4.12: only with the method of CONNECT, MQTT-4.12.1-1. */
+	if (!conn->auth_method)
+		return kmqtt_conn_violation(conn, MQTT_RC_PROTOCOL_ERROR,
+					    "AUTH without a method at CONNECT");
+	if (!kmqtt_props_has(&props, MQTT_PROP_AUTH_METHOD) ||
+	    props.auth_method.len != conn->auth_method_len ||
+	    memcmp(props.auth_method.data, conn->auth_method,
+		   conn->auth_method_len))
+		return kmqtt_conn_violation(conn, MQTT_RC_PROTOCOL_ERROR,
+					    "AUTH with another method");
+	if (reason == MQTT_RC_REAUTHENTICATE)
+		turn = KMQTT_AUTH_NONE;
+	else if (reason == MQTT_RC_CONTINUE_AUTH)
+		turn = KMQTT_AUTH_CLIENT;
+	else
+		return kmqtt_conn_violation(conn, MQTT_RC_PROTOCOL_ERROR,
+					    "AUTH reason");
+	if (cmpxchg(&conn->auth_turn, turn, KMQTT_AUTH_AGENT) != turn)
+		return kmqtt_conn_violation(conn, MQTT_RC_PROTOCOL_ERROR,
+					    "AUTH out of turn");
+	/* More than any method answers: it cannot succeed. */
+	if (props.auth_data.len > KMQTT_AUTH_DATA_MAX) {
+		kmqtt_auth_fail(conn, MQTT_RC_NOT_AUTHORIZED);
+		return 0;
+	}
+	ret = kmqtt_netlink_auth_event(conn, reason,
+				       kmqtt_props_has(&props,
+						       MQTT_PROP_AUTH_DATA) ?
+				       props.auth_data.data : NULL,
+				       props.auth_data.len);
+	if (ret) {
+		net_info_ratelimited("kmqtt: connection %llu: re-authentication not handed to the agent (%d)\n",
+				     conn->id, ret);
+		kmqtt_auth_fail(conn, MQTT_RC_NOT_AUTHORIZED);
+	}
+	return 0;
+}
+
+int kmqtt_auth_answer(struct kmqtt_conn *conn, u8 reason, const u8 *data,
+		      u16 len)
+{
+	size_t size = kmqtt_codec_auth_size(conn->auth_method_len, len);
+	struct kmqtt_txent *ent;
+	int next;
+
+	/* An answer the client does not take fails it (MQTT-3.1.2-24). */
+	if (conn->max_packet_out && size > conn->max_packet_out &&
+	    reason < 0x80)
+		reason = MQTT_RC_NOT_AUTHORIZED;
+	/*
+	 * A failure ends the exchange whoever's turn it is: the agent also
+	 * gives up on a client that does not answer in time.
+	 */
+	if (reason >= 0x80) {
+		if (xchg(&conn->auth_turn, KMQTT_AUTH_NONE) == KMQTT_AUTH_NONE)
+			return -EINVAL;
+		kmqtt_auth_fail(conn, reason);
+		return 0;
+	}
+	if (reason == MQTT_RC_SUCCESS)
+		next = KMQTT_AUTH_NONE;
+	else if (reason == MQTT_RC_CONTINUE_AUTH)
+		next = KMQTT_AUTH_CLIENT;
+	else
+		return -EINVAL;
+	/* Before the turn changes: queueing it then cannot fail. */
+	ent = kmqtt_send_alloc_control(conn->broker);
+	if (!ent)
+		return -ENOMEM;
+	ent->body = kvmalloc(size, GFP_KERNEL);
+	if (!ent->body) {
+		kmqtt_send_free_control(conn->broker, ent);
+		return -ENOMEM;
+	}
+	if (cmpxchg(&conn->auth_turn, KMQTT_AUTH_AGENT, next) !=
+	    KMQTT_AUTH_AGENT) {
+		kmqtt_send_free_control(conn->broker, ent);
+		return -EINVAL;
+	}
+	if (kmqtt_send_auth(conn, ent, reason, data, len))
+		kmqtt_conn_close(conn, KMQTT_CLOSE_OVERFLOW);
+	return 0;
+}
