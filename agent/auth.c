@@ -15,6 +15,7 @@
 #include "log.h"
 #include "origins.h"
 #include "passwd.h"
+#include "reauth.h"
 #include "scram.h"
 #include "scram_file.h"
 
@@ -26,6 +27,7 @@ struct auth_grant {
 	char *username;
 	struct acl_rules rules;
 	bool has_rules;
+	bool by_method;			/* @username is a method's user */
 	char reason[192];
 };
 
@@ -90,7 +92,8 @@ static char *listener_name(const struct config_listener *l)
 }
 
 int auth_policies_load(struct auth_policies *ps, const struct config *cfg,
-		       struct origins *origins, char *err, size_t errlen)
+		       struct origins *origins, struct reauth *reauth,
+		       char *err, size_t errlen)
 {
 	size_t i;
 
@@ -105,6 +108,7 @@ int auth_policies_load(struct auth_policies *ps, const struct config *cfg,
 	if (!ps->per_listener) {
 		if (policy_load(&ps->policy[0], &cfg->security, err, errlen))
 			goto fail;
+		ps->policy[0].reauth = reauth;
 		return 0;
 	}
 	for (i = 0; i < ps->count; i++) {
@@ -114,6 +118,7 @@ int auth_policies_load(struct auth_policies *ps, const struct config *cfg,
 		if (policy_load(policy, &l->security, err, errlen))
 			goto fail;
 		policy->origins = origins;
+		policy->reauth = reauth;
 		policy->listener = listener_name(l);
 		if (!policy->listener) {
 			snprintf(err, errlen, "out of memory");
@@ -223,6 +228,7 @@ static uint8_t auth_identify_by_method(const struct listener_conn_info *ci,
 				   "User Name other than the user authenticated",
 				   ci->auth_identity, c);
 	a->username = strdup(ci->auth_identity);
+	a->by_method = true;
 	return a->username ? MQTT_CONNACK_ACCEPTED :
 			     MQTT_CONNACK_SERVER_UNAVAILABLE;
 }
@@ -274,6 +280,18 @@ static uint8_t auth_identify(const struct auth_policy *policy,
 	return MQTT_CONNACK_ACCEPTED;
 }
 
+/* The method @name as @policy offers it, with its settings in *@config. */
+static const struct auth_method *policy_method(const struct auth_policy *policy,
+					       const char *name,
+					       const void **config)
+{
+	if (policy->scram && !strcmp(name, scram_sha256_method.name)) {
+		*config = policy->scram;
+		return &scram_sha256_method;
+	}
+	return NULL;
+}
+
 const struct auth_method *auth_method_for(const struct listener_conn_info *ci,
 					 const char *name,
 					 const void **config, void *arg)
@@ -283,11 +301,7 @@ const struct auth_method *auth_method_for(const struct listener_conn_info *ci,
 	/* A certificate names the client: nothing else may. */
 	if (ci->identity != LISTENER_IDENTITY_CONNECT)
 		return NULL;
-	if (policy->scram && !strcmp(name, scram_sha256_method.name)) {
-		*config = policy->scram;
-		return &scram_sha256_method;
-	}
-	return NULL;
+	return policy_method(policy, name, config);
 }
 
 uint8_t auth_check(const struct listener_conn_info *ci,
@@ -331,6 +345,24 @@ uint8_t auth_check(const struct listener_conn_info *ci,
 	return MQTT_CONNACK_ACCEPTED;
 }
 
+/* What re-authentication of attached connection @conn_id needs. */
+static void auth_record_method(const struct auth_policy *policy,
+			       const struct connect_packet *c,
+			       uint64_t conn_id, const char *user)
+{
+	char method[AUTH_METHOD_NAME_MAX + 1];
+	int err;
+
+	/* The listener looked the method up: it is that short. */
+	snprintf(method, sizeof(method), "%.*s", (int)c->auth_method.len,
+		 (const char *)c->auth_method.data);
+	err = reauth_attached(policy->reauth, conn_id, c->client_id,
+			      policy->listener, method, user);
+	if (err)
+		log_error("Client %s: %s: its re-authentication will be refused.",
+			  c->client_id, strerror(-err));
+}
+
 void auth_finish(struct listener_grant *g, const struct connect_packet *c,
 		 uint64_t conn_id, void *arg)
 {
@@ -342,6 +374,8 @@ void auth_finish(struct listener_grant *g, const struct connect_packet *c,
 			conn_id, c->clean_session))
 		log_error("Out of memory: the access rules of client %s will not be updated on reload.",
 			  c->client_id);
+	if (conn_id && a && a->by_method && policy->reauth)
+		auth_record_method(policy, c, conn_id, a->username);
 	if (a) {
 		if (a->has_rules)
 			acl_rules_free(&a->rules);
@@ -390,6 +424,34 @@ static void collect_session(const struct kmqtt_nl_session *s, void *arg)
 }
 
 /*
+ * The policy of the clients of @listener (auth_policy.listener, NULL:
+ * unknown), or NULL: with per_listener_settings true, a listener that is
+ * gone or unknown.
+ */
+static const struct auth_policy *listener_policy(const struct auth_policies *ps,
+						 const char *listener)
+{
+	size_t i;
+
+	if (!ps->per_listener)
+		return ps->count ? &ps->policy[0] : NULL;
+	for (i = 0; listener && i < ps->count; i++)
+		if (!strcmp(ps->policy[i].listener, listener))
+			return &ps->policy[i];
+	return NULL;
+}
+
+const struct auth_method *auth_policies_method(const struct auth_policies *ps,
+					      const char *listener,
+					      const char *name,
+					      const void **config)
+{
+	const struct auth_policy *policy = listener_policy(ps, listener);
+
+	return policy ? policy_method(policy, name, config) : NULL;
+}
+
+/*
  * The policy of @client_id's session, or NULL: with per_listener_settings
  * true, one that kmqttd did not attach or whose listener is gone.
  */
@@ -397,16 +459,7 @@ static const struct auth_policy *session_policy(const struct auth_policies *ps,
 						const struct origins *origins,
 						const char *client_id)
 {
-	const char *listener;
-	size_t i;
-
-	if (!ps->per_listener)
-		return &ps->policy[0];
-	listener = origins_get(origins, client_id);
-	for (i = 0; listener && i < ps->count; i++)
-		if (!strcmp(ps->policy[i].listener, listener))
-			return &ps->policy[i];
-	return NULL;
+	return listener_policy(ps, origins_get(origins, client_id));
 }
 
 /*

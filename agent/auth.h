@@ -21,6 +21,7 @@ struct config_security;
 struct kmqtt_nl;
 struct origins;
 struct passwd_file;
+struct reauth;
 struct scram_file;
 
 struct auth_policy {
@@ -34,6 +35,8 @@ struct auth_policy {
 	 */
 	char *listener;
 	struct origins *origins;
+	/* Where connections a method authenticated are recorded, or NULL. */
+	struct reauth *reauth;
 	/* auth_method_for(), auth_check() and auth_finish() */
 	struct listener_auth hooks;
 };
@@ -47,16 +50,30 @@ struct auth_policies {
 
 /*
  * Load the password and ACL files of @cfg.  With per_listener_settings
- * true, sessions attached are recorded in @origins.  Returns 0, or -1
- * with @err "FILE:LINE: directive: what is wrong" and @ps empty.
+ * true, sessions attached are recorded in @origins; connections attached
+ * after a method authenticated them are in @reauth (NULL: not recorded).
+ * Returns 0, or -1 with @err "FILE:LINE: directive: what is wrong" and
+ * @ps empty.
  */
 int auth_policies_load(struct auth_policies *ps, const struct config *cfg,
-		       struct origins *origins, char *err, size_t errlen);
+		       struct origins *origins, struct reauth *reauth,
+		       char *err, size_t errlen);
 void auth_policies_free(struct auth_policies *ps);
 
 /* The check of the clients of cfg->listeners[@i]. */
 const struct listener_auth *auth_policies_hooks(const struct auth_policies *ps,
 						size_t i);
+
+/*
+ * Re-authentication: the method @name as the policy of @listener
+ * (auth_policy.listener, NULL without per_listener_settings) offers it
+ * now, with its settings in *@config; or NULL: not offered, or that
+ * listener has no policy (any more).
+ */
+const struct auth_method *auth_policies_method(const struct auth_policies *ps,
+					      const char *listener,
+					      const char *name,
+					      const void **config);
 
 /* Does any policy have an ACL file? */
 bool auth_policies_have_acl(const struct auth_policies *ps);
@@ -67,7 +84,8 @@ bool auth_policies_have_acl(const struct auth_policies *ps);
  * auth_method_for() offers SCRAM-SHA-256 when the policy has a
  * scram_file, to clients a certificate does not name.  A client it
  * authenticated is its user: not anonymous, the password file not
- * consulted; strict about the CONNECT's credentials:
+ * consulted, and auth_finish() records its connection for
+ * re-authentication (reauth.h); strict about the CONNECT's credentials:
  *	a User Name other than the user authenticated   5 not authorised
  *	a Password (nothing would check it)             5
  *

@@ -319,6 +319,8 @@ static void pending_attach(struct pending *p, struct listener_grant *g)
 		.will_props = p->will_props,
 		.will_props_len = p->will_props_len,
 		.will_delay = c->will_delay,
+		/* The module takes AUTH (re-authentication) from it then. */
+		.auth_method = p->auth_method ? p->auth_method->name : NULL,
 	};
 	/* The socket is the module's from now on: stop watching it. */
 	loop_del(l->loop, &p->src);

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "loop.h"
 #include "origins.h"
+#include "reauth.h"
 #include "scram_file.h"
 
 #define DEFAULT_ADDR		"0.0.0.0"
@@ -48,6 +49,7 @@ struct agent {
 	struct config cfg;
 	struct auth_policies policies;	/* of cfg */
 	struct origins origins;		/* per_listener_settings true */
+	struct reauth reauth;		/* of connections a method authenticated */
 	struct loop loop;
 	struct kmqtt_nl nl;
 	struct listeners listeners;
@@ -66,8 +68,8 @@ static void usage(FILE *out)
 		"  -b ADDR  address to bind, IPv4 or IPv6 (default " DEFAULT_ADDR
 		" without -c)\n"
 		"  -v       log connections and disconnections\n"
-		"  -t SECS  close connections without CONNECT (or an AUTH they owe)\n"
-		"           after SECS (default %d)\n"
+		"  -t SECS  close connections without CONNECT (or an AUTH they owe,\n"
+		"           re-authenticating too) after SECS (default %d)\n"
 		"  --scram-entry USER  print USER's scram_file line for the password\n"
 		"           on the first line of standard input\n",
 		DEFAULT_TIMEOUT_S);
@@ -113,7 +115,8 @@ static int config_read(struct agent *a, struct config *cfg,
 			       config_warning, NULL, err, errlen)) {
 		return EXIT_CONFIG;
 	}
-	if (auth_policies_load(policies, cfg, &a->origins, err, errlen)) {
+	if (auth_policies_load(policies, cfg, &a->origins, &a->reauth, err,
+			       errlen)) {
 		config_free(cfg);
 		return EXIT_CONFIG;
 	}
@@ -254,6 +257,7 @@ static void on_closed(const struct kmqtt_nl_closed *ev, void *arg)
 	struct agent *a = arg;
 
 	origins_closed(&a->origins, ev->client_id, ev->conn_id);
+	reauth_closed(&a->reauth, ev->conn_id);
 	/* mosquitto's wording when a client id connects again */
 	if (ev->reason == KMQTT_CLOSE_TAKEOVER)
 		log_verbose("Client %s already connected, closing old connection.",
@@ -261,6 +265,13 @@ static void on_closed(const struct kmqtt_nl_closed *ev, void *arg)
 	else
 		log_verbose("Client %s disconnected: %s", ev->client_id,
 			    kmqtt_nl_close_reason_name(ev->reason));
+}
+
+static void on_auth(const struct kmqtt_nl_auth *ev, void *arg)
+{
+	struct agent *a = arg;
+
+	reauth_event(&a->reauth, ev, loop_now_ms());
 }
 
 static void events_handle(struct loop_source *src, uint32_t events)
@@ -307,6 +318,17 @@ static int push_limits(struct agent *a)
 	return 0;
 }
 
+/* Until the listeners' or the re-authentications' next deadline, or -1. */
+static int loop_timeout(const struct agent *a)
+{
+	int listeners = listeners_timeout(&a->listeners);
+	int reauth = reauth_timeout(&a->reauth, loop_now_ms());
+
+	if (listeners < 0 || (reauth >= 0 && reauth < listeners))
+		return reauth;
+	return listeners;
+}
+
 /* Serve until SIGINT or SIGTERM; @policies are @a->cfg's. */
 static int run(struct agent *a, struct auth_policies *policies)
 {
@@ -322,6 +344,7 @@ static int run(struct agent *a, struct auth_policies *policies)
 		fprintf(stderr, "kmqttd: %s\n", a->nl.error);
 		goto err_nl;
 	}
+	kmqtt_nl_on_auth(&a->nl, on_auth, a);
 	rc = push_limits(a);
 	if (rc)
 		goto err_nl;
@@ -363,12 +386,13 @@ static int run(struct agent *a, struct auth_policies *policies)
 			    a->opt.config_path);
 
 	while (!a->stop) {
-		rc = loop_run_once(&a->loop, listeners_timeout(&a->listeners));
+		rc = loop_run_once(&a->loop, loop_timeout(a));
 		if (rc < 0) {
 			log_error("epoll_wait: %s", strerror(-rc));
 			break;
 		}
 		listeners_expire(&a->listeners);
+		reauth_expire(&a->reauth, loop_now_ms());
 	}
 	listeners_close(&a->listeners);
 	close(a->signals.fd);
@@ -487,6 +511,9 @@ int main(int argc, char **argv)
 		return rc;
 	if (a.opt.scram_user)
 		return scram_entry(a.opt.scram_user);
+	/* A client owes each AUTH as soon as it owes its CONNECT. */
+	reauth_init(&a.reauth, &a.nl, &a.policies,
+		    (uint64_t)a.opt.timeout_s * 1000);
 	rc = config_read(&a, &a.cfg, &policies, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "kmqttd: %s\n", err);
@@ -495,6 +522,7 @@ int main(int argc, char **argv)
 	apply_log_settings(&a);
 	rc = run(&a, &policies);
 	auth_policies_free(&policies);
+	reauth_fini(&a.reauth);
 	auth_policies_free(&a.policies);
 	origins_fini(&a.origins);
 	config_free(&a.cfg);

@@ -4,9 +4,11 @@
  * Mosquitto 2.0 gives them, certificate identities, one policy per
  * listener with per_listener_settings true, and the rules a reload sends
  * each session (kmqtt_nl_dump_sessions() and kmqtt_nl_set_acl() are
- * fakes that record what would go to kmqtt.ko).
+ * fakes that record what would go to kmqtt.ko), and the connections a
+ * method authenticated, recorded for re-authentication.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,8 @@
 #include "kmqtt_nl.h"
 #include "log.h"
 #include "origins.h"
+#include "reauth.h"
+#include "scram.h"
 #include "kselftest_harness.h"
 
 /* mosquitto_passwd's hashes: X has password "xpass", Y "ypass". */
@@ -75,6 +79,20 @@ int kmqtt_nl_set_acl(struct kmqtt_nl *nl, const char *client_id,
 	return 0;
 }
 
+/* Re-authentication does not run here: its answers are never sent. */
+int kmqtt_nl_auth_reply(struct kmqtt_nl *nl, uint64_t conn_id,
+			const char *client_id, uint8_t reason,
+			const uint8_t *data, size_t len)
+{
+	(void)nl;
+	(void)conn_id;
+	(void)client_id;
+	(void)reason;
+	(void)data;
+	(void)len;
+	return -ENOSYS;
+}
+
 FIXTURE(auth) {
 	char dir[64];
 	char conf[128];
@@ -82,6 +100,7 @@ FIXTURE(auth) {
 	struct config cfg;
 	struct auth_policies ps;
 	struct origins origins;
+	struct reauth reauth;
 	struct connect_packet c;
 	struct listener_conn_info ci;
 };
@@ -111,6 +130,7 @@ FIXTURE_SETUP(auth)
 	memset(&self->cfg, 0, sizeof(self->cfg));
 	memset(&self->ps, 0, sizeof(self->ps));
 	origins_init(&self->origins);
+	reauth_init(&self->reauth, NULL, &self->ps, 1000);
 	memset(&self->c, 0, sizeof(self->c));
 	strcpy(self->c.client_id, "c1");
 	self->c.client_id_len = 2;
@@ -123,6 +143,7 @@ FIXTURE_TEARDOWN(auth)
 {
 	char cmd[128];
 
+	reauth_fini(&self->reauth);
 	auth_policies_free(&self->ps);
 	origins_fini(&self->origins);
 	config_free(&self->cfg);
@@ -149,6 +170,7 @@ static int load(FIXTURE_DATA(auth) *self, const char *text)
 			self->err, sizeof(self->err)))
 		return -1;
 	return auth_policies_load(&self->ps, &self->cfg, &self->origins,
+				  &self->reauth,
 				  self->err, sizeof(self->err));
 }
 
@@ -361,6 +383,62 @@ static void attach(FIXTURE_DATA(auth) *self, size_t i, const char *client_id,
 	credentials(&self->c, NULL, NULL);
 	hooks->check(&self->ci, &g, hooks->arg);
 	hooks->finish(&g, &self->c, conn_id, hooks->arg);
+}
+
+/*
+ * A connection a method authenticated is recorded once attached, for
+ * re-authentication under its listener's policy; others are not.
+ */
+TEST_F(auth, method_connections_recorded_for_reauth)
+{
+	const struct listener_auth *hooks;
+	const void *config = NULL;
+	struct listener_grant g;
+
+	write_file(self->dir, "scram", SCRAM_USER);
+	LOAD_OK("per_listener_settings true\n"
+		"listener 1883\nscram_file DIR/scram\n"
+		"listener 1884\nallow_anonymous true\n");
+	hooks = auth_policies_hooks(&self->ps, 0);
+	self->c.has_auth_method = true;
+	self->c.auth_method = (struct connect_bytes){
+		(const uint8_t *)"SCRAM-SHA-256", 13 };
+	self->ci.auth_identity = "user";
+	hooks->check(&self->ci, &g, hooks->arg);
+	hooks->finish(&g, &self->c, 0, hooks->arg);
+	EXPECT_EQ(0, self->reauth.count);
+	hooks->check(&self->ci, &g, hooks->arg);
+	hooks->finish(&g, &self->c, 5, hooks->arg);
+	EXPECT_EQ(1, self->reauth.count);
+	self->ci.auth_identity = NULL;
+	self->c.has_auth_method = false;
+	attach(self, 1, "anonymous", 6);
+	EXPECT_EQ(1, self->reauth.count);
+	/* what re-authentication looks up, by the policy's listener name */
+	EXPECT_EQ(&scram_sha256_method,
+		  auth_policies_method(&self->ps, "1883 *", "SCRAM-SHA-256",
+				       &config));
+	EXPECT_EQ(self->ps.policy[0].scram, config);
+	EXPECT_EQ(NULL, auth_policies_method(&self->ps, "1884 *",
+					     "SCRAM-SHA-256", &config));
+	EXPECT_EQ(NULL, auth_policies_method(&self->ps, NULL,
+					     "SCRAM-SHA-256", &config));
+	EXPECT_EQ(NULL, auth_policies_method(&self->ps, "1885 *",
+					     "SCRAM-SHA-256", &config));
+}
+
+/* Without per_listener_settings the one policy offers it to all. */
+TEST_F(auth, reauth_method_of_the_global_policy)
+{
+	const void *config = NULL;
+
+	write_file(self->dir, "scram", SCRAM_USER);
+	LOAD_OK("listener 1883\nscram_file DIR/scram\n");
+	EXPECT_EQ(&scram_sha256_method,
+		  auth_policies_method(&self->ps, NULL, "SCRAM-SHA-256",
+				       &config));
+	EXPECT_EQ(NULL, auth_policies_method(&self->ps, NULL, "PLAIN",
+					     &config));
 }
 
 static void hold_session(const char *client_id)

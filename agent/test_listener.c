@@ -51,6 +51,7 @@ static struct {
 	size_t connack_props_len;
 	uint8_t will_props[64];
 	size_t will_props_len;
+	char auth_method[32];		/* "": none */
 } attach;
 
 static void copy_field(char *out, size_t size, const uint8_t *data, size_t len)
@@ -104,6 +105,8 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 	attach.will_props_len = copy_bytes(attach.will_props,
 					   sizeof(attach.will_props),
 					   req->will_props, req->will_props_len);
+	snprintf(attach.auth_method, sizeof(attach.auth_method), "%s",
+		 req->auth_method ? req->auth_method : "");
 	reply->conn_id = 1;
 	reply->session_present = false;
 	if (attach.result)
@@ -729,6 +732,7 @@ TEST_F(listener, v5_attach_fields)
 	ASSERT_STREQ("w/t", attach.will_topic);
 	ASSERT_STREQ("bye", attach.will_payload);
 	ASSERT_EQ(5, attach.will_delay);
+	ASSERT_STREQ("", attach.auth_method);
 	ASSERT_EQ(sizeof(will_props), attach.will_props_len);
 	ASSERT_EQ(0, memcmp(will_props, attach.will_props,
 			    sizeof(will_props)));
@@ -1296,6 +1300,8 @@ TEST_F(listener, v5_scram_sha256_exchange)
 	run_until(&self->l, &self->loop, attached_once);
 	ASSERT_EQ(1, attach.calls);
 	ASSERT_STREQ("user", checked_identity);
+	/* the module takes its re-authentication */
+	ASSERT_STREQ("SCRAM-SHA-256", attach.auth_method);
 	/* Authentication Method, then Authentication Data "v=" and 44 */
 	ASSERT_LE(16 + 3 + 46, attach.connack_props_len);
 	tail = attach.connack_props + attach.connack_props_len - 16 - 49;
