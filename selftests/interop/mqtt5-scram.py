@@ -4,10 +4,12 @@ RFC 5802, RFC 7677) against kmqttd on 127.0.0.1:$MQTT5_PORT, with raw
 packets (mqtt5_packets.py) and the client's side of SCRAM written here
 with hashlib and hmac.  The broker needs a listener with a scram_file
 that has $SCRAM_USER with password $SCRAM_PASSWORD (defaults: "user",
-"pencil", the RFC 7677 example), made with kmqttd --scram-entry:
+"pencil", the RFC 7677 example), made with kmqttd --scram-entry, and
+allow_anonymous true (for a client without a method that sends AUTH):
 
   printf 'pencil\\n' | agent/kmqttd --scram-entry user > $DIR/scram
-  printf 'listener 18884 127.0.0.1\\nscram_file %s\\n' $DIR/scram > $DIR/conf
+  printf 'listener 18884 127.0.0.1\\nscram_file %s\\nallow_anonymous true\\n' \\
+      $DIR/scram > $DIR/conf
   agent/kmqttd -c $DIR/conf &
   MQTT5_PORT=18884 python3 selftests/interop/mqtt5-scram.py
 
@@ -23,7 +25,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mqtt5_packets as m5  # noqa: E402
-from mqtt5_packets import AUTH, CONNACK  # noqa: E402
+from mqtt5_packets import AUTH, CONNACK, DISCONNECT  # noqa: E402
 
 from tap_checks import Checks, expect  # noqa: E402
 
@@ -122,24 +124,39 @@ def refused_with(c, code):
     return repr(p)
 
 
-def right_password():
-    scram = Scram(USER, PASSWORD)
-    c, first = server_first("m5s-right", scram)
+def connected(client_id, scram):
+    """A connection @scram authenticated, and its CONNACK."""
+    c, first = server_first(client_id, scram)
     c.send(m5.auth(0x18, method_props(scram.final(first))))
     ack = c.recv()
     expect(ack.kind == CONNACK and ack.reason == 0, "%r", ack)
-    expect(ack.prop("authentication_method") == METHOD,
-           "CONNACK without the method: %r", ack)
-    expect(scram.verify(ack.prop("authentication_data")),
+    return c, ack
+
+
+def signed(p, scram):
+    """@p carries the method and @scram's server signature."""
+    expect(p.prop("authentication_method") == METHOD,
+           "%s without the method: %r", m5.NAMES[p.kind], p)
+    expect(scram.verify(p.prop("authentication_data")),
            "server-final %r is not the server's signature",
-           ack.prop("authentication_data"))
-    # The session is the module's now: a message to itself comes back.
-    c.send(m5.subscribe(1, [(T + "self", m5.sub_options(1))]))
+           p.prop("authentication_data"))
+
+
+def message_to_itself(c, topic, pid):
+    """The session is the module's: a message to itself comes back."""
+    c.send(m5.subscribe(pid, [(topic, m5.sub_options(1))]))
     suback, _ = c.until(m5.SUBACK)
     expect(suback.reasons == [1], "%r", suback)
-    c.send(m5.publish(T + "self", "hello", qos=0))
+    c.send(m5.publish(topic, "hello", qos=0))
     msg, _ = c.until(m5.PUBLISH)
     expect(msg.payload == b"hello", "%r", msg)
+
+
+def right_password():
+    scram = Scram(USER, PASSWORD)
+    c, ack = connected("m5s-right", scram)
+    signed(ack, scram)
+    message_to_itself(c, T + "self", 1)
     c.send(m5.disconnect(0))
     c.close()
     return repr(ack)
@@ -197,6 +214,60 @@ def disconnect_while_authenticating():
     return "closed"
 
 
+# ---- re-authentication (4.12.1) ---------------------------------------------
+
+def reauth_server_first(c, scram):
+    """AUTH 0x19 with @scram's client-first; the server's AUTH 0x18."""
+    c.send(m5.auth(0x19, method_props(scram.first())))
+    p, _ = c.until(AUTH)
+    expect(p.reason == 0x18, "expected AUTH 0x18, got %r", p)
+    expect(p.prop("authentication_method") == METHOD,
+           "AUTH without the method: %r", p)
+    return p.prop("authentication_data")
+
+
+def disconnected_with(c, code):
+    p, _ = c.until(DISCONNECT)
+    expect(p.reason == code, "expected DISCONNECT 0x%02x, got %r", code, p)
+    expect(not c.wait_closed(), "packets after the DISCONNECT")
+    return repr(p)
+
+
+def reauthenticate():
+    c, _ = connected("m5s-reauth", Scram(USER, PASSWORD))
+    message_to_itself(c, T + "reauth", 1)
+    scram = Scram(USER, PASSWORD)
+    first = reauth_server_first(c, scram)
+    c.send(m5.auth(0x18, method_props(scram.final(first))))
+    done, _ = c.until(AUTH)
+    expect(done.reason == 0x00, "expected AUTH 0x00, got %r", done)
+    signed(done, scram)
+    # The subscription stayed; publishing still works.
+    c.send(m5.publish(T + "reauth", "again", qos=0))
+    msg, _ = c.until(m5.PUBLISH)
+    expect(msg.payload == b"again", "%r", msg)
+    message_to_itself(c, T + "reauth-after", 2)
+    c.send(m5.disconnect(0))
+    c.close()
+    return repr(done)
+
+
+def reauth_wrong_password():
+    c, _ = connected("m5s-reauth-wrong", Scram(USER, PASSWORD))
+    scram = Scram(USER, PASSWORD + "x")
+    first = reauth_server_first(c, scram)
+    c.send(m5.auth(0x18, method_props(scram.final(first))))
+    return disconnected_with(c, 0x87)
+
+
+def reauth_without_method():
+    c = m5.Client(PORT, timeout=TIMEOUT)
+    c.connect("m5s-reauth-none")
+    expect(c.connack.reason == 0, "%r", c.connack)
+    c.send(m5.auth(0x19, method_props(Scram(USER, PASSWORD).first())))
+    return disconnected_with(c, 0x82)
+
+
 def main():
     checks = [
         ("4.12: the right password: AUTH 0x18 with the method and "
@@ -216,6 +287,13 @@ def main():
          other_user_name),
         ("4.12: DISCONNECT while authenticating: closed, no CONNACK",
          disconnect_while_authenticating),
+        ("4.12.1: re-authentication: AUTH 0x19 with client-first, AUTH "
+         "0x18 with server-first, AUTH 0x00 with the server's signature; "
+         "subscriptions stay, publishing works", reauthenticate),
+        ("4.12.1: re-authentication with a wrong password: DISCONNECT "
+         "0x87, closed", reauth_wrong_password),
+        ("4.12.1: AUTH from a client that connected without a method: "
+         "DISCONNECT 0x82, closed", reauth_without_method),
     ]
     run = Checks(TIMEOUT)
     print("1..%d" % len(checks))

@@ -35,8 +35,9 @@ if [ "$KMQTT_TEST_BROKER" = kmqttd ]; then
 	root=$(cd "$here/../.." && pwd)
 	printf 'pencil\n' | "$root/agent/kmqttd" --scram-entry user \
 		>"$dir/scram" || status=1
-	printf 'listener %s 127.0.0.1\nscram_file %s\n' "$MQTT5_PORT" \
-		"$dir/scram" >"$dir/conf"
+	# allow_anonymous: a client without a method, then AUTH (0x82)
+	printf 'listener %s 127.0.0.1\nscram_file %s\nallow_anonymous true\n' \
+		"$MQTT5_PORT" "$dir/scram" >"$dir/conf"
 	if broker_start "$MQTT5_PORT" "$dir/conf"; then
 		timeout 60 /usr/bin/python3 "$here/mqtt5-scram.py" || status=1
 	else
