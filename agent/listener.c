@@ -454,6 +454,7 @@ static void pending_auth_answer(struct pending *p,
 {
 	const char *method = p->auth_method->name;
 	uint8_t out[AUTH_PACKET_MAX];
+	size_t len;
 
 	if (res->verdict == AUTH_METHOD_FAIL) {
 		pending_refuse(p, MQTT_RC_NOT_AUTHORIZED, res->reason);
@@ -478,8 +479,13 @@ static void pending_auth_answer(struct pending *p,
 			       "too many authentication steps");
 		return;
 	}
-	if (!pending_send(p, out, auth_packet_put(out, method, res->data,
-						  res->data_len), "AUTH")) {
+	len = auth_packet_put(out, method, res->data, res->data_len);
+	/* 5.0 MQTT-3.1.2-24: nothing over the client's Maximum Packet Size. */
+	if (p->connect.max_packet_size && len > p->connect.max_packet_size) {
+		pending_drop(p, "AUTH over the client's maximum packet size");
+		return;
+	}
+	if (!pending_send(p, out, len, "AUTH")) {
 		pending_drop(p, "AUTH not sent");
 		return;
 	}

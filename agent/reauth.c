@@ -15,9 +15,6 @@
 #include "log.h"
 #include "reauth.h"
 
-/* AUTH's reason code of a client that re-authenticates (5.0 3.15.2.1). */
-#define REAUTH_REASON_START	0x19
-
 _Static_assert(AUTH_METHOD_DATA_MAX <= KMQTT_AUTH_DATA_MAX,
 	       "a method's data fits an AUTH the module sends");
 
@@ -255,7 +252,7 @@ void reauth_event(struct reauth *r, const struct kmqtt_nl_auth *ev,
 		      NULL, 0);
 		return;
 	}
-	if (ev->reason == REAUTH_REASON_START && !c->method) {
+	if (ev->reason == MQTT_RC_REAUTHENTICATE && !c->method) {
 		exchange_start(r, c, ev, now_ms);
 	} else if (ev->reason == MQTT_RC_CONTINUE_AUTH && c->method) {
 		c->steps++;

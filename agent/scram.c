@@ -77,6 +77,9 @@ int scram_derive(const uint8_t *password, size_t len, const uint8_t *salt,
 /* @msg as a string: no NUL inside, at most SCRAM_MESSAGE_MAX bytes. */
 static char *message_string(const uint8_t *msg, size_t len)
 {
+	/* No Authentication Data at all: msg may be NULL. */
+	if (!len)
+		return strdup("");
 	if (len > SCRAM_MESSAGE_MAX || memchr(msg, '\0', len))
 		return NULL;
 	return strndup((const char *)msg, len);

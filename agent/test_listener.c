@@ -1111,6 +1111,30 @@ TEST_F(listener, v5_enhanced_auth_exchange)
 	close(fd);
 }
 
+/*
+ * 5.0 MQTT-3.1.2-24: an AUTH over the client's Maximum Packet Size is not
+ * sent; the connection is dropped instead.
+ */
+TEST_F(listener, v5_enhanced_auth_within_max_packet_size)
+{
+	static const uint8_t connect_small[] = {
+		0x10, 33, 0, 4, 'M', 'Q', 'T', 'T', 5, 2, 0, 0x1e,
+		18, 0x27, 0, 0, 0, 10, 0x15, 0, 5, 'S', 'T', 'E', 'P', 'S',
+		0x16, 0, 2, 'h', 'i', 0, 2, 'c', '5',
+	};
+	uint8_t in[64];
+	int fd = client_connect(self->l.port);
+
+	self->l.auth = &steps_auth;
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(sizeof(connect_small),
+		  (size_t)send(fd, connect_small, sizeof(connect_small), 0));
+	run_until(&self->l, &self->loop, none_pending);
+	ASSERT_EQ(0, attach.calls);
+	ASSERT_GE(0, client_read(fd, in, sizeof(in)));
+	close(fd);
+}
+
 /* After the server's AUTH, the client sends @pkt: CONNACK @code. */
 static void expect_auth_refused(struct __test_metadata *_metadata,
 				FIXTURE_DATA(listener) *self,
