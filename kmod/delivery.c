@@ -77,6 +77,7 @@ static void kmqtt_delivery_init_one(struct kmqtt_delivery *d,
 	d->qos = qos;
 	d->retain = retain;
 	d->released = false;
+	d->resend = false;
 	d->packet_id = 0;
 }
 
@@ -202,11 +203,18 @@ static void kmqtt_delivery_send(struct kmqtt_session *session,
  * limit, and the 5.0 client's receive maximum (MQTT-3.3.4-9).  Messages
  * whose 5.0 expiry passed while they waited go (MQTT-3.3.2-5).
  */
+/* QoS 1/2 messages @conn's client may have unacknowledged. */
+static u32 kmqtt_delivery_window(const struct kmqtt_session *session,
+				 const struct kmqtt_conn *conn)
+{
+	return min_t(u32, READ_ONCE(session->broker->limits.max_inflight),
+		     conn->receive_max);
+}
+
 static void kmqtt_delivery_pump(struct kmqtt_session *session,
 				struct kmqtt_conn *conn)
 {
-	u32 window = min_t(u32, READ_ONCE(session->broker->limits.max_inflight),
-			   conn->receive_max);
+	u32 window = kmqtt_delivery_window(session, conn);
 	struct kmqtt_delivery *d, *tmp;
 	enum kmqtt_drop why;
 
@@ -339,8 +347,11 @@ void kmqtt_delivery_bind(struct kmqtt_session *session,
 	struct kmqtt_delivery *d, *tmp;
 	enum kmqtt_drop why;
 
+	u32 window = kmqtt_delivery_window(session, conn), sent = 0;
+
 	spin_lock(&session->lock);
 	rcu_assign_pointer(session->conn, conn);
+	session->n_resend = 0;
 	/*
 	 * The last connection's send queue was emptied at its close.  A
 	 * PUBREL goes out whatever the rules say: it carries no message.
@@ -352,7 +363,13 @@ void kmqtt_delivery_bind(struct kmqtt_session *session,
 			kmqtt_delivery_withdraw(session, d, why);
 			continue;
 		}
+		d->resend = sent >= window;
+		if (d->resend) {
+			session->n_resend++;
+			continue;
+		}
 		kmqtt_delivery_send(session, conn, d, true);
+		sent++;
 	}
 	kmqtt_delivery_pump(session, conn);
 	spin_unlock(&session->lock);
@@ -363,6 +380,33 @@ void kmqtt_delivery_unbind(struct kmqtt_session *session)
 	spin_lock(&session->lock);
 	RCU_INIT_POINTER(session->conn, NULL);
 	spin_unlock(&session->lock);
+}
+
+/* @d, held back at bind, was answered all the same: no longer held. */
+static void kmqtt_delivery_sent_again(struct kmqtt_session *session,
+				      struct kmqtt_delivery *d)
+{
+	if (d->resend) {
+		d->resend = false;
+		session->n_resend--;
+	}
+}
+
+/* An ack made room: the first of what bind held back goes out. */
+static void kmqtt_delivery_resend_next(struct kmqtt_session *session,
+				       struct kmqtt_conn *conn)
+{
+	struct kmqtt_delivery *d;
+
+	if (!session->n_resend)
+		return;
+	list_for_each_entry(d, &session->inflight, node) {
+		if (d->resend) {
+			kmqtt_delivery_sent_again(session, d);
+			kmqtt_delivery_send(session, conn, d, true);
+			return;
+		}
+	}
 }
 
 static struct kmqtt_delivery *
@@ -403,6 +447,7 @@ int kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
 		 * entry of its own: the delivery's may still be queued.
 		 */
 		d->released = true;
+		kmqtt_delivery_sent_again(session, d);
 		ret = kmqtt_send_ack(conn, *pubrel, MQTT_PUBREL, packet_id, 0);
 		*pubrel = NULL;
 		goto unlock;
@@ -417,7 +462,9 @@ int kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
 	}
 	list_del(&d->node);
 	WRITE_ONCE(session->n_inflight, session->n_inflight - 1);
+	kmqtt_delivery_sent_again(session, d);
 	kmqtt_delivery_put(d);
+	kmqtt_delivery_resend_next(session, conn);
 	kmqtt_delivery_pump(session, conn);
 unlock:
 	spin_unlock(&session->lock);
@@ -480,6 +527,7 @@ void kmqtt_delivery_purge(struct kmqtt_session *session)
 	session->n_queued = 0;
 	session->queued_bytes = 0;
 	session->n_inflight = 0;
+	session->n_resend = 0;
 	spin_unlock(&session->lock);
 	/* Bounded by the session's queue and window. */
 	list_for_each_entry_safe(d, tmp, &shared, node) {

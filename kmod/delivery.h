@@ -38,6 +38,7 @@ struct kmqtt_delivery {
 	u8 qos;
 	bool retain;
 	bool released;			/* QoS 2: PUBREC in, PUBREL out */
+	bool resend;			/* in flight, held back: see bind */
 };
 
 static inline struct kmqtt_delivery *kmqtt_delivery_of(struct kmqtt_txent *ent)
@@ -85,7 +86,10 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 /*
  * Bind @conn to @session, resend what was in flight (PUBLISH with DUP,
  * MQTT-4.4.0-1, or PUBREL) and start the queue, in one step so that no new
- * message overtakes them.  Unbind is its counterpart at close.
+ * message overtakes them.  What was in flight past the new connection's
+ * window (a 5.0 client's smaller receive maximum, MQTT-3.3.4-9) is
+ * resent, in order, as acks make room.  Unbind is its counterpart at
+ * close.
  */
 void kmqtt_delivery_bind(struct kmqtt_session *session,
 			 struct kmqtt_conn *conn);

@@ -73,6 +73,11 @@ struct kmqtt_session {
 	u32 n_queued;
 	u64 queued_bytes;
 	u32 n_inflight;
+	/*
+	 * Of them, how many a reconnect held back (delivery->resend): more
+	 * than the new connection's window, resent as acks make room.
+	 */
+	u32 n_resend;
 	u16 last_packet_id;
 	u64 msgs_dropped;
 

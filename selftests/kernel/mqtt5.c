@@ -1283,6 +1283,80 @@ TEST_F(mqtt5, shared_messages_of_an_ending_session)
 	EXPECT_EQ(0, mqtt_expect_silence(b, 500));
 }
 
+/*
+ * The next PUBLISH on @fd is mqtt_publish_nth()'s @n, with DUP as @dup;
+ * returns its packet id (not acked).
+ */
+static uint16_t read_nth(struct __test_metadata *_metadata, int fd, int n,
+			   bool dup)
+{
+	struct mqtt_packet p = { 0 };
+	struct mqtt5_publish got;
+	char want[16];
+	uint16_t id;
+
+	snprintf(want, sizeof(want), "%d", n);
+	EXPECT_EQ(0, mqtt5_read_publish(fd, &p, &got));
+	EXPECT_EQ(strlen(want), got.pub.payload_len);
+	EXPECT_EQ(0, memcmp(want, got.pub.payload, got.pub.payload_len))
+		TH_LOG("expected %s", want);
+	EXPECT_EQ(dup, got.pub.opts.dup) TH_LOG("%s", want);
+	id = got.pub.opts.packet_id;
+	mqtt_packet_free(&p);
+	return id;
+}
+
+/*
+ * [MQTT-3.3.4-9], [MQTT-4.4.0-1]: a session resumed with a smaller
+ * receive maximum gets what was in flight resent, but never more
+ * unacknowledged than that maximum: the rest follows, in order, as it
+ * acknowledges.
+ */
+TEST_F(mqtt5, resend_within_a_smaller_receive_maximum)
+{
+	struct kmqtt_attach_req req = {
+		.client_id = "v5-rx",
+		.session_expiry = 60,
+		.receive_max = 10,
+	};
+	uint16_t ids[4];
+	int pub, fd, i;
+
+	pub = client(_metadata, self, "v5-rx-pub", MQTT_PROTO_V311);
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, subscribe5(fd, "rx/#", 1, 1));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, mqtt_publish_nth(pub, "rx/t", i, &qos1));
+	for (i = 0; i < 4; i++)
+		read_nth(_metadata, fd, i, false);
+	ASSERT_EQ(0, mqtt5_send_disconnect(fd, 0, NULL));
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, "v5-rx",
+					     KMQTT_SESSION_OFFLINE,
+					     MQTT_TEST_TIMEOUT_MS));
+
+	req.receive_max = 2;
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	ids[0] = read_nth(_metadata, fd, 0, true);
+	ids[1] = read_nth(_metadata, fd, 1, true);
+	EXPECT_EQ(0, mqtt_expect_silence(fd, 300));
+	ASSERT_EQ(0, mqtt5_send_ack(fd, MQTT_PUBACK, ids[0], 0));
+	ids[2] = read_nth(_metadata, fd, 2, true);
+	EXPECT_EQ(0, mqtt_expect_silence(fd, 300));
+	ASSERT_EQ(0, mqtt5_send_ack(fd, MQTT_PUBACK, ids[1], 0));
+	ids[3] = read_nth(_metadata, fd, 3, true);
+	ASSERT_EQ(0, mqtt_publish_nth(pub, "rx/t", 4, &qos1));
+	EXPECT_EQ(0, mqtt_expect_silence(fd, 300));
+	ASSERT_EQ(0, mqtt5_send_ack(fd, MQTT_PUBACK, ids[2], 0));
+	read_nth(_metadata, fd, 4, false);
+	ASSERT_EQ(0, mqtt5_send_ack(fd, MQTT_PUBACK, ids[3], 0));
+
+	req.clean_session = true;
+	req.session_expiry = 0;
+	EXPECT_LE(0, attach(_metadata, self, &req, NULL));
+}
+
 /* kmqttctl disconnect @client_id: its exit status, or -1. */
 static int kmqttctl_disconnect(const char *client_id)
 {
