@@ -154,18 +154,24 @@ void reauth_closed(struct reauth *r, uint64_t conn_id)
 		conn_forget(r, c);
 }
 
-/* Send the module @reason for the connection; false when it failed. */
-static bool reply(struct reauth *r, uint64_t conn_id, const char *client_id,
-		  uint8_t reason, const uint8_t *data, size_t len)
+/*
+ * Send the module @reason for the connection: 0, or its error.  -ENOENT:
+ * the connection closed meanwhile, its event follows; -EINVAL: it no
+ * longer waits for us, the module having ended the exchange itself.
+ */
+static int reply(struct reauth *r, uint64_t conn_id, const char *client_id,
+		 uint8_t reason, const uint8_t *data, size_t len)
 {
 	int err = kmqtt_nl_auth_reply(r->nl, conn_id, client_id, reason, data,
 				      len);
 
-	/* -ENOENT: the connection closed meanwhile, its event follows. */
-	if (err && err != -ENOENT)
+	if (err == -EINVAL)
+		log_verbose("Re-authentication of client %s: %s", client_id,
+			    r->nl->error);
+	else if (err && err != -ENOENT)
 		log_error("Re-authentication of client %s: %s", client_id,
 			  r->nl->error);
-	return !err;
+	return err;
 }
 
 /* Refuse the re-authentication of @c with @reason: it is disconnected. */
@@ -184,6 +190,7 @@ static void exchange_answer(struct reauth *r, struct reauth_conn *c,
 			    uint64_t now_ms)
 {
 	uint8_t reason = MQTT_RC_CONTINUE_AUTH;
+	int err;
 
 	if (res->verdict == AUTH_METHOD_FAIL) {
 		conn_refuse(r, c, MQTT_RC_NOT_AUTHORIZED, res->reason);
@@ -202,8 +209,13 @@ static void exchange_answer(struct reauth *r, struct reauth_conn *c,
 			    "too many authentication steps");
 		return;
 	}
-	if (!reply(r, c->conn_id, c->client_id, reason, res->data,
-		   res->data_len)) {
+	err = reply(r, c->conn_id, c->client_id, reason, res->data,
+		    res->data_len);
+	if (err) {
+		/* The client would wait for an answer that never comes. */
+		if (err != -ENOENT)
+			reply(r, c->conn_id, c->client_id,
+			      MQTT_RC_NOT_AUTHORIZED, NULL, 0);
 		conn_forget(r, c);
 		return;
 	}

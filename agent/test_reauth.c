@@ -403,6 +403,23 @@ TEST_F(reauth, failed_answer_forgets_the_connection)
 	EXPECT_EQ(-1, reauth_timeout(&self->r, self->now));
 }
 
+/*
+ * An answer the module refuses for another reason than a closed
+ * connection is followed by a failure, so that the client is not left
+ * waiting; the connection is forgotten.
+ */
+TEST_F(reauth, refused_answer_fails_with_0x87)
+{
+	module.result = -EINVAL;
+	client_first(self, 7, BARE);
+	ASSERT_EQ(2, module.count);
+	EXPECT_EQ(MQTT_RC_CONTINUE_AUTH, module.reply[0].reason);
+	EXPECT_EQ(MQTT_RC_NOT_AUTHORIZED, module.reply[1].reason);
+	EXPECT_EQ(7, module.reply[1].conn_id);
+	EXPECT_EQ(0, self->r.count);
+	EXPECT_EQ(-1, reauth_timeout(&self->r, self->now));
+}
+
 /* One entry per connection, at most REAUTH_CONNS_MAX. */
 TEST_F(reauth, table_bounded)
 {

@@ -82,41 +82,73 @@ int kmqtt_auth_receive(struct kmqtt_conn *conn,
 	return 0;
 }
 
+/* The reason codes of 0x80 and above a server's DISCONNECT has (3.14.2.1). */
+static bool kmqtt_auth_failure_valid(u8 reason)
+{
+	switch (reason) {
+	case MQTT_RC_UNSPECIFIED_ERROR ... MQTT_RC_IMPLEMENTATION_SPECIFIC:
+	case MQTT_RC_NOT_AUTHORIZED:
+	case MQTT_RC_SERVER_BUSY:
+	case MQTT_RC_SERVER_SHUTTING_DOWN:
+	case MQTT_RC_KEEPALIVE_TIMEOUT ... MQTT_RC_TOPIC_NAME_INVALID:
+	case MQTT_RC_RECEIVE_MAX_EXCEEDED ... MQTT_RC_WILDCARD_SUB_NOT_SUPPORTED:
+		return true;
+	}
+	return false;
+}
+
+/*
+ * End the exchange with @reason, if it is in @turn, or in any exchange
+ * when @turn is KMQTT_AUTH_NONE: the agent also gives up on a client that
+ * does not answer in time.  Returns 0, or -EINVAL when it was not.
+ */
+static int kmqtt_auth_give_up(struct kmqtt_conn *conn, int turn, u8 reason)
+{
+	if (turn == KMQTT_AUTH_NONE) {
+		if (xchg(&conn->auth_turn, KMQTT_AUTH_NONE) == KMQTT_AUTH_NONE)
+			return -EINVAL;
+	} else if (cmpxchg(&conn->auth_turn, turn, KMQTT_AUTH_NONE) != turn) {
+		return -EINVAL;
+	}
+	kmqtt_auth_fail(conn, reason);
+	return 0;
+}
+
 int kmqtt_auth_answer(struct kmqtt_conn *conn, u8 reason, const u8 *data,
 		      u16 len)
 {
-	size_t size = kmqtt_codec_auth_size(conn->auth_method_len, len);
+	size_t size = kmqtt_codec_auth_size(conn->auth_method_len, data, len);
 	struct kmqtt_txent *ent;
-	int next;
+	int next, ret;
 
-	/* An answer the client does not take fails it (MQTT-3.1.2-24). */
-	if (conn->max_packet_out && size > conn->max_packet_out &&
-	    reason < 0x80)
-		reason = MQTT_RC_NOT_AUTHORIZED;
-	/*
-	 * A failure ends the exchange whoever's turn it is: the agent also
-	 * gives up on a client that does not answer in time.
-	 */
-	if (reason >= 0x80) {
-		if (xchg(&conn->auth_turn, KMQTT_AUTH_NONE) == KMQTT_AUTH_NONE)
-			return -EINVAL;
-		kmqtt_auth_fail(conn, reason);
-		return 0;
-	}
+	if (reason >= MQTT_RC_UNSPECIFIED_ERROR)
+		return kmqtt_auth_failure_valid(reason) ?
+		       kmqtt_auth_give_up(conn, KMQTT_AUTH_NONE, reason) :
+		       -EINVAL;
 	if (reason == MQTT_RC_SUCCESS)
 		next = KMQTT_AUTH_NONE;
 	else if (reason == MQTT_RC_CONTINUE_AUTH)
 		next = KMQTT_AUTH_CLIENT;
 	else
 		return -EINVAL;
+	/* An answer the client does not take fails it (MQTT-3.1.2-24). */
+	if (conn->max_packet_out && size > conn->max_packet_out)
+		return kmqtt_auth_give_up(conn, KMQTT_AUTH_AGENT,
+					  MQTT_RC_NOT_AUTHORIZED);
 	/* Before the turn changes: queueing it then cannot fail. */
 	ent = kmqtt_send_alloc_control(conn->broker);
-	if (!ent)
-		return -ENOMEM;
-	ent->body = kvmalloc(size, GFP_KERNEL);
-	if (!ent->body) {
-		kmqtt_send_free_control(conn->broker, ent);
-		return -ENOMEM;
+	if (ent) {
+		ent->body = kvmalloc(size, GFP_KERNEL);
+		if (!ent->body) {
+			kmqtt_send_free_control(conn->broker, ent);
+			ent = NULL;
+		}
+	}
+	/* The client would wait for an answer that never comes. */
+	if (!ent) {
+		ret = kmqtt_auth_give_up(conn, KMQTT_AUTH_AGENT,
+					 MQTT_RC_UNSPECIFIED_ERROR);
+		return ret ?: -ENOMEM;
 	}
 	if (cmpxchg(&conn->auth_turn, KMQTT_AUTH_AGENT, next) !=
 	    KMQTT_AUTH_AGENT) {

@@ -28,8 +28,10 @@ int kmqtt_auth_receive(struct kmqtt_conn *conn,
 /*
  * The agent's answer (KMQTT_CMD_AUTH): @reason 0x00 or 0x18 sends the
  * client an AUTH with the @len bytes of @data (NULL: none), when the
- * connection waits for the agent; 0x80 or above closes a connection in
- * an exchange with it.  Returns 0, or -EINVAL when the connection is not
+ * connection waits for the agent; a DISCONNECT reason code of 0x80 or
+ * above closes a connection in an exchange with it, with that code.  An
+ * AUTH over the client's Maximum Packet Size, or no memory for it, closes
+ * the connection too.  Returns 0, or -EINVAL when the connection is not
  * waiting for the agent or @reason is none of those, -ENOMEM.
  */
 int kmqtt_auth_answer(struct kmqtt_conn *conn, u8 reason, const u8 *data,

@@ -367,9 +367,9 @@ static u32 kmqtt_codec_auth_props_len(u16 method_len, const u8 *data,
 	return 3 + method_len + (data ? 3 + data_len : 0);
 }
 
-size_t kmqtt_codec_auth_size(u16 method_len, u16 data_len)
+size_t kmqtt_codec_auth_size(u16 method_len, const u8 *data, u16 data_len)
 {
-	u32 props = 3 + method_len + 3 + data_len;
+	u32 props = kmqtt_codec_auth_props_len(method_len, data, data_len);
 	u32 rem = 1 + kmqtt_codec_varint_size(props) + props;
 
 	return kmqtt_codec_fixed_hdr_len(rem) + rem;

@@ -170,10 +170,9 @@ size_t kmqtt_codec_put_disconnect5(u8 *buf, u8 reason);
 
 /*
  * A 5.0 AUTH with @reason, the Authentication Method @method and, unless
- * NULL, Authentication Data @data (3.15): at most kmqtt_codec_auth_size()
- * bytes.
+ * NULL, Authentication Data @data (3.15): kmqtt_codec_auth_size() bytes.
  */
-size_t kmqtt_codec_auth_size(u16 method_len, u16 data_len);
+size_t kmqtt_codec_auth_size(u16 method_len, const u8 *data, u16 data_len);
 size_t kmqtt_codec_put_auth(u8 *buf, u8 reason, const u8 *method,
 			    u16 method_len, const u8 *data, u16 data_len);
 

@@ -198,11 +198,6 @@ static void kmqtt_delivery_send(struct kmqtt_session *session,
 		kmqtt_delivery_put(d);
 }
 
-/*
- * Move queued messages into the window while it has room: the broker's
- * limit, and the 5.0 client's receive maximum (MQTT-3.3.4-9).  Messages
- * whose 5.0 expiry passed while they waited go (MQTT-3.3.2-5).
- */
 /* QoS 1/2 messages @conn's client may have unacknowledged. */
 static u32 kmqtt_delivery_window(const struct kmqtt_session *session,
 				 const struct kmqtt_conn *conn)
@@ -211,6 +206,51 @@ static u32 kmqtt_delivery_window(const struct kmqtt_session *session,
 		     conn->receive_max);
 }
 
+/* @d, held back at bind, is out of the held-back count. */
+static void kmqtt_delivery_unhold(struct kmqtt_session *session,
+				  struct kmqtt_delivery *d)
+{
+	if (d->resend) {
+		d->resend = false;
+		session->n_resend--;
+	}
+}
+
+/*
+ * Resend, in their order, what bind held back, while the messages this
+ * connection has out unacknowledged (in flight but not held back) leave
+ * room in @window.  A PUBREL goes out whatever the rules say: it carries
+ * no message.
+ */
+static void kmqtt_delivery_resend_held(struct kmqtt_session *session,
+				       struct kmqtt_conn *conn, u32 window)
+{
+	struct kmqtt_delivery *d, *tmp;
+	enum kmqtt_drop why;
+
+	list_for_each_entry_safe(d, tmp, &session->inflight, node) {
+		if (!session->n_resend ||
+		    session->n_inflight - session->n_resend >= window)
+			return;
+		if (!d->resend)
+			continue;
+		kmqtt_delivery_unhold(session, d);
+		if (!d->released &&
+		    !kmqtt_delivery_sendable(session, conn, d, &why)) {
+			WRITE_ONCE(session->n_inflight, session->n_inflight - 1);
+			kmqtt_delivery_withdraw(session, d, why);
+			continue;
+		}
+		kmqtt_delivery_send(session, conn, d, true);
+	}
+}
+
+/*
+ * Fill the window: first with what bind held back, then with queued
+ * messages, while it has room: the broker's limit, and the 5.0 client's
+ * receive maximum (MQTT-3.3.4-9).  Messages whose 5.0 expiry passed while
+ * they waited go (MQTT-3.3.2-5).
+ */
 static void kmqtt_delivery_pump(struct kmqtt_session *session,
 				struct kmqtt_conn *conn)
 {
@@ -219,6 +259,8 @@ static void kmqtt_delivery_pump(struct kmqtt_session *session,
 	enum kmqtt_drop why;
 
 	lockdep_assert_held(&session->lock);
+	kmqtt_delivery_resend_held(session, conn, window);
+	/* Held-back ones count as in flight: new messages wait for them. */
 	list_for_each_entry_safe(d, tmp, &session->queue, node) {
 		if (d->qos && session->n_inflight >= window)
 			break;
@@ -344,33 +386,17 @@ unlock:
 void kmqtt_delivery_bind(struct kmqtt_session *session,
 			 struct kmqtt_conn *conn)
 {
-	struct kmqtt_delivery *d, *tmp;
-	enum kmqtt_drop why;
-
-	u32 window = kmqtt_delivery_window(session, conn), sent = 0;
+	struct kmqtt_delivery *d;
 
 	spin_lock(&session->lock);
 	rcu_assign_pointer(session->conn, conn);
-	session->n_resend = 0;
 	/*
-	 * The last connection's send queue was emptied at its close.  A
-	 * PUBREL goes out whatever the rules say: it carries no message.
+	 * The last connection's send queue was emptied at its close: all in
+	 * flight is resent, as the new window lets it (MQTT-4.4.0-1).
 	 */
-	list_for_each_entry_safe(d, tmp, &session->inflight, node) {
-		if (!d->released &&
-		    !kmqtt_delivery_sendable(session, conn, d, &why)) {
-			WRITE_ONCE(session->n_inflight, session->n_inflight - 1);
-			kmqtt_delivery_withdraw(session, d, why);
-			continue;
-		}
-		d->resend = sent >= window;
-		if (d->resend) {
-			session->n_resend++;
-			continue;
-		}
-		kmqtt_delivery_send(session, conn, d, true);
-		sent++;
-	}
+	list_for_each_entry(d, &session->inflight, node)
+		d->resend = true;
+	session->n_resend = session->n_inflight;
 	kmqtt_delivery_pump(session, conn);
 	spin_unlock(&session->lock);
 }
@@ -380,33 +406,6 @@ void kmqtt_delivery_unbind(struct kmqtt_session *session)
 	spin_lock(&session->lock);
 	RCU_INIT_POINTER(session->conn, NULL);
 	spin_unlock(&session->lock);
-}
-
-/* @d, held back at bind, was answered all the same: no longer held. */
-static void kmqtt_delivery_sent_again(struct kmqtt_session *session,
-				      struct kmqtt_delivery *d)
-{
-	if (d->resend) {
-		d->resend = false;
-		session->n_resend--;
-	}
-}
-
-/* An ack made room: the first of what bind held back goes out. */
-static void kmqtt_delivery_resend_next(struct kmqtt_session *session,
-				       struct kmqtt_conn *conn)
-{
-	struct kmqtt_delivery *d;
-
-	if (!session->n_resend)
-		return;
-	list_for_each_entry(d, &session->inflight, node) {
-		if (d->resend) {
-			kmqtt_delivery_sent_again(session, d);
-			kmqtt_delivery_send(session, conn, d, true);
-			return;
-		}
-	}
 }
 
 static struct kmqtt_delivery *
@@ -447,7 +446,7 @@ int kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
 		 * entry of its own: the delivery's may still be queued.
 		 */
 		d->released = true;
-		kmqtt_delivery_sent_again(session, d);
+		kmqtt_delivery_unhold(session, d);
 		ret = kmqtt_send_ack(conn, *pubrel, MQTT_PUBREL, packet_id, 0);
 		*pubrel = NULL;
 		goto unlock;
@@ -462,9 +461,8 @@ int kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
 	}
 	list_del(&d->node);
 	WRITE_ONCE(session->n_inflight, session->n_inflight - 1);
-	kmqtt_delivery_sent_again(session, d);
+	kmqtt_delivery_unhold(session, d);
 	kmqtt_delivery_put(d);
-	kmqtt_delivery_resend_next(session, conn);
 	kmqtt_delivery_pump(session, conn);
 unlock:
 	spin_unlock(&session->lock);

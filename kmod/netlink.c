@@ -925,9 +925,16 @@ int kmqtt_netlink_auth_event(const struct kmqtt_conn *conn, u8 reason,
 	void *hdr;
 	int ret = -ESRCH;
 
+#ifndef GENL_MCAST_CAP_NET_ADMIN
+	/* The data may be a password proof: not for any listener. */
+	return -EPERM;
+#endif
 	if (!genl_has_listeners(&kmqtt_family, net, 0))
 		return -ESRCH;
-	skb = genlmsg_new(NLMSG_DEFAULT_SIZE + len, GFP_KERNEL);
+	skb = genlmsg_new(nla_total_size_64bit(sizeof(u64)) +
+			  nla_total_size(session->client_id_len) +
+			  nla_total_size(sizeof(u8)) +
+			  (data ? nla_total_size(len) : 0), GFP_KERNEL);
 	if (!skb)
 		return -ENOMEM;
 	hdr = genlmsg_put(skb, 0, 0, &kmqtt_family, 0, KMQTT_CMD_AUTH);

@@ -13,7 +13,8 @@ void kmqtt_netlink_conn_closed(const struct kmqtt_conn *conn);
 /*
  * Hand the agent a client's AUTH (@reason, @len bytes of @data, NULL:
  * none); process context.  Returns 0, or -ESRCH when no agent listens,
- * -ENOMEM, -EMSGSIZE, -ENOBUFS (not delivered).
+ * -EPERM when the kernel cannot keep the event from unprivileged
+ * listeners, -ENOMEM, -EMSGSIZE, -ENOBUFS (not delivered).
  */
 int kmqtt_netlink_auth_event(const struct kmqtt_conn *conn, u8 reason,
 			     const u8 *data, u32 len);

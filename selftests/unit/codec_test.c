@@ -712,14 +712,16 @@ TEST(auth5)
 	struct kmqtt_props props;
 	u8 buf[64], reason;
 
-	ASSERT_GE(sizeof(buf), kmqtt_codec_auth_size(2, 2));
+	ASSERT_GE(sizeof(buf), kmqtt_codec_auth_size(2, (const u8 *)"dx", 2));
 	ASSERT_EQ(sizeof(with_data),
 		  kmqtt_codec_put_auth(buf, 0x18, (const u8 *)"M1", 2,
 				       (const u8 *)"dx", 2));
 	EXPECT_EQ(0, memcmp(with_data, buf, sizeof(with_data)));
-	EXPECT_GE(kmqtt_codec_auth_size(2, 2), sizeof(with_data));
+	EXPECT_EQ(sizeof(with_data),
+		  kmqtt_codec_auth_size(2, (const u8 *)"dx", 2));
 	ASSERT_EQ(sizeof(no_data),
 		  kmqtt_codec_put_auth(buf, 0, (const u8 *)"M1", 2, NULL, 0));
+	EXPECT_EQ(sizeof(no_data), kmqtt_codec_auth_size(2, NULL, 0));
 	EXPECT_EQ(0, memcmp(no_data, buf, sizeof(no_data)));
 
 	ASSERT_EQ(0, kmqtt_codec_parse_reason(with_data + 2, 12,
