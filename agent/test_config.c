@@ -431,6 +431,11 @@ TEST_F(config, mount_point)
 	    "mount_point \"a/+/\": a topic prefix cannot contain + or #");
 	BAD("listener 1883\nmount_point #\n", 2,
 	    "mount_point \"#\": a topic prefix cannot contain + or #");
+	BAD("listener 1883\nmount_point $share/g/\n", 2,
+	    "mount_point \"$share/g/\": a topic prefix cannot begin with $share/");
+	BAD("listener 1883\nmount_point $share\n", 2,
+	    "mount_point \"$share\": a topic prefix cannot begin with $share/");
+	LOAD_OK("listener 1883\nmount_point $shared/\n");
 	BAD("listener 1883\nmount_point a\xff/\n", 2,
 	    "mount_point: not valid UTF-8");
 	BAD("listener 1883\nmount_point\n", 2, "mount_point: missing value");

@@ -411,6 +411,21 @@ static int kmqtt_netlink_auth(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
+/*
+ * A mount point is a topic name, and not "$share" as its first level:
+ * every filter under it would be taken for a shared one.
+ */
+static bool kmqtt_netlink_mount_valid(const u8 *mount, u32 len)
+{
+	static const char share[] = "$share";
+	const u32 share_len = sizeof(share) - 1;
+
+	if (len >= share_len && !memcmp(mount, share, share_len) &&
+	    (len == share_len || mount[share_len] == MQTT_TOPIC_SEP))
+		return false;
+	return kmqtt_topic_name_valid(mount, len);
+}
+
 static int kmqtt_netlink_attach(struct sk_buff *skb, struct genl_info *info)
 {
 	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
@@ -463,7 +478,8 @@ static int kmqtt_netlink_attach(struct sk_buff *skb, struct genl_info *info)
 		struct nlattr *mount = attrs[KMQTT_A_MOUNT_POINT];
 
 		/* Prefixed to topic names: one itself, but for its length. */
-		if (!kmqtt_topic_name_valid(nla_data(mount), nla_len(mount))) {
+		if (!kmqtt_netlink_mount_valid(nla_data(mount),
+					       nla_len(mount))) {
 			NL_SET_ERR_MSG_ATTR(info->extack, mount,
 					    "mount point is not a topic prefix");
 			return -EINVAL;

@@ -524,12 +524,17 @@ u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 			   u16 len, u8 options, u32 sub_id, bool *existed)
 {
 	struct kmqtt_broker *broker = session->broker;
-	u32 levels = kmqtt_topic_levels(filter, len);
+	const u8 *tree_filter = filter;
+	size_t tree_len = len;
 	struct kmqtt_subscription *sub;
 	u8 granted = MQTT_SUBACK_FAILURE;
 	size_t size;
+	u32 levels;
 	int ret;
 
+	/* A shared one's trie path is its FILTER's (validated by the caller). */
+	kmqtt_topic_share_split(filter, len, &tree_filter, &tree_len);
+	levels = kmqtt_topic_levels(tree_filter, tree_len);
 	mutex_lock(&broker->topics_lock);
 	sub = kmqtt_session_find_subscription(session, filter, len);
 	*existed = sub;

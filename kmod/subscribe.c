@@ -74,18 +74,12 @@ static u8 kmqtt_subscribe_filter(struct kmqtt_conn *conn, const u8 *filter,
 	*retained = false;
 	if (!len)	/* too long under the mount point */
 		return v5 ? MQTT_RC_TOPIC_FILTER_INVALID : MQTT_SUBACK_FAILURE;
-	shared = kmqtt_topic_share_split(filter + conn->mount_len,
-					 len - conn->mount_len, &acl_filter,
-					 &acl_len);
+	shared = kmqtt_topic_share_split(filter, len, &acl_filter, &acl_len);
 	if (shared < 0)
 		return v5 ? MQTT_RC_TOPIC_FILTER_INVALID : MQTT_SUBACK_FAILURE;
 	/* MQTT-3.8.3-4 */
 	if (shared && (options & MQTT_SUBOPT_NO_LOCAL))
 		return MQTT_RC_PROTOCOL_ERROR;
-	/* Its FILTER would need the mount point in front: not there yet. */
-	if (shared && conn->mount_len)
-		return v5 ? MQTT_RC_SHARED_SUB_NOT_SUPPORTED :
-			    MQTT_SUBACK_FAILURE;
 	/* The rules are about topics: a shared one's FILTER is checked. */
 	if (!kmqtt_session_allows(conn->session, acl_filter, acl_len,
 				  KMQTT_ACL_SUBSCRIBE)) {
@@ -156,11 +150,8 @@ static int kmqtt_subscribe_start(struct kmqtt_conn *conn, const u8 *body,
 		job->ack->body = kvmalloc(kmqtt_send_suback_size(n),
 					  GFP_KERNEL | __GFP_NOWARN);
 	}
-	if (mounted) {
+	if (mounted)
 		job->mounted = kvmalloc(mounted, GFP_KERNEL | __GFP_NOWARN);
-		if (job->mounted)
-			memcpy(job->mounted, conn->mount, conn->mount_len);
-	}
 	if (!job->ack || (with_codes && (!job->codes || !job->ack->body)) ||
 	    (mounted && !job->mounted)) {
 		kmqtt_subscribe_free(conn);
@@ -171,7 +162,9 @@ static int kmqtt_subscribe_start(struct kmqtt_conn *conn, const u8 *body,
 
 /*
  * The job's next filter, at body offset job->next, under @conn's mount
- * point; *@len is 0 when the mount point makes it too long.
+ * point: "$share/GROUP/" stays in front of it, the mount point goes
+ * before FILTER.  *@len is 0 when the mount point makes it too long, or
+ * for a malformed "$share/" filter.
  */
 static void kmqtt_subscribe_next(const struct kmqtt_conn *conn,
 				 const u8 *body, const struct kmqtt_fixed_hdr *hdr,
@@ -184,16 +177,34 @@ static void kmqtt_subscribe_next(const struct kmqtt_conn *conn,
 		.end = body + hdr->rem_len,
 		.with_qos = subscribe,
 	};
+	const u8 *topic_filter;
+	size_t topic_len, share_len = 0;
+	u8 *p = job->mounted;
 
 	kmqtt_codec_next_filter(&it, filter, len, options);
 	*after = it.pos - body;
 	if (!conn->mount_len)
 		return;
+	switch (kmqtt_topic_share_split(*filter, *len, &topic_filter,
+					&topic_len)) {
+	case 1:
+		share_len = topic_filter - *filter;
+		break;
+	case 0:
+		break;
+	default:
+		*len = 0;
+		return;
+	}
 	if (*len > MQTT_MAX_TOPIC_LEN - conn->mount_len) {
 		*len = 0;
 		return;
 	}
-	memcpy(job->mounted + conn->mount_len, *filter, *len);
+	memcpy(p, *filter, share_len);
+	p += share_len;
+	memcpy(p, conn->mount, conn->mount_len);
+	p += conn->mount_len;
+	memcpy(p, *filter + share_len, *len - share_len);
 	*filter = job->mounted;
 	*len += conn->mount_len;
 }

@@ -397,6 +397,32 @@ TEST_F(dropin, mount_point_prefixes_and_strips)
 }
 
 /*
+ * ATTACH takes a topic name as mount point, without "$share" as its first
+ * level, under which every filter would be a shared subscription's.
+ */
+TEST_F(dropin, mount_point_refused_at_attach)
+{
+	static const char *const refused[] = { "mp/+/", "$share/g/", "$share" };
+	struct kmqtt_attach_req req = {
+		.client_id = "dropin-bad-mount",
+		.proto_level = MQTT_PROTO_V311,
+		.clean_session = true,
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(refused); i++) {
+		req.mount_point = refused[i];
+		EXPECT_EQ(-EINVAL, direct_attach(&self->direct, &self->genl,
+						 &req, NULL, NULL))
+			TH_LOG("mount point %s", refused[i]);
+	}
+	req.mount_point = "$shared/";
+	self->fds[0] = direct_attach(&self->direct, &self->genl, &req, NULL,
+				     NULL);
+	EXPECT_LE(0, self->fds[0]);
+}
+
+/*
  * Under a mount point: QoS 1 to a persistent session (its packet id after
  * the shortened topic), resent with DUP at the reconnect, a payload large
  * enough to go out from its own pages, and retained messages stored under

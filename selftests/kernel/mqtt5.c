@@ -1050,6 +1050,90 @@ TEST_F(mqtt5, shared_subscriptions)
 	EXPECT_LE(0, attach(_metadata, self, &offline, NULL));
 }
 
+/*
+ * Read and acknowledge the QoS 1 PUBLISHes of a 5.0 client until none
+ * comes for 500 ms, each on @topic: returns how many, or -errno.
+ */
+static int drain_on_topic(int fd, const char *topic)
+{
+	struct mqtt_packet p = { 0 };
+	struct mqtt5_publish got;
+	int n = 0, err;
+
+	for (;;) {
+		err = mqtt_read_packet(fd, &p, 500);
+		if (!err)
+			err = mqtt5_parse_publish(&p, &got);
+		if (!err && (got.pub.topic_len != strlen(topic) ||
+			     memcmp(got.pub.topic, topic, got.pub.topic_len))) {
+			fprintf(stderr, "# got %.*s, expected %s\n",
+				(int)got.pub.topic_len, got.pub.topic, topic);
+			err = -EPROTO;
+		}
+		if (!err)
+			err = mqtt5_send_ack(fd, MQTT_PUBACK,
+					     got.pub.opts.packet_id, 0);
+		if (err)
+			break;
+		n++;
+	}
+	mqtt_packet_free(&p);
+	return err == -ETIMEDOUT ? n : err;
+}
+
+/*
+ * 4.8.2 under a listener's mount point: $share/GROUP/FILTER is group
+ * GROUP of the mount point followed by FILTER, the group a client
+ * without a mount point joins with the whole filter; each member is sent
+ * the topic as it sees it.  Another mount point is another filter.  A
+ * malformed one is 0x8F (MQTT-4.8.2-1, -2).
+ */
+TEST_F(mqtt5, shared_subscription_under_a_mount_point)
+{
+	struct kmqtt_attach_req in_mp1 = {
+		.client_id = "v5-mp-a",
+		.clean_session = true,
+		.mount_point = "mp1/",
+	};
+	struct kmqtt_attach_req in_mp2 = {
+		.client_id = "v5-mp-c",
+		.clean_session = true,
+		.mount_point = "mp2/",
+	};
+	int pub, a, b, c, i, got_a, got_b;
+
+	pub = client(_metadata, self, "v5-mp-pub", MQTT_PROTO_V311);
+	a = attach(_metadata, self, &in_mp1, NULL);
+	b = client(_metadata, self, "v5-mp-b", MQTT_PROTO_V5);
+	c = attach(_metadata, self, &in_mp2, NULL);
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, c);
+	ASSERT_EQ(0, subscribe5(a, "$share/g/t/#", 1, 1));
+	ASSERT_EQ(0, subscribe5(b, "$share/g/mp1/t/#", 1, 1));
+	ASSERT_EQ(0, subscribe5(c, "$share/g/t/#", 1, 1));
+	ASSERT_EQ(0, subscribe5(a, "$share/g", 1,
+				MQTT_RC_TOPIC_FILTER_INVALID));
+
+	for (i = 0; i < 10; i++)
+		ASSERT_EQ(0, mqtt_publish_nth(pub, "mp1/t/x", i, &qos1));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, mqtt_publish_nth(pub, "mp2/t/y", i, &qos1));
+	got_a = drain_on_topic(a, "t/x");
+	got_b = drain_on_topic(b, "mp1/t/x");
+	EXPECT_EQ(5, got_a);
+	EXPECT_EQ(5, got_b);
+	EXPECT_EQ(4, drain_on_topic(c, "t/y"));
+
+	/* a leaves the group: b has all of it. */
+	ASSERT_EQ(0, mqtt5_send_unsubscribe(a, 2, "$share/g/t/#"));
+	ASSERT_EQ(0, mqtt5_expect_suback(a, MQTT_UNSUBACK, 2,
+					 (uint8_t[1]){ 0 }, 1));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, mqtt_publish_nth(pub, "mp1/t/x", i, &qos1));
+	EXPECT_EQ(4, drain_on_topic(b, "mp1/t/x"));
+	EXPECT_EQ(0, mqtt_expect_silence(a, 200));
+}
+
 /* SUBSCRIBE with a Subscription Identifier (3.8.2.1.2), and SUBACK 0. */
 static int subscribe5_id(int fd, const char *filter, uint8_t options,
 			 uint32_t id)
