@@ -205,13 +205,26 @@ void kmqtt_retain_cursor_release(struct kmqtt_retain_cursor *cursor)
 	cursor->last = NULL;
 }
 
+/*
+ * @r (5.0) expired: it goes from the store as soon as a walk comes across
+ * it, as in Mosquitto; one nobody asks for waits for a replacement.
+ */
+static bool kmqtt_retain_expire(struct kmqtt_retain_store *store,
+				struct kmqtt_retained *r)
+{
+	if (!kmqtt_msg_expired(r->msg))
+		return false;
+	kmqtt_retain_remove(store, r);
+	return true;
+}
+
 bool kmqtt_retain_walk(struct kmqtt_retain_store *store, const u8 *filter,
 		       u16 filter_len, struct kmqtt_retain_cursor *cursor,
 		       u32 *budget, void (*fn)(struct kmqtt_msg *msg, void *arg),
 		       void *arg)
 {
 	u16 prefix = kmqtt_retain_prefix_len(filter, filter_len);
-	struct kmqtt_retained *r, *prev = NULL;
+	struct kmqtt_retained *r, *next, *prev = NULL;
 	struct kmqtt_msg *last;
 	bool done = true;
 	u32 visited = 0;
@@ -220,7 +233,7 @@ bool kmqtt_retain_walk(struct kmqtt_retain_store *store, const u8 *filter,
 	if (prefix == filter_len) {
 		/* No wildcard: the topic itself, if retained. */
 		r = kmqtt_retain_find(store, filter, filter_len);
-		if (r)
+		if (r && !kmqtt_retain_expire(store, r))
 			fn(r->msg, arg);
 		*budget -= min(*budget, 1U);
 		goto unlock;
@@ -229,16 +242,25 @@ bool kmqtt_retain_walk(struct kmqtt_retain_store *store, const u8 *filter,
 	r = last ? kmqtt_retain_from(store, kmqtt_msg_topic(last),
 				     last->topic_len, false) :
 		   kmqtt_retain_from(store, filter, prefix, true);
-	for (; kmqtt_retain_begins(r, filter, prefix);
-	     prev = r, r = kmqtt_retained_of(rb_next(&r->node))) {
+	for (; kmqtt_retain_begins(r, filter, prefix); r = next) {
 		if (visited++ == max(*budget, 1U)) {
-			/* The next call goes on after the last one visited. */
-			kmqtt_retain_cursor_release(cursor);
-			cursor->last = prev->msg;
-			kmqtt_msg_get(prev->msg);
+			/*
+			 * The next call goes on after the last one visited and
+			 * kept; when all this call visited went, the cursor
+			 * stands where it was.
+			 */
+			if (prev) {
+				kmqtt_retain_cursor_release(cursor);
+				cursor->last = prev->msg;
+				kmqtt_msg_get(prev->msg);
+			}
 			done = false;
 			break;
 		}
+		next = kmqtt_retained_of(rb_next(&r->node));
+		if (kmqtt_retain_expire(store, r))
+			continue;
+		prev = r;
 		if (kmqtt_topic_filter_matches(filter, filter_len,
 					       kmqtt_msg_topic(r->msg),
 					       r->msg->topic_len))

@@ -48,7 +48,8 @@ struct kmqtt_retain_cursor {
  * when the walk is over (the cursor is then empty), false when it stopped
  * for the budget: call again, with the same cursor, to go on.  Messages
  * stored or removed between two calls are seen or not as their place
- * relative to the cursor says.
+ * relative to the cursor says.  A 5.0 message found expired is removed
+ * from the store instead (MQTT-3.3.2-5).
  */
 bool kmqtt_retain_walk(struct kmqtt_retain_store *store, const u8 *filter,
 		       u16 filter_len, struct kmqtt_retain_cursor *cursor,

@@ -284,25 +284,48 @@ TEST_F(mqtt5, message_expiry_left_and_expired_in_queue)
 	EXPECT_LE(0, attach(_metadata, self, &persistent, NULL));
 }
 
-/* [MQTT-3.3.2-5] An expired retained message is not sent to new subscribers. */
+/*
+ * [MQTT-3.3.2-5] An expired retained message is not sent to new
+ * subscribers, and leaves the store when a subscription comes across it,
+ * by its topic or through a wildcard.
+ */
 TEST_F(mqtt5, retained_message_expires)
 {
 	struct mqtt_pub_opts retained = { .retain = true };
 	struct mqtt5_props props = { 0 };
+	uint64_t before, count;
 	int pub, sub;
 
+	ASSERT_EQ(0, kmqtt_genl_get_stat(&self->genl, KMQTT_STAT_RETAINED,
+					 &before));
 	mqtt5_prop_u32(&props, MQTT_PROP_MESSAGE_EXPIRY, EXPIRY_S);
 	pub = client(_metadata, self, "v5-ret-pub", MQTT_PROTO_V5);
 	ASSERT_EQ(0, mqtt5_send_publish(pub, "ret/exp", &props, "r", 1,
 					&retained));
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "ret/exp/2", &props, "r", 1,
+					&retained));
 	ASSERT_EQ(0, mqtt_sync(pub));
+	ASSERT_EQ(0, kmqtt_genl_get_stat(&self->genl, KMQTT_STAT_RETAINED,
+					 &count));
+	EXPECT_EQ(before + 2, count);
 	usleep(EXPIRED_US);
 	sub = client(_metadata, self, "v5-ret-sub", MQTT_PROTO_V5);
 	ASSERT_EQ(0, subscribe5(sub, "ret/exp", 0, 0));
 	EXPECT_EQ(0, mqtt_expect_silence(sub, 300));
-	/* Clear it. */
+	ASSERT_EQ(0, kmqtt_genl_get_stat(&self->genl, KMQTT_STAT_RETAINED,
+					 &count));
+	EXPECT_EQ(before + 1, count);
+	ASSERT_EQ(0, subscribe5(sub, "ret/+/#", 0, 0));
+	EXPECT_EQ(0, mqtt_expect_silence(sub, 300));
+	ASSERT_EQ(0, kmqtt_genl_get_stat(&self->genl, KMQTT_STAT_RETAINED,
+					 &count));
+	EXPECT_EQ(before, count);
+	/* Clear them, should they be there. */
 	ASSERT_EQ(0, mqtt5_send_publish(pub, "ret/exp", NULL, "", 0,
 					&retained));
+	ASSERT_EQ(0, mqtt5_send_publish(pub, "ret/exp/2", NULL, "", 0,
+					&retained));
+	ASSERT_EQ(0, mqtt_sync(pub));
 }
 
 /* [MQTT-3.8.3-3] No Local: not sent back to the publishing session. */
