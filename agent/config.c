@@ -374,9 +374,9 @@ static int handle_mount_point(struct parser *p, const char *name, char *args)
 	if (len && !kmqtt_topic_name_valid((const uint8_t *)args, len))
 		return parse_error(p, "%s \"%s\": a topic prefix cannot contain + or #",
 				   name, args);
-	/* Every filter under it would be a shared subscription's. */
-	if (!strcmp(args, "$share") || !strncmp(args, "$share/", 7))
-		return parse_error(p, "%s \"%s\": a topic prefix cannot begin with $share/",
+	/* A filter under it could make it a shared subscription's. */
+	if (len && !strncmp(args, "$share/", len < 7 ? len : 7))
+		return parse_error(p, "%s \"%s\": a topic prefix cannot begin $share/",
 				   name, args);
 	return set_string(p, name, args, &p->cur->mount_point, NULL);
 }

@@ -167,6 +167,12 @@ static void __net_exit kmqtt_broker_net_exit(struct net *net)
 {
 	struct kmqtt_broker *broker = kmqtt_broker_get(net);
 
+	/*
+	 * No session takes another's shared subscription messages as they
+	 * end, from the connections' close on: they would only move from
+	 * one to the next.
+	 */
+	WRITE_ONCE(broker->exiting, true);
 	kmqtt_conn_close_all(broker);
 	/* Closed connections are no longer paused: nothing queues it now. */
 	cancel_delayed_work_sync(&broker->resume_work);

@@ -100,6 +100,17 @@ static void kmqtt_delivery_dropped(struct kmqtt_session *session,
 	kmqtt_broker_dropped(session->broker, why, 1);
 }
 
+/* @session does not take a message it was given, for @why. */
+static void kmqtt_delivery_refused(struct kmqtt_session *session,
+				   const struct kmqtt_delivery_via *via,
+				   enum kmqtt_drop why)
+{
+	if (via->why)
+		*via->why = why;
+	else
+		kmqtt_delivery_dropped(session, why);
+}
+
 static bool kmqtt_delivery_readable(struct kmqtt_session *session,
 				    const struct kmqtt_msg *msg)
 {
@@ -330,13 +341,13 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 				     kmqtt_send_sub_ids_len(via->sub_ids,
 							    via->n_sub_ids))) {
 			rcu_read_unlock();
-			kmqtt_delivery_dropped(session, KMQTT_DROP_TOO_LARGE);
+			kmqtt_delivery_refused(session, via, KMQTT_DROP_TOO_LARGE);
 			return false;
 		}
 		/* An expiry interval of 0 ends before it goes out. */
 		if (conn && kmqtt_msg_expired(msg)) {
 			rcu_read_unlock();
-			kmqtt_delivery_dropped(session, KMQTT_DROP_EXPIRED);
+			kmqtt_delivery_refused(session, via, KMQTT_DROP_EXPIRED);
 			return false;
 		}
 		/*
@@ -363,7 +374,7 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 	if (session->dead)
 		goto unlock;
 	if (kmqtt_delivery_queue_full(session, msg)) {
-		kmqtt_delivery_dropped(session, KMQTT_DROP_QUEUE_FULL);
+		kmqtt_delivery_refused(session, via, KMQTT_DROP_QUEUE_FULL);
 		goto unlock;
 	}
 	kmqtt_delivery_init_one(d, msg, qos, retain, acl_gen, via);

@@ -13,6 +13,7 @@
 #include <linux/refcount.h>
 #include <linux/types.h>
 
+#include "broker.h"
 #include "send.h"
 
 struct kmqtt_broker;
@@ -67,6 +68,11 @@ struct kmqtt_delivery_via {
 	const u32 *sub_ids;
 	u8 n_sub_ids;
 	struct kmqtt_share_group *share;
+	/*
+	 * Not NULL: a refusal is not counted as a drop, its reason is kept
+	 * here for the caller, which may try elsewhere.
+	 */
+	enum kmqtt_drop *why;
 };
 
 /*

@@ -412,16 +412,14 @@ static int kmqtt_netlink_auth(struct sk_buff *skb, struct genl_info *info)
 }
 
 /*
- * A mount point is a topic name, and not "$share" as its first level:
- * every filter under it would be taken for a shared one.
+ * A mount point is a topic name that no filter completes into "$share/":
+ * the filter would be taken for a shared one, in any mount point's group.
  */
 static bool kmqtt_netlink_mount_valid(const u8 *mount, u32 len)
 {
-	static const char share[] = "$share";
-	const u32 share_len = sizeof(share) - 1;
+	static const char share[] = "$share/";
 
-	if (len >= share_len && !memcmp(mount, share, share_len) &&
-	    (len == share_len || mount[share_len] == MQTT_TOPIC_SEP))
+	if (!memcmp(mount, share, min_t(u32, len, sizeof(share) - 1)))
 		return false;
 	return kmqtt_topic_name_valid(mount, len);
 }

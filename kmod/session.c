@@ -474,11 +474,6 @@ void kmqtt_session_destroy_all(struct kmqtt_broker *broker)
 		kmqtt_session_unlink(session);
 		list_add(&session->node, &gone);
 	}
-	/*
-	 * No session takes another's shared subscription messages as they
-	 * are freed (purge): they would only move from one to the next.
-	 */
-	WRITE_ONCE(broker->exiting, true);
 	mutex_unlock(&broker->sessions_lock);
 	list_for_each_entry_safe(session, tmp, &gone, node) {
 		cancel_delayed_work_sync(&session->expiry_work);

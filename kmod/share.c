@@ -247,10 +247,11 @@ void kmqtt_share_redeliver(struct kmqtt_broker *broker,
 			   struct kmqtt_share_group *g, struct kmqtt_msg *msg,
 			   bool retain)
 {
-	struct kmqtt_delivery_via via = { .share = g };
-	struct kmqtt_session *to;
+	struct kmqtt_session *to, *tried[KMQTT_SHARE_REDELIVER_TRIES];
+	enum kmqtt_drop why = KMQTT_DROP_CLOSING;
+	struct kmqtt_delivery_via via = { .share = g, .why = &why };
 	struct kmqtt_delivery *d;
-	u32 sub_id, tries;
+	u32 sub_id, tries, i;
 	u8 options;
 
 	if (kmqtt_delivery_alloc_bulk(broker, GFP_KERNEL, 1, &d)) {
@@ -259,11 +260,17 @@ void kmqtt_share_redeliver(struct kmqtt_broker *broker,
 	}
 	via.sub_ids = &sub_id;
 	rcu_read_lock();
-	/* A member may be ending too, or not take it: the next ones may. */
+	/*
+	 * A member may be ending too, or not take it: the next ones may.
+	 * The pick comes back to one that refused when no other is online.
+	 */
 	for (tries = 0; tries < KMQTT_SHARE_REDELIVER_TRIES; tries++) {
 		to = kmqtt_share_pick(g, &options, &sub_id);
-		if (!to)
+		for (i = 0; i < tries && tried[i] != to; i++)
+			;
+		if (!to || i < tries)
 			break;
+		tried[tries] = to;
 		via.n_sub_ids = !!sub_id;
 		if (kmqtt_delivery_deliver(to, msg,
 					   min_t(u8, msg->qos,
@@ -275,7 +282,8 @@ void kmqtt_share_redeliver(struct kmqtt_broker *broker,
 	}
 	rcu_read_unlock();
 	kmqtt_delivery_free_unused(broker, &d, 1);
-	kmqtt_broker_dropped(broker, KMQTT_DROP_CLOSING, 1);
+	/* Once, for the last refusal's reason, or for none taking it. */
+	kmqtt_broker_dropped(broker, why, 1);
 }
 
 void kmqtt_share_init(struct kmqtt_broker *broker)

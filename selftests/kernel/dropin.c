@@ -397,12 +397,15 @@ TEST_F(dropin, mount_point_prefixes_and_strips)
 }
 
 /*
- * ATTACH takes a topic name as mount point, without "$share" as its first
- * level, under which every filter would be a shared subscription's.
+ * ATTACH takes a topic name as mount point, unless a filter could
+ * complete it into "$share/": the filter would be a shared subscription's
+ * ("$shar" and "e/g/t" make "$share/g/t").
  */
 TEST_F(dropin, mount_point_refused_at_attach)
 {
-	static const char *const refused[] = { "mp/+/", "$share/g/", "$share" };
+	static const char *const refused[] = {
+		"mp/+/", "$share/g/", "$share", "$shar", "$",
+	};
 	struct kmqtt_attach_req req = {
 		.client_id = "dropin-bad-mount",
 		.proto_level = MQTT_PROTO_V311,

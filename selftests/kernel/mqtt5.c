@@ -39,6 +39,7 @@ FIXTURE(mqtt5)
 {
 	struct kmqtt_genl genl;
 	struct direct direct;
+	uint64_t limits[KMQTT_LIMIT_MAX + 1];	/* put back at teardown */
 	int fds[16];
 	int n;
 };
@@ -47,6 +48,7 @@ FIXTURE_SETUP(mqtt5)
 {
 	self->n = 0;
 	ASSERT_EQ(0, kmqtt_genl_open(&self->genl));
+	ASSERT_EQ(0, kmqtt_genl_get_limits(&self->genl, self->limits));
 	ASSERT_EQ(0, direct_open(&self->direct));
 }
 
@@ -56,6 +58,8 @@ FIXTURE_TEARDOWN(mqtt5)
 
 	for (i = 0; i < self->n; i++)
 		close(self->fds[i]);
+	EXPECT_EQ(0, kmqtt_genl_set_limits(&self->genl, self->limits,
+					   KMQTT_GENL_ALL_LIMITS));
 	direct_close(&self->direct);
 	kmqtt_genl_close(&self->genl);
 }
@@ -1388,6 +1392,69 @@ TEST_F(mqtt5, shared_messages_of_an_ending_session)
 	ASSERT_EQ(0, mqtt5_send_disconnect(a, 0, NULL));
 	expect_payload(_metadata, b, "i0");
 	EXPECT_EQ(0, mqtt_expect_silence(b, 500));
+}
+
+/* The broker's count of drops for @why grew by @n within 2 s. */
+static void expect_drops(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(mqtt5) *self, enum kmqtt_stat why,
+			 uint64_t before, uint64_t n)
+{
+	uint64_t now = before;
+	int waited;
+
+	for (waited = 0; waited < 2000; waited += 50) {
+		ASSERT_EQ(0, kmqtt_genl_get_stat(&self->genl, why, &now));
+		if (now - before >= n)
+			break;
+		usleep(50000);
+	}
+	EXPECT_EQ(before + n, now) TH_LOG("drops of stat %d", why);
+}
+
+/*
+ * 4.8.2: a message handed on from an ending member that no member takes
+ * is dropped once, for the last refusal's reason (here the only other
+ * member's full queue), or as closing when no member is left; the member
+ * that refused it is not tried again.
+ */
+TEST_F(mqtt5, shared_hand_on_refused_counted_once)
+{
+	struct kmqtt_attach_req a_req = {
+		.client_id = "v5-hf-a",
+		.session_expiry = 60,
+	};
+	struct kmqtt_attach_req b_req = {
+		.client_id = "v5-hf-b",
+		.session_expiry = 60,
+	};
+	uint64_t full, closing;
+	int pub, i;
+
+	subscribed_offline(_metadata, self, &a_req, "$share/hf/hf/#");
+	subscribed_offline(_metadata, self, &b_req, "$share/hf/hf/#");
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_QUEUED_MESSAGES, 2));
+	ASSERT_EQ(0, kmqtt_genl_get_stat(&self->genl,
+					 KMQTT_STAT_DROPPED_QUEUE_FULL, &full));
+	ASSERT_EQ(0, kmqtt_genl_get_stat(&self->genl,
+					 KMQTT_STAT_DROPPED_CLOSING, &closing));
+	pub = client(_metadata, self, "v5-hf-pub", MQTT_PROTO_V311);
+	/* Both offline: two each, in turn; both queues are full. */
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, mqtt_publish_nth(pub, "hf/t", i, &qos1));
+
+	a_req.clean_session = true;
+	a_req.session_expiry = 0;
+	EXPECT_LE(0, attach(_metadata, self, &a_req, NULL));
+	expect_drops(_metadata, self, KMQTT_STAT_DROPPED_QUEUE_FULL, full, 2);
+	expect_drops(_metadata, self, KMQTT_STAT_DROPPED_CLOSING, closing, 0);
+
+	/* b's, with no member left. */
+	b_req.clean_session = true;
+	b_req.session_expiry = 0;
+	EXPECT_LE(0, attach(_metadata, self, &b_req, NULL));
+	expect_drops(_metadata, self, KMQTT_STAT_DROPPED_CLOSING, closing, 2);
+	expect_drops(_metadata, self, KMQTT_STAT_DROPPED_QUEUE_FULL, full, 2);
 }
 
 /*

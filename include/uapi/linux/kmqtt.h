@@ -229,7 +229,11 @@ enum kmqtt_stat {
 	/* Why messages were not delivered (totals only). */
 	KMQTT_STAT_DROPPED_QUEUE_FULL,	/* a send or session queue's limit */
 	KMQTT_STAT_DROPPED_NO_MEMORY,	/* the memory limit, or no memory */
-	KMQTT_STAT_DROPPED_CLOSING,	/* QoS 0 to a connection closing */
+	/*
+	 * QoS 0 to a connection closing; a shared subscription's message
+	 * an ending member handed to no other
+	 */
+	KMQTT_STAT_DROPPED_CLOSING,
 	KMQTT_STAT_DROPPED_FANOUT,	/* subscribers past the fan-out bound */
 	KMQTT_STAT_DROPPED_DENIED,	/* read access lost before it was sent */
 	/* payload over MESSAGE_SIZE, or over a 5.0 client's packet size */
