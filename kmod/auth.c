@@ -5,19 +5,37 @@
  * with cmpxchg() from the state it expects, so an AUTH out of turn, from
  * either side, is refused without a lock.  The turn is changed before
  * the AUTH to the client is queued, so its answer finds it changed.
+ * An agent that does not answer in time (it restarted, or lost the
+ * event) fails the exchange, so that no client waits for ever.
  */
 
 #include <linux/atomic.h>
+#include <linux/jiffies.h>
+#include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/workqueue.h>
 #include <kmqtt/mqtt.h>
 #include <linux/kmqtt.h>
 
 #include "auth.h"
+#include "broker.h"
 #include "codec.h"
 #include "conn.h"
 #include "netlink.h"
 #include "property.h"
 #include "send.h"
+
+static unsigned int auth_timeout = 30;
+module_param(auth_timeout, uint, 0644);
+MODULE_PARM_DESC(auth_timeout,
+		 "Seconds kmqttd has to answer a client's AUTH, 1 to 3600 (default 30)");
+
+static unsigned long kmqtt_auth_timeout(void)
+{
+	return msecs_to_jiffies(clamp(READ_ONCE(auth_timeout), 1U, 3600U) *
+				MSEC_PER_SEC);
+}
 
 /*
  * Close with @reason (0x80 or above) in the DISCONNECT (4.12.1); only
@@ -61,9 +79,12 @@ int kmqtt_auth_receive(struct kmqtt_conn *conn,
 	else
 		return kmqtt_conn_violation(conn, MQTT_RC_PROTOCOL_ERROR,
 					    "AUTH reason");
+	/* Before the turn: the timeout work reads it after the turn. */
+	WRITE_ONCE(conn->auth_deadline, jiffies + kmqtt_auth_timeout());
 	if (cmpxchg(&conn->auth_turn, turn, KMQTT_AUTH_AGENT) != turn)
 		return kmqtt_conn_violation(conn, MQTT_RC_PROTOCOL_ERROR,
 					    "AUTH out of turn");
+	mod_delayed_work(kmqtt_wq, &conn->auth_work, kmqtt_auth_timeout());
 	/* More than any method answers: it cannot succeed. */
 	if (props.auth_data.len > KMQTT_AUTH_DATA_MAX) {
 		kmqtt_auth_fail(conn, MQTT_RC_NOT_AUTHORIZED);
@@ -112,6 +133,27 @@ static int kmqtt_auth_give_up(struct kmqtt_conn *conn, int turn, u8 reason)
 	}
 	kmqtt_auth_fail(conn, reason);
 	return 0;
+}
+
+void kmqtt_auth_timeout_work(struct work_struct *work)
+{
+	struct kmqtt_conn *conn = container_of(to_delayed_work(work),
+					       struct kmqtt_conn, auth_work);
+	unsigned long deadline;
+
+	/* Pairs with the cmpxchg() after the deadline's write. */
+	if (smp_load_acquire(&conn->auth_turn) != KMQTT_AUTH_AGENT ||
+	    kmqtt_conn_closing(conn))
+		return;
+	deadline = READ_ONCE(conn->auth_deadline);
+	if (time_before(jiffies, deadline)) {
+		queue_delayed_work(kmqtt_wq, &conn->auth_work,
+				   deadline - jiffies);
+		return;
+	}
+	if (!kmqtt_auth_give_up(conn, KMQTT_AUTH_AGENT, MQTT_RC_NOT_AUTHORIZED))
+		net_info_ratelimited("kmqtt: connection %llu: no answer from kmqttd to its AUTH in time\n",
+				     conn->id);
 }
 
 int kmqtt_auth_answer(struct kmqtt_conn *conn, u8 reason, const u8 *data,

@@ -12,6 +12,7 @@
 #include <linux/types.h>
 
 struct kmqtt_conn;
+struct work_struct;
 struct kmqtt_fixed_hdr;
 
 /* Whose turn it is in a connection's exchange (conn->auth_turn). */
@@ -36,5 +37,11 @@ int kmqtt_auth_receive(struct kmqtt_conn *conn,
  */
 int kmqtt_auth_answer(struct kmqtt_conn *conn, u8 reason, const u8 *data,
 		      u16 len);
+
+/*
+ * conn->auth_work: the agent's turn lasted the module parameter
+ * auth_timeout; the client is disconnected with 0x87.
+ */
+void kmqtt_auth_timeout_work(struct work_struct *work);
 
 #endif /* _KMQTT_AUTH_H */

@@ -27,6 +27,7 @@
 
 #include "acl.h"
 #include "alias.h"
+#include "auth.h"
 #include "broker.h"
 #include "conn.h"
 #include "msg.h"
@@ -237,6 +238,8 @@ static void kmqtt_conn_close_work(struct work_struct *work)
 	cancel_work_sync(&conn->rx_work);
 	cancel_work_sync(&conn->tx_work);
 	cancel_delayed_work_sync(&conn->keepalive_work);
+	/* Queued only by rx_work, which is over. */
+	cancel_delayed_work_sync(&conn->auth_work);
 	reason = kmqtt_conn_v5(conn) ? kmqtt_conn_disconnect_reason(conn) : 0;
 	if (reason)
 		kmqtt_send_disconnect(conn, reason);
@@ -288,6 +291,7 @@ static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
 	INIT_WORK(&conn->tx_work, kmqtt_send_work);
 	INIT_WORK(&conn->close_work, kmqtt_conn_close_work);
 	INIT_DELAYED_WORK(&conn->keepalive_work, kmqtt_conn_keepalive_work);
+	INIT_DELAYED_WORK(&conn->auth_work, kmqtt_auth_timeout_work);
 	INIT_LIST_HEAD(&conn->paused_node);
 	spin_lock_init(&conn->tx_lock);
 	INIT_LIST_HEAD(&conn->tx_queue);

@@ -113,6 +113,9 @@ struct kmqtt_conn {
 	u16 auth_method_len;
 	int auth_turn;
 	u8 auth_failed;			/* the reason, by whoever had the turn */
+	/* The agent's turn ends by then (jiffies), or the exchange fails. */
+	unsigned long auth_deadline;
+	struct delayed_work auth_work;
 	/*
 	 * Mount point: the client's topics and filters are taken with it in
 	 * front, the topics it is sent without it (NULL, 0: none).

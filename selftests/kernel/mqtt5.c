@@ -24,6 +24,7 @@
 #include "kmqtt_genl.h"
 #include "kselftest_harness.h"
 #include "loopback.h"
+#include "modparams.h"
 #include "mqtt5.h"
 #include "mqtt_client.h"
 
@@ -58,6 +59,7 @@ FIXTURE_TEARDOWN(mqtt5)
 
 	for (i = 0; i < self->n; i++)
 		close(self->fds[i]);
+	EXPECT_EQ(0, modparam_write("auth_timeout", "30"));
 	EXPECT_EQ(0, kmqtt_genl_set_limits(&self->genl, self->limits,
 					   KMQTT_GENL_ALL_LIMITS));
 	direct_close(&self->direct);
@@ -1731,6 +1733,34 @@ TEST_F(mqtt5, reauthentication)
 	plain = client(_metadata, self, "v311-auth", MQTT_PROTO_V311);
 	ASSERT_EQ(0, send_auth(plain, MQTT_RC_REAUTHENTICATE, "TEST-M", "a"));
 	EXPECT_EQ(0, mqtt_wait_closed(plain, MQTT_TEST_TIMEOUT_MS));
+}
+
+/*
+ * 4.12.1: an AUTH the agent does not answer within the module's
+ * auth_timeout (the agent restarted, or lost the event) fails the
+ * exchange: DISCONNECT 0x87, close reason AUTH.
+ */
+TEST_F(mqtt5, reauthentication_unanswered)
+{
+	struct kmqtt_attach_req req = {
+		.client_id = "v5-reauth-late",
+		.clean_session = true,
+		.auth_method = "TEST-M",
+	};
+	struct kmqtt_genl_auth ev;
+	struct kmqtt_nl_closed closed;
+	int fd;
+
+	ASSERT_EQ(0, modparam_write("auth_timeout", "1"));
+	ASSERT_EQ(0, kmqtt_genl_join_events(&self->genl));
+	fd = attach(_metadata, self, &req, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, send_auth(fd, MQTT_RC_REAUTHENTICATE, "TEST-M", "x"));
+	expect_auth_event(_metadata, self, MQTT_RC_REAUTHENTICATE, "x", &ev);
+	EXPECT_EQ(0, expect_disconnect(fd, MQTT_RC_NOT_AUTHORIZED));
+	ASSERT_EQ(0, kmqtt_genl_wait_closed(&self->genl, ev.conn_id,
+					    MQTT_TEST_TIMEOUT_MS, &closed));
+	EXPECT_EQ(KMQTT_CLOSE_AUTH, closed.reason);
 }
 
 /* [MQTT-3.8.3-4]: No Local on a shared subscription is a protocol error. */
