@@ -38,13 +38,23 @@ static unsigned long kmqtt_auth_timeout(void)
 }
 
 /*
- * Close with @reason (0x80 or above) in the DISCONNECT (4.12.1); only
- * whoever has the turn fails the exchange.
+ * End the exchange, if it is in @turn (or in any exchange when @turn is
+ * KMQTT_AUTH_NONE: the agent also gives up on a client that does not
+ * answer in time), closing with @reason (0x80 or above) in the
+ * DISCONNECT (4.12.1): only whoever has the turn fails the exchange.
+ * Returns 0, or -EINVAL when it was not in @turn.
  */
-static void kmqtt_auth_fail(struct kmqtt_conn *conn, u8 reason)
+static int kmqtt_auth_give_up(struct kmqtt_conn *conn, int turn, u8 reason)
 {
+	if (turn == KMQTT_AUTH_NONE) {
+		if (xchg(&conn->auth_turn, KMQTT_AUTH_NONE) == KMQTT_AUTH_NONE)
+			return -EINVAL;
+	} else if (cmpxchg(&conn->auth_turn, turn, KMQTT_AUTH_NONE) != turn) {
+		return -EINVAL;
+	}
 	conn->auth_failed = reason;
 	kmqtt_conn_close(conn, KMQTT_CLOSE_AUTH);
+	return 0;
 }
 
 int kmqtt_auth_receive(struct kmqtt_conn *conn,
@@ -87,7 +97,8 @@ int kmqtt_auth_receive(struct kmqtt_conn *conn,
 	mod_delayed_work(kmqtt_wq, &conn->auth_work, kmqtt_auth_timeout());
 	/* More than any method answers: it cannot succeed. */
 	if (props.auth_data.len > KMQTT_AUTH_DATA_MAX) {
-		kmqtt_auth_fail(conn, MQTT_RC_NOT_AUTHORIZED);
+		kmqtt_auth_give_up(conn, KMQTT_AUTH_AGENT,
+				   MQTT_RC_NOT_AUTHORIZED);
 		return 0;
 	}
 	ret = kmqtt_netlink_auth_event(conn, reason,
@@ -98,7 +109,8 @@ int kmqtt_auth_receive(struct kmqtt_conn *conn,
 	if (ret) {
 		net_info_ratelimited("kmqtt: connection %llu: re-authentication not handed to the agent (%d)\n",
 				     conn->id, ret);
-		kmqtt_auth_fail(conn, MQTT_RC_NOT_AUTHORIZED);
+		kmqtt_auth_give_up(conn, KMQTT_AUTH_AGENT,
+				   MQTT_RC_NOT_AUTHORIZED);
 	}
 	return 0;
 }
@@ -118,37 +130,19 @@ static bool kmqtt_auth_failure_valid(u8 reason)
 	return false;
 }
 
-/*
- * End the exchange with @reason, if it is in @turn, or in any exchange
- * when @turn is KMQTT_AUTH_NONE: the agent also gives up on a client that
- * does not answer in time.  Returns 0, or -EINVAL when it was not.
- */
-static int kmqtt_auth_give_up(struct kmqtt_conn *conn, int turn, u8 reason)
-{
-	if (turn == KMQTT_AUTH_NONE) {
-		if (xchg(&conn->auth_turn, KMQTT_AUTH_NONE) == KMQTT_AUTH_NONE)
-			return -EINVAL;
-	} else if (cmpxchg(&conn->auth_turn, turn, KMQTT_AUTH_NONE) != turn) {
-		return -EINVAL;
-	}
-	kmqtt_auth_fail(conn, reason);
-	return 0;
-}
-
 void kmqtt_auth_timeout_work(struct work_struct *work)
 {
 	struct kmqtt_conn *conn = container_of(to_delayed_work(work),
 					       struct kmqtt_conn, auth_work);
-	unsigned long deadline;
+	unsigned long deadline, now = jiffies;
 
 	/* Pairs with the cmpxchg() after the deadline's write. */
 	if (smp_load_acquire(&conn->auth_turn) != KMQTT_AUTH_AGENT ||
 	    kmqtt_conn_closing(conn))
 		return;
 	deadline = READ_ONCE(conn->auth_deadline);
-	if (time_before(jiffies, deadline)) {
-		queue_delayed_work(kmqtt_wq, &conn->auth_work,
-				   deadline - jiffies);
+	if (time_before(now, deadline)) {
+		queue_delayed_work(kmqtt_wq, &conn->auth_work, deadline - now);
 		return;
 	}
 	if (!kmqtt_auth_give_up(conn, KMQTT_AUTH_AGENT, MQTT_RC_NOT_AUTHORIZED))

@@ -324,7 +324,10 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 	bool taken = false;
 
 	if (!kmqtt_delivery_readable(session, msg)) {
-		atomic64_inc(&session->broker->acl_denied);
+		if (via->why)
+			*via->why = KMQTT_DROP_DENIED;
+		else
+			atomic64_inc(&session->broker->acl_denied);
 		return false;
 	}
 
@@ -353,8 +356,10 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 		/*
 		 * Straight out unless QoS 1/2 messages wait for the window:
 		 * then it waits behind them (ordered topics, MQTT-4.6.0-6).
+		 * A hand-on goes through the queue, whose send is not refused
+		 * (and counted) after deliver has said it took the message.
 		 */
-		if (conn && !READ_ONCE(session->n_queued)) {
+		if (conn && !READ_ONCE(session->n_queued) && !via->why) {
 			kmqtt_delivery_init_one(d, msg, 0, retain, acl_gen, via);
 			d->tx.msg = msg;
 			taken = kmqtt_send_publish(conn, &d->tx, 0, 0,

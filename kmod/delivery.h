@@ -69,8 +69,8 @@ struct kmqtt_delivery_via {
 	u8 n_sub_ids;
 	struct kmqtt_share_group *share;
 	/*
-	 * Not NULL: a refusal is not counted as a drop, its reason is kept
-	 * here for the caller, which may try elsewhere.
+	 * Not NULL: a refusal is not counted (as a drop, or in acl_denied),
+	 * its reason is kept here for the caller, which may try elsewhere.
 	 */
 	enum kmqtt_drop *why;
 };

@@ -251,7 +251,7 @@ void kmqtt_share_redeliver(struct kmqtt_broker *broker,
 	enum kmqtt_drop why = KMQTT_DROP_CLOSING;
 	struct kmqtt_delivery_via via = { .share = g, .why = &why };
 	struct kmqtt_delivery *d;
-	u32 sub_id, tries, i;
+	u32 sub_id, picks, tries = 0, i;
 	u8 options;
 
 	if (kmqtt_delivery_alloc_bulk(broker, GFP_KERNEL, 1, &d)) {
@@ -262,15 +262,19 @@ void kmqtt_share_redeliver(struct kmqtt_broker *broker,
 	rcu_read_lock();
 	/*
 	 * A member may be ending too, or not take it: the next ones may.
-	 * The pick comes back to one that refused when no other is online.
+	 * Each pick moves the turn on, and may come back to one that
+	 * refused: it is not tried again.
 	 */
-	for (tries = 0; tries < KMQTT_SHARE_REDELIVER_TRIES; tries++) {
+	for (picks = 0; picks < 2 * KMQTT_SHARE_REDELIVER_TRIES &&
+	     tries < KMQTT_SHARE_REDELIVER_TRIES; picks++) {
 		to = kmqtt_share_pick(g, &options, &sub_id);
+		if (!to)
+			break;
 		for (i = 0; i < tries && tried[i] != to; i++)
 			;
-		if (!to || i < tries)
-			break;
-		tried[tries] = to;
+		if (i < tries)
+			continue;
+		tried[tries++] = to;
 		via.n_sub_ids = !!sub_id;
 		if (kmqtt_delivery_deliver(to, msg,
 					   min_t(u8, msg->qos,

@@ -1460,6 +1460,61 @@ TEST_F(mqtt5, shared_hand_on_refused_counted_once)
 }
 
 /*
+ * 4.8.2: a hand-on that an online member refuses (here: its access rules
+ * deny the topic) goes to the next online member, even when the pick
+ * comes back to the one that refused first; the refusal is not counted.
+ * Members in order: an offline one, the refusing one, the taking one.
+ */
+TEST_F(mqtt5, shared_hand_on_past_a_refusing_member)
+{
+	static const char topic[] = "hr/denied";
+	struct kmqtt_attach_req ending = {
+		.client_id = "v5-hr-e",
+		.session_expiry = 60,
+	};
+	struct kmqtt_attach_req offline = {
+		.client_id = "v5-hr-a",
+		.session_expiry = 60,
+	};
+	static const struct acl_rule denied[] = {
+		{ .filter = (char *)topic, .access = KMQTT_ACL_DENY },
+		{ .filter = "hr/#", .access = KMQTT_ACL_READ },
+	};
+	struct kmqtt_attach_req refusing = {
+		.client_id = "v5-hr-b",
+		.clean_session = true,
+		.acl = denied,
+		.acl_count = ARRAY_SIZE(denied),
+	};
+	uint64_t acl_denied;
+	int pub, b, c, i;
+
+	subscribed_offline(_metadata, self, &ending, "$share/hr/hr/#");
+	pub = client(_metadata, self, "v5-hr-pub", MQTT_PROTO_V311);
+	for (i = 0; i < 6; i++)
+		ASSERT_EQ(0, mqtt_publish_nth(pub, topic, i, &qos1));
+	subscribed_offline(_metadata, self, &offline, "$share/hr/hr/#");
+	b = attach(_metadata, self, &refusing, NULL);
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, subscribe5(b, "$share/hr/hr/#", 1, 1));
+	c = client(_metadata, self, "v5-hr-c", MQTT_PROTO_V5);
+	ASSERT_EQ(0, subscribe5(c, "$share/hr/hr/#", 1, 1));
+	ASSERT_EQ(0, kmqtt_genl_get_stat(&self->genl, KMQTT_STAT_ACL_DENIED,
+					 &acl_denied));
+
+	ending.clean_session = true;
+	ending.session_expiry = 0;
+	EXPECT_LE(0, attach(_metadata, self, &ending, NULL));
+	EXPECT_EQ(6, drain_on_topic(c, topic));
+	EXPECT_EQ(0, mqtt_expect_silence(b, 200));
+	expect_drops(_metadata, self, KMQTT_STAT_ACL_DENIED, acl_denied, 0);
+
+	offline.clean_session = true;
+	offline.session_expiry = 0;
+	EXPECT_LE(0, attach(_metadata, self, &offline, NULL));
+}
+
+/*
  * The next PUBLISH on @fd is mqtt_publish_nth()'s @n, with DUP as @dup;
  * returns its packet id (not acked).
  */
