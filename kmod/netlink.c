@@ -874,7 +874,9 @@ static int kmqtt_netlink_fill_subscription(struct sk_buff *skb,
 		    session->client_id) ||
 	    nla_put(skb, KMQTT_A_FILTER, sub->len, sub->filter) ||
 	    nla_put_u8(skb, KMQTT_A_QOS,
-		       sub->options & MQTT_SUBOPT_QOS_MASK)) {
+		       sub->options & MQTT_SUBOPT_QOS_MASK) ||
+	    nla_put_u8(skb, KMQTT_A_SUB_OPTIONS, sub->options) ||
+	    (sub->sub_id && nla_put_u32(skb, KMQTT_A_SUB_ID, sub->sub_id))) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}

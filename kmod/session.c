@@ -539,6 +539,7 @@ u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 						   options, sub_id);
 		if (ret >= 0) {
 			sub->options = options;
+			sub->sub_id = sub_id;
 			granted = options & MQTT_SUBOPT_QOS_MASK;
 		}
 		goto out;
@@ -555,6 +556,7 @@ u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 	if (!sub)
 		goto uncharge;
 	sub->session = session;
+	sub->sub_id = sub_id;
 	sub->options = options;
 	sub->len = len;
 	memcpy(sub->filter, filter, len);

@@ -28,6 +28,7 @@ struct kmqtt_subscription {
 	struct list_head node;		/* session->subscriptions */
 	struct rhash_head index;	/* broker->subscription_index */
 	struct kmqtt_session *session;
+	u32 sub_id;			/* 5.0 Subscription Identifier, 0: none */
 	u8 options;			/* MQTT_SUBOPT_* */
 	u16 len;
 	u8 filter[];

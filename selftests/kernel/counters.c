@@ -315,20 +315,13 @@ TEST_F(counters, kmqttctl_shows_every_total)
 		{ "acl_denied", KMQTT_STAT_ACL_DENIED },
 		{ "retained_bytes", KMQTT_STAT_RETAINED_BYTES },
 	};
-	char path[PATH_MAX], cmd[PATH_MAX + 16], json[16384];
+	char json[16384];
 	uint64_t stats[KMQTT_STAT_MAX + 1];
 	const char *at;
-	size_t i, n;
-	FILE *f;
+	size_t i;
 
 	ASSERT_EQ(0, kmqtt_genl_get_info(&self->genl, stats));
-	snprintf(cmd, sizeof(cmd), "%s show --json",
-		 kmqtt_tree_path("tools/kmqttctl/kmqttctl", path, sizeof(path)));
-	f = popen(cmd, "r");
-	ASSERT_NE(NULL, f);
-	n = fread(json, 1, sizeof(json) - 1, f);
-	json[n] = 0;
-	ASSERT_EQ(0, pclose(f));
+	ASSERT_EQ(0, kmqttctl_run("show --json", json, sizeof(json)));
 	for (i = 0; i < sizeof(totals) / sizeof(totals[0]); i++) {
 		char key[64];
 

@@ -86,26 +86,6 @@ static uint64_t wait_stat(struct __test_metadata *_metadata,
 	return poll_stat(_metadata, g, id, want, UINT64_MAX);
 }
 
-/* Run tools/kmqttctl/kmqttctl with args; its stdout goes to out. */
-static int kmqttctl(const char *args, char *out, size_t size)
-{
-	char path[PATH_MAX], cmd[PATH_MAX + 256];
-	size_t n = 0;
-	FILE *f;
-
-	snprintf(cmd, sizeof(cmd), "%s %s",
-		 kmqtt_tree_path("tools/kmqttctl/kmqttctl", path, sizeof(path)),
-		 args);
-	f = popen(cmd, "r");
-	if (!f)
-		return -errno;
-	if (out) {
-		n = fread(out, 1, size - 1, f);
-		out[n] = '\0';
-	}
-	return pclose(f);
-}
-
 /*
  * max_connections from kmqttd -c FILE: one connection over it is refused
  * with CONNACK 3 (server unavailable, 3.2.2.3) and counted; the limit
@@ -132,7 +112,7 @@ TEST_F(limits, max_connections_refused_with_connack_3)
 		  stat_now(_metadata, &self->genl,
 			   KMQTT_STAT_CONNECTIONS_REFUSED));
 
-	ASSERT_EQ(0, kmqttctl("show --json", json, sizeof(json)));
+	ASSERT_EQ(0, kmqttctl_run("show --json", json, sizeof(json)));
 	snprintf(want, sizeof(want), "\"max_connections\":%llu",
 		 (unsigned long long)open_now + 2);
 	ASSERT_NE(NULL, strstr(json, want)) TH_LOG("%s", json);
@@ -159,7 +139,7 @@ TEST_F(limits, max_queued_messages_overflow_counted)
 	ASSERT_EQ(0, broker_start(&self->broker));
 	snprintf(args, sizeof(args), "set max_queued_messages %d",
 		 QUEUE_LIMIT);
-	ASSERT_EQ(0, kmqttctl(args, NULL, 0));
+	ASSERT_EQ(0, kmqttctl_run(args, NULL, 0));
 	sub = mqtt_client_connect(self->broker.port, &opts, NULL);
 	ASSERT_LE(0, sub);
 	ASSERT_EQ(0, mqtt_subscribe_qos(sub, 1, "lim/q", 1));
@@ -411,7 +391,7 @@ TEST_F(limits, max_topic_levels_lowered)
 					       bad[i]));
 	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
 					  KMQTT_LIMIT_MAX_TOPIC_LEVELS, 3));
-	ASSERT_EQ(0, kmqttctl("show --json", json, sizeof(json)));
+	ASSERT_EQ(0, kmqttctl_run("show --json", json, sizeof(json)));
 	ASSERT_NE(NULL, strstr(json, "\"kmqtt_max_topic_levels\":3"))
 		TH_LOG("%s", json);
 
@@ -419,7 +399,7 @@ TEST_F(limits, max_topic_levels_lowered)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, mqtt_subscribe(fd, 1, "a/b/c"));
 	ASSERT_EQ(-EPROTO, mqtt_subscribe(fd, 2, "a/b/+/d"));
-	ASSERT_EQ(0, kmqttctl("set kmqtt_max_topic_levels 4", NULL, 0));
+	ASSERT_EQ(0, kmqttctl_run("set kmqtt_max_topic_levels 4", NULL, 0));
 	ASSERT_EQ(0, mqtt_subscribe(fd, 3, "a/b/+/d"));
 
 	pub = mqtt_client_open(self->broker.port, "limits-levels-pub", 0);

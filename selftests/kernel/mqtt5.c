@@ -1334,6 +1334,37 @@ static void expect_payload(struct __test_metadata *_metadata, int fd,
 }
 
 /*
+ * kmqttctl show lists a subscription's 5.0 options and identifier (from
+ * KMQTT_CMD_GET_SUBSCRIPTION), in text and JSON; a plain one shows its
+ * QoS only.
+ */
+TEST_F(mqtt5, kmqttctl_shows_subscription_options)
+{
+	static const char text[] =
+		"subscription: show/# (QoS 1, identifier 7, no local, retain as published, retain handling 2)\n";
+	static const char json[] =
+		"{\"filter\":\"show/#\",\"qos\":1,\"subscription_identifier\":7,\"no_local\":true,\"retain_as_published\":true,\"retain_handling\":2}";
+	static const char plain_json[] =
+		"{\"filter\":\"show/plain\",\"qos\":0,\"no_local\":false,\"retain_as_published\":false,\"retain_handling\":0}";
+	static char out[1 << 16];
+	int fd;
+
+	fd = client(_metadata, self, "v5-show", MQTT_PROTO_V5);
+	ASSERT_EQ(0, subscribe5_id(fd, "show/#",
+				   1 | MQTT_SUBOPT_NO_LOCAL |
+				   MQTT_SUBOPT_RETAIN_AS_PUBLISHED |
+				   2 << MQTT_SUBOPT_RETAIN_HANDLING_SHIFT, 7));
+	ASSERT_EQ(0, subscribe5(fd, "show/plain", 0, 0));
+	ASSERT_EQ(0, kmqttctl_run("show", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, text)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "subscription: show/plain (QoS 0)\n"))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, kmqttctl_run("show --json", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, json)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, plain_json)) TH_LOG("%s", out);
+}
+
+/*
  * 4.8.2: when a member's session ends, what it took from the group and
  * did not have goes to another member: its queue, and QoS 1 in flight;
  * a QoS 2 message it was sent is not sent to anyone else
@@ -1596,12 +1627,10 @@ TEST_F(mqtt5, resend_within_a_smaller_receive_maximum)
 /* kmqttctl disconnect @client_id: its exit status, or -1. */
 static int kmqttctl_disconnect(const char *client_id)
 {
-	char path[PATH_MAX], cmd[PATH_MAX + 64];
+	char args[256];
 
-	snprintf(cmd, sizeof(cmd), "%s disconnect '%s' 2>/dev/null",
-		 kmqtt_tree_path("tools/kmqttctl/kmqttctl", path, sizeof(path)),
-		 client_id);
-	return WEXITSTATUS(system(cmd));
+	snprintf(args, sizeof(args), "disconnect '%s' 2>/dev/null", client_id);
+	return kmqttctl_run(args, NULL, 0);
 }
 
 /*

@@ -40,6 +40,32 @@ const char *kmqtt_tree_path(const char *rel, char *buf, size_t size)
 	return buf;
 }
 
+int kmqttctl_run(const char *args, char *out, size_t size)
+{
+	char path[PATH_MAX], cmd[PATH_MAX + 256], sink[256];
+	size_t n;
+	int status;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "%s %s",
+		 kmqtt_tree_path("tools/kmqttctl/kmqttctl", path, sizeof(path)),
+		 args);
+	f = popen(cmd, "r");
+	if (!f)
+		return -errno;
+	if (out) {
+		n = fread(out, 1, size - 1, f);
+		out[n] = '\0';
+	}
+	/* Read to the end, so that it never blocks on a full pipe. */
+	while (fread(sink, 1, sizeof(sink), f))
+		;
+	status = pclose(f);
+	if (status < 0)
+		return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 static void exec_broker(uint16_t port, const char *conf, int log_fd)
 {
 	char kmqttd[PATH_MAX], port_str[8];

@@ -33,6 +33,12 @@ int broker_start_config(struct broker *b, const char *config);
 void broker_stop(struct broker *b, bool dump_log);
 /* Absolute path of a file of this source tree, from the test binary. */
 const char *kmqtt_tree_path(const char *rel, char *buf, size_t size);
+/*
+ * Run the tree's kmqttctl with @args (shell words); its standard output
+ * into @out (NUL-terminated, cut at @size - 1) unless @out is NULL.
+ * Returns its exit status, -1 when it did not exit, or -errno.
+ */
+int kmqttctl_run(const char *args, char *out, size_t size);
 
 /* Send sig to the broker (e.g. SIGHUP: reload).  0 or -errno. */
 int broker_signal(struct broker *b, int sig);

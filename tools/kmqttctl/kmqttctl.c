@@ -80,6 +80,8 @@ struct sub {
 	char *client_id;
 	char *filter;
 	uint8_t qos;
+	uint8_t options;		/* MQTT_SUBOPT_* */
+	uint32_t sub_id;		/* 0: none */
 };
 
 struct show {
@@ -255,6 +257,8 @@ static void collect_sub(const struct kmqtt_nl_subscription *s, void *arg)
 	subs->client_id = strdup(s->client_id);
 	subs->filter = strdup(s->filter);
 	subs->qos = s->qos;
+	subs->options = s->options;
+	subs->sub_id = s->sub_id;
 	if (!subs->client_id || !subs->filter) {
 		free(subs->client_id);
 		free(subs->filter);
@@ -262,6 +266,26 @@ static void collect_sub(const struct kmqtt_nl_subscription *s, void *arg)
 		return;
 	}
 	sh->sub_count++;
+}
+
+static unsigned int retain_handling(const struct sub *sub)
+{
+	return (sub->options & MQTT_SUBOPT_RETAIN_HANDLING_MASK) >>
+	       MQTT_SUBOPT_RETAIN_HANDLING_SHIFT;
+}
+
+/* "QoS 1, identifier 7, no local": what differs from 3.1.1's. */
+static void print_sub_options(const struct sub *sub)
+{
+	printf("QoS %u", sub->qos);
+	if (sub->sub_id)
+		printf(", identifier %" PRIu32, sub->sub_id);
+	if (sub->options & MQTT_SUBOPT_NO_LOCAL)
+		printf(", no local");
+	if (sub->options & MQTT_SUBOPT_RETAIN_AS_PUBLISHED)
+		printf(", retain as published");
+	if (retain_handling(sub))
+		printf(", retain handling %u", retain_handling(sub));
 }
 
 static int sub_order(const void *a, const void *b)
@@ -333,7 +357,15 @@ static void show_session(const struct kmqtt_nl_session *s, void *arg)
 		for (; sub && same_client(sh, sub, s->client_id); sub++) {
 			printf("%s{\"filter\":", first ? "" : ",");
 			json_string(sub->filter);
-			printf(",\"qos\":%u}", sub->qos);
+			printf(",\"qos\":%u", sub->qos);
+			if (sub->sub_id)
+				printf(",\"subscription_identifier\":%" PRIu32,
+				       sub->sub_id);
+			printf(",\"no_local\":%s,\"retain_as_published\":%s,\"retain_handling\":%u}",
+			       sub->options & MQTT_SUBOPT_NO_LOCAL ?
+			       "true" : "false",
+			       sub->options & MQTT_SUBOPT_RETAIN_AS_PUBLISHED ?
+			       "true" : "false", retain_handling(sub));
 			first = false;
 		}
 		printf("]}");
@@ -353,9 +385,11 @@ static void show_session(const struct kmqtt_nl_session *s, void *arg)
 		       s->stats[KMQTT_STAT_QUEUED_BYTES]);
 		printf("  dropped: %" PRIu64 "\n",
 		       s->stats[KMQTT_STAT_MSGS_DROPPED]);
-		for (; sub && same_client(sh, sub, s->client_id); sub++)
-			printf("  subscription: %s (QoS %u)\n", sub->filter,
-			       sub->qos);
+		for (; sub && same_client(sh, sub, s->client_id); sub++) {
+			printf("  subscription: %s (", sub->filter);
+			print_sub_options(sub);
+			printf(")\n");
+		}
 	}
 	sh->printed++;
 }

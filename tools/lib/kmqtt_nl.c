@@ -73,6 +73,8 @@ static struct nla_policy attr_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_AUTH_REASON] = { .type = NLA_U8 },
 	[KMQTT_A_AUTH_DATA] = { .type = NLA_UNSPEC,
 				.maxlen = KMQTT_AUTH_DATA_MAX },
+	[KMQTT_A_SUB_ID] = { .type = NLA_U32 },
+	[KMQTT_A_SUB_OPTIONS] = { .type = NLA_U8 },
 };
 
 static struct nla_policy stat_policy[KMQTT_STAT_MAX + 1] = {
@@ -771,6 +773,10 @@ static void parse_subscription(struct nlattr **tb, void *arg)
 	s.filter = walk->filter;
 	if (tb[KMQTT_A_QOS])
 		s.qos = nla_get_u8(tb[KMQTT_A_QOS]);
+	if (tb[KMQTT_A_SUB_OPTIONS])
+		s.options = nla_get_u8(tb[KMQTT_A_SUB_OPTIONS]);
+	if (tb[KMQTT_A_SUB_ID])
+		s.sub_id = nla_get_u32(tb[KMQTT_A_SUB_ID]);
 	walk->fn(&s, walk->arg);
 }
 

@@ -146,6 +146,8 @@ struct kmqtt_nl_subscription {
 	char client_id[KMQTT_CLIENT_ID_MAX + 1];
 	const char *filter;		/* NUL-terminated, valid in the callback */
 	uint8_t qos;
+	uint8_t options;		/* MQTT_SUBOPT_*, as 5.0's SUBSCRIBE */
+	uint32_t sub_id;		/* 5.0 Subscription Identifier, 0: none */
 };
 
 /* A KMQTT_CMD_CONN_CLOSED event. */

@@ -197,6 +197,13 @@ enum kmqtt_attr {
 	KMQTT_A_AUTH_REASON,	/* u8: an AUTH packet's reason code */
 	/* binary: 0..KMQTT_AUTH_DATA_MAX bytes of Authentication Data */
 	KMQTT_A_AUTH_DATA,
+	/* u32, 5.0: a subscription's identifier; absent: none */
+	KMQTT_A_SUB_ID,
+	/*
+	 * u8: a subscription's options, as 5.0's SUBSCRIBE has them (QoS,
+	 * No Local, Retain As Published, Retain Handling)
+	 */
+	KMQTT_A_SUB_OPTIONS,
 
 	__KMQTT_A_MAX,
 };
