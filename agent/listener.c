@@ -38,8 +38,7 @@ typedef struct connect_result (*pending_read_step)(const uint8_t *buf,
 struct pending {
 	struct loop_source src;
 	struct listener *l;
-	struct pending *prev, *next;	/* in l->oldest .. l->newest */
-	uint64_t deadline_ms;
+	struct deadline deadline;	/* in l->pending: the next packet's */
 	bool watched;			/* src is in the loop */
 	uint32_t events;		/* what src waits for */
 	struct tls_conn *tls;		/* NULL: plain TCP */
@@ -72,32 +71,12 @@ _Static_assert(CONNECT_CONNACK_PROPS_MAX + AUTH_PACKET_PROPS_MAX <=
 	       KMQTT_CONNACK_PROPS_MAX,
 	       "ATTACH takes the CONNACK properties of a method too");
 
-/* Append @p to its listener's list: the newest, the last deadline. */
-static void pending_link(struct pending *p)
+/* The connection the next deadline is for, or NULL. */
+static struct pending *pending_oldest(const struct listener *l)
 {
-	struct listener *l = p->l;
-
-	p->next = NULL;
-	p->prev = l->newest;
-	if (l->newest)
-		l->newest->next = p;
-	else
-		l->oldest = p;
-	l->newest = p;
-}
-
-static void pending_unlink(struct pending *p)
-{
-	struct listener *l = p->l;
-
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		l->oldest = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
-	else
-		l->newest = p->prev;
+	return l->pending.oldest ?
+	       container_of(l->pending.oldest, struct pending, deadline) :
+	       NULL;
 }
 
 /* A packet's bytes may hold a password or a proof. */
@@ -112,7 +91,7 @@ static void pending_free(struct pending *p)
 {
 	struct listener *l = p->l;
 
-	pending_unlink(p);
+	deadline_remove(&p->l->pending, &p->deadline);
 	l->pending_count--;
 
 	if (p->watched)
@@ -490,9 +469,9 @@ static void pending_auth_answer(struct pending *p,
 		return;
 	}
 	p->auth_in.have = 0;
-	pending_unlink(p);
-	p->deadline_ms = loop_now_ms() + p->l->connect_timeout_ms;
-	pending_link(p);
+	deadline_remove(&p->l->pending, &p->deadline);
+	deadline_append(&p->l->pending, &p->deadline,
+			loop_now_ms() + p->l->connect_timeout_ms);
 }
 
 /*
@@ -790,7 +769,6 @@ static void listener_add_pending(struct listener *l, int fd,
 	}
 	p->src = (struct loop_source){ .fd = fd, .handle = pending_handle };
 	p->l = l;
-	p->deadline_ms = loop_now_ms() + l->connect_timeout_ms;
 	addr_format(peer, p->peer);
 	if (l->tls) {
 		p->tls = tls_conn_new(l->tls, fd);
@@ -813,7 +791,8 @@ static void listener_add_pending(struct listener *l, int fd,
 	}
 	p->watched = true;
 	p->events = EPOLLIN;
-	pending_link(p);
+	deadline_append(&l->pending, &p->deadline,
+			loop_now_ms() + l->connect_timeout_ms);
 	l->pending_count++;
 }
 
@@ -865,8 +844,8 @@ int listener_timeout(const struct listener *l)
 {
 	uint64_t now = loop_now_ms(), next = UINT64_MAX;
 
-	if (l->oldest)
-		next = l->oldest->deadline_ms;
+	if (l->pending.oldest)
+		next = l->pending.oldest->at_ms;
 	if (l->accept_resume_ms && l->accept_resume_ms < next)
 		next = l->accept_resume_ms;
 	if (next == UINT64_MAX)
@@ -877,9 +856,10 @@ int listener_timeout(const struct listener *l)
 void listener_expire(struct listener *l)
 {
 	uint64_t now = loop_now_ms();
+	struct pending *p;
 
-	while (l->oldest && l->oldest->deadline_ms <= now)
-		pending_drop(l->oldest, l->oldest->auth_method ?
+	while ((p = pending_oldest(l)) && p->deadline.at_ms <= now)
+		pending_drop(p, p->auth_method ?
 			     "no AUTH in time" : "no CONNECT in time");
 	if (l->accept_resume_ms && l->accept_resume_ms <= now) {
 		l->accept_resume_ms = 0;
@@ -992,8 +972,8 @@ void listener_settings_free(struct listener_settings *s)
 
 void listener_close(struct listener *l)
 {
-	while (l->oldest)
-		pending_free(l->oldest);
+	while (l->pending.oldest)
+		pending_free(pending_oldest(l));
 	if (l->src.fd >= 0) {
 		loop_del(l->loop, &l->src);
 		close(l->src.fd);

@@ -104,8 +104,8 @@ struct listener {
 	uint16_t port;
 	uint64_t connect_timeout_ms;	/* for each packet awaited */
 	unsigned int pending_count;
-	/* All pending connections, oldest first: the deadline order. */
-	struct pending *oldest, *newest;
+	/* All pending connections (struct pending), in deadline order. */
+	struct deadline_list pending;
 	uint64_t accept_resume_ms;	/* accepting paused until then, or 0 */
 };
 

@@ -69,3 +69,29 @@ uint64_t loop_now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
+
+void deadline_append(struct deadline_list *list, struct deadline *d,
+		     uint64_t at_ms)
+{
+	d->at_ms = at_ms;
+	d->next = NULL;
+	d->prev = list->newest;
+	if (list->newest)
+		list->newest->next = d;
+	else
+		list->oldest = d;
+	list->newest = d;
+}
+
+void deadline_remove(struct deadline_list *list, struct deadline *d)
+{
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		list->oldest = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	else
+		list->newest = d->prev;
+	d->prev = d->next = NULL;
+}

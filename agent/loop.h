@@ -33,4 +33,24 @@ int loop_run_once(struct loop *loop, int timeout_ms);
 /* CLOCK_MONOTONIC in milliseconds, for deadlines. */
 uint64_t loop_now_ms(void);
 
+/*
+ * Things due at a deadline, oldest first: each is appended with a
+ * deadline no earlier than the newest's (now plus a fixed timeout), so
+ * the oldest is always the next due.  Embedded in what it times.
+ */
+struct deadline {
+	struct deadline *prev, *next;
+	uint64_t at_ms;			/* loop_now_ms() time it is due */
+};
+
+struct deadline_list {
+	struct deadline *oldest, *newest;
+};
+
+/* Append @d, due at @at_ms. */
+void deadline_append(struct deadline_list *list, struct deadline *d,
+		     uint64_t at_ms);
+/* Take @d, appended, out of @list. */
+void deadline_remove(struct deadline_list *list, struct deadline *d);
+
 #endif /* KMQTTD_LOOP_H */

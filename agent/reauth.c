@@ -24,12 +24,11 @@ struct reauth_conn {
 	char *listener;			/* NULL: the policy of all listeners */
 	char method_name[AUTH_METHOD_NAME_MAX + 1];
 	char *user;			/* whom the method proved at CONNECT */
-	/* The exchange under way: @method set, in r->oldest .. r->newest. */
+	/* The exchange under way: @method set, in r->exchanges. */
 	const struct auth_method *method;
 	void *session;
 	unsigned int steps;		/* the client's 0x18 AUTHs so far */
-	uint64_t deadline_ms;
-	struct reauth_conn *prev, *next;
+	struct deadline deadline;	/* the client's next AUTH's */
 };
 
 static int conn_compare(const void *a, const void *b)
@@ -58,39 +57,19 @@ static struct reauth_conn *conn_find(const struct reauth *r,
 	return node ? *(struct reauth_conn **)node : NULL;
 }
 
-/* Put @c last in the deadline list: every exchange waits as long. */
-static void exchange_link(struct reauth *r, struct reauth_conn *c,
-			  uint64_t deadline_ms)
+/* The connection the next deadline is for, or NULL. */
+static struct reauth_conn *exchange_oldest(const struct reauth *r)
 {
-	c->deadline_ms = deadline_ms;
-	c->next = NULL;
-	c->prev = r->newest;
-	if (r->newest)
-		r->newest->next = c;
-	else
-		r->oldest = c;
-	r->newest = c;
-}
-
-/* Take @c out of the deadline list. */
-static void exchange_unlink(struct reauth *r, struct reauth_conn *c)
-{
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		r->oldest = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		r->newest = c->prev;
-	c->prev = c->next = NULL;
+	return r->exchanges.oldest ?
+	       container_of(r->exchanges.oldest, struct reauth_conn, deadline) :
+	       NULL;
 }
 
 static void exchange_end(struct reauth *r, struct reauth_conn *c)
 {
 	if (!c->method)
 		return;
-	exchange_unlink(r, c);
+	deadline_remove(&r->exchanges, &c->deadline);
 	c->method->end(c->session);
 	c->method = NULL;
 	c->session = NULL;
@@ -225,8 +204,8 @@ static void exchange_answer(struct reauth *r, struct reauth_conn *c,
 		exchange_end(r, c);
 		return;
 	}
-	exchange_unlink(r, c);
-	exchange_link(r, c, now_ms + r->timeout_ms);
+	deadline_remove(&r->exchanges, &c->deadline);
+	deadline_append(&r->exchanges, &c->deadline, now_ms + r->timeout_ms);
 }
 
 /* AUTH 0x19: the method the configuration in force offers, from start. */
@@ -247,7 +226,7 @@ static void exchange_start(struct reauth *r, struct reauth_conn *c,
 	method->start(config, ev->data, ev->data_len, &c->session, &res);
 	c->method = method;
 	c->steps = 0;
-	exchange_link(r, c, now_ms + r->timeout_ms);
+	deadline_append(&r->exchanges, &c->deadline, now_ms + r->timeout_ms);
 	exchange_answer(r, c, &res, now_ms);
 }
 
@@ -279,15 +258,18 @@ void reauth_event(struct reauth *r, const struct kmqtt_nl_auth *ev,
 
 int reauth_timeout(const struct reauth *r, uint64_t now_ms)
 {
-	if (!r->oldest)
+	const struct deadline *next = r->exchanges.oldest;
+
+	if (!next)
 		return -1;
-	return r->oldest->deadline_ms <= now_ms ?
-	       0 : (int)(r->oldest->deadline_ms - now_ms);
+	return next->at_ms <= now_ms ? 0 : (int)(next->at_ms - now_ms);
 }
 
 void reauth_expire(struct reauth *r, uint64_t now_ms)
 {
-	while (r->oldest && r->oldest->deadline_ms <= now_ms)
-		conn_refuse(r, r->oldest, MQTT_RC_NOT_AUTHORIZED,
+	struct reauth_conn *c;
+
+	while ((c = exchange_oldest(r)) && c->deadline.at_ms <= now_ms)
+		conn_refuse(r, c, MQTT_RC_NOT_AUTHORIZED,
 			    "no AUTH in time");
 }

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "loop.h"
+
 struct auth_policies;
 struct kmqtt_nl;
 struct kmqtt_nl_auth;
@@ -40,8 +42,8 @@ struct reauth {
 	uint64_t timeout_ms;	/* for the client's next AUTH in an exchange */
 	void *root;		/* tsearch() tree of struct reauth_conn */
 	size_t count;
-	/* Exchanges under way, oldest first: the deadline order. */
-	struct reauth_conn *oldest, *newest;
+	/* Exchanges under way (struct reauth_conn), in deadline order. */
+	struct deadline_list exchanges;
 };
 
 void reauth_init(struct reauth *r, struct kmqtt_nl *nl,
