@@ -358,6 +358,7 @@ static int handle_use_subject_as_username(struct parser *p,
  */
 static int handle_mount_point(struct parser *p, const char *name, char *args)
 {
+	static const char share[] = "$share/";
 	size_t len = strlen(args);
 
 	if (!p->cur)
@@ -375,7 +376,8 @@ static int handle_mount_point(struct parser *p, const char *name, char *args)
 		return parse_error(p, "%s \"%s\": a topic prefix cannot contain + or #",
 				   name, args);
 	/* A filter under it could make it a shared subscription's. */
-	if (len && !strncmp(args, "$share/", len < 7 ? len : 7))
+	if (len && !memcmp(args, share, len < sizeof(share) - 1 ?
+				       len : sizeof(share) - 1))
 		return parse_error(p, "%s \"%s\": a topic prefix cannot begin $share/",
 				   name, args);
 	return set_string(p, name, args, &p->cur->mount_point, NULL);

@@ -61,6 +61,7 @@ int kmqtt_auth_receive(struct kmqtt_conn *conn,
 		       const struct kmqtt_fixed_hdr *hdr, const u8 *body)
 {
 	struct kmqtt_props props;
+	unsigned long timeout;
 	int turn, ret;
 	u8 reason;
 
@@ -90,11 +91,12 @@ int kmqtt_auth_receive(struct kmqtt_conn *conn,
 		return kmqtt_conn_violation(conn, MQTT_RC_PROTOCOL_ERROR,
 					    "AUTH reason");
 	/* Before the turn: the timeout work reads it after the turn. */
-	WRITE_ONCE(conn->auth_deadline, jiffies + kmqtt_auth_timeout());
+	timeout = kmqtt_auth_timeout();
+	WRITE_ONCE(conn->auth_deadline, jiffies + timeout);
 	if (cmpxchg(&conn->auth_turn, turn, KMQTT_AUTH_AGENT) != turn)
 		return kmqtt_conn_violation(conn, MQTT_RC_PROTOCOL_ERROR,
 					    "AUTH out of turn");
-	mod_delayed_work(kmqtt_wq, &conn->auth_work, kmqtt_auth_timeout());
+	mod_delayed_work(kmqtt_wq, &conn->auth_work, timeout);
 	/* More than any method answers: it cannot succeed. */
 	if (props.auth_data.len > KMQTT_AUTH_DATA_MAX) {
 		kmqtt_auth_give_up(conn, KMQTT_AUTH_AGENT,

@@ -72,7 +72,8 @@ static u8 kmqtt_subscribe_filter(struct kmqtt_conn *conn, const u8 *filter,
 	u8 granted;
 
 	*retained = false;
-	if (!len)	/* too long under the mount point */
+	/* Too long under the mount point, or a malformed $share/ there. */
+	if (!len)
 		return v5 ? MQTT_RC_TOPIC_FILTER_INVALID : MQTT_SUBACK_FAILURE;
 	shared = kmqtt_topic_share_split(filter, len, &acl_filter, &acl_len);
 	if (shared < 0)

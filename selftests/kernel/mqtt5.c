@@ -988,9 +988,10 @@ static int count_messages(int fd, int n)
 
 /*
  * Read and acknowledge QoS 1 PUBLISHes of a 5.0 (@v5) or 3.1.1 client
- * until none comes for 500 ms: returns how many, or -errno.
+ * until none comes for 500 ms, each on @topic unless it is NULL: returns
+ * how many, or -errno.
  */
-static int drain_messages(int fd, bool v5)
+static int drain_messages(int fd, bool v5, const char *topic)
 {
 	struct mqtt_packet p = { 0 };
 	struct mqtt5_publish got;
@@ -1002,6 +1003,13 @@ static int drain_messages(int fd, bool v5)
 			break;
 		err = v5 ? mqtt5_parse_publish(&p, &got) :
 			   mqtt_parse_publish(&p, &got.pub);
+		if (!err && topic &&
+		    (got.pub.topic_len != strlen(topic) ||
+		     memcmp(got.pub.topic, topic, got.pub.topic_len))) {
+			fprintf(stderr, "# got %.*s, expected %s\n",
+				(int)got.pub.topic_len, got.pub.topic, topic);
+			err = -EPROTO;
+		}
 		if (!err)
 			err = mqtt_send_pub_ack(fd, MQTT_PUBACK,
 						got.pub.opts.packet_id);
@@ -1067,8 +1075,8 @@ TEST_F(mqtt5, shared_subscriptions)
 	for (i = 30; i < 60; i++)
 		ASSERT_EQ(0, mqtt_publish_nth(pub, "sh/t", i, &qos1));
 	/* The offline member's turns go to the next online one: a. */
-	got_a = drain_messages(a, true);
-	got_c = drain_messages(c, false);
+	got_a = drain_messages(a, true, NULL);
+	got_c = drain_messages(c, false, NULL);
 	EXPECT_EQ(30, got_a + got_c) TH_LOG("a %d, c %d", got_a, got_c);
 	EXPECT_EQ(20, got_a);
 	EXPECT_EQ(0, mqtt_expect_silence(b, 300));
@@ -1077,37 +1085,6 @@ TEST_F(mqtt5, shared_subscriptions)
 		.qos = 1, .retain = true, .packet_id = 2 }));
 	offline.session_expiry = 0;
 	EXPECT_LE(0, attach(_metadata, self, &offline, NULL));
-}
-
-/*
- * Read and acknowledge the QoS 1 PUBLISHes of a 5.0 client until none
- * comes for 500 ms, each on @topic: returns how many, or -errno.
- */
-static int drain_on_topic(int fd, const char *topic)
-{
-	struct mqtt_packet p = { 0 };
-	struct mqtt5_publish got;
-	int n = 0, err;
-
-	for (;;) {
-		err = mqtt_read_packet(fd, &p, 500);
-		if (!err)
-			err = mqtt5_parse_publish(&p, &got);
-		if (!err && (got.pub.topic_len != strlen(topic) ||
-			     memcmp(got.pub.topic, topic, got.pub.topic_len))) {
-			fprintf(stderr, "# got %.*s, expected %s\n",
-				(int)got.pub.topic_len, got.pub.topic, topic);
-			err = -EPROTO;
-		}
-		if (!err)
-			err = mqtt5_send_ack(fd, MQTT_PUBACK,
-					     got.pub.opts.packet_id, 0);
-		if (err)
-			break;
-		n++;
-	}
-	mqtt_packet_free(&p);
-	return err == -ETIMEDOUT ? n : err;
 }
 
 /*
@@ -1147,11 +1124,11 @@ TEST_F(mqtt5, shared_subscription_under_a_mount_point)
 		ASSERT_EQ(0, mqtt_publish_nth(pub, "mp1/t/x", i, &qos1));
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, mqtt_publish_nth(pub, "mp2/t/y", i, &qos1));
-	got_a = drain_on_topic(a, "t/x");
-	got_b = drain_on_topic(b, "mp1/t/x");
+	got_a = drain_messages(a, true, "t/x");
+	got_b = drain_messages(b, true, "mp1/t/x");
 	EXPECT_EQ(5, got_a);
 	EXPECT_EQ(5, got_b);
-	EXPECT_EQ(4, drain_on_topic(c, "t/y"));
+	EXPECT_EQ(4, drain_messages(c, true, "t/y"));
 
 	/* a leaves the group: b has all of it. */
 	ASSERT_EQ(0, mqtt5_send_unsubscribe(a, 2, "$share/g/t/#"));
@@ -1159,7 +1136,7 @@ TEST_F(mqtt5, shared_subscription_under_a_mount_point)
 					 (uint8_t[1]){ 0 }, 1));
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, mqtt_publish_nth(pub, "mp1/t/x", i, &qos1));
-	EXPECT_EQ(4, drain_on_topic(b, "mp1/t/x"));
+	EXPECT_EQ(4, drain_messages(b, true, "mp1/t/x"));
 	EXPECT_EQ(0, mqtt_expect_silence(a, 200));
 }
 
@@ -1536,7 +1513,7 @@ TEST_F(mqtt5, shared_hand_on_past_a_refusing_member)
 	ending.clean_session = true;
 	ending.session_expiry = 0;
 	EXPECT_LE(0, attach(_metadata, self, &ending, NULL));
-	EXPECT_EQ(6, drain_on_topic(c, topic));
+	EXPECT_EQ(6, drain_messages(c, true, topic));
 	EXPECT_EQ(0, mqtt_expect_silence(b, 200));
 	expect_drops(_metadata, self, KMQTT_STAT_ACL_DENIED, acl_denied, 0);
 
