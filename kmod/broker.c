@@ -7,6 +7,7 @@
 #include <linux/jiffies.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/random.h>
 #include <net/netns/generic.h>
 
 #include "broker.h"
@@ -143,6 +144,7 @@ static int __net_init kmqtt_broker_net_init(struct net *net)
 	broker->limits = kmqtt_broker_default_limits;
 	/* A broker must not be able to take the machine down. */
 	broker->limits.memory = (u64)totalram_pages() * PAGE_SIZE / 4;
+	broker->instance = get_random_u64();
 	spin_lock_init(&broker->conns_lock);
 	INIT_LIST_HEAD(&broker->conns);
 	mutex_init(&broker->sessions_lock);

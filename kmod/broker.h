@@ -86,6 +86,8 @@ struct kmqtt_limits {
 
 struct kmqtt_broker {
 	struct net *net;
+	/* Random: tells the agent whether its snapshot is of this state. */
+	u64 instance;
 	struct kmqtt_limits limits;	/* written under sessions_lock */
 
 	/* Open connections in attach order, RCU for netlink dumps. */

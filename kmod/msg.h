@@ -60,6 +60,17 @@ struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 				   gfp_t gfp);
 
 /*
+ * A message back from the agent's snapshot: @data is what a dump gave
+ * (KMQTT_A_MSG_DATA: 16-bit topic length, topic, property length,
+ * properties a PUBLISH passes on, a non-empty payload), @expiry the
+ * seconds it had left (0: none).  Returns the message, ERR_PTR(-EINVAL)
+ * when @data is not one, or the errors of kmqtt_msg_create().
+ */
+struct kmqtt_msg *kmqtt_msg_restore(struct kmqtt_broker *broker,
+				    const u8 *data, u32 len, u8 qos,
+				    u32 expiry);
+
+/*
  * Most messages are small (a sensor reading and its topic): they come from
  * a cache of their own, quicker than kmalloc and shown in /proc/slabinfo.
  */

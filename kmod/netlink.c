@@ -6,7 +6,9 @@
  */
 
 #include <linux/build_bug.h>
+#include <linux/mm.h>
 #include <linux/rculist.h>
+#include <linux/timekeeping.h>
 #include <net/genetlink.h>
 #include <net/sock.h>
 #include <kmqtt/limits.h>
@@ -19,7 +21,9 @@
 #include "codec.h"
 #include "compat.h"
 #include "conn.h"
+#include "msg.h"
 #include "netlink.h"
+#include "retain.h"
 #include "session.h"
 
 static struct genl_family kmqtt_family;
@@ -93,6 +97,12 @@ static const struct nla_policy kmqtt_auth_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_AUTH_REASON] = { .type = NLA_U8 },
 	[KMQTT_A_AUTH_DATA] = { .type = NLA_BINARY,
 				.len = KMQTT_AUTH_DATA_MAX },
+};
+
+static const struct nla_policy kmqtt_set_retained_policy[KMQTT_A_MAX + 1] = {
+	[KMQTT_A_QOS] = NLA_POLICY_MAX(NLA_U8, 2),
+	[KMQTT_A_MSG_DATA] = { .type = NLA_BINARY, .len = KMQTT_MSG_DATA_MAX },
+	[KMQTT_A_MSG_EXPIRY] = NLA_POLICY_MIN(NLA_U32, 1),
 };
 
 /*
@@ -682,6 +692,8 @@ static int kmqtt_netlink_get_info(struct sk_buff *skb, struct genl_info *info)
 	hdr = genlmsg_put_reply(reply, info, &kmqtt_family, 0,
 				KMQTT_CMD_GET_INFO);
 	if (!hdr || nla_put_u32(reply, KMQTT_A_VERSION, KMQTT_GENL_VERSION) ||
+	    nla_put_u64_64bit(reply, KMQTT_A_INSTANCE, broker->instance,
+			      KMQTT_A_PAD) ||
 	    kmqtt_netlink_put_totals(reply, broker) ||
 	    kmqtt_netlink_put_limits(reply, &broker->limits)) {
 		nlmsg_free(reply);
@@ -932,6 +944,161 @@ out:
 	return ret ? skb->len : 0;
 }
 
+/* A message part smaller than this waits for the next dump round. */
+#define KMQTT_NETLINK_PART_MIN	1024
+
+/*
+ * One message of a dump carrying @msg from *@offset on, as much of it as
+ * fits: a message larger than a netlink message takes several.  A fresh
+ * dump buffer (NLMSG_GOODSIZE at least) always takes a part.
+ */
+static int kmqtt_netlink_fill_msg_part(struct sk_buff *skb, u8 cmd,
+				       const struct kmqtt_msg *msg, u32 *offset,
+				       u32 portid, u32 seq)
+{
+	u32 left = msg->len - *offset, part;
+	void *hdr;
+	int room;
+
+	hdr = genlmsg_put(skb, portid, seq, &kmqtt_family, NLM_F_MULTI, cmd);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u8(skb, KMQTT_A_QOS, msg->qos) ||
+	    (msg->expires &&
+	     nla_put_u32(skb, KMQTT_A_MSG_EXPIRY,
+			 max(kmqtt_msg_expiry_left(msg,
+						   ktime_get_boottime_seconds()),
+			     1U))) ||
+	    nla_put_u32(skb, KMQTT_A_MSG_LEN, msg->len) ||
+	    nla_put_u32(skb, KMQTT_A_OFFSET, *offset))
+		goto cancel;
+	room = skb_tailroom(skb) - nla_total_size(0);
+	part = min3(left, (u32)KMQTT_MSG_DATA_MAX, room > 0 ? (u32)room : 0U);
+	if (part < min_t(u32, left, KMQTT_NETLINK_PART_MIN) ||
+	    nla_put(skb, KMQTT_A_MSG_DATA, part, msg->data + *offset))
+		goto cancel;
+	genlmsg_end(skb, hdr);
+	*offset += part;
+	return 0;
+cancel:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
+/*
+ * cb->args[0]: the retained message being dumped, with a reference,
+ * cb->args[1]: how many of its bytes are done.  Messages stored or
+ * removed meanwhile are seen or not as their topic's place says.
+ */
+static int kmqtt_netlink_dump_retained(struct sk_buff *skb,
+				       struct netlink_callback *cb)
+{
+	struct kmqtt_broker *broker = kmqtt_broker_get(sock_net(skb->sk));
+	struct kmqtt_retain_cursor cursor = {
+		.last = (struct kmqtt_msg *)cb->args[0],
+	};
+	u32 offset = cb->args[1];
+	int ret = 0;
+
+	for (;;) {
+		if (!cursor.last || offset == cursor.last->len) {
+			if (!kmqtt_retain_next(&broker->retained, &cursor))
+				break;
+			offset = 0;
+		}
+		ret = kmqtt_netlink_fill_msg_part(skb, KMQTT_CMD_GET_RETAINED,
+						  cursor.last, &offset,
+						  NETLINK_CB(cb->skb).portid,
+						  cb->nlh->nlmsg_seq);
+		if (ret)
+			break;
+	}
+	cb->args[0] = (long)cursor.last;
+	cb->args[1] = offset;
+	return ret ? skb->len : 0;
+}
+
+/* The dump ended or was given up: let go of its message. */
+static int kmqtt_netlink_dump_retained_done(struct netlink_callback *cb)
+{
+	struct kmqtt_retain_cursor cursor = {
+		.last = (struct kmqtt_msg *)cb->args[0],
+	};
+
+	kmqtt_retain_cursor_release(&cursor);
+	cb->args[0] = 0;
+	return 0;
+}
+
+/*
+ * The message of a request's KMQTT_A_MSG_DATA parts, in one buffer to
+ * kvfree(), with its length in *@len; ERR_PTR(-EINVAL) when there is
+ * none or it is longer than any PUBLISH could carry.
+ */
+static u8 *kmqtt_netlink_msg_data(struct genl_info *info, u32 *len)
+{
+	const struct nlattr *attr;
+	u64 total = 0;
+	u8 *data, *p;
+	int rem;
+
+	nlmsg_for_each_attr(attr, info->nlhdr, GENL_HDRLEN, rem)
+		if (nla_type(attr) == KMQTT_A_MSG_DATA)
+			total += nla_len(attr);
+	if (!total || total > MQTT_MAX_REMAINING_LENGTH) {
+		NL_SET_ERR_MSG(info->extack,
+			       "message data missing or too long");
+		return ERR_PTR(-EINVAL);
+	}
+	data = kvmalloc(total, GFP_KERNEL);
+	if (!data)
+		return ERR_PTR(-ENOMEM);
+	p = data;
+	nlmsg_for_each_attr(attr, info->nlhdr, GENL_HDRLEN, rem) {
+		if (nla_type(attr) != KMQTT_A_MSG_DATA)
+			continue;
+		memcpy(p, nla_data(attr), nla_len(attr));
+		p += nla_len(attr);
+	}
+	*len = total;
+	return data;
+}
+
+static int kmqtt_netlink_set_retained(struct sk_buff *skb,
+				      struct genl_info *info)
+{
+	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
+	struct nlattr **attrs = info->attrs;
+	struct kmqtt_msg *msg;
+	u32 len, expiry = 0;
+	u8 *data;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, KMQTT_A_QOS))
+		return -EINVAL;
+	if (attrs[KMQTT_A_MSG_EXPIRY])
+		expiry = nla_get_u32(attrs[KMQTT_A_MSG_EXPIRY]);
+	data = kmqtt_netlink_msg_data(info, &len);
+	if (IS_ERR(data))
+		return PTR_ERR(data);
+	msg = kmqtt_msg_restore(broker, data, len,
+				nla_get_u8(attrs[KMQTT_A_QOS]), expiry);
+	kvfree(data);
+	if (IS_ERR(msg)) {
+		if (PTR_ERR(msg) == -EINVAL)
+			NL_SET_ERR_MSG(info->extack,
+				       "not a message with a topic name, properties to pass on and a payload");
+		return PTR_ERR(msg);
+	}
+	ret = kmqtt_retain_store(&broker->retained, msg,
+				 READ_ONCE(broker->limits.max_retained),
+				 READ_ONCE(broker->limits.max_retained_bytes));
+	kmqtt_msg_put(msg);
+	if (ret == -ENOSPC)
+		NL_SET_ERR_MSG(info->extack, "retained message limit reached");
+	return ret;
+}
+
 int kmqtt_netlink_auth_event(const struct kmqtt_conn *conn, u8 reason,
 			     const u8 *data, u32 len)
 {
@@ -1025,6 +1192,8 @@ static int kmqtt_netlink_doit(struct sk_buff *skb, struct genl_info *info)
 		return kmqtt_netlink_disconnect(skb, info);
 	case KMQTT_CMD_AUTH:
 		return kmqtt_netlink_auth(skb, info);
+	case KMQTT_CMD_SET_RETAINED:
+		return kmqtt_netlink_set_retained(skb, info);
 	}
 	return -EOPNOTSUPP;
 }
@@ -1053,6 +1222,8 @@ static int kmqtt_netlink_dumpit(struct sk_buff *skb,
 		return kmqtt_netlink_dump_sessions(skb, cb);
 	case KMQTT_CMD_GET_SUBSCRIPTION:
 		return kmqtt_netlink_dump_subscriptions(skb, cb);
+	case KMQTT_CMD_GET_RETAINED:
+		return kmqtt_netlink_dump_retained(skb, cb);
 	}
 	return -EOPNOTSUPP;
 }
@@ -1118,6 +1289,21 @@ static const struct genl_ops kmqtt_netlink_ops[] = {
 		.cmd = KMQTT_CMD_AUTH,
 		.doit = kmqtt_netlink_doit,
 		.policy = kmqtt_auth_policy,
+		.maxattr = KMQTT_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KMQTT_CMD_GET_RETAINED,
+		.dumpit = kmqtt_netlink_dumpit,
+		.done = kmqtt_netlink_dump_retained_done,
+		.policy = kmqtt_no_attrs_policy,
+		.maxattr = KMQTT_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KMQTT_CMD_SET_RETAINED,
+		.doit = kmqtt_netlink_doit,
+		.policy = kmqtt_set_retained_policy,
 		.maxattr = KMQTT_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},

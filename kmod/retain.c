@@ -273,3 +273,27 @@ unlock:
 		kmqtt_retain_cursor_release(cursor);
 	return done;
 }
+
+struct kmqtt_msg *kmqtt_retain_next(struct kmqtt_retain_store *store,
+				    struct kmqtt_retain_cursor *cursor)
+{
+	struct kmqtt_msg *last = cursor->last;
+	struct kmqtt_retained *r, *next;
+
+	mutex_lock(&store->lock);
+	r = last ? kmqtt_retain_from(store, kmqtt_msg_topic(last),
+				     last->topic_len, false) :
+		   kmqtt_retained_of(rb_first(&store->topics));
+	for (; r; r = next) {
+		next = kmqtt_retained_of(rb_next(&r->node));
+		if (!kmqtt_retain_expire(store, r))
+			break;
+	}
+	kmqtt_retain_cursor_release(cursor);
+	if (r) {
+		cursor->last = r->msg;
+		kmqtt_msg_get(r->msg);
+	}
+	mutex_unlock(&store->lock);
+	return cursor->last;
+}

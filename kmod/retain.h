@@ -56,6 +56,15 @@ bool kmqtt_retain_walk(struct kmqtt_retain_store *store, const u8 *filter,
 		       u32 *budget, void (*fn)(struct kmqtt_msg *msg, void *arg),
 		       void *arg);
 
+/*
+ * The retained message after the cursor's in topic order, all topics
+ * ("$" ones too), for a dump of the store: the cursor holds a reference
+ * to it from then on.  NULL after the last, the cursor then empty.
+ * Expired messages are removed instead.
+ */
+struct kmqtt_msg *kmqtt_retain_next(struct kmqtt_retain_store *store,
+				    struct kmqtt_retain_cursor *cursor);
+
 /* Give up a walk before its end. */
 void kmqtt_retain_cursor_release(struct kmqtt_retain_cursor *cursor);
 

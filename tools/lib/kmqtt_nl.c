@@ -75,6 +75,12 @@ static struct nla_policy attr_policy[KMQTT_A_MAX + 1] = {
 				.maxlen = KMQTT_AUTH_DATA_MAX },
 	[KMQTT_A_SUB_ID] = { .type = NLA_U32 },
 	[KMQTT_A_SUB_OPTIONS] = { .type = NLA_U8 },
+	[KMQTT_A_MSG_DATA] = { .type = NLA_UNSPEC,
+			       .maxlen = KMQTT_MSG_DATA_MAX },
+	[KMQTT_A_MSG_LEN] = { .type = NLA_U32 },
+	[KMQTT_A_OFFSET] = { .type = NLA_U32 },
+	[KMQTT_A_MSG_EXPIRY] = { .type = NLA_U32 },
+	[KMQTT_A_INSTANCE] = { .type = NLA_U64 },
 };
 
 static struct nla_policy stat_policy[KMQTT_STAT_MAX + 1] = {
@@ -297,6 +303,8 @@ static void parse_info(struct nlattr **tb, void *arg)
 
 	if (tb[KMQTT_A_VERSION])
 		info->version = nla_get_u32(tb[KMQTT_A_VERSION]);
+	if (tb[KMQTT_A_INSTANCE])
+		info->instance = nla_get_u64(tb[KMQTT_A_INSTANCE]);
 	parse_stats(tb[KMQTT_A_STATS], info->stats);
 	parse_limits(tb[KMQTT_A_LIMITS], &info->limits);
 }
@@ -802,6 +810,142 @@ int kmqtt_nl_dump_subscriptions(struct kmqtt_nl *nl,
 	rc = msg ? run_request(nl, msg, &req) : -ENOMEM;
 	free(walk);
 	return rc;
+}
+
+/* A message being put back together from the parts of a dump. */
+struct msg_walk {
+	void (*fn)(const struct kmqtt_nl_msg *m, void *arg);
+	void *arg;
+	uint8_t *data;
+	size_t len, have;
+	int error;		/* -EPROTO: parts that do not add up */
+};
+
+static void parse_msg_part(struct nlattr **tb, void *arg)
+{
+	struct msg_walk *walk = arg;
+	struct kmqtt_nl_msg m = { 0 };
+	uint32_t len, offset, part;
+
+	if (walk->error)
+		return;
+	if (!tb[KMQTT_A_MSG_LEN] || !tb[KMQTT_A_OFFSET] ||
+	    !tb[KMQTT_A_MSG_DATA] || !tb[KMQTT_A_QOS])
+		goto bad;
+	len = nla_get_u32(tb[KMQTT_A_MSG_LEN]);
+	offset = nla_get_u32(tb[KMQTT_A_OFFSET]);
+	part = (uint32_t)nla_len(tb[KMQTT_A_MSG_DATA]);
+	if (!offset) {
+		uint8_t *data;
+
+		if (walk->have != walk->len || !len ||
+		    len > MQTT_MAX_REMAINING_LENGTH)
+			goto bad;
+		data = realloc(walk->data, len);
+		if (!data) {
+			walk->error = -ENOMEM;
+			return;
+		}
+		walk->data = data;
+		walk->len = len;
+		walk->have = 0;
+	}
+	if (len != walk->len || offset != walk->have ||
+	    part > walk->len - walk->have)
+		goto bad;
+	memcpy(walk->data + walk->have, nla_data(tb[KMQTT_A_MSG_DATA]), part);
+	walk->have += part;
+	if (walk->have < walk->len)
+		return;
+	m.qos = nla_get_u8(tb[KMQTT_A_QOS]);
+	if (tb[KMQTT_A_MSG_EXPIRY])
+		m.expiry = nla_get_u32(tb[KMQTT_A_MSG_EXPIRY]);
+	m.data = walk->data;
+	m.len = walk->len;
+	walk->fn(&m, walk->arg);
+	return;
+bad:
+	walk->error = -EPROTO;
+}
+
+int kmqtt_nl_dump_retained(struct kmqtt_nl *nl,
+			   void (*fn)(const struct kmqtt_nl_msg *m, void *arg),
+			   void *arg)
+{
+	struct msg_walk walk = { .fn = fn, .arg = arg };
+	struct request req = { .name = "GET_RETAINED",
+			       .parse = parse_msg_part, .arg = &walk };
+	struct nl_msg *msg;
+	int rc;
+
+	msg = new_request(nl, KMQTT_CMD_GET_RETAINED,
+			  NLM_F_REQUEST | NLM_F_DUMP);
+	rc = msg ? run_request(nl, msg, &req) : -ENOMEM;
+	free(walk.data);
+	if (!rc && (walk.error || walk.have != walk.len)) {
+		rc = walk.error ? walk.error : -EPROTO;
+		snprintf(nl->error, sizeof(nl->error), "%s: %s", req.name,
+			 rc == -ENOMEM ? "out of memory" :
+			 "message parts that do not add up");
+	}
+	return rc;
+}
+
+/*
+ * A request of @size bytes must fit the socket's send buffer, which
+ * netlink checks whole; kmqttd may raise it past the system's limit.
+ */
+static int fit_sndbuf(struct kmqtt_nl *nl, size_t size)
+{
+	int fd = nl_socket_get_fd(nl->sock), cur = 0, want;
+	socklen_t len = sizeof(cur);
+
+	if (size > MQTT_MAX_REMAINING_LENGTH * 2UL) {
+		snprintf(nl->error, sizeof(nl->error), "request too large");
+		return -EMSGSIZE;
+	}
+	want = (int)size + 4096;
+	if (!getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cur, &len) && cur >= want)
+		return 0;
+	if (!setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof(want)) ||
+	    !setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want)))
+		return 0;
+	snprintf(nl->error, sizeof(nl->error), "send buffer of %d bytes: %s",
+		 want, strerror(errno));
+	return -errno;
+}
+
+int kmqtt_nl_set_retained(struct kmqtt_nl *nl, const struct kmqtt_nl_msg *m)
+{
+	struct request r = { .name = "SET_RETAINED", .parse = parse_nothing };
+	size_t parts = m->len / KMQTT_MSG_DATA_MAX + 1;
+	size_t size = REQUEST_FIXED_SIZE + m->len + parts * NLA_HDRLEN * 2;
+	struct nl_msg *msg;
+	size_t off, part;
+	int rc;
+
+	rc = fit_sndbuf(nl, size);
+	if (rc)
+		return rc;
+	msg = nlmsg_alloc_size(size);
+	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
+				 NLM_F_REQUEST | NLM_F_ACK,
+				 KMQTT_CMD_SET_RETAINED, nl->version)) {
+		nlmsg_free(msg);
+		snprintf(nl->error, sizeof(nl->error), "out of memory");
+		return -ENOMEM;
+	}
+	if (nla_put_u8(msg, KMQTT_A_QOS, m->qos) ||
+	    (m->expiry && nla_put_u32(msg, KMQTT_A_MSG_EXPIRY, m->expiry)))
+		return put_message_too_large(nl, msg, r.name);
+	for (off = 0; off < m->len; off += part) {
+		part = m->len - off;
+		if (part > KMQTT_MSG_DATA_MAX)
+			part = KMQTT_MSG_DATA_MAX;
+		if (nla_put(msg, KMQTT_A_MSG_DATA, (int)part, m->data + off))
+			return put_message_too_large(nl, msg, r.name);
+	}
+	return run_request(nl, msg, &r);
 }
 
 static void auth_event(struct kmqtt_nl *nl, struct nlattr **tb)

@@ -64,6 +64,8 @@ struct kmqtt_nl_limits {
 /* Totals and current limits from GET_INFO. */
 struct kmqtt_nl_info {
 	uint32_t version;
+	/* Another value than before: the module's state was made anew. */
+	uint64_t instance;
 	uint64_t stats[KMQTT_STAT_MAX + 1];	/* indexed by enum kmqtt_stat */
 	struct kmqtt_nl_limits limits;
 };
@@ -213,6 +215,32 @@ int kmqtt_nl_dump_subscriptions(struct kmqtt_nl *nl,
 				void (*fn)(const struct kmqtt_nl_subscription *s,
 					   void *arg),
 				void *arg);
+
+/*
+ * An application message as the module stores it (KMQTT_A_MSG_DATA in
+ * linux/kmqtt.h: topic length and topic, property length and the
+ * properties passed on, payload), for snapshots.
+ */
+struct kmqtt_nl_msg {
+	uint8_t qos;
+	uint32_t expiry;		/* 5.0: seconds it has left, 0: none */
+	const uint8_t *data;		/* in a dump: valid in the callback */
+	size_t len;
+};
+
+/*
+ * Call @fn for each retained message, whole.  -EPROTO: the parts of a
+ * message did not add up.
+ */
+int kmqtt_nl_dump_retained(struct kmqtt_nl *nl,
+			   void (*fn)(const struct kmqtt_nl_msg *m, void *arg),
+			   void *arg);
+
+/*
+ * Store @m as the retained message of its topic.  -EINVAL: not a
+ * message; -ENOSPC: a retained or the memory limit.
+ */
+int kmqtt_nl_set_retained(struct kmqtt_nl *nl, const struct kmqtt_nl_msg *m);
 
 /*
  * A client's AUTH (re-authentication, MQTT 5.0 4.12.1) relayed by the

@@ -33,6 +33,9 @@
 #define KMQTT_AUTH_METHOD_MAX	256
 #define KMQTT_AUTH_DATA_MAX	4096
 
+/* Most bytes of one KMQTT_A_MSG_DATA attribute. */
+#define KMQTT_MSG_DATA_MAX	32768
+
 /*
  * Access rules (Mosquitto ACL semantics): for a topic, the first rule whose
  * filter matches and that denies, or grants the access asked for, decides;
@@ -46,8 +49,8 @@
 enum kmqtt_cmd {
 	KMQTT_CMD_UNSPEC,
 	/*
-	 * doit: reply carries KMQTT_A_VERSION, KMQTT_A_STATS (totals) and
-	 * KMQTT_A_LIMITS.
+	 * doit: reply carries KMQTT_A_VERSION, KMQTT_A_STATS (totals),
+	 * KMQTT_A_LIMITS and KMQTT_A_INSTANCE.
 	 */
 	KMQTT_CMD_GET_INFO,
 	/*
@@ -97,6 +100,20 @@ enum kmqtt_cmd {
 	 * that connection is gone, -EINVAL: it is not waiting for an answer.
 	 */
 	KMQTT_CMD_AUTH,
+	/*
+	 * dump: the retained messages, for the agent's snapshot (persistence):
+	 * each in one or more messages of MSG_LEN, OFFSET and MSG_DATA (a
+	 * part of the message from OFFSET on), in order, with QOS and, for a
+	 * 5.0 message that expires, MSG_EXPIRY.  Expired ones are left out.
+	 */
+	KMQTT_CMD_GET_RETAINED,
+	/*
+	 * doit: store a retained message from a snapshot: QOS, MSG_DATA
+	 * (the whole message, in one or more attributes, in order),
+	 * optionally MSG_EXPIRY.  It replaces the one of its topic, within
+	 * the retained limits (-ENOSPC) and the memory limit.
+	 */
+	KMQTT_CMD_SET_RETAINED,
 
 	__KMQTT_CMD_MAX,
 };
@@ -204,6 +221,25 @@ enum kmqtt_attr {
 	 * No Local, Retain As Published, Retain Handling)
 	 */
 	KMQTT_A_SUB_OPTIONS,
+	/*
+	 * binary: an application message as the module stores it, the
+	 * body of a PUBLISH without its packet id: 16-bit topic length,
+	 * topic, property length (a variable byte integer), 5.0 properties
+	 * (those passed on as they are; 3.1.x: none), payload.  At most
+	 * KMQTT_MSG_DATA_MAX bytes per attribute; a message takes as many
+	 * as it needs.
+	 */
+	KMQTT_A_MSG_DATA,
+	KMQTT_A_MSG_LEN,	/* u32: bytes of the whole message */
+	KMQTT_A_OFFSET,		/* u32: where in it a MSG_DATA part begins */
+	/* u32, 5.0: seconds left of the message expiry interval (1..) */
+	KMQTT_A_MSG_EXPIRY,
+	/*
+	 * u64: random, drawn when the module's broker state of this network
+	 * namespace was made; another value means the state was made anew
+	 * (module reloaded) since the agent last saw it
+	 */
+	KMQTT_A_INSTANCE,
 
 	__KMQTT_A_MAX,
 };
