@@ -125,6 +125,16 @@ int kmqtt_codec_parse_publish(u8 flags, const u8 *body, u32 len, bool v5,
 	return 0;
 }
 
+int kmqtt_codec_parse_stored(const u8 *data, u32 len,
+			     struct kmqtt_publish *pub)
+{
+	if (kmqtt_codec_parse_publish(0, data, len, true, pub) ||
+	    !pub->topic_len || pub->props.forward_len != pub->props.len ||
+	    !pub->payload_len)
+		return -EINVAL;
+	return 0;
+}
+
 int kmqtt_codec_parse_ack(const u8 *body, u32 len, bool v5, u16 *packet_id,
 			  u8 *reason)
 {

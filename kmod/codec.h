@@ -57,6 +57,15 @@ int kmqtt_codec_parse_publish(u8 flags, const u8 *body, u32 len, bool v5,
 			      struct kmqtt_publish *pub);
 
 /*
+ * A message in the form the module stores and snapshots carry it
+ * (KMQTT_A_MSG_DATA): the body of a 5.0 PUBLISH at QoS 0 with a topic
+ * name, only properties that are passed on as they are, and a payload.
+ * Returns 0 with @pub, or -EINVAL.
+ */
+int kmqtt_codec_parse_stored(const u8 *data, u32 len,
+			     struct kmqtt_publish *pub);
+
+/*
  * SUBSCRIBE and UNSUBSCRIBE bodies.  kmqtt_codec_parse_sub() validates the whole
  * body first (packet id non-zero, 5.0 properties, at least one filter
  * (MQTT-3.8.3-3, MQTT-3.10.3-2), each filter a valid topic filter, requested

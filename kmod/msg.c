@@ -16,7 +16,6 @@
 #include "codec.h"
 #include "msg.h"
 #include "property.h"
-#include "topic.h"
 
 /*
  * Payloads of at least this many bytes go in pages of their own and are
@@ -120,26 +119,14 @@ struct kmqtt_msg *kmqtt_msg_restore(struct kmqtt_broker *broker,
 				    const u8 *data, u32 len, u8 qos,
 				    u32 expiry)
 {
-	struct kmqtt_props props;
+	struct kmqtt_publish pub;
 	struct kmqtt_msg *msg;
-	u16 topic_len;
-	int taken;
 
-	if (len < 2)
+	if (kmqtt_codec_parse_stored(data, len, &pub))
 		return ERR_PTR(-EINVAL);
-	topic_len = data[0] << 8 | data[1];
-	if (len - 2 < topic_len ||
-	    !kmqtt_topic_name_valid(data + 2, topic_len))
-		return ERR_PTR(-EINVAL);
-	taken = kmqtt_props_parse(data + 2 + topic_len, len - 2 - topic_len,
-				  KMQTT_PROPS_PUBLISH, &props);
-	/* Only what a dump gives: the properties passed on, a payload. */
-	if (taken <= 0 || props.forward_len != props.len ||
-	    len - 2 - topic_len == taken)
-		return ERR_PTR(-EINVAL);
-	msg = kmqtt_msg_create(broker, NULL, 0, data + 2, topic_len, &props,
-			       data + 2 + topic_len + taken,
-			       len - 2 - topic_len - taken, qos, GFP_KERNEL);
+	msg = kmqtt_msg_create(broker, NULL, 0, pub.topic, pub.topic_len,
+			       &pub.props, pub.payload, pub.payload_len, qos,
+			       GFP_KERNEL);
 	if (!IS_ERR(msg) && expiry) {
 		msg->expiry_interval = expiry;
 		kmqtt_msg_start_expiry(msg);

@@ -61,9 +61,8 @@ struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 
 /*
  * A message back from the agent's snapshot: @data is what a dump gave
- * (KMQTT_A_MSG_DATA: 16-bit topic length, topic, property length,
- * properties a PUBLISH passes on, a non-empty payload), @expiry the
- * seconds it had left (0: none).  Returns the message, ERR_PTR(-EINVAL)
+ * (KMQTT_A_MSG_DATA, kmqtt_codec_parse_stored()), @expiry the seconds it
+ * had left (0: none).  Returns the message, ERR_PTR(-EINVAL)
  * when @data is not one, or the errors of kmqtt_msg_create().
  */
 struct kmqtt_msg *kmqtt_msg_restore(struct kmqtt_broker *broker,

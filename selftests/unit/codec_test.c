@@ -633,6 +633,45 @@ TEST(publish5_properties)
 						     &pub));
 }
 
+/*
+ * The stored form of a message (snapshots): a QoS 0 5.0 PUBLISH body with
+ * a topic name, properties passed on as they are, and a payload.
+ */
+TEST(stored_message)
+{
+	static const u8 good[] = {
+		0, 1, 't', 7, MQTT_PROP_USER_PROPERTY, 0, 1, 'k', 0, 1, 'v', 'p',
+	};
+	static const u8 plain[] = { 0, 3, 'a', '/', 'b', 0, 'x', 'y' };
+	static const u8 expiry[] = {
+		0, 1, 't', 5, MQTT_PROP_MESSAGE_EXPIRY, 0, 0, 0, 9, 'p',
+	};
+	static const u8 aliased[] = { 0, 0, 3, MQTT_PROP_TOPIC_ALIAS, 0, 1, 'p' };
+	static const u8 wildcard[] = { 0, 1, '#', 0, 'p' };
+	static const u8 empty[] = { 0, 1, 't', 0 };
+	struct kmqtt_publish pub;
+	size_t n;
+
+	ASSERT_EQ(0, kmqtt_codec_parse_stored(good, sizeof(good), &pub));
+	EXPECT_EQ(1, pub.topic_len);
+	EXPECT_EQ(7, pub.props.forward_len);
+	EXPECT_EQ(1, pub.payload_len);
+	ASSERT_EQ(0, kmqtt_codec_parse_stored(plain, sizeof(plain), &pub));
+	EXPECT_EQ(2, pub.payload_len);
+	/* What is per delivery or per connection is not stored with it. */
+	EXPECT_EQ(-EINVAL, kmqtt_codec_parse_stored(expiry, sizeof(expiry),
+						    &pub));
+	EXPECT_EQ(-EINVAL, kmqtt_codec_parse_stored(aliased, sizeof(aliased),
+						    &pub));
+	EXPECT_EQ(-EINVAL, kmqtt_codec_parse_stored(wildcard,
+						    sizeof(wildcard), &pub));
+	EXPECT_EQ(-EINVAL, kmqtt_codec_parse_stored(empty, sizeof(empty),
+						    &pub));
+	/* Every shorter prefix of a good one is refused, none is read past. */
+	for (n = 0; n < sizeof(good); n++)
+		EXPECT_EQ(-EINVAL, kmqtt_codec_parse_stored(good, n, &pub));
+}
+
 /* MQTT-3.8.3-5: retain handling 3 and the reserved bits are malformed. */
 TEST(subscribe5_options)
 {
