@@ -383,9 +383,9 @@ static int handle_mount_point(struct parser *p, const char *name, char *args)
 	return set_string(p, name, args, &p->cur->mount_point, NULL);
 }
 
-/* A number from 0 to 65535 into *@out. */
-static int parse_u16(struct parser *p, const char *name, char *args,
-		     uint16_t *out)
+/* A number from 0 to @max into *@out. */
+static int parse_uint(struct parser *p, const char *name, char *args,
+		      unsigned long max, unsigned long *out)
 {
 	const char *v = one_value(p, name, args);
 	unsigned long n;
@@ -395,9 +395,20 @@ static int parse_u16(struct parser *p, const char *name, char *args,
 		return -1;
 	errno = 0;
 	n = strtoul(v, &end, 10);
-	if (*v < '0' || *v > '9' || *end || errno || n > UINT16_MAX)
-		return parse_error(p, "%s: \"%s\" is not a number from 0 to 65535",
-				   name, v);
+	if (*v < '0' || *v > '9' || *end || errno || n > max)
+		return parse_error(p, "%s: \"%s\" is not a number from 0 to %lu",
+				   name, v, max);
+	*out = n;
+	return 0;
+}
+
+static int parse_u16(struct parser *p, const char *name, char *args,
+		     uint16_t *out)
+{
+	unsigned long n;
+
+	if (parse_uint(p, name, args, UINT16_MAX, &n))
+		return -1;
 	*out = (uint16_t)n;
 	return 0;
 }
@@ -422,6 +433,42 @@ static int handle_max_keepalive(struct parser *p, const char *name,
 		return -1;
 	p->cfg->max_keepalive_set = true;
 	return 0;
+}
+
+static int handle_persistence(struct parser *p, const char *name,
+			      char *args)
+{
+	return parse_bool(p, name, args, &p->cfg->persistence.enabled);
+}
+
+static int handle_persistence_location(struct parser *p, const char *name,
+				       char *args)
+{
+	return set_string(p, name, args, &p->cfg->persistence.location, NULL);
+}
+
+static int handle_persistence_file(struct parser *p, const char *name,
+				   char *args)
+{
+	return set_string(p, name, args, &p->cfg->persistence.file, NULL);
+}
+
+static int handle_autosave_interval(struct parser *p, const char *name,
+				    char *args)
+{
+	unsigned long n;
+
+	if (parse_uint(p, name, args, UINT32_MAX, &n))
+		return -1;
+	p->cfg->persistence.autosave_interval = (unsigned int)n;
+	return 0;
+}
+
+static int handle_autosave_on_changes(struct parser *p, const char *name,
+				      char *args)
+{
+	return parse_bool(p, name, args,
+			  &p->cfg->persistence.autosave_on_changes);
 }
 
 static int handle_allow_anonymous(struct parser *p, const char *name,
@@ -652,6 +699,11 @@ static const struct directive directives[] = {
 	{ "mount_point", handle_mount_point },
 	{ "max_topic_alias", handle_max_topic_alias },
 	{ "max_keepalive", handle_max_keepalive },
+	{ "persistence", handle_persistence },
+	{ "persistence_location", handle_persistence_location },
+	{ "persistence_file", handle_persistence_file },
+	{ "autosave_interval", handle_autosave_interval },
+	{ "autosave_on_changes", handle_autosave_on_changes },
 	{ "allow_anonymous", handle_allow_anonymous },
 	{ "password_file", handle_password_file },
 	{ "scram_file", handle_scram_file },
@@ -668,11 +720,6 @@ static const struct directive directives[] = {
 };
 
 static const struct unsupported ignored[] = {
-	{ "persistence", "sessions live in kernel memory, not on disk" },
-	{ "persistence_file", "no persistence" },
-	{ "persistence_location", "no persistence" },
-	{ "autosave_interval", "no persistence" },
-	{ "autosave_on_changes", "no persistence" },
 	{ "sys_interval", "no $SYS topics; use kmqttctl show" },
 	{ "user", "kmqttd keeps the user it was started as" },
 	{ "pid_file", "run kmqttd under a service manager" },
@@ -996,6 +1043,7 @@ int config_load(struct config *cfg, const char *path, const char *cli_addr,
 	int rc;
 
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->persistence.autosave_interval = CONFIG_AUTOSAVE_INTERVAL_DEFAULT;
 	security_init(&cfg->security);
 	security_init(&p.deflt.security);
 	rc = parse_file(&p, path);
@@ -1017,6 +1065,7 @@ int config_from_command_line(struct config *cfg, const char *addr,
 	struct config_listener *l;
 
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->persistence.autosave_interval = CONFIG_AUTOSAVE_INTERVAL_DEFAULT;
 	security_init(&cfg->security);
 	cfg->security.allow_anonymous = true;
 	l = calloc(1, sizeof(*l));
@@ -1043,7 +1092,39 @@ void config_free(struct config *cfg)
 		listener_free(&cfg->listeners[i]);
 	free(cfg->listeners);
 	security_free(&cfg->security);
+	free(cfg->persistence.location);
+	free(cfg->persistence.file);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+int config_persistence_path(const struct config_persistence *p, char *dir,
+			    size_t dir_size, char *name, size_t name_size)
+{
+	const char *file = p->file ? p->file : CONFIG_PERSISTENCE_FILE_DEFAULT;
+	const char *location = p->location ? p->location : "";
+	size_t len = strlen(location);
+	char path[4096];
+	char *slash;
+	int n;
+
+	/* Mosquitto's location ends with a slash; one without gets it. */
+	n = snprintf(path, sizeof(path), "%s%s%s", location,
+		     len && location[len - 1] != '/' ? "/" : "", file);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	slash = strrchr(path, '/');
+	if (!slash)
+		n = snprintf(dir, dir_size, ".");
+	else if (slash == path)
+		n = snprintf(dir, dir_size, "/");
+	else
+		n = snprintf(dir, dir_size, "%.*s", (int)(slash - path), path);
+	if (n < 0 || (size_t)n >= dir_size)
+		return -ENAMETOOLONG;
+	n = snprintf(name, name_size, "%s", slash ? slash + 1 : path);
+	if (n < 0 || (size_t)n >= name_size)
+		return -ENAMETOOLONG;
+	return name[0] ? 0 : -EINVAL;
 }
 
 const struct config_security *config_security_of(const struct config *cfg,

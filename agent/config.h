@@ -60,6 +60,22 @@ struct config_listener {
 	bool is_default;		/* from port/bind_address, -p/-b */
 };
 
+/*
+ * Saving the broker's state to disk (Documentation/persistence.rst), as
+ * Mosquitto's directives say it.
+ */
+#define CONFIG_PERSISTENCE_FILE_DEFAULT		"kmqtt.db"
+#define CONFIG_AUTOSAVE_INTERVAL_DEFAULT	1800
+
+struct config_persistence {
+	bool enabled;
+	char *location;			/* prefix of the file; NULL: none */
+	char *file;			/* NULL: the default */
+	/* Seconds, or changes with autosave_on_changes; 0: at exit only. */
+	unsigned int autosave_interval;
+	bool autosave_on_changes;
+};
+
 /* Mosquitto's max_keepalive when the file does not set it. */
 #define CONFIG_MAX_KEEPALIVE_DEFAULT	65535
 
@@ -73,6 +89,7 @@ struct config {
 	uint16_t max_keepalive;
 	/* Used with per_listener_settings false only. */
 	struct config_security security;
+	struct config_persistence persistence;
 	/* The limits the file sets; the module keeps its own for others. */
 	struct kmqtt_nl_limits limits;
 	bool log_type_set;		/* a log_type line was seen */
@@ -108,6 +125,15 @@ bool config_listener_same_socket(const struct config_listener *a,
 /* The security settings that apply to the clients of @l. */
 const struct config_security *config_security_of(const struct config *cfg,
 						 const struct config_listener *l);
+
+/*
+ * Where the snapshot goes: Mosquitto's persistence_location followed by
+ * persistence_file, split into a directory (in @dir) and a file name
+ * (in @name).  Returns 0, -ENAMETOOLONG, or -EINVAL when it ends with a
+ * slash.
+ */
+int config_persistence_path(const struct config_persistence *p, char *dir,
+			    size_t dir_size, char *name, size_t name_size);
 
 void config_free(struct config *cfg);
 

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "loop.h"
 #include "origins.h"
+#include "persist.h"
 #include "reauth.h"
 #include "scram_file.h"
 
@@ -50,6 +51,7 @@ struct agent {
 	struct auth_policies policies;	/* of cfg */
 	struct origins origins;		/* per_listener_settings true */
 	struct reauth reauth;		/* of connections a method authenticated */
+	struct persist persist;
 	struct loop loop;
 	struct kmqtt_nl nl;
 	struct listeners listeners;
@@ -225,6 +227,10 @@ static void reload(struct agent *a)
 		goto fail;
 	}
 	listeners_commit(&a->listeners);
+	if (persist_configure(&a->persist, &next.persistence, loop_now_ms(),
+			      err, sizeof(err)))
+		log_error("%s: %s; keeping the earlier persistence settings.",
+			  a->opt.config_path, err);
 	config_free(&a->cfg);
 	a->cfg = next;
 	apply_log_settings(a);
@@ -318,15 +324,20 @@ static int push_limits(struct agent *a)
 	return 0;
 }
 
-/* Until the listeners' or the re-authentications' next deadline, or -1. */
+/* The sooner of two timeouts in milliseconds, -1 meaning none. */
+static int sooner(int a, int b)
+{
+	return a < 0 || (b >= 0 && b < a) ? b : a;
+}
+
+/* Until the next deadline of listeners, re-authentications, autosave. */
 static int loop_timeout(const struct agent *a)
 {
-	int listeners = listeners_timeout(&a->listeners);
-	int reauth = reauth_timeout(&a->reauth, loop_now_ms());
+	uint64_t now = loop_now_ms();
 
-	if (listeners < 0 || (reauth >= 0 && reauth < listeners))
-		return reauth;
-	return listeners;
+	return sooner(sooner(listeners_timeout(&a->listeners),
+			     reauth_timeout(&a->reauth, now)),
+		      persist_timeout(&a->persist, now));
 }
 
 /* Serve until SIGINT or SIGTERM; @policies are @a->cfg's. */
@@ -348,6 +359,15 @@ static int run(struct agent *a, struct auth_policies *policies)
 	rc = push_limits(a);
 	if (rc)
 		goto err_nl;
+	/* Under the file's limits, before any client comes. */
+	persist_init(&a->persist, &a->nl);
+	if (persist_configure(&a->persist, &a->cfg.persistence, loop_now_ms(),
+			      err, sizeof(err)) ||
+	    persist_start(&a->persist, loop_now_ms(), err, sizeof(err))) {
+		fprintf(stderr, "kmqttd: %s\n", err);
+		rc = EXIT_CONFIG;
+		goto err_nl;
+	}
 	rc = loop_init(&a->loop);
 	if (rc) {
 		fprintf(stderr, "kmqttd: epoll: %s\n", strerror(-rc));
@@ -393,8 +413,10 @@ static int run(struct agent *a, struct auth_policies *policies)
 		}
 		listeners_expire(&a->listeners);
 		reauth_expire(&a->reauth, loop_now_ms());
+		persist_tick(&a->persist, loop_now_ms());
 	}
 	listeners_close(&a->listeners);
+	persist_save(&a->persist);
 	close(a->signals.fd);
 	loop_fini(&a->loop);
 	kmqtt_nl_close(&a->nl);

@@ -5,6 +5,7 @@
  * kmqtt ignores.  Each test writes its files in a fresh directory.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -574,11 +575,70 @@ TEST_F(config, debian_mosquitto_conf_loads_with_warnings)
 		 "include_dir %s/conf.d\n", self->dir);
 	LOAD_OK(text);
 	EXPECT_TRUE(self->cfg.local_only);
-	ASSERT_EQ(4, self->warn.count);
+	ASSERT_EQ(2, self->warn.count);
 	WARNED(0, 3, "pid_file ignored: run kmqttd under a service manager");
-	WARNED(1, 5, "persistence ignored: sessions live in kernel memory, not on disk");
-	WARNED(2, 6, "persistence_location ignored: no persistence");
-	WARNED(3, 8, "log_dest ignored: kmqttd logs to stderr");
+	WARNED(1, 8, "log_dest ignored: kmqttd logs to stderr");
+	EXPECT_TRUE(self->cfg.persistence.enabled);
+	EXPECT_STREQ("/var/lib/mosquitto/", self->cfg.persistence.location);
+}
+
+/*
+ * Mosquitto's persistence directives and defaults; the file is the
+ * location followed by the file name, a slash put between if missing.
+ */
+TEST_F(config, persistence)
+{
+	char dir[256], name[256];
+
+	LOAD_OK("listener 1883\n");
+	EXPECT_FALSE(self->cfg.persistence.enabled);
+	EXPECT_EQ(1800, self->cfg.persistence.autosave_interval);
+	EXPECT_FALSE(self->cfg.persistence.autosave_on_changes);
+	ASSERT_EQ(0, config_persistence_path(&self->cfg.persistence, dir,
+					     sizeof(dir), name, sizeof(name)));
+	EXPECT_STREQ(".", dir);
+	EXPECT_STREQ("kmqtt.db", name);
+	config_free(&self->cfg);
+
+	LOAD_OK("persistence true\npersistence_location /var/lib/kmqtt\n"
+		"persistence_file state.db\nautosave_interval 0\n"
+		"autosave_on_changes true\n");
+	EXPECT_TRUE(self->cfg.persistence.enabled);
+	EXPECT_EQ(0, self->cfg.persistence.autosave_interval);
+	EXPECT_TRUE(self->cfg.persistence.autosave_on_changes);
+	ASSERT_EQ(0, config_persistence_path(&self->cfg.persistence, dir,
+					     sizeof(dir), name, sizeof(name)));
+	EXPECT_STREQ("/var/lib/kmqtt", dir);
+	EXPECT_STREQ("state.db", name);
+	EXPECT_EQ(0, self->warn.count);
+	config_free(&self->cfg);
+
+	/* No location: a file with a path is used as it is. */
+	LOAD_OK("persistence_file /srv/m.db\nautosave_interval 4294967295\n");
+	EXPECT_EQ(4294967295u, self->cfg.persistence.autosave_interval);
+	ASSERT_EQ(0, config_persistence_path(&self->cfg.persistence, dir,
+					     sizeof(dir), name, sizeof(name)));
+	EXPECT_STREQ("/srv", dir);
+	EXPECT_STREQ("m.db", name);
+	config_free(&self->cfg);
+	LOAD_OK("persistence_file /m.db\n");
+	ASSERT_EQ(0, config_persistence_path(&self->cfg.persistence, dir,
+					     sizeof(dir), name, sizeof(name)));
+	EXPECT_STREQ("/", dir);
+	EXPECT_STREQ("m.db", name);
+	config_free(&self->cfg);
+	LOAD_OK("persistence_location /var/lib/\npersistence_file d/\n");
+	EXPECT_EQ(-EINVAL,
+		  config_persistence_path(&self->cfg.persistence, dir,
+					  sizeof(dir), name, sizeof(name)));
+	config_free(&self->cfg);
+
+	BAD("persistence yes\n", 1,
+	    "persistence: \"yes\" is neither true nor false");
+	BAD("autosave_interval 4294967296\n", 1,
+	    "autosave_interval: \"4294967296\" is not a number from 0 to 4294967295");
+	BAD("autosave_interval\n", 1, "autosave_interval: missing value");
+	BAD("persistence_location\n", 1, "persistence_location: missing value");
 }
 
 /* Mosquitto's documented example: 00, 01, A, a, B, b. */
@@ -814,8 +874,8 @@ static const struct mosquitto_directive mosquitto_directives[] = {
 	{ "auth_opt_db x\n", REFUSED },
 	{ "auth_plugin_deny_special_chars true\n", REFUSED },
 	{ "auto_id_prefix a-\n", SUPPORTED },
-	{ "autosave_interval 1800\n", IGNORED },
-	{ "autosave_on_changes false\n", IGNORED },
+	{ "autosave_interval 1800\n", SUPPORTED },
+	{ "autosave_on_changes false\n", SUPPORTED },
 	{ "check_retain_source true\n", IGNORED },
 	{ "clientid_prefixes sec-\n", REFUSED },
 	{ "connection_messages true\n", IGNORED },
@@ -835,9 +895,9 @@ static const struct mosquitto_directive mosquitto_directives[] = {
 	{ "message_size_limit 0\n", SUPPORTED },
 	{ "password_file /pw\n", SUPPORTED },
 	{ "per_listener_settings true\n", SUPPORTED },
-	{ "persistence true\n", IGNORED },
-	{ "persistence_file m.db\n", IGNORED },
-	{ "persistence_location /var/lib\n", IGNORED },
+	{ "persistence true\n", SUPPORTED },
+	{ "persistence_file m.db\n", SUPPORTED },
+	{ "persistence_location /var/lib\n", SUPPORTED },
 	{ "persistent_client_expiration 1d\n", SUPPORTED },
 	{ "pid_file /run/m.pid\n", IGNORED },
 	{ "plugin /p.so\n", REFUSED },

@@ -606,16 +606,6 @@ TEST_F(pf, failed_open_keeps_snapshot)
 	expect_loads(_metadata, self, "first", 5);
 }
 
-TEST_F(pf, read_only_dir_keeps_snapshot)
-{
-	ASSERT_EQ(0, save(self, "first", 5)) TH_LOG("%s", self->err);
-	ASSERT_EQ(0, chmod(self->dir, 0500));
-	if (!access(self->dir, W_OK))
-		SKIP(return, "can write to a read-only directory (root?)");
-	EXPECT_EQ(-EACCES, save(self, "second", 6));
-	expect_loads(_metadata, self, "first", 5);
-}
-
 /*
  * A write that stops part way (past RLIMIT_FSIZE: first a short write,
  * then EFBIG) removes NAME.new and leaves the last snapshot.

@@ -24,10 +24,8 @@
 #include "broker.h"
 #include "kmsg.h"
 #include "kselftest_harness.h"
+#include "module.h"
 #include "mqtt_client.h"
-
-#define MODULE_NAME	"kmqtt"
-#define MODULE_SYSFS	"/sys/module/" MODULE_NAME
 
 #define MAX_KIDS	8
 
@@ -39,36 +37,13 @@ FIXTURE(rmmod)
 	int n_kids;
 };
 
-static bool module_loaded(void)
-{
-	struct stat st;
-
-	return !stat(MODULE_SYSFS, &st);
-}
-
-static int load_module(void)
-{
-	const char *path = getenv("KMQTT_KO");
-	int fd, err = 0;
-
-	if (!path)
-		return -ENOENT;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (syscall(SYS_finit_module, fd, "", 0))
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 FIXTURE_SETUP(rmmod)
 {
 	self->sub = -1;
 	self->pub = -1;
 	ASSERT_NE(NULL, getenv("KMQTT_KO"))
 		TH_LOG("KMQTT_KO must name kmqtt.ko to load it again");
-	ASSERT_TRUE(module_loaded());
+	ASSERT_TRUE(kmqtt_module_loaded());
 	ASSERT_EQ(0, broker_start(&self->broker));
 }
 
@@ -86,7 +61,7 @@ FIXTURE_TEARDOWN(rmmod)
 	close(self->pub);
 	broker_stop(&self->broker, !_metadata->passed);
 	/* Whatever failed above, leave the module loaded for later tests. */
-	if (!module_loaded() && load_module())
+	if (!kmqtt_module_loaded() && kmqtt_module_load())
 		TH_LOG("could not load %s again", getenv("KMQTT_KO"));
 }
 
@@ -101,9 +76,8 @@ TEST_F(rmmod, live_connections_closed_and_module_reloads)
 	ASSERT_EQ(0, mqtt_expect_publish(self->sub, "t", "before", 6));
 
 	/* What rmmod does: fail rather than wait if the module is busy. */
-	ASSERT_EQ(0, syscall(SYS_delete_module, MODULE_NAME, O_NONBLOCK))
-		TH_LOG("delete_module: %s", strerror(errno));
-	ASSERT_FALSE(module_loaded());
+	ASSERT_EQ(0, kmqtt_module_unload());
+	ASSERT_FALSE(kmqtt_module_loaded());
 	ASSERT_EQ(0, mqtt_wait_closed(self->sub, MQTT_TEST_TIMEOUT_MS));
 	ASSERT_EQ(0, mqtt_wait_closed(self->pub, MQTT_TEST_TIMEOUT_MS));
 	close(self->sub);
@@ -113,7 +87,7 @@ TEST_F(rmmod, live_connections_closed_and_module_reloads)
 	/* kmqttd lost its family: start a new one on the new module. */
 	broker_stop(&self->broker, false);
 
-	ASSERT_EQ(0, load_module());
+	ASSERT_EQ(0, kmqtt_module_load());
 	ASSERT_EQ(0, broker_start(&self->broker));
 	self->sub = mqtt_client_open(self->broker.port, "sub", 0);
 	ASSERT_LE(0, self->sub);
@@ -147,8 +121,7 @@ TEST_F(rmmod, no_will_at_unload)
 	self->pub = mqtt_client_connect(self->broker.port, &opts, NULL);
 	ASSERT_LE(0, self->pub);
 
-	ASSERT_EQ(0, syscall(SYS_delete_module, MODULE_NAME, O_NONBLOCK))
-		TH_LOG("delete_module: %s", strerror(errno));
+	ASSERT_EQ(0, kmqtt_module_unload());
 	do {
 		err = mqtt_read_packet(self->sub, &p, MQTT_TEST_TIMEOUT_MS);
 		EXPECT_TRUE(err || p.type != MQTT_PUBLISH)
@@ -166,7 +139,6 @@ TEST_F(rmmod, no_will_at_unload)
 #define BUSY_READY	50	/* messages each subscriber gets first */
 #define BUSY_CHILD_MS	90000
 #define BUSY_WAIT_MS	60000
-#define UNLOAD_RETRY_MS	10000
 
 /* How a busy client ended (its exit status). */
 enum busy_end {
@@ -315,20 +287,6 @@ static void reap_kids(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, left) TH_LOG("busy clients never saw their connection close");
 }
 
-/* delete_module as rmmod does it; a dump in flight holds the module. */
-static int unload(void)
-{
-	int64_t deadline = now_ms() + UNLOAD_RETRY_MS;
-
-	while (syscall(SYS_delete_module, MODULE_NAME, O_NONBLOCK)) {
-		if ((errno != EAGAIN && errno != EBUSY) ||
-		    now_ms() >= deadline)
-			return -errno;
-		usleep(10000);
-	}
-	return 0;
-}
-
 TEST_F_TIMEOUT(rmmod, unload_during_traffic, 240)
 {
 	int64_t deadline;
@@ -357,9 +315,9 @@ TEST_F_TIMEOUT(rmmod, unload_during_traffic, 240)
 		ASSERT_EQ(0, waitpid(self->kids[i], NULL, WNOHANG))
 			TH_LOG("busy client %d ended before the unload", i);
 
-	err = unload();
+	err = kmqtt_module_unload();
 	ASSERT_EQ(0, err) TH_LOG("delete_module: %s", strerror(-err));
-	ASSERT_FALSE(module_loaded());
+	ASSERT_FALSE(kmqtt_module_loaded());
 	reap_kids(_metadata, self);
 	ASSERT_EQ(0, kmsg_problems(kmsg));
 	close(ready[0]);
@@ -367,7 +325,7 @@ TEST_F_TIMEOUT(rmmod, unload_during_traffic, 240)
 
 	/* Loaded again, it serves. */
 	broker_stop(&self->broker, false);
-	ASSERT_EQ(0, load_module());
+	ASSERT_EQ(0, kmqtt_module_load());
 	ASSERT_EQ(0, broker_start(&self->broker));
 	self->sub = mqtt_client_open(self->broker.port, "sub", 0);
 	ASSERT_LE(0, self->sub);

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tests of agent/snapshot.c: the records of a snapshot, written and read
+ * back, expiry carried in wall-clock time, and a snapshot with any bad
+ * record refused whole.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "snapshot.h"
+#include "kselftest_harness.h"
+
+#define NOW	1000000
+
+/* "a/b" with no properties, payload "xy" */
+static const uint8_t plain[] = { 0, 3, 'a', '/', 'b', 0, 'x', 'y' };
+/* "t", a User Property, payload "p" */
+static const uint8_t with_props[] = {
+	0, 1, 't', 7, 0x26, 0, 1, 'k', 0, 1, 'v', 'p',
+};
+
+struct seen {
+	struct kmqtt_nl_msg m[8];
+	size_t count;
+};
+
+static void keep(const struct kmqtt_nl_msg *m, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->count < 8)
+		s->m[s->count] = *m;
+	s->count++;
+}
+
+FIXTURE(snapshot) {
+	struct persist_buf buf;
+	struct snapshot_header hdr;
+	struct snapshot_counts counts;
+	struct seen seen;
+	char err[256];
+};
+
+FIXTURE_SETUP(snapshot)
+{
+	struct snapshot_header hdr = { .instance = 0x1122334455667788ULL,
+				       .saved_at = NOW - 10 };
+
+	memset(&self->seen, 0, sizeof(self->seen));
+	persist_buf_init(&self->buf);
+	snapshot_put_header(&self->buf, &hdr);
+}
+
+FIXTURE_TEARDOWN(snapshot)
+{
+	persist_buf_free(&self->buf);
+}
+
+static int read_all(FIXTURE_DATA(snapshot) *self)
+{
+	return snapshot_read(self->buf.data, self->buf.len, NOW, &self->hdr,
+			     &self->counts, keep, &self->seen, self->err,
+			     sizeof(self->err));
+}
+
+TEST_F(snapshot, round_trip)
+{
+	struct kmqtt_nl_msg a = { .qos = 1, .data = plain,
+				  .len = sizeof(plain) };
+	struct kmqtt_nl_msg b = { .qos = 2, .expiry = 60, .data = with_props,
+				  .len = sizeof(with_props) };
+
+	snapshot_put_retained(&self->buf, &a, NOW - 10);
+	snapshot_put_retained(&self->buf, &b, NOW - 10);
+	ASSERT_FALSE(self->buf.failed);
+	ASSERT_EQ(0, read_all(self)) TH_LOG("%s", self->err);
+	EXPECT_EQ(0x1122334455667788ULL, self->hdr.instance);
+	EXPECT_EQ(NOW - 10, self->hdr.saved_at);
+	ASSERT_EQ(2, self->seen.count);
+	EXPECT_EQ(2, self->counts.retained);
+	EXPECT_EQ(0, self->counts.expired);
+	EXPECT_EQ(1, self->seen.m[0].qos);
+	EXPECT_EQ(0, self->seen.m[0].expiry);
+	ASSERT_EQ(sizeof(plain), self->seen.m[0].len);
+	EXPECT_EQ(0, memcmp(plain, self->seen.m[0].data, sizeof(plain)));
+	EXPECT_EQ(2, self->seen.m[1].qos);
+	/* Saved with 60 s left, read 10 s later. */
+	EXPECT_EQ(50, self->seen.m[1].expiry);
+	EXPECT_EQ(0, memcmp(with_props, self->seen.m[1].data,
+			    sizeof(with_props)));
+}
+
+/* The time the box was off counts: what expired meanwhile is left out. */
+TEST_F(snapshot, expired_left_out)
+{
+	struct kmqtt_nl_msg m = { .qos = 0, .expiry = 5, .data = plain,
+				  .len = sizeof(plain) };
+
+	snapshot_put_retained(&self->buf, &m, NOW - 5);
+	m.expiry = 6;
+	snapshot_put_retained(&self->buf, &m, NOW - 5);
+	ASSERT_EQ(0, read_all(self)) TH_LOG("%s", self->err);
+	EXPECT_EQ(1, self->counts.expired);
+	ASSERT_EQ(1, self->seen.count);
+	EXPECT_EQ(1, self->seen.m[0].expiry);
+}
+
+/* A snapshot is used whole: one bad record and nothing is handed out. */
+TEST_F(snapshot, bad_record_refuses_all)
+{
+	static const uint8_t wildcard[] = { 0, 1, '#', 0, 'p' };
+	struct kmqtt_nl_msg good = { .data = plain, .len = sizeof(plain) };
+	struct kmqtt_nl_msg bad = { .data = wildcard,
+				    .len = sizeof(wildcard) };
+
+	snapshot_put_retained(&self->buf, &good, NOW);
+	snapshot_put_retained(&self->buf, &bad, NOW);
+	EXPECT_EQ(-EBADMSG, read_all(self));
+	EXPECT_STREQ("record 3: not a retained message", self->err);
+	EXPECT_EQ(0, self->seen.count);
+}
+
+TEST_F(snapshot, unknown_type_refused)
+{
+	persist_put_u8(&self->buf, 99);
+	persist_put_bytes(&self->buf, "x", 1);
+	EXPECT_EQ(-EBADMSG, read_all(self));
+	EXPECT_STREQ("record 2: a type this kmqttd does not know", self->err);
+}
+
+TEST_F(snapshot, header_first_and_once)
+{
+	struct snapshot_header hdr = { 0 };
+	struct persist_buf other;
+
+	snapshot_put_header(&self->buf, &hdr);
+	EXPECT_EQ(-EBADMSG, read_all(self));
+	EXPECT_STREQ("record 2: not a header", self->err);
+
+	persist_buf_init(&other);
+	EXPECT_EQ(-EBADMSG, snapshot_read(other.data, 0, NOW, &self->hdr,
+					  &self->counts, keep, &self->seen,
+					  self->err, sizeof(self->err)));
+	EXPECT_STREQ("record 0: no header", self->err);
+	persist_put_u8(&other, 2);
+	persist_put_bytes(&other, plain, sizeof(plain));
+	EXPECT_EQ(-EBADMSG, snapshot_read(other.data, other.len, NOW,
+					  &self->hdr, &self->counts, keep,
+					  &self->seen, self->err,
+					  sizeof(self->err)));
+	EXPECT_STREQ("record 1: no header first", self->err);
+	persist_buf_free(&other);
+	EXPECT_EQ(0, self->seen.count);
+}
+
+/* Cut anywhere inside a record: refused, never read past. */
+TEST_F(snapshot, cut_anywhere_refused)
+{
+	struct kmqtt_nl_msg m = { .qos = 1, .expiry = 9, .data = with_props,
+				  .len = sizeof(with_props) };
+	size_t full, header_len = self->buf.len, n;
+
+	snapshot_put_retained(&self->buf, &m, NOW);
+	full = self->buf.len;
+	for (n = header_len + 1; n < full; n++) {
+		uint8_t *copy = malloc(n);
+
+		ASSERT_NE(NULL, copy);
+		memcpy(copy, self->buf.data, n);
+		EXPECT_EQ(-EBADMSG,
+			  snapshot_read(copy, n, NOW, &self->hdr,
+					&self->counts, keep, &self->seen,
+					self->err, sizeof(self->err)))
+			TH_LOG("cut at %zu", n);
+		free(copy);
+	}
+	EXPECT_EQ(0, self->seen.count);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Persistence (Documentation/persistence.rst): kmqttd saves retained
+ * messages to its snapshot at exit and on autosave, and gives them back to
+ * a module loaded anew; a module that kept its state is not overwritten
+ * by an older snapshot; a damaged snapshot is kept aside and kmqttd
+ * starts without it; a location kmqttd cannot use stops it at start.
+ *
+ * The suite unloads and loads kmqtt.ko (from $KMQTT_KO), so tools/check
+ * runs it after the others, and it leaves the module loaded.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kmqtt/mqtt.h>
+
+#include "broker.h"
+#include "kselftest_harness.h"
+#include "module.h"
+#include "mqtt_client.h"
+
+#define BIG_LEN		5000
+
+static const struct mqtt_pub_opts retained1 = { .qos = 1, .retain = true,
+						.packet_id = 1 };
+static const struct mqtt_pub_opts retained0 = { .retain = true };
+
+FIXTURE(persist)
+{
+	struct broker broker;
+	char dir[64];
+	char config[256];
+	int fd;
+};
+
+FIXTURE_SETUP(persist)
+{
+	self->fd = -1;
+	self->broker.pid = -1;
+	ASSERT_NE(NULL, getenv("KMQTT_KO"))
+		TH_LOG("KMQTT_KO must name kmqtt.ko to load it again");
+	ASSERT_TRUE(kmqtt_module_loaded());
+	strcpy(self->dir, "/tmp/kmqtt-persist.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	snprintf(self->config, sizeof(self->config),
+		 "log_type all\npersistence true\npersistence_location %s/\n",
+		 self->dir);
+}
+
+/* Remove the snapshot directory and whatever is in it. */
+static void remove_dir(const char *path)
+{
+	struct dirent *e;
+	char file[512];
+	DIR *d = opendir(path);
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
+		unlink(file);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+FIXTURE_TEARDOWN(persist)
+{
+	/* No retained message of this suite outlives it. */
+	if (self->broker.pid > 0) {
+		int fd = mqtt_client_open(self->broker.port, "persist-clean",
+					  0);
+		static const char *const topics[] = {
+			"persist/a", "persist/big", "$persist/sys",
+		};
+		size_t i;
+
+		for (i = 0; fd >= 0 && i < 3; i++)
+			EXPECT_EQ(0, mqtt_publish(fd, topics[i], "",
+						  &retained1));
+		if (fd >= 0)
+			close(fd);
+	}
+	if (self->fd >= 0)
+		close(self->fd);
+	broker_stop(&self->broker, !_metadata->passed);
+	if (!kmqtt_module_loaded() && kmqtt_module_load())
+		TH_LOG("could not load %s again", getenv("KMQTT_KO"));
+	remove_dir(self->dir);
+}
+
+static char *big_payload(void)
+{
+	char *big = malloc(BIG_LEN + 1);
+	int i;
+
+	if (!big)
+		return NULL;
+	for (i = 0; i < BIG_LEN; i++)
+		big[i] = 'A' + i % 26;
+	big[BIG_LEN] = 0;
+	return big;
+}
+
+/* Store the messages the restore tests look for. */
+static void store_messages(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(persist) *self)
+{
+	char *big = big_payload();
+	int fd;
+
+	ASSERT_NE(NULL, big);
+	fd = mqtt_client_open(self->broker.port, "persist-pub", 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt_publish(fd, "persist/a", "kept", &retained1));
+	ASSERT_EQ(0, mqtt_publish(fd, "persist/big", big, &retained1));
+	ASSERT_EQ(0, mqtt_publish(fd, "$persist/sys", "dollar", &retained0));
+	ASSERT_EQ(0, mqtt_sync(fd));
+	close(fd);
+	free(big);
+}
+
+/* They are back, whole, for a new subscriber. */
+static void expect_messages(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(persist) *self)
+{
+	char *big = big_payload();
+	struct mqtt_packet p = { 0 };
+	struct mqtt_publish pub;
+	int fd;
+
+	ASSERT_NE(NULL, big);
+	fd = mqtt_client_open(self->broker.port, "persist-sub", 0);
+	ASSERT_LE(0, fd);
+	/* At the QoS it was published with. */
+	ASSERT_EQ(0, mqtt_subscribe_qos(fd, 1, "persist/a", 1));
+	ASSERT_EQ(0, mqtt_expect_message(fd, "persist/a", "kept", &retained1));
+	ASSERT_EQ(0, mqtt_subscribe(fd, 2, "$persist/sys"));
+	ASSERT_EQ(0, mqtt_expect_message(fd, "$persist/sys", "dollar",
+					 &retained0));
+	ASSERT_EQ(0, mqtt_subscribe(fd, 3, "persist/big"));
+	ASSERT_EQ(0, mqtt_read_packet(fd, &p, MQTT_TEST_TIMEOUT_MS));
+	ASSERT_EQ(0, mqtt_parse_publish(&p, &pub));
+	EXPECT_TRUE(pub.opts.retain);
+	ASSERT_EQ(BIG_LEN, pub.payload_len);
+	EXPECT_EQ(0, memcmp(big, pub.payload, BIG_LEN));
+	mqtt_packet_free(&p);
+	close(fd);
+	free(big);
+}
+
+/* Unload and load the module: its state is made anew, empty. */
+static void reload_module(struct __test_metadata *_metadata)
+{
+	ASSERT_EQ(0, kmqtt_module_unload());
+	ASSERT_EQ(0, kmqtt_module_load());
+}
+
+/*
+ * Saved when kmqttd stops, retained messages ("$" topics and one of a
+ * few kilobytes too) come back after the module is unloaded and loaded.
+ */
+TEST_F(persist, retained_survive_module_reload)
+{
+	ASSERT_EQ(0, broker_start_config(&self->broker, self->config));
+	store_messages(_metadata, self);
+	broker_stop(&self->broker, false);
+	reload_module(_metadata);
+
+	ASSERT_EQ(0, broker_start_config(&self->broker, self->config));
+	ASSERT_EQ(0, broker_wait_log(&self->broker,
+				     "Restored 3 retained messages", 1,
+				     MQTT_TEST_TIMEOUT_MS));
+	expect_messages(_metadata, self);
+}
+
+/*
+ * Without an exit to save at (kmqttd killed), what autosave wrote is
+ * what comes back.
+ */
+TEST_F(persist, autosave_before_a_crash)
+{
+	char config[320];
+
+	snprintf(config, sizeof(config), "%sautosave_interval 1\n",
+		 self->config);
+	ASSERT_EQ(0, broker_start_config(&self->broker, config));
+	store_messages(_metadata, self);
+	/* One save at start, then one with the messages. */
+	ASSERT_EQ(0, broker_wait_log(&self->broker,
+				     "Saved 3 retained messages", 1,
+				     MQTT_TEST_TIMEOUT_MS));
+	ASSERT_EQ(0, broker_kill(&self->broker));
+	reload_module(_metadata);
+	ASSERT_EQ(0, broker_restart(&self->broker));
+	ASSERT_EQ(0, broker_wait_log(&self->broker,
+				     "Restored 3 retained messages", 1,
+				     MQTT_TEST_TIMEOUT_MS));
+	expect_messages(_metadata, self);
+}
+
+/*
+ * autosave_on_changes: a save once autosave_interval changes (PUBLISH
+ * packets, connections) happened, not on a clock.
+ */
+TEST_F(persist, autosave_on_changes)
+{
+	char config[320];
+
+	snprintf(config, sizeof(config),
+		 "%sautosave_interval 3\nautosave_on_changes true\n",
+		 self->config);
+	ASSERT_EQ(0, broker_start_config(&self->broker, config));
+	ASSERT_EQ(0, broker_wait_log(&self->broker,
+				     "Saved 0 retained messages", 1,
+				     MQTT_TEST_TIMEOUT_MS));
+	/* A connection and three PUBLISH packets: four changes. */
+	store_messages(_metadata, self);
+	ASSERT_EQ(0, broker_wait_log(&self->broker,
+				     "Saved 3 retained messages", 1,
+				     MQTT_TEST_TIMEOUT_MS));
+}
+
+/*
+ * kmqttd restarted on a module that kept its state: the module is right,
+ * the snapshot older.  A message deleted since it was saved stays
+ * deleted.
+ */
+TEST_F(persist, module_that_kept_its_state_is_not_restored_over)
+{
+	int fd;
+
+	ASSERT_EQ(0, broker_start_config(&self->broker, self->config));
+	store_messages(_metadata, self);
+	broker_stop(&self->broker, false);
+
+	ASSERT_EQ(0, broker_start_config(&self->broker, self->config));
+	ASSERT_EQ(0, broker_wait_log(&self->broker, "kept its state", 1,
+				     MQTT_TEST_TIMEOUT_MS));
+	fd = mqtt_client_open(self->broker.port, "persist-pub", 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt_publish(fd, "persist/a", "", &retained1));
+	close(fd);
+	/* Killed: its snapshot still holds persist/a. */
+	ASSERT_EQ(0, broker_kill(&self->broker));
+	ASSERT_EQ(0, broker_restart(&self->broker));
+	ASSERT_EQ(0, broker_wait_log(&self->broker, "kept its state", 1,
+				     MQTT_TEST_TIMEOUT_MS));
+	fd = mqtt_client_open(self->broker.port, "persist-sub", 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt_subscribe(fd, 1, "persist/a"));
+	/* A retained persist/a would arrive before this SUBACK. */
+	ASSERT_EQ(0, mqtt_subscribe(fd, 2, "persist-sentinel"));
+	close(fd);
+}
+
+/* Write @len bytes of @data to @dir/kmqtt.db. */
+static int write_snapshot(const char *dir, const void *data, size_t len)
+{
+	char path[128];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/kmqtt.db", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, data, len) != (ssize_t)len)
+		err = -EIO;
+	close(fd);
+	return err;
+}
+
+/* How many files of @dir begin with @prefix. */
+static int count_files(const char *dir, const char *prefix)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)))
+		n += !strncmp(e->d_name, prefix, strlen(prefix));
+	closedir(d);
+	return n;
+}
+
+/*
+ * A damaged snapshot (truncated, or a flipped byte) is reported, kept
+ * aside where no save overwrites it, and kmqttd starts without it.
+ */
+TEST_F(persist, damaged_snapshot_kept_aside)
+{
+	char path[128], data[16384];
+	ssize_t len;
+	int fd;
+
+	ASSERT_EQ(0, broker_start_config(&self->broker, self->config));
+	store_messages(_metadata, self);
+	broker_stop(&self->broker, false);
+	snprintf(path, sizeof(path), "%s/kmqtt.db", self->dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	len = read(fd, data, sizeof(data));
+	close(fd);
+	ASSERT_LT(100, len);
+
+	/* Cut short. */
+	ASSERT_EQ(0, write_snapshot(self->dir, data, (size_t)len - 7));
+	reload_module(_metadata);
+	ASSERT_EQ(0, broker_start_config(&self->broker, self->config));
+	ASSERT_EQ(0, broker_wait_log(&self->broker, "starting without it",
+				     1, MQTT_TEST_TIMEOUT_MS));
+	ASSERT_EQ(1, count_files(self->dir, "kmqtt.db.corrupt-"));
+	broker_stop(&self->broker, false);
+
+	/* One byte changed in a message. */
+	data[len - 2] ^= 0x20;
+	ASSERT_EQ(0, write_snapshot(self->dir, data, (size_t)len));
+	ASSERT_EQ(0, broker_start_config(&self->broker, self->config));
+	ASSERT_EQ(0, broker_wait_log(&self->broker, "bad data CRC", 1,
+				     MQTT_TEST_TIMEOUT_MS));
+	ASSERT_EQ(2, count_files(self->dir, "kmqtt.db.corrupt-"));
+	/* It serves, without what the damaged snapshot held. */
+	fd = mqtt_client_open(self->broker.port, "persist-sub", 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt_subscribe(fd, 1, "persist/a"));
+	ASSERT_EQ(0, mqtt_subscribe(fd, 2, "persist-sentinel"));
+	close(fd);
+}
+
+/* A location kmqttd cannot save to stops it at start, with the reason. */
+TEST_F(persist, unusable_location_stops_kmqttd)
+{
+	char config[320];
+
+	snprintf(config, sizeof(config),
+		 "persistence true\npersistence_location %s/missing/\n",
+		 self->dir);
+	ASSERT_EQ(-ECHILD, broker_start_config(&self->broker, config));
+}
+
+TEST_HARNESS_MAIN
