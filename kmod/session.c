@@ -362,11 +362,13 @@ retry:
 		ret = kmqtt_send_connack(conn, *present, params->connack_props,
 					 params->connack_props_len);
 	if (ret) {
-		if (!*present) {
-			kmqtt_session_unlink(session);
-			kmqtt_session_free(session);
-		}
-		goto unlock;
+		if (*present)
+			goto unlock;
+		kmqtt_session_unlink(session);
+		mutex_unlock(&broker->sessions_lock);
+		/* Its free waits for work that takes sessions_lock. */
+		kmqtt_session_free(session);
+		return ERR_PTR(ret);
 	}
 	/* Expiry work that runs now finds the connection and stops. */
 	cancel_delayed_work(&session->expiry_work);
