@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * When kmqttd saves the module's state and when it gives it back.  The
- * module's retained messages come out through a dump and go back one
- * request each; the file is agent/persist_file.c's, its records
- * agent/snapshot.c's.
+ * module's retained messages, persistent sessions and their subscriptions
+ * come out through dumps and go back one request each; the file is
+ * agent/persist_file.c's, its records agent/snapshot.c's.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,12 +50,27 @@ int persist_configure(struct persist *p, const struct config_persistence *cfg,
 			 "the path is too long");
 		return -EINVAL;
 	}
-	memcpy(p->dir, dir, sizeof(dir));
-	memcpy(p->name, name, sizeof(name));
-	p->enabled = cfg->enabled;
-	p->interval = cfg->autosave_interval;
-	p->on_changes = cfg->autosave_on_changes;
-	plan_next(p, now_ms);
+	if (p->configured &&
+	    (p->enabled != cfg->enabled || strcmp(p->dir, dir) ||
+	     strcmp(p->name, name))) {
+		/* A snapshot there would be overwritten, not restored. */
+		if (p->enabled)
+			log_warning("persistence, persistence_location and persistence_file take effect when kmqttd restarts: still saving to %s/%s.",
+				    p->dir, p->name);
+		else
+			log_warning("persistence, persistence_location and persistence_file take effect when kmqttd restarts: persistence stays off.");
+	} else {
+		memcpy(p->dir, dir, sizeof(dir));
+		memcpy(p->name, name, sizeof(name));
+		p->enabled = cfg->enabled;
+	}
+	if (!p->configured || p->interval != cfg->autosave_interval ||
+	    p->on_changes != cfg->autosave_on_changes) {
+		p->interval = cfg->autosave_interval;
+		p->on_changes = cfg->autosave_on_changes;
+		plan_next(p, now_ms);
+	}
+	p->configured = true;
 	return 0;
 }
 
@@ -72,7 +88,11 @@ static uint64_t changes_of(const struct kmqtt_nl_info *info)
 struct save_walk {
 	struct persist_buf *buf;
 	time_t now;
-	size_t retained;
+	size_t retained, sessions, subscriptions;
+	/* Client ids of the sessions saved, sorted once all are in. */
+	char **ids;
+	size_t n_ids, room;
+	bool no_memory;
 };
 
 static void save_retained(const struct kmqtt_nl_msg *m, void *arg)
@@ -83,6 +103,75 @@ static void save_retained(const struct kmqtt_nl_msg *m, void *arg)
 	w->retained++;
 }
 
+/* Sessions that end with their connection have nothing to keep. */
+static void save_session(const struct kmqtt_nl_session *s, void *arg)
+{
+	struct save_walk *w = arg;
+	char *id;
+
+	if (s->clean_session)
+		return;
+	if (w->n_ids == w->room) {
+		size_t room = w->room ? w->room * 2 : 64;
+		char **ids = realloc(w->ids, room * sizeof(*ids));
+
+		if (!ids) {
+			w->no_memory = true;
+			return;
+		}
+		w->ids = ids;
+		w->room = room;
+	}
+	id = strdup(s->client_id);
+	if (!id) {
+		w->no_memory = true;
+		return;
+	}
+	w->ids[w->n_ids++] = id;
+	snapshot_put_session(w->buf, s, w->now);
+	w->sessions++;
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Of the sessions saved only: a clean one's go with it. */
+static void save_subscription(const struct kmqtt_nl_subscription *s,
+			      void *arg)
+{
+	struct save_walk *w = arg;
+	const char *id = s->client_id;
+
+	if (!bsearch(&id, w->ids, w->n_ids, sizeof(*w->ids), compare_ids))
+		return;
+	snapshot_put_subscription(w->buf, s);
+	w->subscriptions++;
+}
+
+/* The module's state into @buf: 0, or -errno with the reason logged. */
+static int save_records(struct persist *p, struct save_walk *w)
+{
+	int rc = kmqtt_nl_dump_retained(p->nl, save_retained, w);
+
+	if (!rc)
+		rc = kmqtt_nl_dump_sessions(p->nl, save_session, w);
+	if (!rc) {
+		qsort(w->ids, w->n_ids, sizeof(*w->ids), compare_ids);
+		rc = kmqtt_nl_dump_subscriptions(p->nl, save_subscription, w);
+	}
+	if (rc) {
+		log_error("Saving %s/%s: %s", p->dir, p->name, p->nl->error);
+		return rc;
+	}
+	if (w->no_memory || w->buf->failed) {
+		log_error("Saving %s/%s: out of memory", p->dir, p->name);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int persist_save(struct persist *p)
 {
 	struct snapshot_header hdr;
@@ -90,6 +179,7 @@ int persist_save(struct persist *p)
 	struct persist_buf buf;
 	struct save_walk walk;
 	char err[512];
+	size_t i;
 	int rc;
 
 	if (!p->enabled)
@@ -104,47 +194,97 @@ int persist_save(struct persist *p)
 	hdr.saved_at = time(NULL);
 	snapshot_put_header(&buf, &hdr);
 	walk = (struct save_walk){ .buf = &buf, .now = hdr.saved_at };
-	rc = kmqtt_nl_dump_retained(p->nl, save_retained, &walk);
-	if (rc) {
-		log_error("Saving %s/%s: %s", p->dir, p->name, p->nl->error);
-		goto out;
+	rc = save_records(p, &walk);
+	if (!rc) {
+		rc = persist_file_save(p->dir, p->name, buf.data, buf.len, err,
+				       sizeof(err));
+		if (rc)
+			log_error("Saving: %s", err);
 	}
-	if (buf.failed) {
-		rc = -ENOMEM;
-		log_error("Saving %s/%s: out of memory", p->dir, p->name);
-		goto out;
+	if (!rc) {
+		p->changes_saved = changes_of(&info);
+		log_verbose("Saved %zu retained messages, %zu sessions and %zu subscriptions to %s/%s.",
+			    walk.retained, walk.sessions, walk.subscriptions,
+			    p->dir, p->name);
 	}
-	rc = persist_file_save(p->dir, p->name, buf.data, buf.len, err,
-			       sizeof(err));
-	if (rc) {
-		log_error("Saving: %s", err);
-		goto out;
-	}
-	p->changes_saved = changes_of(&info);
-	log_verbose("Saved %zu retained messages to %s/%s.", walk.retained,
-		    p->dir, p->name);
-out:
+	for (i = 0; i < walk.n_ids; i++)
+		free(walk.ids[i]);
+	free(walk.ids);
 	persist_buf_free(&buf);
 	return rc;
 }
 
-struct restore_walk {
-	struct kmqtt_nl *nl;
-	size_t restored, refused;
+/* What a restore did with each kind of record. */
+struct restore_tally {
+	size_t done, refused;
 	char first_error[256];
 };
+
+struct restore_walk {
+	struct kmqtt_nl *nl;
+	struct restore_tally retained, sessions, subscriptions;
+};
+
+static void tally(struct restore_tally *t, struct kmqtt_nl *nl, int rc)
+{
+	if (!rc) {
+		t->done++;
+		return;
+	}
+	if (!t->refused++)
+		snprintf(t->first_error, sizeof(t->first_error), "%s",
+			 nl->error);
+}
 
 static void restore_retained(const struct kmqtt_nl_msg *m, void *arg)
 {
 	struct restore_walk *w = arg;
 
-	if (!kmqtt_nl_set_retained(w->nl, m)) {
-		w->restored++;
-		return;
+	tally(&w->retained, w->nl, kmqtt_nl_set_retained(w->nl, m));
+}
+
+/* One an earlier start restored, and did not get to save, is replaced. */
+static void restore_session(const struct kmqtt_nl_session *s, void *arg)
+{
+	struct restore_walk *w = arg;
+
+	tally(&w->sessions, w->nl, kmqtt_nl_set_session(w->nl, s));
+}
+
+static void restore_subscription(const struct kmqtt_nl_subscription *s,
+				 void *arg)
+{
+	struct restore_walk *w = arg;
+
+	tally(&w->subscriptions, w->nl, kmqtt_nl_set_subscription(w->nl, s));
+}
+
+static size_t report_refused(const struct persist *p, const char *what,
+			     const struct restore_tally *t)
+{
+	if (t->refused)
+		log_error("%s/%s: %zu %s not restored: %s", p->dir, p->name,
+			  t->refused, what, t->first_error);
+	return t->refused;
+}
+
+/*
+ * The snapshot is not the module's state and the save after start would
+ * replace it: keep it under a name of its own.
+ */
+static int keep_aside(const struct persist *p, const char *kind,
+		      const char *why, char *err, size_t errlen)
+{
+	char msg[1024];
+	int rc = persist_file_keep(p->dir, p->name, kind, why, msg,
+				   sizeof(msg));
+
+	if (rc) {
+		snprintf(err, errlen, "%s", msg);
+		return rc;
 	}
-	if (!w->refused++)
-		snprintf(w->first_error, sizeof(w->first_error), "%s",
-			 w->nl->error);
+	log_warning("%s", msg);
+	return 0;
 }
 
 /*
@@ -155,14 +295,20 @@ static int restore(struct persist *p, const void *data, size_t len,
 		   char *err, size_t errlen)
 {
 	struct restore_walk walk = { .nl = p->nl };
+	const struct snapshot_visitor visitor = {
+		.retained = restore_retained,
+		.session = restore_session,
+		.subscription = restore_subscription,
+		.arg = &walk,
+	};
 	struct snapshot_counts counts;
 	struct snapshot_header hdr;
 	struct kmqtt_nl_info info;
 	char why[256];
 	int rc;
 
-	rc = snapshot_read(data, len, time(NULL), &hdr, &counts, NULL, NULL,
-			   why, sizeof(why));
+	rc = snapshot_read(data, len, time(NULL), &hdr, &counts, NULL, why,
+			   sizeof(why));
 	if (rc) {
 		snprintf(err, errlen,
 			 "%s/%s: %s; move it away to start without it",
@@ -179,13 +325,25 @@ static int restore(struct persist *p, const void *data, size_t len,
 			    p->dir, p->name);
 		return 0;
 	}
-	snapshot_read(data, len, time(NULL), &hdr, &counts, restore_retained,
-		      &walk, why, sizeof(why));
-	log_verbose("Restored %zu retained messages from %s/%s (%zu expired meanwhile).",
-		    walk.restored, p->dir, p->name, counts.expired);
-	if (walk.refused)
-		log_error("%s/%s: %zu retained messages not restored: %s",
-			  p->dir, p->name, walk.refused, walk.first_error);
+	/*
+	 * Made anew since the save, but clients came since (kmqttd ran
+	 * without this snapshot): the module's state is the newer one.
+	 */
+	if (info.stats[KMQTT_STAT_CONNECTIONS_TOTAL])
+		return keep_aside(p, "older",
+				  "kmqtt.ko was loaded again and has served clients since: its state is newer, the snapshot is not restored",
+				  err, errlen);
+	snapshot_read(data, len, time(NULL), &hdr, &counts, &visitor, why,
+		      sizeof(why));
+	log_verbose("Restored %zu retained messages, %zu sessions and %zu subscriptions from %s/%s (%zu retained expired meanwhile).",
+		    walk.retained.done, walk.sessions.done,
+		    walk.subscriptions.done, p->dir, p->name, counts.expired);
+	if (report_refused(p, "retained messages", &walk.retained) +
+	    report_refused(p, "sessions", &walk.sessions) +
+	    report_refused(p, "subscriptions", &walk.subscriptions))
+		return keep_aside(p, "partial",
+				  "not all of it was restored (see above)",
+				  err, errlen);
 	return 0;
 }
 
@@ -227,7 +385,10 @@ int persist_timeout(const struct persist *p, uint64_t now_ms)
 {
 	if (!p->next_ms)
 		return -1;
-	return p->next_ms > now_ms ? (int)(p->next_ms - now_ms) : 0;
+	if (p->next_ms <= now_ms)
+		return 0;
+	return p->next_ms - now_ms > INT_MAX ? INT_MAX :
+	       (int)(p->next_ms - now_ms);
 }
 
 void persist_tick(struct persist *p, uint64_t now_ms)

@@ -9,7 +9,7 @@
 #ifndef KMQTTD_PERSIST_H
 #define KMQTTD_PERSIST_H
 
-#include <limits.h>
+#include <linux/limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +19,7 @@
 
 struct persist {
 	struct kmqtt_nl *nl;
+	bool configured;		/* at start; a reload keeps the file */
 	bool enabled;
 	char dir[PATH_MAX];
 	char name[NAME_MAX + 1];
@@ -31,8 +32,10 @@ struct persist {
 void persist_init(struct persist *p, struct kmqtt_nl *nl);
 
 /*
- * Take @cfg's settings (at start and on reload).  Returns 0, or -EINVAL
- * with @err when they name no file.
+ * Take @cfg's settings at start.  On reload, only the autosave ones:
+ * where the snapshot is, and whether there is one, is kept until
+ * kmqttd restarts (a warning says so).  Returns 0, or -EINVAL with @err
+ * when they name no file.
  */
 int persist_configure(struct persist *p, const struct config_persistence *cfg,
 		      uint64_t now_ms, char *err, size_t errlen);

@@ -26,8 +26,8 @@ _Static_assert(HDR_CRC + 4 == PERSIST_FILE_HEADER_SIZE, "header layout");
 #define PERSIST_BUF_MIN	256
 
 /*
- * How many of NAME.corrupt-SECONDS, NAME.corrupt-SECONDS.1, ... to try.
- * kmqttd does not find that many damaged snapshots in one second unless
+ * How many of NAME.KIND-SECONDS, NAME.KIND-SECONDS.1, ... to try.
+ * kmqttd does not keep that many snapshots aside in one second unless
  * something else is wrong.
  */
 #define ASIDE_TRIES	100
@@ -484,13 +484,13 @@ static int read_snapshot(int fd, uint8_t **data, size_t *len, char *why,
 }
 
 /*
- * Rename the damaged snapshot @path (in @dir) to a name of its own, so
- * that the next save does not overwrite what someone may want to look
- * at.  Returns @rc with @err saying @why and where it went, or the
- * rename's -errno.
+ * Rename the snapshot @path (in @dir) to @path.@kind-SECONDS, a name of
+ * its own, so that the next save does not overwrite what someone may want
+ * to look at.  Returns @rc with @err saying @why and where it went, or
+ * the rename's -errno.
  */
-static int move_aside(const char *dir, const char *path, const char *why,
-		      int rc, char *err, size_t errlen)
+static int move_aside(const char *dir, const char *path, const char *kind,
+		      const char *why, int rc, char *err, size_t errlen)
 {
 	long long now = (long long)time(NULL);
 	char aside[PATH_MAX];
@@ -500,15 +500,15 @@ static int move_aside(const char *dir, const char *path, const char *why,
 
 	for (i = 0; i < ASIDE_TRIES; i++) {
 		if (i)
-			n = snprintf(aside, sizeof(aside), "%s.corrupt-%lld.%u",
-				     path, now, i);
+			n = snprintf(aside, sizeof(aside), "%s.%s-%lld.%u",
+				     path, kind, now, i);
 		else
-			n = snprintf(aside, sizeof(aside), "%s.corrupt-%lld",
-				     path, now);
+			n = snprintf(aside, sizeof(aside), "%s.%s-%lld", path,
+				     kind, now);
 		if (n < 0 || n >= (int)sizeof(aside))
 			return fail(err, errlen, -ENAMETOOLONG,
-				    "%s: %s; no room for a .corrupt name",
-				    path, why);
+				    "%s: %s; no room for a .%s name",
+				    path, why, kind);
 		if (!renameat2(AT_FDCWD, path, AT_FDCWD, aside,
 			       RENAME_NOREPLACE))
 			break;
@@ -519,8 +519,8 @@ static int move_aside(const char *dir, const char *path, const char *why,
 	}
 	if (i == ASIDE_TRIES)
 		return fail(err, errlen, -EEXIST,
-			    "%s: %s; %s.corrupt-%lld to .%u all exist", path,
-			    why, path, now, ASIDE_TRIES - 1);
+			    "%s: %s; %s.%s-%lld to .%u all exist", path,
+			    why, path, kind, now, ASIDE_TRIES - 1);
 	e = sync_dir(dir, &step);
 	if (e)
 		return fail(err, errlen, e,
@@ -550,10 +550,19 @@ int persist_file_load(const char *dir, const char *name, void **data,
 	rc = read_snapshot(fd, &buf, &n, why, sizeof(why));
 	close(fd);
 	if (rc == -EBADMSG || rc == -EPROTO)
-		return move_aside(dir, path, why, rc, err, errlen);
+		return move_aside(dir, path, "corrupt", why, rc, err, errlen);
 	if (rc)
 		return fail(err, errlen, rc, "%s: %s", path, why);
 	*data = buf;
 	*len = n;
 	return 0;
+}
+
+int persist_file_keep(const char *dir, const char *name, const char *kind,
+		      const char *why, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int rc = join(path, dir, name, "", err, errlen);
+
+	return rc ? rc : move_aside(dir, path, kind, why, 0, err, errlen);
 }

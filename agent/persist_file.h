@@ -102,4 +102,12 @@ int persist_file_save(const char *dir, const char *name, const void *data,
 int persist_file_load(const char *dir, const char *name, void **data,
 		      size_t *len, char *err, size_t errlen);
 
+/*
+ * Keep the snapshot @dir/@name aside, renamed to @dir/@name.@kind-SECONDS
+ * (or .N) where no save overwrites it, for a reason @why.  Returns 0 with
+ * @err saying @why and where it went, or -errno with @err.
+ */
+int persist_file_keep(const char *dir, const char *name, const char *kind,
+		      const char *why, char *err, size_t errlen);
+
 #endif /* KMQTTD_PERSIST_FILE_H */

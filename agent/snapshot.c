@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <kmqtt/mqtt.h>
+
 #include "kmod/codec.h"
 #include "snapshot.h"
 
@@ -16,6 +18,13 @@ enum snapshot_record {
 	SNAPSHOT_HEADER = 1,	/* u64 instance, u64 saved_at */
 	/* u8 QoS, u64 expires_at (0: never), bytes stored form */
 	SNAPSHOT_RETAINED = 2,
+	/*
+	 * bytes client id, u32 session expiry, u64 offline_since, u8 has a
+	 * username, bytes username
+	 */
+	SNAPSHOT_SESSION = 3,
+	/* bytes client id, bytes filter, u8 options, u32 sub_id (0: none) */
+	SNAPSHOT_SUBSCRIPTION = 4,
 };
 
 /*
@@ -48,16 +57,50 @@ void snapshot_put_retained(struct persist_buf *buf,
 	persist_put_bytes(buf, m->data, (uint32_t)m->len);
 }
 
+void snapshot_put_session(struct persist_buf *buf,
+			  const struct kmqtt_nl_session *s, time_t now)
+{
+	size_t id_len = strlen(s->client_id);
+	size_t user_len = s->has_username ? strlen(s->username) : 0;
+
+	put_record(buf, SNAPSHOT_SESSION,
+		   4 + id_len + 4 + 8 + 1 + 4 + user_len);
+	persist_put_bytes(buf, s->client_id, (uint32_t)id_len);
+	persist_put_u32(buf, s->session_expiry);
+	persist_put_u64(buf, s->online ? (uint64_t)now :
+			(uint64_t)now - s->offline_for);
+	persist_put_u8(buf, s->has_username);
+	persist_put_bytes(buf, s->username, (uint32_t)user_len);
+}
+
+void snapshot_put_subscription(struct persist_buf *buf,
+			       const struct kmqtt_nl_subscription *s)
+{
+	size_t id_len = strlen(s->client_id), len = strlen(s->filter);
+
+	put_record(buf, SNAPSHOT_SUBSCRIPTION, 4 + id_len + 4 + len + 1 + 4);
+	persist_put_bytes(buf, s->client_id, (uint32_t)id_len);
+	persist_put_bytes(buf, s->filter, (uint32_t)len);
+	persist_put_u8(buf, s->options);
+	persist_put_u32(buf, s->sub_id);
+}
+
 static int bad(char *err, size_t errlen, size_t record, const char *what)
 {
 	snprintf(err, errlen, "record %zu: %s", record, what);
 	return -EBADMSG;
 }
 
-/* One retained message record's body into @m; false if it is not one. */
+/*
+ * One retained message record's body into @m, saved at @saved_at; false
+ * if it is not one.
+ */
 static bool read_retained(struct persist_reader *r, time_t now,
-			  struct kmqtt_nl_msg *m, bool *expired)
+			  int64_t saved_at, struct kmqtt_nl_msg *m,
+			  bool *expired)
 {
+	uint64_t left;
+
 	struct kmqtt_publish pub;
 	const uint8_t *data;
 	uint64_t expires_at;
@@ -77,19 +120,87 @@ static bool read_retained(struct persist_reader *r, time_t now,
 		*expired = true;
 		return true;
 	}
-	/* What is left, at most what any interval can be. */
-	m->expiry = expires_at - (uint64_t)now > UINT32_MAX ?
-		    UINT32_MAX : (uint32_t)(expires_at - (uint64_t)now);
+	/*
+	 * What is left, never more than it had at the save: a clock behind
+	 * at boot (no RTC, before NTP) must not lengthen it.
+	 */
+	left = expires_at - (uint64_t)now;
+	if (saved_at >= 0 && expires_at > (uint64_t)saved_at &&
+	    left > expires_at - (uint64_t)saved_at)
+		left = expires_at - (uint64_t)saved_at;
+	m->expiry = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
 	return true;
 }
 
-/* One pass over the records: checking only (@fn NULL) or handing out. */
+/*
+ * A string of 1..@max bytes without NUL into @out (room for @max + 1):
+ * client ids, usernames, filters.
+ */
+static bool read_string(struct persist_reader *r, char *out, size_t max,
+			bool may_be_empty)
+{
+	const uint8_t *p;
+	uint32_t len;
+
+	if (!persist_get_bytes(r, &p, &len) || len > max ||
+	    (!len && !may_be_empty) || memchr(p, 0, len))
+		return false;
+	memcpy(out, p, len);
+	out[len] = 0;
+	return true;
+}
+
+static bool read_session(struct persist_reader *r, time_t now,
+			 struct kmqtt_nl_session *s)
+{
+	uint64_t offline_since;
+	uint8_t has_username;
+
+	memset(s, 0, sizeof(*s));
+	if (!read_string(r, s->client_id, KMQTT_CLIENT_ID_MAX, false) ||
+	    !persist_get_u32(r, &s->session_expiry) || !s->session_expiry ||
+	    !persist_get_u64(r, &offline_since) ||
+	    !persist_get_u8(r, &has_username) || has_username > 1 ||
+	    !read_string(r, s->username, KMQTT_USERNAME_MAX, true) ||
+	    (!has_username && s->username[0]) || r->left)
+		return false;
+	s->has_username = has_username;
+	/* A clock set back counts as no time offline. */
+	if ((uint64_t)now > offline_since)
+		s->offline_for = (uint64_t)now - offline_since > UINT32_MAX ?
+				 UINT32_MAX :
+				 (uint32_t)((uint64_t)now - offline_since);
+	return true;
+}
+
+static bool read_subscription(struct persist_reader *r,
+			      struct kmqtt_nl_subscription *s, char *filter)
+{
+	memset(s, 0, sizeof(*s));
+	if (!read_string(r, s->client_id, KMQTT_CLIENT_ID_MAX, false) ||
+	    !read_string(r, filter, MQTT_MAX_TOPIC_LEN, false) ||
+	    !persist_get_u8(r, &s->options) || !persist_get_u32(r, &s->sub_id) ||
+	    r->left || s->sub_id > MQTT_SUBSCRIPTION_ID_MAX ||
+	    !kmqtt_codec_subscription_valid((const uint8_t *)filter,
+					    (uint16_t)strlen(filter),
+					    s->options))
+		return false;
+	s->filter = filter;
+	s->qos = s->options & MQTT_SUBOPT_QOS_MASK;
+	return true;
+}
+
+/* One pass over the records: checking only (@v NULL) or handing out. */
 static int snapshot_pass(const void *data, size_t len, time_t now,
 			 struct snapshot_header *hdr,
 			 struct snapshot_counts *counts,
-			 void (*fn)(const struct kmqtt_nl_msg *m, void *arg),
-			 void *arg, char *err, size_t errlen)
+			 const struct snapshot_visitor *v, char *err,
+			 size_t errlen)
 {
+	/* Too large for the stack; kmqttd reads one snapshot at a time. */
+	static char filter[MQTT_MAX_TOPIC_LEN + 1];
+	struct kmqtt_nl_subscription sub;
+	struct kmqtt_nl_session session;
 	struct persist_reader r;
 	size_t record = 0;
 
@@ -120,7 +231,8 @@ static int snapshot_pass(const void *data, size_t len, time_t now,
 					   "not a header");
 			break;
 		case SNAPSHOT_RETAINED:
-			if (!read_retained(&body, now, &m, &expired))
+			if (!read_retained(&body, now, hdr->saved_at, &m,
+					   &expired))
 				return bad(err, errlen, record,
 					   "not a retained message");
 			if (expired) {
@@ -128,8 +240,24 @@ static int snapshot_pass(const void *data, size_t len, time_t now,
 				break;
 			}
 			counts->retained++;
-			if (fn)
-				fn(&m, arg);
+			if (v && v->retained)
+				v->retained(&m, v->arg);
+			break;
+		case SNAPSHOT_SESSION:
+			if (!read_session(&body, now, &session))
+				return bad(err, errlen, record,
+					   "not a session");
+			counts->sessions++;
+			if (v && v->session)
+				v->session(&session, v->arg);
+			break;
+		case SNAPSHOT_SUBSCRIPTION:
+			if (!read_subscription(&body, &sub, filter))
+				return bad(err, errlen, record,
+					   "not a subscription");
+			counts->subscriptions++;
+			if (v && v->subscription)
+				v->subscription(&sub, v->arg);
 			break;
 		default:
 			return bad(err, errlen, record,
@@ -143,14 +271,12 @@ static int snapshot_pass(const void *data, size_t len, time_t now,
 
 int snapshot_read(const void *data, size_t len, time_t now,
 		  struct snapshot_header *hdr, struct snapshot_counts *counts,
-		  void (*fn)(const struct kmqtt_nl_msg *m, void *arg),
-		  void *arg, char *err, size_t errlen)
+		  const struct snapshot_visitor *v, char *err, size_t errlen)
 {
-	int rc = snapshot_pass(data, len, now, hdr, counts, NULL, NULL, err,
+	int rc = snapshot_pass(data, len, now, hdr, counts, NULL, err,
 			       errlen);
 
-	if (rc || !fn)
+	if (rc || !v)
 		return rc;
-	return snapshot_pass(data, len, now, hdr, counts, fn, arg, err,
-			     errlen);
+	return snapshot_pass(data, len, now, hdr, counts, v, err, errlen);
 }

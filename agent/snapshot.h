@@ -3,8 +3,9 @@
  * What kmqttd's snapshot holds (Documentation/persistence.rst): records
  * in a persist_file container.  A header record first (the module
  * instance it was taken from, when), then one record per retained
- * message.  Times are wall-clock seconds, so that an expiry interval
- * keeps running while the box is off.  Reading checks every record
+ * message, per persistent session and per subscription of those.  Times
+ * are wall-clock seconds, so that expiry intervals keep running while the
+ * box is off.  Reading checks every record
  * before it hands out any, so a snapshot is used whole or not at all.
  */
 #ifndef KMQTTD_SNAPSHOT_H
@@ -23,8 +24,21 @@ struct snapshot_header {
 };
 
 struct snapshot_counts {
-	size_t retained;	/* handed to the callback */
-	size_t expired;		/* left out: their expiry passed */
+	size_t retained;	/* handed to the callbacks */
+	size_t expired;		/* retained, left out: their expiry passed */
+	size_t sessions;
+	size_t subscriptions;
+};
+
+/* What snapshot_read() hands out; NULL callbacks only check. */
+struct snapshot_visitor {
+	void (*retained)(const struct kmqtt_nl_msg *m, void *arg);
+	/* client_id, session_expiry, offline_for, has_username, username */
+	void (*session)(const struct kmqtt_nl_session *s, void *arg);
+	/* client_id, filter, options, sub_id */
+	void (*subscription)(const struct kmqtt_nl_subscription *s,
+			     void *arg);
+	void *arg;
 };
 
 void snapshot_put_header(struct persist_buf *buf,
@@ -34,15 +48,23 @@ void snapshot_put_header(struct persist_buf *buf,
 void snapshot_put_retained(struct persist_buf *buf,
 			   const struct kmqtt_nl_msg *m, time_t now);
 
+/* A session from a dump at @now (online: offline from @now on). */
+void snapshot_put_session(struct persist_buf *buf,
+			  const struct kmqtt_nl_session *s, time_t now);
+
+void snapshot_put_subscription(struct persist_buf *buf,
+			       const struct kmqtt_nl_subscription *s);
+
 /*
  * Check the records of the @len bytes at @data and, when all are good,
- * pass each retained message not expired at @now to @fn (with the seconds
- * it has left; NULL @fn only checks).  Returns 0 with *@hdr and *@counts,
- * or -EBADMSG with @err saying what is wrong and where.
+ * hand them to @v in their order: each retained message not expired at
+ * @now (with the seconds it has left), each session (with the seconds it
+ * has been offline at @now), each subscription.  @v NULL only checks.
+ * Returns 0 with *@hdr and *@counts, or -EBADMSG with @err saying what is
+ * wrong and where.
  */
 int snapshot_read(const void *data, size_t len, time_t now,
 		  struct snapshot_header *hdr, struct snapshot_counts *counts,
-		  void (*fn)(const struct kmqtt_nl_msg *m, void *arg),
-		  void *arg, char *err, size_t errlen);
+		  const struct snapshot_visitor *v, char *err, size_t errlen);
 
 #endif /* KMQTTD_SNAPSHOT_H */

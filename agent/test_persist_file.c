@@ -667,4 +667,38 @@ TEST_F(pf, moved_aside_twice_in_a_second)
 	free(data);
 }
 
+/*
+ * A good snapshot kept aside (not all of it could be restored): under a
+ * name of its own, unchanged, and the next save does not touch it.
+ */
+TEST_F(pf, kept_aside)
+{
+	char name[NAME_MAX + 1], aside[PATH_MAX];
+	size_t len = 0;
+	uint8_t *kept;
+
+	ASSERT_EQ(0, save(self, "first", 5)) TH_LOG("%s", self->err);
+	ASSERT_EQ(0, persist_file_keep(self->dir, NAME, "partial",
+				       "not all restored", self->err,
+				       sizeof(self->err)))
+		TH_LOG("%s", self->err);
+	ASSERT_EQ(-1, access(self->path, F_OK));
+	ASSERT_EQ(1, count_files(self->dir, NAME ".partial-", name,
+				 sizeof(name)));
+	snprintf(aside, sizeof(aside), "%s/%s", self->dir, name);
+	EXPECT_NE(NULL, strstr(self->err, aside)) TH_LOG("%s", self->err);
+	EXPECT_NE(NULL, strstr(self->err, "not all restored"));
+	ASSERT_EQ(0, save(self, "second", 6)) TH_LOG("%s", self->err);
+	kept = read_raw(aside, &len);
+	ASSERT_NE(NULL, kept);
+	ASSERT_EQ(PERSIST_FILE_HEADER_SIZE + 5, len);
+	EXPECT_EQ(0, memcmp("first", kept + PERSIST_FILE_HEADER_SIZE, 5));
+	free(kept);
+	expect_loads(_metadata, self, "second", 6);
+	/* Nothing to keep. */
+	ASSERT_EQ(0, unlink(self->path));
+	EXPECT_EQ(-ENOENT, persist_file_keep(self->dir, NAME, "partial", "x",
+					     self->err, sizeof(self->err)));
+}
+
 TEST_HARNESS_MAIN

@@ -23,15 +23,46 @@ static const uint8_t with_props[] = {
 struct seen {
 	struct kmqtt_nl_msg m[8];
 	size_t count;
+	struct kmqtt_nl_session sessions[2];
+	size_t n_sessions;
+	struct kmqtt_nl_subscription subs[2];
+	char filters[2][64];
+	size_t n_subs;
+	char order[8];		/* r, s, u for each record handed out */
 };
 
 static void keep(const struct kmqtt_nl_msg *m, void *arg)
 {
 	struct seen *s = arg;
 
+	strncat(s->order, "r", sizeof(s->order) - strlen(s->order) - 1);
 	if (s->count < 8)
 		s->m[s->count] = *m;
 	s->count++;
+}
+
+static void keep_session(const struct kmqtt_nl_session *session, void *arg)
+{
+	struct seen *s = arg;
+
+	strncat(s->order, "s", sizeof(s->order) - strlen(s->order) - 1);
+	if (s->n_sessions < 2)
+		s->sessions[s->n_sessions] = *session;
+	s->n_sessions++;
+}
+
+static void keep_subscription(const struct kmqtt_nl_subscription *sub,
+			      void *arg)
+{
+	struct seen *s = arg;
+
+	strncat(s->order, "u", sizeof(s->order) - strlen(s->order) - 1);
+	if (s->n_subs < 2) {
+		s->subs[s->n_subs] = *sub;
+		snprintf(s->filters[s->n_subs], sizeof(s->filters[0]), "%s",
+			 sub->filter);
+	}
+	s->n_subs++;
 }
 
 FIXTURE(snapshot) {
@@ -59,9 +90,13 @@ FIXTURE_TEARDOWN(snapshot)
 
 static int read_all(FIXTURE_DATA(snapshot) *self)
 {
+	const struct snapshot_visitor v = {
+		.retained = keep, .session = keep_session,
+		.subscription = keep_subscription, .arg = &self->seen,
+	};
+
 	return snapshot_read(self->buf.data, self->buf.len, NOW, &self->hdr,
-			     &self->counts, keep, &self->seen, self->err,
-			     sizeof(self->err));
+			     &self->counts, &v, self->err, sizeof(self->err));
 }
 
 TEST_F(snapshot, round_trip)
@@ -140,15 +175,14 @@ TEST_F(snapshot, header_first_and_once)
 
 	persist_buf_init(&other);
 	EXPECT_EQ(-EBADMSG, snapshot_read(other.data, 0, NOW, &self->hdr,
-					  &self->counts, keep, &self->seen,
-					  self->err, sizeof(self->err)));
+					  &self->counts, NULL, self->err,
+					  sizeof(self->err)));
 	EXPECT_STREQ("record 0: no header", self->err);
 	persist_put_u8(&other, 2);
 	persist_put_bytes(&other, plain, sizeof(plain));
 	EXPECT_EQ(-EBADMSG, snapshot_read(other.data, other.len, NOW,
-					  &self->hdr, &self->counts, keep,
-					  &self->seen, self->err,
-					  sizeof(self->err)));
+					  &self->hdr, &self->counts, NULL,
+					  self->err, sizeof(self->err)));
 	EXPECT_STREQ("record 1: no header first", self->err);
 	persist_buf_free(&other);
 	EXPECT_EQ(0, self->seen.count);
@@ -170,12 +204,100 @@ TEST_F(snapshot, cut_anywhere_refused)
 		memcpy(copy, self->buf.data, n);
 		EXPECT_EQ(-EBADMSG,
 			  snapshot_read(copy, n, NOW, &self->hdr,
-					&self->counts, keep, &self->seen,
-					self->err, sizeof(self->err)))
+					&self->counts, NULL, self->err,
+					sizeof(self->err)))
 			TH_LOG("cut at %zu", n);
 		free(copy);
 	}
 	EXPECT_EQ(0, self->seen.count);
+}
+
+/*
+ * Persistent sessions and their subscriptions come back in the order
+ * saved; the time a session was offline counts from when it went
+ * offline, and an online one's from the save.
+ */
+TEST_F(snapshot, sessions_and_subscriptions)
+{
+	struct kmqtt_nl_session s = {
+		.client_id = "dev-1", .session_expiry = 0xffffffff,
+		.offline_for = 30, .has_username = true, .username = "alice",
+	};
+	struct kmqtt_nl_subscription sub = {
+		.client_id = "dev-1", .filter = "$share/g/a/+", .options = 1,
+		.sub_id = 7,
+	};
+
+	snapshot_put_session(&self->buf, &s, NOW - 100);
+	s = (struct kmqtt_nl_session){ .client_id = "dev-2",
+				       .session_expiry = 60, .online = true };
+	snapshot_put_session(&self->buf, &s, NOW - 100);
+	snapshot_put_subscription(&self->buf, &sub);
+	sub.filter = "b/#";
+	sub.options = 0x2e;	/* QoS 2, no local, as published, handling 2 */
+	sub.sub_id = 0;
+	snapshot_put_subscription(&self->buf, &sub);
+	ASSERT_EQ(0, read_all(self)) TH_LOG("%s", self->err);
+	EXPECT_STREQ("ssuu", self->seen.order);
+	EXPECT_EQ(2, self->counts.sessions);
+	EXPECT_EQ(2, self->counts.subscriptions);
+	EXPECT_STREQ("dev-1", self->seen.sessions[0].client_id);
+	EXPECT_EQ(0xffffffff, self->seen.sessions[0].session_expiry);
+	EXPECT_EQ(130, self->seen.sessions[0].offline_for);
+	EXPECT_TRUE(self->seen.sessions[0].has_username);
+	EXPECT_STREQ("alice", self->seen.sessions[0].username);
+	EXPECT_STREQ("dev-2", self->seen.sessions[1].client_id);
+	EXPECT_EQ(60, self->seen.sessions[1].session_expiry);
+	EXPECT_EQ(100, self->seen.sessions[1].offline_for);
+	EXPECT_FALSE(self->seen.sessions[1].has_username);
+	EXPECT_STREQ("$share/g/a/+", self->seen.filters[0]);
+	EXPECT_EQ(1, self->seen.subs[0].options);
+	EXPECT_EQ(1, self->seen.subs[0].qos);
+	EXPECT_EQ(7, self->seen.subs[0].sub_id);
+	EXPECT_STREQ("b/#", self->seen.filters[1]);
+	EXPECT_EQ(0x2e, self->seen.subs[1].options);
+	EXPECT_EQ(2, self->seen.subs[1].qos);
+}
+
+/* What no session or SUBSCRIBE could have been is refused whole. */
+TEST_F(snapshot, bad_sessions_and_subscriptions_refused)
+{
+	static const struct {
+		const char *filter;
+		uint8_t options;
+	} bad_subs[] = {
+		{ "a/#/b", 0 },			/* not a filter */
+		{ "$share/g/a", 4 },		/* No Local, shared */
+		{ "$share//a", 0 },		/* no group */
+		{ "a", 3 },			/* QoS 3 */
+		{ "a", 0x30 },			/* retain handling 3 */
+		{ "a", 0x40 },			/* reserved bit */
+	};
+	struct kmqtt_nl_session s = { .client_id = "c",
+				      .session_expiry = 0 };
+	struct kmqtt_nl_subscription sub = { .client_id = "c" };
+	size_t header_len = self->buf.len, i;
+
+	/* A session that ends with its connection is never saved. */
+	snapshot_put_session(&self->buf, &s, NOW);
+	EXPECT_EQ(-EBADMSG, read_all(self));
+	EXPECT_STREQ("record 2: not a session", self->err);
+	for (i = 0; i < sizeof(bad_subs) / sizeof(bad_subs[0]); i++) {
+		self->buf.len = header_len;
+		sub.filter = bad_subs[i].filter;
+		sub.options = bad_subs[i].options;
+		snapshot_put_subscription(&self->buf, &sub);
+		EXPECT_EQ(-EBADMSG, read_all(self)) TH_LOG("%s %#x",
+							   sub.filter,
+							   sub.options);
+	}
+	self->buf.len = header_len;
+	sub.filter = "a";
+	sub.options = 0;
+	sub.sub_id = 268435456;
+	snapshot_put_subscription(&self->buf, &sub);
+	EXPECT_EQ(-EBADMSG, read_all(self));
+	EXPECT_EQ(0, self->seen.n_subs + self->seen.n_sessions);
 }
 
 TEST_HARNESS_MAIN

@@ -185,6 +185,20 @@ static bool kmqtt_codec_sub_options_valid(u8 options, bool v5)
 	       !(options & MQTT_SUBOPT_RESERVED);
 }
 
+bool kmqtt_codec_subscription_valid(const u8 *filter, u16 len, u8 options)
+{
+	const u8 *topic_filter;
+	size_t topic_len;
+	int shared;
+
+	if (!kmqtt_topic_filter_valid(filter, len) ||
+	    !kmqtt_codec_sub_options_valid(options, true))
+		return false;
+	shared = kmqtt_topic_share_split(filter, len, &topic_filter,
+					 &topic_len);
+	return !shared || (shared > 0 && !(options & MQTT_SUBOPT_NO_LOCAL));
+}
+
 int kmqtt_codec_parse_sub(const u8 *body, u32 len, bool with_qos, bool v5,
 			  u16 *packet_id, struct kmqtt_sub_iter *it,
 			  struct kmqtt_props *props)

@@ -66,6 +66,13 @@ int kmqtt_codec_parse_stored(const u8 *data, u32 len,
 			     struct kmqtt_publish *pub);
 
 /*
+ * A subscription as a session holds it, for snapshots: a valid filter
+ * (a shared one well formed, without No Local: MQTT-3.8.3-4) and 5.0
+ * subscription options (3.1.x ones are their QoS).
+ */
+bool kmqtt_codec_subscription_valid(const u8 *filter, u16 len, u8 options);
+
+/*
  * SUBSCRIBE and UNSUBSCRIBE bodies.  kmqtt_codec_parse_sub() validates the whole
  * body first (packet id non-zero, 5.0 properties, at least one filter
  * (MQTT-3.8.3-3, MQTT-3.10.3-2), each filter a valid topic filter, requested

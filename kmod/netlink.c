@@ -42,6 +42,11 @@ static struct netlink_range_validation kmqtt_topic_len_range = {
 	.max = MQTT_MAX_TOPIC_LEN,
 };
 
+static struct netlink_range_validation kmqtt_sub_id_range = {
+	.min = 1,
+	.max = MQTT_SUBSCRIPTION_ID_MAX,
+};
+
 static const struct nla_policy kmqtt_attach_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_SOCK_FD] = { .type = NLA_U32 },
 	[KMQTT_A_CLIENT_ID] = NLA_POLICY_RANGE(NLA_BINARY, 1,
@@ -103,6 +108,22 @@ static const struct nla_policy kmqtt_set_retained_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_QOS] = NLA_POLICY_MAX(NLA_U8, 2),
 	[KMQTT_A_MSG_DATA] = { .type = NLA_BINARY, .len = KMQTT_MSG_DATA_MAX },
 	[KMQTT_A_MSG_EXPIRY] = NLA_POLICY_MIN(NLA_U32, 1),
+};
+
+static const struct nla_policy kmqtt_set_session_policy[KMQTT_A_MAX + 1] = {
+	[KMQTT_A_CLIENT_ID] = NLA_POLICY_RANGE(NLA_BINARY, 1,
+					       KMQTT_CLIENT_ID_MAX),
+	[KMQTT_A_SESSION_EXPIRY] = { .type = NLA_U32 },
+	[KMQTT_A_OFFLINE_FOR] = { .type = NLA_U32 },
+	[KMQTT_A_USERNAME] = { .type = NLA_BINARY, .len = KMQTT_USERNAME_MAX },
+};
+
+static const struct nla_policy kmqtt_set_subscription_policy[KMQTT_A_MAX + 1] = {
+	[KMQTT_A_CLIENT_ID] = NLA_POLICY_RANGE(NLA_BINARY, 1,
+					       KMQTT_CLIENT_ID_MAX),
+	[KMQTT_A_FILTER] = { .type = NLA_BINARY, .len = MQTT_MAX_TOPIC_LEN },
+	[KMQTT_A_SUB_OPTIONS] = { .type = NLA_U8 },
+	[KMQTT_A_SUB_ID] = NLA_POLICY_FULL_RANGE(NLA_U32, &kmqtt_sub_id_range),
 };
 
 /*
@@ -829,7 +850,10 @@ static int kmqtt_netlink_fill_session(struct sk_buff *skb,
 				       KMQTT_A_PAD)) ||
 	    (session->username &&
 	     nla_put(skb, KMQTT_A_USERNAME, session->username_len,
-		     session->username)))
+		     session->username)) ||
+	    nla_put_u32(skb, KMQTT_A_SESSION_EXPIRY, session->expiry) ||
+	    (!conn && nla_put_u32(skb, KMQTT_A_OFFLINE_FOR,
+				  (jiffies - session->offline_since) / HZ)))
 		goto cancel;
 	nest = nla_nest_start(skb, KMQTT_A_STATS);
 	if (!nest)
@@ -972,7 +996,9 @@ static int kmqtt_netlink_fill_msg_part(struct sk_buff *skb, u8 cmd,
 	    nla_put_u32(skb, KMQTT_A_MSG_LEN, msg->len) ||
 	    nla_put_u32(skb, KMQTT_A_OFFSET, *offset))
 		goto cancel;
-	room = skb_tailroom(skb) - nla_total_size(0);
+	/* nla_put() pads the part to NLA_ALIGNTO: room for that too. */
+	room = round_down(skb_tailroom(skb) - nla_total_size(0),
+			  NLA_ALIGNTO);
 	part = min3(left, (u32)KMQTT_MSG_DATA_MAX, room > 0 ? (u32)room : 0U);
 	if (part < min_t(u32, left, KMQTT_NETLINK_PART_MIN) ||
 	    nla_put(skb, KMQTT_A_MSG_DATA, part, msg->data + *offset))
@@ -1015,6 +1041,9 @@ static int kmqtt_netlink_dump_retained(struct sk_buff *skb,
 	}
 	cb->args[0] = (long)cursor.last;
 	cb->args[1] = offset;
+	/* Nothing fitted an empty buffer: an error, not the dump's end. */
+	if (ret && !skb->len)
+		return ret;
 	return ret ? skb->len : 0;
 }
 
@@ -1033,10 +1062,11 @@ static int kmqtt_netlink_dump_retained_done(struct netlink_callback *cb)
 /*
  * The message of a request's KMQTT_A_MSG_DATA parts, in one buffer to
  * kvfree(), with its length in *@len; ERR_PTR(-EINVAL) when there is
- * none or it is longer than any PUBLISH could carry.
+ * none, ERR_PTR(-EMSGSIZE) when it is longer than a packet may be.
  */
 static u8 *kmqtt_netlink_msg_data(struct genl_info *info, u32 *len)
 {
+	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
 	const struct nlattr *attr;
 	u64 total = 0;
 	u8 *data, *p;
@@ -1045,10 +1075,15 @@ static u8 *kmqtt_netlink_msg_data(struct genl_info *info, u32 *len)
 	nlmsg_for_each_attr(attr, info->nlhdr, GENL_HDRLEN, rem)
 		if (nla_type(attr) == KMQTT_A_MSG_DATA)
 			total += nla_len(attr);
-	if (!total || total > MQTT_MAX_REMAINING_LENGTH) {
-		NL_SET_ERR_MSG(info->extack,
-			       "message data missing or too long");
+	if (!total) {
+		NL_SET_ERR_MSG(info->extack, "no message data");
 		return ERR_PTR(-EINVAL);
+	}
+	/* No PUBLISH could bring it in now: not even a buffer for it. */
+	if (total > READ_ONCE(broker->limits.max_packet_size)) {
+		NL_SET_ERR_MSG(info->extack,
+			       "message longer than MAX_PACKET_SIZE");
+		return ERR_PTR(-EMSGSIZE);
 	}
 	data = kvmalloc(total, GFP_KERNEL);
 	if (!data)
@@ -1076,6 +1111,11 @@ static int kmqtt_netlink_set_retained(struct sk_buff *skb,
 
 	if (GENL_REQ_ATTR_CHECK(info, KMQTT_A_QOS))
 		return -EINVAL;
+	if (!READ_ONCE(broker->limits.retain_available)) {
+		NL_SET_ERR_MSG(info->extack,
+			       "retained messages are not available (RETAIN_AVAILABLE 0)");
+		return -EOPNOTSUPP;
+	}
 	if (attrs[KMQTT_A_MSG_EXPIRY])
 		expiry = nla_get_u32(attrs[KMQTT_A_MSG_EXPIRY]);
 	data = kmqtt_netlink_msg_data(info, &len);
@@ -1096,6 +1136,73 @@ static int kmqtt_netlink_set_retained(struct sk_buff *skb,
 	kmqtt_msg_put(msg);
 	if (ret == -ENOSPC)
 		NL_SET_ERR_MSG(info->extack, "retained message limit reached");
+	return ret;
+}
+
+static int kmqtt_netlink_set_session(struct sk_buff *skb,
+				     struct genl_info *info)
+{
+	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
+	struct nlattr **attrs = info->attrs;
+	struct nlattr *id = attrs[KMQTT_A_CLIENT_ID];
+	struct nlattr *user = attrs[KMQTT_A_USERNAME];
+	u32 expiry;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, KMQTT_A_CLIENT_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, KMQTT_A_SESSION_EXPIRY))
+		return -EINVAL;
+	expiry = nla_get_u32(attrs[KMQTT_A_SESSION_EXPIRY]);
+	/* One that ends with its connection is never in a snapshot. */
+	if (!expiry) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    attrs[KMQTT_A_SESSION_EXPIRY],
+				    "a session that ends with its connection");
+		return -EINVAL;
+	}
+	ret = kmqtt_session_restore(broker, nla_data(id), nla_len(id), expiry,
+				    attrs[KMQTT_A_OFFLINE_FOR] ?
+				    nla_get_u32(attrs[KMQTT_A_OFFLINE_FOR]) : 0,
+				    user ? nla_data(user) : NULL,
+				    user ? nla_len(user) : 0);
+	if (ret == -EBUSY)
+		NL_SET_ERR_MSG_ATTR(info->extack, id,
+				    "the client id's session is online");
+	return ret;
+}
+
+static int kmqtt_netlink_set_subscription(struct sk_buff *skb,
+					  struct genl_info *info)
+{
+	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
+	struct nlattr **attrs = info->attrs;
+	struct nlattr *id = attrs[KMQTT_A_CLIENT_ID];
+	struct nlattr *filter = attrs[KMQTT_A_FILTER];
+	u8 options;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, KMQTT_A_CLIENT_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, KMQTT_A_FILTER) ||
+	    GENL_REQ_ATTR_CHECK(info, KMQTT_A_SUB_OPTIONS))
+		return -EINVAL;
+	options = nla_get_u8(attrs[KMQTT_A_SUB_OPTIONS]);
+	if (!kmqtt_codec_subscription_valid(nla_data(filter), nla_len(filter),
+					    options)) {
+		NL_SET_ERR_MSG(info->extack,
+			       "not a valid filter with valid subscription options");
+		return -EINVAL;
+	}
+	ret = kmqtt_session_restore_subscription(broker, nla_data(id),
+						 nla_len(id), nla_data(filter),
+						 nla_len(filter), options,
+						 attrs[KMQTT_A_SUB_ID] ?
+						 nla_get_u32(attrs[KMQTT_A_SUB_ID]) :
+						 0);
+	if (ret == -ENOENT)
+		NL_SET_ERR_MSG_ATTR(info->extack, id, "no such session");
+	else if (ret == -ENOSPC)
+		NL_SET_ERR_MSG(info->extack,
+			       "a subscription limit or the memory limit refused it");
 	return ret;
 }
 
@@ -1194,6 +1301,10 @@ static int kmqtt_netlink_doit(struct sk_buff *skb, struct genl_info *info)
 		return kmqtt_netlink_auth(skb, info);
 	case KMQTT_CMD_SET_RETAINED:
 		return kmqtt_netlink_set_retained(skb, info);
+	case KMQTT_CMD_SET_SESSION:
+		return kmqtt_netlink_set_session(skb, info);
+	case KMQTT_CMD_SET_SUBSCRIPTION:
+		return kmqtt_netlink_set_subscription(skb, info);
 	}
 	return -EOPNOTSUPP;
 }
@@ -1304,6 +1415,20 @@ static const struct genl_ops kmqtt_netlink_ops[] = {
 		.cmd = KMQTT_CMD_SET_RETAINED,
 		.doit = kmqtt_netlink_doit,
 		.policy = kmqtt_set_retained_policy,
+		.maxattr = KMQTT_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KMQTT_CMD_SET_SESSION,
+		.doit = kmqtt_netlink_doit,
+		.policy = kmqtt_set_session_policy,
+		.maxattr = KMQTT_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KMQTT_CMD_SET_SUBSCRIPTION,
+		.doit = kmqtt_netlink_doit,
+		.policy = kmqtt_set_subscription_policy,
 		.maxattr = KMQTT_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},

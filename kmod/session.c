@@ -466,6 +466,78 @@ void kmqtt_session_detach(struct kmqtt_session *session,
 	mutex_unlock(&broker->sessions_lock);
 }
 
+int kmqtt_session_restore(struct kmqtt_broker *broker, const u8 *client_id,
+			  u16 len, u32 expiry, u32 offline_for,
+			  const u8 *username, u16 username_len)
+{
+	/* No rules: nothing allowed until the agent sends the session's. */
+	struct kmqtt_acl *deny_all = kmqtt_acl_alloc(0, 0);
+	struct kmqtt_session *session, *old;
+	u8 *name = NULL;
+	u64 offline;
+	int ret = 0;
+
+	if (username)
+		name = kmemdup(username, username_len, GFP_KERNEL);
+	if (!deny_all || (username && !name)) {
+		ret = -ENOMEM;
+		goto free;
+	}
+	mutex_lock(&broker->sessions_lock);
+	old = kmqtt_session_find(broker, client_id, len);
+	if (old && rcu_access_pointer(old->conn)) {
+		ret = -EBUSY;
+		goto unlock;
+	}
+	session = kmqtt_session_create(broker, client_id, len, expiry);
+	if (!session) {
+		ret = -ENOMEM;
+		goto unlock;
+	}
+	/* A restore done again replaces the first one's, will and all. */
+	if (old)
+		kmqtt_session_unlink(old);
+	session->username = name;
+	session->username_len = username_len;
+	name = NULL;
+	rcu_assign_pointer(session->acl, deny_all);
+	deny_all = NULL;
+	/* Its expiry counts the time it was offline before (jiffies wrap). */
+	offline = min_t(u64, offline_for, ULONG_MAX / 2 / HZ);
+	session->offline_since = jiffies - (unsigned long)offline * HZ;
+	kmqtt_session_plan_expiry(session);
+unlock:
+	mutex_unlock(&broker->sessions_lock);
+	if (!ret && old) {
+		cancel_delayed_work_sync(&old->expiry_work);
+		kmqtt_session_free(old);
+	}
+free:
+	kmqtt_acl_free(deny_all);
+	kfree(name);
+	return ret;
+}
+
+int kmqtt_session_restore_subscription(struct kmqtt_broker *broker,
+				       const u8 *client_id, u16 len,
+				       const u8 *filter, u16 filter_len,
+				       u8 options, u32 sub_id)
+{
+	struct kmqtt_session *session;
+	int ret = -ENOENT;
+	bool existed;
+
+	/* Held so that the session cannot expire meanwhile. */
+	mutex_lock(&broker->sessions_lock);
+	session = kmqtt_session_find(broker, client_id, len);
+	if (session)
+		ret = kmqtt_session_subscribe(session, filter, filter_len,
+					      options, sub_id, &existed) ==
+		      MQTT_SUBACK_FAILURE ? -ENOSPC : 0;
+	mutex_unlock(&broker->sessions_lock);
+	return ret;
+}
+
 void kmqtt_session_destroy_all(struct kmqtt_broker *broker)
 {
 	struct kmqtt_session *session, *tmp;

@@ -175,6 +175,29 @@ void kmqtt_session_detach(struct kmqtt_session *session,
  */
 void kmqtt_session_expiry_changed(struct kmqtt_broker *broker);
 
+/*
+ * An offline session from the agent's snapshot, for @client_id, with
+ * @expiry (seconds, MQTT_SESSION_EXPIRY_NEVER: the operator's limit),
+ * offline for @offline_for seconds already, of @username (NULL:
+ * anonymous), allowed nothing until the agent sends its access rules.
+ * It replaces an offline session of the client id (a restore done
+ * again).  Returns 0, -EBUSY (the client id's session is online) or
+ * -ENOMEM.
+ */
+int kmqtt_session_restore(struct kmqtt_broker *broker, const u8 *client_id,
+			  u16 len, u32 expiry, u32 offline_for,
+			  const u8 *username, u16 username_len);
+
+/*
+ * Give the session of @client_id the subscription of a snapshot (valid:
+ * kmqtt_codec_subscription_valid()).  Returns 0, -ENOENT (no such
+ * session) or -ENOSPC (a limit, or memory).
+ */
+int kmqtt_session_restore_subscription(struct kmqtt_broker *broker,
+				       const u8 *client_id, u16 len,
+				       const u8 *filter, u16 filter_len,
+				       u8 options, u32 sub_id);
+
 /* Free every session of the broker; no connection may be left. */
 void kmqtt_session_destroy_all(struct kmqtt_broker *broker);
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Persistence (Documentation/persistence.rst): kmqttd saves retained
- * messages to its snapshot at exit and on autosave, and gives them back to
- * a module loaded anew; a module that kept its state is not overwritten
+ * messages and persistent sessions with their subscriptions to its
+ * snapshot at exit and on autosave, and gives them back to a module
+ * loaded anew; a module that kept its state is not overwritten
  * by an older snapshot; a damaged snapshot is kept aside and kmqttd
  * starts without it; a location kmqttd cannot use stops it at start.
  *
@@ -12,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +22,15 @@
 #include <kmqtt/mqtt.h>
 
 #include "broker.h"
+#include "kmqtt_genl.h"
 #include "kselftest_harness.h"
 #include "module.h"
 #include "mqtt_client.h"
 
 #define BIG_LEN		5000
+#define DEVICE		"persist-dev"
+#define RESTORED	"Restored 3 retained messages, 1 sessions and 1 subscriptions"
+#define SAVED		"Saved 3 retained messages, 1 sessions and 1 subscriptions"
 
 static const struct mqtt_pub_opts retained1 = { .qos = 1, .retain = true,
 						.packet_id = 1 };
@@ -33,24 +39,11 @@ static const struct mqtt_pub_opts retained0 = { .retain = true };
 FIXTURE(persist)
 {
 	struct broker broker;
+	struct kmqtt_genl genl;
 	char dir[64];
 	char config[256];
 	int fd;
 };
-
-FIXTURE_SETUP(persist)
-{
-	self->fd = -1;
-	self->broker.pid = -1;
-	ASSERT_NE(NULL, getenv("KMQTT_KO"))
-		TH_LOG("KMQTT_KO must name kmqtt.ko to load it again");
-	ASSERT_TRUE(kmqtt_module_loaded());
-	strcpy(self->dir, "/tmp/kmqtt-persist.XXXXXX");
-	ASSERT_NE(NULL, mkdtemp(self->dir));
-	snprintf(self->config, sizeof(self->config),
-		 "log_type all\npersistence true\npersistence_location %s/\n",
-		 self->dir);
-}
 
 /* Remove the snapshot directory and whatever is in it. */
 static void remove_dir(const char *path)
@@ -71,27 +64,36 @@ static void remove_dir(const char *path)
 	rmdir(path);
 }
 
+/*
+ * Each test starts from a module loaded anew (no retained message or
+ * session of earlier suites, the default limits), and leaves one.
+ */
+FIXTURE_SETUP(persist)
+{
+	self->fd = -1;
+	self->broker.pid = -1;
+	ASSERT_NE(NULL, getenv("KMQTT_KO"))
+		TH_LOG("KMQTT_KO must name kmqtt.ko to load it again");
+	ASSERT_TRUE(kmqtt_module_loaded());
+	ASSERT_EQ(0, kmqtt_module_unload());
+	ASSERT_EQ(0, kmqtt_module_load());
+	ASSERT_EQ(0, kmqtt_genl_open(&self->genl));
+	strcpy(self->dir, "/tmp/kmqtt-persist.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	snprintf(self->config, sizeof(self->config),
+		 "log_type all\npersistence true\npersistence_location %s/\n",
+		 self->dir);
+}
+
 FIXTURE_TEARDOWN(persist)
 {
-	/* No retained message of this suite outlives it. */
-	if (self->broker.pid > 0) {
-		int fd = mqtt_client_open(self->broker.port, "persist-clean",
-					  0);
-		static const char *const topics[] = {
-			"persist/a", "persist/big", "$persist/sys",
-		};
-		size_t i;
-
-		for (i = 0; fd >= 0 && i < 3; i++)
-			EXPECT_EQ(0, mqtt_publish(fd, topics[i], "",
-						  &retained1));
-		if (fd >= 0)
-			close(fd);
-	}
 	if (self->fd >= 0)
 		close(self->fd);
+	kmqtt_genl_close(&self->genl);
 	broker_stop(&self->broker, !_metadata->passed);
-	if (!kmqtt_module_loaded() && kmqtt_module_load())
+	if (kmqtt_module_loaded() && kmqtt_module_unload())
+		TH_LOG("could not unload the module");
+	if (kmqtt_module_load())
 		TH_LOG("could not load %s again", getenv("KMQTT_KO"));
 	remove_dir(self->dir);
 }
@@ -109,14 +111,29 @@ static char *big_payload(void)
 	return big;
 }
 
-/* Store the messages the restore tests look for. */
+/*
+ * Store what the restore tests look for: retained messages, and the
+ * persistent session of DEVICE with one subscription, offline.  A clean
+ * session stays connected: it is not saved.
+ */
 static void store_messages(struct __test_metadata *_metadata,
 			   FIXTURE_DATA(persist) *self)
 {
+	struct mqtt_connect_opts device = { .client_id = DEVICE };
 	char *big = big_payload();
 	int fd;
 
 	ASSERT_NE(NULL, big);
+	fd = mqtt_client_connect(self->broker.port, &device, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt_subscribe_qos(fd, 1, "persist/cmd/#", 1));
+	close(fd);
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, DEVICE,
+					     KMQTT_SESSION_OFFLINE,
+					     MQTT_TEST_TIMEOUT_MS));
+	self->fd = mqtt_client_open(self->broker.port, "persist-clean", 0);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, mqtt_subscribe(self->fd, 1, "persist/clean"));
 	fd = mqtt_client_open(self->broker.port, "persist-pub", 0);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, mqtt_publish(fd, "persist/a", "kept", &retained1));
@@ -127,16 +144,35 @@ static void store_messages(struct __test_metadata *_metadata,
 	free(big);
 }
 
-/* They are back, whole, for a new subscriber. */
+/*
+ * They are back: the retained messages whole for a new subscriber, the
+ * device's session with its subscription, which queues a message for it
+ * until it comes back.
+ */
 static void expect_messages(struct __test_metadata *_metadata,
 			    FIXTURE_DATA(persist) *self)
 {
+	static const struct mqtt_pub_opts at_qos1 = { .qos = 1,
+						      .packet_id = 2 };
+	struct mqtt_connect_opts device = { .client_id = DEVICE };
 	char *big = big_payload();
 	struct mqtt_packet p = { 0 };
 	struct mqtt_publish pub;
+	bool present = false;
 	int fd;
 
 	ASSERT_NE(NULL, big);
+	fd = mqtt_client_open(self->broker.port, "persist-pub", 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt_publish(fd, "persist/cmd/reboot", "now", &at_qos1));
+	close(fd);
+	fd = mqtt_client_connect(self->broker.port, &device, &present);
+	ASSERT_LE(0, fd);
+	EXPECT_TRUE(present);
+	ASSERT_EQ(0, mqtt_expect_message(fd, "persist/cmd/reboot", "now",
+					 &at_qos1));
+	close(fd);
+
 	fd = mqtt_client_open(self->broker.port, "persist-sub", 0);
 	ASSERT_LE(0, fd);
 	/* At the QoS it was published with. */
@@ -156,11 +192,48 @@ static void expect_messages(struct __test_metadata *_metadata,
 	free(big);
 }
 
-/* Unload and load the module: its state is made anew, empty. */
-static void reload_module(struct __test_metadata *_metadata)
+/*
+ * Unload and load the module: its state is made anew, empty, and its
+ * family may have another id.
+ */
+static void reload_module(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(persist) *self)
 {
+	kmqtt_genl_close(&self->genl);
 	ASSERT_EQ(0, kmqtt_module_unload());
 	ASSERT_EQ(0, kmqtt_module_load());
+	ASSERT_EQ(0, kmqtt_genl_open(&self->genl));
+}
+
+/* Write @len bytes of @data to @dir/kmqtt.db. */
+static int write_snapshot(const char *dir, const void *data, size_t len)
+{
+	char path[128];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/kmqtt.db", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, data, len) != (ssize_t)len)
+		err = -EIO;
+	close(fd);
+	return err;
+}
+
+/* How many files of @dir begin with @prefix. */
+static int count_files(const char *dir, const char *prefix)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)))
+		n += !strncmp(e->d_name, prefix, strlen(prefix));
+	closedir(d);
+	return n;
 }
 
 /*
@@ -172,11 +245,11 @@ TEST_F(persist, retained_survive_module_reload)
 	ASSERT_EQ(0, broker_start_config(&self->broker, self->config));
 	store_messages(_metadata, self);
 	broker_stop(&self->broker, false);
-	reload_module(_metadata);
+	reload_module(_metadata, self);
 
 	ASSERT_EQ(0, broker_start_config(&self->broker, self->config));
 	ASSERT_EQ(0, broker_wait_log(&self->broker,
-				     "Restored 3 retained messages", 1,
+				     RESTORED, 1,
 				     MQTT_TEST_TIMEOUT_MS));
 	expect_messages(_metadata, self);
 }
@@ -195,37 +268,125 @@ TEST_F(persist, autosave_before_a_crash)
 	store_messages(_metadata, self);
 	/* One save at start, then one with the messages. */
 	ASSERT_EQ(0, broker_wait_log(&self->broker,
-				     "Saved 3 retained messages", 1,
+				     SAVED, 1,
 				     MQTT_TEST_TIMEOUT_MS));
 	ASSERT_EQ(0, broker_kill(&self->broker));
-	reload_module(_metadata);
+	reload_module(_metadata, self);
 	ASSERT_EQ(0, broker_restart(&self->broker));
 	ASSERT_EQ(0, broker_wait_log(&self->broker,
-				     "Restored 3 retained messages", 1,
+				     RESTORED, 1,
 				     MQTT_TEST_TIMEOUT_MS));
 	expect_messages(_metadata, self);
 }
 
 /*
  * autosave_on_changes: a save once autosave_interval changes (PUBLISH
- * packets, connections) happened, not on a clock.
+ * packets, connections) happened, not on a clock: none before.
  */
 TEST_F(persist, autosave_on_changes)
 {
 	char config[320];
+	int fd, i;
 
 	snprintf(config, sizeof(config),
-		 "%sautosave_interval 3\nautosave_on_changes true\n",
+		 "%sautosave_interval 10\nautosave_on_changes true\n",
+		 self->config);
+	ASSERT_EQ(0, broker_start_config(&self->broker, config));
+	ASSERT_EQ(0, broker_wait_log(&self->broker, "Saved", 1,
+				     MQTT_TEST_TIMEOUT_MS));
+	/* Three connections and three PUBLISH packets: six changes. */
+	store_messages(_metadata, self);
+	sleep(2);
+	EXPECT_EQ(-ETIMEDOUT, broker_wait_log(&self->broker, "Saved", 2, 200));
+	fd = mqtt_client_open(self->broker.port, "persist-pub", 0);
+	ASSERT_LE(0, fd);
+	/* The connection and three more: ten. */
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, mqtt_send_publish(fd, "persist/live", "x", 1));
+	ASSERT_EQ(0, mqtt_sync(fd));
+	close(fd);
+	ASSERT_EQ(0, broker_wait_log(&self->broker, SAVED, 1,
+				     MQTT_TEST_TIMEOUT_MS));
+}
+
+/*
+ * What the module refuses at a restore (here the retained limit) is
+ * reported, and the snapshot is kept aside whole before the next save
+ * replaces it.
+ */
+TEST_F(persist, partial_restore_keeps_the_snapshot)
+{
+	char config[320];
+
+	ASSERT_EQ(0, broker_start_config(&self->broker, self->config));
+	store_messages(_metadata, self);
+	broker_stop(&self->broker, false);
+	reload_module(_metadata, self);
+
+	snprintf(config, sizeof(config), "%skmqtt_max_retained_messages 1\n",
 		 self->config);
 	ASSERT_EQ(0, broker_start_config(&self->broker, config));
 	ASSERT_EQ(0, broker_wait_log(&self->broker,
-				     "Saved 0 retained messages", 1,
+				     "2 retained messages not restored", 1,
 				     MQTT_TEST_TIMEOUT_MS));
-	/* A connection and three PUBLISH packets: four changes. */
-	store_messages(_metadata, self);
 	ASSERT_EQ(0, broker_wait_log(&self->broker,
-				     "Saved 3 retained messages", 1,
+				     "not all of it was restored", 1,
 				     MQTT_TEST_TIMEOUT_MS));
+	EXPECT_EQ(1, count_files(self->dir, "kmqtt.db.partial-"));
+}
+
+/*
+ * A module loaded anew that served clients before kmqttd came with the
+ * snapshot (kmqttd ran without persistence meanwhile) is newer than the
+ * snapshot: nothing is restored over it, the snapshot is kept aside.
+ */
+TEST_F(persist, module_that_served_clients_is_not_restored_over)
+{
+	ASSERT_EQ(0, broker_start_config(&self->broker, self->config));
+	store_messages(_metadata, self);
+	broker_stop(&self->broker, false);
+	reload_module(_metadata, self);
+
+	ASSERT_EQ(0, broker_start(&self->broker));
+	self->fd = mqtt_client_open(self->broker.port, "persist-other", 0);
+	ASSERT_LE(0, self->fd);
+	broker_stop(&self->broker, false);
+
+	ASSERT_EQ(0, broker_start_config(&self->broker, self->config));
+	ASSERT_EQ(0, broker_wait_log(&self->broker, "is not restored", 1,
+				     MQTT_TEST_TIMEOUT_MS));
+	EXPECT_EQ(1, count_files(self->dir, "kmqtt.db.older-"));
+	close(self->fd);
+	self->fd = mqtt_client_open(self->broker.port, "persist-sub", 0);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, mqtt_subscribe(self->fd, 1, "persist/a"));
+	ASSERT_EQ(0, mqtt_subscribe(self->fd, 2, "persist-sentinel"));
+}
+
+/*
+ * A reload does not move the snapshot: a new location would be
+ * overwritten, not restored, so it waits for a restart.
+ */
+TEST_F(persist, reload_keeps_the_location)
+{
+	char other[64], config[320];
+
+	strcpy(other, "/tmp/kmqtt-persist-other.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(other));
+	ASSERT_EQ(0, broker_start_config(&self->broker, self->config));
+	snprintf(config, sizeof(config),
+		 "log_type all\npersistence true\npersistence_location %s/\n",
+		 other);
+	ASSERT_EQ(0, broker_rewrite_config(&self->broker, config));
+	ASSERT_EQ(0, broker_signal(&self->broker, SIGHUP));
+	ASSERT_EQ(0, broker_wait_log(&self->broker,
+				     "take effect when kmqttd restarts", 1,
+				     MQTT_TEST_TIMEOUT_MS));
+	store_messages(_metadata, self);
+	broker_stop(&self->broker, false);
+	EXPECT_EQ(0, count_files(other, "kmqtt.db"));
+	EXPECT_EQ(1, count_files(self->dir, "kmqtt.db"));
+	remove_dir(other);
 }
 
 /*
@@ -261,37 +422,6 @@ TEST_F(persist, module_that_kept_its_state_is_not_restored_over)
 	close(fd);
 }
 
-/* Write @len bytes of @data to @dir/kmqtt.db. */
-static int write_snapshot(const char *dir, const void *data, size_t len)
-{
-	char path[128];
-	int fd, err = 0;
-
-	snprintf(path, sizeof(path), "%s/kmqtt.db", dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, data, len) != (ssize_t)len)
-		err = -EIO;
-	close(fd);
-	return err;
-}
-
-/* How many files of @dir begin with @prefix. */
-static int count_files(const char *dir, const char *prefix)
-{
-	struct dirent *e;
-	DIR *d = opendir(dir);
-	int n = 0;
-
-	if (!d)
-		return -errno;
-	while ((e = readdir(d)))
-		n += !strncmp(e->d_name, prefix, strlen(prefix));
-	closedir(d);
-	return n;
-}
-
 /*
  * A damaged snapshot (truncated, or a flipped byte) is reported, kept
  * aside where no save overwrites it, and kmqttd starts without it.
@@ -314,7 +444,7 @@ TEST_F(persist, damaged_snapshot_kept_aside)
 
 	/* Cut short. */
 	ASSERT_EQ(0, write_snapshot(self->dir, data, (size_t)len - 7));
-	reload_module(_metadata);
+	reload_module(_metadata, self);
 	ASSERT_EQ(0, broker_start_config(&self->broker, self->config));
 	ASSERT_EQ(0, broker_wait_log(&self->broker, "starting without it",
 				     1, MQTT_TEST_TIMEOUT_MS));

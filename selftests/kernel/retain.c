@@ -547,8 +547,23 @@ TEST_F(retain, snapshot_restore_refuses_what_is_not_a_message)
 	EXPECT_EQ(-ERANGE, kmqtt_nl_set_retained(&self->genl.nl, &m));
 	EXPECT_EQ(base, retained_count(_metadata, &self->genl));
 
-	/* A good one, within the limits. */
+	/* Not while retained messages are off, nor past the packet size. */
 	m.qos = 0;
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_RETAIN_AVAILABLE, 0));
+	EXPECT_EQ(-EOPNOTSUPP, kmqtt_nl_set_retained(&self->genl.nl, &m));
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_RETAIN_AVAILABLE, 1));
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_PACKET_SIZE,
+					  m.len - 1));
+	EXPECT_EQ(-EMSGSIZE, kmqtt_nl_set_retained(&self->genl.nl, &m));
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_PACKET_SIZE,
+					  self->saved_limits[KMQTT_LIMIT_MAX_PACKET_SIZE]));
+	EXPECT_EQ(base, retained_count(_metadata, &self->genl));
+
+	/* A good one, within the limits. */
 	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl, KMQTT_LIMIT_MAX_RETAINED,
 					  base ? base : 1));
 	if (!base) {

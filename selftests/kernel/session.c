@@ -8,6 +8,7 @@
  * Sessions live in the module, not in kmqttd: every test discards the
  * sessions it made (teardown), so none outlives it.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -307,6 +308,126 @@ TEST_F(session, offline_qos0_queued_only_with_queue_qos0)
 	ASSERT_TRUE(connect_persistent(_metadata, self));
 	ASSERT_EQ(0, mqtt_expect_message(self->sub, "q0", "kept", &at_qos0));
 	ASSERT_EQ(0, mqtt_expect_message(self->sub, "q0", "end", &at_qos1));
+}
+
+/* The session of CLIENT_ID as a dump shows it. */
+struct found_session {
+	bool found;
+	struct kmqtt_nl_session s;
+};
+
+static void find_session(const struct kmqtt_nl_session *s, void *arg)
+{
+	struct found_session *f = arg;
+
+	if (!strcmp(s->client_id, CLIENT_ID)) {
+		f->found = true;
+		f->s = *s;
+	}
+}
+
+/*
+ * A session from a snapshot (persistence) is offline, with its username,
+ * expiry and subscriptions.  It is allowed nothing until the agent sends
+ * its rules; then what is published is queued for it, and the client that
+ * comes back with clean session 0 finds it all.
+ */
+TEST_F(session, snapshot_restores_session_and_subscriptions)
+{
+	struct kmqtt_nl_session s = {
+		.client_id = CLIENT_ID, .session_expiry = 0xffffffff,
+		.offline_for = 5, .has_username = true, .username = "snap-user",
+	};
+	struct kmqtt_nl_subscription sub = {
+		.client_id = CLIENT_ID, .filter = "snap/+", .options = 1,
+	};
+	struct found_session f = { 0 };
+
+	ASSERT_EQ(0, kmqtt_nl_set_session(&self->genl.nl, &s))
+		TH_LOG("%s", self->genl.nl.error);
+	sub.filter = "snap/old";
+	ASSERT_EQ(0, kmqtt_nl_set_subscription(&self->genl.nl, &sub));
+	/* Restored again: the first one is replaced, subscription and all. */
+	ASSERT_EQ(0, kmqtt_nl_set_session(&self->genl.nl, &s));
+	sub.filter = "snap/+";
+	ASSERT_EQ(0, kmqtt_nl_set_subscription(&self->genl.nl, &sub))
+		TH_LOG("%s", self->genl.nl.error);
+	/* Again: it replaces, as a repeated SUBSCRIBE does. */
+	ASSERT_EQ(0, kmqtt_nl_set_subscription(&self->genl.nl, &sub));
+
+	ASSERT_EQ(0, kmqtt_nl_dump_sessions(&self->genl.nl, find_session, &f));
+	ASSERT_TRUE(f.found);
+	EXPECT_FALSE(f.s.online);
+	EXPECT_FALSE(f.s.clean_session);
+	EXPECT_EQ(0xffffffff, f.s.session_expiry);
+	EXPECT_LE(5, f.s.offline_for);
+	EXPECT_GE(60, f.s.offline_for);
+	EXPECT_STREQ("snap-user", f.s.username);
+	EXPECT_EQ(1, f.s.stats[KMQTT_STAT_SUBSCRIPTIONS]);
+
+	ASSERT_EQ(0, mqtt_publish(self->pub, "snap/x", "before its rules",
+				  &at_qos1));
+	/* No rules: everything allowed, as kmqttd sends without acl_file. */
+	ASSERT_EQ(0, kmqtt_nl_set_acl(&self->genl.nl, CLIENT_ID, NULL));
+	ASSERT_EQ(0, mqtt_publish(self->pub, "snap/x", "while away", &at_qos1));
+	ASSERT_TRUE(connect_persistent(_metadata, self));
+	ASSERT_EQ(0, mqtt_expect_message(self->sub, "snap/x", "while away",
+					 &at_qos1));
+	/* Not over a session that is online. */
+	EXPECT_EQ(-EBUSY, kmqtt_nl_set_session(&self->genl.nl, &s));
+}
+
+/* An expiry counts the time the session was offline before the restore. */
+TEST_F(session, snapshot_session_expiry_counts_time_offline)
+{
+	struct kmqtt_nl_session s = {
+		.client_id = "sess-exp", .session_expiry = 30,
+		.offline_for = 29,
+	};
+
+	ASSERT_EQ(0, kmqtt_nl_set_session(&self->genl.nl, &s));
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, "sess-exp",
+					     KMQTT_SESSION_GONE,
+					     MQTT_TEST_TIMEOUT_MS));
+}
+
+/* What no client could have made is refused, and limits hold. */
+TEST_F(session, snapshot_restore_refusals)
+{
+	static const struct {
+		const char *filter;
+		uint8_t options;
+	} bad[] = {
+		{ "a/#/b", 0 }, { "$share/g/a", MQTT_SUBOPT_NO_LOCAL },
+		{ "$share//a", 0 }, { "a", 3 }, { "a", 0x30 }, { "a", 0x40 },
+	};
+	struct kmqtt_nl_session s = { .client_id = CLIENT_ID,
+				      .session_expiry = 0 };
+	struct kmqtt_nl_subscription sub = { .client_id = CLIENT_ID,
+					     .filter = "a" };
+	size_t i;
+
+	EXPECT_EQ(-EINVAL, kmqtt_nl_set_session(&self->genl.nl, &s));
+	EXPECT_EQ(-ENOENT, kmqtt_nl_set_subscription(&self->genl.nl, &sub));
+	s.session_expiry = 60;
+	ASSERT_EQ(0, kmqtt_nl_set_session(&self->genl.nl, &s));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sub.filter = bad[i].filter;
+		sub.options = bad[i].options;
+		EXPECT_EQ(-EINVAL,
+			  kmqtt_nl_set_subscription(&self->genl.nl, &sub))
+			TH_LOG("%s %#x", sub.filter, sub.options);
+	}
+	sub.filter = "a";
+	sub.options = 0;
+	sub.sub_id = MQTT_SUBSCRIPTION_ID_MAX + 1;
+	EXPECT_EQ(-ERANGE, kmqtt_nl_set_subscription(&self->genl.nl, &sub));
+	sub.sub_id = MQTT_SUBSCRIPTION_ID_MAX;
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_SUBSCRIPTIONS, 1));
+	ASSERT_EQ(0, kmqtt_nl_set_subscription(&self->genl.nl, &sub));
+	sub.filter = "b";
+	EXPECT_EQ(-ENOSPC, kmqtt_nl_set_subscription(&self->genl.nl, &sub));
 }
 
 TEST_HARNESS_MAIN

@@ -128,9 +128,21 @@ static void dump_log(const struct broker *b)
 	fclose(f);
 }
 
+/* The broker's configuration file, on @fd (closed): @config's lines. */
+static int fill_config(int fd, const char *config)
+{
+	FILE *f = fdopen(fd, "w");
+
+	if (!f) {
+		close(fd);
+		return -errno;
+	}
+	fprintf(f, "allow_anonymous true\n%s", config);
+	return fclose(f) ? -errno : 0;
+}
+
 static int write_config(struct broker *b, const char *config)
 {
-	FILE *f;
 	int fd;
 
 	snprintf(b->conf_path, sizeof(b->conf_path), "/tmp/kmqtt-conf.XXXXXX");
@@ -139,13 +151,17 @@ static int write_config(struct broker *b, const char *config)
 		b->conf_path[0] = '\0';
 		return -errno;
 	}
-	f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		return -errno;
-	}
-	fprintf(f, "allow_anonymous true\n%s", config);
-	return fclose(f) ? -errno : 0;
+	return fill_config(fd, config);
+}
+
+int broker_rewrite_config(struct broker *b, const char *config)
+{
+	int fd;
+
+	if (!b->conf_path[0])
+		return -ENOENT;
+	fd = open(b->conf_path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	return fd < 0 ? -errno : fill_config(fd, config);
 }
 
 int broker_start(struct broker *b)

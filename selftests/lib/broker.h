@@ -40,6 +40,11 @@ const char *kmqtt_tree_path(const char *rel, char *buf, size_t size);
  */
 int kmqttctl_run(const char *args, char *out, size_t size);
 
+/*
+ * Replace the lines of the configuration file the broker was started
+ * with (broker_start_config()), for a reload.  0 or -errno.
+ */
+int broker_rewrite_config(struct broker *b, const char *config);
 /* Send sig to the broker (e.g. SIGHUP: reload).  0 or -errno. */
 int broker_signal(struct broker *b, int sig);
 /*

@@ -81,6 +81,8 @@ static struct nla_policy attr_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_OFFSET] = { .type = NLA_U32 },
 	[KMQTT_A_MSG_EXPIRY] = { .type = NLA_U32 },
 	[KMQTT_A_INSTANCE] = { .type = NLA_U64 },
+	[KMQTT_A_SESSION_EXPIRY] = { .type = NLA_U32 },
+	[KMQTT_A_OFFLINE_FOR] = { .type = NLA_U32 },
 };
 
 static struct nla_policy stat_policy[KMQTT_STAT_MAX + 1] = {
@@ -247,17 +249,30 @@ static int run_request(struct kmqtt_nl *nl, struct nl_msg *msg,
 	return 0;
 }
 
-/* A request message for @cmd, or NULL with nl->error set. */
-static struct nl_msg *new_request(struct kmqtt_nl *nl, uint8_t cmd, int flags)
+/* @msg (NULL: none) made a request for @cmd, or NULL with nl->error. */
+static struct nl_msg *put_request(struct kmqtt_nl *nl, struct nl_msg *msg,
+				  uint8_t cmd, int flags)
 {
-	struct nl_msg *msg = nlmsg_alloc();
-
 	if (msg && genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
 			       flags, cmd, nl->version))
 		return msg;
 	nlmsg_free(msg);
 	snprintf(nl->error, sizeof(nl->error), "out of memory");
 	return NULL;
+}
+
+/* A request message for @cmd, or NULL with nl->error set. */
+static struct nl_msg *new_request(struct kmqtt_nl *nl, uint8_t cmd, int flags)
+{
+	return put_request(nl, nlmsg_alloc(), cmd, flags);
+}
+
+/* The same with room for @size bytes, acknowledged. */
+static struct nl_msg *new_acked_request(struct kmqtt_nl *nl, uint8_t cmd,
+					size_t size)
+{
+	return put_request(nl, nlmsg_alloc_size(size), cmd,
+			   NLM_F_REQUEST | NLM_F_ACK);
 }
 
 static void parse_stats(struct nlattr *nest, uint64_t *stats)
@@ -531,18 +546,14 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 
 	memset(reply, 0, sizeof(*reply));
 	/* A will can be 128 KiB: more than libnl's default message size. */
-	msg = nlmsg_alloc_size(REQUEST_FIXED_SIZE + req->will_topic_len +
-			       req->will_payload_len + req->pending_len +
-			       req->username_len + req->mount_point_len +
-			       req->connack_props_len + req->will_props_len +
-			       acl_size(req->acl));
-	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
-				 NLM_F_REQUEST | NLM_F_ACK, KMQTT_CMD_ATTACH,
-				 nl->version)) {
-		nlmsg_free(msg);
-		snprintf(nl->error, sizeof(nl->error), "out of memory");
+	msg = new_acked_request(nl, KMQTT_CMD_ATTACH,
+				REQUEST_FIXED_SIZE + req->will_topic_len +
+				req->will_payload_len + req->pending_len +
+				req->username_len + req->mount_point_len +
+				req->connack_props_len + req->will_props_len +
+				acl_size(req->acl));
+	if (!msg)
 		return -ENOMEM;
-	}
 	if (nla_put_u32(msg, KMQTT_A_SOCK_FD, (uint32_t)req->fd) ||
 	    nla_put(msg, KMQTT_A_CLIENT_ID, (int)req->client_id_len,
 		    req->client_id) ||
@@ -576,14 +587,10 @@ int kmqtt_nl_set_acl(struct kmqtt_nl *nl, const char *client_id,
 	struct request r = { .name = "SET_ACL", .parse = parse_nothing };
 	struct nl_msg *msg;
 
-	msg = nlmsg_alloc_size(REQUEST_FIXED_SIZE + acl_size(acl));
-	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
-				 NLM_F_REQUEST | NLM_F_ACK, KMQTT_CMD_SET_ACL,
-				 nl->version)) {
-		nlmsg_free(msg);
-		snprintf(nl->error, sizeof(nl->error), "out of memory");
+	msg = new_acked_request(nl, KMQTT_CMD_SET_ACL,
+				REQUEST_FIXED_SIZE + acl_size(acl));
+	if (!msg)
 		return -ENOMEM;
-	}
 	if (nla_put(msg, KMQTT_A_CLIENT_ID, (int)strlen(client_id),
 		    client_id) ||
 	    put_acl(msg, acl))
@@ -611,14 +618,9 @@ int kmqtt_nl_auth_reply(struct kmqtt_nl *nl, uint64_t conn_id,
 	struct request r = { .name = "AUTH", .parse = parse_nothing };
 	struct nl_msg *msg;
 
-	msg = nlmsg_alloc_size(REQUEST_FIXED_SIZE + len);
-	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
-				 NLM_F_REQUEST | NLM_F_ACK, KMQTT_CMD_AUTH,
-				 nl->version)) {
-		nlmsg_free(msg);
-		snprintf(nl->error, sizeof(nl->error), "out of memory");
+	msg = new_acked_request(nl, KMQTT_CMD_AUTH, REQUEST_FIXED_SIZE + len);
+	if (!msg)
 		return -ENOMEM;
-	}
 	if (nla_put_u64(msg, KMQTT_A_CONN_ID, conn_id) ||
 	    nla_put(msg, KMQTT_A_CLIENT_ID, (int)strlen(client_id),
 		    client_id) ||
@@ -740,6 +742,10 @@ static void parse_session(struct nlattr **tb, void *arg)
 		memcpy(s.username, nla_data(tb[KMQTT_A_USERNAME]),
 		       (size_t)nla_len(tb[KMQTT_A_USERNAME]));
 	}
+	if (tb[KMQTT_A_SESSION_EXPIRY])
+		s.session_expiry = nla_get_u32(tb[KMQTT_A_SESSION_EXPIRY]);
+	if (tb[KMQTT_A_OFFLINE_FOR])
+		s.offline_for = nla_get_u32(tb[KMQTT_A_OFFLINE_FOR]);
 	parse_stats(tb[KMQTT_A_STATS], s.stats);
 	walk->fn(&s, walk->arg);
 }
@@ -907,12 +913,17 @@ static int fit_sndbuf(struct kmqtt_nl *nl, size_t size)
 	want = (int)size + 4096;
 	if (!getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cur, &len) && cur >= want)
 		return 0;
-	if (!setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof(want)) ||
-	    !setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want)))
+	/* Without CAP_NET_ADMIN, SO_SNDBUF is capped at net.core.wmem_max. */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof(want)))
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want,
+				 sizeof(want));
+	len = sizeof(cur);
+	if (!getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cur, &len) && cur >= want)
 		return 0;
-	snprintf(nl->error, sizeof(nl->error), "send buffer of %d bytes: %s",
-		 want, strerror(errno));
-	return -errno;
+	snprintf(nl->error, sizeof(nl->error),
+		 "a send buffer of %d bytes is needed, the socket has %d (net.core.wmem_max)",
+		 want, cur);
+	return -EMSGSIZE;
 }
 
 int kmqtt_nl_set_retained(struct kmqtt_nl *nl, const struct kmqtt_nl_msg *m)
@@ -927,14 +938,9 @@ int kmqtt_nl_set_retained(struct kmqtt_nl *nl, const struct kmqtt_nl_msg *m)
 	rc = fit_sndbuf(nl, size);
 	if (rc)
 		return rc;
-	msg = nlmsg_alloc_size(size);
-	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
-				 NLM_F_REQUEST | NLM_F_ACK,
-				 KMQTT_CMD_SET_RETAINED, nl->version)) {
-		nlmsg_free(msg);
-		snprintf(nl->error, sizeof(nl->error), "out of memory");
+	msg = new_acked_request(nl, KMQTT_CMD_SET_RETAINED, size);
+	if (!msg)
 		return -ENOMEM;
-	}
 	if (nla_put_u8(msg, KMQTT_A_QOS, m->qos) ||
 	    (m->expiry && nla_put_u32(msg, KMQTT_A_MSG_EXPIRY, m->expiry)))
 		return put_message_too_large(nl, msg, r.name);
@@ -945,6 +951,48 @@ int kmqtt_nl_set_retained(struct kmqtt_nl *nl, const struct kmqtt_nl_msg *m)
 		if (nla_put(msg, KMQTT_A_MSG_DATA, (int)part, m->data + off))
 			return put_message_too_large(nl, msg, r.name);
 	}
+	return run_request(nl, msg, &r);
+}
+
+int kmqtt_nl_set_session(struct kmqtt_nl *nl,
+			 const struct kmqtt_nl_session *s)
+{
+	struct request r = { .name = "SET_SESSION", .parse = parse_nothing };
+	struct nl_msg *msg;
+
+	msg = new_acked_request(nl, KMQTT_CMD_SET_SESSION,
+				REQUEST_FIXED_SIZE + KMQTT_USERNAME_MAX);
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put(msg, KMQTT_A_CLIENT_ID, (int)strlen(s->client_id),
+		    s->client_id) ||
+	    nla_put_u32(msg, KMQTT_A_SESSION_EXPIRY, s->session_expiry) ||
+	    nla_put_u32(msg, KMQTT_A_OFFLINE_FOR, s->offline_for) ||
+	    (s->has_username &&
+	     nla_put(msg, KMQTT_A_USERNAME, (int)strlen(s->username),
+		     s->username)))
+		return put_message_too_large(nl, msg, r.name);
+	return run_request(nl, msg, &r);
+}
+
+int kmqtt_nl_set_subscription(struct kmqtt_nl *nl,
+			      const struct kmqtt_nl_subscription *s)
+{
+	struct request r = { .name = "SET_SUBSCRIPTION",
+			     .parse = parse_nothing };
+	size_t len = strlen(s->filter);
+	struct nl_msg *msg;
+
+	msg = new_acked_request(nl, KMQTT_CMD_SET_SUBSCRIPTION,
+				REQUEST_FIXED_SIZE + len);
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put(msg, KMQTT_A_CLIENT_ID, (int)strlen(s->client_id),
+		    s->client_id) ||
+	    nla_put(msg, KMQTT_A_FILTER, (int)len, s->filter) ||
+	    nla_put_u8(msg, KMQTT_A_SUB_OPTIONS, s->options) ||
+	    (s->sub_id && nla_put_u32(msg, KMQTT_A_SUB_ID, s->sub_id)))
+		return put_message_too_large(nl, msg, r.name);
 	return run_request(nl, msg, &r);
 }
 

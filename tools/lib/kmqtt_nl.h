@@ -140,6 +140,8 @@ struct kmqtt_nl_session {
 	/* Whom the client was authenticated as, when it gave a username. */
 	bool has_username;
 	char username[KMQTT_USERNAME_MAX + 1];
+	uint32_t session_expiry;	/* seconds, 0xffffffff: the limit's */
+	uint32_t offline_for;		/* seconds, when offline */
 	uint64_t stats[KMQTT_STAT_MAX + 1];
 };
 
@@ -215,6 +217,21 @@ int kmqtt_nl_dump_subscriptions(struct kmqtt_nl *nl,
 				void (*fn)(const struct kmqtt_nl_subscription *s,
 					   void *arg),
 				void *arg);
+
+/*
+ * Make the offline session @s (client_id, session_expiry, offline_for
+ * and the username if it has one), for a snapshot, in place of an
+ * offline one of the client id.  -EBUSY: the client id's is online.
+ */
+int kmqtt_nl_set_session(struct kmqtt_nl *nl,
+			 const struct kmqtt_nl_session *s);
+
+/*
+ * Give the session of s->client_id the subscription @s (filter, options,
+ * sub_id), for a snapshot.  -ENOENT: no such session; -ENOSPC: a limit.
+ */
+int kmqtt_nl_set_subscription(struct kmqtt_nl *nl,
+			      const struct kmqtt_nl_subscription *s);
 
 /*
  * An application message as the module stores it (KMQTT_A_MSG_DATA in

@@ -69,7 +69,11 @@ enum kmqtt_cmd {
 	KMQTT_CMD_CONN_CLOSED,
 	/* doit: set any of the limits in the KMQTT_A_LIMITS nest. */
 	KMQTT_CMD_SET_LIMITS,
-	/* dump: one message per session, online or offline. */
+	/*
+	 * dump: one message per session, online or offline (CLIENT_ID,
+	 * CLEAN_SESSION, ONLINE, CONN_ID, USERNAME, SESSION_EXPIRY,
+	 * OFFLINE_FOR when offline, STATS).
+	 */
 	KMQTT_CMD_GET_SESSION,
 	/* dump: one message per subscription (CLIENT_ID, FILTER, QOS). */
 	KMQTT_CMD_GET_SUBSCRIPTION,
@@ -114,6 +118,22 @@ enum kmqtt_cmd {
 	 * the retained limits (-ENOSPC) and the memory limit.
 	 */
 	KMQTT_CMD_SET_RETAINED,
+	/*
+	 * doit: make an offline session from a snapshot: CLIENT_ID,
+	 * SESSION_EXPIRY (its interval, MQTT_SESSION_EXPIRY_NEVER for
+	 * 3.1.x), optionally OFFLINE_FOR (seconds it has been offline,
+	 * which its expiry counts) and USERNAME.  It replaces an offline
+	 * session of the client id; -EBUSY: that one is online.
+	 */
+	KMQTT_CMD_SET_SESSION,
+	/*
+	 * doit: give a session a subscription from a snapshot: CLIENT_ID,
+	 * FILTER (with its mount point, a shared one as "$share/G/F"),
+	 * SUB_OPTIONS, optionally SUB_ID.  It replaces one of the same
+	 * filter.  No retained message is sent.  -ENOENT: no such session;
+	 * -ENOSPC: a subscription limit or the memory limit.
+	 */
+	KMQTT_CMD_SET_SUBSCRIPTION,
 
 	__KMQTT_CMD_MAX,
 };
@@ -240,6 +260,8 @@ enum kmqtt_attr {
 	 * (module reloaded) since the agent last saw it
 	 */
 	KMQTT_A_INSTANCE,
+	/* u32: seconds an offline session has been offline */
+	KMQTT_A_OFFLINE_FOR,
 
 	__KMQTT_A_MAX,
 };
