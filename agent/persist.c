@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * When kmqttd saves the module's state and when it gives it back.  The
- * module's retained messages, persistent sessions and their subscriptions
- * come out through dumps and go back one request each; the file is
+ * module's retained messages, persistent sessions, their subscriptions
+ * and the messages on their way to them come out through dumps and go
+ * back one request each; the file is
  * agent/persist_file.c's, its records agent/snapshot.c's.
  */
 #include <errno.h>
@@ -88,7 +89,7 @@ static uint64_t changes_of(const struct kmqtt_nl_info *info)
 struct save_walk {
 	struct persist_buf *buf;
 	time_t now;
-	size_t retained, sessions, subscriptions;
+	size_t retained, sessions, subscriptions, session_msgs;
 	/* Client ids of the sessions saved, sorted once all are in. */
 	char **ids;
 	size_t n_ids, room;
@@ -137,17 +138,32 @@ static int compare_ids(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Of the sessions saved only: a clean one's go with it. */
+/* Was the session of @id saved?  A clean one's belongings go with it. */
+static bool session_saved(const struct save_walk *w, const char *id)
+{
+	return bsearch(&id, w->ids, w->n_ids, sizeof(*w->ids), compare_ids);
+}
+
 static void save_subscription(const struct kmqtt_nl_subscription *s,
 			      void *arg)
 {
 	struct save_walk *w = arg;
-	const char *id = s->client_id;
 
-	if (!bsearch(&id, w->ids, w->n_ids, sizeof(*w->ids), compare_ids))
+	if (!session_saved(w, s->client_id))
 		return;
 	snapshot_put_subscription(w->buf, s);
 	w->subscriptions++;
+}
+
+static void save_session_msg(const struct kmqtt_nl_session_msg *sm,
+			     void *arg)
+{
+	struct save_walk *w = arg;
+
+	if (!session_saved(w, sm->client_id))
+		return;
+	snapshot_put_session_msg(w->buf, sm, w->now);
+	w->session_msgs++;
 }
 
 /* The module's state into @buf: 0, or -errno with the reason logged. */
@@ -161,6 +177,8 @@ static int save_records(struct persist *p, struct save_walk *w)
 		qsort(w->ids, w->n_ids, sizeof(*w->ids), compare_ids);
 		rc = kmqtt_nl_dump_subscriptions(p->nl, save_subscription, w);
 	}
+	if (!rc)
+		rc = kmqtt_nl_dump_session_msgs(p->nl, save_session_msg, w);
 	if (rc) {
 		log_error("Saving %s/%s: %s", p->dir, p->name, p->nl->error);
 		return rc;
@@ -203,9 +221,9 @@ int persist_save(struct persist *p)
 	}
 	if (!rc) {
 		p->changes_saved = changes_of(&info);
-		log_verbose("Saved %zu retained messages, %zu sessions and %zu subscriptions to %s/%s.",
+		log_verbose("Saved %zu retained messages, %zu sessions, %zu subscriptions and %zu messages of sessions to %s/%s.",
 			    walk.retained, walk.sessions, walk.subscriptions,
-			    p->dir, p->name);
+			    walk.session_msgs, p->dir, p->name);
 	}
 	for (i = 0; i < walk.n_ids; i++)
 		free(walk.ids[i]);
@@ -222,7 +240,7 @@ struct restore_tally {
 
 struct restore_walk {
 	struct kmqtt_nl *nl;
-	struct restore_tally retained, sessions, subscriptions;
+	struct restore_tally retained, sessions, subscriptions, session_msgs;
 };
 
 static void tally(struct restore_tally *t, struct kmqtt_nl *nl, int rc)
@@ -257,6 +275,14 @@ static void restore_subscription(const struct kmqtt_nl_subscription *s,
 	struct restore_walk *w = arg;
 
 	tally(&w->subscriptions, w->nl, kmqtt_nl_set_subscription(w->nl, s));
+}
+
+static void restore_session_msg(const struct kmqtt_nl_session_msg *sm,
+				void *arg)
+{
+	struct restore_walk *w = arg;
+
+	tally(&w->session_msgs, w->nl, kmqtt_nl_set_session_msg(w->nl, sm));
 }
 
 static size_t report_refused(const struct persist *p, const char *what,
@@ -299,6 +325,7 @@ static int restore(struct persist *p, const void *data, size_t len,
 		.retained = restore_retained,
 		.session = restore_session,
 		.subscription = restore_subscription,
+		.session_msg = restore_session_msg,
 		.arg = &walk,
 	};
 	struct snapshot_counts counts;
@@ -335,12 +362,14 @@ static int restore(struct persist *p, const void *data, size_t len,
 				  err, errlen);
 	snapshot_read(data, len, time(NULL), &hdr, &counts, &visitor, why,
 		      sizeof(why));
-	log_verbose("Restored %zu retained messages, %zu sessions and %zu subscriptions from %s/%s (%zu retained expired meanwhile).",
+	log_verbose("Restored %zu retained messages, %zu sessions, %zu subscriptions and %zu messages of sessions from %s/%s (%zu expired meanwhile).",
 		    walk.retained.done, walk.sessions.done,
-		    walk.subscriptions.done, p->dir, p->name, counts.expired);
+		    walk.subscriptions.done, walk.session_msgs.done, p->dir,
+		    p->name, counts.expired);
 	if (report_refused(p, "retained messages", &walk.retained) +
 	    report_refused(p, "sessions", &walk.sessions) +
-	    report_refused(p, "subscriptions", &walk.subscriptions))
+	    report_refused(p, "subscriptions", &walk.subscriptions) +
+	    report_refused(p, "messages of sessions", &walk.session_msgs))
 		return keep_aside(p, "partial",
 				  "not all of it was restored (see above)",
 				  err, errlen);

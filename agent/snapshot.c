@@ -25,7 +25,15 @@ enum snapshot_record {
 	SNAPSHOT_SESSION = 3,
 	/* bytes client id, bytes filter, u8 options, u32 sub_id (0: none) */
 	SNAPSHOT_SUBSCRIPTION = 4,
+	/*
+	 * bytes client id, u8 retain, u16 packet id (0: queued), u8
+	 * released, u8 n, n u32 subscription identifiers, then a message
+	 */
+	SNAPSHOT_SESSION_MSG = 5,
 };
+
+/* A message in a record: u8 QoS, u64 expires_at (0: never), bytes. */
+#define SNAPSHOT_MSG_LEN(m)	(1 + 8 + 4 + (m)->len)
 
 /*
  * A record's type and the length of its body, which the caller then
@@ -46,15 +54,39 @@ void snapshot_put_header(struct persist_buf *buf,
 	persist_put_u64(buf, (uint64_t)hdr->saved_at);
 }
 
+static void put_msg(struct persist_buf *buf, const struct kmqtt_nl_msg *m,
+		    time_t now)
+{
+	persist_put_u8(buf, m->qos);
+	persist_put_u64(buf, m->expiry ? (uint64_t)now + m->expiry : 0);
+	persist_put_bytes(buf, m->data, (uint32_t)m->len);
+}
+
 void snapshot_put_retained(struct persist_buf *buf,
 			   const struct kmqtt_nl_msg *m, time_t now)
 {
-	uint64_t expires_at = m->expiry ? (uint64_t)now + m->expiry : 0;
+	put_record(buf, SNAPSHOT_RETAINED, SNAPSHOT_MSG_LEN(m));
+	put_msg(buf, m, now);
+}
 
-	put_record(buf, SNAPSHOT_RETAINED, 1 + 8 + 4 + m->len);
-	persist_put_u8(buf, m->qos);
-	persist_put_u64(buf, expires_at);
-	persist_put_bytes(buf, m->data, (uint32_t)m->len);
+void snapshot_put_session_msg(struct persist_buf *buf,
+			      const struct kmqtt_nl_session_msg *sm,
+			      time_t now)
+{
+	size_t id_len = strlen(sm->client_id);
+	uint8_t i;
+
+	put_record(buf, SNAPSHOT_SESSION_MSG,
+		   4 + id_len + 1 + 2 + 1 + 1 + 4 * sm->n_sub_ids +
+		   SNAPSHOT_MSG_LEN(&sm->m));
+	persist_put_bytes(buf, sm->client_id, (uint32_t)id_len);
+	persist_put_u8(buf, sm->retain);
+	persist_put_u16(buf, sm->packet_id);
+	persist_put_u8(buf, sm->released);
+	persist_put_u8(buf, sm->n_sub_ids);
+	for (i = 0; i < sm->n_sub_ids; i++)
+		persist_put_u32(buf, sm->sub_ids[i]);
+	put_msg(buf, &sm->m, now);
 }
 
 void snapshot_put_session(struct persist_buf *buf,
@@ -92,22 +124,19 @@ static int bad(char *err, size_t errlen, size_t record, const char *what)
 }
 
 /*
- * One retained message record's body into @m, saved at @saved_at; false
- * if it is not one.
+ * A message of a record saved at @saved_at into @m; false if it is not
+ * one.  *@expired: its 5.0 expiry passed by @now.
  */
-static bool read_retained(struct persist_reader *r, time_t now,
-			  int64_t saved_at, struct kmqtt_nl_msg *m,
-			  bool *expired)
+static bool read_msg(struct persist_reader *r, time_t now, int64_t saved_at,
+		     struct kmqtt_nl_msg *m, bool *expired)
 {
-	uint64_t left;
-
 	struct kmqtt_publish pub;
 	const uint8_t *data;
-	uint64_t expires_at;
+	uint64_t expires_at, left;
 	uint32_t len;
 
 	if (!persist_get_u8(r, &m->qos) || !persist_get_u64(r, &expires_at) ||
-	    !persist_get_bytes(r, &data, &len) || r->left || m->qos > 2 ||
+	    !persist_get_bytes(r, &data, &len) || m->qos > 2 ||
 	    kmqtt_codec_parse_stored(data, len, &pub))
 		return false;
 	m->data = data;
@@ -190,6 +219,41 @@ static bool read_subscription(struct persist_reader *r,
 	return true;
 }
 
+static bool read_session_msg(struct persist_reader *r, time_t now,
+			     int64_t saved_at, struct kmqtt_nl_session_msg *sm,
+			     bool *expired)
+{
+	uint8_t retain, released, i;
+
+	memset(sm, 0, sizeof(*sm));
+	if (!read_string(r, sm->client_id, KMQTT_CLIENT_ID_MAX, false) ||
+	    !persist_get_u8(r, &retain) || retain > 1 ||
+	    !persist_get_u16(r, &sm->packet_id) ||
+	    !persist_get_u8(r, &released) || released > 1 ||
+	    !persist_get_u8(r, &sm->n_sub_ids) ||
+	    sm->n_sub_ids > KMQTT_SUB_IDS_MAX)
+		return false;
+	for (i = 0; i < sm->n_sub_ids; i++)
+		if (!persist_get_u32(r, &sm->sub_ids[i]) || !sm->sub_ids[i] ||
+		    sm->sub_ids[i] > MQTT_SUBSCRIPTION_ID_MAX)
+			return false;
+	if (!read_msg(r, now, saved_at, &sm->m, expired) || r->left)
+		return false;
+	sm->retain = retain;
+	sm->released = released;
+	/*
+	 * One in flight goes again whatever its expiry: the client may hold
+	 * its packet id (a PUBREL owed, a PUBREC lost) until it does.
+	 */
+	if (sm->packet_id && *expired) {
+		*expired = false;
+		sm->m.expiry = 0;
+	}
+	/* In flight takes QoS 1 or 2; a PUBREL is owed for QoS 2 only. */
+	return !(sm->packet_id && !sm->m.qos) &&
+	       !(sm->released && (!sm->packet_id || sm->m.qos != 2));
+}
+
 /* One pass over the records: checking only (@v NULL) or handing out. */
 static int snapshot_pass(const void *data, size_t len, time_t now,
 			 struct snapshot_header *hdr,
@@ -200,6 +264,7 @@ static int snapshot_pass(const void *data, size_t len, time_t now,
 	/* Too large for the stack; kmqttd reads one snapshot at a time. */
 	static char filter[MQTT_MAX_TOPIC_LEN + 1];
 	struct kmqtt_nl_subscription sub;
+	struct kmqtt_nl_session_msg session_msg;
 	struct kmqtt_nl_session session;
 	struct persist_reader r;
 	size_t record = 0;
@@ -231,8 +296,8 @@ static int snapshot_pass(const void *data, size_t len, time_t now,
 					   "not a header");
 			break;
 		case SNAPSHOT_RETAINED:
-			if (!read_retained(&body, now, hdr->saved_at, &m,
-					   &expired))
+			if (!read_msg(&body, now, hdr->saved_at, &m,
+				      &expired) || body.left)
 				return bad(err, errlen, record,
 					   "not a retained message");
 			if (expired) {
@@ -258,6 +323,19 @@ static int snapshot_pass(const void *data, size_t len, time_t now,
 			counts->subscriptions++;
 			if (v && v->subscription)
 				v->subscription(&sub, v->arg);
+			break;
+		case SNAPSHOT_SESSION_MSG:
+			if (!read_session_msg(&body, now, hdr->saved_at,
+					      &session_msg, &expired))
+				return bad(err, errlen, record,
+					   "not a message of a session");
+			if (expired) {
+				counts->expired++;
+				break;
+			}
+			counts->session_msgs++;
+			if (v && v->session_msg)
+				v->session_msg(&session_msg, v->arg);
 			break;
 		default:
 			return bad(err, errlen, record,

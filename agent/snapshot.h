@@ -3,7 +3,8 @@
  * What kmqttd's snapshot holds (Documentation/persistence.rst): records
  * in a persist_file container.  A header record first (the module
  * instance it was taken from, when), then one record per retained
- * message, per persistent session and per subscription of those.  Times
+ * message, per persistent session, per subscription of those and per
+ * message on its way to one of them, in flight or queued.  Times
  * are wall-clock seconds, so that expiry intervals keep running while the
  * box is off.  Reading checks every record
  * before it hands out any, so a snapshot is used whole or not at all.
@@ -25,9 +26,10 @@ struct snapshot_header {
 
 struct snapshot_counts {
 	size_t retained;	/* handed to the callbacks */
-	size_t expired;		/* retained, left out: their expiry passed */
+	size_t expired;		/* messages left out: their expiry passed */
 	size_t sessions;
 	size_t subscriptions;
+	size_t session_msgs;
 };
 
 /* What snapshot_read() hands out; NULL callbacks only check. */
@@ -38,6 +40,8 @@ struct snapshot_visitor {
 	/* client_id, filter, options, sub_id */
 	void (*subscription)(const struct kmqtt_nl_subscription *s,
 			     void *arg);
+	/* with the seconds of expiry the message has left */
+	void (*session_msg)(const struct kmqtt_nl_session_msg *sm, void *arg);
 	void *arg;
 };
 
@@ -55,11 +59,17 @@ void snapshot_put_session(struct persist_buf *buf,
 void snapshot_put_subscription(struct persist_buf *buf,
 			       const struct kmqtt_nl_subscription *s);
 
+/* A message on its way to a session, from a dump at @now. */
+void snapshot_put_session_msg(struct persist_buf *buf,
+			      const struct kmqtt_nl_session_msg *sm,
+			      time_t now);
+
 /*
  * Check the records of the @len bytes at @data and, when all are good,
- * hand them to @v in their order: each retained message not expired at
- * @now (with the seconds it has left), each session (with the seconds it
- * has been offline at @now), each subscription.  @v NULL only checks.
+ * hand them to @v in their order: each retained message and each
+ * session's message not expired at @now (with the seconds it has left),
+ * each session (with the seconds it has been offline at @now), each
+ * subscription.  @v NULL only checks.
  * Returns 0 with *@hdr and *@counts, or -EBADMSG with @err saying what is
  * wrong and where.
  */

@@ -28,6 +28,8 @@ struct seen {
 	struct kmqtt_nl_subscription subs[2];
 	char filters[2][64];
 	size_t n_subs;
+	struct kmqtt_nl_session_msg msgs[2];
+	size_t n_msgs;
 	char order[8];		/* r, s, u for each record handed out */
 };
 
@@ -49,6 +51,17 @@ static void keep_session(const struct kmqtt_nl_session *session, void *arg)
 	if (s->n_sessions < 2)
 		s->sessions[s->n_sessions] = *session;
 	s->n_sessions++;
+}
+
+static void keep_session_msg(const struct kmqtt_nl_session_msg *sm,
+			     void *arg)
+{
+	struct seen *s = arg;
+
+	strncat(s->order, "m", sizeof(s->order) - strlen(s->order) - 1);
+	if (s->n_msgs < 2)
+		s->msgs[s->n_msgs] = *sm;
+	s->n_msgs++;
 }
 
 static void keep_subscription(const struct kmqtt_nl_subscription *sub,
@@ -92,7 +105,8 @@ static int read_all(FIXTURE_DATA(snapshot) *self)
 {
 	const struct snapshot_visitor v = {
 		.retained = keep, .session = keep_session,
-		.subscription = keep_subscription, .arg = &self->seen,
+		.subscription = keep_subscription,
+		.session_msg = keep_session_msg, .arg = &self->seen,
 	};
 
 	return snapshot_read(self->buf.data, self->buf.len, NOW, &self->hdr,
@@ -298,6 +312,93 @@ TEST_F(snapshot, bad_sessions_and_subscriptions_refused)
 	snapshot_put_subscription(&self->buf, &sub);
 	EXPECT_EQ(-EBADMSG, read_all(self));
 	EXPECT_EQ(0, self->seen.n_subs + self->seen.n_sessions);
+}
+
+/*
+ * A session's messages: in flight with their packet id (a QoS 2 one at
+ * PUBREL) or queued, their subscription identifiers and the expiry left.
+ */
+TEST_F(snapshot, session_messages)
+{
+	struct kmqtt_nl_session_msg sm = {
+		.client_id = "dev-1", .retain = true, .packet_id = 9,
+		.released = true, .n_sub_ids = 2, .sub_ids = { 3, 268435455 },
+		.m = { .qos = 2, .expiry = 100, .data = with_props,
+		       .len = sizeof(with_props) },
+	};
+	const struct kmqtt_nl_session_msg *got = &self->seen.msgs[0];
+
+	snapshot_put_session_msg(&self->buf, &sm, NOW - 40);
+	/* Queued at QoS 1: no packet id yet. */
+	sm = (struct kmqtt_nl_session_msg){
+		.client_id = "dev-1",
+		.m = { .qos = 1, .data = plain, .len = sizeof(plain) },
+	};
+	snapshot_put_session_msg(&self->buf, &sm, NOW - 40);
+	ASSERT_EQ(0, read_all(self)) TH_LOG("%s", self->err);
+	EXPECT_STREQ("mm", self->seen.order);
+	EXPECT_EQ(2, self->counts.session_msgs);
+	EXPECT_STREQ("dev-1", got->client_id);
+	EXPECT_TRUE(got->retain);
+	EXPECT_EQ(9, got->packet_id);
+	EXPECT_TRUE(got->released);
+	ASSERT_EQ(2, got->n_sub_ids);
+	EXPECT_EQ(3, got->sub_ids[0]);
+	EXPECT_EQ(268435455, got->sub_ids[1]);
+	EXPECT_EQ(2, got->m.qos);
+	EXPECT_EQ(60, got->m.expiry);
+	ASSERT_EQ(sizeof(with_props), got->m.len);
+	EXPECT_EQ(0, memcmp(with_props, got->m.data, sizeof(with_props)));
+	EXPECT_EQ(0, self->seen.msgs[1].packet_id);
+	EXPECT_EQ(1, self->seen.msgs[1].m.qos);
+}
+
+/*
+ * The time the box was off counts for a queued message; one in flight
+ * goes again whatever its expiry, without one.
+ */
+TEST_F(snapshot, session_message_expiry)
+{
+	struct kmqtt_nl_session_msg sm = {
+		.client_id = "c", .m = { .qos = 2, .expiry = 5, .data = plain,
+					 .len = sizeof(plain) },
+	};
+
+	snapshot_put_session_msg(&self->buf, &sm, NOW - 10);
+	sm.packet_id = 4;
+	sm.released = true;
+	snapshot_put_session_msg(&self->buf, &sm, NOW - 10);
+	ASSERT_EQ(0, read_all(self)) TH_LOG("%s", self->err);
+	EXPECT_EQ(1, self->counts.expired);
+	ASSERT_EQ(1, self->seen.n_msgs);
+	EXPECT_EQ(4, self->seen.msgs[0].packet_id);
+	EXPECT_EQ(0, self->seen.msgs[0].m.expiry);
+}
+
+/* What no session could have had in flight or queued is refused. */
+TEST_F(snapshot, bad_session_messages_refused)
+{
+	struct kmqtt_nl_session_msg bad[] = {
+		/* QoS 0 with a packet id */
+		{ .packet_id = 1, .m = { .qos = 0 } },
+		/* released with QoS 1, or queued */
+		{ .packet_id = 1, .released = true, .m = { .qos = 1 } },
+		{ .packet_id = 0, .released = true, .m = { .qos = 2 } },
+		/* a subscription identifier 0 */
+		{ .n_sub_ids = 1, .m = { .qos = 0 } },
+	};
+	size_t header_len = self->buf.len, i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		self->buf.len = header_len;
+		strcpy(bad[i].client_id, "c");
+		bad[i].m.data = plain;
+		bad[i].m.len = sizeof(plain);
+		snapshot_put_session_msg(&self->buf, &bad[i], NOW);
+		EXPECT_EQ(-EBADMSG, read_all(self)) TH_LOG("case %zu", i);
+		EXPECT_STREQ("record 2: not a message of a session", self->err);
+	}
+	EXPECT_EQ(0, self->seen.n_msgs);
 }
 
 TEST_HARNESS_MAIN

@@ -19,7 +19,9 @@
  */
 
 #include <linux/bitmap.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
+#include <kmqtt/limits.h>
 #include <kmqtt/mqtt.h>
 
 #include "acl.h"
@@ -517,6 +519,101 @@ bool kmqtt_delivery_qos2_released(struct kmqtt_session *session,
 		return false;
 	session->qos2_pending--;
 	return true;
+}
+
+/* @d's part of a snapshot. */
+static void kmqtt_delivery_record(const struct kmqtt_delivery *d,
+				  struct kmqtt_delivery_record *rec)
+{
+	kmqtt_msg_get(d->msg);
+	rec->msg = d->msg;
+	rec->packet_id = d->packet_id;
+	rec->qos = d->qos;
+	rec->retain = d->retain;
+	rec->released = d->released;
+	rec->n_sub_ids = kmqtt_send_sub_ids(&d->tx, rec->sub_ids);
+}
+
+u32 kmqtt_delivery_records(struct kmqtt_session *session,
+			   struct kmqtt_delivery_record *out, u32 room)
+{
+	struct kmqtt_delivery *d;
+	u32 n = 0;
+
+	spin_lock(&session->lock);
+	if (session->n_inflight + session->n_queued > room) {
+		n = session->n_inflight + session->n_queued;
+		goto unlock;
+	}
+	list_for_each_entry(d, &session->inflight, node) {
+		if (WARN_ON_ONCE(n == room))
+			goto unlock;
+		kmqtt_delivery_record(d, &out[n++]);
+	}
+	list_for_each_entry(d, &session->queue, node) {
+		if (WARN_ON_ONCE(n == room))
+			goto unlock;
+		kmqtt_delivery_record(d, &out[n++]);
+	}
+unlock:
+	spin_unlock(&session->lock);
+	return n;
+}
+
+void kmqtt_delivery_records_free(struct kmqtt_delivery_record *recs, u32 n)
+{
+	while (n)
+		kmqtt_msg_put(recs[--n].msg);
+	kvfree(recs);
+}
+
+int kmqtt_delivery_restore(struct kmqtt_session *session,
+			   const struct kmqtt_delivery_record *rec,
+			   struct kmqtt_delivery *d)
+{
+	const struct kmqtt_delivery_via via = {
+		.sub_ids = rec->sub_ids,
+		.n_sub_ids = rec->n_sub_ids,
+	};
+	int ret = 0;
+
+	spin_lock(&session->lock);
+	if (rcu_access_pointer(session->conn) || session->dead) {
+		ret = -EBUSY;
+		goto unlock;
+	}
+	if (rec->packet_id) {
+		if (kmqtt_delivery_id_in_use(session, rec->packet_id)) {
+			ret = -EEXIST;
+			goto unlock;
+		}
+		/* The window is below the id space: next_id finds a free id. */
+		if (session->n_inflight >= KMQTT_LIMIT_INFLIGHT_MAX) {
+			ret = -EDQUOT;
+			goto unlock;
+		}
+	} else if (kmqtt_delivery_queue_full(session, rec->msg)) {
+		ret = -ENOSPC;
+		goto unlock;
+	}
+	/* The rules are read again before it is sent (acl_gen changes). */
+	kmqtt_delivery_init_one(d, rec->msg, rec->qos, rec->retain,
+				kmqtt_session_acl_gen(session), &via);
+	if (rec->packet_id) {
+		d->packet_id = rec->packet_id;
+		d->released = rec->released;
+		list_add_tail(&d->node, &session->inflight);
+		WRITE_ONCE(session->n_inflight, session->n_inflight + 1);
+		session->last_packet_id = rec->packet_id;
+		goto unlock;
+	}
+	list_add_tail(&d->node, &session->queue);
+	WRITE_ONCE(session->n_queued, session->n_queued + 1);
+	WRITE_ONCE(session->queued_bytes,
+		   session->queued_bytes + rec->msg->len);
+unlock:
+	spin_unlock(&session->lock);
+	return ret;
 }
 
 void kmqtt_delivery_purge(struct kmqtt_session *session)

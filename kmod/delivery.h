@@ -15,6 +15,7 @@
 
 #include "broker.h"
 #include "send.h"
+#include "topic.h"
 
 struct kmqtt_broker;
 struct kmqtt_msg;
@@ -130,6 +131,40 @@ int kmqtt_delivery_qos2_received(struct kmqtt_session *session,
  */
 bool kmqtt_delivery_qos2_released(struct kmqtt_session *session,
 				  u16 packet_id);
+
+/* A message on its way to a session, as the agent's snapshot holds it. */
+struct kmqtt_delivery_record {
+	struct kmqtt_msg *msg;		/* a reference */
+	u16 packet_id;			/* 0: queued, not sent yet */
+	u8 qos;
+	bool retain;
+	bool released;			/* QoS 2: PUBREC in, PUBREL out */
+	u8 n_sub_ids;
+	u32 sub_ids[KMQTT_MATCH_SUB_IDS];
+};
+
+/*
+ * The messages of @session, in flight then queued, each in its order,
+ * into @out if they fit in @room, with a reference to each message.
+ * Returns how many there are: more than @room, and nothing was taken,
+ * when they do not fit.
+ */
+u32 kmqtt_delivery_records(struct kmqtt_session *session,
+			   struct kmqtt_delivery_record *out, u32 room);
+
+/* Put the references of @n records and free them (kvmalloc()ed). */
+void kmqtt_delivery_records_free(struct kmqtt_delivery_record *recs, u32 n);
+
+/*
+ * Append the message of @rec to the offline @session, in flight with its
+ * packet id or queued, after those restored before it; @d is an unused
+ * delivery, which it takes on success.  Returns 0, -EBUSY (online),
+ * -EEXIST (the packet id is in flight), -EDQUOT (more in flight than
+ * the id space allows) or -ENOSPC (a queue limit).
+ */
+int kmqtt_delivery_restore(struct kmqtt_session *session,
+			   const struct kmqtt_delivery_record *rec,
+			   struct kmqtt_delivery *d);
 
 /*
  * Drop everything queued and in flight; the session is going away.  What

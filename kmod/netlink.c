@@ -21,6 +21,7 @@
 #include "codec.h"
 #include "compat.h"
 #include "conn.h"
+#include "delivery.h"
 #include "msg.h"
 #include "netlink.h"
 #include "retain.h"
@@ -124,6 +125,22 @@ static const struct nla_policy kmqtt_set_subscription_policy[KMQTT_A_MAX + 1] = 
 	[KMQTT_A_FILTER] = { .type = NLA_BINARY, .len = MQTT_MAX_TOPIC_LEN },
 	[KMQTT_A_SUB_OPTIONS] = { .type = NLA_U8 },
 	[KMQTT_A_SUB_ID] = NLA_POLICY_FULL_RANGE(NLA_U32, &kmqtt_sub_id_range),
+};
+
+static const struct nla_policy kmqtt_sub_ids_policy[KMQTT_A_MAX + 1] = {
+	[KMQTT_A_SUB_ID] = NLA_POLICY_FULL_RANGE(NLA_U32, &kmqtt_sub_id_range),
+};
+
+static const struct nla_policy kmqtt_set_session_msg_policy[KMQTT_A_MAX + 1] = {
+	[KMQTT_A_CLIENT_ID] = NLA_POLICY_RANGE(NLA_BINARY, 1,
+					       KMQTT_CLIENT_ID_MAX),
+	[KMQTT_A_QOS] = NLA_POLICY_MAX(NLA_U8, 2),
+	[KMQTT_A_RETAIN] = NLA_POLICY_MAX(NLA_U8, 1),
+	[KMQTT_A_MSG_DATA] = { .type = NLA_BINARY, .len = KMQTT_MSG_DATA_MAX },
+	[KMQTT_A_MSG_EXPIRY] = NLA_POLICY_MIN(NLA_U32, 1),
+	[KMQTT_A_PACKET_ID] = NLA_POLICY_MIN(NLA_U16, 1),
+	[KMQTT_A_RELEASED] = NLA_POLICY_MAX(NLA_U8, 1),
+	[KMQTT_A_SUB_IDS] = NLA_POLICY_NESTED(kmqtt_sub_ids_policy),
 };
 
 /*
@@ -972,22 +989,63 @@ out:
 #define KMQTT_NETLINK_PART_MIN	1024
 
 /*
- * One message of a dump carrying @msg from *@offset on, as much of it as
- * fits: a message larger than a netlink message takes several.  A fresh
- * dump buffer (NLMSG_GOODSIZE at least) always takes a part.
+ * What a dump message carries before a part of @msg: a session's
+ * delivery (@client_id set) or a retained message.
+ */
+struct kmqtt_netlink_part {
+	const struct kmqtt_msg *msg;
+	u8 qos;
+	const u8 *client_id;		/* NULL: retained */
+	u16 client_id_len;
+	const struct kmqtt_delivery_record *rec;
+};
+
+static int kmqtt_netlink_put_delivery(struct sk_buff *skb,
+				      const struct kmqtt_netlink_part *part)
+{
+	const struct kmqtt_delivery_record *rec = part->rec;
+	struct nlattr *nest;
+	u8 i;
+
+	if (nla_put(skb, KMQTT_A_CLIENT_ID, part->client_id_len,
+		    part->client_id) ||
+	    nla_put_u8(skb, KMQTT_A_RETAIN, rec->retain) ||
+	    (rec->packet_id &&
+	     (nla_put_u16(skb, KMQTT_A_PACKET_ID, rec->packet_id) ||
+	      nla_put_u8(skb, KMQTT_A_RELEASED, rec->released))))
+		return -EMSGSIZE;
+	if (!rec->n_sub_ids)
+		return 0;
+	nest = nla_nest_start(skb, KMQTT_A_SUB_IDS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < rec->n_sub_ids; i++)
+		if (nla_put_u32(skb, KMQTT_A_SUB_ID, rec->sub_ids[i]))
+			return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/*
+ * One message of a dump carrying @part's message from *@offset on, as
+ * much of it as fits: a message larger than a netlink message takes
+ * several.  A fresh dump buffer (NLMSG_GOODSIZE at least) always takes a
+ * part.
  */
 static int kmqtt_netlink_fill_msg_part(struct sk_buff *skb, u8 cmd,
-				       const struct kmqtt_msg *msg, u32 *offset,
-				       u32 portid, u32 seq)
+				       const struct kmqtt_netlink_part *part,
+				       u32 *offset, u32 portid, u32 seq)
 {
-	u32 left = msg->len - *offset, part;
+	const struct kmqtt_msg *msg = part->msg;
+	u32 left = msg->len - *offset, len;
 	void *hdr;
 	int room;
 
 	hdr = genlmsg_put(skb, portid, seq, &kmqtt_family, NLM_F_MULTI, cmd);
 	if (!hdr)
 		return -EMSGSIZE;
-	if (nla_put_u8(skb, KMQTT_A_QOS, msg->qos) ||
+	if ((part->client_id && kmqtt_netlink_put_delivery(skb, part)) ||
+	    nla_put_u8(skb, KMQTT_A_QOS, part->qos) ||
 	    (msg->expires &&
 	     nla_put_u32(skb, KMQTT_A_MSG_EXPIRY,
 			 max(kmqtt_msg_expiry_left(msg,
@@ -999,12 +1057,12 @@ static int kmqtt_netlink_fill_msg_part(struct sk_buff *skb, u8 cmd,
 	/* nla_put() pads the part to NLA_ALIGNTO: room for that too. */
 	room = round_down(skb_tailroom(skb) - nla_total_size(0),
 			  NLA_ALIGNTO);
-	part = min3(left, (u32)KMQTT_MSG_DATA_MAX, room > 0 ? (u32)room : 0U);
-	if (part < min_t(u32, left, KMQTT_NETLINK_PART_MIN) ||
-	    nla_put(skb, KMQTT_A_MSG_DATA, part, msg->data + *offset))
+	len = min3(left, (u32)KMQTT_MSG_DATA_MAX, room > 0 ? (u32)room : 0U);
+	if (len < min_t(u32, left, KMQTT_NETLINK_PART_MIN) ||
+	    nla_put(skb, KMQTT_A_MSG_DATA, len, msg->data + *offset))
 		goto cancel;
 	genlmsg_end(skb, hdr);
-	*offset += part;
+	*offset += len;
 	return 0;
 cancel:
 	genlmsg_cancel(skb, hdr);
@@ -1023,6 +1081,7 @@ static int kmqtt_netlink_dump_retained(struct sk_buff *skb,
 	struct kmqtt_retain_cursor cursor = {
 		.last = (struct kmqtt_msg *)cb->args[0],
 	};
+	struct kmqtt_netlink_part part;
 	u32 offset = cb->args[1];
 	int ret = 0;
 
@@ -1032,8 +1091,12 @@ static int kmqtt_netlink_dump_retained(struct sk_buff *skb,
 				break;
 			offset = 0;
 		}
+		part = (struct kmqtt_netlink_part){
+			.msg = cursor.last,
+			.qos = cursor.last->qos,
+		};
 		ret = kmqtt_netlink_fill_msg_part(skb, KMQTT_CMD_GET_RETAINED,
-						  cursor.last, &offset,
+						  &part, &offset,
 						  NETLINK_CB(cb->skb).portid,
 						  cb->nlh->nlmsg_seq);
 		if (ret)
@@ -1055,6 +1118,89 @@ static int kmqtt_netlink_dump_retained_done(struct netlink_callback *cb)
 	};
 
 	kmqtt_retain_cursor_release(&cursor);
+	cb->args[0] = 0;
+	return 0;
+}
+
+/*
+ * Where a dump of the sessions' messages stands between rounds
+ * (cb->args[0]): the session being dumped and its records, taken at
+ * once so that its messages come out whole and in their order.
+ */
+struct kmqtt_netlink_session_msgs {
+	u64 session_id;
+	u8 client_id[KMQTT_CLIENT_ID_MAX];
+	u16 client_id_len;
+	struct kmqtt_delivery_record *recs;
+	u32 n, i;
+	u32 offset;			/* of recs[i]'s message */
+};
+
+static int kmqtt_netlink_dump_session_msgs(struct sk_buff *skb,
+					   struct netlink_callback *cb)
+{
+	struct kmqtt_broker *broker = kmqtt_broker_get(sock_net(skb->sk));
+	struct kmqtt_netlink_session_msgs *d = (void *)cb->args[0];
+	struct kmqtt_netlink_part part;
+	int n, ret = 0;
+
+	if (!d) {
+		d = kzalloc(sizeof(*d), GFP_KERNEL);
+		if (!d)
+			return -ENOMEM;
+		cb->args[0] = (long)d;
+	}
+	for (;;) {
+		if (d->i == d->n) {
+			kmqtt_delivery_records_free(d->recs, d->n);
+			d->recs = NULL;
+			d->n = 0;
+			d->i = 0;
+			n = kmqtt_session_next_records(broker, d->session_id,
+						       &d->session_id,
+						       d->client_id,
+						       &d->client_id_len,
+						       &d->recs);
+			if (n < 0)
+				return skb->len ? skb->len : n;
+			if (!n)
+				break;
+			d->n = n;
+			d->offset = 0;
+		}
+		part = (struct kmqtt_netlink_part){
+			.msg = d->recs[d->i].msg,
+			.qos = d->recs[d->i].qos,
+			.client_id = d->client_id,
+			.client_id_len = d->client_id_len,
+			.rec = &d->recs[d->i],
+		};
+		ret = kmqtt_netlink_fill_msg_part(skb,
+						  KMQTT_CMD_GET_SESSION_MSG,
+						  &part, &d->offset,
+						  NETLINK_CB(cb->skb).portid,
+						  cb->nlh->nlmsg_seq);
+		if (ret)
+			break;
+		if (d->offset == part.msg->len) {
+			d->i++;
+			d->offset = 0;
+		}
+	}
+	/* Nothing fitted an empty buffer: an error, not the dump's end. */
+	if (ret && !skb->len)
+		return ret;
+	return ret ? skb->len : 0;
+}
+
+static int kmqtt_netlink_dump_session_msgs_done(struct netlink_callback *cb)
+{
+	struct kmqtt_netlink_session_msgs *d = (void *)cb->args[0];
+
+	if (d) {
+		kmqtt_delivery_records_free(d->recs, d->n);
+		kfree(d);
+	}
 	cb->args[0] = 0;
 	return 0;
 }
@@ -1136,6 +1282,99 @@ static int kmqtt_netlink_set_retained(struct sk_buff *skb,
 	kmqtt_msg_put(msg);
 	if (ret == -ENOSPC)
 		NL_SET_ERR_MSG(info->extack, "retained message limit reached");
+	return ret;
+}
+
+/* The subscription identifiers of a SET_SESSION_MSG into @rec. */
+static int kmqtt_netlink_sub_ids(struct genl_info *info,
+				 struct kmqtt_delivery_record *rec)
+{
+	const struct nlattr *nest = info->attrs[KMQTT_A_SUB_IDS];
+	const struct nlattr *attr;
+	int rem;
+
+	BUILD_BUG_ON(KMQTT_SUB_IDS_MAX != KMQTT_MATCH_SUB_IDS);
+	rec->n_sub_ids = 0;
+	if (!nest)
+		return 0;
+	nla_for_each_nested(attr, nest, rem) {
+		if (nla_type(attr) != KMQTT_A_SUB_ID)
+			continue;
+		if (rec->n_sub_ids == KMQTT_SUB_IDS_MAX) {
+			NL_SET_ERR_MSG_ATTR(info->extack, attr,
+					    "more subscription identifiers than a delivery carries");
+			return -EINVAL;
+		}
+		rec->sub_ids[rec->n_sub_ids++] = nla_get_u32(attr);
+	}
+	return 0;
+}
+
+static int kmqtt_netlink_set_session_msg(struct sk_buff *skb,
+					 struct genl_info *info)
+{
+	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
+	struct nlattr **attrs = info->attrs;
+	struct nlattr *id = attrs[KMQTT_A_CLIENT_ID];
+	struct kmqtt_delivery_record rec = { 0 };
+	u32 len;
+	u8 *data;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, KMQTT_A_CLIENT_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, KMQTT_A_QOS) ||
+	    GENL_REQ_ATTR_CHECK(info, KMQTT_A_RETAIN))
+		return -EINVAL;
+	rec.qos = nla_get_u8(attrs[KMQTT_A_QOS]);
+	rec.retain = nla_get_u8(attrs[KMQTT_A_RETAIN]);
+	if (attrs[KMQTT_A_PACKET_ID])
+		rec.packet_id = nla_get_u16(attrs[KMQTT_A_PACKET_ID]);
+	if (attrs[KMQTT_A_RELEASED])
+		rec.released = nla_get_u8(attrs[KMQTT_A_RELEASED]);
+	/* In flight takes QoS 1 or 2; a PUBREL is owed for QoS 2 only. */
+	if ((rec.packet_id && !rec.qos) ||
+	    (rec.released && (!rec.packet_id || rec.qos != 2))) {
+		NL_SET_ERR_MSG(info->extack,
+			       "a packet id goes with QoS 1 or 2, a release with QoS 2 in flight");
+		return -EINVAL;
+	}
+	ret = kmqtt_netlink_sub_ids(info, &rec);
+	if (ret)
+		return ret;
+	data = kmqtt_netlink_msg_data(info, &len);
+	if (IS_ERR(data))
+		return PTR_ERR(data);
+	rec.msg = kmqtt_msg_restore(broker, data, len, rec.qos,
+				    attrs[KMQTT_A_MSG_EXPIRY] ?
+				    nla_get_u32(attrs[KMQTT_A_MSG_EXPIRY]) : 0);
+	kvfree(data);
+	if (IS_ERR(rec.msg)) {
+		if (PTR_ERR(rec.msg) == -EINVAL)
+			NL_SET_ERR_MSG(info->extack,
+				       "not a message with a topic name, properties to pass on and a payload");
+		return PTR_ERR(rec.msg);
+	}
+	ret = kmqtt_session_restore_message(broker, nla_data(id), nla_len(id),
+					    &rec);
+	kmqtt_msg_put(rec.msg);
+	switch (ret) {
+	case -ENOENT:
+		NL_SET_ERR_MSG_ATTR(info->extack, id, "no such session");
+		break;
+	case -EBUSY:
+		NL_SET_ERR_MSG_ATTR(info->extack, id, "the session is online");
+		break;
+	case -EEXIST:
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[KMQTT_A_PACKET_ID],
+				    "the packet id is in flight");
+		break;
+	case -EDQUOT:
+	case -ENOSPC:
+		NL_SET_ERR_MSG(info->extack,
+			       "a queue limit or the memory limit refused it");
+		ret = -ENOSPC;
+		break;
+	}
 	return ret;
 }
 
@@ -1305,6 +1544,8 @@ static int kmqtt_netlink_doit(struct sk_buff *skb, struct genl_info *info)
 		return kmqtt_netlink_set_session(skb, info);
 	case KMQTT_CMD_SET_SUBSCRIPTION:
 		return kmqtt_netlink_set_subscription(skb, info);
+	case KMQTT_CMD_SET_SESSION_MSG:
+		return kmqtt_netlink_set_session_msg(skb, info);
 	}
 	return -EOPNOTSUPP;
 }
@@ -1335,6 +1576,8 @@ static int kmqtt_netlink_dumpit(struct sk_buff *skb,
 		return kmqtt_netlink_dump_subscriptions(skb, cb);
 	case KMQTT_CMD_GET_RETAINED:
 		return kmqtt_netlink_dump_retained(skb, cb);
+	case KMQTT_CMD_GET_SESSION_MSG:
+		return kmqtt_netlink_dump_session_msgs(skb, cb);
 	}
 	return -EOPNOTSUPP;
 }
@@ -1429,6 +1672,21 @@ static const struct genl_ops kmqtt_netlink_ops[] = {
 		.cmd = KMQTT_CMD_SET_SUBSCRIPTION,
 		.doit = kmqtt_netlink_doit,
 		.policy = kmqtt_set_subscription_policy,
+		.maxattr = KMQTT_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KMQTT_CMD_GET_SESSION_MSG,
+		.dumpit = kmqtt_netlink_dumpit,
+		.done = kmqtt_netlink_dump_session_msgs_done,
+		.policy = kmqtt_no_attrs_policy,
+		.maxattr = KMQTT_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KMQTT_CMD_SET_SESSION_MSG,
+		.doit = kmqtt_netlink_doit,
+		.policy = kmqtt_set_session_msg_policy,
 		.maxattr = KMQTT_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},

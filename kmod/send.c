@@ -248,6 +248,25 @@ void kmqtt_send_set_sub_ids(struct kmqtt_txent *ent, const u32 *ids, u8 n)
 	ent->sub_ids_len = p - start;
 }
 
+u8 kmqtt_send_sub_ids(const struct kmqtt_txent *ent,
+		      u32 ids[KMQTT_MATCH_SUB_IDS])
+{
+	const u8 *p = ent->tail + KMQTT_TXENT_TAIL_HEAD;
+	const u8 *end = p + ent->sub_ids_len;
+	u8 n = 0;
+	int len;
+
+	/* Written by kmqtt_send_set_sub_ids(): well formed, at most 4. */
+	while (p < end && n < KMQTT_MATCH_SUB_IDS) {
+		len = kmqtt_codec_get_varint(p + 1, end - p - 1, &ids[n]);
+		if (len <= 0)
+			break;
+		p += 1 + len;
+		n++;
+	}
+	return n;
+}
+
 /*
  * Bytes of a 5.0 PUBLISH's properties of its own: what remains of the
  * message expiry interval, and its subscription identifiers.  Most have

@@ -80,6 +80,10 @@ u8 kmqtt_send_sub_ids_len(const u32 *ids, u8 n);
  */
 void kmqtt_send_set_sub_ids(struct kmqtt_txent *ent, const u32 *ids, u8 n);
 
+/* The identifiers kmqtt_send_set_sub_ids() gave @ent, into @ids. */
+u8 kmqtt_send_sub_ids(const struct kmqtt_txent *ent,
+		      u32 ids[KMQTT_MATCH_SUB_IDS]);
+
 /*
  * Can a PUBLISH of @msg at @qos, with @sub_ids_len bytes of subscription
  * identifiers, go to @conn: within what MQTT carries (its topic and

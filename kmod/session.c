@@ -538,6 +538,73 @@ int kmqtt_session_restore_subscription(struct kmqtt_broker *broker,
 	return ret;
 }
 
+int kmqtt_session_next_records(struct kmqtt_broker *broker, u64 after,
+			       u64 *id, u8 *client_id, u16 *len,
+			       struct kmqtt_delivery_record **recs)
+{
+	struct kmqtt_delivery_record *got = NULL;
+	struct kmqtt_session *session;
+	u32 n = 0, room;
+
+	mutex_lock(&broker->sessions_lock);
+	list_for_each_entry(session, &broker->sessions, node) {
+		if (session->id <= after || session->clean)
+			continue;
+		room = READ_ONCE(session->n_inflight) +
+		       READ_ONCE(session->n_queued);
+		/*
+		 * More may come meanwhile: room for some, and if that is
+		 * not enough, again.
+		 */
+		while (room) {
+			room += room / 4 + 16;
+			got = kvmalloc_array(room, sizeof(*got), GFP_KERNEL);
+			if (!got) {
+				mutex_unlock(&broker->sessions_lock);
+				return -ENOMEM;
+			}
+			n = kmqtt_delivery_records(session, got, room);
+			if (n <= room)
+				break;
+			kvfree(got);
+			got = NULL;
+			room = n;
+		}
+		if (n)
+			break;
+		kvfree(got);
+		got = NULL;
+	}
+	if (n) {
+		*id = session->id;
+		*len = session->client_id_len;
+		memcpy(client_id, session->client_id, *len);
+		*recs = got;
+	}
+	mutex_unlock(&broker->sessions_lock);
+	return n;
+}
+
+int kmqtt_session_restore_message(struct kmqtt_broker *broker,
+				  const u8 *client_id, u16 len,
+				  const struct kmqtt_delivery_record *rec)
+{
+	struct kmqtt_session *session;
+	struct kmqtt_delivery *d;
+	int ret;
+
+	ret = kmqtt_delivery_alloc_bulk(broker, GFP_KERNEL, 1, &d);
+	if (ret)
+		return ret;
+	mutex_lock(&broker->sessions_lock);
+	session = kmqtt_session_find(broker, client_id, len);
+	ret = session ? kmqtt_delivery_restore(session, rec, d) : -ENOENT;
+	mutex_unlock(&broker->sessions_lock);
+	if (ret)
+		kmqtt_delivery_free_unused(broker, &d, 1);
+	return ret;
+}
+
 void kmqtt_session_destroy_all(struct kmqtt_broker *broker)
 {
 	struct kmqtt_session *session, *tmp;

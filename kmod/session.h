@@ -20,6 +20,7 @@ struct kmqtt_acl;
 struct kmqtt_broker;
 struct kmqtt_conn;
 struct kmqtt_conn_params;
+struct kmqtt_delivery_record;
 struct kmqtt_msg;
 struct netlink_ext_ack;
 
@@ -197,6 +198,26 @@ int kmqtt_session_restore_subscription(struct kmqtt_broker *broker,
 				       const u8 *client_id, u16 len,
 				       const u8 *filter, u16 filter_len,
 				       u8 options, u32 sub_id);
+
+/*
+ * The messages of the first persistent session after id @after that has
+ * some, for a snapshot: its id in *@id, its client id in @client_id (room
+ * for KMQTT_CLIENT_ID_MAX bytes) and *@len, its records in *@recs (for
+ * kmqtt_delivery_records_free()).  Returns how many (0: no session after
+ * @after has any) or -ENOMEM.
+ */
+int kmqtt_session_next_records(struct kmqtt_broker *broker, u64 after,
+			       u64 *id, u8 *client_id, u16 *len,
+			       struct kmqtt_delivery_record **recs);
+
+/*
+ * Append the message of a snapshot's @rec to the offline session of
+ * @client_id (kmqtt_delivery_restore()).  Returns 0, -ENOENT (no such
+ * session), -ENOMEM, or kmqtt_delivery_restore()'s errors.
+ */
+int kmqtt_session_restore_message(struct kmqtt_broker *broker,
+				  const u8 *client_id, u16 len,
+				  const struct kmqtt_delivery_record *rec);
 
 /* Free every session of the broker; no connection may be left. */
 void kmqtt_session_destroy_all(struct kmqtt_broker *broker);

@@ -29,12 +29,13 @@
 
 #define BIG_LEN		5000
 #define DEVICE		"persist-dev"
-#define RESTORED	"Restored 3 retained messages, 1 sessions and 1 subscriptions"
-#define SAVED		"Saved 3 retained messages, 1 sessions and 1 subscriptions"
+#define RESTORED	"Restored 3 retained messages, 1 sessions, 1 subscriptions and 2 messages of sessions"
+#define SAVED		"Saved 3 retained messages, 1 sessions, 1 subscriptions and 2 messages of sessions"
 
 static const struct mqtt_pub_opts retained1 = { .qos = 1, .retain = true,
 						.packet_id = 1 };
 static const struct mqtt_pub_opts retained0 = { .retain = true };
+static const struct mqtt_pub_opts at_qos1 = { .qos = 1, .packet_id = 2 };
 
 FIXTURE(persist)
 {
@@ -43,6 +44,7 @@ FIXTURE(persist)
 	char dir[64];
 	char config[256];
 	int fd;
+	uint16_t inflight_id;	/* of DEVICE's message in flight */
 };
 
 /* Remove the snapshot directory and whatever is in it. */
@@ -113,50 +115,56 @@ static char *big_payload(void)
 
 /*
  * Store what the restore tests look for: retained messages, and the
- * persistent session of DEVICE with one subscription, offline.  A clean
- * session stays connected: it is not saved.
+ * persistent session of DEVICE, offline, with one subscription, a QoS 1
+ * message in flight (sent, not acknowledged) and one queued after it.  A
+ * clean session stays connected: it is not saved.
  */
 static void store_messages(struct __test_metadata *_metadata,
 			   FIXTURE_DATA(persist) *self)
 {
 	struct mqtt_connect_opts device = { .client_id = DEVICE };
 	char *big = big_payload();
-	int fd;
+	struct mqtt_received m;
+	int fd, pub;
 
 	ASSERT_NE(NULL, big);
 	fd = mqtt_client_connect(self->broker.port, &device, NULL);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, mqtt_subscribe_qos(fd, 1, "persist/cmd/#", 1));
+	pub = mqtt_client_open(self->broker.port, "persist-pub", 0);
+	ASSERT_LE(0, pub);
+	ASSERT_EQ(0, mqtt_publish(pub, "persist/cmd/1", "one", &at_qos1));
+	ASSERT_EQ(0, mqtt_receive(fd, &m, false, MQTT_TEST_TIMEOUT_MS));
+	self->inflight_id = m.opts.packet_id;
 	close(fd);
 	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, DEVICE,
 					     KMQTT_SESSION_OFFLINE,
 					     MQTT_TEST_TIMEOUT_MS));
+	ASSERT_EQ(0, mqtt_publish(pub, "persist/cmd/2", "two", &at_qos1));
 	self->fd = mqtt_client_open(self->broker.port, "persist-clean", 0);
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, mqtt_subscribe(self->fd, 1, "persist/clean"));
-	fd = mqtt_client_open(self->broker.port, "persist-pub", 0);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, mqtt_publish(fd, "persist/a", "kept", &retained1));
-	ASSERT_EQ(0, mqtt_publish(fd, "persist/big", big, &retained1));
-	ASSERT_EQ(0, mqtt_publish(fd, "$persist/sys", "dollar", &retained0));
-	ASSERT_EQ(0, mqtt_sync(fd));
-	close(fd);
+	ASSERT_EQ(0, mqtt_publish(pub, "persist/a", "kept", &retained1));
+	ASSERT_EQ(0, mqtt_publish(pub, "persist/big", big, &retained1));
+	ASSERT_EQ(0, mqtt_publish(pub, "$persist/sys", "dollar", &retained0));
+	ASSERT_EQ(0, mqtt_sync(pub));
+	close(pub);
 	free(big);
 }
 
 /*
  * They are back: the retained messages whole for a new subscriber, the
- * device's session with its subscription, which queues a message for it
- * until it comes back.
+ * device's session with its subscription, the message in flight resent
+ * with DUP and its packet id, the queued one after it, then what its
+ * subscription queued since the restore.
  */
 static void expect_messages(struct __test_metadata *_metadata,
 			    FIXTURE_DATA(persist) *self)
 {
-	static const struct mqtt_pub_opts at_qos1 = { .qos = 1,
-						      .packet_id = 2 };
 	struct mqtt_connect_opts device = { .client_id = DEVICE };
 	char *big = big_payload();
 	struct mqtt_packet p = { 0 };
+	struct mqtt_received m;
 	struct mqtt_publish pub;
 	bool present = false;
 	int fd;
@@ -169,6 +177,14 @@ static void expect_messages(struct __test_metadata *_metadata,
 	fd = mqtt_client_connect(self->broker.port, &device, &present);
 	ASSERT_LE(0, fd);
 	EXPECT_TRUE(present);
+	ASSERT_EQ(0, mqtt_receive(fd, &m, true, MQTT_TEST_TIMEOUT_MS));
+	EXPECT_STREQ("persist/cmd/1", m.topic);
+	EXPECT_EQ(1, m.opts.qos);
+	EXPECT_TRUE(m.opts.dup);
+	EXPECT_FALSE(m.opts.retain);
+	EXPECT_EQ(self->inflight_id, m.opts.packet_id);
+	ASSERT_EQ(0, mqtt_expect_message(fd, "persist/cmd/2", "two",
+					 &at_qos1));
 	ASSERT_EQ(0, mqtt_expect_message(fd, "persist/cmd/reboot", "now",
 					 &at_qos1));
 	close(fd);
@@ -294,13 +310,13 @@ TEST_F(persist, autosave_on_changes)
 	ASSERT_EQ(0, broker_start_config(&self->broker, config));
 	ASSERT_EQ(0, broker_wait_log(&self->broker, "Saved", 1,
 				     MQTT_TEST_TIMEOUT_MS));
-	/* Three connections and three PUBLISH packets: six changes. */
+	/* Three connections and five PUBLISH packets: eight changes. */
 	store_messages(_metadata, self);
 	sleep(2);
 	EXPECT_EQ(-ETIMEDOUT, broker_wait_log(&self->broker, "Saved", 2, 200));
 	fd = mqtt_client_open(self->broker.port, "persist-pub", 0);
 	ASSERT_LE(0, fd);
-	/* The connection and three more: ten. */
+	/* The connection and three more: twelve. */
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, mqtt_send_publish(fd, "persist/live", "x", 1));
 	ASSERT_EQ(0, mqtt_sync(fd));

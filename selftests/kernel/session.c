@@ -430,4 +430,144 @@ TEST_F(session, snapshot_restore_refusals)
 	EXPECT_EQ(-ENOSPC, kmqtt_nl_set_subscription(&self->genl.nl, &sub));
 }
 
+/* A message of the snapshot tests: topic "snap/N" and payload "N". */
+static void session_msg(struct kmqtt_nl_session_msg *sm, uint8_t *buf,
+			int n, uint8_t qos, uint16_t packet_id)
+{
+	int len = snprintf((char *)buf + 2, 16, "snap/%d", n);
+
+	memset(sm, 0, sizeof(*sm));
+	strcpy(sm->client_id, CLIENT_ID);
+	buf[0] = 0;
+	buf[1] = len;
+	buf[2 + len] = 0;	/* no properties */
+	len += 3;
+	len += snprintf((char *)buf + len, 16, "%d", n);
+	sm->m = (struct kmqtt_nl_msg){ .qos = qos, .data = buf, .len = len };
+	sm->packet_id = packet_id;
+}
+
+/* The dumped messages of CLIENT_ID, their data copied. */
+struct dumped_msgs {
+	struct kmqtt_nl_session_msg sm[8];
+	uint8_t data[8][32];
+	size_t count;
+};
+
+static void keep_msg(const struct kmqtt_nl_session_msg *sm, void *arg)
+{
+	struct dumped_msgs *d = arg;
+
+	if (strcmp(sm->client_id, CLIENT_ID) || d->count == 8 ||
+	    sm->m.len > sizeof(d->data[0]))
+		return;
+	memcpy(d->data[d->count], sm->m.data, sm->m.len);
+	d->sm[d->count] = *sm;
+	d->sm[d->count].m.data = d->data[d->count];
+	d->count++;
+}
+
+/*
+ * The messages of a session from a snapshot, in flight (a QoS 1 PUBLISH
+ * with its subscription identifier, a QoS 2 flow at PUBREL) and queued,
+ * come out of a dump as they went in, and go to the client that comes
+ * back: the PUBLISH again with DUP and its packet id, the PUBREL, then
+ * the queue in its order.
+ */
+TEST_F(session, snapshot_restores_messages_in_flight_and_queued)
+{
+	struct kmqtt_nl_session s = { .client_id = CLIENT_ID,
+				      .session_expiry = 60 };
+	static const struct mqtt_pub_opts retained_qos1 = { .qos = 1,
+							    .retain = true };
+	struct kmqtt_nl_session_msg sm;
+	struct dumped_msgs d = { 0 };
+	struct mqtt_received m;
+	uint8_t buf[4][32];
+
+	ASSERT_EQ(0, kmqtt_nl_set_session(&self->genl.nl, &s));
+	session_msg(&sm, buf[0], 1, 1, 7);
+	sm.n_sub_ids = 1;
+	sm.sub_ids[0] = 5;
+	ASSERT_EQ(0, kmqtt_nl_set_session_msg(&self->genl.nl, &sm))
+		TH_LOG("%s", self->genl.nl.error);
+	session_msg(&sm, buf[1], 2, 2, 8);
+	sm.released = true;
+	ASSERT_EQ(0, kmqtt_nl_set_session_msg(&self->genl.nl, &sm));
+	session_msg(&sm, buf[2], 3, 2, 0);
+	ASSERT_EQ(0, kmqtt_nl_set_session_msg(&self->genl.nl, &sm));
+	session_msg(&sm, buf[3], 4, 1, 0);
+	sm.retain = true;
+	ASSERT_EQ(0, kmqtt_nl_set_session_msg(&self->genl.nl, &sm));
+
+	ASSERT_EQ(0, kmqtt_nl_dump_session_msgs(&self->genl.nl, keep_msg, &d))
+		TH_LOG("%s", self->genl.nl.error);
+	ASSERT_EQ(4, d.count);
+	EXPECT_EQ(7, d.sm[0].packet_id);
+	EXPECT_EQ(1, d.sm[0].m.qos);
+	ASSERT_EQ(1, d.sm[0].n_sub_ids);
+	EXPECT_EQ(5, d.sm[0].sub_ids[0]);
+	EXPECT_EQ(8, d.sm[1].packet_id);
+	EXPECT_TRUE(d.sm[1].released);
+	EXPECT_EQ(0, d.sm[2].packet_id);
+	EXPECT_EQ(2, d.sm[2].m.qos);
+	EXPECT_EQ(0, d.sm[3].packet_id);
+	EXPECT_TRUE(d.sm[3].retain);
+	ASSERT_EQ(sizeof("snap/4") + 2 + 1, d.sm[3].m.len);
+	EXPECT_EQ(0, memcmp(buf[3], d.sm[3].m.data, d.sm[3].m.len));
+
+	ASSERT_EQ(0, kmqtt_nl_set_acl(&self->genl.nl, CLIENT_ID, NULL));
+	ASSERT_TRUE(connect_persistent(_metadata, self));
+	ASSERT_EQ(0, mqtt_receive(self->sub, &m, true, MQTT_TEST_TIMEOUT_MS));
+	EXPECT_STREQ("snap/1", m.topic);
+	EXPECT_EQ(7, m.opts.packet_id);
+	EXPECT_TRUE(m.opts.dup);
+	EXPECT_EQ(1, m.opts.qos);
+	ASSERT_EQ(0, mqtt_expect_pub_ack(self->sub, MQTT_PUBREL, 8));
+	ASSERT_EQ(0, mqtt_send_pub_ack(self->sub, MQTT_PUBCOMP, 8));
+	ASSERT_EQ(0, mqtt_expect_message(self->sub, "snap/3", "3", &at_qos2));
+	ASSERT_EQ(0, mqtt_expect_message(self->sub, "snap/4", "4",
+					 &retained_qos1));
+}
+
+/* What no session could have had in flight or queued is refused. */
+TEST_F(session, snapshot_message_refusals)
+{
+	struct kmqtt_nl_session s = { .client_id = CLIENT_ID,
+				      .session_expiry = 60 };
+	struct kmqtt_nl_session_msg sm;
+	uint8_t buf[32];
+
+	session_msg(&sm, buf, 1, 1, 7);
+	EXPECT_EQ(-ENOENT, kmqtt_nl_set_session_msg(&self->genl.nl, &sm));
+	ASSERT_EQ(0, kmqtt_nl_set_session(&self->genl.nl, &s));
+	ASSERT_EQ(0, kmqtt_nl_set_session_msg(&self->genl.nl, &sm));
+	/* The same packet id in flight twice. */
+	EXPECT_EQ(-EEXIST, kmqtt_nl_set_session_msg(&self->genl.nl, &sm));
+	/* QoS 0 has no packet id; QoS 1 nothing to release. */
+	session_msg(&sm, buf, 1, 0, 9);
+	EXPECT_EQ(-EINVAL, kmqtt_nl_set_session_msg(&self->genl.nl, &sm));
+	session_msg(&sm, buf, 1, 1, 9);
+	sm.released = true;
+	EXPECT_EQ(-EINVAL, kmqtt_nl_set_session_msg(&self->genl.nl, &sm));
+	session_msg(&sm, buf, 1, 1, 9);
+	sm.n_sub_ids = KMQTT_SUB_IDS_MAX;
+	sm.sub_ids[0] = sm.sub_ids[1] = sm.sub_ids[2] = 1;
+	sm.sub_ids[3] = MQTT_SUBSCRIPTION_ID_MAX + 1;
+	EXPECT_EQ(-ERANGE, kmqtt_nl_set_session_msg(&self->genl.nl, &sm));
+	/* Not a message: a wildcard topic. */
+	session_msg(&sm, buf, 1, 1, 9);
+	buf[2 + 5] = '#';
+	EXPECT_EQ(-EINVAL, kmqtt_nl_set_session_msg(&self->genl.nl, &sm));
+	/* The queue's limit. */
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_QUEUED_MESSAGES, 1));
+	session_msg(&sm, buf, 2, 1, 0);
+	ASSERT_EQ(0, kmqtt_nl_set_session_msg(&self->genl.nl, &sm));
+	EXPECT_EQ(-ENOSPC, kmqtt_nl_set_session_msg(&self->genl.nl, &sm));
+	/* Not to a session that is online. */
+	ASSERT_TRUE(connect_persistent(_metadata, self));
+	EXPECT_EQ(-EBUSY, kmqtt_nl_set_session_msg(&self->genl.nl, &sm));
+}
+
 TEST_HARNESS_MAIN

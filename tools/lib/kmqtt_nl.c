@@ -83,6 +83,10 @@ static struct nla_policy attr_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_INSTANCE] = { .type = NLA_U64 },
 	[KMQTT_A_SESSION_EXPIRY] = { .type = NLA_U32 },
 	[KMQTT_A_OFFLINE_FOR] = { .type = NLA_U32 },
+	[KMQTT_A_PACKET_ID] = { .type = NLA_U16 },
+	[KMQTT_A_RETAIN] = { .type = NLA_U8 },
+	[KMQTT_A_RELEASED] = { .type = NLA_U8 },
+	[KMQTT_A_SUB_IDS] = { .type = NLA_NESTED },
 };
 
 static struct nla_policy stat_policy[KMQTT_STAT_MAX + 1] = {
@@ -818,9 +822,15 @@ int kmqtt_nl_dump_subscriptions(struct kmqtt_nl *nl,
 	return rc;
 }
 
-/* A message being put back together from the parts of a dump. */
+/*
+ * A message being put back together from the parts of a dump; once
+ * whole, @complete hands it out with the attributes of its last part.
+ */
 struct msg_walk {
-	void (*fn)(const struct kmqtt_nl_msg *m, void *arg);
+	void (*complete)(struct msg_walk *w, struct nlattr **tb,
+			 const struct kmqtt_nl_msg *m);
+	void (*retained_fn)(const struct kmqtt_nl_msg *m, void *arg);
+	void (*session_fn)(const struct kmqtt_nl_session_msg *sm, void *arg);
 	void *arg;
 	uint8_t *data;
 	size_t len, have;
@@ -868,33 +878,97 @@ static void parse_msg_part(struct nlattr **tb, void *arg)
 		m.expiry = nla_get_u32(tb[KMQTT_A_MSG_EXPIRY]);
 	m.data = walk->data;
 	m.len = walk->len;
-	walk->fn(&m, walk->arg);
+	walk->complete(walk, tb, &m);
 	return;
 bad:
 	walk->error = -EPROTO;
+}
+
+/* Run the dump of @cmd, whose messages come in parts, through @walk. */
+static int dump_msgs(struct kmqtt_nl *nl, uint8_t cmd, const char *name,
+		     struct msg_walk *walk)
+{
+	struct request req = { .name = name, .parse = parse_msg_part,
+			       .arg = walk };
+	struct nl_msg *msg;
+	int rc;
+
+	msg = new_request(nl, cmd, NLM_F_REQUEST | NLM_F_DUMP);
+	rc = msg ? run_request(nl, msg, &req) : -ENOMEM;
+	free(walk->data);
+	if (!rc && (walk->error || walk->have != walk->len)) {
+		rc = walk->error ? walk->error : -EPROTO;
+		snprintf(nl->error, sizeof(nl->error), "%s: %s", name,
+			 rc == -ENOMEM ? "out of memory" :
+			 "message parts that do not add up");
+	}
+	return rc;
+}
+
+static void retained_complete(struct msg_walk *w, struct nlattr **tb,
+			      const struct kmqtt_nl_msg *m)
+{
+	(void)tb;
+	w->retained_fn(m, w->arg);
 }
 
 int kmqtt_nl_dump_retained(struct kmqtt_nl *nl,
 			   void (*fn)(const struct kmqtt_nl_msg *m, void *arg),
 			   void *arg)
 {
-	struct msg_walk walk = { .fn = fn, .arg = arg };
-	struct request req = { .name = "GET_RETAINED",
-			       .parse = parse_msg_part, .arg = &walk };
-	struct nl_msg *msg;
-	int rc;
+	struct msg_walk walk = {
+		.complete = retained_complete,
+		.retained_fn = fn,
+		.arg = arg,
+	};
 
-	msg = new_request(nl, KMQTT_CMD_GET_RETAINED,
-			  NLM_F_REQUEST | NLM_F_DUMP);
-	rc = msg ? run_request(nl, msg, &req) : -ENOMEM;
-	free(walk.data);
-	if (!rc && (walk.error || walk.have != walk.len)) {
-		rc = walk.error ? walk.error : -EPROTO;
-		snprintf(nl->error, sizeof(nl->error), "%s: %s", req.name,
-			 rc == -ENOMEM ? "out of memory" :
-			 "message parts that do not add up");
+	return dump_msgs(nl, KMQTT_CMD_GET_RETAINED, "GET_RETAINED", &walk);
+}
+
+static void session_msg_complete(struct msg_walk *w, struct nlattr **tb,
+				 const struct kmqtt_nl_msg *m)
+{
+	struct kmqtt_nl_session_msg sm = { .m = *m };
+	struct nlattr *id;
+	int rem;
+
+	if (!tb[KMQTT_A_CLIENT_ID] || !tb[KMQTT_A_RETAIN]) {
+		w->error = -EPROTO;
+		return;
 	}
-	return rc;
+	get_client_id(tb[KMQTT_A_CLIENT_ID], sm.client_id);
+	sm.retain = nla_get_u8(tb[KMQTT_A_RETAIN]);
+	if (tb[KMQTT_A_PACKET_ID])
+		sm.packet_id = nla_get_u16(tb[KMQTT_A_PACKET_ID]);
+	if (tb[KMQTT_A_RELEASED])
+		sm.released = nla_get_u8(tb[KMQTT_A_RELEASED]);
+	if (tb[KMQTT_A_SUB_IDS]) {
+		nla_for_each_nested(id, tb[KMQTT_A_SUB_IDS], rem) {
+			if (nla_type(id) != KMQTT_A_SUB_ID ||
+			    nla_len(id) != sizeof(uint32_t) ||
+			    sm.n_sub_ids == KMQTT_SUB_IDS_MAX) {
+				w->error = -EPROTO;
+				return;
+			}
+			sm.sub_ids[sm.n_sub_ids++] = nla_get_u32(id);
+		}
+	}
+	w->session_fn(&sm, w->arg);
+}
+
+int kmqtt_nl_dump_session_msgs(struct kmqtt_nl *nl,
+			       void (*fn)(const struct kmqtt_nl_session_msg *sm,
+					  void *arg),
+			       void *arg)
+{
+	struct msg_walk walk = {
+		.complete = session_msg_complete,
+		.session_fn = fn,
+		.arg = arg,
+	};
+
+	return dump_msgs(nl, KMQTT_CMD_GET_SESSION_MSG, "GET_SESSION_MSG",
+			 &walk);
 }
 
 /*
@@ -926,30 +1000,87 @@ static int fit_sndbuf(struct kmqtt_nl *nl, size_t size)
 	return -EMSGSIZE;
 }
 
-int kmqtt_nl_set_retained(struct kmqtt_nl *nl, const struct kmqtt_nl_msg *m)
+/*
+ * A request of @cmd with room for the message @m, whose parts
+ * put_msg() adds; NULL with nl->error and *@rc.
+ */
+static struct nl_msg *new_msg_request(struct kmqtt_nl *nl, uint8_t cmd,
+				      const struct kmqtt_nl_msg *m, int *rc)
 {
-	struct request r = { .name = "SET_RETAINED", .parse = parse_nothing };
 	size_t parts = m->len / KMQTT_MSG_DATA_MAX + 1;
 	size_t size = REQUEST_FIXED_SIZE + m->len + parts * NLA_HDRLEN * 2;
 	struct nl_msg *msg;
-	size_t off, part;
-	int rc;
 
-	rc = fit_sndbuf(nl, size);
-	if (rc)
-		return rc;
-	msg = new_acked_request(nl, KMQTT_CMD_SET_RETAINED, size);
+	*rc = fit_sndbuf(nl, size);
+	if (*rc)
+		return NULL;
+	msg = new_acked_request(nl, cmd, size);
 	if (!msg)
-		return -ENOMEM;
+		*rc = -ENOMEM;
+	return msg;
+}
+
+/* @m's QoS, expiry and data, in parts of at most KMQTT_MSG_DATA_MAX. */
+static int put_msg(struct nl_msg *msg, const struct kmqtt_nl_msg *m)
+{
+	size_t off, part;
+
 	if (nla_put_u8(msg, KMQTT_A_QOS, m->qos) ||
 	    (m->expiry && nla_put_u32(msg, KMQTT_A_MSG_EXPIRY, m->expiry)))
-		return put_message_too_large(nl, msg, r.name);
+		return -EMSGSIZE;
 	for (off = 0; off < m->len; off += part) {
 		part = m->len - off;
 		if (part > KMQTT_MSG_DATA_MAX)
 			part = KMQTT_MSG_DATA_MAX;
 		if (nla_put(msg, KMQTT_A_MSG_DATA, (int)part, m->data + off))
+			return -EMSGSIZE;
+	}
+	return 0;
+}
+
+int kmqtt_nl_set_retained(struct kmqtt_nl *nl, const struct kmqtt_nl_msg *m)
+{
+	struct request r = { .name = "SET_RETAINED", .parse = parse_nothing };
+	struct nl_msg *msg;
+	int rc;
+
+	msg = new_msg_request(nl, KMQTT_CMD_SET_RETAINED, m, &rc);
+	if (!msg)
+		return rc;
+	if (put_msg(msg, m))
+		return put_message_too_large(nl, msg, r.name);
+	return run_request(nl, msg, &r);
+}
+
+int kmqtt_nl_set_session_msg(struct kmqtt_nl *nl,
+			     const struct kmqtt_nl_session_msg *sm)
+{
+	struct request r = { .name = "SET_SESSION_MSG",
+			     .parse = parse_nothing };
+	struct nlattr *nest;
+	struct nl_msg *msg;
+	uint8_t i;
+	int rc;
+
+	msg = new_msg_request(nl, KMQTT_CMD_SET_SESSION_MSG, &sm->m, &rc);
+	if (!msg)
+		return rc;
+	if (nla_put(msg, KMQTT_A_CLIENT_ID, (int)strlen(sm->client_id),
+		    sm->client_id) ||
+	    nla_put_u8(msg, KMQTT_A_RETAIN, sm->retain) ||
+	    (sm->packet_id &&
+	     (nla_put_u16(msg, KMQTT_A_PACKET_ID, sm->packet_id) ||
+	      nla_put_u8(msg, KMQTT_A_RELEASED, sm->released))) ||
+	    put_msg(msg, &sm->m))
+		return put_message_too_large(nl, msg, r.name);
+	if (sm->n_sub_ids) {
+		nest = nla_nest_start(msg, KMQTT_A_SUB_IDS);
+		if (!nest)
 			return put_message_too_large(nl, msg, r.name);
+		for (i = 0; i < sm->n_sub_ids; i++)
+			if (nla_put_u32(msg, KMQTT_A_SUB_ID, sm->sub_ids[i]))
+				return put_message_too_large(nl, msg, r.name);
+		nla_nest_end(msg, nest);
 	}
 	return run_request(nl, msg, &r);
 }

@@ -260,6 +260,38 @@ int kmqtt_nl_dump_retained(struct kmqtt_nl *nl,
 int kmqtt_nl_set_retained(struct kmqtt_nl *nl, const struct kmqtt_nl_msg *m);
 
 /*
+ * A message on its way to a persistent session, for snapshots: m.qos is
+ * the delivery's.  In flight when it has a packet id, else queued.
+ */
+struct kmqtt_nl_session_msg {
+	char client_id[KMQTT_CLIENT_ID_MAX + 1];
+	struct kmqtt_nl_msg m;
+	bool retain;
+	uint16_t packet_id;		/* 0: queued */
+	bool released;			/* QoS 2: PUBREL owed */
+	uint8_t n_sub_ids;
+	uint32_t sub_ids[KMQTT_SUB_IDS_MAX];
+};
+
+/*
+ * Call @fn for each message on its way to a persistent session, whole:
+ * per session in flight then queued, each in its order.  -EPROTO: the
+ * parts of a message did not add up.
+ */
+int kmqtt_nl_dump_session_msgs(struct kmqtt_nl *nl,
+			       void (*fn)(const struct kmqtt_nl_session_msg *sm,
+					  void *arg),
+			       void *arg);
+
+/*
+ * Append @sm to its offline session, for a snapshot.  -ENOENT: no such
+ * session; -EBUSY: online; -EEXIST: its packet id is in flight;
+ * -ENOSPC: a limit.
+ */
+int kmqtt_nl_set_session_msg(struct kmqtt_nl *nl,
+			     const struct kmqtt_nl_session_msg *sm);
+
+/*
  * A client's AUTH (re-authentication, MQTT 5.0 4.12.1) relayed by the
  * module: @data (NULL when the packet had none) is valid during the
  * callback only.

@@ -33,6 +33,9 @@
 #define KMQTT_AUTH_METHOD_MAX	256
 #define KMQTT_AUTH_DATA_MAX	4096
 
+/* Subscription identifiers one delivery carries, at most. */
+#define KMQTT_SUB_IDS_MAX	4
+
 /* Most bytes of one KMQTT_A_MSG_DATA attribute. */
 #define KMQTT_MSG_DATA_MAX	32768
 
@@ -134,6 +137,22 @@ enum kmqtt_cmd {
 	 * -ENOSPC: a subscription limit or the memory limit.
 	 */
 	KMQTT_CMD_SET_SUBSCRIPTION,
+	/*
+	 * dump: the messages on their way to persistent sessions, for a
+	 * snapshot: per session in flight then queued, each in its order,
+	 * in parts as GET_RETAINED has them, with CLIENT_ID, QOS (the
+	 * delivery's), RETAIN, PACKET_ID and RELEASED when in flight, and
+	 * SUB_IDS when it carries subscription identifiers.
+	 */
+	KMQTT_CMD_GET_SESSION_MSG,
+	/*
+	 * doit: append a message from a snapshot to an offline session:
+	 * CLIENT_ID, QOS, RETAIN, MSG_DATA (all parts), optionally
+	 * MSG_EXPIRY, PACKET_ID (in flight; absent: queued), RELEASED,
+	 * SUB_IDS.  -ENOENT: no such session, -EBUSY: it is online,
+	 * -EEXIST: the packet id is in flight, -ENOSPC: a limit.
+	 */
+	KMQTT_CMD_SET_SESSION_MSG,
 
 	__KMQTT_CMD_MAX,
 };
@@ -262,6 +281,15 @@ enum kmqtt_attr {
 	KMQTT_A_INSTANCE,
 	/* u32: seconds an offline session has been offline */
 	KMQTT_A_OFFLINE_FOR,
+	KMQTT_A_PACKET_ID,	/* u16: of a message in flight */
+	KMQTT_A_RETAIN,		/* u8: the PUBLISH goes with RETAIN set */
+	/* u8: QoS 2 in flight, PUBREC received: PUBREL is owed */
+	KMQTT_A_RELEASED,
+	/*
+	 * nested: the SUB_IDs a delivery carries, at most
+	 * KMQTT_SUB_IDS_MAX
+	 */
+	KMQTT_A_SUB_IDS,
 
 	__KMQTT_A_MAX,
 };
