@@ -166,6 +166,15 @@ static void save_session_msg(const struct kmqtt_nl_session_msg *sm,
 	w->session_msgs++;
 }
 
+static void save_session_qos2(const char *client_id, const uint16_t *ids,
+			      size_t n, void *arg)
+{
+	struct save_walk *w = arg;
+
+	if (session_saved(w, client_id))
+		snapshot_put_session_qos2(w->buf, client_id, ids, n);
+}
+
 /* The module's state into @buf: 0, or -errno with the reason logged. */
 static int save_records(struct persist *p, struct save_walk *w)
 {
@@ -179,6 +188,8 @@ static int save_records(struct persist *p, struct save_walk *w)
 	}
 	if (!rc)
 		rc = kmqtt_nl_dump_session_msgs(p->nl, save_session_msg, w);
+	if (!rc)
+		rc = kmqtt_nl_dump_session_qos2(p->nl, save_session_qos2, w);
 	if (rc) {
 		log_error("Saving %s/%s: %s", p->dir, p->name, p->nl->error);
 		return rc;
@@ -241,6 +252,7 @@ struct restore_tally {
 struct restore_walk {
 	struct kmqtt_nl *nl;
 	struct restore_tally retained, sessions, subscriptions, session_msgs;
+	struct restore_tally session_qos2;
 };
 
 static void tally(struct restore_tally *t, struct kmqtt_nl *nl, int rc)
@@ -285,6 +297,15 @@ static void restore_session_msg(const struct kmqtt_nl_session_msg *sm,
 	tally(&w->session_msgs, w->nl, kmqtt_nl_set_session_msg(w->nl, sm));
 }
 
+static void restore_session_qos2(const char *client_id, const uint16_t *ids,
+				 size_t n, void *arg)
+{
+	struct restore_walk *w = arg;
+
+	tally(&w->session_qos2, w->nl,
+	      kmqtt_nl_set_session_qos2(w->nl, client_id, ids, n));
+}
+
 static size_t report_refused(const struct persist *p, const char *what,
 			     const struct restore_tally *t)
 {
@@ -326,6 +347,7 @@ static int restore(struct persist *p, const void *data, size_t len,
 		.session = restore_session,
 		.subscription = restore_subscription,
 		.session_msg = restore_session_msg,
+		.session_qos2 = restore_session_qos2,
 		.arg = &walk,
 	};
 	struct snapshot_counts counts;
@@ -369,7 +391,9 @@ static int restore(struct persist *p, const void *data, size_t len,
 	if (report_refused(p, "retained messages", &walk.retained) +
 	    report_refused(p, "sessions", &walk.sessions) +
 	    report_refused(p, "subscriptions", &walk.subscriptions) +
-	    report_refused(p, "messages of sessions", &walk.session_msgs))
+	    report_refused(p, "messages of sessions", &walk.session_msgs) +
+	    report_refused(p, "sessions' QoS 2 packet id lists",
+			   &walk.session_qos2))
 		return keep_aside(p, "partial",
 				  "not all of it was restored (see above)",
 				  err, errlen);

@@ -30,6 +30,8 @@ enum snapshot_record {
 	 * released, u8 n, n u32 subscription identifiers, then a message
 	 */
 	SNAPSHOT_SESSION_MSG = 5,
+	/* bytes client id, u32 n, n u16 inbound QoS 2 packet ids */
+	SNAPSHOT_SESSION_QOS2 = 6,
 };
 
 /* A message in a record: u8 QoS, u64 expires_at (0: never), bytes. */
@@ -115,6 +117,18 @@ void snapshot_put_subscription(struct persist_buf *buf,
 	persist_put_bytes(buf, s->filter, (uint32_t)len);
 	persist_put_u8(buf, s->options);
 	persist_put_u32(buf, s->sub_id);
+}
+
+void snapshot_put_session_qos2(struct persist_buf *buf, const char *client_id,
+			       const uint16_t *ids, size_t n)
+{
+	size_t id_len = strlen(client_id), i;
+
+	put_record(buf, SNAPSHOT_SESSION_QOS2, 4 + id_len + 4 + 2 * n);
+	persist_put_bytes(buf, client_id, (uint32_t)id_len);
+	persist_put_u32(buf, (uint32_t)n);
+	for (i = 0; i < n; i++)
+		persist_put_u16(buf, ids[i]);
 }
 
 static int bad(char *err, size_t errlen, size_t record, const char *what)
@@ -254,6 +268,21 @@ static bool read_session_msg(struct persist_reader *r, time_t now,
 	       !(sm->released && (!sm->packet_id || sm->m.qos != 2));
 }
 
+/* Up to 65535 packet ids, none 0, into @ids (room for 65535). */
+static bool read_qos2(struct persist_reader *r, char *client_id,
+		      uint16_t *ids, uint32_t *n)
+{
+	uint32_t i;
+
+	if (!read_string(r, client_id, KMQTT_CLIENT_ID_MAX, false) ||
+	    !persist_get_u32(r, n) || !*n || *n > UINT16_MAX)
+		return false;
+	for (i = 0; i < *n; i++)
+		if (!persist_get_u16(r, &ids[i]) || !ids[i])
+			return false;
+	return !r->left;
+}
+
 /* One pass over the records: checking only (@v NULL) or handing out. */
 static int snapshot_pass(const void *data, size_t len, time_t now,
 			 struct snapshot_header *hdr,
@@ -263,6 +292,9 @@ static int snapshot_pass(const void *data, size_t len, time_t now,
 {
 	/* Too large for the stack; kmqttd reads one snapshot at a time. */
 	static char filter[MQTT_MAX_TOPIC_LEN + 1];
+	static uint16_t qos2_ids[UINT16_MAX];
+	char qos2_client[KMQTT_CLIENT_ID_MAX + 1];
+	uint32_t n_ids;
 	struct kmqtt_nl_subscription sub;
 	struct kmqtt_nl_session_msg session_msg;
 	struct kmqtt_nl_session session;
@@ -336,6 +368,14 @@ static int snapshot_pass(const void *data, size_t len, time_t now,
 			counts->session_msgs++;
 			if (v && v->session_msg)
 				v->session_msg(&session_msg, v->arg);
+			break;
+		case SNAPSHOT_SESSION_QOS2:
+			if (!read_qos2(&body, qos2_client, qos2_ids, &n_ids))
+				return bad(err, errlen, record,
+					   "not a session's QoS 2 packet ids");
+			if (v && v->session_qos2)
+				v->session_qos2(qos2_client, qos2_ids, n_ids,
+						v->arg);
 			break;
 		default:
 			return bad(err, errlen, record,

@@ -30,6 +30,9 @@ struct seen {
 	size_t n_subs;
 	struct kmqtt_nl_session_msg msgs[2];
 	size_t n_msgs;
+	char qos2_client[16];
+	uint16_t qos2_ids[4];
+	size_t n_qos2;
 	char order[8];		/* r, s, u for each record handed out */
 };
 
@@ -62,6 +65,17 @@ static void keep_session_msg(const struct kmqtt_nl_session_msg *sm,
 	if (s->n_msgs < 2)
 		s->msgs[s->n_msgs] = *sm;
 	s->n_msgs++;
+}
+
+static void keep_qos2(const char *client_id, const uint16_t *ids, size_t n,
+		      void *arg)
+{
+	struct seen *s = arg;
+
+	strncat(s->order, "q", sizeof(s->order) - strlen(s->order) - 1);
+	snprintf(s->qos2_client, sizeof(s->qos2_client), "%s", client_id);
+	s->n_qos2 = n;
+	memcpy(s->qos2_ids, ids, (n < 4 ? n : 4) * sizeof(*ids));
 }
 
 static void keep_subscription(const struct kmqtt_nl_subscription *sub,
@@ -106,7 +120,8 @@ static int read_all(FIXTURE_DATA(snapshot) *self)
 	const struct snapshot_visitor v = {
 		.retained = keep, .session = keep_session,
 		.subscription = keep_subscription,
-		.session_msg = keep_session_msg, .arg = &self->seen,
+		.session_msg = keep_session_msg, .session_qos2 = keep_qos2,
+		.arg = &self->seen,
 	};
 
 	return snapshot_read(self->buf.data, self->buf.len, NOW, &self->hdr,
@@ -399,6 +414,29 @@ TEST_F(snapshot, bad_session_messages_refused)
 		EXPECT_STREQ("record 2: not a message of a session", self->err);
 	}
 	EXPECT_EQ(0, self->seen.n_msgs);
+}
+
+/* A session's inbound QoS 2 packet ids: 1..65535, none refused. */
+TEST_F(snapshot, session_qos2_ids)
+{
+	static const uint16_t ids[] = { 1, 700, 65535 };
+	static const uint16_t zero[] = { 5, 0 };
+	size_t header_len = self->buf.len;
+
+	snapshot_put_session_qos2(&self->buf, "dev-9", ids, 3);
+	ASSERT_EQ(0, read_all(self)) TH_LOG("%s", self->err);
+	EXPECT_STREQ("q", self->seen.order);
+	EXPECT_STREQ("dev-9", self->seen.qos2_client);
+	ASSERT_EQ(3, self->seen.n_qos2);
+	EXPECT_EQ(0, memcmp(ids, self->seen.qos2_ids, sizeof(ids)));
+
+	self->buf.len = header_len;
+	snapshot_put_session_qos2(&self->buf, "dev-9", zero, 2);
+	EXPECT_EQ(-EBADMSG, read_all(self));
+	EXPECT_STREQ("record 2: not a session's QoS 2 packet ids", self->err);
+	self->buf.len = header_len;
+	snapshot_put_session_qos2(&self->buf, "dev-9", ids, 0);
+	EXPECT_EQ(-EBADMSG, read_all(self));
 }
 
 TEST_HARNESS_MAIN

@@ -127,6 +127,19 @@ static const struct nla_policy kmqtt_set_subscription_policy[KMQTT_A_MAX + 1] = 
 	[KMQTT_A_SUB_ID] = NLA_POLICY_FULL_RANGE(NLA_U32, &kmqtt_sub_id_range),
 };
 
+/* Past the s16 bounds of NLA_POLICY_RANGE(). */
+static struct netlink_range_validation kmqtt_qos2_ids_range = {
+	.min = 2,
+	.max = KMQTT_QOS2_IDS_MAX * 2,
+};
+
+static const struct nla_policy kmqtt_set_session_qos2_policy[KMQTT_A_MAX + 1] = {
+	[KMQTT_A_CLIENT_ID] = NLA_POLICY_RANGE(NLA_BINARY, 1,
+					       KMQTT_CLIENT_ID_MAX),
+	[KMQTT_A_QOS2_IDS] = NLA_POLICY_FULL_RANGE(NLA_BINARY,
+						   &kmqtt_qos2_ids_range),
+};
+
 static const struct nla_policy kmqtt_sub_ids_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_SUB_ID] = NLA_POLICY_FULL_RANGE(NLA_U32, &kmqtt_sub_id_range),
 };
@@ -1123,69 +1136,56 @@ static int kmqtt_netlink_dump_retained_done(struct netlink_callback *cb)
 }
 
 /*
- * Where a dump of the sessions' messages stands between rounds
- * (cb->args[0]): the session being dumped and its records, taken at
- * once so that its messages come out whole and in their order.
+ * Where a dump that goes session by session stands between rounds
+ * (cb->args[0]): the session being dumped and its items, taken at once
+ * so that they come out whole and in their order while traffic goes on.
  */
-struct kmqtt_netlink_session_msgs {
+struct kmqtt_netlink_batch {
 	u64 session_id;
 	u8 client_id[KMQTT_CLIENT_ID_MAX];
 	u16 client_id_len;
-	struct kmqtt_delivery_record *recs;
+	void *items;
 	u32 n, i;
-	u32 offset;			/* of recs[i]'s message */
+	u32 offset;			/* into items[i], sent in parts */
 };
 
-static int kmqtt_netlink_dump_session_msgs(struct sk_buff *skb,
-					   struct netlink_callback *cb)
+/* What such a dump takes, sends and lets go of. */
+struct kmqtt_netlink_batch_ops {
+	/* The next session's items: their number, 0 at the end, -errno. */
+	int (*next)(struct kmqtt_broker *broker, struct kmqtt_netlink_batch *b);
+	/* One message from items[i] on, moving b->i and b->offset. */
+	int (*fill)(struct sk_buff *skb, struct kmqtt_netlink_batch *b,
+		    u32 portid, u32 seq);
+	void (*release)(struct kmqtt_netlink_batch *b);
+};
+
+static int kmqtt_netlink_dump_batches(struct sk_buff *skb,
+				      struct netlink_callback *cb,
+				      const struct kmqtt_netlink_batch_ops *ops)
 {
 	struct kmqtt_broker *broker = kmqtt_broker_get(sock_net(skb->sk));
-	struct kmqtt_netlink_session_msgs *d = (void *)cb->args[0];
-	struct kmqtt_netlink_part part;
+	struct kmqtt_netlink_batch *b = (void *)cb->args[0];
 	int n, ret = 0;
 
-	if (!d) {
-		d = kzalloc(sizeof(*d), GFP_KERNEL);
-		if (!d)
+	if (!b) {
+		b = kzalloc(sizeof(*b), GFP_KERNEL);
+		if (!b)
 			return -ENOMEM;
-		cb->args[0] = (long)d;
+		cb->args[0] = (long)b;
 	}
 	for (;;) {
-		if (d->i == d->n) {
-			kmqtt_delivery_records_free(d->recs, d->n);
-			d->recs = NULL;
-			d->n = 0;
-			d->i = 0;
-			n = kmqtt_session_next_records(broker, d->session_id,
-						       &d->session_id,
-						       d->client_id,
-						       &d->client_id_len,
-						       &d->recs);
+		if (b->i == b->n) {
+			ops->release(b);
+			n = ops->next(broker, b);
 			if (n < 0)
 				return skb->len ? skb->len : n;
 			if (!n)
 				break;
-			d->n = n;
-			d->offset = 0;
 		}
-		part = (struct kmqtt_netlink_part){
-			.msg = d->recs[d->i].msg,
-			.qos = d->recs[d->i].qos,
-			.client_id = d->client_id,
-			.client_id_len = d->client_id_len,
-			.rec = &d->recs[d->i],
-		};
-		ret = kmqtt_netlink_fill_msg_part(skb,
-						  KMQTT_CMD_GET_SESSION_MSG,
-						  &part, &d->offset,
-						  NETLINK_CB(cb->skb).portid,
-						  cb->nlh->nlmsg_seq);
+		ret = ops->fill(skb, b, NETLINK_CB(cb->skb).portid,
+				cb->nlh->nlmsg_seq);
 		if (ret)
 			break;
-		if (d->offset == part.msg->len) {
-			d->i++;
-			d->offset = 0;
-		}
 	}
 	/* Nothing fitted an empty buffer: an error, not the dump's end. */
 	if (ret && !skb->len)
@@ -1193,16 +1193,171 @@ static int kmqtt_netlink_dump_session_msgs(struct sk_buff *skb,
 	return ret ? skb->len : 0;
 }
 
-static int kmqtt_netlink_dump_session_msgs_done(struct netlink_callback *cb)
+static void kmqtt_netlink_dump_batches_done(struct netlink_callback *cb,
+					    const struct kmqtt_netlink_batch_ops *ops)
 {
-	struct kmqtt_netlink_session_msgs *d = (void *)cb->args[0];
+	struct kmqtt_netlink_batch *b = (void *)cb->args[0];
 
-	if (d) {
-		kmqtt_delivery_records_free(d->recs, d->n);
-		kfree(d);
+	if (b) {
+		ops->release(b);
+		kfree(b);
 	}
 	cb->args[0] = 0;
+}
+
+static int kmqtt_netlink_next_records(struct kmqtt_broker *broker,
+				      struct kmqtt_netlink_batch *b)
+{
+	struct kmqtt_delivery_record *recs;
+	int n = kmqtt_session_next_records(broker, b->session_id,
+					   &b->session_id, b->client_id,
+					   &b->client_id_len, &recs);
+
+	if (n > 0) {
+		b->items = recs;
+		b->n = n;
+	}
+	return n;
+}
+
+static int kmqtt_netlink_fill_record(struct sk_buff *skb,
+				     struct kmqtt_netlink_batch *b, u32 portid,
+				     u32 seq)
+{
+	struct kmqtt_delivery_record *rec =
+		(struct kmqtt_delivery_record *)b->items + b->i;
+	const struct kmqtt_netlink_part part = {
+		.msg = rec->msg,
+		.qos = rec->qos,
+		.client_id = b->client_id,
+		.client_id_len = b->client_id_len,
+		.rec = rec,
+	};
+	int ret = kmqtt_netlink_fill_msg_part(skb, KMQTT_CMD_GET_SESSION_MSG,
+					      &part, &b->offset, portid, seq);
+
+	if (!ret && b->offset == rec->msg->len) {
+		b->i++;
+		b->offset = 0;
+	}
+	return ret;
+}
+
+static void kmqtt_netlink_release_records(struct kmqtt_netlink_batch *b)
+{
+	kmqtt_delivery_records_free(b->items, b->n);
+	b->items = NULL;
+	b->n = 0;
+	b->i = 0;
+	b->offset = 0;
+}
+
+static const struct kmqtt_netlink_batch_ops kmqtt_netlink_records_ops = {
+	.next = kmqtt_netlink_next_records,
+	.fill = kmqtt_netlink_fill_record,
+	.release = kmqtt_netlink_release_records,
+};
+
+static int kmqtt_netlink_next_qos2(struct kmqtt_broker *broker,
+				   struct kmqtt_netlink_batch *b)
+{
+	u16 *ids;
+	int n = kmqtt_session_next_qos2(broker, b->session_id, &b->session_id,
+					b->client_id, &b->client_id_len, &ids);
+
+	if (n > 0) {
+		b->items = ids;
+		b->n = n;
+	}
+	return n;
+}
+
+/* As many of the ids from items[i] on as fit in one message. */
+static int kmqtt_netlink_fill_qos2(struct sk_buff *skb,
+				   struct kmqtt_netlink_batch *b, u32 portid,
+				   u32 seq)
+{
+	u32 count;
+	void *hdr;
+	int room;
+
+	hdr = genlmsg_put(skb, portid, seq, &kmqtt_family, NLM_F_MULTI,
+			  KMQTT_CMD_GET_SESSION_QOS2);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put(skb, KMQTT_A_CLIENT_ID, b->client_id_len, b->client_id))
+		goto cancel;
+	room = round_down(skb_tailroom(skb) - nla_total_size(0),
+			  NLA_ALIGNTO);
+	count = min3(b->n - b->i, (u32)KMQTT_QOS2_IDS_MAX,
+		     room > 0 ? (u32)room / 2 : 0U);
+	if (!count || nla_put(skb, KMQTT_A_QOS2_IDS, count * 2,
+			      (u16 *)b->items + b->i))
+		goto cancel;
+	genlmsg_end(skb, hdr);
+	b->i += count;
 	return 0;
+cancel:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
+static void kmqtt_netlink_release_qos2(struct kmqtt_netlink_batch *b)
+{
+	kvfree(b->items);
+	b->items = NULL;
+	b->n = 0;
+	b->i = 0;
+}
+
+static const struct kmqtt_netlink_batch_ops kmqtt_netlink_qos2_ops = {
+	.next = kmqtt_netlink_next_qos2,
+	.fill = kmqtt_netlink_fill_qos2,
+	.release = kmqtt_netlink_release_qos2,
+};
+
+static int kmqtt_netlink_dump_session_msgs_done(struct netlink_callback *cb)
+{
+	kmqtt_netlink_dump_batches_done(cb, &kmqtt_netlink_records_ops);
+	return 0;
+}
+
+static int kmqtt_netlink_dump_session_qos2_done(struct netlink_callback *cb)
+{
+	kmqtt_netlink_dump_batches_done(cb, &kmqtt_netlink_qos2_ops);
+	return 0;
+}
+
+static int kmqtt_netlink_set_session_qos2(struct sk_buff *skb,
+					  struct genl_info *info)
+{
+	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
+	struct nlattr *id = info->attrs[KMQTT_A_CLIENT_ID];
+	struct nlattr *ids = info->attrs[KMQTT_A_QOS2_IDS];
+	const u16 *p;
+	u32 i, n;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, KMQTT_A_CLIENT_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, KMQTT_A_QOS2_IDS))
+		return -EINVAL;
+	p = nla_data(ids);
+	n = nla_len(ids) / 2;
+	/* MQTT-2.3.1-1: never 0. */
+	for (i = 0; i < n && p[i]; i++)
+		;
+	if (nla_len(ids) % 2 || i < n) {
+		NL_SET_ERR_MSG_ATTR(info->extack, ids,
+				    "not a list of packet ids");
+		return -EINVAL;
+	}
+	ret = kmqtt_session_restore_qos2(broker, nla_data(id), nla_len(id), p,
+					 n);
+	if (ret == -ENOENT)
+		NL_SET_ERR_MSG_ATTR(info->extack, id, "no such session");
+	else if (ret == -EBUSY)
+		NL_SET_ERR_MSG_ATTR(info->extack, id, "the session is online");
+	return ret;
 }
 
 /*
@@ -1546,6 +1701,8 @@ static int kmqtt_netlink_doit(struct sk_buff *skb, struct genl_info *info)
 		return kmqtt_netlink_set_subscription(skb, info);
 	case KMQTT_CMD_SET_SESSION_MSG:
 		return kmqtt_netlink_set_session_msg(skb, info);
+	case KMQTT_CMD_SET_SESSION_QOS2:
+		return kmqtt_netlink_set_session_qos2(skb, info);
 	}
 	return -EOPNOTSUPP;
 }
@@ -1577,7 +1734,11 @@ static int kmqtt_netlink_dumpit(struct sk_buff *skb,
 	case KMQTT_CMD_GET_RETAINED:
 		return kmqtt_netlink_dump_retained(skb, cb);
 	case KMQTT_CMD_GET_SESSION_MSG:
-		return kmqtt_netlink_dump_session_msgs(skb, cb);
+		return kmqtt_netlink_dump_batches(skb, cb,
+						  &kmqtt_netlink_records_ops);
+	case KMQTT_CMD_GET_SESSION_QOS2:
+		return kmqtt_netlink_dump_batches(skb, cb,
+						  &kmqtt_netlink_qos2_ops);
 	}
 	return -EOPNOTSUPP;
 }
@@ -1687,6 +1848,21 @@ static const struct genl_ops kmqtt_netlink_ops[] = {
 		.cmd = KMQTT_CMD_SET_SESSION_MSG,
 		.doit = kmqtt_netlink_doit,
 		.policy = kmqtt_set_session_msg_policy,
+		.maxattr = KMQTT_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KMQTT_CMD_GET_SESSION_QOS2,
+		.dumpit = kmqtt_netlink_dumpit,
+		.done = kmqtt_netlink_dump_session_qos2_done,
+		.policy = kmqtt_no_attrs_policy,
+		.maxattr = KMQTT_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KMQTT_CMD_SET_SESSION_QOS2,
+		.doit = kmqtt_netlink_doit,
+		.policy = kmqtt_set_session_qos2_policy,
 		.maxattr = KMQTT_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},

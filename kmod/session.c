@@ -538,6 +538,15 @@ int kmqtt_session_restore_subscription(struct kmqtt_broker *broker,
 	return ret;
 }
 
+/* Which session a snapshot's batch is of: its id and client id. */
+static void kmqtt_session_name(const struct kmqtt_session *session, u64 *id,
+			       u8 *client_id, u16 *len)
+{
+	*id = session->id;
+	*len = session->client_id_len;
+	memcpy(client_id, session->client_id, *len);
+}
+
 int kmqtt_session_next_records(struct kmqtt_broker *broker, u64 after,
 			       u64 *id, u8 *client_id, u16 *len,
 			       struct kmqtt_delivery_record **recs)
@@ -576,9 +585,7 @@ int kmqtt_session_next_records(struct kmqtt_broker *broker, u64 after,
 		got = NULL;
 	}
 	if (n) {
-		*id = session->id;
-		*len = session->client_id_len;
-		memcpy(client_id, session->client_id, *len);
+		kmqtt_session_name(session, id, client_id, len);
 		*recs = got;
 	}
 	mutex_unlock(&broker->sessions_lock);
@@ -602,6 +609,73 @@ int kmqtt_session_restore_message(struct kmqtt_broker *broker,
 	mutex_unlock(&broker->sessions_lock);
 	if (ret)
 		kmqtt_delivery_free_unused(broker, &d, 1);
+	return ret;
+}
+
+int kmqtt_session_next_qos2(struct kmqtt_broker *broker, u64 after, u64 *id,
+			    u8 *client_id, u16 *len, u16 **ids)
+{
+	struct kmqtt_session *session;
+	unsigned long *received;
+	unsigned int bit;
+	u16 *got = NULL;
+	u32 n = 0, room;
+
+	mutex_lock(&broker->sessions_lock);
+	list_for_each_entry(session, &broker->sessions, node) {
+		/* Set by the attached connection's receive work alone. */
+		received = READ_ONCE(session->qos2_received);
+		room = READ_ONCE(session->qos2_pending);
+		if (session->id <= after || session->clean || !received ||
+		    !room)
+			continue;
+		/* An online one's may grow meanwhile: those of a moment. */
+		room += room / 4 + 16;
+		got = kvmalloc_array(room, sizeof(*got), GFP_KERNEL);
+		if (!got) {
+			mutex_unlock(&broker->sessions_lock);
+			return -ENOMEM;
+		}
+		for_each_set_bit(bit, received, U16_MAX + 1) {
+			if (n == room)
+				break;
+			got[n++] = bit;
+		}
+		if (n)
+			break;
+		kvfree(got);
+		got = NULL;
+	}
+	if (n) {
+		kmqtt_session_name(session, id, client_id, len);
+		*ids = got;
+	}
+	mutex_unlock(&broker->sessions_lock);
+	return n;
+}
+
+int kmqtt_session_restore_qos2(struct kmqtt_broker *broker,
+			       const u8 *client_id, u16 len, const u16 *ids,
+			       u32 n)
+{
+	struct kmqtt_session *session;
+	int ret = 0;
+	u32 i;
+
+	/* Offline, under sessions_lock: no receive work touches its ids. */
+	mutex_lock(&broker->sessions_lock);
+	session = kmqtt_session_find(broker, client_id, len);
+	if (!session)
+		ret = -ENOENT;
+	else if (rcu_access_pointer(session->conn))
+		ret = -EBUSY;
+	for (i = 0; !ret && i < n; i++) {
+		ret = kmqtt_delivery_qos2_received(session, ids[i],
+						   U16_MAX + 1);
+		if (ret > 0)
+			ret = 0;
+	}
+	mutex_unlock(&broker->sessions_lock);
 	return ret;
 }
 

@@ -219,6 +219,26 @@ int kmqtt_session_restore_message(struct kmqtt_broker *broker,
 				  const u8 *client_id, u16 len,
 				  const struct kmqtt_delivery_record *rec);
 
+/*
+ * The inbound QoS 2 packet ids (received, not released) of the first
+ * persistent session after id @after that has some, for a snapshot: its
+ * id in *@id, its client id in @client_id (room for KMQTT_CLIENT_ID_MAX
+ * bytes) and *@len, the ids in *@ids (kvfree()).  An online session's
+ * may be changing: they are those of a moment.  Returns how many (0: no
+ * session after @after has any) or -ENOMEM.
+ */
+int kmqtt_session_next_qos2(struct kmqtt_broker *broker, u64 after, u64 *id,
+			    u8 *client_id, u16 *len, u16 **ids);
+
+/*
+ * Mark the @n packet ids @ids received in the offline session of
+ * @client_id, from a snapshot.  Returns 0, -ENOENT (no such session),
+ * -EBUSY (online), -ENOSPC or -ENOMEM.
+ */
+int kmqtt_session_restore_qos2(struct kmqtt_broker *broker,
+			       const u8 *client_id, u16 len, const u16 *ids,
+			       u32 n);
+
 /* Free every session of the broker; no connection may be left. */
 void kmqtt_session_destroy_all(struct kmqtt_broker *broker);
 

@@ -36,6 +36,10 @@ static const struct mqtt_pub_opts retained1 = { .qos = 1, .retain = true,
 						.packet_id = 1 };
 static const struct mqtt_pub_opts retained0 = { .retain = true };
 static const struct mqtt_pub_opts at_qos1 = { .qos = 1, .packet_id = 2 };
+static const struct mqtt_pub_opts at_qos0;
+static const struct mqtt_pub_opts q2_out = { .qos = 2, .packet_id = 77 };
+static const struct mqtt_pub_opts q2_again = { .qos = 2, .packet_id = 77,
+					       .dup = true };
 
 FIXTURE(persist)
 {
@@ -116,8 +120,9 @@ static char *big_payload(void)
 /*
  * Store what the restore tests look for: retained messages, and the
  * persistent session of DEVICE, offline, with one subscription, a QoS 1
- * message in flight (sent, not acknowledged) and one queued after it.  A
- * clean session stays connected: it is not saved.
+ * message in flight (sent, not acknowledged) and one queued after it, and
+ * a QoS 2 PUBLISH of its own received but not released.  A clean session
+ * stays connected: it is not saved.
  */
 static void store_messages(struct __test_metadata *_metadata,
 			   FIXTURE_DATA(persist) *self)
@@ -136,6 +141,10 @@ static void store_messages(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, mqtt_publish(pub, "persist/cmd/1", "one", &at_qos1));
 	ASSERT_EQ(0, mqtt_receive(fd, &m, false, MQTT_TEST_TIMEOUT_MS));
 	self->inflight_id = m.opts.packet_id;
+	/* A QoS 2 PUBLISH of its own, not released yet. */
+	ASSERT_EQ(0, mqtt_send_publish_opts(fd, "persist/q2", "once", 4,
+					    &q2_out));
+	ASSERT_EQ(0, mqtt_expect_pub_ack(fd, MQTT_PUBREC, q2_out.packet_id));
 	close(fd);
 	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, DEVICE,
 					     KMQTT_SESSION_OFFLINE,
@@ -156,7 +165,8 @@ static void store_messages(struct __test_metadata *_metadata,
  * They are back: the retained messages whole for a new subscriber, the
  * device's session with its subscription, the message in flight resent
  * with DUP and its packet id, the queued one after it, then what its
- * subscription queued since the restore.
+ * subscription queued since the restore; its own QoS 2 PUBLISH, resent,
+ * is not delivered twice.
  */
 static void expect_messages(struct __test_metadata *_metadata,
 			    FIXTURE_DATA(persist) *self)
@@ -167,7 +177,7 @@ static void expect_messages(struct __test_metadata *_metadata,
 	struct mqtt_received m;
 	struct mqtt_publish pub;
 	bool present = false;
-	int fd;
+	int fd, listener;
 
 	ASSERT_NE(NULL, big);
 	fd = mqtt_client_open(self->broker.port, "persist-pub", 0);
@@ -187,6 +197,19 @@ static void expect_messages(struct __test_metadata *_metadata,
 					 &at_qos1));
 	ASSERT_EQ(0, mqtt_expect_message(fd, "persist/cmd/reboot", "now",
 					 &at_qos1));
+	/* Its QoS 2 PUBLISH again: acknowledged, not delivered twice. */
+	listener = mqtt_client_open(self->broker.port, "persist-listener", 0);
+	ASSERT_LE(0, listener);
+	ASSERT_EQ(0, mqtt_subscribe(listener, 1, "persist/q2"));
+	ASSERT_EQ(0, mqtt_send_publish_opts(fd, "persist/q2", "once", 4,
+					    &q2_again));
+	ASSERT_EQ(0, mqtt_expect_pub_ack(fd, MQTT_PUBREC, q2_out.packet_id));
+	ASSERT_EQ(0, mqtt_send_pub_ack(fd, MQTT_PUBREL, q2_out.packet_id));
+	ASSERT_EQ(0, mqtt_expect_pub_ack(fd, MQTT_PUBCOMP, q2_out.packet_id));
+	ASSERT_EQ(0, mqtt_send_publish(fd, "persist/q2", "end", 3));
+	ASSERT_EQ(0, mqtt_expect_message(listener, "persist/q2", "end",
+					 &at_qos0));
+	close(listener);
 	close(fd);
 
 	fd = mqtt_client_open(self->broker.port, "persist-sub", 0);
@@ -291,6 +314,64 @@ TEST_F(persist, autosave_before_a_crash)
 	ASSERT_EQ(0, broker_restart(&self->broker));
 	ASSERT_EQ(0, broker_wait_log(&self->broker,
 				     RESTORED, 1,
+				     MQTT_TEST_TIMEOUT_MS));
+	expect_messages(_metadata, self);
+}
+
+#define KILL_ROUNDS	12
+#define KILL_TOPICS	300
+
+/*
+ * kmqttd killed at any moment, in the middle of a save too (it saves a
+ * few hundred kilobytes every second): the snapshot it leaves is always
+ * a whole one, never a damaged or a half-written one.  Each start after
+ * a kill reads and checks it; after the last, the module is loaded anew
+ * and every message comes back.
+ */
+TEST_F_TIMEOUT(persist, killed_while_saving, 240)
+{
+	char config[320], payload[1025], topic[32];
+	char restored[128];
+	int fd, i;
+
+	snprintf(config, sizeof(config), "%sautosave_interval 1\n",
+		 self->config);
+	ASSERT_EQ(0, broker_start_config(&self->broker, config));
+	store_messages(_metadata, self);
+	fd = mqtt_client_open(self->broker.port, "persist-bulk", 0);
+	ASSERT_LE(0, fd);
+	memset(payload, 'k', sizeof(payload) - 1);
+	payload[sizeof(payload) - 1] = 0;
+	for (i = 0; i < KILL_TOPICS; i++) {
+		snprintf(topic, sizeof(topic), "persist/bulk/%d", i);
+		ASSERT_EQ(0, mqtt_send_publish_opts(fd, topic, payload,
+						    sizeof(payload) - 1,
+						    &retained0));
+	}
+	ASSERT_EQ(0, mqtt_sync(fd));
+	close(fd);
+
+	srand(getpid());
+	for (i = 0; i < KILL_ROUNDS; i++) {
+		usleep(200000 + rand() % 1000000);
+		ASSERT_EQ(0, broker_kill(&self->broker));
+		ASSERT_EQ(0, broker_restart(&self->broker));
+		/* Read and checked whole before it is compared. */
+		ASSERT_EQ(0, broker_wait_log(&self->broker, "kept its state",
+					     1, MQTT_TEST_TIMEOUT_MS))
+			TH_LOG("round %d", i);
+		EXPECT_EQ(-ETIMEDOUT, broker_wait_log(&self->broker, "Error",
+						      1, 200))
+			TH_LOG("round %d", i);
+	}
+	ASSERT_EQ(0, count_files(self->dir, "kmqtt.db.corrupt-"));
+	ASSERT_EQ(0, broker_kill(&self->broker));
+	reload_module(_metadata, self);
+	ASSERT_EQ(0, broker_restart(&self->broker));
+	snprintf(restored, sizeof(restored),
+		 "Restored %d retained messages, 1 sessions, 1 subscriptions and 2 messages of sessions",
+		 3 + KILL_TOPICS);
+	ASSERT_EQ(0, broker_wait_log(&self->broker, restored, 1,
 				     MQTT_TEST_TIMEOUT_MS));
 	expect_messages(_metadata, self);
 }

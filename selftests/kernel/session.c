@@ -256,11 +256,22 @@ TEST_F(session, pubrel_resent_after_pubrec_on_reconnect)
  * it PUBREC'd in the publisher's persistent session, so the PUBLISH
  * resent after reconnecting is not delivered a second time.
  */
+/* The client resends its QoS 2 PUBLISH "one" (id 42) and completes it. */
+static void resend_in2_once(struct __test_metadata *_metadata, int fd)
+{
+	static const struct mqtt_pub_opts resent = { .qos = 2,
+						     .packet_id = 42,
+						     .dup = true };
+
+	ASSERT_EQ(0, mqtt_send_publish_opts(fd, "in2", "one", 3, &resent));
+	ASSERT_EQ(0, mqtt_expect_pub_ack(fd, MQTT_PUBREC, 42));
+	ASSERT_EQ(0, mqtt_send_pub_ack(fd, MQTT_PUBREL, 42));
+	ASSERT_EQ(0, mqtt_expect_pub_ack(fd, MQTT_PUBCOMP, 42));
+}
+
 TEST_F(session, inbound_qos2_resent_after_reconnect_delivered_once)
 {
 	struct mqtt_pub_opts q2 = { .qos = 2, .packet_id = 42 };
-	struct mqtt_pub_opts resent = { .qos = 2, .packet_id = 42,
-					.dup = true };
 	int listener;
 
 	listener = mqtt_client_open(self->broker.port, "sess-listener", 0);
@@ -273,11 +284,7 @@ TEST_F(session, inbound_qos2_resent_after_reconnect_delivered_once)
 	go_offline(_metadata, self);
 
 	ASSERT_TRUE(connect_persistent(_metadata, self));
-	ASSERT_EQ(0, mqtt_send_publish_opts(self->sub, "in2", "one", 3,
-					    &resent));
-	ASSERT_EQ(0, mqtt_expect_pub_ack(self->sub, MQTT_PUBREC, 42));
-	ASSERT_EQ(0, mqtt_send_pub_ack(self->sub, MQTT_PUBREL, 42));
-	ASSERT_EQ(0, mqtt_expect_pub_ack(self->sub, MQTT_PUBCOMP, 42));
+	resend_in2_once(_metadata, self->sub);
 
 	ASSERT_EQ(0, mqtt_publish(self->pub, "in2", "end", &at_qos2));
 	ASSERT_EQ(0, mqtt_expect_message(listener, "in2", "one", &at_qos2));
@@ -568,6 +575,67 @@ TEST_F(session, snapshot_message_refusals)
 	/* Not to a session that is online. */
 	ASSERT_TRUE(connect_persistent(_metadata, self));
 	EXPECT_EQ(-EBUSY, kmqtt_nl_set_session_msg(&self->genl.nl, &sm));
+}
+
+struct dumped_qos2 {
+	uint16_t ids[8];
+	size_t n;
+};
+
+static void keep_qos2(const char *client_id, const uint16_t *ids, size_t n,
+		      void *arg)
+{
+	struct dumped_qos2 *d = arg;
+
+	while (!strcmp(client_id, CLIENT_ID) && n-- && d->n < 8)
+		d->ids[d->n++] = *ids++;
+}
+
+/*
+ * A session's inbound QoS 2 packet ids come out of a dump and, into a
+ * session restored from a snapshot, go back: a PUBLISH resent with one of
+ * them is acknowledged and not delivered again (MQTT-4.3.3-2).
+ */
+TEST_F(session, snapshot_restores_inbound_qos2_ids)
+{
+	struct mqtt_pub_opts q2 = { .qos = 2, .packet_id = 42 };
+	struct kmqtt_nl_session s = { .client_id = CLIENT_ID,
+				      .session_expiry = 60 };
+	static const uint16_t odd_ids[] = { 7, 0 };
+	struct dumped_qos2 d = { 0 };
+	int listener;
+
+	connect_persistent(_metadata, self);
+	ASSERT_EQ(0, mqtt_send_publish_opts(self->sub, "in2", "one", 3, &q2));
+	ASSERT_EQ(0, mqtt_expect_pub_ack(self->sub, MQTT_PUBREC, 42));
+	go_offline(_metadata, self);
+	ASSERT_EQ(0, kmqtt_nl_dump_session_qos2(&self->genl.nl, keep_qos2, &d))
+		TH_LOG("%s", self->genl.nl.error);
+	ASSERT_EQ(1, d.n);
+	EXPECT_EQ(42, d.ids[0]);
+
+	/* The restore replaces the session: only the ids given are kept. */
+	ASSERT_EQ(0, kmqtt_nl_set_session(&self->genl.nl, &s));
+	ASSERT_EQ(0, kmqtt_nl_set_session_qos2(&self->genl.nl, CLIENT_ID,
+					       d.ids, d.n))
+		TH_LOG("%s", self->genl.nl.error);
+	EXPECT_EQ(-EINVAL, kmqtt_nl_set_session_qos2(&self->genl.nl,
+						     CLIENT_ID, odd_ids, 2));
+	EXPECT_EQ(-ENOENT, kmqtt_nl_set_session_qos2(&self->genl.nl, "nobody",
+						     d.ids, d.n));
+	ASSERT_EQ(0, kmqtt_nl_set_acl(&self->genl.nl, CLIENT_ID, NULL));
+
+	listener = mqtt_client_open(self->broker.port, "sess-listener", 0);
+	ASSERT_LE(0, listener);
+	ASSERT_EQ(0, mqtt_subscribe_qos(listener, 1, "in2", 2));
+	ASSERT_TRUE(connect_persistent(_metadata, self));
+	EXPECT_EQ(-EBUSY, kmqtt_nl_set_session_qos2(&self->genl.nl,
+						    CLIENT_ID, d.ids, d.n));
+	resend_in2_once(_metadata, self->sub);
+	/* "one" is not delivered again: "end" is the listener's first. */
+	ASSERT_EQ(0, mqtt_publish(self->pub, "in2", "end", &at_qos2));
+	ASSERT_EQ(0, mqtt_expect_message(listener, "in2", "end", &at_qos2));
+	close(listener);
 }
 
 TEST_HARNESS_MAIN

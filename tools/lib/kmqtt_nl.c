@@ -87,6 +87,8 @@ static struct nla_policy attr_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_RETAIN] = { .type = NLA_U8 },
 	[KMQTT_A_RELEASED] = { .type = NLA_U8 },
 	[KMQTT_A_SUB_IDS] = { .type = NLA_NESTED },
+	[KMQTT_A_QOS2_IDS] = { .type = NLA_UNSPEC, .minlen = 2,
+			       .maxlen = KMQTT_QOS2_IDS_MAX * 2 },
 };
 
 static struct nla_policy stat_policy[KMQTT_STAT_MAX + 1] = {
@@ -969,6 +971,77 @@ int kmqtt_nl_dump_session_msgs(struct kmqtt_nl *nl,
 
 	return dump_msgs(nl, KMQTT_CMD_GET_SESSION_MSG, "GET_SESSION_MSG",
 			 &walk);
+}
+
+struct qos2_walk {
+	void (*fn)(const char *client_id, const uint16_t *ids, size_t n,
+		   void *arg);
+	void *arg;
+	int error;
+};
+
+static void parse_qos2(struct nlattr **tb, void *arg)
+{
+	char client_id[KMQTT_CLIENT_ID_MAX + 1];
+	struct qos2_walk *walk = arg;
+
+	if (!tb[KMQTT_A_CLIENT_ID] || !tb[KMQTT_A_QOS2_IDS] ||
+	    nla_len(tb[KMQTT_A_QOS2_IDS]) % 2) {
+		walk->error = -EPROTO;
+		return;
+	}
+	get_client_id(tb[KMQTT_A_CLIENT_ID], client_id);
+	/* Attribute data is 4-byte aligned: u16 reads are fine. */
+	walk->fn(client_id, nla_data(tb[KMQTT_A_QOS2_IDS]),
+		 (size_t)nla_len(tb[KMQTT_A_QOS2_IDS]) / 2, walk->arg);
+}
+
+int kmqtt_nl_dump_session_qos2(struct kmqtt_nl *nl,
+			       void (*fn)(const char *client_id,
+					  const uint16_t *ids, size_t n,
+					  void *arg),
+			       void *arg)
+{
+	struct qos2_walk walk = { .fn = fn, .arg = arg };
+	struct request req = { .name = "GET_SESSION_QOS2",
+			       .parse = parse_qos2, .arg = &walk };
+	struct nl_msg *msg;
+	int rc;
+
+	msg = new_request(nl, KMQTT_CMD_GET_SESSION_QOS2,
+			  NLM_F_REQUEST | NLM_F_DUMP);
+	rc = msg ? run_request(nl, msg, &req) : -ENOMEM;
+	if (!rc && walk.error) {
+		rc = walk.error;
+		snprintf(nl->error, sizeof(nl->error),
+			 "%s: not a list of packet ids", req.name);
+	}
+	return rc;
+}
+
+int kmqtt_nl_set_session_qos2(struct kmqtt_nl *nl, const char *client_id,
+			      const uint16_t *ids, size_t n)
+{
+	struct request r = { .name = "SET_SESSION_QOS2",
+			     .parse = parse_nothing };
+	struct nl_msg *msg;
+	size_t part;
+	int rc = 0;
+
+	for (; n && !rc; ids += part, n -= part) {
+		part = n < KMQTT_QOS2_IDS_MAX ? n : KMQTT_QOS2_IDS_MAX;
+		msg = new_acked_request(nl, KMQTT_CMD_SET_SESSION_QOS2,
+					REQUEST_FIXED_SIZE + part * 2);
+		if (!msg)
+			return -ENOMEM;
+		if (nla_put(msg, KMQTT_A_CLIENT_ID, (int)strlen(client_id),
+			    client_id) ||
+		    nla_put(msg, KMQTT_A_QOS2_IDS, (int)(part * 2), ids))
+			return put_message_too_large(nl, msg, r.name);
+		r.done = false;
+		rc = run_request(nl, msg, &r);
+	}
+	return rc;
 }
 
 /*

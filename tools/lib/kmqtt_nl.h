@@ -219,6 +219,24 @@ int kmqtt_nl_dump_subscriptions(struct kmqtt_nl *nl,
 				void *arg);
 
 /*
+ * Call @fn with the inbound QoS 2 packet ids of persistent sessions
+ * (received, not released), a session's in one or more calls; @ids is
+ * valid during the call only.
+ */
+int kmqtt_nl_dump_session_qos2(struct kmqtt_nl *nl,
+			       void (*fn)(const char *client_id,
+					  const uint16_t *ids, size_t n,
+					  void *arg),
+			       void *arg);
+
+/*
+ * Mark the @n packet ids @ids received in the offline session of
+ * @client_id, for a snapshot.  -ENOENT: no such session; -EBUSY: online.
+ */
+int kmqtt_nl_set_session_qos2(struct kmqtt_nl *nl, const char *client_id,
+			      const uint16_t *ids, size_t n);
+
+/*
  * Make the offline session @s (client_id, session_expiry, offline_for
  * and the username if it has one), for a snapshot, in place of an
  * offline one of the client id.  -EBUSY: the client id's is online.

@@ -33,6 +33,9 @@
 #define KMQTT_AUTH_METHOD_MAX	256
 #define KMQTT_AUTH_DATA_MAX	4096
 
+/* Packet ids in one KMQTT_A_QOS2_IDS attribute, at most. */
+#define KMQTT_QOS2_IDS_MAX	16384
+
 /* Subscription identifiers one delivery carries, at most. */
 #define KMQTT_SUB_IDS_MAX	4
 
@@ -153,6 +156,18 @@ enum kmqtt_cmd {
 	 * -EEXIST: the packet id is in flight, -ENOSPC: a limit.
 	 */
 	KMQTT_CMD_SET_SESSION_MSG,
+	/*
+	 * dump: the inbound QoS 2 packet ids of persistent sessions,
+	 * received and not yet released (PUBREL), for a snapshot: CLIENT_ID
+	 * and QOS2_IDS, in as many messages as a session's take.
+	 */
+	KMQTT_CMD_GET_SESSION_QOS2,
+	/*
+	 * doit: mark packet ids of an offline session received, from a
+	 * snapshot: CLIENT_ID, QOS2_IDS.  -ENOENT: no such session, -EBUSY:
+	 * it is online.
+	 */
+	KMQTT_CMD_SET_SESSION_QOS2,
 
 	__KMQTT_CMD_MAX,
 };
@@ -290,6 +305,11 @@ enum kmqtt_attr {
 	 * KMQTT_SUB_IDS_MAX
 	 */
 	KMQTT_A_SUB_IDS,
+	/*
+	 * binary: u16 packet ids in host byte order, at most
+	 * KMQTT_QOS2_IDS_MAX of them
+	 */
+	KMQTT_A_QOS2_IDS,
 
 	__KMQTT_A_MAX,
 };
