@@ -88,6 +88,8 @@ static uint64_t changes_of(const struct kmqtt_nl_info *info)
 
 struct save_walk {
 	struct persist_buf *buf;
+	/* Taken before the messages, written after the sessions. */
+	struct persist_buf qos2;
 	time_t now;
 	size_t retained, sessions, subscriptions, session_msgs;
 	/* Client ids of the sessions saved, sorted once all are in. */
@@ -172,28 +174,35 @@ static void save_session_qos2(const char *client_id, const uint16_t *ids,
 	struct save_walk *w = arg;
 
 	if (session_saved(w, client_id))
-		snapshot_put_session_qos2(w->buf, client_id, ids, n);
+		snapshot_put_session_qos2(&w->qos2, client_id, ids, n);
 }
 
-/* The module's state into @buf: 0, or -errno with the reason logged. */
+/*
+ * The module's state into @buf: 0, or -errno with the reason logged.
+ * The inbound QoS 2 ids are read before the messages: one that comes in
+ * between is then at worst delivered twice after a restore, never
+ * acknowledged without its message having been saved.
+ */
 static int save_records(struct persist *p, struct save_walk *w)
 {
-	int rc = kmqtt_nl_dump_retained(p->nl, save_retained, w);
+	int rc = kmqtt_nl_dump_sessions(p->nl, save_session, w);
 
-	if (!rc)
-		rc = kmqtt_nl_dump_sessions(p->nl, save_session, w);
 	if (!rc) {
 		qsort(w->ids, w->n_ids, sizeof(*w->ids), compare_ids);
-		rc = kmqtt_nl_dump_subscriptions(p->nl, save_subscription, w);
+		rc = kmqtt_nl_dump_session_qos2(p->nl, save_session_qos2, w);
 	}
 	if (!rc)
-		rc = kmqtt_nl_dump_session_msgs(p->nl, save_session_msg, w);
+		rc = kmqtt_nl_dump_retained(p->nl, save_retained, w);
 	if (!rc)
-		rc = kmqtt_nl_dump_session_qos2(p->nl, save_session_qos2, w);
+		rc = kmqtt_nl_dump_subscriptions(p->nl, save_subscription, w);
+	if (!rc)
+		rc = kmqtt_nl_dump_session_msgs(p->nl, save_session_msg, w);
 	if (rc) {
 		log_error("Saving %s/%s: %s", p->dir, p->name, p->nl->error);
 		return rc;
 	}
+	/* Restored after the sessions they belong to. */
+	persist_buf_append(w->buf, &w->qos2);
 	if (w->no_memory || w->buf->failed) {
 		log_error("Saving %s/%s: out of memory", p->dir, p->name);
 		return -ENOMEM;
@@ -223,6 +232,7 @@ int persist_save(struct persist *p)
 	hdr.saved_at = time(NULL);
 	snapshot_put_header(&buf, &hdr);
 	walk = (struct save_walk){ .buf = &buf, .now = hdr.saved_at };
+	persist_buf_init(&walk.qos2);
 	rc = save_records(p, &walk);
 	if (!rc) {
 		rc = persist_file_save(p->dir, p->name, buf.data, buf.len, err,
@@ -239,6 +249,7 @@ int persist_save(struct persist *p)
 	for (i = 0; i < walk.n_ids; i++)
 		free(walk.ids[i]);
 	free(walk.ids);
+	persist_buf_free(&walk.qos2);
 	persist_buf_free(&buf);
 	return rc;
 }

@@ -175,6 +175,19 @@ void persist_put_bytes(struct persist_buf *b, const void *data, uint32_t len)
 		memcpy(p, data, len);
 }
 
+void persist_buf_append(struct persist_buf *b, const struct persist_buf *from)
+{
+	uint8_t *p;
+
+	if (from->failed) {
+		b->failed = true;
+		return;
+	}
+	p = buf_append(b, from->len);
+	if (p && from->len)
+		memcpy(p, from->data, from->len);
+}
+
 void persist_reader_init(struct persist_reader *r, const void *data,
 			 size_t len)
 {

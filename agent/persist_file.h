@@ -52,6 +52,9 @@ void persist_put_u64(struct persist_buf *b, uint64_t v);
 /* @len as a u32, then the @len bytes at @data. */
 void persist_put_bytes(struct persist_buf *b, const void *data, uint32_t len);
 
+/* The records of @from after those of @b (a failed @from fails @b). */
+void persist_buf_append(struct persist_buf *b, const struct persist_buf *from);
+
 /* Records being read: @left bytes from @p. */
 struct persist_reader {
 	const uint8_t *p;

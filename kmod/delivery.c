@@ -487,23 +487,52 @@ unlock:
 	return ret;
 }
 
-int kmqtt_delivery_qos2_received(struct kmqtt_session *session,
-				 u16 packet_id, u32 max)
+/* A bitmap of every packet id in *@map, counted against the memory limit. */
+static int kmqtt_delivery_qos2_bitmap(struct kmqtt_broker *broker,
+				      unsigned long **map)
 {
-	struct kmqtt_broker *broker = session->broker;
+	unsigned long *bits;
 
-	if (!session->qos2_received) {
-		if (!kmqtt_broker_charge(broker, KMQTT_QOS2_BITMAP_SIZE))
-			return -ENOSPC;
-		session->qos2_received = bitmap_zalloc(U16_MAX + 1,
-						       GFP_KERNEL | __GFP_NOWARN);
-		if (!session->qos2_received) {
-			kmqtt_broker_uncharge(broker, KMQTT_QOS2_BITMAP_SIZE);
-			return -ENOMEM;
-		}
-	}
-	if (test_bit(packet_id, session->qos2_received))
+	if (*map)
 		return 0;
+	if (!kmqtt_broker_charge(broker, KMQTT_QOS2_BITMAP_SIZE))
+		return -ENOSPC;
+	bits = bitmap_zalloc(U16_MAX + 1, GFP_KERNEL | __GFP_NOWARN);
+	if (!bits) {
+		kmqtt_broker_uncharge(broker, KMQTT_QOS2_BITMAP_SIZE);
+		return -ENOMEM;
+	}
+	/* Zeroed before a snapshot's dump can see it (next_qos2). */
+	smp_store_release(map, bits);
+	return 0;
+}
+
+static void kmqtt_delivery_qos2_bitmap_free(struct kmqtt_broker *broker,
+					    unsigned long **map)
+{
+	if (!*map)
+		return;
+	bitmap_free(*map);
+	*map = NULL;
+	kmqtt_broker_uncharge(broker, KMQTT_QOS2_BITMAP_SIZE);
+}
+
+int kmqtt_delivery_qos2_received(struct kmqtt_session *session,
+				 u16 packet_id, u32 max, bool dup)
+{
+	int ret = kmqtt_delivery_qos2_bitmap(session->broker,
+					     &session->qos2_received);
+
+	if (ret)
+		return ret;
+	if (test_bit(packet_id, session->qos2_received)) {
+		/* MQTT-3.3.1-1: a resend has DUP; the snapshot was older. */
+		if (session->qos2_restored &&
+		    __test_and_clear_bit(packet_id, session->qos2_restored) &&
+		    !dup)
+			return 1;
+		return 0;
+	}
 	if (session->qos2_pending >= max)
 		return -EDQUOT;
 	__set_bit(packet_id, session->qos2_received);
@@ -511,9 +540,28 @@ int kmqtt_delivery_qos2_received(struct kmqtt_session *session,
 	return 1;
 }
 
+int kmqtt_delivery_qos2_restore(struct kmqtt_session *session, u16 packet_id)
+{
+	struct kmqtt_broker *broker = session->broker;
+	int ret;
+
+	ret = kmqtt_delivery_qos2_bitmap(broker, &session->qos2_received);
+	if (!ret)
+		ret = kmqtt_delivery_qos2_bitmap(broker,
+						 &session->qos2_restored);
+	if (ret)
+		return ret;
+	__set_bit(packet_id, session->qos2_restored);
+	if (!__test_and_set_bit(packet_id, session->qos2_received))
+		session->qos2_pending++;
+	return 0;
+}
+
 bool kmqtt_delivery_qos2_released(struct kmqtt_session *session,
 				  u16 packet_id)
 {
+	if (session->qos2_restored)
+		__clear_bit(packet_id, session->qos2_restored);
 	if (!session->qos2_received ||
 	    !__test_and_clear_bit(packet_id, session->qos2_received))
 		return false;
@@ -648,12 +696,11 @@ void kmqtt_delivery_purge(struct kmqtt_session *session)
 		kmqtt_delivery_put(d);
 		cond_resched();
 	}
-	if (session->qos2_received) {
-		bitmap_free(session->qos2_received);
-		session->qos2_received = NULL;
-		session->qos2_pending = 0;
-		kmqtt_broker_uncharge(session->broker, KMQTT_QOS2_BITMAP_SIZE);
-	}
+	kmqtt_delivery_qos2_bitmap_free(session->broker,
+					&session->qos2_received);
+	kmqtt_delivery_qos2_bitmap_free(session->broker,
+					&session->qos2_restored);
+	session->qos2_pending = 0;
 }
 
 int kmqtt_delivery_init(void)

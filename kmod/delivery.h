@@ -117,13 +117,23 @@ int kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
 #define KMQTT_QOS2_BITMAP_SIZE	BITS_TO_BYTES(U16_MAX + 1)
 
 /*
- * Inbound QoS 2 PUBLISH with @packet_id: returns 1 when new (deliver it),
- * 0 for a resend of one not yet released, -EDQUOT when @max are already
- * waiting for their PUBREL (the receive maximum, MQTT-3.3.4-8), -ENOSPC
- * (the memory limit refused KMQTT_QOS2_BITMAP_SIZE) or -ENOMEM.
+ * Inbound QoS 2 PUBLISH with @packet_id and the @dup flag: returns 1 when
+ * new (deliver it), 0 for a resend of one not yet released, -EDQUOT when
+ * @max are already waiting for their PUBREL (the receive maximum,
+ * MQTT-3.3.4-8), -ENOSPC (the memory limit refused
+ * KMQTT_QOS2_BITMAP_SIZE) or -ENOMEM.  An id a snapshot restored is
+ * taken as a resend only with DUP: without, the publisher finished that
+ * flow after the snapshot was saved and this is a new message.
  */
 int kmqtt_delivery_qos2_received(struct kmqtt_session *session,
-				 u16 packet_id, u32 max);
+				 u16 packet_id, u32 max, bool dup);
+
+/*
+ * Mark @packet_id received in an offline @session from a snapshot.
+ * Returns 0, -ENOSPC or -ENOMEM.
+ */
+int kmqtt_delivery_qos2_restore(struct kmqtt_session *session,
+				u16 packet_id);
 
 /*
  * PUBREL for @packet_id: the id may be reused.  Returns whether it was

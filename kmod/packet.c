@@ -72,7 +72,8 @@ static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 	/* MQTT 4.3.3 method B: a resent QoS 2 id is not delivered again. */
 	if (ret && pub.qos == 2) {
 		ret = kmqtt_delivery_qos2_received(conn->session, pub.packet_id,
-						   conn->receive_max_in);
+						   conn->receive_max_in,
+						   pub.dup);
 		conn->refused = KMQTT_QOS2_BITMAP_SIZE;
 		if (ret == -EDQUOT)
 			ret = kmqtt_conn_violation(conn,

@@ -623,13 +623,17 @@ int kmqtt_session_next_qos2(struct kmqtt_broker *broker, u64 after, u64 *id,
 
 	mutex_lock(&broker->sessions_lock);
 	list_for_each_entry(session, &broker->sessions, node) {
-		/* Set by the attached connection's receive work alone. */
-		received = READ_ONCE(session->qos2_received);
-		room = READ_ONCE(session->qos2_pending);
-		if (session->id <= after || session->clean || !received ||
-		    !room)
+		/*
+		 * Set by the attached connection's receive work alone, and
+		 * freed only after the session leaves this list.
+		 */
+		received = smp_load_acquire(&session->qos2_received);
+		if (session->id <= after || session->clean || !received)
 			continue;
-		/* An online one's may grow meanwhile: those of a moment. */
+		/* An online one's change meanwhile: those of a moment. */
+		room = bitmap_weight(received, U16_MAX + 1);
+		if (!room)
+			continue;
 		room += room / 4 + 16;
 		got = kvmalloc_array(room, sizeof(*got), GFP_KERNEL);
 		if (!got) {
@@ -669,12 +673,8 @@ int kmqtt_session_restore_qos2(struct kmqtt_broker *broker,
 		ret = -ENOENT;
 	else if (rcu_access_pointer(session->conn))
 		ret = -EBUSY;
-	for (i = 0; !ret && i < n; i++) {
-		ret = kmqtt_delivery_qos2_received(session, ids[i],
-						   U16_MAX + 1);
-		if (ret > 0)
-			ret = 0;
-	}
+	for (i = 0; !ret && i < n; i++)
+		ret = kmqtt_delivery_qos2_restore(session, ids[i]);
 	mutex_unlock(&broker->sessions_lock);
 	return ret;
 }

@@ -90,6 +90,11 @@ struct kmqtt_session {
 	 */
 	unsigned long *qos2_received;
 	u32 qos2_pending;		/* bits set in it */
+	/*
+	 * Of them, those a snapshot restored and no PUBLISH or PUBREL has
+	 * come for since: the snapshot may be older than their flow's end.
+	 */
+	unsigned long *qos2_restored;
 
 	struct list_head subscriptions;	/* under broker->topics_lock */
 	u32 n_subscriptions;		/* under broker->topics_lock */

@@ -614,8 +614,12 @@ TEST_F(session, snapshot_restores_inbound_qos2_ids)
 	ASSERT_EQ(1, d.n);
 	EXPECT_EQ(42, d.ids[0]);
 
-	/* The restore replaces the session: only the ids given are kept. */
+	/*
+	 * The restore replaces the session: only the ids given are kept.
+	 * 43 stands for a flow the publisher ended after the snapshot.
+	 */
 	ASSERT_EQ(0, kmqtt_nl_set_session(&self->genl.nl, &s));
+	d.ids[d.n++] = 43;
 	ASSERT_EQ(0, kmqtt_nl_set_session_qos2(&self->genl.nl, CLIENT_ID,
 					       d.ids, d.n))
 		TH_LOG("%s", self->genl.nl.error);
@@ -632,8 +636,12 @@ TEST_F(session, snapshot_restores_inbound_qos2_ids)
 	EXPECT_EQ(-EBUSY, kmqtt_nl_set_session_qos2(&self->genl.nl,
 						    CLIENT_ID, d.ids, d.n));
 	resend_in2_once(_metadata, self->sub);
-	/* "one" is not delivered again: "end" is the listener's first. */
+	/* 43 again without DUP: a new message (MQTT-3.3.1-1), delivered. */
+	q2.packet_id = 43;
+	ASSERT_EQ(0, mqtt_publish(self->sub, "in2", "fresh", &q2));
+	/* "one" is not delivered again: "fresh" is the listener's first. */
 	ASSERT_EQ(0, mqtt_publish(self->pub, "in2", "end", &at_qos2));
+	ASSERT_EQ(0, mqtt_expect_message(listener, "in2", "fresh", &at_qos2));
 	ASSERT_EQ(0, mqtt_expect_message(listener, "in2", "end", &at_qos2));
 	close(listener);
 }
