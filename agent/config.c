@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Mosquitto-format configuration: one directive per line, "#" comments,
- * `listener` lines opening blocks of per-listener settings.  Directives
- * fall in four groups: handled here, limits (limits.c), ignored with a
- * warning, and refused because ignoring them would change what clients
- * get (or weaken security) behind the operator's back.
+ * `listener` lines opening blocks of per-listener settings, `connection`
+ * lines those of a bridge.  Directives fall in four groups: handled here,
+ * limits (limits.c), ignored with a warning, and refused because ignoring
+ * them would change what clients get (or weaken security) behind the
+ * operator's back.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -13,12 +14,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <kmqtt/mqtt.h>
 
 #include "config.h"
 #include "connect.h"	/* CONNECT_ASSIGNED_ID_RANDOM_LEN */
 #include "kmod/codec.h"
 #include "kmod/topic.h"
 #include "limits.h"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 struct parser {
 	struct config *cfg;
@@ -34,7 +40,8 @@ struct parser {
 	bool default_requested;		/* port or bind_address seen */
 	char *default_settings_where;	/* first one given to deflt */
 	struct config_listener *cur;	/* where per-listener settings go */
-	bool in_bridge;			/* after a `connection` line */
+	/* Where a bridge's directives go: after a `connection` line. */
+	struct config_bridge *bridge;
 	/* per_listener_settings true must come before the first of these. */
 	char *security_where;
 };
@@ -284,7 +291,7 @@ static int handle_listener(struct parser *p, const char *name, char *args)
 	}
 	*slot = l;
 	p->cur = slot;
-	p->in_bridge = false;
+	p->bridge = NULL;
 	return 0;
 }
 
@@ -383,23 +390,32 @@ static int handle_mount_point(struct parser *p, const char *name, char *args)
 	return set_string(p, name, args, &p->cur->mount_point, NULL);
 }
 
+/* The word @v, a number from @min to @max, into *@out. */
+static int parse_number(struct parser *p, const char *name, const char *v,
+			unsigned long min, unsigned long max,
+			unsigned long *out)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (*v < '0' || *v > '9' || *end || errno || n < min || n > max)
+		return parse_error(p, "%s: \"%s\" is not a number from %lu to %lu",
+				   name, v, min, max);
+	*out = n;
+	return 0;
+}
+
 /* A number from 0 to @max into *@out. */
 static int parse_uint(struct parser *p, const char *name, char *args,
 		      unsigned long max, unsigned long *out)
 {
 	const char *v = one_value(p, name, args);
-	unsigned long n;
-	char *end;
 
 	if (!v)
 		return -1;
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (*v < '0' || *v > '9' || *end || errno || n > max)
-		return parse_error(p, "%s: \"%s\" is not a number from 0 to %lu",
-				   name, v, max);
-	*out = n;
-	return 0;
+	return parse_number(p, name, v, 0, max, out);
 }
 
 static int parse_u16(struct parser *p, const char *name, char *args,
@@ -609,15 +625,454 @@ static int handle_log_type(struct parser *p, const char *name, char *args)
 	return parse_error(p, "%s: unknown type \"%s\"", name, v);
 }
 
+static void config_bridge_free(struct config_bridge *b)
+{
+	size_t i;
+
+	free(b->name);
+	free(b->where);
+	for (i = 0; i < b->address_count; i++)
+		free(b->addresses[i].host);
+	free(b->addresses);
+	/* const for the netlink request only: the strings are ours */
+	for (i = 0; i < b->topic_count; i++) {
+		free((char *)b->topics[i].local);
+		free((char *)b->topics[i].remote);
+	}
+	free(b->topics);
+	free(b->remote_clientid);
+	free(b->remote_username);
+	if (b->remote_password)
+		explicit_bzero(b->remote_password, strlen(b->remote_password));
+	free(b->remote_password);
+	free(b->local_clientid);
+	free(b->notification_topic);
+	memset(b, 0, sizeof(*b));
+}
+
+/* connection NAME: opens a bridge block, with Mosquitto's defaults. */
 static int handle_connection(struct parser *p, const char *name, char *args)
+{
+	struct config *cfg = p->cfg;
+	const char *v = one_value(p, name, args);
+	struct config_bridge *bs, *b;
+	size_t i;
+
+	if (!v)
+		return -1;
+	for (i = 0; i < cfg->bridge_count; i++)
+		if (!strcmp(cfg->bridges[i].name, v))
+			return parse_error(p, "bridge \"%s\" is already defined at %s",
+					   v, cfg->bridges[i].where);
+	bs = realloc(cfg->bridges, (cfg->bridge_count + 1) * sizeof(*bs));
+	if (!bs)
+		return out_of_memory(p);
+	cfg->bridges = bs;
+	b = &bs[cfg->bridge_count];
+	*b = (struct config_bridge){
+		.keepalive = CONFIG_BRIDGE_KEEPALIVE,
+		.restart_base = CONFIG_BRIDGE_RESTART_BASE,
+		.restart_cap = CONFIG_BRIDGE_RESTART_CAP,
+		.try_private = true,
+		.notifications = true,
+		.proto_level = MQTT_PROTO_V311,
+	};
+	b->name = strdup(v);
+	b->where = where_here(p);
+	cfg->bridge_count++;
+	if (!b->name || !b->where)
+		return out_of_memory(p);
+	p->bridge = b;
+	return 0;
+}
+
+/* host, host:port, [v6] or [v6]:port into @a. */
+static int parse_bridge_address(struct parser *p, const char *name,
+				char *word, struct config_bridge_address *a)
+{
+	char *host = word, *colon;
+	const char *port = CONFIG_BRIDGE_PORT;
+
+	if (*word == '[') {
+		char *close = strchr(word, ']');
+
+		if (!close || close == word + 1 ||
+		    (close[1] && close[1] != ':'))
+			return parse_error(p, "%s: \"%s\" is not HOST[:PORT] or [IPv6][:PORT]",
+					   name, word);
+		host = word + 1;
+		*close = '\0';
+		colon = close[1] ? close + 1 : NULL;
+	} else {
+		colon = strchr(word, ':');
+		if (colon && strchr(colon + 1, ':'))
+			return parse_error(p, "%s: \"%s\": an IPv6 address goes in brackets, [ADDRESS]:PORT",
+					   name, word);
+		if (colon)
+			*colon = '\0';
+	}
+	if (colon)
+		port = colon + 1;
+	if (!*host)
+		return parse_error(p, "%s: missing host", name);
+	if (parse_port(p, name, port, a->port))
+		return -1;
+	a->host = strdup(host);
+	return a->host ? 0 : out_of_memory(p);
+}
+
+/* address/addresses HOST[:PORT] ...: appended to the bridge's list. */
+static int handle_bridge_address(struct parser *p, const char *name,
+				 char *args)
+{
+	struct config_bridge *b = p->bridge;
+	struct config_bridge_address *as;
+	char *word, *save;
+
+	if (!*args)
+		return parse_error(p, "%s: missing value", name);
+	for (word = strtok_r(args, " \t", &save); word;
+	     word = strtok_r(NULL, " \t", &save)) {
+		as = realloc(b->addresses, (b->address_count + 1) * sizeof(*as));
+		if (!as)
+			return out_of_memory(p);
+		b->addresses = as;
+		memset(&as[b->address_count], 0, sizeof(*as));
+		if (parse_bridge_address(p, name, word, &as[b->address_count]))
+			return -1;
+		b->address_count++;
+	}
+	return 0;
+}
+
+/* mosquitto.conf(5) writes an empty pattern or prefix as "". */
+static const char *unquote_empty(const char *word)
+{
+	return strcmp(word, "\"\"") ? word : "";
+}
+
+/* @prefix followed by @pattern, checked as a topic filter. */
+static int bridge_filter(struct parser *p, const char *name,
+			 const char *prefix, const char *pattern,
+			 const char **out)
+{
+	char *filter;
+
+	if (strpbrk(prefix, "+#"))
+		return parse_error(p, "%s: prefix \"%s\" cannot contain + or #",
+				   name, prefix);
+	if (asprintf(&filter, "%s%s", prefix, pattern) < 0)
+		return out_of_memory(p);
+	if (!kmqtt_topic_filter_valid((const uint8_t *)filter,
+				      strlen(filter))) {
+		parse_error(p, "%s: \"%s\" is not a valid topic filter", name,
+			    filter);
+		free(filter);
+		return -1;
+	}
+	*out = filter;
+	return 0;
+}
+
+/*
+ * Bytes of the KMQTT_A_BRIDGE nest that carries @b's lines: a netlink
+ * attribute holds at most 65535, and ATTACH refuses a bridge that does
+ * not fit.  Per line its nest header, four 8-byte integers and the two
+ * filters, each with a header, padded to 4.
+ */
+static size_t bridge_nest_bytes(const struct config_bridge *b)
+{
+	size_t i, bytes = 4;
+
+	for (i = 0; i < b->topic_count; i++)
+		bytes += 4 + 4 * 8 + 4 + ((strlen(b->topics[i].local) + 3) & ~3u) +
+			 4 + ((strlen(b->topics[i].remote) + 3) & ~3u);
+	return bytes;
+}
+
+/*
+ * topic PATTERN [in|out|both] [QOS] [LOCAL_PREFIX REMOTE_PREFIX]: the
+ * filters on both sides are the prefixes followed by the pattern.
+ */
+static int handle_bridge_topic(struct parser *p, const char *name,
+			       char *args)
+{
+	struct config_bridge *b = p->bridge;
+	struct kmqtt_nl_bridge_topic t = { .direction = KMQTT_BRIDGE_OUT };
+	struct kmqtt_nl_bridge_topic *ts;
+	const char *local_prefix = "", *remote_prefix = "", *pattern;
+	char *word[6], *save;
+	size_t n;
+
+	for (n = 0; n < ARRAY_SIZE(word); n++) {
+		word[n] = strtok_r(n ? NULL : args, " \t", &save);
+		if (!word[n])
+			break;
+	}
+	/* one to three words, or five: the prefixes go in pairs */
+	if (n == 0 || n == 4 || n == ARRAY_SIZE(word))
+		return parse_error(p, "%s: expected PATTERN [in|out|both] [QOS] [LOCAL_PREFIX REMOTE_PREFIX]",
+				   name);
+	if (b->topic_count == KMQTT_BRIDGE_TOPICS_MAX)
+		return parse_error(p, "%s: more than %d topic lines in bridge \"%s\"",
+				   name, KMQTT_BRIDGE_TOPICS_MAX, b->name);
+	pattern = unquote_empty(word[0]);
+	if (n > 1) {
+		if (!strcmp(word[1], "in"))
+			t.direction = KMQTT_BRIDGE_IN;
+		else if (!strcmp(word[1], "both"))
+			t.direction = KMQTT_BRIDGE_IN | KMQTT_BRIDGE_OUT;
+		else if (strcmp(word[1], "out"))
+			return parse_error(p, "%s: direction \"%s\" is not in, out or both",
+					   name, word[1]);
+	}
+	if (n > 2) {
+		if (strlen(word[2]) != 1 || word[2][0] < '0' ||
+		    word[2][0] > '2')
+			return parse_error(p, "%s: QoS \"%s\" is not 0, 1 or 2",
+					   name, word[2]);
+		t.qos = (uint8_t)(word[2][0] - '0');
+	}
+	if (n > 3) {
+		local_prefix = unquote_empty(word[3]);
+		remote_prefix = unquote_empty(word[4]);
+	}
+	if (!*pattern && !*local_prefix && !*remote_prefix)
+		return parse_error(p, "%s: an empty pattern needs both prefixes, which are then the topics",
+				   name);
+	if (bridge_filter(p, name, local_prefix, pattern, &t.local))
+		return -1;
+	if (bridge_filter(p, name, remote_prefix, pattern, &t.remote)) {
+		free((char *)t.local);
+		return -1;
+	}
+	t.local_prefix_len = (uint16_t)strlen(local_prefix);
+	t.remote_prefix_len = (uint16_t)strlen(remote_prefix);
+	ts = realloc(b->topics, (b->topic_count + 1) * sizeof(*ts));
+	if (!ts) {
+		free((char *)t.local);
+		free((char *)t.remote);
+		return out_of_memory(p);
+	}
+	b->topics = ts;
+	ts[b->topic_count++] = t;
+	if (bridge_nest_bytes(b) > UINT16_MAX)
+		return parse_error(p, "%s: the topic lines of bridge \"%s\" take more than the 64 KiB one netlink attribute holds",
+				   name, b->name);
+	return 0;
+}
+
+/* A client id (one word): valid UTF-8 that kmqtt.ko takes. */
+static int set_client_id(struct parser *p, const char *name, char *args,
+			 char **out)
+{
+	const char *v = one_value(p, name, args);
+	size_t len;
+
+	if (!v)
+		return -1;
+	len = strlen(v);
+	if (len > KMQTT_CLIENT_ID_MAX)
+		return parse_error(p, "%s: longer than %d bytes", name,
+				   KMQTT_CLIENT_ID_MAX);
+	if (!kmqtt_codec_utf8_valid((const uint8_t *)v, len))
+		return parse_error(p, "%s: not valid UTF-8", name);
+	return set_string(p, name, args, out, NULL);
+}
+
+static int handle_remote_clientid(struct parser *p, const char *name,
+				  char *args)
+{
+	return set_client_id(p, name, args, &p->bridge->remote_clientid);
+}
+
+static int handle_local_clientid(struct parser *p, const char *name,
+				 char *args)
+{
+	return set_client_id(p, name, args, &p->bridge->local_clientid);
+}
+
+/*
+ * As Mosquitto's: the rest of the line, spaces included, as long as a
+ * CONNECT field can be (1.5.3).
+ */
+static int set_credential(struct parser *p, const char *name, char *args,
+			  char **out)
+{
+	if (strlen(args) > UINT16_MAX)
+		return parse_error(p, "%s: longer than %d bytes", name,
+				   UINT16_MAX);
+	if (*out)
+		explicit_bzero(*out, strlen(*out));
+	return set_string(p, name, args, out, NULL);
+}
+
+static int handle_remote_username(struct parser *p, const char *name,
+				  char *args)
+{
+	return set_credential(p, name, args, &p->bridge->remote_username);
+}
+
+static int handle_remote_password(struct parser *p, const char *name,
+				  char *args)
+{
+	return set_credential(p, name, args, &p->bridge->remote_password);
+}
+
+static int handle_local_credential(struct parser *p, const char *name,
+				   char *args)
+{
+	(void)args;
+	parse_warn(p, "%s ignored: the local side of a bridge is kmqtt.ko itself, which needs no login",
+		   name);
+	return 0;
+}
+
+static int handle_cleansession(struct parser *p, const char *name,
+			       char *args)
+{
+	return parse_bool(p, name, args, &p->bridge->cleansession);
+}
+
+static int handle_local_cleansession(struct parser *p, const char *name,
+				     char *args)
+{
+	p->bridge->local_cleansession_set = true;
+	return parse_bool(p, name, args, &p->bridge->local_cleansession);
+}
+
+static int handle_round_robin(struct parser *p, const char *name, char *args)
+{
+	return parse_bool(p, name, args, &p->bridge->round_robin);
+}
+
+static int handle_try_private(struct parser *p, const char *name, char *args)
+{
+	return parse_bool(p, name, args, &p->bridge->try_private);
+}
+
+static int handle_notifications(struct parser *p, const char *name,
+				char *args)
+{
+	return parse_bool(p, name, args, &p->bridge->notifications);
+}
+
+/* Local notifications are not made: only the remote ones may be asked. */
+static int handle_notifications_local_only(struct parser *p,
+					   const char *name, char *args)
+{
+	return require_value(p, name, args, "false",
+			     "kmqtt publishes no local notifications yet");
+}
+
+static int handle_notification_topic(struct parser *p, const char *name,
+				      char *args)
 {
 	const char *v = one_value(p, name, args);
 
 	if (!v)
 		return -1;
-	parse_warn(p, "bridge \"%s\" ignored: kmqtt has no bridges yet", v);
-	p->in_bridge = true;
+	if (!kmqtt_topic_name_valid((const uint8_t *)v, strlen(v)))
+		return parse_error(p, "%s: \"%s\" is not a valid topic name",
+				   name, v);
+	return set_string(p, name, args, &p->bridge->notification_topic,
+			  NULL);
+}
+
+static int handle_keepalive_interval(struct parser *p, const char *name,
+				     char *args)
+{
+	unsigned long n;
+
+	if (parse_uint(p, name, args, UINT16_MAX, &n))
+		return -1;
+	/* Mosquitto's floor, so the link notices a dead remote in time. */
+	if (n < CONFIG_BRIDGE_KEEPALIVE_MIN) {
+		parse_warn(p, "%s %lu is too low, using %d seconds", name, n,
+			   CONFIG_BRIDGE_KEEPALIVE_MIN);
+		n = CONFIG_BRIDGE_KEEPALIVE_MIN;
+	}
+	p->bridge->keepalive = (uint16_t)n;
 	return 0;
+}
+
+/* Seconds between attempts; bounded so that deadlines cannot overflow. */
+#define BRIDGE_RESTART_MAX	86400
+
+/* restart_timeout DELAY, or BASE CAP: backoff with jitter. */
+static int handle_restart_timeout(struct parser *p, const char *name,
+				  char *args)
+{
+	char *base = strtok(args, " \t"), *cap = strtok(NULL, " \t");
+	unsigned long b, c = 0;
+
+	if (!base || strtok(NULL, " \t"))
+		return parse_error(p, "%s: expected SECONDS or BASE CAP", name);
+	if (parse_number(p, name, base, 1, BRIDGE_RESTART_MAX, &b) ||
+	    (cap && parse_number(p, name, cap, b, BRIDGE_RESTART_MAX, &c)))
+		return -1;
+	p->bridge->restart_base = (unsigned int)b;
+	p->bridge->restart_cap = (unsigned int)c;
+	return 0;
+}
+
+static int handle_start_type(struct parser *p, const char *name, char *args)
+{
+	const char *v = one_value(p, name, args);
+
+	if (!v)
+		return -1;
+	if (!strcmp(v, "lazy"))
+		return parse_error(p, "%s lazy is not supported yet: use automatic or once",
+				   name);
+	if (strcmp(v, "automatic") && strcmp(v, "once"))
+		return parse_error(p, "%s: \"%s\" is not automatic, lazy or once",
+				   name, v);
+	p->bridge->start_once = !strcmp(v, "once");
+	return 0;
+}
+
+static int handle_lazy_only(struct parser *p, const char *name, char *args)
+{
+	(void)args;
+	return parse_error(p, "%s is not supported yet: it applies to start_type lazy only, which kmqtt does not have",
+			   name);
+}
+
+static int handle_bridge_protocol_version(struct parser *p, const char *name,
+					  char *args)
+{
+	const char *v = one_value(p, name, args);
+
+	if (!v)
+		return -1;
+	if (!strcmp(v, "mqttv311")) {
+		p->bridge->proto_level = MQTT_PROTO_V311;
+	} else if (!strcmp(v, "mqttv31")) {
+		p->bridge->proto_level = MQTT_PROTO_V31;
+	} else if (!strcmp(v, "mqttv50")) {
+		return parse_error(p, "%s mqttv50 is not supported yet: use mqttv311",
+				   name);
+	} else {
+		return parse_error(p, "%s: \"%s\" is not mqttv31, mqttv311 or mqttv50",
+				   name, v);
+	}
+	return 0;
+}
+
+static int handle_bridge_tls(struct parser *p, const char *name, char *args)
+{
+	(void)args;
+	return parse_error(p, "%s: bridge TLS is not supported yet (kmqtt never falls back to plain TCP)",
+			   name);
+}
+
+static int handle_bridge_unsupported(struct parser *p, const char *name,
+				     char *args)
+{
+	(void)args;
+	return parse_error(p, "%s is not supported yet: kmqtt's bridges do not implement it",
+			   name);
 }
 
 static int parse_file(struct parser *p, const char *path);
@@ -757,18 +1212,55 @@ static const struct unsupported refused[] = {
 	{ "tls_version", "not implemented" },
 };
 
-/* Directives of a `connection` block, skipped with the bridge. */
-static const char *const bridge_directives[] = {
-	"address", "addresses", "cleansession", "local_cleansession",
-	"keepalive_interval", "idle_timeout", "local_clientid",
-	"local_password", "local_username", "notifications",
-	"notifications_local_only", "notification_topic", "remote_clientid",
-	"remote_password", "remote_username", "restart_timeout",
-	"round_robin", "start_type", "threshold", "topic", "try_private",
-	"clientid", "password", "username",
+/* Directives of a `connection` block (Documentation/bridges.rst). */
+static const struct directive bridge_directives[] = {
+	{ "address", handle_bridge_address },
+	{ "addresses", handle_bridge_address },
+	{ "topic", handle_bridge_topic },
+	{ "remote_clientid", handle_remote_clientid },
+	{ "clientid", handle_remote_clientid },
+	{ "remote_username", handle_remote_username },
+	{ "username", handle_remote_username },
+	{ "remote_password", handle_remote_password },
+	{ "password", handle_remote_password },
+	{ "local_clientid", handle_local_clientid },
+	{ "local_username", handle_local_credential },
+	{ "local_password", handle_local_credential },
+	{ "cleansession", handle_cleansession },
+	{ "local_cleansession", handle_local_cleansession },
+	{ "keepalive_interval", handle_keepalive_interval },
+	{ "restart_timeout", handle_restart_timeout },
+	{ "round_robin", handle_round_robin },
+	{ "start_type", handle_start_type },
+	{ "idle_timeout", handle_lazy_only },
+	{ "threshold", handle_lazy_only },
+	{ "try_private", handle_try_private },
+	{ "notifications", handle_notifications },
+	{ "notifications_local_only", handle_notifications_local_only },
+	{ "notification_topic", handle_notification_topic },
+	{ "bridge_protocol_version", handle_bridge_protocol_version },
+	{ "bridge_alpn", handle_bridge_tls },
+	{ "bridge_cafile", handle_bridge_tls },
+	{ "bridge_capath", handle_bridge_tls },
+	{ "bridge_certfile", handle_bridge_tls },
+	{ "bridge_keyfile", handle_bridge_tls },
+	{ "bridge_ciphers", handle_bridge_tls },
+	{ "bridge_ciphers_tls1.3", handle_bridge_tls },
+	{ "bridge_identity", handle_bridge_tls },
+	{ "bridge_insecure", handle_bridge_tls },
+	{ "bridge_psk", handle_bridge_tls },
+	{ "bridge_require_ocsp", handle_bridge_tls },
+	{ "bridge_tls_version", handle_bridge_tls },
+	{ "bridge_attempt_unsubscribe", handle_bridge_unsupported },
+	{ "bridge_bind_address", handle_bridge_unsupported },
+	{ "bridge_max_packet_size", handle_bridge_unsupported },
+	{ "bridge_max_topic_alias", handle_bridge_unsupported },
+	{ "bridge_outgoing_retain", handle_bridge_unsupported },
+	{ "bridge_receive_maximum", handle_bridge_unsupported },
+	{ "bridge_session_expiry_interval", handle_bridge_unsupported },
+	{ "bridge_tcp_keepalive", handle_bridge_unsupported },
+	{ "bridge_tcp_user_timeout", handle_bridge_unsupported },
 };
-
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 static const char *unsupported_why(const struct unsupported *list,
 				   size_t count, const char *name)
@@ -781,16 +1273,15 @@ static const char *unsupported_why(const struct unsupported *list,
 	return NULL;
 }
 
-static bool is_bridge_directive(const char *name)
+static const struct directive *find_directive(const struct directive *list,
+					     size_t count, const char *name)
 {
 	size_t i;
 
-	if (!strncmp(name, "bridge_", 7))
-		return true;
-	for (i = 0; i < ARRAY_SIZE(bridge_directives); i++)
-		if (!strcmp(name, bridge_directives[i]))
-			return true;
-	return false;
+	for (i = 0; i < count; i++)
+		if (!strcmp(name, list[i].name))
+			return &list[i];
+	return NULL;
 }
 
 static int handle_limit(struct parser *p, const char *name, char *args,
@@ -806,10 +1297,10 @@ static int handle_limit(struct parser *p, const char *name, char *args,
 
 static int parse_line(struct parser *p, char *line)
 {
+	const struct directive *d;
 	enum limits_parse_result res;
 	char *name, *args, *end;
 	const char *why;
-	size_t i;
 
 	while (*line == ' ' || *line == '\t')
 		line++;
@@ -825,18 +1316,20 @@ static int parse_line(struct parser *p, char *line)
 		args += strspn(args, " \t");
 	}
 
-	for (i = 0; i < ARRAY_SIZE(directives); i++)
-		if (!strcmp(name, directives[i].name))
-			return directives[i].handle(p, name, args);
+	d = find_directive(directives, ARRAY_SIZE(directives), name);
+	if (d)
+		return d->handle(p, name, args);
 	if (handle_limit(p, name, args, &res))
 		return -1;
 	if (res == LIMITS_OK)
 		return 0;
-	if (is_bridge_directive(name)) {
-		if (!p->in_bridge)
+	d = find_directive(bridge_directives, ARRAY_SIZE(bridge_directives),
+			   name);
+	if (d) {
+		if (!p->bridge)
 			return parse_error(p, "%s is only valid in a bridge (after connection)",
 					   name);
-		return 0;
+		return d->handle(p, name, args);
 	}
 	why = unsupported_why(ignored, ARRAY_SIZE(ignored), name);
 	if (why) {
@@ -966,6 +1459,80 @@ static int finish_listeners(struct parser *p)
 	return 0;
 }
 
+/* *@out, unless set, as asprintf() makes it (left NULL on failure). */
+static int set_default(char **out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int set_default(char **out, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*out)
+		return 0;
+	va_start(ap, fmt);
+	n = vasprintf(out, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Mosquitto's defaults for what a bridge's block leaves unset. */
+static int bridge_defaults(struct config_bridge *b)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)))
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	if (!b->local_cleansession_set)
+		b->local_cleansession = b->cleansession;
+	if (set_default(&b->remote_clientid, "%s.%s", host, b->name) ||
+	    set_default(&b->local_clientid, "local.%s", b->remote_clientid) ||
+	    set_default(&b->notification_topic,
+			"$SYS/broker/connection/%s/state", b->remote_clientid))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Each bridge whole: what a block needs, and the defaults it left. */
+static int finish_bridges(struct parser *p)
+{
+	struct config *cfg = p->cfg;
+	const char *why = NULL;
+	struct config_bridge *b;
+	size_t i, j;
+
+	for (i = 0; i < cfg->bridge_count && !why; i++) {
+		b = &cfg->bridges[i];
+		if (!b->address_count)
+			why = "no address";
+		else if (!b->topic_count)
+			why = "no topic line";
+		else if (b->remote_password && !b->remote_username)
+			why = "remote_password without remote_username (MQTT-3.1.2-22)";
+		else if (bridge_defaults(b))
+			return out_of_memory(p);
+		else if (strlen(b->local_clientid) > KMQTT_CLIENT_ID_MAX)
+			why = "local_clientid longer than the module takes: set local_clientid";
+		/* Two links on one session would take it over in turns. */
+		for (j = 0; j < i && !why; j++)
+			if (!strcmp(cfg->bridges[j].local_clientid,
+				    b->local_clientid))
+				why = "its local client id is another bridge's: set local_clientid";
+		else if (!kmqtt_topic_name_valid((const uint8_t *)b->notification_topic,
+						 strlen(b->notification_topic)))
+			why = "the notification topic is not a valid topic name: set notification_topic";
+	}
+	if (why)
+		snprintf(p->err, p->errlen, "%s: bridge \"%s\": %s", b->where,
+			 b->name, why);
+	return why ? -1 : 0;
+}
+
 /*
  * After the last line: start the default listener when the file (port,
  * bind_address) or the command line asks for it, or when there is no
@@ -1049,6 +1616,8 @@ int config_load(struct config *cfg, const char *path, const char *cli_addr,
 	rc = parse_file(&p, path);
 	if (!rc)
 		rc = finish(&p, path, cli_addr, cli_port);
+	if (!rc)
+		rc = finish_bridges(&p);
 	listener_free(&p.deflt);
 	free(p.default_settings_where);
 	free(p.security_where);
@@ -1091,6 +1660,9 @@ void config_free(struct config *cfg)
 	for (i = 0; i < cfg->listener_count; i++)
 		listener_free(&cfg->listeners[i]);
 	free(cfg->listeners);
+	for (i = 0; i < cfg->bridge_count; i++)
+		config_bridge_free(&cfg->bridges[i]);
+	free(cfg->bridges);
 	security_free(&cfg->security);
 	free(cfg->persistence.location);
 	free(cfg->persistence.file);
@@ -1131,4 +1703,50 @@ const struct config_security *config_security_of(const struct config *cfg,
 						 const struct config_listener *l)
 {
 	return cfg->per_listener_settings ? &l->security : &cfg->security;
+}
+
+static bool str_equal(const char *a, const char *b)
+{
+	return a && b ? !strcmp(a, b) : a == b;
+}
+
+bool config_bridge_equal(const struct config_bridge *a,
+			 const struct config_bridge *b)
+{
+	size_t i;
+
+	if (!str_equal(a->name, b->name) ||
+	    a->address_count != b->address_count ||
+	    a->topic_count != b->topic_count ||
+	    !str_equal(a->remote_clientid, b->remote_clientid) ||
+	    !str_equal(a->remote_username, b->remote_username) ||
+	    !str_equal(a->remote_password, b->remote_password) ||
+	    !str_equal(a->local_clientid, b->local_clientid) ||
+	    a->cleansession != b->cleansession ||
+	    a->local_cleansession != b->local_cleansession ||
+	    a->keepalive != b->keepalive ||
+	    a->restart_base != b->restart_base ||
+	    a->restart_cap != b->restart_cap ||
+	    a->round_robin != b->round_robin ||
+	    a->start_once != b->start_once ||
+	    a->try_private != b->try_private ||
+	    a->notifications != b->notifications ||
+	    !str_equal(a->notification_topic, b->notification_topic) ||
+	    a->proto_level != b->proto_level)
+		return false;
+	for (i = 0; i < a->address_count; i++)
+		if (strcmp(a->addresses[i].host, b->addresses[i].host) ||
+		    strcmp(a->addresses[i].port, b->addresses[i].port))
+			return false;
+	for (i = 0; i < a->topic_count; i++) {
+		const struct kmqtt_nl_bridge_topic *x = &a->topics[i];
+		const struct kmqtt_nl_bridge_topic *y = &b->topics[i];
+
+		if (x->direction != y->direction || x->qos != y->qos ||
+		    strcmp(x->local, y->local) || strcmp(x->remote, y->remote) ||
+		    x->local_prefix_len != y->local_prefix_len ||
+		    x->remote_prefix_len != y->remote_prefix_len)
+			return false;
+	}
+	return true;
 }

@@ -76,6 +76,49 @@ struct config_persistence {
 	bool autosave_on_changes;
 };
 
+/*
+ * A bridge (Documentation/bridges.rst): a `connection` block, with
+ * Mosquitto's defaults filled in once the file is read.
+ */
+#define CONFIG_BRIDGE_PORT		"1883"
+#define CONFIG_BRIDGE_KEEPALIVE		60
+/* Mosquitto's least keepalive_interval: lower ones become this. */
+#define CONFIG_BRIDGE_KEEPALIVE_MIN	5
+#define CONFIG_BRIDGE_RESTART_BASE	5
+#define CONFIG_BRIDGE_RESTART_CAP	30
+
+struct config_bridge_address {
+	char *host;			/* a name or an IP, without brackets */
+	char port[6];
+};
+
+struct config_bridge {
+	char *name;
+	char *where;			/* "FILE:LINE" of its connection line */
+	struct config_bridge_address *addresses;
+	size_t address_count;
+	/* Its topic lines; local and remote are allocated, owned here. */
+	struct kmqtt_nl_bridge_topic *topics;
+	size_t topic_count;
+	char *remote_clientid;		/* default "HOSTNAME.NAME" */
+	char *remote_username;		/* NULL: none */
+	char *remote_password;		/* NULL: none */
+	char *local_clientid;		/* default "local." remote_clientid */
+	bool cleansession;		/* of the remote session */
+	bool local_cleansession;	/* of the local one (the module's) */
+	bool local_cleansession_set;	/* else cleansession's value */
+	uint16_t keepalive;
+	/* Seconds; @restart_cap 0: always @restart_base, else backoff. */
+	unsigned int restart_base;
+	unsigned int restart_cap;
+	bool round_robin;
+	bool start_once;		/* start_type once: never restarted */
+	bool try_private;
+	bool notifications;
+	char *notification_topic;	/* default $SYS/broker/connection/... */
+	uint8_t proto_level;		/* MQTT_PROTO_V311 or MQTT_PROTO_V31 */
+};
+
 /* Mosquitto's max_keepalive when the file does not set it. */
 #define CONFIG_MAX_KEEPALIVE_DEFAULT	65535
 
@@ -94,6 +137,8 @@ struct config {
 	struct kmqtt_nl_limits limits;
 	bool log_type_set;		/* a log_type line was seen */
 	bool log_verbose;		/* log_type asks for connection logs */
+	struct config_bridge *bridges;
+	size_t bridge_count;
 };
 
 /* Receives each warning as "FILE:LINE: text". */
@@ -134,6 +179,13 @@ const struct config_security *config_security_of(const struct config *cfg,
  */
 int config_persistence_path(const struct config_persistence *p, char *dir,
 			    size_t dir_size, char *name, size_t name_size);
+
+/*
+ * The same bridge, every setting alike (its place in the file aside): a
+ * reload leaves it alone.
+ */
+bool config_bridge_equal(const struct config_bridge *a,
+			 const struct config_bridge *b);
 
 void config_free(struct config *cfg);
 

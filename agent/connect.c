@@ -297,6 +297,20 @@ static const char *check_protocol(const struct connect_bytes *name,
 	return "unknown protocol name (MQTT-3.1.2-1)";
 }
 
+/*
+ * Mosquitto's bridges (try_private) set 0x80 in a 3.1.x level: the level
+ * without it, with *@bridge set.  Any other level is left as it is, to
+ * be refused as unknown (5.0 has no such bit).
+ */
+static uint8_t split_bridge_level(uint8_t level, bool *bridge)
+{
+	uint8_t plain = level & ~CONNECT_LEVEL_BRIDGE;
+
+	*bridge = (level & CONNECT_LEVEL_BRIDGE) &&
+		  (plain == MQTT_PROTO_V31 || plain == MQTT_PROTO_V311);
+	return *bridge ? plain : level;
+}
+
 /* After the level: flags, keepalive and 5.0's properties (3.1.2.3 on). */
 static const char *take_variable_header(struct cursor *cur,
 					struct connect_packet *c)
@@ -373,6 +387,7 @@ struct connect_result connect_parse(const uint8_t *pkt, size_t len,
 		reason = take_u8(&cur, &c->proto_level);
 	if (reason)
 		return drop(reason);
+	c->proto_level = split_bridge_level(c->proto_level, &c->bridge);
 	/* Checked before the flags: a later level may change the layout. */
 	reason = check_protocol(&name, c->proto_level, &level_only);
 	if (reason)
@@ -400,7 +415,7 @@ static int check_client_id_length(const uint8_t *body, size_t have,
 	uint8_t level, flags;
 	size_t max, id_len;
 	const uint8_t *p;
-	bool level_only;
+	bool level_only, bridge;
 
 	if (have < 2)
 		return -1;
@@ -412,7 +427,7 @@ static int check_client_id_length(const uint8_t *body, size_t have,
 	if (have < 2 + (size_t)name.len + 6)
 		return -1;
 	p = body + 2 + name.len;
-	level = p[0];
+	level = split_bridge_level(p[0], &bridge);
 	flags = p[1];
 	id_len = (size_t)p[4] << 8 | p[5];
 	p += 6;

@@ -16,6 +16,12 @@
 
 #include <linux/kmqtt.h>
 
+/*
+ * The bit Mosquitto's bridges (try_private) set in a 3.1.x CONNECT's
+ * protocol level, for the broker to tell them from clients.
+ */
+#define CONNECT_LEVEL_BRIDGE	0x80
+
 /* Largest CONNECT remaining length we read; a larger one is dropped. */
 #define CONNECT_MAX_REMAINING	(64 * 1024)
 
@@ -62,6 +68,8 @@ struct connect_bytes {
  */
 struct connect_packet {
 	uint8_t proto_level;		/* MQTT_PROTO_V31, _V311 or _V5 */
+	/* Its level had 0x80 set: another broker's bridge (try_private). */
+	bool bridge;
 	bool clean_session;		/* 5.0: Clean Start */
 	uint16_t keepalive;
 	/* NUL-terminated: valid UTF-8 never contains U+0000 */

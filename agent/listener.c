@@ -300,6 +300,8 @@ static void pending_attach(struct pending *p, struct listener_grant *g)
 		.will_delay = c->will_delay,
 		/* The module takes AUTH (re-authentication) from it then. */
 		.auth_method = p->auth_method ? p->auth_method->name : NULL,
+		/* The module sends it no message of its own back. */
+		.peer_bridge = c->bridge,
 	};
 	/* The socket is the module's from now on: stop watching it. */
 	loop_del(l->loop, &p->src);

@@ -17,6 +17,7 @@
 #include <sys/signalfd.h>
 
 #include "auth.h"
+#include "bridge.h"
 #include "config.h"
 #include "kmqtt_nl.h"
 #include "listeners.h"
@@ -55,6 +56,7 @@ struct agent {
 	struct loop loop;
 	struct kmqtt_nl nl;
 	struct listeners listeners;
+	struct bridges bridges;
 	struct loop_source signals;
 	struct loop_source events;
 	bool stop;
@@ -231,6 +233,8 @@ static void reload(struct agent *a)
 			      err, sizeof(err)))
 		log_error("%s: %s; keeping the earlier persistence settings.",
 			  a->opt.config_path, err);
+	/* While the bridges' current configuration is alive, to compare. */
+	bridges_reload(&a->bridges, &next, loop_now_ms());
 	config_free(&a->cfg);
 	a->cfg = next;
 	apply_log_settings(a);
@@ -264,6 +268,8 @@ static void on_closed(const struct kmqtt_nl_closed *ev, void *arg)
 
 	origins_closed(&a->origins, ev->client_id, ev->conn_id);
 	reauth_closed(&a->reauth, ev->conn_id);
+	bridges_closed(&a->bridges, ev->conn_id,
+		       kmqtt_nl_close_reason_name(ev->reason));
 	/* mosquitto's wording when a client id connects again */
 	if (ev->reason == KMQTT_CLOSE_TAKEOVER)
 		log_verbose("Client %s already connected, closing old connection.",
@@ -330,15 +336,26 @@ static int sooner(int a, int b)
 	return a < 0 || (b >= 0 && b < a) ? b : a;
 }
 
-/* Until the next deadline of listeners, re-authentications, autosave. */
+/*
+ * Until the next deadline of listeners, re-authentications, autosave,
+ * bridges.
+ */
 static int loop_timeout(const struct agent *a)
 {
 	uint64_t now = loop_now_ms();
 
-	return sooner(sooner(listeners_timeout(&a->listeners),
-			     reauth_timeout(&a->reauth, now)),
-		      persist_timeout(&a->persist, now));
+	return sooner(sooner(sooner(listeners_timeout(&a->listeners),
+				    reauth_timeout(&a->reauth, now)),
+			     persist_timeout(&a->persist, now)),
+		      bridges_timeout(&a->bridges, now));
 }
+
+/* Bridges speak to the module through the netlink client. */
+static const struct bridge_ops bridge_nl_ops = {
+	.attach = kmqtt_nl_attach,
+	.disconnect = kmqtt_nl_disconnect,
+	.dump_conns = kmqtt_nl_dump_conns,
+};
 
 /* Serve until SIGINT or SIGTERM; @policies are @a->cfg's. */
 static int run(struct agent *a, struct auth_policies *policies)
@@ -404,6 +421,13 @@ static int run(struct agent *a, struct auth_policies *policies)
 	if (a->cfg.local_only)
 		log_warning("Starting in local only mode: connections only from this machine (no listener in %s).",
 			    a->opt.config_path);
+	bridges_init(&a->bridges, &a->loop, &a->nl, &bridge_nl_ops);
+	if (bridges_start(&a->bridges, &a->cfg, loop_now_ms())) {
+		fprintf(stderr, "kmqttd: bridges: out of memory\n");
+		listeners_close(&a->listeners);
+		rc = 1;
+		goto err_signals;
+	}
 
 	while (!a->stop) {
 		rc = loop_run_once(&a->loop, loop_timeout(a));
@@ -414,8 +438,11 @@ static int run(struct agent *a, struct auth_policies *policies)
 		listeners_expire(&a->listeners);
 		reauth_expire(&a->reauth, loop_now_ms());
 		persist_tick(&a->persist, loop_now_ms());
+		bridges_expire(&a->bridges, loop_now_ms());
 	}
 	listeners_close(&a->listeners);
+	/* Their links stay with the module, as clients' connections do. */
+	bridges_fini(&a->bridges);
 	persist_save(&a->persist);
 	close(a->signals.fd);
 	loop_fini(&a->loop);

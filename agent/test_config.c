@@ -714,20 +714,6 @@ TEST_F(config, include_dir_only_in_main_file)
 	EXPECT_STREQ(want, self->err);
 }
 
-TEST_F(config, bridges_are_ignored_whole)
-{
-	LOAD_OK("listener 1883\n"
-		"connection cloud\n"
-		"address mqtt.example.com:8883\n"
-		"topic sensors/# out 1\n"
-		"bridge_cafile /ca.pem\n"
-		"remote_username edge\n"
-		"listener 1884\n");
-	EXPECT_EQ(2, self->cfg.listener_count);
-	ASSERT_EQ(1, self->warn.count);
-	WARNED(0, 2, "bridge \"cloud\" ignored: kmqtt has no bridges yet");
-}
-
 /* -p and -b: change the default listener, or add one. */
 TEST_F(config, command_line_overrides)
 {
@@ -865,7 +851,7 @@ struct mosquitto_directive {
  */
 static const struct mosquitto_directive mosquitto_directives[] = {
 #define TLS_LISTENER "listener 8883\ncertfile /c.pem\nkeyfile /k.pem\n"
-#define BRIDGE "connection b\n"
+#define BRIDGE "connection b\naddress 10.0.0.1\ntopic #\n"
 	{ "acl_file /acl\n", SUPPORTED },
 	{ "allow_anonymous true\n", SUPPORTED },
 	{ "allow_duplicate_messages true\n", IGNORED },
@@ -946,44 +932,50 @@ static const struct mosquitto_directive mosquitto_directives[] = {
 	{ TLS_LISTENER "cafile /ca.pem\nrequire_certificate true\nuse_subject_as_username true\n",
 	  SUPPORTED },
 	{ "listener 1883\npsk_hint h\n", REFUSED },
-	/* bridges: the first line warns, the others are skipped with it */
-	{ "connection b\n", IGNORED },
-	{ BRIDGE "address 10.0.0.1:1883\n", IGNORED },
-	{ BRIDGE "addresses 10.0.0.1:1883\n", IGNORED },
-	{ BRIDGE "bridge_attempt_unsubscribe true\n", IGNORED },
-	{ BRIDGE "bridge_bind_address 10.0.0.2\n", IGNORED },
-	{ BRIDGE "bridge_max_packet_size 0\n", IGNORED },
-	{ BRIDGE "bridge_outgoing_retain true\n", IGNORED },
-	{ BRIDGE "bridge_protocol_version mqttv311\n", IGNORED },
-	{ BRIDGE "cleansession false\n", IGNORED },
-	{ BRIDGE "local_cleansession false\n", IGNORED },
-	{ BRIDGE "keepalive_interval 60\n", IGNORED },
-	{ BRIDGE "idle_timeout 60\n", IGNORED },
-	{ BRIDGE "local_clientid x\n", IGNORED },
+	/* bridges (agent/test_bridge.c tests them further) */
+	{ BRIDGE, SUPPORTED },
+	{ BRIDGE "address 10.0.0.1:1883\n", SUPPORTED },
+	{ BRIDGE "addresses 10.0.0.1:1883 10.0.0.2\n", SUPPORTED },
+	{ BRIDGE "bridge_attempt_unsubscribe true\n", REFUSED },
+	{ BRIDGE "bridge_bind_address 10.0.0.2\n", REFUSED },
+	{ BRIDGE "bridge_max_packet_size 0\n", REFUSED },
+	{ BRIDGE "bridge_outgoing_retain true\n", REFUSED },
+	{ BRIDGE "bridge_protocol_version mqttv311\n", SUPPORTED },
+	{ BRIDGE "bridge_protocol_version mqttv31\n", SUPPORTED },
+	{ BRIDGE "bridge_protocol_version mqttv50\n", REFUSED },
+	{ BRIDGE "cleansession false\n", SUPPORTED },
+	{ BRIDGE "local_cleansession false\n", SUPPORTED },
+	{ BRIDGE "keepalive_interval 60\n", SUPPORTED },
+	{ BRIDGE "idle_timeout 60\n", REFUSED },
+	{ BRIDGE "local_clientid x\n", SUPPORTED },
 	{ BRIDGE "local_password x\n", IGNORED },
 	{ BRIDGE "local_username x\n", IGNORED },
-	{ BRIDGE "notifications true\n", IGNORED },
-	{ BRIDGE "notifications_local_only true\n", IGNORED },
-	{ BRIDGE "notification_topic t\n", IGNORED },
-	{ BRIDGE "remote_clientid x\n", IGNORED },
-	{ BRIDGE "remote_password x\n", IGNORED },
-	{ BRIDGE "remote_username x\n", IGNORED },
-	{ BRIDGE "restart_timeout 30\n", IGNORED },
-	{ BRIDGE "round_robin false\n", IGNORED },
-	{ BRIDGE "start_type automatic\n", IGNORED },
-	{ BRIDGE "threshold 10\n", IGNORED },
-	{ BRIDGE "topic # both 0\n", IGNORED },
-	{ BRIDGE "try_private true\n", IGNORED },
-	{ BRIDGE "bridge_alpn x\n", IGNORED },
-	{ BRIDGE "bridge_cafile /ca.pem\n", IGNORED },
-	{ BRIDGE "bridge_capath /ca\n", IGNORED },
-	{ BRIDGE "bridge_certfile /c.pem\n", IGNORED },
-	{ BRIDGE "bridge_identity x\n", IGNORED },
-	{ BRIDGE "bridge_insecure false\n", IGNORED },
-	{ BRIDGE "bridge_keyfile /k.pem\n", IGNORED },
-	{ BRIDGE "bridge_psk 00\n", IGNORED },
-	{ BRIDGE "bridge_require_ocsp false\n", IGNORED },
-	{ BRIDGE "bridge_tls_version tlsv1.2\n", IGNORED },
+	{ BRIDGE "notifications true\n", SUPPORTED },
+	{ BRIDGE "notifications_local_only false\n", SUPPORTED },
+	{ BRIDGE "notifications_local_only true\n", REFUSED },
+	{ BRIDGE "notification_topic t\n", SUPPORTED },
+	{ BRIDGE "remote_clientid x\n", SUPPORTED },
+	{ BRIDGE "remote_username u\nremote_password x\n", SUPPORTED },
+	{ BRIDGE "remote_username x\n", SUPPORTED },
+	{ BRIDGE "restart_timeout 30\n", SUPPORTED },
+	{ BRIDGE "restart_timeout 5 60\n", SUPPORTED },
+	{ BRIDGE "round_robin false\n", SUPPORTED },
+	{ BRIDGE "start_type automatic\n", SUPPORTED },
+	{ BRIDGE "start_type once\n", SUPPORTED },
+	{ BRIDGE "start_type lazy\n", REFUSED },
+	{ BRIDGE "threshold 10\n", REFUSED },
+	{ BRIDGE "topic # both 0\n", SUPPORTED },
+	{ BRIDGE "try_private true\n", SUPPORTED },
+	{ BRIDGE "bridge_alpn x\n", REFUSED },
+	{ BRIDGE "bridge_cafile /ca.pem\n", REFUSED },
+	{ BRIDGE "bridge_capath /ca\n", REFUSED },
+	{ BRIDGE "bridge_certfile /c.pem\n", REFUSED },
+	{ BRIDGE "bridge_identity x\n", REFUSED },
+	{ BRIDGE "bridge_insecure false\n", REFUSED },
+	{ BRIDGE "bridge_keyfile /k.pem\n", REFUSED },
+	{ BRIDGE "bridge_psk 00\n", REFUSED },
+	{ BRIDGE "bridge_require_ocsp false\n", REFUSED },
+	{ BRIDGE "bridge_tls_version tlsv1.2\n", REFUSED },
 #undef TLS_LISTENER
 #undef BRIDGE
 };
@@ -1019,7 +1011,6 @@ TEST_F(config, every_mosquitto_directive)
 			break;
 		case IGNORED:
 			EXPECT_EQ(0, rc) TH_LOG("%s: %s", d->text, self->err);
-			/* a bridge's own lines are skipped with it */
 			EXPECT_EQ(1, self->warn.count) TH_LOG("%s", d->text);
 			EXPECT_NE(NULL, strstr(self->warn.msg[0], "ignored"))
 				TH_LOG("%s: %s", d->text, self->warn.msg[0]);

@@ -622,6 +622,57 @@ TEST(connect_parse_cases)
 	}
 }
 
+/*
+ * Mosquitto's bridges (try_private) set 0x80 in a 3.1.x level: accepted
+ * as that level, marked a bridge.  5.0 has no such level: refused (CONNACK
+ * 1, 3.1.1's form) as other unknown levels are.
+ */
+TEST(bridge_level)
+{
+	static const struct {
+		const char *what;
+		struct spec s;
+		enum connect_action action;
+		uint8_t level;
+		bool bridge;
+	} cases[] = {
+		{ "MQTT 0x84", NAMED("MQTT", 0x84), CONNECT_ACCEPT,
+		  MQTT_PROTO_V311, true },
+		{ "MQIsdp 0x83", NAMED("MQIsdp", 0x83), CONNECT_ACCEPT,
+		  MQTT_PROTO_V31, true },
+		{ "MQTT 4", NAMED("MQTT", 4), CONNECT_ACCEPT,
+		  MQTT_PROTO_V311, false },
+		{ "MQTT 0x85", NAMED("MQTT", 0x85), CONNECT_REFUSE, 0x85, false },
+		{ "MQTT 0x83", NAMED("MQTT", 0x83), CONNECT_REFUSE,
+		  MQTT_PROTO_V31, true },
+		{ "MQIsdp 0x84", NAMED("MQIsdp", 0x84), CONNECT_REFUSE,
+		  MQTT_PROTO_V311, true },
+		{ "MQTT 0x80", NAMED("MQTT", 0x80), CONNECT_REFUSE, 0x80, false },
+	};
+	static const uint8_t connack1[] = { 0x20, 2, 0, 1 };
+	uint8_t connack[CONNECT_REFUSAL_MAX];
+	struct connect_packet c;
+	struct connect_result r;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		r = parse(&cases[i].s, &c);
+		EXPECT_EQ(cases[i].action, r.action) TH_LOG("%s", cases[i].what);
+		EXPECT_EQ(cases[i].level, c.proto_level)
+			TH_LOG("%s", cases[i].what);
+		EXPECT_EQ(cases[i].bridge, c.bridge) TH_LOG("%s", cases[i].what);
+		if (r.action != CONNECT_REFUSE)
+			continue;
+		EXPECT_EQ(MQTT_CONNACK_UNACCEPTABLE_PROTOCOL, r.return_code);
+		EXPECT_STREQ(BAD_LEVEL, r.reason);
+		ASSERT_EQ(sizeof(connack1),
+			  connect_put_refusal(connack, c.proto_level,
+					      r.return_code));
+		EXPECT_EQ(0, memcmp(connack1, connack, sizeof(connack1)))
+			TH_LOG("%s", cases[i].what);
+	}
+}
+
 /* 5.0 3.1.2.11: each CONNECT property lands in its field. */
 TEST(v5_connect_properties_parsed)
 {
@@ -1277,6 +1328,27 @@ TEST(read_step_stops_at_end_of_connect)
 		have = need;
 	}
 	ASSERT_EQ(len, have);
+}
+
+/*
+ * A bridge's CONNECT too large for its long client id is refused from
+ * the id's length too (CONNACK 2), not dropped.
+ */
+TEST(bridge_level_long_client_id_refused_early)
+{
+	static char id[65535 + 1];
+	struct connect_result r;
+	struct spec s;
+	size_t len, read;
+
+	memset(id, 'i', sizeof(id) - 1);
+	s = v311(id);
+	s.level = MQTT_PROTO_V311 | CONNECT_LEVEL_BRIDGE;
+	len = build(&s);
+	read = read_steps(pkt, len, &r);
+	EXPECT_EQ(CONNECT_REFUSE, r.action);
+	EXPECT_EQ(MQTT_CONNACK_IDENTIFIER_REJECTED, r.return_code);
+	EXPECT_LT(read, len);
 }
 
 TEST_HARNESS_MAIN

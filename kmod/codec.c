@@ -427,6 +427,11 @@ size_t kmqtt_codec_put_pingresp(u8 *buf)
 	return kmqtt_codec_put_fixed_hdr(buf, MQTT_PINGRESP, 0, 0);
 }
 
+size_t kmqtt_codec_put_pingreq(u8 *buf)
+{
+	return kmqtt_codec_put_fixed_hdr(buf, MQTT_PINGREQ, 0, 0);
+}
+
 /* Continuation byte of a UTF-8 sequence: 10xxxxxx. */
 static bool kmqtt_codec_utf8_cont(u8 c)
 {

@@ -194,6 +194,8 @@ size_t kmqtt_codec_put_auth(u8 *buf, u8 reason, const u8 *method,
 
 /* PINGRESP: 2 bytes. */
 size_t kmqtt_codec_put_pingresp(u8 *buf);
+/* What a bridge link sends: the module is the client there. */
+size_t kmqtt_codec_put_pingreq(u8 *buf);
 
 /*
  * Well-formed UTF-8 as 1.5.3 requires: no overlong forms, no surrogates

@@ -28,6 +28,7 @@
 #include "acl.h"
 #include "alias.h"
 #include "auth.h"
+#include "bridge.h"
 #include "broker.h"
 #include "conn.h"
 #include "msg.h"
@@ -74,25 +75,48 @@ int kmqtt_conn_violation(struct kmqtt_conn *conn, u8 reason, const char *what)
 	return -EPROTO;
 }
 
+/* MQTT-3.1.2-24: one and a half times the keepalive with no packet. */
+static unsigned long kmqtt_conn_silence_max(const struct kmqtt_conn *conn)
+{
+	return msecs_to_jiffies(conn->keepalive * 1500U);
+}
+
+/*
+ * Till the keepalive work runs next: on a bridge link, where the remote
+ * broker sends nothing unasked and waits for a packet from the module
+ * within its keepalive (MQTT-3.1.2-23), a PINGREQ goes every half
+ * keepalive, busy or not.
+ */
+static unsigned long kmqtt_conn_keepalive_next(const struct kmqtt_conn *conn)
+{
+	if (conn->bridge)
+		return msecs_to_jiffies(max(conn->keepalive * 500U, 1000U));
+	return kmqtt_conn_silence_max(conn);
+}
+
 static void kmqtt_conn_keepalive_work(struct work_struct *work)
 {
 	struct kmqtt_conn *conn = container_of(to_delayed_work(work),
 					       struct kmqtt_conn,
 					       keepalive_work);
-	/* MQTT-3.1.2-24: one and a half times the keepalive. */
-	unsigned long deadline = READ_ONCE(conn->last_packet) +
-				 msecs_to_jiffies(conn->keepalive * 1500U);
+	unsigned long silence = jiffies - READ_ONCE(conn->last_packet);
+	unsigned long next = kmqtt_conn_keepalive_next(conn);
 
 	if (kmqtt_conn_closing(conn))
 		return;
-	if (kmqtt_conn_paused(conn)) {
-		/* Not read while paused: its packets wait in the socket. */
-		deadline = jiffies + msecs_to_jiffies(conn->keepalive * 1500U);
-	} else if (time_after_eq(jiffies, deadline)) {
-		kmqtt_conn_close(conn, KMQTT_CLOSE_KEEPALIVE);
-		return;
+	/* Not read while paused: its packets wait in the socket. */
+	if (!kmqtt_conn_paused(conn)) {
+		if (silence >= kmqtt_conn_silence_max(conn)) {
+			kmqtt_conn_close(conn, KMQTT_CLOSE_KEEPALIVE);
+			return;
+		}
+		if (!conn->bridge)
+			next = kmqtt_conn_silence_max(conn) - silence;
 	}
-	queue_delayed_work(kmqtt_wq, &conn->keepalive_work, deadline - jiffies);
+	/* One that cannot be queued goes unanswered: the silence closes. */
+	if (conn->bridge)
+		kmqtt_send_pingreq(conn);
+	queue_delayed_work(kmqtt_wq, &conn->keepalive_work, next);
 }
 
 void kmqtt_conn_get(struct kmqtt_conn *conn)
@@ -104,8 +128,9 @@ static void kmqtt_conn_free_rcu(struct rcu_head *rcu)
 {
 	struct kmqtt_conn *conn = container_of(rcu, struct kmqtt_conn, rcu);
 
-	/* Fan-out compares topics with the mount point under RCU. */
+	/* Fan-out compares topics with these under RCU. */
 	kfree(conn->mount);
+	kmqtt_bridge_free(conn->bridge);
 	kfree(conn->auth_method);
 	kmem_cache_free(kmqtt_conn_cache, conn);
 }
@@ -257,7 +282,14 @@ static void kmqtt_conn_close_work(struct work_struct *work)
 	kmqtt_conn_put(conn);
 }
 
-/* Takes over @sock and params->acl, even when it fails. */
+/* What attach takes over from @params, freed when it fails early. */
+static void kmqtt_conn_params_free(const struct kmqtt_conn_params *params)
+{
+	kmqtt_acl_free(params->acl);
+	kmqtt_bridge_free(params->bridge);
+}
+
+/* Takes over @sock, params->acl and params->bridge, even when it fails. */
 static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
 					    const struct kmqtt_conn_params *params,
 					    struct socket *sock)
@@ -267,11 +299,15 @@ static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
 	conn = kmem_cache_zalloc(kmqtt_conn_cache, GFP_KERNEL);
 	if (!conn) {
 		sockfd_put(sock);
-		kmqtt_acl_free(params->acl);
+		kmqtt_conn_params_free(params);
 		return NULL;
 	}
 	conn->sock = sock;
 	conn->acl = params->acl;
+	conn->bridge = params->bridge;
+	conn->peer_bridge = params->peer_bridge;
+	/* On a bridge link the remote broker sent CONNACK, to kmqttd. */
+	conn->connack_sent = !!params->bridge;
 	refcount_set(&conn->ref, 1);
 	conn->close_reason = KMQTT_CONN_OPEN;
 	init_completion(&conn->detached);
@@ -383,13 +419,13 @@ int kmqtt_conn_attach(struct kmqtt_broker *broker,
 	sock = sockfd_lookup(params->fd, &ret);
 	if (!sock) {
 		NL_SET_ERR_MSG(extack, "fd is not a socket");
-		kmqtt_acl_free(params->acl);
+		kmqtt_conn_params_free(params);
 		return ret;
 	}
 	ret = kmqtt_socket_check(broker, sock, extack);
 	if (ret) {
 		sockfd_put(sock);
-		kmqtt_acl_free(params->acl);
+		kmqtt_conn_params_free(params);
 		return ret;
 	}
 	conn = kmqtt_conn_create(broker, params, sock);
@@ -424,6 +460,15 @@ int kmqtt_conn_attach(struct kmqtt_broker *broker,
 	conn->session = session;
 	conn->last_packet = jiffies;
 	*conn_id = conn->id;
+	if (conn->bridge) {
+		ret = kmqtt_bridge_subscribe(session, conn->bridge);
+		if (ret) {
+			/* Closed as soon as it is attached, then refused. */
+			NL_SET_ERR_MSG(extack,
+				       "the bridge's local subscriptions were refused");
+			kmqtt_conn_close(conn, KMQTT_CLOSE_NOMEM);
+		}
+	}
 
 	spin_lock(&broker->conns_lock);
 	broker->conns_total++;
@@ -433,7 +478,7 @@ int kmqtt_conn_attach(struct kmqtt_broker *broker,
 	smp_store_release(&conn->ready, true);
 	if (conn->keepalive)
 		queue_delayed_work(kmqtt_wq, &conn->keepalive_work,
-				   msecs_to_jiffies(conn->keepalive * 1500U));
+				   kmqtt_conn_keepalive_next(conn));
 	/* Bytes may have arrived before our data_ready was set. */
 	queue_work(kmqtt_wq, &conn->rx_work);
 	queue_work(kmqtt_wq, &conn->tx_work);
@@ -454,7 +499,7 @@ int kmqtt_conn_attach(struct kmqtt_broker *broker,
 	if (kmqtt_conn_closing(conn))
 		kmqtt_conn_queue_close(conn);
 	kmqtt_conn_put(conn);
-	return 0;
+	return ret;
 
 unregister:
 	kmqtt_conn_unregister(conn);

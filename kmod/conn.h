@@ -67,6 +67,9 @@ struct kmqtt_conn_params {
 	struct kmqtt_props will_props;	/* start NULL: none */
 	const u8 *auth_method;		/* NULL: no enhanced authentication */
 	u16 auth_method_len;
+	/* A bridge link's lines, owned like @acl; NULL: a client. */
+	struct kmqtt_bridge *bridge;
+	bool peer_bridge;		/* the client is another's bridge */
 };
 
 struct kmqtt_conn {
@@ -122,6 +125,13 @@ struct kmqtt_conn {
 	 */
 	u8 *mount;
 	u16 mount_len;
+	/*
+	 * A bridge link (bridge.h), on which the module is the client; NULL:
+	 * a client's connection.  Freed like @mount.
+	 */
+	struct kmqtt_bridge *bridge;
+	/* A client that is another broker's bridge: no local on its filters. */
+	bool peer_bridge;
 
 	bool ready;			/* attach done: work may run */
 	unsigned long flags;		/* KMQTT_CONN_F_* */

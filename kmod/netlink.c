@@ -17,6 +17,7 @@
 
 #include "acl.h"
 #include "auth.h"
+#include "bridge.h"
 #include "broker.h"
 #include "codec.h"
 #include "compat.h"
@@ -77,6 +78,21 @@ static const struct nla_policy kmqtt_attach_policy[KMQTT_A_MAX + 1] = {
 						 KMQTT_AUTH_METHOD_MAX),
 	[KMQTT_A_TOPIC_ALIAS_MAX] = { .type = NLA_U16 },
 	[KMQTT_A_WILL_DELAY] = { .type = NLA_U32 },
+	[KMQTT_A_BRIDGE] = { .type = NLA_NESTED },
+	[KMQTT_A_PEER_BRIDGE] = NLA_POLICY_MAX(NLA_U8, 1),
+};
+
+static const struct nla_policy kmqtt_bridge_topic_policy[KMQTT_A_MAX + 1] = {
+	[KMQTT_A_BRIDGE_DIRECTION] = NLA_POLICY_RANGE(NLA_U8, KMQTT_BRIDGE_IN,
+						      KMQTT_BRIDGE_IN |
+						      KMQTT_BRIDGE_OUT),
+	[KMQTT_A_QOS] = NLA_POLICY_MAX(NLA_U8, 2),
+	[KMQTT_A_BRIDGE_LOCAL] = NLA_POLICY_FULL_RANGE(NLA_BINARY,
+						       &kmqtt_topic_len_range),
+	[KMQTT_A_BRIDGE_REMOTE] = NLA_POLICY_FULL_RANGE(NLA_BINARY,
+							&kmqtt_topic_len_range),
+	[KMQTT_A_BRIDGE_LOCAL_PREFIX] = { .type = NLA_U16 },
+	[KMQTT_A_BRIDGE_REMOTE_PREFIX] = { .type = NLA_U16 },
 };
 
 static const struct nla_policy kmqtt_acl_rule_policy[KMQTT_A_MAX + 1] = {
@@ -402,6 +418,90 @@ static int kmqtt_netlink_parse_acl(const struct nlattr *nest,
 	return 0;
 }
 
+/* One KMQTT_A_BRIDGE_TOPIC of a KMQTT_A_BRIDGE nest, all of it there. */
+static int kmqtt_netlink_bridge_line(const struct nlattr *attr,
+				     struct netlink_ext_ack *extack,
+				     struct kmqtt_bridge_topic *line)
+{
+	static const int required[] = {
+		KMQTT_A_BRIDGE_DIRECTION, KMQTT_A_QOS, KMQTT_A_BRIDGE_LOCAL,
+		KMQTT_A_BRIDGE_REMOTE, KMQTT_A_BRIDGE_LOCAL_PREFIX,
+		KMQTT_A_BRIDGE_REMOTE_PREFIX,
+	};
+	struct nlattr *tb[KMQTT_A_MAX + 1];
+	int i, ret;
+
+	if (nla_type(attr) != KMQTT_A_BRIDGE_TOPIC) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "not a bridge topic line");
+		return -EINVAL;
+	}
+	ret = nla_parse_nested(tb, KMQTT_A_MAX, attr,
+			       kmqtt_bridge_topic_policy, extack);
+	if (ret)
+		return ret;
+	for (i = 0; i < ARRAY_SIZE(required); i++) {
+		if (!tb[required[i]]) {
+			NL_SET_ERR_MSG_ATTR(extack, attr,
+					    "bridge topic line incomplete");
+			return -EINVAL;
+		}
+	}
+	*line = (struct kmqtt_bridge_topic){
+		.local = nla_data(tb[KMQTT_A_BRIDGE_LOCAL]),
+		.local_len = nla_len(tb[KMQTT_A_BRIDGE_LOCAL]),
+		.local_prefix_len = nla_get_u16(tb[KMQTT_A_BRIDGE_LOCAL_PREFIX]),
+		.remote = nla_data(tb[KMQTT_A_BRIDGE_REMOTE]),
+		.remote_len = nla_len(tb[KMQTT_A_BRIDGE_REMOTE]),
+		.remote_prefix_len =
+			nla_get_u16(tb[KMQTT_A_BRIDGE_REMOTE_PREFIX]),
+		.direction = nla_get_u8(tb[KMQTT_A_BRIDGE_DIRECTION]),
+		.qos = nla_get_u8(tb[KMQTT_A_QOS]),
+	};
+	return 0;
+}
+
+/* A bridge link's lines from KMQTT_A_BRIDGE: one pass to size, one to fill. */
+static int kmqtt_netlink_parse_bridge(const struct nlattr *nest,
+				      struct netlink_ext_ack *extack,
+				      struct kmqtt_bridge **out)
+{
+	struct kmqtt_bridge_topic line;
+	struct kmqtt_bridge *bridge;
+	struct nlattr *attr;
+	size_t bytes = 0;
+	u32 count = 0;
+	int rem, ret;
+
+	nla_for_each_nested(attr, nest, rem) {
+		ret = kmqtt_netlink_bridge_line(attr, extack, &line);
+		if (ret)
+			return ret;
+		count++;
+		bytes += line.local_len + line.remote_len;
+	}
+	if (!count || count > KMQTT_BRIDGE_TOPICS_MAX) {
+		NL_SET_ERR_MSG_ATTR(extack, nest,
+				    "no bridge topic line, or too many");
+		return -EINVAL;
+	}
+	bridge = kmqtt_bridge_alloc(count, bytes);
+	if (!bridge)
+		return -ENOMEM;
+	nla_for_each_nested(attr, nest, rem) {
+		/* Checked in the first pass. */
+		kmqtt_netlink_bridge_line(attr, NULL, &line);
+		ret = kmqtt_bridge_add(bridge, &line);
+		if (ret) {
+			NL_SET_ERR_MSG_ATTR(extack, attr,
+					    "bad bridge topic line: filters, prefixes (no wildcard, one pattern after both)");
+			kmqtt_bridge_free(bridge);
+			return ret;
+		}
+	}
+	*out = bridge;
+	return 0;
+}
+
 static int kmqtt_netlink_set_acl(struct sk_buff *skb, struct genl_info *info)
 {
 	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
@@ -551,10 +651,30 @@ static int kmqtt_netlink_attach(struct sk_buff *skb, struct genl_info *info)
 			    nla_total_size(sizeof(u8)), GFP_KERNEL);
 	if (!reply)
 		return -ENOMEM;
+	params.peer_bridge = attrs[KMQTT_A_PEER_BRIDGE] &&
+			     nla_get_u8(attrs[KMQTT_A_PEER_BRIDGE]);
+	if (attrs[KMQTT_A_BRIDGE] &&
+	    (params.proto_level == MQTT_PROTO_V5 || params.will_topic ||
+	     params.mount_point || params.peer_bridge)) {
+		/* The module is the client: 3.1.x, the will the remote's. */
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[KMQTT_A_BRIDGE],
+				    "a bridge link is MQTT 3.1.x, without will, mount point or peer-bridge");
+		nlmsg_free(reply);
+		return -EINVAL;
+	}
+	if (attrs[KMQTT_A_BRIDGE]) {
+		ret = kmqtt_netlink_parse_bridge(attrs[KMQTT_A_BRIDGE],
+						 info->extack, &params.bridge);
+		if (ret) {
+			nlmsg_free(reply);
+			return ret;
+		}
+	}
 	if (attrs[KMQTT_A_ACL]) {
 		ret = kmqtt_netlink_parse_acl(attrs[KMQTT_A_ACL], info->extack,
 					      &params.acl);
 		if (ret) {
+			kmqtt_bridge_free(params.bridge);
 			nlmsg_free(reply);
 			return ret;
 		}
@@ -773,7 +893,8 @@ static int kmqtt_netlink_fill_conn(struct sk_buff *skb,
 	    nla_put_u8(skb, KMQTT_A_PROTO_LEVEL, conn->proto_level) ||
 	    nla_put_u16(skb, KMQTT_A_KEEPALIVE, conn->keepalive) ||
 	    nla_put_u8(skb, KMQTT_A_CLEAN_SESSION, conn->clean_session) ||
-	    nla_put_u8(skb, KMQTT_A_TLS, conn->ktls))
+	    nla_put_u8(skb, KMQTT_A_TLS, conn->ktls) ||
+	    (conn->bridge && nla_put_u8(skb, KMQTT_A_BRIDGE_LINK, 1)))
 		goto cancel;
 	nest = nla_nest_start(skb, KMQTT_A_STATS);
 	if (!nest)
@@ -883,7 +1004,8 @@ static int kmqtt_netlink_fill_session(struct sk_buff *skb,
 		     session->username)) ||
 	    nla_put_u32(skb, KMQTT_A_SESSION_EXPIRY, session->expiry) ||
 	    (!conn && nla_put_u32(skb, KMQTT_A_OFFLINE_FOR,
-				  (jiffies - session->offline_since) / HZ)))
+				  (jiffies - session->offline_since) / HZ)) ||
+	    (session->bridge && nla_put_u8(skb, KMQTT_A_BRIDGE_LINK, 1)))
 		goto cancel;
 	nest = nla_nest_start(skb, KMQTT_A_STATS);
 	if (!nest)

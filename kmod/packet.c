@@ -6,11 +6,13 @@
  * the memory limit, or -ENOMEM) is run again on the same packet later.
  */
 
+#include <linux/kmqtt.h>
 #include <linux/net.h>
 #include <kmqtt/mqtt.h>
 
 #include "alias.h"
 #include "auth.h"
+#include "bridge.h"
 #include "broker.h"
 #include "codec.h"
 #include "conn.h"
@@ -22,13 +24,37 @@
 #include "subscribe.h"
 #include "topic.h"
 
+/*
+ * The local name of a topic that came in on a bridge link: @pub's topic
+ * past the remote prefix of the line that carries it in, after @prefix,
+ * that line's local prefix.  False: no line carries it in.
+ */
+static bool kmqtt_packet_bridge_in(struct kmqtt_conn *conn,
+				   struct kmqtt_publish *pub,
+				   const u8 **prefix, u16 *prefix_len)
+{
+	const struct kmqtt_bridge_topic *line;
+
+	line = kmqtt_bridge_route(conn->bridge, KMQTT_BRIDGE_IN, pub->topic,
+				  pub->topic_len);
+	if (!line)
+		return false;
+	pub->topic += line->remote_prefix_len;
+	pub->topic_len -= line->remote_prefix_len;
+	*prefix = line->local;
+	*prefix_len = line->local_prefix_len;
+	return true;
+}
+
 static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 				const struct kmqtt_fixed_hdr *hdr,
 				const u8 *body)
 {
 	u32 message_size = READ_ONCE(conn->broker->limits.message_size);
 	u32 max_levels = READ_ONCE(conn->broker->limits.max_topic_levels);
+	u16 prefix_len = conn->mount_len;
 	struct kmqtt_txent *ack = NULL;
+	const u8 *prefix = conn->mount;
 	u8 reason = MQTT_RC_SUCCESS;
 	struct kmqtt_publish pub;
 	int ret;
@@ -52,10 +78,18 @@ static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 	    kmqtt_topic_levels(pub.topic, pub.topic_len) > max_levels)
 		return kmqtt_conn_violation(conn, MQTT_RC_TOPIC_NAME_INVALID,
 					    "topic over max_topic_levels");
-	if (pub.topic_len > MQTT_MAX_TOPIC_LEN - conn->mount_len)
-		return kmqtt_conn_violation(conn, MQTT_RC_TOPIC_NAME_INVALID,
-					    "topic too long under the mount point");
 	ret = 1;
+	/* Only what the lines ask for comes in; else acknowledged, dropped. */
+	if (conn->bridge &&
+	    !kmqtt_packet_bridge_in(conn, &pub, &prefix, &prefix_len)) {
+		kmqtt_broker_dropped(conn->broker, KMQTT_DROP_DENIED, 1);
+		net_info_ratelimited("kmqtt: bridge link %llu: a topic no line carries in dropped\n",
+				     conn->id);
+		ret = 0;
+	}
+	if (pub.topic_len > MQTT_MAX_TOPIC_LEN - prefix_len)
+		return kmqtt_conn_violation(conn, MQTT_RC_TOPIC_NAME_INVALID,
+					    "topic too long under its prefix");
 	/* Mosquitto's message_size_limit: acknowledged, dropped, kept. */
 	if (message_size && pub.payload_len > message_size) {
 		kmqtt_broker_dropped(conn->broker, KMQTT_DROP_TOO_LARGE, 1);
@@ -83,7 +117,7 @@ static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 			goto free_ack;
 	}
 	if (ret) {
-		ret = kmqtt_publish(conn, &pub, &reason);
+		ret = kmqtt_publish(conn, &pub, prefix, prefix_len, &reason);
 		if (ret) {
 			/* Not taken: handled again when it can be. */
 			if (pub.qos == 2)
@@ -186,9 +220,32 @@ static int kmqtt_packet_disconnect(struct kmqtt_conn *conn,
 	return 0;
 }
 
+/*
+ * What a 3.1.x broker sends a client on a bridge link: no UNSUBACK, as no
+ * UNSUBSCRIBE goes out on one, and no DISCONNECT, which only 5.0 has.
+ */
+static bool kmqtt_packet_from_broker(u8 type)
+{
+	switch (type) {
+	case MQTT_PUBLISH:
+	case MQTT_PUBACK:
+	case MQTT_PUBREC:
+	case MQTT_PUBREL:
+	case MQTT_PUBCOMP:
+	case MQTT_SUBACK:
+	case MQTT_PINGRESP:
+		return true;
+	default:
+		return false;
+	}
+}
+
 int kmqtt_packet_handle(struct kmqtt_conn *conn,
 			const struct kmqtt_fixed_hdr *hdr, const u8 *body)
 {
+	if (conn->bridge && !kmqtt_packet_from_broker(hdr->type))
+		return kmqtt_conn_violation(conn, MQTT_RC_PROTOCOL_ERROR,
+					    "packet type not sent by brokers");
 	switch (hdr->type) {
 	case MQTT_PUBLISH:
 		return kmqtt_packet_publish(conn, hdr, body);
@@ -214,6 +271,11 @@ int kmqtt_packet_handle(struct kmqtt_conn *conn,
 		/* MQTT-3.1.0-2 */
 		return kmqtt_conn_violation(conn, MQTT_RC_PROTOCOL_ERROR,
 					    "second CONNECT");
+	case MQTT_SUBACK:
+	case MQTT_PINGRESP:
+		if (conn->bridge)
+			return kmqtt_bridge_receive(conn, hdr, body);
+		fallthrough;
 	default:
 		return kmqtt_conn_violation(conn, MQTT_RC_PROTOCOL_ERROR,
 					    "packet type not sent by clients");

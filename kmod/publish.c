@@ -225,18 +225,18 @@ static bool kmqtt_publish_allowed(struct kmqtt_conn *from,
 }
 
 int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub,
-		  u8 *reason)
+		  const u8 *prefix, u16 prefix_len, u8 *reason)
 {
 	struct kmqtt_broker *broker = from->broker;
 	struct kmqtt_msg *msg;
 	int ret = 0;
 
 	/* What a retry needs room for: the message, and its deliveries. */
-	from->refused = kmqtt_msg_charge(from->mount_len + pub->topic_len,
+	from->refused = kmqtt_msg_charge(prefix_len + pub->topic_len,
 					 kmqtt_codec_varint_size(pub->props.forward_len) +
 					 pub->props.forward_len +
 					 pub->payload_len);
-	msg = kmqtt_msg_create(broker, from->mount, from->mount_len,
+	msg = kmqtt_msg_create(broker, prefix, prefix_len,
 			       pub->topic, pub->topic_len, &pub->props,
 			       pub->payload, pub->payload_len, pub->qos,
 			       GFP_KERNEL);

@@ -29,7 +29,8 @@ struct kmqtt_fanout {
 void kmqtt_fanout_free(struct kmqtt_broker *broker, struct kmqtt_fanout *f);
 
 /*
- * A PUBLISH received from @from: fan it out, then store it if retained.
+ * A PUBLISH received from @from: fan it out, then store it if retained,
+ * under its topic after @prefix (the mount point, or a bridge line's).
  * Returns 0 with the 5.0 reason code of its acknowledgment in *@reason
  * (success, no matching subscribers, not authorized), or when the broker
  * cannot take the message now -ENOSPC (the memory limit refused
@@ -38,7 +39,7 @@ void kmqtt_fanout_free(struct kmqtt_broker *broker, struct kmqtt_fanout *f);
  * QoS 0 is dropped and counted, and 0 returned.
  */
 int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub,
-		  u8 *reason);
+		  const u8 *prefix, u16 prefix_len, u8 *reason);
 
 /*
  * Fan @msg out with @f, published with RETAIN when @retain, by the

@@ -11,8 +11,10 @@
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 #include <linux/uio.h>
+#include <linux/kmqtt.h>
 #include <kmqtt/mqtt.h>
 
+#include "bridge.h"
 #include "broker.h"
 #include "codec.h"
 #include "compat.h"
@@ -23,13 +25,14 @@
 
 /* Work item runs are bounded so one busy client can't hog a worker. */
 #define KMQTT_TX_BUDGET		16
-/* iovecs gathered into one sendmsg: 64 to 256 packets. */
+/* iovecs gathered into one sendmsg: 42 to 256 packets. */
 #define KMQTT_TX_IOVS		256
 /*
- * The most one entry takes: header, topic, tail (packet id, 5.0 property
- * length and properties of its own), the shared properties, payload.
+ * The most one entry takes: header, a bridge line's topic prefix, topic,
+ * tail (packet id, 5.0 property length and properties of its own), the
+ * shared properties, payload.
  */
-#define KMQTT_TXENT_IOVS	5
+#define KMQTT_TXENT_IOVS	6
 /*
  * Acks and pings are never dropped; a client that keeps asking for them
  * without reading its socket is disconnected at this many.
@@ -48,8 +51,8 @@ static bool kmqtt_txent_zerocopy(const struct kmqtt_txent *ent)
 static u32 kmqtt_txent_head_len(const struct kmqtt_txent *ent)
 {
 	const struct kmqtt_msg *msg = ent->msg;
-	u32 len = ent->hdr_len + kmqtt_msg_props_offset(msg) - ent->data_off +
-		  ent->tail_len;
+	u32 len = ent->hdr_len + ent->topic_prefix_len +
+		  kmqtt_msg_props_offset(msg) - ent->data_off + ent->tail_len;
 
 	if (ent->with_props)
 		len += msg->props_hdr_len + msg->props_len - ent->props_from;
@@ -80,6 +83,9 @@ static size_t kmqtt_txent_iov(const struct kmqtt_txent *ent, u32 skip,
 		u32 props = kmqtt_msg_props_offset(msg);
 		u32 payload = kmqtt_msg_payload_offset(msg);
 
+		if (ent->topic_prefix_len)
+			all[n++] = (struct kvec){ (void *)ent->topic_prefix,
+						  ent->topic_prefix_len };
 		all[n++] = (struct kvec){ (void *)msg->data + ent->data_off,
 					  props - ent->data_off };
 		all[n++] = (struct kvec){ (void *)ent->tail + ent->tail_off,
@@ -201,14 +207,25 @@ int kmqtt_send_auth(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
 	return kmqtt_send_control(conn, ent);
 }
 
-int kmqtt_send_pingresp(struct kmqtt_conn *conn)
+static int kmqtt_send_ping(struct kmqtt_conn *conn,
+			   size_t (*put)(u8 *buf))
 {
 	struct kmqtt_txent *ent = kmqtt_send_alloc_control(conn->broker);
 
 	if (!ent)
 		return -ENOMEM;
-	ent->hdr_len = kmqtt_codec_put_pingresp(ent->hdr);
+	ent->hdr_len = put(ent->hdr);
 	return kmqtt_send_control(conn, ent);
+}
+
+int kmqtt_send_pingresp(struct kmqtt_conn *conn)
+{
+	return kmqtt_send_ping(conn, kmqtt_codec_put_pingresp);
+}
+
+int kmqtt_send_pingreq(struct kmqtt_conn *conn)
+{
+	return kmqtt_send_ping(conn, kmqtt_codec_put_pingreq);
 }
 
 /* A QoS 0 PUBLISH that does not go out: counted here and for the broker. */
@@ -219,12 +236,51 @@ static void kmqtt_send_dropped(struct kmqtt_conn *conn, enum kmqtt_drop why)
 	kmqtt_broker_dropped(conn->broker, why, 1);
 }
 
+/*
+ * How a message's topic goes out to a connection: its first @strip bytes
+ * (the mount point, or a bridge line's local prefix) replaced by @prefix
+ * (the line's remote prefix).
+ */
+struct kmqtt_send_topic {
+	const u8 *prefix;
+	u16 prefix_len;
+	u16 strip;
+};
+
+/* Into @out, how @msg's topic goes to @conn; false: it is not for it. */
+static bool kmqtt_send_topic_of(const struct kmqtt_conn *conn,
+				const struct kmqtt_msg *msg,
+				struct kmqtt_send_topic *out)
+{
+	const u8 *topic = kmqtt_msg_topic(msg);
+	const struct kmqtt_bridge_topic *line;
+
+	if (!conn->bridge) {
+		*out = (struct kmqtt_send_topic){ .strip = conn->mount_len };
+		return !conn->mount_len ||
+		       (msg->topic_len > conn->mount_len &&
+			!memcmp(topic, conn->mount, conn->mount_len));
+	}
+	line = kmqtt_bridge_route(conn->bridge, KMQTT_BRIDGE_OUT, topic,
+				  msg->topic_len);
+	if (!line) {
+		*out = (struct kmqtt_send_topic){};
+		return false;
+	}
+	*out = (struct kmqtt_send_topic){
+		.prefix = line->remote,
+		.prefix_len = line->remote_prefix_len,
+		.strip = line->local_prefix_len,
+	};
+	return true;
+}
+
 bool kmqtt_send_takes(const struct kmqtt_conn *conn,
 		      const struct kmqtt_msg *msg)
 {
-	return !conn->mount_len ||
-	       (msg->topic_len > conn->mount_len &&
-		!memcmp(kmqtt_msg_topic(msg), conn->mount, conn->mount_len));
+	struct kmqtt_send_topic topic;
+
+	return kmqtt_send_topic_of(conn, msg, &topic);
 }
 
 u8 kmqtt_send_sub_ids_len(const u32 *ids, u8 n)
@@ -280,18 +336,18 @@ static u8 kmqtt_send_own_props_len(const struct kmqtt_msg *msg,
 }
 
 /*
- * Remaining length of a PUBLISH of @msg at @qos to @conn, with @own bytes
- * of properties of its own for a 5.0 client (@v5).  It may be more than
- * MQTT carries: a 3.1.x publisher's message gains a property length for
- * a 5.0 client, and a mount point shorter than the publisher's a longer
- * topic.
+ * Remaining length of a PUBLISH of @msg at @qos with its topic as @topic
+ * says, with @own bytes of properties of its own for a 5.0 client (@v5).
+ * It may be more than MQTT carries: a 3.1.x publisher's message gains a
+ * property length for a 5.0 client, and a mount point shorter than the
+ * publisher's a longer topic.
  */
-static u64 kmqtt_send_publish_rem_len(const struct kmqtt_conn *conn,
+static u64 kmqtt_send_publish_rem_len(const struct kmqtt_send_topic *topic,
 				      const struct kmqtt_msg *msg, u8 qos,
 				      bool v5, u8 own)
 {
-	u64 len = (u64)msg->len - conn->mount_len - msg->props_hdr_len -
-		  msg->props_len + (qos ? 2 : 0);
+	u64 len = (u64)msg->len - topic->strip + topic->prefix_len -
+		  msg->props_hdr_len - msg->props_len + (qos ? 2 : 0);
 
 	if (!v5)	/* a 3.1.x client is not sent the properties */
 		return len;
@@ -305,9 +361,11 @@ bool kmqtt_send_fits(const struct kmqtt_conn *conn,
 		     const struct kmqtt_msg *msg, u8 qos, u8 sub_ids_len)
 {
 	bool v5 = kmqtt_conn_v5(conn);
+	struct kmqtt_send_topic topic;
 	u64 rem_len;
 
-	rem_len = kmqtt_send_publish_rem_len(conn, msg, qos, v5, v5 ?
+	kmqtt_send_topic_of(conn, msg, &topic);
+	rem_len = kmqtt_send_publish_rem_len(&topic, msg, qos, v5, v5 ?
 					     kmqtt_send_own_props_len(msg, sub_ids_len) :
 					     0);
 	if (rem_len > MQTT_MAX_REMAINING_LENGTH)
@@ -351,33 +409,41 @@ bool kmqtt_send_publish(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
 {
 	const struct kmqtt_limits *limits = &conn->broker->limits;
 	struct kmqtt_msg *msg = ent->msg;
+	struct kmqtt_send_topic topic;
 	bool queued = false;
 	u64 rem_len;
 	u8 own;
 
+	/* Callers checked kmqtt_send_takes() and kmqtt_send_fits(). */
+	kmqtt_send_topic_of(conn, msg, &topic);
 	ent->with_props = kmqtt_conn_v5(conn);
 	own = ent->with_props ?
 	      kmqtt_send_own_props_len(msg, ent->sub_ids_len) : 0;
 	kmqtt_send_publish_tail(ent, qos, packet_id, own);
 	/* Its own property length replaces the message's. */
 	ent->props_from = own ? msg->props_hdr_len : 0;
-	rem_len = kmqtt_send_publish_rem_len(conn, msg, qos, ent->with_props,
-					     own);
+	rem_len = kmqtt_send_publish_rem_len(&topic, msg, qos,
+					     ent->with_props, own);
 	/* Callers checked kmqtt_send_fits(): hdr has no room for more. */
 	if (WARN_ON_ONCE(rem_len > MQTT_MAX_REMAINING_LENGTH))
 		return false;
 	ent->hdr_len = kmqtt_codec_put_publish_hdr(ent->hdr, qos, dup, retain,
 						   rem_len);
 	/*
-	 * Under a mount point, the topic goes out without it: its own length
-	 * here, then the shared topic from past the mount point.
+	 * Under a mount point, the topic goes out without it, and on a
+	 * bridge link with the remote prefix in place of the local one: its
+	 * own length here, the prefix, then the shared topic from past what
+	 * it replaces.
 	 */
 	ent->data_off = 0;
-	if (conn->mount_len) {
+	ent->topic_prefix = topic.prefix;
+	ent->topic_prefix_len = topic.prefix_len;
+	if (topic.strip || topic.prefix_len) {
 		kmqtt_codec_put_u16(ent->hdr + ent->hdr_len,
-				    msg->topic_len - conn->mount_len);
+				    msg->topic_len - topic.strip +
+				    topic.prefix_len);
 		ent->hdr_len += 2;
-		ent->data_off = 2 + conn->mount_len;
+		ent->data_off = 2 + topic.strip;
 	}
 	ent->counted = !qos;
 

@@ -30,7 +30,8 @@ struct kmqtt_msg;
 
 /*
  * One packet in a connection's send queue.  A PUBLISH is its fixed header
- * here, then the shared topic from @msg, its @tail, for a 5.0 client the
+ * here, then the shared topic from @msg (after @topic_prefix when a
+ * bridge link names it otherwise), its @tail, for a 5.0 client the
  * shared properties, and the shared payload.
  * Other packets are all in @hdr, or all in @body (SUBACK, CONNACK).
  * A PUBLISH, and the PUBREL resent for a QoS 2 message, live in the
@@ -45,6 +46,9 @@ struct kmqtt_txent {
 	u8 hdr[MQTT_MAX_FIXED_HEADER + 2];
 	u8 hdr_len;
 	u16 data_off;			/* bytes of msg->data not sent */
+	/* In place of those past the length: a bridge line's (bridge.h). */
+	const u8 *topic_prefix;
+	u16 topic_prefix_len;
 	/*
 	 * What follows a PUBLISH's topic for this client alone, in one
 	 * piece from @tail_off: its packet id (QoS 1/2), then for a 5.0
@@ -66,7 +70,8 @@ struct kmqtt_txent {
 
 /*
  * May @msg be sent to @conn's client: is its topic under the client's
- * mount point (longer than it, as the client sees topics without it)?
+ * mount point (longer than it, as the client sees topics without it), or
+ * on a bridge link, carried out by one of its lines?
  */
 bool kmqtt_send_takes(const struct kmqtt_conn *conn,
 		      const struct kmqtt_msg *msg);
@@ -143,6 +148,8 @@ int kmqtt_send_auth(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
 
 /* PINGRESP: 0, or -ENOMEM with nothing queued. */
 int kmqtt_send_pingresp(struct kmqtt_conn *conn);
+/* On a bridge link, where the module is the client. */
+int kmqtt_send_pingreq(struct kmqtt_conn *conn);
 
 /*
  * CONNACK (accepted), before the session sends anything; a 5.0 one with

@@ -358,7 +358,8 @@ retry:
 	kmqtt_acl_free(old_acl);
 	conn->acl = NULL;
 	ret = kmqtt_session_set_username(session, params);
-	if (!ret)
+	/* A bridge link's CONNACK came from the remote broker. */
+	if (!ret && !params->bridge)
 		ret = kmqtt_send_connack(conn, *present, params->connack_props,
 					 params->connack_props_len);
 	if (ret) {
@@ -370,6 +371,7 @@ retry:
 		kmqtt_session_free(session);
 		return ERR_PTR(ret);
 	}
+	session->bridge = !!params->bridge;
 	/* Expiry work that runs now finds the connection and stops. */
 	cancel_delayed_work(&session->expiry_work);
 	kmqtt_will_drop(session);
@@ -815,6 +817,21 @@ int kmqtt_session_unsubscribe(struct kmqtt_session *session, const u8 *filter,
 	}
 	mutex_unlock(&broker->topics_lock);
 	return ret;
+}
+
+void kmqtt_session_prune(struct kmqtt_session *session,
+			 bool (*keep)(const u8 *filter, u16 len,
+				      const void *arg),
+			 const void *arg)
+{
+	struct kmqtt_broker *broker = session->broker;
+	struct kmqtt_subscription *sub, *tmp;
+
+	mutex_lock(&broker->topics_lock);
+	list_for_each_entry_safe(sub, tmp, &session->subscriptions, node)
+		if (!keep(sub->filter, sub->len, arg))
+			kmqtt_session_remove_subscription(session, sub);
+	mutex_unlock(&broker->topics_lock);
 }
 
 int kmqtt_session_init(void)

@@ -41,6 +41,7 @@ struct kmqtt_session {
 	struct list_head node;		/* broker->sessions */
 	u64 id;
 	bool clean;			/* ends with its connection */
+	bool bridge;			/* its last connection was a bridge link */
 	/*
 	 * Seconds kept offline, under the operator's limit: the client's 5.0
 	 * session expiry interval, MQTT_SESSION_EXPIRY_NEVER for 3.1.1
@@ -267,5 +268,11 @@ u8 kmqtt_session_subscribe(struct kmqtt_session *session, const u8 *filter,
 /* Returns 0 or -ENOENT when the session had no such filter. */
 int kmqtt_session_unsubscribe(struct kmqtt_session *session, const u8 *filter,
 			      u16 len);
+
+/* Drop each subscription of @session whose filter @keep says no to. */
+void kmqtt_session_prune(struct kmqtt_session *session,
+			 bool (*keep)(const u8 *filter, u16 len,
+				      const void *arg),
+			 const void *arg);
 
 #endif /* _KMQTT_SESSION_H */

@@ -78,6 +78,13 @@ static u8 kmqtt_subscribe_filter(struct kmqtt_conn *conn, const u8 *filter,
 	shared = kmqtt_topic_share_split(filter, len, &acl_filter, &acl_len);
 	if (shared < 0)
 		return v5 ? MQTT_RC_TOPIC_FILTER_INVALID : MQTT_SUBACK_FAILURE;
+	/*
+	 * Another broker's bridge (try_private): what it forwards here does
+	 * not go back to it, and retained messages cross with their flag.
+	 */
+	if (conn->peer_bridge && !shared)
+		options |= MQTT_SUBOPT_NO_LOCAL |
+			   MQTT_SUBOPT_RETAIN_AS_PUBLISHED;
 	/* MQTT-3.8.3-4 */
 	if (shared && (options & MQTT_SUBOPT_NO_LOCAL))
 		return MQTT_RC_PROTOCOL_ERROR;

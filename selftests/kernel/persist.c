@@ -3,7 +3,7 @@
  * Persistence (Documentation/persistence.rst): kmqttd saves retained
  * messages and persistent sessions with their subscriptions to its
  * snapshot at exit and on autosave, and gives them back to a module
- * loaded anew; a module that kept its state is not overwritten
+ * loaded anew, a bridge's messages waiting for its link included; a module that kept its state is not overwritten
  * by an older snapshot; a damaged snapshot is kept aside and kmqttd
  * starts without it; a location kmqttd cannot use stops it at start.
  *
@@ -24,6 +24,7 @@
 #include "broker.h"
 #include "kmqtt_genl.h"
 #include "kselftest_harness.h"
+#include "loopback.h"
 #include "module.h"
 #include "mqtt_client.h"
 
@@ -291,6 +292,80 @@ TEST_F(persist, retained_survive_module_reload)
 				     RESTORED, 1,
 				     MQTT_TEST_TIMEOUT_MS));
 	expect_messages(_metadata, self);
+}
+
+/*
+ * The remote broker's side of a bridge link: accept kmqttd's connection,
+ * read its CONNECT, answer CONNACK 0.  Returns the socket or -errno.
+ */
+static int accept_bridge(int listen_fd)
+{
+	static const uint8_t connack[] = { 0x20, 2, 0, 0 };
+	struct mqtt_packet p = {};
+	int fd, err;
+
+	fd = loopback_accept(listen_fd, MQTT_TEST_TIMEOUT_MS);
+	if (fd < 0)
+		return fd;
+	err = mqtt_read_packet(fd, &p, MQTT_TEST_TIMEOUT_MS);
+	if (!err && p.type != MQTT_CONNECT)
+		err = -EPROTO;
+	if (!err)
+		err = mqtt_send_raw(fd, connack, sizeof(connack));
+	mqtt_packet_free(&p);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/*
+ * Store and forward across a module reload: QoS 1 messages for a bridge
+ * whose link is down wait in its session, are saved with it, and go out
+ * in order on the first link of the restored broker.
+ */
+TEST_F(persist, bridge_queue_survives_module_reload)
+{
+	static const struct mqtt_pub_opts got1 = { .qos = 1 };
+	char config[512];
+	uint16_t port = 0;
+	int listen_fd, remote, pub, i;
+
+	listen_fd = loopback_listen(&port);
+	ASSERT_LE(0, listen_fd);
+	/* No dialling again before kmqttd stops: the link stays down. */
+	snprintf(config, sizeof(config),
+		 "%sconnection up\naddress 127.0.0.1:%u\ntopic q/# out 1\n"
+		 "remote_clientid box\ncleansession false\n"
+		 "notifications false\nrestart_timeout 600\n",
+		 self->config, port);
+	ASSERT_EQ(0, broker_start_config(&self->broker, config));
+	remote = accept_bridge(listen_fd);
+	ASSERT_LE(0, remote);
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, "local.box",
+					     KMQTT_SESSION_ONLINE,
+					     MQTT_TEST_TIMEOUT_MS));
+	close(remote);
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, "local.box",
+					     KMQTT_SESSION_OFFLINE,
+					     MQTT_TEST_TIMEOUT_MS));
+	pub = mqtt_client_open(self->broker.port, "bridge-pub", 0);
+	ASSERT_LE(0, pub);
+	for (i = 0; i < 5; i++)
+		ASSERT_EQ(0, mqtt_publish_nth(pub, "q/n", i, &at_qos1));
+	close(pub);
+	broker_stop(&self->broker, false);
+	reload_module(_metadata, self);
+
+	ASSERT_EQ(0, broker_start_config(&self->broker, config));
+	remote = accept_bridge(listen_fd);
+	ASSERT_LE(0, remote);
+	for (i = 0; i < 5; i++)
+		ASSERT_EQ(0, mqtt_expect_nth(remote, "q/n", i, &got1));
+	ASSERT_EQ(0, mqtt_expect_silence(remote, 300));
+	close(remote);
+	close(listen_fd);
 }
 
 /*

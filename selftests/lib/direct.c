@@ -27,9 +27,12 @@ void direct_close(struct direct *d)
 	d->listen_fd = -1;
 }
 
-int direct_attach(struct direct *d, struct kmqtt_genl *g,
-		  const struct kmqtt_attach_req *req, uint64_t *conn_id,
-		  bool *session_present)
+/*
+ * Connect, ATTACH the server end with req and return the client end
+ * (TCP_NODELAY), or -errno.
+ */
+static int direct_pair(struct direct *d, struct kmqtt_genl *g,
+		       const struct kmqtt_attach_req *req, uint64_t *conn_id)
 {
 	struct kmqtt_attach_req ours = *req;
 	int one = 1, fd, err;
@@ -48,12 +51,32 @@ int direct_attach(struct direct *d, struct kmqtt_genl *g,
 	if (!err)
 		err = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 				 sizeof(one)) ? -errno : 0;
-	if (!err)
-		err = req->proto_level == MQTT_PROTO_V5 ?
-		      mqtt5_read_connack(fd, MQTT_TEST_TIMEOUT_MS,
-					 session_present, NULL) :
-		      mqtt_read_connack(fd, MQTT_TEST_TIMEOUT_MS,
-					session_present);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int direct_bridge(struct direct *d, struct kmqtt_genl *g,
+		  const struct kmqtt_attach_req *req, uint64_t *conn_id)
+{
+	return direct_pair(d, g, req, conn_id);
+}
+
+int direct_attach(struct direct *d, struct kmqtt_genl *g,
+		  const struct kmqtt_attach_req *req, uint64_t *conn_id,
+		  bool *session_present)
+{
+	int fd, err;
+
+	fd = direct_pair(d, g, req, conn_id);
+	if (fd < 0)
+		return fd;
+	err = req->proto_level == MQTT_PROTO_V5 ?
+	      mqtt5_read_connack(fd, MQTT_TEST_TIMEOUT_MS, session_present,
+				 NULL) :
+	      mqtt_read_connack(fd, MQTT_TEST_TIMEOUT_MS, session_present);
 	if (err) {
 		close(fd);
 		return err;

@@ -37,4 +37,13 @@ int direct_attach(struct direct *d, struct kmqtt_genl *g,
 		  const struct kmqtt_attach_req *req, uint64_t *conn_id,
 		  bool *session_present);
 
+/*
+ * A bridge link: connect, ATTACH one end with req (bridge lines in it; its
+ * fd is ours) and return the other, the remote broker's end, on which the
+ * test plays that broker; no CONNACK is read, the module being the
+ * client there.
+ */
+int direct_bridge(struct direct *d, struct kmqtt_genl *g,
+		  const struct kmqtt_attach_req *req, uint64_t *conn_id);
+
 #endif

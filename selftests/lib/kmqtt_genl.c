@@ -66,6 +66,9 @@ int kmqtt_genl_attach(struct kmqtt_genl *g, const struct kmqtt_attach_req *req,
 		.connack_props_len = req->connack_props_len,
 		.will_props = req->will_props,
 		.will_props_len = req->will_props_len,
+		.bridge_topics = req->bridge,
+		.bridge_topics_count = req->bridge_count,
+		.peer_bridge = req->peer_bridge,
 	};
 	/* The library does not change the rules it sends. */
 	struct acl_rules acl = { .rule = (struct acl_rule *)req->acl,

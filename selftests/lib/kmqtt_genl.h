@@ -71,6 +71,10 @@ struct kmqtt_attach_req {
 	size_t connack_props_len;
 	const void *will_props;
 	size_t will_props_len;
+	/* A bridge link's topic lines, when bridge_count. */
+	const struct kmqtt_nl_bridge_topic *bridge;
+	size_t bridge_count;
+	bool peer_bridge;		/* KMQTT_A_PEER_BRIDGE */
 };
 
 /*

@@ -84,11 +84,25 @@ struct sub {
 	uint32_t sub_id;		/* 0: none */
 };
 
+/*
+ * A bridge link's session, shown with its link: the session says whether
+ * it is up and what waits for it, the connection where it goes and what
+ * crossed it.
+ */
+struct bridge {
+	struct kmqtt_nl_session session;
+	bool linked;			/* its connection was dumped */
+	char address[ADDR_STR_MAX];
+	uint64_t sent, received;	/* on this link: out, in */
+};
+
 struct show {
 	bool json;
 	unsigned int printed;	/* items of the current list so far */
 	struct sub *subs;	/* sorted by client id */
 	size_t sub_count, sub_cap;
+	struct bridge *bridges;
+	size_t bridge_count, bridge_cap;
 	bool out_of_memory;
 };
 
@@ -97,7 +111,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: kmqttctl <command>\n"
 		"  show [--json]          module totals, limits, sessions with their\n"
-		"                         subscriptions, and every connection\n"
+		"                         subscriptions, every connection, and the\n"
+		"                         bridges with their links\n"
 		"  set LIMIT VALUE ...    change limits, named as in the configuration\n"
 		"                         file (max_inflight_messages, memory_limit, ...)\n"
 		"  disconnect CLIENT_ID   close the client's connection (MQTT 5.0:\n"
@@ -333,11 +348,35 @@ static bool same_client(const struct show *sh, const struct sub *sub,
 	       !strcmp(sub->client_id, client_id);
 }
 
+/* Keep a bridge link's session for the bridges list. */
+static void keep_bridge(struct show *sh, const struct kmqtt_nl_session *s)
+{
+	struct bridge *b;
+
+	if (sh->bridge_count == sh->bridge_cap) {
+		size_t cap = sh->bridge_cap ? 2 * sh->bridge_cap : 8;
+
+		b = realloc(sh->bridges, cap * sizeof(*b));
+		if (!b) {
+			sh->out_of_memory = true;
+			return;
+		}
+		sh->bridges = b;
+		sh->bridge_cap = cap;
+	}
+	b = &sh->bridges[sh->bridge_count++];
+	memset(b, 0, sizeof(*b));
+	b->session = *s;
+}
+
 static void show_session(const struct kmqtt_nl_session *s, void *arg)
 {
 	struct show *sh = arg;
 	const struct sub *sub = first_sub(sh, s->client_id);
 	bool first = true;
+
+	if (s->bridge)
+		keep_bridge(sh, s);
 
 	if (sh->json) {
 		printf("%s{\"client_id\":", sh->printed ? "," : "");
@@ -398,8 +437,19 @@ static void show_conn(const struct kmqtt_nl_conn *c, void *arg)
 {
 	struct show *sh = arg;
 	char peer[ADDR_STR_MAX];
+	size_t i;
 
 	addr_format((const struct sockaddr *)&c->peer, peer);
+	for (i = 0; c->bridge && i < sh->bridge_count; i++) {
+		struct bridge *b = &sh->bridges[i];
+
+		if (!b->session.online || b->session.conn_id != c->id)
+			continue;
+		b->linked = true;
+		memcpy(b->address, peer, sizeof(peer));
+		b->sent = c->stats[KMQTT_STAT_MSGS_OUT];
+		b->received = c->stats[KMQTT_STAT_MSGS_IN];
+	}
 	if (sh->json) {
 		printf("%s{\"id\":%" PRIu64 ",\"client_id\":",
 		       sh->printed ? "," : "", c->id);
@@ -426,10 +476,50 @@ static void show_conn(const struct kmqtt_nl_conn *c, void *arg)
 	sh->printed++;
 }
 
-/* Sessions with their subscriptions, then connections. */
+static void show_bridge(const struct show *sh, const struct bridge *b)
+{
+	const struct kmqtt_nl_session *s = &b->session;
+
+	if (sh->json) {
+		printf("%s{\"client_id\":", b == sh->bridges ? "" : ",");
+		json_string(s->client_id);
+		printf(",\"state\":\"%s\"", b->linked ? "up" : "down");
+		if (b->linked) {
+			printf(",\"address\":");
+			json_string(b->address);
+			printf(",\"conn_id\":%" PRIu64 ",\"sent\":%" PRIu64
+			       ",\"received\":%" PRIu64, s->conn_id, b->sent,
+			       b->received);
+		} else {
+			printf(",\"down_for\":%" PRIu32, s->offline_for);
+		}
+		printf(",\"queued\":%" PRIu64 ",\"queued_bytes\":%" PRIu64
+		       ",\"inflight\":%" PRIu64 ",\"dropped\":%" PRIu64 "}",
+		       s->stats[KMQTT_STAT_QUEUED],
+		       s->stats[KMQTT_STAT_QUEUED_BYTES],
+		       s->stats[KMQTT_STAT_INFLIGHT],
+		       s->stats[KMQTT_STAT_MSGS_DROPPED]);
+		return;
+	}
+	printf("\nbridge: %s\n", s->client_id);
+	if (b->linked)
+		printf("  state: up, to %s (connection %" PRIu64 ")\n"
+		       "  messages on this link: %" PRIu64 " sent, %" PRIu64
+		       " received\n", b->address, s->conn_id, b->sent,
+		       b->received);
+	else
+		printf("  state: down for %" PRIu32 " s\n", s->offline_for);
+	printf("  queued: %" PRIu64 " messages, %" PRIu64 " bytes\n",
+	       s->stats[KMQTT_STAT_QUEUED], s->stats[KMQTT_STAT_QUEUED_BYTES]);
+	printf("  inflight: %" PRIu64 "\n", s->stats[KMQTT_STAT_INFLIGHT]);
+	printf("  dropped: %" PRIu64 "\n", s->stats[KMQTT_STAT_MSGS_DROPPED]);
+}
+
+/* Sessions with their subscriptions, connections, then bridges. */
 static int show_lists(struct kmqtt_nl *nl, struct show *sh)
 {
 	int rc = kmqtt_nl_dump_subscriptions(nl, collect_sub, sh);
+	size_t i;
 
 	if (rc)
 		return rc;
@@ -446,7 +536,18 @@ static int show_lists(struct kmqtt_nl *nl, struct show *sh)
 	sh->printed = 0;
 	if (sh->json)
 		printf("],\"connections\":[");
-	return kmqtt_nl_dump_conns(nl, show_conn, sh);
+	rc = kmqtt_nl_dump_conns(nl, show_conn, sh);
+	if (rc)
+		return rc;
+	if (sh->out_of_memory) {
+		snprintf(nl->error, sizeof(nl->error), "out of memory");
+		return -1;
+	}
+	if (sh->json)
+		printf("],\"bridges\":[");
+	for (i = 0; i < sh->bridge_count; i++)
+		show_bridge(sh, &sh->bridges[i]);
+	return 0;
 }
 
 static int cmd_show(int argc, char **argv)
@@ -478,6 +579,7 @@ static int cmd_show(int argc, char **argv)
 		printf("]}\n");
 	}
 	free_subs(&sh);
+	free(sh.bridges);
 	kmqtt_nl_close(&nl);
 	return rc ? 1 : 0;
 }

@@ -66,6 +66,7 @@ static struct nla_policy attr_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_QOS] = { .type = NLA_U8 },
 	[KMQTT_A_ONLINE] = { .type = NLA_U8 },
 	[KMQTT_A_TLS] = { .type = NLA_U8 },
+	[KMQTT_A_BRIDGE_LINK] = { .type = NLA_U8 },
 	[KMQTT_A_USERNAME] = { .type = NLA_UNSPEC,
 			       .maxlen = KMQTT_USERNAME_MAX },
 	[KMQTT_A_MOUNT_POINT] = { .type = NLA_UNSPEC, .minlen = 1,
@@ -535,12 +536,61 @@ static int put_acl(struct nl_msg *msg, const struct acl_rules *acl)
 		if (!rule ||
 		    nla_put(msg, KMQTT_A_FILTER, (int)strlen(acl->rule[i].filter),
 			    acl->rule[i].filter) ||
-		    nla_put_u8(msg, KMQTT_A_ACL_ACCESS, acl->rule[i].access))
+		    nla_put_u8(msg, KMQTT_A_ACL_ACCESS, acl->rule[i].access) ||
+		    nla_nest_end(msg, rule))
 			return -1;
-		nla_nest_end(msg, rule);
 	}
-	nla_nest_end(msg, nest);
-	return 0;
+	/* Past 64 KiB the nest is cancelled: refused, not sent without. */
+	return nla_nest_end(msg, nest) ? -1 : 0;
+}
+
+/* Room KMQTT_A_BRIDGE needs for @req's topic lines. */
+static size_t bridge_size(const struct kmqtt_nl_attach *req)
+{
+	size_t i, size = 0;
+
+	if (!req->bridge_topics_count)
+		return 0;
+	for (i = 0; i < req->bridge_topics_count; i++)
+		size += (size_t)nla_total_size(0) +
+			(size_t)nla_total_size((int)strlen(req->bridge_topics[i].local)) +
+			(size_t)nla_total_size((int)strlen(req->bridge_topics[i].remote)) +
+			2 * (size_t)nla_total_size(sizeof(uint8_t)) +
+			2 * (size_t)nla_total_size(sizeof(uint16_t));
+	return size + (size_t)nla_total_size(0);
+}
+
+/* KMQTT_A_BRIDGE with one KMQTT_A_BRIDGE_TOPIC per topic line. */
+static int put_bridge(struct nl_msg *msg, const struct kmqtt_nl_attach *req)
+{
+	const struct kmqtt_nl_bridge_topic *t;
+	struct nlattr *nest, *line;
+	size_t i;
+
+	if (!req->bridge_topics_count)
+		return 0;
+	nest = nla_nest_start(msg, KMQTT_A_BRIDGE);
+	if (!nest)
+		return -1;
+	for (i = 0; i < req->bridge_topics_count; i++) {
+		t = &req->bridge_topics[i];
+		line = nla_nest_start(msg, KMQTT_A_BRIDGE_TOPIC);
+		if (!line ||
+		    nla_put_u8(msg, KMQTT_A_BRIDGE_DIRECTION, t->direction) ||
+		    nla_put_u8(msg, KMQTT_A_QOS, t->qos) ||
+		    nla_put(msg, KMQTT_A_BRIDGE_LOCAL, (int)strlen(t->local),
+			    t->local) ||
+		    nla_put(msg, KMQTT_A_BRIDGE_REMOTE, (int)strlen(t->remote),
+			    t->remote) ||
+		    nla_put_u16(msg, KMQTT_A_BRIDGE_LOCAL_PREFIX,
+				t->local_prefix_len) ||
+		    nla_put_u16(msg, KMQTT_A_BRIDGE_REMOTE_PREFIX,
+				t->remote_prefix_len) ||
+		    nla_nest_end(msg, line))
+			return -1;
+	}
+	/* Past 64 KiB the nest is cancelled: refused, not sent without. */
+	return nla_nest_end(msg, nest) ? -1 : 0;
 }
 
 int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
@@ -557,7 +607,8 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 				req->will_payload_len + req->pending_len +
 				req->username_len + req->mount_point_len +
 				req->connack_props_len + req->will_props_len +
-				acl_size(req->acl));
+				acl_size(req->acl) + bridge_size(req) +
+				(size_t)nla_total_size(sizeof(uint8_t)));
 	if (!msg)
 		return -ENOMEM;
 	if (nla_put_u32(msg, KMQTT_A_SOCK_FD, (uint32_t)req->fd) ||
@@ -576,7 +627,9 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 	    (req->mount_point &&
 	     nla_put(msg, KMQTT_A_MOUNT_POINT, (int)req->mount_point_len,
 		     req->mount_point)) ||
-	    put_acl(msg, req->acl))
+	    (req->peer_bridge &&
+	     nla_put_u8(msg, KMQTT_A_PEER_BRIDGE, 1)) ||
+	    put_acl(msg, req->acl) || put_bridge(msg, req))
 		return put_message_too_large(nl, msg, r.name);
 	return run_request(nl, msg, &r);
 }
@@ -706,6 +759,8 @@ static void parse_conn(struct nlattr **tb, void *arg)
 		conn.clean_session = nla_get_u8(tb[KMQTT_A_CLEAN_SESSION]);
 	if (tb[KMQTT_A_TLS])
 		conn.tls = nla_get_u8(tb[KMQTT_A_TLS]);
+	if (tb[KMQTT_A_BRIDGE_LINK])
+		conn.bridge = nla_get_u8(tb[KMQTT_A_BRIDGE_LINK]);
 	parse_stats(tb[KMQTT_A_STATS], conn.stats);
 	walk->fn(&conn, walk->arg);
 }
@@ -752,6 +807,8 @@ static void parse_session(struct nlattr **tb, void *arg)
 		s.session_expiry = nla_get_u32(tb[KMQTT_A_SESSION_EXPIRY]);
 	if (tb[KMQTT_A_OFFLINE_FOR])
 		s.offline_for = nla_get_u32(tb[KMQTT_A_OFFLINE_FOR]);
+	if (tb[KMQTT_A_BRIDGE_LINK])
+		s.bridge = nla_get_u8(tb[KMQTT_A_BRIDGE_LINK]);
 	parse_stats(tb[KMQTT_A_STATS], s.stats);
 	walk->fn(&s, walk->arg);
 }

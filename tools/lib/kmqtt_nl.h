@@ -70,6 +70,21 @@ struct kmqtt_nl_info {
 	struct kmqtt_nl_limits limits;
 };
 
+/*
+ * One topic line of a bridge link: its filters on this broker and on the
+ * remote one, each starting with a prefix of the given length (no
+ * wildcard in it) that a topic crossing the link has replaced by the
+ * other's.
+ */
+struct kmqtt_nl_bridge_topic {
+	uint8_t direction;		/* KMQTT_BRIDGE_IN | KMQTT_BRIDGE_OUT */
+	uint8_t qos;
+	const char *local;
+	const char *remote;
+	uint16_t local_prefix_len;
+	uint16_t remote_prefix_len;
+};
+
 struct kmqtt_nl_attach {
 	int fd;
 	const char *client_id;
@@ -112,6 +127,14 @@ struct kmqtt_nl_attach {
 	size_t connack_props_len;
 	const uint8_t *will_props;
 	size_t will_props_len;
+	/*
+	 * A bridge link (the module is the client, the socket dialled to
+	 * another broker): its topic lines; 0: a client's connection.
+	 */
+	const struct kmqtt_nl_bridge_topic *bridge_topics;
+	size_t bridge_topics_count;
+	/* The client is another broker's bridge (try_private): no echo. */
+	bool peer_bridge;
 };
 
 struct kmqtt_nl_attached {
@@ -128,6 +151,7 @@ struct kmqtt_nl_conn {
 	uint16_t keepalive;
 	bool clean_session;
 	bool tls;			/* the socket runs kernel TLS */
+	bool bridge;			/* a bridge link (the module the client) */
 	uint64_t stats[KMQTT_STAT_MAX + 1];
 };
 
@@ -142,6 +166,7 @@ struct kmqtt_nl_session {
 	char username[KMQTT_USERNAME_MAX + 1];
 	uint32_t session_expiry;	/* seconds, 0xffffffff: the limit's */
 	uint32_t offline_for;		/* seconds, when offline */
+	bool bridge;			/* its last connection a bridge link */
 	uint64_t stats[KMQTT_STAT_MAX + 1];
 };
 

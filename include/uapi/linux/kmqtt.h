@@ -42,6 +42,13 @@
 /* Most bytes of one KMQTT_A_MSG_DATA attribute. */
 #define KMQTT_MSG_DATA_MAX	32768
 
+/* Topic lines of one bridge link (KMQTT_A_BRIDGE_TOPIC entries), at most. */
+#define KMQTT_BRIDGE_TOPICS_MAX	256
+
+/* Which way a bridge topic line carries messages (KMQTT_A_BRIDGE_DIRECTION). */
+#define KMQTT_BRIDGE_IN		0x1	/* from the remote broker to this one */
+#define KMQTT_BRIDGE_OUT	0x2	/* from this broker to the remote one */
+
 /*
  * Access rules (Mosquitto ACL semantics): for a topic, the first rule whose
  * filter matches and that denies, or grants the access asked for, decides;
@@ -310,6 +317,39 @@ enum kmqtt_attr {
 	 * KMQTT_QOS2_IDS_MAX of them
 	 */
 	KMQTT_A_QOS2_IDS,
+	/*
+	 * nested: ATTACH of a bridge link, a connection the agent dialled to
+	 * another broker, on which the module speaks the client side; its
+	 * KMQTT_A_BRIDGE_TOPIC entries, at least one
+	 */
+	KMQTT_A_BRIDGE,
+	/*
+	 * nested: one topic line: BRIDGE_DIRECTION, QOS, BRIDGE_LOCAL and
+	 * BRIDGE_REMOTE, and the prefix lengths
+	 */
+	KMQTT_A_BRIDGE_TOPIC,
+	KMQTT_A_BRIDGE_DIRECTION,	/* u8: KMQTT_BRIDGE_IN | KMQTT_BRIDGE_OUT */
+	KMQTT_A_BRIDGE_LOCAL,	/* binary: the line's filter on this broker */
+	KMQTT_A_BRIDGE_REMOTE,	/* binary: its filter on the remote broker */
+	/*
+	 * u16: bytes at the start of BRIDGE_LOCAL (BRIDGE_REMOTE) that are its
+	 * prefix, no wildcard in them: a topic crossing the link has the one
+	 * prefix replaced by the other
+	 */
+	KMQTT_A_BRIDGE_LOCAL_PREFIX,
+	KMQTT_A_BRIDGE_REMOTE_PREFIX,
+	/*
+	 * u8: ATTACH of a client that says it is a bridge (its CONNECT's
+	 * protocol version has 0x80 set, Mosquitto's try_private): its
+	 * subscriptions take no local and retain as published, so that
+	 * what it forwards here does not go back to it
+	 */
+	KMQTT_A_PEER_BRIDGE,
+	/*
+	 * u8: GET_CONN, the connection is a bridge link; GET_SESSION, the
+	 * session's last connection was one
+	 */
+	KMQTT_A_BRIDGE_LINK,
 
 	__KMQTT_A_MAX,
 };

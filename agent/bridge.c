@@ -1,0 +1,632 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Bridges: per `connection`, a state machine on kmqttd's event loop that
+ * dials the remote broker, speaks MQTT 3.1.x's client handshake up to the
+ * SUBSCRIBE and hands the socket to kmqtt.ko, which speaks the rest (the
+ * SUBACK, PINGREQ, PUBLISH both ways with the prefixes replaced).  The
+ * local session being the module's, persistent unless local_cleansession,
+ * is what stores messages while the link is down.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include <kmqtt/mqtt.h>
+
+#include "bridge.h"
+#include "connect.h"
+#include "kmod/codec.h"
+#include "log.h"
+
+/* The only SUBSCRIBE kmqttd sends; the module's own ids come after. */
+#define BRIDGE_SUBSCRIBE_ID	1
+/* The CONNACK of 3.1.x: fixed header, length 2, flags, return code. */
+#define BRIDGE_CONNACK_HEAD	2
+#define BRIDGE_CONNACK_SIZE	4
+
+unsigned int bridge_backoff_next(unsigned int prev, unsigned int base,
+				 unsigned int cap, uint32_t rnd)
+{
+	unsigned long hi = (unsigned long)prev * 3, next = base;
+
+	if (!cap)
+		return base;
+	if (hi > base)
+		next = base + rnd % (hi - base + 1);
+	return next < cap ? (unsigned int)next : cap;
+}
+
+static uint32_t random_u32(void)
+{
+	uint32_t r = 0;
+
+	/* Jitter only: a failed read leaves a delay of base, still sane. */
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = 0;
+	return r;
+}
+
+/* A string with its two byte length (1.5.3). */
+static uint8_t *put_string(uint8_t *p, const char *s)
+{
+	size_t len = strlen(s);
+
+	p = kmqtt_codec_put_u16(p, (uint16_t)len);
+	memcpy(p, s, len);
+	return p + len;
+}
+
+/* The will's and the notification's payloads (Mosquitto's). */
+static const char notify_down[] = "0";
+static const char notify_up[] = "1";
+
+/*
+ * CONNECT, with Mosquitto's bridge bit in the level when @private.  Its
+ * fields are checked by config.c: every string fits in a u16 length
+ * (a line of the file could be longer, a client id or topic cannot).
+ */
+static uint8_t *connect_packet(const struct config_bridge *b, bool private,
+			       size_t *len)
+{
+	const char *name = b->proto_level == MQTT_PROTO_V31 ?
+			   MQTT_PROTO_NAME_V31 : MQTT_PROTO_NAME_V311;
+	uint8_t flags = b->cleansession ? MQTT_CONNECT_CLEAN_SESSION : 0;
+	size_t rem = 2 + strlen(name) + 1 + 1 + 2 +
+		     2 + strlen(b->remote_clientid);
+	uint8_t *buf, *p;
+
+	if (b->notifications) {
+		flags |= MQTT_CONNECT_WILL | MQTT_CONNECT_WILL_RETAIN |
+			 1 << MQTT_CONNECT_WILL_QOS_SHIFT;
+		rem += 2 + strlen(b->notification_topic) +
+		       2 + strlen(notify_down);
+	}
+	if (b->remote_username) {
+		flags |= MQTT_CONNECT_USERNAME;
+		rem += 2 + strlen(b->remote_username);
+	}
+	if (b->remote_password) {
+		flags |= MQTT_CONNECT_PASSWORD;
+		rem += 2 + strlen(b->remote_password);
+	}
+	buf = malloc(MQTT_MAX_FIXED_HEADER + rem);
+	if (!buf)
+		return NULL;
+	p = buf + kmqtt_codec_put_fixed_hdr(buf, MQTT_CONNECT, 0, (uint32_t)rem);
+	p = put_string(p, name);
+	*p++ = b->proto_level | (private ? CONNECT_LEVEL_BRIDGE : 0);
+	*p++ = flags;
+	p = kmqtt_codec_put_u16(p, b->keepalive);
+	p = put_string(p, b->remote_clientid);
+	if (b->notifications) {
+		p = put_string(p, b->notification_topic);
+		p = put_string(p, notify_down);
+	}
+	if (b->remote_username)
+		p = put_string(p, b->remote_username);
+	if (b->remote_password)
+		p = put_string(p, b->remote_password);
+	*len = (size_t)(p - buf);
+	return buf;
+}
+
+/*
+ * What follows the CONNACK: the notification PUBLISH and the SUBSCRIBE
+ * of the in and both lines, either left out when there is none (*@len 0).
+ */
+static uint8_t *after_connack(const struct config_bridge *b, size_t *len)
+{
+	size_t pub = 0, sub = 0, i;
+	uint8_t *buf, *p;
+
+	if (b->notifications)
+		pub = 2 + strlen(b->notification_topic) + strlen(notify_up);
+	for (i = 0; i < b->topic_count; i++)
+		if (b->topics[i].direction & KMQTT_BRIDGE_IN)
+			sub += 2 + strlen(b->topics[i].remote) + 1;
+	if (sub)
+		sub += 2;	/* the packet id */
+	buf = malloc(2 * MQTT_MAX_FIXED_HEADER + pub + sub + 1);
+	if (!buf)
+		return NULL;
+	p = buf;
+	if (pub) {
+		/* QoS 0 needs no answer: the module never sees one. */
+		p += kmqtt_codec_put_fixed_hdr(p, MQTT_PUBLISH,
+					       MQTT_PUBLISH_RETAIN,
+					       (uint32_t)pub);
+		p = put_string(p, b->notification_topic);
+		memcpy(p, notify_up, strlen(notify_up));
+		p += strlen(notify_up);
+	}
+	if (sub) {
+		p += kmqtt_codec_put_fixed_hdr(p, MQTT_SUBSCRIBE,
+					       MQTT_FLAGS_QOS1_RESERVED,
+					       (uint32_t)sub);
+		p = kmqtt_codec_put_u16(p, BRIDGE_SUBSCRIBE_ID);
+		for (i = 0; i < b->topic_count; i++) {
+			if (!(b->topics[i].direction & KMQTT_BRIDGE_IN))
+				continue;
+			p = put_string(p, b->topics[i].remote);
+			*p++ = b->topics[i].qos;
+		}
+	}
+	*len = (size_t)(p - buf);
+	return buf;
+}
+
+/*
+ * The whole of @buf, or why not.  The socket is non-blocking and the
+ * handshake's packets are small: a send buffer that cannot take them
+ * at once means a remote that does not read, a failed attempt.
+ */
+static const char *send_all(int fd, const uint8_t *buf, size_t len)
+{
+	ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+	if (n < 0)
+		return strerror(errno);
+	return (size_t)n == len ? NULL : "the remote does not read";
+}
+
+static const char *connack_meaning(uint8_t rc)
+{
+	switch (rc) {
+	case MQTT_CONNACK_UNACCEPTABLE_PROTOCOL:
+		return "unacceptable protocol version";
+	case MQTT_CONNACK_IDENTIFIER_REJECTED:
+		return "identifier rejected";
+	case MQTT_CONNACK_SERVER_UNAVAILABLE:
+		return "server unavailable";
+	case MQTT_CONNACK_BAD_USERNAME_PASSWORD:
+		return "bad user name or password";
+	case MQTT_CONNACK_NOT_AUTHORIZED:
+		return "not authorized";
+	}
+	return "unknown return code";
+}
+
+static void bridge_close_socket(struct bridge *b)
+{
+	if (b->src.fd < 0)
+		return;
+	loop_del(b->set->loop, &b->src);
+	close(b->src.fd);
+	b->src.fd = -1;
+}
+
+/*
+ * The attempt failed or the link closed: log why, in one line, and wait
+ * restart_timeout before dialling @next_address, unless start_type once.
+ */
+static void bridge_down(struct bridge *b, const char *what, const char *why,
+			size_t next_address)
+{
+	const struct config_bridge *c = b->cfg;
+
+	bridge_close_socket(b);
+	if (c->start_once) {
+		b->state = BRIDGE_STOPPED;
+		log_warning("Bridge %s: %s %s: %s; not restarting (start_type once).",
+			    c->name, what, b->peer, why);
+		return;
+	}
+	b->state = BRIDGE_IDLE;
+	b->address = next_address % c->address_count;
+	b->deadline_ms = loop_now_ms() + (uint64_t)b->delay_s * 1000;
+	log_warning("Bridge %s: %s %s: %s; next attempt in %u s.", c->name,
+		    what, b->peer, why, b->delay_s);
+	b->delay_s = bridge_backoff_next(b->delay_s, c->restart_base,
+					 c->restart_cap, random_u32());
+}
+
+/* An attempt failed: the next one tries the next address (failover). */
+static void bridge_fail(struct bridge *b, const char *why)
+{
+	bridge_down(b, "connecting to", why, b->address + 1);
+}
+
+/* Hand the socket to the module, the SUBSCRIBE on its way. */
+static void bridge_attach(struct bridge *b)
+{
+	const struct config_bridge *c = b->cfg;
+	struct bridges *bs = b->set;
+	struct kmqtt_nl_attached reply;
+	struct kmqtt_nl_attach req = {
+		.fd = b->src.fd,
+		.client_id = c->local_clientid,
+		.client_id_len = strlen(c->local_clientid),
+		.proto_level = c->proto_level,
+		.keepalive = c->keepalive,
+		.clean_session = c->local_cleansession,
+		.bridge_topics = c->topics,
+		.bridge_topics_count = c->topic_count,
+	};
+	int err;
+
+	/* The socket is the module's from now on: stop watching it. */
+	loop_del(bs->loop, &b->src);
+	err = bs->ops->attach(bs->nl, &req, &reply);
+	/* Taken or refused, kmqttd's descriptor goes: no loop_del() again. */
+	close(b->src.fd);
+	b->src.fd = -1;
+	if (err) {
+		bridge_fail(b, err == -EUSERS ? "max_connections reached" :
+			       bs->nl->error[0] ? bs->nl->error :
+			       strerror(-err));
+		return;
+	}
+	b->state = BRIDGE_LINKED;
+	b->conn_id = reply.conn_id;
+	b->delay_s = c->restart_base;
+	log_verbose("Bridge %s: linked to %s as %s (connection %llu).",
+		    c->name, b->peer, c->local_clientid,
+		    (unsigned long long)b->conn_id);
+}
+
+/* TCP is up: send CONNECT, wait for the CONNACK. */
+static void bridge_connected(struct bridge *b)
+{
+	socklen_t len = sizeof(int);
+	uint8_t *pkt;
+	size_t size;
+	const char *why;
+	int err = 0;
+
+	if (getsockopt(b->src.fd, SOL_SOCKET, SO_ERROR, &err, &len))
+		err = errno;
+	if (err) {
+		bridge_fail(b, strerror(err));
+		return;
+	}
+	pkt = connect_packet(b->cfg, b->cfg->try_private && !b->private_refused,
+			     &size);
+	if (!pkt) {
+		bridge_fail(b, "out of memory");
+		return;
+	}
+	why = send_all(b->src.fd, pkt, size);
+	/* It may carry the password. */
+	explicit_bzero(pkt, size);
+	free(pkt);
+	if (!why && loop_mod(b->set->loop, &b->src, EPOLLIN))
+		why = "epoll failed";
+	if (why) {
+		bridge_fail(b, why);
+		return;
+	}
+	b->state = BRIDGE_CONNACK;
+	b->connack_have = 0;
+	b->deadline_ms = loop_now_ms() + BRIDGE_TIMEOUT_MS;
+}
+
+/*
+ * Read the CONNACK and not a byte more: what follows it (the SUBACK, a
+ * PUBLISH of a persistent session) is the module's to read.
+ */
+static void bridge_read_connack(struct bridge *b)
+{
+	size_t need = b->connack_have < BRIDGE_CONNACK_HEAD ?
+		      BRIDGE_CONNACK_HEAD : BRIDGE_CONNACK_SIZE;
+	uint8_t *ack = b->connack;
+	const char *why;
+	char refusal[96];
+	uint8_t *after;
+	size_t len;
+	ssize_t n;
+
+	n = recv(b->src.fd, ack + b->connack_have, need - b->connack_have, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		bridge_fail(b, n ? strerror(errno) :
+			       "connection closed before CONNACK");
+		return;
+	}
+	b->connack_have += (size_t)n;
+	if (b->connack_have == BRIDGE_CONNACK_HEAD &&
+	    (ack[0] != MQTT_CONNACK << 4 || ack[1] != 2)) {
+		bridge_fail(b, "the remote did not answer with a CONNACK");
+		return;
+	}
+	if (b->connack_have < BRIDGE_CONNACK_SIZE)
+		return;
+	if (ack[3] != MQTT_CONNACK_ACCEPTED) {
+		/* Mosquitto's answer too: a broker not knowing bridges. */
+		bool fallback = ack[3] == MQTT_CONNACK_UNACCEPTABLE_PROTOCOL &&
+				b->cfg->try_private && !b->private_refused;
+
+		b->private_refused |= fallback;
+		snprintf(refusal, sizeof(refusal), "CONNACK %u, %s%s", ack[3],
+			 connack_meaning(ack[3]),
+			 fallback ? " (dialling without try_private from now on)" :
+				    "");
+		bridge_fail(b, refusal);
+		return;
+	}
+	after = after_connack(b->cfg, &len);
+	if (!after) {
+		bridge_fail(b, "out of memory");
+		return;
+	}
+	why = len ? send_all(b->src.fd, after, len) : NULL;
+	free(after);
+	if (why) {
+		bridge_fail(b, why);
+		return;
+	}
+	bridge_attach(b);
+}
+
+static void bridge_handle(struct loop_source *src, uint32_t events)
+{
+	struct bridge *b = container_of(src, struct bridge, src);
+
+	(void)events;
+	if (b->state == BRIDGE_CONNECTING)
+		bridge_connected(b);
+	else if (b->state == BRIDGE_CONNACK)
+		bridge_read_connack(b);
+}
+
+/* The address as written, "HOST:PORT" or "[IPv6]:PORT", for the log. */
+static void bridge_set_peer(struct bridge *b,
+			    const struct config_bridge_address *a)
+{
+	snprintf(b->peer, sizeof(b->peer), strchr(a->host, ':') ?
+		 "[%s]:%s" : "%s:%s", a->host, a->port);
+}
+
+/* Start a non-blocking connect to the bridge's current address. */
+static void bridge_dial(struct bridge *b)
+{
+	const struct config_bridge_address *a = &b->cfg->addresses[b->address];
+	struct addrinfo hints = {
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_NUMERICSERV,
+	}, *ai;
+	int rc, fd;
+
+	bridge_set_peer(b, a);
+	log_verbose("Bridge %s: connecting to %s.", b->cfg->name, b->peer);
+	/* Blocks the loop for a name; an IP address returns at once. */
+	rc = getaddrinfo(a->host, a->port, &hints, &ai);
+	if (rc) {
+		bridge_fail(b, gai_strerror(rc));
+		return;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0) {
+		freeaddrinfo(ai);
+		bridge_fail(b, strerror(errno));
+		return;
+	}
+	rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	if (rc && errno != EINPROGRESS) {
+		rc = errno;
+		close(fd);
+		bridge_fail(b, strerror(rc));
+		return;
+	}
+	b->src.fd = fd;
+	rc = loop_add(b->set->loop, &b->src, EPOLLOUT);
+	if (rc) {
+		close(fd);
+		b->src.fd = -1;
+		bridge_fail(b, strerror(-rc));
+		return;
+	}
+	b->state = BRIDGE_CONNECTING;
+	b->deadline_ms = loop_now_ms() + BRIDGE_TIMEOUT_MS;
+}
+
+void bridges_init(struct bridges *bs, struct loop *loop, struct kmqtt_nl *nl,
+		  const struct bridge_ops *ops)
+{
+	memset(bs, 0, sizeof(*bs));
+	bs->loop = loop;
+	bs->nl = nl;
+	bs->ops = ops;
+}
+
+/* A bridge of @cfg, due to dial at @now_ms. */
+static struct bridge *bridge_new(struct bridges *bs,
+				 const struct config_bridge *cfg,
+				 uint64_t now_ms)
+{
+	struct bridge *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->set = bs;
+	b->cfg = cfg;
+	b->state = BRIDGE_IDLE;
+	b->src = (struct loop_source){ .fd = -1, .handle = bridge_handle };
+	b->deadline_ms = now_ms;
+	b->delay_s = cfg->restart_base;
+	return b;
+}
+
+/* Drop its handshake, or have the module close its link. */
+static void bridge_free(struct bridge *b, bool disconnect)
+{
+	struct bridges *bs = b->set;
+	int err;
+
+	bridge_close_socket(b);
+	if (disconnect && b->state == BRIDGE_LINKED) {
+		err = bs->ops->disconnect(bs->nl, b->cfg->local_clientid);
+		/* -ENOTCONN, -ENOENT: it closed already, its event on the way */
+		if (err && err != -ENOTCONN && err != -ENOENT)
+			log_error("Bridge %s: disconnecting %s: %s",
+				  b->cfg->name, b->cfg->local_clientid,
+				  bs->nl->error);
+		else
+			log_verbose("Bridge %s: disconnected for the new configuration.",
+				    b->cfg->name);
+	}
+	free(b);
+}
+
+static void adopt_conn(const struct kmqtt_nl_conn *conn, void *arg)
+{
+	struct bridges *bs = arg;
+	struct bridge *b;
+	size_t i;
+
+	for (i = 0; i < bs->count; i++) {
+		b = bs->bridge[i];
+		if (b->state != BRIDGE_IDLE ||
+		    strcmp(conn->client_id, b->cfg->local_clientid))
+			continue;
+		b->state = BRIDGE_LINKED;
+		b->conn_id = conn->id;
+		log_verbose("Bridge %s: the module has its link (connection %llu), keeping it.",
+			    b->cfg->name, (unsigned long long)conn->id);
+	}
+}
+
+int bridges_start(struct bridges *bs, const struct config *cfg,
+		  uint64_t now_ms)
+{
+	size_t i;
+	int err;
+
+	if (!cfg->bridge_count)
+		return 0;
+	bs->bridge = calloc(cfg->bridge_count, sizeof(*bs->bridge));
+	if (!bs->bridge)
+		return -ENOMEM;
+	for (i = 0; i < cfg->bridge_count; i++) {
+		bs->bridge[i] = bridge_new(bs, &cfg->bridges[i], now_ms);
+		if (!bs->bridge[i]) {
+			bridges_fini(bs);
+			return -ENOMEM;
+		}
+		bs->count++;
+	}
+	/* An earlier kmqttd's links go on: a second one would take over. */
+	err = bs->ops->dump_conns(bs->nl, adopt_conn, bs);
+	if (err)
+		log_error("Bridges: listing the module's connections: %s; dialling every bridge.",
+			  bs->nl->error);
+	return 0;
+}
+
+void bridges_reload(struct bridges *bs, const struct config *next,
+		    uint64_t now_ms)
+{
+	struct bridge **kept;
+	size_t i, j, n = 0;
+
+	kept = calloc(next->bridge_count ? next->bridge_count : 1,
+		      sizeof(*kept));
+	if (!kept) {
+		log_error("Bridges: out of memory; keeping them as they are.");
+		return;
+	}
+	for (i = 0; i < next->bridge_count; i++) {
+		const struct config_bridge *nc = &next->bridges[i];
+
+		for (j = 0; j < bs->count; j++) {
+			struct bridge *b = bs->bridge[j];
+
+			if (b && config_bridge_equal(b->cfg, nc)) {
+				b->cfg = nc;
+				kept[i] = b;
+				bs->bridge[j] = NULL;
+				break;
+			}
+		}
+	}
+	/* Changed and removed ones go before their successors dial. */
+	for (j = 0; j < bs->count; j++)
+		if (bs->bridge[j])
+			bridge_free(bs->bridge[j], true);
+	for (i = 0; i < next->bridge_count; i++) {
+		if (!kept[i])
+			kept[i] = bridge_new(bs, &next->bridges[i], now_ms);
+		if (kept[i])
+			kept[n++] = kept[i];
+		else
+			log_error("Bridge %s: out of memory, not started.",
+				  next->bridges[i].name);
+	}
+	free(bs->bridge);
+	bs->bridge = kept;
+	bs->count = n;
+}
+
+int bridges_timeout(const struct bridges *bs, uint64_t now_ms)
+{
+	uint64_t soonest = UINT64_MAX;
+	size_t i;
+
+	for (i = 0; i < bs->count; i++) {
+		const struct bridge *b = bs->bridge[i];
+
+		if (b->state != BRIDGE_LINKED && b->state != BRIDGE_STOPPED &&
+		    b->deadline_ms < soonest)
+			soonest = b->deadline_ms;
+	}
+	if (soonest == UINT64_MAX)
+		return -1;
+	if (soonest <= now_ms)
+		return 0;
+	return soonest - now_ms > INT_MAX ? INT_MAX : (int)(soonest - now_ms);
+}
+
+void bridges_expire(struct bridges *bs, uint64_t now_ms)
+{
+	size_t i;
+
+	for (i = 0; i < bs->count; i++) {
+		struct bridge *b = bs->bridge[i];
+
+		if (b->deadline_ms > now_ms)
+			continue;
+		if (b->state == BRIDGE_IDLE)
+			bridge_dial(b);
+		else if (b->state == BRIDGE_CONNECTING ||
+			 b->state == BRIDGE_CONNACK)
+			bridge_fail(b, "timed out");
+	}
+}
+
+void bridges_closed(struct bridges *bs, uint64_t conn_id, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < bs->count; i++) {
+		struct bridge *b = bs->bridge[i];
+
+		if (b->state != BRIDGE_LINKED || b->conn_id != conn_id)
+			continue;
+		/* A kmqttd that adopted it never dialled: say which. */
+		if (!b->peer[0])
+			snprintf(b->peer, sizeof(b->peer), "the remote");
+		bridge_down(b, "link to", why,
+			    b->cfg->round_robin ? b->address + 1 : 0);
+	}
+}
+
+void bridges_fini(struct bridges *bs)
+{
+	size_t i;
+
+	for (i = 0; i < bs->count; i++)
+		bridge_free(bs->bridge[i], false);
+	free(bs->bridge);
+	bs->bridge = NULL;
+	bs->count = 0;
+}

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Bridges (Documentation/bridges.rst): kmqttd dials each `connection` of
+ * the configuration to its remote broker, does the client's side of the
+ * handshake (CONNECT, CONNACK, SUBSCRIBE without waiting for its SUBACK)
+ * and hands the socket to kmqtt.ko, which carries the link from there.
+ * It dials again, after restart_timeout, when an attempt fails or the
+ * module reports the link closed.  Driven by kmqttd's event loop.
+ */
+#ifndef KMQTTD_BRIDGE_H
+#define KMQTTD_BRIDGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "kmqtt_nl.h"
+#include "loop.h"
+
+/* Longest a TCP connect, then the CONNACK, may take. */
+#define BRIDGE_TIMEOUT_MS	10000
+/* "[HOST]:PORT" in the log; a longer host name is cut. */
+#define BRIDGE_PEER_MAX		300
+
+/* The module's side; kmqtt_nl's functions, or a test's fakes. */
+struct bridge_ops {
+	int (*attach)(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
+		      struct kmqtt_nl_attached *reply);
+	int (*disconnect)(struct kmqtt_nl *nl, const char *client_id);
+	int (*dump_conns)(struct kmqtt_nl *nl,
+			  void (*fn)(const struct kmqtt_nl_conn *conn,
+				     void *arg),
+			  void *arg);
+};
+
+enum bridge_state {
+	BRIDGE_IDLE,		/* waiting for its next attempt */
+	BRIDGE_CONNECTING,	/* TCP connect under way */
+	BRIDGE_CONNACK,		/* CONNECT sent, reading the CONNACK */
+	BRIDGE_LINKED,		/* the module's, until it reports it closed */
+	BRIDGE_STOPPED,		/* start_type once, and over */
+};
+
+struct bridges;
+
+struct bridge {
+	struct bridges *set;
+	/* In the configuration kmqttd keeps (bridges_start(), _reload()). */
+	const struct config_bridge *cfg;
+	enum bridge_state state;
+	struct loop_source src;		/* fd -1 unless dialling */
+	uint64_t deadline_ms;		/* IDLE: next attempt; else timeout */
+	size_t address;			/* index of the address dialled last */
+	unsigned int delay_s;		/* before the next attempt */
+	uint64_t conn_id;		/* LINKED: the module's connection */
+	char peer[BRIDGE_PEER_MAX];	/* what was dialled, for the log */
+	/* The remote refused try_private's level: dial without it. */
+	bool private_refused;
+	uint8_t connack[4];		/* 3.1.x CONNACK: exactly 4 bytes */
+	size_t connack_have;
+};
+
+struct bridges {
+	struct loop *loop;
+	struct kmqtt_nl *nl;
+	const struct bridge_ops *ops;
+	struct bridge **bridge;		/* each one stays where it is */
+	size_t count;
+};
+
+void bridges_init(struct bridges *bs, struct loop *loop, struct kmqtt_nl *nl,
+		  const struct bridge_ops *ops);
+
+/*
+ * Start the bridges of @cfg, which must outlive them (until
+ * bridges_reload() with another or bridges_fini()).  A bridge whose
+ * local client id is attached in the module already (left by an earlier
+ * kmqttd) is adopted, not dialled again.  Returns 0 or -ENOMEM.
+ */
+int bridges_start(struct bridges *bs, const struct config *cfg,
+		  uint64_t now_ms);
+
+/*
+ * SIGHUP: bridges of @next alike in the current configuration go on
+ * untouched; changed and removed ones are disconnected, changed and new
+ * ones started.  Call it while the current configuration is still alive;
+ * @next must outlive the bridges.
+ */
+void bridges_reload(struct bridges *bs, const struct config *next,
+		    uint64_t now_ms);
+
+/* Milliseconds until the next deadline from @now_ms, -1: none. */
+int bridges_timeout(const struct bridges *bs, uint64_t now_ms);
+
+/* Attempts due by @now_ms start, handshakes over their time fail. */
+void bridges_expire(struct bridges *bs, uint64_t now_ms);
+
+/*
+ * The module closed connection @conn_id (@why for the log): when it was
+ * a bridge's link, the bridge dials again after its restart_timeout.
+ */
+void bridges_closed(struct bridges *bs, uint64_t conn_id, const char *why);
+
+/*
+ * kmqttd exits: handshakes under way are dropped, links stay with the
+ * module, as client connections do.
+ */
+void bridges_fini(struct bridges *bs);
+
+/*
+ * The next delay of a backoff from @prev seconds between @base and
+ * @cap (0: always @base), with @rnd a random number: Mosquitto's
+ * "decorrelated jitter", a random delay from @base to three times
+ * @prev, at most @cap.
+ */
+unsigned int bridge_backoff_next(unsigned int prev, unsigned int base,
+				 unsigned int cap, uint32_t rnd);
+
+#endif /* KMQTTD_BRIDGE_H */

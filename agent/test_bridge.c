@@ -1,0 +1,1166 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tests of bridges: their `connection` blocks as config.c reads them
+ * (every directive, defaults, refusals), and the handshake bridge.c does
+ * against a fake remote broker on loopback, with the module's side
+ * (ATTACH, DISCONNECT, the connection dump) replaced by fakes that record
+ * what they were asked and what is left unread on the socket.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <kmqtt/mqtt.h>
+
+#include "bridge.h"
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+#include "kselftest_harness.h"
+
+
+/* ---- configuration ---- */
+
+struct conf {
+	char dir[64];
+	char path[128];
+	struct config cfg;
+	char err[512];
+	unsigned int warnings;
+	char warning[512];
+};
+
+static void collect_warning(const char *msg, void *arg)
+{
+	struct conf *c = arg;
+
+	snprintf(c->warning, sizeof(c->warning), "%s", msg);
+	c->warnings++;
+}
+
+static void conf_init(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->dir, sizeof(c->dir), "/tmp/kmqtt-bridge-XXXXXX");
+	if (!mkdtemp(c->dir))
+		abort();
+	snprintf(c->path, sizeof(c->path), "%s/main.conf", c->dir);
+}
+
+static void conf_fini(struct conf *c)
+{
+	config_free(&c->cfg);
+	unlink(c->path);
+	rmdir(c->dir);
+}
+
+/* Load @text; 0 or -1 with c->err. */
+static int conf_load(struct conf *c, const char *text)
+{
+	FILE *f = fopen(c->path, "w");
+
+	if (!f)
+		abort();
+	fputs(text, f);
+	fclose(f);
+	config_free(&c->cfg);
+	c->warnings = 0;
+	c->err[0] = '\0';
+	return config_load(&c->cfg, c->path, NULL, NULL, collect_warning, c,
+			   c->err, sizeof(c->err));
+}
+
+FIXTURE(conf) {
+	struct conf c;
+};
+
+FIXTURE_SETUP(conf)
+{
+	conf_init(&self->c);
+}
+
+FIXTURE_TEARDOWN(conf)
+{
+	conf_fini(&self->c);
+}
+
+#define LOAD_OK(text) \
+	ASSERT_EQ(0, conf_load(&self->c, text)) TH_LOG("%s", self->c.err)
+
+/* @text must fail with "main.conf:@line: @reason". */
+static void expect_error(struct __test_metadata *_metadata, struct conf *c,
+			 const char *text, unsigned int line,
+			 const char *reason)
+{
+	char want[512];
+
+	snprintf(want, sizeof(want), "%s:%u: %s", c->path, line, reason);
+	EXPECT_EQ(-1, conf_load(c, text)) TH_LOG("%s", text);
+	EXPECT_STREQ(want, c->err) TH_LOG("%s", text);
+	EXPECT_EQ(0, c->cfg.bridge_count);
+	EXPECT_EQ(NULL, c->cfg.bridges);
+}
+
+#define BAD(text, line, reason) \
+	expect_error(_metadata, &self->c, text, line, reason)
+
+#define MIN_BRIDGE	"connection b\naddress 10.0.0.1\ntopic t\n"
+
+TEST_F(conf, defaults)
+{
+	const struct config_bridge *b;
+	char host[256], want[600];
+
+	ASSERT_EQ(0, gethostname(host, sizeof(host)));
+	LOAD_OK("listener 1883\nconnection cloud\naddress 10.0.0.1\n"
+		"topic sensors/#\n");
+	EXPECT_EQ(0, self->c.warnings);
+	ASSERT_EQ(1, self->c.cfg.bridge_count);
+	b = &self->c.cfg.bridges[0];
+	EXPECT_STREQ("cloud", b->name);
+	ASSERT_EQ(1, b->address_count);
+	EXPECT_STREQ("10.0.0.1", b->addresses[0].host);
+	EXPECT_STREQ("1883", b->addresses[0].port);
+	ASSERT_EQ(1, b->topic_count);
+	EXPECT_EQ(KMQTT_BRIDGE_OUT, b->topics[0].direction);
+	EXPECT_EQ(0, b->topics[0].qos);
+	EXPECT_STREQ("sensors/#", b->topics[0].local);
+	EXPECT_STREQ("sensors/#", b->topics[0].remote);
+	EXPECT_EQ(0, b->topics[0].local_prefix_len);
+	EXPECT_EQ(0, b->topics[0].remote_prefix_len);
+	/* Mosquitto's: HOSTNAME.NAME, local. in front for the local one */
+	snprintf(want, sizeof(want), "%s.cloud", host);
+	EXPECT_STREQ(want, b->remote_clientid);
+	snprintf(want, sizeof(want), "local.%s.cloud", host);
+	EXPECT_STREQ(want, b->local_clientid);
+	snprintf(want, sizeof(want), "$SYS/broker/connection/%s.cloud/state",
+		 host);
+	EXPECT_STREQ(want, b->notification_topic);
+	EXPECT_EQ(NULL, b->remote_username);
+	EXPECT_EQ(NULL, b->remote_password);
+	EXPECT_FALSE(b->cleansession);
+	EXPECT_FALSE(b->local_cleansession);
+	EXPECT_EQ(60, b->keepalive);
+	EXPECT_EQ(5, b->restart_base);
+	EXPECT_EQ(30, b->restart_cap);
+	EXPECT_FALSE(b->round_robin);
+	EXPECT_FALSE(b->start_once);
+	EXPECT_TRUE(b->try_private);
+	EXPECT_TRUE(b->notifications);
+	EXPECT_EQ(MQTT_PROTO_V311, b->proto_level);
+	/* the listener after it is still a listener */
+	EXPECT_EQ(1, self->c.cfg.listener_count);
+}
+
+TEST_F(conf, every_directive)
+{
+	const struct config_bridge *b;
+
+	LOAD_OK("connection one\n"
+		"addresses [::1]:8883 broker.example.com host:1884\n"
+		"address 10.0.0.2 [fe80::1]\n"
+		"topic sensors/# out 1 local/ remote/\n"
+		"topic \"\" in 2 cmd/in site1/cmd\n"
+		"topic # both 0 \"\" up/\n"
+		"topic a/+/b in\n"
+		"clientid edge-1\n"
+		"username edge user\n"
+		"password pass word\n"
+		"local_clientid mine\n"
+		"cleansession true\n"
+		"keepalive_interval 30\n"
+		"restart_timeout 10\n"
+		"round_robin true\n"
+		"start_type once\n"
+		"try_private false\n"
+		"notifications false\n"
+		"notification_topic state/edge\n"
+		"bridge_protocol_version mqttv31\n"
+		"notifications_local_only false\n"
+		"connection two\n"
+		"address 10.0.0.3:1\n"
+		"topic x\n"
+		"remote_clientid r2\n"
+		"remote_username u\n"
+		"remote_password p\n"
+		"cleansession true\n"
+		"local_cleansession false\n"
+		"restart_timeout 2 2\n"
+		"start_type automatic\n");
+	EXPECT_EQ(0, self->c.warnings) TH_LOG("%s", self->c.warning);
+	ASSERT_EQ(2, self->c.cfg.bridge_count);
+	b = &self->c.cfg.bridges[0];
+	ASSERT_EQ(5, b->address_count);
+	EXPECT_STREQ("::1", b->addresses[0].host);
+	EXPECT_STREQ("8883", b->addresses[0].port);
+	EXPECT_STREQ("broker.example.com", b->addresses[1].host);
+	EXPECT_STREQ("1883", b->addresses[1].port);
+	EXPECT_STREQ("host", b->addresses[2].host);
+	EXPECT_STREQ("1884", b->addresses[2].port);
+	EXPECT_STREQ("10.0.0.2", b->addresses[3].host);
+	EXPECT_STREQ("fe80::1", b->addresses[4].host);
+	EXPECT_STREQ("1883", b->addresses[4].port);
+	ASSERT_EQ(4, b->topic_count);
+	EXPECT_EQ(KMQTT_BRIDGE_OUT, b->topics[0].direction);
+	EXPECT_EQ(1, b->topics[0].qos);
+	EXPECT_STREQ("local/sensors/#", b->topics[0].local);
+	EXPECT_STREQ("remote/sensors/#", b->topics[0].remote);
+	EXPECT_EQ(6, b->topics[0].local_prefix_len);
+	EXPECT_EQ(7, b->topics[0].remote_prefix_len);
+	/* an empty pattern: the prefixes are the topics */
+	EXPECT_EQ(KMQTT_BRIDGE_IN, b->topics[1].direction);
+	EXPECT_EQ(2, b->topics[1].qos);
+	EXPECT_STREQ("cmd/in", b->topics[1].local);
+	EXPECT_STREQ("site1/cmd", b->topics[1].remote);
+	EXPECT_EQ(6, b->topics[1].local_prefix_len);
+	EXPECT_EQ(9, b->topics[1].remote_prefix_len);
+	EXPECT_EQ(KMQTT_BRIDGE_IN | KMQTT_BRIDGE_OUT, b->topics[2].direction);
+	EXPECT_STREQ("#", b->topics[2].local);
+	EXPECT_STREQ("up/#", b->topics[2].remote);
+	EXPECT_EQ(0, b->topics[2].local_prefix_len);
+	EXPECT_EQ(3, b->topics[2].remote_prefix_len);
+	EXPECT_EQ(KMQTT_BRIDGE_IN, b->topics[3].direction);
+	EXPECT_EQ(0, b->topics[3].qos);
+	EXPECT_STREQ("edge-1", b->remote_clientid);
+	EXPECT_STREQ("edge user", b->remote_username);
+	EXPECT_STREQ("pass word", b->remote_password);
+	EXPECT_STREQ("mine", b->local_clientid);
+	EXPECT_TRUE(b->cleansession);
+	/* local_cleansession follows cleansession unless set */
+	EXPECT_TRUE(b->local_cleansession);
+	EXPECT_EQ(30, b->keepalive);
+	EXPECT_EQ(10, b->restart_base);
+	EXPECT_EQ(0, b->restart_cap);
+	EXPECT_TRUE(b->round_robin);
+	EXPECT_TRUE(b->start_once);
+	EXPECT_FALSE(b->try_private);
+	EXPECT_FALSE(b->notifications);
+	EXPECT_STREQ("state/edge", b->notification_topic);
+	EXPECT_EQ(MQTT_PROTO_V31, b->proto_level);
+
+	b = &self->c.cfg.bridges[1];
+	EXPECT_STREQ("r2", b->remote_clientid);
+	EXPECT_STREQ("local.r2", b->local_clientid);
+	EXPECT_STREQ("$SYS/broker/connection/r2/state", b->notification_topic);
+	EXPECT_TRUE(b->cleansession);
+	EXPECT_FALSE(b->local_cleansession);
+	EXPECT_EQ(2, b->restart_base);
+	EXPECT_EQ(2, b->restart_cap);
+	EXPECT_FALSE(b->start_once);
+	EXPECT_EQ(MQTT_PROTO_V311, b->proto_level);
+}
+
+TEST_F(conf, warnings)
+{
+	char want[512];
+
+	LOAD_OK(MIN_BRIDGE "keepalive_interval 2\n");
+	EXPECT_EQ(5, self->c.cfg.bridges[0].keepalive);
+	snprintf(want, sizeof(want),
+		 "%s:4: keepalive_interval 2 is too low, using 5 seconds",
+		 self->c.path);
+	EXPECT_STREQ(want, self->c.warning);
+	LOAD_OK(MIN_BRIDGE "local_username me\n");
+	EXPECT_EQ(1, self->c.warnings);
+	snprintf(want, sizeof(want),
+		 "%s:4: local_username ignored: the local side of a bridge is kmqtt.ko itself, which needs no login",
+		 self->c.path);
+	EXPECT_STREQ(want, self->c.warning);
+	LOAD_OK(MIN_BRIDGE "local_password pw\n");
+	EXPECT_EQ(1, self->c.warnings);
+}
+
+TEST_F(conf, bad_lines)
+{
+	char want[512];
+
+	BAD("address 10.0.0.1\n", 1,
+	    "address is only valid in a bridge (after connection)");
+	BAD("connection\n", 1, "connection: missing value");
+	BAD("connection a b\n", 1, "connection: expected one value, got \"a b\"");
+	snprintf(want, sizeof(want), "bridge \"b\" is already defined at %s:1",
+		 self->c.path);
+	BAD(MIN_BRIDGE "connection b\n", 4, want);
+	BAD(MIN_BRIDGE "address\n", 4, "address: missing value");
+	BAD(MIN_BRIDGE "address ::1\n", 4,
+	    "address: \"::1\": an IPv6 address goes in brackets, [ADDRESS]:PORT");
+	BAD(MIN_BRIDGE "address [::1\n", 4,
+	    "address: \"[::1\" is not HOST[:PORT] or [IPv6][:PORT]");
+	BAD(MIN_BRIDGE "address []:1\n", 4,
+	    "address: \"[]:1\" is not HOST[:PORT] or [IPv6][:PORT]");
+	BAD(MIN_BRIDGE "address h:0\n", 4,
+	    "address: \"0\" is not a port from 1 to 65535");
+	BAD(MIN_BRIDGE "address :1883\n", 4, "address: missing host");
+	BAD(MIN_BRIDGE "topic\n", 4,
+	    "topic: expected PATTERN [in|out|both] [QOS] [LOCAL_PREFIX REMOTE_PREFIX]");
+	BAD(MIN_BRIDGE "topic a out 0 l/\n", 4,
+	    "topic: expected PATTERN [in|out|both] [QOS] [LOCAL_PREFIX REMOTE_PREFIX]");
+	BAD(MIN_BRIDGE "topic a out 0 l/ r/ x\n", 4,
+	    "topic: expected PATTERN [in|out|both] [QOS] [LOCAL_PREFIX REMOTE_PREFIX]");
+	BAD(MIN_BRIDGE "topic a sideways\n", 4,
+	    "topic: direction \"sideways\" is not in, out or both");
+	BAD(MIN_BRIDGE "topic a in 3\n", 4, "topic: QoS \"3\" is not 0, 1 or 2");
+	BAD(MIN_BRIDGE "topic a in 01\n", 4,
+	    "topic: QoS \"01\" is not 0, 1 or 2");
+	BAD(MIN_BRIDGE "topic a in 1 l/+/ r/\n", 4,
+	    "topic: prefix \"l/+/\" cannot contain + or #");
+	BAD(MIN_BRIDGE "topic a in 1 l/ r/#\n", 4,
+	    "topic: prefix \"r/#\" cannot contain + or #");
+	BAD(MIN_BRIDGE "topic a/#/b\n", 4,
+	    "topic: \"a/#/b\" is not a valid topic filter");
+	BAD(MIN_BRIDGE "topic a# in 0 l/ r/\n", 4,
+	    "topic: \"l/a#\" is not a valid topic filter");
+	BAD(MIN_BRIDGE "topic \"\"\n", 4,
+	    "topic: an empty pattern needs both prefixes, which are then the topics");
+	BAD(MIN_BRIDGE "topic \"\" in 0 l \"\"\n", 4,
+	    "topic: \"\" is not a valid topic filter");
+	BAD(MIN_BRIDGE "cleansession yes\n", 4,
+	    "cleansession: \"yes\" is neither true nor false");
+	BAD(MIN_BRIDGE "keepalive_interval 65536\n", 4,
+	    "keepalive_interval: \"65536\" is not a number from 0 to 65535");
+	BAD(MIN_BRIDGE "restart_timeout 0\n", 4,
+	    "restart_timeout: \"0\" is not a number from 1 to 86400");
+	BAD(MIN_BRIDGE "restart_timeout 10 5\n", 4,
+	    "restart_timeout: \"5\" is not a number from 10 to 86400");
+	BAD(MIN_BRIDGE "restart_timeout 1 2 3\n", 4,
+	    "restart_timeout: expected SECONDS or BASE CAP");
+	BAD(MIN_BRIDGE "start_type sometimes\n", 4,
+	    "start_type: \"sometimes\" is not automatic, lazy or once");
+	BAD(MIN_BRIDGE "bridge_protocol_version mqttv4\n", 4,
+	    "bridge_protocol_version: \"mqttv4\" is not mqttv31, mqttv311 or mqttv50");
+	BAD(MIN_BRIDGE "notification_topic a/+\n", 4,
+	    "notification_topic: \"a/+\" is not a valid topic name");
+	BAD(MIN_BRIDGE "local_clientid a\xff\n", 4,
+	    "local_clientid: not valid UTF-8");
+	BAD(MIN_BRIDGE "bridge_nonsense 1\n", 4,
+	    "unknown directive \"bridge_nonsense\"");
+}
+
+/* What kmqtt cannot do yet is an error, never a silent difference. */
+TEST_F(conf, refusals)
+{
+	BAD(MIN_BRIDGE "start_type lazy\n", 4,
+	    "start_type lazy is not supported yet: use automatic or once");
+	BAD(MIN_BRIDGE "idle_timeout 60\n", 4,
+	    "idle_timeout is not supported yet: it applies to start_type lazy only, which kmqtt does not have");
+	BAD(MIN_BRIDGE "threshold 10\n", 4,
+	    "threshold is not supported yet: it applies to start_type lazy only, which kmqtt does not have");
+	BAD(MIN_BRIDGE "bridge_protocol_version mqttv50\n", 4,
+	    "bridge_protocol_version mqttv50 is not supported yet: use mqttv311");
+	BAD(MIN_BRIDGE "bridge_cafile /ca.pem\n", 4,
+	    "bridge_cafile: bridge TLS is not supported yet (kmqtt never falls back to plain TCP)");
+	BAD(MIN_BRIDGE "bridge_insecure false\n", 4,
+	    "bridge_insecure: bridge TLS is not supported yet (kmqtt never falls back to plain TCP)");
+	BAD(MIN_BRIDGE "bridge_tls_version tlsv1.3\n", 4,
+	    "bridge_tls_version: bridge TLS is not supported yet (kmqtt never falls back to plain TCP)");
+	BAD(MIN_BRIDGE "bridge_outgoing_retain false\n", 4,
+	    "bridge_outgoing_retain is not supported yet: kmqtt's bridges do not implement it");
+	BAD(MIN_BRIDGE "notifications_local_only true\n", 4,
+	    "notifications_local_only true is not supported: kmqtt publishes no local notifications yet");
+}
+
+/* A bridge's block must be whole: named at its connection line. */
+TEST_F(conf, incomplete_bridges)
+{
+	char want[512];
+
+	ASSERT_EQ(-1, conf_load(&self->c, "listener 1883\nconnection a\ntopic t\n"));
+	snprintf(want, sizeof(want), "%s:2: bridge \"a\": no address",
+		 self->c.path);
+	EXPECT_STREQ(want, self->c.err);
+	ASSERT_EQ(-1, conf_load(&self->c, "connection a\naddress h\n"));
+	snprintf(want, sizeof(want), "%s:1: bridge \"a\": no topic line",
+		 self->c.path);
+	EXPECT_STREQ(want, self->c.err);
+	ASSERT_EQ(-1, conf_load(&self->c, MIN_BRIDGE "remote_password p\n"));
+	snprintf(want, sizeof(want),
+		 "%s:1: bridge \"b\": remote_password without remote_username (MQTT-3.1.2-22)",
+		 self->c.path);
+	EXPECT_STREQ(want, self->c.err);
+	ASSERT_EQ(-1, conf_load(&self->c, MIN_BRIDGE "local_clientid x\n"
+				"connection c\naddress h\ntopic t\n"
+				"remote_clientid y\nlocal_clientid x\n"));
+	snprintf(want, sizeof(want),
+		 "%s:5: bridge \"c\": its local client id is another bridge's: set local_clientid",
+		 self->c.path);
+	EXPECT_STREQ(want, self->c.err);
+	EXPECT_EQ(0, self->c.cfg.bridge_count);
+}
+
+TEST_F(conf, at_most_256_topic_lines)
+{
+	size_t len = strlen(MIN_BRIDGE), cap = len + 300 * 16, i;
+	char *text = malloc(cap), want[256];
+
+	ASSERT_NE(NULL, text);
+	memcpy(text, MIN_BRIDGE, len + 1);
+	for (i = 1; i < KMQTT_BRIDGE_TOPICS_MAX; i++)
+		len += (size_t)snprintf(text + len, cap - len, "topic t%zu\n", i);
+	ASSERT_EQ(0, conf_load(&self->c, text)) TH_LOG("%s", self->c.err);
+	EXPECT_EQ(KMQTT_BRIDGE_TOPICS_MAX, self->c.cfg.bridges[0].topic_count);
+	snprintf(text + len, cap - len, "topic one/more\n");
+	snprintf(want, sizeof(want),
+		 "topic: more than %d topic lines in bridge \"b\"",
+		 KMQTT_BRIDGE_TOPICS_MAX);
+	BAD(text, 3 + KMQTT_BRIDGE_TOPICS_MAX, want);
+	free(text);
+}
+
+TEST(bridge_equal)
+{
+	struct conf a, b;
+
+	conf_init(&a);
+	conf_init(&b);
+	ASSERT_EQ(0, conf_load(&a, MIN_BRIDGE "topic u in 1 l/ r/\n"));
+	ASSERT_EQ(0, conf_load(&b, "\n" MIN_BRIDGE "topic u in 1 l/ r/\n"));
+	/* the place in the file does not count */
+	EXPECT_TRUE(config_bridge_equal(&a.cfg.bridges[0], &b.cfg.bridges[0]));
+	ASSERT_EQ(0, conf_load(&b, MIN_BRIDGE "topic u in 2 l/ r/\n"));
+	EXPECT_FALSE(config_bridge_equal(&a.cfg.bridges[0], &b.cfg.bridges[0]));
+	ASSERT_EQ(0, conf_load(&b, MIN_BRIDGE "topic u in 1 l/ r2/\n"));
+	EXPECT_FALSE(config_bridge_equal(&a.cfg.bridges[0], &b.cfg.bridges[0]));
+	ASSERT_EQ(0, conf_load(&b, MIN_BRIDGE "topic u in 1 l/ r/\nkeepalive_interval 61\n"));
+	EXPECT_FALSE(config_bridge_equal(&a.cfg.bridges[0], &b.cfg.bridges[0]));
+	ASSERT_EQ(0, conf_load(&b, MIN_BRIDGE "topic u in 1 l/ r/\naddress h2\n"));
+	EXPECT_FALSE(config_bridge_equal(&a.cfg.bridges[0], &b.cfg.bridges[0]));
+	conf_fini(&a);
+	conf_fini(&b);
+}
+
+/* ---- backoff ---- */
+
+TEST(backoff)
+{
+	unsigned int d = 5, i, seen_above_base = 0;
+
+	/* one value: a constant delay */
+	EXPECT_EQ(7, bridge_backoff_next(7, 7, 0, 12345));
+	EXPECT_EQ(5, bridge_backoff_next(5, 5, 30, 0));
+	/* from base to three times the last one */
+	EXPECT_EQ(15, bridge_backoff_next(5, 5, 30, 10));
+	EXPECT_EQ(5, bridge_backoff_next(5, 5, 30, 11));
+	EXPECT_EQ(30, bridge_backoff_next(15, 5, 30, 40));	/* capped */
+	EXPECT_EQ(5, bridge_backoff_next(30, 5, 30, 0));
+	for (i = 0; i < 1000; i++) {
+		unsigned int next = bridge_backoff_next(d, 5, 30,
+							 (uint32_t)random());
+
+		EXPECT_GE(next, 5);
+		EXPECT_LE(next, 30);
+		EXPECT_LE(next, d * 3);
+		seen_above_base += next > 5;
+		d = next;
+	}
+	EXPECT_GT(seen_above_base, 0);
+}
+
+/* ---- the handshake, against a fake remote broker ---- */
+
+#define FAKE_CONNS	4
+
+/* One connection to the fake broker: what it got and what it answers. */
+struct fake_conn {
+	const uint8_t *reply;		/* sent after the CONNECT */
+	size_t reply_len;
+	uint8_t connect[1024];
+	size_t connect_len;
+	uint8_t after[1024];		/* everything after it, to EOF */
+	size_t after_len;
+};
+
+struct fake_broker {
+	int fd;
+	char port[6];
+	pthread_t thread;
+	int conns;			/* to accept */
+	int accepted;
+	struct fake_conn conn[FAKE_CONNS];
+};
+
+static bool read_full(int fd, uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = recv(fd, buf, len, 0);
+
+		if (n <= 0)
+			return false;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* The CONNECT, framed by its fixed header, into c->connect. */
+static bool read_connect(int fd, struct fake_conn *c)
+{
+	size_t rem = 0, shift = 0;
+
+	if (!read_full(fd, c->connect, 1))
+		return false;
+	c->connect_len = 1;
+	do {
+		if (!read_full(fd, c->connect + c->connect_len, 1))
+			return false;
+		rem |= (size_t)(c->connect[c->connect_len] & 0x7f) << shift;
+		shift += 7;
+	} while (c->connect[c->connect_len++] & 0x80);
+	if (c->connect_len + rem > sizeof(c->connect))
+		return false;
+	if (!read_full(fd, c->connect + c->connect_len, rem))
+		return false;
+	c->connect_len += rem;
+	return true;
+}
+
+static void *fake_broker_run(void *arg)
+{
+	struct fake_broker *fb = arg;
+	struct timeval tv = { .tv_sec = 5 };
+
+	while (fb->accepted < fb->conns) {
+		struct fake_conn *c = &fb->conn[fb->accepted];
+		int fd = accept(fb->fd, NULL, NULL);
+		ssize_t n;
+
+		if (fd < 0)
+			break;
+		fb->accepted++;
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (read_connect(fd, c) && c->reply_len &&
+		    send(fd, c->reply, c->reply_len, MSG_NOSIGNAL) < 0)
+			c->connect_len = 0;
+		/* what the bridge sends until it closes its socket */
+		while ((n = recv(fd, c->after + c->after_len,
+				 sizeof(c->after) - c->after_len, 0)) > 0)
+			c->after_len += (size_t)n;
+		close(fd);
+	}
+	return NULL;
+}
+
+/* A listening socket on 127.0.0.1: the port in @port. */
+static int listen_any(char port[6], bool listening)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	struct timeval tv = { .tv_sec = 5 };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    (listening && listen(fd, 8)) ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len)) {
+		close(fd);
+		return -1;
+	}
+	/* accept() gives up, the test fails rather than hangs */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	snprintf(port, 6, "%u", ntohs(sin.sin_port));
+	return fd;
+}
+
+static int fake_broker_start(struct fake_broker *fb, int conns)
+{
+	fb->conns = conns;
+	fb->fd = listen_any(fb->port, true);
+	if (fb->fd < 0)
+		return -1;
+	return pthread_create(&fb->thread, NULL, fake_broker_run, fb);
+}
+
+static void fake_broker_stop(struct fake_broker *fb)
+{
+	pthread_join(fb->thread, NULL);
+	close(fb->fd);
+}
+
+/* What the fake ATTACH saw. */
+static struct {
+	int calls;
+	int result;
+	char client_id[KMQTT_CLIENT_ID_MAX + 1];
+	uint8_t proto_level;
+	uint16_t keepalive;
+	bool clean_session;
+	bool will;
+	bool peer_bridge;
+	bool acl;
+	const struct kmqtt_nl_bridge_topic *topics;
+	size_t topic_count;
+	uint8_t unread[64];		/* left on the socket after the CONNACK */
+	ssize_t unread_len;
+} attach;
+
+static int fake_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
+		       struct kmqtt_nl_attached *reply)
+{
+	struct pollfd pfd = { .fd = req->fd, .events = POLLIN };
+
+	(void)nl;
+	attach.calls++;
+	snprintf(attach.client_id, sizeof(attach.client_id), "%.*s",
+		 (int)req->client_id_len, req->client_id);
+	attach.proto_level = req->proto_level;
+	attach.keepalive = req->keepalive;
+	attach.clean_session = req->clean_session;
+	attach.will = req->will;
+	attach.peer_bridge = req->peer_bridge;
+	attach.acl = req->acl;
+	attach.topics = req->bridge_topics;
+	attach.topic_count = req->bridge_topics_count;
+	attach.unread_len = 0;
+	if (poll(&pfd, 1, 1000) == 1)
+		attach.unread_len = recv(req->fd, attach.unread,
+					 sizeof(attach.unread), MSG_DONTWAIT);
+	reply->conn_id = 100 + (uint64_t)attach.calls;
+	reply->session_present = false;
+	return attach.result;
+}
+
+static struct {
+	int calls;
+	char client_id[4][KMQTT_CLIENT_ID_MAX + 1];
+} disconnect;
+
+static int fake_disconnect(struct kmqtt_nl *nl, const char *client_id)
+{
+	(void)nl;
+	if (disconnect.calls < 4)
+		snprintf(disconnect.client_id[disconnect.calls],
+			 sizeof(disconnect.client_id[0]), "%s", client_id);
+	disconnect.calls++;
+	return 0;
+}
+
+/* The connections the module holds, for adoption. */
+static struct kmqtt_nl_conn module_conns[4];
+static size_t module_conn_count;
+
+static int fake_dump_conns(struct kmqtt_nl *nl,
+			   void (*fn)(const struct kmqtt_nl_conn *conn,
+				      void *arg),
+			   void *arg)
+{
+	size_t i;
+
+	(void)nl;
+	for (i = 0; i < module_conn_count; i++)
+		fn(&module_conns[i], arg);
+	return 0;
+}
+
+static const struct bridge_ops fake_ops = {
+	.attach = fake_attach,
+	.disconnect = fake_disconnect,
+	.dump_conns = fake_dump_conns,
+};
+
+FIXTURE(link) {
+	struct conf c;
+	struct loop loop;
+	struct kmqtt_nl nl;
+	struct bridges bs;
+	struct fake_broker fb;
+	bool fb_started;
+};
+
+FIXTURE_SETUP(link)
+{
+	conf_init(&self->c);
+	memset(&attach, 0, sizeof(attach));
+	memset(&disconnect, 0, sizeof(disconnect));
+	module_conn_count = 0;
+	memset(&self->nl, 0, sizeof(self->nl));
+	memset(&self->fb, 0, sizeof(self->fb));
+	self->fb_started = false;
+	ASSERT_EQ(0, loop_init(&self->loop));
+	bridges_init(&self->bs, &self->loop, &self->nl, &fake_ops);
+}
+
+FIXTURE_TEARDOWN(link)
+{
+	bridges_fini(&self->bs);
+	if (self->fb_started)
+		fake_broker_stop(&self->fb);
+	loop_fini(&self->loop);
+	conf_fini(&self->c);
+}
+
+/* Load @fmt with the fake broker's port for each %s. */
+static int load_with_port(struct conf *c, const char *fmt, const char *port)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text), fmt, port, port, port);
+	return conf_load(c, text);
+}
+
+static void start_broker(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(link) *self, int conns)
+{
+	ASSERT_EQ(0, fake_broker_start(&self->fb, conns));
+	self->fb_started = true;
+}
+
+/* Run the loop until @b is in @state (or some seconds have passed). */
+static bool run_until(FIXTURE_DATA(link) *self, const struct bridge *b,
+		      enum bridge_state state)
+{
+	int i;
+
+	for (i = 0; i < 100 && b->state != state; i++) {
+		loop_run_once(&self->loop, 50);
+		bridges_expire(&self->bs, loop_now_ms());
+	}
+	return b->state == state;
+}
+
+/* Have an IDLE bridge dial now rather than after its delay. */
+static void dial_now(FIXTURE_DATA(link) *self, const struct bridge *b)
+{
+	bridges_expire(&self->bs, b->deadline_ms);
+}
+
+/* @s with its two byte length, as MQTT writes strings, at @p. */
+static size_t put_str(uint8_t *p, const char *s)
+{
+	size_t len = strlen(s);
+
+	p[0] = (uint8_t)(len >> 8);
+	p[1] = (uint8_t)len;
+	memcpy(p + 2, s, len);
+	return len + 2;
+}
+
+static const uint8_t connack_ok_and_suback[] = {
+	0x20, 2, 0, 0,
+	/* for the module to read: a SUBACK */
+	0x90, 4, 0, 1, 1, 2,
+};
+
+TEST_F(link, handshake_bytes_and_attach)
+{
+	uint8_t want[512], *p;
+	const struct bridge *b;
+	struct fake_conn *fc;
+	size_t n;
+
+	start_broker(_metadata, self, 1);
+	self->fb.conn[0].reply = connack_ok_and_suback;
+	self->fb.conn[0].reply_len = sizeof(connack_ok_and_suback);
+	ASSERT_EQ(0, load_with_port(&self->c,
+		"connection cloud\n"
+		"address 127.0.0.1:%s\n"
+		"remote_clientid edge1\n"
+		"remote_username user\n"
+		"remote_password pw\n"
+		"keepalive_interval 30\n"
+		"cleansession true\n"
+		"topic sensors/# out 1 local/ remote/\n"
+		"topic cmd/# in 2 \"\" site1/\n"
+		"topic both/+ both 1\n", self->fb.port)) TH_LOG("%s", self->c.err);
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	ASSERT_EQ(1, self->bs.count);
+	b = self->bs.bridge[0];
+	EXPECT_EQ(0, bridges_timeout(&self->bs, loop_now_ms()));
+	ASSERT_TRUE(run_until(self, b, BRIDGE_LINKED));
+	fake_broker_stop(&self->fb);
+	self->fb_started = false;
+	fc = &self->fb.conn[0];
+
+	/* CONNECT: MQTT 3.1.1 with Mosquitto's bridge bit, the will */
+	p = want + 2;
+	p += put_str(p, "MQTT");
+	*p++ = 0x84;
+	*p++ = MQTT_CONNECT_USERNAME | MQTT_CONNECT_PASSWORD |
+	       MQTT_CONNECT_WILL_RETAIN | 1 << MQTT_CONNECT_WILL_QOS_SHIFT |
+	       MQTT_CONNECT_WILL | MQTT_CONNECT_CLEAN_SESSION;
+	*p++ = 0;
+	*p++ = 30;
+	p += put_str(p, "edge1");
+	p += put_str(p, "$SYS/broker/connection/edge1/state");
+	p += put_str(p, "0");
+	p += put_str(p, "user");
+	p += put_str(p, "pw");
+	n = (size_t)(p - want);
+	want[0] = MQTT_CONNECT << 4;
+	want[1] = (uint8_t)(n - 2);
+	ASSERT_EQ(n, fc->connect_len);
+	EXPECT_EQ(0, memcmp(want, fc->connect, n));
+
+	/* a retained QoS 0 "1", then SUBSCRIBE of the in lines, remote side */
+	p = want + 2;
+	p += put_str(p, "$SYS/broker/connection/edge1/state");
+	*p++ = '1';
+	want[0] = MQTT_PUBLISH << 4 | MQTT_PUBLISH_RETAIN;
+	want[1] = (uint8_t)(p - want - 2);
+	n = (size_t)(p - want);
+	p = want + n + 2;
+	*p++ = 0;
+	*p++ = 1;			/* packet id */
+	p += put_str(p, "site1/cmd/#");
+	*p++ = 2;
+	p += put_str(p, "both/+");
+	*p++ = 1;
+	want[n] = MQTT_SUBSCRIBE << 4 | 2;
+	want[n + 1] = (uint8_t)(p - want - n - 2);
+	n = (size_t)(p - want);
+	ASSERT_EQ(n, fc->after_len);
+	EXPECT_EQ(0, memcmp(want, fc->after, n));
+
+	/* ATTACH: the local side, and nothing past the CONNACK was read */
+	EXPECT_EQ(1, attach.calls);
+	EXPECT_STREQ("local.edge1", attach.client_id);
+	EXPECT_EQ(MQTT_PROTO_V311, attach.proto_level);
+	EXPECT_EQ(30, attach.keepalive);
+	EXPECT_TRUE(attach.clean_session);
+	EXPECT_FALSE(attach.will);
+	EXPECT_FALSE(attach.peer_bridge);
+	EXPECT_FALSE(attach.acl);
+	ASSERT_EQ(3, attach.topic_count);
+	EXPECT_EQ(self->c.cfg.bridges[0].topics, attach.topics);
+	ASSERT_EQ(6, attach.unread_len);
+	EXPECT_EQ(0, memcmp(connack_ok_and_suback + 4, attach.unread, 6));
+	EXPECT_EQ(BRIDGE_LINKED, b->state);
+	EXPECT_EQ(101, b->conn_id);
+	EXPECT_EQ(-1, bridges_timeout(&self->bs, loop_now_ms()));
+	/* the socket is the module's: kmqttd's fd is closed */
+	EXPECT_EQ(-1, b->src.fd);
+}
+
+/* MQTT 3.1, no bridge bit, no will, no "in" line: CONNECT alone. */
+TEST_F(link, plain_v31_without_notifications)
+{
+	const struct bridge *b;
+	uint8_t want[128], *p;
+	size_t n;
+
+	start_broker(_metadata, self, 1);
+	self->fb.conn[0].reply = connack_ok_and_suback;
+	self->fb.conn[0].reply_len = 4;
+	ASSERT_EQ(0, load_with_port(&self->c,
+		"connection c\naddress 127.0.0.1:%s\nclientid e\n"
+		"bridge_protocol_version mqttv31\ntry_private false\n"
+		"notifications false\nlocal_cleansession true\n"
+		"topic out/#\n", self->fb.port)) TH_LOG("%s", self->c.err);
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	b = self->bs.bridge[0];
+	ASSERT_TRUE(run_until(self, b, BRIDGE_LINKED));
+	fake_broker_stop(&self->fb);
+	self->fb_started = false;
+	p = want + 2;
+	p += put_str(p, "MQIsdp");
+	*p++ = 3;
+	*p++ = 0;
+	*p++ = 0;
+	*p++ = 60;
+	p += put_str(p, "e");
+	n = (size_t)(p - want);
+	want[0] = MQTT_CONNECT << 4;
+	want[1] = (uint8_t)(n - 2);
+	ASSERT_EQ(n, self->fb.conn[0].connect_len);
+	EXPECT_EQ(0, memcmp(want, self->fb.conn[0].connect, n));
+	EXPECT_EQ(0, self->fb.conn[0].after_len);
+	EXPECT_EQ(MQTT_PROTO_V31, attach.proto_level);
+	EXPECT_TRUE(attach.clean_session);
+	EXPECT_STREQ("local.e", attach.client_id);
+	EXPECT_EQ(0, attach.unread_len);
+}
+
+/* The first address refuses: the next attempt dials the second. */
+TEST_F(link, failover_to_the_second_address)
+{
+	const struct bridge *b;
+	char closed_port[6];
+	int closed;
+	char text[512];
+
+	/* bound, not listening: connections to it are refused */
+	closed = listen_any(closed_port, false);
+	ASSERT_LE(0, closed);
+	start_broker(_metadata, self, 1);
+	self->fb.conn[0].reply = connack_ok_and_suback;
+	self->fb.conn[0].reply_len = 4;
+	snprintf(text, sizeof(text),
+		 "connection c\naddresses 127.0.0.1:%s 127.0.0.1:%s\n"
+		 "restart_timeout 3\ntopic t\n", closed_port, self->fb.port);
+	ASSERT_EQ(0, conf_load(&self->c, text)) TH_LOG("%s", self->c.err);
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	b = self->bs.bridge[0];
+	bridges_expire(&self->bs, loop_now_ms());
+	ASSERT_TRUE(run_until(self, b, BRIDGE_IDLE));
+	EXPECT_EQ(0, attach.calls);
+	EXPECT_EQ(1, b->address);
+	/* after restart_timeout, not before */
+	EXPECT_LE(loop_now_ms() + 2500, b->deadline_ms);
+	EXPECT_GE(loop_now_ms() + 3000, b->deadline_ms);
+	EXPECT_LT(2500, bridges_timeout(&self->bs, loop_now_ms()));
+	dial_now(self, b);
+	ASSERT_TRUE(run_until(self, b, BRIDGE_LINKED));
+	EXPECT_EQ(1, attach.calls);
+	close(closed);
+}
+
+/* Refusals back off from base, at most to the cap. */
+TEST_F(link, backoff_between_attempts)
+{
+	struct bridge *b;
+	char closed_port[6], text[256];
+	uint64_t delay, prev = 5000;
+	int closed, i;
+
+	closed = listen_any(closed_port, false);
+	ASSERT_LE(0, closed);
+	snprintf(text, sizeof(text),
+		 "connection c\naddress 127.0.0.1:%s\nrestart_timeout 5 30\n"
+		 "topic t\n", closed_port);
+	ASSERT_EQ(0, conf_load(&self->c, text)) TH_LOG("%s", self->c.err);
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	b = self->bs.bridge[0];
+	for (i = 0; i < 8; i++) {
+		dial_now(self, b);
+		ASSERT_EQ(BRIDGE_CONNECTING, b->state);
+		ASSERT_TRUE(run_until(self, b, BRIDGE_IDLE));
+		delay = b->deadline_ms - loop_now_ms();
+		if (i == 0)	/* the first wait is the base */
+			EXPECT_GE(5000, delay);
+		EXPECT_LE(4500, delay);
+		EXPECT_GE(30000, delay);
+		EXPECT_GE(prev * 3, delay);
+		prev = delay;
+	}
+	close(closed);
+}
+
+/*
+ * A fake broker that answers the first CONNECT with @refused (a CONNACK
+ * of 4 bytes) and the second with CONNACK 0, and one bridge to it.
+ */
+static const struct bridge *refused_first(struct __test_metadata *_metadata,
+					  FIXTURE_DATA(link) *self,
+					  const uint8_t *refused)
+{
+	start_broker(_metadata, self, 2);
+	self->fb.conn[0].reply = refused;
+	self->fb.conn[0].reply_len = 4;
+	self->fb.conn[1].reply = connack_ok_and_suback;
+	self->fb.conn[1].reply_len = 4;
+	EXPECT_EQ(0, load_with_port(&self->c,
+		"connection c\naddress 127.0.0.1:%s\ntopic t\n",
+		self->fb.port));
+	EXPECT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	return self->bs.bridge[0];
+}
+
+/* CONNACK 5: no attach, a new attempt that then succeeds. */
+TEST_F(link, refused_connack_retries)
+{
+	static const uint8_t refused[] = { 0x20, 2, 0, 5 };
+	const struct bridge *b = refused_first(_metadata, self, refused);
+
+	ASSERT_TRUE(_metadata->passed);
+	bridges_expire(&self->bs, loop_now_ms());
+	ASSERT_TRUE(run_until(self, b, BRIDGE_IDLE));
+	EXPECT_EQ(0, attach.calls);
+	EXPECT_LT(loop_now_ms() + 4000, b->deadline_ms);
+	dial_now(self, b);
+	ASSERT_TRUE(run_until(self, b, BRIDGE_LINKED));
+	EXPECT_EQ(1, attach.calls);
+	fake_broker_stop(&self->fb);
+	self->fb_started = false;
+	EXPECT_EQ(2, self->fb.accepted);
+	/* the bridge bit both times: only CONNACK 1 drops it */
+	EXPECT_EQ(0x84, self->fb.conn[1].connect[8]);
+}
+
+/* A remote that does not know Mosquitto's bridge bit: dialled without. */
+TEST_F(link, try_private_refused_then_plain)
+{
+	static const uint8_t refused[] = { 0x20, 2, 0, 1 };
+	const struct bridge *b = refused_first(_metadata, self, refused);
+
+	ASSERT_TRUE(_metadata->passed);
+	dial_now(self, b);
+	ASSERT_TRUE(run_until(self, b, BRIDGE_IDLE));
+	dial_now(self, b);
+	ASSERT_TRUE(run_until(self, b, BRIDGE_LINKED));
+	fake_broker_stop(&self->fb);
+	self->fb_started = false;
+	/* fixed header 2, name 6: the level */
+	EXPECT_EQ(0x84, self->fb.conn[0].connect[8]);
+	EXPECT_EQ(0x04, self->fb.conn[1].connect[8]);
+}
+
+/* Neither a CONNACK nor a close: the attempt times out. */
+TEST_F(link, connack_timeout)
+{
+	const struct bridge *b;
+
+	start_broker(_metadata, self, 1);
+	ASSERT_EQ(0, load_with_port(&self->c,
+		"connection c\naddress 127.0.0.1:%s\ntopic t\n",
+		self->fb.port));
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	b = self->bs.bridge[0];
+	ASSERT_TRUE(run_until(self, b, BRIDGE_CONNACK));
+	EXPECT_LT(BRIDGE_TIMEOUT_MS - 1000,
+		  bridges_timeout(&self->bs, loop_now_ms()));
+	bridges_expire(&self->bs, b->deadline_ms - 1);
+	EXPECT_EQ(BRIDGE_CONNACK, b->state);
+	bridges_expire(&self->bs, b->deadline_ms);
+	EXPECT_EQ(BRIDGE_IDLE, b->state);
+	EXPECT_EQ(-1, b->src.fd);
+	EXPECT_EQ(0, attach.calls);
+}
+
+/* The module's ATTACH fails: a new attempt later, the fd closed. */
+TEST_F(link, attach_failure_retries)
+{
+	const struct bridge *b;
+
+	start_broker(_metadata, self, 1);
+	self->fb.conn[0].reply = connack_ok_and_suback;
+	self->fb.conn[0].reply_len = 4;
+	attach.result = -EUSERS;
+	ASSERT_EQ(0, load_with_port(&self->c,
+		"connection c\naddress 127.0.0.1:%s\ntopic t\n",
+		self->fb.port));
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	b = self->bs.bridge[0];
+	dial_now(self, b);
+	ASSERT_TRUE(run_until(self, b, BRIDGE_IDLE));
+	EXPECT_EQ(1, attach.calls);
+	EXPECT_EQ(-1, b->src.fd);
+	EXPECT_LT(loop_now_ms(), b->deadline_ms);
+}
+
+/* The module closes the link: dialled again, from the first address. */
+TEST_F(link, link_closed_redials)
+{
+	struct bridge *b;
+
+	ASSERT_EQ(0, conf_load(&self->c,
+		"connection a\naddresses 127.0.0.1:1 127.0.0.1:2\ntopic t\n"
+		"restart_timeout 7\n"
+		"connection r\naddresses 127.0.0.1:1 127.0.0.1:2\ntopic t\n"
+		"round_robin true\nstart_type automatic\n"
+		"connection o\naddress 127.0.0.1:1\ntopic t\nstart_type once\n"));
+	module_conns[0] = (struct kmqtt_nl_conn){ .id = 7 };
+	module_conns[1] = (struct kmqtt_nl_conn){ .id = 8 };
+	module_conns[2] = (struct kmqtt_nl_conn){ .id = 9 };
+	snprintf(module_conns[0].client_id, sizeof(module_conns[0].client_id),
+		 "%s", self->c.cfg.bridges[0].local_clientid);
+	snprintf(module_conns[1].client_id, sizeof(module_conns[1].client_id),
+		 "%s", self->c.cfg.bridges[1].local_clientid);
+	snprintf(module_conns[2].client_id, sizeof(module_conns[2].client_id),
+		 "%s", self->c.cfg.bridges[2].local_clientid);
+	module_conn_count = 3;
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	ASSERT_EQ(3, self->bs.count);
+	self->bs.bridge[0]->address = 1;
+	self->bs.bridge[1]->address = 0;
+	/* another connection's close is none of theirs */
+	bridges_closed(&self->bs, 70, "keepalive timeout");
+	EXPECT_EQ(BRIDGE_LINKED, self->bs.bridge[0]->state);
+	bridges_closed(&self->bs, 7, "keepalive timeout");
+	b = self->bs.bridge[0];
+	EXPECT_EQ(BRIDGE_IDLE, b->state);
+	EXPECT_EQ(0, b->address);		/* round_robin false */
+	EXPECT_LE(loop_now_ms() + 6500, b->deadline_ms);
+	EXPECT_GE(loop_now_ms() + 7000, b->deadline_ms);
+	bridges_closed(&self->bs, 8, "keepalive timeout");
+	EXPECT_EQ(1, self->bs.bridge[1]->address);	/* round_robin: the next */
+	bridges_closed(&self->bs, 9, "keepalive timeout");
+	EXPECT_EQ(BRIDGE_STOPPED, self->bs.bridge[2]->state);
+	EXPECT_EQ(0, disconnect.calls);
+}
+
+/* A link an earlier kmqttd left attached is adopted, not dialled. */
+TEST_F(link, adopts_the_module_link)
+{
+	const struct bridge *b;
+
+	ASSERT_EQ(0, conf_load(&self->c,
+		"connection a\naddress 127.0.0.1:1\ntopic t\n"
+		"local_clientid kept\n"
+		"connection b\naddress 127.0.0.1:1\ntopic t\n"));
+	module_conns[0] = (struct kmqtt_nl_conn){ .id = 42 };
+	snprintf(module_conns[0].client_id, sizeof(module_conns[0].client_id),
+		 "kept");
+	module_conns[1] = (struct kmqtt_nl_conn){ .id = 43 };
+	snprintf(module_conns[1].client_id, sizeof(module_conns[1].client_id),
+		 "someone");
+	module_conn_count = 2;
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	b = self->bs.bridge[0];
+	EXPECT_EQ(BRIDGE_LINKED, b->state);
+	EXPECT_EQ(42, b->conn_id);
+	EXPECT_EQ(BRIDGE_IDLE, self->bs.bridge[1]->state);
+	bridges_closed(&self->bs, 42, "socket error");
+	EXPECT_EQ(BRIDGE_IDLE, b->state);
+}
+
+/* SIGHUP: alike untouched, changed and removed disconnected, new started. */
+TEST_F(link, reload)
+{
+	struct conf next;
+	struct bridge *same;
+
+	conf_init(&next);
+	ASSERT_EQ(0, conf_load(&self->c,
+		"connection same\naddress 127.0.0.1:1\ntopic t\n"
+		"local_clientid l-same\n"
+		"connection changed\naddress 127.0.0.1:1\ntopic t\n"
+		"local_clientid l-changed\n"
+		"connection gone\naddress 127.0.0.1:1\ntopic t\n"
+		"local_clientid l-gone\n"));
+	module_conns[0] = (struct kmqtt_nl_conn){ .id = 1 };
+	snprintf(module_conns[0].client_id, sizeof(module_conns[0].client_id),
+		 "l-same");
+	module_conns[1] = (struct kmqtt_nl_conn){ .id = 2 };
+	snprintf(module_conns[1].client_id, sizeof(module_conns[1].client_id),
+		 "l-changed");
+	module_conns[2] = (struct kmqtt_nl_conn){ .id = 3 };
+	snprintf(module_conns[2].client_id, sizeof(module_conns[2].client_id),
+		 "l-gone");
+	module_conn_count = 3;
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	same = self->bs.bridge[0];
+	ASSERT_EQ(0, conf_load(&next,
+		"connection new\naddress 127.0.0.1:1\ntopic t\n"
+		"connection changed\naddress 127.0.0.1:1\ntopic t in\n"
+		"local_clientid l-changed\n"
+		"connection same\naddress 127.0.0.1:1\ntopic t\n"
+		"local_clientid l-same\n"));
+	bridges_reload(&self->bs, &next.cfg, loop_now_ms());
+	ASSERT_EQ(3, self->bs.count);
+	EXPECT_EQ(2, disconnect.calls);
+	EXPECT_STREQ("l-changed", disconnect.client_id[0]);
+	EXPECT_STREQ("l-gone", disconnect.client_id[1]);
+	/* in the order of the new file; the same one untouched */
+	EXPECT_STREQ("new", self->bs.bridge[0]->cfg->name);
+	EXPECT_EQ(BRIDGE_IDLE, self->bs.bridge[0]->state);
+	EXPECT_EQ(BRIDGE_IDLE, self->bs.bridge[1]->state);
+	EXPECT_EQ(&next.cfg.bridges[1], self->bs.bridge[1]->cfg);
+	EXPECT_EQ(same, self->bs.bridge[2]);
+	EXPECT_EQ(BRIDGE_LINKED, same->state);
+	EXPECT_EQ(1, same->conn_id);
+	EXPECT_EQ(&next.cfg.bridges[2], same->cfg);
+	/* the old configuration may go now */
+	config_free(&self->c.cfg);
+	bridges_fini(&self->bs);
+	conf_fini(&next);
+}
+
+TEST_HARNESS_MAIN
