@@ -32,6 +32,11 @@ enum snapshot_record {
 	SNAPSHOT_SESSION_MSG = 5,
 	/* bytes client id, u32 n, n u16 inbound QoS 2 packet ids */
 	SNAPSHOT_SESSION_QOS2 = 6,
+	/*
+	 * A session's will that has not gone out: bytes client id, u8
+	 * retain, u64 due_at (wall-clock seconds), then a message
+	 */
+	SNAPSHOT_SESSION_WILL = 7,
 };
 
 /* A message in a record: u8 QoS, u64 expires_at (0: never), bytes. */
@@ -71,6 +76,19 @@ void snapshot_put_retained(struct persist_buf *buf,
 	put_msg(buf, m, now);
 }
 
+static void put_session_will(struct persist_buf *buf,
+			     const struct kmqtt_nl_session_msg *sm, time_t now)
+{
+	size_t id_len = strlen(sm->client_id);
+
+	put_record(buf, SNAPSHOT_SESSION_WILL,
+		   4 + id_len + 1 + 8 + SNAPSHOT_MSG_LEN(&sm->m));
+	persist_put_bytes(buf, sm->client_id, (uint32_t)id_len);
+	persist_put_u8(buf, sm->retain);
+	persist_put_u64(buf, (uint64_t)now + sm->will_delay);
+	put_msg(buf, &sm->m, now);
+}
+
 void snapshot_put_session_msg(struct persist_buf *buf,
 			      const struct kmqtt_nl_session_msg *sm,
 			      time_t now)
@@ -78,6 +96,10 @@ void snapshot_put_session_msg(struct persist_buf *buf,
 	size_t id_len = strlen(sm->client_id);
 	uint8_t i;
 
+	if (sm->will) {
+		put_session_will(buf, sm, now);
+		return;
+	}
 	put_record(buf, SNAPSHOT_SESSION_MSG,
 		   4 + id_len + 1 + 2 + 1 + 1 + 4 * sm->n_sub_ids +
 		   SNAPSHOT_MSG_LEN(&sm->m));
@@ -268,6 +290,38 @@ static bool read_session_msg(struct persist_reader *r, time_t now,
 	       !(sm->released && (!sm->packet_id || sm->m.qos != 2));
 }
 
+/*
+ * A will due at a wall-clock time: what is left of its delay at @now,
+ * none when the box was off past it (it goes out at once).  Its own
+ * expiry starts when it goes out: none is kept before.
+ */
+static bool read_session_will(struct persist_reader *r, time_t now,
+			      int64_t saved_at, struct kmqtt_nl_session_msg *sm)
+{
+	uint64_t due_at, left;
+	uint8_t retain;
+	bool expired;
+
+	memset(sm, 0, sizeof(*sm));
+	if (!read_string(r, sm->client_id, KMQTT_CLIENT_ID_MAX, false) ||
+	    !persist_get_u8(r, &retain) || retain > 1 ||
+	    !persist_get_u64(r, &due_at) ||
+	    !read_msg(r, now, saved_at, &sm->m, &expired) || r->left)
+		return false;
+	sm->will = true;
+	sm->retain = retain;
+	sm->m.expiry = 0;
+	if (due_at > (uint64_t)now) {
+		left = due_at - (uint64_t)now;
+		/* A clock behind at boot does not lengthen it either. */
+		if (saved_at >= 0 && due_at > (uint64_t)saved_at &&
+		    left > due_at - (uint64_t)saved_at)
+			left = due_at - (uint64_t)saved_at;
+		sm->will_delay = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
+	}
+	return true;
+}
+
 /* Up to 65535 packet ids, none 0, into @ids (room for 65535). */
 static bool read_qos2(struct persist_reader *r, char *client_id,
 		      uint16_t *ids, uint32_t *n)
@@ -365,6 +419,15 @@ static int snapshot_pass(const void *data, size_t len, time_t now,
 				counts->expired++;
 				break;
 			}
+			counts->session_msgs++;
+			if (v && v->session_msg)
+				v->session_msg(&session_msg, v->arg);
+			break;
+		case SNAPSHOT_SESSION_WILL:
+			if (!read_session_will(&body, now, hdr->saved_at,
+					       &session_msg))
+				return bad(err, errlen, record,
+					   "not a session's will");
 			counts->session_msgs++;
 			if (v && v->session_msg)
 				v->session_msg(&session_msg, v->arg);

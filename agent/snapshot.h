@@ -4,8 +4,9 @@
  * in a persist_file container.  A header record first (the module
  * instance it was taken from, when), then one record per retained
  * message, per persistent session, per subscription of those, per
- * message on its way to one of them, in flight or queued, and their
- * inbound QoS 2 packet ids waiting for PUBREL.  Times
+ * message on its way to one of them, in flight or queued, their wills
+ * that have not gone out, and their inbound QoS 2 packet ids waiting
+ * for PUBREL.  Times
  * are wall-clock seconds, so that expiry intervals keep running while the
  * box is off.  Reading checks every record
  * before it hands out any, so a snapshot is used whole or not at all.
@@ -41,7 +42,10 @@ struct snapshot_visitor {
 	/* client_id, filter, options, sub_id */
 	void (*subscription)(const struct kmqtt_nl_subscription *s,
 			     void *arg);
-	/* with the seconds of expiry the message has left */
+	/*
+	 * with the seconds of expiry the message has left; a will (sm->will)
+	 * with the seconds of its delay left
+	 */
 	void (*session_msg)(const struct kmqtt_nl_session_msg *sm, void *arg);
 	/* inbound QoS 2 packet ids received and not released */
 	void (*session_qos2)(const char *client_id, const uint16_t *ids,
@@ -67,7 +71,7 @@ void snapshot_put_subscription(struct persist_buf *buf,
 void snapshot_put_session_qos2(struct persist_buf *buf, const char *client_id,
 			       const uint16_t *ids, size_t n);
 
-/* A message on its way to a session, from a dump at @now. */
+/* A message on its way to a session, or its will, from a dump at @now. */
 void snapshot_put_session_msg(struct persist_buf *buf,
 			      const struct kmqtt_nl_session_msg *sm,
 			      time_t now);

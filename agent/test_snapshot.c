@@ -416,6 +416,64 @@ TEST_F(snapshot, bad_session_messages_refused)
 	EXPECT_EQ(0, self->seen.n_msgs);
 }
 
+/*
+ * A session's will keeps what is left of its delay, the time the box was
+ * off included: one due while it was off goes out at once.  A clock set
+ * back does not lengthen it.
+ */
+TEST_F(snapshot, session_wills)
+{
+	struct kmqtt_nl_session_msg sm = {
+		.client_id = "w", .retain = true, .will = true,
+		.will_delay = 100,
+		.m = { .qos = 1, .data = with_props, .len = sizeof(with_props) },
+	};
+	const struct kmqtt_nl_session_msg *got = self->seen.msgs;
+
+	snapshot_put_session_msg(&self->buf, &sm, NOW - 40);
+	sm.retain = false;
+	sm.will_delay = 30;
+	snapshot_put_session_msg(&self->buf, &sm, NOW - 40);
+	ASSERT_EQ(0, read_all(self)) TH_LOG("%s", self->err);
+	EXPECT_EQ(2, self->counts.session_msgs);
+	ASSERT_EQ(2, self->seen.n_msgs);
+	EXPECT_STREQ("w", got[0].client_id);
+	EXPECT_TRUE(got[0].will);
+	EXPECT_TRUE(got[0].retain);
+	EXPECT_EQ(60, got[0].will_delay);
+	EXPECT_EQ(0, got[0].packet_id);
+	EXPECT_EQ(1, got[0].m.qos);
+	ASSERT_EQ(sizeof(with_props), got[0].m.len);
+	EXPECT_EQ(0, memcmp(with_props, got[0].m.data, sizeof(with_props)));
+	EXPECT_TRUE(got[1].will);
+	EXPECT_FALSE(got[1].retain);
+	EXPECT_EQ(0, got[1].will_delay);
+
+	/* Saved 10 s after NOW by a clock that was ahead: 100 s at most. */
+	self->buf.len = 0;
+	self->hdr = (struct snapshot_header){ .saved_at = NOW + 10 };
+	snapshot_put_header(&self->buf, &self->hdr);
+	sm.will_delay = 100;
+	snapshot_put_session_msg(&self->buf, &sm, NOW + 10);
+	memset(&self->seen, 0, sizeof(self->seen));
+	ASSERT_EQ(0, read_all(self)) TH_LOG("%s", self->err);
+	EXPECT_EQ(100, got[0].will_delay);
+}
+
+/* A will record that is not one is refused with the rest. */
+TEST_F(snapshot, bad_session_will_refused)
+{
+	struct kmqtt_nl_session_msg sm = {
+		.client_id = "w", .will = true,
+		.m = { .qos = 3, .data = plain, .len = sizeof(plain) },
+	};
+
+	snapshot_put_session_msg(&self->buf, &sm, NOW);
+	EXPECT_EQ(-EBADMSG, read_all(self));
+	EXPECT_STREQ("record 2: not a session's will", self->err);
+	EXPECT_EQ(0, self->seen.n_msgs);
+}
+
 /* A session's inbound QoS 2 packet ids: 1..65535, none refused. */
 TEST_F(snapshot, session_qos2_ids)
 {

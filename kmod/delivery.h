@@ -151,6 +151,12 @@ struct kmqtt_delivery_record {
 	bool released;			/* QoS 2: PUBREC in, PUBREL out */
 	u8 n_sub_ids;
 	u32 sub_ids[KMQTT_MATCH_SUB_IDS];
+	/*
+	 * Not a delivery but the session's will that has not gone out
+	 * (will.c), due in @will_delay seconds.
+	 */
+	bool will;
+	u32 will_delay;
 };
 
 /*

@@ -170,6 +170,7 @@ static const struct nla_policy kmqtt_set_session_msg_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_PACKET_ID] = NLA_POLICY_MIN(NLA_U16, 1),
 	[KMQTT_A_RELEASED] = NLA_POLICY_MAX(NLA_U8, 1),
 	[KMQTT_A_SUB_IDS] = NLA_POLICY_NESTED(kmqtt_sub_ids_policy),
+	[KMQTT_A_WILL_DELAY] = { .type = NLA_U32 },
 };
 
 /*
@@ -1145,6 +1146,8 @@ static int kmqtt_netlink_put_delivery(struct sk_buff *skb,
 	if (nla_put(skb, KMQTT_A_CLIENT_ID, part->client_id_len,
 		    part->client_id) ||
 	    nla_put_u8(skb, KMQTT_A_RETAIN, rec->retain) ||
+	    (rec->will &&
+	     nla_put_u32(skb, KMQTT_A_WILL_DELAY, rec->will_delay)) ||
 	    (rec->packet_id &&
 	     (nla_put_u16(skb, KMQTT_A_PACKET_ID, rec->packet_id) ||
 	      nla_put_u8(skb, KMQTT_A_RELEASED, rec->released))))
@@ -1608,11 +1611,21 @@ static int kmqtt_netlink_set_session_msg(struct sk_buff *skb,
 		rec.packet_id = nla_get_u16(attrs[KMQTT_A_PACKET_ID]);
 	if (attrs[KMQTT_A_RELEASED])
 		rec.released = nla_get_u8(attrs[KMQTT_A_RELEASED]);
+	if (attrs[KMQTT_A_WILL_DELAY]) {
+		rec.will = true;
+		rec.will_delay = nla_get_u32(attrs[KMQTT_A_WILL_DELAY]);
+	}
 	/* In flight takes QoS 1 or 2; a PUBREL is owed for QoS 2 only. */
 	if ((rec.packet_id && !rec.qos) ||
 	    (rec.released && (!rec.packet_id || rec.qos != 2))) {
 		NL_SET_ERR_MSG(info->extack,
 			       "a packet id goes with QoS 1 or 2, a release with QoS 2 in flight");
+		return -EINVAL;
+	}
+	/* A will is no delivery: nothing in flight, no subscription. */
+	if (rec.will && (rec.packet_id || attrs[KMQTT_A_SUB_IDS])) {
+		NL_SET_ERR_MSG(info->extack,
+			       "a will has no packet id or subscription identifiers");
 		return -EINVAL;
 	}
 	ret = kmqtt_netlink_sub_ids(info, &rec);

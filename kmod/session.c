@@ -22,6 +22,7 @@
 #include "broker.h"
 #include "conn.h"
 #include "delivery.h"
+#include "msg.h"
 #include "send.h"
 #include "session.h"
 #include "share.h"
@@ -408,6 +409,7 @@ int kmqtt_session_set_acl(struct kmqtt_broker *broker, const u8 *client_id,
 		acl = rcu_replace_pointer(session->acl, acl,
 					  lockdep_is_held(&broker->sessions_lock));
 		kmqtt_session_acl_replaced(session);
+		kmqtt_will_rules_set(session);
 	}
 	mutex_unlock(&broker->sessions_lock);
 	kmqtt_acl_free(acl);
@@ -553,24 +555,29 @@ int kmqtt_session_next_records(struct kmqtt_broker *broker, u64 after,
 			       u64 *id, u8 *client_id, u16 *len,
 			       struct kmqtt_delivery_record **recs)
 {
-	struct kmqtt_delivery_record *got = NULL;
+	struct kmqtt_delivery_record *got = NULL, will;
 	struct kmqtt_session *session;
-	u32 n = 0, room;
+	u32 n = 0, room, wills;
 
 	mutex_lock(&broker->sessions_lock);
 	list_for_each_entry(session, &broker->sessions, node) {
 		if (session->id <= after || session->clean)
 			continue;
+		/* Its will, if one waits, after its messages. */
+		wills = kmqtt_will_record(session, &will);
 		room = READ_ONCE(session->n_inflight) +
 		       READ_ONCE(session->n_queued);
 		/*
 		 * More may come meanwhile: room for some, and if that is
 		 * not enough, again.
 		 */
-		while (room) {
+		while (room || wills) {
 			room += room / 4 + 16;
-			got = kvmalloc_array(room, sizeof(*got), GFP_KERNEL);
+			got = kvmalloc_array(room + wills, sizeof(*got),
+					     GFP_KERNEL);
 			if (!got) {
+				if (wills)
+					kmqtt_msg_put(will.msg);
 				mutex_unlock(&broker->sessions_lock);
 				return -ENOMEM;
 			}
@@ -581,6 +588,8 @@ int kmqtt_session_next_records(struct kmqtt_broker *broker, u64 after,
 			got = NULL;
 			room = n;
 		}
+		if (wills)
+			got[n++] = will;
 		if (n)
 			break;
 		kvfree(got);
@@ -602,6 +611,13 @@ int kmqtt_session_restore_message(struct kmqtt_broker *broker,
 	struct kmqtt_delivery *d;
 	int ret;
 
+	if (rec->will) {
+		mutex_lock(&broker->sessions_lock);
+		session = kmqtt_session_find(broker, client_id, len);
+		ret = session ? kmqtt_will_restore(session, rec) : -ENOENT;
+		mutex_unlock(&broker->sessions_lock);
+		return ret;
+	}
 	ret = kmqtt_delivery_alloc_bulk(broker, GFP_KERNEL, 1, &d);
 	if (ret)
 		return ret;

@@ -53,6 +53,8 @@ struct kmqtt_session {
 	struct kmqtt_msg *will;
 	bool will_retain;
 	unsigned long will_at;		/* jiffies its delay ends */
+	/* Restored, it waits for the session's rules (will.c). */
+	bool will_held;
 	struct delayed_work will_work;
 	unsigned long offline_since;	/* jiffies, under sessions_lock */
 

@@ -13,6 +13,7 @@
 #include "acl.h"
 #include "broker.h"
 #include "conn.h"
+#include "delivery.h"
 #include "msg.h"
 #include "publish.h"
 #include "session.h"
@@ -56,6 +57,7 @@ static struct kmqtt_msg *kmqtt_will_take(struct kmqtt_session *session,
 
 	lockdep_assert_held(&session->broker->sessions_lock);
 	session->will = NULL;
+	session->will_held = false;
 	*retain = session->will_retain;
 	return will;
 }
@@ -147,6 +149,58 @@ void kmqtt_will_drop(struct kmqtt_session *session)
 void kmqtt_will_session_end(struct kmqtt_session *session)
 {
 	kmqtt_will_end_wait(session, true);
+}
+
+u32 kmqtt_will_record(struct kmqtt_session *session,
+		      struct kmqtt_delivery_record *rec)
+{
+	struct kmqtt_conn *conn = rcu_dereference_protected(session->conn,
+			lockdep_is_held(&session->broker->sessions_lock));
+	unsigned long left;
+
+	*rec = (struct kmqtt_delivery_record){ .will = true };
+	if (session->will) {
+		left = time_after(session->will_at, jiffies) ?
+		       session->will_at - jiffies : 0;
+		rec->msg = session->will;
+		rec->retain = session->will_retain;
+		rec->will_delay = DIV_ROUND_UP(left, HZ);
+	} else if (conn && conn->will && !kmqtt_conn_closing(conn)) {
+		/* Bound, it lives while sessions_lock is held. */
+		rec->msg = conn->will;
+		rec->retain = conn->will_retain;
+		rec->will_delay = conn->will_delay;
+	} else {
+		return 0;
+	}
+	rec->qos = rec->msg->qos;
+	kmqtt_msg_get(rec->msg);
+	return 1;
+}
+
+int kmqtt_will_restore(struct kmqtt_session *session,
+		       const struct kmqtt_delivery_record *rec)
+{
+	lockdep_assert_held(&session->broker->sessions_lock);
+	if (rcu_access_pointer(session->conn))
+		return -EBUSY;
+	kmqtt_will_drop(session);
+	kmqtt_msg_get(rec->msg);
+	session->will = rec->msg;
+	session->will_retain = rec->retain;
+	session->will_at = jiffies + (unsigned long)rec->will_delay * HZ;
+	session->will_held = true;
+	return 0;
+}
+
+void kmqtt_will_rules_set(struct kmqtt_session *session)
+{
+	lockdep_assert_held(&session->broker->sessions_lock);
+	if (!session->will_held)
+		return;
+	session->will_held = false;
+	if (session->will)
+		kmqtt_will_arm(session);
 }
 
 void kmqtt_will_init(struct kmqtt_session *session)

@@ -3,7 +3,8 @@
  * Persistence (Documentation/persistence.rst): kmqttd saves retained
  * messages and persistent sessions with their subscriptions to its
  * snapshot at exit and on autosave, and gives them back to a module
- * loaded anew, a bridge's messages waiting for its link included; a module that kept its state is not overwritten
+ * loaded anew, a bridge's messages waiting for its link and wills that
+ * have not gone out included; a module that kept its state is not overwritten
  * by an older snapshot; a damaged snapshot is kept aside and kmqttd
  * starts without it; a location kmqttd cannot use stops it at start.
  *
@@ -26,6 +27,7 @@
 #include "kselftest_harness.h"
 #include "loopback.h"
 #include "module.h"
+#include "mqtt5.h"
 #include "mqtt_client.h"
 
 #define BIG_LEN		5000
@@ -366,6 +368,106 @@ TEST_F(persist, bridge_queue_survives_module_reload)
 	ASSERT_EQ(0, mqtt_expect_silence(remote, 300));
 	close(remote);
 	close(listen_fd);
+}
+
+/* A 5.0 client of kmqttd with @will_delay, whose session lasts 600 s. */
+static int connect5_with_will(uint16_t port, const char *client_id,
+			      const char *will_topic, uint32_t will_delay)
+{
+	struct mqtt5_props props = {}, will_props = {};
+	struct mqtt_connect_opts opts = {
+		.client_id = client_id,
+		.will_topic = will_topic,
+		.will_payload = client_id,
+		.will_len = strlen(client_id),
+		.will_qos = 1,
+		.will_retain = true,
+		.will_props = &will_props,
+	};
+	int fd, rc;
+
+	mqtt5_prop_u32(&props, MQTT_PROP_SESSION_EXPIRY, 600);
+	mqtt5_prop_u32(&will_props, MQTT_PROP_WILL_DELAY, will_delay);
+	fd = loopback_connect(port, MQTT_TEST_TIMEOUT_MS);
+	if (fd < 0)
+		return fd;
+	rc = mqtt5_send_connect(fd, &opts, &props);
+	if (!rc)
+		rc = mqtt5_read_connack(fd, MQTT_TEST_TIMEOUT_MS, NULL, NULL);
+	if (rc) {
+		close(fd);
+		return rc < 0 ? rc : -EPROTO;
+	}
+	return fd;
+}
+
+/*
+ * Wills that have not gone out come back: one waiting for its delay in
+ * an offline session, due when the rest of the delay has passed, and
+ * that of a client connected at the save, whose connection the module's
+ * unload ended (no will goes out then), due at once.  A client that
+ * disconnected cleanly left none.
+ */
+TEST_F(persist, pending_wills_survive_module_reload)
+{
+	static const struct mqtt_pub_opts will_got = { .qos = 1,
+						       .retain = true };
+	struct mqtt_connect_opts online = {
+		.client_id = "will-online", .will_topic = "wills/online",
+		.will_payload = "will-online", .will_len = 11,
+		.will_qos = 1, .will_retain = true,
+	};
+	struct mqtt_connect_opts clean = {
+		.client_id = "will-clean", .will_topic = "wills/clean",
+		.will_payload = "will-clean", .will_len = 10,
+		.will_qos = 1, .will_retain = true,
+	};
+	struct mqtt_received m[2];
+	int delayed, sub, fd;
+
+	ASSERT_EQ(0, broker_start_config(&self->broker, self->config));
+	delayed = connect5_with_will(self->broker.port, "will-delayed",
+				     "wills/delayed", 4);
+	ASSERT_LE(0, delayed);
+	/* Gone without DISCONNECT: its will waits 4 s in the session. */
+	close(delayed);
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, "will-delayed",
+					     KMQTT_SESSION_OFFLINE,
+					     MQTT_TEST_TIMEOUT_MS));
+	self->fd = mqtt_client_connect(self->broker.port, &online, NULL);
+	ASSERT_LE(0, self->fd);
+	fd = mqtt_client_connect(self->broker.port, &clean, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt_send_disconnect(fd));
+	ASSERT_EQ(0, mqtt_wait_closed(fd, MQTT_TEST_TIMEOUT_MS));
+	close(fd);
+	broker_stop(&self->broker, false);
+	reload_module(_metadata, self);
+	close(self->fd);
+	self->fd = -1;
+
+	ASSERT_EQ(0, broker_start_config(&self->broker, self->config));
+	/* Both retained: there once the delay has passed. */
+	sleep(5);
+	sub = mqtt_client_open(self->broker.port, "will-sub", 0);
+	ASSERT_LE(0, sub);
+	ASSERT_EQ(0, mqtt_subscribe_qos(sub, 1, "wills/#", 1));
+	ASSERT_EQ(0, mqtt_receive(sub, &m[0], true, MQTT_TEST_TIMEOUT_MS));
+	ASSERT_EQ(0, mqtt_receive(sub, &m[1], true, MQTT_TEST_TIMEOUT_MS))
+		TH_LOG("only %s", m[0].topic);
+	ASSERT_EQ(0, mqtt_expect_silence(sub, 300));
+	close(sub);
+	if (strcmp(m[0].topic, m[1].topic) > 0) {
+		struct mqtt_received t = m[0];
+
+		m[0] = m[1];
+		m[1] = t;
+	}
+	EXPECT_STREQ("wills/delayed", m[0].topic);
+	EXPECT_EQ(0, memcmp(m[0].payload, "will-delayed", 12));
+	EXPECT_STREQ("wills/online", m[1].topic);
+	EXPECT_EQ(0, memcmp(m[1].payload, "will-online", 11));
+	EXPECT_EQ(will_got.retain, m[1].opts.retain);
 }
 
 /*

@@ -181,7 +181,7 @@ int mqtt5_send_connect(int fd, const struct mqtt_connect_opts *opts,
 	builder_props(&b, props);
 	mqtt_builder_string(&b, opts->client_id);
 	if (opts->will_topic) {
-		builder_props(&b, NULL);
+		builder_props(&b, opts->will_props);
 		mqtt_builder_string(&b, opts->will_topic);
 		mqtt_builder_bytes(&b, opts->will_payload, opts->will_len);
 	}

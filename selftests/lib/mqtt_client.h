@@ -24,6 +24,8 @@ struct mqtt_packet {
 	size_t cap;
 };
 
+struct mqtt5_props;
+
 struct mqtt_connect_opts {
 	const char *client_id;
 	uint16_t keepalive;
@@ -34,6 +36,8 @@ struct mqtt_connect_opts {
 	size_t will_len;
 	uint8_t will_qos;
 	bool will_retain;
+	/* MQTT 5.0 (mqtt5_send_connect()): the will's properties; NULL: none. */
+	const struct mqtt5_props *will_props;
 };
 
 /* PUBLISH header fields beyond topic and payload (3.3.1, 3.3.2.2). */

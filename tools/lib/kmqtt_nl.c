@@ -87,6 +87,7 @@ static struct nla_policy attr_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_PACKET_ID] = { .type = NLA_U16 },
 	[KMQTT_A_RETAIN] = { .type = NLA_U8 },
 	[KMQTT_A_RELEASED] = { .type = NLA_U8 },
+	[KMQTT_A_WILL_DELAY] = { .type = NLA_U32 },
 	[KMQTT_A_SUB_IDS] = { .type = NLA_NESTED },
 	[KMQTT_A_QOS2_IDS] = { .type = NLA_UNSPEC, .minlen = 2,
 			       .maxlen = KMQTT_QOS2_IDS_MAX * 2 },
@@ -1001,6 +1002,10 @@ static void session_msg_complete(struct msg_walk *w, struct nlattr **tb,
 		sm.packet_id = nla_get_u16(tb[KMQTT_A_PACKET_ID]);
 	if (tb[KMQTT_A_RELEASED])
 		sm.released = nla_get_u8(tb[KMQTT_A_RELEASED]);
+	if (tb[KMQTT_A_WILL_DELAY]) {
+		sm.will = true;
+		sm.will_delay = nla_get_u32(tb[KMQTT_A_WILL_DELAY]);
+	}
 	if (tb[KMQTT_A_SUB_IDS]) {
 		nla_for_each_nested(id, tb[KMQTT_A_SUB_IDS], rem) {
 			if (nla_type(id) != KMQTT_A_SUB_ID ||
@@ -1198,6 +1203,8 @@ int kmqtt_nl_set_session_msg(struct kmqtt_nl *nl,
 	if (nla_put(msg, KMQTT_A_CLIENT_ID, (int)strlen(sm->client_id),
 		    sm->client_id) ||
 	    nla_put_u8(msg, KMQTT_A_RETAIN, sm->retain) ||
+	    (sm->will &&
+	     nla_put_u32(msg, KMQTT_A_WILL_DELAY, sm->will_delay)) ||
 	    (sm->packet_id &&
 	     (nla_put_u16(msg, KMQTT_A_PACKET_ID, sm->packet_id) ||
 	      nla_put_u8(msg, KMQTT_A_RELEASED, sm->released))) ||

@@ -314,12 +314,16 @@ struct kmqtt_nl_session_msg {
 	bool released;			/* QoS 2: PUBREL owed */
 	uint8_t n_sub_ids;
 	uint32_t sub_ids[KMQTT_SUB_IDS_MAX];
+	/* Not a delivery: the session's will, due in @will_delay seconds. */
+	bool will;
+	uint32_t will_delay;
 };
 
 /*
  * Call @fn for each message on its way to a persistent session, whole:
- * per session in flight then queued, each in its order.  -EPROTO: the
- * parts of a message did not add up.
+ * per session in flight then queued, each in its order, then its will
+ * that has not gone out.  -EPROTO: the parts of a message did not add
+ * up.
  */
 int kmqtt_nl_dump_session_msgs(struct kmqtt_nl *nl,
 			       void (*fn)(const struct kmqtt_nl_session_msg *sm,

@@ -152,14 +152,16 @@ enum kmqtt_cmd {
 	 * snapshot: per session in flight then queued, each in its order,
 	 * in parts as GET_RETAINED has them, with CLIENT_ID, QOS (the
 	 * delivery's), RETAIN, PACKET_ID and RELEASED when in flight, and
-	 * SUB_IDS when it carries subscription identifiers.
+	 * SUB_IDS when it carries subscription identifiers; then the will
+	 * that has not gone out, with WILL_DELAY (seconds left).
 	 */
 	KMQTT_CMD_GET_SESSION_MSG,
 	/*
 	 * doit: append a message from a snapshot to an offline session:
 	 * CLIENT_ID, QOS, RETAIN, MSG_DATA (all parts), optionally
 	 * MSG_EXPIRY, PACKET_ID (in flight; absent: queued), RELEASED,
-	 * SUB_IDS.  -ENOENT: no such session, -EBUSY: it is online,
+	 * SUB_IDS; or WILL_DELAY: the session's will, due in that many
+	 * seconds.  -ENOENT: no such session, -EBUSY: it is online,
 	 * -EEXIST: the packet id is in flight, -ENOSPC: a limit.
 	 */
 	KMQTT_CMD_SET_SESSION_MSG,
