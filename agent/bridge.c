@@ -2,10 +2,11 @@
 /*
  * Bridges: per `connection`, a state machine on kmqttd's event loop that
  * dials the remote broker, speaks MQTT 3.1.x's client handshake up to the
- * SUBSCRIBE and hands the socket to kmqtt.ko, which speaks the rest (the
- * SUBACK, PINGREQ, PUBLISH both ways with the prefixes replaced).  The
- * local session being the module's, persistent unless local_cleansession,
- * is what stores messages while the link is down.
+ * SUBSCRIBE (over TLS with OpenSSL when the bridge asks for TLS) and hands
+ * the socket to kmqtt.ko (switched to kernel TLS first), which speaks the
+ * rest (the SUBACK, PINGREQ, PUBLISH both ways with the prefixes
+ * replaced).  The local session being the module's, persistent unless
+ * local_cleansession, is what stores messages while the link is down.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -168,13 +169,72 @@ static uint8_t *after_connack(const struct config_bridge *b, size_t *len)
  * handshake's packets are small: a send buffer that cannot take them
  * at once means a remote that does not read, a failed attempt.
  */
-static const char *send_all(int fd, const uint8_t *buf, size_t len)
+static const char *bridge_send(struct bridge *b, const uint8_t *buf,
+			       size_t len)
 {
-	ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+	ssize_t n;
 
+	if (b->tls) {
+		switch (tls_conn_write(b->tls, buf, len)) {
+		case TLS_DONE:
+			return NULL;
+		case TLS_ERROR:
+			return tls_conn_error(b->tls);
+		case TLS_CLOSED:
+			return "connection closed by the remote";
+		default:
+			return "the remote does not read";
+		}
+	}
+	n = send(b->src.fd, buf, len, MSG_NOSIGNAL);
 	if (n < 0)
 		return strerror(errno);
 	return (size_t)n == len ? NULL : "the remote does not read";
+}
+
+/* Watch the socket for @events, once they differ; false: epoll failed. */
+static bool bridge_watch(struct bridge *b, uint32_t events)
+{
+	if (b->events == events)
+		return true;
+	if (loop_mod(b->set->loop, &b->src, events))
+		return false;
+	b->events = events;
+	return true;
+}
+
+/*
+ * Read at most @n bytes: their count, 0 when none is there yet (the
+ * socket watched for what TLS waits for), -1 with *@why on failure.
+ */
+static ssize_t bridge_recv(struct bridge *b, uint8_t *buf, size_t n,
+			   const char **why)
+{
+	enum tls_status st;
+	size_t got;
+	ssize_t rc;
+
+	if (!b->tls) {
+		rc = recv(b->src.fd, buf, n, 0);
+		if (rc < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (rc <= 0)
+			*why = rc ? strerror(errno) :
+				    "connection closed before CONNACK";
+		return rc > 0 ? rc : -1;
+	}
+	st = tls_conn_read(b->tls, buf, n, &got);
+	if (st == TLS_DONE)
+		return (ssize_t)got;
+	if (st == TLS_WANT_READ || st == TLS_WANT_WRITE) {
+		if (bridge_watch(b, st == TLS_WANT_READ ? EPOLLIN : EPOLLOUT))
+			return 0;
+		*why = "epoll failed";
+	} else {
+		*why = st == TLS_CLOSED ? "connection closed before CONNACK" :
+					  tls_conn_error(b->tls);
+	}
+	return -1;
 }
 
 static const char *connack_meaning(uint8_t rc)
@@ -194,8 +254,18 @@ static const char *connack_meaning(uint8_t rc)
 	return "unknown return code";
 }
 
+/* A TLS link's state goes with its socket; sends nothing (tls.h). */
+static void bridge_tls_free(struct bridge *b)
+{
+	tls_conn_free(b->tls);
+	b->tls = NULL;
+	tls_client_ctx_free(b->tls_ctx);
+	b->tls_ctx = NULL;
+}
+
 static void bridge_close_socket(struct bridge *b)
 {
+	bridge_tls_free(b);
 	if (b->src.fd < 0)
 		return;
 	loop_del(b->set->loop, &b->src);
@@ -211,7 +281,11 @@ static void bridge_down(struct bridge *b, const char *what, const char *why,
 			size_t next_address)
 {
 	const struct config_bridge *c = b->cfg;
+	char reason[TLS_ERR_MAX + 64];
 
+	/* @why may be the TLS connection's, which goes with the socket. */
+	snprintf(reason, sizeof(reason), "%s", why);
+	why = reason;
 	bridge_close_socket(b);
 	if (c->start_once) {
 		b->state = BRIDGE_STOPPED;
@@ -234,12 +308,32 @@ static void bridge_fail(struct bridge *b, const char *why)
 	bridge_down(b, "connecting to", why, b->address + 1);
 }
 
+/*
+ * Switch a TLS link to kernel TLS, taking what OpenSSL decrypted past the
+ * CONNACK (the SUBACK, messages) into *@pending for the module.  Returns
+ * NULL, or why the attempt fails.
+ */
+static const char *bridge_offload(struct bridge *b, uint8_t **pending,
+				  size_t *pending_len)
+{
+	if (tls_conn_take_pending(b->tls, pending, pending_len) != TLS_DONE)
+		return tls_conn_error(b->tls);
+	if (*pending_len > KMQTT_PENDING_MAX)
+		return "more data after CONNACK than one TLS record";
+	if (tls_conn_offload(b->tls) != TLS_DONE)
+		return tls_conn_error(b->tls);
+	return NULL;
+}
+
 /* Hand the socket to the module, the SUBSCRIBE on its way. */
 static void bridge_attach(struct bridge *b)
 {
 	const struct config_bridge *c = b->cfg;
 	struct bridges *bs = b->set;
 	struct kmqtt_nl_attached reply;
+	uint8_t *pending = NULL;
+	size_t pending_len = 0;
+	const char *why;
 	struct kmqtt_nl_attach req = {
 		.fd = b->src.fd,
 		.client_id = c->local_clientid,
@@ -250,12 +344,30 @@ static void bridge_attach(struct bridge *b)
 		.bridge_topics = c->topics,
 		.bridge_topics_count = c->topic_count,
 	};
+	bool tls = b->tls;
 	int err;
 
+	if (tls) {
+		why = bridge_offload(b, &pending, &pending_len);
+		if (why) {
+			if (pending)
+				explicit_bzero(pending, pending_len);
+			free(pending);
+			bridge_fail(b, why);
+			return;
+		}
+		req.pending = pending;
+		req.pending_len = pending_len;
+	}
 	/* The socket is the module's from now on: stop watching it. */
 	loop_del(bs->loop, &b->src);
 	err = bs->ops->attach(bs->nl, &req, &reply);
+	/* Messages of the remote's: secrets, as a client's. */
+	if (pending)
+		explicit_bzero(pending, pending_len);
+	free(pending);
 	/* Taken or refused, kmqttd's descriptor goes: no loop_del() again. */
+	bridge_tls_free(b);
 	close(b->src.fd);
 	b->src.fd = -1;
 	if (err) {
@@ -267,37 +379,29 @@ static void bridge_attach(struct bridge *b)
 	b->state = BRIDGE_LINKED;
 	b->conn_id = reply.conn_id;
 	b->delay_s = c->restart_base;
-	log_verbose("Bridge %s: linked to %s as %s (connection %llu).",
+	log_verbose("Bridge %s: linked to %s as %s (connection %llu%s).",
 		    c->name, b->peer, c->local_clientid,
-		    (unsigned long long)b->conn_id);
+		    (unsigned long long)b->conn_id, tls ? ", kernel TLS" : "");
 }
 
-/* TCP is up: send CONNECT, wait for the CONNACK. */
-static void bridge_connected(struct bridge *b)
+/* TCP (and TLS) is up: send CONNECT, wait for the CONNACK. */
+static void bridge_send_connect(struct bridge *b)
 {
-	socklen_t len = sizeof(int);
 	uint8_t *pkt;
 	size_t size;
 	const char *why;
-	int err = 0;
 
-	if (getsockopt(b->src.fd, SOL_SOCKET, SO_ERROR, &err, &len))
-		err = errno;
-	if (err) {
-		bridge_fail(b, strerror(err));
-		return;
-	}
 	pkt = connect_packet(b->cfg, b->cfg->try_private && !b->private_refused,
 			     &size);
 	if (!pkt) {
 		bridge_fail(b, "out of memory");
 		return;
 	}
-	why = send_all(b->src.fd, pkt, size);
+	why = bridge_send(b, pkt, size);
 	/* It may carry the password. */
 	explicit_bzero(pkt, size);
 	free(pkt);
-	if (!why && loop_mod(b->set->loop, &b->src, EPOLLIN))
+	if (!why && !bridge_watch(b, EPOLLIN))
 		why = "epoll failed";
 	if (why) {
 		bridge_fail(b, why);
@@ -308,37 +412,116 @@ static void bridge_connected(struct bridge *b)
 	b->deadline_ms = loop_now_ms() + BRIDGE_TIMEOUT_MS;
 }
 
+/* Drive the TLS handshake; CONNECT once it is done. */
+static void bridge_handshake(struct bridge *b)
+{
+	enum tls_status st = tls_conn_handshake(b->tls);
+
+	switch (st) {
+	case TLS_DONE:
+		log_verbose("Bridge %s: TLS handshake with %s done: %s, %s.",
+			    b->cfg->name, b->peer, tls_conn_protocol(b->tls),
+			    tls_conn_cipher(b->tls));
+		bridge_send_connect(b);
+		return;
+	case TLS_WANT_READ:
+	case TLS_WANT_WRITE:
+		if (!bridge_watch(b, st == TLS_WANT_READ ? EPOLLIN : EPOLLOUT))
+			bridge_fail(b, "epoll failed");
+		return;
+	case TLS_CLOSED:
+		bridge_fail(b, "closed during the TLS handshake");
+		return;
+	default:
+		bridge_fail(b, tls_conn_error(b->tls));
+		return;
+	}
+}
+
+/* The TLS context and connection of an attempt; false after failing it. */
+static bool bridge_tls_start(struct bridge *b)
+{
+	const struct config_bridge *c = b->cfg;
+	struct tls_client_opts o = {
+		.cafile = c->tls_cafile,
+		.capath = c->tls_capath,
+		.certfile = c->tls_certfile,
+		.keyfile = c->tls_keyfile,
+		.insecure = c->tls_insecure,
+		.version = c->tls_version,
+	};
+	char err[TLS_ERR_MAX];
+
+	/* Made for each attempt: renewed files are read at the next one. */
+	b->tls_ctx = tls_client_ctx_new(&o, err);
+	if (!b->tls_ctx) {
+		bridge_fail(b, err);
+		return false;
+	}
+	b->tls = tls_conn_new_client(b->tls_ctx, b->src.fd,
+				     c->addresses[b->address].host);
+	if (!b->tls) {
+		bridge_fail(b, "out of memory for TLS");
+		return false;
+	}
+	return true;
+}
+
+/* TCP is up: the TLS handshake first when asked, else CONNECT. */
+static void bridge_connected(struct bridge *b)
+{
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (getsockopt(b->src.fd, SOL_SOCKET, SO_ERROR, &err, &len))
+		err = errno;
+	if (err) {
+		bridge_fail(b, strerror(err));
+		return;
+	}
+	if (!b->cfg->tls) {
+		bridge_send_connect(b);
+		return;
+	}
+	if (!bridge_tls_start(b))
+		return;
+	b->state = BRIDGE_TLS;
+	b->deadline_ms = loop_now_ms() + BRIDGE_TIMEOUT_MS;
+	bridge_handshake(b);
+}
+
 /*
  * Read the CONNACK and not a byte more: what follows it (the SUBACK, a
  * PUBLISH of a persistent session) is the module's to read.
  */
 static void bridge_read_connack(struct bridge *b)
 {
-	size_t need = b->connack_have < BRIDGE_CONNACK_HEAD ?
-		      BRIDGE_CONNACK_HEAD : BRIDGE_CONNACK_SIZE;
 	uint8_t *ack = b->connack;
-	const char *why;
+	const char *why = NULL;
 	char refusal[96];
 	uint8_t *after;
-	size_t len;
+	size_t len, need;
 	ssize_t n;
 
-	n = recv(b->src.fd, ack + b->connack_have, need - b->connack_have, 0);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		bridge_fail(b, n ? strerror(errno) :
-			       "connection closed before CONNACK");
-		return;
+	/* TLS may hold decrypted bytes that no EPOLLIN announces: loop. */
+	while (b->connack_have < BRIDGE_CONNACK_SIZE) {
+		need = b->connack_have < BRIDGE_CONNACK_HEAD ?
+		       BRIDGE_CONNACK_HEAD : BRIDGE_CONNACK_SIZE;
+		n = bridge_recv(b, ack + b->connack_have,
+				need - b->connack_have, &why);
+		if (n == 0)
+			return;
+		if (n < 0) {
+			bridge_fail(b, why);
+			return;
+		}
+		b->connack_have += (size_t)n;
+		if (b->connack_have == BRIDGE_CONNACK_HEAD &&
+		    (ack[0] != MQTT_CONNACK << 4 || ack[1] != 2)) {
+			bridge_fail(b, "the remote did not answer with a CONNACK");
+			return;
+		}
 	}
-	b->connack_have += (size_t)n;
-	if (b->connack_have == BRIDGE_CONNACK_HEAD &&
-	    (ack[0] != MQTT_CONNACK << 4 || ack[1] != 2)) {
-		bridge_fail(b, "the remote did not answer with a CONNACK");
-		return;
-	}
-	if (b->connack_have < BRIDGE_CONNACK_SIZE)
-		return;
 	if (ack[3] != MQTT_CONNACK_ACCEPTED) {
 		/* Mosquitto's answer too: a broker not knowing bridges. */
 		bool fallback = ack[3] == MQTT_CONNACK_UNACCEPTABLE_PROTOCOL &&
@@ -357,7 +540,7 @@ static void bridge_read_connack(struct bridge *b)
 		bridge_fail(b, "out of memory");
 		return;
 	}
-	why = len ? send_all(b->src.fd, after, len) : NULL;
+	why = len ? bridge_send(b, after, len) : NULL;
 	free(after);
 	if (why) {
 		bridge_fail(b, why);
@@ -373,6 +556,8 @@ static void bridge_handle(struct loop_source *src, uint32_t events)
 	(void)events;
 	if (b->state == BRIDGE_CONNECTING)
 		bridge_connected(b);
+	else if (b->state == BRIDGE_TLS)
+		bridge_handshake(b);
 	else if (b->state == BRIDGE_CONNACK)
 		bridge_read_connack(b);
 }
@@ -419,6 +604,7 @@ static void bridge_dial(struct bridge *b)
 		return;
 	}
 	b->src.fd = fd;
+	b->events = EPOLLOUT;
 	rc = loop_add(b->set->loop, &b->src, EPOLLOUT);
 	if (rc) {
 		close(fd);
@@ -598,6 +784,7 @@ void bridges_expire(struct bridges *bs, uint64_t now_ms)
 		if (b->state == BRIDGE_IDLE)
 			bridge_dial(b);
 		else if (b->state == BRIDGE_CONNECTING ||
+			 b->state == BRIDGE_TLS ||
 			 b->state == BRIDGE_CONNACK)
 			bridge_fail(b, "timed out");
 	}

@@ -2,8 +2,9 @@
 /*
  * Bridges (Documentation/bridges.rst): kmqttd dials each `connection` of
  * the configuration to its remote broker, does the client's side of the
- * handshake (CONNECT, CONNACK, SUBSCRIBE without waiting for its SUBACK)
- * and hands the socket to kmqtt.ko, which carries the link from there.
+ * handshake (TLS when asked, CONNECT, CONNACK, SUBSCRIBE without waiting
+ * for its SUBACK) and hands the socket to kmqtt.ko, on kernel TLS for a
+ * TLS link, which carries the link from there.
  * It dials again, after restart_timeout, when an attempt fails or the
  * module reports the link closed.  Driven by kmqttd's event loop.
  */
@@ -17,8 +18,9 @@
 #include "config.h"
 #include "kmqtt_nl.h"
 #include "loop.h"
+#include "tls.h"
 
-/* Longest a TCP connect, then the CONNACK, may take. */
+/* Longest a TCP connect, then the TLS handshake, then the CONNACK may take. */
 #define BRIDGE_TIMEOUT_MS	10000
 /* "[HOST]:PORT" in the log; a longer host name is cut. */
 #define BRIDGE_PEER_MAX		300
@@ -37,6 +39,7 @@ struct bridge_ops {
 enum bridge_state {
 	BRIDGE_IDLE,		/* waiting for its next attempt */
 	BRIDGE_CONNECTING,	/* TCP connect under way */
+	BRIDGE_TLS,		/* TLS handshake under way */
 	BRIDGE_CONNACK,		/* CONNECT sent, reading the CONNACK */
 	BRIDGE_LINKED,		/* the module's, until it reports it closed */
 	BRIDGE_STOPPED,		/* start_type once, and over */
@@ -59,6 +62,10 @@ struct bridge {
 	bool private_refused;
 	uint8_t connack[4];		/* 3.1.x CONNACK: exactly 4 bytes */
 	size_t connack_have;
+	/* A TLS link's, from TCP connect to ATTACH; NULL otherwise. */
+	struct tls_client_ctx *tls_ctx;
+	struct tls_conn *tls;
+	uint32_t events;		/* what src is watched for */
 };
 
 struct bridges {

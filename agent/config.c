@@ -647,6 +647,10 @@ static void config_bridge_free(struct config_bridge *b)
 	free(b->remote_password);
 	free(b->local_clientid);
 	free(b->notification_topic);
+	free(b->tls_cafile);
+	free(b->tls_capath);
+	free(b->tls_certfile);
+	free(b->tls_keyfile);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -1060,11 +1064,83 @@ static int handle_bridge_protocol_version(struct parser *p, const char *name,
 	return 0;
 }
 
-static int handle_bridge_tls(struct parser *p, const char *name, char *args)
+/* bridge_cafile, bridge_capath: a path, the rest of the line. */
+static int handle_bridge_ca(struct parser *p, const char *name, char *args)
+{
+	struct config_bridge *b = p->bridge;
+
+	return set_string(p, name, args, !strcmp(name, "bridge_cafile") ?
+			  &b->tls_cafile : &b->tls_capath, NULL);
+}
+
+/* bridge_certfile, bridge_keyfile: the client certificate and its key. */
+static int handle_bridge_cert(struct parser *p, const char *name, char *args)
+{
+	struct config_bridge *b = p->bridge;
+
+	b->tls_options_set = true;
+	return set_string(p, name, args, !strcmp(name, "bridge_certfile") ?
+			  &b->tls_certfile : &b->tls_keyfile, NULL);
+}
+
+static int handle_bridge_insecure(struct parser *p, const char *name,
+				  char *args)
+{
+	struct config_bridge *b = p->bridge;
+
+	b->tls_options_set = true;
+	if (parse_bool(p, name, args, &b->tls_insecure))
+		return -1;
+	if (b->tls_insecure)
+		parse_warn(p, "%s true: the remote broker's certificate is not checked against its host name; never use it in production",
+			   name);
+	return 0;
+}
+
+/* Mosquitto's spelling; kernel TLS offloads TLS 1.2 and 1.3 only. */
+static int handle_bridge_tls_version(struct parser *p, const char *name,
+				     char *args)
+{
+	const char *v = one_value(p, name, args);
+
+	if (!v)
+		return -1;
+	if (!strcmp(v, "tlsv1.2")) {
+		p->bridge->tls_version = TLS_VERSION_1_2;
+	} else if (!strcmp(v, "tlsv1.3")) {
+		p->bridge->tls_version = TLS_VERSION_1_3;
+	} else if (!strcmp(v, "tlsv1.1")) {
+		return parse_error(p, "%s tlsv1.1 is not supported: kernel TLS carries TLS 1.2 and 1.3 only",
+				   name);
+	} else {
+		return parse_error(p, "%s: \"%s\" is not tlsv1.2 or tlsv1.3",
+				   name, v);
+	}
+	p->bridge->tls_options_set = true;
+	return 0;
+}
+
+/* Bridge TLS directives kmqtt does not have, and why. */
+static const struct unsupported bridge_tls_refused[] = {
+	{ "bridge_alpn", "ALPN is not implemented for bridges" },
+	{ "bridge_ciphers", "kmqtt offers the ciphers kernel TLS can offload, no others" },
+	{ "bridge_ciphers_tls1.3", "kmqtt offers the ciphers kernel TLS can offload, no others" },
+	{ "bridge_identity", "TLS-PSK is not supported" },
+	{ "bridge_psk", "TLS-PSK is not supported" },
+	{ "bridge_require_ocsp", "OCSP is not implemented" },
+};
+
+static const char *unsupported_why(const struct unsupported *list,
+				   size_t count, const char *name);
+
+static int handle_bridge_tls_refused(struct parser *p, const char *name,
+				     char *args)
 {
 	(void)args;
-	return parse_error(p, "%s: bridge TLS is not supported yet (kmqtt never falls back to plain TCP)",
-			   name);
+	return parse_error(p, "%s is not supported: %s",
+			   name, unsupported_why(bridge_tls_refused,
+						 ARRAY_SIZE(bridge_tls_refused),
+						 name));
 }
 
 static int handle_bridge_unsupported(struct parser *p, const char *name,
@@ -1239,18 +1315,18 @@ static const struct directive bridge_directives[] = {
 	{ "notifications_local_only", handle_notifications_local_only },
 	{ "notification_topic", handle_notification_topic },
 	{ "bridge_protocol_version", handle_bridge_protocol_version },
-	{ "bridge_alpn", handle_bridge_tls },
-	{ "bridge_cafile", handle_bridge_tls },
-	{ "bridge_capath", handle_bridge_tls },
-	{ "bridge_certfile", handle_bridge_tls },
-	{ "bridge_keyfile", handle_bridge_tls },
-	{ "bridge_ciphers", handle_bridge_tls },
-	{ "bridge_ciphers_tls1.3", handle_bridge_tls },
-	{ "bridge_identity", handle_bridge_tls },
-	{ "bridge_insecure", handle_bridge_tls },
-	{ "bridge_psk", handle_bridge_tls },
-	{ "bridge_require_ocsp", handle_bridge_tls },
-	{ "bridge_tls_version", handle_bridge_tls },
+	{ "bridge_cafile", handle_bridge_ca },
+	{ "bridge_capath", handle_bridge_ca },
+	{ "bridge_certfile", handle_bridge_cert },
+	{ "bridge_keyfile", handle_bridge_cert },
+	{ "bridge_insecure", handle_bridge_insecure },
+	{ "bridge_tls_version", handle_bridge_tls_version },
+	{ "bridge_alpn", handle_bridge_tls_refused },
+	{ "bridge_ciphers", handle_bridge_tls_refused },
+	{ "bridge_ciphers_tls1.3", handle_bridge_tls_refused },
+	{ "bridge_identity", handle_bridge_tls_refused },
+	{ "bridge_psk", handle_bridge_tls_refused },
+	{ "bridge_require_ocsp", handle_bridge_tls_refused },
 	{ "bridge_attempt_unsubscribe", handle_bridge_unsupported },
 	{ "bridge_bind_address", handle_bridge_unsupported },
 	{ "bridge_max_packet_size", handle_bridge_unsupported },
@@ -1508,24 +1584,29 @@ static int finish_bridges(struct parser *p)
 
 	for (i = 0; i < cfg->bridge_count && !why; i++) {
 		b = &cfg->bridges[i];
+		b->tls = b->tls_cafile || b->tls_capath;
 		if (!b->address_count)
 			why = "no address";
 		else if (!b->topic_count)
 			why = "no topic line";
 		else if (b->remote_password && !b->remote_username)
 			why = "remote_password without remote_username (MQTT-3.1.2-22)";
+		else if (!b->tls_certfile != !b->tls_keyfile)
+			why = "bridge_certfile and bridge_keyfile go together";
+		else if (b->tls_options_set && !b->tls_cafile && !b->tls_capath)
+			why = "TLS settings without bridge_cafile or bridge_capath (TLS needs one of them, as in Mosquitto)";
 		else if (bridge_defaults(b))
 			return out_of_memory(p);
 		else if (strlen(b->local_clientid) > KMQTT_CLIENT_ID_MAX)
 			why = "local_clientid longer than the module takes: set local_clientid";
+		else if (!kmqtt_topic_name_valid((const uint8_t *)b->notification_topic,
+						 strlen(b->notification_topic)))
+			why = "the notification topic is not a valid topic name: set notification_topic";
 		/* Two links on one session would take it over in turns. */
 		for (j = 0; j < i && !why; j++)
 			if (!strcmp(cfg->bridges[j].local_clientid,
 				    b->local_clientid))
 				why = "its local client id is another bridge's: set local_clientid";
-		else if (!kmqtt_topic_name_valid((const uint8_t *)b->notification_topic,
-						 strlen(b->notification_topic)))
-			why = "the notification topic is not a valid topic name: set notification_topic";
 	}
 	if (why)
 		snprintf(p->err, p->errlen, "%s: bridge \"%s\": %s", b->where,
@@ -1732,7 +1813,13 @@ bool config_bridge_equal(const struct config_bridge *a,
 	    a->try_private != b->try_private ||
 	    a->notifications != b->notifications ||
 	    !str_equal(a->notification_topic, b->notification_topic) ||
-	    a->proto_level != b->proto_level)
+	    a->proto_level != b->proto_level ||
+	    !str_equal(a->tls_cafile, b->tls_cafile) ||
+	    !str_equal(a->tls_capath, b->tls_capath) ||
+	    !str_equal(a->tls_certfile, b->tls_certfile) ||
+	    !str_equal(a->tls_keyfile, b->tls_keyfile) ||
+	    a->tls_insecure != b->tls_insecure ||
+	    a->tls_version != b->tls_version)
 		return false;
 	for (i = 0; i < a->address_count; i++)
 		if (strcmp(a->addresses[i].host, b->addresses[i].host) ||

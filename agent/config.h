@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "kmqtt_nl.h"
+#include "tls.h"
 
 #define CONFIG_DEFAULT_PORT	"1883"
 /* Mosquitto 2.0 "local only mode": no listener in the file. */
@@ -117,6 +118,18 @@ struct config_bridge {
 	bool notifications;
 	char *notification_topic;	/* default $SYS/broker/connection/... */
 	uint8_t proto_level;		/* MQTT_PROTO_V311 or MQTT_PROTO_V31 */
+	/*
+	 * TLS, on when bridge_cafile or bridge_capath is set (as in
+	 * Mosquitto); the paths are NULL when not set.
+	 */
+	bool tls;
+	char *tls_cafile;
+	char *tls_capath;
+	char *tls_certfile;
+	char *tls_keyfile;
+	bool tls_insecure;		/* bridge_insecure true */
+	enum tls_version tls_version;
+	bool tls_options_set;		/* certfile, keyfile, insecure, version */
 };
 
 /* Mosquitto's max_keepalive when the file does not set it. */

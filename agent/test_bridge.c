@@ -18,12 +18,16 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <kmqtt/mqtt.h>
 
 #include "bridge.h"
 #include "config.h"
 #include "log.h"
 #include "loop.h"
+#include "test_tls_peer.h"
 #include "kselftest_harness.h"
 
 
@@ -355,16 +359,114 @@ TEST_F(conf, refusals)
 	    "threshold is not supported yet: it applies to start_type lazy only, which kmqtt does not have");
 	BAD(MIN_BRIDGE "bridge_protocol_version mqttv50\n", 4,
 	    "bridge_protocol_version mqttv50 is not supported yet: use mqttv311");
-	BAD(MIN_BRIDGE "bridge_cafile /ca.pem\n", 4,
-	    "bridge_cafile: bridge TLS is not supported yet (kmqtt never falls back to plain TCP)");
-	BAD(MIN_BRIDGE "bridge_insecure false\n", 4,
-	    "bridge_insecure: bridge TLS is not supported yet (kmqtt never falls back to plain TCP)");
-	BAD(MIN_BRIDGE "bridge_tls_version tlsv1.3\n", 4,
-	    "bridge_tls_version: bridge TLS is not supported yet (kmqtt never falls back to plain TCP)");
+	BAD(MIN_BRIDGE "bridge_psk 0123abcd\n", 4,
+	    "bridge_psk is not supported: TLS-PSK is not supported");
+	BAD(MIN_BRIDGE "bridge_identity me\n", 4,
+	    "bridge_identity is not supported: TLS-PSK is not supported");
+	BAD(MIN_BRIDGE "bridge_alpn mqtt\n", 4,
+	    "bridge_alpn is not supported: ALPN is not implemented for bridges");
+	BAD(MIN_BRIDGE "bridge_ciphers ECDHE-RSA-AES128-GCM-SHA256\n", 4,
+	    "bridge_ciphers is not supported: kmqtt offers the ciphers kernel TLS can offload, no others");
+	BAD(MIN_BRIDGE "bridge_ciphers_tls1.3 TLS_AES_128_GCM_SHA256\n", 4,
+	    "bridge_ciphers_tls1.3 is not supported: kmqtt offers the ciphers kernel TLS can offload, no others");
+	BAD(MIN_BRIDGE "bridge_require_ocsp true\n", 4,
+	    "bridge_require_ocsp is not supported: OCSP is not implemented");
+	BAD(MIN_BRIDGE "bridge_tls_version tlsv1.1\n", 4,
+	    "bridge_tls_version tlsv1.1 is not supported: kernel TLS carries TLS 1.2 and 1.3 only");
 	BAD(MIN_BRIDGE "bridge_outgoing_retain false\n", 4,
 	    "bridge_outgoing_retain is not supported yet: kmqtt's bridges do not implement it");
 	BAD(MIN_BRIDGE "notifications_local_only true\n", 4,
 	    "notifications_local_only true is not supported: kmqtt publishes no local notifications yet");
+}
+
+/* Bridge TLS: off unless a CA is given, Mosquitto's defaults. */
+TEST_F(conf, tls_directives)
+{
+	const struct config_bridge *b;
+	char want[512];
+
+	LOAD_OK(MIN_BRIDGE);
+	b = &self->c.cfg.bridges[0];
+	EXPECT_FALSE(b->tls);
+	EXPECT_EQ(NULL, b->tls_cafile);
+	EXPECT_EQ(NULL, b->tls_capath);
+	EXPECT_EQ(NULL, b->tls_certfile);
+	EXPECT_EQ(NULL, b->tls_keyfile);
+	EXPECT_FALSE(b->tls_insecure);
+	EXPECT_EQ(TLS_VERSION_ANY, b->tls_version);
+
+	/* paths are the rest of the line, as cafile's */
+	LOAD_OK(MIN_BRIDGE "bridge_cafile /etc/my certs/ca.pem\n"
+		"bridge_certfile /etc/my certs/edge.pem\n"
+		"bridge_keyfile /etc/my certs/edge.key\n"
+		"bridge_insecure false\n"
+		"bridge_tls_version tlsv1.3\n"
+		"connection c2\naddress h\ntopic t\n"
+		"bridge_capath /etc/ssl/certs\n"
+		"bridge_tls_version tlsv1.2\n");
+	EXPECT_EQ(0, self->c.warnings) TH_LOG("%s", self->c.warning);
+	b = &self->c.cfg.bridges[0];
+	EXPECT_TRUE(b->tls);
+	EXPECT_STREQ("/etc/my certs/ca.pem", b->tls_cafile);
+	EXPECT_EQ(NULL, b->tls_capath);
+	EXPECT_STREQ("/etc/my certs/edge.pem", b->tls_certfile);
+	EXPECT_STREQ("/etc/my certs/edge.key", b->tls_keyfile);
+	EXPECT_FALSE(b->tls_insecure);
+	EXPECT_EQ(TLS_VERSION_1_3, b->tls_version);
+	b = &self->c.cfg.bridges[1];
+	EXPECT_TRUE(b->tls);
+	EXPECT_EQ(NULL, b->tls_cafile);
+	EXPECT_STREQ("/etc/ssl/certs", b->tls_capath);
+	EXPECT_EQ(NULL, b->tls_certfile);
+	EXPECT_EQ(TLS_VERSION_1_2, b->tls_version);
+
+	/* insecure is accepted, with a word */
+	LOAD_OK(MIN_BRIDGE "bridge_cafile ca.pem\nbridge_insecure true\n");
+	EXPECT_TRUE(self->c.cfg.bridges[0].tls_insecure);
+	EXPECT_EQ(1, self->c.warnings);
+	snprintf(want, sizeof(want),
+		 "%s:5: bridge_insecure true: the remote broker's certificate is not checked against its host name; never use it in production",
+		 self->c.path);
+	EXPECT_STREQ(want, self->c.warning);
+}
+
+TEST_F(conf, tls_bad)
+{
+	char want[512];
+
+	BAD(MIN_BRIDGE "bridge_cafile\n", 4, "bridge_cafile: missing value");
+	BAD(MIN_BRIDGE "bridge_keyfile\n", 4, "bridge_keyfile: missing value");
+	BAD(MIN_BRIDGE "bridge_insecure yes\n", 4,
+	    "bridge_insecure: \"yes\" is neither true nor false");
+	BAD(MIN_BRIDGE "bridge_tls_version tlsv1.4\n", 4,
+	    "bridge_tls_version: \"tlsv1.4\" is not tlsv1.2 or tlsv1.3");
+	BAD(MIN_BRIDGE "bridge_tls_version\n", 4,
+	    "bridge_tls_version: missing value");
+	BAD("bridge_cafile /ca.pem\n", 1,
+	    "bridge_cafile is only valid in a bridge (after connection)");
+
+	/* what only makes sense together, named at the connection line */
+	ASSERT_EQ(-1, conf_load(&self->c, MIN_BRIDGE "bridge_cafile ca.pem\n"
+				"bridge_certfile c.pem\n"));
+	snprintf(want, sizeof(want),
+		 "%s:1: bridge \"b\": bridge_certfile and bridge_keyfile go together",
+		 self->c.path);
+	EXPECT_STREQ(want, self->c.err);
+	ASSERT_EQ(-1, conf_load(&self->c, MIN_BRIDGE "bridge_capath /d\n"
+				"bridge_keyfile c.key\n"));
+	EXPECT_STREQ(want, self->c.err);
+	/* no CA: Mosquitto would dial in plain TCP, kmqtt refuses */
+	snprintf(want, sizeof(want),
+		 "%s:1: bridge \"b\": TLS settings without bridge_cafile or bridge_capath (TLS needs one of them, as in Mosquitto)",
+		 self->c.path);
+	ASSERT_EQ(-1, conf_load(&self->c, MIN_BRIDGE "bridge_certfile c.pem\n"
+				"bridge_keyfile c.key\n"));
+	EXPECT_STREQ(want, self->c.err);
+	ASSERT_EQ(-1, conf_load(&self->c, MIN_BRIDGE "bridge_insecure false\n"));
+	EXPECT_STREQ(want, self->c.err);
+	ASSERT_EQ(-1, conf_load(&self->c, MIN_BRIDGE "bridge_tls_version tlsv1.2\n"));
+	EXPECT_STREQ(want, self->c.err);
+	EXPECT_EQ(0, self->c.cfg.bridge_count);
 }
 
 /* A bridge's block must be whole: named at its connection line. */
@@ -414,27 +516,52 @@ TEST_F(conf, at_most_256_topic_lines)
 	free(text);
 }
 
+#define LINE	MIN_BRIDGE "topic u in 1 l/ r/\n"
+#define TLS	"bridge_cafile ca.pem\nbridge_certfile c.pem\nbridge_keyfile c.key\n"
+
 TEST(bridge_equal)
 {
+	/* Each against the first of its pair: alike, or not. */
+	static const struct {
+		const char *a, *b;
+		bool equal;
+	} cases[] = {
+		/* the place in the file does not count */
+		{ LINE, "\n" LINE, true },
+		{ LINE, MIN_BRIDGE "topic u in 2 l/ r/\n", false },
+		{ LINE, MIN_BRIDGE "topic u in 1 l/ r2/\n", false },
+		{ LINE, LINE "keepalive_interval 61\n", false },
+		{ LINE, LINE "address h2\n", false },
+		/* each TLS setting counts, and TLS or not */
+		{ LINE TLS, LINE TLS, true },
+		{ LINE TLS, LINE "bridge_cafile ca2.pem\nbridge_certfile c.pem\n"
+		  "bridge_keyfile c.key\n", false },
+		{ LINE TLS, LINE "bridge_cafile ca.pem\nbridge_certfile c.pem\n"
+		  "bridge_keyfile c2.key\n", false },
+		{ LINE TLS, LINE "bridge_capath /d\n" TLS, false },
+		{ LINE TLS, LINE TLS "bridge_insecure true\n", false },
+		{ LINE TLS, LINE TLS "bridge_tls_version tlsv1.2\n", false },
+		{ LINE TLS, LINE, false },
+	};
 	struct conf a, b;
+	size_t i;
 
 	conf_init(&a);
 	conf_init(&b);
-	ASSERT_EQ(0, conf_load(&a, MIN_BRIDGE "topic u in 1 l/ r/\n"));
-	ASSERT_EQ(0, conf_load(&b, "\n" MIN_BRIDGE "topic u in 1 l/ r/\n"));
-	/* the place in the file does not count */
-	EXPECT_TRUE(config_bridge_equal(&a.cfg.bridges[0], &b.cfg.bridges[0]));
-	ASSERT_EQ(0, conf_load(&b, MIN_BRIDGE "topic u in 2 l/ r/\n"));
-	EXPECT_FALSE(config_bridge_equal(&a.cfg.bridges[0], &b.cfg.bridges[0]));
-	ASSERT_EQ(0, conf_load(&b, MIN_BRIDGE "topic u in 1 l/ r2/\n"));
-	EXPECT_FALSE(config_bridge_equal(&a.cfg.bridges[0], &b.cfg.bridges[0]));
-	ASSERT_EQ(0, conf_load(&b, MIN_BRIDGE "topic u in 1 l/ r/\nkeepalive_interval 61\n"));
-	EXPECT_FALSE(config_bridge_equal(&a.cfg.bridges[0], &b.cfg.bridges[0]));
-	ASSERT_EQ(0, conf_load(&b, MIN_BRIDGE "topic u in 1 l/ r/\naddress h2\n"));
-	EXPECT_FALSE(config_bridge_equal(&a.cfg.bridges[0], &b.cfg.bridges[0]));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ASSERT_EQ(0, conf_load(&a, cases[i].a));
+		ASSERT_EQ(0, conf_load(&b, cases[i].b));
+		EXPECT_EQ(cases[i].equal,
+			  config_bridge_equal(&a.cfg.bridges[0],
+					      &b.cfg.bridges[0]))
+			TH_LOG("case %zu", i);
+	}
 	conf_fini(&a);
 	conf_fini(&b);
 }
+
+#undef LINE
+#undef TLS
 
 /* ---- backoff ---- */
 
@@ -471,25 +598,69 @@ TEST(backoff)
 struct fake_conn {
 	const uint8_t *reply;		/* sent after the CONNECT */
 	size_t reply_len;
+	/* TLS: sent as a second record right after the reply */
+	const uint8_t *later;
+	size_t later_len;
 	uint8_t connect[1024];
 	size_t connect_len;
 	uint8_t after[1024];		/* everything after it, to EOF */
 	size_t after_len;
+	/* TLS: the handshake, its version, the client certificate's CN */
+	bool tls_ok;
+	int tls_version;
+	char peer_cn[64];
+	char error[256];		/* why the fake gave up, for the log */
 };
 
 struct fake_broker {
 	int fd;
+	const char *ip;			/* where it listens; NULL: 127.0.0.1 */
 	char port[6];
 	pthread_t thread;
 	int conns;			/* to accept */
 	int accepted;
+	SSL_CTX *tls;			/* NULL: plain TCP */
 	struct fake_conn conn[FAKE_CONNS];
 };
 
-static bool read_full(int fd, uint8_t *buf, size_t len)
+/* One side of a fake broker's connection: plain or TLS. */
+struct fake_io {
+	int fd;
+	SSL *ssl;
+};
+
+static ssize_t fake_recv(struct fake_io *io, uint8_t *buf, size_t len)
+{
+	size_t got;
+
+	if (!io->ssl)
+		return recv(io->fd, buf, len, 0);
+	return SSL_read_ex(io->ssl, buf, len, &got) == 1 ? (ssize_t)got : -1;
+}
+
+static bool fake_send(struct fake_io *io, const uint8_t *buf, size_t len)
+{
+	size_t done;
+
+	if (!io->ssl)
+		return send(io->fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len;
+	return SSL_write_ex(io->ssl, buf, len, &done) == 1;
+}
+
+/* OpenSSL's reason, or errno's, into @c->error. */
+static void fake_error(struct fake_conn *c, const char *what)
+{
+	unsigned long e = ERR_peek_error();
+
+	snprintf(c->error, sizeof(c->error), "%s: %s", what,
+		 e ? ERR_error_string(e, NULL) : strerror(errno));
+	ERR_clear_error();
+}
+
+static bool read_full(struct fake_io *io, uint8_t *buf, size_t len)
 {
 	while (len) {
-		ssize_t n = recv(fd, buf, len, 0);
+		ssize_t n = fake_recv(io, buf, len);
 
 		if (n <= 0)
 			return false;
@@ -500,7 +671,7 @@ static bool read_full(int fd, uint8_t *buf, size_t len)
 }
 
 /* The CONNECT, framed by its fixed header, into c->connect. */
-static bool read_connect(int fd, struct fake_conn *c)
+static bool read_connect(struct fake_io *fd, struct fake_conn *c)
 {
 	size_t rem = 0, shift = 0;
 
@@ -521,34 +692,74 @@ static bool read_connect(int fd, struct fake_conn *c)
 	return true;
 }
 
+/* TLS: the server's handshake, and who the client is. */
+static bool fake_tls_accept(struct fake_broker *fb, struct fake_conn *c,
+			    struct fake_io *io)
+{
+	X509 *peer;
+
+	io->ssl = SSL_new(fb->tls);
+	if (!io->ssl || !SSL_set_fd(io->ssl, io->fd) ||
+	    SSL_accept(io->ssl) != 1) {
+		fake_error(c, "SSL_accept");
+		return false;
+	}
+	c->tls_ok = true;
+	c->tls_version = SSL_version(io->ssl);
+	peer = SSL_get0_peer_certificate(io->ssl);
+	if (peer)
+		X509_NAME_get_text_by_NID(X509_get_subject_name(peer),
+					  NID_commonName, c->peer_cn,
+					  sizeof(c->peer_cn));
+	return true;
+}
+
 static void *fake_broker_run(void *arg)
 {
 	struct fake_broker *fb = arg;
-	struct timeval tv = { .tv_sec = 5 };
+	/*
+	 * TLS: the first kernel TLS socket of a fresh test VM loads the
+	 * crypto modules, which takes the bridge seconds under emulation.
+	 */
+	struct timeval tv = {
+		.tv_sec = fb->tls ? TLS_TEST_TIMEOUT_MS / 1000 : 5,
+	};
 
 	while (fb->accepted < fb->conns) {
 		struct fake_conn *c = &fb->conn[fb->accepted];
-		int fd = accept(fb->fd, NULL, NULL);
+		struct fake_io io = { .fd = accept(fb->fd, NULL, NULL) };
 		ssize_t n;
 
-		if (fd < 0)
+		if (io.fd < 0)
 			break;
 		fb->accepted++;
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		if (read_connect(fd, c) && c->reply_len &&
-		    send(fd, c->reply, c->reply_len, MSG_NOSIGNAL) < 0)
+		setsockopt(io.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (fb->tls && !fake_tls_accept(fb, c, &io)) {
+			SSL_free(io.ssl);
+			close(io.fd);
+			continue;
+		}
+		/* Reply and later: two records, the second left for kTLS. */
+		if (!read_connect(&io, c))
+			fake_error(c, "reading the CONNECT");
+		else if (c->reply_len &&
+			 (!fake_send(&io, c->reply, c->reply_len) ||
+			  (c->later_len &&
+			   !fake_send(&io, c->later, c->later_len))))
 			c->connect_len = 0;
 		/* what the bridge sends until it closes its socket */
-		while ((n = recv(fd, c->after + c->after_len,
-				 sizeof(c->after) - c->after_len, 0)) > 0)
+		while ((n = fake_recv(&io, c->after + c->after_len,
+				      sizeof(c->after) - c->after_len)) > 0)
 			c->after_len += (size_t)n;
-		close(fd);
+		ERR_clear_error();
+		SSL_free(io.ssl);
+		close(io.fd);
 	}
 	return NULL;
 }
 
-/* A listening socket on 127.0.0.1: the port in @port. */
-static int listen_any(char port[6], bool listening)
+/* A listening socket on @ip (NULL: 127.0.0.1): the port in @port. */
+static int listen_on(const char *ip, char port[6], bool listening)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t len = sizeof(sin);
@@ -557,7 +768,10 @@ static int listen_any(char port[6], bool listening)
 
 	if (fd < 0)
 		return -1;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (inet_pton(AF_INET, ip ? ip : "127.0.0.1", &sin.sin_addr) != 1) {
+		close(fd);
+		return -1;
+	}
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
 	    (listening && listen(fd, 8)) ||
 	    getsockname(fd, (struct sockaddr *)&sin, &len)) {
@@ -570,10 +784,15 @@ static int listen_any(char port[6], bool listening)
 	return fd;
 }
 
+static int listen_any(char port[6], bool listening)
+{
+	return listen_on(NULL, port, listening);
+}
+
 static int fake_broker_start(struct fake_broker *fb, int conns)
 {
 	fb->conns = conns;
-	fb->fd = listen_any(fb->port, true);
+	fb->fd = listen_on(fb->ip, fb->port, true);
 	if (fb->fd < 0)
 		return -1;
 	return pthread_create(&fb->thread, NULL, fake_broker_run, fb);
@@ -598,8 +817,14 @@ static struct {
 	bool acl;
 	const struct kmqtt_nl_bridge_topic *topics;
 	size_t topic_count;
+	uint8_t pending[64];		/* TLS: decrypted past the CONNACK */
+	size_t pending_len;
 	uint8_t unread[64];		/* left on the socket after the CONNACK */
 	ssize_t unread_len;
+	/* written to the socket, as the module would (kTLS encrypts it) */
+	const uint8_t *write;
+	size_t write_len;
+	ssize_t written;
 } attach;
 
 static int fake_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
@@ -619,6 +844,12 @@ static int fake_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 	attach.acl = req->acl;
 	attach.topics = req->bridge_topics;
 	attach.topic_count = req->bridge_topics_count;
+	attach.pending_len = req->pending_len;
+	if (req->pending_len <= sizeof(attach.pending) && req->pending_len)
+		memcpy(attach.pending, req->pending, req->pending_len);
+	if (attach.write)
+		attach.written = send(req->fd, attach.write, attach.write_len,
+				      MSG_NOSIGNAL);
 	attach.unread_len = 0;
 	if (poll(&pfd, 1, 1000) == 1)
 		attach.unread_len = recv(req->fd, attach.unread,
@@ -693,6 +924,7 @@ FIXTURE_TEARDOWN(link)
 	bridges_fini(&self->bs);
 	if (self->fb_started)
 		fake_broker_stop(&self->fb);
+	SSL_CTX_free(self->fb.tls);
 	loop_fini(&self->loop);
 	conf_fini(&self->c);
 }
@@ -917,7 +1149,8 @@ TEST_F(link, backoff_between_attempts)
 {
 	struct bridge *b;
 	char closed_port[6], text[256];
-	uint64_t delay, prev = 5000;
+	unsigned int prev = 5, wait;
+	uint64_t start;
 	int closed, i;
 
 	closed = listen_any(closed_port, false);
@@ -929,16 +1162,24 @@ TEST_F(link, backoff_between_attempts)
 	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
 	b = self->bs.bridge[0];
 	for (i = 0; i < 8; i++) {
+		/*
+		 * The wait after this failure was chosen after the last one:
+		 * checked as chosen, and against when the failure came,
+		 * which a slow run does not make shorter.
+		 */
+		wait = b->delay_s;
+		start = loop_now_ms();
 		dial_now(self, b);
 		ASSERT_EQ(BRIDGE_CONNECTING, b->state);
 		ASSERT_TRUE(run_until(self, b, BRIDGE_IDLE));
-		delay = b->deadline_ms - loop_now_ms();
 		if (i == 0)	/* the first wait is the base */
-			EXPECT_GE(5000, delay);
-		EXPECT_LE(4500, delay);
-		EXPECT_GE(30000, delay);
-		EXPECT_GE(prev * 3, delay);
-		prev = delay;
+			EXPECT_EQ(5, wait);
+		EXPECT_LE(5, wait);
+		EXPECT_GE(30, wait);
+		EXPECT_GE(prev * 3, wait);
+		EXPECT_LE(start + wait * 1000ULL, b->deadline_ms);
+		EXPECT_GE(loop_now_ms() + wait * 1000ULL, b->deadline_ms);
+		prev = wait;
 	}
 	close(closed);
 }
@@ -1161,6 +1402,325 @@ TEST_F(link, reload)
 	config_free(&self->c.cfg);
 	bridges_fini(&self->bs);
 	conf_fini(&next);
+}
+
+/* ---- bridges over TLS, against a fake remote broker with OpenSSL ---- */
+
+/*
+ * A remote broker's TLS: server.pem (CN localhost, SAN localhost and
+ * 127.0.0.1), and with @require_cert client certificates of ca.pem only.
+ */
+static SSL_CTX *fake_tls_ctx(bool require_cert)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (!ctx)
+		return NULL;
+	if (SSL_CTX_use_certificate_chain_file(ctx,
+			tls_test_cert("server.pem")) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, tls_test_cert("server.key"),
+					SSL_FILETYPE_PEM) != 1 ||
+	    (require_cert &&
+	     SSL_CTX_load_verify_locations(ctx, tls_test_cert("ca.pem"),
+					   NULL) != 1)) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if (require_cert)
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+				   SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	return ctx;
+}
+
+static void start_tls_broker(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(link) *self, bool require_cert)
+{
+	/* As kmqttd: OpenSSL writes with write(), not MSG_NOSIGNAL. */
+	signal(SIGPIPE, SIG_IGN);
+	self->fb.tls = fake_tls_ctx(require_cert);
+	ASSERT_NE(NULL, self->fb.tls);
+	start_broker(_metadata, self, 1);
+}
+
+/* kmqttd's log (stderr) into a file while a test runs the loop. */
+struct log_capture {
+	int saved;
+	char path[64];
+};
+
+static void capture_start(struct log_capture *lc)
+{
+	int fd;
+
+	snprintf(lc->path, sizeof(lc->path), "/tmp/kmqtt-bridge-log-XXXXXX");
+	fd = mkstemp(lc->path);
+	if (fd < 0)
+		abort();
+	fflush(stderr);
+	lc->saved = dup(2);
+	dup2(fd, 2);
+	close(fd);
+}
+
+/* The log since capture_start() into @buf, also shown again on stderr. */
+static void capture_end(struct log_capture *lc, char *buf, size_t size)
+{
+	FILE *f;
+	size_t n = 0;
+
+	fflush(stderr);
+	dup2(lc->saved, 2);
+	close(lc->saved);
+	f = fopen(lc->path, "r");
+	if (f) {
+		n = fread(buf, 1, size - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	unlink(lc->path);
+	fputs(buf, stderr);
+}
+
+static bool ktls_available(void)
+{
+	return access("/proc/net/tls_stat", F_OK) == 0;
+}
+
+/* Without tls.ko, skip; unless KMQTT_REQUIRE_KTLS=1 (the test VM). */
+#define REQUIRE_KTLS() do {						\
+	const char *require = getenv("KMQTT_REQUIRE_KTLS");		\
+									\
+	if (!ktls_available()) {					\
+		ASSERT_FALSE(require && !strcmp(require, "1"))		\
+			TH_LOG("tls.ko is not loaded");			\
+		SKIP(return, "tls.ko is not loaded (no /proc/net/tls_stat)"); \
+	}								\
+} while (0)
+
+/*
+ * Run the loop until @b's attempt is over: linked, or waiting again (at
+ * most TLS_TEST_TIMEOUT_MS, as the fake broker waits).
+ */
+static void run_attempt(FIXTURE_DATA(link) *self, const struct bridge *b)
+{
+	int i;
+
+	for (i = 0; i < TLS_TEST_TIMEOUT_MS / 50 &&
+		    (b->state == BRIDGE_IDLE || b->state == BRIDGE_CONNECTING ||
+		     b->state == BRIDGE_TLS || b->state == BRIDGE_CONNACK); i++) {
+		if (i && b->state == BRIDGE_IDLE)
+			break;
+		loop_run_once(&self->loop, 50);
+		bridges_expire(&self->bs, loop_now_ms());
+	}
+}
+
+/* A PUBLISH "hi" on "a", in a record of its own after the CONNACK's. */
+static const uint8_t publish_later[] = { 0x30, 5, 0, 1, 'a', 'h', 'i' };
+static const uint8_t pingreq[] = { 0xc0, 0 };
+
+/*
+ * One TLS link with a client certificate (@version_line picks the TLS
+ * version): the handshake, the CONNECT and what follows the CONNACK over
+ * TLS.  On kernel TLS the attach carries the SUBACK that came in the
+ * CONNACK's record as pending bytes, the socket reads the next record's
+ * plaintext and what the module writes reaches the broker encrypted.
+ * Without it the hand-off fails, and the attempt with it.
+ */
+static void tls_link(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(link) *self, const char *version_line,
+		     int version, bool need_ktls)
+{
+	struct log_capture lc;
+	const struct bridge *b;
+	struct fake_conn *fc = &self->fb.conn[0];
+	char text[1024], log[4096];
+	bool ktls = ktls_available();
+
+	start_tls_broker(_metadata, self, true);
+	fc->reply = connack_ok_and_suback;
+	fc->reply_len = sizeof(connack_ok_and_suback);
+	fc->later = publish_later;
+	fc->later_len = sizeof(publish_later);
+	attach.write = pingreq;
+	attach.write_len = sizeof(pingreq);
+	snprintf(text, sizeof(text),
+		 "connection tls\naddress 127.0.0.1:%s\nremote_clientid edge1\n"
+		 "bridge_cafile %s\nbridge_certfile %s\nbridge_keyfile %s\n"
+		 "%stopic cmd/# in 1\n", self->fb.port,
+		 tls_test_cert("ca.pem"), tls_test_cert("client1.pem"),
+		 tls_test_cert("client1.key"), version_line);
+	ASSERT_EQ(0, conf_load(&self->c, text)) TH_LOG("%s", self->c.err);
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	b = self->bs.bridge[0];
+	capture_start(&lc);
+	run_attempt(self, b);
+	capture_end(&lc, log, sizeof(log));
+	fake_broker_stop(&self->fb);
+	self->fb_started = false;
+
+	/* TLS with the client certificate, then MQTT inside */
+	EXPECT_TRUE(fc->tls_ok) TH_LOG("%s", fc->error);
+	EXPECT_EQ(version, fc->tls_version);
+	EXPECT_STREQ("client1", fc->peer_cn);
+	ASSERT_LT(19, fc->connect_len) TH_LOG("%s", fc->error);
+	EXPECT_EQ(MQTT_CONNECT << 4, fc->connect[0]);
+	EXPECT_EQ(0, memcmp(fc->connect + 12, "\0\5edge1", 7));
+	/* the notification, then the SUBSCRIBE */
+	ASSERT_LT(2, fc->after_len);
+	EXPECT_EQ(MQTT_PUBLISH << 4 | MQTT_PUBLISH_RETAIN, fc->after[0]);
+	EXPECT_NE(NULL, memmem(fc->after, fc->after_len, "\0\5cmd/#\1", 8));
+
+	if (!ktls) {
+		ASSERT_FALSE(need_ktls) TH_LOG("tls.ko is not loaded");
+		EXPECT_EQ(BRIDGE_IDLE, b->state);
+		EXPECT_EQ(0, attach.calls);
+		EXPECT_NE(NULL, strstr(log, "kernel TLS transmit not active"))
+			TH_LOG("%s", log);
+		return;
+	}
+	ASSERT_EQ(BRIDGE_LINKED, b->state) TH_LOG("%s", log);
+	EXPECT_EQ(1, attach.calls);
+	/*
+	 * The SUBACK came with the CONNACK: OpenSSL's, handed over; the
+	 * next record is the kernel's to decrypt, unless OpenSSL read it
+	 * too (TLS 1.2 receives on kTLS already, which joins records).
+	 */
+	ASSERT_LE(6, attach.pending_len);
+	ASSERT_GE(6 + sizeof(publish_later), attach.pending_len);
+	EXPECT_EQ(0, memcmp(connack_ok_and_suback + 4, attach.pending, 6));
+	EXPECT_EQ(0, memcmp(publish_later, attach.pending + 6,
+			    attach.pending_len - 6));
+	ASSERT_EQ(6 + sizeof(publish_later) - attach.pending_len,
+		  attach.unread_len);
+	EXPECT_EQ(0, memcmp(publish_later + attach.pending_len - 6,
+			    attach.unread, (size_t)attach.unread_len));
+	/* and the module's PINGREQ, encrypted by it */
+	EXPECT_EQ(sizeof(pingreq), attach.written);
+	ASSERT_LE(sizeof(pingreq), fc->after_len);
+	EXPECT_EQ(0, memcmp(fc->after + fc->after_len - sizeof(pingreq),
+			    pingreq, sizeof(pingreq)));
+}
+
+/* Up to the hand-off on any host; the hand-off itself with tls.ko. */
+TEST_F(link, tls_connect_over_tls_1_3)
+{
+	tls_link(_metadata, self, "bridge_tls_version tlsv1.3\n",
+		 TLS1_3_VERSION, false);
+}
+
+TEST_F(link, tls_connect_over_tls_1_2)
+{
+	tls_link(_metadata, self, "bridge_tls_version tlsv1.2\n",
+		 TLS1_2_VERSION, false);
+}
+
+/* The attach with the pending bytes needs kernel TLS: the VM's run. */
+TEST_F(link, tls_attach_with_pending_bytes)
+{
+	REQUIRE_KTLS();
+	/* both versions offered: TLS 1.3, the server's tickets before */
+	tls_link(_metadata, self, "", TLS1_3_VERSION, true);
+}
+
+/*
+ * Dial the fake broker on @ip with @extra lines; the attempt must fail
+ * with @reason in the log when @reason is set, else reach the CONNECT.
+ */
+static void tls_attempt(struct __test_metadata *_metadata,
+			FIXTURE_DATA(link) *self, const char *ip,
+			const char *ca, const char *extra, const char *reason)
+{
+	struct log_capture lc;
+	const struct bridge *b;
+	struct fake_conn *fc = &self->fb.conn[0];
+	char text[1024], log[4096], want[256];
+
+	self->fb.ip = ip;
+	start_tls_broker(_metadata, self, false);
+	fc->reply = connack_ok_and_suback;
+	fc->reply_len = 4;
+	snprintf(text, sizeof(text),
+		 "connection c\naddress %s:%s\nbridge_cafile %s\n%s"
+		 "topic t\n", ip, self->fb.port, tls_test_cert(ca), extra);
+	ASSERT_EQ(0, conf_load(&self->c, text)) TH_LOG("%s", self->c.err);
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	b = self->bs.bridge[0];
+	capture_start(&lc);
+	run_attempt(self, b);
+	capture_end(&lc, log, sizeof(log));
+	fake_broker_stop(&self->fb);
+	self->fb_started = false;
+	if (!reason) {
+		EXPECT_TRUE(fc->tls_ok);
+		EXPECT_LT(0, fc->connect_len);
+		return;
+	}
+	/* one line: bridge, address, OpenSSL's reason; retried later */
+	snprintf(want, sizeof(want),
+		 "Warning: Bridge c: connecting to %s:%s: TLS handshake: %s; next attempt in 5 s.\n",
+		 ip, self->fb.port, reason);
+	EXPECT_NE(NULL, strstr(log, want)) TH_LOG("want %s in %s", want, log);
+	EXPECT_EQ(BRIDGE_IDLE, b->state);
+	EXPECT_EQ(-1, b->src.fd);
+	EXPECT_EQ(NULL, b->tls);
+	EXPECT_FALSE(fc->tls_ok);
+	EXPECT_EQ(0, fc->connect_len);
+	EXPECT_EQ(0, attach.calls);
+}
+
+TEST_F(link, tls_wrong_ca)
+{
+	tls_attempt(_metadata, self, "127.0.0.1", "untrusted-ca.pem", "",
+		    "certificate verify failed: unable to get local issuer certificate");
+}
+
+/* The certificate names 127.0.0.1 and localhost, not 127.0.0.2. */
+TEST_F(link, tls_name_mismatch)
+{
+	tls_attempt(_metadata, self, "127.0.0.2", "ca.pem", "",
+		    "certificate verify failed: IP address mismatch");
+}
+
+TEST_F(link, tls_insecure_accepts_name_mismatch)
+{
+	tls_attempt(_metadata, self, "127.0.0.2", "ca.pem",
+		    "bridge_insecure true\n", NULL);
+}
+
+/* Insecure spares the name only: the chain is verified all the same. */
+TEST_F(link, tls_insecure_still_verifies_the_chain)
+{
+	tls_attempt(_metadata, self, "127.0.0.2", "untrusted-ca.pem",
+		    "bridge_insecure true\n",
+		    "certificate verify failed: unable to get local issuer certificate");
+}
+
+/* A CA file that cannot be read fails the attempt, which is retried. */
+TEST_F(link, tls_unreadable_cafile)
+{
+	struct log_capture lc;
+	const struct bridge *b;
+	char log[4096], port[6], want[128];
+	int lfd = listen_any(port, true);	/* TCP connects, no more */
+
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, load_with_port(&self->c,
+		"connection c\naddress 127.0.0.1:%s\n"
+		"bridge_cafile /nonexistent/ca.pem\ntopic t\n", port));
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	b = self->bs.bridge[0];
+	capture_start(&lc);
+	run_attempt(self, b);
+	capture_end(&lc, log, sizeof(log));
+	close(lfd);
+	EXPECT_EQ(BRIDGE_IDLE, b->state);
+	EXPECT_EQ(-1, b->src.fd);
+	EXPECT_EQ(0, attach.calls);
+	snprintf(want, sizeof(want),
+		 "Bridge c: connecting to 127.0.0.1:%s: cafile /nonexistent/ca.pem: No such file or directory;",
+		 port);
+	EXPECT_NE(NULL, strstr(log, want)) TH_LOG("%s", log);
 }
 
 TEST_HARNESS_MAIN

@@ -967,15 +967,17 @@ static const struct mosquitto_directive mosquitto_directives[] = {
 	{ BRIDGE "topic # both 0\n", SUPPORTED },
 	{ BRIDGE "try_private true\n", SUPPORTED },
 	{ BRIDGE "bridge_alpn x\n", REFUSED },
-	{ BRIDGE "bridge_cafile /ca.pem\n", REFUSED },
-	{ BRIDGE "bridge_capath /ca\n", REFUSED },
-	{ BRIDGE "bridge_certfile /c.pem\n", REFUSED },
+	{ BRIDGE "bridge_cafile /ca.pem\n", SUPPORTED },
+	{ BRIDGE "bridge_capath /ca\n", SUPPORTED },
+	{ BRIDGE "bridge_cafile /ca.pem\nbridge_certfile /c.pem\n"
+		 "bridge_keyfile /k.pem\n", SUPPORTED },
 	{ BRIDGE "bridge_identity x\n", REFUSED },
-	{ BRIDGE "bridge_insecure false\n", REFUSED },
-	{ BRIDGE "bridge_keyfile /k.pem\n", REFUSED },
+	{ BRIDGE "bridge_cafile /ca.pem\nbridge_insecure false\n", SUPPORTED },
 	{ BRIDGE "bridge_psk 00\n", REFUSED },
 	{ BRIDGE "bridge_require_ocsp false\n", REFUSED },
-	{ BRIDGE "bridge_tls_version tlsv1.2\n", REFUSED },
+	{ BRIDGE "bridge_cafile /ca.pem\nbridge_tls_version tlsv1.2\n",
+		 SUPPORTED },
+	{ BRIDGE "bridge_tls_version tlsv1.1\n", REFUSED },
 #undef TLS_LISTENER
 #undef BRIDGE
 };

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include <openssl/core_names.h>
@@ -28,8 +29,12 @@
 #define TLS13_AES_256_GCM_SHA384	0x1302
 #define TLS13_CHACHA20_POLY1305_SHA256	0x1303
 
-/* The key log label of the secret the client encrypts with after Finished. */
+/*
+ * The key log labels of the secrets each side encrypts with after
+ * Finished: the peer's is the one kTLS receives with.
+ */
 #define CLIENT_APP_SECRET_LABEL	"CLIENT_TRAFFIC_SECRET_0 "
+#define SERVER_APP_SECRET_LABEL	"SERVER_TRAFFIC_SECRET_0 "
 
 #define TLS13_IV_LEN		12
 #define TLS_RECORD_TYPE_APP	23
@@ -38,21 +43,27 @@ struct tls_server_ctx {
 	SSL_CTX *ssl_ctx;
 };
 
+struct tls_client_ctx {
+	SSL_CTX *ssl_ctx;
+	bool verify_host;
+};
+
 struct tls_conn {
 	SSL *ssl;
 	bool handshake_done;
 	/*
-	 * Records read since the handshake completed: with no tickets, no
-	 * early data and KeyUpdate refused, all under the client application
-	 * traffic secret, so this is the kernel's first TLS 1.3 rec_seq.
+	 * Records read since the handshake completed: with no early data and
+	 * KeyUpdate refused, all under the peer's application traffic secret
+	 * (a server's TLS 1.3 session tickets too), so this is the kernel's
+	 * first TLS 1.3 rec_seq.
 	 * Headers and decrypted bodies are counted apart: they only differ
 	 * when a record was half read, which the kernel could not resume.
 	 */
 	uint64_t app_headers_read;
 	uint64_t app_records_read;
 	bool post_handshake_msg;	/* KeyUpdate or other: secret stale */
-	uint8_t client_app_secret[EVP_MAX_MD_SIZE];
-	size_t client_app_secret_len;
+	uint8_t peer_app_secret[EVP_MAX_MD_SIZE];
+	size_t peer_app_secret_len;
 	char cn[TLS_CN_MAX + 1];
 	bool has_cn;
 	char *subject;		/* RFC 2253, malloc()ed; NULL: none */
@@ -103,13 +114,14 @@ static bool tls_ctx_load_crl(SSL_CTX *s, const char *crlfile, char *err)
 	return true;
 }
 
-static bool tls_ctx_configure(SSL_CTX *s, const char *certfile,
-			      const char *keyfile, const char *cafile,
-			      const char *crlfile, bool require_certificate,
-			      char *err)
+/*
+ * What both sides share: TLS @min to @max with the ciphers kTLS can
+ * offload, and the callbacks that keep what the TLS 1.3 receive key needs.
+ */
+static bool tls_ctx_common(SSL_CTX *s, int min, int max, char *err)
 {
-	if (!SSL_CTX_set_min_proto_version(s, TLS1_2_VERSION) ||
-	    !SSL_CTX_set_max_proto_version(s, TLS1_3_VERSION) ||
+	if (!SSL_CTX_set_min_proto_version(s, min) ||
+	    !SSL_CTX_set_max_proto_version(s, max) ||
 	    !SSL_CTX_set_cipher_list(s, TLS12_CIPHERS) ||
 	    !SSL_CTX_set_ciphersuites(s, TLS13_CIPHERSUITES) ||
 	    !SSL_CTX_set_num_tickets(s, 0))
@@ -128,13 +140,30 @@ static bool tls_ctx_configure(SSL_CTX *s, const char *certfile,
 	SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_keylog_callback(s, tls_keylog);
 	SSL_CTX_set_msg_callback(s, tls_msg);
+	return true;
+}
 
+/* The certificate chain in @certfile, with its key in @keyfile. */
+static bool tls_ctx_use_cert(SSL_CTX *s, const char *certfile,
+			     const char *keyfile, char *err)
+{
 	if (SSL_CTX_use_certificate_chain_file(s, certfile) != 1)
 		return tls_ctx_fail(s, err, "certfile", certfile);
 	if (SSL_CTX_use_PrivateKey_file(s, keyfile, SSL_FILETYPE_PEM) != 1)
 		return tls_ctx_fail(s, err, "keyfile", keyfile);
 	if (SSL_CTX_check_private_key(s) != 1)
 		return tls_ctx_fail(s, err, "keyfile", keyfile);
+	return true;
+}
+
+static bool tls_ctx_configure(SSL_CTX *s, const char *certfile,
+			      const char *keyfile, const char *cafile,
+			      const char *crlfile, bool require_certificate,
+			      char *err)
+{
+	if (!tls_ctx_common(s, TLS1_2_VERSION, TLS1_3_VERSION, err) ||
+	    !tls_ctx_use_cert(s, certfile, keyfile, err))
+		return false;
 
 	if (cafile) {
 		STACK_OF(X509_NAME) *names;
@@ -201,6 +230,74 @@ void tls_server_ctx_free(struct tls_server_ctx *ctx)
 	free(ctx);
 }
 
+/* OpenSSL says "system lib" for a missing file: say what is wrong. */
+static bool tls_ctx_readable(SSL_CTX *s, char *err, const char *what,
+			     const char *path)
+{
+	if (!path || !access(path, R_OK))
+		return true;
+	snprintf(err, TLS_ERR_MAX, "%s %s: %s", what, path, strerror(errno));
+	SSL_CTX_free(s);
+	return false;
+}
+
+struct tls_client_ctx *tls_client_ctx_new(const struct tls_client_opts *o,
+					  char err[TLS_ERR_MAX])
+{
+	struct tls_client_ctx *ctx = calloc(1, sizeof(*ctx));
+	int min = o->version == TLS_VERSION_1_3 ? TLS1_3_VERSION :
+						  TLS1_2_VERSION;
+	int max = o->version == TLS_VERSION_1_2 ? TLS1_2_VERSION :
+						  TLS1_3_VERSION;
+	SSL_CTX *s;
+
+	if (!ctx) {
+		snprintf(err, TLS_ERR_MAX, "out of memory");
+		return NULL;
+	}
+	ERR_clear_error();
+	s = SSL_CTX_new(TLS_client_method());
+	if (!s) {
+		tls_openssl_reason(err, TLS_ERR_MAX, "SSL_CTX_new", "failed");
+		free(ctx);
+		return NULL;
+	}
+	if (!o->cafile && !o->capath) {
+		snprintf(err, TLS_ERR_MAX, "no CA to verify the server with");
+		SSL_CTX_free(s);
+		free(ctx);
+		return NULL;
+	}
+	/* Each step frees @s when it fails. */
+	if (!tls_ctx_readable(s, err, "cafile", o->cafile) ||
+	    !tls_ctx_readable(s, err, "capath", o->capath) ||
+	    !tls_ctx_readable(s, err, "certfile", o->certfile) ||
+	    !tls_ctx_readable(s, err, "keyfile", o->keyfile) ||
+	    !tls_ctx_common(s, min, max, err) ||
+	    (o->certfile && !tls_ctx_use_cert(s, o->certfile, o->keyfile,
+					     err)) ||
+	    (o->cafile && SSL_CTX_load_verify_file(s, o->cafile) != 1 &&
+	     !tls_ctx_fail(s, err, "cafile", o->cafile)) ||
+	    (o->capath && SSL_CTX_load_verify_dir(s, o->capath) != 1 &&
+	     !tls_ctx_fail(s, err, "capath", o->capath))) {
+		free(ctx);
+		return NULL;
+	}
+	/* The chain always, as Mosquitto: insecure only spares the name. */
+	SSL_CTX_set_verify(s, SSL_VERIFY_PEER, NULL);
+	ctx->ssl_ctx = s;
+	ctx->verify_host = !o->insecure;
+	return ctx;
+}
+
+void tls_client_ctx_free(struct tls_client_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	SSL_CTX_free(ctx->ssl_ctx);
+	free(ctx);
+}
+
 static int tls_hex_digit(char ch)
 {
 	if (ch >= '0' && ch <= '9')
@@ -214,39 +311,41 @@ static int tls_hex_digit(char ch)
 
 /*
  * OpenSSL hands each secret to the key log as "LABEL CLIENT_RANDOM SECRET"
- * in hex; keep the one kTLS needs for TLS 1.3 receive.
+ * in hex; keep the one kTLS needs for TLS 1.3 receive: the client's on a
+ * server, the server's on a client.
  */
 static void tls_keylog(const SSL *ssl, const char *line)
 {
 	struct tls_conn *c = SSL_get_app_data(ssl);
+	const char *label = SSL_is_server(ssl) ? CLIENT_APP_SECRET_LABEL :
+						 SERVER_APP_SECRET_LABEL;
 	const char *hex;
 	size_t i, n;
 
-	if (!c || strncmp(line, CLIENT_APP_SECRET_LABEL,
-			  strlen(CLIENT_APP_SECRET_LABEL)))
+	if (!c || strncmp(line, label, strlen(label)))
 		return;
-	hex = strchr(line + strlen(CLIENT_APP_SECRET_LABEL), ' ');
+	hex = strchr(line + strlen(label), ' ');
 	if (!hex)
 		return;
 	hex++;
 	n = strlen(hex);
-	if (n % 2 || n / 2 > sizeof(c->client_app_secret))
+	if (n % 2 || n / 2 > sizeof(c->peer_app_secret))
 		return;
 	for (i = 0; i < n / 2; i++) {
 		int hi = tls_hex_digit(hex[2 * i]);
 		int lo = tls_hex_digit(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
-			OPENSSL_cleanse(c->client_app_secret,
-					sizeof(c->client_app_secret));
+			OPENSSL_cleanse(c->peer_app_secret,
+					sizeof(c->peer_app_secret));
 			return;
 		}
-		c->client_app_secret[i] = (uint8_t)(hi << 4 | lo);
+		c->peer_app_secret[i] = (uint8_t)(hi << 4 | lo);
 	}
-	c->client_app_secret_len = n / 2;
+	c->peer_app_secret_len = n / 2;
 }
 
-/* Counts what the client sends after the handshake; see struct tls_conn. */
+/* Counts what the peer sends after the handshake; see struct tls_conn. */
 static void tls_msg(int write_p, int version, int content_type,
 		    const void *buf, size_t len, SSL *ssl, void *arg)
 {
@@ -266,19 +365,27 @@ static void tls_msg(int write_p, int version, int content_type,
 		c->app_records_read++;
 		break;
 	case SSL3_RT_HANDSHAKE:
-		c->post_handshake_msg = true;
+		/*
+		 * A TLS 1.3 server's tickets leave the keys as they are (the
+		 * client never resumes with them); anything else, KeyUpdate
+		 * above all, does not.
+		 */
+		if (SSL_is_server(ssl) || !len ||
+		    ((const uint8_t *)buf)[0] != SSL3_MT_NEWSESSION_TICKET)
+			c->post_handshake_msg = true;
 		break;
 	}
 }
 
-struct tls_conn *tls_conn_new(struct tls_server_ctx *ctx, int fd)
+/* A connection of @ssl_ctx on @fd, either side. */
+static struct tls_conn *tls_conn_alloc(SSL_CTX *ssl_ctx, int fd)
 {
 	struct tls_conn *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
 	ERR_clear_error();
-	c->ssl = SSL_new(ctx->ssl_ctx);
+	c->ssl = SSL_new(ssl_ctx);
 	/* SSL_set_fd's socket BIO does not close @fd (BIO_NOCLOSE). */
 	if (!c->ssl || !SSL_set_fd(c->ssl, fd)) {
 		SSL_free(c->ssl);
@@ -287,7 +394,50 @@ struct tls_conn *tls_conn_new(struct tls_server_ctx *ctx, int fd)
 		return NULL;
 	}
 	SSL_set_app_data(c->ssl, c);
-	SSL_set_accept_state(c->ssl);
+	return c;
+}
+
+struct tls_conn *tls_conn_new(struct tls_server_ctx *ctx, int fd)
+{
+	struct tls_conn *c = tls_conn_alloc(ctx->ssl_ctx, fd);
+
+	if (c)
+		SSL_set_accept_state(c->ssl);
+	return c;
+}
+
+/* True when @host is an IPv4 or IPv6 address rather than a name. */
+static bool tls_host_is_ip(const char *host)
+{
+	ASN1_OCTET_STRING *ip = a2i_IPADDRESS(host);
+
+	ASN1_OCTET_STRING_free(ip);
+	ERR_clear_error();
+	return ip != NULL;
+}
+
+struct tls_conn *tls_conn_new_client(struct tls_client_ctx *ctx, int fd,
+				     const char *host)
+{
+	struct tls_conn *c = tls_conn_alloc(ctx->ssl_ctx, fd);
+	bool ip = tls_host_is_ip(host), ok = true;
+
+	if (!c)
+		return NULL;
+	/* SNI carries names only (RFC 6066, 3). */
+	if (!ip)
+		ok = SSL_set_tlsext_host_name(c->ssl, host) == 1;
+	if (ok && ctx->verify_host && ip)
+		ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl),
+						   host) == 1;
+	else if (ok && ctx->verify_host)
+		ok = SSL_set1_host(c->ssl, host) == 1;
+	if (!ok) {
+		tls_conn_free(c);
+		ERR_clear_error();
+		return NULL;
+	}
+	SSL_set_connect_state(c->ssl);
 	return c;
 }
 
@@ -349,7 +499,9 @@ static enum tls_status tls_conn_status(struct tls_conn *c, int rc,
 		if (verify != X509_V_OK) {
 			ERR_clear_error();
 			snprintf(c->error, sizeof(c->error),
-				 "%s: client certificate: %s", what,
+				 SSL_is_server(c->ssl) ?
+				 "%s: client certificate: %s" :
+				 "%s: certificate verify failed: %s", what,
 				 X509_verify_cert_error_string(verify));
 			return TLS_ERROR;
 		}
@@ -552,11 +704,13 @@ enum tls_status tls_conn_tls13_rx_params(struct tls_conn *c,
 		return tls_conn_fail(c, "%s", "not a completed TLS 1.3 handshake");
 	if (c->post_handshake_msg)
 		return tls_conn_fail(c, "%s",
-				     "client sent a post-handshake message (KeyUpdate?)");
+				     SSL_is_server(c->ssl) ?
+				     "client sent a post-handshake message (KeyUpdate?)" :
+				     "server sent a post-handshake message (KeyUpdate?)");
 	if (c->app_headers_read != c->app_records_read)
 		return tls_conn_fail(c, "%s", "a TLS record is half read");
-	if (c->client_app_secret_len != (size_t)EVP_MD_get_size(md))
-		return tls_conn_fail(c, "%s", "no client application traffic secret");
+	if (c->peer_app_secret_len != (size_t)EVP_MD_get_size(md))
+		return tls_conn_fail(c, "%s", "no peer application traffic secret");
 
 	p->info.version = TLS_1_3_VERSION;
 	switch (SSL_CIPHER_get_protocol_id(cipher)) {
@@ -580,10 +734,10 @@ enum tls_status tls_conn_tls13_rx_params(struct tls_conn *c,
 				     SSL_CIPHER_get_name(cipher));
 	}
 
-	ok = tls13_expand_label(md, c->client_app_secret,
-				c->client_app_secret_len, "key", key, key_len) &&
-	     tls13_expand_label(md, c->client_app_secret,
-				c->client_app_secret_len, "iv", iv, sizeof(iv));
+	ok = tls13_expand_label(md, c->peer_app_secret,
+				c->peer_app_secret_len, "key", key, key_len) &&
+	     tls13_expand_label(md, c->peer_app_secret,
+				c->peer_app_secret_len, "iv", iv, sizeof(iv));
 	if (ok) {
 		/* The kernel's nonce is salt || iv, XORed with rec_seq. */
 		switch (p->info.cipher_type) {

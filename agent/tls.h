@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Server-side TLS for one non-blocking socket, up to the hand-off to the
- * kernel: OpenSSL does the handshake and reads the CONNECT, then both
- * directions are switched to kernel TLS (kTLS) so that kmqtt.ko reads and
- * writes plaintext on the socket with kernel_recvmsg/kernel_sendmsg.
+ * TLS for one non-blocking socket, up to the hand-off to the kernel:
+ * OpenSSL does the handshake and reads the CONNECT (server side, a
+ * listener's client) or writes it and reads the CONNACK (client side, a
+ * bridge's link), then both directions are switched to kernel TLS (kTLS)
+ * so that kmqtt.ko reads and writes plaintext on the socket with
+ * kernel_recvmsg/kernel_sendmsg.
  *
  * A kTLS listener never falls back to userspace TLS: a connection whose
  * keys cannot be installed in the kernel is refused (tls_conn_offload()).
@@ -20,6 +22,10 @@
  *	refused: tls_conn_write(c, connack), tls_conn_free(c), close(fd)
  *	accepted: tls_conn_take_pending(c, ...), tls_conn_offload(c),
  *		  ATTACH with the pending bytes, tls_conn_free(c), close(fd)
+ *
+ * A bridge does the same with c = tls_conn_new_client(ctx, fd, host):
+ * handshake, tls_conn_write() of its CONNECT, tls_conn_read() of exactly
+ * the CONNACK, tls_conn_write() of what follows, then the hand-off.
  */
 #ifndef KMQTTD_TLS_H
 #define KMQTTD_TLS_H
@@ -35,6 +41,7 @@
 #define TLS_CN_MAX	64
 
 struct tls_server_ctx;
+struct tls_client_ctx;
 struct tls_conn;
 
 enum tls_status {
@@ -61,8 +68,43 @@ struct tls_server_ctx *tls_server_ctx_new(const char *certfile,
 					  char err[TLS_ERR_MAX]);
 void tls_server_ctx_free(struct tls_server_ctx *ctx);
 
+/* The versions a client offers (Mosquitto's bridge_tls_version). */
+enum tls_version {
+	TLS_VERSION_ANY,	/* TLS 1.2 and 1.3 */
+	TLS_VERSION_1_2,	/* tlsv1.2: TLS 1.2 only */
+	TLS_VERSION_1_3,	/* tlsv1.3: TLS 1.3 only */
+};
+
+struct tls_client_opts {
+	const char *cafile;	/* CAs to verify the server with: */
+	const char *capath;	/* one of them at least (c_rehash'ed dir) */
+	const char *certfile;	/* client certificate and its key, or NULL */
+	const char *keyfile;
+	bool insecure;		/* do not check the server's host name */
+	enum tls_version version;
+};
+
+/*
+ * A client context, as the server's (same ciphers and options) but for
+ * dialling out: the server's certificate must chain to @o->cafile or
+ * @o->capath, always; its name must match the host dialled unless
+ * @o->insecure (as Mosquitto's bridge_insecure, which spares the name
+ * only).  Returns NULL with @err set.
+ */
+struct tls_client_ctx *tls_client_ctx_new(const struct tls_client_opts *o,
+					  char err[TLS_ERR_MAX]);
+void tls_client_ctx_free(struct tls_client_ctx *ctx);
+
 /* Server side of TLS on the connected socket @fd.  NULL: out of memory. */
 struct tls_conn *tls_conn_new(struct tls_server_ctx *ctx, int fd);
+
+/*
+ * Client side of TLS on @fd, connected to @host (a name or an IP address
+ * as written in the configuration): SNI for a name, and the certificate
+ * checked against it unless the context is insecure.  NULL: out of memory.
+ */
+struct tls_conn *tls_conn_new_client(struct tls_client_ctx *ctx, int fd,
+				     const char *host);
 
 /* Release @c; the socket is left open and untouched (see above). */
 void tls_conn_free(struct tls_conn *c);
@@ -75,13 +117,13 @@ enum tls_status tls_conn_handshake(struct tls_conn *c);
 
 /*
  * Read at most @n bytes of application data (*@got > 0 on TLS_DONE).
- * Asking for exactly what the CONNECT still lacks keeps what follows it
- * for tls_conn_offload() to hand to the kernel.
+ * Asking for exactly what the CONNECT (or CONNACK) still lacks keeps what
+ * follows it for tls_conn_offload() to hand to the kernel.
  */
 enum tls_status tls_conn_read(struct tls_conn *c, void *buf, size_t n,
 			      size_t *got);
 
-/* Write all of @buf (a refusal CONNACK), in one record. */
+/* Write all of @buf (a CONNACK, a bridge's CONNECT) in one record. */
 enum tls_status tls_conn_write(struct tls_conn *c, const void *buf, size_t n);
 
 /*
@@ -98,7 +140,8 @@ enum tls_status tls_conn_take_pending(struct tls_conn *c, uint8_t **buf,
  * Hand both directions to kernel TLS, after tls_conn_take_pending().
  * OpenSSL installs the transmit key (TLS 1.2 and 1.3) and the TLS 1.2
  * receive key itself; the TLS 1.3 receive key, which OpenSSL 3.0 leaves
- * in userspace, is installed here (tls_conn_tls13_rx_params()).  After
+ * in userspace, is installed here (tls_conn_tls13_rx_params()).  A
+ * client's records read before (a server's session tickets) count.  After
  * TLS_DONE the socket reads and writes plaintext; after TLS_ERROR it must
  * be closed.  Never returns TLS_WANT_*.
  */
@@ -114,7 +157,7 @@ union tls_crypto_params {
 
 /*
  * The TLS 1.3 receive parameters tls_conn_offload() installs: key and IV
- * derived from the client application traffic secret, and as rec_seq the
+ * derived from the peer's application traffic secret, and as rec_seq the
  * number of records read under it.  Fills @p and its size in *@size;
  * TLS_DONE or TLS_ERROR.  The caller wipes @p after use.
  */

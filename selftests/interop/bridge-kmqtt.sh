@@ -13,6 +13,7 @@
 here=$(dirname "$(readlink -f "$0")")
 root=$(cd "$here/../.." && pwd)
 . "$here/../lib/tap.sh"
+. "$here/../lib/pidfile.sh"
 
 PLAN=8
 EDGE=kmqtt-bridge-edge
@@ -21,20 +22,9 @@ kmqttd=${KMQTTD:-$root/agent/kmqttd}
 kmqttctl=$root/tools/kmqttctl/kmqttctl
 work=$(mktemp -d "${TMPDIR:-/tmp}/kmqtt-bridge.XXXXXX")
 
-# Checks run in subshells (tap_check): the kmqttd pids live in files.
-stop_kmqttd() {
-	local pid
-	pid=$(cat "$work/$1.pid" 2>/dev/null) || return 0
-	kill "$pid" 2>/dev/null
-	while kill -0 "$pid" 2>/dev/null; do
-		sleep 0.05
-	done
-	rm -f "$work/$1.pid"
-}
-
 cleanup() {
-	stop_kmqttd edge
-	stop_kmqttd hub
+	pidfile_stop "$work/edge.pid"
+	pidfile_stop "$work/hub.pid"
 	ip netns del $EDGE 2>/dev/null
 	ip netns del $HUB 2>/dev/null
 	rm -rf "$work"
@@ -111,15 +101,22 @@ link_up() {
 	return 1
 }
 
-# sub NETNS FILE ARGS...: a subscriber in NETNS, in place on return.
+# sub NETNS FILE ARGS...: a subscriber in NETNS (client id FILE's name),
+# in place on return: its subscription shows in kmqttctl show, within 10 s.
 sub() {
-	local ns=$1 out=$2
+	local ns=$1 out=$2 id tries
 	shift 2
-	ip netns exec "$ns" mosquitto_sub -h 127.0.0.1 -V mqttv311 -v "$@" \
-		>"$out" 2>&1 &
+	id=sub-$(basename "$out")
+	ip netns exec "$ns" mosquitto_sub -h 127.0.0.1 -V mqttv311 -i "$id" \
+		-v "$@" >"$out" 2>&1 &
 	subs="$subs $!"
-	# -E would exit; wait for the subscription instead.
-	sleep 0.5
+	for tries in $(seq 100); do
+		ip netns exec "$ns" "$kmqttctl" show |
+			grep -A12 "^session: $id\$" | grep -q '^  subscription: ' &&
+			return 0
+		sleep 0.1
+	done
+	echo "subscriber $id did not subscribe within 10 s"
 }
 
 pub() {
@@ -153,10 +150,11 @@ in_renamed() {
 		cat "$work/in"; return 1; }
 }
 
-# Each side gets each message once: -C 3 times out with the two.
+# Each side gets each message once: -C 3 times out with the two (-W is
+# counted from the start, before the other subscriber and the publishes).
 no_loops() {
-	sub $EDGE "$work/chat-edge" -t 'chat/#' -C 3 -W 4
-	sub $HUB "$work/chat-hub" -t 'chat/#' -C 3 -W 4
+	sub $EDGE "$work/chat-edge" -t 'chat/#' -C 3 -W 10
+	sub $HUB "$work/chat-hub" -t 'chat/#' -C 3 -W 10
 	pub $EDGE -q 1 -t chat/from-edge -m e || return 1
 	pub $HUB -q 1 -t chat/from-hub -m h || return 1
 	wait_subs
@@ -206,7 +204,7 @@ store_and_forward() {
 restart_adopts() {
 	local before after
 	before=$(in_hub "$kmqttctl" show | grep -m1 '^connection [0-9]*: edge1$')
-	stop_kmqttd edge
+	pidfile_stop "$work/edge.pid"
 	start_kmqttd edge $EDGE || return 1
 	grep -q 'Bridge hub: the module has its link' "$work/edge.log" || {
 		cat "$work/edge.log"; return 1; }
