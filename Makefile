@@ -9,6 +9,9 @@
 # make bench    kmqtt against Mosquitto in the test VM (tools/bench/run)
 # make soak     SOAK_MINUTES (default 30) of mixed load on the debug kernel,
 #               then delivery, memory and kmemleak checks (not in CI)
+# make check-cluster
+#               a bridge to a two-node RabbitMQ cluster whose node fails
+#               mid-stream, in the test VM (slow, not in make check)
 
 # The module is built for the running kernel when its build tree exists,
 # otherwise for the newest Debian kernel whose headers are installed (the
@@ -18,7 +21,8 @@ KDIR ?= $(shell tools/vm/kdir)
 USER_CFLAGS := -O2 -g -Wall -Wextra -Werror
 export USER_CFLAGS
 
-.PHONY: all module agent tools deps check unit run clean checkpatch fuzz bench soak
+.PHONY: all module agent tools deps check unit run clean checkpatch fuzz bench soak \
+	check-cluster
 
 all: module agent tools
 
@@ -56,6 +60,12 @@ checkpatch: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@tools/bench/run
+
+# RabbitMQ is only installed for this target (tools/deps.sh --cluster).
+check-cluster: deps
+	@tools/deps.sh --cluster
+	@$(MAKE) --no-print-directory all
+	@tools/vm/run --timeout 3000 --mem 4096 -- selftests/cluster/bridge-rabbitmq.sh
 
 SOAK_MINUTES ?= 30
 soak: deps

@@ -7,6 +7,11 @@
 # checkpatch.pl are extracted from linux-source-6.1 into
 # $KMQTT_CACHE/linux-source-6.1/ (tree paths kept), and MQTT.js is installed
 # in selftests/interop. Quick and silent when everything is there.
+#
+# tools/deps.sh --cluster: the same, plus what "make check-cluster" alone
+# needs (RabbitMQ, for selftests/cluster): not installed by "make deps",
+# as Erlang and RabbitMQ would add a lot to every fresh CI machine's setup
+# for a test that "make check" does not run.
 
 set -euo pipefail
 
@@ -26,8 +31,14 @@ packages=(
 	libcap-dev qemu-system-x86 linux-image-amd64 linux-headers-amd64
 	busybox-static kmod cpio xz-utils linux-source-6.1 mosquitto
 	mosquitto-clients python3-paho-mqtt nodejs npm clang libclang-rt-14-dev
-	iproute2 flex bison bc libelf-dev python3-yaml
+	iproute2 flex bison bc libelf-dev python3-yaml e2fsprogs
 )
+cluster_packages=(rabbitmq-server)
+case ${1:-} in
+--cluster) packages+=("${cluster_packages[@]}") ;;
+'') ;;
+*) echo "usage: tools/deps.sh [--cluster]" >&2; exit 2 ;;
+esac
 
 # mosquitto and the kmod tools live in sbin, not in every user's PATH.
 PATH=$PATH:/usr/sbin:/sbin
@@ -82,6 +93,13 @@ provided() {
 	libelf-dev) [ -e /usr/include/libelf.h ] ;;
 	# tools/check-abi reads Documentation/netlink/kmqtt.yaml
 	python3-yaml) /usr/bin/python3 -c 'import yaml' 2>/dev/null ;;
+	# selftests/cluster runs the server and CLI from Debian's directory
+	# (the ones in /usr/sbin switch to the rabbitmq user)
+	rabbitmq-server) have epmd &&
+		[ -x "${RABBITMQ_BIN:-/usr/lib/rabbitmq/bin}/rabbitmq-server" ] ;;
+	# selftests/reboot makes and checks ext4 disk images (not "required"
+	# in every Debian release: containers may lack it)
+	e2fsprogs) have mkfs.ext4 e2fsck ;;
 	*) echo "tools/deps.sh: no check for $1" >&2; return 1 ;;
 	esac
 }
