@@ -574,11 +574,14 @@ static void kmqtt_delivery_record(const struct kmqtt_delivery *d,
 				  struct kmqtt_delivery_record *rec)
 {
 	kmqtt_msg_get(d->msg);
-	rec->msg = d->msg;
-	rec->packet_id = d->packet_id;
-	rec->qos = d->qos;
-	rec->retain = d->retain;
-	rec->released = d->released;
+	/* Whole: the rest (a will's fields) must not be read as set. */
+	*rec = (struct kmqtt_delivery_record){
+		.msg = d->msg,
+		.packet_id = d->packet_id,
+		.qos = d->qos,
+		.retain = d->retain,
+		.released = d->released,
+	};
 	rec->n_sub_ids = kmqtt_send_sub_ids(&d->tx, rec->sub_ids);
 }
 
