@@ -672,7 +672,8 @@ static void adopt_conn(const struct kmqtt_nl_conn *conn, void *arg)
 
 	for (i = 0; i < bs->count; i++) {
 		b = bs->bridge[i];
-		if (b->state != BRIDGE_IDLE ||
+		/* A client that took the bridge's client id is no link. */
+		if (b->state != BRIDGE_IDLE || !conn->bridge ||
 		    strcmp(conn->client_id, b->cfg->local_clientid))
 			continue;
 		b->state = BRIDGE_LINKED;
@@ -805,6 +806,42 @@ void bridges_closed(struct bridges *bs, uint64_t conn_id, const char *why)
 		bridge_down(b, "link to", why,
 			    b->cfg->round_robin ? b->address + 1 : 0);
 	}
+}
+
+/* Marks the bridges whose link is among the module's connections. */
+struct resync {
+	struct bridges *bs;
+	bool *seen;
+};
+
+static void resync_conn(const struct kmqtt_nl_conn *conn, void *arg)
+{
+	struct resync *r = arg;
+	size_t i;
+
+	for (i = 0; i < r->bs->count; i++)
+		if (r->bs->bridge[i]->state == BRIDGE_LINKED &&
+		    r->bs->bridge[i]->conn_id == conn->id)
+			r->seen[i] = true;
+}
+
+void bridges_resync(struct bridges *bs)
+{
+	struct resync r = { .bs = bs };
+	size_t i;
+
+	r.seen = calloc(bs->count ? bs->count : 1, sizeof(*r.seen));
+	if (!r.seen || bs->ops->dump_conns(bs->nl, resync_conn, &r)) {
+		log_error("Bridges: close events were lost and the module's connections cannot be listed: %s",
+			  r.seen ? bs->nl->error : "out of memory");
+		free(r.seen);
+		return;
+	}
+	for (i = 0; i < bs->count; i++)
+		if (bs->bridge[i]->state == BRIDGE_LINKED && !r.seen[i])
+			bridges_closed(bs, bs->bridge[i]->conn_id,
+				       "closed (its event was lost)");
+	free(r.seen);
 }
 
 void bridges_fini(struct bridges *bs)

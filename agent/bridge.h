@@ -110,6 +110,12 @@ void bridges_expire(struct bridges *bs, uint64_t now_ms);
 void bridges_closed(struct bridges *bs, uint64_t conn_id, const char *why);
 
 /*
+ * Close events were lost (the event socket overran): the bridges whose
+ * link the module no longer holds dial again.
+ */
+void bridges_resync(struct bridges *bs);
+
+/*
  * kmqttd exits: handshakes under way are dropped, links stay with the
  * module, as client connections do.
  */

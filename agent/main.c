@@ -60,6 +60,12 @@ struct agent {
 	struct loop_source signals;
 	struct loop_source events;
 	bool stop;
+	/*
+	 * SIGHUP, handled after the loop's batch of events: a reload frees
+	 * sources (listeners, bridges dialling) whose events may be later
+	 * in the same batch.
+	 */
+	bool reload;
 };
 
 static void usage(FILE *out)
@@ -254,7 +260,7 @@ static void signals_handle(struct loop_source *src, uint32_t events)
 	(void)events;
 	while (read(src->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			reload(a);
+			a->reload = true;
 			continue;
 		}
 		log_verbose("kmqttd: %s, exiting.", strsignal((int)si.ssi_signo));
@@ -290,9 +296,15 @@ static void events_handle(struct loop_source *src, uint32_t events)
 {
 	struct agent *a = container_of(src, struct agent, events);
 
+	int rc;
+
 	(void)events;
-	if (kmqtt_nl_events_read(&a->nl))
-		log_error("%s", a->nl.error);
+	rc = kmqtt_nl_events_read(&a->nl);
+	if (!rc)
+		return;
+	log_error("%s", a->nl.error);
+	if (rc == -ENOBUFS)
+		bridges_resync(&a->bridges);
 }
 
 /*
@@ -434,6 +446,10 @@ static int run(struct agent *a, struct auth_policies *policies)
 		if (rc < 0) {
 			log_error("epoll_wait: %s", strerror(-rc));
 			break;
+		}
+		if (a->reload) {
+			a->reload = false;
+			reload(a);
 		}
 		listeners_expire(&a->listeners);
 		reauth_expire(&a->reauth, loop_now_ms());

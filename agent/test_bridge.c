@@ -1297,9 +1297,9 @@ TEST_F(link, link_closed_redials)
 		"connection r\naddresses 127.0.0.1:1 127.0.0.1:2\ntopic t\n"
 		"round_robin true\nstart_type automatic\n"
 		"connection o\naddress 127.0.0.1:1\ntopic t\nstart_type once\n"));
-	module_conns[0] = (struct kmqtt_nl_conn){ .id = 7 };
-	module_conns[1] = (struct kmqtt_nl_conn){ .id = 8 };
-	module_conns[2] = (struct kmqtt_nl_conn){ .id = 9 };
+	module_conns[0] = (struct kmqtt_nl_conn){ .id = 7, .bridge = true };
+	module_conns[1] = (struct kmqtt_nl_conn){ .id = 8, .bridge = true };
+	module_conns[2] = (struct kmqtt_nl_conn){ .id = 9, .bridge = true };
 	snprintf(module_conns[0].client_id, sizeof(module_conns[0].client_id),
 		 "%s", self->c.cfg.bridges[0].local_clientid);
 	snprintf(module_conns[1].client_id, sizeof(module_conns[1].client_id),
@@ -1336,10 +1336,10 @@ TEST_F(link, adopts_the_module_link)
 		"connection a\naddress 127.0.0.1:1\ntopic t\n"
 		"local_clientid kept\n"
 		"connection b\naddress 127.0.0.1:1\ntopic t\n"));
-	module_conns[0] = (struct kmqtt_nl_conn){ .id = 42 };
+	module_conns[0] = (struct kmqtt_nl_conn){ .id = 42, .bridge = true };
 	snprintf(module_conns[0].client_id, sizeof(module_conns[0].client_id),
 		 "kept");
-	module_conns[1] = (struct kmqtt_nl_conn){ .id = 43 };
+	module_conns[1] = (struct kmqtt_nl_conn){ .id = 43, .bridge = true };
 	snprintf(module_conns[1].client_id, sizeof(module_conns[1].client_id),
 		 "someone");
 	module_conn_count = 2;
@@ -1350,6 +1350,45 @@ TEST_F(link, adopts_the_module_link)
 	EXPECT_EQ(BRIDGE_IDLE, self->bs.bridge[1]->state);
 	bridges_closed(&self->bs, 42, "socket error");
 	EXPECT_EQ(BRIDGE_IDLE, b->state);
+}
+
+/* A client that took a bridge's local client id is not adopted. */
+TEST_F(link, client_with_the_id_not_adopted)
+{
+	ASSERT_EQ(0, conf_load(&self->c,
+		"connection a\naddress 127.0.0.1:1\ntopic t\n"
+		"local_clientid kept\n"));
+	module_conns[0] = (struct kmqtt_nl_conn){ .id = 42 };
+	snprintf(module_conns[0].client_id, sizeof(module_conns[0].client_id),
+		 "kept");
+	module_conn_count = 1;
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	EXPECT_EQ(BRIDGE_IDLE, self->bs.bridge[0]->state);
+}
+
+/* Close events lost: a link the module no longer holds dials again. */
+TEST_F(link, resync_after_lost_events)
+{
+	ASSERT_EQ(0, conf_load(&self->c,
+		"connection a\naddress 127.0.0.1:1\ntopic t\n"
+		"local_clientid la\n"
+		"connection b\naddress 127.0.0.1:1\ntopic t\n"
+		"local_clientid lb\n"));
+	module_conns[0] = (struct kmqtt_nl_conn){ .id = 1, .bridge = true };
+	snprintf(module_conns[0].client_id, sizeof(module_conns[0].client_id),
+		 "la");
+	module_conns[1] = (struct kmqtt_nl_conn){ .id = 2, .bridge = true };
+	snprintf(module_conns[1].client_id, sizeof(module_conns[1].client_id),
+		 "lb");
+	module_conn_count = 2;
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	ASSERT_EQ(BRIDGE_LINKED, self->bs.bridge[0]->state);
+	ASSERT_EQ(BRIDGE_LINKED, self->bs.bridge[1]->state);
+	/* lb's link went, and its event with it. */
+	module_conn_count = 1;
+	bridges_resync(&self->bs);
+	EXPECT_EQ(BRIDGE_LINKED, self->bs.bridge[0]->state);
+	EXPECT_EQ(BRIDGE_IDLE, self->bs.bridge[1]->state);
 }
 
 /* SIGHUP: alike untouched, changed and removed disconnected, new started. */
@@ -1366,13 +1405,13 @@ TEST_F(link, reload)
 		"local_clientid l-changed\n"
 		"connection gone\naddress 127.0.0.1:1\ntopic t\n"
 		"local_clientid l-gone\n"));
-	module_conns[0] = (struct kmqtt_nl_conn){ .id = 1 };
+	module_conns[0] = (struct kmqtt_nl_conn){ .id = 1, .bridge = true };
 	snprintf(module_conns[0].client_id, sizeof(module_conns[0].client_id),
 		 "l-same");
-	module_conns[1] = (struct kmqtt_nl_conn){ .id = 2 };
+	module_conns[1] = (struct kmqtt_nl_conn){ .id = 2, .bridge = true };
 	snprintf(module_conns[1].client_id, sizeof(module_conns[1].client_id),
 		 "l-changed");
-	module_conns[2] = (struct kmqtt_nl_conn){ .id = 3 };
+	module_conns[2] = (struct kmqtt_nl_conn){ .id = 3, .bridge = true };
 	snprintf(module_conns[2].client_id, sizeof(module_conns[2].client_id),
 		 "l-gone");
 	module_conn_count = 3;
