@@ -878,6 +878,15 @@ static int fake_disconnect(struct kmqtt_nl *nl, const char *client_id)
 static struct kmqtt_nl_conn module_conns[4];
 static size_t module_conn_count;
 
+/* Connection @i of the module: @id, @client_id, a bridge link or not. */
+static void module_conn(size_t i, uint64_t id, const char *client_id,
+			bool bridge)
+{
+	module_conns[i] = (struct kmqtt_nl_conn){ .id = id, .bridge = bridge };
+	snprintf(module_conns[i].client_id, sizeof(module_conns[i].client_id),
+		 "%s", client_id);
+}
+
 static int fake_dump_conns(struct kmqtt_nl *nl,
 			   void (*fn)(const struct kmqtt_nl_conn *conn,
 				      void *arg),
@@ -1297,15 +1306,9 @@ TEST_F(link, link_closed_redials)
 		"connection r\naddresses 127.0.0.1:1 127.0.0.1:2\ntopic t\n"
 		"round_robin true\nstart_type automatic\n"
 		"connection o\naddress 127.0.0.1:1\ntopic t\nstart_type once\n"));
-	module_conns[0] = (struct kmqtt_nl_conn){ .id = 7, .bridge = true };
-	module_conns[1] = (struct kmqtt_nl_conn){ .id = 8, .bridge = true };
-	module_conns[2] = (struct kmqtt_nl_conn){ .id = 9, .bridge = true };
-	snprintf(module_conns[0].client_id, sizeof(module_conns[0].client_id),
-		 "%s", self->c.cfg.bridges[0].local_clientid);
-	snprintf(module_conns[1].client_id, sizeof(module_conns[1].client_id),
-		 "%s", self->c.cfg.bridges[1].local_clientid);
-	snprintf(module_conns[2].client_id, sizeof(module_conns[2].client_id),
-		 "%s", self->c.cfg.bridges[2].local_clientid);
+	module_conn(0, 7, self->c.cfg.bridges[0].local_clientid, true);
+	module_conn(1, 8, self->c.cfg.bridges[1].local_clientid, true);
+	module_conn(2, 9, self->c.cfg.bridges[2].local_clientid, true);
 	module_conn_count = 3;
 	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
 	ASSERT_EQ(3, self->bs.count);
@@ -1336,12 +1339,8 @@ TEST_F(link, adopts_the_module_link)
 		"connection a\naddress 127.0.0.1:1\ntopic t\n"
 		"local_clientid kept\n"
 		"connection b\naddress 127.0.0.1:1\ntopic t\n"));
-	module_conns[0] = (struct kmqtt_nl_conn){ .id = 42, .bridge = true };
-	snprintf(module_conns[0].client_id, sizeof(module_conns[0].client_id),
-		 "kept");
-	module_conns[1] = (struct kmqtt_nl_conn){ .id = 43, .bridge = true };
-	snprintf(module_conns[1].client_id, sizeof(module_conns[1].client_id),
-		 "someone");
+	module_conn(0, 42, "kept", true);
+	module_conn(1, 43, "someone", true);
 	module_conn_count = 2;
 	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
 	b = self->bs.bridge[0];
@@ -1358,9 +1357,7 @@ TEST_F(link, client_with_the_id_not_adopted)
 	ASSERT_EQ(0, conf_load(&self->c,
 		"connection a\naddress 127.0.0.1:1\ntopic t\n"
 		"local_clientid kept\n"));
-	module_conns[0] = (struct kmqtt_nl_conn){ .id = 42 };
-	snprintf(module_conns[0].client_id, sizeof(module_conns[0].client_id),
-		 "kept");
+	module_conn(0, 42, "kept", false);
 	module_conn_count = 1;
 	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
 	EXPECT_EQ(BRIDGE_IDLE, self->bs.bridge[0]->state);
@@ -1374,12 +1371,8 @@ TEST_F(link, resync_after_lost_events)
 		"local_clientid la\n"
 		"connection b\naddress 127.0.0.1:1\ntopic t\n"
 		"local_clientid lb\n"));
-	module_conns[0] = (struct kmqtt_nl_conn){ .id = 1, .bridge = true };
-	snprintf(module_conns[0].client_id, sizeof(module_conns[0].client_id),
-		 "la");
-	module_conns[1] = (struct kmqtt_nl_conn){ .id = 2, .bridge = true };
-	snprintf(module_conns[1].client_id, sizeof(module_conns[1].client_id),
-		 "lb");
+	module_conn(0, 1, "la", true);
+	module_conn(1, 2, "lb", true);
 	module_conn_count = 2;
 	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
 	ASSERT_EQ(BRIDGE_LINKED, self->bs.bridge[0]->state);
@@ -1405,15 +1398,9 @@ TEST_F(link, reload)
 		"local_clientid l-changed\n"
 		"connection gone\naddress 127.0.0.1:1\ntopic t\n"
 		"local_clientid l-gone\n"));
-	module_conns[0] = (struct kmqtt_nl_conn){ .id = 1, .bridge = true };
-	snprintf(module_conns[0].client_id, sizeof(module_conns[0].client_id),
-		 "l-same");
-	module_conns[1] = (struct kmqtt_nl_conn){ .id = 2, .bridge = true };
-	snprintf(module_conns[1].client_id, sizeof(module_conns[1].client_id),
-		 "l-changed");
-	module_conns[2] = (struct kmqtt_nl_conn){ .id = 3, .bridge = true };
-	snprintf(module_conns[2].client_id, sizeof(module_conns[2].client_id),
-		 "l-gone");
+	module_conn(0, 1, "l-same", true);
+	module_conn(1, 2, "l-changed", true);
+	module_conn(2, 3, "l-gone", true);
 	module_conn_count = 3;
 	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
 	same = self->bs.bridge[0];
