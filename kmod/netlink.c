@@ -1786,25 +1786,34 @@ void kmqtt_netlink_conn_closed(const struct kmqtt_conn *conn)
 
 	if (!genl_has_listeners(&kmqtt_family, net, 0))
 		return;
-	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!skb)
-		return;
-	hdr = genlmsg_put(skb, 0, 0, &kmqtt_family, 0, KMQTT_CMD_CONN_CLOSED);
+	/*
+	 * Sized to fit: a listener's receive buffer is charged the skb's
+	 * truesize, so a page per event would overrun it on a burst.
+	 */
+	skb = genlmsg_new(nla_total_size_64bit(sizeof(u64)) +
+			  nla_total_size(session->client_id_len) +
+			  nla_total_size(sizeof(u32)), GFP_KERNEL);
+	hdr = skb ? genlmsg_put(skb, 0, 0, &kmqtt_family, 0,
+				KMQTT_CMD_CONN_CLOSED) : NULL;
 	if (!hdr ||
 	    nla_put_u64_64bit(skb, KMQTT_A_CONN_ID, conn->id, KMQTT_A_PAD) ||
 	    nla_put(skb, KMQTT_A_CLIENT_ID, session->client_id_len,
 		    session->client_id) ||
 	    nla_put_u32(skb, KMQTT_A_CLOSE_REASON, conn->close_reason)) {
 		nlmsg_free(skb);
-		return;
+		skb = NULL;
+	} else {
+		genlmsg_end(skb, hdr);
 	}
-	genlmsg_end(skb, hdr);
 	rcu_read_lock();
-	if (READ_ONCE(kmqtt_netlink_events))
+	if (!READ_ONCE(kmqtt_netlink_events))
+		nlmsg_free(skb);
+	else if (skb)
 		genlmsg_multicast_netns(&kmqtt_family, net, skb, 0, 0,
 					GFP_ATOMIC);
 	else
-		nlmsg_free(skb);
+		/* The listeners learn that an event is lost, and resync. */
+		genl_set_err(&kmqtt_family, net, 0, 0, -ENOBUFS);
 	rcu_read_unlock();
 }
 

@@ -1337,6 +1337,15 @@ int kmqtt_nl_subscribe(struct kmqtt_nl *nl, kmqtt_nl_closed_fn fn, void *arg)
 		err = nl_socket_set_nonblocking(nl->events);
 	if (!err)
 		err = nl_socket_set_buffer_size(nl->events, EVENTS_RCVBUF, 0);
+	/*
+	 * SO_RCVBUF is capped by net.core.rmem_max (208 KiB by default);
+	 * joining the group takes CAP_NET_ADMIN, which lifts the cap.
+	 * Without it, the capped size stays.
+	 */
+	if (!err)
+		setsockopt(nl_socket_get_fd(nl->events), SOL_SOCKET,
+			   SO_RCVBUFFORCE, &(int){ EVENTS_RCVBUF },
+			   sizeof(int));
 	if (err < 0) {
 		set_libnl_error(nl, "subscribing to " KMQTT_MCGRP_EVENTS, err);
 		err = -EIO;
