@@ -161,10 +161,11 @@ static int bad(char *err, size_t errlen, size_t record, const char *what)
 
 /*
  * A message of a record saved at @saved_at into @m; false if it is not
- * one.  *@expired: its 5.0 expiry passed by @now.
+ * one, or is empty where @retained (none is stored).  *@expired: its 5.0
+ * expiry passed by @now.
  */
 static bool read_msg(struct persist_reader *r, time_t now, int64_t saved_at,
-		     struct kmqtt_nl_msg *m, bool *expired)
+		     bool retained, struct kmqtt_nl_msg *m, bool *expired)
 {
 	struct kmqtt_publish pub;
 	const uint8_t *data;
@@ -173,7 +174,8 @@ static bool read_msg(struct persist_reader *r, time_t now, int64_t saved_at,
 
 	if (!persist_get_u8(r, &m->qos) || !persist_get_u64(r, &expires_at) ||
 	    !persist_get_bytes(r, &data, &len) || m->qos > 2 ||
-	    kmqtt_codec_parse_stored(data, len, &pub))
+	    kmqtt_codec_parse_stored(data, len, &pub) ||
+	    (retained && !pub.payload_len))
 		return false;
 	m->data = data;
 	m->len = len;
@@ -273,7 +275,7 @@ static bool read_session_msg(struct persist_reader *r, time_t now,
 		if (!persist_get_u32(r, &sm->sub_ids[i]) || !sm->sub_ids[i] ||
 		    sm->sub_ids[i] > MQTT_SUBSCRIPTION_ID_MAX)
 			return false;
-	if (!read_msg(r, now, saved_at, &sm->m, expired) || r->left)
+	if (!read_msg(r, now, saved_at, false, &sm->m, expired) || r->left)
 		return false;
 	sm->retain = retain;
 	sm->released = released;
@@ -306,7 +308,7 @@ static bool read_session_will(struct persist_reader *r, time_t now,
 	if (!read_string(r, sm->client_id, KMQTT_CLIENT_ID_MAX, false) ||
 	    !persist_get_u8(r, &retain) || retain > 1 ||
 	    !persist_get_u64(r, &due_at) ||
-	    !read_msg(r, now, saved_at, &sm->m, &expired) || r->left)
+	    !read_msg(r, now, saved_at, false, &sm->m, &expired) || r->left)
 		return false;
 	sm->will = true;
 	sm->retain = retain;
@@ -382,7 +384,7 @@ static int snapshot_pass(const void *data, size_t len, time_t now,
 					   "not a header");
 			break;
 		case SNAPSHOT_RETAINED:
-			if (!read_msg(&body, now, hdr->saved_at, &m,
+			if (!read_msg(&body, now, hdr->saved_at, true, &m,
 				      &expired) || body.left)
 				return bad(err, errlen, record,
 					   "not a retained message");

@@ -185,6 +185,41 @@ TEST_F(snapshot, bad_record_refuses_all)
 	EXPECT_EQ(0, self->seen.count);
 }
 
+/* An empty retained message is a deletion: none is ever saved. */
+TEST_F(snapshot, empty_retained_refused)
+{
+	static const uint8_t empty[] = { 0, 1, 't', 0 };
+	struct kmqtt_nl_msg m = { .data = empty, .len = sizeof(empty) };
+
+	snapshot_put_retained(&self->buf, &m, NOW);
+	EXPECT_EQ(-EBADMSG, read_all(self));
+	EXPECT_STREQ("record 2: not a retained message", self->err);
+	EXPECT_EQ(0, self->seen.count);
+}
+
+/*
+ * A client may publish an empty message, and have an empty will: queued
+ * or pending, each is a session's like any other.
+ */
+TEST_F(snapshot, empty_session_messages_kept)
+{
+	static const uint8_t empty[] = { 0, 1, 't', 0 };
+	struct kmqtt_nl_session_msg sm = {
+		.client_id = "e",
+		.m = { .qos = 1, .data = empty, .len = sizeof(empty) },
+	};
+
+	snapshot_put_session_msg(&self->buf, &sm, NOW);
+	sm.will = true;
+	snapshot_put_session_msg(&self->buf, &sm, NOW);
+	ASSERT_EQ(0, read_all(self)) TH_LOG("%s", self->err);
+	ASSERT_EQ(2, self->seen.n_msgs);
+	EXPECT_FALSE(self->seen.msgs[0].will);
+	EXPECT_EQ(sizeof(empty), self->seen.msgs[0].m.len);
+	EXPECT_TRUE(self->seen.msgs[1].will);
+	EXPECT_EQ(sizeof(empty), self->seen.msgs[1].m.len);
+}
+
 TEST_F(snapshot, unknown_type_refused)
 {
 	persist_put_u8(&self->buf, 99);

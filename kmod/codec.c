@@ -129,8 +129,7 @@ int kmqtt_codec_parse_stored(const u8 *data, u32 len,
 			     struct kmqtt_publish *pub)
 {
 	if (kmqtt_codec_parse_publish(0, data, len, true, pub) ||
-	    !pub->topic_len || pub->props.forward_len != pub->props.len ||
-	    !pub->payload_len)
+	    !pub->topic_len || pub->props.forward_len != pub->props.len)
 		return -EINVAL;
 	return 0;
 }

@@ -59,8 +59,9 @@ int kmqtt_codec_parse_publish(u8 flags, const u8 *body, u32 len, bool v5,
 /*
  * A message in the form the module stores and snapshots carry it
  * (KMQTT_A_MSG_DATA): the body of a 5.0 PUBLISH at QoS 0 with a topic
- * name, only properties that are passed on as they are, and a payload.
- * Returns 0 with @pub, or -EINVAL.
+ * name, only properties that are passed on as they are, and a payload,
+ * which may be empty (a queued message or a will; a retained one never
+ * is).  Returns 0 with @pub, or -EINVAL.
  */
 int kmqtt_codec_parse_stored(const u8 *data, u32 len,
 			     struct kmqtt_publish *pub);

@@ -1556,6 +1556,12 @@ static int kmqtt_netlink_set_retained(struct sk_buff *skb,
 				       "not a message with a topic name, properties to pass on and a payload");
 		return PTR_ERR(msg);
 	}
+	/* An empty one clears its topic: none is ever stored. */
+	if (!kmqtt_msg_payload_len(msg)) {
+		kmqtt_msg_put(msg);
+		NL_SET_ERR_MSG(info->extack, "an empty retained message");
+		return -EINVAL;
+	}
 	ret = kmqtt_retain_store(&broker->retained, msg,
 				 READ_ONCE(broker->limits.max_retained),
 				 READ_ONCE(broker->limits.max_retained_bytes));

@@ -471,6 +471,51 @@ TEST_F(persist, pending_wills_survive_module_reload)
 }
 
 /*
+ * A client may publish an empty message and have an empty will: one
+ * queued for an offline session and one pending come back like any
+ * other, and the rest of the snapshot with them.
+ */
+TEST_F(persist, empty_messages_survive_module_reload)
+{
+	struct mqtt_connect_opts device = { .client_id = "empty-dev" };
+	struct mqtt_connect_opts willing = {
+		.client_id = "empty-will", .will_topic = "empty/will",
+		.will_payload = "", .will_len = 0, .will_qos = 1,
+	};
+	int fd, pub;
+
+	ASSERT_EQ(0, broker_start_config(&self->broker, self->config));
+	fd = mqtt_client_connect(self->broker.port, &device, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt_subscribe_qos(fd, 1, "empty/#", 1));
+	close(fd);
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, "empty-dev",
+					     KMQTT_SESSION_OFFLINE,
+					     MQTT_TEST_TIMEOUT_MS));
+	pub = mqtt_client_open(self->broker.port, "empty-pub", 0);
+	ASSERT_LE(0, pub);
+	ASSERT_EQ(0, mqtt_publish(pub, "empty/queued", "", &at_qos1));
+	close(pub);
+	self->fd = mqtt_client_connect(self->broker.port, &willing, NULL);
+	ASSERT_LE(0, self->fd);
+	broker_stop(&self->broker, false);
+	reload_module(_metadata, self);
+	close(self->fd);
+	self->fd = -1;
+
+	ASSERT_EQ(0, broker_start_config(&self->broker, self->config));
+	ASSERT_EQ(0, broker_wait_log(&self->broker,
+				     "Restored 0 retained messages, 2 sessions, 1 subscriptions and 2 messages of sessions",
+				     1, MQTT_TEST_TIMEOUT_MS));
+	fd = mqtt_client_connect(self->broker.port, &device, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt_expect_message(fd, "empty/queued", "", &at_qos1));
+	/* The will went out at the restore, into the queue after it. */
+	ASSERT_EQ(0, mqtt_expect_message(fd, "empty/will", "", &at_qos1));
+	close(fd);
+}
+
+/*
  * Without an exit to save at (kmqttd killed), what autosave wrote is
  * what comes back.
  */

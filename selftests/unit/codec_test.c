@@ -635,7 +635,8 @@ TEST(publish5_properties)
 
 /*
  * The stored form of a message (snapshots): a QoS 0 5.0 PUBLISH body with
- * a topic name, properties passed on as they are, and a payload.
+ * a topic name, properties passed on as they are, and a payload, which
+ * may be empty.
  */
 TEST(stored_message)
 {
@@ -665,11 +666,17 @@ TEST(stored_message)
 						    &pub));
 	EXPECT_EQ(-EINVAL, kmqtt_codec_parse_stored(wildcard,
 						    sizeof(wildcard), &pub));
-	EXPECT_EQ(-EINVAL, kmqtt_codec_parse_stored(empty, sizeof(empty),
-						    &pub));
-	/* Every shorter prefix of a good one is refused, none is read past. */
-	for (n = 0; n < sizeof(good); n++)
+	/* Queued messages and wills may be empty. */
+	ASSERT_EQ(0, kmqtt_codec_parse_stored(empty, sizeof(empty), &pub));
+	EXPECT_EQ(0, pub.payload_len);
+	/*
+	 * Every shorter prefix of a good one is refused, none is read past;
+	 * but the one without the payload, an empty message.
+	 */
+	for (n = 0; n < sizeof(good) - 1; n++)
 		EXPECT_EQ(-EINVAL, kmqtt_codec_parse_stored(good, n, &pub));
+	ASSERT_EQ(0, kmqtt_codec_parse_stored(good, n, &pub));
+	EXPECT_EQ(0, pub.payload_len);
 }
 
 /* MQTT-3.8.3-5: retain handling 3 and the reserved bits are malformed. */
