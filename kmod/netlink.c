@@ -25,6 +25,7 @@
 #include "delivery.h"
 #include "msg.h"
 #include "netlink.h"
+#include "publish.h"
 #include "retain.h"
 #include "session.h"
 
@@ -123,6 +124,13 @@ static const struct nla_policy kmqtt_auth_policy[KMQTT_A_MAX + 1] = {
 
 static const struct nla_policy kmqtt_set_retained_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_QOS] = NLA_POLICY_MAX(NLA_U8, 2),
+	[KMQTT_A_MSG_DATA] = { .type = NLA_BINARY, .len = KMQTT_MSG_DATA_MAX },
+	[KMQTT_A_MSG_EXPIRY] = NLA_POLICY_MIN(NLA_U32, 1),
+};
+
+static const struct nla_policy kmqtt_publish_policy[KMQTT_A_MAX + 1] = {
+	[KMQTT_A_QOS] = NLA_POLICY_MAX(NLA_U8, 2),
+	[KMQTT_A_RETAIN] = NLA_POLICY_MAX(NLA_U8, 1),
 	[KMQTT_A_MSG_DATA] = { .type = NLA_BINARY, .len = KMQTT_MSG_DATA_MAX },
 	[KMQTT_A_MSG_EXPIRY] = NLA_POLICY_MIN(NLA_U32, 1),
 };
@@ -1525,37 +1533,46 @@ static u8 *kmqtt_netlink_msg_data(struct genl_info *info, u32 *len)
 	return data;
 }
 
-static int kmqtt_netlink_set_retained(struct sk_buff *skb,
-				      struct genl_info *info)
+/* The message of a request: QOS, MSG_DATA parts, MSG_EXPIRY if any. */
+static struct kmqtt_msg *kmqtt_netlink_msg(struct genl_info *info)
 {
 	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
 	struct nlattr **attrs = info->attrs;
 	struct kmqtt_msg *msg;
 	u32 len, expiry = 0;
 	u8 *data;
-	int ret;
 
 	if (GENL_REQ_ATTR_CHECK(info, KMQTT_A_QOS))
-		return -EINVAL;
+		return ERR_PTR(-EINVAL);
+	if (attrs[KMQTT_A_MSG_EXPIRY])
+		expiry = nla_get_u32(attrs[KMQTT_A_MSG_EXPIRY]);
+	data = kmqtt_netlink_msg_data(info, &len);
+	if (IS_ERR(data))
+		return ERR_CAST(data);
+	msg = kmqtt_msg_restore(broker, data, len,
+				nla_get_u8(attrs[KMQTT_A_QOS]), expiry);
+	kvfree(data);
+	if (PTR_ERR_OR_ZERO(msg) == -EINVAL)
+		NL_SET_ERR_MSG(info->extack,
+			       "not a message: a topic name, then properties a PUBLISH passes on");
+	return msg;
+}
+
+static int kmqtt_netlink_set_retained(struct sk_buff *skb,
+				      struct genl_info *info)
+{
+	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
+	struct kmqtt_msg *msg;
+	int ret;
+
 	if (!READ_ONCE(broker->limits.retain_available)) {
 		NL_SET_ERR_MSG(info->extack,
 			       "retained messages are not available (RETAIN_AVAILABLE 0)");
 		return -EOPNOTSUPP;
 	}
-	if (attrs[KMQTT_A_MSG_EXPIRY])
-		expiry = nla_get_u32(attrs[KMQTT_A_MSG_EXPIRY]);
-	data = kmqtt_netlink_msg_data(info, &len);
-	if (IS_ERR(data))
-		return PTR_ERR(data);
-	msg = kmqtt_msg_restore(broker, data, len,
-				nla_get_u8(attrs[KMQTT_A_QOS]), expiry);
-	kvfree(data);
-	if (IS_ERR(msg)) {
-		if (PTR_ERR(msg) == -EINVAL)
-			NL_SET_ERR_MSG(info->extack,
-				       "not a message with a topic name, properties to pass on and a payload");
+	msg = kmqtt_netlink_msg(info);
+	if (IS_ERR(msg))
 		return PTR_ERR(msg);
-	}
 	/* An empty one clears its topic: none is ever stored. */
 	if (!kmqtt_msg_payload_len(msg)) {
 		kmqtt_msg_put(msg);
@@ -1568,6 +1585,42 @@ static int kmqtt_netlink_set_retained(struct sk_buff *skb,
 	kmqtt_msg_put(msg);
 	if (ret == -ENOSPC)
 		NL_SET_ERR_MSG(info->extack, "retained message limit reached");
+	return ret;
+}
+
+/*
+ * A message of the broker's own (bridge notifications, $SYS topics): to
+ * every matching subscription, under no client's rules.  A retained one
+ * the store refuses was delivered all the same: its error says so.
+ */
+static int kmqtt_netlink_publish(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
+	const struct nlattr *retain = info->attrs[KMQTT_A_RETAIN];
+	struct kmqtt_fanout fanout = {};
+	struct kmqtt_msg *msg;
+	int ret;
+
+	msg = kmqtt_netlink_msg(info);
+	ret = PTR_ERR_OR_ZERO(msg);
+	if (!ret) {
+		ret = kmqtt_publish_msg(broker, msg,
+					retain && nla_get_u8(retain), NULL,
+					&fanout);
+		kmqtt_msg_put(msg);
+		kmqtt_fanout_free(broker, &fanout);
+	}
+	if (ret == -ENOSPC) {
+		NL_SET_ERR_MSG(info->extack, "memory limit reached");
+	} else if (!ret && fanout.retain_err == -EOPNOTSUPP) {
+		NL_SET_ERR_MSG(info->extack,
+			       "delivered, not stored: RETAIN_AVAILABLE is 0");
+		ret = fanout.retain_err;
+	} else if (!ret && fanout.retain_err) {
+		NL_SET_ERR_MSG(info->extack,
+			       "delivered, not stored: a retained limit or no memory");
+		ret = fanout.retain_err;
+	}
 	return ret;
 }
 
@@ -1603,8 +1656,6 @@ static int kmqtt_netlink_set_session_msg(struct sk_buff *skb,
 	struct nlattr **attrs = info->attrs;
 	struct nlattr *id = attrs[KMQTT_A_CLIENT_ID];
 	struct kmqtt_delivery_record rec = { 0 };
-	u32 len;
-	u8 *data;
 	int ret;
 
 	if (GENL_REQ_ATTR_CHECK(info, KMQTT_A_CLIENT_ID) ||
@@ -1637,19 +1688,9 @@ static int kmqtt_netlink_set_session_msg(struct sk_buff *skb,
 	ret = kmqtt_netlink_sub_ids(info, &rec);
 	if (ret)
 		return ret;
-	data = kmqtt_netlink_msg_data(info, &len);
-	if (IS_ERR(data))
-		return PTR_ERR(data);
-	rec.msg = kmqtt_msg_restore(broker, data, len, rec.qos,
-				    attrs[KMQTT_A_MSG_EXPIRY] ?
-				    nla_get_u32(attrs[KMQTT_A_MSG_EXPIRY]) : 0);
-	kvfree(data);
-	if (IS_ERR(rec.msg)) {
-		if (PTR_ERR(rec.msg) == -EINVAL)
-			NL_SET_ERR_MSG(info->extack,
-				       "not a message with a topic name, properties to pass on and a payload");
+	rec.msg = kmqtt_netlink_msg(info);
+	if (IS_ERR(rec.msg))
 		return PTR_ERR(rec.msg);
-	}
 	ret = kmqtt_session_restore_message(broker, nla_data(id), nla_len(id),
 					    &rec);
 	kmqtt_msg_put(rec.msg);
@@ -1845,6 +1886,8 @@ static int kmqtt_netlink_doit(struct sk_buff *skb, struct genl_info *info)
 		return kmqtt_netlink_auth(skb, info);
 	case KMQTT_CMD_SET_RETAINED:
 		return kmqtt_netlink_set_retained(skb, info);
+	case KMQTT_CMD_PUBLISH:
+		return kmqtt_netlink_publish(skb, info);
 	case KMQTT_CMD_SET_SESSION:
 		return kmqtt_netlink_set_session(skb, info);
 	case KMQTT_CMD_SET_SUBSCRIPTION:
@@ -2013,6 +2056,13 @@ static const struct genl_ops kmqtt_netlink_ops[] = {
 		.cmd = KMQTT_CMD_SET_SESSION_QOS2,
 		.doit = kmqtt_netlink_doit,
 		.policy = kmqtt_set_session_qos2_policy,
+		.maxattr = KMQTT_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KMQTT_CMD_PUBLISH,
+		.doit = kmqtt_netlink_doit,
+		.policy = kmqtt_publish_policy,
 		.maxattr = KMQTT_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},

@@ -199,11 +199,17 @@ int kmqtt_publish_msg(struct kmqtt_broker *broker, struct kmqtt_msg *msg,
 	else
 		kmqtt_fanout_trim(broker, f, KMQTT_FANOUT_KEEP);
 
-	if (retain && READ_ONCE(limits->retain_available) &&
-	    kmqtt_retain_store(&broker->retained, msg,
-			       READ_ONCE(limits->max_retained),
-			       READ_ONCE(limits->max_retained_bytes)))
-		net_info_ratelimited("kmqtt: retained message not stored: limit reached\n");
+	f->retain_err = 0;
+	if (retain && !READ_ONCE(limits->retain_available))
+		f->retain_err = -EOPNOTSUPP;
+	else if (retain)
+		f->retain_err = kmqtt_retain_store(&broker->retained, msg,
+						   READ_ONCE(limits->max_retained),
+						   READ_ONCE(limits->max_retained_bytes));
+	if (f->retain_err && f->retain_err != -EOPNOTSUPP)
+		net_info_ratelimited("kmqtt: retained message not stored: %s\n",
+				     f->retain_err == -ENOSPC ?
+				     "limit reached" : "out of memory");
 	return 0;
 
 fail:

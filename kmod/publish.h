@@ -24,6 +24,12 @@ struct kmqtt_fanout {
 	u32 cap_spare;
 	u32 last_n;		/* sessions the last message matched */
 	size_t refused;		/* bytes the memory limit last refused */
+	/*
+	 * Why the last retained message was not stored: -EOPNOTSUPP
+	 * (RETAIN_AVAILABLE 0), -ENOSPC (a retained limit) or -ENOMEM; 0
+	 * when it was.
+	 */
+	int retain_err;
 };
 
 void kmqtt_fanout_free(struct kmqtt_broker *broker, struct kmqtt_fanout *f);
@@ -46,7 +52,8 @@ int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub,
  * session @from (NULL: none, as for a will) which its No Local
  * subscriptions do not get it back; process context, may sleep.  Returns
  * 0, -ENOSPC (f->refused bytes refused) or -ENOMEM, with nothing
- * delivered or stored.  f->last_n is then the number of sessions matched.
+ * delivered or stored.  f->last_n is then the number of sessions matched,
+ * and f->retain_err says whether a retained one was stored.
  */
 int kmqtt_publish_msg(struct kmqtt_broker *broker, struct kmqtt_msg *msg,
 		      bool retain, struct kmqtt_session *from,

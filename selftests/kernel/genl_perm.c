@@ -160,6 +160,16 @@ TEST_F(genl_perm, auth_answer)
 				      MQTT_RC_SUCCESS, NULL, 0));
 }
 
+/* A message the broker sends as its own: the operator's alone. */
+TEST_F(genl_perm, publish)
+{
+	static const uint8_t data[] = { 0, 6, 'p', 'e', 'r', 'm', '/', 'p', 0,
+					'x' };
+	struct kmqtt_nl_msg m = { .data = data, .len = sizeof(data) };
+
+	ASSERT_EQ(variant->expect, kmqtt_nl_publish(&self->genl.nl, &m, false));
+}
+
 TEST_F(genl_perm, join_events_group)
 {
 	ASSERT_EQ(variant->expect, kmqtt_genl_join_events(&self->genl));

@@ -22,7 +22,7 @@
 static const char *const used_topics[] = {
 	"ret/a", "ret/b", "ret/c/d", "ret/e", "ret/q", "ret/lim/1",
 	"ret/lim/2", "ret/lim/3", "ret/off", "ret/big", "$ret/sys",
-	"ret/exp",
+	"ret/exp", "$ret/state",
 };
 
 #define N_USED	(sizeof(used_topics) / sizeof(used_topics[0]))
@@ -572,6 +572,126 @@ TEST_F(retain, snapshot_restore_refuses_what_is_not_a_message)
 	}
 	EXPECT_EQ(-ENOSPC, kmqtt_nl_set_retained(&self->genl.nl, &m));
 	EXPECT_EQ(base ? base : 1, retained_count(_metadata, &self->genl));
+}
+
+/*
+ * The broker's own messages (KMQTT_CMD_PUBLISH: bridge notifications,
+ * $SYS topics) go to every matching subscription at its QoS, a "$" topic
+ * not to "#" (MQTT-4.7.2-1); retained, one is stored, and an empty one
+ * clears it.
+ */
+TEST_F(retain, broker_publish_delivers_and_retains)
+{
+	uint64_t base = retained_count(_metadata, &self->genl);
+	struct kmqtt_nl_msg m = { .qos = 1 };
+	uint8_t buf[64];
+	int all, late;
+
+	m.data = buf;
+	ASSERT_EQ(0, mqtt_subscribe_qos(self->sub, 1, "$ret/#", 1));
+	all = mqtt_client_open(self->broker.port, "ret-all", 0);
+	ASSERT_LE(0, all);
+	ASSERT_EQ(0, mqtt_subscribe(all, 1, "#"));
+	m.len = stored_form(buf, "$ret/state", "1");
+	ASSERT_EQ(0, kmqtt_nl_publish(&self->genl.nl, &m, true))
+		TH_LOG("%s", self->genl.nl.error);
+	ASSERT_EQ(0, mqtt_expect_message(self->sub, "$ret/state", "1",
+					 &at_qos1));
+	EXPECT_EQ(base + 1, retained_count(_metadata, &self->genl));
+	late = mqtt_client_open(self->broker.port, "ret-late", 0);
+	ASSERT_LE(0, late);
+	ASSERT_EQ(0, mqtt_subscribe(late, 1, "$ret/state"));
+	ASSERT_EQ(0, mqtt_expect_message(late, "$ret/state", "1",
+					 &retained0));
+	close(late);
+
+	/* Not retained: delivered, not stored. */
+	m.qos = 0;
+	m.len = stored_form(buf, "$ret/state", "2");
+	ASSERT_EQ(0, kmqtt_nl_publish(&self->genl.nl, &m, false));
+	ASSERT_EQ(0, mqtt_expect_message(self->sub, "$ret/state", "2",
+					 &at_qos0));
+	EXPECT_EQ(base + 1, retained_count(_metadata, &self->genl));
+	/* Empty and retained: delivered, and the stored one is gone. */
+	m.len = stored_form(buf, "$ret/state", "");
+	ASSERT_EQ(0, kmqtt_nl_publish(&self->genl.nl, &m, true));
+	ASSERT_EQ(0, mqtt_expect_message(self->sub, "$ret/state", "",
+					 &at_qos0));
+	EXPECT_EQ(base, retained_count(_metadata, &self->genl));
+
+	/*
+	 * "#" got none of them: the first it reads is this, published at
+	 * QoS 1, at its subscription's QoS 0.
+	 */
+	m.qos = 1;
+	m.len = stored_form(buf, "ret/a", "plain");
+	ASSERT_EQ(0, kmqtt_nl_publish(&self->genl.nl, &m, false));
+	ASSERT_EQ(0, mqtt_expect_message(all, "ret/a", "plain", &at_qos0));
+	close(all);
+}
+
+/*
+ * A retained message the store refuses is delivered all the same, and
+ * the request says it was not stored.
+ */
+TEST_F(retain, broker_publish_says_when_not_stored)
+{
+	uint64_t base = retained_count(_metadata, &self->genl);
+	struct kmqtt_nl_msg m = { .qos = 0 };
+	uint8_t buf[64];
+
+	m.data = buf;
+	m.len = stored_form(buf, "ret/lim/1", "over");
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl, KMQTT_LIMIT_MAX_RETAINED,
+					  base ? base : 1));
+	if (!base)
+		ASSERT_EQ(0, store_retained(self->pub, "ret/lim/2", "fill"));
+	/* On "ret/lim/1" only: none of the stored ones comes. */
+	ASSERT_EQ(0, mqtt_subscribe(self->sub, 1, "ret/lim/1"));
+	EXPECT_EQ(-ENOSPC, kmqtt_nl_publish(&self->genl.nl, &m, true));
+	ASSERT_EQ(0, mqtt_expect_message(self->sub, "ret/lim/1", "over",
+					 &at_qos0));
+	m.len = stored_form(buf, "ret/off", "off");
+	ASSERT_EQ(0, mqtt_subscribe(self->sub, 2, "ret/off"));
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_RETAIN_AVAILABLE, 0));
+	EXPECT_EQ(-EOPNOTSUPP, kmqtt_nl_publish(&self->genl.nl, &m, true));
+	ASSERT_EQ(0, mqtt_expect_message(self->sub, "ret/off", "off",
+					 &at_qos0));
+	EXPECT_EQ(base ? base : 1, retained_count(_metadata, &self->genl));
+}
+
+/* What is not a message, or finds no room, is refused and goes nowhere. */
+TEST_F(retain, broker_publish_refuses_what_is_not_a_message)
+{
+	struct kmqtt_nl_msg m = { .qos = 0 };
+	uint8_t buf[64];
+
+	m.data = buf;
+	ASSERT_EQ(0, mqtt_subscribe(self->sub, 1, "ret/#"));
+	m.len = stored_form(buf, "ret/+", "p");
+	EXPECT_EQ(-EINVAL, kmqtt_nl_publish(&self->genl.nl, &m, false));
+	m.len = 0;
+	EXPECT_EQ(-EINVAL, kmqtt_nl_publish(&self->genl.nl, &m, false));
+	m.len = stored_form(buf, "ret/q", "p");
+	m.qos = 3;
+	EXPECT_EQ(-ERANGE, kmqtt_nl_publish(&self->genl.nl, &m, false));
+	m.qos = 0;
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl, KMQTT_LIMIT_MEMORY, 1));
+	EXPECT_EQ(-ENOSPC, kmqtt_nl_publish(&self->genl.nl, &m, false));
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl, KMQTT_LIMIT_MEMORY,
+					  self->saved_limits[KMQTT_LIMIT_MEMORY]));
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_PACKET_SIZE,
+					  m.len - 1));
+	EXPECT_EQ(-EMSGSIZE, kmqtt_nl_publish(&self->genl.nl, &m, false));
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_PACKET_SIZE,
+					  self->saved_limits[KMQTT_LIMIT_MAX_PACKET_SIZE]));
+	m.len = stored_form(buf, "ret/e", "good");
+	ASSERT_EQ(0, kmqtt_nl_publish(&self->genl.nl, &m, false));
+	ASSERT_EQ(0, mqtt_expect_message(self->sub, "ret/e", "good",
+					 &at_qos0));
 }
 
 TEST_HARNESS_MAIN

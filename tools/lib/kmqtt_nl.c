@@ -1187,6 +1187,21 @@ int kmqtt_nl_set_retained(struct kmqtt_nl *nl, const struct kmqtt_nl_msg *m)
 	return run_request(nl, msg, &r);
 }
 
+int kmqtt_nl_publish(struct kmqtt_nl *nl, const struct kmqtt_nl_msg *m,
+		     bool retain)
+{
+	struct request r = { .name = "PUBLISH", .parse = parse_nothing };
+	struct nl_msg *msg;
+	int rc;
+
+	msg = new_msg_request(nl, KMQTT_CMD_PUBLISH, m, &rc);
+	if (!msg)
+		return rc;
+	if (nla_put_u8(msg, KMQTT_A_RETAIN, retain) || put_msg(msg, m))
+		return put_message_too_large(nl, msg, r.name);
+	return run_request(nl, msg, &r);
+}
+
 int kmqtt_nl_set_session_msg(struct kmqtt_nl *nl,
 			     const struct kmqtt_nl_session_msg *sm)
 {

@@ -303,6 +303,13 @@ int kmqtt_nl_dump_retained(struct kmqtt_nl *nl,
 int kmqtt_nl_set_retained(struct kmqtt_nl *nl, const struct kmqtt_nl_msg *m);
 
 /*
+ * Publish @m (its payload may be empty) as the broker itself, retained
+ * when @retain: bridge notifications, $SYS topics.
+ */
+int kmqtt_nl_publish(struct kmqtt_nl *nl, const struct kmqtt_nl_msg *m,
+		     bool retain);
+
+/*
  * A message on its way to a persistent session, for snapshots: m.qos is
  * the delivery's.  In flight when it has a packet id, else queued.
  */

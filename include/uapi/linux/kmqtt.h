@@ -177,6 +177,17 @@ enum kmqtt_cmd {
 	 * it is online.
 	 */
 	KMQTT_CMD_SET_SESSION_QOS2,
+	/*
+	 * doit: publish a message as the broker itself (bridge
+	 * notifications, $SYS topics): QOS, MSG_DATA (as SET_RETAINED has
+	 * it; the payload may be empty), optionally RETAIN and MSG_EXPIRY.
+	 * Every matching subscription gets it, no client's rules apply; a
+	 * retained one replaces, or empty clears, the one of its topic.
+	 * -ENOSPC: the memory limit, nothing delivered.  Delivered, but not
+	 * stored: -EOPNOTSUPP (RETAIN_AVAILABLE 0), -ENOSPC (a retained
+	 * limit).
+	 */
+	KMQTT_CMD_PUBLISH,
 
 	__KMQTT_CMD_MAX,
 };
