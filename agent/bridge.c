@@ -69,6 +69,12 @@ static uint8_t *put_string(uint8_t *p, const char *s)
 static const char notify_down[] = "0";
 static const char notify_up[] = "1";
 
+/* The remote broker holds the link's state too: its will, and "1". */
+static bool notify_remote(const struct config_bridge *b)
+{
+	return b->notifications && !b->notifications_local_only;
+}
+
 /*
  * CONNECT, with Mosquitto's bridge bit in the level when @private.  Its
  * fields are checked by config.c: every string fits in a u16 length
@@ -84,7 +90,7 @@ static uint8_t *connect_packet(const struct config_bridge *b, bool private,
 		     2 + strlen(b->remote_clientid);
 	uint8_t *buf, *p;
 
-	if (b->notifications) {
+	if (notify_remote(b)) {
 		flags |= MQTT_CONNECT_WILL | MQTT_CONNECT_WILL_RETAIN |
 			 1 << MQTT_CONNECT_WILL_QOS_SHIFT;
 		rem += 2 + strlen(b->notification_topic) +
@@ -107,7 +113,7 @@ static uint8_t *connect_packet(const struct config_bridge *b, bool private,
 	*p++ = flags;
 	p = kmqtt_codec_put_u16(p, b->keepalive);
 	p = put_string(p, b->remote_clientid);
-	if (b->notifications) {
+	if (notify_remote(b)) {
 		p = put_string(p, b->notification_topic);
 		p = put_string(p, notify_down);
 	}
@@ -128,7 +134,7 @@ static uint8_t *after_connack(const struct config_bridge *b, size_t *len)
 	size_t pub = 0, sub = 0, i;
 	uint8_t *buf, *p;
 
-	if (b->notifications)
+	if (notify_remote(b))
 		pub = 2 + strlen(b->notification_topic) + strlen(notify_up);
 	for (i = 0; i < b->topic_count; i++)
 		if (b->topics[i].direction & KMQTT_BRIDGE_IN)
@@ -274,6 +280,50 @@ static void bridge_close_socket(struct bridge *b)
 }
 
 /*
+ * The link's state on this broker, as Mosquitto publishes it: retained,
+ * at QoS 1, "0" from the start and "1" while the link is up.  Unlike
+ * Mosquitto, "0" again whenever the link goes.  Returns 0 or -errno.
+ */
+static int bridge_notify_local(struct bridges *bs,
+			       const struct config_bridge *c, bool up)
+{
+	const char *payload = up ? notify_up : notify_down;
+	size_t topic_len = strlen(c->notification_topic);
+	struct kmqtt_nl_msg m = { .qos = 1 };
+	uint8_t *data, *p;
+	int err;
+
+	if (!c->notifications)
+		return 0;
+	/* The stored form: topic, no properties, payload. */
+	m.len = 2 + topic_len + 1 + strlen(payload);
+	data = malloc(m.len);
+	if (!data) {
+		log_error("Bridge %s: notification: out of memory", c->name);
+		return -ENOMEM;
+	}
+	p = put_string(data, c->notification_topic);
+	*p++ = 0;
+	memcpy(p, payload, strlen(payload));
+	m.data = data;
+	err = bs->ops->publish(bs->nl, &m, true);
+	free(data);
+	if (err)
+		log_warning("Bridge %s: notification \"%s\" on %s: %s", c->name,
+			    payload, c->notification_topic,
+			    bs->nl->error[0] ? bs->nl->error : strerror(-err));
+	return err;
+}
+
+/* Publish the state of @b's link, now or, refused, a little later. */
+static void bridge_notify(struct bridge *b, bool up)
+{
+	b->notify_up = up;
+	b->notify_due = bridge_notify_local(b->set, b->cfg, up) != 0;
+	b->notify_retry_ms = loop_now_ms() + BRIDGE_NOTIFY_RETRY_MS;
+}
+
+/*
  * The attempt failed or the link closed: log why, in one line, and wait
  * restart_timeout before dialling @next_address, unless start_type once.
  */
@@ -379,6 +429,7 @@ static void bridge_attach(struct bridge *b)
 	b->state = BRIDGE_LINKED;
 	b->conn_id = reply.conn_id;
 	b->delay_s = c->restart_base;
+	bridge_notify(b, true);
 	log_verbose("Bridge %s: linked to %s as %s (connection %llu%s).",
 		    c->name, b->peer, c->local_clientid,
 		    (unsigned long long)b->conn_id, tls ? ", kernel TLS" : "");
@@ -653,13 +704,16 @@ static void bridge_free(struct bridge *b, bool disconnect)
 	if (disconnect && b->state == BRIDGE_LINKED) {
 		err = bs->ops->disconnect(bs->nl, b->cfg->local_clientid);
 		/* -ENOTCONN, -ENOENT: it closed already, its event on the way */
-		if (err && err != -ENOTCONN && err != -ENOENT)
+		if (err && err != -ENOTCONN && err != -ENOENT) {
 			log_error("Bridge %s: disconnecting %s: %s",
 				  b->cfg->name, b->cfg->local_clientid,
 				  bs->nl->error);
-		else
+		} else {
 			log_verbose("Bridge %s: disconnected for the new configuration.",
 				    b->cfg->name);
+			/* Once: the bridge is gone, nothing tries again. */
+			bridge_notify_local(bs, b->cfg, false);
+		}
 	}
 	free(b);
 }
@@ -707,6 +761,13 @@ int bridges_start(struct bridges *bs, const struct config *cfg,
 	if (err)
 		log_error("Bridges: listing the module's connections: %s; dialling every bridge.",
 			  bs->nl->error);
+	/*
+	 * An adopted link is up: "1" again, for a topic or a setting that
+	 * changed, or a kmqttd that published none.
+	 */
+	for (i = 0; i < bs->count; i++)
+		bridge_notify(bs->bridge[i],
+			      bs->bridge[i]->state == BRIDGE_LINKED);
 	return 0;
 }
 
@@ -741,8 +802,11 @@ void bridges_reload(struct bridges *bs, const struct config *next,
 		if (bs->bridge[j])
 			bridge_free(bs->bridge[j], true);
 	for (i = 0; i < next->bridge_count; i++) {
-		if (!kept[i])
+		if (!kept[i]) {
 			kept[i] = bridge_new(bs, &next->bridges[i], now_ms);
+			if (kept[i])
+				bridge_notify(kept[i], false);
+		}
 		if (kept[i])
 			kept[n++] = kept[i];
 		else
@@ -765,6 +829,8 @@ int bridges_timeout(const struct bridges *bs, uint64_t now_ms)
 		if (b->state != BRIDGE_LINKED && b->state != BRIDGE_STOPPED &&
 		    b->deadline_ms < soonest)
 			soonest = b->deadline_ms;
+		if (b->notify_due && b->notify_retry_ms < soonest)
+			soonest = b->notify_retry_ms;
 	}
 	if (soonest == UINT64_MAX)
 		return -1;
@@ -780,6 +846,8 @@ void bridges_expire(struct bridges *bs, uint64_t now_ms)
 	for (i = 0; i < bs->count; i++) {
 		struct bridge *b = bs->bridge[i];
 
+		if (b->notify_due && b->notify_retry_ms <= now_ms)
+			bridge_notify(b, b->notify_up);
 		if (b->deadline_ms > now_ms)
 			continue;
 		if (b->state == BRIDGE_IDLE)
@@ -803,6 +871,7 @@ void bridges_closed(struct bridges *bs, uint64_t conn_id, const char *why)
 		/* A kmqttd that adopted it never dialled: say which. */
 		if (!b->peer[0])
 			snprintf(b->peer, sizeof(b->peer), "the remote");
+		bridge_notify(b, false);
 		bridge_down(b, "link to", why,
 			    b->cfg->round_robin ? b->address + 1 : 0);
 	}

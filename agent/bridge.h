@@ -6,7 +6,8 @@
  * for its SUBACK) and hands the socket to kmqtt.ko, on kernel TLS for a
  * TLS link, which carries the link from there.
  * It dials again, after restart_timeout, when an attempt fails or the
- * module reports the link closed.  Driven by kmqttd's event loop.
+ * module reports the link closed, and publishes the link's state on this
+ * broker (notifications).  Driven by kmqttd's event loop.
  */
 #ifndef KMQTTD_BRIDGE_H
 #define KMQTTD_BRIDGE_H
@@ -24,6 +25,8 @@
 #define BRIDGE_TIMEOUT_MS	10000
 /* "[HOST]:PORT" in the log; a longer host name is cut. */
 #define BRIDGE_PEER_MAX		300
+/* A local notification the module refused is tried again this often. */
+#define BRIDGE_NOTIFY_RETRY_MS	1000
 
 /* The module's side; kmqtt_nl's functions, or a test's fakes. */
 struct bridge_ops {
@@ -34,6 +37,8 @@ struct bridge_ops {
 			  void (*fn)(const struct kmqtt_nl_conn *conn,
 				     void *arg),
 			  void *arg);
+	int (*publish)(struct kmqtt_nl *nl, const struct kmqtt_nl_msg *m,
+		       bool retain);
 };
 
 enum bridge_state {
@@ -66,6 +71,10 @@ struct bridge {
 	struct tls_client_ctx *tls_ctx;
 	struct tls_conn *tls;
 	uint32_t events;		/* what src is watched for */
+	/* The link's state on this broker, until it is published. */
+	bool notify_up;
+	bool notify_due;
+	uint64_t notify_retry_ms;
 };
 
 struct bridges {

@@ -961,12 +961,11 @@ static int handle_notifications(struct parser *p, const char *name,
 	return parse_bool(p, name, args, &p->bridge->notifications);
 }
 
-/* Local notifications are not made: only the remote ones may be asked. */
 static int handle_notifications_local_only(struct parser *p,
 					   const char *name, char *args)
 {
-	return require_value(p, name, args, "false",
-			     "kmqtt publishes no local notifications yet");
+	return parse_bool(p, name, args,
+			  &p->bridge->notifications_local_only);
 }
 
 static int handle_notification_topic(struct parser *p, const char *name,
@@ -1812,6 +1811,7 @@ bool config_bridge_equal(const struct config_bridge *a,
 	    a->start_once != b->start_once ||
 	    a->try_private != b->try_private ||
 	    a->notifications != b->notifications ||
+	    a->notifications_local_only != b->notifications_local_only ||
 	    !str_equal(a->notification_topic, b->notification_topic) ||
 	    a->proto_level != b->proto_level ||
 	    !str_equal(a->tls_cafile, b->tls_cafile) ||

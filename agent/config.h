@@ -116,6 +116,7 @@ struct config_bridge {
 	bool start_once;		/* start_type once: never restarted */
 	bool try_private;
 	bool notifications;
+	bool notifications_local_only;	/* none on the remote broker */
 	char *notification_topic;	/* default $SYS/broker/connection/... */
 	uint8_t proto_level;		/* MQTT_PROTO_V311 or MQTT_PROTO_V31 */
 	/*

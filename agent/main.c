@@ -367,6 +367,7 @@ static const struct bridge_ops bridge_nl_ops = {
 	.attach = kmqtt_nl_attach,
 	.disconnect = kmqtt_nl_disconnect,
 	.dump_conns = kmqtt_nl_dump_conns,
+	.publish = kmqtt_nl_publish,
 };
 
 /* Serve until SIGINT or SIGTERM; @policies are @a->cfg's. */

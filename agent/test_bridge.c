@@ -25,6 +25,7 @@
 
 #include "bridge.h"
 #include "config.h"
+#include "kmod/codec.h"
 #include "log.h"
 #include "loop.h"
 #include "test_tls_peer.h"
@@ -159,6 +160,7 @@ TEST_F(conf, defaults)
 	EXPECT_FALSE(b->start_once);
 	EXPECT_TRUE(b->try_private);
 	EXPECT_TRUE(b->notifications);
+	EXPECT_FALSE(b->notifications_local_only);
 	EXPECT_EQ(MQTT_PROTO_V311, b->proto_level);
 	/* the listener after it is still a listener */
 	EXPECT_EQ(1, self->c.cfg.listener_count);
@@ -188,7 +190,7 @@ TEST_F(conf, every_directive)
 		"notifications false\n"
 		"notification_topic state/edge\n"
 		"bridge_protocol_version mqttv31\n"
-		"notifications_local_only false\n"
+		"notifications_local_only true\n"
 		"connection two\n"
 		"address 10.0.0.3:1\n"
 		"topic x\n"
@@ -247,6 +249,7 @@ TEST_F(conf, every_directive)
 	EXPECT_TRUE(b->start_once);
 	EXPECT_FALSE(b->try_private);
 	EXPECT_FALSE(b->notifications);
+	EXPECT_TRUE(b->notifications_local_only);
 	EXPECT_STREQ("state/edge", b->notification_topic);
 	EXPECT_EQ(MQTT_PROTO_V31, b->proto_level);
 
@@ -375,8 +378,6 @@ TEST_F(conf, refusals)
 	    "bridge_tls_version tlsv1.1 is not supported: kernel TLS carries TLS 1.2 and 1.3 only");
 	BAD(MIN_BRIDGE "bridge_outgoing_retain false\n", 4,
 	    "bridge_outgoing_retain is not supported yet: kmqtt's bridges do not implement it");
-	BAD(MIN_BRIDGE "notifications_local_only true\n", 4,
-	    "notifications_local_only true is not supported: kmqtt publishes no local notifications yet");
 }
 
 /* Bridge TLS: off unless a CA is given, Mosquitto's defaults. */
@@ -532,6 +533,7 @@ TEST(bridge_equal)
 		{ LINE, MIN_BRIDGE "topic u in 1 l/ r2/\n", false },
 		{ LINE, LINE "keepalive_interval 61\n", false },
 		{ LINE, LINE "address h2\n", false },
+		{ LINE, LINE "notifications_local_only true\n", false },
 		/* each TLS setting counts, and TLS or not */
 		{ LINE TLS, LINE TLS, true },
 		{ LINE TLS, LINE "bridge_cafile ca2.pem\nbridge_certfile c.pem\n"
@@ -900,10 +902,46 @@ static int fake_dump_conns(struct kmqtt_nl *nl,
 	return 0;
 }
 
+/*
+ * The notifications published on this broker, "TOPIC PAYLOAD" each, and
+ * those refused (with @result, when set).
+ */
+static struct {
+	int calls;
+	char note[8][160];
+	bool all_retained_qos1;
+	int result;
+	int refused;
+} published;
+
+static int fake_publish(struct kmqtt_nl *nl, const struct kmqtt_nl_msg *m,
+			bool retain)
+{
+	struct kmqtt_publish pub;
+
+	(void)nl;
+	if (kmqtt_codec_parse_stored(m->data, m->len, &pub))
+		return -EINVAL;
+	if (published.result) {
+		published.refused++;
+		return published.result;
+	}
+	if (published.calls < 8)
+		snprintf(published.note[published.calls],
+			 sizeof(published.note[0]), "%.*s %.*s",
+			 (int)pub.topic_len, (const char *)pub.topic,
+			 (int)pub.payload_len, (const char *)pub.payload);
+	published.all_retained_qos1 &= retain && m->qos == 1 &&
+				       !pub.props.len;
+	published.calls++;
+	return 0;
+}
+
 static const struct bridge_ops fake_ops = {
 	.attach = fake_attach,
 	.disconnect = fake_disconnect,
 	.dump_conns = fake_dump_conns,
+	.publish = fake_publish,
 };
 
 FIXTURE(link) {
@@ -920,6 +958,8 @@ FIXTURE_SETUP(link)
 	conf_init(&self->c);
 	memset(&attach, 0, sizeof(attach));
 	memset(&disconnect, 0, sizeof(disconnect));
+	memset(&published, 0, sizeof(published));
+	published.all_retained_qos1 = true;
 	module_conn_count = 0;
 	memset(&self->nl, 0, sizeof(self->nl));
 	memset(&self->fb, 0, sizeof(self->fb));
@@ -1078,6 +1118,57 @@ TEST_F(link, handshake_bytes_and_attach)
 	EXPECT_EQ(-1, bridges_timeout(&self->bs, loop_now_ms()));
 	/* the socket is the module's: kmqttd's fd is closed */
 	EXPECT_EQ(-1, b->src.fd);
+	/* on this broker: "0" from the start, "1" once linked */
+	ASSERT_EQ(2, published.calls);
+	EXPECT_STREQ("$SYS/broker/connection/edge1/state 0", published.note[0]);
+	EXPECT_STREQ("$SYS/broker/connection/edge1/state 1", published.note[1]);
+	EXPECT_TRUE(published.all_retained_qos1);
+}
+
+/*
+ * notifications_local_only: no will and no "1" on the remote broker,
+ * the state on this one all the same.
+ */
+TEST_F(link, notifications_local_only)
+{
+	const struct bridge *b;
+	uint8_t want[128], *p;
+	size_t n;
+
+	start_broker(_metadata, self, 1);
+	self->fb.conn[0].reply = connack_ok_and_suback;
+	self->fb.conn[0].reply_len = 4;
+	ASSERT_EQ(0, load_with_port(&self->c,
+		"connection c\naddress 127.0.0.1:%s\nclientid e\n"
+		"try_private false\nnotifications_local_only true\n"
+		"notification_topic up/e\ntopic out/#\n", self->fb.port))
+		TH_LOG("%s", self->c.err);
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	b = self->bs.bridge[0];
+	ASSERT_TRUE(run_until(self, b, BRIDGE_LINKED));
+	fake_broker_stop(&self->fb);
+	self->fb_started = false;
+	p = want + 2;
+	p += put_str(p, "MQTT");
+	*p++ = 4;
+	*p++ = 0;
+	*p++ = 0;
+	*p++ = 60;
+	p += put_str(p, "e");
+	n = (size_t)(p - want);
+	want[0] = MQTT_CONNECT << 4;
+	want[1] = (uint8_t)(n - 2);
+	ASSERT_EQ(n, self->fb.conn[0].connect_len);
+	EXPECT_EQ(0, memcmp(want, self->fb.conn[0].connect, n));
+	EXPECT_EQ(0, self->fb.conn[0].after_len);
+	ASSERT_EQ(2, published.calls);
+	EXPECT_STREQ("up/e 0", published.note[0]);
+	EXPECT_STREQ("up/e 1", published.note[1]);
+	/* the link goes: "0" again */
+	bridges_closed(&self->bs, b->conn_id, "socket error");
+	ASSERT_EQ(3, published.calls);
+	EXPECT_STREQ("up/e 0", published.note[2]);
+	EXPECT_TRUE(published.all_retained_qos1);
 }
 
 /* MQTT 3.1, no bridge bit, no will, no "in" line: CONNECT alone. */
@@ -1113,6 +1204,7 @@ TEST_F(link, plain_v31_without_notifications)
 	ASSERT_EQ(n, self->fb.conn[0].connect_len);
 	EXPECT_EQ(0, memcmp(want, self->fb.conn[0].connect, n));
 	EXPECT_EQ(0, self->fb.conn[0].after_len);
+	EXPECT_EQ(0, published.calls);
 	EXPECT_EQ(MQTT_PROTO_V31, attach.proto_level);
 	EXPECT_TRUE(attach.clean_session);
 	EXPECT_STREQ("local.e", attach.client_id);
@@ -1299,6 +1391,7 @@ TEST_F(link, attach_failure_retries)
 TEST_F(link, link_closed_redials)
 {
 	struct bridge *b;
+	char want[160];
 
 	ASSERT_EQ(0, conf_load(&self->c,
 		"connection a\naddresses 127.0.0.1:1 127.0.0.1:2\ntopic t\n"
@@ -1314,10 +1407,20 @@ TEST_F(link, link_closed_redials)
 	ASSERT_EQ(3, self->bs.count);
 	self->bs.bridge[0]->address = 1;
 	self->bs.bridge[1]->address = 0;
+	/* adopted links are up: "1" again */
+	ASSERT_EQ(3, published.calls);
+	snprintf(want, sizeof(want), "%s 1",
+		 self->c.cfg.bridges[0].notification_topic);
+	EXPECT_STREQ(want, published.note[0]);
 	/* another connection's close is none of theirs */
 	bridges_closed(&self->bs, 70, "keepalive timeout");
 	EXPECT_EQ(BRIDGE_LINKED, self->bs.bridge[0]->state);
+	EXPECT_EQ(3, published.calls);
 	bridges_closed(&self->bs, 7, "keepalive timeout");
+	ASSERT_EQ(4, published.calls);
+	snprintf(want, sizeof(want), "%s 0",
+		 self->c.cfg.bridges[0].notification_topic);
+	EXPECT_STREQ(want, published.note[3]);
 	b = self->bs.bridge[0];
 	EXPECT_EQ(BRIDGE_IDLE, b->state);
 	EXPECT_EQ(0, b->address);		/* round_robin false */
@@ -1328,6 +1431,7 @@ TEST_F(link, link_closed_redials)
 	bridges_closed(&self->bs, 9, "keepalive timeout");
 	EXPECT_EQ(BRIDGE_STOPPED, self->bs.bridge[2]->state);
 	EXPECT_EQ(0, disconnect.calls);
+	EXPECT_EQ(6, published.calls);
 }
 
 /* A link an earlier kmqttd left attached is adopted, not dialled. */
@@ -1382,6 +1486,42 @@ TEST_F(link, resync_after_lost_events)
 	bridges_resync(&self->bs);
 	EXPECT_EQ(BRIDGE_LINKED, self->bs.bridge[0]->state);
 	EXPECT_EQ(BRIDGE_IDLE, self->bs.bridge[1]->state);
+	/* "1" for both at start, then "0" for lb's */
+	ASSERT_EQ(3, published.calls);
+	EXPECT_STRNE(published.note[0], published.note[1]);
+	EXPECT_EQ(0, strncmp(published.note[1], published.note[2],
+			     strlen(published.note[1]) - 1));
+	EXPECT_EQ('0', published.note[2][strlen(published.note[2]) - 1]);
+}
+
+/* A notification the module refused goes again a little later. */
+TEST_F(link, refused_notification_retried)
+{
+	const struct bridge *b;
+	uint64_t now = loop_now_ms();
+
+	ASSERT_EQ(0, conf_load(&self->c,
+		"connection a\naddress 127.0.0.1:1\ntopic t\n"
+		"local_clientid la\nnotification_topic state/a\n"));
+	module_conn(0, 1, "la", true);
+	module_conn_count = 1;
+	published.result = -ENOMEM;
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, now));
+	b = self->bs.bridge[0];
+	EXPECT_EQ(1, published.refused);
+	EXPECT_EQ(0, published.calls);
+	/* a linked bridge has no other deadline than the retry */
+	EXPECT_LE(now + BRIDGE_NOTIFY_RETRY_MS, b->notify_retry_ms);
+	EXPECT_GE(loop_now_ms() + BRIDGE_NOTIFY_RETRY_MS, b->notify_retry_ms);
+	EXPECT_EQ((int)(b->notify_retry_ms - now),
+		  bridges_timeout(&self->bs, now));
+	bridges_expire(&self->bs, now);
+	EXPECT_EQ(1, published.refused);
+	published.result = 0;
+	bridges_expire(&self->bs, b->notify_retry_ms);
+	ASSERT_EQ(1, published.calls);
+	EXPECT_STREQ("state/a 1", published.note[0]);
+	EXPECT_EQ(-1, bridges_timeout(&self->bs, b->notify_retry_ms));
 }
 
 /* SIGHUP: alike untouched, changed and removed disconnected, new started. */
@@ -1389,6 +1529,7 @@ TEST_F(link, reload)
 {
 	struct conf next;
 	struct bridge *same;
+	int i;
 
 	conf_init(&next);
 	ASSERT_EQ(0, conf_load(&self->c,
@@ -1410,9 +1551,21 @@ TEST_F(link, reload)
 		"local_clientid l-changed\n"
 		"connection same\naddress 127.0.0.1:1\ntopic t\n"
 		"local_clientid l-same\n"));
+	EXPECT_EQ(3, published.calls);
 	bridges_reload(&self->bs, &next.cfg, loop_now_ms());
 	ASSERT_EQ(3, self->bs.count);
 	EXPECT_EQ(2, disconnect.calls);
+	/*
+	 * "0" for the links that went (changed, gone), then for the bridges
+	 * that start (new, changed): changed's topic twice.
+	 */
+	ASSERT_EQ(7, published.calls);
+	for (i = 3; i < 7; i++)
+		EXPECT_EQ('0', published.note[i][strlen(published.note[i]) - 1]);
+	EXPECT_STREQ(published.note[3], published.note[6]);
+	EXPECT_STRNE(published.note[3], published.note[4]);
+	EXPECT_STRNE(published.note[3], published.note[5]);
+	EXPECT_STRNE(published.note[4], published.note[5]);
 	EXPECT_STREQ("l-changed", disconnect.client_id[0]);
 	EXPECT_STREQ("l-gone", disconnect.client_id[1]);
 	/* in the order of the new file; the same one untouched */

@@ -952,7 +952,7 @@ static const struct mosquitto_directive mosquitto_directives[] = {
 	{ BRIDGE "local_username x\n", IGNORED },
 	{ BRIDGE "notifications true\n", SUPPORTED },
 	{ BRIDGE "notifications_local_only false\n", SUPPORTED },
-	{ BRIDGE "notifications_local_only true\n", REFUSED },
+	{ BRIDGE "notifications_local_only true\n", SUPPORTED },
 	{ BRIDGE "notification_topic t\n", SUPPORTED },
 	{ BRIDGE "remote_clientid x\n", SUPPORTED },
 	{ BRIDGE "remote_username u\nremote_password x\n", SUPPORTED },
