@@ -1354,8 +1354,8 @@ int kmqtt_nl_subscribe(struct kmqtt_nl *nl, kmqtt_nl_closed_fn fn, void *arg)
 		err = nl_socket_set_buffer_size(nl->events, EVENTS_RCVBUF, 0);
 	/*
 	 * SO_RCVBUF is capped by net.core.rmem_max (208 KiB by default);
-	 * joining the group takes CAP_NET_ADMIN, which lifts the cap.
-	 * Without it, the capped size stays.
+	 * SO_RCVBUFFORCE is not, for CAP_NET_ADMIN, which kmqttd has for
+	 * every request.  Without it, the capped size stays.
 	 */
 	if (!err)
 		setsockopt(nl_socket_get_fd(nl->events), SOL_SOCKET,
