@@ -6,20 +6,28 @@
  * back one request each; the file is
  * agent/persist_file.c's, its records agent/snapshot.c's.
  */
+#define _GNU_SOURCE		/* close_range() */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 
 #include "log.h"
+#include "loop.h"
 #include "persist.h"
 #include "persist_file.h"
 #include "snapshot.h"
 
 /* How often autosave_on_changes reads the module's counters. */
 #define PERSIST_CHANGES_POLL_MS	1000
+/* How often an autosave under way is looked at. */
+#define PERSIST_SAVER_POLL_MS	100
 
 void persist_init(struct persist *p, struct kmqtt_nl *nl)
 {
@@ -210,8 +218,10 @@ static int save_records(struct persist *p, struct save_walk *w)
 	return 0;
 }
 
-int persist_save(struct persist *p)
+/* A save in this process, with p->nl. */
+static int save(struct persist *p)
 {
+	uint64_t start_ms = loop_now_ms();
 	struct snapshot_header hdr;
 	struct kmqtt_nl_info info;
 	struct persist_buf buf;
@@ -242,9 +252,10 @@ int persist_save(struct persist *p)
 	}
 	if (!rc) {
 		p->changes_saved = changes_of(&info);
-		log_verbose("Saved %zu retained messages, %zu sessions, %zu subscriptions and %zu messages of sessions to %s/%s.",
+		log_verbose("Saved %zu retained messages, %zu sessions, %zu subscriptions and %zu messages of sessions to %s/%s (%zu bytes in %llu ms).",
 			    walk.retained, walk.sessions, walk.subscriptions,
-			    walk.session_msgs, p->dir, p->name);
+			    walk.session_msgs, p->dir, p->name, buf.len,
+			    (unsigned long long)(loop_now_ms() - start_ms));
 	}
 	for (i = 0; i < walk.n_ids; i++)
 		free(walk.ids[i]);
@@ -252,6 +263,88 @@ int persist_save(struct persist *p)
 	persist_buf_free(&walk.qos2);
 	persist_buf_free(&buf);
 	return rc;
+}
+
+/* The autosave's child: a netlink socket of its own, one save. */
+static void saver_run(struct persist *p, pid_t parent)
+{
+	struct kmqtt_nl nl;
+	sigset_t none;
+
+	/* Not outliving kmqttd: its successor's save waits for this one. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+		_exit(1);
+	/*
+	 * None of kmqttd's descriptors but the log (stderr): a client or a
+	 * listener kmqttd closes must close, not live on here for the save.
+	 * kmqttd's signals, which it blocks for its signalfd, stop this too.
+	 */
+	close_range(3, ~0U, 0);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (kmqtt_nl_open(&nl)) {
+		log_error("Autosave: %s", nl.error);
+		_exit(1);
+	}
+	p->nl = &nl;
+	_exit(save(p) ? 1 : 0);
+}
+
+/* An autosave of the module's state when its count was @changes. */
+static void saver_start(struct persist *p, uint64_t changes)
+{
+	pid_t parent = getpid(), pid;
+
+	/* What the log holds goes out once, not once per process. */
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		log_error("Autosave: fork: %s; saving in kmqttd's loop.",
+			  strerror(errno));
+		save(p);
+		return;
+	}
+	if (!pid)
+		saver_run(p, parent);
+	log_verbose("Autosave to %s/%s: started (process %d).", p->dir,
+		    p->name, (int)pid);
+	p->saver = pid;
+	p->saver_changes = changes;
+}
+
+/* The autosave's end, if it is over or, @wait, once it is. */
+static void saver_reap(struct persist *p, bool wait)
+{
+	int status;
+	pid_t pid;
+
+	if (!p->saver)
+		return;
+	pid = waitpid(p->saver, &status, wait ? 0 : WNOHANG);
+	if (!pid)
+		return;
+	if (pid == p->saver && WIFEXITED(status) && !WEXITSTATUS(status))
+		p->changes_saved = p->saver_changes;
+	else if (wait)
+		log_verbose("Autosave to %s/%s: stopped for the save at exit.",
+			    p->dir, p->name);
+	else if (pid == p->saver && WIFSIGNALED(status))
+		log_error("Autosave to %s/%s: killed by signal %d.", p->dir,
+			  p->name, WTERMSIG(status));
+	else
+		log_error("Autosave to %s/%s failed (see above).", p->dir,
+			  p->name);
+	p->saver = 0;
+}
+
+int persist_save(struct persist *p)
+{
+	/* Begun earlier than this one: it would add nothing. */
+	if (p->saver) {
+		kill(p->saver, SIGKILL);
+		saver_reap(p, true);
+	}
+	return save(p);
 }
 
 /* What a restore did with each kind of record. */
@@ -447,26 +540,34 @@ int persist_start(struct persist *p, uint64_t now_ms, char *err,
 
 int persist_timeout(const struct persist *p, uint64_t now_ms)
 {
+	uint64_t left;
+
 	if (!p->next_ms)
-		return -1;
+		return p->saver ? PERSIST_SAVER_POLL_MS : -1;
 	if (p->next_ms <= now_ms)
 		return 0;
-	return p->next_ms - now_ms > INT_MAX ? INT_MAX :
-	       (int)(p->next_ms - now_ms);
+	left = p->next_ms - now_ms;
+	if (p->saver && left > PERSIST_SAVER_POLL_MS)
+		left = PERSIST_SAVER_POLL_MS;
+	return left > INT_MAX ? INT_MAX : (int)left;
 }
 
 void persist_tick(struct persist *p, uint64_t now_ms)
 {
 	struct kmqtt_nl_info info;
 
+	saver_reap(p, false);
 	if (!p->next_ms || now_ms < p->next_ms)
 		return;
-	if (!p->on_changes) {
-		persist_save(p);
-	} else if (kmqtt_nl_get_info(p->nl, &info)) {
-		log_error("Autosave: %s", p->nl->error);
-	} else if (changes_of(&info) - p->changes_saved >= p->interval) {
-		persist_save(p);
+	/* One at a time: a save still under way skips this turn. */
+	if (p->saver) {
+		plan_next(p, now_ms);
+		return;
 	}
+	if (kmqtt_nl_get_info(p->nl, &info))
+		log_error("Autosave: %s", p->nl->error);
+	else if (!p->on_changes ||
+		 changes_of(&info) - p->changes_saved >= p->interval)
+		saver_start(p, changes_of(&info));
 	plan_next(p, now_ms);
 }

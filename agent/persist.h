@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "kmqtt_nl.h"
@@ -27,6 +28,13 @@ struct persist {
 	bool on_changes;
 	uint64_t next_ms;		/* loop_now_ms() of the next look */
 	uint64_t changes_saved;		/* the module's count when saved */
+	/*
+	 * An autosave under way in a child process, so that kmqttd's loop
+	 * goes on serving CONNECTs meanwhile: its pid (0: none), and the
+	 * module's count of changes when it began.
+	 */
+	pid_t saver;
+	uint64_t saver_changes;
 };
 
 void persist_init(struct persist *p, struct kmqtt_nl *nl);
@@ -49,13 +57,20 @@ int persist_configure(struct persist *p, const struct config_persistence *cfg,
 int persist_start(struct persist *p, uint64_t now_ms, char *err,
 		  size_t errlen);
 
-/* Save now (at exit); failures are logged.  Returns 0 or -errno. */
+/*
+ * Save now, in this process (at exit), after an autosave under way is
+ * stopped; failures are logged.  Returns 0 or -errno.
+ */
 int persist_save(struct persist *p);
 
 /* Milliseconds until persist_tick() has work, or -1. */
 int persist_timeout(const struct persist *p, uint64_t now_ms);
 
-/* Autosave, when it is due. */
+/*
+ * Autosave, when it is due: in a child process with a netlink socket of
+ * its own, which dies with kmqttd; one at a time.  Also reaps the child
+ * of the last one.
+ */
 void persist_tick(struct persist *p, uint64_t now_ms);
 
 #endif /* KMQTTD_PERSIST_H */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -353,19 +354,15 @@ static void fill_header(uint8_t *hdr, const void *data, size_t len)
 	store_be32(hdr + HDR_CRC, persist_crc32c(hdr, HDR_CRC));
 }
 
-int persist_file_save(const char *dir, const char *name, const void *data,
-		      size_t len, char *err, size_t errlen)
+/* persist_file_save(), under the lock. */
+static int save_locked(const char *dir, const char *name, const void *data,
+		       size_t len, char *err, size_t errlen)
 {
 	uint8_t hdr[PERSIST_FILE_HEADER_SIZE];
 	char path[PATH_MAX], tmp[PATH_MAX];
 	const char *step = "write";
 	int fd, rc;
 
-	/* What load would refuse is not written. */
-	if (len > PERSIST_FILE_MAX_LEN)
-		return fail(err, errlen, -EFBIG,
-			    "%s/%s: %zu bytes, more than %llu", dir, name, len,
-			    PERSIST_FILE_MAX_LEN);
 	rc = join(path, dir, name, "", err, errlen);
 	if (!rc)
 		rc = join(tmp, dir, name, ".new", err, errlen);
@@ -404,6 +401,39 @@ int persist_file_save(const char *dir, const char *name, const void *data,
 		return fail(err, errlen, rc, "%s: %s: %s", dir, step,
 			    strerror(-rc));
 	return 0;
+}
+
+int persist_file_save(const char *dir, const char *name, const void *data,
+		      size_t len, char *err, size_t errlen)
+{
+	char lock[PATH_MAX];
+	int fd, rc;
+
+	/* What load would refuse is not written. */
+	if (len > PERSIST_FILE_MAX_LEN)
+		return fail(err, errlen, -EFBIG,
+			    "%s/%s: %zu bytes, more than %llu", dir, name, len,
+			    PERSIST_FILE_MAX_LEN);
+	rc = join(lock, dir, name, ".lock", err, errlen);
+	if (rc)
+		return rc;
+	/*
+	 * One writer of NAME.new at a time: the autosave of a kmqttd just
+	 * killed may still be writing when the next kmqttd saves.
+	 */
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return fail(err, errlen, -errno, "%s: open: %s", lock,
+			    strerror(errno));
+	if (flock(fd, LOCK_EX)) {
+		rc = -errno;
+		close(fd);
+		return fail(err, errlen, rc, "%s: flock: %s", lock,
+			    strerror(-rc));
+	}
+	rc = save_locked(dir, name, data, len, err, errlen);
+	close(fd);
+	return rc;
 }
 
 /*

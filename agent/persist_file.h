@@ -77,9 +77,10 @@ bool persist_get_bytes(struct persist_reader *r, const uint8_t **data,
 		       uint32_t *len);
 
 /*
- * Replace @dir/@name with a snapshot of @len bytes at @data.  Returns 0,
- * or -errno with @err saying which step failed on which path; then
- * @dir/@name is as it was and @dir/@name.new is removed.  The one
+ * Replace @dir/@name with a snapshot of @len bytes at @data, holding an
+ * exclusive flock() on @dir/@name.lock meanwhile (another writer waits).
+ * Returns 0, or -errno with @err saying which step failed on which path;
+ * then @dir/@name is as it was and @dir/@name.new is removed.  The one
  * exception is when only the final fsync of @dir fails: the new snapshot
  * is in place but might not survive a crash.
  */

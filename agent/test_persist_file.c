@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -448,8 +450,8 @@ TEST_F(pf, save_load_round_trip)
 	ASSERT_EQ(0, save(self, big, MIB)) TH_LOG("%s", self->err);
 	expect_loads(_metadata, self, big, MIB);
 	free(big);
-	/* ., .. and NAME */
-	EXPECT_EQ(3, count_files(self->dir, "", NULL, 0));
+	/* ., .., NAME and NAME.lock: no NAME.new left */
+	EXPECT_EQ(4, count_files(self->dir, "", NULL, 0));
 }
 
 TEST_F(pf, load_missing)
@@ -584,6 +586,36 @@ TEST_F(pf, stale_new_file)
 	expect_loads(_metadata, self, "second", 6);
 }
 
+/*
+ * A save waits while another writer holds NAME.lock (the autosave of a
+ * kmqttd just killed), and goes on once it is let go.
+ */
+TEST_F(pf, save_waits_for_the_lock)
+{
+	char lock[160];
+	int fd, status;
+	pid_t pid;
+
+	snprintf(lock, sizeof(lock), "%s/" NAME ".lock", self->dir);
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, flock(fd, LOCK_EX));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* The lock stays the parent's: its own descriptor holds it. */
+		close(fd);
+		_exit(save(self, "second", 6) ? 1 : 0);
+	}
+	usleep(300000);
+	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
+	EXPECT_EQ(-1, access(self->path, F_OK));
+	close(fd);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	expect_loads(_metadata, self, "second", 6);
+}
+
 TEST_F(pf, save_into_missing_dir)
 {
 	char dir[128];
@@ -591,7 +623,7 @@ TEST_F(pf, save_into_missing_dir)
 	snprintf(dir, sizeof(dir), "%s/none", self->dir);
 	EXPECT_EQ(-ENOENT, persist_file_save(dir, NAME, SMALL, sizeof(SMALL),
 					     self->err, sizeof(self->err)));
-	EXPECT_NE(NULL, strstr(self->err, "none/" NAME ".new: open: "))
+	EXPECT_NE(NULL, strstr(self->err, "none/" NAME ".lock: open: "))
 		TH_LOG("%s", self->err);
 	EXPECT_EQ(-1, access(dir, F_OK));
 }

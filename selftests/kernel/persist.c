@@ -704,7 +704,8 @@ TEST_F(persist, reload_keeps_the_location)
 	store_messages(_metadata, self);
 	broker_stop(&self->broker, false);
 	EXPECT_EQ(0, count_files(other, "kmqtt.db"));
-	EXPECT_EQ(1, count_files(self->dir, "kmqtt.db"));
+	/* kmqtt.db and kmqtt.db.lock */
+	EXPECT_EQ(2, count_files(self->dir, "kmqtt.db"));
 	remove_dir(other);
 }
 
