@@ -21,7 +21,7 @@ KDIR ?= $(shell tools/vm/kdir)
 USER_CFLAGS := -O2 -g -Wall -Wextra -Werror
 export USER_CFLAGS
 
-.PHONY: all module agent tools deps check unit run clean checkpatch fuzz bench soak \
+.PHONY: all module agent tools deps check unit run clean checkpatch fuzz bench bench-save soak \
 	check-cluster
 
 all: module agent tools
@@ -60,6 +60,11 @@ checkpatch: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@tools/bench/run
+
+# Saves of 100000 sessions' queued messages (1 GiB): about 15 min.
+bench-save: deps
+	@$(MAKE) --no-print-directory all
+	@tools/bench/save-pause.sh
 
 # RabbitMQ is only installed for this target (tools/deps.sh --cluster).
 check-cluster: deps
