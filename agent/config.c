@@ -487,6 +487,13 @@ static int handle_autosave_on_changes(struct parser *p, const char *name,
 			  &p->cfg->persistence.autosave_on_changes);
 }
 
+static int handle_save_before_ack(struct parser *p, const char *name,
+				  char *args)
+{
+	return parse_bool(p, name, args,
+			  &p->cfg->persistence.save_before_ack);
+}
+
 static int handle_allow_anonymous(struct parser *p, const char *name,
 				  char *args)
 {
@@ -1234,6 +1241,7 @@ static const struct directive directives[] = {
 	{ "persistence_file", handle_persistence_file },
 	{ "autosave_interval", handle_autosave_interval },
 	{ "autosave_on_changes", handle_autosave_on_changes },
+	{ "kmqtt_save_before_ack", handle_save_before_ack },
 	{ "allow_anonymous", handle_allow_anonymous },
 	{ "password_file", handle_password_file },
 	{ "scram_file", handle_scram_file },

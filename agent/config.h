@@ -75,6 +75,8 @@ struct config_persistence {
 	/* Seconds, or changes with autosave_on_changes; 0: at exit only. */
 	unsigned int autosave_interval;
 	bool autosave_on_changes;
+	/* QoS 1/2 acks wait for a save that holds their message. */
+	bool save_before_ack;
 };
 
 /*

@@ -441,6 +441,16 @@ static int run(struct agent *a, struct auth_policies *policies)
 		rc = 1;
 		goto err_signals;
 	}
+	/* Also without persistence: an earlier kmqttd may have left some. */
+	if (persist_hold_acks(&a->persist) &&
+	    a->cfg.persistence.save_before_ack) {
+		fprintf(stderr, "kmqttd: kmqtt_save_before_ack: %s\n",
+			a->nl.error);
+		bridges_fini(&a->bridges);
+		listeners_close(&a->listeners);
+		rc = 1;
+		goto err_signals;
+	}
 
 	while (!a->stop) {
 		rc = loop_run_once(&a->loop, loop_timeout(a));

@@ -28,11 +28,54 @@
 #define PERSIST_CHANGES_POLL_MS	1000
 /* How often an autosave under way is looked at. */
 #define PERSIST_SAVER_POLL_MS	100
+/*
+ * kmqtt_save_before_ack: how often kmqttd looks for acks that wait for a
+ * save, and for the end of the save they wait for; after a failed save,
+ * how long they wait for the next try.
+ */
+#define PERSIST_ACK_POLL_MS	10
+#define PERSIST_ACK_RETRY_MS	1000
 
 void persist_init(struct persist *p, struct kmqtt_nl *nl)
 {
 	memset(p, 0, sizeof(*p));
 	p->nl = nl;
+}
+
+/*
+ * Tell the module whether acks wait for a save (@hold), and take it as
+ * kmqttd's setting once it knows.  Those an earlier kmqttd left waiting
+ * go out if they no longer do, or with the next save.
+ */
+static int hold_acks(struct persist *p, bool hold)
+{
+	struct kmqtt_nl_ack_hold out;
+	int rc = kmqtt_nl_ack_hold(p->nl, hold, 0, &out);
+
+	if (rc) {
+		log_error("kmqtt_save_before_ack: %s", p->nl->error);
+		return rc;
+	}
+	p->save_before_ack = hold;
+	p->next_ack_ms = 0;
+	return 0;
+}
+
+/*
+ * With kmqtt_save_before_ack, the number of the last ack held: a save
+ * that begins after this holds the messages of all up to it.  0: none.
+ */
+static uint64_t acks_to_release(struct persist *p)
+{
+	struct kmqtt_nl_ack_hold out;
+
+	if (!p->save_before_ack)
+		return 0;
+	if (kmqtt_nl_ack_hold(p->nl, -1, 0, &out)) {
+		log_error("kmqtt_save_before_ack: %s", p->nl->error);
+		return 0;
+	}
+	return out.seq;
 }
 
 static void plan_next(struct persist *p, uint64_t now_ms)
@@ -52,6 +95,14 @@ int persist_configure(struct persist *p, const struct config_persistence *cfg,
 	int rc = config_persistence_path(cfg, dir, sizeof(dir), name,
 					 sizeof(name));
 
+	/* Acks would wait for a save that never comes. */
+	if (cfg->save_before_ack &&
+	    !(p->configured ? p->enabled : cfg->enabled)) {
+		snprintf(err, errlen,
+			 "kmqtt_save_before_ack true needs persistence true%s",
+			 p->configured ? " at start" : "");
+		return -EINVAL;
+	}
 	if (rc) {
 		snprintf(err, errlen, "persistence_location%s: %s",
 			 cfg->file ? " and persistence_file" : "",
@@ -79,6 +130,13 @@ int persist_configure(struct persist *p, const struct config_persistence *cfg,
 		p->on_changes = cfg->autosave_on_changes;
 		plan_next(p, now_ms);
 	}
+	/* At start, persist_start() tells the module, once it saved. */
+	if (!p->configured)
+		p->save_before_ack = cfg->save_before_ack;
+	else if (p->save_before_ack != cfg->save_before_ack &&
+		 hold_acks(p, cfg->save_before_ack))
+		log_error("kmqtt_save_before_ack stays %s.",
+			  p->save_before_ack ? "true" : "false");
 	p->configured = true;
 	return 0;
 }
@@ -218,8 +276,11 @@ static int save_records(struct persist *p, struct save_walk *w)
 	return 0;
 }
 
-/* A save in this process, with p->nl. */
-static int save(struct persist *p)
+/*
+ * A save in this process, with p->nl; then the acks numbered up to
+ * @ack_seq (0: none), read before it began, go out.
+ */
+static int save(struct persist *p, uint64_t ack_seq)
 {
 	uint64_t start_ms = loop_now_ms();
 	struct snapshot_header hdr;
@@ -250,13 +311,24 @@ static int save(struct persist *p)
 		if (rc)
 			log_error("Saving: %s", err);
 	}
-	if (!rc) {
+	if (!rc && ack_seq) {
+		struct kmqtt_nl_ack_hold out;
+
+		rc = kmqtt_nl_ack_hold(p->nl, -1, ack_seq, &out);
+		if (rc)
+			log_error("Saving %s/%s: sending the acks it holds: %s",
+				  p->dir, p->name, p->nl->error);
+		else if (ack_seq > p->ack_saved)
+			p->ack_saved = ack_seq;
+	}
+	if (!rc)
 		p->changes_saved = changes_of(&info);
+	/* Saves for held acks come many a second: the slow ones are news. */
+	if (!rc && (!ack_seq || loop_now_ms() - start_ms >= 1000))
 		log_verbose("Saved %zu retained messages, %zu sessions, %zu subscriptions and %zu messages of sessions to %s/%s (%zu bytes in %llu ms).",
 			    walk.retained, walk.sessions, walk.subscriptions,
 			    walk.session_msgs, p->dir, p->name, buf.len,
 			    (unsigned long long)(loop_now_ms() - start_ms));
-	}
 	for (i = 0; i < walk.n_ids; i++)
 		free(walk.ids[i]);
 	free(walk.ids);
@@ -287,11 +359,15 @@ static void saver_run(struct persist *p, pid_t parent)
 		_exit(1);
 	}
 	p->nl = &nl;
-	_exit(save(p) ? 1 : 0);
+	_exit(save(p, p->saver_ack_seq) ? 1 : 0);
 }
 
-/* An autosave of the module's state when its count was @changes. */
-static void saver_start(struct persist *p, uint64_t changes)
+/*
+ * An autosave of the module's state when its count was @changes, which
+ * sends the acks numbered up to @ack_seq.
+ */
+static void saver_start(struct persist *p, uint64_t changes,
+			uint64_t ack_seq)
 {
 	pid_t parent = getpid(), pid;
 
@@ -301,13 +377,17 @@ static void saver_start(struct persist *p, uint64_t changes)
 	if (pid < 0) {
 		log_error("Autosave: fork: %s; saving in kmqttd's loop.",
 			  strerror(errno));
-		save(p);
+		save(p, ack_seq);
+		/* Not a save in the loop per poll while fork fails. */
+		p->next_ack_ms = loop_now_ms() + PERSIST_ACK_RETRY_MS;
 		return;
 	}
+	p->saver_ack_seq = ack_seq;
 	if (!pid)
 		saver_run(p, parent);
-	log_verbose("Autosave to %s/%s: started (process %d).", p->dir,
-		    p->name, (int)pid);
+	if (!p->save_before_ack)
+		log_verbose("Autosave to %s/%s: started (process %d).",
+			    p->dir, p->name, (int)pid);
 	p->saver = pid;
 	p->saver_changes = changes;
 }
@@ -323,9 +403,16 @@ static void saver_reap(struct persist *p, bool wait)
 	pid = waitpid(p->saver, &status, wait ? 0 : WNOHANG);
 	if (!pid)
 		return;
-	if (pid == p->saver && WIFEXITED(status) && !WEXITSTATUS(status))
+	if (pid == p->saver && WIFEXITED(status) && !WEXITSTATUS(status)) {
 		p->changes_saved = p->saver_changes;
-	else if (wait)
+		if (p->saver_ack_seq > p->ack_saved)
+			p->ack_saved = p->saver_ack_seq;
+		p->saver = 0;
+		return;
+	}
+	/* Held acks wait a while: not a save per poll while it fails. */
+	p->next_ack_ms = loop_now_ms() + PERSIST_ACK_RETRY_MS;
+	if (wait)
 		log_verbose("Autosave to %s/%s: stopped for the save at exit.",
 			    p->dir, p->name);
 	else if (pid == p->saver && WIFSIGNALED(status))
@@ -344,7 +431,7 @@ int persist_save(struct persist *p)
 		kill(p->saver, SIGKILL);
 		saver_reap(p, true);
 	}
-	return save(p);
+	return save(p, acks_to_release(p));
 }
 
 /* What a restore did with each kind of record. */
@@ -531,25 +618,58 @@ int persist_start(struct persist *p, uint64_t now_ms, char *err,
 	}
 	/* From now on the file names this module's state. */
 	rc = persist_save(p);
-	if (rc)
+	if (rc) {
 		snprintf(err, errlen, "cannot save to %s/%s (see above)",
 			 p->dir, p->name);
+		return rc;
+	}
 	plan_next(p, now_ms);
-	return rc;
+	return 0;
+}
+
+int persist_hold_acks(struct persist *p)
+{
+	return hold_acks(p, p->save_before_ack);
 }
 
 int persist_timeout(const struct persist *p, uint64_t now_ms)
 {
-	uint64_t left;
+	uint64_t due = p->next_ms, left;	/* 0: nothing due */
 
-	if (!p->next_ms)
-		return p->saver ? PERSIST_SAVER_POLL_MS : -1;
-	if (p->next_ms <= now_ms)
+	if (p->saver) {
+		left = p->save_before_ack ? PERSIST_ACK_POLL_MS :
+		       PERSIST_SAVER_POLL_MS;
+		if (!due || due > now_ms + left)
+			due = now_ms + left;
+	} else if (p->save_before_ack && (!due || p->next_ack_ms < due)) {
+		due = p->next_ack_ms ? p->next_ack_ms : now_ms;
+	}
+	if (!due)
+		return -1;
+	if (due <= now_ms)
 		return 0;
-	left = p->next_ms - now_ms;
-	if (p->saver && left > PERSIST_SAVER_POLL_MS)
-		left = PERSIST_SAVER_POLL_MS;
+	left = due - now_ms;
 	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* kmqtt_save_before_ack: a save, if acks wait for one. */
+static void save_held_acks(struct persist *p, uint64_t now_ms)
+{
+	struct kmqtt_nl_ack_hold out;
+	struct kmqtt_nl_info info;
+
+	p->next_ack_ms = now_ms + PERSIST_ACK_POLL_MS;
+	if (kmqtt_nl_ack_hold(p->nl, -1, 0, &out) ||
+	    (out.seq > p->ack_saved && kmqtt_nl_get_info(p->nl, &info))) {
+		log_error("kmqtt_save_before_ack: %s", p->nl->error);
+		p->next_ack_ms = now_ms + PERSIST_ACK_RETRY_MS;
+		return;
+	}
+	if (out.seq > p->ack_saved)
+		saver_start(p, changes_of(&info), out.seq);
+	else if (out.seq < p->ack_saved)
+		/* A module loaded anew numbers from 1 again. */
+		p->ack_saved = out.seq;
 }
 
 void persist_tick(struct persist *p, uint64_t now_ms)
@@ -557,6 +677,8 @@ void persist_tick(struct persist *p, uint64_t now_ms)
 	struct kmqtt_nl_info info;
 
 	saver_reap(p, false);
+	if (p->save_before_ack && !p->saver && now_ms >= p->next_ack_ms)
+		save_held_acks(p, now_ms);
 	if (!p->next_ms || now_ms < p->next_ms)
 		return;
 	/* One at a time: a save still under way skips this turn. */
@@ -568,6 +690,6 @@ void persist_tick(struct persist *p, uint64_t now_ms)
 		log_error("Autosave: %s", p->nl->error);
 	else if (!p->on_changes ||
 		 changes_of(&info) - p->changes_saved >= p->interval)
-		saver_start(p, changes_of(&info));
+		saver_start(p, changes_of(&info), acks_to_release(p));
 	plan_next(p, now_ms);
 }

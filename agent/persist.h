@@ -35,12 +35,24 @@ struct persist {
 	 */
 	pid_t saver;
 	uint64_t saver_changes;
+	/*
+	 * kmqtt_save_before_ack: the module holds QoS 1/2 acks until a save
+	 * holds their message, and kmqttd saves whenever some wait.  The
+	 * number of the last ack held when the autosave under way began,
+	 * which it sends (0: none), the last one a save sent, and when to
+	 * look for held acks next.
+	 */
+	bool save_before_ack;
+	uint64_t saver_ack_seq;
+	uint64_t ack_saved;
+	uint64_t next_ack_ms;
 };
 
 void persist_init(struct persist *p, struct kmqtt_nl *nl);
 
 /*
- * Take @cfg's settings at start.  On reload, only the autosave ones:
+ * Take @cfg's settings at start.  On reload, only the autosave ones and
+ * kmqtt_save_before_ack (given to the module at once):
  * where the snapshot is, and whether there is one, is kept until
  * kmqttd restarts (a warning says so).  Returns 0, or -EINVAL with @err
  * when they name no file.
@@ -58,6 +70,14 @@ int persist_start(struct persist *p, uint64_t now_ms, char *err,
 		  size_t errlen);
 
 /*
+ * Tell the module whether to hold acks, once kmqttd is about to serve
+ * (a start that fails does not leave them held for a kmqttd that is
+ * gone); those an earlier kmqttd left held go out if they no longer are.
+ * Returns 0 or -errno, logged.
+ */
+int persist_hold_acks(struct persist *p);
+
+/*
  * Save now, in this process (at exit), after an autosave under way is
  * stopped; failures are logged.  Returns 0 or -errno.
  */
@@ -67,9 +87,9 @@ int persist_save(struct persist *p);
 int persist_timeout(const struct persist *p, uint64_t now_ms);
 
 /*
- * Autosave, when it is due: in a child process with a netlink socket of
- * its own, which dies with kmqttd; one at a time.  Also reaps the child
- * of the last one.
+ * Autosave, when it is due or, with kmqtt_save_before_ack, when acks
+ * wait: in a child process with a netlink socket of its own, which dies
+ * with kmqttd; one at a time.  Also reaps the child of the last one.
  */
 void persist_tick(struct persist *p, uint64_t now_ms);
 

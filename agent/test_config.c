@@ -594,6 +594,7 @@ TEST_F(config, persistence)
 	EXPECT_FALSE(self->cfg.persistence.enabled);
 	EXPECT_EQ(1800, self->cfg.persistence.autosave_interval);
 	EXPECT_FALSE(self->cfg.persistence.autosave_on_changes);
+	EXPECT_FALSE(self->cfg.persistence.save_before_ack);
 	ASSERT_EQ(0, config_persistence_path(&self->cfg.persistence, dir,
 					     sizeof(dir), name, sizeof(name)));
 	EXPECT_STREQ(".", dir);
@@ -602,10 +603,11 @@ TEST_F(config, persistence)
 
 	LOAD_OK("persistence true\npersistence_location /var/lib/kmqtt\n"
 		"persistence_file state.db\nautosave_interval 0\n"
-		"autosave_on_changes true\n");
+		"autosave_on_changes true\nkmqtt_save_before_ack true\n");
 	EXPECT_TRUE(self->cfg.persistence.enabled);
 	EXPECT_EQ(0, self->cfg.persistence.autosave_interval);
 	EXPECT_TRUE(self->cfg.persistence.autosave_on_changes);
+	EXPECT_TRUE(self->cfg.persistence.save_before_ack);
 	ASSERT_EQ(0, config_persistence_path(&self->cfg.persistence, dir,
 					     sizeof(dir), name, sizeof(name)));
 	EXPECT_STREQ("/var/lib/kmqtt", dir);

@@ -10,6 +10,7 @@
 #include <linux/random.h>
 #include <net/netns/generic.h>
 
+#include "ack_hold.h"
 #include "broker.h"
 #include "conn.h"
 #include "session.h"
@@ -157,6 +158,7 @@ static int __net_init kmqtt_broker_net_init(struct net *net)
 	spin_lock_init(&broker->paused_lock);
 	INIT_LIST_HEAD(&broker->paused);
 	INIT_DELAYED_WORK(&broker->resume_work, kmqtt_broker_resume_work);
+	kmqtt_ack_hold_init(broker);
 	atomic64_set(&broker->acl_denied, 0);
 	return 0;
 }

@@ -144,6 +144,18 @@ struct kmqtt_broker {
 	struct list_head paused;	/* of kmqtt_conn.paused_node */
 	struct delayed_work resume_work;
 
+	/*
+	 * Acks held until saved (ack_hold.c): whether they are, the number
+	 * of the last one held and of the last one a save holds, and the
+	 * connections with some held.  Under ack_lock.
+	 */
+	spinlock_t ack_lock;
+	bool hold_acks;
+	u64 ack_seq;
+	u64 ack_saved;
+	u64 acks_held;
+	struct list_head ack_conns;	/* of kmqtt_conn.ack_node */
+
 	/* Messages not delivered, by reason (rare). */
 	atomic64_t dropped[KMQTT_DROP_COUNT];
 	/* Publishes, deliveries and subscriptions the access rules refused. */

@@ -25,6 +25,7 @@
 #include <linux/string.h>
 #include <kmqtt/mqtt.h>
 
+#include "ack_hold.h"
 #include "acl.h"
 #include "alias.h"
 #include "auth.h"
@@ -259,6 +260,8 @@ static void kmqtt_conn_close_work(struct work_struct *work)
 	spin_lock_bh(&broker->paused_lock);
 	list_del_init(&conn->paused_node);
 	spin_unlock_bh(&broker->paused_lock);
+	/* A save's release queues it no more either. */
+	kmqtt_ack_hold_forget(conn);
 
 	cancel_work_sync(&conn->rx_work);
 	cancel_work_sync(&conn->tx_work);
@@ -329,6 +332,8 @@ static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
 	INIT_DELAYED_WORK(&conn->keepalive_work, kmqtt_conn_keepalive_work);
 	INIT_DELAYED_WORK(&conn->auth_work, kmqtt_auth_timeout_work);
 	INIT_LIST_HEAD(&conn->paused_node);
+	INIT_LIST_HEAD(&conn->acks_held);
+	INIT_LIST_HEAD(&conn->ack_node);
 	spin_lock_init(&conn->tx_lock);
 	INIT_LIST_HEAD(&conn->tx_queue);
 	INIT_LIST_HEAD(&conn->tx_sending);

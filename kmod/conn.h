@@ -161,6 +161,17 @@ struct kmqtt_conn {
 	size_t refused;			/* rx_work: what the limit refused */
 	unsigned long paused_until;	/* retry time, 0: memory; paused_lock */
 	u32 retry_ms;			/* rx_work: its last retry's wait */
+	/*
+	 * Acks held until saved (ack_hold.c), in the order of their
+	 * PUBLISH, all under broker->ack_lock (n_acks_held is also read by
+	 * rx_work without it): whether rx_work waits for some to go out
+	 * (F_PAUSED set), and whether the connection is closing.
+	 */
+	struct list_head acks_held;
+	u32 n_acks_held;
+	struct list_head ack_node;	/* in broker->ack_conns */
+	bool ack_waiting;
+	bool ack_stopped;
 
 	/* Transmit side. */
 	spinlock_t tx_lock;
@@ -186,7 +197,8 @@ struct kmqtt_conn {
 enum {
 	KMQTT_CONN_F_ATTACHED,		/* attach is done: close_work may run */
 	KMQTT_CONN_F_CLOSE_QUEUED,	/* close_work queued, once for all */
-	KMQTT_CONN_F_PAUSED,		/* in broker->paused: not read */
+	/* not read: in broker->paused, or waiting for acks (ack_hold.c) */
+	KMQTT_CONN_F_PAUSED,
 };
 
 /* conn->close_reason until kmqtt_conn_close() */

@@ -15,6 +15,7 @@
 #include <kmqtt/mqtt.h>
 #include <linux/kmqtt.h>
 
+#include "ack_hold.h"
 #include "acl.h"
 #include "auth.h"
 #include "bridge.h"
@@ -133,6 +134,11 @@ static const struct nla_policy kmqtt_publish_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_RETAIN] = NLA_POLICY_MAX(NLA_U8, 1),
 	[KMQTT_A_MSG_DATA] = { .type = NLA_BINARY, .len = KMQTT_MSG_DATA_MAX },
 	[KMQTT_A_MSG_EXPIRY] = NLA_POLICY_MIN(NLA_U32, 1),
+};
+
+static const struct nla_policy kmqtt_ack_hold_policy[KMQTT_A_MAX + 1] = {
+	[KMQTT_A_HOLD_ACKS] = NLA_POLICY_MAX(NLA_U8, 1),
+	[KMQTT_A_ACK_SEQ] = { .type = NLA_U64 },
 };
 
 static const struct nla_policy kmqtt_set_session_policy[KMQTT_A_MAX + 1] = {
@@ -810,6 +816,9 @@ static int kmqtt_netlink_put_totals(struct sk_buff *skb,
 	totals[KMQTT_STAT_RETAINED_BYTES] = READ_ONCE(broker->retained.bytes);
 	totals[KMQTT_STAT_MEMORY] = percpu_counter_sum_positive(&broker->memory);
 	totals[KMQTT_STAT_ACL_DENIED] = atomic64_read(&broker->acl_denied);
+	spin_lock(&broker->ack_lock);
+	totals[KMQTT_STAT_ACKS_HELD] = broker->acks_held;
+	spin_unlock(&broker->ack_lock);
 	spin_lock_bh(&broker->paused_lock);
 	list_for_each(pos, &broker->paused)
 		totals[KMQTT_STAT_PUBLISHERS_PAUSED]++;
@@ -876,6 +885,41 @@ static int kmqtt_netlink_get_info(struct sk_buff *skb, struct genl_info *info)
 			      KMQTT_A_PAD) ||
 	    kmqtt_netlink_put_totals(reply, broker) ||
 	    kmqtt_netlink_put_limits(reply, &broker->limits)) {
+		nlmsg_free(reply);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(reply, hdr);
+	return genlmsg_reply(reply, info);
+}
+
+static int kmqtt_netlink_ack_hold(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
+	struct nlattr *saved = info->attrs[KMQTT_A_ACK_SEQ];
+	struct nlattr *hold = info->attrs[KMQTT_A_HOLD_ACKS];
+	struct sk_buff *reply;
+	bool holding;
+	void *hdr;
+	u64 seq;
+	int ret;
+
+	reply = genlmsg_new(nla_total_size(sizeof(u8)) +
+			    nla_total_size_64bit(sizeof(u64)), GFP_KERNEL);
+	if (!reply)
+		return -ENOMEM;
+	ret = kmqtt_ack_hold_set(broker, hold ? nla_get_u8(hold) : -1,
+				 saved ? nla_get_u64(saved) : 0, &seq,
+				 &holding);
+	if (ret) {
+		NL_SET_ERR_MSG_ATTR(info->extack, saved,
+				    "past the last ack held");
+		nlmsg_free(reply);
+		return ret;
+	}
+	hdr = genlmsg_put_reply(reply, info, &kmqtt_family, 0,
+				KMQTT_CMD_ACK_HOLD);
+	if (!hdr || nla_put_u8(reply, KMQTT_A_HOLD_ACKS, holding) ||
+	    nla_put_u64_64bit(reply, KMQTT_A_ACK_SEQ, seq, KMQTT_A_PAD)) {
 		nlmsg_free(reply);
 		return -EMSGSIZE;
 	}
@@ -1888,6 +1932,8 @@ static int kmqtt_netlink_doit(struct sk_buff *skb, struct genl_info *info)
 		return kmqtt_netlink_set_retained(skb, info);
 	case KMQTT_CMD_PUBLISH:
 		return kmqtt_netlink_publish(skb, info);
+	case KMQTT_CMD_ACK_HOLD:
+		return kmqtt_netlink_ack_hold(skb, info);
 	case KMQTT_CMD_SET_SESSION:
 		return kmqtt_netlink_set_session(skb, info);
 	case KMQTT_CMD_SET_SUBSCRIPTION:
@@ -2063,6 +2109,13 @@ static const struct genl_ops kmqtt_netlink_ops[] = {
 		.cmd = KMQTT_CMD_PUBLISH,
 		.doit = kmqtt_netlink_doit,
 		.policy = kmqtt_publish_policy,
+		.maxattr = KMQTT_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KMQTT_CMD_ACK_HOLD,
+		.doit = kmqtt_netlink_doit,
+		.policy = kmqtt_ack_hold_policy,
 		.maxattr = KMQTT_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},

@@ -10,6 +10,7 @@
 #include <linux/net.h>
 #include <kmqtt/mqtt.h>
 
+#include "ack_hold.h"
 #include "alias.h"
 #include "auth.h"
 #include "bridge.h"
@@ -64,6 +65,9 @@ static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 	if (ret)
 		return kmqtt_conn_violation(conn, kmqtt_conn_parse_reason(ret),
 					    "malformed PUBLISH");
+	/* Not read while its acks wait for a save, as many as it may have. */
+	if (pub.qos && kmqtt_ack_hold_wait(conn))
+		return -EAGAIN;
 	if (kmqtt_conn_v5(conn)) {
 		ret = kmqtt_alias_apply(conn, &pub);
 		if (ret)
@@ -134,9 +138,9 @@ static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 	/* 5.0: a PUBREC with an error ends the flow; no PUBREL follows. */
 	if (pub.qos == 2 && reason >= MQTT_RC_UNSPECIFIED_ERROR)
 		kmqtt_delivery_qos2_released(conn->session, pub.packet_id);
-	return kmqtt_send_ack(conn, ack,
-			      pub.qos == 1 ? MQTT_PUBACK : MQTT_PUBREC,
-			      pub.packet_id, reason);
+	return kmqtt_ack_hold_send(conn, ack,
+				   pub.qos == 1 ? MQTT_PUBACK : MQTT_PUBREC,
+				   pub.packet_id, reason);
 free_ack:
 	if (ack)
 		kmqtt_send_free_control(conn->broker, ack);

@@ -15,7 +15,9 @@ struct kmqtt_conn;
 /*
  * Handle the packet @hdr, @body of @conn.  Returns 0; -ENOSPC (the memory
  * limit refused conn->refused bytes) or -ENOMEM, to run it again later on
- * the same packet; -EINPROGRESS when it takes more runs; or an error that
+ * the same packet; -EAGAIN when the connection waits for its acks to go
+ * out (ack_hold.c), which runs it again on the same packet then;
+ * -EINPROGRESS when it takes more runs; or an error that
  * closes the connection (-EPROTO: the client broke the protocol, -ENOBUFS:
  * it does not read its acks).
  */

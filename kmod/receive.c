@@ -99,7 +99,8 @@ static int kmqtt_receive_reserve(struct kmqtt_conn *conn)
 
 /*
  * Handle the complete packets in the buffer, at most *@packets of them,
- * and keep the remainder.  Returns -EAGAIN when it paused the connection,
+ * and keep the remainder.  Returns -EAGAIN when it paused the connection
+ * (broker.c for memory, ack_hold.c for acks waiting for a save),
  * or -EINPROGRESS when a packet takes more than this run or the run's
  * packets are spent: either way the next packet stays at the head of the
  * buffer.

@@ -176,6 +176,31 @@ static int kmqtt_send_control(struct kmqtt_conn *conn,
 	return ret;
 }
 
+bool kmqtt_send_control_room(struct kmqtt_conn *conn, u32 more)
+{
+	bool room;
+
+	spin_lock(&conn->tx_lock);
+	room = conn->tx_controls + more <= KMQTT_MAX_QUEUED_CONTROLS;
+	spin_unlock(&conn->tx_lock);
+	return room;
+}
+
+bool kmqtt_send_held(struct kmqtt_conn *conn, struct list_head *acks, u32 n)
+{
+	bool queued;
+
+	spin_lock(&conn->tx_lock);
+	queued = !conn->tx_dead;
+	if (queued) {
+		list_splice_tail_init(acks, &conn->tx_queue);
+		conn->tx_controls += n;
+		queue_work(kmqtt_wq, &conn->tx_work);
+	}
+	spin_unlock(&conn->tx_lock);
+	return queued;
+}
+
 int kmqtt_send_ack(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
 		   u8 type, u16 packet_id, u8 reason)
 {

@@ -66,6 +66,7 @@ struct kmqtt_txent {
 	bool counted;			/* QoS 0 PUBLISH, against the limits */
 	bool connack;			/* its end marks conn->connack_sent */
 	bool in_delivery;		/* else allocated on its own */
+	u32 ack_seq;			/* held ack: low bits of its number */
 };
 
 /*
@@ -128,6 +129,19 @@ void kmqtt_send_free_control(struct kmqtt_broker *broker,
  */
 int kmqtt_send_ack(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
 		   u8 type, u16 packet_id, u8 reason);
+
+/*
+ * May @more acks still be queued after those queued now, under the bound
+ * of a client that does not read them?  Never sleeps.
+ */
+bool kmqtt_send_control_room(struct kmqtt_conn *conn, u32 more);
+
+/*
+ * Queue the @n acks on @acks, which were held until saved (ack_hold.c),
+ * in their order.  False: @conn is closing, they stay on @acks for the
+ * caller to free.  Never sleeps.
+ */
+bool kmqtt_send_held(struct kmqtt_conn *conn, struct list_head *acks, u32 n);
 
 /*
  * SUBACK, or a 5.0 UNSUBACK (@type), with the @n return or reason @codes

@@ -314,6 +314,7 @@ TEST_F(counters, kmqttctl_shows_every_total)
 		{ "publishers_paused", KMQTT_STAT_PUBLISHERS_PAUSED },
 		{ "acl_denied", KMQTT_STAT_ACL_DENIED },
 		{ "retained_bytes", KMQTT_STAT_RETAINED_BYTES },
+		{ "acks_held", KMQTT_STAT_ACKS_HELD },
 	};
 	char json[16384];
 	uint64_t stats[KMQTT_STAT_MAX + 1];

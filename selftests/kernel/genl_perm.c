@@ -170,6 +170,15 @@ TEST_F(genl_perm, publish)
 	ASSERT_EQ(variant->expect, kmqtt_nl_publish(&self->genl.nl, &m, false));
 }
 
+/* Whether acks wait for a save: kmqttd's persistence alone decides. */
+TEST_F(genl_perm, ack_hold)
+{
+	struct kmqtt_nl_ack_hold out;
+
+	ASSERT_EQ(variant->expect,
+		  kmqtt_nl_ack_hold(&self->genl.nl, -1, 0, &out));
+}
+
 TEST_F(genl_perm, join_events_group)
 {
 	ASSERT_EQ(variant->expect, kmqtt_genl_join_events(&self->genl));

@@ -540,6 +540,83 @@ TEST_F(persist, autosave_before_a_crash)
 	expect_messages(_metadata, self);
 }
 
+/*
+ * kmqtt_save_before_ack, no autosave: every QoS 1/2 message acknowledged
+ * was saved first, so kmqttd killed the moment the last ack came loses
+ * none of them.  A QoS 1 PUBLISH after the QoS 0 one of store_messages()
+ * gets that saved too.  Without the option only the save at start,
+ * before any message, would be there to restore.
+ */
+TEST_F(persist, acknowledged_means_saved)
+{
+	char config[320];
+	int fd;
+
+	snprintf(config, sizeof(config),
+		 "%sautosave_interval 0\nkmqtt_save_before_ack true\n",
+		 self->config);
+	ASSERT_EQ(0, broker_start_config(&self->broker, config));
+	store_messages(_metadata, self);
+	fd = mqtt_client_open(self->broker.port, "persist-last", 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt_publish(fd, "persist/nobody", "x", &at_qos1));
+	ASSERT_EQ(0, broker_kill(&self->broker));
+	close(fd);
+	reload_module(_metadata, self);
+	ASSERT_EQ(0, broker_restart(&self->broker));
+	ASSERT_EQ(0, broker_wait_log(&self->broker, RESTORED, 1,
+				     MQTT_TEST_TIMEOUT_MS));
+	expect_messages(_metadata, self);
+}
+
+/* Wait until the module holds acks (@hold) or not, as kmqttd told it. */
+static int wait_ack_hold(FIXTURE_DATA(persist) *self, bool hold)
+{
+	struct kmqtt_nl_ack_hold out;
+	int i, rc;
+
+	for (i = 0; i < MQTT_TEST_TIMEOUT_MS / 10; i++) {
+		rc = kmqtt_nl_ack_hold(&self->genl.nl, -1, 0, &out);
+		if (rc || out.hold == hold)
+			return rc;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
+/*
+ * A reload turns kmqtt_save_before_ack on and off; acks come either way
+ * (kmqttd saves for them while it is on).
+ */
+TEST_F(persist, save_before_ack_on_reload)
+{
+	char config[320];
+	int fd;
+
+	ASSERT_EQ(0, broker_start_config(&self->broker, self->config));
+	ASSERT_EQ(0, wait_ack_hold(self, false));
+	snprintf(config, sizeof(config), "%skmqtt_save_before_ack true\n",
+		 self->config);
+	ASSERT_EQ(0, broker_rewrite_config(&self->broker, config));
+	ASSERT_EQ(0, broker_signal(&self->broker, SIGHUP));
+	ASSERT_EQ(0, wait_ack_hold(self, true));
+	fd = mqtt_client_open(self->broker.port, "persist-pub", 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt_publish(fd, "persist/on", "x", &at_qos1));
+	ASSERT_EQ(0, broker_rewrite_config(&self->broker, self->config));
+	ASSERT_EQ(0, broker_signal(&self->broker, SIGHUP));
+	ASSERT_EQ(0, wait_ack_hold(self, false));
+	ASSERT_EQ(0, mqtt_publish(fd, "persist/off", "y", &at_qos1));
+	close(fd);
+}
+
+/* The option without persistence would hold acks for good: refused. */
+TEST_F(persist, save_before_ack_needs_persistence)
+{
+	ASSERT_EQ(-ECHILD, broker_start_config(&self->broker,
+					       "kmqtt_save_before_ack true\n"));
+}
+
 #define KILL_ROUNDS	12
 #define KILL_TOPICS	300
 

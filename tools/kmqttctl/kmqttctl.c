@@ -45,6 +45,7 @@ static const char *const stat_names[KMQTT_STAT_MAX + 1] = {
 	[KMQTT_STAT_DROPPED_DENIED] = "dropped_denied",
 	[KMQTT_STAT_DROPPED_TOO_LARGE] = "dropped_too_large",
 	[KMQTT_STAT_DROPPED_EXPIRED] = "dropped_expired",
+	[KMQTT_STAT_ACKS_HELD] = "acks_held",
 };
 
 /* Which counters GET_INFO totals, GET_CONN and GET_SESSION entries carry. */
@@ -61,6 +62,7 @@ static const enum kmqtt_stat total_stats[] = {
 	KMQTT_STAT_DROPPED_NO_MEMORY, KMQTT_STAT_DROPPED_CLOSING,
 	KMQTT_STAT_DROPPED_FANOUT, KMQTT_STAT_DROPPED_DENIED,
 	KMQTT_STAT_DROPPED_TOO_LARGE, KMQTT_STAT_DROPPED_EXPIRED,
+	KMQTT_STAT_ACKS_HELD,
 };
 
 static const enum kmqtt_stat session_stats[] = {
@@ -249,6 +251,8 @@ static void show_info(const struct show *sh, const struct kmqtt_nl_info *info)
 	printf("  protocol errors: %" PRIu64 "\n",
 	       s[KMQTT_STAT_PROTOCOL_ERRORS]);
 	printf("  acl denied: %" PRIu64 "\n", s[KMQTT_STAT_ACL_DENIED]);
+	printf("  acks held for a save: %" PRIu64 "\n",
+	       s[KMQTT_STAT_ACKS_HELD]);
 	text_limits(&info->limits);
 }
 

@@ -91,6 +91,8 @@ static struct nla_policy attr_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_SUB_IDS] = { .type = NLA_NESTED },
 	[KMQTT_A_QOS2_IDS] = { .type = NLA_UNSPEC, .minlen = 2,
 			       .maxlen = KMQTT_QOS2_IDS_MAX * 2 },
+	[KMQTT_A_HOLD_ACKS] = { .type = NLA_U8 },
+	[KMQTT_A_ACK_SEQ] = { .type = NLA_U64 },
 };
 
 static struct nla_policy stat_policy[KMQTT_STAT_MAX + 1] = {
@@ -686,6 +688,33 @@ int kmqtt_nl_auth_reply(struct kmqtt_nl *nl, uint64_t conn_id,
 		    client_id) ||
 	    nla_put_u8(msg, KMQTT_A_AUTH_REASON, reason) ||
 	    (data && nla_put(msg, KMQTT_A_AUTH_DATA, (int)len, data)))
+		return put_message_too_large(nl, msg, r.name);
+	return run_request(nl, msg, &r);
+}
+
+static void parse_ack_hold(struct nlattr **tb, void *arg)
+{
+	struct kmqtt_nl_ack_hold *out = arg;
+
+	if (tb[KMQTT_A_HOLD_ACKS])
+		out->hold = nla_get_u8(tb[KMQTT_A_HOLD_ACKS]);
+	if (tb[KMQTT_A_ACK_SEQ])
+		out->seq = nla_get_u64(tb[KMQTT_A_ACK_SEQ]);
+}
+
+int kmqtt_nl_ack_hold(struct kmqtt_nl *nl, int hold, uint64_t saved,
+		      struct kmqtt_nl_ack_hold *out)
+{
+	struct request r = { .name = "ACK_HOLD", .parse = parse_ack_hold,
+			     .arg = out };
+	struct nl_msg *msg;
+
+	memset(out, 0, sizeof(*out));
+	msg = new_request(nl, KMQTT_CMD_ACK_HOLD, NLM_F_REQUEST | NLM_F_ACK);
+	if (!msg)
+		return -ENOMEM;
+	if ((hold >= 0 && nla_put_u8(msg, KMQTT_A_HOLD_ACKS, hold)) ||
+	    (saved && nla_put_u64(msg, KMQTT_A_ACK_SEQ, saved)))
 		return put_message_too_large(nl, msg, r.name);
 	return run_request(nl, msg, &r);
 }

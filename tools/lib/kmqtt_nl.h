@@ -302,6 +302,21 @@ int kmqtt_nl_dump_retained(struct kmqtt_nl *nl,
  */
 int kmqtt_nl_set_retained(struct kmqtt_nl *nl, const struct kmqtt_nl_msg *m);
 
+/* What ACK_HOLD tells: are acks held, and the number of the last one. */
+struct kmqtt_nl_ack_hold {
+	bool hold;
+	uint64_t seq;
+};
+
+/*
+ * Acks held until saved: hold them from now on (@hold 1), or send all
+ * and hold no more (0; -1: leave it), and send those numbered up to
+ * @saved (0: none), which a save that began after a reply gave that
+ * number holds.
+ */
+int kmqtt_nl_ack_hold(struct kmqtt_nl *nl, int hold, uint64_t saved,
+		      struct kmqtt_nl_ack_hold *out);
+
 /*
  * Publish @m (its payload may be empty) as the broker itself, retained
  * when @retain: bridge notifications, $SYS topics.

@@ -188,6 +188,18 @@ enum kmqtt_cmd {
 	 * limit).
 	 */
 	KMQTT_CMD_PUBLISH,
+	/*
+	 * doit: acks held until saved (Documentation/persistence.rst).
+	 * While HOLD_ACKS is 1, the PUBACK or PUBREC of every QoS 1/2
+	 * PUBLISH is numbered once its message is taken, and waits until a
+	 * request says that a save holds it.  Request, all optional:
+	 * HOLD_ACKS (1: hold from now on; 0: send those held, hold no more),
+	 * ACK_SEQ (a save that began after a reply gave this number holds
+	 * everything up to it: those acks go out).  Reply: HOLD_ACKS, and
+	 * ACK_SEQ, the number of the last ack held.  -EINVAL: an ACK_SEQ
+	 * past it.
+	 */
+	KMQTT_CMD_ACK_HOLD,
 
 	__KMQTT_CMD_MAX,
 };
@@ -363,6 +375,8 @@ enum kmqtt_attr {
 	 * session's last connection was one
 	 */
 	KMQTT_A_BRIDGE_LINK,
+	KMQTT_A_HOLD_ACKS,	/* u8: QoS 1/2 acks wait for a save */
+	KMQTT_A_ACK_SEQ,	/* u64: the number of a held ack */
 
 	__KMQTT_A_MAX,
 };
@@ -405,6 +419,8 @@ enum kmqtt_stat {
 	/* payload over MESSAGE_SIZE, or over a 5.0 client's packet size */
 	KMQTT_STAT_DROPPED_TOO_LARGE,
 	KMQTT_STAT_DROPPED_EXPIRED,	/* 5.0 message expiry interval passed */
+	/* QoS 1/2 acks waiting for a save (ACK_HOLD; totals only) */
+	KMQTT_STAT_ACKS_HELD,
 
 	__KMQTT_STAT_MAX,
 };
