@@ -21,7 +21,7 @@ KDIR ?= $(shell tools/vm/kdir)
 USER_CFLAGS := -O2 -g -Wall -Wextra -Werror
 export USER_CFLAGS
 
-.PHONY: all module agent tools deps check unit run clean checkpatch fuzz bench bench-save soak \
+.PHONY: all module agent tools deps check unit run clean checkpatch fuzz bench bench-save bench-ack soak \
 	check-cluster
 
 all: module agent tools
@@ -65,6 +65,11 @@ bench: deps
 bench-save: deps
 	@$(MAKE) --no-print-directory all
 	@tools/bench/save-pause.sh
+
+# What kmqtt_save_before_ack costs QoS 1 publishers: a few minutes.
+bench-ack: deps
+	@$(MAKE) --no-print-directory all
+	@tools/bench/save-ack.sh
 
 # RabbitMQ is only installed for this target (tools/deps.sh --cluster).
 check-cluster: deps
