@@ -15,6 +15,10 @@
 #                    is powered off abruptly (sysrq b, no sync): MS
 #                    milliseconds later (MODE "time"), or at the first
 #                    save under way (NAME.new there) after MS (MODE "save")
+#   cycle N MODE MS acked
+#                    the same with kmqtt_save_before_ack and no autosave:
+#                    each message is saved before its PUBACK, and the
+#                    client prints "acked N" for each, up to the power-off
 #   final            the last cycle's snapshot restored; kmqttd stopped,
 #                    unmounted
 #
@@ -62,7 +66,7 @@ mount_disk() {
 	dmesg | grep -E 'EXT4-fs \(vda\)' | sed 's/^/dmesg| /'
 }
 
-# start_kmqttd [AUTOSAVE]: returns once it listens.
+# start_kmqttd [AUTOSAVE [LINE]]: returns once it listens.
 start_kmqttd() {
 	local i
 	{
@@ -74,6 +78,7 @@ start_kmqttd() {
 		echo "persistence true"
 		echo "persistence_location $dir/"
 		[ -z "${1:-}" ] || echo "autosave_interval $1"
+		[ -z "${2:-}" ] || echo "$2"
 	} >$conf
 	: >$log
 	"$repo/agent/kmqttd" -v -c $conf > >(tee $log | sed -u 's/^/kmqttd| /') 2>&1 &
@@ -200,18 +205,24 @@ restored_total() {
 }
 
 cycle() {
-	local n=$1 mode=$2 ms=$3 i
+	local n=$1 mode=$2 ms=$3 acked=${4:-} i
 	mount_disk
-	start_kmqttd 1
+	if [ -n "$acked" ]; then
+		start_kmqttd 0 "kmqtt_save_before_ack true"
+	else
+		start_kmqttd 1
+	fi
 	if [ "$n" = 1 ]; then
 		grep -q "No snapshot" $log || fail "not a first start: $(find $dir -mindepth 1 -printf '%f ')"
 		client --bulk $BULK --log $log --churn
 	else
 		restored_total
-		client --check "$total" --churn
+		client --check "$total" --churn ${acked:+--acks}
 		check_restored "$total"
 	fi
 	grep -q "^churning from" /tmp/client.out || fail "the client stopped"
+	# Every ack on the console, up to the power-off: the host's check.
+	[ -z "$acked" ] || tail -n 0 -f /tmp/client.out | sed -u 's/^/client| /' &
 	echo 1 >/proc/sys/kernel/sysrq
 	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 	if [ "$mode" = save ]; then
@@ -247,7 +258,7 @@ cd "$repo" || exit 1
 case $1 in
 reboot-store) reboot_store ;;
 reboot-restore) reboot_restore ;;
-cycle) cycle "$2" "$3" "$4" ;;
+cycle) cycle "$2" "$3" "$4" "${5:-}" ;;
 final) final ;;
 *) fail "unknown step $1" ;;
 esac

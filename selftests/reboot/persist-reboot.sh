@@ -16,7 +16,9 @@
 #   at the first save under way.  KMQTT_REBOOT_CYCLES (3) times; each next
 #   boot must restore a whole snapshot, never one found damaged, at least
 #   as new as the last save kmqttd logged, every payload as published and
-#   the numbered messages 0 to M with none missing.
+#   the numbered messages 0 to M with none missing.  The last cycle runs
+#   kmqttd with kmqtt_save_before_ack and no autosave: the next boot must
+#   restore every numbered message the client saw acknowledged.
 #
 # KMQTT_REBOOT_SEED fixes the random moments (each run prints its seed);
 # KMQTT_REBOOT_KEEP=DIR keeps every boot's output and the images there.
@@ -168,6 +170,19 @@ restore_ok() {
 	[ -n "$saved" ] && [ "$restored" -ge "$saved" ]
 }
 
+# restore_acked_ok OUT PREV STATUS: OUT restored, whole and intact, every
+# numbered message the client printed as acknowledged before PREV's
+# power-off (kmqtt_save_before_ack).
+restore_acked_ok() {
+	local out=$1 prev=$2 status=$3 seq acked
+	guest_ok "$out" "$status" restored not-damaged || return 1
+	seq=$(sed -n 's/^client| retained: total [0-9]* bulk [0-9]* seq \([0-9]*\)$/\1/p' "$out" | tail -n 1)
+	acked=$(sed -n 's/^client| acked \([0-9]*\)$/\1/p' "$prev" | tail -n 1)
+	grep "^client| retained:" "$out"
+	echo "restored numbered messages: ${seq:-none}; the last acknowledged before the power-off: ${acked:-none}"
+	[ -n "$seq" ] && [ -n "$acked" ] && [ "$seq" -gt "$acked" ]
+}
+
 prev=
 for k in $(seq "$cycles"); do
 	if [ $((k % 2)) = 1 ]; then
@@ -175,8 +190,10 @@ for k in $(seq "$cycles"); do
 	else
 		mode=time ms=$((300 + RANDOM % 2700))
 	fi
+	acked=
+	[ "$k" -lt "$cycles" ] || [ "$k" = 1 ] || acked=acked
 	out=$work/p$k
-	boot "$img" "$out" cycle "$k" $mode $ms
+	boot "$img" "$out" cycle "$k" $mode $ms $acked
 	if [ -n "$prev" ]; then
 		tap_check "power-off $((k - 1)): the next boot restores a whole snapshot, intact" \
 			restore_ok "$out" "$prev" 125
@@ -186,13 +203,19 @@ for k in $(seq "$cycles"); do
 	else
 		desc="at the first save after $ms ms"
 	fi
+	[ -z "$acked" ] || desc="$desc, kmqtt_save_before_ack on,"
 	tap_check "power-off $k: the guest reset $desc while retained messages are published" \
 		cut_ok "$out"
 	prev=$out
 done
 boot "$img" "$work/final" final
-tap_check "power-off $cycles: the next boot restores a whole snapshot, intact" \
-	restore_ok "$work/final" "$prev" 0
+if [ -n "$acked" ]; then
+	tap_check "power-off $cycles: the next boot restores a whole snapshot with every message acknowledged before the power-off" \
+		restore_acked_ok "$work/final" "$prev" 0
+else
+	tap_check "power-off $cycles: the next boot restores a whole snapshot, intact" \
+		restore_ok "$work/final" "$prev" 0
+fi
 tap_check "power-off: e2fsck finds the file system clean after the last boot" \
 	fsck_clean "$img"
 

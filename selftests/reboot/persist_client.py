@@ -5,6 +5,7 @@ per boot, and no client library between the test and the bytes: this runs
 under TCG).
 
   persist_client.py [--check TOTAL] [--bulk N --log KMQTTD_LOG] [--churn]
+                    [--acks]
 
 --check TOTAL  read every retained message under bulk/# and seq/#, TOTAL of
                them: each payload must be the one published, and the
@@ -16,6 +17,7 @@ under TCG).
                without --check), each acknowledged before the next is sent,
                until killed; prints "churning from N" once the first is
                acknowledged
+--acks         with --churn, print "acked N" for each one acknowledged
 
 Every payload is a function of its topic (payload()): a byte of it changed
 is seen.  Numbered message N goes to seq/(999999 - N): the numbers count
@@ -170,7 +172,7 @@ def bulk(n, log):
     sys.exit("no save of the %d bulk messages within 60 s" % n)
 
 
-def churn(first):
+def churn(first, acks):
     c = Conn("reboot-churn")
     n = first
     while True:
@@ -179,6 +181,8 @@ def churn(first):
         c.puback(pid)
         if n == first:
             print("churning from %d" % first, flush=True)
+        if acks:
+            print("acked %d" % n, flush=True)
         n += 1
         # About 200 a second: the state grows by a few hundred messages
         # a cycle, and the checks stay short.
@@ -190,8 +194,8 @@ def main():
     opts, args = {}, sys.argv[1:]
     while args:
         name = args.pop(0)
-        if name == "--churn":
-            opts["churn"] = True
+        if name in ("--churn", "--acks"):
+            opts[name[2:]] = True
         elif name in ("--check", "--bulk", "--log") and args:
             opts[name[2:]] = args.pop(0)
         else:
@@ -204,7 +208,7 @@ def main():
     if "bulk" in opts:
         bulk(int(opts["bulk"]), opts["log"])
     if opts.get("churn"):
-        churn(first)
+        churn(first, opts.get("acks", False))
 
 
 if __name__ == "__main__":
