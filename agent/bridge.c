@@ -275,6 +275,7 @@ static void bridge_close_socket(struct bridge *b)
 	if (b->src.fd < 0)
 		return;
 	loop_del(b->set->loop, &b->src);
+	resolve_cancel(&b->lookup);
 	close(b->src.fd);
 	b->src.fd = -1;
 }
@@ -600,12 +601,35 @@ static void bridge_read_connack(struct bridge *b)
 	bridge_attach(b);
 }
 
+static void bridge_connect(struct bridge *b,
+			   const struct sockaddr_storage *addr, socklen_t len);
+
+/* The name lookup is over: connect to what it found. */
+static void bridge_resolved(struct bridge *b)
+{
+	struct sockaddr_storage addr;
+	char why[256];
+	socklen_t len;
+	int rc = resolve_finish(&b->lookup, &addr, &len, why, sizeof(why));
+
+	if (rc) {
+		bridge_fail(b, why);
+		return;
+	}
+	loop_del(b->set->loop, &b->src);
+	close(b->src.fd);
+	b->src.fd = -1;
+	bridge_connect(b, &addr, len);
+}
+
 static void bridge_handle(struct loop_source *src, uint32_t events)
 {
 	struct bridge *b = container_of(src, struct bridge, src);
 
 	(void)events;
-	if (b->state == BRIDGE_CONNECTING)
+	if (b->state == BRIDGE_RESOLVING)
+		bridge_resolved(b);
+	else if (b->state == BRIDGE_CONNECTING)
 		bridge_connected(b);
 	else if (b->state == BRIDGE_TLS)
 		bridge_handshake(b);
@@ -621,33 +645,19 @@ static void bridge_set_peer(struct bridge *b,
 		 "[%s]:%s" : "%s:%s", a->host, a->port);
 }
 
-/* Start a non-blocking connect to the bridge's current address. */
-static void bridge_dial(struct bridge *b)
+/* Start a non-blocking connect to @addr. */
+static void bridge_connect(struct bridge *b,
+			   const struct sockaddr_storage *addr, socklen_t len)
 {
-	const struct config_bridge_address *a = &b->cfg->addresses[b->address];
-	struct addrinfo hints = {
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_NUMERICSERV,
-	}, *ai;
 	int rc, fd;
 
-	bridge_set_peer(b, a);
-	log_verbose("Bridge %s: connecting to %s.", b->cfg->name, b->peer);
-	/* Blocks the loop for a name; an IP address returns at once. */
-	rc = getaddrinfo(a->host, a->port, &hints, &ai);
-	if (rc) {
-		bridge_fail(b, gai_strerror(rc));
-		return;
-	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    0);
 	if (fd < 0) {
-		freeaddrinfo(ai);
 		bridge_fail(b, strerror(errno));
 		return;
 	}
-	rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
-	freeaddrinfo(ai);
+	rc = connect(fd, (const struct sockaddr *)addr, len);
 	if (rc && errno != EINPROGRESS) {
 		rc = errno;
 		close(fd);
@@ -664,6 +674,44 @@ static void bridge_dial(struct bridge *b)
 		return;
 	}
 	b->state = BRIDGE_CONNECTING;
+	b->deadline_ms = loop_now_ms() + BRIDGE_TIMEOUT_MS;
+}
+
+/*
+ * Dial the bridge's current address: a name is looked up first, off the
+ * loop, whose clients do not wait for a DNS server that does not answer.
+ */
+static void bridge_dial(struct bridge *b)
+{
+	const struct config_bridge_address *a = &b->cfg->addresses[b->address];
+	struct sockaddr_storage addr;
+	char why[256];
+	socklen_t len;
+	int rc;
+
+	bridge_set_peer(b, a);
+	log_verbose("Bridge %s: connecting to %s.", b->cfg->name, b->peer);
+	rc = resolve_start(&b->lookup, a->host, a->port, &addr, &len, why,
+			   sizeof(why));
+	if (rc > 0) {
+		bridge_connect(b, &addr, len);
+		return;
+	}
+	if (rc < 0) {
+		bridge_fail(b, why);
+		return;
+	}
+	b->src.fd = b->lookup.fd;
+	rc = loop_add(b->set->loop, &b->src, EPOLLIN);
+	if (rc) {
+		resolve_cancel(&b->lookup);
+		close(b->src.fd);
+		b->src.fd = -1;
+		bridge_fail(b, strerror(-rc));
+		return;
+	}
+	b->events = EPOLLIN;
+	b->state = BRIDGE_RESOLVING;
 	b->deadline_ms = loop_now_ms() + BRIDGE_TIMEOUT_MS;
 }
 
@@ -689,6 +737,7 @@ static struct bridge *bridge_new(struct bridges *bs,
 	b->cfg = cfg;
 	b->state = BRIDGE_IDLE;
 	b->src = (struct loop_source){ .fd = -1, .handle = bridge_handle };
+	b->lookup = (struct resolve){ .fd = -1 };
 	b->deadline_ms = now_ms;
 	b->delay_s = cfg->restart_base;
 	return b;
@@ -852,7 +901,8 @@ void bridges_expire(struct bridges *bs, uint64_t now_ms)
 			continue;
 		if (b->state == BRIDGE_IDLE)
 			bridge_dial(b);
-		else if (b->state == BRIDGE_CONNECTING ||
+		else if (b->state == BRIDGE_RESOLVING ||
+			 b->state == BRIDGE_CONNECTING ||
 			 b->state == BRIDGE_TLS ||
 			 b->state == BRIDGE_CONNACK)
 			bridge_fail(b, "timed out");

@@ -19,9 +19,13 @@
 #include "config.h"
 #include "kmqtt_nl.h"
 #include "loop.h"
+#include "resolve.h"
 #include "tls.h"
 
-/* Longest a TCP connect, then the TLS handshake, then the CONNACK may take. */
+/*
+ * Longest a name lookup, a TCP connect, then the TLS handshake, then the
+ * CONNACK may take.
+ */
 #define BRIDGE_TIMEOUT_MS	10000
 /* "[HOST]:PORT" in the log; a longer host name is cut. */
 #define BRIDGE_PEER_MAX		300
@@ -43,6 +47,7 @@ struct bridge_ops {
 
 enum bridge_state {
 	BRIDGE_IDLE,		/* waiting for its next attempt */
+	BRIDGE_RESOLVING,	/* the address's name looked up */
 	BRIDGE_CONNECTING,	/* TCP connect under way */
 	BRIDGE_TLS,		/* TLS handshake under way */
 	BRIDGE_CONNACK,		/* CONNECT sent, reading the CONNACK */
@@ -58,6 +63,7 @@ struct bridge {
 	const struct config_bridge *cfg;
 	enum bridge_state state;
 	struct loop_source src;		/* fd -1 unless dialling */
+	struct resolve lookup;		/* RESOLVING: its fd is src's */
 	uint64_t deadline_ms;		/* IDLE: next attempt; else timeout */
 	size_t address;			/* index of the address dialled last */
 	unsigned int delay_s;		/* before the next attempt */

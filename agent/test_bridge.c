@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 
 #include <openssl/err.h>
@@ -1243,6 +1245,103 @@ TEST_F(link, failover_to_the_second_address)
 	ASSERT_TRUE(run_until(self, b, BRIDGE_LINKED));
 	EXPECT_EQ(1, attach.calls);
 	close(closed);
+}
+
+/*
+ * In a mount namespace of this test's own: @path replaced by a file of
+ * @text.  Before any thread starts (unshare() refuses threaded callers).
+ * 0, or -1 with errno (EPERM: not root).
+ */
+static int replace_file(const char *dir, const char *path, const char *text)
+{
+	char copy[128];
+	FILE *f;
+	int rc;
+
+	snprintf(copy, sizeof(copy), "%s/%s", dir, strrchr(path, '/') + 1);
+	f = fopen(copy, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	fclose(f);
+	rc = mount(copy, path, NULL, MS_BIND, NULL);
+	/* The mount keeps it; the directory goes at teardown. */
+	unlink(copy);
+	return rc;
+}
+
+static int private_mounts(void)
+{
+	if (unshare(CLONE_NEWNS))
+		return -1;
+	return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+}
+
+/* A name comes from a lookup off the loop, then the link as with an IP. */
+TEST_F(link, name_looked_up_off_the_loop)
+{
+	const struct bridge *b;
+
+	if (private_mounts())
+		SKIP(return, "no mount namespace: %s", strerror(errno));
+	ASSERT_EQ(0, replace_file(self->c.dir, "/etc/hosts",
+				  "127.0.0.1 remote.kmqtt.test\n"));
+	start_broker(_metadata, self, 1);
+	self->fb.conn[0].reply = connack_ok_and_suback;
+	self->fb.conn[0].reply_len = 4;
+	ASSERT_EQ(0, load_with_port(&self->c,
+				    "connection c\naddress remote.kmqtt.test:%s\ntopic t\n",
+				    self->fb.port)) TH_LOG("%s", self->c.err);
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	b = self->bs.bridge[0];
+	bridges_expire(&self->bs, loop_now_ms());
+	EXPECT_EQ(BRIDGE_RESOLVING, b->state);
+	ASSERT_TRUE(run_until(self, b, BRIDGE_LINKED));
+	EXPECT_EQ(1, attach.calls);
+}
+
+/*
+ * A DNS server that does not answer (the uplink is down): the loop, and
+ * with it every local client's CONNECT, does not wait for the resolver's
+ * timeout; the attempt fails when the lookup does.
+ */
+TEST_F(link, silent_dns_server_holds_up_nothing)
+{
+	struct sockaddr_in dns = { .sin_family = AF_INET,
+				   .sin_port = htons(53) };
+	uint64_t start, longest = 0;
+	const struct bridge *b;
+	int fd, i;
+
+	if (private_mounts())
+		SKIP(return, "no mount namespace: %s", strerror(errno));
+	/* Bound, never answering. */
+	inet_pton(AF_INET, "127.0.0.77", &dns.sin_addr);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, bind(fd, (struct sockaddr *)&dns, sizeof(dns)));
+	ASSERT_EQ(0, replace_file(self->c.dir, "/etc/hosts", ""));
+	ASSERT_EQ(0, replace_file(self->c.dir, "/etc/resolv.conf",
+				  "nameserver 127.0.0.77\noptions timeout:2 attempts:1\n"));
+	ASSERT_EQ(0, conf_load(&self->c,
+			       "connection c\naddress silent.kmqtt.test:1883\ntopic t\n"))
+		TH_LOG("%s", self->c.err);
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	b = self->bs.bridge[0];
+	start = loop_now_ms();
+	bridges_expire(&self->bs, loop_now_ms());
+	EXPECT_GT(start + 200, loop_now_ms());
+	EXPECT_EQ(BRIDGE_RESOLVING, b->state);
+	for (i = 0; i < 100 && b->state == BRIDGE_RESOLVING; i++) {
+		start = loop_now_ms();
+		loop_run_once(&self->loop, 50);
+		bridges_expire(&self->bs, loop_now_ms());
+		if (loop_now_ms() - start > longest)
+			longest = loop_now_ms() - start;
+	}
+	EXPECT_EQ(BRIDGE_IDLE, b->state);
+	EXPECT_GT(200, longest);
+	close(fd);
 }
 
 /* Refusals back off from base, at most to the cap. */
