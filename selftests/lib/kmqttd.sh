@@ -13,15 +13,18 @@ kmqttd_stop() {
 	fi
 }
 
-# kmqttd_start CONF LOG LISTENERS: returns once kmqttd says it listens on
-# LISTENERS sockets, or fails and shows the log.
+# kmqttd_start CONF LOG LISTENERS [SECONDS]: returns once kmqttd says it
+# listens on LISTENERS sockets, or fails and shows the log after SECONDS
+# (60).
 kmqttd_start() {
-	local conf=$1 listeners=$3 root tries
+	local conf=$1 listeners=$3 wait=${4:-60} root deadline
 	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 	kmqttd_log=$2
 	"${KMQTTD:-$root/agent/kmqttd}" -c "$conf" >"$kmqttd_log" 2>&1 &
 	kmqttd_pid=$!
-	for tries in $(seq 3000); do
+	# Seconds, not turns: a turn takes longer than its sleep under TCG.
+	deadline=$((SECONDS + wait))
+	while [ $SECONDS -lt $deadline ]; do
 		[ "$(grep -c "kmqttd: listening on" "$kmqttd_log")" -ge "$listeners" ] &&
 			return 0
 		if ! kill -0 "$kmqttd_pid" 2>/dev/null; then
@@ -32,7 +35,7 @@ kmqttd_start() {
 		fi
 		sleep 0.01
 	done
-	echo "# kmqttd did not listen on $listeners sockets within 30 s:"
+	echo "# kmqttd did not listen on $listeners sockets within $wait s:"
 	sed 's/^/#   /' "$kmqttd_log"
 	return 1
 }

@@ -49,7 +49,8 @@ run() {
 	printf 'listener %s 127.0.0.1\nallow_anonymous true\nlog_type all\n' \
 		"$port" >"$conf"
 	printf '%s\n' "$@" >>"$conf"
-	kmqttd_start "$conf" "$log" 1 || exit 1
+	# Before it listens, kmqttd saves the whole state: minutes under TCG.
+	kmqttd_start "$conf" "$log" 1 900 || exit 1
 	echo "== $name"
 	"$tool" measure "$port" "$SAVE_SECONDS" "$payload" || status=1
 	# The last at exit, after the measurement.
