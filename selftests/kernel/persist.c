@@ -617,6 +617,65 @@ TEST_F(persist, save_before_ack_needs_persistence)
 					       "kmqtt_save_before_ack true\n"));
 }
 
+/* How many lines of the broker's log hold @text now. */
+static int log_lines(const struct broker *b, const char *text)
+{
+	int n = 0;
+
+	while (!broker_wait_log(b, text, n + 1, 0))
+		n++;
+	return n;
+}
+
+#define FILL_TOPICS	20000
+
+/*
+ * A listener that a reload removes while an autosave runs, whose child
+ * was forked with it open, is gone at once, not when the save ends: the
+ * child keeps none of kmqttd's descriptors, so no connection is taken
+ * into a listener nobody serves.
+ */
+TEST_F_TIMEOUT(persist, listener_removed_during_autosave_is_gone, 240)
+{
+	char config[320], payload[1024], topic[32];
+	uint16_t second;
+	int fd, i, saved;
+
+	ASSERT_EQ(0, loopback_free_port(&second));
+	snprintf(config, sizeof(config),
+		 "%sautosave_interval 1\nlistener %u 127.0.0.1\n",
+		 self->config, second);
+	ASSERT_EQ(0, broker_start_config(&self->broker, config));
+	/* 20 MB to save: seconds under emulation. */
+	fd = mqtt_client_open(self->broker.port, "persist-fill", 0);
+	ASSERT_LE(0, fd);
+	memset(payload, 'f', sizeof(payload));
+	for (i = 0; i < FILL_TOPICS; i++) {
+		snprintf(topic, sizeof(topic), "persist/fill/%d", i);
+		ASSERT_EQ(0, mqtt_send_publish_opts(fd, topic, payload,
+						    sizeof(payload),
+						    &retained0));
+	}
+	ASSERT_EQ(0, mqtt_sync(fd));
+	close(fd);
+	i = log_lines(&self->broker, ": started (process");
+	ASSERT_EQ(0, broker_wait_log(&self->broker, ": started (process",
+				     i + 1, 30000));
+	saved = log_lines(&self->broker, "Saved ");
+	snprintf(config, sizeof(config), "%sautosave_interval 1\n",
+		 self->config);
+	ASSERT_EQ(0, broker_rewrite_config(&self->broker, config));
+	ASSERT_EQ(0, broker_signal(&self->broker, SIGHUP));
+	ASSERT_EQ(0, broker_wait_log(&self->broker, "Closing listener on", 1,
+				     MQTT_TEST_TIMEOUT_MS));
+	fd = loopback_connect(second, 1000);
+	if (fd >= 0)
+		close(fd);
+	ASSERT_GT(0, fd) TH_LOG("a connection to the removed listener");
+	ASSERT_EQ(saved, log_lines(&self->broker, "Saved "))
+		TH_LOG("the save ended first: the state is too small to tell");
+}
+
 #define KILL_ROUNDS	12
 #define KILL_TOPICS	300
 
