@@ -1026,6 +1026,31 @@ static size_t put_str(uint8_t *p, const char *s)
 	return len + 2;
 }
 
+/*
+ * The fake broker's first connection got a bare CONNECT (protocol @name,
+ * @level, no flags, keepalive 60, client id @id) and nothing after it.
+ */
+static void expect_bare_connect(struct __test_metadata *_metadata,
+				FIXTURE_DATA(link) *self, const char *name,
+				uint8_t level, const char *id)
+{
+	uint8_t want[128], *p = want + 2;
+	size_t n;
+
+	p += put_str(p, name);
+	*p++ = level;
+	*p++ = 0;
+	*p++ = 0;
+	*p++ = 60;
+	p += put_str(p, id);
+	n = (size_t)(p - want);
+	want[0] = MQTT_CONNECT << 4;
+	want[1] = (uint8_t)(n - 2);
+	ASSERT_EQ(n, self->fb.conn[0].connect_len);
+	EXPECT_EQ(0, memcmp(want, self->fb.conn[0].connect, n));
+	EXPECT_EQ(0, self->fb.conn[0].after_len);
+}
+
 static const uint8_t connack_ok_and_suback[] = {
 	0x20, 2, 0, 0,
 	/* for the module to read: a SUBACK */
@@ -1134,8 +1159,6 @@ TEST_F(link, handshake_bytes_and_attach)
 TEST_F(link, notifications_local_only)
 {
 	const struct bridge *b;
-	uint8_t want[128], *p;
-	size_t n;
 
 	start_broker(_metadata, self, 1);
 	self->fb.conn[0].reply = connack_ok_and_suback;
@@ -1150,19 +1173,7 @@ TEST_F(link, notifications_local_only)
 	ASSERT_TRUE(run_until(self, b, BRIDGE_LINKED));
 	fake_broker_stop(&self->fb);
 	self->fb_started = false;
-	p = want + 2;
-	p += put_str(p, "MQTT");
-	*p++ = 4;
-	*p++ = 0;
-	*p++ = 0;
-	*p++ = 60;
-	p += put_str(p, "e");
-	n = (size_t)(p - want);
-	want[0] = MQTT_CONNECT << 4;
-	want[1] = (uint8_t)(n - 2);
-	ASSERT_EQ(n, self->fb.conn[0].connect_len);
-	EXPECT_EQ(0, memcmp(want, self->fb.conn[0].connect, n));
-	EXPECT_EQ(0, self->fb.conn[0].after_len);
+	expect_bare_connect(_metadata, self, "MQTT", 4, "e");
 	ASSERT_EQ(2, published.calls);
 	EXPECT_STREQ("up/e 0", published.note[0]);
 	EXPECT_STREQ("up/e 1", published.note[1]);
@@ -1177,8 +1188,6 @@ TEST_F(link, notifications_local_only)
 TEST_F(link, plain_v31_without_notifications)
 {
 	const struct bridge *b;
-	uint8_t want[128], *p;
-	size_t n;
 
 	start_broker(_metadata, self, 1);
 	self->fb.conn[0].reply = connack_ok_and_suback;
@@ -1193,19 +1202,7 @@ TEST_F(link, plain_v31_without_notifications)
 	ASSERT_TRUE(run_until(self, b, BRIDGE_LINKED));
 	fake_broker_stop(&self->fb);
 	self->fb_started = false;
-	p = want + 2;
-	p += put_str(p, "MQIsdp");
-	*p++ = 3;
-	*p++ = 0;
-	*p++ = 0;
-	*p++ = 60;
-	p += put_str(p, "e");
-	n = (size_t)(p - want);
-	want[0] = MQTT_CONNECT << 4;
-	want[1] = (uint8_t)(n - 2);
-	ASSERT_EQ(n, self->fb.conn[0].connect_len);
-	EXPECT_EQ(0, memcmp(want, self->fb.conn[0].connect, n));
-	EXPECT_EQ(0, self->fb.conn[0].after_len);
+	expect_bare_connect(_metadata, self, "MQIsdp", 3, "e");
 	EXPECT_EQ(0, published.calls);
 	EXPECT_EQ(MQTT_PROTO_V31, attach.proto_level);
 	EXPECT_TRUE(attach.clean_session);

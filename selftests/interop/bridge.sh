@@ -543,6 +543,16 @@ notification_up() { # PORT: the remote's, or the local broker's
 	expect_file "$out" '$SYS/broker/connection/box1/state 0 1 1'
 }
 
+# SUB (a sub_start name) saw the state retained "1", then "0" and "1".
+expect_flap() {
+	local topic='$SYS/broker/connection/box1/state'
+	sub_wait "$1" 3 10
+	sub_stop "$1"
+	expect "$1" "$topic 0 1 1
+$topic 0 0 0
+$topic 0 0 1"
+}
+
 # The bridge's link to D reset (ss -K on D's end of it, found in D's log):
 # a subscriber of D sees the state retained "1", then "0" (the bridge's
 # will, published by D) and "1" again once the bridge is back.  Not by
@@ -562,26 +572,17 @@ notification_flap() {
 		sub_stop nd
 		return 77
 	fi
-	sub_wait nd 3 10
-	sub_stop nd
-	expect nd "$topic 0 1 1
-$topic 0 0 0
-$topic 0 0 1"
+	expect_flap nd
 }
 
 # The same reset seen on the local broker: retained "1", "0" when the link
 # went, "1" once it is back.
 notification_local_flap() {
-	local topic='$SYS/broker/connection/box1/state'
 	if [ -f "$work/flap.skip" ]; then
 		cat "$work/flap.skip"
 		return 77
 	fi
-	sub_wait nl 3 10
-	sub_stop nl
-	expect nl "$topic 0 1 1
-$topic 0 0 0
-$topic 0 0 1"
+	expect_flap nl
 }
 
 expect_file() { # FILE LINES

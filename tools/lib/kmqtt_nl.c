@@ -1202,33 +1202,32 @@ static int put_msg(struct nl_msg *msg, const struct kmqtt_nl_msg *m)
 	return 0;
 }
 
-int kmqtt_nl_set_retained(struct kmqtt_nl *nl, const struct kmqtt_nl_msg *m)
+/* @m alone in request @cmd, with RETAIN unless @retain is -1. */
+static int msg_request(struct kmqtt_nl *nl, uint8_t cmd, const char *name,
+		       const struct kmqtt_nl_msg *m, int retain)
 {
-	struct request r = { .name = "SET_RETAINED", .parse = parse_nothing };
+	struct request r = { .name = name, .parse = parse_nothing };
 	struct nl_msg *msg;
 	int rc;
 
-	msg = new_msg_request(nl, KMQTT_CMD_SET_RETAINED, m, &rc);
+	msg = new_msg_request(nl, cmd, m, &rc);
 	if (!msg)
 		return rc;
-	if (put_msg(msg, m))
+	if ((retain >= 0 && nla_put_u8(msg, KMQTT_A_RETAIN, retain)) ||
+	    put_msg(msg, m))
 		return put_message_too_large(nl, msg, r.name);
 	return run_request(nl, msg, &r);
+}
+
+int kmqtt_nl_set_retained(struct kmqtt_nl *nl, const struct kmqtt_nl_msg *m)
+{
+	return msg_request(nl, KMQTT_CMD_SET_RETAINED, "SET_RETAINED", m, -1);
 }
 
 int kmqtt_nl_publish(struct kmqtt_nl *nl, const struct kmqtt_nl_msg *m,
 		     bool retain)
 {
-	struct request r = { .name = "PUBLISH", .parse = parse_nothing };
-	struct nl_msg *msg;
-	int rc;
-
-	msg = new_msg_request(nl, KMQTT_CMD_PUBLISH, m, &rc);
-	if (!msg)
-		return rc;
-	if (nla_put_u8(msg, KMQTT_A_RETAIN, retain) || put_msg(msg, m))
-		return put_message_too_large(nl, msg, r.name);
-	return run_request(nl, msg, &r);
+	return msg_request(nl, KMQTT_CMD_PUBLISH, "PUBLISH", m, retain);
 }
 
 int kmqtt_nl_set_session_msg(struct kmqtt_nl *nl,
