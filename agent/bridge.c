@@ -210,6 +210,50 @@ static bool bridge_watch(struct bridge *b, uint32_t events)
 }
 
 /*
+ * Send what is left of b->out: 1 once all of it went, 0 when the socket
+ * takes no more now (watched for what it waits for), -1 with *@why.
+ */
+static int bridge_send_rest(struct bridge *b, const char **why)
+{
+	enum tls_status st;
+	ssize_t n;
+
+	while (b->out_sent < b->out_len) {
+		if (b->tls) {
+			/* Again with the same bytes, as OpenSSL wants. */
+			st = tls_conn_write(b->tls, b->out + b->out_sent,
+					    b->out_len - b->out_sent);
+			if (st == TLS_DONE)
+				return 1;
+			if (st != TLS_WANT_READ && st != TLS_WANT_WRITE) {
+				*why = st == TLS_CLOSED ?
+				       "connection closed by the remote" :
+				       tls_conn_error(b->tls);
+				return -1;
+			}
+		} else {
+			n = send(b->src.fd, b->out + b->out_sent,
+				 b->out_len - b->out_sent, MSG_NOSIGNAL);
+			if (n >= 0) {
+				b->out_sent += (size_t)n;
+				continue;
+			}
+			if (errno != EAGAIN && errno != EINTR) {
+				*why = strerror(errno);
+				return -1;
+			}
+			st = TLS_WANT_WRITE;
+		}
+		if (!bridge_watch(b, st == TLS_WANT_READ ? EPOLLIN : EPOLLOUT)) {
+			*why = "epoll failed";
+			return -1;
+		}
+		return 0;
+	}
+	return 1;
+}
+
+/*
  * Read at most @n bytes: their count, 0 when none is there yet (the
  * socket watched for what TLS waits for), -1 with *@why on failure.
  */
@@ -271,6 +315,8 @@ static void bridge_tls_free(struct bridge *b)
 
 static void bridge_close_socket(struct bridge *b)
 {
+	free(b->out);
+	b->out = NULL;
 	bridge_tls_free(b);
 	if (b->src.fd < 0)
 		return;
@@ -543,6 +589,27 @@ static void bridge_connected(struct bridge *b)
 }
 
 /*
+ * Send the SUBSCRIBE of the lines coming in, as fast as the remote takes
+ * it (hundreds of lines do not fit a fresh socket's buffer), then hand the
+ * link to the module.
+ */
+static void bridge_subscribe(struct bridge *b)
+{
+	const char *why;
+	int rc = bridge_send_rest(b, &why);
+
+	if (rc < 0) {
+		bridge_fail(b, why);
+		return;
+	}
+	if (!rc)
+		return;
+	free(b->out);
+	b->out = NULL;
+	bridge_attach(b);
+}
+
+/*
  * Read the CONNACK and not a byte more: what follows it (the SUBACK, a
  * PUBLISH of a persistent session) is the module's to read.
  */
@@ -592,13 +659,11 @@ static void bridge_read_connack(struct bridge *b)
 		bridge_fail(b, "out of memory");
 		return;
 	}
-	why = len ? bridge_send(b, after, len) : NULL;
-	free(after);
-	if (why) {
-		bridge_fail(b, why);
-		return;
-	}
-	bridge_attach(b);
+	b->out = after;
+	b->out_len = len;
+	b->out_sent = 0;
+	b->state = BRIDGE_SUBSCRIBING;
+	bridge_subscribe(b);
 }
 
 static void bridge_connect(struct bridge *b,
@@ -635,6 +700,8 @@ static void bridge_handle(struct loop_source *src, uint32_t events)
 		bridge_handshake(b);
 	else if (b->state == BRIDGE_CONNACK)
 		bridge_read_connack(b);
+	else if (b->state == BRIDGE_SUBSCRIBING)
+		bridge_subscribe(b);
 }
 
 /* The address as written, "HOST:PORT" or "[IPv6]:PORT", for the log. */
@@ -904,7 +971,8 @@ void bridges_expire(struct bridges *bs, uint64_t now_ms)
 		else if (b->state == BRIDGE_RESOLVING ||
 			 b->state == BRIDGE_CONNECTING ||
 			 b->state == BRIDGE_TLS ||
-			 b->state == BRIDGE_CONNACK)
+			 b->state == BRIDGE_CONNACK ||
+			 b->state == BRIDGE_SUBSCRIBING)
 			bridge_fail(b, "timed out");
 	}
 }

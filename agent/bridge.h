@@ -51,6 +51,7 @@ enum bridge_state {
 	BRIDGE_CONNECTING,	/* TCP connect under way */
 	BRIDGE_TLS,		/* TLS handshake under way */
 	BRIDGE_CONNACK,		/* CONNECT sent, reading the CONNACK */
+	BRIDGE_SUBSCRIBING,	/* sending what follows the CONNACK */
 	BRIDGE_LINKED,		/* the module's, until it reports it closed */
 	BRIDGE_STOPPED,		/* start_type once, and over */
 };
@@ -73,6 +74,10 @@ struct bridge {
 	bool private_refused;
 	uint8_t connack[4];		/* 3.1.x CONNACK: exactly 4 bytes */
 	size_t connack_have;
+	/* SUBSCRIBING: the SUBSCRIBE (more than a socket buffer may take) */
+	uint8_t *out;
+	size_t out_len;
+	size_t out_sent;
 	/* A TLS link's, from TCP connect to ATTACH; NULL otherwise. */
 	struct tls_client_ctx *tls_ctx;
 	struct tls_conn *tls;

@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 
@@ -607,8 +609,10 @@ struct fake_conn {
 	size_t later_len;
 	uint8_t connect[1024];
 	size_t connect_len;
-	uint8_t after[1024];		/* everything after it, to EOF */
+	uint8_t after[1024];		/* what follows it, to EOF: the start */
 	size_t after_len;
+	size_t after_total;		/* and how many bytes in all */
+	int read_delay_ms;		/* before reading what follows */
 	/* TLS: the handshake, its version, the client certificate's CN */
 	bool tls_ok;
 	int tls_version;
@@ -623,6 +627,7 @@ struct fake_broker {
 	pthread_t thread;
 	int conns;			/* to accept */
 	int accepted;
+	int rcvbuf;			/* SO_RCVBUF of its sockets; 0: none */
 	SSL_CTX *tls;			/* NULL: plain TCP */
 	struct fake_conn conn[FAKE_CONNS];
 };
@@ -752,9 +757,22 @@ static void *fake_broker_run(void *arg)
 			   !fake_send(&io, c->later, c->later_len))))
 			c->connect_len = 0;
 		/* what the bridge sends until it closes its socket */
-		while ((n = fake_recv(&io, c->after + c->after_len,
-				      sizeof(c->after) - c->after_len)) > 0)
-			c->after_len += (size_t)n;
+		usleep(c->read_delay_ms * 1000);
+		for (;;) {
+			uint8_t scratch[4096], *to = scratch;
+			size_t room = sizeof(scratch);
+
+			if (c->after_len < sizeof(c->after)) {
+				to = c->after + c->after_len;
+				room = sizeof(c->after) - c->after_len;
+			}
+			n = fake_recv(&io, to, room);
+			if (n <= 0)
+				break;
+			if (to != scratch)
+				c->after_len += (size_t)n;
+			c->after_total += (size_t)n;
+		}
 		ERR_clear_error();
 		SSL_free(io.ssl);
 		close(io.fd);
@@ -799,6 +817,10 @@ static int fake_broker_start(struct fake_broker *fb, int conns)
 	fb->fd = listen_on(fb->ip, fb->port, true);
 	if (fb->fd < 0)
 		return -1;
+	/* Inherited by the connections it accepts from now on. */
+	if (fb->rcvbuf)
+		setsockopt(fb->fd, SOL_SOCKET, SO_RCVBUF, &fb->rcvbuf,
+			   sizeof(fb->rcvbuf));
 	return pthread_create(&fb->thread, NULL, fake_broker_run, fb);
 }
 
@@ -1339,6 +1361,76 @@ TEST_F(link, silent_dns_server_holds_up_nothing)
 	EXPECT_EQ(BRIDGE_IDLE, b->state);
 	EXPECT_GT(200, longest);
 	close(fd);
+}
+
+#define BIG_LINES	120
+#define BIG_LEVEL	200
+
+/*
+ * A network namespace of this test's own, its loopback up, whose TCP
+ * sockets send from buffers of at most @wmem bytes.  Before any thread
+ * starts.  0, or -1 with errno (EPERM: not root).
+ */
+static int small_send_buffers(const char *wmem)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd, rc = -1;
+	FILE *f;
+
+	if (unshare(CLONE_NEWNET))
+		return -1;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (!ioctl(fd, SIOCGIFFLAGS, &ifr)) {
+		ifr.ifr_flags |= IFF_UP;
+		rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	close(fd);
+	f = fopen("/proc/sys/net/ipv4/tcp_wmem", "w");
+	if (rc || !f || fprintf(f, "%s\n", wmem) < 0)
+		rc = -1;
+	if (f && fclose(f))
+		rc = -1;
+	return rc;
+}
+
+/*
+ * A SUBSCRIBE larger than the socket takes at once (120 lines of 205
+ * bytes, sockets of 8 KiB) to a remote that reads slowly: sent in parts as
+ * the remote takes them, then the link is the module's.
+ */
+TEST_F(link, large_subscribe_sent_in_parts)
+{
+	/* Its fixed header (3 bytes of length), packet id, then each filter */
+	const size_t rem = 2 + BIG_LINES * (2 + BIG_LEVEL + 5 + 1);
+	char *text = malloc(BIG_LINES * (BIG_LEVEL + 32) + 256), *p;
+	const struct bridge *b;
+	int i;
+
+	ASSERT_NE(NULL, text);
+	if (small_send_buffers("4096 8192 8192"))
+		SKIP(free(text); return, "no network namespace: %s",
+		     strerror(errno));
+	self->fb.rcvbuf = 4096;
+	start_broker(_metadata, self, 1);
+	self->fb.conn[0].reply = connack_ok_and_suback;
+	self->fb.conn[0].reply_len = 4;
+	self->fb.conn[0].read_delay_ms = 300;
+	p = text + sprintf(text, "connection c\naddress 127.0.0.1:%s\n"
+			   "notifications false\n", self->fb.port);
+	for (i = 0; i < BIG_LINES; i++)
+		p += sprintf(p, "topic in/%0*d/# in 1\n", BIG_LEVEL, i);
+	ASSERT_EQ(0, conf_load(&self->c, text)) TH_LOG("%s", self->c.err);
+	free(text);
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	b = self->bs.bridge[0];
+	ASSERT_TRUE(run_until(self, b, BRIDGE_LINKED));
+	fake_broker_stop(&self->fb);
+	self->fb_started = false;
+	EXPECT_EQ(1, attach.calls);
+	EXPECT_EQ(MQTT_SUBSCRIBE << 4 | 2, self->fb.conn[0].after[0]);
+	EXPECT_EQ(1 + 3 + rem, self->fb.conn[0].after_total);
 }
 
 /* Refusals back off from base, at most to the cap. */
