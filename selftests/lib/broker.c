@@ -304,6 +304,11 @@ static int log_count(const char *path, const char *text)
 	return n;
 }
 
+int broker_log_lines(const struct broker *b, const char *text)
+{
+	return log_count(b->log_path, text);
+}
+
 int broker_wait_log(const struct broker *b, const char *text, int n,
 		    int timeout_ms)
 {

@@ -57,6 +57,8 @@ int broker_kill(struct broker *b);
  * file if it had one, after broker_kill(); a new log replaces the old.
  */
 int broker_restart(struct broker *b);
+/* How many lines of the broker's log contain text now. */
+int broker_log_lines(const struct broker *b, const char *text);
 /*
  * Wait until at least n lines of the broker's log contain text: 0, or
  * -ETIMEDOUT after timeout_ms.
