@@ -968,8 +968,9 @@ void bridges_expire(struct bridges *bs, uint64_t now_ms)
 			continue;
 		if (b->state == BRIDGE_IDLE)
 			bridge_dial(b);
-		else if (b->state == BRIDGE_RESOLVING ||
-			 b->state == BRIDGE_CONNECTING ||
+		else if (b->state == BRIDGE_RESOLVING)
+			bridge_fail(b, "name lookup timed out");
+		else if (b->state == BRIDGE_CONNECTING ||
 			 b->state == BRIDGE_TLS ||
 			 b->state == BRIDGE_CONNACK ||
 			 b->state == BRIDGE_SUBSCRIBING)
