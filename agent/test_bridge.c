@@ -1176,26 +1176,39 @@ TEST_F(link, handshake_bytes_and_attach)
 }
 
 /*
- * notifications_local_only: no will and no "1" on the remote broker,
- * the state on this one all the same.
+ * The bridge of @fmt (the fake broker's port for %s) linked through a
+ * fake broker that answers CONNACK 0, which then saw the link's end.
  */
-TEST_F(link, notifications_local_only)
+static const struct bridge *linked_once(struct __test_metadata *_metadata,
+					FIXTURE_DATA(link) *self,
+					const char *fmt)
 {
 	const struct bridge *b;
 
 	start_broker(_metadata, self, 1);
 	self->fb.conn[0].reply = connack_ok_and_suback;
 	self->fb.conn[0].reply_len = 4;
-	ASSERT_EQ(0, load_with_port(&self->c,
-		"connection c\naddress 127.0.0.1:%s\nclientid e\n"
-		"try_private false\nnotifications_local_only true\n"
-		"notification_topic up/e\ntopic out/#\n", self->fb.port))
+	ASSERT_EQ(0, load_with_port(&self->c, fmt, self->fb.port))
 		TH_LOG("%s", self->c.err);
 	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
 	b = self->bs.bridge[0];
 	ASSERT_TRUE(run_until(self, b, BRIDGE_LINKED));
 	fake_broker_stop(&self->fb);
 	self->fb_started = false;
+	return b;
+}
+
+/*
+ * notifications_local_only: no will and no "1" on the remote broker,
+ * the state on this one all the same.
+ */
+TEST_F(link, notifications_local_only)
+{
+	const struct bridge *b = linked_once(_metadata, self,
+		"connection c\naddress 127.0.0.1:%s\nclientid e\n"
+		"try_private false\nnotifications_local_only true\n"
+		"notification_topic up/e\ntopic out/#\n");
+
 	expect_bare_connect(_metadata, self, "MQTT", 4, "e");
 	ASSERT_EQ(2, published.calls);
 	EXPECT_STREQ("up/e 0", published.note[0]);
@@ -1210,21 +1223,11 @@ TEST_F(link, notifications_local_only)
 /* MQTT 3.1, no bridge bit, no will, no "in" line: CONNECT alone. */
 TEST_F(link, plain_v31_without_notifications)
 {
-	const struct bridge *b;
-
-	start_broker(_metadata, self, 1);
-	self->fb.conn[0].reply = connack_ok_and_suback;
-	self->fb.conn[0].reply_len = 4;
-	ASSERT_EQ(0, load_with_port(&self->c,
-		"connection c\naddress 127.0.0.1:%s\nclientid e\n"
-		"bridge_protocol_version mqttv31\ntry_private false\n"
-		"notifications false\nlocal_cleansession true\n"
-		"topic out/#\n", self->fb.port)) TH_LOG("%s", self->c.err);
-	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
-	b = self->bs.bridge[0];
-	ASSERT_TRUE(run_until(self, b, BRIDGE_LINKED));
-	fake_broker_stop(&self->fb);
-	self->fb_started = false;
+	linked_once(_metadata, self,
+		    "connection c\naddress 127.0.0.1:%s\nclientid e\n"
+		    "bridge_protocol_version mqttv31\ntry_private false\n"
+		    "notifications false\nlocal_cleansession true\n"
+		    "topic out/#\n");
 	expect_bare_connect(_metadata, self, "MQIsdp", 3, "e");
 	EXPECT_EQ(0, published.calls);
 	EXPECT_EQ(MQTT_PROTO_V31, attach.proto_level);

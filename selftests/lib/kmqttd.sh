@@ -5,6 +5,11 @@
 kmqttd_pid=
 kmqttd_log=
 
+# kmqttd_free_port: a TCP port of 127.0.0.1 free now, for a listener.
+kmqttd_free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 kmqttd_stop() {
 	if [ -n "$kmqttd_pid" ]; then
 		kill "$kmqttd_pid" 2>/dev/null

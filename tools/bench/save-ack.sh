@@ -33,7 +33,7 @@ fi
 . "$repo/selftests/lib/kmqttd.sh"
 work=$(mktemp -d /tmp/save-ack.XXXXXX)
 trap 'kmqttd_stop; rm -rf "$work"' EXIT
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(kmqttd_free_port)
 status=0
 
 # run STATE OPTION SCENARIO ARGS...: one kmqtt-bench run against kmqttd.

@@ -40,7 +40,7 @@ fi
 . "$repo/selftests/lib/kmqttd.sh"
 work=$(mktemp -d /tmp/save-pause.XXXXXX)
 trap 'kmqttd_stop; rm -rf "$work"' EXIT
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(kmqttd_free_port)
 
 # run NAME PAYLOAD [CONFIGURATION LINES]: kmqttd, one measurement.
 run() {
