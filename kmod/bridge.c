@@ -173,10 +173,13 @@ static bool kmqtt_bridge_goes_out(const u8 *filter, u16 len, const void *arg)
 int kmqtt_bridge_subscribe(struct kmqtt_session *session,
 			   const struct kmqtt_bridge *bridge)
 {
+	u8 options = MQTT_SUBOPT_NO_LOCAL | MQTT_SUBOPT_RETAIN_AS_PUBLISHED;
 	const struct kmqtt_bridge_topic *t;
 	bool existed;
 	u32 i;
 
+	if (bridge->queue_qos0)
+		options |= KMQTT_SUBOPT_QUEUE_QOS0;
 	/* Lines dropped from the configuration stop going out. */
 	kmqtt_session_prune(session, kmqtt_bridge_goes_out, bridge);
 	for (i = 0; i < bridge->count; i++) {
@@ -184,9 +187,8 @@ int kmqtt_bridge_subscribe(struct kmqtt_session *session,
 		if (!(t->direction & KMQTT_BRIDGE_OUT))
 			continue;
 		if (kmqtt_session_subscribe(session, t->local, t->local_len,
-					    t->qos | MQTT_SUBOPT_NO_LOCAL |
-					    MQTT_SUBOPT_RETAIN_AS_PUBLISHED,
-					    0, &existed) == MQTT_SUBACK_FAILURE)
+					    t->qos | options, 0,
+					    &existed) == MQTT_SUBACK_FAILURE)
 			return -ENOSPC;
 	}
 	return 0;

@@ -30,6 +30,11 @@ struct kmqtt_bridge_topic {
 struct kmqtt_bridge {
 	u32 count;			/* lines added so far */
 	u32 max;
+	/*
+	 * A lazy bridge's, dialled when messages wait for it: its offline
+	 * session queues the QoS 0 ones too (KMQTT_SUBOPT_QUEUE_QOS0).
+	 */
+	bool queue_qos0;
 	size_t bytes_used;
 	size_t bytes_max;
 	struct kmqtt_bridge_topic topic[];	/* then the filters' bytes */
@@ -58,7 +63,8 @@ kmqtt_bridge_route(const struct kmqtt_bridge *bridge, u8 direction,
 /*
  * Subscribe @session, the bridge link's, to the local filters of the
  * lines going out, with no local (what came in through the link does not
- * go back) and retain as published, and to nothing else.
+ * go back), retain as published and, for a lazy bridge, queue QoS 0, and
+ * to nothing else.
  */
 int kmqtt_bridge_subscribe(struct kmqtt_session *session,
 			   const struct kmqtt_bridge *bridge);

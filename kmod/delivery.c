@@ -372,8 +372,13 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 			return taken;
 		}
 		rcu_read_unlock();
-		/* Offline: QoS 0 waits only if the operator asked for it. */
-		if (!conn && !READ_ONCE(session->broker->limits.queue_qos0))
+		/*
+		 * Offline: QoS 0 waits only if the operator or the
+		 * subscription (a lazy bridge's, which its messages dial)
+		 * asked for it.
+		 */
+		if (!conn && !via->queue_qos0 &&
+		    !READ_ONCE(session->broker->limits.queue_qos0))
 			return false;
 	}
 

@@ -68,6 +68,11 @@ void kmqtt_delivery_put(struct kmqtt_delivery *d);
 struct kmqtt_delivery_via {
 	const u32 *sub_ids;
 	u8 n_sub_ids;
+	/*
+	 * The subscription has KMQTT_SUBOPT_QUEUE_QOS0 (a lazy bridge's):
+	 * offline, QoS 0 is queued whatever the QUEUE_QOS0 limit says.
+	 */
+	bool queue_qos0;
 	struct kmqtt_share_group *share;
 	/*
 	 * Not NULL: a refusal is not counted (as a drop, or in acl_denied),

@@ -82,6 +82,7 @@ static const struct nla_policy kmqtt_attach_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_WILL_DELAY] = { .type = NLA_U32 },
 	[KMQTT_A_BRIDGE] = { .type = NLA_NESTED },
 	[KMQTT_A_PEER_BRIDGE] = NLA_POLICY_MAX(NLA_U8, 1),
+	[KMQTT_A_BRIDGE_QUEUE_QOS0] = NLA_POLICY_MAX(NLA_U8, 1),
 };
 
 static const struct nla_policy kmqtt_bridge_topic_policy[KMQTT_A_MAX + 1] = {
@@ -147,6 +148,7 @@ static const struct nla_policy kmqtt_set_session_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_SESSION_EXPIRY] = { .type = NLA_U32 },
 	[KMQTT_A_OFFLINE_FOR] = { .type = NLA_U32 },
 	[KMQTT_A_USERNAME] = { .type = NLA_BINARY, .len = KMQTT_USERNAME_MAX },
+	[KMQTT_A_BRIDGE_LINK] = NLA_POLICY_MAX(NLA_U8, 1),
 };
 
 static const struct nla_policy kmqtt_set_subscription_policy[KMQTT_A_MAX + 1] = {
@@ -661,6 +663,12 @@ static int kmqtt_netlink_attach(struct sk_buff *skb, struct genl_info *info)
 		params.mount_point = nla_data(mount);
 		params.mount_point_len = nla_len(mount);
 	}
+	if (attrs[KMQTT_A_BRIDGE_QUEUE_QOS0] && !attrs[KMQTT_A_BRIDGE]) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    attrs[KMQTT_A_BRIDGE_QUEUE_QOS0],
+				    "queueing QoS 0 is a bridge link's option");
+		return -EINVAL;
+	}
 
 	reply = genlmsg_new(nla_total_size_64bit(sizeof(u64)) +
 			    nla_total_size(sizeof(u8)), GFP_KERNEL);
@@ -684,6 +692,9 @@ static int kmqtt_netlink_attach(struct sk_buff *skb, struct genl_info *info)
 			nlmsg_free(reply);
 			return ret;
 		}
+		params.bridge->queue_qos0 =
+			attrs[KMQTT_A_BRIDGE_QUEUE_QOS0] &&
+			nla_get_u8(attrs[KMQTT_A_BRIDGE_QUEUE_QOS0]);
 	}
 	if (attrs[KMQTT_A_ACL]) {
 		ret = kmqtt_netlink_parse_acl(attrs[KMQTT_A_ACL], info->extack,
@@ -1020,9 +1031,13 @@ static int kmqtt_netlink_set_limits(struct sk_buff *skb,
 	return 0;
 }
 
+/*
+ * A session's GET_SESSION message; its connection, when online, stays
+ * bound while the caller holds sessions_lock.
+ */
 static int kmqtt_netlink_fill_session(struct sk_buff *skb,
 				      const struct kmqtt_session *session,
-				      u32 portid, u32 seq)
+				      u32 portid, u32 seq, int flags)
 {
 	struct kmqtt_conn *conn = rcu_dereference_protected(session->conn,
 			lockdep_is_held(&session->broker->sessions_lock));
@@ -1032,17 +1047,22 @@ static int kmqtt_netlink_fill_session(struct sk_buff *skb,
 		READ_ONCE(session->n_inflight),
 		READ_ONCE(session->n_queued),
 		READ_ONCE(session->queued_bytes),
+		/* The last two are its connection's, sent when online. */
+		conn ? READ_ONCE(conn->counters.msgs_in) : 0,
+		conn ? READ_ONCE(conn->counters.msgs_out) : 0,
 	};
 	static const int stat_ids[] = {
 		KMQTT_STAT_SUBSCRIPTIONS, KMQTT_STAT_MSGS_DROPPED,
 		KMQTT_STAT_INFLIGHT, KMQTT_STAT_QUEUED,
-		KMQTT_STAT_QUEUED_BYTES,
+		KMQTT_STAT_QUEUED_BYTES, KMQTT_STAT_MSGS_IN,
+		KMQTT_STAT_MSGS_OUT,
 	};
+	int i, n_stats = ARRAY_SIZE(stats) - (conn ? 0 : 2);
 	struct nlattr *nest;
 	void *hdr;
-	int i;
 
-	hdr = genlmsg_put(skb, portid, seq, &kmqtt_family, NLM_F_MULTI,
+	BUILD_BUG_ON(ARRAY_SIZE(stats) != ARRAY_SIZE(stat_ids));
+	hdr = genlmsg_put(skb, portid, seq, &kmqtt_family, flags,
 			  KMQTT_CMD_GET_SESSION);
 	if (!hdr)
 		return -EMSGSIZE;
@@ -1063,7 +1083,7 @@ static int kmqtt_netlink_fill_session(struct sk_buff *skb,
 	nest = nla_nest_start(skb, KMQTT_A_STATS);
 	if (!nest)
 		goto cancel;
-	for (i = 0; i < ARRAY_SIZE(stats); i++)
+	for (i = 0; i < n_stats; i++)
 		if (nla_put_u64_64bit(skb, stat_ids[i], stats[i],
 				      KMQTT_STAT_PAD))
 			goto cancel;
@@ -1090,7 +1110,8 @@ static int kmqtt_netlink_dump_sessions(struct sk_buff *skb,
 			continue;
 		ret = kmqtt_netlink_fill_session(skb, session,
 						 NETLINK_CB(cb->skb).portid,
-						 cb->nlh->nlmsg_seq);
+						 cb->nlh->nlmsg_seq,
+						 NLM_F_MULTI);
 		if (ret)
 			break;
 		last = session->id;
@@ -1098,6 +1119,38 @@ static int kmqtt_netlink_dump_sessions(struct sk_buff *skb,
 	mutex_unlock(&broker->sessions_lock);
 	cb->args[0] = last;
 	return ret ? skb->len : 0;
+}
+
+static int kmqtt_netlink_get_session(struct sk_buff *skb,
+				     struct genl_info *info)
+{
+	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
+	struct nlattr *id = info->attrs[KMQTT_A_CLIENT_ID];
+	struct kmqtt_session *session;
+	struct sk_buff *reply;
+	int ret = -ENOENT;
+
+	if (GENL_REQ_ATTR_CHECK(info, KMQTT_A_CLIENT_ID))
+		return -EINVAL;
+	/* Its client id and username fit, at their maximum lengths. */
+	reply = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!reply)
+		return -ENOMEM;
+	mutex_lock(&broker->sessions_lock);
+	session = kmqtt_session_find(broker, nla_data(id), nla_len(id));
+	if (session)
+		ret = kmqtt_netlink_fill_session(reply, session,
+						 info->snd_portid,
+						 info->snd_seq, 0);
+	mutex_unlock(&broker->sessions_lock);
+	if (ret) {
+		if (ret == -ENOENT)
+			NL_SET_ERR_MSG_ATTR(info->extack, id,
+					    "no such session");
+		nlmsg_free(reply);
+		return ret;
+	}
+	return genlmsg_reply(reply, info);
 }
 
 static int kmqtt_netlink_fill_subscription(struct sk_buff *skb,
@@ -1784,7 +1837,9 @@ static int kmqtt_netlink_set_session(struct sk_buff *skb,
 				    attrs[KMQTT_A_OFFLINE_FOR] ?
 				    nla_get_u32(attrs[KMQTT_A_OFFLINE_FOR]) : 0,
 				    user ? nla_data(user) : NULL,
-				    user ? nla_len(user) : 0);
+				    user ? nla_len(user) : 0,
+				    attrs[KMQTT_A_BRIDGE_LINK] &&
+				    nla_get_u8(attrs[KMQTT_A_BRIDGE_LINK]));
 	if (ret == -EBUSY)
 		NL_SET_ERR_MSG_ATTR(info->extack, id,
 				    "the client id's session is online");
@@ -1806,8 +1861,10 @@ static int kmqtt_netlink_set_subscription(struct sk_buff *skb,
 	    GENL_REQ_ATTR_CHECK(info, KMQTT_A_SUB_OPTIONS))
 		return -EINVAL;
 	options = nla_get_u8(attrs[KMQTT_A_SUB_OPTIONS]);
+	/* The module's own bit, which a SUBSCRIBE's check refuses. */
 	if (!kmqtt_codec_subscription_valid(nla_data(filter), nla_len(filter),
-					    options)) {
+					    options &
+					    ~KMQTT_SUBOPT_QUEUE_QOS0)) {
 		NL_SET_ERR_MSG(info->extack,
 			       "not a valid filter with valid subscription options");
 		return -EINVAL;
@@ -1920,6 +1977,8 @@ static int kmqtt_netlink_doit(struct sk_buff *skb, struct genl_info *info)
 		return kmqtt_netlink_get_info(skb, info);
 	case KMQTT_CMD_ATTACH:
 		return kmqtt_netlink_attach(skb, info);
+	case KMQTT_CMD_GET_SESSION:
+		return kmqtt_netlink_get_session(skb, info);
 	case KMQTT_CMD_SET_LIMITS:
 		return kmqtt_netlink_set_limits(skb, info);
 	case KMQTT_CMD_SET_ACL:
@@ -2013,8 +2072,10 @@ static const struct genl_ops kmqtt_netlink_ops[] = {
 	},
 	{
 		.cmd = KMQTT_CMD_GET_SESSION,
+		.doit = kmqtt_netlink_doit,
 		.dumpit = kmqtt_netlink_dumpit,
-		.policy = kmqtt_no_attrs_policy,
+		/* The dump ignores a CLIENT_ID: only the doit looks for one. */
+		.policy = kmqtt_client_id_policy,
 		.maxattr = KMQTT_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},

@@ -16,6 +16,7 @@
 #include <linux/moduleparam.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
+#include <linux/kmqtt.h>
 
 #include "acl.h"
 #include "broker.h"
@@ -128,6 +129,7 @@ static u32 kmqtt_fanout_deliver(struct kmqtt_fanout *f, struct kmqtt_msg *msg,
 		/* MQTT-3.8.3-3: not back to its publisher. */
 		if ((options & MQTT_SUBOPT_NO_LOCAL) && to == from)
 			continue;
+		via.queue_qos0 = options & KMQTT_SUBOPT_QUEUE_QOS0;
 		/*
 		 * Forwarded copies carry RETAIN only for Retain As Published
 		 * (MQTT-3.3.1-12, 3.1.1's MQTT-3.3.1-9).

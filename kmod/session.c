@@ -95,8 +95,8 @@ static u32 kmqtt_session_hash(const u8 *client_id, u16 len)
 	return jhash(client_id, len, 0);
 }
 
-static struct kmqtt_session *kmqtt_session_find(struct kmqtt_broker *broker,
-						const u8 *client_id, u16 len)
+struct kmqtt_session *kmqtt_session_find(struct kmqtt_broker *broker,
+					 const u8 *client_id, u16 len)
 {
 	struct kmqtt_session *session;
 
@@ -358,6 +358,8 @@ retry:
 	kmqtt_session_acl_replaced(session);
 	kmqtt_acl_free(old_acl);
 	conn->acl = NULL;
+	/* With its rules: a bridge's has none (kmqttd sends it none). */
+	session->bridge = !!params->bridge;
 	ret = kmqtt_session_set_username(session, params);
 	/* A bridge link's CONNACK came from the remote broker. */
 	if (!ret && !params->bridge)
@@ -372,7 +374,6 @@ retry:
 		kmqtt_session_free(session);
 		return ERR_PTR(ret);
 	}
-	session->bridge = !!params->bridge;
 	/* Expiry work that runs now finds the connection and stops. */
 	cancel_delayed_work(&session->expiry_work);
 	kmqtt_will_drop(session);
@@ -472,10 +473,13 @@ void kmqtt_session_detach(struct kmqtt_session *session,
 
 int kmqtt_session_restore(struct kmqtt_broker *broker, const u8 *client_id,
 			  u16 len, u32 expiry, u32 offline_for,
-			  const u8 *username, u16 username_len)
+			  const u8 *username, u16 username_len, bool bridge)
 {
-	/* No rules: nothing allowed until the agent sends the session's. */
-	struct kmqtt_acl *deny_all = kmqtt_acl_alloc(0, 0);
+	/*
+	 * No rules: nothing allowed until the agent sends the session's.  A
+	 * bridge's gets none, as its link's ATTACH: everything allowed.
+	 */
+	struct kmqtt_acl *deny_all = bridge ? NULL : kmqtt_acl_alloc(0, 0);
 	struct kmqtt_session *session, *old;
 	u8 *name = NULL;
 	u64 offline;
@@ -483,7 +487,7 @@ int kmqtt_session_restore(struct kmqtt_broker *broker, const u8 *client_id,
 
 	if (username)
 		name = kmemdup(username, username_len, GFP_KERNEL);
-	if (!deny_all || (username && !name)) {
+	if ((!bridge && !deny_all) || (username && !name)) {
 		ret = -ENOMEM;
 		goto free;
 	}
@@ -504,6 +508,7 @@ int kmqtt_session_restore(struct kmqtt_broker *broker, const u8 *client_id,
 	session->username = name;
 	session->username_len = username_len;
 	name = NULL;
+	session->bridge = bridge;
 	rcu_assign_pointer(session->acl, deny_all);
 	deny_all = NULL;
 	/* Its expiry counts the time it was offline before (jiffies wrap). */

@@ -41,7 +41,7 @@ struct kmqtt_session {
 	struct list_head node;		/* broker->sessions */
 	u64 id;
 	bool clean;			/* ends with its connection */
-	bool bridge;			/* its last connection was a bridge link */
+	bool bridge;			/* its last link's, or SET_SESSION's */
 	/*
 	 * Seconds kept offline, under the operator's limit: the client's 5.0
 	 * session expiry interval, MQTT_SESSION_EXPIRY_NEVER for 3.1.1
@@ -122,6 +122,10 @@ struct kmqtt_session *kmqtt_session_attach(struct kmqtt_broker *broker,
 					   bool *present,
 					   struct kmqtt_conn **holder);
 
+/* The session of @client_id, or NULL.  Caller holds sessions_lock. */
+struct kmqtt_session *kmqtt_session_find(struct kmqtt_broker *broker,
+					 const u8 *client_id, u16 len);
+
 /*
  * The one check of a session's access rules: may its client publish on
  * topic @name (KMQTT_ACL_WRITE), receive a message on it (KMQTT_ACL_READ),
@@ -188,14 +192,16 @@ void kmqtt_session_expiry_changed(struct kmqtt_broker *broker);
  * An offline session from the agent's snapshot, for @client_id, with
  * @expiry (seconds, MQTT_SESSION_EXPIRY_NEVER: the operator's limit),
  * offline for @offline_for seconds already, of @username (NULL:
- * anonymous), allowed nothing until the agent sends its access rules.
+ * anonymous), allowed nothing until the agent sends its access rules;
+ * or a bridge's if @bridge (a lazy one's before its first link), allowed
+ * everything, as its link is.
  * It replaces an offline session of the client id (a restore done
  * again).  Returns 0, -EBUSY (the client id's session is online) or
  * -ENOMEM.
  */
 int kmqtt_session_restore(struct kmqtt_broker *broker, const u8 *client_id,
 			  u16 len, u32 expiry, u32 offline_for,
-			  const u8 *username, u16 username_len);
+			  const u8 *username, u16 username_len, bool bridge);
 
 /*
  * Give the session of @client_id the subscription of a snapshot (valid:

@@ -632,6 +632,8 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 		     req->mount_point)) ||
 	    (req->peer_bridge &&
 	     nla_put_u8(msg, KMQTT_A_PEER_BRIDGE, 1)) ||
+	    (req->bridge_queue_qos0 &&
+	     nla_put_u8(msg, KMQTT_A_BRIDGE_QUEUE_QOS0, 1)) ||
 	    put_acl(msg, req->acl) || put_bridge(msg, req))
 		return put_message_too_large(nl, msg, r.name);
 	return run_request(nl, msg, &r);
@@ -841,6 +843,30 @@ static void parse_session(struct nlattr **tb, void *arg)
 		s.bridge = nla_get_u8(tb[KMQTT_A_BRIDGE_LINK]);
 	parse_stats(tb[KMQTT_A_STATS], s.stats);
 	walk->fn(&s, walk->arg);
+}
+
+/* Keeps the one session of a GET_SESSION doit. */
+static void copy_session(const struct kmqtt_nl_session *s, void *arg)
+{
+	*(struct kmqtt_nl_session *)arg = *s;
+}
+
+int kmqtt_nl_get_session(struct kmqtt_nl *nl, const char *client_id,
+			 struct kmqtt_nl_session *s)
+{
+	struct session_walk walk = { .fn = copy_session, .arg = s };
+	struct request req = { .name = "GET_SESSION", .parse = parse_session,
+			       .arg = &walk };
+	struct nl_msg *msg;
+
+	memset(s, 0, sizeof(*s));
+	msg = new_acked_request(nl, KMQTT_CMD_GET_SESSION,
+				REQUEST_FIXED_SIZE);
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put(msg, KMQTT_A_CLIENT_ID, (int)strlen(client_id), client_id))
+		return put_message_too_large(nl, msg, req.name);
+	return run_request(nl, msg, &req);
 }
 
 int kmqtt_nl_dump_sessions(struct kmqtt_nl *nl,
@@ -1281,7 +1307,8 @@ int kmqtt_nl_set_session(struct kmqtt_nl *nl,
 	    nla_put_u32(msg, KMQTT_A_OFFLINE_FOR, s->offline_for) ||
 	    (s->has_username &&
 	     nla_put(msg, KMQTT_A_USERNAME, (int)strlen(s->username),
-		     s->username)))
+		     s->username)) ||
+	    (s->bridge && nla_put_u8(msg, KMQTT_A_BRIDGE_LINK, 1)))
 		return put_message_too_large(nl, msg, r.name);
 	return run_request(nl, msg, &r);
 }

@@ -133,6 +133,8 @@ struct kmqtt_nl_attach {
 	 */
 	const struct kmqtt_nl_bridge_topic *bridge_topics;
 	size_t bridge_topics_count;
+	/* Its lines' local subscriptions queue QoS 0 offline (lazy). */
+	bool bridge_queue_qos0;
 	/* The client is another broker's bridge (try_private): no echo. */
 	bool peer_bridge;
 };
@@ -231,6 +233,13 @@ int kmqtt_nl_dump_conns(struct kmqtt_nl *nl,
 			void (*fn)(const struct kmqtt_nl_conn *conn, void *arg),
 			void *arg);
 
+/*
+ * The session of @client_id into @s (its STATS with its connection's
+ * MSGS_IN and MSGS_OUT when online).  -ENOENT: none.
+ */
+int kmqtt_nl_get_session(struct kmqtt_nl *nl, const char *client_id,
+			 struct kmqtt_nl_session *s);
+
 /* Call @fn for each stored session, online or offline. */
 int kmqtt_nl_dump_sessions(struct kmqtt_nl *nl,
 			   void (*fn)(const struct kmqtt_nl_session *s,
@@ -262,9 +271,10 @@ int kmqtt_nl_set_session_qos2(struct kmqtt_nl *nl, const char *client_id,
 			      const uint16_t *ids, size_t n);
 
 /*
- * Make the offline session @s (client_id, session_expiry, offline_for
- * and the username if it has one), for a snapshot, in place of an
- * offline one of the client id.  -EBUSY: the client id's is online.
+ * Make the offline session @s (client_id, session_expiry, offline_for,
+ * the username if it has one, and whether it is a bridge's), for a
+ * snapshot or a lazy bridge, in place of an offline one of the client
+ * id.  -EBUSY: the client id's is online.
  */
 int kmqtt_nl_set_session(struct kmqtt_nl *nl,
 			 const struct kmqtt_nl_session *s);

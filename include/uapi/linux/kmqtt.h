@@ -50,6 +50,14 @@
 #define KMQTT_BRIDGE_OUT	0x2	/* from this broker to the remote one */
 
 /*
+ * A subscription option of the module's own in SUB_OPTIONS (MQTT reserves
+ * the bit: no client sets it): while the session is offline its QoS 0
+ * messages are queued, as QoS 1 and 2 ones are, whatever the QUEUE_QOS0
+ * limit says.
+ */
+#define KMQTT_SUBOPT_QUEUE_QOS0	0x40
+
+/*
  * Access rules (Mosquitto ACL semantics): for a topic, the first rule whose
  * filter matches and that denies, or grants the access asked for, decides;
  * no such rule: denied.
@@ -85,7 +93,9 @@ enum kmqtt_cmd {
 	/*
 	 * dump: one message per session, online or offline (CLIENT_ID,
 	 * CLEAN_SESSION, ONLINE, CONN_ID, USERNAME, SESSION_EXPIRY,
-	 * OFFLINE_FOR when offline, STATS).
+	 * OFFLINE_FOR when offline, BRIDGE_LINK, STATS; when online, STATS
+	 * has its connection's MSGS_IN and MSGS_OUT too).
+	 * doit with CLIENT_ID: that session's message; -ENOENT: none.
 	 */
 	KMQTT_CMD_GET_SESSION,
 	/* dump: one message per subscription (CLIENT_ID, FILTER, QOS). */
@@ -135,8 +145,10 @@ enum kmqtt_cmd {
 	 * doit: make an offline session from a snapshot: CLIENT_ID,
 	 * SESSION_EXPIRY (its interval, MQTT_SESSION_EXPIRY_NEVER for
 	 * 3.1.x), optionally OFFLINE_FOR (seconds it has been offline,
-	 * which its expiry counts) and USERNAME.  It replaces an offline
-	 * session of the client id; -EBUSY: that one is online.
+	 * which its expiry counts), USERNAME and BRIDGE_LINK (a bridge's
+	 * session, allowed everything; others nothing until SET_ACL).  It
+	 * replaces an offline session of the client id; -EBUSY: that one
+	 * is online.
 	 */
 	KMQTT_CMD_SET_SESSION,
 	/*
@@ -304,7 +316,8 @@ enum kmqtt_attr {
 	KMQTT_A_SUB_ID,
 	/*
 	 * u8: a subscription's options, as 5.0's SUBSCRIBE has them (QoS,
-	 * No Local, Retain As Published, Retain Handling)
+	 * No Local, Retain As Published, Retain Handling), and
+	 * KMQTT_SUBOPT_QUEUE_QOS0
 	 */
 	KMQTT_A_SUB_OPTIONS,
 	/*
@@ -377,6 +390,12 @@ enum kmqtt_attr {
 	KMQTT_A_BRIDGE_LINK,
 	KMQTT_A_HOLD_ACKS,	/* u8: QoS 1/2 acks wait for a save */
 	KMQTT_A_ACK_SEQ,	/* u64: the number of a held ack */
+	/*
+	 * u8: ATTACH of a bridge link: the local subscriptions of its lines
+	 * going out take KMQTT_SUBOPT_QUEUE_QOS0 (a bridge started only when
+	 * messages wait for it, Mosquitto's start_type lazy)
+	 */
+	KMQTT_A_BRIDGE_QUEUE_QOS0,
 
 	__KMQTT_A_MAX,
 };
