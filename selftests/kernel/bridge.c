@@ -90,10 +90,13 @@ FIXTURE_TEARDOWN(bridge)
 	EXPECT_EQ(0, kmsg_problems(self->kmsg));
 }
 
-/* Hand over a link with these lines: the remote broker's end, or -errno. */
-static int link_up(struct _test_data_bridge *self,
-		   const struct kmqtt_nl_bridge_topic *lines, size_t n,
-		   bool clean, uint16_t keepalive)
+/*
+ * Hand over a link with these lines, a lazy bridge's (BRIDGE_QUEUE_QOS0)
+ * if @lazy: the remote broker's end, or -errno.
+ */
+static int link_up_as(struct _test_data_bridge *self,
+		      const struct kmqtt_nl_bridge_topic *lines, size_t n,
+		      bool clean, uint16_t keepalive, bool lazy)
 {
 	struct kmqtt_attach_req req = {
 		.client_id = LINK_ID,
@@ -102,9 +105,17 @@ static int link_up(struct _test_data_bridge *self,
 		.clean_session = clean,
 		.bridge = lines,
 		.bridge_count = n,
+		.bridge_queue_qos0 = lazy,
 	};
 
 	return direct_bridge(&self->direct, &self->genl, &req, &self->link);
+}
+
+static int link_up(struct _test_data_bridge *self,
+		   const struct kmqtt_nl_bridge_topic *lines, size_t n,
+		   bool clean, uint16_t keepalive)
+{
+	return link_up_as(self, lines, n, clean, keepalive, false);
 }
 
 /* The remote broker closes the link; the module sees it go. */
@@ -261,6 +272,55 @@ TEST_F(bridge, queued_while_down_sent_in_order)
 	for (i = 0; i < 20; i++)
 		ASSERT_EQ(0, mqtt_expect_nth(self->remote, "up/box1/n", i,
 					     &qos1));
+	ASSERT_EQ(0, mqtt_expect_silence(self->remote, 300));
+}
+
+/*
+ * The link's subscription to site/# has @options; with the link down, a
+ * QoS 0 message for it is queued (@queued 1) or not (0).
+ */
+static void qos0_while_down(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(bridge) *self, uint8_t options,
+			    const char *payload, uint64_t queued)
+{
+	struct kmqtt_session_info info;
+	uint8_t got;
+
+	ASSERT_EQ(0, kmqtt_genl_sub_options(&self->genl, LINK_ID, "site/#",
+					    &got));
+	EXPECT_EQ(options, got);
+	ASSERT_EQ(0, link_down(self));
+	ASSERT_EQ(0, mqtt_publish(self->pub, "site/a", payload, &qos0));
+	ASSERT_EQ(0, mqtt_sync(self->pub));
+	ASSERT_EQ(0, kmqtt_genl_get_session(&self->genl, LINK_ID, &info));
+	EXPECT_EQ(queued, info.stats[KMQTT_STAT_QUEUED]);
+}
+
+/*
+ * A lazy bridge's link (BRIDGE_QUEUE_QOS0): the subscriptions of its
+ * lines going out take KMQTT_SUBOPT_QUEUE_QOS0, so that QoS 0 for it
+ * waits in its session while the link is down, and goes out on the next
+ * one.  Another link's do not: QoS 0 is dropped while it is down.
+ */
+TEST_F(bridge, lazy_link_queues_qos0)
+{
+	static const uint8_t options = 1 | MQTT_SUBOPT_NO_LOCAL |
+				       MQTT_SUBOPT_RETAIN_AS_PUBLISHED;
+
+	self->remote = link_up(self, box_lines, 2, false, 0);
+	ASSERT_LE(0, self->remote);
+	qos0_while_down(_metadata, self, options, "dropped", 0);
+
+	self->remote = link_up_as(self, box_lines, 2, false, 0, true);
+	ASSERT_LE(0, self->remote);
+	ASSERT_EQ(0, mqtt_expect_silence(self->remote, 300));
+	qos0_while_down(_metadata, self, options | KMQTT_SUBOPT_QUEUE_QOS0,
+			"kept", 1);
+
+	self->remote = link_up_as(self, box_lines, 2, false, 0, true);
+	ASSERT_LE(0, self->remote);
+	ASSERT_EQ(0, mqtt_expect_message(self->remote, "up/box1/a", "kept",
+					 &qos0));
 	ASSERT_EQ(0, mqtt_expect_silence(self->remote, 300));
 }
 
@@ -558,6 +618,14 @@ TEST_F(bridge, attach_refuses_bad_lines)
 	req.will_payload = "";
 	ASSERT_EQ(-EINVAL, direct_bridge(&self->direct, &self->genl, &req,
 					 &id));
+	/* Queueing QoS 0 for a lazy bridge is a link's, not a client's. */
+	req.will_topic = NULL;
+	req.bridge_count = 0;
+	req.bridge_queue_qos0 = true;
+	ASSERT_EQ(-EINVAL, direct_bridge(&self->direct, &self->genl, &req,
+					 &id));
+	ASSERT_NE(NULL, strstr(self->genl.nl.error, "bridge link"))
+		TH_LOG("%s", self->genl.nl.error);
 	ASSERT_EQ(-ENOENT, kmqtt_genl_get_session(&self->genl, LINK_ID,
 						  &(struct kmqtt_session_info){}));
 }

@@ -414,6 +414,9 @@ HOSTILE(subscribe_qos3_MQTT_3_8_3_4,
 	VIOLATION("\x82\x06\x00\x01\x00\x01" "t\x03"));
 HOSTILE(subscribe_reserved_bits_MQTT_3_8_3_4,
 	VIOLATION("\x82\x06\x00\x01\x00\x01" "t\x04"));
+/* Bit 6 too, which the module gives lazy bridges' subscriptions itself. */
+HOSTILE(subscribe_queue_qos0_bit_MQTT_3_8_3_4,
+	VIOLATION("\x82\x06\x00\x01\x00\x01" "t\x40"));
 /* MQTT-2.3.1-1: SUBSCRIBE and UNSUBSCRIBE have a non-zero packet id. */
 HOSTILE(subscribe_packet_id_0_MQTT_2_3_1_1,
 	VIOLATION("\x82\x06\x00\x00\x00\x01" "t\x00"));

@@ -1824,6 +1824,21 @@ TEST_F(mqtt5, reauthentication_unanswered)
 	EXPECT_EQ(KMQTT_CLOSE_AUTH, closed.reason);
 }
 
+/*
+ * [MQTT-3.8.3-5] Reserved bits of the options are a malformed SUBSCRIBE,
+ * bit 6 included: the module's KMQTT_SUBOPT_QUEUE_QOS0 is never a
+ * client's.
+ */
+TEST_F(mqtt5, subscription_option_bit_6_malformed)
+{
+	int fd = client(_metadata, self, "v5-bit6", MQTT_PROTO_V5);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mqtt5_send_subscribe(fd, 1, NULL, "bit6/#",
+					  KMQTT_SUBOPT_QUEUE_QOS0 | 1));
+	EXPECT_EQ(0, expect_disconnect(fd, MQTT_RC_MALFORMED_PACKET));
+}
+
 /* [MQTT-3.8.3-4]: No Local on a shared subscription is a protocol error. */
 TEST_F(mqtt5, no_local_on_a_shared_subscription)
 {

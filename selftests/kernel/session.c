@@ -406,7 +406,10 @@ TEST_F(session, snapshot_restore_refusals)
 		uint8_t options;
 	} bad[] = {
 		{ "a/#/b", 0 }, { "$share/g/a", MQTT_SUBOPT_NO_LOCAL },
-		{ "$share//a", 0 }, { "a", 3 }, { "a", 0x30 }, { "a", 0x40 },
+		{ "$share//a", 0 }, { "a", 3 }, { "a", 0x30 }, { "a", 0x80 },
+		/* The module's own option is taken, the rest checked. */
+		{ "a", KMQTT_SUBOPT_QUEUE_QOS0 | 3 },
+		{ "$share/g/a", KMQTT_SUBOPT_QUEUE_QOS0 | MQTT_SUBOPT_NO_LOCAL },
 	};
 	struct kmqtt_nl_session s = { .client_id = CLIENT_ID,
 				      .session_expiry = 0 };
@@ -435,6 +438,179 @@ TEST_F(session, snapshot_restore_refusals)
 	ASSERT_EQ(0, kmqtt_nl_set_subscription(&self->genl.nl, &sub));
 	sub.filter = "b";
 	EXPECT_EQ(-ENOSPC, kmqtt_nl_set_subscription(&self->genl.nl, &sub));
+}
+
+/*
+ * A subscription with the module's KMQTT_SUBOPT_QUEUE_QOS0 (a lazy
+ * bridge's) queues QoS 0 for its offline session while queue_qos0 is
+ * off; one without drops it.  SET_SUBSCRIPTION takes the option and
+ * GET_SUBSCRIPTION shows it as given.
+ */
+TEST_F(session, offline_qos0_queued_by_subscription_option)
+{
+	struct kmqtt_nl_session s = { .client_id = CLIENT_ID,
+				      .session_expiry = 60 };
+	struct kmqtt_nl_subscription lazy = {
+		.client_id = CLIENT_ID, .filter = "lazy/#",
+		.options = 0 | KMQTT_SUBOPT_QUEUE_QOS0,
+	};
+	struct kmqtt_nl_subscription plain = {
+		.client_id = CLIENT_ID, .filter = "plain/#", .options = 0,
+	};
+	struct kmqtt_genl_session got;
+	struct kmqtt_genl_ack ack;
+	uint8_t options;
+
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_QUEUE_QOS0, 0));
+	ASSERT_EQ(0, kmqtt_nl_set_session(&self->genl.nl, &s));
+	ASSERT_EQ(0, kmqtt_nl_set_subscription(&self->genl.nl, &lazy))
+		TH_LOG("%s", self->genl.nl.error);
+	ASSERT_EQ(0, kmqtt_nl_set_subscription(&self->genl.nl, &plain));
+	ASSERT_EQ(0, kmqtt_nl_set_acl(&self->genl.nl, CLIENT_ID, NULL));
+	ASSERT_EQ(0, kmqtt_genl_sub_options(&self->genl, CLIENT_ID, "lazy/#",
+					    &options));
+	EXPECT_EQ(KMQTT_SUBOPT_QUEUE_QOS0, options);
+	ASSERT_EQ(0, kmqtt_genl_sub_options(&self->genl, CLIENT_ID, "plain/#",
+					    &options));
+	EXPECT_EQ(0, options);
+
+	ASSERT_EQ(0, mqtt_publish(self->pub, "plain/x", "dropped", &at_qos0));
+	ASSERT_EQ(0, mqtt_publish(self->pub, "lazy/x", "kept", &at_qos0));
+	/* Handled before the count (PINGRESP follows them). */
+	ASSERT_EQ(0, mqtt_sync(self->pub));
+	ASSERT_EQ(0, kmqtt_genl_session_doit(&self->genl, CLIENT_ID, &got,
+					     &ack))
+		TH_LOG("%s", ack.msg);
+	EXPECT_EQ(1, got.s.stats[KMQTT_STAT_QUEUED]);
+
+	ASSERT_TRUE(connect_persistent(_metadata, self));
+	ASSERT_EQ(0, mqtt_expect_message(self->sub, "lazy/x", "kept",
+					 &at_qos0));
+	ASSERT_EQ(0, mqtt_expect_silence(self->sub, 300));
+}
+
+/*
+ * GET_SESSION's doit: the session of one client id, in a message of its
+ * own with what the dump has, and its connection's messages in and out
+ * while it is online; ENOENT, with a reason, for an unknown client id.
+ */
+TEST_F(session, get_session_by_client_id)
+{
+	struct kmqtt_genl_session got;
+	struct kmqtt_genl_ack ack;
+	uint64_t conn_id;
+
+	connect_persistent(_metadata, self);
+	ASSERT_EQ(0, mqtt_subscribe(self->sub, 1, "get/#"));
+	ASSERT_EQ(0, mqtt_publish(self->sub, "elsewhere", "in", &at_qos0));
+	/* Counted before PINGRESP. */
+	ASSERT_EQ(0, mqtt_sync(self->sub));
+	ASSERT_EQ(0, mqtt_publish(self->pub, "get/x", "out", &at_qos0));
+	ASSERT_EQ(0, mqtt_expect_message(self->sub, "get/x", "out",
+					 &at_qos0));
+	ASSERT_EQ(0, kmqtt_genl_session_conn_id(&self->genl, CLIENT_ID,
+						&conn_id));
+
+	ASSERT_EQ(0, kmqtt_genl_session_doit(&self->genl, CLIENT_ID, &got,
+					     &ack))
+		TH_LOG("%s", ack.msg);
+	EXPECT_EQ(1, ack.replies);
+	EXPECT_FALSE(got.multi);
+	EXPECT_STREQ(CLIENT_ID, got.s.client_id);
+	EXPECT_TRUE(got.s.online);
+	EXPECT_FALSE(got.s.clean_session);
+	EXPECT_EQ(conn_id, got.s.conn_id);
+	EXPECT_FALSE(got.has_offline_for);
+	EXPECT_FALSE(got.s.bridge);
+	EXPECT_EQ(1, got.s.stats[KMQTT_STAT_SUBSCRIPTIONS]);
+	EXPECT_TRUE(got.has_stat[KMQTT_STAT_QUEUED]);
+	EXPECT_TRUE(got.has_stat[KMQTT_STAT_MSGS_IN]);
+	EXPECT_EQ(1, got.s.stats[KMQTT_STAT_MSGS_IN]);
+	EXPECT_TRUE(got.has_stat[KMQTT_STAT_MSGS_OUT]);
+	EXPECT_EQ(1, got.s.stats[KMQTT_STAT_MSGS_OUT]);
+
+	go_offline(_metadata, self);
+	ASSERT_EQ(0, kmqtt_genl_session_doit(&self->genl, CLIENT_ID, &got,
+					     &ack))
+		TH_LOG("%s", ack.msg);
+	EXPECT_FALSE(got.s.online);
+	EXPECT_EQ(0, got.s.conn_id);
+	EXPECT_TRUE(got.has_offline_for);
+	EXPECT_EQ(1, got.s.stats[KMQTT_STAT_SUBSCRIPTIONS]);
+	/* No connection, no counters of one. */
+	EXPECT_FALSE(got.has_stat[KMQTT_STAT_MSGS_IN]);
+	EXPECT_FALSE(got.has_stat[KMQTT_STAT_MSGS_OUT]);
+
+	EXPECT_EQ(-ENOENT, kmqtt_genl_session_doit(&self->genl, "sess-nobody",
+						   &got, &ack));
+	EXPECT_EQ(0, ack.replies);
+	EXPECT_NE(0, strlen(ack.msg));
+}
+
+/*
+ * SET_SESSION with BRIDGE_LINK makes a bridge's session, which kmqttctl
+ * lists as one before any link came (a lazy bridge's); without, it is a
+ * client's.
+ */
+TEST_F(session, set_session_of_a_bridge)
+{
+	struct kmqtt_genl_session got;
+	struct kmqtt_genl_ack ack;
+	char text[16384];
+	uint8_t bridge;
+
+	for (bridge = 0; bridge <= 1; bridge++) {
+		ASSERT_EQ(0, kmqtt_genl_set_bridge_session(&self->genl,
+							   CLIENT_ID, 60,
+							   bridge, &ack))
+			TH_LOG("%s", ack.msg);
+		ASSERT_EQ(0, kmqtt_genl_session_doit(&self->genl, CLIENT_ID,
+						     &got, &ack));
+		EXPECT_EQ(bridge, got.s.bridge);
+	}
+	EXPECT_FALSE(got.s.online);
+	EXPECT_EQ(60, got.s.session_expiry);
+	ASSERT_EQ(0, kmqttctl_run("show", text, sizeof(text)));
+	EXPECT_NE(NULL, strstr(text, "\nbridge: " CLIENT_ID "\n"))
+		TH_LOG("%s", text);
+	/* A flag: 0 or 1. */
+	EXPECT_EQ(-ERANGE, kmqtt_genl_set_bridge_session(&self->genl,
+							 CLIENT_ID, 60, 2,
+							 &ack));
+}
+
+/*
+ * A bridge's session from SET_SESSION is allowed everything at once, as
+ * its link would be: messages wait in it with no SET_ACL (kmqttd gives a
+ * bridge's session no rules), where a client's waits for its rules.
+ */
+TEST_F(session, set_session_of_a_bridge_needs_no_rules)
+{
+	static const char *const ids[] = { "bridge-sess", "client-sess" };
+	struct kmqtt_nl_subscription sub = { .filter = "rules/#", .options = 1 };
+	struct kmqtt_nl_session s = { .session_expiry = 60 };
+	struct kmqtt_genl_session got;
+	struct kmqtt_genl_ack ack;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		strcpy(s.client_id, ids[i]);
+		s.bridge = !i;
+		ASSERT_EQ(0, kmqtt_nl_set_session(&self->genl.nl, &s));
+		strcpy(sub.client_id, ids[i]);
+		ASSERT_EQ(0, kmqtt_nl_set_subscription(&self->genl.nl, &sub));
+	}
+	ASSERT_EQ(0, mqtt_publish(self->pub, "rules/x", "m", &at_qos1));
+	ASSERT_EQ(0, mqtt_sync(self->pub));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, kmqtt_genl_session_doit(&self->genl, ids[i], &got,
+						     &ack))
+			TH_LOG("%s", ack.msg);
+		EXPECT_EQ(!i, got.s.stats[KMQTT_STAT_QUEUED]) TH_LOG("%s", ids[i]);
+		/* Later suites' bridges lists are their own. */
+		EXPECT_EQ(0, mqtt_session_discard(self->broker.port, ids[i]));
+	}
 }
 
 /* A message of the snapshot tests: topic "snap/N" and payload "N". */

@@ -69,6 +69,7 @@ int kmqtt_genl_attach(struct kmqtt_genl *g, const struct kmqtt_attach_req *req,
 		.bridge_topics = req->bridge,
 		.bridge_topics_count = req->bridge_count,
 		.peer_bridge = req->peer_bridge,
+		.bridge_queue_qos0 = req->bridge_queue_qos0,
 	};
 	/* The library does not change the rules it sends. */
 	struct acl_rules acl = { .rule = (struct acl_rule *)req->acl,
@@ -272,6 +273,37 @@ int kmqtt_genl_get_conn_stats(struct kmqtt_genl *g, uint64_t conn_id,
 	int err = find(g, KMQTT_CMD_GET_CONN, &m);
 
 	memcpy(stats, m.conn.stats, sizeof(m.conn.stats));
+	return err;
+}
+
+/* A subscription looked up by client id and filter. */
+struct sub_match {
+	const char *client_id;
+	const char *filter;
+	bool found;
+	uint8_t options;
+};
+
+static void match_sub_options(const struct kmqtt_nl_subscription *s,
+			      void *arg)
+{
+	struct sub_match *m = arg;
+
+	if (strcmp(s->client_id, m->client_id) || strcmp(s->filter, m->filter))
+		return;
+	m->found = true;
+	m->options = s->options;
+}
+
+int kmqtt_genl_sub_options(struct kmqtt_genl *g, const char *client_id,
+			   const char *filter, uint8_t *options)
+{
+	struct sub_match m = { .client_id = client_id, .filter = filter };
+	int err = kmqtt_nl_dump_subscriptions(&g->nl, match_sub_options, &m);
+
+	if (!err && !m.found)
+		err = -ENOENT;
+	*options = m.options;
 	return err;
 }
 
@@ -530,6 +562,66 @@ static void raw_put(struct raw_attrs *a, uint16_t type, const void *data,
 	a->len += NLA_ALIGN(nla.nla_len);
 }
 
+/* The next attribute of the *left bytes at *p, or NULL at their end. */
+static const struct nlattr *raw_next(const uint8_t **p, size_t *left)
+{
+	const struct nlattr *a = (const struct nlattr *)*p;
+	size_t step;
+
+	if (*left < NLA_HDRLEN || a->nla_len < NLA_HDRLEN ||
+	    a->nla_len > *left)
+		return NULL;
+	step = NLA_ALIGN(a->nla_len);
+	if (step > *left)
+		step = *left;
+	*p += step;
+	*left -= step;
+	return a;
+}
+
+/* An attribute's unsigned value, of whichever width it has. */
+static uint64_t raw_uint(const struct nlattr *a)
+{
+	const uint8_t *v = (const uint8_t *)a + NLA_HDRLEN;
+	uint64_t u64 = 0;
+	uint32_t u32 = 0;
+	uint16_t u16 = 0;
+
+	switch (a->nla_len - NLA_HDRLEN) {
+	case 1:
+		return v[0];
+	case 2:
+		memcpy(&u16, v, sizeof(u16));
+		return u16;
+	case 4:
+		memcpy(&u32, v, sizeof(u32));
+		return u32;
+	case 8:
+		memcpy(&u64, v, sizeof(u64));
+		return u64;
+	}
+	return 0;
+}
+
+/* A string attribute into buf (size bytes), cut there and terminated. */
+static void raw_string(const struct nlattr *a, char *buf, size_t size)
+{
+	size_t n = a->nla_len - NLA_HDRLEN;
+
+	if (n > size - 1)
+		n = size - 1;
+	memcpy(buf, (const uint8_t *)a + NLA_HDRLEN, n);
+	buf[n] = '\0';
+}
+
+/* The attributes of a genetlink message. */
+static const uint8_t *raw_attrs_of(const struct nlmsghdr *nh, size_t *left)
+{
+	*left = nh->nlmsg_len > NLMSG_LENGTH(GENL_HDRLEN) ?
+		nh->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN) : 0;
+	return (const uint8_t *)NLMSG_DATA(nh) + GENL_HDRLEN;
+}
+
 /* NLMSGERR_ATTR_MSG among the TLVs from offset off of nh, if any. */
 static void raw_extack(const struct nlmsghdr *nh, size_t off,
 		       struct kmqtt_genl_ack *ack)
@@ -587,9 +679,13 @@ static bool raw_answer(const struct nlmsghdr *nh, struct kmqtt_genl_ack *ack)
 	}
 }
 
-int kmqtt_genl_raw_request(int family, uint8_t cmd, uint8_t version,
-			   uint16_t nlflags, const void *attrs, size_t len,
-			   struct kmqtt_genl_ack *ack)
+/* A message of the answer, before its ack or NLMSG_DONE. */
+typedef void (*raw_reply_fn)(const struct nlmsghdr *nh, void *arg);
+
+/* kmqtt_genl_raw_request(), each reply handed to @fn (NULL: none). */
+static int raw_call(int family, uint8_t cmd, uint8_t version,
+		    uint16_t nlflags, const void *attrs, size_t len,
+		    struct kmqtt_genl_ack *ack, raw_reply_fn fn, void *arg)
 {
 	static uint32_t seq_counter;
 	struct timeval tv = { .tv_sec = RAW_TIMEOUT_S };
@@ -646,6 +742,8 @@ int kmqtt_genl_raw_request(int family, uint8_t cmd, uint8_t version,
 		     nh = NLMSG_NEXT(nh, n)) {
 			if (nh->nlmsg_seq != seq)
 				continue;
+			if (fn && nh->nlmsg_type == family)
+				fn(nh, arg);
 			done = raw_answer(nh, ack) ||
 			       (!(nlflags & (NLM_F_ACK | NLM_F_DUMP)) &&
 				!(nh->nlmsg_flags & NLM_F_MULTI));
@@ -655,6 +753,14 @@ out:
 	close(fd);
 	free(buf);
 	return err;
+}
+
+int kmqtt_genl_raw_request(int family, uint8_t cmd, uint8_t version,
+			   uint16_t nlflags, const void *attrs, size_t len,
+			   struct kmqtt_genl_ack *ack)
+{
+	return raw_call(family, cmd, version, nlflags, attrs, len, ack, NULL,
+			NULL);
 }
 
 int kmqtt_genl_raw_attach(int family, uint8_t version,
@@ -675,4 +781,104 @@ int kmqtt_genl_raw_attach(int family, uint8_t version,
 		return -EMSGSIZE;
 	return kmqtt_genl_raw_request(family, KMQTT_CMD_ATTACH, version,
 				      NLM_F_ACK, a.data, a.len, ack);
+}
+
+/* The answer to a request by hand: the module's -errno, said in nl.error. */
+static int raw_answered(struct kmqtt_genl *g, int err,
+			const struct kmqtt_genl_ack *ack)
+{
+	if (!err)
+		err = ack->err;
+	if (err)
+		snprintf(g->nl.error, sizeof(g->nl.error), "%s%s%.200s",
+			 strerror(-err), ack->msg[0] ? ": " : "", ack->msg);
+	return err;
+}
+
+/* A GET_SESSION message into *arg, a struct kmqtt_genl_session. */
+static void raw_session(const struct nlmsghdr *nh, void *arg)
+{
+	struct kmqtt_genl_session *gs = arg;
+	struct kmqtt_nl_session *s = &gs->s;
+	const struct nlattr *a, *stat;
+	const uint8_t *p, *q;
+	size_t left, in;
+	uint16_t type;
+
+	gs->multi = nh->nlmsg_flags & NLM_F_MULTI;
+	p = raw_attrs_of(nh, &left);
+	while ((a = raw_next(&p, &left))) {
+		switch (a->nla_type & NLA_TYPE_MASK) {
+		case KMQTT_A_CLIENT_ID:
+			raw_string(a, s->client_id, sizeof(s->client_id));
+			break;
+		case KMQTT_A_CLEAN_SESSION:
+			s->clean_session = raw_uint(a);
+			break;
+		case KMQTT_A_ONLINE:
+			s->online = raw_uint(a);
+			break;
+		case KMQTT_A_CONN_ID:
+			s->conn_id = raw_uint(a);
+			break;
+		case KMQTT_A_USERNAME:
+			s->has_username = true;
+			raw_string(a, s->username, sizeof(s->username));
+			break;
+		case KMQTT_A_SESSION_EXPIRY:
+			s->session_expiry = raw_uint(a);
+			break;
+		case KMQTT_A_OFFLINE_FOR:
+			gs->has_offline_for = true;
+			s->offline_for = raw_uint(a);
+			break;
+		case KMQTT_A_BRIDGE_LINK:
+			s->bridge = raw_uint(a);
+			break;
+		case KMQTT_A_STATS:
+			q = (const uint8_t *)a + NLA_HDRLEN;
+			in = a->nla_len - NLA_HDRLEN;
+			while ((stat = raw_next(&q, &in))) {
+				type = stat->nla_type & NLA_TYPE_MASK;
+				if (type > KMQTT_STAT_MAX)
+					continue;
+				gs->has_stat[type] = true;
+				s->stats[type] = raw_uint(stat);
+			}
+			break;
+		}
+	}
+}
+
+int kmqtt_genl_session_doit(struct kmqtt_genl *g, const char *client_id,
+			    struct kmqtt_genl_session *s,
+			    struct kmqtt_genl_ack *ack)
+{
+	struct raw_attrs a = { .len = 0 };
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	raw_put(&a, KMQTT_A_CLIENT_ID, client_id, strlen(client_id));
+	if (a.overflow)
+		return -EMSGSIZE;
+	err = raw_call(g->nl.family, KMQTT_CMD_GET_SESSION, KMQTT_GENL_VERSION,
+		       NLM_F_ACK, a.data, a.len, ack, raw_session, s);
+	return raw_answered(g, err, ack);
+}
+
+int kmqtt_genl_set_bridge_session(struct kmqtt_genl *g, const char *client_id,
+				  uint32_t expiry, uint8_t bridge_link,
+				  struct kmqtt_genl_ack *ack)
+{
+	struct raw_attrs a = { .len = 0 };
+	int err;
+
+	raw_put(&a, KMQTT_A_CLIENT_ID, client_id, strlen(client_id));
+	raw_put(&a, KMQTT_A_SESSION_EXPIRY, &expiry, sizeof(expiry));
+	raw_put(&a, KMQTT_A_BRIDGE_LINK, &bridge_link, sizeof(bridge_link));
+	if (a.overflow)
+		return -EMSGSIZE;
+	err = raw_call(g->nl.family, KMQTT_CMD_SET_SESSION, KMQTT_GENL_VERSION,
+		       NLM_F_ACK, a.data, a.len, ack, NULL, NULL);
+	return raw_answered(g, err, ack);
 }

@@ -74,6 +74,12 @@ struct kmqtt_attach_req {
 	/* A bridge link's topic lines, when bridge_count. */
 	const struct kmqtt_nl_bridge_topic *bridge;
 	size_t bridge_count;
+	/*
+	 * KMQTT_A_BRIDGE_QUEUE_QOS0 (a lazy bridge's link), which the shared
+	 * client does not send: an ATTACH with it goes by hand, with the
+	 * fields kmqtt_genl_raw_attach() sends.
+	 */
+	bool bridge_queue_qos0;
 	bool peer_bridge;		/* KMQTT_A_PEER_BRIDGE */
 };
 
@@ -182,6 +188,12 @@ int kmqtt_genl_get_conn_stats(struct kmqtt_genl *g, uint64_t conn_id,
 int kmqtt_genl_session_conn_id(struct kmqtt_genl *g, const char *client_id,
 			       uint64_t *conn_id);
 /*
+ * The options of client_id's subscription to filter, as GET_SUBSCRIPTION
+ * shows them: 0, or -ENOENT when it has none.
+ */
+int kmqtt_genl_sub_options(struct kmqtt_genl *g, const char *client_id,
+			   const char *filter, uint8_t *options);
+/*
  * How many entries of a dump (KMQTT_CMD_GET_CONN, GET_SESSION or
  * GET_SUBSCRIPTION) carry this client id.
  */
@@ -213,5 +225,31 @@ int kmqtt_genl_raw_request(int family, uint8_t cmd, uint8_t version,
 int kmqtt_genl_raw_attach(int family, uint8_t version,
 			  const struct kmqtt_attach_req *req,
 			  struct kmqtt_genl_ack *ack);
+
+/* A GET_SESSION message as the module sent it. */
+struct kmqtt_genl_session {
+	struct kmqtt_nl_session s;
+	bool multi;			/* NLM_F_MULTI, a dump's */
+	bool has_offline_for;
+	bool has_stat[KMQTT_STAT_MAX + 1];	/* which STATS it carried */
+};
+
+/*
+ * GET_SESSION's doit for client_id, by hand (the shared client has only
+ * the dump): the module's answer, 0 or its -errno (-ENOENT: no such
+ * session), with its reply in *s and the rest in *ack.
+ */
+int kmqtt_genl_session_doit(struct kmqtt_genl *g, const char *client_id,
+			    struct kmqtt_genl_session *s,
+			    struct kmqtt_genl_ack *ack);
+
+/*
+ * SET_SESSION of an offline session of client_id that expires after
+ * expiry seconds, with KMQTT_A_BRIDGE_LINK bridge_link, by hand: the
+ * module's answer, 0 or its -errno, the rest in *ack.
+ */
+int kmqtt_genl_set_bridge_session(struct kmqtt_genl *g, const char *client_id,
+				  uint32_t expiry, uint8_t bridge_link,
+				  struct kmqtt_genl_ack *ack);
 
 #endif
