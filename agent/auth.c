@@ -390,6 +390,7 @@ struct session_list {
 	struct session_entry {
 		char *client_id;
 		char *username;
+		bool bridge;		/* a bridge's session: no rules */
 	} *entry;
 	size_t count, cap;
 	bool out_of_memory;
@@ -414,6 +415,7 @@ static void collect_session(const struct kmqtt_nl_session *s, void *arg)
 	e = &list->entry[list->count];
 	e->client_id = strdup(s->client_id);
 	e->username = s->has_username ? strdup(s->username) : NULL;
+	e->bridge = s->bridge;
 	if (!e->client_id || (s->has_username && !e->username)) {
 		free(e->client_id);
 		free(e->username);
@@ -509,6 +511,15 @@ int auth_push_acls(const struct auth_policies *ps, struct origins *origins,
 		const struct session_entry *e = &list.entry[i];
 		int rc;
 
+		/*
+		 * The local side of a bridge is kmqtt.ko itself: everything
+		 * allowed, as its ATTACH gives it (a restored one starts with
+		 * nothing).
+		 */
+		if (e->bridge) {
+			rc = push_one(NULL, false, nl, e);
+			goto sent;
+		}
 		origins_mark(origins, e->client_id);
 		policy = session_policy(ps, origins, e->client_id);
 		if (!policy && some_acl)
@@ -516,7 +527,7 @@ int auth_push_acls(const struct auth_policies *ps, struct origins *origins,
 				    e->client_id);
 		rc = push_one(policy ? policy->acl : NULL, !policy && some_acl,
 			      nl, e);
-
+sent:
 		if (rc && rc != -ENOENT) {
 			log_error("Access rules of client %s: %s",
 				  list.entry[i].client_id, nl->error);

@@ -441,12 +441,13 @@ TEST_F(auth, reauth_method_of_the_global_policy)
 					     &config));
 }
 
-static void hold_session(const char *client_id)
+static struct kmqtt_nl_session *hold_session(const char *client_id)
 {
 	struct kmqtt_nl_session *s = &module.session[module.count++];
 
 	memset(s, 0, sizeof(*s));
 	snprintf(s->client_id, sizeof(s->client_id), "%s", client_id);
+	return s;
 }
 
 /*
@@ -490,10 +491,34 @@ TEST_F(auth, push_global_rules)
 	EXPECT_EQ(0, self->origins.count);
 	hold_session("s");
 	hold_session("earlier");
+	hold_session("local.up")->bridge = true;
 	ASSERT_EQ(0, auth_push_acls(&self->ps, &self->origins, &nl));
-	ASSERT_EQ(2, module.sent_count);
+	ASSERT_EQ(3, module.sent_count);
 	EXPECT_STREQ("a/#", module.sent[0].first);
 	EXPECT_STREQ("a/#", module.sent[1].first);
+	EXPECT_TRUE(module.sent[2].allow_all);
+}
+
+/*
+ * A bridge's session here is allowed everything, whatever the files
+ * say (Mosquitto does not check a bridge's local side either): the same
+ * client id of a client's session gets the client's rules.
+ */
+TEST_F(auth, bridge_sessions_allowed_everything)
+{
+	struct kmqtt_nl nl = { 0 };
+
+	LOAD_OK("per_listener_settings true\n"
+		"listener 1883\nallow_anonymous true\nacl_file DIR/acl.a\n");
+	hold_session("local.up")->bridge = true;
+	hold_session("local.other");
+	ASSERT_EQ(0, auth_push_acls(&self->ps, &self->origins, &nl));
+	ASSERT_EQ(2, module.sent_count);
+	EXPECT_STREQ("local.up", module.sent[0].client_id);
+	EXPECT_TRUE(module.sent[0].allow_all);
+	EXPECT_FALSE(module.sent[1].allow_all);
+	EXPECT_EQ(0, module.sent[1].rules);
+	EXPECT_EQ(0, self->origins.count);
 }
 
 TEST_HARNESS_MAIN

@@ -154,10 +154,10 @@ local_stop() {
 	kmqttd_pid=
 }
 
-# The local configuration: a listener, then the connection blocks given.
-local_conf() { # FILE PORT
-	printf 'listener %s 127.0.0.1\nallow_anonymous true\nlog_type all\n' \
-		"$2" >"$1"
+# The local configuration: PRELUDE, a listener, then the rest given.
+local_conf() { # FILE PORT [PRELUDE]
+	printf '%s\nlistener %s 127.0.0.1\nallow_anonymous true\nlog_type all\n' \
+		"${3:-}" "$2" >"$1"
 	cat >>"$1"
 }
 
@@ -596,9 +596,16 @@ expect_file() { # FILE LINES
 
 # -------------------------------------------------------------- 7: SIGHUP
 
-# The file is replaced whole (rename), never seen half written.
+# The file is replaced whole (rename), never seen half written.  Its
+# listener has access rules, which a reload sends every session again: the
+# bridges' sessions (of no listener) must keep theirs, everything allowed.
 sighup_conf() { # TOPIC_OF_UP2
-	local_conf "$work/sighup.conf.new" "$L4" <<EOF
+	echo "topic readwrite #" >"$work/sighup.acl"
+	# As root, Mosquitto would read the file as user mosquitto.
+	local_conf "$work/sighup.conf.new" "$L4" "per_listener_settings true
+user root" <<EOF
+acl_file $work/sighup.acl
+
 connection up1
 address 127.0.0.1:$RE
 topic a/# out 1
