@@ -384,7 +384,7 @@ static void bridge_down(struct bridge *b, const char *what, const char *why,
 	snprintf(reason, sizeof(reason), "%s", why);
 	why = reason;
 	bridge_close_socket(b);
-	if (c->start_once) {
+	if (c->start_type == CONFIG_START_ONCE) {
 		b->state = BRIDGE_STOPPED;
 		log_warning("Bridge %s: %s %s: %s; not restarting (start_type once).",
 			    c->name, what, b->peer, why);
@@ -440,6 +440,7 @@ static void bridge_attach(struct bridge *b)
 		.clean_session = c->local_cleansession,
 		.bridge_topics = c->topics,
 		.bridge_topics_count = c->topic_count,
+		.bridge_queue_qos0 = c->start_type == CONFIG_START_LAZY,
 	};
 	bool tls = b->tls;
 	int err;
@@ -476,6 +477,9 @@ static void bridge_attach(struct bridge *b)
 	b->state = BRIDGE_LINKED;
 	b->conn_id = reply.conn_id;
 	b->delay_s = c->restart_base;
+	/* Lazy: its messages counted from the first look. */
+	b->link_msgs = UINT64_MAX;
+	b->deadline_ms = loop_now_ms() + BRIDGE_LAZY_POLL_MS;
 	bridge_notify(b, true);
 	log_verbose("Bridge %s: linked to %s as %s (connection %llu%s).",
 		    c->name, b->peer, c->local_clientid,
@@ -782,6 +786,158 @@ static void bridge_dial(struct bridge *b)
 	b->deadline_ms = loop_now_ms() + BRIDGE_TIMEOUT_MS;
 }
 
+/*
+ * A lazy bridge's session here, before its first link: persistent, with
+ * the subscriptions its link would make (no local, retain as published,
+ * QoS 0 queued too), so that what goes out waits in it and is counted.
+ * Made anew only when missing; the subscriptions are set again each
+ * time, for lines a reload added.  Returns 0 or -errno.
+ */
+static int bridge_lazy_prepare(struct bridge *b, bool missing)
+{
+	const struct config_bridge *c = b->cfg;
+	struct bridges *bs = b->set;
+	struct kmqtt_nl_subscription sub = { .filter = NULL };
+	struct kmqtt_nl_session s = {
+		.session_expiry = MQTT_SESSION_EXPIRY_NEVER,
+		.bridge = true,
+	};
+	size_t i;
+	int err;
+
+	snprintf(s.client_id, sizeof(s.client_id), "%s", c->local_clientid);
+	if (missing) {
+		err = bs->ops->set_session(bs->nl, &s);
+		if (err)
+			return err;
+	}
+	snprintf(sub.client_id, sizeof(sub.client_id), "%s",
+		 c->local_clientid);
+	for (i = 0; i < c->topic_count; i++) {
+		if (!(c->topics[i].direction & KMQTT_BRIDGE_OUT))
+			continue;
+		sub.filter = c->topics[i].local;
+		sub.options = c->topics[i].qos | MQTT_SUBOPT_NO_LOCAL |
+			      MQTT_SUBOPT_RETAIN_AS_PUBLISHED |
+			      KMQTT_SUBOPT_QUEUE_QOS0;
+		err = bs->ops->set_subscription(bs->nl, &sub);
+		if (err)
+			return err;
+	}
+	b->lazy_ready = true;
+	return 0;
+}
+
+/* The module refused a lazy bridge's request: said once, until it works. */
+static void bridge_lazy_refused(struct bridge *b, const char *what, int err)
+{
+	if (!b->lazy_failing)
+		log_error("Bridge %s: %s %s: %s; trying again every second.",
+			  b->cfg->name, what, b->cfg->local_clientid,
+			  b->set->nl->error[0] ? b->set->nl->error :
+			  strerror(-err));
+	b->lazy_failing = true;
+}
+
+/*
+ * A lazy bridge that is down: dial once threshold messages (queued and
+ * in flight, as Mosquitto counts them) wait in its session here.
+ */
+static void bridge_lazy_wait(struct bridge *b)
+{
+	const struct config_bridge *c = b->cfg;
+	struct bridges *bs = b->set;
+	struct kmqtt_nl_session s;
+	uint64_t waiting;
+	int err;
+
+	b->deadline_ms = loop_now_ms() + BRIDGE_LAZY_POLL_MS;
+	err = bs->ops->get_session(bs->nl, c->local_clientid, &s);
+	if (err && err != -ENOENT) {
+		bridge_lazy_refused(b, "reading the session of", err);
+		return;
+	}
+	if (!err && s.online && s.bridge) {
+		/* Its link, which an earlier kmqttd left and this one missed. */
+		b->state = BRIDGE_LINKED;
+		b->conn_id = s.conn_id;
+		b->link_msgs = UINT64_MAX;
+		log_verbose("Bridge %s: the module has its link (connection %llu), keeping it.",
+			    c->name, (unsigned long long)s.conn_id);
+	} else if (!err && s.online) {
+		/* A client took the client id: the bridge waits for it to go. */
+		b->lazy_ready = false;
+	} else if (!err && !s.bridge) {
+		/*
+		 * A client's session left with the client id, or a bridge's
+		 * from a snapshot that did not say so: a link's ATTACH makes
+		 * it the bridge's again, keeping what waits in it.
+		 */
+		log_verbose("Bridge %s: the session of %s here is not marked a bridge's; connecting to take it.",
+			    c->name, c->local_clientid);
+		bridge_dial(b);
+	} else if (err || !b->lazy_ready) {
+		err = bridge_lazy_prepare(b, err == -ENOENT);
+		if (err) {
+			bridge_lazy_refused(b, "making the session of", err);
+			return;
+		}
+	} else {
+		waiting = s.stats[KMQTT_STAT_QUEUED] +
+			  s.stats[KMQTT_STAT_INFLIGHT];
+		if (waiting >= c->threshold) {
+			log_verbose("Bridge %s: %llu messages waiting (threshold %u), connecting.",
+				    c->name, (unsigned long long)waiting,
+				    c->threshold);
+			bridge_dial(b);
+		}
+	}
+	b->lazy_failing = false;
+}
+
+/*
+ * A lazy bridge's link: closed once no message crossed it, either way,
+ * for idle_timeout.  Its session stays, and what comes meanwhile waits.
+ */
+static void bridge_lazy_idle(struct bridge *b, uint64_t now_ms)
+{
+	const struct config_bridge *c = b->cfg;
+	struct bridges *bs = b->set;
+	struct kmqtt_nl_session s;
+	uint64_t msgs;
+	int err;
+
+	b->deadline_ms = now_ms + BRIDGE_LAZY_POLL_MS;
+	if (b->idle_closing)
+		return;		/* its close event is on its way */
+	err = bs->ops->get_session(bs->nl, c->local_clientid, &s);
+	if (err) {
+		bridge_lazy_refused(b, "reading the session of", err);
+		return;
+	}
+	b->lazy_failing = false;
+	/* Closed or taken over: its close event is on its way. */
+	if (!s.online || s.conn_id != b->conn_id)
+		return;
+	msgs = s.stats[KMQTT_STAT_MSGS_IN] + s.stats[KMQTT_STAT_MSGS_OUT];
+	if (msgs != b->link_msgs) {
+		b->link_msgs = msgs;
+		b->active_ms = now_ms;
+		return;
+	}
+	if (now_ms - b->active_ms < (uint64_t)c->idle_timeout * 1000)
+		return;
+	err = bs->ops->disconnect(bs->nl, c->local_clientid);
+	if (err && err != -ENOTCONN && err != -ENOENT) {
+		log_error("Bridge %s: disconnecting %s after idle_timeout: %s",
+			  c->name, c->local_clientid, bs->nl->error);
+		return;
+	}
+	b->idle_closing = true;
+	log_verbose("Bridge %s: no message for %u s (idle_timeout), disconnecting.",
+		   c->name, c->idle_timeout);
+}
+
 void bridges_init(struct bridges *bs, struct loop *loop, struct kmqtt_nl *nl,
 		  const struct bridge_ops *ops)
 {
@@ -807,6 +963,7 @@ static struct bridge *bridge_new(struct bridges *bs,
 	b->lookup = (struct resolve){ .fd = -1 };
 	b->deadline_ms = now_ms;
 	b->delay_s = cfg->restart_base;
+	b->link_msgs = UINT64_MAX;
 	return b;
 }
 
@@ -942,7 +1099,9 @@ int bridges_timeout(const struct bridges *bs, uint64_t now_ms)
 	for (i = 0; i < bs->count; i++) {
 		const struct bridge *b = bs->bridge[i];
 
-		if (b->state != BRIDGE_LINKED && b->state != BRIDGE_STOPPED &&
+		if (b->state != BRIDGE_STOPPED &&
+		    (b->state != BRIDGE_LINKED ||
+		     b->cfg->start_type == CONFIG_START_LAZY) &&
 		    b->deadline_ms < soonest)
 			soonest = b->deadline_ms;
 		if (b->notify_due && b->notify_retry_ms < soonest)
@@ -966,8 +1125,14 @@ void bridges_expire(struct bridges *bs, uint64_t now_ms)
 			bridge_notify(b, b->notify_up);
 		if (b->deadline_ms > now_ms)
 			continue;
-		if (b->state == BRIDGE_IDLE)
+		if (b->state == BRIDGE_IDLE &&
+		    b->cfg->start_type == CONFIG_START_LAZY)
+			bridge_lazy_wait(b);
+		else if (b->state == BRIDGE_IDLE)
 			bridge_dial(b);
+		else if (b->state == BRIDGE_LINKED &&
+			 b->cfg->start_type == CONFIG_START_LAZY)
+			bridge_lazy_idle(b, now_ms);
 		else if (b->state == BRIDGE_RESOLVING)
 			bridge_fail(b, "name lookup timed out");
 		else if (b->state == BRIDGE_CONNECTING ||
@@ -991,6 +1156,15 @@ void bridges_closed(struct bridges *bs, uint64_t conn_id, const char *why)
 		if (!b->peer[0])
 			snprintf(b->peer, sizeof(b->peer), "the remote");
 		bridge_notify(b, false);
+		if (b->idle_closing) {
+			/* Lazy, and meant: wait for messages, no backoff. */
+			b->idle_closing = false;
+			b->state = BRIDGE_IDLE;
+			b->deadline_ms = loop_now_ms() + BRIDGE_LAZY_POLL_MS;
+			log_verbose("Bridge %s: link to %s closed (idle); waiting for %u messages.",
+				    b->cfg->name, b->peer, b->cfg->threshold);
+			continue;
+		}
 		bridge_down(b, "link to", why,
 			    b->cfg->round_robin ? b->address + 1 : 0);
 	}

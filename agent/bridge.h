@@ -31,6 +31,11 @@
 #define BRIDGE_PEER_MAX		300
 /* A local notification the module refused is tried again this often. */
 #define BRIDGE_NOTIFY_RETRY_MS	1000
+/*
+ * start_type lazy: how often the messages waiting for a bridge that is
+ * down are counted, and the messages crossing its link while it is up.
+ */
+#define BRIDGE_LAZY_POLL_MS	1000
 
 /* The module's side; kmqtt_nl's functions, or a test's fakes. */
 struct bridge_ops {
@@ -43,10 +48,18 @@ struct bridge_ops {
 			  void *arg);
 	int (*publish)(struct kmqtt_nl *nl, const struct kmqtt_nl_msg *m,
 		       bool retain);
+	/* start_type lazy: its session here, made before its first link */
+	int (*get_session)(struct kmqtt_nl *nl, const char *client_id,
+			   struct kmqtt_nl_session *s);
+	int (*set_session)(struct kmqtt_nl *nl,
+			   const struct kmqtt_nl_session *s);
+	int (*set_subscription)(struct kmqtt_nl *nl,
+				const struct kmqtt_nl_subscription *s);
 };
 
 enum bridge_state {
-	BRIDGE_IDLE,		/* waiting for its next attempt */
+	/* waiting for its next attempt; lazy: for messages to go out too */
+	BRIDGE_IDLE,
 	BRIDGE_RESOLVING,	/* the address's name looked up */
 	BRIDGE_CONNECTING,	/* TCP connect under way */
 	BRIDGE_TLS,		/* TLS handshake under way */
@@ -65,7 +78,11 @@ struct bridge {
 	enum bridge_state state;
 	struct loop_source src;		/* fd -1 unless dialling */
 	struct resolve lookup;		/* RESOLVING: its fd is src's */
-	uint64_t deadline_ms;		/* IDLE: next attempt; else timeout */
+	/*
+	 * IDLE: next attempt (lazy: next count of what waits); LINKED, lazy:
+	 * next count of messages; else the handshake's timeout.
+	 */
+	uint64_t deadline_ms;
 	size_t address;			/* index of the address dialled last */
 	unsigned int delay_s;		/* before the next attempt */
 	uint64_t conn_id;		/* LINKED: the module's connection */
@@ -82,6 +99,12 @@ struct bridge {
 	struct tls_client_ctx *tls_ctx;
 	struct tls_conn *tls;
 	uint32_t events;		/* what src is watched for */
+	/* start_type lazy */
+	bool lazy_ready;		/* its session here has its lines */
+	bool lazy_failing;		/* the module refused: said once */
+	bool idle_closing;		/* disconnected for idle_timeout */
+	uint64_t link_msgs;		/* both ways, at the last count */
+	uint64_t active_ms;		/* when that count last moved */
 	/* The link's state on this broker, until it is published. */
 	bool notify_up;
 	bool notify_due;

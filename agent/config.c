@@ -684,6 +684,8 @@ static int handle_connection(struct parser *p, const char *name, char *args)
 		.keepalive = CONFIG_BRIDGE_KEEPALIVE,
 		.restart_base = CONFIG_BRIDGE_RESTART_BASE,
 		.restart_cap = CONFIG_BRIDGE_RESTART_CAP,
+		.threshold = CONFIG_BRIDGE_THRESHOLD,
+		.idle_timeout = CONFIG_BRIDGE_IDLE_TIMEOUT,
 		.try_private = true,
 		.notifications = true,
 		.proto_level = MQTT_PROTO_V311,
@@ -1028,25 +1030,51 @@ static int handle_restart_timeout(struct parser *p, const char *name,
 
 static int handle_start_type(struct parser *p, const char *name, char *args)
 {
+	static const char *const types[] = {
+		[CONFIG_START_AUTOMATIC] = "automatic",
+		[CONFIG_START_LAZY] = "lazy",
+		[CONFIG_START_ONCE] = "once",
+	};
 	const char *v = one_value(p, name, args);
+	size_t i;
 
 	if (!v)
 		return -1;
-	if (!strcmp(v, "lazy"))
-		return parse_error(p, "%s lazy is not supported yet: use automatic or once",
-				   name);
-	if (strcmp(v, "automatic") && strcmp(v, "once"))
-		return parse_error(p, "%s: \"%s\" is not automatic, lazy or once",
-				   name, v);
-	p->bridge->start_once = !strcmp(v, "once");
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if (!strcmp(v, types[i])) {
+			p->bridge->start_type = (enum config_start_type)i;
+			return 0;
+		}
+	}
+	return parse_error(p, "%s: \"%s\" is not automatic, lazy or once",
+			   name, v);
+}
+
+/* threshold and idle_timeout: below 1 is 1, with a warning, as in Mosquitto. */
+static int parse_lazy_number(struct parser *p, const char *name, char *args,
+			     unsigned int *out)
+{
+	unsigned long n;
+
+	if (parse_uint(p, name, args, UINT32_MAX, &n))
+		return -1;
+	if (!n) {
+		parse_warn(p, "%s 0 is too low, using 1", name);
+		n = 1;
+	}
+	*out = (unsigned int)n;
 	return 0;
 }
 
-static int handle_lazy_only(struct parser *p, const char *name, char *args)
+static int handle_threshold(struct parser *p, const char *name, char *args)
 {
-	(void)args;
-	return parse_error(p, "%s is not supported yet: it applies to start_type lazy only, which kmqtt does not have",
-			   name);
+	return parse_lazy_number(p, name, args, &p->bridge->threshold);
+}
+
+static int handle_idle_timeout(struct parser *p, const char *name,
+			       char *args)
+{
+	return parse_lazy_number(p, name, args, &p->bridge->idle_timeout);
 }
 
 static int handle_bridge_protocol_version(struct parser *p, const char *name,
@@ -1315,8 +1343,8 @@ static const struct directive bridge_directives[] = {
 	{ "restart_timeout", handle_restart_timeout },
 	{ "round_robin", handle_round_robin },
 	{ "start_type", handle_start_type },
-	{ "idle_timeout", handle_lazy_only },
-	{ "threshold", handle_lazy_only },
+	{ "idle_timeout", handle_idle_timeout },
+	{ "threshold", handle_threshold },
 	{ "try_private", handle_try_private },
 	{ "notifications", handle_notifications },
 	{ "notifications_local_only", handle_notifications_local_only },
@@ -1581,6 +1609,29 @@ static int bridge_defaults(struct config_bridge *b)
 	return 0;
 }
 
+/*
+ * Why a lazy bridge would never start, or NULL: it starts when messages
+ * for the remote wait in its session here.
+ */
+static const char *lazy_unable(const struct config *cfg,
+			       const struct config_bridge *b)
+{
+	uint64_t max_queued = limits_value(&cfg->limits,
+					   KMQTT_LIMIT_MAX_QUEUED_MESSAGES);
+	size_t i;
+
+	if (b->local_cleansession)
+		return "start_type lazy needs local_cleansession false: nothing waits for a bridge whose session ends with its link";
+	for (i = 0; i < b->topic_count; i++)
+		if (b->topics[i].direction & KMQTT_BRIDGE_OUT)
+			break;
+	if (i == b->topic_count)
+		return "start_type lazy needs a topic line going out: only messages waiting to go out start it";
+	if (max_queued && b->threshold > max_queued)
+		return "threshold is above max_queued_messages (1000 unless set): it would never start";
+	return NULL;
+}
+
 /* Each bridge whole: what a block needs, and the defaults it left. */
 static int finish_bridges(struct parser *p)
 {
@@ -1609,6 +1660,8 @@ static int finish_bridges(struct parser *p)
 		else if (!kmqtt_topic_name_valid((const uint8_t *)b->notification_topic,
 						 strlen(b->notification_topic)))
 			why = "the notification topic is not a valid topic name: set notification_topic";
+		else if (b->start_type == CONFIG_START_LAZY)
+			why = lazy_unable(cfg, b);
 		/* Two links on one session would take it over in turns. */
 		for (j = 0; j < i && !why; j++)
 			if (!strcmp(cfg->bridges[j].local_clientid,
@@ -1816,7 +1869,10 @@ bool config_bridge_equal(const struct config_bridge *a,
 	    a->restart_base != b->restart_base ||
 	    a->restart_cap != b->restart_cap ||
 	    a->round_robin != b->round_robin ||
-	    a->start_once != b->start_once ||
+	    a->start_type != b->start_type ||
+	    (a->start_type == CONFIG_START_LAZY &&
+	     (a->threshold != b->threshold ||
+	      a->idle_timeout != b->idle_timeout)) ||
 	    a->try_private != b->try_private ||
 	    a->notifications != b->notifications ||
 	    a->notifications_local_only != b->notifications_local_only ||

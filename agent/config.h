@@ -90,6 +90,16 @@ struct config_persistence {
 #define CONFIG_BRIDGE_RESTART_BASE	5
 #define CONFIG_BRIDGE_RESTART_CAP	30
 
+/* Mosquitto's defaults for start_type lazy. */
+#define CONFIG_BRIDGE_THRESHOLD		10
+#define CONFIG_BRIDGE_IDLE_TIMEOUT	60
+
+enum config_start_type {
+	CONFIG_START_AUTOMATIC,	/* dialled at start and after each failure */
+	CONFIG_START_LAZY,	/* dialled when messages wait, closed idle */
+	CONFIG_START_ONCE,	/* dialled once, never again */
+};
+
 struct config_bridge_address {
 	char *host;			/* a name or an IP, without brackets */
 	char port[6];
@@ -115,7 +125,10 @@ struct config_bridge {
 	unsigned int restart_base;
 	unsigned int restart_cap;
 	bool round_robin;
-	bool start_once;		/* start_type once: never restarted */
+	enum config_start_type start_type;
+	/* start_type lazy: messages waiting that dial, seconds idle that close */
+	unsigned int threshold;
+	unsigned int idle_timeout;
 	bool try_private;
 	bool notifications;
 	bool notifications_local_only;	/* none on the remote broker */

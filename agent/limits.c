@@ -68,11 +68,11 @@ static const struct limit_directive directives[] = {
 	  .kind = VALUE_COUNT },
 };
 
-/* What kmqtt.ko takes for each limit. */
+/* What kmqtt.ko takes for each limit, and what it starts with. */
 #define LIMIT_BOUNDS(id, field, bits, lo, hi, def)	\
-	[KMQTT_LIMIT_##id] = { lo, hi },
+	[KMQTT_LIMIT_##id] = { lo, hi, def },
 static const struct {
-	uint64_t min, max;
+	uint64_t min, max, def;
 } bounds[KMQTT_LIMIT_MAX + 1] = {
 	KMQTT_LIMITS(LIMIT_BOUNDS)
 };
@@ -221,4 +221,9 @@ bool limits_is_bool(enum kmqtt_limit id)
 	const struct limit_directive *d = directive_of(id);
 
 	return d && d->kind == VALUE_BOOL;
+}
+
+uint64_t limits_value(const struct kmqtt_nl_limits *l, enum kmqtt_limit id)
+{
+	return l->mask & KMQTT_NL_LIMIT_BIT(id) ? l->value[id] : bounds[id].def;
 }

@@ -34,6 +34,9 @@ enum limits_parse_result limits_parse(const char *name, const char *value,
 /* The directive name an operator uses for kernel limit @id. */
 const char *limits_name(enum kmqtt_limit id);
 
+/* Limit @id as @l sets it, or as kmqtt.ko starts when @l does not. */
+uint64_t limits_value(const struct kmqtt_nl_limits *l, enum kmqtt_limit id);
+
 /* True for the limits that are switches (printed as true/false). */
 bool limits_is_bool(enum kmqtt_limit id);
 

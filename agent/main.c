@@ -368,6 +368,9 @@ static const struct bridge_ops bridge_nl_ops = {
 	.disconnect = kmqtt_nl_disconnect,
 	.dump_conns = kmqtt_nl_dump_conns,
 	.publish = kmqtt_nl_publish,
+	.get_session = kmqtt_nl_get_session,
+	.set_session = kmqtt_nl_set_session,
+	.set_subscription = kmqtt_nl_set_subscription,
 };
 
 /* Serve until SIGINT or SIGTERM; @policies are @a->cfg's. */

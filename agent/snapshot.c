@@ -19,8 +19,8 @@ enum snapshot_record {
 	/* u8 QoS, u64 expires_at (0: never), bytes stored form */
 	SNAPSHOT_RETAINED = 2,
 	/*
-	 * bytes client id, u32 session expiry, u64 offline_since, u8 has a
-	 * username, bytes username
+	 * bytes client id, u32 session expiry, u64 offline_since, u8
+	 * SNAPSHOT_SESSION_*, bytes username
 	 */
 	SNAPSHOT_SESSION = 3,
 	/* bytes client id, bytes filter, u8 options, u32 sub_id (0: none) */
@@ -38,6 +38,10 @@ enum snapshot_record {
 	 */
 	SNAPSHOT_SESSION_WILL = 7,
 };
+
+/* A session record's flags. */
+#define SNAPSHOT_SESSION_USERNAME	0x1	/* it has one, maybe empty */
+#define SNAPSHOT_SESSION_BRIDGE		0x2	/* a bridge's */
 
 /* A message in a record: u8 QoS, u64 expires_at (0: never), bytes. */
 #define SNAPSHOT_MSG_LEN(m)	(1 + 8 + 4 + (m)->len)
@@ -125,7 +129,8 @@ void snapshot_put_session(struct persist_buf *buf,
 	persist_put_u32(buf, s->session_expiry);
 	persist_put_u64(buf, s->online ? (uint64_t)now :
 			(uint64_t)now - s->offline_for);
-	persist_put_u8(buf, s->has_username);
+	persist_put_u8(buf, (s->has_username ? SNAPSHOT_SESSION_USERNAME : 0) |
+			    (s->bridge ? SNAPSHOT_SESSION_BRIDGE : 0));
 	persist_put_bytes(buf, s->username, (uint32_t)user_len);
 }
 
@@ -221,17 +226,20 @@ static bool read_session(struct persist_reader *r, time_t now,
 			 struct kmqtt_nl_session *s)
 {
 	uint64_t offline_since;
-	uint8_t has_username;
+	uint8_t flags;
 
 	memset(s, 0, sizeof(*s));
 	if (!read_string(r, s->client_id, KMQTT_CLIENT_ID_MAX, false) ||
 	    !persist_get_u32(r, &s->session_expiry) || !s->session_expiry ||
 	    !persist_get_u64(r, &offline_since) ||
-	    !persist_get_u8(r, &has_username) || has_username > 1 ||
+	    !persist_get_u8(r, &flags) ||
+	    flags & ~(SNAPSHOT_SESSION_USERNAME | SNAPSHOT_SESSION_BRIDGE) ||
 	    !read_string(r, s->username, KMQTT_USERNAME_MAX, true) ||
-	    (!has_username && s->username[0]) || r->left)
+	    (!(flags & SNAPSHOT_SESSION_USERNAME) && s->username[0]) ||
+	    r->left)
 		return false;
-	s->has_username = has_username;
+	s->has_username = flags & SNAPSHOT_SESSION_USERNAME;
+	s->bridge = flags & SNAPSHOT_SESSION_BRIDGE;
 	/* A clock set back counts as no time offline. */
 	if ((uint64_t)now > offline_since)
 		s->offline_for = (uint64_t)now - offline_since > UINT32_MAX ?
@@ -250,7 +258,8 @@ static bool read_subscription(struct persist_reader *r,
 	    r->left || s->sub_id > MQTT_SUBSCRIPTION_ID_MAX ||
 	    !kmqtt_codec_subscription_valid((const uint8_t *)filter,
 					    (uint16_t)strlen(filter),
-					    s->options))
+					    s->options &
+					    ~KMQTT_SUBOPT_QUEUE_QOS0))
 		return false;
 	s->filter = filter;
 	s->qos = s->options & MQTT_SUBOPT_QOS_MASK;

@@ -162,7 +162,9 @@ TEST_F(conf, defaults)
 	EXPECT_EQ(5, b->restart_base);
 	EXPECT_EQ(30, b->restart_cap);
 	EXPECT_FALSE(b->round_robin);
-	EXPECT_FALSE(b->start_once);
+	EXPECT_EQ(CONFIG_START_AUTOMATIC, b->start_type);
+	EXPECT_EQ(10, b->threshold);
+	EXPECT_EQ(60, b->idle_timeout);
 	EXPECT_TRUE(b->try_private);
 	EXPECT_TRUE(b->notifications);
 	EXPECT_FALSE(b->notifications_local_only);
@@ -251,7 +253,7 @@ TEST_F(conf, every_directive)
 	EXPECT_EQ(10, b->restart_base);
 	EXPECT_EQ(0, b->restart_cap);
 	EXPECT_TRUE(b->round_robin);
-	EXPECT_TRUE(b->start_once);
+	EXPECT_EQ(CONFIG_START_ONCE, b->start_type);
 	EXPECT_FALSE(b->try_private);
 	EXPECT_FALSE(b->notifications);
 	EXPECT_TRUE(b->notifications_local_only);
@@ -266,7 +268,7 @@ TEST_F(conf, every_directive)
 	EXPECT_FALSE(b->local_cleansession);
 	EXPECT_EQ(2, b->restart_base);
 	EXPECT_EQ(2, b->restart_cap);
-	EXPECT_FALSE(b->start_once);
+	EXPECT_EQ(CONFIG_START_AUTOMATIC, b->start_type);
 	EXPECT_EQ(MQTT_PROTO_V311, b->proto_level);
 }
 
@@ -359,12 +361,6 @@ TEST_F(conf, bad_lines)
 /* What kmqtt cannot do yet is an error, never a silent difference. */
 TEST_F(conf, refusals)
 {
-	BAD(MIN_BRIDGE "start_type lazy\n", 4,
-	    "start_type lazy is not supported yet: use automatic or once");
-	BAD(MIN_BRIDGE "idle_timeout 60\n", 4,
-	    "idle_timeout is not supported yet: it applies to start_type lazy only, which kmqtt does not have");
-	BAD(MIN_BRIDGE "threshold 10\n", 4,
-	    "threshold is not supported yet: it applies to start_type lazy only, which kmqtt does not have");
 	BAD(MIN_BRIDGE "bridge_protocol_version mqttv50\n", 4,
 	    "bridge_protocol_version mqttv50 is not supported yet: use mqttv311");
 	BAD(MIN_BRIDGE "bridge_psk 0123abcd\n", 4,
@@ -501,6 +497,96 @@ TEST_F(conf, incomplete_bridges)
 		 self->c.path);
 	EXPECT_STREQ(want, self->c.err);
 	EXPECT_EQ(0, self->c.cfg.bridge_count);
+}
+
+/*
+ * start_type lazy with its two settings; what would never start is
+ * refused (Mosquitto would load it and never dial).
+ */
+TEST_F(conf, lazy)
+{
+	const struct config_bridge *b;
+	char want[512];
+
+	LOAD_OK(MIN_BRIDGE "start_type lazy\nthreshold 3\nidle_timeout 7\n");
+	b = &self->c.cfg.bridges[0];
+	EXPECT_EQ(CONFIG_START_LAZY, b->start_type);
+	EXPECT_EQ(3, b->threshold);
+	EXPECT_EQ(7, b->idle_timeout);
+	EXPECT_EQ(0, self->c.warnings);
+	LOAD_OK(MIN_BRIDGE "start_type lazy\nthreshold 0\nidle_timeout 0\n");
+	b = &self->c.cfg.bridges[0];
+	EXPECT_EQ(1, b->threshold);
+	EXPECT_EQ(1, b->idle_timeout);
+	EXPECT_EQ(2, self->c.warnings);
+	snprintf(want, sizeof(want), "%s:6: idle_timeout 0 is too low, using 1",
+		 self->c.path);
+	EXPECT_STREQ(want, self->c.warning);
+	BAD(MIN_BRIDGE "threshold 4294967296\n", 4,
+	    "threshold: \"4294967296\" is not a number from 0 to 4294967295");
+
+	ASSERT_EQ(-1, conf_load(&self->c, MIN_BRIDGE "start_type lazy\n"
+				"local_cleansession true\n"));
+	snprintf(want, sizeof(want),
+		 "%s:1: bridge \"b\": start_type lazy needs local_cleansession false: nothing waits for a bridge whose session ends with its link",
+		 self->c.path);
+	EXPECT_STREQ(want, self->c.err);
+	/* cleansession true is local_cleansession's default too */
+	ASSERT_EQ(-1, conf_load(&self->c, MIN_BRIDGE "start_type lazy\n"
+				"cleansession true\n"));
+	EXPECT_STREQ(want, self->c.err);
+	LOAD_OK(MIN_BRIDGE "start_type lazy\ncleansession true\n"
+		"local_cleansession false\n");
+	ASSERT_EQ(-1, conf_load(&self->c, "connection b\naddress h\n"
+				"topic t in\nstart_type lazy\n"));
+	snprintf(want, sizeof(want),
+		 "%s:1: bridge \"b\": start_type lazy needs a topic line going out: only messages waiting to go out start it",
+		 self->c.path);
+	EXPECT_STREQ(want, self->c.err);
+	LOAD_OK("connection b\naddress h\ntopic t in\ntopic u both\n"
+		"start_type lazy\n");
+	ASSERT_EQ(-1, conf_load(&self->c, "max_queued_messages 5\n" MIN_BRIDGE
+				"start_type lazy\nthreshold 6\n"));
+	snprintf(want, sizeof(want),
+		 "%s:2: bridge \"b\": threshold is above max_queued_messages (1000 unless set): it would never start",
+		 self->c.path);
+	EXPECT_STREQ(want, self->c.err);
+	/* the module's default when the file says nothing */
+	ASSERT_EQ(-1, conf_load(&self->c, MIN_BRIDGE
+				"start_type lazy\nthreshold 1001\n"));
+	snprintf(want, sizeof(want),
+		 "%s:1: bridge \"b\": threshold is above max_queued_messages (1000 unless set): it would never start",
+		 self->c.path);
+	EXPECT_STREQ(want, self->c.err);
+	LOAD_OK(MIN_BRIDGE "start_type lazy\nthreshold 1000\n");
+	LOAD_OK("max_queued_messages 5\n" MIN_BRIDGE
+		"start_type lazy\nthreshold 5\n");
+	LOAD_OK("max_queued_messages 0\n" MIN_BRIDGE
+		"start_type lazy\nthreshold 50\n");
+	EXPECT_EQ(50, self->c.cfg.bridges[0].threshold);
+}
+
+/*
+ * threshold and idle_timeout matter to a lazy bridge only: changed on
+ * another, a reload leaves its link up.
+ */
+TEST_F(conf, lazy_settings_compared_when_lazy)
+{
+	struct config_bridge other;
+
+	LOAD_OK(MIN_BRIDGE "threshold 5\nidle_timeout 9\n");
+	other = self->c.cfg.bridges[0];
+	other.threshold = 6;
+	other.idle_timeout = 10;
+	EXPECT_TRUE(config_bridge_equal(&self->c.cfg.bridges[0], &other));
+	LOAD_OK(MIN_BRIDGE "start_type lazy\nthreshold 5\n");
+	other = self->c.cfg.bridges[0];
+	EXPECT_TRUE(config_bridge_equal(&self->c.cfg.bridges[0], &other));
+	other.threshold = 6;
+	EXPECT_FALSE(config_bridge_equal(&self->c.cfg.bridges[0], &other));
+	other.threshold = 5;
+	other.idle_timeout = 61;
+	EXPECT_FALSE(config_bridge_equal(&self->c.cfg.bridges[0], &other));
 }
 
 TEST_F(conf, at_most_256_topic_lines)
@@ -842,6 +928,7 @@ static struct {
 	bool will;
 	bool peer_bridge;
 	bool acl;
+	bool queue_qos0;
 	const struct kmqtt_nl_bridge_topic *topics;
 	size_t topic_count;
 	uint8_t pending[64];		/* TLS: decrypted past the CONNACK */
@@ -870,6 +957,7 @@ static int fake_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 	attach.peer_bridge = req->peer_bridge;
 	attach.acl = req->acl;
 	attach.topics = req->bridge_topics;
+	attach.queue_qos0 = req->bridge_queue_qos0;
 	attach.topic_count = req->bridge_topics_count;
 	attach.pending_len = req->pending_len;
 	if (req->pending_len <= sizeof(attach.pending) && req->pending_len)
@@ -962,11 +1050,67 @@ static int fake_publish(struct kmqtt_nl *nl, const struct kmqtt_nl_msg *m,
 	return 0;
 }
 
+/*
+ * The module's session of a lazy bridge: absent until made, its counts
+ * set by a test; and the subscriptions it was given.
+ */
+static struct {
+	int gets;
+	int result;			/* of every request when set */
+	bool exists;
+	struct kmqtt_nl_session s;	/* as made, then as a test sets it */
+	int subs;
+	char filter[4][64];
+	uint8_t options[4];
+} lazy;
+
+static int fake_get_session(struct kmqtt_nl *nl, const char *client_id,
+			    struct kmqtt_nl_session *s)
+{
+	(void)nl;
+	lazy.gets++;
+	if (lazy.result)
+		return lazy.result;
+	if (!lazy.exists || strcmp(client_id, lazy.s.client_id))
+		return -ENOENT;
+	*s = lazy.s;
+	return 0;
+}
+
+static int fake_set_session(struct kmqtt_nl *nl,
+			    const struct kmqtt_nl_session *s)
+{
+	(void)nl;
+	if (lazy.result)
+		return lazy.result;
+	lazy.exists = true;
+	lazy.s = *s;
+	return 0;
+}
+
+static int fake_set_subscription(struct kmqtt_nl *nl,
+				 const struct kmqtt_nl_subscription *s)
+{
+	(void)nl;
+	if (!lazy.exists || strcmp(s->client_id, lazy.s.client_id))
+		return -ENOENT;
+	if (lazy.subs < 4) {
+		snprintf(lazy.filter[lazy.subs], sizeof(lazy.filter[0]), "%s",
+			 s->filter);
+		lazy.options[lazy.subs] = s->options;
+	}
+	lazy.subs++;
+	return 0;
+}
+
 static const struct bridge_ops fake_ops = {
 	.attach = fake_attach,
 	.disconnect = fake_disconnect,
 	.dump_conns = fake_dump_conns,
 	.publish = fake_publish,
+	.get_session = fake_get_session,
+	.set_session = fake_set_session,
+	.set_subscription = fake_set_subscription,
 };
 
 FIXTURE(link) {
@@ -984,6 +1128,7 @@ FIXTURE_SETUP(link)
 	memset(&attach, 0, sizeof(attach));
 	memset(&disconnect, 0, sizeof(disconnect));
 	memset(&published, 0, sizeof(published));
+	memset(&lazy, 0, sizeof(lazy));
 	published.all_retained_qos1 = true;
 	module_conn_count = 0;
 	memset(&self->nl, 0, sizeof(self->nl));
@@ -1636,6 +1781,225 @@ TEST_F(link, link_closed_redials)
 	EXPECT_EQ(BRIDGE_STOPPED, self->bs.bridge[2]->state);
 	EXPECT_EQ(0, disconnect.calls);
 	EXPECT_EQ(6, published.calls);
+}
+
+/* The module holds the bridge's session, online on link @conn_id. */
+static void module_link_session(FIXTURE_DATA(link) *self, uint64_t conn_id)
+{
+	lazy.exists = true;
+	snprintf(lazy.s.client_id, sizeof(lazy.s.client_id), "%s",
+		 self->c.cfg.bridges[0].local_clientid);
+	lazy.s.online = true;
+	lazy.s.bridge = true;
+	lazy.s.conn_id = conn_id;
+}
+
+/* A lazy bridge's next count is due within a second, not now. */
+static void expect_next_count(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(link) *self)
+{
+	int ms = bridges_timeout(&self->bs, loop_now_ms());
+
+	EXPECT_LT(0, ms);
+	EXPECT_GE(BRIDGE_LAZY_POLL_MS, ms);
+}
+
+/*
+ * start_type lazy: its session here is made with the subscriptions its
+ * link would make (QoS 0 queued too); it dials once threshold messages
+ * wait (queued and in flight), not before.
+ */
+TEST_F(link, lazy_dials_at_threshold)
+{
+	struct bridge *b;
+	int i;
+
+	start_broker(_metadata, self, 1);
+	self->fb.conn[0].reply = connack_ok_and_suback;
+	self->fb.conn[0].reply_len = 4;
+	ASSERT_EQ(0, load_with_port(&self->c,
+		"connection c\naddress 127.0.0.1:%s\nclientid e\n"
+		"start_type lazy\nthreshold 3\n"
+		"topic out/# out 1\ntopic in/# in\ntopic both/# both 2 l/ r/\n",
+		self->fb.port)) TH_LOG("%s", self->c.err);
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	b = self->bs.bridge[0];
+	dial_now(self, b);
+	ASSERT_TRUE(lazy.exists);
+	EXPECT_STREQ("local.e", lazy.s.client_id);
+	EXPECT_EQ(MQTT_SESSION_EXPIRY_NEVER, lazy.s.session_expiry);
+	EXPECT_TRUE(lazy.s.bridge);
+	ASSERT_EQ(2, lazy.subs);
+	EXPECT_STREQ("out/#", lazy.filter[0]);
+	EXPECT_EQ(1 | MQTT_SUBOPT_NO_LOCAL | MQTT_SUBOPT_RETAIN_AS_PUBLISHED |
+		  KMQTT_SUBOPT_QUEUE_QOS0, lazy.options[0]);
+	EXPECT_STREQ("l/both/#", lazy.filter[1]);
+	EXPECT_EQ(2 | MQTT_SUBOPT_NO_LOCAL | MQTT_SUBOPT_RETAIN_AS_PUBLISHED |
+		  KMQTT_SUBOPT_QUEUE_QOS0, lazy.options[1]);
+	EXPECT_EQ(BRIDGE_IDLE, b->state);
+	/* counted every second; two waiting are not enough */
+	expect_next_count(_metadata, self);
+	lazy.s.stats[KMQTT_STAT_QUEUED] = 1;
+	lazy.s.stats[KMQTT_STAT_INFLIGHT] = 1;
+	for (i = 0; i < 3; i++)
+		dial_now(self, b);
+	EXPECT_EQ(BRIDGE_IDLE, b->state);
+	EXPECT_EQ(2, lazy.subs);		/* made once */
+	EXPECT_EQ(0, self->fb.accepted);
+	/* held by a client that took its client id: not dialled either */
+	lazy.s.stats[KMQTT_STAT_QUEUED] = 2;
+	lazy.s.online = true;
+	lazy.s.bridge = false;
+	dial_now(self, b);
+	EXPECT_EQ(BRIDGE_IDLE, b->state);
+	/* it went, the session the bridge's again: its lines set again */
+	lazy.s.online = false;
+	lazy.s.bridge = true;
+	dial_now(self, b);
+	EXPECT_EQ(4, lazy.subs);
+	EXPECT_EQ(BRIDGE_IDLE, b->state);
+	dial_now(self, b);
+	EXPECT_NE(BRIDGE_IDLE, b->state);
+	ASSERT_TRUE(run_until(self, b, BRIDGE_LINKED));
+	EXPECT_EQ(1, attach.calls);
+	EXPECT_TRUE(attach.queue_qos0);
+	EXPECT_FALSE(attach.clean_session);
+}
+
+/* The module refuses to make the session: said once, tried again. */
+TEST_F(link, lazy_session_refused_retried)
+{
+	struct bridge *b;
+
+	ASSERT_EQ(0, conf_load(&self->c, MIN_BRIDGE "start_type lazy\n"));
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	b = self->bs.bridge[0];
+	lazy.result = -ENOMEM;
+	dial_now(self, b);
+	dial_now(self, b);
+	EXPECT_FALSE(lazy.exists);
+	EXPECT_TRUE(b->lazy_failing);
+	EXPECT_EQ(BRIDGE_IDLE, b->state);
+	lazy.result = 0;
+	dial_now(self, b);
+	EXPECT_TRUE(lazy.exists);
+	EXPECT_FALSE(b->lazy_failing);
+	EXPECT_EQ(1, lazy.subs);
+	/* gone (an operator removed it): made again */
+	lazy.exists = false;
+	dial_now(self, b);
+	EXPECT_TRUE(lazy.exists);
+	EXPECT_EQ(2, lazy.subs);
+}
+
+/*
+ * A lazy bridge's link is closed once no message crossed it for
+ * idle_timeout; then it waits for messages again, with no backoff.
+ */
+TEST_F(link, lazy_link_closed_when_idle)
+{
+	struct bridge *b;
+	uint64_t now;
+	char want[160];
+
+	ASSERT_EQ(0, conf_load(&self->c, MIN_BRIDGE
+		"start_type lazy\nthreshold 1\nidle_timeout 5\n"
+		"restart_timeout 30\n"));
+	module_conn(0, 7, self->c.cfg.bridges[0].local_clientid, true);
+	module_conn_count = 1;
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	b = self->bs.bridge[0];
+	ASSERT_EQ(BRIDGE_LINKED, b->state);
+	/* its deadline is the next count */
+	ASSERT_EQ(0, bridges_timeout(&self->bs, loop_now_ms()));
+	module_link_session(self, 7);
+	lazy.s.stats[KMQTT_STAT_MSGS_IN] = 4;
+	now = loop_now_ms();
+	bridges_expire(&self->bs, now);
+	now += 4000;
+	bridges_expire(&self->bs, now);
+	lazy.s.stats[KMQTT_STAT_MSGS_OUT] = 1;	/* one went out */
+	now += 1000;
+	bridges_expire(&self->bs, now);
+	now += 4900;
+	bridges_expire(&self->bs, now);
+	EXPECT_EQ(0, disconnect.calls);
+	/* before its next count, nothing */
+	bridges_expire(&self->bs, now + 999);
+	EXPECT_EQ(0, disconnect.calls);
+	now += 1000;
+	bridges_expire(&self->bs, now);
+	ASSERT_EQ(1, disconnect.calls);
+	EXPECT_STREQ(self->c.cfg.bridges[0].local_clientid,
+		     disconnect.client_id[0]);
+	/* once, while its close is on its way */
+	bridges_expire(&self->bs, now + 1000);
+	EXPECT_EQ(1, disconnect.calls);
+	bridges_closed(&self->bs, 7, "disconnected");
+	EXPECT_EQ(BRIDGE_IDLE, b->state);
+	expect_next_count(_metadata, self);
+	snprintf(want, sizeof(want), "%s 0",
+		 self->c.cfg.bridges[0].notification_topic);
+	EXPECT_STREQ(want, published.note[published.calls - 1]);
+	/* not dialled until a message waits */
+	lazy.s.online = false;
+	dial_now(self, b);
+	EXPECT_EQ(BRIDGE_IDLE, b->state);
+	lazy.s.stats[KMQTT_STAT_QUEUED] = 1;
+	dial_now(self, b);
+	/* Dialled: under way, or failed (unreachable) and backing off. */
+	EXPECT_TRUE(b->state != BRIDGE_IDLE ||
+		    b->deadline_ms > loop_now_ms() + BRIDGE_LAZY_POLL_MS);
+}
+
+/*
+ * Its session online as a bridge's: its link, which kmqttd did not
+ * adopt at start, is kept.  Offline but a client's (one that took the
+ * client id and left): dialled, for the link's ATTACH to take it back
+ * with what waits in it, whatever the count.
+ */
+TEST_F(link, lazy_takes_its_session_back)
+{
+	struct bridge *b;
+
+	ASSERT_EQ(0, conf_load(&self->c, MIN_BRIDGE "start_type lazy\n"
+			       "restart_timeout 30\n"));
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	b = self->bs.bridge[0];
+	module_link_session(self, 9);
+	dial_now(self, b);
+	ASSERT_EQ(BRIDGE_LINKED, b->state);
+	EXPECT_EQ(9, b->conn_id);
+	EXPECT_EQ(0, lazy.subs);
+	bridges_closed(&self->bs, 9, "socket error");
+	ASSERT_EQ(BRIDGE_IDLE, b->state);
+
+	/* a client holds it: nothing made, nothing dialled */
+	lazy.s.bridge = false;
+	dial_now(self, b);
+	EXPECT_EQ(BRIDGE_IDLE, b->state);
+	EXPECT_EQ(0, lazy.subs);
+	expect_next_count(_metadata, self);
+	/* and leaves it: dialled, none waiting */
+	lazy.s.online = false;
+	dial_now(self, b);
+	EXPECT_EQ(0, lazy.subs);
+	/* under way, or failed (unreachable) and backing off */
+	EXPECT_TRUE(b->state != BRIDGE_IDLE ||
+		    b->deadline_ms > loop_now_ms() + BRIDGE_LAZY_POLL_MS);
+}
+
+/* An automatic bridge's link is never counted, nor closed when idle. */
+TEST_F(link, automatic_link_not_counted)
+{
+	ASSERT_EQ(0, conf_load(&self->c, MIN_BRIDGE "idle_timeout 1\n"));
+	module_conn(0, 7, self->c.cfg.bridges[0].local_clientid, true);
+	module_conn_count = 1;
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	EXPECT_EQ(-1, bridges_timeout(&self->bs, loop_now_ms()));
+	bridges_expire(&self->bs, loop_now_ms() + 10000);
+	EXPECT_EQ(0, lazy.gets);
+	EXPECT_EQ(0, disconnect.calls);
 }
 
 /* A link an earlier kmqttd left attached is adopted, not dialled. */

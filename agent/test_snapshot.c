@@ -25,8 +25,8 @@ struct seen {
 	size_t count;
 	struct kmqtt_nl_session sessions[2];
 	size_t n_sessions;
-	struct kmqtt_nl_subscription subs[2];
-	char filters[2][64];
+	struct kmqtt_nl_subscription subs[3];
+	char filters[3][64];
 	size_t n_subs;
 	struct kmqtt_nl_session_msg msgs[2];
 	size_t n_msgs;
@@ -84,7 +84,7 @@ static void keep_subscription(const struct kmqtt_nl_subscription *sub,
 	struct seen *s = arg;
 
 	strncat(s->order, "u", sizeof(s->order) - strlen(s->order) - 1);
-	if (s->n_subs < 2) {
+	if (s->n_subs < 3) {
 		s->subs[s->n_subs] = *sub;
 		snprintf(s->filters[s->n_subs], sizeof(s->filters[0]), "%s",
 			 sub->filter);
@@ -294,17 +294,25 @@ TEST_F(snapshot, sessions_and_subscriptions)
 
 	snapshot_put_session(&self->buf, &s, NOW - 100);
 	s = (struct kmqtt_nl_session){ .client_id = "dev-2",
-				       .session_expiry = 60, .online = true };
+				       .session_expiry = 60, .online = true,
+				       .bridge = true };
 	snapshot_put_session(&self->buf, &s, NOW - 100);
 	snapshot_put_subscription(&self->buf, &sub);
 	sub.filter = "b/#";
 	sub.options = 0x2e;	/* QoS 2, no local, as published, handling 2 */
 	sub.sub_id = 0;
 	snapshot_put_subscription(&self->buf, &sub);
+	/* A lazy bridge's: QoS 0 queued while offline. */
+	snprintf(sub.client_id, sizeof(sub.client_id), "dev-2");
+	sub.filter = "c/#";
+	sub.options = KMQTT_SUBOPT_QUEUE_QOS0 | 0x0c;
+	snapshot_put_subscription(&self->buf, &sub);
 	ASSERT_EQ(0, read_all(self)) TH_LOG("%s", self->err);
-	EXPECT_STREQ("ssuu", self->seen.order);
+	EXPECT_STREQ("ssuuu", self->seen.order);
 	EXPECT_EQ(2, self->counts.sessions);
-	EXPECT_EQ(2, self->counts.subscriptions);
+	EXPECT_EQ(3, self->counts.subscriptions);
+	EXPECT_FALSE(self->seen.sessions[0].bridge);
+	EXPECT_TRUE(self->seen.sessions[1].bridge);
 	EXPECT_STREQ("dev-1", self->seen.sessions[0].client_id);
 	EXPECT_EQ(0xffffffff, self->seen.sessions[0].session_expiry);
 	EXPECT_EQ(130, self->seen.sessions[0].offline_for);
@@ -321,6 +329,8 @@ TEST_F(snapshot, sessions_and_subscriptions)
 	EXPECT_STREQ("b/#", self->seen.filters[1]);
 	EXPECT_EQ(0x2e, self->seen.subs[1].options);
 	EXPECT_EQ(2, self->seen.subs[1].qos);
+	EXPECT_EQ(KMQTT_SUBOPT_QUEUE_QOS0 | 0x0c, self->seen.subs[2].options);
+	EXPECT_EQ(0, self->seen.subs[2].qos);
 }
 
 /* What no session or SUBSCRIBE could have been is refused whole. */
@@ -335,7 +345,7 @@ TEST_F(snapshot, bad_sessions_and_subscriptions_refused)
 		{ "$share//a", 0 },		/* no group */
 		{ "a", 3 },			/* QoS 3 */
 		{ "a", 0x30 },			/* retain handling 3 */
-		{ "a", 0x40 },			/* reserved bit */
+		{ "a", 0x80 },			/* reserved bit */
 	};
 	struct kmqtt_nl_session s = { .client_id = "c",
 				      .session_expiry = 0 };

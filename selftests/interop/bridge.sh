@@ -12,7 +12,8 @@
 #   out, in and both topics with prefixes, no loops (try_private);
 #   store and forward across a restart of the remote (persistent sessions
 #   on both sides); failover to a second address; notifications; SIGHUP
-#   changing one bridge and leaving the other's connection alone.
+#   changing one bridge and leaving the other's connection alone;
+#   start_type lazy (dialled at threshold, closed after idle_timeout).
 #
 # kmqttd needs kmqtt.ko: tools/vm/run -- selftests/interop/bridge.sh.  On
 # the host: KMQTT_TEST_BROKER=mosquitto selftests/interop/bridge.sh.
@@ -331,8 +332,8 @@ step() {
 	show_logs
 }
 
-PLAN=18
-read -r L1 L2 L3 L4 RA RB RC RD RE RF <<<"$( [ -n "$skip" ] || free_ports 10)"
+PLAN=23
+read -r L1 L2 L3 L4 L5 RA RB RC RD RE RF RG <<<"$( [ -n "$skip" ] || free_ports 12)"
 
 bridge_opts="cleansession false
 try_private true
@@ -680,6 +681,85 @@ sighup_up1_carries() {
 	expect se "a/y 1 0 still-up"
 }
 
+# ------------------------------------------------------------ 8: lazy
+
+setup_lazy() {
+	local_stop
+	remote_stop E
+	remote_stop F
+	phase_logs=()
+	local_conf "$work/lazy.conf" "$L5" <<EOF
+connection lazy
+address 127.0.0.1:$RG
+topic # out 1 site/ up/box1/
+remote_clientid box1-lazy
+notifications false
+start_type lazy
+threshold 3
+idle_timeout 2
+$bridge_opts
+EOF
+	phase_logs+=("$work/G.log")
+	remote_start G "$RG" && local_start "$work/lazy.conf" &&
+		sub_start lg "$RG" -q 1 -t 'up/box1/#'
+}
+
+# Established TCP connections to the remote G, but its subscriber's.
+lazy_links() {
+	ss -Htnp state established "( dport = :$RG )" |
+		grep -vc '"mosquitto_sub"'
+}
+
+# Until the bridge's link to G is up (1) or down (0), SECONDS at most.
+lazy_link_wait() { # 0|1 SECONDS
+	for _ in $(seq $(($2 * 10))); do
+		[ "$(lazy_links)" = "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "links to the remote: $(lazy_links), expected $1 within $2 s"
+	return 1
+}
+
+# Two QoS 1 messages wait: 3 s later the bridge has not dialled.
+lazy_below_threshold() {
+	pub "$L5" -q 1 -t site/l -m 1 && pub "$L5" -q 1 -t site/l -m 2 ||
+		return 1
+	sleep 3
+	echo "connects of box1-lazy to the remote: $(grep -c " as box1-lazy " "$work/G.log")"
+	[ "$(grep -c " as box1-lazy " "$work/G.log")" = 0 ] && expect lg ""
+}
+
+lazy_at_threshold() {
+	pub "$L5" -q 1 -t site/l -m 3 || return 1
+	sub_wait lg 3 10
+	expect lg "$(lazy_lines 1 3)"
+}
+
+lazy_lines() { # FROM TO
+	seq "$1" "$2" | sed 's|^|up/box1/l 1 0 |'
+}
+
+lazy_idle_closed() {
+	lazy_link_wait 0 10
+}
+
+lazy_again() {
+	seq 4 6 | pub "$L5" -q 1 -t site/l -l || return 1
+	sub_wait lg 6 10
+	expect lg "$(lazy_lines 1 6)"
+}
+
+# Once closed again, QoS 0 messages wait and count too (the bridge's
+# subscription here is QoS 1: they reach the remote at QoS 0).
+lazy_qos0_waits() {
+	lazy_link_wait 0 10 || return 1
+	seq 7 9 | pub "$L5" -t site/l -l || return 1
+	sub_wait lg 9 10
+	sub_stop lg
+	expect lg "$(lazy_lines 1 6)
+$(seq 7 9 | sed 's|^|up/box1/l 0 0 |')"
+}
+
 # ------------------------------------------------------------------ run
 
 tap_plan $PLAN
@@ -729,4 +809,16 @@ check_todo_mosquitto "$mosq_hup" \
 check "SIGHUP: up1 (unchanged) keeps its TCP connection to its remote" \
 	sighup_up1_kept
 check "SIGHUP: up1 still carries a/#" sighup_up1_carries
+
+phase setup_lazy
+check "lazy: two messages waiting (threshold 3) do not start the bridge" \
+	lazy_below_threshold
+check "lazy: the third starts it; all three reach the remote, in order" \
+	lazy_at_threshold
+check_todo_mosquitto "Mosquitto 2.0.11 counts idle_timeout from two keepalive intervals after the last packet, which its pings keep moving" \
+	"lazy: no message for idle_timeout, the link is closed" lazy_idle_closed
+check "lazy: three more waiting start it again; all arrive, in order" \
+	lazy_again
+check_todo_mosquitto "Mosquitto 2.0.11 drops QoS 0 for a lazy bridge that is down" \
+	"lazy: QoS 0 messages wait for it and start it too" lazy_qos0_waits
 tap_done
