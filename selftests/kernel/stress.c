@@ -49,6 +49,9 @@ struct stress {
 	uint64_t n_attached, n_events, dup_events, stray_events;
 	uint64_t overruns;		/* of the event socket: events lost */
 	uint64_t lost, publishes, acked;	/* lost: before its CONNACK */
+	struct kmqtt_genl events;	/* joined to the events group */
+	pthread_t events_thread;
+	bool events_running;		/* to stop, if an ASSERT cut it short */
 };
 
 static int64_t now_ms(void)
@@ -78,26 +81,28 @@ static void note_id(struct stress *s, uint8_t *map, uint64_t id, bool event)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* Reads CONN_CLOSED events until told to stop and none comes for 2 s. */
+/*
+ * Reads CONN_CLOSED events until told to stop and none comes for 2 s, on a
+ * socket joined before the first attach: else the first closes can come
+ * before it is, and go unseen.
+ */
 static void *events_thread(void *arg)
 {
 	struct stress *s = arg;
 	struct kmqtt_nl_closed ev;
-	struct kmqtt_genl g;
 	int err;
 
-	if (kmqtt_genl_open(&g) || kmqtt_genl_join_events(&g))
-		return (void *)1;
 	for (;;) {
-		err = kmqtt_genl_next_closed(&g, 2000, &ev);
+		err = kmqtt_genl_next_closed(&s->events, 2000, &ev);
 		if (!err)
 			note_id(s, s->closed, ev.conn_id, true);
 		else if (err == -ENOBUFS)
 			s->overruns++;
+		else if (err != -ETIMEDOUT)
+			return (void *)1;	/* the socket failed */
 		else if (s->stop)
 			break;
 	}
-	kmqtt_genl_close(&g);
 	return NULL;
 }
 
@@ -194,6 +199,18 @@ static void *client_thread(void *arg)
 	return NULL;
 }
 
+/* Which connection got no event, and whether the module still has it. */
+static void report_silent(struct kmqtt_genl *g, uint64_t id, int nth)
+{
+	uint64_t stats[KMQTT_STAT_MAX + 1];
+	int err = kmqtt_genl_get_conn_stats(g, id, stats);
+
+	fprintf(stderr, "# connection %ju (the test's number %d): no event; %s\n",
+		(uintmax_t)id, nth, !err ? "still open" :
+		err == -ENOENT ? "not among the module's connections" :
+		strerror(-err));
+}
+
 FIXTURE(stress)
 {
 	struct stress s;
@@ -208,6 +225,8 @@ FIXTURE_SETUP(stress)
 	ASSERT_LE(0, self->kmsg);
 	ASSERT_EQ(0, kmqtt_genl_open(&self->g));
 	ASSERT_EQ(0, kmqtt_genl_get_limits(&self->g, self->s.limits));
+	ASSERT_EQ(0, kmqtt_genl_open(&self->s.events));
+	ASSERT_EQ(0, kmqtt_genl_join_events(&self->s.events));
 	ASSERT_EQ(0, direct_open(&self->s.direct));
 	self->s.attached = calloc(MAX_CONNS, 1);
 	self->s.closed = calloc(MAX_CONNS, 1);
@@ -217,10 +236,16 @@ FIXTURE_SETUP(stress)
 /* Whatever happened, the next suite finds the module as it was. */
 FIXTURE_TEARDOWN(stress)
 {
+	/* Not reading the socket and maps freed below any more. */
+	if (self->s.events_running) {
+		self->s.stop = true;
+		pthread_join(self->s.events_thread, NULL);
+	}
 	EXPECT_EQ(0, race_reset());
 	EXPECT_EQ(0, kmqtt_genl_set_limits(&self->g, self->s.limits,
 					   KMQTT_GENL_ALL_LIMITS));
 	direct_close(&self->s.direct);
+	kmqtt_genl_close(&self->s.events);
 	free(self->s.attached);
 	free(self->s.closed);
 	kmqtt_genl_close(&self->g);
@@ -231,7 +256,7 @@ TEST_F_TIMEOUT(stress, race_prone_paths_under_random_delays, 3600)
 {
 	const char *env = getenv("KMQTT_STRESS_SECONDS");
 	int seconds = env ? atoi(env) : 30;
-	pthread_t threads[THREADS], events, memory;
+	pthread_t threads[THREADS], memory;
 	uint64_t conns_before, conns, mem, silent = 0, unattached = 0;
 	int i, stderr_fd, failed_threads = 0;
 	struct stress *s = &self->s;
@@ -258,7 +283,9 @@ TEST_F_TIMEOUT(stress, race_prone_paths_under_random_delays, 3600)
 	ASSERT_LE(0, stderr_fd);
 	ASSERT_LE(0, dup2(open("/dev/null", O_WRONLY | O_CLOEXEC),
 			  STDERR_FILENO));
-	ASSERT_EQ(0, pthread_create(&events, NULL, events_thread, s));
+	ASSERT_EQ(0, pthread_create(&s->events_thread, NULL, events_thread,
+				    s));
+	s->events_running = true;
 	ASSERT_EQ(0, pthread_create(&memory, NULL, memory_thread, s));
 	for (i = 0; i < THREADS; i++)
 		ASSERT_EQ(0, pthread_create(&threads[i], NULL, client_thread,
@@ -278,7 +305,8 @@ TEST_F_TIMEOUT(stress, race_prone_paths_under_random_delays, 3600)
 	EXPECT_EQ(0, kmqtt_genl_wait_stat(g, KMQTT_STAT_CONNECTIONS, 0,
 					  conns_before + 1, 30000, &conns));
 	s->stop = true;
-	ASSERT_EQ(0, pthread_join(events, &ret));
+	s->events_running = false;
+	ASSERT_EQ(0, pthread_join(s->events_thread, &ret));
 	EXPECT_EQ(NULL, ret);
 	EXPECT_EQ(0, kmqtt_genl_wait_stat(g, KMQTT_STAT_MEMORY, 0,
 					  s->memory + 1, 30000, &mem))
@@ -289,7 +317,8 @@ TEST_F_TIMEOUT(stress, race_prone_paths_under_random_delays, 3600)
 	       (uintmax_t)s->publishes, (uintmax_t)s->acked);
 	for (i = 0; i < MAX_CONNS; i++) {
 		/* Ids of attaches that failed get no event, rightly. */
-		silent += s->attached[i] && !s->closed[i];
+		if (s->attached[i] && !s->closed[i] && silent++ < 10)
+			report_silent(g, s->first_id + i, i);
 		unattached += !s->attached[i] && s->closed[i];
 	}
 	/* An overrun, or an event the module could not allocate. */
