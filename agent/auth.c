@@ -492,12 +492,33 @@ static int push_one(const struct acl *acl, bool deny_all,
 	return err;
 }
 
+/* The rules of one stored session: 0, or push_one()'s error. */
+static int push_session(const struct auth_policies *ps, bool some_acl,
+			struct origins *origins, struct kmqtt_nl *nl,
+			const struct session_entry *e)
+{
+	const struct auth_policy *policy;
+
+	/*
+	 * The local side of a bridge is kmqtt.ko itself: everything allowed,
+	 * as its ATTACH gives it (a restored one starts with nothing).
+	 */
+	if (e->bridge)
+		return push_one(NULL, false, nl, e);
+	origins_mark(origins, e->client_id);
+	policy = session_policy(ps, origins, e->client_id);
+	if (!policy && some_acl)
+		log_warning("Client %s: session of an unknown listener (attached before kmqttd started, or its listener is gone): no access until it connects again.",
+			    e->client_id);
+	return push_one(policy ? policy->acl : NULL, !policy && some_acl, nl,
+			e);
+}
+
 int auth_push_acls(const struct auth_policies *ps, struct origins *origins,
 		   struct kmqtt_nl *nl)
 {
 	bool some_acl = auth_policies_have_acl(ps);
 	struct session_list list = { 0 };
-	const struct auth_policy *policy;
 	unsigned int failed = 0;
 	size_t i;
 	int err;
@@ -508,26 +529,9 @@ int auth_push_acls(const struct auth_policies *ps, struct origins *origins,
 		err = -ENOMEM;
 	}
 	for (i = 0; !err && i < list.count; i++) {
-		const struct session_entry *e = &list.entry[i];
-		int rc;
+		int rc = push_session(ps, some_acl, origins, nl,
+				      &list.entry[i]);
 
-		/*
-		 * The local side of a bridge is kmqtt.ko itself: everything
-		 * allowed, as its ATTACH gives it (a restored one starts with
-		 * nothing).
-		 */
-		if (e->bridge) {
-			rc = push_one(NULL, false, nl, e);
-			goto sent;
-		}
-		origins_mark(origins, e->client_id);
-		policy = session_policy(ps, origins, e->client_id);
-		if (!policy && some_acl)
-			log_warning("Client %s: session of an unknown listener (attached before kmqttd started, or its listener is gone): no access until it connects again.",
-				    e->client_id);
-		rc = push_one(policy ? policy->acl : NULL, !policy && some_acl,
-			      nl, e);
-sent:
 		if (rc && rc != -ENOENT) {
 			log_error("Access rules of client %s: %s",
 				  list.entry[i].client_id, nl->error);
