@@ -15,6 +15,7 @@
 #include "conn.h"
 #include "session.h"
 #include "share.h"
+#include "trace.h"
 
 /*
  * A packet that found no memory (not the limit) is tried again after this
@@ -195,6 +196,14 @@ static void __net_exit kmqtt_broker_net_exit(struct net *net)
 void kmqtt_broker_resume_paused(struct kmqtt_broker *broker)
 {
 	mod_delayed_work(kmqtt_wq, &broker->resume_work, 0);
+}
+
+void kmqtt_broker_dropped(struct kmqtt_broker *broker,
+			  const struct kmqtt_session *session,
+			  enum kmqtt_drop why, u64 n)
+{
+	atomic64_add(n, &broker->dropped[why]);
+	trace_kmqtt_drop(session, why, n);
 }
 
 static struct pernet_operations kmqtt_broker_net_ops = {

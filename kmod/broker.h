@@ -208,11 +208,15 @@ bool kmqtt_broker_pause(struct kmqtt_conn *conn, bool no_memory);
 /* Memory was freed or the limit changed: paused publishers may go on. */
 void kmqtt_broker_resume_paused(struct kmqtt_broker *broker);
 
-static inline void kmqtt_broker_dropped(struct kmqtt_broker *broker,
-					enum kmqtt_drop why, u64 n)
-{
-	atomic64_add(n, &broker->dropped[why]);
-}
+struct kmqtt_session;
+
+/*
+ * @n messages not delivered, for @why: to @session (a subscriber, or the
+ * publisher whose message went nowhere), or NULL when no one client is.
+ */
+void kmqtt_broker_dropped(struct kmqtt_broker *broker,
+			  const struct kmqtt_session *session,
+			  enum kmqtt_drop why, u64 n);
 
 static inline void kmqtt_broker_uncharge(struct kmqtt_broker *broker,
 					 size_t size)

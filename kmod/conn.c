@@ -41,6 +41,7 @@
 #include "session.h"
 #include "socket.h"
 #include "subscribe.h"
+#include "trace.h"
 #include "will.h"
 
 /* How long a takeover waits for the old connection to let go. */
@@ -275,6 +276,7 @@ static void kmqtt_conn_close_work(struct work_struct *work)
 	/* Before the session goes: its deliveries may be in the queue. */
 	kmqtt_send_purge(conn);
 
+	trace_kmqtt_conn_close(conn);
 	kmqtt_netlink_conn_closed(conn);
 	kmqtt_conn_unregister(conn);
 
@@ -462,7 +464,6 @@ int kmqtt_conn_attach(struct kmqtt_broker *broker,
 		cancel_work_sync(&conn->tx_work);
 		goto unregister;
 	}
-	conn->session = session;
 	conn->last_packet = jiffies;
 	*conn_id = conn->id;
 	if (conn->bridge) {
@@ -478,6 +479,7 @@ int kmqtt_conn_attach(struct kmqtt_broker *broker,
 	spin_lock(&broker->conns_lock);
 	broker->conns_total++;
 	spin_unlock(&broker->conns_lock);
+	trace_kmqtt_conn_attach(conn);
 
 	/* Everything above is visible to work that sees @ready. */
 	smp_store_release(&conn->ready, true);

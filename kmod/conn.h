@@ -152,6 +152,7 @@ struct kmqtt_conn {
 	u32 rx_cap;
 	u32 rx_len;
 	u32 rx_need;			/* bytes of the packet at the head */
+	bool rx_head_traced;		/* kmqtt_packet_in fired for it */
 	unsigned long last_packet;	/* jiffies, for keepalive */
 	struct kmqtt_fanout fanout;	/* its PUBLISHes' and will's */
 	struct kmqtt_subscribe_job *job; /* a (UN)SUBSCRIBE half handled */

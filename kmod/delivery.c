@@ -99,7 +99,7 @@ static void kmqtt_delivery_dropped(struct kmqtt_session *session,
 				   enum kmqtt_drop why)
 {
 	kmqtt_counter_add(&session->msgs_dropped, 1);
-	kmqtt_broker_dropped(session->broker, why, 1);
+	kmqtt_broker_dropped(session->broker, session, why, 1);
 }
 
 /* @session does not take a message it was given, for @why. */

@@ -86,7 +86,8 @@ static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 	/* Only what the lines ask for comes in; else acknowledged, dropped. */
 	if (conn->bridge &&
 	    !kmqtt_packet_bridge_in(conn, &pub, &prefix, &prefix_len)) {
-		kmqtt_broker_dropped(conn->broker, KMQTT_DROP_DENIED, 1);
+		kmqtt_broker_dropped(conn->broker, conn->session,
+				     KMQTT_DROP_DENIED, 1);
 		net_info_ratelimited("kmqtt: bridge link %llu: a topic no line carries in dropped\n",
 				     conn->id);
 		ret = 0;
@@ -96,7 +97,8 @@ static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 					    "topic too long under its prefix");
 	/* Mosquitto's message_size_limit: acknowledged, dropped, kept. */
 	if (message_size && pub.payload_len > message_size) {
-		kmqtt_broker_dropped(conn->broker, KMQTT_DROP_TOO_LARGE, 1);
+		kmqtt_broker_dropped(conn->broker, conn->session,
+				     KMQTT_DROP_TOO_LARGE, 1);
 		net_info_ratelimited("kmqtt: connection %llu: payload of %u bytes over message_size_limit dropped\n",
 				     conn->id, pub.payload_len);
 		reason = MQTT_RC_QUOTA_EXCEEDED;

@@ -27,6 +27,7 @@
 #include "retain.h"
 #include "session.h"
 #include "share.h"
+#include "trace.h"
 
 /*
  * Bounds the match array a single publish may build: sessions past it
@@ -182,14 +183,17 @@ int kmqtt_publish_msg(struct kmqtt_broker *broker, struct kmqtt_msg *msg,
 		break;
 	}
 	f->last_n = set->n;
+	trace_kmqtt_fanout(from, msg, set->n + set->overflow,
+			   set->overflow + missed);
 
 	/* Subscribers past the fan-out bound, or that arrived meanwhile. */
 	if (set->overflow)
-		kmqtt_broker_dropped(broker, set->cap < set->max ?
+		kmqtt_broker_dropped(broker, from, set->cap < set->max ?
 				     KMQTT_DROP_NO_MEMORY : KMQTT_DROP_FANOUT,
 				     set->overflow);
 	if (missed)
-		kmqtt_broker_dropped(broker, KMQTT_DROP_NO_MEMORY, missed);
+		kmqtt_broker_dropped(broker, from, KMQTT_DROP_NO_MEMORY,
+				     missed);
 	if (set->overflow || missed)
 		net_warn_ratelimited("kmqtt: %u subscribers missed a message: fan-out over limit or out of memory\n",
 				     set->overflow + missed);
@@ -265,7 +269,7 @@ int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub,
 	if (!ret || pub->qos)
 		return ret;
 	/* QoS 0 is shed and the publisher kept. */
-	kmqtt_broker_dropped(broker, KMQTT_DROP_NO_MEMORY, 1);
+	kmqtt_broker_dropped(broker, from->session, KMQTT_DROP_NO_MEMORY, 1);
 	net_warn_ratelimited("kmqtt: message dropped: %s\n",
 			     ret == -ENOSPC ? "memory limit reached" :
 			     "out of memory");

@@ -24,6 +24,7 @@
 #include "race.h"
 #include "receive.h"
 #include "socket.h"
+#include "trace.h"
 
 /* Buffer for headers and small packets; larger ones get their own. */
 #define KMQTT_RX_MIN		4096
@@ -142,6 +143,10 @@ static int kmqtt_receive_packets(struct kmqtt_conn *conn, u32 *packets)
 			break;
 		}
 		(*packets)--;
+		/* Once a packet: a paused or unfinished one comes again. */
+		if (!conn->rx_head_traced)
+			trace_kmqtt_packet_in(conn, hdr.type, total);
+		conn->rx_head_traced = true;
 		ret = kmqtt_packet_handle(conn, &hdr,
 					  conn->rx_buf + off + hdr.hdr_len);
 		if (ret == -ENOSPC || ret == -ENOMEM) {
@@ -161,6 +166,7 @@ static int kmqtt_receive_packets(struct kmqtt_conn *conn, u32 *packets)
 		if (ret)
 			break;
 		off += total;
+		conn->rx_head_traced = false;
 		conn->retry_ms = 0;
 		WRITE_ONCE(conn->last_packet, jiffies);
 	}

@@ -258,7 +258,7 @@ static void kmqtt_send_dropped(struct kmqtt_conn *conn, enum kmqtt_drop why)
 {
 	lockdep_assert_held(&conn->tx_lock);
 	kmqtt_counter_add(&conn->counters.msgs_dropped, 1);
-	kmqtt_broker_dropped(conn->broker, why, 1);
+	kmqtt_broker_dropped(conn->broker, conn->session, why, 1);
 }
 
 /*

@@ -377,6 +377,8 @@ retry:
 	/* Expiry work that runs now finds the connection and stops. */
 	cancel_delayed_work(&session->expiry_work);
 	kmqtt_will_drop(session);
+	/* Before the binding publishes @conn: its sends name the session. */
+	conn->session = session;
 	kmqtt_delivery_bind(session, conn);
 unlock:
 	mutex_unlock(&broker->sessions_lock);

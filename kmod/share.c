@@ -255,7 +255,7 @@ void kmqtt_share_redeliver(struct kmqtt_broker *broker,
 	u8 options;
 
 	if (kmqtt_delivery_alloc_bulk(broker, GFP_KERNEL, 1, &d)) {
-		kmqtt_broker_dropped(broker, KMQTT_DROP_NO_MEMORY, 1);
+		kmqtt_broker_dropped(broker, NULL, KMQTT_DROP_NO_MEMORY, 1);
 		return;
 	}
 	via.sub_ids = &sub_id;
@@ -287,7 +287,7 @@ void kmqtt_share_redeliver(struct kmqtt_broker *broker,
 	rcu_read_unlock();
 	kmqtt_delivery_free_unused(broker, &d, 1);
 	/* Once, for the last refusal's reason, or for none taking it. */
-	kmqtt_broker_dropped(broker, why, 1);
+	kmqtt_broker_dropped(broker, NULL, why, 1);
 }
 
 void kmqtt_share_init(struct kmqtt_broker *broker)

@@ -237,7 +237,8 @@ static void kmqtt_subscribe_send_retained(struct kmqtt_msg *msg, void *arg)
 	if (kmqtt_msg_expired(msg))
 		return;
 	if (kmqtt_delivery_alloc_bulk(broker, GFP_KERNEL, 1, &d)) {
-		kmqtt_broker_dropped(broker, KMQTT_DROP_NO_MEMORY, 1);
+		kmqtt_broker_dropped(broker, r->session, KMQTT_DROP_NO_MEMORY,
+				     1);
 		return;
 	}
 	/* MQTT-3.3.1-8: retained messages go out with RETAIN set. */

@@ -38,7 +38,7 @@ static void kmqtt_will_publish(struct kmqtt_session *session,
 	if (will->expires)
 		kmqtt_msg_start_expiry(will);
 	if (kmqtt_publish_msg(broker, will, retain, NULL, f)) {
-		kmqtt_broker_dropped(broker, KMQTT_DROP_NO_MEMORY, 1);
+		kmqtt_broker_dropped(broker, session, KMQTT_DROP_NO_MEMORY, 1);
 		net_warn_ratelimited("kmqtt: will of %*pE dropped: out of memory\n",
 				     session->client_id_len,
 				     session->client_id);
