@@ -23,6 +23,7 @@
 #include "listeners.h"
 #include "log.h"
 #include "loop.h"
+#include "notify.h"
 #include "origins.h"
 #include "persist.h"
 #include "reauth.h"
@@ -374,6 +375,18 @@ static const struct bridge_ops bridge_nl_ops = {
 };
 
 /* Serve until SIGINT or SIGTERM; @policies are @a->cfg's. */
+/* A manager that cannot be told is said once: it may think us hung. */
+static void tell_manager(const char *state)
+{
+	static bool said;
+	int err = notify_manager(state);
+
+	if (err && !said)
+		log_warning("NOTIFY_SOCKET: %s (the service manager is not told that kmqttd is %s).",
+			    strerror(-err), state);
+	said = said || err;
+}
+
 static int run(struct agent *a, struct auth_policies *policies)
 {
 	char err[512];
@@ -455,6 +468,8 @@ static int run(struct agent *a, struct auth_policies *policies)
 		goto err_signals;
 	}
 
+	/* systemd (Type=notify): the listeners are up. */
+	tell_manager("READY=1");
 	while (!a->stop) {
 		rc = loop_run_once(&a->loop, loop_timeout(a));
 		if (rc < 0) {
@@ -463,13 +478,16 @@ static int run(struct agent *a, struct auth_policies *policies)
 		}
 		if (a->reload) {
 			a->reload = false;
+			tell_manager("RELOADING=1");
 			reload(a);
+			tell_manager("READY=1");
 		}
 		listeners_expire(&a->listeners);
 		reauth_expire(&a->reauth, loop_now_ms());
 		persist_tick(&a->persist, loop_now_ms());
 		bridges_expire(&a->bridges, loop_now_ms());
 	}
+	tell_manager("STOPPING=1");
 	listeners_close(&a->listeners);
 	/* Their links stay with the module, as clients' connections do. */
 	bridges_fini(&a->bridges);
