@@ -9,6 +9,11 @@
 # make bench    kmqtt against Mosquitto in the test VM (tools/bench/run)
 # make soak     SOAK_MINUTES (default 30) of mixed load on the debug kernel,
 #               then delivery, memory and kmemleak checks (not in CI)
+# make install  kmqttd, kmqttctl, man pages, the systemd unit and (unless one
+#               is there) /etc/kmqtt/kmqtt.conf; PREFIX (/usr/local), DESTDIR
+# make install-dkms
+#               the module's sources and dkms.conf in /usr/src/kmqtt-VERSION,
+#               for `dkms install kmqtt/VERSION`
 # make check-cluster
 #               a bridge to a two-node RabbitMQ cluster whose node fails
 #               mid-stream, in the test VM (slow, not in make check)
@@ -22,7 +27,7 @@ USER_CFLAGS := -O2 -g -Wall -Wextra -Werror
 export USER_CFLAGS
 
 .PHONY: all module agent tools deps check unit run clean checkpatch fuzz bench bench-save bench-ack soak \
-	check-cluster
+	check-cluster install install-dkms
 
 all: module agent tools
 
@@ -76,6 +81,39 @@ check-cluster: deps
 	@tools/deps.sh --cluster
 	@$(MAKE) --no-print-directory all
 	@tools/vm/run --timeout 3000 --mem 4096 -- selftests/cluster/bridge-rabbitmq.sh
+
+VERSION := $(shell sed -n 's/^\#define KMQTT_VERSION[[:space:]]*"\(.*\)"/\1/p' include/kmqtt/version.h)
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+DKMSDIR ?= /usr/src/kmqtt-$(VERSION)
+
+install: agent tools
+	install -D -m 0755 agent/kmqttd $(DESTDIR)$(SBINDIR)/kmqttd
+	install -D -m 0755 tools/kmqttctl/kmqttctl $(DESTDIR)$(SBINDIR)/kmqttctl
+	install -D -m 0644 Documentation/man/kmqttd.8 $(DESTDIR)$(MANDIR)/man8/kmqttd.8
+	install -D -m 0644 Documentation/man/kmqttctl.8 $(DESTDIR)$(MANDIR)/man8/kmqttctl.8
+	install -D -m 0644 Documentation/man/kmqtt.conf.5 $(DESTDIR)$(MANDIR)/man5/kmqtt.conf.5
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' tools/package/kmqttd.service \
+		> $(DESTDIR)$(UNITDIR)/kmqttd.service
+	@# An operator's configuration is never overwritten.
+	[ -e $(DESTDIR)$(SYSCONFDIR)/kmqtt/kmqtt.conf ] || \
+		install -D -m 0644 tools/package/kmqtt.conf $(DESTDIR)$(SYSCONFDIR)/kmqtt/kmqtt.conf
+
+# What Kbuild needs, and nothing of kmqttd's.
+install-dkms:
+	install -D -m 0644 -t $(DESTDIR)$(DKMSDIR) Kbuild
+	install -D -m 0644 -t $(DESTDIR)$(DKMSDIR)/kmod kmod/Kbuild \
+		$(filter-out %.mod.c,$(wildcard kmod/*.c)) $(wildcard kmod/*.h)
+	install -D -m 0644 -t $(DESTDIR)$(DKMSDIR)/include/uapi/linux \
+		include/uapi/linux/kmqtt.h
+	install -D -m 0644 -t $(DESTDIR)$(DKMSDIR)/include/kmqtt \
+		$(wildcard include/kmqtt/*.h)
+	sed 's|@VERSION@|$(VERSION)|g' tools/package/dkms.conf \
+		> $(DESTDIR)$(DKMSDIR)/dkms.conf
 
 SOAK_MINUTES ?= 30
 soak: deps

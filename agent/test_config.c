@@ -157,6 +157,24 @@ TEST_F(config, comments_blank_lines_and_crlf)
 	EXPECT_TRUE(self->cfg.security.allow_anonymous);
 }
 
+/*
+ * The configuration `make install` puts in /etc/kmqtt: loads, and only
+ * this machine can connect until the operator says otherwise.
+ */
+TEST_F(config, installed_default_listens_on_localhost_only)
+{
+	ASSERT_EQ(0, config_load(&self->cfg, "../tools/package/kmqtt.conf",
+				 NULL, NULL, collect_warning, &self->warn,
+				 self->err, sizeof(self->err)))
+		TH_LOG("%s", self->err);
+	EXPECT_EQ(0, self->warn.count);
+	ASSERT_EQ(1, self->cfg.listener_count);
+	EXPECT_STREQ("127.0.0.1", self->cfg.listeners[0].addr);
+	EXPECT_STREQ("1883", self->cfg.listeners[0].port);
+	EXPECT_TRUE(self->cfg.persistence.enabled);
+	EXPECT_STREQ("/var/lib/kmqtt/", self->cfg.persistence.location);
+}
+
 /* A listener ends local only mode: anonymous clients refused by default. */
 TEST_F(config, listener_on_every_interface)
 {

@@ -7,6 +7,7 @@
 #include <linux/module.h>
 #include <net/genetlink.h>
 #include <linux/kmqtt.h>
+#include <kmqtt/version.h>
 
 #include "broker.h"
 #include "conn.h"
@@ -75,4 +76,5 @@ module_exit(kmqtt_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("MQTT broker data plane");
+MODULE_VERSION(KMQTT_VERSION);
 MODULE_ALIAS_GENL_FAMILY(KMQTT_GENL_NAME);

@@ -31,7 +31,8 @@ packages=(
 	libcap-dev qemu-system-x86 linux-image-amd64 linux-headers-amd64
 	busybox-static kmod cpio xz-utils linux-source-6.1 mosquitto
 	mosquitto-clients python3-paho-mqtt nodejs npm clang libclang-rt-14-dev
-	iproute2 flex bison bc libelf-dev python3-yaml e2fsprogs
+	iproute2 flex bison bc libelf-dev python3-yaml e2fsprogs groff-base
+	systemd
 )
 cluster_packages=(rabbitmq-server)
 case ${1:-} in
@@ -100,6 +101,9 @@ provided() {
 	# selftests/reboot makes and checks ext4 disk images (not "required"
 	# in every Debian release: containers may lack it)
 	e2fsprogs) have mkfs.ext4 e2fsck ;;
+	# selftests/install checks the man pages and the unit
+	groff-base) have groff ;;
+	systemd) have systemd-analyze ;;
 	*) echo "tools/deps.sh: no check for $1" >&2; return 1 ;;
 	esac
 }
