@@ -82,6 +82,12 @@ static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 	    kmqtt_topic_levels(pub.topic, pub.topic_len) > max_levels)
 		return kmqtt_conn_violation(conn, MQTT_RC_TOPIC_NAME_INVALID,
 					    "topic over max_topic_levels");
+	/* First: a drop below is counted once, not again at each retry. */
+	if (pub.qos) {
+		ack = kmqtt_send_alloc_control(conn->broker);
+		if (!ack)
+			return -ENOMEM;
+	}
 	ret = 1;
 	/* Only what the lines ask for comes in; else acknowledged, dropped. */
 	if (conn->bridge &&
@@ -92,9 +98,11 @@ static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 				     conn->id);
 		ret = 0;
 	}
-	if (pub.topic_len > MQTT_MAX_TOPIC_LEN - prefix_len)
-		return kmqtt_conn_violation(conn, MQTT_RC_TOPIC_NAME_INVALID,
-					    "topic too long under its prefix");
+	if (pub.topic_len > MQTT_MAX_TOPIC_LEN - prefix_len) {
+		ret = kmqtt_conn_violation(conn, MQTT_RC_TOPIC_NAME_INVALID,
+					   "topic too long under its prefix");
+		goto free_ack;
+	}
 	/* Mosquitto's message_size_limit: acknowledged, dropped, kept. */
 	if (message_size && pub.payload_len > message_size) {
 		kmqtt_broker_dropped(conn->broker, conn->session,
@@ -103,11 +111,6 @@ static int kmqtt_packet_publish(struct kmqtt_conn *conn,
 				     conn->id, pub.payload_len);
 		reason = MQTT_RC_QUOTA_EXCEEDED;
 		ret = 0;
-	}
-	if (pub.qos) {
-		ack = kmqtt_send_alloc_control(conn->broker);
-		if (!ack)
-			return -ENOMEM;
 	}
 	/* MQTT 4.3.3 method B: a resent QoS 2 id is not delivered again. */
 	if (ret && pub.qos == 2) {
