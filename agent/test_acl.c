@@ -280,6 +280,38 @@ TEST_F(acl, dollar_topics)
 	EXPECT_TRUE(can(self, "$SYS/broker/uptime", KMQTT_ACL_READ));
 }
 
+/*
+ * The broker's own topics, which kmqtt.ko refuses to clients whatever
+ * their rules say (bridge links aside): Mosquitto's acl__check_dollar(),
+ * every topic beginning with "$SYS" but another broker's bridge state.
+ */
+TEST_F(acl, broker_owned_topics)
+{
+	static const struct {
+		const char *topic;
+		bool owned;
+	} cases[] = {
+		{ "$SYS", true }, { "$SYS/", true },
+		{ "$SYS/broker/uptime", true }, { "$SYSx", true },
+		{ "$SYS/x/y", true }, { "$SYS/broker/connection/a", true },
+		{ "$SYS/broker/connection/a/state/x", true },
+		{ "$SYS/broker/connection//state/", true },
+		{ "$SY", false }, { "SYS/x", false }, { "$sys/x", false },
+		{ "a/$SYS", false }, { "$app/x", false }, { "", false },
+		{ "$SYS/broker/connection/edge1/state", false },
+		{ "$SYS/broker/connection//state", false },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *t = cases[i].topic;
+
+		EXPECT_EQ(cases[i].owned,
+			  kmqtt_acl_broker_owned((const u8 *)t, strlen(t)))
+			TH_LOG("\"%.64s\"", t);
+	}
+}
+
 TEST_F(acl, empty_file_denies_all)
 {
 	ASSERT_TRUE(load(self, "# nothing\n", "c1", "alice"));

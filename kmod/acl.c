@@ -83,6 +83,17 @@ bool kmqtt_acl_allows(const struct kmqtt_acl *acl, const u8 *topic,
 	return false;
 }
 
+bool kmqtt_acl_broker_owned(const u8 *topic, size_t len)
+{
+	static const u8 sys[] = "$SYS";
+	static const u8 state[] = "$SYS/broker/connection/+/state";
+
+	if (len < sizeof(sys) - 1 || memcmp(topic, sys, sizeof(sys) - 1))
+		return false;
+	return !kmqtt_topic_filter_matches(state, sizeof(state) - 1, topic,
+					   len);
+}
+
 /* A cursor over the levels of a filter. */
 struct kmqtt_acl_level {
 	const u8 *s;

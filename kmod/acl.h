@@ -47,6 +47,15 @@ bool kmqtt_acl_allows(const struct kmqtt_acl *acl, const u8 *topic,
 		      size_t len, u8 access);
 
 /*
+ * Is topic name @topic the broker's own, which no client may publish on?
+ * Mosquitto's rule: every topic beginning with "$SYS" (kmqttd publishes
+ * the $SYS/broker tree there), but "$SYS/broker/connection/+/state",
+ * where another broker's bridge says whether its link is up.  A bridge
+ * link of this broker is not a client: what it carries in is not asked.
+ */
+bool kmqtt_acl_broker_owned(const u8 *topic, size_t len);
+
+/*
  * May the client subscribe to @filter: is there a topic it matches that
  * the rules would let the client read?  Refused when a deny rule covers
  * the whole filter before any readable rule overlaps it, or when none does.

@@ -224,12 +224,18 @@ fail:
 	return ret;
 }
 
-/* May @from publish on @msg's topic (its mount point included)? */
+/*
+ * May @from publish on @msg's topic (its mount point included)?  Not on
+ * the broker's own topics, unless it is a bridge link of this broker.
+ */
 static bool kmqtt_publish_allowed(struct kmqtt_conn *from,
 				  const struct kmqtt_msg *msg)
 {
-	bool ok = kmqtt_session_allows(from->session, kmqtt_msg_topic(msg),
-				       msg->topic_len, KMQTT_ACL_WRITE);
+	const u8 *topic = kmqtt_msg_topic(msg);
+	bool ok = (from->bridge ||
+		   !kmqtt_acl_broker_owned(topic, msg->topic_len)) &&
+		  kmqtt_session_allows(from->session, topic, msg->topic_len,
+				       KMQTT_ACL_WRITE);
 
 	if (!ok)
 		atomic64_inc(&from->broker->acl_denied);

@@ -21,7 +21,8 @@
 
 /*
  * Under the rules in force when it goes out, as Mosquitto checks them: a
- * reload may have taken the client's right to its will topic.
+ * reload may have taken the client's right to its will topic.  Never on
+ * the broker's own topics ($SYS).
  */
 static void kmqtt_will_publish(struct kmqtt_session *session,
 			       struct kmqtt_msg *will, bool retain,
@@ -29,7 +30,8 @@ static void kmqtt_will_publish(struct kmqtt_session *session,
 {
 	struct kmqtt_broker *broker = session->broker;
 
-	if (!kmqtt_session_allows(session, kmqtt_msg_topic(will),
+	if (kmqtt_acl_broker_owned(kmqtt_msg_topic(will), will->topic_len) ||
+	    !kmqtt_session_allows(session, kmqtt_msg_topic(will),
 				  will->topic_len, KMQTT_ACL_WRITE)) {
 		atomic64_inc(&broker->acl_denied);
 		return;
