@@ -26,6 +26,7 @@
 #include "connect.h"
 #include "kmod/codec.h"
 #include "log.h"
+#include "own_publish.h"
 
 /* The only SUBSCRIBE kmqttd sends; the module's own ids come after. */
 #define BRIDGE_SUBSCRIBE_ID	1
@@ -335,26 +336,13 @@ static int bridge_notify_local(struct bridges *bs,
 			       const struct config_bridge *c, bool up)
 {
 	const char *payload = up ? notify_up : notify_down;
-	size_t topic_len = strlen(c->notification_topic);
-	struct kmqtt_nl_msg m = { .qos = 1 };
-	uint8_t *data, *p;
 	int err;
 
 	if (!c->notifications)
 		return 0;
-	/* The stored form: topic, no properties, payload. */
-	m.len = 2 + topic_len + 1 + strlen(payload);
-	data = malloc(m.len);
-	if (!data) {
-		log_error("Bridge %s: notification: out of memory", c->name);
-		return -ENOMEM;
-	}
-	p = put_string(data, c->notification_topic);
-	*p++ = 0;
-	memcpy(p, payload, strlen(payload));
-	m.data = data;
-	err = bs->ops->publish(bs->nl, &m, true);
-	free(data);
+	bs->nl->error[0] = '\0';
+	err = own_publish(bs->ops->publish, bs->nl, c->notification_topic,
+			  payload, strlen(payload), 1, true);
 	if (err)
 		log_warning("Bridge %s: notification \"%s\" on %s: %s", c->name,
 			    payload, c->notification_topic,
