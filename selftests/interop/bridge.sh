@@ -31,15 +31,7 @@ broker=${KMQTT_TEST_BROKER:-kmqttd}
 # kmqttd: in a network namespace of its own, whose broker in kmqtt.ko goes
 # with it, the bridges' persistent sessions with it; later suites find the
 # module as they would have without this one.
-if [ "$broker" = kmqttd ] && [ -d /sys/module/kmqtt ] &&
-   [ -z "${KMQTT_BRIDGE_NETNS:-}" ]; then
-	ns=kmqtt-bridge-$$
-	ip netns add "$ns" && ip -n "$ns" link set lo up || exit 1
-	KMQTT_BRIDGE_NETNS=$ns ip netns exec "$ns" "$0" "$@"
-	rc=$?
-	ip netns del "$ns"
-	exit $rc
-fi
+kmqttd_own_netns bridge "$0" "$@"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kmqtt-bridge.XXXXXX")
 # How long to wait for what may still come after the expected (duplicates,
@@ -128,23 +120,11 @@ remote_stop() { # NAME [SIGNAL]
 
 # local_start CONF: the broker under test with CONF.
 local_start() {
-	local conf=$1 i
+	local conf=$1
 	local_log=$work/local.$(basename "$conf" .conf).log
 	phase_logs+=("$local_log")
-	if [ "$broker" = kmqttd ]; then
-		kmqttd_start "$conf" "$local_log" 1 || return 1
-		local_pid=$kmqttd_pid
-		return 0
-	fi
-	$MOSQUITTO -c "$conf" >"$local_log" 2>&1 &
-	local_pid=$!
-	for i in $(seq 3000); do
-		grep -q " running$" "$local_log" && return 0
-		kill -0 "$local_pid" 2>/dev/null || break
-		sleep 0.01
-	done
-	echo "local mosquitto did not start"
-	return 1
+	test_broker_start "$conf" "$local_log" || return 1
+	local_pid=$kmqttd_pid
 }
 
 local_stop() {

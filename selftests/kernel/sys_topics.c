@@ -108,10 +108,18 @@ FIXTURE_SETUP(sys_topics)
 
 FIXTURE_TEARDOWN(sys_topics)
 {
-	/* The allowed ones stored a retained message: cleared. */
-	if (self->pub >= 0 && !variant->refused)
+	/*
+	 * What was stored is cleared: by the broker itself (a module that
+	 * let a refused one through must not fail the next tests too), or
+	 * by the client where it may.
+	 */
+	if (self->kmqtt) {
+		EXPECT_EQ(0, kmqtt_genl_publish(&self->genl, variant->topic,
+						"", 0, true));
+	} else if (self->pub >= 0 && !variant->refused) {
 		EXPECT_EQ(0, mqtt_publish(self->pub, variant->topic, "",
 					  &retained0));
+	}
 	if (self->pub >= 0)
 		close(self->pub);
 	if (self->sub >= 0)
@@ -195,8 +203,6 @@ TEST_F(sys_topics, will)
 TEST_F(sys_topics, broker_publishes_to_sys_subscribers_only)
 {
 	static const char topic[] = "$SYS/broker/kmqtt-own";
-	struct kmqtt_nl_msg m = { .qos = 1 };
-	uint8_t buf[64], *p = buf;
 	int all, sys;
 
 	if (!self->kmqtt)
@@ -207,16 +213,7 @@ TEST_F(sys_topics, broker_publishes_to_sys_subscribers_only)
 	sys = mqtt_client_open(self->broker.port, "sys-tree", 0);
 	ASSERT_LE(0, sys);
 	ASSERT_EQ(0, mqtt_subscribe(sys, 1, "$SYS/#"));
-	/* The stored form: topic, no properties, payload. */
-	*p++ = 0;
-	*p++ = sizeof(topic) - 1;
-	memcpy(p, topic, sizeof(topic) - 1);
-	p += sizeof(topic) - 1;
-	*p++ = 0;
-	memcpy(p, "42", 2);
-	m.data = buf;
-	m.len = (size_t)(p + 2 - buf);
-	ASSERT_EQ(0, kmqtt_nl_publish(&self->genl.nl, &m, false))
+	ASSERT_EQ(0, kmqtt_genl_publish(&self->genl, topic, "42", 1, false))
 		TH_LOG("%s", self->genl.nl.error);
 	ASSERT_EQ(0, mqtt_expect_publish(sys, topic, "42", 2));
 	ASSERT_EQ(0, mqtt_publish(self->pub, "plain", "first", &at_qos0));

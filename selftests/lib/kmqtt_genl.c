@@ -882,3 +882,27 @@ int kmqtt_genl_set_bridge_session(struct kmqtt_genl *g, const char *client_id,
 		       NLM_F_ACK, a.data, a.len, ack, NULL, NULL);
 	return raw_answered(g, err, ack);
 }
+
+int kmqtt_genl_publish(struct kmqtt_genl *g, const char *topic,
+		       const char *payload, uint8_t qos, bool retain)
+{
+	size_t tlen = strlen(topic), plen = strlen(payload);
+	struct kmqtt_nl_msg m = { .qos = qos, .len = 2 + tlen + 1 + plen };
+	uint8_t *data = malloc(m.len);
+	int err;
+
+	if (!data || tlen > UINT16_MAX) {
+		free(data);
+		return -ENOMEM;
+	}
+	/* The stored form: topic with its length, no properties, payload. */
+	data[0] = (uint8_t)(tlen >> 8);
+	data[1] = (uint8_t)tlen;
+	memcpy(data + 2, topic, tlen);
+	data[2 + tlen] = 0;
+	memcpy(data + 3 + tlen, payload, plen);
+	m.data = data;
+	err = kmqtt_nl_publish(&g->nl, &m, retain);
+	free(data);
+	return err;
+}

@@ -252,4 +252,12 @@ int kmqtt_genl_set_bridge_session(struct kmqtt_genl *g, const char *client_id,
 				  uint32_t expiry, uint8_t bridge_link,
 				  struct kmqtt_genl_ack *ack);
 
+/*
+ * Publish @payload on @topic as the broker itself (KMQTT_CMD_PUBLISH, as
+ * kmqttd's $SYS tree does), at @qos, retained when @retain: 0 or -errno,
+ * g->nl.error saying why.
+ */
+int kmqtt_genl_publish(struct kmqtt_genl *g, const char *topic,
+		       const char *payload, uint8_t qos, bool retain);
+
 #endif

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Run agent/kmqttd of this tree (or $KMQTTD) with a configuration file, for
-# the interop tests of TLS and access control (tls.sh, auth.sh).
+# the interop tests of TLS and access control (tls.sh, auth.sh), or the
+# broker under test (bridge.sh).
 
 kmqttd_pid=
 kmqttd_log=
@@ -43,4 +44,46 @@ kmqttd_start() {
 	echo "# kmqttd did not listen on $listeners sockets within $wait s:"
 	sed 's/^/#   /' "$kmqttd_log"
 	return 1
+}
+
+# test_broker_start CONF LOG: the broker under test with CONF, kmqttd (as
+# kmqttd_start, one listener) or, with KMQTT_TEST_BROKER=mosquitto,
+# Debian's Mosquitto with the same file; its pid in kmqttd_pid either way,
+# for kmqttd_stop.
+test_broker_start() {
+	local conf=$1 log=$2
+	if [ "${KMQTT_TEST_BROKER:-kmqttd}" = kmqttd ]; then
+		kmqttd_start "$conf" "$log" 1
+		return
+	fi
+	/usr/sbin/mosquitto -c "$conf" >"$log" 2>&1 &
+	kmqttd_pid=$!
+	for _ in $(seq 3000); do
+		grep -q " running$" "$log" && return 0
+		kill -0 "$kmqttd_pid" 2>/dev/null || break
+		sleep 0.01
+	done
+	echo "mosquitto did not start:"
+	sed 's/^/#   /' "$log"
+	kmqttd_pid=
+	return 1
+}
+
+# kmqttd_own_netns NAME SCRIPT [ARG...]: with kmqtt.ko loaded, run SCRIPT
+# again in a network namespace of its own, loopback up, and exit with its
+# status: its kmqttd gets a broker of its own in the module, gone with
+# the namespace, and later suites find the module as they would have
+# without this one.  Returns (doing nothing) in that namespace, without
+# the module, or with KMQTT_TEST_BROKER=mosquitto.
+kmqttd_own_netns() {
+	local name=$1 ns rc
+	shift
+	[ "${KMQTT_TEST_BROKER:-kmqttd}" = kmqttd ] && [ -d /sys/module/kmqtt ] &&
+		[ -z "${KMQTT_OWN_NETNS:-}" ] || return 0
+	ns=kmqtt-$name-$$
+	ip netns add "$ns" && ip -n "$ns" link set lo up || exit 1
+	KMQTT_OWN_NETNS=$ns ip netns exec "$ns" "$@"
+	rc=$?
+	ip netns del "$ns"
+	exit $rc
 }
