@@ -168,6 +168,8 @@ static void save_retained(const struct kmqtt_nl_msg *m, void *arg)
 {
 	struct save_walk *w = arg;
 
+	if (!snapshot_keeps_retained(m))
+		return;
 	snapshot_put_retained(w->buf, m, w->now);
 	w->retained++;
 }

@@ -73,6 +73,17 @@ static void put_msg(struct persist_buf *buf, const struct kmqtt_nl_msg *m,
 	persist_put_bytes(buf, m->data, (uint32_t)m->len);
 }
 
+bool snapshot_keeps_retained(const struct kmqtt_nl_msg *m)
+{
+	static const char sys[] = "$SYS";
+	size_t n = sizeof(sys) - 1;
+
+	/* The stored form begins with the topic's 16-bit length. */
+	if (m->len < 2 + n || ((size_t)m->data[0] << 8 | m->data[1]) < n)
+		return true;
+	return memcmp(m->data + 2, sys, n) != 0;
+}
+
 void snapshot_put_retained(struct persist_buf *buf,
 			   const struct kmqtt_nl_msg *m, time_t now)
 {

@@ -14,6 +14,7 @@
 #ifndef KMQTTD_SNAPSHOT_H
 #define KMQTTD_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -55,6 +56,14 @@ struct snapshot_visitor {
 
 void snapshot_put_header(struct persist_buf *buf,
 			 const struct snapshot_header *hdr);
+
+/*
+ * Is the retained message @m (stored form) one to save?  Not a "$SYS"
+ * topic's, as Mosquitto saves none: the broker's figures (agent/sys.c)
+ * and bridge states are published again by the kmqttd that restores the
+ * snapshot, and old ones would mislead until it does.
+ */
+bool snapshot_keeps_retained(const struct kmqtt_nl_msg *m);
 
 /* A retained message @m from a dump at wall-clock time @now. */
 void snapshot_put_retained(struct persist_buf *buf,

@@ -542,4 +542,31 @@ TEST_F(snapshot, session_qos2_ids)
 	EXPECT_EQ(-EBADMSG, read_all(self));
 }
 
+/* "$SYS" retained messages are not saved; other '$' topics are. */
+TEST_F(snapshot, sys_retained_not_kept)
+{
+	static const uint8_t sys[] = { 0, 18, '$', 'S', 'Y', 'S', '/', 'b',
+				       'r', 'o', 'k', 'e', 'r', '/', 'u', 'p',
+				       't', 'i', 'm', 'e', 0, '1' };
+	static const uint8_t sysx[] = { 0, 5, '$', 'S', 'Y', 'S', 'x', 0,
+					'1' };
+	static const uint8_t sys_alone[] = { 0, 4, '$', 'S', 'Y', 'S', 0,
+					     '1' };
+	static const uint8_t app[] = { 0, 6, '$', 'a', 'p', 'p', '/', 'x',
+				       0, '1' };
+	/* "$SY" then "S" in the properties: the topic is "$SY". */
+	static const uint8_t short_topic[] = { 0, 3, '$', 'S', 'Y', 1, 'S' };
+	struct kmqtt_nl_msg m = { .qos = 1 };
+
+#define KEEPS(bytes) (m.data = (bytes), m.len = sizeof(bytes), \
+		      snapshot_keeps_retained(&m))
+	EXPECT_FALSE(KEEPS(sys));
+	EXPECT_FALSE(KEEPS(sysx));
+	EXPECT_FALSE(KEEPS(sys_alone));
+	EXPECT_TRUE(KEEPS(app));
+	EXPECT_TRUE(KEEPS(plain));
+	EXPECT_TRUE(KEEPS(short_topic));
+#undef KEEPS
+}
+
 TEST_HARNESS_MAIN
