@@ -480,6 +480,21 @@ static int handle_autosave_interval(struct parser *p, const char *name,
 	return 0;
 }
 
+/*
+ * sys_interval N: seconds between updates of the $SYS/broker topics, 0
+ * (the default here; Mosquitto's is 10) for none.  Mosquitto's range.
+ */
+static int handle_sys_interval(struct parser *p, const char *name,
+			       char *args)
+{
+	unsigned long n;
+
+	if (parse_uint(p, name, args, UINT16_MAX, &n))
+		return -1;
+	p->cfg->sys_interval = (unsigned int)n;
+	return 0;
+}
+
 static int handle_autosave_on_changes(struct parser *p, const char *name,
 				      char *args)
 {
@@ -1270,6 +1285,7 @@ static const struct directive directives[] = {
 	{ "autosave_interval", handle_autosave_interval },
 	{ "autosave_on_changes", handle_autosave_on_changes },
 	{ "kmqtt_save_before_ack", handle_save_before_ack },
+	{ "sys_interval", handle_sys_interval },
 	{ "allow_anonymous", handle_allow_anonymous },
 	{ "password_file", handle_password_file },
 	{ "scram_file", handle_scram_file },
@@ -1286,7 +1302,6 @@ static const struct directive directives[] = {
 };
 
 static const struct unsupported ignored[] = {
-	{ "sys_interval", "no $SYS topics; use kmqttctl show" },
 	{ "user", "kmqttd keeps the user it was started as" },
 	{ "pid_file", "run kmqttd under a service manager" },
 	{ "log_dest", "kmqttd logs to stderr" },

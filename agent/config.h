@@ -164,6 +164,8 @@ struct config {
 	struct config_persistence persistence;
 	/* The limits the file sets; the module keeps its own for others. */
 	struct kmqtt_nl_limits limits;
+	/* Seconds between $SYS/broker updates (agent/sys.h); 0: none. */
+	unsigned int sys_interval;
 	bool log_type_set;		/* a log_type line was seen */
 	bool log_verbose;		/* log_type asks for connection logs */
 	struct config_bridge *bridges;

@@ -28,6 +28,7 @@
 #include "persist.h"
 #include "reauth.h"
 #include "scram_file.h"
+#include "sys.h"
 
 #define DEFAULT_ADDR		"0.0.0.0"
 #define DEFAULT_PORT		CONFIG_DEFAULT_PORT
@@ -58,6 +59,7 @@ struct agent {
 	struct kmqtt_nl nl;
 	struct listeners listeners;
 	struct bridges bridges;
+	struct sys_tree sys;		/* $SYS/broker */
 	struct loop_source signals;
 	struct loop_source events;
 	bool stop;
@@ -242,6 +244,7 @@ static void reload(struct agent *a)
 			  a->opt.config_path, err);
 	/* While the bridges' current configuration is alive, to compare. */
 	bridges_reload(&a->bridges, &next, loop_now_ms());
+	sys_configure(&a->sys, next.sys_interval, loop_now_ms());
 	config_free(&a->cfg);
 	a->cfg = next;
 	apply_log_settings(a);
@@ -351,16 +354,17 @@ static int sooner(int a, int b)
 
 /*
  * Until the next deadline of listeners, re-authentications, autosave,
- * bridges.
+ * bridges, $SYS.
  */
 static int loop_timeout(const struct agent *a)
 {
 	uint64_t now = loop_now_ms();
 
-	return sooner(sooner(sooner(listeners_timeout(&a->listeners),
-				    reauth_timeout(&a->reauth, now)),
-			     persist_timeout(&a->persist, now)),
-		      bridges_timeout(&a->bridges, now));
+	return sooner(sooner(sooner(sooner(listeners_timeout(&a->listeners),
+					   reauth_timeout(&a->reauth, now)),
+				    persist_timeout(&a->persist, now)),
+			     bridges_timeout(&a->bridges, now)),
+		      sys_timeout(&a->sys, now));
 }
 
 /* Bridges speak to the module through the netlink client. */
@@ -372,6 +376,12 @@ static const struct bridge_ops bridge_nl_ops = {
 	.get_session = kmqtt_nl_get_session,
 	.set_session = kmqtt_nl_set_session,
 	.set_subscription = kmqtt_nl_set_subscription,
+};
+
+/* So does the $SYS tree. */
+static const struct sys_ops sys_nl_ops = {
+	.get_info = kmqtt_nl_get_info,
+	.publish = kmqtt_nl_publish,
 };
 
 /* Serve until SIGINT or SIGTERM; @policies are @a->cfg's. */
@@ -467,6 +477,8 @@ static int run(struct agent *a, struct auth_policies *policies)
 		rc = 1;
 		goto err_signals;
 	}
+	sys_init(&a->sys, &a->nl, &sys_nl_ops, loop_now_ms());
+	sys_configure(&a->sys, a->cfg.sys_interval, loop_now_ms());
 
 	/* systemd (Type=notify): the listeners are up. */
 	tell_manager("READY=1");
@@ -486,11 +498,14 @@ static int run(struct agent *a, struct auth_policies *policies)
 		reauth_expire(&a->reauth, loop_now_ms());
 		persist_tick(&a->persist, loop_now_ms());
 		bridges_expire(&a->bridges, loop_now_ms());
+		sys_tick(&a->sys, loop_now_ms());
 	}
 	tell_manager("STOPPING=1");
 	listeners_close(&a->listeners);
 	/* Their links stay with the module, as clients' connections do. */
 	bridges_fini(&a->bridges);
+	/* No figure of a kmqttd that is gone stays retained. */
+	sys_clear(&a->sys);
 	persist_save(&a->persist);
 	close(a->signals.fd);
 	loop_fini(&a->loop);

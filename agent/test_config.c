@@ -436,6 +436,21 @@ TEST_F(config, max_keepalive)
 	BAD("max_keepalive\n", 1, "max_keepalive: missing value");
 }
 
+/* sys_interval: 0 (no $SYS topics) unless set, up to 65535 as Mosquitto. */
+TEST_F(config, sys_interval)
+{
+	LOAD_OK("listener 1883\n");
+	EXPECT_EQ(0, self->cfg.sys_interval);
+	config_free(&self->cfg);
+	LOAD_OK("sys_interval 10\nlistener 1883\nsys_interval 1\n");
+	EXPECT_EQ(1, self->cfg.sys_interval);
+	EXPECT_EQ(0, self->warn.count);
+	config_free(&self->cfg);
+	BAD("sys_interval 65536\n", 1,
+	    "sys_interval: \"65536\" is not a number from 0 to 65535");
+	BAD("sys_interval\n", 1, "sys_interval: missing value");
+}
+
 TEST_F(config, mount_point)
 {
 	char longest[KMQTT_MOUNT_POINT_MAX + 32];
@@ -676,7 +691,7 @@ TEST_F(config, include_dir_order_and_locations)
 	snprintf(path, sizeof(path), "%s/d", self->dir);
 	ASSERT_EQ(0, mkdir(path, 0700));
 	for (i = 0; i < 6; i++) {
-		snprintf(text, sizeof(text), "\nlistener %u\nsys_interval 10\n",
+		snprintf(text, sizeof(text), "\nlistener %u\nset_tcp_nodelay true\n",
 			 2000 + i);
 		snprintf(path, sizeof(path), "d/%s", names[i]);
 		write_file(_metadata, self->dir, path, text);
@@ -697,7 +712,7 @@ TEST_F(config, include_dir_order_and_locations)
 		EXPECT_STREQ(path, self->cfg.listeners[i + 1].where);
 		snprintf(path, sizeof(path), "%s/d/%s", self->dir, order[i]);
 		expect_warning(_metadata, self, i, path, 3,
-			       "sys_interval ignored: no $SYS topics; use kmqttctl show");
+			       "set_tcp_nodelay ignored: kmqtt.ko manages client sockets");
 	}
 	/* back in the main file, at its own line */
 	WARNED(6, 3, "user ignored: kmqttd keeps the user it was started as");
@@ -912,7 +927,7 @@ static const struct mosquitto_directive mosquitto_directives[] = {
 	{ "queue_qos0_messages false\n", SUPPORTED },
 	{ "retain_available true\n", SUPPORTED },
 	{ "set_tcp_nodelay false\n", IGNORED },
-	{ "sys_interval 10\n", IGNORED },
+	{ "sys_interval 10\n", SUPPORTED },
 	{ "upgrade_outgoing_qos false\n", SUPPORTED },
 	{ "upgrade_outgoing_qos true\n", REFUSED },
 	{ "user mosquitto\n", IGNORED },

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Run agent/kmqttd of this tree (or $KMQTTD) with a configuration file, for
 # the interop tests of TLS and access control (tls.sh, auth.sh), or the
-# broker under test (bridge.sh).
+# broker under test (bridge.sh, sys.sh).
 
 kmqttd_pid=
 kmqttd_log=
