@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <kmqtt/version.h>
+
 #include "log.h"
 #include "sys.h"
 
@@ -136,8 +138,7 @@ static void sys_figures(struct sys_tree *t, const struct kmqtt_nl_info *info,
 			  s[KMQTT_STAT_INFLIGHT];
 	char text[SYS_VALUE_MAX];
 
-	snprintf(text, sizeof(text), "kmqtt version %" PRIu32, info->version);
-	sys_set(t, SYS_VERSION, text);
+	sys_set(t, SYS_VERSION, "kmqtt version " KMQTT_VERSION);
 	snprintf(text, sizeof(text), "%" PRIu64 " seconds",
 		 (now_ms - t->start_ms) / 1000);
 	sys_set(t, SYS_UPTIME, text);

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <kmqtt/version.h>
+
 #include "own_publish.h"
 #include "sys.h"
 #include "kselftest_harness.h"
@@ -148,7 +150,7 @@ TEST_F(sys, first_update_publishes_every_topic)
 	EXPECT_STREQ("$SYS/broker/load/messages/received/1min",
 		     sys_topic_name(SYS_FIGURES, topic));
 
-	EXPECT_STREQ("kmqtt version 1", last("version"));
+	EXPECT_STREQ("kmqtt version " KMQTT_VERSION, last("version"));
 	EXPECT_STREQ("10 seconds", last("uptime"));
 	EXPECT_STREQ("5", last("clients/total"));
 	EXPECT_STREQ("5", last("clients/maximum"));

@@ -108,7 +108,7 @@ check_values() {
 	local f=$work/first t v bad=0
 	v=$(value "$f" version)
 	case $broker in
-	kmqttd) [[ $v =~ ^kmqtt\ version\ [0-9]+$ ]] ;;
+	kmqttd) [[ $v =~ ^kmqtt\ version\ [0-9.]+$ ]] ;;
 	mosquitto) [[ $v =~ ^mosquitto\ version\ [0-9.]+$ ]] ;;
 	esac || { echo "version: $v"; bad=1; }
 	v=$(value "$f" uptime)
