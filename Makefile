@@ -19,9 +19,11 @@
 #               mid-stream, in the test VM (slow, not in make check)
 
 # The module is built for the running kernel when its build tree exists,
-# otherwise for the newest Debian kernel whose headers are installed (the
-# kernel the test VM boots).
-KDIR ?= $(shell tools/vm/kdir)
+# otherwise for Debian 12's 6.1 kernel (the test VM's default), in kmod/.
+# KVER=6.12 (a series or a release, tools/vm/kdir) builds it for that Debian
+# kernel instead, in build/kernel-KVER/kmod/, so that the builds for both
+# kernels do not overwrite each other.  KDIR=DIR overrides the kernel.
+KDIR ?= $(shell tools/vm/kdir $(KVER))
 
 USER_CFLAGS := -O2 -g -Wall -Wextra -Werror
 export USER_CFLAGS
@@ -32,7 +34,11 @@ export USER_CFLAGS
 all: module agent tools
 
 module:
+ifdef KVER
+	+tools/vm/build-ko $(KDIR) build/kernel-$(KVER)
+else
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+endif
 
 agent:
 	$(MAKE) -C agent

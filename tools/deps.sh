@@ -3,7 +3,9 @@
 #
 # make deps: install what the build and the tests need, if it is missing.
 # On Debian, the missing packages are installed with apt-get; elsewhere this
-# lists them and fails. Then the kernel's test harness headers and
+# lists them and fails. Debian's 6.12 kernel, the test VM's second stock
+# kernel, comes from bookworm-backports, a source this adds on the mirror
+# the system already uses. Then the kernel's test harness headers and
 # checkpatch.pl are extracted from linux-source-6.1 into
 # $KMQTT_CACHE/linux-source-6.1/ (tree paths kept), and MQTT.js is installed
 # in selftests/interop. Quick and silent when everything is there.
@@ -70,8 +72,8 @@ provided() {
 	libssl-dev) pkg-config --exists openssl 2>/dev/null ;;
 	libcap-dev) pkg-config --exists libcap 2>/dev/null ;;
 	qemu-system-x86) have qemu-system-x86_64 ;;
-	linux-image-amd64) compgen -G '/boot/vmlinuz-*-amd64' >/dev/null ;;
-	linux-headers-amd64) "$repo/tools/vm/kdir" --vm-release >/dev/null 2>&1 ;;
+	linux-image-amd64) compgen -G '/boot/vmlinuz-6.1.*-amd64' >/dev/null ;;
+	linux-headers-amd64) "$repo/tools/vm/kdir" --vm-release 6.1 >/dev/null 2>&1 ;;
 	busybox-static) [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 ;;
 	kmod) have modinfo depmod insmod ;;
 	cpio) have cpio ;;
@@ -108,6 +110,23 @@ provided() {
 	esac
 }
 
+# as_root CMD...: run CMD as root, with sudo when this is not root.
+as_root() {
+	if [ "$(id -u)" = 0 ]; then
+		"$@"
+	elif have sudo; then
+		sudo "$@"
+	else
+		echo "tools/deps.sh: run as root to install what is missing" >&2
+		exit 1
+	fi
+}
+
+apt_install() {
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends "$@"
+}
+
 missing=()
 for p in "${packages[@]}"; do
 	provided "$p" || missing+=("$p")
@@ -127,15 +146,50 @@ if [ ${#missing[@]} -gt 0 ]; then
 			"ships npm; reinstall nodejs rather than Debian's npm" >&2
 		exit 1
 	fi
-	sudo=
-	if [ "$(id -u)" != 0 ]; then
-		have sudo || { echo "tools/deps.sh: run as root to install: ${missing[*]}" >&2; exit 1; }
-		sudo=sudo
-	fi
 	echo "tools/deps.sh: installing ${missing[*]}" >&2
-	$sudo apt-get update -q
-	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-		--no-install-recommends "${missing[@]}"
+	as_root apt-get update -q
+	apt_install "${missing[@]}"
+fi
+
+# Debian's 6.12 kernel from bookworm-backports: its linux-image-amd64 and
+# linux-headers-amd64 there depend on the versioned packages
+# (linux-image-6.12.95+deb12-amd64, ...), which are installed by name, so
+# that the metapackages, and with them the default kernel, stay at 6.1.
+# Backports' priority (100) keeps everything else at Debian 12's versions.
+backports=bookworm-backports
+if ! "$repo/tools/vm/kdir" --vm-release 6.12 >/dev/null 2>&1; then
+	# shellcheck source=/dev/null
+	if ! have apt-get || [ "$(. /etc/os-release && echo "${VERSION_CODENAME:-}")" != bookworm ]; then
+		echo "tools/deps.sh: missing: Debian's 6.12 kernel image and headers" \
+			"(linux-image-amd64 and linux-headers-amd64 of $backports)" >&2
+		exit 1
+	fi
+	# shellcheck disable=SC2016 # apt's $(FIELD)s, not the shell's
+	if ! apt-get indextargets --format '$(RELEASE)' | grep -qx $backports; then
+		mirror=$(apt-get indextargets --format '$(RELEASE) $(TARGET_OF) $(REPO_URI)' |
+			awk '$1 == "bookworm" && $2 == "deb" { print $3; exit }')
+		[ -n "$mirror" ] ||
+			{ echo "tools/deps.sh: no bookworm source to take the mirror from" >&2; exit 1; }
+		keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+		[ -e $keyring ] || keyring=
+		echo "tools/deps.sh: adding $backports on $mirror" \
+			"(/etc/apt/sources.list.d/kmqtt-$backports.sources)" >&2
+		printf '%s\n' "# Added by kmqtt's tools/deps.sh: Debian's 6.12 kernel" \
+			"Types: deb" "URIs: $mirror" "Suites: $backports" "Components: main" \
+			${keyring:+"Signed-By: $keyring"} |
+			as_root tee /etc/apt/sources.list.d/kmqtt-$backports.sources >/dev/null
+	fi
+	as_root apt-get update -q
+	mapfile -t kernel_packages < <(apt-cache depends linux-image-amd64/$backports \
+		linux-headers-amd64/$backports | awk '$1 == "Depends:" &&
+			$2 ~ /^linux-(image|headers)-6\.12\./ { print $2 }')
+	[ ${#kernel_packages[@]} = 2 ] || {
+		echo "tools/deps.sh: $backports has no 6.12 linux-image-amd64" \
+			"and linux-headers-amd64" >&2
+		exit 1
+	}
+	echo "tools/deps.sh: installing ${kernel_packages[*]}" >&2
+	apt_install "${kernel_packages[@]}"
 fi
 
 if ! kernel_files_present; then
