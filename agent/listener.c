@@ -109,10 +109,29 @@ static void pending_free(struct pending *p)
 	free(p);
 }
 
-static void pending_drop(struct pending *p, const char *reason)
+static void pending_close(struct pending *p, const char *reason)
 {
 	log_verbose("Closing connection from %s: %s.", p->peer, reason);
 	pending_free(p);
+}
+
+/* Closed without CONNACK, for another reason than the time it took. */
+static void pending_drop(struct pending *p, const char *reason)
+{
+	p->l->stats.dropped++;
+	pending_close(p, reason);
+}
+
+/* 3.1.1's return codes and 5.0's reason codes, as 5.0's. */
+static void pending_count_refusal(struct listener *l, uint8_t return_code)
+{
+	uint8_t v5 = return_code == MQTT_CONNACK_UNACCEPTABLE_PROTOCOL ?
+		     MQTT_RC_UNSUPPORTED_PROTOCOL :
+		     connect_refusal_code(MQTT_PROTO_V5, return_code);
+
+	if (v5 < MQTT_RC_UNSPECIFIED_ERROR)
+		v5 = MQTT_RC_UNSPECIFIED_ERROR;
+	l->stats.refused[v5 - MQTT_RC_UNSPECIFIED_ERROR]++;
 }
 
 /*
@@ -155,6 +174,7 @@ static void pending_send_refusal(struct pending *p, uint8_t return_code,
 
 	log_verbose("Refusing connection from %s: %s (CONNACK %u).", p->peer,
 		    reason, connect_refusal_code(level, return_code));
+	pending_count_refusal(p->l, return_code);
 	len = connect_put_refusal(connack, level, return_code);
 	pending_send(p, connack, len, "CONNACK");
 }
@@ -311,7 +331,8 @@ static void pending_attach(struct pending *p, struct listener_grant *g)
 	if (extra)
 		explicit_bzero(extra, extra_len);
 	free(extra);
-	if (!err)
+	if (!err) {
+		l->stats.attached++;
 		log_verbose("New client connected from %s as %s (p%d, c%d, k%u%s%s%s%s).",
 			    p->peer, c->client_id,
 			    pending_log_protocol(c->proto_level),
@@ -320,6 +341,7 @@ static void pending_attach(struct pending *p, struct listener_grant *g)
 			    g->username ? g->username : "",
 			    g->username ? "'" : "",
 			    p->tls ? ", kernel TLS" : "");
+	}
 	pending_auth_finish(p, g, err ? 0 : reply.conn_id);
 	if (err == -EUSERS) {
 		log_warning("Client connection from %s denied: max_connections exceeded.",
@@ -832,7 +854,9 @@ static void listener_handle(struct loop_source *src, uint32_t events)
 		addr_format((struct sockaddr *)&ss, peer);
 		log_verbose("New connection from %s on port %u.", peer,
 			    l->port);
+		l->stats.accepted++;
 		if (l->pending_count >= LISTENER_MAX_PENDING) {
+			l->stats.overflows++;
 			log_verbose("Closing connection from %s: too many connections waiting for CONNECT.",
 				    peer);
 			close(fd);
@@ -844,15 +868,7 @@ static void listener_handle(struct loop_source *src, uint32_t events)
 
 int listener_timeout(const struct listener *l)
 {
-	uint64_t now = loop_now_ms(), next = UINT64_MAX;
-
-	if (l->pending.oldest)
-		next = l->pending.oldest->at_ms;
-	if (l->accept_resume_ms && l->accept_resume_ms < next)
-		next = l->accept_resume_ms;
-	if (next == UINT64_MAX)
-		return -1;
-	return next <= now ? 0 : (int)(next - now);
+	return deadline_timeout(&l->pending, l->accept_resume_ms);
 }
 
 void listener_expire(struct listener *l)
@@ -860,9 +876,11 @@ void listener_expire(struct listener *l)
 	uint64_t now = loop_now_ms();
 	struct pending *p;
 
-	while ((p = pending_oldest(l)) && p->deadline.at_ms <= now)
-		pending_drop(p, p->auth_method ?
-			     "no AUTH in time" : "no CONNECT in time");
+	while ((p = pending_oldest(l)) && p->deadline.at_ms <= now) {
+		l->stats.timeouts++;
+		pending_close(p, p->auth_method ?
+			      "no AUTH in time" : "no CONNECT in time");
+	}
 	if (l->accept_resume_ms && l->accept_resume_ms <= now) {
 		l->accept_resume_ms = 0;
 		loop_mod(l->loop, &l->src, EPOLLIN);

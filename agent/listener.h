@@ -92,6 +92,22 @@ struct listener_auth {
 	void *arg;
 };
 
+/*
+ * What happened to the connections accepted on a listener, since kmqttd
+ * opened it (Prometheus' kmqtt_listener_*, agent/metrics.c).
+ */
+#define LISTENER_REFUSED_CODES	128
+struct listener_stats {
+	uint64_t accepted;		/* TCP connections accepted */
+	uint64_t attached;		/* handed to kmqtt.ko */
+	/* Refused with a CONNACK, by its 5.0 reason code less 0x80. */
+	uint64_t refused[LISTENER_REFUSED_CODES];
+	/* Closed without CONNACK: */
+	uint64_t timeouts;		/* no CONNECT or AUTH in time */
+	uint64_t overflows;		/* LISTENER_MAX_PENDING were waiting */
+	uint64_t dropped;		/* anything else (malformed, TLS...) */
+};
+
 struct listener {
 	struct loop_source src;		/* the listening socket */
 	struct loop *loop;
@@ -107,6 +123,7 @@ struct listener {
 	/* All pending connections (struct pending), in deadline order. */
 	struct deadline_list pending;
 	uint64_t accept_resume_ms;	/* accepting paused until then, or 0 */
+	struct listener_stats stats;
 };
 
 /*

@@ -295,6 +295,11 @@ void listeners_abort(struct listeners *ls)
 	ls->next_count = 0;
 }
 
+const struct listener *listeners_get(const struct listeners *ls, size_t i)
+{
+	return &ls->open[i]->l;
+}
+
 int listeners_timeout(const struct listeners *ls)
 {
 	int soonest = -1, t;

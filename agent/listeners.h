@@ -53,6 +53,9 @@ void listeners_commit(struct listeners *ls);
 /* Close the listeners listeners_prepare() opened. */
 void listeners_abort(struct listeners *ls);
 
+/* The @i-th of the @ls->count listeners in force. */
+const struct listener *listeners_get(const struct listeners *ls, size_t i);
+
 /* The soonest listener_timeout() of all of them, or -1. */
 int listeners_timeout(const struct listeners *ls);
 void listeners_expire(struct listeners *ls);

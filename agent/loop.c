@@ -83,6 +83,19 @@ void deadline_append(struct deadline_list *list, struct deadline *d,
 	list->newest = d;
 }
 
+int deadline_timeout(const struct deadline_list *list, uint64_t also_ms)
+{
+	uint64_t now = loop_now_ms(), next = UINT64_MAX;
+
+	if (list->oldest)
+		next = list->oldest->at_ms;
+	if (also_ms && also_ms < next)
+		next = also_ms;
+	if (next == UINT64_MAX)
+		return -1;
+	return next <= now ? 0 : (int)(next - now);
+}
+
 void deadline_remove(struct deadline_list *list, struct deadline *d)
 {
 	if (d->prev)

@@ -53,4 +53,10 @@ void deadline_append(struct deadline_list *list, struct deadline *d,
 /* Take @d, appended, out of @list. */
 void deadline_remove(struct deadline_list *list, struct deadline *d);
 
+/*
+ * Milliseconds until the sooner of @list's oldest deadline and @also_ms
+ * (a loop_now_ms() time, 0: none), 0 when it is past; -1 for neither.
+ */
+int deadline_timeout(const struct deadline_list *list, uint64_t also_ms);
+
 #endif /* KMQTTD_LOOP_H */

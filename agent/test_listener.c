@@ -22,6 +22,7 @@
 #include "loop.h"
 #include "scram.h"
 #include "scram_file.h"
+#include "test_loopback.h"
 #include "test_scram_client.h"
 #include "kselftest_harness.h"
 
@@ -227,21 +228,11 @@ FIXTURE_TEARDOWN(listener)
 
 static int client_connect(uint16_t port)
 {
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons(port),
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-	};
 	struct timeval tv = { .tv_sec = 3 };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = test_loopback_connect(port, SOCK_STREAM);
 
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
-		close(fd);
-		return -1;
-	}
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return fd;
 }
 
@@ -374,6 +365,11 @@ TEST_F(listener, pipelined_bytes_left_for_the_module)
 	ASSERT_EQ(sizeof(subscribe), attach.unread_len);
 	ASSERT_EQ(0, memcmp(subscribe, attach.unread, sizeof(subscribe)));
 	ASSERT_EQ(0, self->l.pending_count);
+	/* What kmqtt_listener_* metrics show. */
+	EXPECT_EQ(1, self->l.stats.accepted);
+	EXPECT_EQ(1, self->l.stats.attached);
+	EXPECT_EQ(0, self->l.stats.dropped + self->l.stats.timeouts +
+		     self->l.stats.overflows);
 	close(fd);
 }
 
@@ -426,6 +422,8 @@ TEST_F(listener, attach_of_a_gone_client_closes_without_connack)
 	ASSERT_EQ(1, attach.calls);
 	ASSERT_EQ(0, self->l.pending_count);
 	ASSERT_EQ(0, client_read(fd, in, sizeof(in)));
+	EXPECT_EQ(0, self->l.stats.attached);
+	EXPECT_EQ(1, self->l.stats.dropped);
 	close(fd);
 }
 
@@ -435,6 +433,10 @@ TEST_F(listener, mqtt_level_6_refused_with_connack_1)
 	expect_refusal(_metadata, self, connect_level_6,
 		       sizeof(connect_level_6),
 		       MQTT_CONNACK_UNACCEPTABLE_PROTOCOL);
+	/* Counted under 5.0's name for it. */
+	EXPECT_EQ(1, self->l.stats.refused[MQTT_RC_UNSUPPORTED_PROTOCOL -
+					   MQTT_RC_UNSPECIFIED_ERROR]);
+	EXPECT_EQ(0, self->l.stats.dropped);
 }
 
 TEST_F(listener, not_connect_closed_without_connack)
@@ -450,6 +452,8 @@ TEST_F(listener, not_connect_closed_without_connack)
 	/* closed with the rest of the SUBSCRIBE unread: a reset */
 	ASSERT_EQ(-1, client_read(fd, in, sizeof(in)));
 	ASSERT_EQ(ECONNRESET, errno);
+	EXPECT_EQ(1, self->l.stats.dropped);
+	EXPECT_EQ(0, self->l.stats.timeouts);
 	close(fd);
 }
 
@@ -493,6 +497,8 @@ TEST_F(listener, silent_client_closed_after_timeout)
 	ASSERT_LE(1000, loop_now_ms() - start);
 	ASSERT_EQ(0, client_read(fd, in, sizeof(in)));
 	ASSERT_EQ(0, attach.calls);
+	EXPECT_EQ(1, self->l.stats.timeouts);
+	EXPECT_EQ(0, self->l.stats.dropped);
 	close(fd);
 }
 
@@ -645,6 +651,9 @@ TEST_F(listener, max_connections_sends_server_unavailable)
 
 	expect_attach_refused(_metadata, self, -EUSERS, connect_c1,
 			      sizeof(connect_c1), expect, sizeof(expect));
+	EXPECT_EQ(1, self->l.stats.refused[MQTT_RC_QUOTA_EXCEEDED -
+					   MQTT_RC_UNSPECIFIED_ERROR]);
+	EXPECT_EQ(0, self->l.stats.attached);
 }
 
 static uint8_t refuse_anonymous(const struct listener_conn_info *ci,
