@@ -4,6 +4,7 @@
 #define KMQTTD_ADDR_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -15,5 +16,12 @@
  * Anything else prints as "?".
  */
 void addr_format(const struct sockaddr *sa, char out[ADDR_STR_MAX]);
+
+/*
+ * @s, a numeric IPv4 or IPv6 address (brackets allowed), with @port into
+ * @ss and its size into @len.  Returns 0, or -1 when it is neither.
+ */
+int addr_parse(const char *s, uint16_t port, struct sockaddr_storage *ss,
+	       socklen_t *len);
 
 #endif /* KMQTTD_ADDR_H */

@@ -18,6 +18,7 @@
 
 #include <kmqtt/mqtt.h>
 
+#include "addr.h"
 #include "config.h"
 #include "connect.h"	/* CONNECT_ASSIGNED_ID_RANDOM_LEN */
 #include "kmod/codec.h"
@@ -507,6 +508,39 @@ static int handle_save_before_ack(struct parser *p, const char *name,
 {
 	return parse_bool(p, name, args,
 			  &p->cfg->persistence.save_before_ack);
+}
+
+/* metrics_listener PORT [ADDRESS]: given twice, the last one wins. */
+static int handle_metrics_listener(struct parser *p, const char *name,
+				   char *args)
+{
+	char *port = strtok(args, " \t"), *addr = strtok(NULL, " \t");
+	struct config_metrics *m = &p->cfg->metrics;
+	struct sockaddr_storage ss;
+	char *copy = NULL, *where;
+	char number[6];
+	socklen_t len;
+
+	if (!port)
+		return parse_error(p, "%s: missing port", name);
+	if (strtok(NULL, " \t"))
+		return parse_error(p, "%s: expected PORT [ADDRESS]", name);
+	if (parse_port(p, name, port, number))
+		return -1;
+	if (addr && addr_parse(addr, 0, &ss, &len))
+		return parse_error(p, "%s: \"%s\" is not an IPv4 or IPv6 address",
+				   name, addr);
+	where = where_here(p);
+	if (!where || (addr && !(copy = strdup(addr)))) {
+		free(where);
+		return out_of_memory(p);
+	}
+	memcpy(m->port, number, sizeof(m->port));
+	free(m->addr);
+	m->addr = copy;
+	free(m->where);
+	m->where = where;
+	return 0;
 }
 
 static int handle_allow_anonymous(struct parser *p, const char *name,
@@ -1286,6 +1320,7 @@ static const struct directive directives[] = {
 	{ "autosave_on_changes", handle_autosave_on_changes },
 	{ "kmqtt_save_before_ack", handle_save_before_ack },
 	{ "sys_interval", handle_sys_interval },
+	{ "metrics_listener", handle_metrics_listener },
 	{ "allow_anonymous", handle_allow_anonymous },
 	{ "password_file", handle_password_file },
 	{ "scram_file", handle_scram_file },
@@ -1822,6 +1857,8 @@ void config_free(struct config *cfg)
 	security_free(&cfg->security);
 	free(cfg->persistence.location);
 	free(cfg->persistence.file);
+	free(cfg->metrics.addr);
+	free(cfg->metrics.where);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

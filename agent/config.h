@@ -80,6 +80,16 @@ struct config_persistence {
 };
 
 /*
+ * kmqtt's Prometheus endpoint (metrics_listener PORT [ADDRESS],
+ * Documentation/metrics.rst); off unless set.
+ */
+struct config_metrics {
+	char port[6];			/* "": off */
+	char *addr;			/* numeric; NULL: this host only */
+	char *where;			/* "FILE:LINE" of the directive */
+};
+
+/*
  * A bridge (Documentation/bridges.rst): a `connection` block, with
  * Mosquitto's defaults filled in once the file is read.
  */
@@ -162,6 +172,7 @@ struct config {
 	/* Used with per_listener_settings false only. */
 	struct config_security security;
 	struct config_persistence persistence;
+	struct config_metrics metrics;
 	/* The limits the file sets; the module keeps its own for others. */
 	struct kmqtt_nl_limits limits;
 	/* Seconds between $SYS/broker updates (agent/sys.h); 0: none. */

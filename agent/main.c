@@ -23,6 +23,7 @@
 #include "listeners.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "notify.h"
 #include "origins.h"
 #include "persist.h"
@@ -60,6 +61,7 @@ struct agent {
 	struct listeners listeners;
 	struct bridges bridges;
 	struct sys_tree sys;		/* $SYS/broker */
+	struct metrics metrics;
 	struct loop_source signals;
 	struct loop_source events;
 	bool stop;
@@ -211,6 +213,48 @@ static void apply_policies(struct agent *a, struct auth_policies *policies,
 		log_error("Sending access rules: %s", a->nl.error);
 }
 
+/* One scrape of the Prometheus endpoint: the module's totals, ours. */
+static void metrics_scrape(struct metrics_buf *b, void *arg)
+{
+	struct agent *a = arg;
+	struct metrics_figures f = { .start_time = a->metrics.start_time };
+	struct metrics_listener *ls;
+	const struct listener *l;
+	struct kmqtt_nl_info info;
+	size_t i;
+
+	if (kmqtt_nl_get_info(&a->nl, &info))
+		log_error("Metrics: reading the module's totals: %s",
+			  a->nl.error);
+	else
+		f.info = &info;
+	ls = calloc(a->listeners.count + 1, sizeof(*ls));
+	for (i = 0; ls && i < a->listeners.count; i++) {
+		l = listeners_get(&a->listeners, i);
+		ls[i] = (struct metrics_listener){ .name = l->name,
+						   .stats = &l->stats,
+						   .pending = l->pending_count };
+	}
+	f.listeners = ls;
+	f.listener_count = ls ? a->listeners.count : 0;
+	metrics_write(b, &f);
+	free(ls);
+}
+
+/* The endpoint @cfg asks for, opened; metrics_commit() or _abort(). */
+static int prepare_metrics(struct agent *a, const struct config *cfg,
+			   char *err, size_t errlen)
+{
+	const struct config_metrics *m = &cfg->metrics;
+	char why[256];
+
+	if (!metrics_prepare(&a->metrics, m->addr, m->port[0] ? m->port : NULL,
+			     why, sizeof(why)))
+		return 0;
+	snprintf(err, errlen, "%s: metrics_listener: %s", m->where, why);
+	return -1;
+}
+
 /* SIGHUP: all of the new configuration, or none of it. */
 static void reload(struct agent *a)
 {
@@ -231,13 +275,20 @@ static void reload(struct agent *a)
 		log_error("%s; keeping the current configuration.", err);
 		goto fail;
 	}
+	if (prepare_metrics(a, &next, err, sizeof(err))) {
+		log_error("%s; keeping the current configuration.", err);
+		listeners_abort(&a->listeners);
+		goto fail;
+	}
 	if (next.limits.mask && kmqtt_nl_set_limits(&a->nl, &next.limits)) {
 		log_error("%s: %s; keeping the current configuration.",
 			  a->opt.config_path, a->nl.error);
 		listeners_abort(&a->listeners);
+		metrics_abort(&a->metrics);
 		goto fail;
 	}
 	listeners_commit(&a->listeners);
+	metrics_commit(&a->metrics);
 	if (persist_configure(&a->persist, &next.persistence, loop_now_ms(),
 			      err, sizeof(err)))
 		log_error("%s: %s; keeping the earlier persistence settings.",
@@ -354,17 +405,18 @@ static int sooner(int a, int b)
 
 /*
  * Until the next deadline of listeners, re-authentications, autosave,
- * bridges, $SYS.
+ * bridges, $SYS, scrapers.
  */
 static int loop_timeout(const struct agent *a)
 {
 	uint64_t now = loop_now_ms();
+	int ms = sooner(listeners_timeout(&a->listeners),
+			reauth_timeout(&a->reauth, now));
 
-	return sooner(sooner(sooner(sooner(listeners_timeout(&a->listeners),
-					   reauth_timeout(&a->reauth, now)),
-				    persist_timeout(&a->persist, now)),
-			     bridges_timeout(&a->bridges, now)),
-		      sys_timeout(&a->sys, now));
+	ms = sooner(ms, persist_timeout(&a->persist, now));
+	ms = sooner(ms, bridges_timeout(&a->bridges, now));
+	ms = sooner(ms, sys_timeout(&a->sys, now));
+	return sooner(ms, metrics_timeout(&a->metrics));
 }
 
 /* Bridges speak to the module through the netlink client. */
@@ -456,6 +508,14 @@ static int run(struct agent *a, struct auth_policies *policies)
 	 * configuration's rules, for the usernames the module kept.
 	 */
 	listeners_commit(&a->listeners);
+	metrics_init(&a->metrics, &a->loop, metrics_scrape, a);
+	if (prepare_metrics(a, &a->cfg, err, sizeof(err))) {
+		fprintf(stderr, "kmqttd: %s\n", err);
+		listeners_close(&a->listeners);
+		rc = 1;
+		goto err_signals;
+	}
+	metrics_commit(&a->metrics);
 	apply_policies(a, policies, true);
 	if (a->cfg.local_only)
 		log_warning("Starting in local only mode: connections only from this machine (no listener in %s).",
@@ -463,6 +523,7 @@ static int run(struct agent *a, struct auth_policies *policies)
 	bridges_init(&a->bridges, &a->loop, &a->nl, &bridge_nl_ops);
 	if (bridges_start(&a->bridges, &a->cfg, loop_now_ms())) {
 		fprintf(stderr, "kmqttd: bridges: out of memory\n");
+		metrics_close(&a->metrics);
 		listeners_close(&a->listeners);
 		rc = 1;
 		goto err_signals;
@@ -473,6 +534,7 @@ static int run(struct agent *a, struct auth_policies *policies)
 		fprintf(stderr, "kmqttd: kmqtt_save_before_ack: %s\n",
 			a->nl.error);
 		bridges_fini(&a->bridges);
+		metrics_close(&a->metrics);
 		listeners_close(&a->listeners);
 		rc = 1;
 		goto err_signals;
@@ -499,8 +561,10 @@ static int run(struct agent *a, struct auth_policies *policies)
 		persist_tick(&a->persist, loop_now_ms());
 		bridges_expire(&a->bridges, loop_now_ms());
 		sys_tick(&a->sys, loop_now_ms());
+		metrics_expire(&a->metrics);
 	}
 	tell_manager("STOPPING=1");
+	metrics_close(&a->metrics);
 	listeners_close(&a->listeners);
 	/* Their links stay with the module, as clients' connections do. */
 	bridges_fini(&a->bridges);

@@ -451,6 +451,45 @@ TEST_F(config, sys_interval)
 	BAD("sys_interval\n", 1, "sys_interval: missing value");
 }
 
+/* metrics_listener PORT [ADDRESS]: off unless set, the last one wins. */
+TEST_F(config, metrics_listener)
+{
+	LOAD_OK("listener 1883\n");
+	EXPECT_STREQ("", self->cfg.metrics.port);
+	config_free(&self->cfg);
+	LOAD_OK("metrics_listener 9100\n");
+	EXPECT_STREQ("9100", self->cfg.metrics.port);
+	EXPECT_EQ(NULL, self->cfg.metrics.addr);
+	/* Not an MQTT listener: still local only mode. */
+	EXPECT_TRUE(self->cfg.local_only);
+	EXPECT_EQ(1, self->cfg.listener_count);
+	config_free(&self->cfg);
+	LOAD_OK("metrics_listener 9100\nlistener 1883\n"
+		"metrics_listener 9200 [::1]\n");
+	EXPECT_STREQ("9200", self->cfg.metrics.port);
+	EXPECT_STREQ("[::1]", self->cfg.metrics.addr);
+	EXPECT_NE(NULL, strstr(self->cfg.metrics.where, "main.conf:3"));
+	config_free(&self->cfg);
+	LOAD_OK("metrics_listener 9100 0.0.0.0\nmetrics_listener 9101\n");
+	EXPECT_STREQ("9101", self->cfg.metrics.port);
+	EXPECT_EQ(NULL, self->cfg.metrics.addr);
+	EXPECT_EQ(0, self->warn.count);
+	config_free(&self->cfg);
+	BAD("metrics_listener\n", 1, "metrics_listener: missing port");
+	BAD("metrics_listener 0\n", 1,
+	    "metrics_listener: \"0\" is not a port from 1 to 65535");
+	BAD("metrics_listener 65536\n", 1,
+	    "metrics_listener: \"65536\" is not a port from 1 to 65535");
+	BAD("metrics_listener 9100 localhost\n", 1,
+	    "metrics_listener: \"localhost\" is not an IPv4 or IPv6 address");
+	BAD("metrics_listener 9100 127.0.0.1 x\n", 1,
+	    "metrics_listener: expected PORT [ADDRESS]");
+	/* A bad line leaves nothing of an earlier one behind. */
+	BAD("metrics_listener 9100\nmetrics_listener x\n", 2,
+	    "metrics_listener: \"x\" is not a port from 1 to 65535");
+	EXPECT_STREQ("", self->cfg.metrics.port);
+}
+
 TEST_F(config, mount_point)
 {
 	char longest[KMQTT_MOUNT_POINT_MAX + 32];

@@ -34,7 +34,7 @@ packages=(
 	busybox-static kmod cpio xz-utils linux-source-6.1 mosquitto
 	mosquitto-clients python3-paho-mqtt nodejs npm clang libclang-rt-14-dev
 	iproute2 flex bison bc libelf-dev python3-yaml e2fsprogs groff-base
-	systemd
+	systemd prometheus curl
 )
 cluster_packages=(rabbitmq-server)
 case ${1:-} in
@@ -106,6 +106,12 @@ provided() {
 	# selftests/install checks the man pages and the unit
 	groff-base) have groff ;;
 	systemd) have systemd-analyze ;;
+	# promtool checks kmqttd's metrics, and interop/metrics runs the server
+	# on a port of its own (under systemd the package also starts one on
+	# 9090; the tests do not use it)
+	prometheus) have promtool prometheus ;;
+	# interop/metrics scrapes kmqttd and queries Prometheus with it
+	curl) have curl ;;
 	*) echo "tools/deps.sh: no check for $1" >&2; return 1 ;;
 	esac
 }
