@@ -463,7 +463,9 @@ static void restore_retained(const struct kmqtt_nl_msg *m, void *arg)
 {
 	struct restore_walk *w = arg;
 
-	tally(&w->retained, w->nl, kmqtt_nl_set_retained(w->nl, m));
+	/* A snapshot from before they were left out may hold $SYS ones. */
+	if (snapshot_keeps_retained(m))
+		tally(&w->retained, w->nl, kmqtt_nl_set_retained(w->nl, m));
 }
 
 /* One an earlier start restored, and did not get to save, is replaced. */
