@@ -14,6 +14,11 @@
 # make install-dkms
 #               the module's sources and dkms.conf in /usr/src/kmqtt-VERSION,
 #               for `dkms install kmqtt/VERSION`
+# make deb      the Debian packages kmqtt-dkms and kmqtt in build/deb/
+# make check-package
+#               those packages installed into a clean Debian 12 root, DKMS
+#               builds for 6.1 and 6.12, the packaged kmqttd served in the
+#               VM on both (needs the Debian mirror; not in make check)
 # make check-cluster
 #               a bridge to a two-node RabbitMQ cluster whose node fails
 #               mid-stream, in the test VM (slow, not in make check)
@@ -29,7 +34,7 @@ USER_CFLAGS := -O2 -g -Wall -Wextra -Werror
 export USER_CFLAGS
 
 .PHONY: all module agent tools deps check unit run clean checkpatch fuzz bench bench-save bench-ack soak \
-	check-cluster install install-dkms
+	check-cluster install install-dkms deb check-package
 
 all: module agent tools
 
@@ -94,6 +99,7 @@ SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSCONFDIR ?= /etc
+LOCALSTATEDIR ?= /var
 DKMSDIR ?= /usr/src/kmqtt-$(VERSION)
 
 install: agent tools
@@ -103,11 +109,14 @@ install: agent tools
 	install -D -m 0644 Documentation/man/kmqttctl.8 $(DESTDIR)$(MANDIR)/man8/kmqttctl.8
 	install -D -m 0644 Documentation/man/kmqtt.conf.5 $(DESTDIR)$(MANDIR)/man5/kmqtt.conf.5
 	install -d $(DESTDIR)$(UNITDIR)
-	sed 's|@SBINDIR@|$(SBINDIR)|g' tools/package/kmqttd.service \
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		tools/package/kmqttd.service \
 		> $(DESTDIR)$(UNITDIR)/kmqttd.service
 	@# An operator's configuration is never overwritten.
 	[ -e $(DESTDIR)$(SYSCONFDIR)/kmqtt/kmqtt.conf ] || \
 		install -D -m 0644 tools/package/kmqtt.conf $(DESTDIR)$(SYSCONFDIR)/kmqtt/kmqtt.conf
+	@# persistence_location of that configuration.
+	install -d $(DESTDIR)$(LOCALSTATEDIR)/lib/kmqtt
 
 # What Kbuild needs, and nothing of kmqttd's.
 install-dkms:
@@ -120,6 +129,14 @@ install-dkms:
 		$(wildcard include/kmqtt/*.h)
 	sed 's|@VERSION@|$(VERSION)|g' tools/package/dkms.conf \
 		> $(DESTDIR)$(DKMSDIR)/dkms.conf
+
+deb: agent tools
+	@tools/package/deb build/deb
+
+check-package: deps
+	@$(MAKE) --no-print-directory all
+	@tools/deps.sh --package
+	@selftests/package/run
 
 SOAK_MINUTES ?= 30
 soak: deps

@@ -255,8 +255,8 @@ static int prepare_metrics(struct agent *a, const struct config *cfg,
 	return -1;
 }
 
-/* SIGHUP: all of the new configuration, or none of it. */
-static void reload(struct agent *a)
+/* SIGHUP: all of the new configuration (true), or none of it. */
+static bool reload(struct agent *a)
 {
 	struct auth_policies policies;
 	struct config next;
@@ -264,12 +264,12 @@ static void reload(struct agent *a)
 
 	if (!a->opt.config_path) {
 		log_warning("SIGHUP: no configuration file (-c) to reload.");
-		return;
+		return false;
 	}
 	log_verbose("Reloading config.");
 	if (config_read(a, &next, &policies, err, sizeof(err))) {
 		log_error("%s; keeping the current configuration.", err);
-		return;
+		return false;
 	}
 	if (prepare_listeners(a, &next, &policies, err, sizeof(err))) {
 		log_error("%s; keeping the current configuration.", err);
@@ -300,11 +300,12 @@ static void reload(struct agent *a)
 	a->cfg = next;
 	apply_log_settings(a);
 	apply_policies(a, &policies, false);
-	return;
+	return true;
 
 fail:
 	auth_policies_free(&policies);
 	config_free(&next);
+	return false;
 }
 
 static void signals_handle(struct loop_source *src, uint32_t events)
@@ -436,7 +437,6 @@ static const struct sys_ops sys_nl_ops = {
 	.publish = kmqtt_nl_publish,
 };
 
-/* Serve until SIGINT or SIGTERM; @policies are @a->cfg's. */
 /* A manager that cannot be told is said once: it may think us hung. */
 static void tell_manager(const char *state)
 {
@@ -449,6 +449,7 @@ static void tell_manager(const char *state)
 	said = said || err;
 }
 
+/* Serve until SIGINT or SIGTERM; @policies are @a->cfg's. */
 static int run(struct agent *a, struct auth_policies *policies)
 {
 	char err[512];
@@ -553,8 +554,9 @@ static int run(struct agent *a, struct auth_policies *policies)
 		if (a->reload) {
 			a->reload = false;
 			tell_manager("RELOADING=1");
-			reload(a);
-			tell_manager("READY=1");
+			/* The manager shows why in systemctl status. */
+			tell_manager(reload(a) ? "READY=1\nSTATUS=" :
+				     "READY=1\nSTATUS=Reload refused: the configuration in force is the earlier one (see the log)");
 		}
 		listeners_expire(&a->listeners);
 		reauth_expire(&a->reauth, loop_now_ms());

@@ -37,10 +37,12 @@ packages=(
 	systemd prometheus curl
 )
 cluster_packages=(rabbitmq-server)
+package_packages=(debootstrap dpkg-dev)
 case ${1:-} in
 --cluster) packages+=("${cluster_packages[@]}") ;;
+--package) packages+=("${package_packages[@]}") ;;
 '') ;;
-*) echo "usage: tools/deps.sh [--cluster]" >&2; exit 2 ;;
+*) echo "usage: tools/deps.sh [--cluster|--package]" >&2; exit 2 ;;
 esac
 
 # mosquitto and the kmod tools live in sbin, not in every user's PATH.
@@ -96,6 +98,9 @@ provided() {
 	libelf-dev) [ -e /usr/include/libelf.h ] ;;
 	# tools/check-abi reads Documentation/netlink/kmqtt.yaml
 	python3-yaml) /usr/bin/python3 -c 'import yaml' 2>/dev/null ;;
+	# selftests/package: a clean root, and the packages' dependencies
+	debootstrap) have debootstrap ;;
+	dpkg-dev) have dpkg-shlibdeps ;;
 	# selftests/cluster runs the server and CLI from Debian's directory
 	# (the ones in /usr/sbin switch to the rabbitmq user)
 	rabbitmq-server) have epmd &&

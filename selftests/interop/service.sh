@@ -105,9 +105,28 @@ ready_means_listening() {
 	mosquitto_pub -p "$port" -i svc-probe -t svc/probe -m up
 }
 
+# A reload's datagrams: RELOADING=1, then READY=1 with STATUS=@1.
 reload_reported() {
-	wait_for RELOADING=1 1 && wait_for READY=1 2 &&
-		[ "$(tail -n 2 "$states" | tr '\n' ' ')" = "RELOADING=1 READY=1 " ]
+	local deadline=$((SECONDS + 30))
+
+	while [ $SECONDS -lt $deadline ]; do
+		[ "$(tail -n 3 "$states" | tr '\n' '|')" = "RELOADING=1|READY=1|STATUS=$1|" ] &&
+			return 0
+		sleep 0.05
+	done
+	echo "the manager got:"
+	cat "$states"
+	return 1
+}
+
+refused_reload_reported() {
+	cp "$work/kmqtt.conf" "$work/good.conf"
+	echo "no_such_directive 1" >>"$work/kmqtt.conf"
+	kill -HUP "$kmqttd_pid"
+	reload_reported "Reload refused: the configuration in force is the earlier one (see the log)"
+	local status=$?
+	cp "$work/good.conf" "$work/kmqtt.conf"
+	return $status
 }
 
 subscriber_receives() {
@@ -116,13 +135,14 @@ subscriber_receives() {
 		sub_got "$2"
 }
 
-tap_plan 7
+tap_plan 8
 touch "$states"
 wait_for bound 1 >/dev/null
 start
 tap_check "READY=1 once clients can connect" ready_means_listening
 kill -HUP "$kmqttd_pid"
-tap_check "RELOADING=1 then READY=1 around SIGHUP" reload_reported
+tap_check "RELOADING=1 then READY=1 around SIGHUP" reload_reported ""
+tap_check "a refused reload: READY=1 with a STATUS that says so" refused_reload_reported
 # -C 3: still connected after the two messages, to be looked at.
 mosquitto_sub -p "$port" -i svc-sub -t svc/t -q 1 -C 3 -W 120 >"$work/sub" 2>&1 &
 sub_pid=$!
@@ -135,7 +155,7 @@ tap_check "STOPPING=1 when it exits" wait_for STOPPING=1 1
 tap_check "the subscriber stays connected without kmqttd" kill -0 "$sub_pid"
 start
 tap_check "restarted: READY=1 again, and the subscriber still receives" \
-	eval 'wait_for READY=1 3 && subscriber_receives after "before after "'
+	eval 'wait_for READY=1 4 && subscriber_receives after "before after "'
 # Not a new connection (mosquitto_sub would connect again by itself).
 tap_check "on the same connection as before the restart" same_connection
 tap_done
