@@ -18,30 +18,10 @@
 #include "topic.h"
 
 #include "kselftest_harness.h"
-
-static u64 rng_state;
+#include "rng.h"
 
 /* How often each parser accepted, so a test sees its checks really ran. */
 static unsigned long accepted_hdr, accepted_pub, accepted_sub;
-
-static void rng_seed(struct __test_metadata *_metadata)
-{
-	const char *env = getenv("KMQTT_SEED");
-
-	rng_state = env ? strtoull(env, NULL, 0) : 20240611;
-	ksft_print_msg("%s: seed %llu (set KMQTT_SEED to change)\n",
-		       _metadata->name, (unsigned long long)rng_state);
-	fflush(stdout);		/* the test child ends with _exit() */
-	rng_state = rng_state * 2 + 1;		/* never zero */
-}
-
-static u32 rnd(u32 n)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (u32)((rng_state * 0x2545F4914F6CDD1DULL) >> 32) % n;
-}
 
 /* Bytes that sit on the edges of UTF-8, MQTT lengths and topic syntax. */
 static u8 interesting_byte(void)

@@ -23,6 +23,7 @@
 #include "topic_acct.h"
 
 #include "kselftest_harness.h"
+#include "rng.h"
 
 #define SUBSCRIBERS	40
 #define FILTERS		80
@@ -30,28 +31,6 @@
 #define STR_MAX		(MAX_LEVELS * 4 + 2)
 /* Subscription identifiers 1..SUB_IDS, so that some repeat. */
 #define SUB_IDS		6
-
-static u64 rng_state;
-
-static void rng_seed(struct __test_metadata *_metadata)
-{
-	const char *env = getenv("KMQTT_SEED");
-
-	rng_state = env ? strtoull(env, NULL, 0) : 20240611;
-	ksft_print_msg("%s: seed %llu (set KMQTT_SEED to change)\n",
-		       _metadata->name, (unsigned long long)rng_state);
-	fflush(stdout);		/* the test child ends with _exit() */
-	rng_state = rng_state * 2 + 1;		/* never zero */
-}
-
-/* xorshift64*: the same sequence everywhere for a given seed. */
-static u32 rnd(u32 n)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (u32)((rng_state * 0x2545F4914F6CDD1DULL) >> 32) % n;
-}
 
 static const char *const topic_words[] = { "", "a", "b", "ab", "$s" };
 static const char *const filter_words[] = { "", "a", "b", "ab", "$s", "+", "+" };
