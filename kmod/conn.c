@@ -42,6 +42,7 @@
 #include "socket.h"
 #include "subscribe.h"
 #include "trace.h"
+#include "websocket.h"
 #include "will.h"
 
 /* How long a takeover waits for the old connection to let go. */
@@ -141,6 +142,7 @@ static void kmqtt_conn_free(struct kmqtt_conn *conn)
 {
 	kmqtt_send_purge(conn);
 	kmqtt_receive_free(conn);
+	kmqtt_ws_free(conn);
 	kmqtt_alias_free(conn);
 	kmqtt_fanout_free(conn->broker, &conn->fanout);
 	kmqtt_subscribe_free(conn);
@@ -270,8 +272,7 @@ static void kmqtt_conn_close_work(struct work_struct *work)
 	/* Queued only by rx_work, which is over. */
 	cancel_delayed_work_sync(&conn->auth_work);
 	reason = kmqtt_conn_v5(conn) ? kmqtt_conn_disconnect_reason(conn) : 0;
-	if (reason)
-		kmqtt_send_disconnect(conn, reason);
+	kmqtt_send_goodbye(conn, reason);
 	kernel_sock_shutdown(conn->sock, SHUT_RDWR);
 	/* Before the session goes: its deliveries may be in the queue. */
 	kmqtt_send_purge(conn);
@@ -368,6 +369,8 @@ static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
 		}
 		conn->will_retain = params->will_retain;
 	}
+	if (params->websocket && kmqtt_ws_init(conn, &params->ws))
+		goto err;
 	if (params->pending_len &&
 	    kmqtt_receive_preload(conn, params->pending, params->pending_len))
 		goto err;

@@ -24,6 +24,7 @@
 #include "broker.h"
 #include "property.h"
 #include "publish.h"
+#include "websocket.h"
 
 struct kmqtt_acl;
 struct kmqtt_alias;
@@ -70,6 +71,9 @@ struct kmqtt_conn_params {
 	/* A bridge link's lines, owned like @acl; NULL: a client. */
 	struct kmqtt_bridge *bridge;
 	bool peer_bridge;		/* the client is another's bridge */
+	/* MQTT over WebSocket, from where the agent's reading left off. */
+	bool websocket;
+	struct kmqtt_ws_params ws;
 };
 
 struct kmqtt_conn {
@@ -132,6 +136,8 @@ struct kmqtt_conn {
 	struct kmqtt_bridge *bridge;
 	/* A client that is another broker's bridge: no local on its filters. */
 	bool peer_bridge;
+	/* MQTT over WebSocket (websocket.h); NULL: over TCP. */
+	struct kmqtt_ws *ws;
 
 	bool ready;			/* attach done: work may run */
 	unsigned long flags;		/* KMQTT_CONN_F_* */
@@ -152,6 +158,7 @@ struct kmqtt_conn {
 	u32 rx_cap;
 	u32 rx_len;
 	u32 rx_need;			/* bytes of the packet at the head */
+	u32 rx_raw;			/* ATTACH's PENDING, not yet unframed */
 	bool rx_head_traced;		/* kmqtt_packet_in fired for it */
 	unsigned long last_packet;	/* jiffies, for keepalive */
 	struct kmqtt_fanout fanout;	/* its PUBLISHes' and will's */

@@ -83,6 +83,10 @@ static const struct nla_policy kmqtt_attach_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_BRIDGE] = { .type = NLA_NESTED },
 	[KMQTT_A_PEER_BRIDGE] = NLA_POLICY_MAX(NLA_U8, 1),
 	[KMQTT_A_BRIDGE_QUEUE_QOS0] = NLA_POLICY_MAX(NLA_U8, 1),
+	[KMQTT_A_WEBSOCKET] = NLA_POLICY_MAX(NLA_U8, 1),
+	[KMQTT_A_WS_FRAME_LEFT] = { .type = NLA_U64 },
+	[KMQTT_A_WS_MASK] = { .type = NLA_U32 },
+	[KMQTT_A_WS_CONTINUED] = NLA_POLICY_MAX(NLA_U8, 1),
 };
 
 static const struct nla_policy kmqtt_bridge_topic_policy[KMQTT_A_MAX + 1] = {
@@ -602,6 +606,44 @@ static bool kmqtt_netlink_mount_valid(const u8 *mount, u32 len)
 	return kmqtt_topic_name_valid(mount, len);
 }
 
+/* Where the agent left the client's WebSocket frames. */
+static int kmqtt_netlink_parse_websocket(struct genl_info *info,
+					 struct kmqtt_conn_params *params)
+{
+	struct nlattr **attrs = info->attrs;
+	struct nlattr *left = attrs[KMQTT_A_WS_FRAME_LEFT];
+
+	params->websocket = attrs[KMQTT_A_WEBSOCKET] &&
+			    nla_get_u8(attrs[KMQTT_A_WEBSOCKET]);
+	if (!params->websocket) {
+		if (left || attrs[KMQTT_A_WS_MASK] ||
+		    attrs[KMQTT_A_WS_CONTINUED]) {
+			NL_SET_ERR_MSG(info->extack,
+				       "WebSocket frame state without WebSocket");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (attrs[KMQTT_A_BRIDGE]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[KMQTT_A_WEBSOCKET],
+				    "a bridge link is not over WebSocket");
+		return -EINVAL;
+	}
+	if (left && nla_get_u64(left)) {
+		/* RFC 6455 5.2: a frame's length has its top bit clear. */
+		if (nla_get_u64(left) >> 63 || !attrs[KMQTT_A_WS_MASK]) {
+			NL_SET_ERR_MSG_ATTR(info->extack, left,
+					    "bad frame length, or no mask");
+			return -EINVAL;
+		}
+		params->ws.frame_left = nla_get_u64(left);
+		params->ws.mask = nla_get_u32(attrs[KMQTT_A_WS_MASK]);
+	}
+	params->ws.continued = attrs[KMQTT_A_WS_CONTINUED] &&
+			       nla_get_u8(attrs[KMQTT_A_WS_CONTINUED]);
+	return 0;
+}
+
 static int kmqtt_netlink_attach(struct sk_buff *skb, struct genl_info *info)
 {
 	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
@@ -663,6 +705,9 @@ static int kmqtt_netlink_attach(struct sk_buff *skb, struct genl_info *info)
 		params.mount_point = nla_data(mount);
 		params.mount_point_len = nla_len(mount);
 	}
+	ret = kmqtt_netlink_parse_websocket(info, &params);
+	if (ret)
+		return ret;
 	if (attrs[KMQTT_A_BRIDGE_QUEUE_QOS0] && !attrs[KMQTT_A_BRIDGE]) {
 		NL_SET_ERR_MSG_ATTR(info->extack,
 				    attrs[KMQTT_A_BRIDGE_QUEUE_QOS0],
@@ -958,7 +1003,8 @@ static int kmqtt_netlink_fill_conn(struct sk_buff *skb,
 	    nla_put_u16(skb, KMQTT_A_KEEPALIVE, conn->keepalive) ||
 	    nla_put_u8(skb, KMQTT_A_CLEAN_SESSION, conn->clean_session) ||
 	    nla_put_u8(skb, KMQTT_A_TLS, conn->ktls) ||
-	    (conn->bridge && nla_put_u8(skb, KMQTT_A_BRIDGE_LINK, 1)))
+	    (conn->bridge && nla_put_u8(skb, KMQTT_A_BRIDGE_LINK, 1)) ||
+	    (conn->ws && nla_put_u8(skb, KMQTT_A_WEBSOCKET, 1)))
 		goto cancel;
 	nest = nla_nest_start(skb, KMQTT_A_STATS);
 	if (!nest)

@@ -25,6 +25,7 @@
 #include "receive.h"
 #include "socket.h"
 #include "trace.h"
+#include "websocket.h"
 
 /* Buffer for headers and small packets; larger ones get their own. */
 #define KMQTT_RX_MIN		4096
@@ -176,6 +177,10 @@ static int kmqtt_receive_packets(struct kmqtt_conn *conn, u32 *packets)
 	return ret;
 }
 
+/*
+ * ATTACH's PENDING waits in the buffer, as it was read, for the first
+ * rx_work: over WebSocket it may hold a ping, which is answered there.
+ */
 int kmqtt_receive_preload(struct kmqtt_conn *conn, const u8 *bytes, u32 len)
 {
 	int ret = kmqtt_receive_resize(conn, max_t(u32, len, KMQTT_RX_MIN));
@@ -183,7 +188,24 @@ int kmqtt_receive_preload(struct kmqtt_conn *conn, const u8 *bytes, u32 len)
 	if (ret)
 		return ret;
 	memcpy(conn->rx_buf, bytes, len);
-	conn->rx_len = len;
+	conn->rx_raw = len;
+	return 0;
+}
+
+/*
+ * Take @len bytes read into the buffer after what it holds: over
+ * WebSocket, their frames' payload.  -ESHUTDOWN: the client closed.
+ */
+static int kmqtt_receive_bytes(struct kmqtt_conn *conn, u32 len)
+{
+	int ret = len;
+
+	if (conn->ws) {
+		ret = kmqtt_ws_receive(conn, conn->rx_buf + conn->rx_len, len);
+		if (ret < 0)
+			return ret;
+	}
+	conn->rx_len += ret;
 	return 0;
 }
 
@@ -235,6 +257,12 @@ void kmqtt_receive_work(struct work_struct *work)
 		return;
 	}
 
+	if (conn->rx_raw) {
+		ret = kmqtt_receive_bytes(conn, conn->rx_raw);
+		conn->rx_raw = 0;
+		if (ret)
+			goto out;
+	}
 	for (;;) {
 		/*
 		 * What the buffer holds first: ATTACH's PENDING, the rest
@@ -267,8 +295,15 @@ void kmqtt_receive_work(struct work_struct *work)
 			kmqtt_conn_close(conn, KMQTT_CLOSE_PEER);
 			return;
 		}
-		conn->rx_len += ret;
 		kmqtt_counter_add(&conn->counters.bytes_in, ret);
+		ret = kmqtt_receive_bytes(conn, ret);
+		if (ret)
+			break;
+	}
+out:
+	if (ret == -ESHUTDOWN) {
+		kmqtt_conn_close(conn, KMQTT_CLOSE_PEER);
+		return;
 	}
 	if (ret) {
 		kmqtt_conn_close(conn, ret == -ENOMEM || ret == -E2BIG ?

@@ -22,6 +22,7 @@
 #include "delivery.h"
 #include "msg.h"
 #include "send.h"
+#include "websocket.h"
 
 /* Work item runs are bounded so one busy client can't hog a worker. */
 #define KMQTT_TX_BUDGET		16
@@ -41,10 +42,14 @@
 
 static struct kmem_cache *kmqtt_txent_cache;
 
-/* A payload in pages of its own goes out from there, not copied. */
-static bool kmqtt_txent_zerocopy(const struct kmqtt_txent *ent)
+/*
+ * A payload in pages of its own goes out from there, not copied; but not
+ * over WebSocket, whose frames are built over one sendmsg's iovecs.
+ */
+static bool kmqtt_txent_zerocopy(const struct kmqtt_conn *conn,
+				 const struct kmqtt_txent *ent)
 {
-	return ent->msg && ent->msg->in_pages;
+	return !conn->ws && ent->msg && ent->msg->in_pages;
 }
 
 /* Bytes of a PUBLISH @ent before its payload. */
@@ -71,7 +76,8 @@ static u32 kmqtt_txent_len(const struct kmqtt_txent *ent)
  * The iovecs of @ent from byte @skip on, without a zero-copy payload;
  * returns how many.
  */
-static size_t kmqtt_txent_iov(const struct kmqtt_txent *ent, u32 skip,
+static size_t kmqtt_txent_iov(const struct kmqtt_conn *conn,
+			      const struct kmqtt_txent *ent, u32 skip,
 			      struct kvec *vec)
 {
 	struct kvec all[KMQTT_TXENT_IOVS];
@@ -94,7 +100,7 @@ static size_t kmqtt_txent_iov(const struct kmqtt_txent *ent, u32 skip,
 			all[n++] = (struct kvec){
 				(void *)msg->data + props + ent->props_from,
 				payload - props - ent->props_from };
-		if (!kmqtt_txent_zerocopy(ent))
+		if (!kmqtt_txent_zerocopy(conn, ent))
 			all[n++] = (struct kvec){ (void *)msg->data + payload,
 						  msg->len - payload };
 	} else if (ent->body_len) {
@@ -558,19 +564,54 @@ static int kmqtt_send_payload_page(struct kmqtt_conn *conn,
 }
 
 /*
+ * Gather entries from the head of tx_sending into @vec, at most @max_vec
+ * iovecs; over WebSocket, entries of one kind (frames of their own or
+ * not) and leaving vec[0] for the frame header.  Returns the count, the
+ * bytes in *@len.
+ */
+static size_t kmqtt_send_gather(struct kmqtt_conn *conn, struct kvec *vec,
+				size_t max_vec, size_t *len, bool *more)
+{
+	struct kmqtt_txent *ent, *head;
+	u32 skip = conn->tx_offset;
+	size_t i, n = 0;
+
+	head = list_first_entry(&conn->tx_sending, struct kmqtt_txent, node);
+	list_for_each_entry(ent, &conn->tx_sending, node) {
+		if (n + KMQTT_TXENT_IOVS > max_vec)
+			break;
+		if (ent->ws_frame != head->ws_frame)
+			break;
+		n += kmqtt_txent_iov(conn, ent, skip, vec + n);
+		skip = 0;
+		if (kmqtt_txent_zerocopy(conn, ent)) {
+			/* Its payload follows: hold the push. */
+			*more = true;
+			break;
+		}
+	}
+	*len = 0;
+	for (i = 0; i < n; i++)
+		*len += vec[i].iov_len;
+	return n;
+}
+
+/*
  * Send what is queued: packets gathered into sendmsg calls of up to
  * @max_vec iovecs, a zero-copy payload page by page after its header.
  */
 static void kmqtt_send_flush(struct kmqtt_conn *conn, struct kvec *vec,
 			     size_t max_vec)
 {
+	/* Over WebSocket, vec[0] is the frame header's. */
+	size_t ws_hdr = conn->ws ? 1 : 0;
 	int budget = KMQTT_TX_BUDGET;
 
 	while (!kmqtt_conn_closing(conn)) {
 		struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
-		struct kmqtt_txent *ent, *head;
-		size_t i, n = 0, len = 0;
-		u32 skip = conn->tx_offset;
+		bool more = false;
+		struct kvec *out;
+		size_t n, len;
 		int ret;
 
 		spin_lock(&conn->tx_lock);
@@ -583,25 +624,23 @@ static void kmqtt_send_flush(struct kmqtt_conn *conn, struct kvec *vec,
 			return;
 		}
 
-		head = list_first_entry(&conn->tx_sending, struct kmqtt_txent,
-					node);
-		list_for_each_entry(ent, &conn->tx_sending, node) {
-			if (n + KMQTT_TXENT_IOVS > max_vec)
-				break;
-			n += kmqtt_txent_iov(ent, skip, vec + n);
-			skip = 0;
-			if (kmqtt_txent_zerocopy(ent)) {
-				/* Its payload follows: hold the push. */
-				msg.msg_flags |= MSG_MORE;
-				break;
-			}
-		}
-		for (i = 0; i < n; i++)
-			len += vec[i].iov_len;
+		n = kmqtt_send_gather(conn, vec + ws_hdr, max_vec - ws_hdr,
+				      &len, &more);
+		out = vec + ws_hdr;
+		if (conn->ws)
+			out = kmqtt_ws_frame(conn, vec, &n, &len,
+					     list_first_entry(&conn->tx_sending,
+							      struct kmqtt_txent,
+							      node)->ws_frame);
+		if (more)
+			msg.msg_flags |= MSG_MORE;
 		if (n)
-			ret = kernel_sendmsg(conn->sock, &msg, vec, n, len);
+			ret = kernel_sendmsg(conn->sock, &msg, out, n, len);
 		else
-			ret = kmqtt_send_payload_page(conn, head,
+			ret = kmqtt_send_payload_page(conn,
+						      list_first_entry(&conn->tx_sending,
+								       struct kmqtt_txent,
+								       node),
 						      conn->tx_offset);
 		/* On -EAGAIN, write_space queues this work again. */
 		if (ret == -EAGAIN)
@@ -611,6 +650,8 @@ static void kmqtt_send_flush(struct kmqtt_conn *conn, struct kvec *vec,
 			return;
 		}
 		kmqtt_counter_add(&conn->counters.bytes_out, ret);
+		if (conn->ws)
+			ret = kmqtt_ws_sent(conn, ret);
 		kmqtt_send_consume(conn, ret);
 	}
 }
@@ -619,7 +660,8 @@ void kmqtt_send_work(struct work_struct *work)
 {
 	struct kmqtt_conn *conn = container_of(work, struct kmqtt_conn,
 					       tx_work);
-	struct kvec one_packet[KMQTT_TXENT_IOVS];
+	/* One packet, and a WebSocket frame header. */
+	struct kvec one_packet[KMQTT_TXENT_IOVS + 1];
 	struct kvec *vec;
 
 	/* Pairs with attach's release: the connection is fully built. */
@@ -639,19 +681,52 @@ void kmqtt_send_work(struct work_struct *work)
 	}
 }
 
-void kmqtt_send_disconnect(struct kmqtt_conn *conn, u8 reason)
+void kmqtt_send_goodbye(struct kmqtt_conn *conn, u8 reason)
 {
 	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
-	u8 buf[3];
-	struct kvec vec = { buf, kmqtt_codec_put_disconnect5(buf, reason) };
+	/* Framed DISCONNECT, then a Close frame with its status code. */
+	u8 buf[2 + 3 + 2 + 2];
+	struct kvec vec = { buf, 0 };
+	u8 *p = buf;
 
-	/*
-	 * Half a packet out: a DISCONNECT now would corrupt the stream; and
-	 * none before CONNACK (MQTT-3.14.0-1).
-	 */
-	if (conn->tx_offset || !conn->connack_sent)
+	/* Half a packet or frame out: more now would corrupt the stream. */
+	if (conn->tx_offset || (conn->ws && !kmqtt_ws_idle(conn)))
 		return;
-	kernel_sendmsg(conn->sock, &msg, &vec, 1, vec.iov_len);
+	/* None before CONNACK (MQTT-3.14.0-1). */
+	if (reason && conn->connack_sent) {
+		if (conn->ws)
+			p += kmqtt_ws_put_hdr(p, KMQTT_WS_OP_BINARY, 3);
+		p += kmqtt_codec_put_disconnect5(p, reason);
+	}
+	if (conn->ws) {
+		p += kmqtt_ws_put_hdr(p, KMQTT_WS_OP_CLOSE, 2);
+		*p++ = kmqtt_ws_close_code(conn) >> 8;
+		*p++ = kmqtt_ws_close_code(conn) & 0xff;
+	}
+	vec.iov_len = p - buf;
+	if (vec.iov_len)
+		kernel_sendmsg(conn->sock, &msg, &vec, 1, vec.iov_len);
+}
+
+int kmqtt_send_ws_control(struct kmqtt_conn *conn, u8 opcode,
+			  const u8 *data, u8 len)
+{
+	struct kmqtt_txent *ent = kmqtt_send_alloc_control(conn->broker);
+
+	if (!ent)
+		return -ENOMEM;
+	ent->ws_frame = true;
+	ent->hdr_len = kmqtt_ws_put_hdr(ent->hdr, opcode, len);
+	if (len) {
+		ent->body = kvmalloc(len, GFP_KERNEL | __GFP_NOWARN);
+		if (!ent->body) {
+			kmqtt_send_free_control(conn->broker, ent);
+			return -ENOMEM;
+		}
+		memcpy(ent->body, data, len);
+		ent->body_len = len;
+	}
+	return kmqtt_send_control(conn, ent);
 }
 
 void kmqtt_send_purge(struct kmqtt_conn *conn)

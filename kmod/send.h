@@ -66,6 +66,7 @@ struct kmqtt_txent {
 	bool counted;			/* QoS 0 PUBLISH, against the limits */
 	bool connack;			/* its end marks conn->connack_sent */
 	bool in_delivery;		/* else allocated on its own */
+	bool ws_frame;			/* a WebSocket frame, sent as it is */
 	u32 ack_seq;			/* held ack: low bits of its number */
 };
 
@@ -176,11 +177,19 @@ int kmqtt_send_connack(struct kmqtt_conn *conn, bool session_present,
 void kmqtt_send_work(struct work_struct *work);
 
 /*
- * A 5.0 DISCONNECT with @reason, the last thing the server sends (4.13):
- * best effort, without waiting for room, and only at a packet boundary.
- * For close work, once the send work is stopped.
+ * The last thing the server sends: a 5.0 DISCONNECT with @reason (4.13)
+ * unless @reason is 0, and over WebSocket a Close frame.  Best effort,
+ * without waiting for room, and only at a packet boundary.  For close
+ * work, once the send work is stopped.
  */
-void kmqtt_send_disconnect(struct kmqtt_conn *conn, u8 reason);
+void kmqtt_send_goodbye(struct kmqtt_conn *conn, u8 reason);
+
+/*
+ * A WebSocket control frame of @opcode with @len bytes of @data (at most
+ * KMQTT_WS_CONTROL_MAX), queued like an ack: 0, -ENOMEM or -ENOBUFS.
+ */
+int kmqtt_send_ws_control(struct kmqtt_conn *conn, u8 opcode,
+			  const u8 *data, u8 len);
 
 /* Free what is queued; the connection sends nothing more. */
 void kmqtt_send_purge(struct kmqtt_conn *conn);

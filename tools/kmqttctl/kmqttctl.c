@@ -460,10 +460,11 @@ static void show_conn(const struct kmqtt_nl_conn *c, void *arg)
 		json_string(c->client_id);
 		printf(",\"peer\":");
 		json_string(peer);
-		printf(",\"protocol\":\"%s\",\"keepalive\":%u,\"clean_session\":%s,\"tls\":%s,\"stats\":",
+		printf(",\"protocol\":\"%s\",\"keepalive\":%u,\"clean_session\":%s,\"tls\":%s,\"websocket\":%s,\"stats\":",
 		       protocol_name(c->proto_level), c->keepalive,
 		       c->clean_session ? "true" : "false",
-		       c->tls ? "\"kernel\"" : "null");
+		       c->tls ? "\"kernel\"" : "null",
+		       c->websocket ? "true" : "false");
 		json_stats(c->stats, conn_stats, ARRAY_SIZE(conn_stats));
 		printf("}");
 	} else {
@@ -471,6 +472,7 @@ static void show_conn(const struct kmqtt_nl_conn *c, void *arg)
 		printf("  peer: %s\n", peer);
 		printf("  protocol: %s\n", protocol_name(c->proto_level));
 		printf("  tls: %s\n", c->tls ? "kernel" : "none");
+		printf("  websocket: %s\n", c->websocket ? "yes" : "no");
 		printf("  keepalive: %u s\n", c->keepalive);
 		printf("  clean session: %s\n", c->clean_session ? "yes" : "no");
 		printf("  subscriptions: %" PRIu64 "\n",

@@ -67,6 +67,7 @@ static struct nla_policy attr_policy[KMQTT_A_MAX + 1] = {
 	[KMQTT_A_ONLINE] = { .type = NLA_U8 },
 	[KMQTT_A_TLS] = { .type = NLA_U8 },
 	[KMQTT_A_BRIDGE_LINK] = { .type = NLA_U8 },
+	[KMQTT_A_WEBSOCKET] = { .type = NLA_U8 },
 	[KMQTT_A_USERNAME] = { .type = NLA_UNSPEC,
 			       .maxlen = KMQTT_USERNAME_MAX },
 	[KMQTT_A_MOUNT_POINT] = { .type = NLA_UNSPEC, .minlen = 1,
@@ -596,6 +597,20 @@ static int put_bridge(struct nl_msg *msg, const struct kmqtt_nl_attach *req)
 	return nla_nest_end(msg, nest) ? -1 : 0;
 }
 
+/* Where the agent left the client's WebSocket frames; none over TCP. */
+static int put_websocket(struct nl_msg *msg, const struct kmqtt_nl_attach *req)
+{
+	if (!req->websocket)
+		return 0;
+	if (nla_put_u8(msg, KMQTT_A_WEBSOCKET, 1) ||
+	    (req->ws_continued && nla_put_u8(msg, KMQTT_A_WS_CONTINUED, 1)))
+		return -1;
+	if (!req->ws_frame_left)
+		return 0;
+	return nla_put_u64(msg, KMQTT_A_WS_FRAME_LEFT, req->ws_frame_left) ||
+	       nla_put_u32(msg, KMQTT_A_WS_MASK, req->ws_mask);
+}
+
 int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 		    struct kmqtt_nl_attached *reply)
 {
@@ -634,6 +649,7 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 	     nla_put_u8(msg, KMQTT_A_PEER_BRIDGE, 1)) ||
 	    (req->bridge_queue_qos0 &&
 	     nla_put_u8(msg, KMQTT_A_BRIDGE_QUEUE_QOS0, 1)) ||
+	    put_websocket(msg, req) ||
 	    put_acl(msg, req->acl) || put_bridge(msg, req))
 		return put_message_too_large(nl, msg, r.name);
 	return run_request(nl, msg, &r);
@@ -793,6 +809,8 @@ static void parse_conn(struct nlattr **tb, void *arg)
 		conn.tls = nla_get_u8(tb[KMQTT_A_TLS]);
 	if (tb[KMQTT_A_BRIDGE_LINK])
 		conn.bridge = nla_get_u8(tb[KMQTT_A_BRIDGE_LINK]);
+	if (tb[KMQTT_A_WEBSOCKET])
+		conn.websocket = nla_get_u8(tb[KMQTT_A_WEBSOCKET]);
 	parse_stats(tb[KMQTT_A_STATS], conn.stats);
 	walk->fn(&conn, walk->arg);
 }

@@ -137,6 +137,16 @@ struct kmqtt_nl_attach {
 	bool bridge_queue_qos0;
 	/* The client is another broker's bridge (try_private): no echo. */
 	bool peer_bridge;
+	/*
+	 * MQTT over WebSocket: the agent read the frames up to the end of
+	 * CONNECT, and left @ws_frame_left payload bytes of the last one,
+	 * whose masking key is @ws_mask turned to the next byte; a
+	 * continuation frame comes next when @ws_continued.
+	 */
+	bool websocket;
+	uint64_t ws_frame_left;
+	uint32_t ws_mask;
+	bool ws_continued;
 };
 
 struct kmqtt_nl_attached {
@@ -153,6 +163,7 @@ struct kmqtt_nl_conn {
 	uint16_t keepalive;
 	bool clean_session;
 	bool tls;			/* the socket runs kernel TLS */
+	bool websocket;			/* MQTT over WebSocket */
 	bool bridge;			/* a bridge link (the module the client) */
 	uint64_t stats[KMQTT_STAT_MAX + 1];
 };

@@ -80,7 +80,8 @@ enum kmqtt_cmd {
 	 * optionally WILL_TOPIC, WILL_PAYLOAD, WILL_QOS, WILL_RETAIN, PENDING,
 	 * ACL, USERNAME, MOUNT_POINT; for MQTT 5.0 SESSION_EXPIRY,
 	 * RECEIVE_MAX, MAX_PACKET_OUT, CONNACK_PROPS, WILL_PROPS,
-	 * TOPIC_ALIAS_MAX, WILL_DELAY, AUTH_METHOD.
+	 * TOPIC_ALIAS_MAX, WILL_DELAY, AUTH_METHOD; over WebSocket,
+	 * WEBSOCKET, WS_FRAME_LEFT, WS_MASK, WS_CONTINUED.
 	 * Reply: CONN_ID, SESSION_PRESENT.  The module sends CONNACK itself.
 	 */
 	KMQTT_CMD_ATTACH,
@@ -396,6 +397,29 @@ enum kmqtt_attr {
 	 * messages wait for it, Mosquitto's start_type lazy)
 	 */
 	KMQTT_A_BRIDGE_QUEUE_QOS0,
+	/*
+	 * u8: ATTACH, GET_CONN: the socket carries MQTT over WebSocket (RFC
+	 * 6455): the agent did the opening handshake and read the frames up
+	 * to the end of CONNECT; the module reads the client's frames from
+	 * there and sends binary frames
+	 */
+	KMQTT_A_WEBSOCKET,
+	/*
+	 * u64, ATTACH with WEBSOCKET: payload bytes of the client's data
+	 * frame the agent was reading that it did not read; absent: 0, the
+	 * next byte is a frame's first
+	 */
+	KMQTT_A_WS_FRAME_LEFT,
+	/*
+	 * u32, with WS_FRAME_LEFT: that frame's masking key, turned so that
+	 * its first byte (the most significant) unmasks the next payload byte
+	 */
+	KMQTT_A_WS_MASK,
+	/*
+	 * u8, ATTACH with WEBSOCKET: the client's message is fragmented and
+	 * its last frame is still to come (a continuation frame is next)
+	 */
+	KMQTT_A_WS_CONTINUED,
 
 	__KMQTT_A_MAX,
 };

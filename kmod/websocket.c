@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * MQTT over WebSocket on a connection: the client's frames (ws_frame.c)
+ * unmasked into the receive buffer, where MQTT's own framing and limits
+ * apply as on TCP, its pings answered; what is sent framed.
+ */
+
+#include <linux/kernel.h>
+#include <linux/minmax.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/kmqtt.h>
+#include <kmqtt/mqtt.h>
+
+#include "conn.h"
+#include "send.h"
+#include "websocket.h"
+
+/* RFC 6455 7.4.1 */
+#define KMQTT_WS_CLOSE_NORMAL		1000
+#define KMQTT_WS_CLOSE_GOING_AWAY	1001
+#define KMQTT_WS_CLOSE_PROTOCOL		1002
+#define KMQTT_WS_CLOSE_POLICY		1008
+#define KMQTT_WS_CLOSE_TOO_BIG		1009
+
+int kmqtt_ws_init(struct kmqtt_conn *conn,
+		  const struct kmqtt_ws_params *params)
+{
+	struct kmqtt_ws *ws = kzalloc(sizeof(*ws), GFP_KERNEL);
+
+	if (!ws)
+		return -ENOMEM;
+	ws->rx.continued = params->continued;
+	if (params->frame_left) {
+		ws->rx.in_frame = true;
+		ws->rx.left = params->frame_left;
+		ws->rx.opcode = KMQTT_WS_OP_BINARY;
+		kmqtt_ws_mask_set(&ws->rx, params->mask);
+	}
+	conn->ws = ws;
+	return 0;
+}
+
+void kmqtt_ws_free(struct kmqtt_conn *conn)
+{
+	kfree(conn->ws);
+	conn->ws = NULL;
+}
+
+u16 kmqtt_ws_close_code(const struct kmqtt_conn *conn)
+{
+	switch (READ_ONCE(conn->close_reason)) {
+	case KMQTT_CLOSE_PROTOCOL:
+		return KMQTT_WS_CLOSE_PROTOCOL;
+	case KMQTT_CLOSE_SHUTDOWN:
+	case KMQTT_CLOSE_TAKEOVER:
+		return KMQTT_WS_CLOSE_GOING_AWAY;
+	case KMQTT_CLOSE_AUTH:
+	case KMQTT_CLOSE_ADMIN:
+		return KMQTT_WS_CLOSE_POLICY;
+	case KMQTT_CLOSE_OVERFLOW:
+	case KMQTT_CLOSE_NOMEM:
+		return KMQTT_WS_CLOSE_TOO_BIG;
+	default:
+		return KMQTT_WS_CLOSE_NORMAL;
+	}
+}
+
+/* The frame is complete: a control frame is acted on. */
+static int kmqtt_ws_frame_end(struct kmqtt_conn *conn)
+{
+	struct kmqtt_ws_rx *rx = &conn->ws->rx;
+
+	rx->in_frame = false;
+	switch (rx->opcode) {
+	case KMQTT_WS_OP_PING:
+		return kmqtt_send_ws_control(conn, KMQTT_WS_OP_PONG,
+					     rx->control, rx->control_len);
+	case KMQTT_WS_OP_CLOSE:
+		return -ESHUTDOWN;
+	}
+	return 0;
+}
+
+int kmqtt_ws_receive(struct kmqtt_conn *conn, u8 *buf, u32 len)
+{
+	struct kmqtt_ws_rx *rx = &conn->ws->rx;
+	u32 in = 0, out = 0;
+	const char *why;
+	int ret;
+
+	while (in < len) {
+		u32 n;
+
+		if (!rx->in_frame) {
+			/* The header's bytes, as far as they have come. */
+			n = min_t(u32, kmqtt_ws_hdr_missing(rx), len - in);
+			memcpy(rx->hdr + rx->hdr_len, buf + in, n);
+			rx->hdr_len += n;
+			in += n;
+			if (kmqtt_ws_hdr_missing(rx))
+				continue;
+			why = kmqtt_ws_frame_start(rx);
+			if (why)
+				return kmqtt_conn_violation(conn,
+							    MQTT_RC_MALFORMED_PACKET,
+							    why);
+		} else {
+			n = min_t(u64, rx->left, len - in);
+			if (kmqtt_ws_data(rx)) {
+				kmqtt_ws_unmask(rx, buf + out, buf + in, n);
+				out += n;
+			} else {
+				kmqtt_ws_unmask(rx,
+						rx->control + rx->control_len,
+						buf + in, n);
+				rx->control_len += n;
+			}
+			in += n;
+		}
+		if (!rx->left) {
+			ret = kmqtt_ws_frame_end(conn);
+			if (ret)
+				return ret;
+		}
+	}
+	return out;
+}
+
+struct kvec *kmqtt_ws_frame(struct kmqtt_conn *conn, struct kvec *vec,
+			    size_t *n, size_t *len, bool raw)
+{
+	struct kmqtt_ws_tx *tx = &conn->ws->tx;
+	size_t i, total = 0;
+
+	if (tx->hdr_sent == tx->hdr_len && !tx->left) {
+		/* Between frames: this batch is the next one. */
+		tx->hdr_len = raw ? 0 : kmqtt_ws_put_hdr(tx->hdr,
+							 KMQTT_WS_OP_BINARY,
+							 *len);
+		tx->hdr_sent = 0;
+		tx->left = *len;
+	}
+	/* Not past the frame under way: its header said how long it is. */
+	for (i = 1; i <= *n && total < tx->left; i++) {
+		if (vec[i].iov_len > tx->left - total)
+			vec[i].iov_len = tx->left - total;
+		total += vec[i].iov_len;
+	}
+	*n = i - 1;
+	*len = total;
+	if (tx->hdr_sent == tx->hdr_len)
+		return vec + 1;
+	vec[0].iov_base = tx->hdr + tx->hdr_sent;
+	vec[0].iov_len = tx->hdr_len - tx->hdr_sent;
+	*n += 1;
+	*len += vec[0].iov_len;
+	return vec;
+}
+
+size_t kmqtt_ws_sent(struct kmqtt_conn *conn, size_t sent)
+{
+	struct kmqtt_ws_tx *tx = &conn->ws->tx;
+	size_t hdr = min_t(size_t, sent, tx->hdr_len - tx->hdr_sent);
+
+	tx->hdr_sent += hdr;
+	sent -= hdr;
+	tx->left -= sent;
+	return sent;
+}
+
+bool kmqtt_ws_idle(const struct kmqtt_conn *conn)
+{
+	const struct kmqtt_ws_tx *tx = &conn->ws->tx;
+
+	return tx->hdr_sent == tx->hdr_len && !tx->left;
+}

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * WebSocket frames.  Portable (see ws_frame.h).  A header's length may say
+ * anything up to 2^63: it only counts down what is read, and nothing is
+ * allocated by it.
+ */
+#include <linux/types.h>
+#include <linux/string.h>
+
+#include "ws_frame.h"
+
+#define KMQTT_WS_FIN		0x80
+#define KMQTT_WS_RSV		0x70
+#define KMQTT_WS_OPCODE		0x0f
+#define KMQTT_WS_MASKED		0x80
+#define KMQTT_WS_LEN7		0x7f
+#define KMQTT_WS_LEN16		126
+#define KMQTT_WS_LEN64		127
+
+/* Big-endian, @n bytes at @p. */
+static u64 kmqtt_ws_get_be(const u8 *p, u8 n)
+{
+	u64 v = 0;
+
+	while (n--)
+		v = v << 8 | *p++;
+	return v;
+}
+
+static void kmqtt_ws_put_be(u8 *p, u64 v, u8 n)
+{
+	while (n--) {
+		p[n] = v;
+		v >>= 8;
+	}
+}
+
+u8 kmqtt_ws_hdr_missing(const struct kmqtt_ws_rx *rx)
+{
+	u8 len7;
+
+	if (rx->hdr_len < 2)
+		return 2 - rx->hdr_len;
+	/* Refused as it stands: no need to wait for the rest. */
+	if (!(rx->hdr[1] & KMQTT_WS_MASKED))
+		return 0;
+	len7 = rx->hdr[1] & KMQTT_WS_LEN7;
+	return 2 + (len7 == KMQTT_WS_LEN16 ? 2 :
+		    len7 == KMQTT_WS_LEN64 ? 8 : 0) + 4 - rx->hdr_len;
+}
+
+const char *kmqtt_ws_frame_start(struct kmqtt_ws_rx *rx)
+{
+	u8 opcode = rx->hdr[0] & KMQTT_WS_OPCODE;
+	bool fin = rx->hdr[0] & KMQTT_WS_FIN;
+	u8 len7 = rx->hdr[1] & KMQTT_WS_LEN7;
+	u64 len = len7;
+
+	/* No extension was negotiated, and a client masks (5.1, 5.2). */
+	if (rx->hdr[0] & KMQTT_WS_RSV)
+		return "WebSocket frame with RSV bits";
+	if (!(rx->hdr[1] & KMQTT_WS_MASKED))
+		return "unmasked WebSocket frame";
+	/* 5.2: the shortest length encoding, the top bit clear. */
+	if (len7 == KMQTT_WS_LEN16) {
+		len = kmqtt_ws_get_be(rx->hdr + 2, 2);
+		if (len < KMQTT_WS_LEN16)
+			return "WebSocket length not minimal";
+	} else if (len7 == KMQTT_WS_LEN64) {
+		len = kmqtt_ws_get_be(rx->hdr + 2, 8);
+		if (len <= 0xffff || len >> 63)
+			return "bad WebSocket 64-bit length";
+	}
+	switch (opcode) {
+	case KMQTT_WS_OP_BINARY:
+	case KMQTT_WS_OP_CONTINUATION:
+		/* 5.4: a continuation only inside a fragmented message. */
+		if (rx->continued ^ !opcode)
+			return "WebSocket fragments out of order";
+		rx->continued = !fin;
+		break;
+	case KMQTT_WS_OP_TEXT:
+		return "WebSocket text frame (MQTT-6.0.0-1)";
+	case KMQTT_WS_OP_CLOSE:
+	case KMQTT_WS_OP_PING:
+	case KMQTT_WS_OP_PONG:
+		if (!fin || len > KMQTT_WS_CONTROL_MAX)
+			return "WebSocket control frame fragmented or too long";
+		rx->control_len = 0;
+		break;
+	default:
+		return "unknown WebSocket opcode";
+	}
+	rx->opcode = opcode;
+	rx->left = len;
+	memcpy(rx->mask, rx->hdr + rx->hdr_len - 4, 4);
+	rx->in_frame = true;
+	rx->hdr_len = 0;
+	return NULL;
+}
+
+void kmqtt_ws_unmask(struct kmqtt_ws_rx *rx, u8 *out, const u8 *in, u32 len)
+{
+	u8 turned[4];
+	u32 i;
+
+	for (i = 0; i < len; i++)
+		out[i] = in[i] ^ rx->mask[i & 3];
+	/* The next byte takes the key's byte after the last one used. */
+	for (i = 0; i < 4; i++)
+		turned[i] = rx->mask[(i + len) & 3];
+	memcpy(rx->mask, turned, 4);
+	rx->left -= len;
+}
+
+u32 kmqtt_ws_mask_get(const struct kmqtt_ws_rx *rx)
+{
+	return kmqtt_ws_get_be(rx->mask, 4);
+}
+
+void kmqtt_ws_mask_set(struct kmqtt_ws_rx *rx, u32 mask)
+{
+	kmqtt_ws_put_be(rx->mask, mask, 4);
+}
+
+size_t kmqtt_ws_put_hdr(u8 *buf, u8 opcode, u64 len)
+{
+	buf[0] = KMQTT_WS_FIN | opcode;
+	if (len < KMQTT_WS_LEN16) {
+		buf[1] = len;
+		return 2;
+	}
+	if (len <= 0xffff) {
+		buf[1] = KMQTT_WS_LEN16;
+		kmqtt_ws_put_be(buf + 2, len, 2);
+		return 4;
+	}
+	buf[1] = KMQTT_WS_LEN64;
+	kmqtt_ws_put_be(buf + 2, len, 8);
+	return 10;
+}

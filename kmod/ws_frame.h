@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * WebSocket frames (RFC 6455 5) as MQTT uses them: a client's frames
+ * checked and unmasked, a server's headers written.  Portable, as codec.h:
+ * the module reads frames with it after the hand-off (websocket.c), the
+ * agent before (agent/websocket.c), and the unit tests in userspace.
+ */
+#ifndef _KMQTT_WS_FRAME_H
+#define _KMQTT_WS_FRAME_H
+
+#include <linux/types.h>
+
+#define KMQTT_WS_OP_CONTINUATION	0x0
+#define KMQTT_WS_OP_TEXT		0x1
+#define KMQTT_WS_OP_BINARY		0x2
+#define KMQTT_WS_OP_CLOSE		0x8
+#define KMQTT_WS_OP_PING		0x9
+#define KMQTT_WS_OP_PONG		0xa
+
+/* 5.5: a control frame's payload, at most. */
+#define KMQTT_WS_CONTROL_MAX		125
+/* A client's header: 2 bytes, a 64-bit length, the masking key. */
+#define KMQTT_WS_RECV_HDR_MAX		14
+/* A server's: no key. */
+#define KMQTT_WS_SEND_HDR_MAX		10
+
+/* Where a reader of a client's frames stands. */
+struct kmqtt_ws_rx {
+	u8 hdr[KMQTT_WS_RECV_HDR_MAX];	/* a header being read */
+	u8 hdr_len;
+	bool in_frame;			/* its header was read: payload next */
+	u8 opcode;			/* of that frame */
+	u64 left;			/* its payload bytes not read */
+	u8 mask[4];			/* its key, turned to the next byte */
+	bool continued;			/* a data message lacks its last frame */
+	u8 control[KMQTT_WS_CONTROL_MAX];	/* a control frame's payload */
+	u8 control_len;
+};
+
+/* Header bytes the reader lacks, outside a frame; 0: complete, or refused. */
+u8 kmqtt_ws_hdr_missing(const struct kmqtt_ws_rx *rx);
+
+/*
+ * rx->hdr is complete: check it and start its frame.  Returns NULL, or
+ * why the client broke the protocol.
+ */
+const char *kmqtt_ws_frame_start(struct kmqtt_ws_rx *rx);
+
+/* Is the frame being read a data frame (its payload MQTT's)? */
+static inline bool kmqtt_ws_data(const struct kmqtt_ws_rx *rx)
+{
+	return rx->opcode == KMQTT_WS_OP_BINARY ||
+	       rx->opcode == KMQTT_WS_OP_CONTINUATION;
+}
+
+/*
+ * Unmask @len payload bytes from @in into @out (the same, or before it)
+ * and count them read.
+ */
+void kmqtt_ws_unmask(struct kmqtt_ws_rx *rx, u8 *out, const u8 *in, u32 len);
+
+/* The key as ATTACH hands it: big-endian, turned to the next byte. */
+u32 kmqtt_ws_mask_get(const struct kmqtt_ws_rx *rx);
+void kmqtt_ws_mask_set(struct kmqtt_ws_rx *rx, u32 mask);
+
+/* A header of @opcode with FIN for @len bytes, unmasked; its size. */
+size_t kmqtt_ws_put_hdr(u8 *buf, u8 opcode, u64 len);
+
+#endif /* _KMQTT_WS_FRAME_H */
