@@ -634,10 +634,19 @@ static int handle_per_listener_settings(struct parser *p, const char *name,
 
 static int handle_protocol(struct parser *p, const char *name, char *args)
 {
-	if (!*args || strcmp(args, "websockets"))
-		return require_value(p, name, args, "mqtt",
-				     "the only protocol is mqtt");
-	return parse_error(p, "protocol websockets is not supported: kmqtt serves MQTT over TCP (and TLS) only");
+	const char *v = one_value(p, name, args);
+
+	if (!v)
+		return -1;
+	if (strcmp(v, "mqtt") && strcmp(v, "websockets"))
+		return parse_error(p, "%s %s is not supported: the protocols are mqtt and websockets",
+				   name, v);
+	if (p->cur)
+		p->cur->websockets = !strcmp(v, "websockets");
+	else if (strcmp(v, "mqtt"))
+		return parse_error(p, "%s %s must follow a listener line", name,
+				   v);
+	return 0;
 }
 
 static int handle_max_qos(struct parser *p, const char *name, char *args)
@@ -1348,9 +1357,10 @@ static const struct unsupported ignored[] = {
 	{ "max_inflight_bytes", "kmqtt limits inflight messages by count" },
 	{ "allow_duplicate_messages", "deprecated by Mosquitto" },
 	{ "check_retain_source", "applies to ACL checks of retained messages" },
-	{ "websockets_log_level", "no websockets" },
-	{ "websockets_headers_size", "no websockets" },
-	{ "http_dir", "no websockets" },
+	{ "websockets_log_level", "use log_type or -v" },
+	{ "websockets_headers_size",
+	  "kmqttd takes WebSocket handshake requests of up to 8 KiB" },
+	{ "http_dir", "kmqttd serves no files over HTTP" },
 };
 
 static const struct unsupported refused[] = {

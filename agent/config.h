@@ -52,6 +52,7 @@ struct config_listener {
 	bool use_identity_as_username;
 	bool use_subject_as_username;
 	char *mount_point;		/* topic prefix, NULL: none */
+	bool websockets;		/* protocol websockets */
 	/* 5.0 topic aliases a client may set; Mosquitto's 10 when not set. */
 	bool max_topic_alias_set;
 	uint16_t max_topic_alias;

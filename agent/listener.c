@@ -15,10 +15,12 @@
 #include "auth_method.h"
 #include "auth_packet.h"
 #include "connect.h"
+#include "kmod/ws_frame.h"
 #include "kmqtt_nl.h"
 #include "listener.h"
 #include "log.h"
 #include "tls.h"
+#include "websocket.h"
 
 /* Accepts per wakeup, so a connection flood cannot starve the loop. */
 #define ACCEPT_BATCH		64
@@ -65,6 +67,15 @@ struct pending {
 	size_t connack_props_len;
 	uint8_t *will_props;		/* without the Will Delay Interval */
 	size_t will_props_len;
+	/*
+	 * MQTT over WebSocket: the opening handshake's request being read
+	 * (freed once answered), then the client's frames.
+	 */
+	bool websocket;
+	bool upgraded;			/* answered 101: frames from here */
+	char *request;
+	size_t request_len;
+	struct kmqtt_ws_rx ws;
 };
 
 _Static_assert(CONNECT_CONNACK_PROPS_MAX + AUTH_PACKET_PROPS_MAX <=
@@ -103,6 +114,7 @@ static void pending_free(struct pending *p)
 		p->auth_method->end(p->auth_session);
 	pending_in_free(&p->in);
 	pending_in_free(&p->auth_in);
+	free(p->request);
 	free(p->mounted_will_topic);
 	free(p->will_props);
 	explicit_bzero(p, sizeof(*p));
@@ -135,13 +147,14 @@ static void pending_count_refusal(struct listener *l, uint8_t return_code)
 }
 
 /*
- * Send @what, @len bytes, whole or not at all.  The client reads nothing
- * before it (CONNACK) or waits for it (AUTH): a packet this small, one
- * TLS record, fits the empty socket buffer.  After the hand-off the
- * kernel encrypts it.  Returns false, logged, when it could not.
+ * Write @what, @len bytes, whole or not at all.  The client reads nothing
+ * before it (CONNACK, the handshake's answer) or waits for it (AUTH): a
+ * write this small, one TLS record, fits the empty socket buffer.  After
+ * the hand-off the kernel encrypts it.  Returns false, logged, when it
+ * could not.
  */
-static bool pending_send(struct pending *p, const uint8_t *what, size_t len,
-			 const char *name)
+static bool pending_write(struct pending *p, const uint8_t *what, size_t len,
+			  const char *name)
 {
 	const char *why = NULL;
 	ssize_t sent;
@@ -159,6 +172,36 @@ static bool pending_send(struct pending *p, const uint8_t *what, size_t len,
 	if (why)
 		log_verbose("Sending %s to %s failed: %s.", name, p->peer, why);
 	return !why;
+}
+
+/* A frame of @opcode with @len bytes of @what, as pending_write(). */
+static bool pending_write_frame(struct pending *p, uint8_t opcode,
+				const uint8_t *what, size_t len,
+				const char *name)
+{
+	uint8_t *frame = malloc(KMQTT_WS_SEND_HDR_MAX + len);
+	size_t hdr;
+	bool sent;
+
+	if (!frame) {
+		log_verbose("Sending %s to %s failed: out of memory.", name,
+			    p->peer);
+		return false;
+	}
+	hdr = kmqtt_ws_put_hdr(frame, opcode, len);
+	memcpy(frame + hdr, what, len);
+	sent = pending_write(p, frame, hdr + len, name);
+	free(frame);
+	return sent;
+}
+
+/* Send the packet @what, @len bytes, in a binary frame over WebSocket. */
+static bool pending_send(struct pending *p, const uint8_t *what, size_t len,
+			 const char *name)
+{
+	if (p->upgraded)
+		return pending_write_frame(p, KMQTT_WS_OP_BINARY, what, len, name);
+	return pending_write(p, what, len, name);
 }
 
 /*
@@ -322,6 +365,11 @@ static void pending_attach(struct pending *p, struct listener_grant *g)
 		.auth_method = p->auth_method ? p->auth_method->name : NULL,
 		/* The module sends it no message of its own back. */
 		.peer_bridge = c->bridge,
+		/* The module reads the frames on from where the agent stopped. */
+		.websocket = p->websocket,
+		.ws_frame_left = p->ws.in_frame ? p->ws.left : 0,
+		.ws_mask = kmqtt_ws_mask_get(&p->ws),
+		.ws_continued = p->ws.continued,
 	};
 	/* The socket is the module's from now on: stop watching it. */
 	loop_del(l->loop, &p->src);
@@ -333,14 +381,15 @@ static void pending_attach(struct pending *p, struct listener_grant *g)
 	free(extra);
 	if (!err) {
 		l->stats.attached++;
-		log_verbose("New client connected from %s as %s (p%d, c%d, k%u%s%s%s%s).",
+		log_verbose("New client connected from %s as %s (p%d, c%d, k%u%s%s%s%s%s).",
 			    p->peer, c->client_id,
 			    pending_log_protocol(c->proto_level),
 			    c->clean_session, c->keepalive,
 			    g->username ? ", u'" : "",
 			    g->username ? g->username : "",
 			    g->username ? "'" : "",
-			    p->tls ? ", kernel TLS" : "");
+			    p->tls ? ", kernel TLS" : "",
+			    p->websocket ? ", WebSocket" : "");
 	}
 	pending_auth_finish(p, g, err ? 0 : reply.conn_id);
 	if (err == -EUSERS) {
@@ -653,12 +702,12 @@ static const char *pending_closed(const struct pending *p)
 }
 
 /*
- * Read up to @n bytes of the packet awaited: returns the count, 0 when
+ * Read up to @n bytes from the connection: returns the count, 0 when
  * nothing is there yet (the socket is watched for what is needed), or -1
  * with *@reason when the connection must be dropped.
  */
-static ssize_t pending_read(struct pending *p, void *buf, size_t n,
-			    const char **reason)
+static ssize_t pending_read_bytes(struct pending *p, void *buf, size_t n,
+				  const char **reason)
 {
 	size_t got;
 	ssize_t rc;
@@ -691,6 +740,91 @@ static ssize_t pending_read(struct pending *p, void *buf, size_t n,
 		*reason = tls_conn_error(p->tls);
 		return -1;
 	}
+}
+
+static ssize_t pending_ws_read(void *ctx, void *buf, size_t n,
+			       const char **reason)
+{
+	return pending_read_bytes(ctx, buf, n, reason);
+}
+
+static bool pending_ws_pong(void *ctx, const uint8_t *data, size_t len)
+{
+	return pending_write_frame(ctx, KMQTT_WS_OP_PONG, data, len, "Pong");
+}
+
+/* Read up to @n bytes of the packet awaited, as pending_read_bytes(). */
+static ssize_t pending_read(struct pending *p, void *buf, size_t n,
+			    const char **reason)
+{
+	const struct ws_transport t = {
+		.read = pending_ws_read,
+		.pong = pending_ws_pong,
+		.ctx = p,
+	};
+
+	if (!p->websocket)
+		return pending_read_bytes(p, buf, n, reason);
+	return ws_read(&p->ws, &t, buf, n, reason);
+}
+
+/*
+ * Read the WebSocket opening handshake's request and answer it.  The
+ * client sends nothing more before the answer (RFC 6455 4.1), so reading
+ * all there is reads no frame.  True once it is answered 101.
+ */
+static bool pending_upgrade(struct pending *p)
+{
+	char answer[256];
+	struct ws_handshake hs;
+	const char *reason = NULL;
+	size_t end = 0, len;
+	ssize_t n;
+
+	while (!end) {
+		if (p->request_len == WS_REQUEST_MAX) {
+			hs = (struct ws_handshake){
+				.status = 431,
+				.reason = "WebSocket handshake request too long",
+			};
+			break;
+		}
+		n = pending_read_bytes(p, p->request + p->request_len,
+				       WS_REQUEST_MAX - p->request_len,
+				       &reason);
+		if (n == 0)
+			return false;
+		if (n < 0) {
+			pending_drop(p, reason);
+			return false;
+		}
+		p->request_len += (size_t)n;
+		end = ws_request_end(p->request, p->request_len);
+	}
+	if (end && end != p->request_len) {
+		pending_drop(p, "data before the WebSocket handshake's answer");
+		return false;
+	}
+	if (end)
+		ws_handshake(p->request, end, &hs);
+	len = ws_response(&hs, answer, sizeof(answer));
+	if (hs.status != 101) {
+		log_verbose("Refusing WebSocket handshake from %s: %s (HTTP %d).",
+			    p->peer, hs.reason, hs.status);
+		pending_write(p, (const uint8_t *)answer, len, "HTTP refusal");
+		pending_drop(p, hs.reason);
+		return false;
+	}
+	if (!pending_write(p, (const uint8_t *)answer, len,
+			   "WebSocket handshake")) {
+		pending_drop(p, "WebSocket handshake not answered");
+		return false;
+	}
+	log_verbose("WebSocket handshake with %s done.", p->peer);
+	p->upgraded = true;
+	free(p->request);
+	p->request = NULL;
+	return true;
 }
 
 /* Drive the TLS handshake; true once it is complete. */
@@ -771,6 +905,8 @@ static void pending_handle(struct loop_source *src, uint32_t events)
 	(void)events;	/* errors and hangups show up as read results */
 	if (p->handshaking && !pending_handshake(p))
 		return;
+	if (p->websocket && !p->upgraded && !pending_upgrade(p))
+		return;
 	if (!p->auth_method) {
 		if (pending_read_packet(p, &p->in, connect_read_step))
 			pending_complete(p);
@@ -804,11 +940,23 @@ static void listener_add_pending(struct listener *l, int fd,
 		}
 		p->handshaking = true;
 	}
+	if (l->settings.websockets) {
+		p->websocket = true;
+		p->request = malloc(WS_REQUEST_MAX);
+		if (!p->request) {
+			log_error("Out of memory for WebSocket with %s", p->peer);
+			tls_conn_free(p->tls);
+			close(fd);
+			free(p);
+			return;
+		}
+	}
 	err = loop_add(l->loop, &p->src, EPOLLIN);
 	if (err) {
 		log_error("Watching connection from %s: %s", p->peer,
 			  strerror(-err));
 		tls_conn_free(p->tls);
+		free(p->request);
 		close(fd);
 		free(p);
 		return;

@@ -43,6 +43,7 @@ struct listener_settings {
 	bool allow_zero_length_clientid;
 	char *auto_id_prefix;		/* what assigned client ids start with */
 	char *mount_point;		/* topic prefix, NULL: none */
+	bool websockets;		/* MQTT over WebSocket (protocol) */
 	uint64_t message_size_limit;	/* largest will payload, 0: no limit */
 	struct connect_limits limits;	/* what 5.0 clients get and are told */
 };

@@ -490,6 +490,18 @@ TEST_F(config, metrics_listener)
 	EXPECT_STREQ("", self->cfg.metrics.port);
 }
 
+/* Mosquitto's spelling: the listener above takes MQTT over WebSocket. */
+TEST_F(config, protocol_websockets)
+{
+	LOAD_OK("listener 1883\nprotocol mqtt\nlistener 8080\n"
+		"protocol websockets\nlistener 8081\nprotocol websockets\n"
+		"protocol mqtt\n");
+	EXPECT_FALSE(self->cfg.listeners[0].websockets);
+	EXPECT_TRUE(self->cfg.listeners[1].websockets);
+	EXPECT_FALSE(self->cfg.listeners[2].websockets);
+	LOAD_OK("protocol mqtt\n");
+}
+
 TEST_F(config, mount_point)
 {
 	char longest[KMQTT_MOUNT_POINT_MAX + 32];
@@ -888,10 +900,10 @@ TEST_F(config, bad_directives)
 /* Ignoring these would quietly change what clients get. */
 TEST_F(config, refused_directives)
 {
-	BAD("listener 8080\nprotocol websockets\n", 2,
-	    "protocol websockets is not supported: kmqtt serves MQTT over TCP (and TLS) only");
 	BAD("listener 8080\nprotocol http\n", 2,
-	    "protocol http is not supported: the only protocol is mqtt");
+	    "protocol http is not supported: the protocols are mqtt and websockets");
+	BAD("protocol websockets\nlistener 8080\n", 1,
+	    "protocol websockets must follow a listener line");
 	BAD("listener 1883\nmax_qos 1\n", 2,
 	    "max_qos 1 is not supported: kmqtt grants every QoS level");
 	BAD("upgrade_outgoing_qos true\n", 1,
@@ -983,7 +995,7 @@ static const struct mosquitto_directive mosquitto_directives[] = {
 	{ "listener 1883\nmount_point m/\n", SUPPORTED },
 	{ "port 1883\n", SUPPORTED },
 	{ "listener 1883\nprotocol mqtt\n", SUPPORTED },
-	{ "listener 1883\nprotocol websockets\n", REFUSED },
+	{ "listener 1883\nprotocol websockets\n", SUPPORTED },
 	{ "listener 1883\nsocket_domain ipv4\n", REFUSED },
 	{ "listener 1883\nuse_username_as_clientid true\n", REFUSED },
 	{ "listener 1883\nwebsockets_log_level 0\n", IGNORED },

@@ -8,7 +8,6 @@
 # of selftests/certs/mkcerts.sh in $KMQTT_TEST_CERTS.  Prints TAP.
 
 here=$(dirname "$(readlink -f "$0")")
-root=$(cd "$here/../.." && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/kmqttd.sh"
 
@@ -17,7 +16,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/kmqtt-tls.XXXXXX")
 trap 'kmqttd_stop; kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 log=$work/kmqttd.log
 py() { timeout 60 /usr/bin/python3 "$here/secure_client.py" "$@"; }
-kmqttctl=$root/tools/kmqttctl/kmqttctl
 
 # OpenSSL configuration capping a client at TLS 1.2: mosquitto's clients
 # treat --tls-version as a minimum.
@@ -106,12 +104,7 @@ ktls_in_show() {
 	mosquitto_sub -h localhost -p 1883 -u alice -P 'tls secret' \
 		-i plain-viewer -t view -W 60 >/dev/null &
 	pids+=($!)
-	for i in $(seq 100); do
-		"$kmqttctl" show --json >"$work/show.json" || { rc=1; break; }
-		grep -q tls-viewer "$work/show.json" &&
-			grep -q plain-viewer "$work/show.json" && break
-		sleep 0.2
-	done
+	kmqttd_show_until "$work/show.json" tls-viewer plain-viewer || rc=1
 	kill "${pids[@]}" 2>/dev/null
 	wait "${pids[@]}" 2>/dev/null
 	[ $rc = 0 ] || return 1

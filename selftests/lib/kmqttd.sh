@@ -46,6 +46,25 @@ kmqttd_start() {
 	return 1
 }
 
+# kmqttd_show_until FILE CLIENT_ID...: kmqttctl show --json into FILE until
+# the connection of every CLIENT_ID is in it, or fails after 30 s.
+kmqttd_show_until() {
+	local file=$1 root id missing
+	shift
+	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	for _ in $(seq 150); do
+		"$root/tools/kmqttctl/kmqttctl" show --json >"$file" || return 1
+		missing=
+		for id in "$@"; do
+			grep -q "\"$id\"" "$file" || missing=$id
+		done
+		[ -z "$missing" ] && return 0
+		sleep 0.2
+	done
+	echo "kmqttctl show never listed $missing"
+	return 1
+}
+
 # test_broker_start CONF LOG: the broker under test with CONF, kmqttd (as
 # kmqttd_start, one listener) or, with KMQTT_TEST_BROKER=mosquitto,
 # Debian's Mosquitto with the same file; its pid in kmqttd_pid either way,
