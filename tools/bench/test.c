@@ -4,7 +4,8 @@
  * bytes written out by hand from the 3.1.1 and 5.0 specs, malformed and
  * truncated 5.0 packets and random bytes (under ASan: every parser stays
  * in bounds), topic matching, the histogram's percentiles, sequence
- * tracking, and the scenario plans against a brute-force matcher.
+ * tracking, the scenario plans against a brute-force matcher, and the
+ * WebSocket handshake and frames (RFC 6455's examples, every split).
  * `make -C tools/bench test`.
  */
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "ws.h"
 
 static int tests, failures;
 
@@ -747,6 +749,295 @@ static bool plan_matches_brute_force(const struct plan *plan)
 	return true;
 }
 
+/* RFC 6455 1.3's example, a real 101 (Mosquitto 2.0.11), refusals. */
+static void test_ws_handshake(void)
+{
+	static const char mosquitto[] =
+		"HTTP/1.1 101 Switching Protocols\r\n"
+		"Upgrade: WebSocket\r\n"
+		"Connection: Upgrade\r\n"
+		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+		"Sec-WebSocket-Protocol: mqtt\r\n"
+		"\r\n"
+		"\x82\x04\x20\x02\x00\x00";
+	static const char *const refused[] = {
+		"HTTP/1.1 404 Not Found\r\n\r\n",
+		"HTTP/1.1 1010 Odd\r\n\r\n",
+		"HTTP/1.1 101 OK\r\nUpgrade: websocket\r\n"
+		"Connection: Upgrade\r\n"
+		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+		"HTTP/1.1 101 OK\r\nUpgrade: websocket\r\n"
+		"Connection: Upgrade\r\n"
+		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+		"Sec-WebSocket-Protocol: mqttv3.1\r\n\r\n",
+		"HTTP/1.1 101 OK\r\nUpgrade: websocket\r\n"
+		"Connection: Upgrade\r\n"
+		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo+\r\n"
+		"Sec-WebSocket-Protocol: mqtt\r\n\r\n",
+		"HTTP/1.1 101 OK\r\nUpgrade: h2c\r\n"
+		"Connection: Upgrade\r\n"
+		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+		"Sec-WebSocket-Protocol: mqtt\r\n\r\n",
+		"HTTP/1.1 101 OK\r\nUpgrade: websocket\r\n"
+		"Connection: Upgraded\r\n"
+		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+		"Sec-WebSocket-Protocol: mqtt\r\n\r\n",
+		"HTTP/1.1 101 OK\r\nUpgrade: websocket\r\n"
+		"Connection: Upgrade\r\n"
+		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+		"Sec-WebSocket-Protocol: mqtt\r\n"
+		"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+	};
+	static const char list[] =
+		"HTTP/1.1 101\r\nupgrade:websocket \r\n"
+		"connection: keep-alive,  Upgrade\r\n"
+		"sec-websocket-protocol:  mqtt\r\n"
+		"SEC-WEBSOCKET-ACCEPT: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+	static const char request[] =
+		"GET /mqtt HTTP/1.1\r\n"
+		"Host: [::1]:8080\r\n"
+		"Upgrade: websocket\r\n"
+		"Connection: Upgrade\r\n"
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		"Sec-WebSocket-Version: 13\r\n"
+		"Sec-WebSocket-Protocol: mqtt\r\n"
+		"\r\n";
+	const char *key = "dGhlIHNhbXBsZSBub25jZQ==", *why;
+	char text[WS_RESPONSE_MAX + 8], accept[WS_ACCEPT_LEN + 1];
+	size_t head = sizeof(mosquitto) - 1 - 6, i, n;
+	bool all = true;
+
+	ws_key((const uint8_t *)"the sample nonce", text);
+	ok(!strcmp(text, key), "WebSocket key: base64 of the nonce");
+	ws_accept(key, accept);
+	ok(!strcmp(accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+	   "Sec-WebSocket-Accept of RFC 6455's example key");
+	n = ws_put_request(text, sizeof(text), "::1", "8080", "/mqtt", key);
+	ok(n == strlen(request) && !strcmp(text, request),
+	   "opening GET, IPv6 host in brackets");
+	ok(!ws_put_request(text, n, "::1", "8080", "/mqtt", key),
+	   "GET that does not fit is 0");
+	ok(ws_parse_response((const uint8_t *)mosquitto, sizeof(mosquitto) - 1,
+			     key, &why) == (ssize_t)head,
+	   "Mosquitto's 101: its length, the frame after it left");
+	for (i = 0; i < head; i++)
+		all &= !ws_parse_response((const uint8_t *)mosquitto, i, key,
+					  &why);
+	ok(all, "101 cut anywhere: incomplete");
+	ok(ws_parse_response((const uint8_t *)list, strlen(list), key,
+			     &why) == (ssize_t)strlen(list),
+	   "101 with a Connection list, any case, odd spacing");
+	for (i = 0, all = true; i < sizeof(refused) / sizeof(*refused); i++)
+		all &= ws_parse_response((const uint8_t *)refused[i],
+					 strlen(refused[i]), key, &why) == -1;
+	ok(all, "no 101, no or wrong subprotocol, accept, Upgrade, "
+	   "Connection, an extension: refused");
+	memset(text, 'a', sizeof(text));
+	ok(ws_parse_response((const uint8_t *)text, sizeof(text), key,
+			     &why) == -1 &&
+	   !ws_parse_response((const uint8_t *)text, WS_RESPONSE_MAX - 1, key,
+			      &why),
+	   "response without an end: waits, then refused at its limit");
+}
+
+/*
+ * Feeds stream to ws_decode as client.c does: in the pieces that cuts
+ * (ascending offsets) make, undecoded bytes kept for the next piece, at
+ * most room bytes out per call.  The control opcodes seen go to ctls.
+ */
+static int ws_feed(const uint8_t *stream, size_t len, const size_t *cuts,
+		   size_t ncuts, size_t room, uint8_t *out, size_t *out_len,
+		   char *ctls)
+{
+	uint8_t *in = malloc(len + 1);
+	struct ws_rx s = { 0 };
+	size_t in_len = 0, from = 0, got, i;
+	struct ws_ctl ctl;
+	const char *why;
+	ssize_t n;
+	int err = 0;
+
+	*out_len = 0;
+	*ctls = 0;
+	for (i = 0; i <= ncuts && !err; i++) {
+		size_t to = i < ncuts ? cuts[i] : len;
+
+		memcpy(in + in_len, stream + from, to - from);
+		in_len += to - from;
+		from = to;
+		do {
+			n = ws_decode(&s, in, in_len, out + *out_len, room,
+				      &got, &ctl, &why);
+			if (n < 0) {
+				err = -1;
+				break;
+			}
+			*out_len += got;
+			memmove(in, in + n, in_len - n);
+			in_len -= n;
+			if (ctl.opcode)
+				sprintf(ctls + strlen(ctls), "%x", ctl.opcode);
+		} while (n > 0);
+	}
+	free(in);
+	return err ? -1 : in_len ? -2 : 0;
+}
+
+/* Server frames around want's bytes: 7- and 16-bit lengths, fragments. */
+static size_t ws_server_stream(uint8_t *st, size_t size, const uint8_t *want)
+{
+	static const uint8_t close[] = { 0x03, 0xe8, 'b', 'y', 'e' };
+	size_t n = 0;
+
+	n += ws_put_frame(st + n, size - n, WS_FIN | WS_BINARY, want, 7, NULL);
+	n += ws_put_frame(st + n, size - n, WS_FIN | WS_BINARY, want + 7, 0,
+			  NULL);
+	n += ws_put_frame(st + n, size - n, WS_BINARY, want + 7, 200, NULL);
+	n += ws_put_frame(st + n, size - n, WS_FIN | WS_PING,
+			  (const uint8_t *)"hi", 2, NULL);
+	n += ws_put_frame(st + n, size - n, WS_CONTINUATION, want + 207, 1,
+			  NULL);
+	n += ws_put_frame(st + n, size - n, WS_FIN | WS_CONTINUATION,
+			  want + 208, 92, NULL);
+	n += ws_put_frame(st + n, size - n, WS_FIN | WS_PONG, NULL, 0, NULL);
+	n += ws_put_frame(st + n, size - n, WS_FIN | WS_CLOSE, close,
+			  sizeof(close), NULL);
+	return n;
+}
+
+static void test_ws_frames(void)
+{
+	static const uint8_t mask[4] = { 0x37, 0xfa, 0x21, 0x3d };
+	/* RFC 6455 5.7: "Hello", unmasked and masked */
+	static const uint8_t hello[] = { 0x81, 0x05, 'H', 'e', 'l', 'l', 'o' };
+	static const uint8_t hello_masked[] = {
+		0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51,
+		0x58,
+	};
+	static const size_t sizes[] = { 0, 1, 125, 126, 65535, 65536, 70001 };
+	static const size_t headers[] = { 2, 2, 2, 4, 4, 10, 10 };
+	static const uint8_t bad[][10] = {
+		{ 0xc2, 0x00 },			/* RSV1 */
+		{ 0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 1 }, /* 2^63 + 1 */
+		{ 0x89, 0x7e, 0x00, 0x7e },	/* ping of 126 */
+		{ 0x09, 0x00 },			/* ping without FIN */
+	};
+	size_t big = 70001 + WS_HEADER_MAX, i, n;
+	uint8_t *frame = malloc(big), *payload = malloc(big), *back = malloc(big);
+	struct ws_frame f;
+	bool all = true;
+	uint64_t state = 1;
+	uint8_t m1[4], m2[4];
+
+	for (i = 0; i < big; i++)
+		payload[i] = rng();
+	n = ws_put_frame(frame, big, WS_FIN | WS_TEXT,
+			 (const uint8_t *)"Hello", 5, NULL);
+	ok(bytes_are(frame, n, hello, sizeof(hello)), "RFC 6455 5.7 unmasked");
+	n = ws_put_frame(frame, big, WS_FIN | WS_TEXT,
+			 (const uint8_t *)"Hello", 5, mask);
+	ok(bytes_are(frame, n, hello_masked, sizeof(hello_masked)),
+	   "RFC 6455 5.7 masked");
+	for (i = 0; i < sizeof(sizes) / sizeof(*sizes); i++) {
+		ssize_t h;
+
+		n = ws_put_frame(frame, big, WS_FIN | WS_BINARY, payload,
+				 sizes[i], mask);
+		h = ws_parse_header(frame, n, &f);
+		ws_mask_copy(back, frame + h, f.len, f.mask);
+		all &= n == headers[i] + 4 + sizes[i] &&
+		       h == (ssize_t)headers[i] + 4 && f.masked && f.fin &&
+		       f.opcode == WS_BINARY && f.len == sizes[i] &&
+		       !memcmp(f.mask, mask, 4) &&
+		       !memcmp(back, payload, sizes[i]) &&
+		       (sizes[i] < 8 || memcmp(frame + h, payload, 8));
+		while (h > 0)
+			all &= !ws_parse_header(frame, --h, &f);
+	}
+	ok(all, "masked round trips, 7-, 16- and 64-bit lengths, headers "
+	   "cut short incomplete");
+	ok(!ws_put_frame(frame, 65535 + 3, WS_BINARY, payload, 65535, NULL) &&
+	   ws_put_frame(frame, 65535 + 4, WS_BINARY, payload, 65535, NULL),
+	   "frame that does not fit is 0");
+	for (i = 0, all = true; i < sizeof(bad) / sizeof(*bad); i++)
+		all &= ws_parse_header(bad[i], sizeof(bad[i]), &f) == -1;
+	ok(all, "RSV bits, 2^63 lengths, long or fragmented control: refused");
+	ws_mask_next(&state, m1);
+	ws_mask_next(&state, m2);
+	ok(memcmp(m1, m2, 4) && state != 1, "a new mask per frame");
+	free(frame);
+	free(payload);
+	free(back);
+}
+
+static void test_ws_decode(void)
+{
+	static const uint8_t text[] = { 0x81, 0x01, 'x' };
+	static const uint8_t masked[] = { 0x82, 0x81, 1, 2, 3, 4, 'x' };
+	static const uint8_t lone_cont[] = { 0x80, 0x01, 'x' };
+	static const uint8_t nested[] = { 0x02, 0x01, 'x', 0x82, 0x01, 'y' };
+	static const uint8_t opcode_b[] = { 0x8b, 0x00 };
+	static const uint8_t opcode_3[] = { 0x83, 0x00 };
+	static const struct {
+		const uint8_t *bytes;
+		size_t len;
+	} bad[] = {
+		{ text, sizeof(text) }, { masked, sizeof(masked) },
+		{ lone_cont, sizeof(lone_cont) }, { nested, sizeof(nested) },
+		{ opcode_b, sizeof(opcode_b) }, { opcode_3, sizeof(opcode_3) },
+	};
+	size_t big = 70000 + 400, len, i, n, k, *cuts = malloc(big * sizeof(*cuts));
+	uint8_t *want = malloc(big), *stream = malloc(big + 64), *out = malloc(big);
+	bool all = true;
+	char ctls[16];
+
+	for (i = 0; i < big; i++)
+		want[i] = rng();
+	len = ws_server_stream(stream, big, want);
+	ok(!ws_feed(stream, len, NULL, 0, big, out, &n, ctls) && n == 300 &&
+	   !memcmp(out, want, n) && !strcmp(ctls, "9a8"),
+	   "server frames: MQTT bytes joined, ping, pong, close in order");
+	for (k = 0; k <= len; k++) {
+		all &= !ws_feed(stream, len, &k, 1, big, out, &n, ctls) &&
+		       n == 300 && !memcmp(out, want, n) &&
+		       !strcmp(ctls, "9a8");
+	}
+	ok(all, "the same split at every byte boundary");
+	for (i = 0; i < len; i++)
+		cuts[i] = i;
+	ok(!ws_feed(stream, len, cuts, len, 1, out, &n, ctls) && n == 300 &&
+	   !memcmp(out, want, n) && !strcmp(ctls, "9a8"),
+	   "the same a byte at a time, one byte of room at a time");
+	len = ws_put_frame(stream, big + 64, WS_FIN | WS_BINARY, want, 70000,
+			   NULL);
+	for (i = 0; i < len; i++)
+		cuts[i] = i;
+	ok(stream[1] == 127 &&
+	   !ws_feed(stream, len, cuts, len, big, out, &n, ctls) &&
+	   n == 70000 && !memcmp(out, want, n) && !*ctls,
+	   "64-bit length frame a byte at a time");
+	for (i = 0, all = true; i < sizeof(bad) / sizeof(*bad); i++)
+		all &= ws_feed(bad[i].bytes, bad[i].len, NULL, 0, big, out, &n,
+			       ctls) == -1;
+	ok(all, "text, masked, lone continuation, nested message, unknown "
+	   "opcodes: refused");
+	for (k = 0; k < 100000; k++) {
+		n = rng() % 32;
+		for (i = 0; i < n; i++) {
+			uint64_t r = rng();
+
+			/* opcodes and lengths that nearly make sense */
+			stream[i] = r & 0x100 ? (r & 0x8f) : r >> 16;
+		}
+		ws_feed(stream, n, NULL, 0, 16, out, &len, ctls);
+	}
+	ok(true, "random frames decoded in bounds");
+	free(cuts);
+	free(want);
+	free(stream);
+	free(out);
+}
+
 static void test_plans(void)
 {
 	struct plan_params pp = { .prefix = "bench" };
@@ -816,6 +1107,9 @@ int main(void)
 	test_hist();
 	test_track();
 	test_plans();
+	test_ws_handshake();
+	test_ws_frames();
+	test_ws_decode();
 	printf("1..%d\n", tests);
 	return failures ? 1 : 0;
 }
