@@ -20,6 +20,7 @@
 #include "hist.h"
 #include "mqtt.h"
 #include "plan.h"
+#include "ws.h"
 
 #define NSEC_PER_SEC		1000000000ull
 /* Room for this much of the stream each way per connection. */
@@ -71,6 +72,8 @@ struct options {
 	pid_t broker_pid;
 	bool limit;
 	bool quiet;
+	bool ws;		/* MQTT over WebSockets */
+	const char *ws_path;	/* the GET's path */
 };
 
 enum phase {
@@ -138,6 +141,7 @@ struct subscriber {
 enum client_state {
 	CLIENT_IDLE,
 	CLIENT_CONNECTING,	/* TCP handshake */
+	CLIENT_UPGRADE,		/* WebSocket opening handshake */
 	CLIENT_CONNACK,
 	CLIENT_SUBACK,
 	CLIENT_READY,
@@ -152,6 +156,18 @@ struct buf {
 	size_t cap;
 };
 
+/*
+ * A WebSocket connection's side of a client: the frames as they go on
+ * the wire, both ways, while tx and rx hold the MQTT bytes inside them.
+ */
+struct client_ws {
+	struct ws_rx state;
+	struct buf in;		/* read from the socket, not yet decoded */
+	struct buf out;		/* frames ready to write */
+	uint64_t rng;		/* the masks (ws_mask_next) */
+	char key[WS_KEY_LEN + 1];
+};
+
 struct client {
 	uint32_t idx;
 	int fd;
@@ -163,6 +179,7 @@ struct client {
 	uint16_t keepalive;	/* --keepalive, or the broker's (5.0) */
 	struct buf tx;
 	struct buf rx;
+	struct client_ws *ws;	/* NULL over plain TCP */
 	bool writable;		/* no EAGAIN since the last EPOLLOUT */
 	bool readable;		/* no EAGAIN since the last EPOLLIN */
 	bool rx_stalled;	/* stopped parsing: no room for acks */

@@ -2,8 +2,9 @@
 /*
  * One MQTT connection: non-blocking socket, bounded send and receive
  * buffers, the CONNECT/SUBSCRIBE handshake and the packets of a running
- * client, in MQTT 3.1.1 or 5.0 (c->level).  Everything here runs on the
- * client's worker thread.
+ * client, in MQTT 3.1.1 or 5.0 (c->level), over TCP or, with --ws, over
+ * WebSockets (ws.c: tx and rx keep the MQTT bytes, c->ws the frames).
+ * Everything here runs on the client's worker thread.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -54,6 +56,20 @@ static size_t client_buf_size(const struct bench *b, uint8_t level)
 	return frame * 4 > BUF_MIN ? frame * 4 : BUF_MIN;
 }
 
+/*
+ * in holds what rx would; out one frame of all that tx holds, beside a
+ * pong and a close.
+ */
+static int client_ws_init(struct client *c, size_t size)
+{
+	c->ws = calloc(1, sizeof(*c->ws));
+	if (!c->ws)
+		return -1;
+	return buf_alloc(&c->ws->in, size) ||
+	       buf_alloc(&c->ws->out, size + 3 * WS_HEADER_MAX +
+			 2 * WS_CONTROL_MAX) ? -1 : 0;
+}
+
 int client_init(struct client *c, struct bench *b, uint32_t idx,
 		uint8_t level)
 {
@@ -67,7 +83,7 @@ int client_init(struct client *c, struct bench *b, uint32_t idx,
 	snprintf(c->id, sizeof(c->id), "kb-%d-%u", (int)getpid(), idx);
 	if (buf_alloc(&c->tx, size) || buf_alloc(&c->rx, size))
 		return -1;
-	return 0;
+	return b->opt.ws ? client_ws_init(c, size) : 0;
 }
 
 void client_free(struct client *c)
@@ -76,6 +92,11 @@ void client_free(struct client *c)
 		close(c->fd);
 	free(c->tx.data);
 	free(c->rx.data);
+	if (c->ws) {
+		free(c->ws->in.data);
+		free(c->ws->out.data);
+		free(c->ws);
+	}
 }
 
 static void client_close(struct client *c, const char *why)
@@ -111,20 +132,59 @@ static int client_send(struct client *c, const void *data, size_t len)
 	return 0;
 }
 
-static void client_flush(struct client *c)
+/*
+ * A frame of len bytes (masked, 5.3) at the end of out; false if out has
+ * no room for it.
+ */
+static bool client_ws_put(struct client *c, uint8_t fin_opcode,
+			  const uint8_t *data, size_t len)
+{
+	struct buf *out = &c->ws->out;
+	uint8_t mask[4], *p = buf_reserve(out, len + WS_HEADER_MAX);
+
+	if (!p)
+		return false;
+	ws_mask_next(&c->ws->rng, mask);
+	buf_commit(out, ws_put_frame(p, len + WS_HEADER_MAX, fin_opcode, data,
+				     len, mask));
+	return true;
+}
+
+/*
+ * All that tx holds becomes one binary frame, once out has room for it:
+ * a frame per write batch, as the broker's are.  Nothing is framed before
+ * the 101 (RFC 6455 4.1: the client waits for the response).
+ */
+static void client_ws_wrap(struct client *c)
 {
 	struct buf *tx = &c->tx;
+
+	if (c->state == CLIENT_UPGRADE || tx->len == tx->head)
+		return;
+	if (client_ws_put(c, WS_FIN | WS_BINARY, tx->data + tx->head,
+			  tx->len - tx->head))
+		tx->head = tx->len = 0;
+}
+
+static void client_flush(struct client *c)
+{
+	struct buf *out = c->ws ? &c->ws->out : &c->tx;
 	ssize_t n;
 
-	while (c->writable && tx->len > tx->head) {
-		size_t want = tx->len - tx->head;
+	for (;;) {
+		size_t want;
 
-		n = write(c->fd, tx->data + tx->head, want);
+		if (c->ws)
+			client_ws_wrap(c);
+		if (!c->writable || out->len == out->head)
+			break;
+		want = out->len - out->head;
+		n = write(c->fd, out->data + out->head, want);
 		if (n > 0) {
 			/* A short write filled the socket: EPOLLOUT will say. */
 			if ((size_t)n < want)
 				c->writable = false;
-			tx->head += n;
+			out->head += n;
 			c->last_tx_ns = now_ns();
 		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			c->writable = false;
@@ -133,8 +193,8 @@ static void client_flush(struct client *c)
 			return;
 		}
 	}
-	if (tx->head == tx->len)
-		tx->head = tx->len = 0;
+	if (out->head == out->len)
+		out->head = out->len = 0;
 }
 
 /* Non-blocking connect; the worker's epoll reports when it is done. */
@@ -165,22 +225,56 @@ void client_connect(struct client *c)
 		bench_fail(b, "epoll_ctl: %s", strerror(errno));
 }
 
+static void client_send_connect(struct client *c)
+{
+	size_t n = mqtt_put_connect(c->tx.data, c->tx.cap, c->level, c->id,
+				    c->worker->bench->opt.keepalive);
+
+	buf_commit(&c->tx, n);
+	c->state = CLIENT_CONNACK;
+	c->last_tx_ns = now_ns();
+}
+
+/* The opening handshake's GET with a fresh key (RFC 6455 4.1). */
+static void client_ws_request(struct client *c)
+{
+	struct bench *b = c->worker->bench;
+	struct client_ws *ws = c->ws;
+	uint8_t seed[WS_NONCE_LEN + sizeof(ws->rng)];
+	size_t n;
+
+	if (getrandom(seed, sizeof(seed), 0) != sizeof(seed)) {
+		bench_fail(b, "getrandom: %s", strerror(errno));
+		return;
+	}
+	ws_key(seed, ws->key);
+	memcpy(&ws->rng, seed + WS_NONCE_LEN, sizeof(ws->rng));
+	ws->rng |= 1;	/* xorshift stays at 0 */
+	n = ws_put_request((char *)ws->out.data, ws->out.cap, b->opt.host,
+			   b->opt.port, b->opt.ws_path, ws->key);
+	if (!n) {
+		bench_fail(b, "WebSocket request: host name too long");
+		return;
+	}
+	buf_commit(&ws->out, n);
+	c->state = CLIENT_UPGRADE;
+	c->last_tx_ns = now_ns();
+}
+
 static void client_connected(struct client *c)
 {
 	struct bench *b = c->worker->bench;
 	int err = 0;
 	socklen_t len = sizeof(err);
-	size_t n;
 
 	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
 		bench_fail(b, "connect %s: %s", c->id, strerror(err));
 		return;
 	}
-	n = mqtt_put_connect(c->tx.data, c->tx.cap, c->level, c->id,
-			     b->opt.keepalive);
-	buf_commit(&c->tx, n);
-	c->state = CLIENT_CONNACK;
-	c->last_tx_ns = now_ns();
+	if (c->ws)
+		client_ws_request(c);
+	else
+		client_send_connect(c);
 }
 
 static void client_ready(struct client *c)
@@ -415,13 +509,95 @@ static void client_parse(struct client *c)
 		buf_reserve(rx, rx->cap - rx->len + rx->head);
 }
 
+/*
+ * The broker's control frames: a ping is answered (or, if out is full,
+ * left to a later one: 5.5.3 lets a pong answer only the latest ping), a
+ * close is echoed with its status code (5.5.1) and ends the connection.
+ */
+static void client_ws_control(struct client *c, const struct ws_ctl *ctl)
+{
+	char why[64];
+
+	if (ctl->opcode == WS_PING) {
+		client_ws_put(c, WS_FIN | WS_PONG, ctl->data, ctl->len);
+		return;
+	}
+	if (ctl->opcode != WS_CLOSE)
+		return;
+	client_ws_put(c, WS_FIN | WS_CLOSE, ctl->data,
+		      ctl->len < 2 ? 0 : 2);
+	client_flush(c);
+	/* 1005: no status code (7.4.1) */
+	snprintf(why, sizeof(why), "WebSocket close from the broker (%d)",
+		 ctl->len < 2 ? 1005 : ctl->data[0] << 8 | ctl->data[1]);
+	client_close(c, why);
+}
+
+/* The 101 ends the handshake; CONNECT goes in the first frame. */
+static ssize_t client_ws_upgraded(struct client *c)
+{
+	struct buf *in = &c->ws->in;
+	const char *why;
+	ssize_t n = ws_parse_response(in->data + in->head, in->len - in->head,
+				      c->ws->key, &why);
+
+	if (n < 0) {
+		client_close(c, why);
+	} else if (n > 0) {
+		in->head += n;
+		client_send_connect(c);
+	}
+	return n;
+}
+
+/*
+ * Moves the MQTT bytes of the frames in ws->in to rx, as far as rx has
+ * room, and answers a control frame.  Returns the bytes of in used, -1
+ * once the connection is closed.
+ */
+static ssize_t client_ws_unwrap(struct client *c)
+{
+	struct buf *in = &c->ws->in, *rx = &c->rx;
+	struct ws_ctl ctl;
+	const char *why;
+	size_t got;
+	ssize_t n;
+
+	if (c->state == CLIENT_UPGRADE)
+		return client_ws_upgraded(c);
+	buf_reserve(rx, rx->cap - rx->len + rx->head);
+	n = ws_decode(&c->ws->state, in->data + in->head, in->len - in->head,
+		      rx->data + rx->len, rx->cap - rx->len, &got, &ctl, &why);
+	if (n < 0) {
+		client_close(c, why);
+		return -1;
+	}
+	in->head += n;
+	rx->len += got;
+	if (in->head == in->len)
+		in->head = in->len = 0;
+	if (ctl.opcode)
+		client_ws_control(c, &ctl);
+	return c->state == CLIENT_CLOSED ? -1 : n;
+}
+
+/* Handles what was read: the packets, after the frames around them. */
+static void client_take(struct client *c)
+{
+	do {
+		client_parse(c);
+		if (!c->ws || c->rx_stalled || c->state == CLIENT_CLOSED)
+			return;
+	} while (client_ws_unwrap(c) > 0);
+}
+
 static void client_read(struct client *c)
 {
-	struct buf *rx = &c->rx;
+	struct buf *rx = c->ws ? &c->ws->in : &c->rx;
 	size_t want;
 	ssize_t n;
 
-	client_parse(c);
+	client_take(c);
 	while (c->readable && !c->rx_stalled && c->state != CLIENT_CLOSED) {
 		if (!buf_reserve(rx, 1)) {
 			client_close(c, "packet larger than the buffer");
@@ -438,7 +614,7 @@ static void client_read(struct client *c)
 			if ((size_t)n < want)
 				c->readable = false;
 			rx->len += n;
-			client_parse(c);
+			client_take(c);
 		} else if (n == 0) {
 			client_close(c, "closed by the broker");
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -492,17 +668,25 @@ void client_keepalive(struct client *c, uint64_t now)
 		client_pump(c);
 }
 
-/* DISCONNECT, best effort, then close. */
+/* DISCONNECT (then a WebSocket close, 1000), best effort, then close. */
 void client_disconnect(struct client *c)
 {
+	static const uint8_t normal[2] = { 1000 >> 8, 1000 & 0xff };
 	uint8_t pkt[2];
 
 	if (c->state == CLIENT_CLOSED || c->fd < 0)
 		return;
-	if (c->state != CLIENT_CONNECTING && c->state != CLIENT_IDLE) {
+	if (c->state != CLIENT_CONNECTING && c->state != CLIENT_IDLE &&
+	    c->state != CLIENT_UPGRADE) {
 		mqtt_put_empty(pkt, sizeof(pkt), MQTT_DISCONNECT);
-		if (!client_send(c, pkt, sizeof(pkt)))
+		if (!client_send(c, pkt, sizeof(pkt))) {
+			if (c->ws) {
+				client_ws_wrap(c);
+				client_ws_put(c, WS_FIN | WS_CLOSE, normal,
+					      sizeof(normal));
+			}
 			client_flush(c);
+		}
 	}
 	close(c->fd);
 	c->fd = -1;

@@ -59,6 +59,13 @@ static const char usage[] =
 "      --sub-protocol V   instead, the version of the clients that\n"
 "                         subscribe (all of pairwise's): e.g. 5.0\n"
 "                         subscribers fed by 3.1.1 publishers\n"
+"      --ws               MQTT over WebSockets (RFC 6455): every client\n"
+"                         opens with a GET asking for the mqtt\n"
+"                         subprotocol and checks the 101, then sends\n"
+"                         its packets in masked binary frames (one per\n"
+"                         write) and reads the broker's frames (pings\n"
+"                         answered, a close ends the connection)\n"
+"      --ws-path PATH     the GET's path (/mqtt)\n"
 "      --tls              TLS: not yet\n"
 "      --limit            no broker: kmqtt-bench listens itself (on --host,\n"
 "                         --port if given, else a free port), accepts the\n"
@@ -66,7 +73,7 @@ static const char usage[] =
 "                         frames, as a broker would send them, as fast as\n"
 "                         their sockets take them.  The rate the\n"
 "                         subscribers see is the most any broker could do\n"
-"                         here.  QoS 0, --duration only.\n"
+"                         here.  QoS 0, --duration only, plain TCP.\n"
 "\n"
 "Load:\n"
 "  -q, --qos 0|1|2        QoS of PUBLISH and SUBSCRIBE (0)\n"
@@ -147,6 +154,8 @@ enum long_only {
 	OPT_QUIET,
 	OPT_LIMIT,
 	OPT_TLS,
+	OPT_WS,
+	OPT_WS_PATH,
 	OPT_HELP,
 };
 
@@ -180,6 +189,8 @@ static const struct option long_options[] = {
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "limit", no_argument, NULL, OPT_LIMIT },
 	{ "tls", no_argument, NULL, OPT_TLS },
+	{ "ws", no_argument, NULL, OPT_WS },
+	{ "ws-path", required_argument, NULL, OPT_WS_PATH },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -281,6 +292,7 @@ static void options_defaults(struct options *o)
 		.setup_timeout = 120,
 		.keepalive = 60,
 		.prefix = "bench",
+		.ws_path = "/mqtt",
 	};
 }
 
@@ -373,6 +385,13 @@ static int option_other(struct options *o, int c, const char *arg)
 	case OPT_LIMIT:
 		o->limit = true;
 		return 0;
+	case OPT_WS:
+		o->ws = true;
+		return 0;
+	case OPT_WS_PATH:
+		/* An origin-form request target: no space, no line break. */
+		return *arg != '/' || strpbrk(arg, " \t\r\n") ||
+		       strlen(arg) > 1024 ? -1 : (o->ws_path = arg, 0);
 	case OPT_TLS:
 		fprintf(stderr, "kmqtt-bench: --tls: TLS: not yet\n");
 		return -1;
@@ -399,8 +418,9 @@ static int options_check(const struct options *o)
 		fprintf(stderr, "kmqtt-bench: pairwise needs --pairs 2 or more\n");
 		return -1;
 	}
-	if (o->limit && (o->qos || o->count)) {
-		fprintf(stderr, "kmqtt-bench: --limit is QoS 0 and --duration only\n");
+	if (o->limit && (o->qos || o->count || o->ws)) {
+		fprintf(stderr, "kmqtt-bench: --limit is QoS 0, --duration "
+			"only and plain TCP\n");
 		return -1;
 	}
 	return 0;

@@ -230,6 +230,7 @@ static size_t result_fields(const struct result *r, const struct bench *b,
 		F_STR("label", o->label ? o->label : ""),
 		F_STR("scenario", plan_scenario_name(o->scenario)),
 		F_STR("broker", broker_name(b, broker, broker_size)),
+		F_STR("transport", o->ws ? "websockets" : "tcp"),
 		F_U64("protocol", o->protocol),
 		F_U64("sub_protocol", o->sub_protocol),
 		F_U64("qos", o->qos),
@@ -394,11 +395,12 @@ static void print_text(const struct result *r, const struct bench *b)
 	if (o->sub_protocol != o->protocol)
 		snprintf(subs, sizeof(subs), " (subscribers %s)",
 			 level_name(o->sub_protocol));
-	printf("kmqtt-bench %s against %s: MQTT %s%s, QoS %d, %u-byte "
+	printf("kmqtt-bench %s against %s: MQTT %s%s%s, QoS %d, %u-byte "
 	       "payload, %u publishers, %u subscribers, %" PRIu64
 	       " deliveries per message from each\n",
 	       plan_scenario_name(o->scenario),
 	       broker_name(b, broker, sizeof(broker)), level_name(o->protocol),
+	       o->ws ? " over WebSockets" : "",
 	       subs, o->qos, o->payload, b->plan.npubs, b->plan.nsubs,
 	       plan_deliveries(&b->plan));
 	printf("setup      %u connections in %.2f s\n",
