@@ -70,6 +70,10 @@ int kmqtt_genl_attach(struct kmqtt_genl *g, const struct kmqtt_attach_req *req,
 		.bridge_topics_count = req->bridge_count,
 		.peer_bridge = req->peer_bridge,
 		.bridge_queue_qos0 = req->bridge_queue_qos0,
+		.websocket = req->websocket,
+		.ws_frame_left = req->ws_frame_left,
+		.ws_mask = req->ws_mask,
+		.ws_continued = req->ws_continued,
 	};
 	/* The library does not change the rules it sends. */
 	struct acl_rules acl = { .rule = (struct acl_rule *)req->acl,

@@ -81,6 +81,11 @@ struct kmqtt_attach_req {
 	 */
 	bool bridge_queue_qos0;
 	bool peer_bridge;		/* KMQTT_A_PEER_BRIDGE */
+	/* MQTT over WebSocket, as struct kmqtt_nl_attach has it. */
+	bool websocket;
+	uint64_t ws_frame_left;
+	uint32_t ws_mask;
+	bool ws_continued;
 };
 
 /*
