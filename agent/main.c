@@ -280,9 +280,17 @@ static bool reload(struct agent *a)
 		listeners_abort(&a->listeners);
 		goto fail;
 	}
+	/*
+	 * Before the limits: sys_interval 0 clears the $SYS topics with
+	 * empty retained messages, which the module refuses once the same
+	 * file's retain_available false is in force.
+	 */
+	sys_configure(&a->sys, next.sys_interval, loop_now_ms());
 	if (next.limits.mask && kmqtt_nl_set_limits(&a->nl, &next.limits)) {
 		log_error("%s: %s; keeping the current configuration.",
 			  a->opt.config_path, a->nl.error);
+		/* A tree just cleared is published again at once. */
+		sys_configure(&a->sys, a->cfg.sys_interval, loop_now_ms());
 		listeners_abort(&a->listeners);
 		metrics_abort(&a->metrics);
 		goto fail;
@@ -295,7 +303,6 @@ static bool reload(struct agent *a)
 			  a->opt.config_path, err);
 	/* While the bridges' current configuration is alive, to compare. */
 	bridges_reload(&a->bridges, &next, loop_now_ms());
-	sys_configure(&a->sys, next.sys_interval, loop_now_ms());
 	config_free(&a->cfg);
 	a->cfg = next;
 	apply_log_settings(a);

@@ -8,7 +8,8 @@
 #   every topic kmqtt claims arrives, retained, with a payload of its form
 #   (against Mosquitto: the same topics arrive from it, and the ones it
 #   has beyond them are printed); figures move with traffic; "#" gets
-#   none of them; sys_interval 0 on SIGHUP, and kmqttd's exit, clear them.
+#   none of them; sys_interval 0 on SIGHUP (retain_available false in the
+#   same file too), and kmqttd's exit, clear them.
 #
 # kmqttd needs kmqtt.ko: tools/vm/run -- selftests/interop/sys.sh, where it
 # runs in a network namespace of its own (a broker of its own in the
@@ -169,18 +170,44 @@ check_reload_off() {
 	[ ! -s "$work/off" ] || { cat "$work/off"; return 1; }
 }
 
+# kmqttd: SIGHUP with sys_interval 1 (and LIMIT lines), then the tree is
+# retained again, within 50 subscriptions of a second.
+reload_on() { # [LIMIT...]
+	local t
+	{
+		printf 'listener %s 127.0.0.1\nallow_anonymous true\nsys_interval 1\n' \
+			"$port"
+		printf '%s\n' "$@"
+	} >"$conf"
+	kill -HUP "$kmqttd_pid"
+	for t in $(seq 50); do
+		sub "$work/on" 1 '$SYS/broker/version'
+		[ ! -s "$work/on" ] || return 0
+	done
+	echo "not published again"
+	return 1
+}
+
+# kmqttd: one SIGHUP that sets retain_available false too still clears
+# them, before the module stops taking retained messages.
+check_reload_off_unretained() {
+	if [ "$broker" = mosquitto ]; then
+		echo "Mosquitto keeps its \$SYS topics retained when sys_interval becomes 0"
+		return 77
+	fi
+	reload_on 'retain_available true' || return 1
+	printf 'listener %s 127.0.0.1\nallow_anonymous true\nsys_interval 0\nretain_available false\n' \
+		"$port" >"$conf"
+	kill -HUP "$kmqttd_pid"
+	sleep 2
+	sub "$work/off" 2 '$SYS/broker/#'
+	[ ! -s "$work/off" ] || { cat "$work/off"; return 1; }
+}
+
 # On again, then kmqttd exits: a broker started after it shows nothing.
 check_exit_clears() {
-	local t
 	if [ "$broker" = kmqttd ]; then
-		printf 'listener %s 127.0.0.1\nallow_anonymous true\nsys_interval 1\n' \
-			"$port" >"$conf"
-		kill -HUP "$kmqttd_pid"
-		for t in $(seq 50); do
-			sub "$work/on" 1 '$SYS/broker/version'
-			[ ! -s "$work/on" ] || break
-		done
-		[ -s "$work/on" ] || { echo "not published again"; return 1; }
+		reload_on 'retain_available true' || return 1
 	fi
 	kmqttd_stop
 	start 0 || return 1
@@ -210,15 +237,15 @@ kmqttd | mosquitto) ;;
 	;;
 esac
 
-tap_plan 7
+tap_plan 8
 if [ "$broker" = kmqttd ] && [ ! -d /sys/module/kmqtt ]; then
-	for i in $(seq 7); do
+	for i in $(seq 8); do
 		tap_check "# SKIP kmqtt.ko not loaded" true
 	done
 	tap_done
 fi
 if ! start 1; then
-	for i in $(seq 7); do
+	for i in $(seq 8); do
 		tap_check "- the broker started" false
 	done
 	tap_done
@@ -229,5 +256,7 @@ check "payloads have Mosquitto's forms" check_values
 check "figures move with traffic" check_traffic
 check "\"#\" gets no \$SYS topic" check_hash
 check "sys_interval 0 on SIGHUP clears them" check_reload_off
+check "sys_interval 0 and retain_available false on one SIGHUP clear them" \
+	check_reload_off_unretained
 check "exit clears them" check_exit_clears
 tap_done
