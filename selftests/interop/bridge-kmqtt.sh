@@ -14,6 +14,7 @@ here=$(dirname "$(readlink -f "$0")")
 root=$(cd "$here/../.." && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/pidfile.sh"
+. "$here/../lib/logwait.sh"
 
 PLAN=8
 EDGE=kmqtt-bridge-edge
@@ -44,19 +45,12 @@ in_hub() { ip netns exec $HUB "$@"; }
 
 # start_kmqttd NAME NETNS: kmqttd with $work/NAME.conf, NAME.log, NAME.pid.
 start_kmqttd() {
-	local name=$1 ns=$2 log=$work/$1.log tries pid
+	local name=$1 ns=$2 log=$work/$1.log pid
 	: >"$log"
 	ip netns exec "$ns" "$kmqttd" -c "$work/$name.conf" -v >"$log" 2>&1 &
 	pid=$!
 	echo $pid >"$work/$name.pid"
-	for tries in $(seq 1000); do
-		grep -qF "kmqttd: listening on" "$log" && return 0
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.01
-	done
-	echo "kmqttd in $ns did not start:"
-	cat "$log"
-	return 1
+	log_wait "kmqttd in $ns" "$pid" "$log" "kmqttd: listening on"
 }
 
 setup() {
@@ -90,8 +84,7 @@ setup() {
 
 # The edge's bridge is up (kmqttctl show), within 10 s.
 link_up() {
-	local tries
-	for tries in $(seq 100); do
+	for _ in $(seq 100); do
 		in_edge "$kmqttctl" show >"$work/show" 2>&1
 		grep -A1 '^bridge: local.edge1$' "$work/show" |
 			grep -q 'state: up' && return 0
@@ -104,13 +97,13 @@ link_up() {
 # sub NETNS FILE ARGS...: a subscriber in NETNS (client id FILE's name),
 # in place on return: its subscription shows in kmqttctl show, within 10 s.
 sub() {
-	local ns=$1 out=$2 id tries
+	local ns=$1 out=$2 id
 	shift 2
 	id=sub-$(basename "$out")
 	ip netns exec "$ns" mosquitto_sub -h 127.0.0.1 -V mqttv311 -i "$id" \
 		-v "$@" >"$out" 2>&1 &
 	subs="$subs $!"
-	for tries in $(seq 100); do
+	for _ in $(seq 100); do
 		ip netns exec "$ns" "$kmqttctl" show |
 			grep -A12 "^session: $id\$" | grep -q '^  subscription: ' &&
 			return 0

@@ -24,6 +24,7 @@
 here=$(dirname "$(readlink -f "$0")")
 . "$here/../lib/tap.sh"
 . "$here/../lib/kmqttd.sh"
+. "$here/../lib/logwait.sh"
 
 MOSQUITTO=/usr/sbin/mosquitto
 broker=${KMQTT_TEST_BROKER:-kmqttd}
@@ -85,7 +86,7 @@ pub() { # PORT mosquitto_pub-ARGS...
 # remote_start NAME [PORT]: Debian's Mosquitto on PORT (kept from an
 # earlier start of NAME), persistence in $work/NAME/, log $work/NAME.log.
 remote_start() {
-	local name=$1 port=${2:-${rport[$1]}} dir=$work/$1 log=$work/$1.log i
+	local name=$1 port=${2:-${rport[$1]}} dir=$work/$1 log=$work/$1.log
 	mkdir -p "$dir"
 	rport[$name]=$port
 	cat >"$dir/mosquitto.conf" <<EOF
@@ -101,14 +102,9 @@ EOF
 	echo "$(date +%s): --- start ${rstarts[$name]} of remote $name" >>"$log"
 	$MOSQUITTO -c "$dir/mosquitto.conf" >>"$log" 2>&1 &
 	rpid[$name]=$!
-	for i in $(seq 3000); do
-		[ "$(grep -c " running$" "$log")" -ge "${rstarts[$name]}" ] &&
-			return 0
-		kill -0 "${rpid[$name]}" 2>/dev/null || break
-		sleep 0.01
-	done
-	echo "remote $name did not start on port $port"
-	return 1
+	# The log has a line of each start: this one is the last.
+	log_wait "remote $name on port $port" "${rpid[$name]}" "$log" \
+		" running$" "${rstarts[$name]}"
 }
 
 remote_stop() { # NAME [SIGNAL]
@@ -148,14 +144,14 @@ local_conf() { # FILE PORT [PRELUDE]
 # background printing '%t %q %r %p' to $work/NAME.sub.  Returns once it is
 # subscribed: it also subscribes to sync/NAME, published until it shows.
 sub_start() {
-	local name=$1 port=$2 out=$work/$1.sub i
+	local name=$1 port=$2 out=$work/$1.sub
 	shift 2
 	: >"$out"
 	mosquitto_sub -h 127.0.0.1 -p "$port" -V mqttv311 -t "sync/$name" \
 		-F '%t %q %r %p' "$@" >>"$out" 2>"$work/$name.err" &
 	spid[$name]=$!
 	echo "${spid[$name]}" >>"$work/sub.pids"
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		grep -q "^sync/$name " "$out" && return 0
 		kill -0 "${spid[$name]}" 2>/dev/null || break
 		pub "$port" -t "sync/$name" -m sync >/dev/null 2>&1

@@ -3,6 +3,8 @@
 # agent/kmqttd of this tree (or $KMQTTD), or Mosquitto when
 # KMQTT_TEST_BROKER=mosquitto (to check the tests on a host without kmqtt).
 
+. "$(dirname "${BASH_SOURCE[0]}")/logwait.sh"
+
 broker_pid=
 broker_log=
 
@@ -21,7 +23,7 @@ broker_stop() {
 # its listener) instead of listening on PORT with the defaults.  The
 # caller stops it with broker_stop (e.g. from an EXIT trap).
 broker_start() {
-	local port=$1 config=$2 ready tries root
+	local port=$1 config=$2 ready root
 	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 	broker_log=$(mktemp "${TMPDIR:-/tmp}/kmqtt-broker.XXXXXX")
 	case ${KMQTT_TEST_BROKER:-kmqttd} in
@@ -45,17 +47,8 @@ broker_start() {
 		;;
 	esac
 	broker_pid=$!
-	for tries in $(seq 1000); do
-		grep -qF "$ready" "$broker_log" && return 0
-		if ! kill -0 "$broker_pid" 2>/dev/null; then
-			echo "# broker exited before listening:"
-			sed 's/^/#   /' "$broker_log"
-			broker_pid=
-			return 1
-		fi
-		sleep 0.01
-	done
-	echo "# broker did not say it listens within 10 s:"
-	sed 's/^/#   /' "$broker_log"
+	log_wait broker "$broker_pid" "$broker_log" "$ready" && return 0
+	# One that exited is forgotten; one that timed out, broker_stop's.
+	[ $? = 2 ] || broker_pid=
 	return 1
 }

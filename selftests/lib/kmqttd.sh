@@ -3,6 +3,8 @@
 # the interop tests of TLS and access control (tls.sh, auth.sh), or the
 # broker under test (bridge.sh, sys.sh).
 
+. "$(dirname "${BASH_SOURCE[0]}")/logwait.sh"
+
 kmqttd_pid=
 kmqttd_log=
 
@@ -23,26 +25,20 @@ kmqttd_stop() {
 # listens on LISTENERS sockets, or fails and shows the log after SECONDS
 # (60).
 kmqttd_start() {
-	local conf=$1 listeners=$3 wait=${4:-60} root deadline
+	local conf=$1 listeners=$3 wait=${4:-60} root
 	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 	kmqttd_log=$2
 	"${KMQTTD:-$root/agent/kmqttd}" -c "$conf" >"$kmqttd_log" 2>&1 &
 	kmqttd_pid=$!
-	# Seconds, not turns: a turn takes longer than its sleep under TCG.
-	deadline=$((SECONDS + wait))
-	while [ $SECONDS -lt $deadline ]; do
-		[ "$(grep -c "kmqttd: listening on" "$kmqttd_log")" -ge "$listeners" ] &&
-			return 0
-		if ! kill -0 "$kmqttd_pid" 2>/dev/null; then
-			echo "# kmqttd exited before listening:"
-			sed 's/^/#   /' "$kmqttd_log"
-			kmqttd_pid=
-			return 1
-		fi
-		sleep 0.01
-	done
-	echo "# kmqttd did not listen on $listeners sockets within $wait s:"
-	sed 's/^/#   /' "$kmqttd_log"
+	kmqttd_started kmqttd "kmqttd: listening on" "$listeners" "$wait"
+}
+
+# kmqttd_started WHO PATTERN COUNT [SECONDS]: log_wait for the broker of
+# kmqttd_pid and kmqttd_log; one that exited is forgotten, one that
+# timed out is left for kmqttd_stop.
+kmqttd_started() {
+	log_wait "$1" "$kmqttd_pid" "$kmqttd_log" "$2" "$3" "$4" && return 0
+	[ $? = 2 ] || kmqttd_pid=
 	return 1
 }
 
@@ -75,17 +71,10 @@ test_broker_start() {
 		kmqttd_start "$conf" "$log" 1
 		return
 	fi
-	/usr/sbin/mosquitto -c "$conf" >"$log" 2>&1 &
+	kmqttd_log=$log
+	/usr/sbin/mosquitto -c "$conf" >"$kmqttd_log" 2>&1 &
 	kmqttd_pid=$!
-	for _ in $(seq 3000); do
-		grep -q " running$" "$log" && return 0
-		kill -0 "$kmqttd_pid" 2>/dev/null || break
-		sleep 0.01
-	done
-	echo "mosquitto did not start:"
-	sed 's/^/#   /' "$log"
-	kmqttd_pid=
-	return 1
+	kmqttd_started mosquitto " running$" 1
 }
 
 # kmqttd_own_netns NAME SCRIPT [ARG...]: with kmqtt.ko loaded, run SCRIPT
