@@ -18,7 +18,7 @@
 # make check-package
 #               those packages installed into a clean Debian 12 root, DKMS
 #               builds for 6.1 and 6.12, the packaged kmqttd served in the
-#               VM on both (needs the Debian mirror; not in make check)
+#               VM on both (needs the Debian mirror; make check runs it too)
 # make check-cluster
 #               a bridge to a two-node RabbitMQ cluster whose node fails
 #               mid-stream, in the test VM (slow, not in make check)
@@ -135,7 +135,6 @@ deb: agent tools
 
 check-package: deps
 	@$(MAKE) --no-print-directory all
-	@tools/deps.sh --package
 	@selftests/package/run
 
 SOAK_MINUTES ?= 30

@@ -34,15 +34,13 @@ packages=(
 	busybox-static kmod cpio xz-utils linux-source-6.1 mosquitto
 	mosquitto-clients python3-paho-mqtt nodejs npm clang libclang-rt-14-dev
 	iproute2 flex bison bc libelf-dev python3-yaml e2fsprogs groff-base
-	systemd prometheus curl
+	systemd prometheus curl debootstrap dpkg-dev
 )
 cluster_packages=(rabbitmq-server)
-package_packages=(debootstrap dpkg-dev)
 case ${1:-} in
 --cluster) packages+=("${cluster_packages[@]}") ;;
---package) packages+=("${package_packages[@]}") ;;
 '') ;;
-*) echo "usage: tools/deps.sh [--cluster|--package]" >&2; exit 2 ;;
+*) echo "usage: tools/deps.sh [--cluster]" >&2; exit 2 ;;
 esac
 
 # mosquitto and the kmod tools live in sbin, not in every user's PATH.
