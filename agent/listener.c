@@ -76,6 +76,7 @@ struct pending {
 	char *request;
 	size_t request_len;
 	struct kmqtt_ws_rx ws;
+	unsigned int ws_idle;		/* frames without data still allowed */
 };
 
 _Static_assert(CONNECT_CONNACK_PROPS_MAX + AUTH_PACKET_PROPS_MAX <=
@@ -765,7 +766,7 @@ static ssize_t pending_read(struct pending *p, void *buf, size_t n,
 
 	if (!p->websocket)
 		return pending_read_bytes(p, buf, n, reason);
-	return ws_read(&p->ws, &t, buf, n, reason);
+	return ws_read(&p->ws, &t, &p->ws_idle, buf, n, reason);
 }
 
 /*
@@ -781,7 +782,15 @@ static bool pending_upgrade(struct pending *p)
 	size_t end = 0, len;
 	ssize_t n;
 
+	if (!p->request)
+		p->request = malloc(WS_REQUEST_MAX);
+	if (!p->request) {
+		pending_drop(p, "out of memory");
+		return false;
+	}
 	while (!end) {
+		size_t searched = p->request_len;
+
 		if (p->request_len == WS_REQUEST_MAX) {
 			hs = (struct ws_handshake){
 				.status = 431,
@@ -799,7 +808,7 @@ static bool pending_upgrade(struct pending *p)
 			return false;
 		}
 		p->request_len += (size_t)n;
-		end = ws_request_end(p->request, p->request_len);
+		end = ws_request_end(p->request, p->request_len, searched);
 	}
 	if (end && end != p->request_len) {
 		pending_drop(p, "data before the WebSocket handshake's answer");
@@ -940,23 +949,14 @@ static void listener_add_pending(struct listener *l, int fd,
 		}
 		p->handshaking = true;
 	}
-	if (l->settings.websockets) {
-		p->websocket = true;
-		p->request = malloc(WS_REQUEST_MAX);
-		if (!p->request) {
-			log_error("Out of memory for WebSocket with %s", p->peer);
-			tls_conn_free(p->tls);
-			close(fd);
-			free(p);
-			return;
-		}
-	}
+	/* The request's buffer comes when it is read (pending_upgrade()). */
+	p->websocket = l->settings.websockets;
+	p->ws_idle = WS_IDLE_FRAMES_MAX;
 	err = loop_add(l->loop, &p->src, EPOLLIN);
 	if (err) {
 		log_error("Watching connection from %s: %s", p->peer,
 			  strerror(-err));
 		tls_conn_free(p->tls);
-		free(p->request);
 		close(fd);
 		free(p);
 		return;

@@ -112,9 +112,14 @@ TEST(request_end)
 	const char *req = REQ(UPGRADE KEY V13);
 	size_t len = strlen(req);
 
-	ASSERT_EQ(len, ws_request_end(req, len));
-	ASSERT_EQ(0, ws_request_end(req, len - 1));
-	ASSERT_EQ(4, ws_request_end("\r\n\r\nmore", 8));
+	size_t i;
+
+	ASSERT_EQ(len, ws_request_end(req, len, 0));
+	ASSERT_EQ(0, ws_request_end(req, len - 1, 0));
+	ASSERT_EQ(4, ws_request_end("\r\n\r\nmore", 8, 0));
+	/* Read in pieces: the blank line found across any cut. */
+	for (i = 0; i < len; i++)
+		ASSERT_EQ(len, ws_request_end(req, len, i));
 }
 
 /* A transport of fixed bytes, read @chunk at a time, and the pongs sent. */
@@ -169,6 +174,7 @@ TEST(reads_stop_where_asked_and_pings_are_answered)
 		struct fake f = { .wire = wire, .len = sizeof(wire),
 				  .chunk = chunk, .pong_len = -1 };
 		struct ws_transport t = { fake_read, fake_pong, &f };
+		unsigned int idle = WS_IDLE_FRAMES_MAX;
 		struct kmqtt_ws_rx r = { 0 };
 		const char *reason = NULL;
 		uint8_t out[8];
@@ -177,7 +183,8 @@ TEST(reads_stop_where_asked_and_pings_are_answered)
 
 		/* Two bytes asked for: the reader stops inside the frame. */
 		while (have < 2) {
-			got = ws_read(&r, &t, out + have, 2 - have, &reason);
+			got = ws_read(&r, &t, &idle, out + have, 2 - have,
+				      &reason);
 			ASSERT_GT(got, 0);
 			have += (size_t)got;
 		}
@@ -189,7 +196,8 @@ TEST(reads_stop_where_asked_and_pings_are_answered)
 		ASSERT_EQ(0x03040102, kmqtt_ws_mask_get(&r));
 		ASSERT_TRUE(r.continued);
 		while (have < 6) {
-			got = ws_read(&r, &t, out + have, 6 - have, &reason);
+			got = ws_read(&r, &t, &idle, out + have, 6 - have,
+				      &reason);
 			ASSERT_GT(got, 0);
 			have += (size_t)got;
 		}
@@ -203,13 +211,27 @@ static const char *read_error(const uint8_t *wire, size_t len)
 {
 	struct fake f = { .wire = wire, .len = len, .chunk = len };
 	struct ws_transport t = { fake_read, fake_pong, &f };
+	unsigned int idle = WS_IDLE_FRAMES_MAX;
 	struct kmqtt_ws_rx r = { 0 };
 	const char *reason = NULL;
 	uint8_t out[8];
 
-	if (ws_read(&r, &t, out, sizeof(out), &reason) >= 0)
+	if (ws_read(&r, &t, &idle, out, sizeof(out), &reason) >= 0)
 		return NULL;
 	return reason;
+}
+
+/* A client may not keep the agent reading frames without data. */
+TEST(frames_without_data_bounded)
+{
+	static const uint8_t empty[] = { 0x82, 0x80, 1, 2, 3, 4 };
+	uint8_t wire[sizeof(empty) * (WS_IDLE_FRAMES_MAX + 1)];
+	size_t i;
+
+	for (i = 0; i <= WS_IDLE_FRAMES_MAX; i++)
+		memcpy(wire + i * sizeof(empty), empty, sizeof(empty));
+	ASSERT_STREQ("too many WebSocket frames without data",
+		     read_error(wire, sizeof(wire)));
 }
 
 TEST(bad_frames_drop)

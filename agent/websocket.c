@@ -19,9 +19,11 @@
 /* RFC 6455 1.3: what the key is hashed with. */
 static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-size_t ws_request_end(const char *buf, size_t len)
+size_t ws_request_end(const char *buf, size_t len, size_t searched)
 {
-	const char *end = memmem(buf, len, "\r\n\r\n", 4);
+	/* The blank line may have begun in the last 3 bytes searched. */
+	size_t from = searched > 3 ? searched - 3 : 0;
+	const char *end = memmem(buf + from, len - from, "\r\n\r\n", 4);
 
 	return end ? (size_t)(end - buf) + 4 : 0;
 }
@@ -222,13 +224,18 @@ static const char *ws_control(struct kmqtt_ws_rx *r,
 }
 
 ssize_t ws_read(struct kmqtt_ws_rx *r, const struct ws_transport *t,
-		void *buf, size_t n, const char **reason)
+		unsigned int *idle, void *buf, size_t n, const char **reason)
 {
 	ssize_t got;
 	size_t want;
 
 	for (;;) {
 		if (!r->in_frame) {
+			/* Frames without data are few (WS_IDLE_FRAMES_MAX). */
+			if (!*idle) {
+				*reason = "too many WebSocket frames without data";
+				return -1;
+			}
 			got = t->read(t->ctx, r->hdr + r->hdr_len,
 				      kmqtt_ws_hdr_missing(r), reason);
 			if (got <= 0)
@@ -242,6 +249,7 @@ ssize_t ws_read(struct kmqtt_ws_rx *r, const struct ws_transport *t,
 		} else if (kmqtt_ws_data(r)) {
 			if (!r->left) {
 				r->in_frame = false;
+				(*idle)--;
 				continue;
 			}
 			want = r->left < n ? (size_t)r->left : n;
@@ -264,6 +272,7 @@ ssize_t ws_read(struct kmqtt_ws_rx *r, const struct ws_transport *t,
 			r->control_len += (uint8_t)got;
 			if (r->left)
 				continue;
+			(*idle)--;
 			*reason = ws_control(r, t);
 			if (*reason)
 				return -1;

@@ -19,6 +19,12 @@ struct kmqtt_ws_rx;	/* kmod/ws_frame.h */
 
 /* The opening handshake's request, at most. */
 #define WS_REQUEST_MAX		8192
+/*
+ * Frames without data (pings, empty frames) a client may send while the
+ * agent reads its CONNECT and AUTH: each costs a read or two and no data,
+ * so without a bound a client could keep the agent's one thread busy.
+ */
+#define WS_IDLE_FRAMES_MAX	32
 
 /* The subprotocols MQTT registers (MQTT 3.1.1 6.0, 5.0 6.0). */
 enum ws_subprotocol {
@@ -42,10 +48,11 @@ struct ws_handshake {
 void ws_handshake(const char *req, size_t len, struct ws_handshake *hs);
 
 /*
- * Where the head of a request ends in the @len bytes at @buf: the bytes
- * up to and with its blank line, or 0 while it is not complete.
+ * Where the head of a request ends in the @len bytes at @buf, of which
+ * the first @searched had no end: the bytes up to and with its blank
+ * line, or 0 while it is not complete.
  */
-size_t ws_request_end(const char *buf, size_t len);
+size_t ws_request_end(const char *buf, size_t len, size_t searched);
 
 /* The response to @hs (101 or the refusal) into @buf; its length. */
 size_t ws_response(const struct ws_handshake *hs, char *buf, size_t cap);
@@ -67,9 +74,10 @@ struct ws_transport {
 /*
  * Read up to @n payload bytes of the client's data frames into @buf,
  * no byte past them: headers and control frames are taken on the way,
- * a ping answered.  Returns as read() does.
+ * a ping answered, each frame without data counted down from *@idle
+ * (WS_IDLE_FRAMES_MAX at first).  Returns as read() does.
  */
 ssize_t ws_read(struct kmqtt_ws_rx *r, const struct ws_transport *t,
-		void *buf, size_t n, const char **reason);
+		unsigned int *idle, void *buf, size_t n, const char **reason);
 
 #endif /* KMQTTD_WEBSOCKET_H */

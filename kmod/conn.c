@@ -135,6 +135,8 @@ static void kmqtt_conn_free_rcu(struct rcu_head *rcu)
 	kfree(conn->mount);
 	kmqtt_bridge_free(conn->bridge);
 	kfree(conn->auth_method);
+	/* Dumps test it for GET_CONN's websocket. */
+	kmqtt_ws_free(conn);
 	kmem_cache_free(kmqtt_conn_cache, conn);
 }
 
@@ -142,7 +144,6 @@ static void kmqtt_conn_free(struct kmqtt_conn *conn)
 {
 	kmqtt_send_purge(conn);
 	kmqtt_receive_free(conn);
-	kmqtt_ws_free(conn);
 	kmqtt_alias_free(conn);
 	kmqtt_fanout_free(conn->broker, &conn->fanout);
 	kmqtt_subscribe_free(conn);

@@ -136,7 +136,7 @@ struct kmqtt_conn {
 	struct kmqtt_bridge *bridge;
 	/* A client that is another broker's bridge: no local on its filters. */
 	bool peer_bridge;
-	/* MQTT over WebSocket (websocket.h); NULL: over TCP. */
+	/* MQTT over WebSocket (websocket.h); NULL: over TCP.  Freed like @mount. */
 	struct kmqtt_ws *ws;
 
 	bool ready;			/* attach done: work may run */

@@ -194,19 +194,13 @@ int kmqtt_receive_preload(struct kmqtt_conn *conn, const u8 *bytes, u32 len)
 
 /*
  * Take @len bytes read into the buffer after what it holds: over
- * WebSocket, their frames' payload.  -ESHUTDOWN: the client closed.
+ * WebSocket, their frames' payload.
  */
-static int kmqtt_receive_bytes(struct kmqtt_conn *conn, u32 len)
+static void kmqtt_receive_bytes(struct kmqtt_conn *conn, u32 len)
 {
-	int ret = len;
-
-	if (conn->ws) {
-		ret = kmqtt_ws_receive(conn, conn->rx_buf + conn->rx_len, len);
-		if (ret < 0)
-			return ret;
-	}
-	conn->rx_len += ret;
-	return 0;
+	if (conn->ws)
+		len = kmqtt_ws_receive(conn, conn->rx_buf + conn->rx_len, len);
+	conn->rx_len += len;
 }
 
 static int kmqtt_receive_read(struct kmqtt_conn *conn)
@@ -258,10 +252,8 @@ void kmqtt_receive_work(struct work_struct *work)
 	}
 
 	if (conn->rx_raw) {
-		ret = kmqtt_receive_bytes(conn, conn->rx_raw);
+		kmqtt_receive_bytes(conn, conn->rx_raw);
 		conn->rx_raw = 0;
-		if (ret)
-			goto out;
 	}
 	for (;;) {
 		/*
@@ -278,6 +270,10 @@ void kmqtt_receive_work(struct work_struct *work)
 			return;
 		}
 		if (ret || kmqtt_conn_closing(conn))
+			break;
+		/* Its packets before a Close or a bad frame are handled. */
+		ret = conn->ws ? conn->ws->stop : 0;
+		if (ret)
 			break;
 		if (!budget--) {
 			queue_work(kmqtt_wq, work);
@@ -296,11 +292,8 @@ void kmqtt_receive_work(struct work_struct *work)
 			return;
 		}
 		kmqtt_counter_add(&conn->counters.bytes_in, ret);
-		ret = kmqtt_receive_bytes(conn, ret);
-		if (ret)
-			break;
+		kmqtt_receive_bytes(conn, ret);
 	}
-out:
 	if (ret == -ESHUTDOWN) {
 		kmqtt_conn_close(conn, KMQTT_CLOSE_PEER);
 		return;

@@ -699,9 +699,11 @@ void kmqtt_send_goodbye(struct kmqtt_conn *conn, u8 reason)
 		p += kmqtt_codec_put_disconnect5(p, reason);
 	}
 	if (conn->ws) {
+		u16 code = kmqtt_ws_close_code(conn);
+
 		p += kmqtt_ws_put_hdr(p, KMQTT_WS_OP_CLOSE, 2);
-		*p++ = kmqtt_ws_close_code(conn) >> 8;
-		*p++ = kmqtt_ws_close_code(conn) & 0xff;
+		*p++ = code >> 8;
+		*p++ = code & 0xff;
 	}
 	vec.iov_len = p - buf;
 	if (vec.iov_len)
@@ -718,12 +720,12 @@ int kmqtt_send_ws_control(struct kmqtt_conn *conn, u8 opcode,
 	ent->ws_frame = true;
 	ent->hdr_len = kmqtt_ws_put_hdr(ent->hdr, opcode, len);
 	if (len) {
-		ent->body = kvmalloc(len, GFP_KERNEL | __GFP_NOWARN);
+		/* Freed by kvfree(), as every control body. */
+		ent->body = kmemdup(data, len, GFP_KERNEL | __GFP_NOWARN);
 		if (!ent->body) {
 			kmqtt_send_free_control(conn->broker, ent);
 			return -ENOMEM;
 		}
-		memcpy(ent->body, data, len);
 		ent->body_len = len;
 	}
 	return kmqtt_send_control(conn, ent);

@@ -44,7 +44,6 @@ int kmqtt_ws_init(struct kmqtt_conn *conn,
 void kmqtt_ws_free(struct kmqtt_conn *conn)
 {
 	kfree(conn->ws);
-	conn->ws = NULL;
 }
 
 u16 kmqtt_ws_close_code(const struct kmqtt_conn *conn)
@@ -66,62 +65,30 @@ u16 kmqtt_ws_close_code(const struct kmqtt_conn *conn)
 	}
 }
 
-/* The frame is complete: a control frame is acted on. */
-static int kmqtt_ws_frame_end(struct kmqtt_conn *conn)
+u32 kmqtt_ws_receive(struct kmqtt_conn *conn, u8 *buf, u32 len)
 {
-	struct kmqtt_ws_rx *rx = &conn->ws->rx;
-
-	rx->in_frame = false;
-	switch (rx->opcode) {
-	case KMQTT_WS_OP_PING:
-		return kmqtt_send_ws_control(conn, KMQTT_WS_OP_PONG,
-					     rx->control, rx->control_len);
-	case KMQTT_WS_OP_CLOSE:
-		return -ESHUTDOWN;
-	}
-	return 0;
-}
-
-int kmqtt_ws_receive(struct kmqtt_conn *conn, u8 *buf, u32 len)
-{
-	struct kmqtt_ws_rx *rx = &conn->ws->rx;
+	struct kmqtt_ws *ws = conn->ws;
 	u32 in = 0, out = 0;
 	const char *why;
-	int ret;
 
-	while (in < len) {
-		u32 n;
-
-		if (!rx->in_frame) {
-			/* The header's bytes, as far as they have come. */
-			n = min_t(u32, kmqtt_ws_hdr_missing(rx), len - in);
-			memcpy(rx->hdr + rx->hdr_len, buf + in, n);
-			rx->hdr_len += n;
-			in += n;
-			if (kmqtt_ws_hdr_missing(rx))
-				continue;
-			why = kmqtt_ws_frame_start(rx);
-			if (why)
-				return kmqtt_conn_violation(conn,
-							    MQTT_RC_MALFORMED_PACKET,
-							    why);
-		} else {
-			n = min_t(u64, rx->left, len - in);
-			if (kmqtt_ws_data(rx)) {
-				kmqtt_ws_unmask(rx, buf + out, buf + in, n);
-				out += n;
-			} else {
-				kmqtt_ws_unmask(rx,
-						rx->control + rx->control_len,
-						buf + in, n);
-				rx->control_len += n;
-			}
-			in += n;
-		}
-		if (!rx->left) {
-			ret = kmqtt_ws_frame_end(conn);
-			if (ret)
-				return ret;
+	while (!ws->stop) {
+		switch (kmqtt_ws_unframe(&ws->rx, buf, len, &in, &out, &why)) {
+		case KMQTT_WS_USED_UP:
+			return out;
+		case KMQTT_WS_BAD:
+			ws->stop = kmqtt_conn_violation(conn,
+							MQTT_RC_MALFORMED_PACKET,
+							why);
+			break;
+		case KMQTT_WS_CONTROL:
+			if (ws->rx.opcode == KMQTT_WS_OP_PING)
+				ws->stop = kmqtt_send_ws_control(conn,
+								 KMQTT_WS_OP_PONG,
+								 ws->rx.control,
+								 ws->rx.control_len);
+			else if (ws->rx.opcode == KMQTT_WS_OP_CLOSE)
+				ws->stop = -ESHUTDOWN;
+			break;
 		}
 	}
 	return out;

@@ -34,6 +34,12 @@ struct kmqtt_ws_tx {
 
 struct kmqtt_ws {
 	struct kmqtt_ws_rx rx;	/* rx_work only */
+	/*
+	 * rx_work only: why reading ended, once the packets before it are
+	 * handled: -ESHUTDOWN, the client's Close; a violation's or a
+	 * pong's error.  0: it goes on.
+	 */
+	int stop;
 	struct kmqtt_ws_tx tx;
 };
 
@@ -45,10 +51,10 @@ void kmqtt_ws_free(struct kmqtt_conn *conn);
 /*
  * Take @len bytes the client sent, at @buf: its frames' payload goes to
  * the front of @buf, unmasked, and a ping is answered.  Returns the MQTT
- * bytes now at @buf, -ESHUTDOWN when the client closed the WebSocket, or
- * the error of a violation (kmqtt_conn_violation()).
+ * bytes now at @buf, those before a Close or a bad frame too, which
+ * set conn->ws->stop and end the reading.
  */
-int kmqtt_ws_receive(struct kmqtt_conn *conn, u8 *buf, u32 len);
+u32 kmqtt_ws_receive(struct kmqtt_conn *conn, u8 *buf, u32 len);
 
 /*
  * Frame what @vec is about to send: *@n iovecs from vec[1] on, *@len

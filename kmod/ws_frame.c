@@ -113,6 +113,48 @@ void kmqtt_ws_unmask(struct kmqtt_ws_rx *rx, u8 *out, const u8 *in, u32 len)
 	rx->left -= len;
 }
 
+enum kmqtt_ws_unframed kmqtt_ws_unframe(struct kmqtt_ws_rx *rx, u8 *buf,
+					u32 len, u32 *in, u32 *out,
+					const char **why)
+{
+	while (*in < len) {
+		u32 n = len - *in;
+
+		if (!rx->in_frame) {
+			/* The header's bytes, as far as they have come. */
+			if (n > kmqtt_ws_hdr_missing(rx))
+				n = kmqtt_ws_hdr_missing(rx);
+			memcpy(rx->hdr + rx->hdr_len, buf + *in, n);
+			rx->hdr_len += n;
+			*in += n;
+			if (kmqtt_ws_hdr_missing(rx))
+				continue;
+			*why = kmqtt_ws_frame_start(rx);
+			if (*why)
+				return KMQTT_WS_BAD;
+		} else {
+			if (n > rx->left)
+				n = rx->left;
+			if (kmqtt_ws_data(rx)) {
+				kmqtt_ws_unmask(rx, buf + *out, buf + *in, n);
+				*out += n;
+			} else {
+				kmqtt_ws_unmask(rx,
+						rx->control + rx->control_len,
+						buf + *in, n);
+				rx->control_len += n;
+			}
+			*in += n;
+		}
+		if (rx->left)
+			continue;
+		rx->in_frame = false;
+		if (!kmqtt_ws_data(rx))
+			return KMQTT_WS_CONTROL;
+	}
+	return KMQTT_WS_USED_UP;
+}
+
 u32 kmqtt_ws_mask_get(const struct kmqtt_ws_rx *rx)
 {
 	return kmqtt_ws_get_be(rx->mask, 4);

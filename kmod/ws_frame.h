@@ -59,6 +59,23 @@ static inline bool kmqtt_ws_data(const struct kmqtt_ws_rx *rx)
  */
 void kmqtt_ws_unmask(struct kmqtt_ws_rx *rx, u8 *out, const u8 *in, u32 len);
 
+/* What kmqtt_ws_unframe() stopped at. */
+enum kmqtt_ws_unframed {
+	KMQTT_WS_USED_UP,	/* the end of the bytes given */
+	KMQTT_WS_CONTROL,	/* a control frame, whole in rx->control */
+	KMQTT_WS_BAD,		/* a frame the client may not send */
+};
+
+/*
+ * Unframe the @len bytes at @buf from *@in on, in place: data frames'
+ * payload goes to @buf + *@out, unmasked (*@out <= *@in, always).  Stops
+ * after each control frame, so that the caller answers it, and at a bad
+ * frame, *@why saying why.
+ */
+enum kmqtt_ws_unframed kmqtt_ws_unframe(struct kmqtt_ws_rx *rx, u8 *buf,
+					u32 len, u32 *in, u32 *out,
+					const char **why);
+
 /* The key as ATTACH hands it: big-endian, turned to the next byte. */
 u32 kmqtt_ws_mask_get(const struct kmqtt_ws_rx *rx);
 void kmqtt_ws_mask_set(struct kmqtt_ws_rx *rx, u32 mask);

@@ -49,6 +49,9 @@ FIXTURE_SETUP(websocket)
 	ASSERT_EQ(0, direct_open(&self->direct));
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, self->enc));
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, self->dec));
+	/* Room for all a test reads before it parses it (root: FORCE). */
+	ASSERT_EQ(0, setsockopt(self->dec[1], SOL_SOCKET, SO_SNDBUFFORCE,
+				&(int){ 8 << 20 }, sizeof(int)));
 	ASSERT_EQ(0, fcntl(self->enc[0], F_SETFL, O_NONBLOCK));
 	self->client = loopback_connect(self->direct.port,
 					MQTT_TEST_TIMEOUT_MS);
@@ -188,9 +191,10 @@ static int pump_all(FIXTURE_DATA(websocket) *self, int quiet_ms)
  * one frame; read the frame's header and CONNECT, no further, and hand
  * the socket over with the rest of the frame left.
  */
-static int attach_mid_frame(FIXTURE_DATA(websocket) *self,
-			    const char *client_id, const uint8_t *more,
-			    size_t more_len, uint64_t *conn_id)
+static int attach_will_mid_frame(FIXTURE_DATA(websocket) *self,
+				 const char *client_id, const char *will_topic,
+				 const uint8_t *more, size_t more_len,
+				 uint64_t *conn_id)
 {
 	struct mqtt_connect_opts opts = { .client_id = client_id,
 					  .clean_session = true };
@@ -201,6 +205,8 @@ static int attach_mid_frame(FIXTURE_DATA(websocket) *self,
 		.client_id = client_id,
 		.proto_level = MQTT_PROTO_V311,
 		.clean_session = true,
+		.will_topic = will_topic,
+		.will_payload = "gone",
 		.websocket = true,
 	};
 	size_t connect_len, len, hdr;
@@ -226,6 +232,14 @@ static int attach_mid_frame(FIXTURE_DATA(websocket) *self,
 		      (uint32_t)key[(connect_len + 2) & 3] << 8 |
 		      key[(connect_len + 3) & 3];
 	return kmqtt_genl_attach(&self->genl, &req, conn_id);
+}
+
+static int attach_mid_frame(FIXTURE_DATA(websocket) *self,
+			    const char *client_id, const uint8_t *more,
+			    size_t more_len, uint64_t *conn_id)
+{
+	return attach_will_mid_frame(self, client_id, NULL, more, more_len,
+				     conn_id);
 }
 
 static int send_packet_frame(FIXTURE_DATA(websocket) *self)
@@ -284,6 +298,41 @@ TEST_F(websocket, ping_answered_close_echoed)
 	ASSERT_EQ(2, self->control_len);
 	ASSERT_EQ(0, memcmp("\x03\xe8", self->control_data, 2));
 	ASSERT_EQ(0, mqtt_wait_closed(self->client, MQTT_TEST_TIMEOUT_MS));
+}
+
+/*
+ * MQTT.js's end(): PUBLISH, DISCONNECT and Close, read at once.  The
+ * packets before the Close are handled: the message is delivered, and
+ * the DISCONNECT discards the will (MQTT-3.1.2-10).
+ */
+TEST_F(websocket, packets_before_close_handled)
+{
+	const struct mqtt_pub_opts qos0 = { 0 };
+	uint8_t wire[512], data[256], key[4] = { 1, 2, 3, 4 };
+	const char *filter = "ws/bye/#";
+	size_t len = 0, n;
+	uint64_t id;
+	int sub;
+
+	sub = direct_client(&self->direct, &self->genl, "ws-bye-sub", true,
+			    NULL, NULL);
+	ASSERT_LE(0, sub);
+	ASSERT_EQ(0, mqtt_send_subscribe(sub, 1, &filter, 1));
+	ASSERT_EQ(0, mqtt_expect_suback(sub, 1, key, 1));
+	ASSERT_EQ(0, attach_will_mid_frame(self, "ws-bye", "ws/bye/will",
+					   NULL, 0, &id));
+	ASSERT_EQ(0, mqtt_send_publish(self->enc[1], "ws/bye/msg", "last", 4));
+	n = packet(self, data, sizeof(data));
+	len += put_frame(wire + len, WS_BINARY, data, n, key);
+	ASSERT_EQ(0, mqtt_send_disconnect(self->enc[1]));
+	n = packet(self, data, sizeof(data));
+	len += put_frame(wire + len, WS_BINARY, data, n, key);
+	len += put_frame(wire + len, WS_CLOSE, (const uint8_t *)"\x03\xe8", 2,
+			 key);
+	ASSERT_EQ(0, mqtt_send_raw(self->client, wire, len));
+	ASSERT_EQ(0, mqtt_expect_message(sub, "ws/bye/msg", "last", &qos0));
+	ASSERT_EQ(0, mqtt_expect_silence(sub, 500));
+	close(sub);
 }
 
 /* MQTT-6.0.0-1: a text frame closes, with 1002. */
