@@ -34,7 +34,7 @@ packages=(
 	busybox-static kmod cpio xz-utils linux-source-6.1 mosquitto
 	mosquitto-clients python3-paho-mqtt nodejs npm clang libclang-rt-14-dev
 	iproute2 flex bison bc libelf-dev python3-yaml e2fsprogs groff-base
-	systemd prometheus curl debootstrap dpkg-dev
+	systemd prometheus curl debootstrap dpkg-dev chromium libnss3-tools
 )
 cluster_packages=(rabbitmq-server)
 case ${1:-} in
@@ -115,6 +115,14 @@ provided() {
 	prometheus) have promtool prometheus ;;
 	# interop/metrics scrapes kmqttd and queries Prometheus with it
 	curl) have curl ;;
+	# interop/browser: MQTT.js in headless Chromium, driven over the
+	# DevTools protocol on a pipe with Python's standard library alone
+	# (no chromedriver or Selenium: browser/chromium.py says why); it runs
+	# the binary, not Debian's /usr/bin/chromium wrapper
+	chromium) [ -x /usr/lib/chromium/chromium ] ;;
+	# certutil: interop/browser's Chromium trusts the test CA through an
+	# NSS database
+	libnss3-tools) have certutil ;;
 	*) echo "tools/deps.sh: no check for $1" >&2; return 1 ;;
 	esac
 }
