@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # Run agent/kmqttd of this tree (or $KMQTTD) with a configuration file, for
 # the interop tests of TLS and access control (tls.sh, auth.sh), or the
 # broker under test (bridge.sh, sys.sh).
@@ -61,14 +62,15 @@ kmqttd_show_until() {
 	return 1
 }
 
-# test_broker_start CONF LOG: the broker under test with CONF, kmqttd (as
-# kmqttd_start, one listener) or, with KMQTT_TEST_BROKER=mosquitto,
-# Debian's Mosquitto with the same file; its pid in kmqttd_pid either way,
-# for kmqttd_stop.
+# test_broker_start CONF LOG [LISTENERS]: the broker under test with CONF,
+# kmqttd (as kmqttd_start, LISTENERS listeners, 1 by default) or, with
+# KMQTT_TEST_BROKER=mosquitto, Debian's Mosquitto with the same file
+# (which says it runs once all its listeners are open); its pid in
+# kmqttd_pid either way, for kmqttd_stop.
 test_broker_start() {
 	local conf=$1 log=$2
 	if [ "${KMQTT_TEST_BROKER:-kmqttd}" = kmqttd ]; then
-		kmqttd_start "$conf" "$log" 1
+		kmqttd_start "$conf" "$log" "${3:-1}"
 		return
 	fi
 	kmqttd_log=$log
