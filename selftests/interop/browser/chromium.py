@@ -78,17 +78,19 @@ class Chromium:
         self.last_id = 0
         self.session = None
         self.console = []
-        targets = self.call("Target.getTargets", timeout=timeout)
-        page = [t for t in targets["targetInfos"] if t["type"] == "page"]
-        if not page:
-            raise Error("Chromium has no tab: %s" % targets)
-        self.session = self.call("Target.attachToTarget",
-                                 targetId=page[0]["targetId"],
-                                 flatten=True)["sessionId"]
-        self.call("Runtime.enable")
-        self.call("Log.enable")
+        try:
+            tab = self.call("Target.createTarget", timeout=timeout,
+                            url="about:blank")["targetId"]
+            self.session = self.call("Target.attachToTarget", targetId=tab,
+                                     flatten=True)["sessionId"]
+            self.call("Runtime.enable")
+            self.call("Log.enable")
+        except Error:
+            self.close()
+            raise
 
-    def call(self, method, timeout=30, **params):
+    # A busy renderer (parsing MQTT.js under TCG) answers late.
+    def call(self, method, timeout=60, **params):
         """The result of a command, to the tab once attached."""
         self.last_id += 1
         msg = {"id": self.last_id, "method": method, "params": params}
