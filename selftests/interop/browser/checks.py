@@ -218,7 +218,7 @@ def main():
             browser = Chromium(os.path.join(args.work, "profile"), log,
                                START_TIMEOUT)
             print("# Chromium started in %.1f s" % (time.monotonic() - start))
-        except Error as e:
+        except (Error, OSError) as e:  # OSError: no Chromium to run
             failed = "Chromium did not start: %s\n%s" % (e, read(log.name))
     try:
         for scheme, port in (("ws", args.ws), ("wss", args.wss)):
