@@ -30,7 +30,13 @@ while True:
 ' "$NOTIFY_SOCKET" "$work/states" &
 manager=$!
 trap 'kill $kmqttd_pid $manager 2>/dev/null; rm -rf "$work"' EXIT
-sleep 0.5
+# The stand-in opens the states file once its socket is bound: kmqttd
+# started before that finds no one to tell READY=1 (a fixed 0.5 s was
+# too short on a loaded host).
+for _ in $(seq 100); do
+	[ -e "$work/states" ] && break
+	sleep 0.1
+done
 
 ready() {
 	local deadline=$((SECONDS + 60))
