@@ -7,6 +7,8 @@
  */
 
 #include <linux/build_bug.h>
+/* kvzalloc(): declared in linux/mm.h on 5.15, in linux/slab.h on 6.1. */
+#include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/kmqtt.h>

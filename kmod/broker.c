@@ -8,6 +8,8 @@
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/random.h>
+/* 5.15's netns/generic.h uses struct net without including its definition. */
+#include <net/net_namespace.h>
 #include <net/netns/generic.h>
 
 #include "ack_hold.h"
@@ -19,10 +21,11 @@
 
 /*
  * A packet that found no memory (not the limit) is tried again after this
- * long, doubling up to the max while it keeps failing.
+ * long, doubling up to the max while it keeps failing.  Unsigned like
+ * retry_ms: 5.15's clamp() refuses to compare an int with a u32.
  */
-#define KMQTT_RETRY_MIN_MS	10
-#define KMQTT_RETRY_MAX_MS	1000
+#define KMQTT_RETRY_MIN_MS	10U
+#define KMQTT_RETRY_MAX_MS	1000U
 
 struct workqueue_struct *kmqtt_wq;
 static unsigned int kmqtt_broker_net_id __read_mostly;
