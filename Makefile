@@ -22,6 +22,11 @@
 # make check-cluster
 #               a bridge to a two-node RabbitMQ cluster whose node fails
 #               mid-stream, in the test VM (slow, not in make check)
+# make build-kernels TREES="DIR..."
+#               kmod/kmqtt.ko built with W=1, not run, against each kernel
+#               source tree (5.15.y, mainline, ...), in build/tree-RELEASE/
+#               (tools/build-kernels; not in make check: the trees are not
+#               on a fresh machine)
 
 # The module is built for the running kernel when its build tree exists,
 # otherwise for Debian 12's 6.1 kernel (the test VM's default), in kmod/.
@@ -34,7 +39,7 @@ USER_CFLAGS := -O2 -g -Wall -Wextra -Werror
 export USER_CFLAGS
 
 .PHONY: all module agent tools deps check unit run clean checkpatch fuzz bench bench-save bench-ack soak \
-	check-cluster install install-dkms deb check-package
+	check-cluster build-kernels install install-dkms deb check-package
 
 all: module agent tools
 
@@ -92,6 +97,9 @@ check-cluster: deps
 	@tools/deps.sh --cluster
 	@$(MAKE) --no-print-directory all
 	@tools/vm/run --timeout 3000 --mem 4096 -- selftests/cluster/bridge-rabbitmq.sh
+
+build-kernels:
+	@tools/build-kernels $(TREES)
 
 VERSION := $(shell sed -n 's/^\#define KMQTT_VERSION[[:space:]]*"\(.*\)"/\1/p' include/kmqtt/version.h)
 PREFIX ?= /usr/local
