@@ -564,19 +564,19 @@ static int kmqtt_send_payload_page(struct kmqtt_conn *conn,
 }
 
 /*
- * Gather entries from the head of tx_sending into @vec, at most @max_vec
- * iovecs; over WebSocket, entries of one kind (frames of their own or
- * not) and leaving vec[0] for the frame header.  Returns the count, the
- * bytes in *@len.
+ * Gather entries from @head, the first of tx_sending, into @vec, at most
+ * @max_vec iovecs, all of @head's kind (WebSocket frames of their own, or
+ * not).  Returns the count, the bytes in *@len.
  */
-static size_t kmqtt_send_gather(struct kmqtt_conn *conn, struct kvec *vec,
-				size_t max_vec, size_t *len, bool *more)
+static size_t kmqtt_send_gather(struct kmqtt_conn *conn,
+				const struct kmqtt_txent *head,
+				struct kvec *vec, size_t max_vec, size_t *len,
+				bool *more)
 {
-	struct kmqtt_txent *ent, *head;
 	u32 skip = conn->tx_offset;
+	struct kmqtt_txent *ent;
 	size_t i, n = 0;
 
-	head = list_first_entry(&conn->tx_sending, struct kmqtt_txent, node);
 	list_for_each_entry(ent, &conn->tx_sending, node) {
 		if (n + KMQTT_TXENT_IOVS > max_vec)
 			break;
@@ -609,6 +609,7 @@ static void kmqtt_send_flush(struct kmqtt_conn *conn, struct kvec *vec,
 
 	while (!kmqtt_conn_closing(conn)) {
 		struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
+		struct kmqtt_txent *head;
 		bool more = false;
 		struct kvec *out;
 		size_t n, len;
@@ -624,23 +625,20 @@ static void kmqtt_send_flush(struct kmqtt_conn *conn, struct kvec *vec,
 			return;
 		}
 
-		n = kmqtt_send_gather(conn, vec + ws_hdr, max_vec - ws_hdr,
-				      &len, &more);
+		head = list_first_entry(&conn->tx_sending, struct kmqtt_txent,
+					node);
+		n = kmqtt_send_gather(conn, head, vec + ws_hdr,
+				      max_vec - ws_hdr, &len, &more);
 		out = vec + ws_hdr;
 		if (conn->ws)
 			out = kmqtt_ws_frame(conn, vec, &n, &len,
-					     list_first_entry(&conn->tx_sending,
-							      struct kmqtt_txent,
-							      node)->ws_frame);
+					     head->ws_frame);
 		if (more)
 			msg.msg_flags |= MSG_MORE;
 		if (n)
 			ret = kernel_sendmsg(conn->sock, &msg, out, n, len);
 		else
-			ret = kmqtt_send_payload_page(conn,
-						      list_first_entry(&conn->tx_sending,
-								       struct kmqtt_txent,
-								       node),
+			ret = kmqtt_send_payload_page(conn, head,
 						      conn->tx_offset);
 		/* On -EAGAIN, write_space queues this work again. */
 		if (ret == -EAGAIN)
