@@ -435,8 +435,8 @@ enum kmqtt_stat {
 	KMQTT_STAT_MSGS_IN,		/* PUBLISH packets received */
 	KMQTT_STAT_MSGS_OUT,		/* PUBLISH packets queued to subscribers */
 	KMQTT_STAT_MSGS_DROPPED,	/* not delivered: the DROPPED_* sum */
-	KMQTT_STAT_BYTES_IN,		/* MQTT bytes received */
-	KMQTT_STAT_BYTES_OUT,		/* MQTT bytes sent */
+	KMQTT_STAT_BYTES_IN,		/* bytes received, WebSocket framing too */
+	KMQTT_STAT_BYTES_OUT,		/* bytes sent, WebSocket framing too */
 	KMQTT_STAT_PROTOCOL_ERRORS,	/* connections closed for a violation */
 	KMQTT_STAT_SESSIONS,		/* stored now, online or offline */
 	KMQTT_STAT_INFLIGHT,		/* QoS 1/2 sent, not yet acknowledged */
