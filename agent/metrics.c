@@ -140,6 +140,14 @@ static const struct module_metric module_metrics[] = {
 	      "Connections not read now: their message did not fit the memory limit."),
 	GAUGE(KMQTT_STAT_ACKS_HELD, "kmqtt_acks_held",
 	      "QoS 1 and 2 acknowledgements waiting for a save (kmqtt_save_before_ack)."),
+	COUNTER(KMQTT_STAT_RX_RUNS, "kmqtt_receive_runs_total",
+		"Receive work items the module ran."),
+	COUNTER(KMQTT_STAT_RX_READS, "kmqtt_receive_reads_total",
+		"Socket reads that returned bytes."),
+	COUNTER(KMQTT_STAT_TX_RUNS, "kmqtt_transmit_runs_total",
+		"Transmit work items the module ran with something to send."),
+	COUNTER(KMQTT_STAT_TX_WRITES, "kmqtt_transmit_writes_total",
+		"Socket writes (sendmsg and sendpage calls)."),
 };
 
 /* Why messages were not delivered: one counter, a reason each. */

@@ -28,6 +28,10 @@ struct kmqtt_counters {
 	u64 msgs_dropped;
 	u64 bytes_in;
 	u64 bytes_out;
+	u64 rx_runs;
+	u64 rx_reads;
+	u64 tx_runs;
+	u64 tx_writes;
 };
 
 /* Why a message was not delivered: one counter each (KMQTT_STAT_DROPPED_*). */

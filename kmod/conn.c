@@ -217,6 +217,10 @@ static void kmqtt_conn_unregister(struct kmqtt_conn *conn)
 	broker->closed.msgs_out += conn->counters.msgs_out;
 	broker->closed.bytes_in += conn->counters.bytes_in;
 	broker->closed.bytes_out += conn->counters.bytes_out;
+	broker->closed.rx_runs += conn->counters.rx_runs;
+	broker->closed.rx_reads += conn->counters.rx_reads;
+	broker->closed.tx_runs += conn->counters.tx_runs;
+	broker->closed.tx_writes += conn->counters.tx_writes;
 	if (conn->close_reason == KMQTT_CLOSE_PROTOCOL)
 		broker->protocol_errors++;
 	spin_unlock(&broker->conns_lock);

@@ -773,17 +773,26 @@ static int kmqtt_netlink_attach(struct sk_buff *skb, struct genl_info *info)
 static int kmqtt_netlink_put_counters(struct sk_buff *skb,
 				      const struct kmqtt_counters *c)
 {
-	if (nla_put_u64_64bit(skb, KMQTT_STAT_MSGS_IN, READ_ONCE(c->msgs_in),
-			      KMQTT_STAT_PAD) ||
-	    nla_put_u64_64bit(skb, KMQTT_STAT_MSGS_OUT, READ_ONCE(c->msgs_out),
-			      KMQTT_STAT_PAD) ||
-	    nla_put_u64_64bit(skb, KMQTT_STAT_MSGS_DROPPED,
-			      READ_ONCE(c->msgs_dropped), KMQTT_STAT_PAD) ||
-	    nla_put_u64_64bit(skb, KMQTT_STAT_BYTES_IN, READ_ONCE(c->bytes_in),
-			      KMQTT_STAT_PAD) ||
-	    nla_put_u64_64bit(skb, KMQTT_STAT_BYTES_OUT,
-			      READ_ONCE(c->bytes_out), KMQTT_STAT_PAD))
-		return -EMSGSIZE;
+	const struct {
+		int id;
+		u64 value;
+	} stats[] = {
+		{ KMQTT_STAT_MSGS_IN, READ_ONCE(c->msgs_in) },
+		{ KMQTT_STAT_MSGS_OUT, READ_ONCE(c->msgs_out) },
+		{ KMQTT_STAT_MSGS_DROPPED, READ_ONCE(c->msgs_dropped) },
+		{ KMQTT_STAT_BYTES_IN, READ_ONCE(c->bytes_in) },
+		{ KMQTT_STAT_BYTES_OUT, READ_ONCE(c->bytes_out) },
+		{ KMQTT_STAT_RX_RUNS, READ_ONCE(c->rx_runs) },
+		{ KMQTT_STAT_RX_READS, READ_ONCE(c->rx_reads) },
+		{ KMQTT_STAT_TX_RUNS, READ_ONCE(c->tx_runs) },
+		{ KMQTT_STAT_TX_WRITES, READ_ONCE(c->tx_writes) },
+	};
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(stats); i++)
+		if (nla_put_u64_64bit(skb, stats[i].id, stats[i].value,
+				      KMQTT_STAT_PAD))
+			return -EMSGSIZE;
 	return 0;
 }
 
@@ -795,6 +804,10 @@ static void kmqtt_netlink_add_counters(struct kmqtt_counters *sum,
 	sum->msgs_dropped += READ_ONCE(c->msgs_dropped);
 	sum->bytes_in += READ_ONCE(c->bytes_in);
 	sum->bytes_out += READ_ONCE(c->bytes_out);
+	sum->rx_runs += READ_ONCE(c->rx_runs);
+	sum->rx_reads += READ_ONCE(c->rx_reads);
+	sum->tx_runs += READ_ONCE(c->tx_runs);
+	sum->tx_writes += READ_ONCE(c->tx_writes);
 }
 
 static int kmqtt_netlink_put_u64s(struct sk_buff *skb, const u64 *values,
@@ -853,6 +866,10 @@ static int kmqtt_netlink_put_totals(struct sk_buff *skb,
 	}
 	totals[KMQTT_STAT_BYTES_IN] = sum.bytes_in;
 	totals[KMQTT_STAT_BYTES_OUT] = sum.bytes_out;
+	totals[KMQTT_STAT_RX_RUNS] = sum.rx_runs;
+	totals[KMQTT_STAT_RX_READS] = sum.rx_reads;
+	totals[KMQTT_STAT_TX_RUNS] = sum.tx_runs;
+	totals[KMQTT_STAT_TX_WRITES] = sum.tx_writes;
 
 	mutex_lock(&broker->sessions_lock);
 	totals[KMQTT_STAT_SESSIONS] = broker->sessions_count;

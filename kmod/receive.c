@@ -251,6 +251,7 @@ void kmqtt_receive_work(struct work_struct *work)
 		return;
 	}
 
+	kmqtt_counter_add(&conn->counters.rx_runs, 1);
 	if (conn->rx_raw) {
 		kmqtt_receive_bytes(conn, conn->rx_raw);
 		conn->rx_raw = 0;
@@ -291,6 +292,7 @@ void kmqtt_receive_work(struct work_struct *work)
 			kmqtt_conn_close(conn, KMQTT_CLOSE_PEER);
 			return;
 		}
+		kmqtt_counter_add(&conn->counters.rx_reads, 1);
 		kmqtt_counter_add(&conn->counters.bytes_in, ret);
 		kmqtt_receive_bytes(conn, ret);
 	}

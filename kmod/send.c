@@ -640,6 +640,7 @@ static void kmqtt_send_flush(struct kmqtt_conn *conn, struct kvec *vec,
 		else
 			ret = kmqtt_send_payload_page(conn, head,
 						      conn->tx_offset);
+		kmqtt_counter_add(&conn->counters.tx_writes, 1);
 		/* On -EAGAIN, write_space queues this work again. */
 		if (ret == -EAGAIN)
 			return;
@@ -668,6 +669,7 @@ void kmqtt_send_work(struct work_struct *work)
 	/* A publisher queueing after this check queues the work again. */
 	if (list_empty(&conn->tx_sending) && list_empty_careful(&conn->tx_queue))
 		return;
+	kmqtt_counter_add(&conn->counters.tx_runs, 1);
 	/* Too large for the stack; short of memory, one packet at a time. */
 	vec = kmalloc_array(KMQTT_TX_IOVS, sizeof(*vec),
 			    GFP_KERNEL | __GFP_NOWARN);

@@ -199,6 +199,21 @@ TEST_F(counters, sessions_past_max_fanout)
 	EXPECT_EQ(1, grew[KMQTT_STAT_MSGS_DROPPED]);
 }
 
+/*
+ * A subscriber to count/t beside the fixture's publisher, and both
+ * connections' ids.
+ */
+static void subscribe_count_t(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(counters) *self, uint64_t *pub_id,
+			      uint64_t *sub_id)
+{
+	ASSERT_EQ(0, kmqtt_genl_find_conn(&self->genl, "count-pub", pub_id));
+	self->subs[0] = direct_client(&self->direct, &self->genl, "count-sub",
+				      true, sub_id, NULL);
+	ASSERT_LE(0, self->subs[0]);
+	ASSERT_EQ(0, mqtt_subscribe(self->subs[0], 1, "count/t"));
+}
+
 /* Bytes of the packets below, as the test writes and expects them. */
 #define CONNACK_LEN	4
 #define PING_LEN	2
@@ -216,11 +231,7 @@ TEST_F(counters, traffic_counted_exactly)
 	uint64_t grew[KMQTT_STAT_MAX + 1], pub_id, sub_id;
 	int i;
 
-	ASSERT_EQ(0, kmqtt_genl_find_conn(&self->genl, "count-pub", &pub_id));
-	self->subs[0] = direct_client(&self->direct, &self->genl, "count-sub",
-				      true, &sub_id, NULL);
-	ASSERT_LE(0, self->subs[0]);
-	ASSERT_EQ(0, mqtt_subscribe(self->subs[0], 1, "count/t"));
+	subscribe_count_t(_metadata, self, &pub_id, &sub_id);
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, mqtt_send_publish(self->pub, "count/t", "abc", 3));
 	ASSERT_EQ(0, mqtt_sync(self->pub));
@@ -250,6 +261,61 @@ TEST_F(counters, traffic_counted_exactly)
 		  grew[KMQTT_STAT_BYTES_IN]);
 	EXPECT_EQ(CONNACK_LEN + SUBACK_LEN + 3 * PUB_LEN + 2 * PING_LEN,
 		  grew[KMQTT_STAT_BYTES_OUT]);
+}
+
+/*
+ * The data path's work is counted per connection and in the totals, and
+ * the counts say what batching does: a hundred PUBLISHes written at once
+ * are read in one go and reach their subscriber in a few sendmsg calls,
+ * not a hundred.
+ */
+TEST_F(counters, work_counted_and_batched)
+{
+	uint64_t pub_stats[KMQTT_STAT_MAX + 1], sub_stats[KMQTT_STAT_MAX + 1];
+	uint64_t grew[KMQTT_STAT_MAX + 1], pub_id, sub_id;
+	static const uint8_t one[PUB_LEN] = {
+		0x30, PUB_LEN - 2, 0, 7, 'c', 'o', 'u', 'n', 't', '/', 't',
+		'a', 'b', 'c',
+	};
+	uint8_t burst[100 * PUB_LEN];
+	int i;
+
+	subscribe_count_t(_metadata, self, &pub_id, &sub_id);
+	for (i = 0; i < 100; i++)
+		memcpy(burst + i * PUB_LEN, one, PUB_LEN);
+	ASSERT_EQ(0, mqtt_send_raw(self->pub, burst, sizeof(burst)));
+	ASSERT_EQ(0, mqtt_sync(self->pub));
+	for (i = 0; i < 100; i++)
+		ASSERT_EQ(0, mqtt_expect_publish(self->subs[0], "count/t",
+						 "abc", 3));
+	ASSERT_EQ(0, mqtt_sync(self->subs[0]));
+
+	/* Two writes (the burst, a PINGREQ): a read or two each at most. */
+	ASSERT_EQ(0, kmqtt_genl_get_conn_stats(&self->genl, pub_id, pub_stats));
+	EXPECT_LE(1, pub_stats[KMQTT_STAT_RX_READS]);
+	EXPECT_GE(4, pub_stats[KMQTT_STAT_RX_READS]);
+	EXPECT_LE(1, pub_stats[KMQTT_STAT_RX_RUNS]);
+	/* CONNACK and PINGRESP: sent apart, one write each. */
+	EXPECT_EQ(2, pub_stats[KMQTT_STAT_TX_WRITES]);
+	EXPECT_EQ(2, pub_stats[KMQTT_STAT_TX_RUNS]);
+	/* CONNACK, SUBACK, the hundred, PINGRESP: each a run at least. */
+	ASSERT_EQ(0, kmqtt_genl_get_conn_stats(&self->genl, sub_id, sub_stats));
+	EXPECT_EQ(100, sub_stats[KMQTT_STAT_MSGS_OUT]);
+	EXPECT_LE(3, sub_stats[KMQTT_STAT_TX_RUNS]);
+	EXPECT_LE(sub_stats[KMQTT_STAT_TX_RUNS],
+		  sub_stats[KMQTT_STAT_TX_WRITES]);
+	EXPECT_GE(13, sub_stats[KMQTT_STAT_TX_WRITES])
+		TH_LOG("%llu sendmsg calls for 103 packets",
+		       (unsigned long long)sub_stats[KMQTT_STAT_TX_WRITES]);
+	/* SUBSCRIBE and PINGREQ, each written after an answer. */
+	EXPECT_EQ(2, sub_stats[KMQTT_STAT_RX_READS]);
+
+	stats_since(_metadata, self, grew);
+	EXPECT_LE(pub_stats[KMQTT_STAT_RX_READS] +
+		  sub_stats[KMQTT_STAT_RX_READS], grew[KMQTT_STAT_RX_READS]);
+	EXPECT_LE(sub_stats[KMQTT_STAT_TX_WRITES], grew[KMQTT_STAT_TX_WRITES]);
+	EXPECT_LE(sub_stats[KMQTT_STAT_TX_RUNS], grew[KMQTT_STAT_TX_RUNS]);
+	EXPECT_LE(pub_stats[KMQTT_STAT_RX_RUNS], grew[KMQTT_STAT_RX_RUNS]);
 }
 
 /*
@@ -315,6 +381,10 @@ TEST_F(counters, kmqttctl_shows_every_total)
 		{ "acl_denied", KMQTT_STAT_ACL_DENIED },
 		{ "retained_bytes", KMQTT_STAT_RETAINED_BYTES },
 		{ "acks_held", KMQTT_STAT_ACKS_HELD },
+		{ "rx_runs", KMQTT_STAT_RX_RUNS },
+		{ "rx_reads", KMQTT_STAT_RX_READS },
+		{ "tx_runs", KMQTT_STAT_TX_RUNS },
+		{ "tx_writes", KMQTT_STAT_TX_WRITES },
 	};
 	char json[16384];
 	uint64_t stats[KMQTT_STAT_MAX + 1];

@@ -46,6 +46,10 @@ static const char *const stat_names[KMQTT_STAT_MAX + 1] = {
 	[KMQTT_STAT_DROPPED_TOO_LARGE] = "dropped_too_large",
 	[KMQTT_STAT_DROPPED_EXPIRED] = "dropped_expired",
 	[KMQTT_STAT_ACKS_HELD] = "acks_held",
+	[KMQTT_STAT_RX_RUNS] = "rx_runs",
+	[KMQTT_STAT_RX_READS] = "rx_reads",
+	[KMQTT_STAT_TX_RUNS] = "tx_runs",
+	[KMQTT_STAT_TX_WRITES] = "tx_writes",
 };
 
 /* Which counters GET_INFO totals, GET_CONN and GET_SESSION entries carry. */
@@ -62,7 +66,8 @@ static const enum kmqtt_stat total_stats[] = {
 	KMQTT_STAT_DROPPED_NO_MEMORY, KMQTT_STAT_DROPPED_CLOSING,
 	KMQTT_STAT_DROPPED_FANOUT, KMQTT_STAT_DROPPED_DENIED,
 	KMQTT_STAT_DROPPED_TOO_LARGE, KMQTT_STAT_DROPPED_EXPIRED,
-	KMQTT_STAT_ACKS_HELD,
+	KMQTT_STAT_ACKS_HELD, KMQTT_STAT_RX_RUNS, KMQTT_STAT_RX_READS,
+	KMQTT_STAT_TX_RUNS, KMQTT_STAT_TX_WRITES,
 };
 
 static const enum kmqtt_stat session_stats[] = {
@@ -73,6 +78,8 @@ static const enum kmqtt_stat session_stats[] = {
 static const enum kmqtt_stat conn_stats[] = {
 	KMQTT_STAT_SUBSCRIPTIONS, KMQTT_STAT_MSGS_IN, KMQTT_STAT_MSGS_OUT,
 	KMQTT_STAT_MSGS_DROPPED, KMQTT_STAT_BYTES_IN, KMQTT_STAT_BYTES_OUT,
+	KMQTT_STAT_RX_RUNS, KMQTT_STAT_RX_READS, KMQTT_STAT_TX_RUNS,
+	KMQTT_STAT_TX_WRITES,
 };
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -164,7 +171,11 @@ static void json_stats(const uint64_t *stats, const enum kmqtt_stat *ids,
 	printf("}");
 }
 
-/* "messages: 1 in, 2 out, 3 dropped" and "bytes: 4 in, 5 out" */
+/*
+ * "messages: 1 in, 2 out, 3 dropped", "bytes: 4 in, 5 out" and what the
+ * data path did for them: "work: 6 receive runs, 7 reads; 8 transmit
+ * runs, 9 writes"
+ */
 static void text_traffic(const uint64_t *s)
 {
 	printf("  messages: %" PRIu64 " in, %" PRIu64 " out, %" PRIu64
@@ -172,6 +183,10 @@ static void text_traffic(const uint64_t *s)
 	       s[KMQTT_STAT_MSGS_DROPPED]);
 	printf("  bytes: %" PRIu64 " in, %" PRIu64 " out\n",
 	       s[KMQTT_STAT_BYTES_IN], s[KMQTT_STAT_BYTES_OUT]);
+	printf("  work: %" PRIu64 " receive runs, %" PRIu64 " reads; %" PRIu64
+	       " transmit runs, %" PRIu64 " writes\n", s[KMQTT_STAT_RX_RUNS],
+	       s[KMQTT_STAT_RX_READS], s[KMQTT_STAT_TX_RUNS],
+	       s[KMQTT_STAT_TX_WRITES]);
 }
 
 static void json_limits(const struct kmqtt_nl_limits *l)

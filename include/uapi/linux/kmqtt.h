@@ -464,6 +464,11 @@ enum kmqtt_stat {
 	KMQTT_STAT_DROPPED_EXPIRED,	/* 5.0 message expiry interval passed */
 	/* QoS 1/2 acks waiting for a save (ACK_HOLD; totals only) */
 	KMQTT_STAT_ACKS_HELD,
+	/* The data path's work, to tell what a message costs it. */
+	KMQTT_STAT_RX_RUNS,		/* receive work items run */
+	KMQTT_STAT_RX_READS,		/* recvmsg calls that returned bytes */
+	KMQTT_STAT_TX_RUNS,		/* transmit work items run with data */
+	KMQTT_STAT_TX_WRITES,		/* sendmsg and sendpage calls */
 
 	__KMQTT_STAT_MAX,
 };
