@@ -8,14 +8,23 @@
  * nothing else (no parsing of publishers' traffic, no routing, no queues),
  * so the rate the subscribers see is what loopback TCP and the subscriber
  * side allow on this machine: an upper bound for any broker.
+ *
+ * A payload of SPLICE_MIN bytes or more is not copied per subscriber, as
+ * a broker that shares a message's pages between its sockets does not
+ * (kmqtt's zerocopy_min): each frame is its header and stamp, written,
+ * then the filler, the same pages for every frame, put into the
+ * subscriber's pipe with vmsplice() and moved to its socket with
+ * splice(), which passes references to the pages.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -28,6 +37,8 @@
  * autotuning: the run would end with seconds of backlog to drain.
  */
 #define LIMIT_SNDBUF	(32 * 1024)
+/* Payloads from this size on are spliced (kmqtt's zerocopy_min default). */
+#define SPLICE_MIN	(16 * 1024)
 
 enum limit_state {
 	LIMIT_CONNECT,
@@ -47,6 +58,10 @@ struct limit_conn {
 	uint8_t *block;
 	size_t block_len;
 	size_t off;		/* written of block */
+	/* Spliced payloads: the frame in block is its head and stamp only */
+	int pipe[2];
+	size_t filler_left;	/* not yet in the pipe */
+	size_t piped;		/* in the pipe, not yet in the socket */
 };
 
 struct limit {
@@ -57,6 +72,8 @@ struct limit {
 	clockid_t cpu_clock;
 	struct limit_conn **conns;
 	uint32_t nconns;
+	uint8_t *filler;	/* spliced payloads' filler, page aligned */
+	size_t filler_len;
 	uint64_t written;	/* frames, read by the main thread */
 	int quiesced;		/* past the run: writes no new block */
 	int stop;
@@ -102,6 +119,18 @@ static void limit_close(struct limit *l, struct limit_conn *lc)
 	lc->fd = -1;
 }
 
+static void limit_conn_free(struct limit_conn *lc)
+{
+	if (lc->fd >= 0)
+		close(lc->fd);
+	if (lc->pipe[0] >= 0) {
+		close(lc->pipe[0]);
+		close(lc->pipe[1]);
+	}
+	free(lc->block);
+	free(lc);
+}
+
 static void limit_accept(struct limit *l)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET };
@@ -118,6 +147,7 @@ static void limit_accept(struct limit *l)
 			continue;
 		}
 		lc->fd = fd;
+		lc->pipe[0] = lc->pipe[1] = -1;
 		ev.data.ptr = lc;
 		l->conns[l->nconns++] = lc;
 		epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev);
@@ -172,7 +202,8 @@ static void limit_on_packet(struct limit *l, struct limit_conn *lc,
 		lc->block = malloc(BLOCK_SIZE +
 				   mqtt_publish_len(lc->level, MAX_TOPIC, 0,
 						    l->bench->opt.payload));
-		if (!lc->block) {
+		if (!lc->block || (l->filler &&
+				   pipe2(lc->pipe, O_NONBLOCK | O_CLOEXEC))) {
 			limit_close(l, lc);
 			return;
 		}
@@ -236,16 +267,57 @@ static void limit_fill(struct limit *l, struct limit_conn *lc)
 					      p->topic, p->topic_len, 0, 0,
 					      b->opt.payload);
 		memcpy(lc->block + len + hdr, &stamp, STAMP_SIZE);
-		memset(lc->block + len + hdr + STAMP_SIZE, 'k',
-		       b->opt.payload - STAMP_SIZE);
-		len += need;
 		s->track[slot].sent++;
 		lc->next_slot = slot + 1 == s->npubs ? 0 : slot + 1;
 		frames++;
+		if (l->filler) {
+			/* One frame: the filler follows from the pipe. */
+			len += hdr + STAMP_SIZE;
+			lc->filler_left = l->filler_len;
+			break;
+		}
+		memset(lc->block + len + hdr + STAMP_SIZE, 'k',
+		       b->opt.payload - STAMP_SIZE);
+		len += need;
 	}
 	lc->block_len = len;
 	lc->off = 0;
 	__atomic_store_n(&l->written, l->written + frames, __ATOMIC_RELAXED);
+}
+
+/* Whether the block (and its spliced filler) is not all written yet. */
+static bool limit_pending(const struct limit_conn *lc)
+{
+	return lc->off < lc->block_len || lc->filler_left || lc->piped;
+}
+
+/*
+ * The next piece of a spliced frame's filler: into the pipe once it is
+ * empty, then from the pipe to the socket.  Returns splice()'s result.
+ */
+static ssize_t limit_splice(struct limit *l, struct limit_conn *lc)
+{
+	struct iovec iov;
+	ssize_t n;
+
+	if (!lc->piped) {
+		iov.iov_base = l->filler + (l->filler_len - lc->filler_left);
+		iov.iov_len = lc->filler_left;
+		n = vmsplice(lc->pipe[1], &iov, 1, SPLICE_F_NONBLOCK);
+		if (n <= 0) {
+			/* The pipe is empty: no reason to wait. */
+			if (!n || errno == EAGAIN)
+				errno = EIO;
+			return -1;
+		}
+		lc->filler_left -= n;
+		lc->piped = n;
+	}
+	n = splice(lc->pipe[0], NULL, lc->fd, NULL, lc->piped,
+		   SPLICE_F_NONBLOCK | (lc->filler_left ? SPLICE_F_MORE : 0));
+	if (n > 0)
+		lc->piped -= n;
+	return n;
 }
 
 /* Writes until the socket is full; new blocks only while running. */
@@ -254,15 +326,21 @@ static void limit_write(struct limit *l, struct limit_conn *lc, bool running)
 	ssize_t n;
 
 	while (lc->fd >= 0 && lc->writable) {
-		if (lc->off == lc->block_len) {
+		if (!limit_pending(lc)) {
 			if (!running)
 				return;
 			limit_fill(l, lc);
 			if (!lc->block_len)
 				return;
 		}
-		n = write(lc->fd, lc->block + lc->off, lc->block_len - lc->off);
-		if (n > 0)
+		if (lc->off < lc->block_len)
+			/* A spliced frame's filler follows: hold the push. */
+			n = send(lc->fd, lc->block + lc->off,
+				 lc->block_len - lc->off,
+				 l->filler ? MSG_MORE : 0);
+		else
+			n = limit_splice(l, lc);
+		if (n > 0 && lc->off < lc->block_len)
 			lc->off += n;
 		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			lc->writable = false;
@@ -279,7 +357,7 @@ static bool limit_busy(struct limit *l, bool running)
 		struct limit_conn *lc = l->conns[i];
 
 		if (lc->fd >= 0 && lc->state == LIMIT_STREAM && lc->writable &&
-		    (running || lc->off < lc->block_len))
+		    (running || limit_pending(lc)))
 			return true;
 	}
 	return false;
@@ -321,20 +399,32 @@ static void *limit_main(void *arg)
 
 static int limit_alloc(struct limit *l)
 {
+	uint32_t payload = l->bench->opt.payload;
+	long page = sysconf(_SC_PAGESIZE);
+
 	l->conns = calloc(l->bench->plan.nclients + 1, sizeof(*l->conns));
-	return l->conns ? 0 : -ENOMEM;
+	if (!l->conns)
+		return -ENOMEM;
+	if (payload < SPLICE_MIN)
+		return 0;
+	/* Page aligned: the pipe takes whole pages of it, 16 at a time. */
+	l->filler_len = payload - STAMP_SIZE;
+	l->filler = aligned_alloc(page, (l->filler_len + page - 1) / page *
+				  page);
+	if (!l->filler)
+		return -ENOMEM;
+	memset(l->filler, 'k', l->filler_len);
+	return 0;
 }
 
 static void limit_free(struct limit *l)
 {
 	uint32_t i;
 
-	for (i = 0; i < l->nconns; i++) {
-		if (l->conns[i]->fd >= 0)
-			close(l->conns[i]->fd);
-		free(l->conns[i]->block);
-		free(l->conns[i]);
-	}
+	for (i = 0; i < l->nconns; i++)
+		limit_conn_free(l->conns[i]);
+	/* Pages still referenced by a socket outlive their mapping. */
+	free(l->filler);
 	if (l->lfd >= 0)
 		close(l->lfd);
 	if (l->epfd >= 0)
