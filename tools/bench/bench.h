@@ -17,6 +17,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <openssl/ssl.h>
+
 #include "hist.h"
 #include "mqtt.h"
 #include "plan.h"
@@ -74,6 +76,11 @@ struct options {
 	bool quiet;
 	bool ws;		/* MQTT over WebSockets */
 	const char *ws_path;	/* the GET's path */
+	bool tls;		/* over TLS (tls.c) */
+	const char *cafile;	/* NULL: the system's CAs */
+	const char *ciphers;	/* TLS 1.2; NULL: OpenSSL's default */
+	const char *ciphersuites; /* TLS 1.3; NULL: OpenSSL's default */
+	int tls_version;	/* the only version offered; 0: any */
 };
 
 enum phase {
@@ -141,6 +148,7 @@ struct subscriber {
 enum client_state {
 	CLIENT_IDLE,
 	CLIENT_CONNECTING,	/* TCP handshake */
+	CLIENT_TLS,		/* TLS handshake */
 	CLIENT_UPGRADE,		/* WebSocket opening handshake */
 	CLIENT_CONNACK,
 	CLIENT_SUBACK,
@@ -180,6 +188,9 @@ struct client {
 	struct buf tx;
 	struct buf rx;
 	struct client_ws *ws;	/* NULL over plain TCP */
+	SSL *ssl;		/* NULL without --tls */
+	bool read_wants_write;	/* SSL_read() asked to be retried... */
+	bool write_wants_read;	/* ...and SSL_write(): on any event */
 	bool writable;		/* no EAGAIN since the last EPOLLOUT */
 	bool readable;		/* no EAGAIN since the last EPOLLIN */
 	bool rx_stalled;	/* stopped parsing: no room for acks */
@@ -237,6 +248,10 @@ struct bench {
 	struct client *clients;
 	struct worker *workers;
 	struct limit *limit;
+	SSL_CTX *ssl_ctx;	/* --tls */
+	/* The first handshake's, for the report (OpenSSL's static names). */
+	const char *tls_version;
+	const char *tls_cipher;
 	int phase;
 	uint64_t start_ns;
 	int failed;
@@ -265,6 +280,8 @@ void client_event(struct client *c, uint32_t events);
 void client_pump(struct client *c);
 void client_keepalive(struct client *c, uint64_t now);
 void client_disconnect(struct client *c);
+ssize_t client_sock_io(struct client *c, void *data, size_t len,
+		       bool writing);
 
 int publisher_init(struct publisher *p, struct bench *b, uint32_t idx);
 void publisher_free(struct publisher *p);

@@ -3,7 +3,10 @@
  * One MQTT connection: non-blocking socket, bounded send and receive
  * buffers, the CONNECT/SUBSCRIBE handshake and the packets of a running
  * client, in MQTT 3.1.1 or 5.0 (c->level), over TCP or, with --ws, over
- * WebSockets (ws.c: tx and rx keep the MQTT bytes, c->ws the frames).
+ * WebSockets (ws.c: tx and rx keep the MQTT bytes, c->ws the frames),
+ * and either in the clear or, with --tls, through c->ssl (tls.c): the
+ * bytes that plain TCP would read() and write() go through SSL_read()
+ * and SSL_write() instead, a call each where TCP makes one.
  * Everything here runs on the client's worker thread.
  */
 #include <errno.h>
@@ -16,7 +19,10 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+
 #include "bench.h"
+#include "tls.h"
 
 /* PUBACK, PUBREC, PUBREL, PUBCOMP: what one received packet may add to tx. */
 #define ACK_SIZE	4
@@ -88,6 +94,7 @@ int client_init(struct client *c, struct bench *b, uint32_t idx,
 
 void client_free(struct client *c)
 {
+	SSL_free(c->ssl);
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->tx.data);
@@ -166,32 +173,121 @@ static void client_ws_wrap(struct client *c)
 		tx->head = tx->len = 0;
 }
 
+/*
+ * An SSL_write() (of a record at most: partial writes, an SSL_write() per
+ * write() of the plain path; after a retry the same bytes come again,
+ * maybe moved and with more behind) or an SSL_read() (of a record at
+ * most; read-ahead keeps the rest in OpenSSL).  Returns the bytes moved,
+ * 0 if none for now (the BIO found the socket full or empty, or the call
+ * waits for the other direction), -1 once the client is closed.
+ */
+static ssize_t client_tls_io(struct client *c, uint8_t *data, size_t len,
+			     bool writing)
+{
+	int r, n = len > INT32_MAX ? INT32_MAX : len;
+	char err[160];
+
+	ERR_clear_error();
+	if (writing) {
+		c->write_wants_read = false;
+		r = SSL_write(c->ssl, data, n);
+	} else {
+		c->read_wants_write = false;
+		r = SSL_read(c->ssl, data, n);
+	}
+	if (r > 0)
+		return r;
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		if (writing)
+			c->write_wants_read = true;
+		else
+			c->readable = false;
+		return 0;
+	case SSL_ERROR_WANT_WRITE:
+		if (!writing)
+			c->read_wants_write = true;
+		return 0;
+	}
+	client_close(c, tls_error(c->ssl, r, err, sizeof(err)));
+	return -1;
+}
+
+/*
+ * The one read() or write() of the socket, as the plain path and the TLS
+ * BIO (tls.c) make them: none while the socket is known to be empty or
+ * full (-1, EAGAIN), and a short read or write marks it so, which saves
+ * the call that would say EAGAIN (a system call per wakeup is dear under
+ * emulation): new data or room is a new edge for epoll.
+ */
+ssize_t client_sock_io(struct client *c, void *data, size_t len,
+		       bool writing)
+{
+	bool *ready = writing ? &c->writable : &c->readable;
+	ssize_t n;
+
+	if (!*ready) {
+		errno = EAGAIN;
+		return -1;
+	}
+	do
+		n = writing ? write(c->fd, data, len) : read(c->fd, data, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EWOULDBLOCK)
+		errno = EAGAIN;
+	if ((n >= 0 && (size_t)n < len) || (n < 0 && errno == EAGAIN))
+		*ready = false;
+	return n;
+}
+
+/*
+ * Writes or reads up to len bytes: how many moved, 0 if none for now
+ * (the socket is full or empty, or TLS waits for the other direction),
+ * -1 once the client is closed.
+ */
+static ssize_t client_io(struct client *c, uint8_t *data, size_t len,
+			 bool writing)
+{
+	ssize_t n;
+
+	if (c->ssl)
+		return client_tls_io(c, data, len, writing);
+	n = client_sock_io(c, data, len, writing);
+	if (n > 0 || (n == 0 && writing))
+		return n;
+	if (n < 0 && errno == EAGAIN)
+		return 0;
+	client_close(c, n ? strerror(errno) : "closed by the broker");
+	return -1;
+}
+
+/*
+ * Whether a write may move: the socket has room, or a TLS write waits
+ * for a read, which its BIO only makes when the socket is readable.
+ */
+static bool client_can_write(const struct client *c)
+{
+	return c->writable || c->write_wants_read;
+}
+
 static void client_flush(struct client *c)
 {
 	struct buf *out = c->ws ? &c->ws->out : &c->tx;
 	ssize_t n;
 
 	for (;;) {
-		size_t want;
-
 		if (c->ws)
 			client_ws_wrap(c);
-		if (!c->writable || out->len == out->head)
+		if (!client_can_write(c) || out->len == out->head)
 			break;
-		want = out->len - out->head;
-		n = write(c->fd, out->data + out->head, want);
-		if (n > 0) {
-			/* A short write filled the socket: EPOLLOUT will say. */
-			if ((size_t)n < want)
-				c->writable = false;
-			out->head += n;
-			c->last_tx_ns = now_ns();
-		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			c->writable = false;
-		} else if (n < 0 && errno != EINTR) {
-			client_close(c, strerror(errno));
+		n = client_io(c, out->data + out->head, out->len - out->head,
+			      true);
+		if (n < 0)
 			return;
-		}
+		if (n == 0)
+			break;
+		out->head += n;
+		c->last_tx_ns = now_ns();
 	}
 	if (out->head == out->len)
 		out->head = out->len = 0;
@@ -261,6 +357,15 @@ static void client_ws_request(struct client *c)
 	c->last_tx_ns = now_ns();
 }
 
+/* Over the connection (and TLS), the WebSocket upgrade or CONNECT. */
+static void client_open(struct client *c)
+{
+	if (c->ws)
+		client_ws_request(c);
+	else
+		client_send_connect(c);
+}
+
 static void client_connected(struct client *c)
 {
 	struct bench *b = c->worker->bench;
@@ -271,10 +376,55 @@ static void client_connected(struct client *c)
 		bench_fail(b, "connect %s: %s", c->id, strerror(err));
 		return;
 	}
-	if (c->ws)
-		client_ws_request(c);
-	else
-		client_send_connect(c);
+	if (b->ssl_ctx) {
+		c->ssl = tls_client_new(b->ssl_ctx, c, b->opt.host);
+		if (!c->ssl) {
+			bench_fail(b, "TLS: out of memory");
+			return;
+		}
+		c->state = CLIENT_TLS;
+		c->last_tx_ns = now_ns();
+		return;
+	}
+	client_open(c);
+}
+
+/* The first handshake's version and cipher go in the report. */
+static void client_tls_note(struct client *c)
+{
+	struct bench *b = c->worker->bench;
+	const char *none = NULL;
+
+	if (__atomic_compare_exchange_n(&b->tls_cipher, &none,
+					SSL_get_cipher_name(c->ssl), false,
+					__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		b->tls_version = SSL_get_version(c->ssl);
+}
+
+/*
+ * A step of the TLS handshake: true once it is done (and the WebSocket
+ * or MQTT opening is in the send buffer), false while it waits for the
+ * socket or has failed (the client is closed).
+ */
+static bool client_tls_handshake(struct client *c)
+{
+	char err[160];
+	int r;
+
+	ERR_clear_error();
+	r = SSL_do_handshake(c->ssl);
+	if (r == 1) {
+		client_tls_note(c);
+		client_open(c);
+		return true;
+	}
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		return false;
+	}
+	client_close(c, tls_error(c->ssl, r, err, sizeof(err)));
+	return false;
 }
 
 static void client_ready(struct client *c)
@@ -591,37 +741,33 @@ static void client_take(struct client *c)
 	} while (client_ws_unwrap(c) > 0);
 }
 
+/*
+ * Whether a read may bring something: the socket has data, OpenSSL holds
+ * records it read ahead, or a TLS read waits for a write.
+ */
+static bool client_can_read(const struct client *c)
+{
+	return c->readable ||
+	       (c->ssl && (c->read_wants_write || SSL_has_pending(c->ssl)));
+}
+
 static void client_read(struct client *c)
 {
 	struct buf *rx = c->ws ? &c->ws->in : &c->rx;
-	size_t want;
 	ssize_t n;
 
 	client_take(c);
-	while (c->readable && !c->rx_stalled && c->state != CLIENT_CLOSED) {
+	while (client_can_read(c) && !c->rx_stalled &&
+	       c->state != CLIENT_CLOSED) {
 		if (!buf_reserve(rx, 1)) {
 			client_close(c, "packet larger than the buffer");
 			return;
 		}
-		want = rx->cap - rx->len;
-		n = read(c->fd, rx->data + rx->len, want);
-		if (n > 0) {
-			/*
-			 * A short read emptied the socket: skip the read that
-			 * would say EAGAIN (a syscall per wakeup is dear under
-			 * emulation); new data is a new edge for epoll.
-			 */
-			if ((size_t)n < want)
-				c->readable = false;
-			rx->len += n;
-			client_take(c);
-		} else if (n == 0) {
-			client_close(c, "closed by the broker");
-		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			c->readable = false;
-		} else if (errno != EINTR) {
-			client_close(c, strerror(errno));
-		}
+		n = client_io(c, rx->data + rx->len, rx->cap - rx->len, false);
+		if (n <= 0)
+			return;
+		rx->len += n;
+		client_take(c);
 	}
 }
 
@@ -641,6 +787,8 @@ void client_event(struct client *c, uint32_t events)
 void client_pump(struct client *c)
 {
 	if (c->state == CLIENT_CONNECTING || c->state == CLIENT_IDLE)
+		return;
+	if (c->state == CLIENT_TLS && !client_tls_handshake(c))
 		return;
 	for (;;) {
 		client_read(c);
@@ -677,7 +825,7 @@ void client_disconnect(struct client *c)
 	if (c->state == CLIENT_CLOSED || c->fd < 0)
 		return;
 	if (c->state != CLIENT_CONNECTING && c->state != CLIENT_IDLE &&
-	    c->state != CLIENT_UPGRADE) {
+	    c->state != CLIENT_TLS && c->state != CLIENT_UPGRADE) {
 		mqtt_put_empty(pkt, sizeof(pkt), MQTT_DISCONNECT);
 		if (!client_send(c, pkt, sizeof(pkt))) {
 			if (c->ws) {
@@ -687,6 +835,11 @@ void client_disconnect(struct client *c)
 			}
 			client_flush(c);
 		}
+	}
+	/* close_notify, best effort: no waiting for the broker's */
+	if (c->ssl && c->state != CLIENT_TLS && c->state != CLIENT_CLOSED) {
+		ERR_clear_error();
+		SSL_shutdown(c->ssl);
 	}
 	close(c->fd);
 	c->fd = -1;

@@ -24,6 +24,7 @@
 
 #include "bench.h"
 #include "report.h"
+#include "tls.h"
 
 #define POLL_NS		(50 * 1000 * 1000ull)
 
@@ -66,14 +67,27 @@ static const char usage[] =
 "                         write) and reads the broker's frames (pings\n"
 "                         answered, a close ends the connection)\n"
 "      --ws-path PATH     the GET's path (/mqtt)\n"
-"      --tls              TLS: not yet\n"
+"      --tls              TLS (OpenSSL): every client makes a full\n"
+"                         handshake (no resumption), checks the broker's\n"
+"                         certificate against --cafile and --host (an\n"
+"                         address against its IP SANs, a name against\n"
+"                         its DNS names), then reads and writes records:\n"
+"                         an SSL_write() where TCP makes a write().\n"
+"                         With --ws: WebSockets over TLS (wss)\n"
+"      --cafile FILE      the CA certificates, PEM, the broker's must chain\n"
+"                         to (the system's)\n"
+"      --tls-version V    offer TLS 1.2 or 1.3 only (both)\n"
+"      --ciphers LIST     TLS 1.2 ciphers, OpenSSL's syntax (its default)\n"
+"      --ciphersuites LIST  TLS 1.3 cipher suites, e.g.\n"
+"                         TLS_AES_128_GCM_SHA256 (OpenSSL's default)\n"
 "      --limit            no broker: kmqtt-bench listens itself (on --host,\n"
 "                         --port if given, else a free port), accepts the\n"
 "                         scenario's subscribers and writes them PUBLISH\n"
 "                         frames, as a broker would send them, as fast as\n"
 "                         their sockets take them.  The rate the\n"
 "                         subscribers see is the most any broker could do\n"
-"                         here.  QoS 0, --duration only, plain TCP.\n"
+"                         here.  QoS 0, --duration only, plain TCP,\n"
+"                         no TLS.\n"
 "\n"
 "Load:\n"
 "  -q, --qos 0|1|2        QoS of PUBLISH and SUBSCRIBE (0)\n"
@@ -154,6 +168,10 @@ enum long_only {
 	OPT_QUIET,
 	OPT_LIMIT,
 	OPT_TLS,
+	OPT_CAFILE,
+	OPT_TLS_VERSION,
+	OPT_CIPHERS,
+	OPT_CIPHERSUITES,
 	OPT_WS,
 	OPT_WS_PATH,
 	OPT_HELP,
@@ -189,6 +207,10 @@ static const struct option long_options[] = {
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "limit", no_argument, NULL, OPT_LIMIT },
 	{ "tls", no_argument, NULL, OPT_TLS },
+	{ "cafile", required_argument, NULL, OPT_CAFILE },
+	{ "tls-version", required_argument, NULL, OPT_TLS_VERSION },
+	{ "ciphers", required_argument, NULL, OPT_CIPHERS },
+	{ "ciphersuites", required_argument, NULL, OPT_CIPHERSUITES },
 	{ "ws", no_argument, NULL, OPT_WS },
 	{ "ws-path", required_argument, NULL, OPT_WS_PATH },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -393,8 +415,19 @@ static int option_other(struct options *o, int c, const char *arg)
 		return *arg != '/' || strpbrk(arg, " \t\r\n") ||
 		       strlen(arg) > 1024 ? -1 : (o->ws_path = arg, 0);
 	case OPT_TLS:
-		fprintf(stderr, "kmqtt-bench: --tls: TLS: not yet\n");
-		return -1;
+		o->tls = true;
+		return 0;
+	case OPT_CAFILE:
+		o->cafile = arg;
+		return 0;
+	case OPT_TLS_VERSION:
+		return tls_parse_version(arg, &o->tls_version);
+	case OPT_CIPHERS:
+		o->ciphers = arg;
+		return 0;
+	case OPT_CIPHERSUITES:
+		o->ciphersuites = arg;
+		return 0;
 	}
 	return option_number(o, c, arg);
 }
@@ -418,9 +451,15 @@ static int options_check(const struct options *o)
 		fprintf(stderr, "kmqtt-bench: pairwise needs --pairs 2 or more\n");
 		return -1;
 	}
-	if (o->limit && (o->qos || o->count || o->ws)) {
+	if (o->limit && (o->qos || o->count || o->ws || o->tls)) {
 		fprintf(stderr, "kmqtt-bench: --limit is QoS 0, --duration "
 			"only and plain TCP\n");
+		return -1;
+	}
+	if (!o->tls && (o->cafile || o->tls_version || o->ciphers ||
+			o->ciphersuites)) {
+		fprintf(stderr, "kmqtt-bench: --cafile, --tls-version, "
+			"--ciphers and --ciphersuites need --tls\n");
 		return -1;
 	}
 	return 0;
@@ -438,7 +477,7 @@ static int options_parse(struct options *o, int argc, char **argv)
 			exit(0);
 		}
 		if (c == '?' || option_other(o, c, optarg)) {
-			if (c != '?' && c != OPT_TLS)
+			if (c != '?')
 				fprintf(stderr, "kmqtt-bench: bad value for "
 					"option %s\n", argv[optind - 1]);
 			return -1;
@@ -755,6 +794,15 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	options_window(&b->opt, &b->plan);
+	if (b->opt.tls) {
+		char why[200];
+
+		b->ssl_ctx = tls_ctx_new(&b->opt, BUF_MIN, why, sizeof(why));
+		if (!b->ssl_ctx) {
+			bench_fail(b, "TLS: %s", why);
+			goto out;
+		}
+	}
 	if (bench_alloc_roles(b) ||
 	    bench_alloc_clients(b)) {
 		bench_fail(b, "out of memory");
@@ -781,6 +829,8 @@ out:
 	else
 		result_print(r, b);
 	bench_free(b);
+	if (b->ssl_ctx)
+		tls_ctx_free(b->ssl_ctx);
 	free(b);
 	free(r);
 	free(samples);

@@ -231,6 +231,9 @@ static size_t result_fields(const struct result *r, const struct bench *b,
 		F_STR("scenario", plan_scenario_name(o->scenario)),
 		F_STR("broker", broker_name(b, broker, broker_size)),
 		F_STR("transport", o->ws ? "websockets" : "tcp"),
+		F_BOOL("tls", o->tls),
+		F_STR("tls_version", b->tls_version ? b->tls_version : ""),
+		F_STR("tls_cipher", b->tls_cipher ? b->tls_cipher : ""),
 		F_U64("protocol", o->protocol),
 		F_U64("sub_protocol", o->sub_protocol),
 		F_U64("qos", o->qos),
@@ -390,17 +393,21 @@ static const char *level_name(uint8_t level)
 static void print_text(const struct result *r, const struct bench *b)
 {
 	const struct options *o = &b->opt;
-	char broker[300], subs[32] = "";
+	char broker[300], subs[32] = "", tls[96] = "";
 
 	if (o->sub_protocol != o->protocol)
 		snprintf(subs, sizeof(subs), " (subscribers %s)",
 			 level_name(o->sub_protocol));
-	printf("kmqtt-bench %s against %s: MQTT %s%s%s, QoS %d, %u-byte "
+	if (o->tls)
+		snprintf(tls, sizeof(tls), " over %s %s",
+			 b->tls_version ? b->tls_version : "TLS",
+			 b->tls_cipher ? b->tls_cipher : "");
+	printf("kmqtt-bench %s against %s: MQTT %s%s%s%s, QoS %d, %u-byte "
 	       "payload, %u publishers, %u subscribers, %" PRIu64
 	       " deliveries per message from each\n",
 	       plan_scenario_name(o->scenario),
 	       broker_name(b, broker, sizeof(broker)), level_name(o->protocol),
-	       o->ws ? " over WebSockets" : "",
+	       o->ws ? " over WebSockets" : "", tls,
 	       subs, o->qos, o->payload, b->plan.npubs, b->plan.nsubs,
 	       plan_deliveries(&b->plan));
 	printf("setup      %u connections in %.2f s\n",
