@@ -99,7 +99,8 @@ static void kmqtt_broker_resume_work(struct work_struct *work)
 						   struct kmqtt_broker,
 						   resume_work);
 	u64 limit = READ_ONCE(broker->limits.memory);
-	u64 used = percpu_counter_read_positive(&broker->memory);
+	/* Exact: a publisher waits for what the limit allows. */
+	u64 used = percpu_counter_sum_positive(&broker->memory);
 	unsigned long now = jiffies, next = 0;
 	struct kmqtt_conn *conn, *tmp;
 

@@ -8,7 +8,9 @@
 
 #include <linux/atomic.h>
 #include <linux/hashtable.h>
+#include <linux/limits.h>
 #include <linux/list.h>
+#include <linux/minmax.h>
 #include <linux/mutex.h>
 #include <linux/percpu_counter.h>
 #include <linux/rhashtable-types.h>
@@ -169,18 +171,29 @@ struct kmqtt_broker {
 struct kmqtt_broker *kmqtt_broker_get(const struct net *net);
 
 /*
+ * Bytes a CPU counts on its own before it adds them to the shared sum.
+ * Every message and delivery is charged and uncharged: with the default
+ * batch (32), each of those took the counter's lock, shared by every
+ * CPU.  Near the limit the check sums the CPUs exactly, so the limit is
+ * as exact as before.
+ */
+#define KMQTT_MEMORY_BATCH	(64 * 1024)
+
+/*
  * Account @size bytes about to be allocated; false when that would pass
- * the memory limit.  The per-CPU sum is approximate by design: a cap, not
- * a ledger.
+ * the memory limit.
  */
 static inline bool kmqtt_broker_charge(struct kmqtt_broker *broker,
 				       size_t size)
 {
 	u64 limit = READ_ONCE(broker->limits.memory);
 
-	if (limit && percpu_counter_read_positive(&broker->memory) + size > limit)
+	if (limit && (size > limit ||
+		      __percpu_counter_compare(&broker->memory,
+					       min_t(u64, limit - size, S64_MAX),
+					       KMQTT_MEMORY_BATCH) > 0))
 		return false;
-	percpu_counter_add(&broker->memory, size);
+	percpu_counter_add_batch(&broker->memory, size, KMQTT_MEMORY_BATCH);
 	return true;
 }
 
@@ -191,7 +204,7 @@ static inline bool kmqtt_broker_charge(struct kmqtt_broker *broker,
 static inline void kmqtt_broker_account(struct kmqtt_broker *broker,
 					size_t size)
 {
-	percpu_counter_add(&broker->memory, size);
+	percpu_counter_add_batch(&broker->memory, size, KMQTT_MEMORY_BATCH);
 }
 
 /* Work items of every connection and session run here. */
@@ -225,7 +238,8 @@ void kmqtt_broker_dropped(struct kmqtt_broker *broker,
 static inline void kmqtt_broker_uncharge(struct kmqtt_broker *broker,
 					 size_t size)
 {
-	percpu_counter_sub(&broker->memory, size);
+	percpu_counter_add_batch(&broker->memory, -(s64)size,
+				 KMQTT_MEMORY_BATCH);
 	/* A hint, unlocked: pausing looks at the memory again after. */
 	if (unlikely(!list_empty_careful(&broker->paused)))
 		kmqtt_broker_resume_paused(broker);

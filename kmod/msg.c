@@ -80,7 +80,7 @@ struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 	in_pages = msg && !small;
 	if (in_pages)
 		/* The rest of the pages is taken too: count it. */
-		percpu_counter_add(&broker->memory, (PAGE_SIZE << order) - size);
+		kmqtt_broker_account(broker, (PAGE_SIZE << order) - size);
 	else if (!small)
 		msg = kvmalloc(size, gfp | __GFP_NOWARN);
 	if (!msg) {
@@ -153,19 +153,13 @@ static void kmqtt_msg_free_pages_rcu(struct rcu_head *rcu)
 	__free_pages(virt_to_page(msg), msg->page_order);
 }
 
-static void kmqtt_msg_free_small_rcu(struct rcu_head *rcu)
-{
-	kmem_cache_free(kmqtt_msg_cache,
-			container_of(rcu, struct kmqtt_msg, rcu));
-}
-
 void kmqtt_msg_free(struct kmqtt_msg *msg)
 {
 	kmqtt_broker_uncharge(msg->broker, kmqtt_msg_alloc_size(msg));
 	if (msg->in_pages)
 		call_rcu(&msg->rcu, kmqtt_msg_free_pages_rcu);
 	else if (msg->small)
-		call_rcu(&msg->rcu, kmqtt_msg_free_small_rcu);
+		kmem_cache_free(kmqtt_msg_cache, msg);
 	else
 		/* vfree() may sleep; queues drop messages under spinlocks. */
 		kvfree_rcu(msg, rcu);

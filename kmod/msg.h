@@ -25,7 +25,8 @@ struct kmqtt_broker;
 
 struct kmqtt_msg {
 	refcount_t ref;
-	struct rcu_head rcu;		/* last put may be in atomic context */
+	/* pages or vmalloc: the last put may be in atomic context */
+	struct rcu_head rcu;
 	struct kmqtt_broker *broker;	/* memory is accounted there */
 	u8 qos;				/* as published */
 	bool small;			/* from the cache of small messages */
