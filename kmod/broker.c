@@ -192,7 +192,7 @@ static void __net_exit kmqtt_broker_net_exit(struct net *net)
 	kmqtt_retain_destroy(&broker->retained);
 	synchronize_rcu();
 	kmqtt_topic_tree_destroy(&broker->topics);
-	/* Messages are freed after a grace period; the count is exact now. */
+	/* Large messages are freed after a grace period; then it is exact. */
 	rcu_barrier();
 	percpu_counter_destroy(&broker->memory);
 }

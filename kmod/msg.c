@@ -174,7 +174,7 @@ int kmqtt_msg_init(void)
 
 void kmqtt_msg_exit(void)
 {
-	/* Messages are freed after a grace period. */
+	/* Large messages are freed after a grace period. */
 	rcu_barrier();
 	kmem_cache_destroy(kmqtt_msg_cache);
 }

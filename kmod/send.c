@@ -635,12 +635,13 @@ static void kmqtt_send_flush(struct kmqtt_conn *conn, struct kvec *vec,
 					     head->ws_frame);
 		if (more)
 			msg.msg_flags |= MSG_MORE;
+		/* Before the call: its peer may read the bytes before it returns. */
+		kmqtt_counter_add(&conn->counters.tx_writes, 1);
 		if (n)
 			ret = kernel_sendmsg(conn->sock, &msg, out, n, len);
 		else
 			ret = kmqtt_send_payload_page(conn, head,
 						      conn->tx_offset);
-		kmqtt_counter_add(&conn->counters.tx_writes, 1);
 		/* On -EAGAIN, write_space queues this work again. */
 		if (ret == -EAGAIN)
 			return;

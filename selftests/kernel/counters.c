@@ -304,7 +304,13 @@ TEST_F(counters, work_counted_and_batched)
 	EXPECT_LE(3, sub_stats[KMQTT_STAT_TX_RUNS]);
 	EXPECT_LE(sub_stats[KMQTT_STAT_TX_RUNS],
 		  sub_stats[KMQTT_STAT_TX_WRITES]);
-	EXPECT_GE(13, sub_stats[KMQTT_STAT_TX_WRITES])
+	/*
+	 * Batched: on 6.1 one sendmsg for the hundred, as publishing runs
+	 * before the subscriber's transmit work; later kernels may run that
+	 * beside a receive run they deem CPU-intensive, so the bound leaves
+	 * room for that.
+	 */
+	EXPECT_GT(50, sub_stats[KMQTT_STAT_TX_WRITES])
 		TH_LOG("%llu sendmsg calls for 103 packets",
 		       (unsigned long long)sub_stats[KMQTT_STAT_TX_WRITES]);
 	/* SUBSCRIBE and PINGREQ, each written after an answer. */
