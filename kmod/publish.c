@@ -36,7 +36,10 @@
 static unsigned int max_fanout = BIT(20);
 module_param(max_fanout, uint, 0644);
 MODULE_PARM_DESC(max_fanout, "most sessions one message reaches (default 1048576)");
-/* Deliveries a publisher keeps allocated between its messages, at most. */
+/*
+ * Deliveries a publisher keeps allocated between its messages, at most,
+ * and allocates at once for messages that reach fewer sessions.
+ */
 #define KMQTT_FANOUT_KEEP	8
 /*
  * Largest match array a publisher keeps between its messages: one that
@@ -85,6 +88,26 @@ static int kmqtt_fanout_reserve(struct kmqtt_broker *broker,
 	else if (ret == -ENOSPC)
 		f->refused = (n - f->n_spare) * sizeof(struct kmqtt_delivery);
 	return ret;
+}
+
+/*
+ * At least @n spare deliveries for the next message.  A burst of messages
+ * that reach one session each (pairwise, fan-in) allocates them in bulk,
+ * KMQTT_FANOUT_KEEP at a time, not one per message; only what this
+ * message needs must fit the memory limit.
+ */
+static int kmqtt_fanout_refill(struct kmqtt_broker *broker,
+			       struct kmqtt_fanout *f, u32 n)
+{
+	size_t refused = f->refused;
+
+	if (f->n_spare >= n)
+		return 0;
+	if (n < KMQTT_FANOUT_KEEP &&
+	    !kmqtt_fanout_reserve(broker, f, KMQTT_FANOUT_KEEP))
+		return 0;
+	f->refused = refused;
+	return kmqtt_fanout_reserve(broker, f, n);
 }
 
 /* Give back the spare deliveries beyond @keep. */
@@ -146,6 +169,11 @@ static u32 kmqtt_fanout_deliver(struct kmqtt_fanout *f, struct kmqtt_msg *msg,
 	return set->n - i;
 }
 
+void kmqtt_fanout_idle(struct kmqtt_broker *broker, struct kmqtt_fanout *f)
+{
+	kmqtt_fanout_trim(broker, f, 0);
+}
+
 int kmqtt_publish_msg(struct kmqtt_broker *broker, struct kmqtt_msg *msg,
 		      bool retain, struct kmqtt_session *from,
 		      struct kmqtt_fanout *f)
@@ -157,7 +185,7 @@ int kmqtt_publish_msg(struct kmqtt_broker *broker, struct kmqtt_msg *msg,
 
 	set->max = max(READ_ONCE(max_fanout), 1U);
 	/* Most topics reach as many as last time: one match, usually. */
-	ret = kmqtt_fanout_reserve(broker, f, f->last_n);
+	ret = kmqtt_fanout_refill(broker, f, f->last_n);
 	if (ret)
 		goto fail;
 	for (;;) {

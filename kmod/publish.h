@@ -33,6 +33,8 @@ struct kmqtt_fanout {
 };
 
 void kmqtt_fanout_free(struct kmqtt_broker *broker, struct kmqtt_fanout *f);
+/* A publisher with nothing left to read keeps no spare deliveries. */
+void kmqtt_fanout_idle(struct kmqtt_broker *broker, struct kmqtt_fanout *f);
 
 /*
  * A PUBLISH received from @from: fan it out, then store it if retained,

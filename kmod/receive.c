@@ -21,6 +21,7 @@
 #include "codec.h"
 #include "conn.h"
 #include "packet.h"
+#include "publish.h"
 #include "race.h"
 #include "receive.h"
 #include "socket.h"
@@ -306,7 +307,9 @@ void kmqtt_receive_work(struct work_struct *work)
 				 KMQTT_CLOSE_OVERFLOW : KMQTT_CLOSE_PROTOCOL);
 		return;
 	}
-	/* Idle connections keep no receive buffer. */
-	if (!conn->rx_len)
+	/* Idle connections keep no receive buffer, nor spare deliveries. */
+	if (!conn->rx_len) {
 		kmqtt_receive_free(conn);
+		kmqtt_fanout_idle(conn->broker, &conn->fanout);
+	}
 }
