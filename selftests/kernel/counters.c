@@ -324,6 +324,48 @@ TEST_F(counters, work_counted_and_batched)
 	EXPECT_LE(pub_stats[KMQTT_STAT_RX_RUNS], grew[KMQTT_STAT_RX_RUNS]);
 }
 
+/* MEMORY, once it is back at @want or after 2 s. */
+static uint64_t memory_settled(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(counters) *self, uint64_t want)
+{
+	uint64_t now = 0;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		EXPECT_EQ(0, kmqtt_genl_get_stat(&self->genl,
+						 KMQTT_STAT_MEMORY, &now));
+		if (now == want)
+			break;
+		usleep(10000);
+	}
+	return now;
+}
+
+/*
+ * A publisher takes spare deliveries in batches while it publishes, and
+ * gives them back once it has nothing left to read: the memory held is
+ * what it was before its messages.
+ */
+TEST_F(counters, idle_publisher_holds_no_spares)
+{
+	uint64_t pub_id, sub_id, before;
+	int i;
+
+	subscribe_count_t(_metadata, self, &pub_id, &sub_id);
+	ASSERT_EQ(0, mqtt_sync(self->pub));
+	ASSERT_EQ(0, mqtt_sync(self->subs[0]));
+	ASSERT_EQ(0, kmqtt_genl_get_stat(&self->genl, KMQTT_STAT_MEMORY,
+					 &before));
+	for (i = 0; i < 20; i++)
+		ASSERT_EQ(0, mqtt_send_publish(self->pub, "count/t", "abc", 3));
+	ASSERT_EQ(0, mqtt_sync(self->pub));
+	for (i = 0; i < 20; i++)
+		ASSERT_EQ(0, mqtt_expect_publish(self->subs[0], "count/t",
+						 "abc", 3));
+	ASSERT_EQ(0, mqtt_sync(self->subs[0]));
+	EXPECT_EQ(before, memory_settled(_metadata, self, before));
+}
+
 /*
  * Bytes held, counted as a message's topic length, topic, property block
  * (one byte of length for a 3.1.1 publisher's) and payload: what an
