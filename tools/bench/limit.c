@@ -423,7 +423,10 @@ static void limit_free(struct limit *l)
 
 	for (i = 0; i < l->nconns; i++)
 		limit_conn_free(l->conns[i]);
-	/* Pages still referenced by a socket outlive their mapping. */
+	/*
+	 * vmsplice shares the filler's pages with the sockets: by now they
+	 * are closed, and what they still queue is never read.
+	 */
 	free(l->filler);
 	if (l->lfd >= 0)
 		close(l->lfd);

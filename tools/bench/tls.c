@@ -150,6 +150,8 @@ SSL_CTX *tls_ctx_new(const struct options *o, size_t read_buffer,
 	    !BIO_meth_set_read(client_bio, client_bio_read) ||
 	    !BIO_meth_set_ctrl(client_bio, client_bio_ctrl) ||
 	    !BIO_meth_set_create(client_bio, client_bio_create)) {
+		BIO_meth_free(client_bio);
+		client_bio = NULL;
 		ctx_fail(ctx, err, size, "BIO_meth_new");
 		return NULL;
 	}
