@@ -172,6 +172,13 @@ static int connect_client(long i, uint16_t port)
 	return fd;
 }
 
+/* Which client the peer of an accepted socket is. */
+static long client_index(const struct sockaddr_in *peer)
+{
+	return (long)(ntohl(peer->sin_addr.s_addr) - 0x7f010001) * CLIENT_PORTS +
+	       ntohs(peer->sin_port) - CLIENT_PORT_MIN;
+}
+
 /* Exactly len bytes within REPLY_MS: 0, or -errno (-EPIPE at EOF). */
 static int recv_exact(int fd, void *buf, size_t len)
 {
@@ -276,8 +283,10 @@ int main(int argc, char **argv)
 {
 	unsigned long conns_before, conns_after, conn_size = 0;
 	struct mem m_start, m_conn, m_idle, m_sub;
-	int lfd[LISTENERS], *server, *client, pub = -1, pub_srv, err;
-	long n, i, j, m, targets = 0, hits = 0, stray = 0;
+	int lfd[LISTENERS], *server, *client, pub = -1, pub_srv, fd, err;
+	long n, i, j, k, m, targets = 0, hits = 0, stray = 0;
+	struct sockaddr_in peer;
+	socklen_t peer_len;
 	double t0, t_conn, t_attach, t_sub, t_pub;
 	uint16_t port[LISTENERS];
 	struct pollfd *pfd;
@@ -325,16 +334,30 @@ int main(int argc, char **argv)
 				return 1;
 			}
 		}
+		for (j = i; j < i + m; j++)
+			server[j] = -1;
 		for (j = i; j < i + m; j++) {
-			server[j] = accept4(lfd[j % LISTENERS], NULL, NULL,
-					    SOCK_CLOEXEC);
-			if (server[j] < 0) {
+			peer_len = sizeof(peer);
+			fd = accept4(lfd[j % LISTENERS], (struct sockaddr *)&peer,
+				     &peer_len, SOCK_CLOEXEC);
+			if (fd < 0) {
 				perror("idle-conns: accept");
 				return 1;
 			}
+			/* Queues need not keep the order of the connects. */
+			k = client_index(&peer);
+			if (k < i || k >= i + m || server[k] >= 0) {
+				fprintf(stderr, "idle-conns: accepted %s:%u, not of this batch\n",
+					inet_ntoa(peer.sin_addr), ntohs(peer.sin_port));
+				return 1;
+			}
+			server[k] = fd;
 		}
 	}
 	t_conn = now() - t0;
+	printf("%ld connections in %.1f s (%d listeners, %ld client addresses)\n",
+	       n, t_conn, LISTENERS, (n - 1) / CLIENT_PORTS + 1);
+	fflush(stdout);
 	if (read_conn_slab(&conns_before, &conn_size) || read_mem(&m_conn)) {
 		perror("idle-conns: /proc/slabinfo");
 		return 1;
@@ -357,8 +380,6 @@ int main(int argc, char **argv)
 		return 1;
 	printf("%ld idle connections (client ids of 13 bytes), %ju sessions\n",
 	       n, (uintmax_t)sessions);
-	printf("  connect     %.1f s (%d listeners, %ld client addresses)\n",
-	       t_conn, LISTENERS, (n - 1) / CLIENT_PORTS + 1);
 	printf("  attach      %.1f s (ATTACH and CONNACK)\n", t_attach);
 	printf("  kmqtt_conn  %.3f objects of %lu bytes per connection\n",
 	       ((double)conns_after - conns_before) / n, conn_size);
