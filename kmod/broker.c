@@ -154,7 +154,6 @@ static int __net_init kmqtt_broker_net_init(struct net *net)
 	spin_lock_init(&broker->conns_lock);
 	INIT_LIST_HEAD(&broker->conns);
 	mutex_init(&broker->sessions_lock);
-	hash_init(broker->session_hash);
 	INIT_LIST_HEAD(&broker->sessions);
 	mutex_init(&broker->topics_lock);
 	kmqtt_topic_tree_init(&broker->topics, &kmqtt_broker_topics_acct);

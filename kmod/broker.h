@@ -80,7 +80,6 @@ struct kmqtt_limits {
 	u64 message_size;		/* payload bytes */
 };
 
-#define KMQTT_SESSION_HASH_BITS		10
 #define KMQTT_SHARE_HASH_BITS		8
 
 /*
@@ -111,7 +110,7 @@ struct kmqtt_broker {
 	 * detach, expiry and takeover happen under sessions_lock.
 	 */
 	struct mutex sessions_lock;
-	DECLARE_HASHTABLE(session_hash, KMQTT_SESSION_HASH_BITS);
+	struct rhashtable session_index;	/* by client id */
 	struct list_head sessions;
 	u64 next_session_id;
 	u64 sessions_count;

@@ -78,35 +78,76 @@ static const struct rhashtable_params kmqtt_subscription_params = {
 	.automatic_shrinking = true,
 };
 
+/*
+ * Sessions by client id.  The table grows with them: a million sessions
+ * in a fixed table of 1024 chains made every CONNECT walk a thousand.
+ */
+struct kmqtt_session_key {
+	const u8 *client_id;
+	u16 len;
+};
+
+static u32 kmqtt_session_key_hashfn(const void *data, u32 len, u32 seed)
+{
+	const struct kmqtt_session_key *key = data;
+
+	return jhash(key->client_id, key->len, seed);
+}
+
+static u32 kmqtt_session_obj_hashfn(const void *data, u32 len, u32 seed)
+{
+	const struct kmqtt_session *session = data;
+
+	return jhash(session->client_id, session->client_id_len, seed);
+}
+
+static int kmqtt_session_cmpfn(struct rhashtable_compare_arg *arg,
+			       const void *obj)
+{
+	const struct kmqtt_session_key *key = arg->key;
+	const struct kmqtt_session *session = obj;
+
+	return session->client_id_len != key->len ||
+	       memcmp(session->client_id, key->client_id, key->len);
+}
+
+static const struct rhashtable_params kmqtt_session_params = {
+	.head_offset = offsetof(struct kmqtt_session, hash_node),
+	.hashfn = kmqtt_session_key_hashfn,
+	.obj_hashfn = kmqtt_session_obj_hashfn,
+	.obj_cmpfn = kmqtt_session_cmpfn,
+	.automatic_shrinking = true,
+};
+
 int kmqtt_session_index_init(struct kmqtt_broker *broker)
 {
-	return rhashtable_init(&broker->subscription_index,
-			       &kmqtt_subscription_params);
+	int ret;
+
+	ret = rhashtable_init(&broker->session_index, &kmqtt_session_params);
+	if (ret)
+		return ret;
+	ret = rhashtable_init(&broker->subscription_index,
+			      &kmqtt_subscription_params);
+	if (ret)
+		rhashtable_destroy(&broker->session_index);
+	return ret;
 }
 
 /* Every session is gone, and its subscriptions with it. */
 void kmqtt_session_index_destroy(struct kmqtt_broker *broker)
 {
 	rhashtable_destroy(&broker->subscription_index);
-}
-
-static u32 kmqtt_session_hash(const u8 *client_id, u16 len)
-{
-	return jhash(client_id, len, 0);
+	rhashtable_destroy(&broker->session_index);
 }
 
 struct kmqtt_session *kmqtt_session_find(struct kmqtt_broker *broker,
 					 const u8 *client_id, u16 len)
 {
-	struct kmqtt_session *session;
+	struct kmqtt_session_key key = { client_id, len };
 
 	lockdep_assert_held(&broker->sessions_lock);
-	hash_for_each_possible(broker->session_hash, session, hash_node,
-			       kmqtt_session_hash(client_id, len))
-		if (session->client_id_len == len &&
-		    !memcmp(session->client_id, client_id, len))
-			return session;
-	return NULL;
+	return rhashtable_lookup_fast(&broker->session_index, &key,
+				      kmqtt_session_params);
 }
 
 static void kmqtt_session_expiry_work(struct work_struct *work);
@@ -137,8 +178,12 @@ static struct kmqtt_session *kmqtt_session_create(struct kmqtt_broker *broker,
 	INIT_LIST_HEAD(&session->inflight);
 	INIT_LIST_HEAD(&session->subscriptions);
 	session->client_id_len = len;
-	hash_add(broker->session_hash, &session->hash_node,
-		 kmqtt_session_hash(client_id, len));
+	if (rhashtable_insert_fast(&broker->session_index, &session->hash_node,
+				   kmqtt_session_params)) {
+		kfree(session->client_id);
+		kmem_cache_free(kmqtt_session_cache, session);
+		return NULL;
+	}
 	list_add_tail(&session->node, &broker->sessions);
 	broker->sessions_count++;
 	return session;
@@ -149,7 +194,9 @@ static void kmqtt_session_unlink(struct kmqtt_session *session)
 	struct kmqtt_broker *broker = session->broker;
 
 	lockdep_assert_held(&broker->sessions_lock);
-	hash_del(&session->hash_node);
+	rhashtable_remove_fast(&broker->session_index, &session->hash_node,
+			       kmqtt_session_params);
+	session->unlinked = true;
 	list_del_init(&session->node);
 	broker->sessions_count--;
 }
@@ -271,7 +318,7 @@ static void kmqtt_session_expiry_work(struct work_struct *work)
 	 * was lifted or raised, meanwhile.
 	 */
 	if (rcu_access_pointer(session->conn) ||
-	    hlist_unhashed(&session->hash_node) || !expiry) {
+	    session->unlinked || !expiry) {
 		mutex_unlock(&broker->sessions_lock);
 		return;
 	}

@@ -37,11 +37,12 @@ struct kmqtt_subscription {
 
 struct kmqtt_session {
 	struct kmqtt_broker *broker;
-	struct hlist_node hash_node;	/* broker->session_hash */
+	struct rhash_head hash_node;	/* broker->session_index */
 	struct list_head node;		/* broker->sessions */
 	u64 id;
 	bool clean;			/* ends with its connection */
 	bool bridge;			/* its last link's, or SET_SESSION's */
+	bool unlinked;			/* out of the index, sessions_lock */
 	/*
 	 * Seconds kept offline, under the operator's limit: the client's 5.0
 	 * session expiry interval, MQTT_SESSION_EXPIRY_NEVER for 3.1.1
