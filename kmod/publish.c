@@ -93,7 +93,8 @@ static int kmqtt_fanout_reserve(struct kmqtt_broker *broker,
 /*
  * At least @n spare deliveries for the next message.  A burst of messages
  * that reach one session each (pairwise, fan-in) allocates them in bulk,
- * KMQTT_FANOUT_KEEP at a time, not one per message; only what this
+ * KMQTT_FANOUT_KEEP at a time from its second message on, not one per
+ * message; a lone message allocates what it needs.  Only what this
  * message needs must fit the memory limit.
  */
 static int kmqtt_fanout_refill(struct kmqtt_broker *broker,
@@ -103,7 +104,7 @@ static int kmqtt_fanout_refill(struct kmqtt_broker *broker,
 
 	if (f->n_spare >= n)
 		return 0;
-	if (n < KMQTT_FANOUT_KEEP &&
+	if (f->warm && n < KMQTT_FANOUT_KEEP &&
 	    !kmqtt_fanout_reserve(broker, f, KMQTT_FANOUT_KEEP))
 		return 0;
 	f->refused = refused;
@@ -172,6 +173,7 @@ static u32 kmqtt_fanout_deliver(struct kmqtt_fanout *f, struct kmqtt_msg *msg,
 void kmqtt_fanout_idle(struct kmqtt_broker *broker, struct kmqtt_fanout *f)
 {
 	kmqtt_fanout_trim(broker, f, 0);
+	f->warm = false;
 }
 
 int kmqtt_publish_msg(struct kmqtt_broker *broker, struct kmqtt_msg *msg,
@@ -211,6 +213,7 @@ int kmqtt_publish_msg(struct kmqtt_broker *broker, struct kmqtt_msg *msg,
 		break;
 	}
 	f->last_n = set->n;
+	f->warm = true;
 	trace_kmqtt_fanout(from, msg, set->n + set->overflow,
 			   set->overflow + missed);
 
@@ -247,7 +250,12 @@ int kmqtt_publish_msg(struct kmqtt_broker *broker, struct kmqtt_msg *msg,
 	return 0;
 
 fail:
-	/* A publisher waiting for memory holds none of it meanwhile. */
+	/*
+	 * A publisher waiting for memory holds none of it meanwhile, so its
+	 * retry needs the spares it gives back too.
+	 */
+	if (ret == -ENOSPC)
+		f->refused += f->n_spare * sizeof(struct kmqtt_delivery);
 	kmqtt_fanout_trim(broker, f, 0);
 	return ret;
 }

@@ -23,6 +23,7 @@ struct kmqtt_fanout {
 	u32 n_spare;
 	u32 cap_spare;
 	u32 last_n;		/* sessions the last message matched */
+	bool warm;		/* published in this receive run: batch spares */
 	size_t refused;		/* bytes the memory limit last refused */
 	/*
 	 * Why the last retained message was not stored: -EOPNOTSUPP
@@ -33,7 +34,7 @@ struct kmqtt_fanout {
 };
 
 void kmqtt_fanout_free(struct kmqtt_broker *broker, struct kmqtt_fanout *f);
-/* A publisher with nothing left to read keeps no spare deliveries. */
+/* A receive run ends (or pauses): its spare deliveries go back. */
 void kmqtt_fanout_idle(struct kmqtt_broker *broker, struct kmqtt_fanout *f);
 
 /*

@@ -265,8 +265,11 @@ void kmqtt_receive_work(struct work_struct *work)
 		 * this work again, which handles the packet that waits.
 		 */
 		ret = kmqtt_receive_packets(conn, &packets);
-		if (ret == -EAGAIN)
+		if (ret == -EAGAIN) {
+			/* Paused: what it may wait for is not held by itself. */
+			kmqtt_fanout_idle(conn->broker, &conn->fanout);
 			return;
+		}
 		if (ret == -EINPROGRESS) {
 			queue_work(kmqtt_wq, work);
 			return;
@@ -307,9 +310,11 @@ void kmqtt_receive_work(struct work_struct *work)
 				 KMQTT_CLOSE_OVERFLOW : KMQTT_CLOSE_PROTOCOL);
 		return;
 	}
-	/* Idle connections keep no receive buffer, nor spare deliveries. */
-	if (!conn->rx_len) {
+	/*
+	 * Spare deliveries serve one run; idle connections keep no receive
+	 * buffer either.
+	 */
+	kmqtt_fanout_idle(conn->broker, &conn->fanout);
+	if (!conn->rx_len)
 		kmqtt_receive_free(conn);
-		kmqtt_fanout_idle(conn->broker, &conn->fanout);
-	}
 }
