@@ -55,6 +55,21 @@ static inline void kmqtt_counter_add(u64 *counter, u64 n)
 	WRITE_ONCE(*counter, *counter + n);
 }
 
+/* Add @c, which its writers may be changing, to @sum. */
+static inline void kmqtt_counters_add(struct kmqtt_counters *sum,
+				      const struct kmqtt_counters *c)
+{
+	sum->msgs_in += READ_ONCE(c->msgs_in);
+	sum->msgs_out += READ_ONCE(c->msgs_out);
+	sum->msgs_dropped += READ_ONCE(c->msgs_dropped);
+	sum->bytes_in += READ_ONCE(c->bytes_in);
+	sum->bytes_out += READ_ONCE(c->bytes_out);
+	sum->rx_runs += READ_ONCE(c->rx_runs);
+	sum->rx_reads += READ_ONCE(c->rx_reads);
+	sum->tx_runs += READ_ONCE(c->tx_runs);
+	sum->tx_writes += READ_ONCE(c->tx_writes);
+}
+
 /*
  * Limits an operator sets: one member per row of KMQTT_LIMITS
  * (include/kmqtt/limits.h), which gives their ranges and defaults.  All

@@ -213,14 +213,7 @@ static void kmqtt_conn_unregister(struct kmqtt_conn *conn)
 	spin_lock(&broker->conns_lock);
 	list_del_rcu(&conn->node);
 	broker->conns_open--;
-	broker->closed.msgs_in += conn->counters.msgs_in;
-	broker->closed.msgs_out += conn->counters.msgs_out;
-	broker->closed.bytes_in += conn->counters.bytes_in;
-	broker->closed.bytes_out += conn->counters.bytes_out;
-	broker->closed.rx_runs += conn->counters.rx_runs;
-	broker->closed.rx_reads += conn->counters.rx_reads;
-	broker->closed.tx_runs += conn->counters.tx_runs;
-	broker->closed.tx_writes += conn->counters.tx_writes;
+	kmqtt_counters_add(&broker->closed, &conn->counters);
 	if (conn->close_reason == KMQTT_CLOSE_PROTOCOL)
 		broker->protocol_errors++;
 	spin_unlock(&broker->conns_lock);

@@ -796,20 +796,6 @@ static int kmqtt_netlink_put_counters(struct sk_buff *skb,
 	return 0;
 }
 
-static void kmqtt_netlink_add_counters(struct kmqtt_counters *sum,
-				       const struct kmqtt_counters *c)
-{
-	sum->msgs_in += READ_ONCE(c->msgs_in);
-	sum->msgs_out += READ_ONCE(c->msgs_out);
-	sum->msgs_dropped += READ_ONCE(c->msgs_dropped);
-	sum->bytes_in += READ_ONCE(c->bytes_in);
-	sum->bytes_out += READ_ONCE(c->bytes_out);
-	sum->rx_runs += READ_ONCE(c->rx_runs);
-	sum->rx_reads += READ_ONCE(c->rx_reads);
-	sum->tx_runs += READ_ONCE(c->tx_runs);
-	sum->tx_writes += READ_ONCE(c->tx_writes);
-}
-
 static int kmqtt_netlink_put_u64s(struct sk_buff *skb, const u64 *values,
 				  int first, int count)
 {
@@ -854,7 +840,7 @@ static int kmqtt_netlink_put_totals(struct sk_buff *skb,
 	totals[KMQTT_STAT_CONNECTIONS_REFUSED] = broker->conns_refused;
 	totals[KMQTT_STAT_PROTOCOL_ERRORS] = broker->protocol_errors;
 	list_for_each_entry(conn, &broker->conns, node)
-		kmqtt_netlink_add_counters(&sum, &conn->counters);
+		kmqtt_counters_add(&sum, &conn->counters);
 	spin_unlock(&broker->conns_lock);
 	totals[KMQTT_STAT_MSGS_IN] = sum.msgs_in;
 	totals[KMQTT_STAT_MSGS_OUT] = sum.msgs_out;
