@@ -29,6 +29,12 @@
 /* iovecs gathered into one sendmsg: 42 to 256 packets. */
 #define KMQTT_TX_IOVS		256
 /*
+ * A run with fewer to send gathers them on the stack: one delivery at a
+ * time is the usual case, and a heap array costs an allocation per run
+ * (4 KiB, and zeroed where init_on_alloc is on, as on Debian).
+ */
+#define KMQTT_TX_FEW_IOVS	32
+/*
  * The most one entry takes: header, a bridge line's topic prefix, topic,
  * tail (packet id, 5.0 property length and properties of its own), the
  * shared properties, payload.
@@ -566,22 +572,25 @@ static int kmqtt_send_payload_page(struct kmqtt_conn *conn,
 /*
  * Gather entries from @head, the first of tx_sending, into @vec, at most
  * @max_vec iovecs, all of @head's kind (WebSocket frames of their own, or
- * not).  Returns the count, the bytes in *@len.
+ * not).  Returns the count, the bytes in *@len; *@full when an entry was
+ * left for want of room.
  */
 static size_t kmqtt_send_gather(struct kmqtt_conn *conn,
 				const struct kmqtt_txent *head,
 				struct kvec *vec, size_t max_vec, size_t *len,
-				bool *more)
+				bool *more, bool *full)
 {
 	u32 skip = conn->tx_offset;
 	struct kmqtt_txent *ent;
 	size_t i, n = 0;
 
 	list_for_each_entry(ent, &conn->tx_sending, node) {
-		if (n + KMQTT_TXENT_IOVS > max_vec)
-			break;
 		if (ent->ws_frame != head->ws_frame)
 			break;
+		if (n + KMQTT_TXENT_IOVS > max_vec) {
+			*full = true;
+			break;
+		}
 		n += kmqtt_txent_iov(conn, ent, skip, vec + n);
 		skip = 0;
 		if (kmqtt_txent_zerocopy(conn, ent)) {
@@ -598,19 +607,20 @@ static size_t kmqtt_send_gather(struct kmqtt_conn *conn,
 
 /*
  * Send what is queued: packets gathered into sendmsg calls of up to
- * @max_vec iovecs, a zero-copy payload page by page after its header.
+ * @max_vec iovecs, a zero-copy payload page by page after its header,
+ * at most *@budget calls.  Returns true, having sent nothing more, when
+ * @grow and @vec is too short for what is queued.
  */
-static void kmqtt_send_flush(struct kmqtt_conn *conn, struct kvec *vec,
-			     size_t max_vec)
+static bool kmqtt_send_flush(struct kmqtt_conn *conn, struct kvec *vec,
+			     size_t max_vec, bool grow, int *budget)
 {
 	/* Over WebSocket, vec[0] is the frame header's. */
 	size_t ws_hdr = conn->ws ? 1 : 0;
-	int budget = KMQTT_TX_BUDGET;
 
 	while (!kmqtt_conn_closing(conn)) {
 		struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
 		struct kmqtt_txent *head;
-		bool more = false;
+		bool more = false, full = false;
 		struct kvec *out;
 		size_t n, len;
 		int ret;
@@ -619,16 +629,20 @@ static void kmqtt_send_flush(struct kmqtt_conn *conn, struct kvec *vec,
 		list_splice_tail_init(&conn->tx_queue, &conn->tx_sending);
 		spin_unlock(&conn->tx_lock);
 		if (list_empty(&conn->tx_sending))
-			return;
-		if (!budget--) {
+			return false;
+		if (!(*budget)--) {
 			queue_work(kmqtt_wq, &conn->tx_work);
-			return;
+			return false;
 		}
 
 		head = list_first_entry(&conn->tx_sending, struct kmqtt_txent,
 					node);
 		n = kmqtt_send_gather(conn, head, vec + ws_hdr,
-				      max_vec - ws_hdr, &len, &more);
+				      max_vec - ws_hdr, &len, &more, &full);
+		if (full && grow) {
+			(*budget)++;
+			return true;
+		}
 		out = vec + ws_hdr;
 		if (conn->ws)
 			out = kmqtt_ws_frame(conn, vec, &n, &len,
@@ -644,24 +658,25 @@ static void kmqtt_send_flush(struct kmqtt_conn *conn, struct kvec *vec,
 						      conn->tx_offset);
 		/* On -EAGAIN, write_space queues this work again. */
 		if (ret == -EAGAIN)
-			return;
+			return false;
 		if (ret < 0) {
 			kmqtt_conn_close(conn, KMQTT_CLOSE_PEER);
-			return;
+			return false;
 		}
 		kmqtt_counter_add(&conn->counters.bytes_out, ret);
 		if (conn->ws)
 			ret = kmqtt_ws_sent(conn, ret);
 		kmqtt_send_consume(conn, ret);
 	}
+	return false;
 }
 
 void kmqtt_send_work(struct work_struct *work)
 {
 	struct kmqtt_conn *conn = container_of(work, struct kmqtt_conn,
 					       tx_work);
-	/* One packet, and a WebSocket frame header. */
-	struct kvec one_packet[KMQTT_TXENT_IOVS + 1];
+	struct kvec few[KMQTT_TX_FEW_IOVS];
+	int budget = KMQTT_TX_BUDGET;
 	struct kvec *vec;
 
 	/* Pairs with attach's release: the connection is fully built. */
@@ -671,14 +686,16 @@ void kmqtt_send_work(struct work_struct *work)
 	if (list_empty(&conn->tx_sending) && list_empty_careful(&conn->tx_queue))
 		return;
 	kmqtt_counter_add(&conn->counters.tx_runs, 1);
-	/* Too large for the stack; short of memory, one packet at a time. */
+	if (!kmqtt_send_flush(conn, few, ARRAY_SIZE(few), true, &budget))
+		return;
+	/* More than a few: short of memory, they go a few at a time. */
 	vec = kmalloc_array(KMQTT_TX_IOVS, sizeof(*vec),
 			    GFP_KERNEL | __GFP_NOWARN);
 	if (vec) {
-		kmqtt_send_flush(conn, vec, KMQTT_TX_IOVS);
+		kmqtt_send_flush(conn, vec, KMQTT_TX_IOVS, false, &budget);
 		kfree(vec);
 	} else {
-		kmqtt_send_flush(conn, one_packet, ARRAY_SIZE(one_packet));
+		kmqtt_send_flush(conn, few, ARRAY_SIZE(few), false, &budget);
 	}
 }
 
