@@ -551,7 +551,12 @@ int kmqtt_session_restore(struct kmqtt_broker *broker, const u8 *client_id,
 		ret = -ENOMEM;
 		goto unlock;
 	}
-	/* A restore done again replaces the first one's, will and all. */
+	/*
+	 * A restore done again replaces the first one's, will and all.  Till
+	 * then the index holds both: its insert does not look for the id,
+	 * its remove takes the entry it is given, and every lookup holds
+	 * sessions_lock, so none sees the two.
+	 */
 	if (old)
 		kmqtt_session_unlink(old);
 	session->username = name;
