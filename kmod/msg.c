@@ -26,7 +26,13 @@ module_param(zerocopy_min, uint, 0644);
 MODULE_PARM_DESC(zerocopy_min,
 		 "smallest payload sent without copying (bytes, 0: never)");
 
-static struct kmem_cache *kmqtt_msg_cache;
+static struct kmem_cache *kmqtt_msg_tiny_cache, *kmqtt_msg_small_cache;
+
+static struct kmem_cache *kmqtt_msg_cache(size_t size)
+{
+	return size <= KMQTT_MSG_TINY ? kmqtt_msg_tiny_cache :
+					kmqtt_msg_small_cache;
+}
 
 /* A compound page for @size bytes, or NULL (then the caller copies). */
 static struct kmqtt_msg *kmqtt_msg_alloc_pages(size_t size, gfp_t gfp,
@@ -40,13 +46,17 @@ static struct kmqtt_msg *kmqtt_msg_alloc_pages(size_t size, gfp_t gfp,
 	return page ? page_address(page) : NULL;
 }
 
+/* Its fields and data[]. */
+static size_t kmqtt_msg_size(const struct kmqtt_msg *msg)
+{
+	return offsetof(struct kmqtt_msg, data) + msg->len;
+}
+
 static size_t kmqtt_msg_alloc_size(const struct kmqtt_msg *msg)
 {
 	if (msg->in_pages)
 		return PAGE_SIZE << msg->page_order;
-	if (msg->small)
-		return KMQTT_MSG_SMALL;
-	return offsetof(struct kmqtt_msg, data) + msg->len;
+	return kmqtt_msg_size_taken(kmqtt_msg_size(msg));
 }
 
 struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
@@ -74,7 +84,8 @@ struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 	if (!kmqtt_broker_charge(broker, charge))
 		return ERR_PTR(-ENOSPC);
 	if (small)
-		msg = kmem_cache_alloc(kmqtt_msg_cache, gfp | __GFP_NOWARN);
+		msg = kmem_cache_alloc(kmqtt_msg_cache(size),
+				       gfp | __GFP_NOWARN);
 	else if (min && payload_len >= min && gfpflags_allow_blocking(gfp))
 		msg = kmqtt_msg_alloc_pages(size, gfp, &order);
 	in_pages = msg && !small;
@@ -159,7 +170,7 @@ void kmqtt_msg_free(struct kmqtt_msg *msg)
 	if (msg->in_pages)
 		call_rcu(&msg->rcu, kmqtt_msg_free_pages_rcu);
 	else if (msg->small)
-		kmem_cache_free(kmqtt_msg_cache, msg);
+		kmem_cache_free(kmqtt_msg_cache(kmqtt_msg_size(msg)), msg);
 	else
 		/* vfree() may sleep; queues drop messages under spinlocks. */
 		kvfree_rcu(msg, rcu);
@@ -167,14 +178,20 @@ void kmqtt_msg_free(struct kmqtt_msg *msg)
 
 int kmqtt_msg_init(void)
 {
-	kmqtt_msg_cache = kmem_cache_create("kmqtt_msg", KMQTT_MSG_SMALL, 0, 0,
-					    NULL);
-	return kmqtt_msg_cache ? 0 : -ENOMEM;
+	kmqtt_msg_tiny_cache = kmem_cache_create("kmqtt_msg_tiny",
+						 KMQTT_MSG_TINY, 0, 0, NULL);
+	kmqtt_msg_small_cache = kmem_cache_create("kmqtt_msg", KMQTT_MSG_SMALL,
+						  0, 0, NULL);
+	if (kmqtt_msg_tiny_cache && kmqtt_msg_small_cache)
+		return 0;
+	kmqtt_msg_exit();
+	return -ENOMEM;
 }
 
 void kmqtt_msg_exit(void)
 {
 	/* Large messages are freed after a grace period. */
 	rcu_barrier();
-	kmem_cache_destroy(kmqtt_msg_cache);
+	kmem_cache_destroy(kmqtt_msg_tiny_cache);
+	kmem_cache_destroy(kmqtt_msg_small_cache);
 }

@@ -29,7 +29,7 @@ struct kmqtt_msg {
 	struct rcu_head rcu;
 	struct kmqtt_broker *broker;	/* memory is accounted there */
 	u8 qos;				/* as published */
-	bool small;			/* from the cache of small messages */
+	bool small;			/* from a cache of small messages */
 	bool in_pages;			/* a compound page of its own */
 	u8 page_order;
 	u16 topic_len;
@@ -72,9 +72,20 @@ struct kmqtt_msg *kmqtt_msg_restore(struct kmqtt_broker *broker,
 
 /*
  * Most messages are small (a sensor reading and its topic): they come from
- * a cache of their own, quicker than kmalloc and shown in /proc/slabinfo.
+ * caches of their own, quicker than kmalloc and shown in /proc/slabinfo,
+ * of two sizes, so that a queued reading takes half of what the larger
+ * would (a message's own fields take 64 bytes).
  */
+#define KMQTT_MSG_TINY		128
 #define KMQTT_MSG_SMALL		256
+
+/* The memory a message of @size bytes, fields included, takes. */
+static inline size_t kmqtt_msg_size_taken(size_t size)
+{
+	if (size <= KMQTT_MSG_TINY)
+		return KMQTT_MSG_TINY;
+	return size <= KMQTT_MSG_SMALL ? KMQTT_MSG_SMALL : size;
+}
 
 /*
  * What the memory limit must allow for a message of these lengths
@@ -82,10 +93,8 @@ struct kmqtt_msg *kmqtt_msg_restore(struct kmqtt_broker *broker,
  */
 static inline size_t kmqtt_msg_charge(u16 topic_len, u32 payload_len)
 {
-	size_t size = offsetof(struct kmqtt_msg, data) + 2 + topic_len +
-		      payload_len;
-
-	return size <= KMQTT_MSG_SMALL ? KMQTT_MSG_SMALL : size;
+	return kmqtt_msg_size_taken(offsetof(struct kmqtt_msg, data) + 2 +
+				    topic_len + payload_len);
 }
 
 void kmqtt_msg_free(struct kmqtt_msg *msg);

@@ -1168,9 +1168,9 @@ TEST_F_TIMEOUT(faults, packet_larger_than_the_memory_limit_closes, 180)
 	ASSERT_LE(0, *pub);
 	ASSERT_EQ(0, kmqtt_genl_find_conn(&self->env.genl, "mem-huge",
 					  &pub_id));
-	/* Less than a small message's 256 bytes. */
+	/* Less than the 128 bytes of the smallest message. */
 	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->env.genl, KMQTT_LIMIT_MEMORY,
-					  200));
+					  100));
 	ASSERT_EQ(0, mqtt_send_publish_opts(*pub, "mem/huge", "h", 1, &qos1));
 	ASSERT_EQ(0, kmqtt_genl_wait_closed(&self->env.events, pub_id,
 					    SETTLE_MS, &ev));

@@ -124,6 +124,22 @@ TEST_F(limits, max_connections_refused_with_connack_3)
 					  open_now + 1));
 }
 
+/* PERSISTENT_ID subscribed to @filter at QoS 1, then offline. */
+static void offline_subscriber(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(limits) *self, const char *filter)
+{
+	struct mqtt_connect_opts opts = { .client_id = PERSISTENT_ID };
+	int sub;
+
+	sub = mqtt_client_connect(self->broker.port, &opts, NULL);
+	ASSERT_LE(0, sub);
+	ASSERT_EQ(0, mqtt_subscribe_qos(sub, 1, filter, 1));
+	close(sub);
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, PERSISTENT_ID,
+					     KMQTT_SESSION_OFFLINE,
+					     MQTT_TEST_TIMEOUT_MS));
+}
+
 /*
  * max_queued_messages from kmqttctl set: an offline session keeps that
  * many QoS 1 messages; the rest are dropped and counted for the session
@@ -140,13 +156,7 @@ TEST_F(limits, max_queued_messages_overflow_counted)
 	snprintf(args, sizeof(args), "set max_queued_messages %d",
 		 QUEUE_LIMIT);
 	ASSERT_EQ(0, kmqttctl_run(args, NULL, 0));
-	sub = mqtt_client_connect(self->broker.port, &opts, NULL);
-	ASSERT_LE(0, sub);
-	ASSERT_EQ(0, mqtt_subscribe_qos(sub, 1, "lim/q", 1));
-	close(sub);
-	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, PERSISTENT_ID,
-					     KMQTT_SESSION_OFFLINE,
-					     MQTT_TEST_TIMEOUT_MS));
+	offline_subscriber(_metadata, self, "lim/q");
 	pub = mqtt_client_open(self->broker.port, "limits-pub", 0);
 	ASSERT_LE(0, pub);
 	for (i = 0; i < N_PUBLISHED; i++)
@@ -482,6 +492,61 @@ TEST_F(limits, subscriptions_count_as_memory)
 			    before + MEM_SLACK));
 	for (i = 0; i < MEM_FILTERS; i++)
 		free(filters[i]);
+}
+
+/* The memory stat once nothing changes it for 50 ms. */
+static uint64_t settled_memory(struct __test_metadata *_metadata,
+			       struct kmqtt_genl *g)
+{
+	uint64_t last = stat_now(_metadata, g, KMQTT_STAT_MEMORY), now;
+	int i;
+
+	for (i = 0; i < MQTT_TEST_TIMEOUT_MS / 50; i++) {
+		usleep(50 * 1000);
+		now = stat_now(_metadata, g, KMQTT_STAT_MEMORY);
+		if (now == last)
+			break;
+		last = now;
+	}
+	return last;
+}
+
+#define SIZE_CLASS_QUEUED	50
+
+/*
+ * A message takes 128 bytes, its fields included, when it fits, else 256
+ * when it fits that: readings queued for an offline session cost half of
+ * what one size for all would.  Queued with a payload of 8 bytes, then
+ * of 100, the same number of messages differ by 128 bytes each.
+ */
+TEST_F(limits, queued_messages_take_their_size_class)
+{
+	static const char tiny[] = "12345678";
+	uint64_t start, after_tiny, after_small;
+	char small[101];
+	int pub, i;
+
+	memset(small, 's', sizeof(small) - 1);
+	small[sizeof(small) - 1] = 0;
+	ASSERT_EQ(0, broker_start(&self->broker));
+	offline_subscriber(_metadata, self, "lim/class");
+	pub = mqtt_client_open(self->broker.port, "limits-class-pub", 0);
+	ASSERT_LE(0, pub);
+
+	start = settled_memory(_metadata, &self->genl);
+	for (i = 0; i < SIZE_CLASS_QUEUED; i++)
+		ASSERT_EQ(0, mqtt_publish(pub, "lim/class", tiny, &at_qos1));
+	after_tiny = settled_memory(_metadata, &self->genl);
+	for (i = 0; i < SIZE_CLASS_QUEUED; i++)
+		ASSERT_EQ(0, mqtt_publish(pub, "lim/class", small, &at_qos1));
+	after_small = settled_memory(_metadata, &self->genl);
+	close(pub);
+
+	TH_LOG("%d queued: %ju bytes with 8-byte payloads, %ju with 100",
+	       SIZE_CLASS_QUEUED, (uintmax_t)(after_tiny - start),
+	       (uintmax_t)(after_small - after_tiny));
+	EXPECT_EQ(SIZE_CLASS_QUEUED * 128,
+		  (after_small - after_tiny) - (after_tiny - start));
 }
 
 /* SET_LIMITS checks every value before applying any: ERANGE, no change. */
