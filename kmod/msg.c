@@ -184,7 +184,8 @@ int kmqtt_msg_init(void)
 						  0, 0, NULL);
 	if (kmqtt_msg_tiny_cache && kmqtt_msg_small_cache)
 		return 0;
-	kmqtt_msg_exit();
+	kmem_cache_destroy(kmqtt_msg_tiny_cache);
+	kmem_cache_destroy(kmqtt_msg_small_cache);
 	return -ENOMEM;
 }
 

@@ -112,7 +112,7 @@ void kmqtt_ws_unmask(struct kmqtt_ws_rx *rx, u8 *out, const u8 *in, u32 len)
 	memcpy(key, rx->mask, 4);
 	memcpy(key + 4, rx->mask, 4);
 	memcpy(&key_word, key, 8);
-	for (i = 0; i + 8 <= len; i += 8) {
+	for (i = 0; len - i >= 8; i += 8) {
 		memcpy(&word, in + i, 8);
 		word ^= key_word;
 		memcpy(out + i, &word, 8);
