@@ -719,9 +719,11 @@ void kmqtt_send_goodbye(struct kmqtt_conn *conn, u8 reason)
 	if (conn->ws) {
 		u16 code = kmqtt_ws_close_code(conn);
 
-		p += kmqtt_ws_put_hdr(p, KMQTT_WS_OP_CLOSE, 2);
-		*p++ = code >> 8;
-		*p++ = code & 0xff;
+		p += kmqtt_ws_put_hdr(p, KMQTT_WS_OP_CLOSE, code ? 2 : 0);
+		if (code) {
+			*p++ = code >> 8;
+			*p++ = code & 0xff;
+		}
 	}
 	vec.iov_len = p - buf;
 	if (vec.iov_len)

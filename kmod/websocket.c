@@ -16,13 +16,6 @@
 #include "send.h"
 #include "websocket.h"
 
-/* RFC 6455 7.4.1 */
-#define KMQTT_WS_CLOSE_NORMAL		1000
-#define KMQTT_WS_CLOSE_GOING_AWAY	1001
-#define KMQTT_WS_CLOSE_PROTOCOL		1002
-#define KMQTT_WS_CLOSE_POLICY		1008
-#define KMQTT_WS_CLOSE_TOO_BIG		1009
-
 int kmqtt_ws_init(struct kmqtt_conn *conn,
 		  const struct kmqtt_ws_params *params)
 {
@@ -60,9 +53,23 @@ u16 kmqtt_ws_close_code(const struct kmqtt_conn *conn)
 	case KMQTT_CLOSE_OVERFLOW:
 	case KMQTT_CLOSE_NOMEM:
 		return KMQTT_WS_CLOSE_TOO_BIG;
+	case KMQTT_CLOSE_PEER:
+		/* rx_work, which set it, is over. */
+		return conn->ws->close_echo;
 	default:
 		return KMQTT_WS_CLOSE_NORMAL;
 	}
+}
+
+/* The client's Close: its status code is echoed (5.5.1), if it may be sent. */
+static int kmqtt_ws_closed(struct kmqtt_conn *conn)
+{
+	struct kmqtt_ws *ws = conn->ws;
+	const char *why = kmqtt_ws_close_status(&ws->rx, &ws->close_echo);
+
+	if (why)
+		return kmqtt_conn_violation(conn, MQTT_RC_MALFORMED_PACKET, why);
+	return -ESHUTDOWN;
 }
 
 u32 kmqtt_ws_receive(struct kmqtt_conn *conn, u8 *buf, u32 len)
@@ -87,7 +94,7 @@ u32 kmqtt_ws_receive(struct kmqtt_conn *conn, u8 *buf, u32 len)
 								 ws->rx.control,
 								 ws->rx.control_len);
 			else if (ws->rx.opcode == KMQTT_WS_OP_CLOSE)
-				ws->stop = -ESHUTDOWN;
+				ws->stop = kmqtt_ws_closed(conn);
 			break;
 		}
 	}

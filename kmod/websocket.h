@@ -40,6 +40,11 @@ struct kmqtt_ws {
 	 * pong's error.  0: it goes on.
 	 */
 	int stop;
+	/*
+	 * rx_work only: the status code of the client's Close, answered in
+	 * ours; 0: it had none, nor has ours.
+	 */
+	u16 close_echo;
 	struct kmqtt_ws_tx tx;
 };
 
@@ -70,7 +75,10 @@ size_t kmqtt_ws_sent(struct kmqtt_conn *conn, size_t sent);
 /* Between frames: nothing half sent. */
 bool kmqtt_ws_idle(const struct kmqtt_conn *conn);
 
-/* A Close frame's status code for how @conn closes (RFC 6455 7.4.1). */
+/*
+ * A Close frame's status code for how @conn closes (RFC 6455 7.4.1), 0
+ * for none; after rx_work.
+ */
 u16 kmqtt_ws_close_code(const struct kmqtt_conn *conn);
 
 #endif /* _KMQTT_WEBSOCKET_H */

@@ -99,6 +99,26 @@ const char *kmqtt_ws_frame_start(struct kmqtt_ws_rx *rx)
 	return NULL;
 }
 
+const char *kmqtt_ws_close_status(const struct kmqtt_ws_rx *rx, u16 *code)
+{
+	*code = 0;
+	if (!rx->control_len)
+		return NULL;
+	if (rx->control_len == 1)
+		return "WebSocket Close with a one-byte body";
+	*code = kmqtt_ws_get_be(rx->control, 2);
+	/*
+	 * 7.4.1 and IANA's registry up to 1014; 3000-4999 belong to
+	 * libraries and applications.  1005, 1006 and 1015 stand for no
+	 * code and are never sent.
+	 */
+	if ((*code >= 1000 && *code <= 1003) ||
+	    (*code >= 1007 && *code <= 1014) ||
+	    (*code >= 3000 && *code <= 4999))
+		return NULL;
+	return "WebSocket Close with a reserved status code";
+}
+
 void kmqtt_ws_unmask(struct kmqtt_ws_rx *rx, u8 *out, const u8 *in, u32 len)
 {
 	u8 turned[4], key[8];

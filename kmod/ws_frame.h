@@ -17,6 +17,13 @@
 #define KMQTT_WS_OP_PING		0x9
 #define KMQTT_WS_OP_PONG		0xa
 
+/* Close status codes (7.4.1) */
+#define KMQTT_WS_CLOSE_NORMAL		1000
+#define KMQTT_WS_CLOSE_GOING_AWAY	1001
+#define KMQTT_WS_CLOSE_PROTOCOL		1002
+#define KMQTT_WS_CLOSE_POLICY		1008
+#define KMQTT_WS_CLOSE_TOO_BIG		1009
+
 /* 5.5: a control frame's payload, at most. */
 #define KMQTT_WS_CONTROL_MAX		125
 /* A client's header: 2 bytes, a 64-bit length, the masking key. */
@@ -45,6 +52,14 @@ u8 kmqtt_ws_hdr_missing(const struct kmqtt_ws_rx *rx);
  * why the client broke the protocol.
  */
 const char *kmqtt_ws_frame_start(struct kmqtt_ws_rx *rx);
+
+/*
+ * The status code of the client's Close in rx->control (5.5.1) into
+ * *@code, 0 when its body is empty.  Returns NULL, or why the Close
+ * breaks the protocol: a body of one byte, or a code no endpoint may
+ * send (7.4).
+ */
+const char *kmqtt_ws_close_status(const struct kmqtt_ws_rx *rx, u16 *code);
 
 /* Is the frame being read a data frame (its payload MQTT's)? */
 static inline bool kmqtt_ws_data(const struct kmqtt_ws_rx *rx)

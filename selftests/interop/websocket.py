@@ -326,13 +326,17 @@ def check_closed_for(data):
     c.close()
 
 
-def check_close_handshake():
+def check_close_handshake(body, answer):
+    """The client's Close with body is answered by a Close whose status
+    code is answer."""
     c = Client().accepted()
     c.send_packets(connect("ws-close"))
     connack(c)
-    c.send(frame(CLOSE, struct.pack("!H", 1000)))
+    c.send(frame(CLOSE, body))
     opcode, payload = c.read_control()
     expect(opcode == CLOSE, "got %d %r, not a Close", opcode, payload)
+    expect(payload[:2] == struct.pack("!H", answer),
+           "Close with %r, not status code %d", payload, answer)
     expect(c.closed(), "connection left open")
     c.close()
 
@@ -377,7 +381,12 @@ def main():
          "the connection stays open"),
         ("frame with RSV bits closes", check_closed_for,
          (b"\xc2" + frame(BINARY, publish("ws/x", b"x"))[1:],)),
-        ("Close answered with Close", check_close_handshake, ()),
+        ("Close answered with Close", check_close_handshake,
+         (struct.pack("!H", 1000), 1000)),
+        ("Close's status code echoed, not its reason",
+         check_close_handshake, (struct.pack("!H", 4000) + b"bye", 4000)),
+        ("Close with a code never sent (1005) answered with 1002",
+         check_close_handshake, (struct.pack("!H", 1005), 1002)),
         ("message from a TCP client", check_from_tcp, ()),
     ]
     more = int(sys.argv[3]) if len(sys.argv) > 3 else 0

@@ -350,6 +350,59 @@ TEST_F(websocket, text_frame_closes)
 }
 
 /*
+ * The client's Close with @body: returns the status code of the Close
+ * that answers it, 0 when that has none, or -errno.
+ */
+static int close_answer(FIXTURE_DATA(websocket) *self, const char *client_id,
+			const char *body, size_t len)
+{
+	uint64_t id;
+	int ret;
+
+	ret = attach_mid_frame(self, client_id, NULL, 0, &id);
+	if (ret)
+		return ret;
+	if (pump(self, MQTT_TEST_TIMEOUT_MS) != WS_BINARY)
+		return -EPROTO;
+	ret = send_frame(self->client, WS_CLOSE, (const uint8_t *)body, len);
+	if (ret)
+		return ret;
+	ret = pump(self, MQTT_TEST_TIMEOUT_MS);
+	if (ret != WS_CLOSE)
+		return ret < 0 ? ret : -EPROTO;
+	ret = mqtt_wait_closed(self->client, MQTT_TEST_TIMEOUT_MS);
+	if (ret)
+		return ret;
+	if (!self->control_len)
+		return 0;
+	if (self->control_len != 2)
+		return -EPROTO;
+	return self->control_data[0] << 8 | self->control_data[1];
+}
+
+/* RFC 6455 5.5.1: the answer echoes the code, not the reason after it. */
+TEST_F(websocket, close_code_echoed)
+{
+	ASSERT_EQ(4000, close_answer(self, "ws-4000", "\x0f\xa0" "bye", 5));
+}
+
+TEST_F(websocket, empty_close_answered_empty)
+{
+	ASSERT_EQ(0, close_answer(self, "ws-empty", NULL, 0));
+}
+
+/* A body of one byte, or a code never sent (7.4): a protocol error. */
+TEST_F(websocket, one_byte_close_refused)
+{
+	ASSERT_EQ(1002, close_answer(self, "ws-1byte", "\x03", 1));
+}
+
+TEST_F(websocket, reserved_close_code_refused)
+{
+	ASSERT_EQ(1002, close_answer(self, "ws-1005", "\x03\xed", 2));
+}
+
+/*
  * A subscriber that does not read while messages pile up: with small
  * socket buffers the module's sends come back short, and each frame must
  * still be whole, every message intact and in order, when it reads again.

@@ -258,4 +258,39 @@ TEST(server_headers_round_trip)
 	}
 }
 
+/*
+ * Every status code a Close may carry, against RFC 6455 7.4 as written:
+ * the codes it defines that an endpoint may send, IANA's 1012-1014, and
+ * the private ranges.
+ */
+TEST(close_status_codes)
+{
+	struct kmqtt_ws_rx rx = { .control_len = 2 };
+	u16 code;
+	u32 c;
+
+	for (c = 0; c <= 0xffff; c++) {
+		bool valid = c == 1000 || c == 1001 || c == 1002 ||
+			     c == 1003 || c == 1007 || c == 1008 ||
+			     c == 1009 || c == 1010 || c == 1011 ||
+			     c == 1012 || c == 1013 || c == 1014 ||
+			     (c >= 3000 && c < 5000);
+
+		rx.control[0] = c >> 8;
+		rx.control[1] = c & 0xff;
+		ASSERT_EQ(valid, !kmqtt_ws_close_status(&rx, &code));
+		ASSERT_EQ(c, code);
+	}
+	/* A reason after the code is the peer's business. */
+	memcpy(rx.control, "\x0f\xa0" "bye", 5);
+	rx.control_len = 5;
+	ASSERT_EQ(NULL, kmqtt_ws_close_status(&rx, &code));
+	ASSERT_EQ(4000, code);
+	rx.control_len = 0;
+	ASSERT_EQ(NULL, kmqtt_ws_close_status(&rx, &code));
+	ASSERT_EQ(0, code);
+	rx.control_len = 1;
+	ASSERT_NE(NULL, kmqtt_ws_close_status(&rx, &code));
+}
+
 TEST_HARNESS_MAIN
