@@ -324,6 +324,64 @@ TEST_F(counters, work_counted_and_batched)
 	EXPECT_LE(pub_stats[KMQTT_STAT_RX_RUNS], grew[KMQTT_STAT_RX_RUNS]);
 }
 
+#define BACKLOG		100
+
+/*
+ * What a session kept offline goes out at the reconnect in one transmit
+ * run, gathered into a few sendmsg calls: BACKLOG QoS 1 PUBLISHes take
+ * about 4 iovecs each, and a run gathers up to 256 once more than its
+ * first 32 are queued (at 32, the backlog would take 15 calls).
+ */
+TEST_F(counters, backlog_sent_in_few_writes)
+{
+	static const struct mqtt_pub_opts qos1 = { .qos = 1 };
+	uint64_t limits[KMQTT_LIMIT_MAX + 1], stats[KMQTT_STAT_MAX + 1];
+	struct kmqtt_session_info info;
+	uint64_t conn_id;
+	int i;
+
+	ASSERT_EQ(0, kmqtt_genl_get_limits(&self->genl, limits));
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_INFLIGHT, BACKLOG));
+	self->subs[0] = direct_client(&self->direct, &self->genl,
+				      "count-backlog", false, NULL, NULL);
+	ASSERT_LE(0, self->subs[0]);
+	ASSERT_EQ(0, mqtt_subscribe_qos(self->subs[0], 1, "count/backlog", 1));
+	close(self->subs[0]);
+	ASSERT_EQ(0, kmqtt_genl_wait_session(&self->genl, "count-backlog",
+					     KMQTT_SESSION_OFFLINE,
+					     MQTT_TEST_TIMEOUT_MS));
+	for (i = 0; i < BACKLOG; i++)
+		ASSERT_EQ(0, mqtt_publish_nth(self->pub, "count/backlog", i,
+					      &qos1));
+	ASSERT_EQ(0, kmqtt_genl_get_session(&self->genl, "count-backlog",
+					    &info));
+	ASSERT_EQ(BACKLOG, info.stats[KMQTT_STAT_QUEUED]);
+
+	self->subs[0] = direct_client(&self->direct, &self->genl,
+				      "count-backlog", false, &conn_id, NULL);
+	ASSERT_LE(0, self->subs[0]);
+	for (i = 0; i < BACKLOG; i++)
+		ASSERT_EQ(0, mqtt_expect_nth(self->subs[0], "count/backlog", i,
+					     &qos1));
+	ASSERT_EQ(0, mqtt_sync(self->subs[0]));
+	ASSERT_EQ(0, kmqtt_genl_get_conn_stats(&self->genl, conn_id, stats));
+	EXPECT_EQ(BACKLOG, stats[KMQTT_STAT_MSGS_OUT]);
+	/* CONNACK, the backlog in two, PINGRESP; room for a split run. */
+	EXPECT_GT(8, stats[KMQTT_STAT_TX_WRITES])
+		TH_LOG("%llu sendmsg calls for %d queued messages",
+		       (unsigned long long)stats[KMQTT_STAT_TX_WRITES],
+		       BACKLOG);
+
+	EXPECT_EQ(0, kmqtt_genl_set_limits(&self->genl, limits,
+					   KMQTT_GENL_ALL_LIMITS));
+	/* A clean session of the id discards the stored one. */
+	close(self->subs[0]);
+	self->subs[0] = direct_client(&self->direct, &self->genl,
+				      "count-backlog", true, NULL, NULL);
+	EXPECT_LE(0, self->subs[0]);
+}
+
 /* MEMORY, once it is back at @want or after 2 s. */
 static uint64_t memory_settled(struct __test_metadata *_metadata,
 			       FIXTURE_DATA(counters) *self, uint64_t want)
