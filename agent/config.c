@@ -452,6 +452,22 @@ static int handle_max_keepalive(struct parser *p, const char *name,
 	return 0;
 }
 
+/*
+ * websockets_headers_size N: global wherever it appears, 0 to 65535 as
+ * Mosquitto, 0 for the default.
+ */
+static int handle_websockets_headers_size(struct parser *p, const char *name,
+					  char *args)
+{
+	unsigned long n;
+
+	if (parse_uint(p, name, args, UINT16_MAX, &n))
+		return -1;
+	p->cfg->websockets_headers_size = n ? n :
+					  CONFIG_WEBSOCKETS_HEADERS_SIZE_DEFAULT;
+	return 0;
+}
+
 static int handle_persistence(struct parser *p, const char *name,
 			      char *args)
 {
@@ -1322,6 +1338,7 @@ static const struct directive directives[] = {
 	{ "mount_point", handle_mount_point },
 	{ "max_topic_alias", handle_max_topic_alias },
 	{ "max_keepalive", handle_max_keepalive },
+	{ "websockets_headers_size", handle_websockets_headers_size },
 	{ "persistence", handle_persistence },
 	{ "persistence_location", handle_persistence_location },
 	{ "persistence_file", handle_persistence_file },
@@ -1358,8 +1375,6 @@ static const struct unsupported ignored[] = {
 	{ "allow_duplicate_messages", "deprecated by Mosquitto" },
 	{ "check_retain_source", "applies to ACL checks of retained messages" },
 	{ "websockets_log_level", "use log_type or -v" },
-	{ "websockets_headers_size",
-	  "kmqttd takes WebSocket handshake requests of up to 8 KiB" },
 	{ "http_dir", "kmqttd serves no files over HTTP" },
 };
 
@@ -1812,6 +1827,7 @@ int config_load(struct config *cfg, const char *path, const char *cli_addr,
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->persistence.autosave_interval = CONFIG_AUTOSAVE_INTERVAL_DEFAULT;
+	cfg->websockets_headers_size = CONFIG_WEBSOCKETS_HEADERS_SIZE_DEFAULT;
 	security_init(&cfg->security);
 	security_init(&p.deflt.security);
 	rc = parse_file(&p, path);
@@ -1836,6 +1852,7 @@ int config_from_command_line(struct config *cfg, const char *addr,
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->persistence.autosave_interval = CONFIG_AUTOSAVE_INTERVAL_DEFAULT;
+	cfg->websockets_headers_size = CONFIG_WEBSOCKETS_HEADERS_SIZE_DEFAULT;
 	security_init(&cfg->security);
 	cfg->security.allow_anonymous = true;
 	l = calloc(1, sizeof(*l));

@@ -161,6 +161,12 @@ struct config_bridge {
 
 /* Mosquitto's max_keepalive when the file does not set it. */
 #define CONFIG_MAX_KEEPALIVE_DEFAULT	65535
+/*
+ * The largest WebSocket handshake request when websockets_headers_size
+ * is 0 or not set: kmqttd's, not Mosquitto's 1024 (libwebsockets'), as a
+ * browser sends the site's cookies with it.
+ */
+#define CONFIG_WEBSOCKETS_HEADERS_SIZE_DEFAULT	8192
 
 struct config {
 	struct config_listener *listeners;
@@ -170,6 +176,8 @@ struct config {
 	/* The longest keepalive granted, 0: any; global, as Mosquitto's. */
 	bool max_keepalive_set;
 	uint16_t max_keepalive;
+	/* The longest WebSocket handshake request, bytes; global. */
+	size_t websockets_headers_size;
 	/* Used with per_listener_settings false only. */
 	struct config_security security;
 	struct config_persistence persistence;

@@ -73,8 +73,8 @@ struct pending {
 	 */
 	bool websocket;
 	bool upgraded;			/* answered 101: frames from here */
-	char *request;
-	size_t request_len;
+	struct pending_in request;
+	size_t request_max;		/* the listener's when accepted */
 	struct kmqtt_ws_rx ws;
 	unsigned int ws_idle;		/* frames without data still allowed */
 };
@@ -115,7 +115,7 @@ static void pending_free(struct pending *p)
 		p->auth_method->end(p->auth_session);
 	pending_in_free(&p->in);
 	pending_in_free(&p->auth_in);
-	free(p->request);
+	pending_in_free(&p->request);
 	free(p->mounted_will_topic);
 	free(p->will_props);
 	explicit_bzero(p, sizeof(*p));
@@ -770,52 +770,66 @@ static ssize_t pending_read(struct pending *p, void *buf, size_t n,
 }
 
 /*
+ * Room for more of the handshake's request: twice the buffer, from
+ * WS_REQUEST_FIRST, up to the limit, so that a request of the common size
+ * costs little however large websockets_headers_size is.
+ */
+static int pending_request_grow(struct pending *p)
+{
+	size_t cap = p->request.cap ? 2 * p->request.cap : WS_REQUEST_FIRST;
+
+	return pending_reserve(&p->request,
+			       cap < p->request_max ? cap : p->request_max);
+}
+
+/*
  * Read the WebSocket opening handshake's request and answer it.  The
  * client sends nothing more before the answer (RFC 6455 4.1), so reading
  * all there is reads no frame.  True once it is answered 101.
  */
 static bool pending_upgrade(struct pending *p)
 {
+	struct pending_in *req = &p->request;
 	char answer[256];
 	struct ws_handshake hs;
 	const char *reason = NULL;
-	size_t end = 0, len;
+	size_t end = 0, len, room;
 	ssize_t n;
 
-	if (!p->request)
-		p->request = malloc(WS_REQUEST_MAX);
-	if (!p->request) {
-		pending_drop(p, "out of memory");
-		return false;
-	}
 	while (!end) {
-		size_t searched = p->request_len;
+		size_t searched = req->have;
 
-		if (p->request_len == WS_REQUEST_MAX) {
+		if (req->have == p->request_max) {
 			hs = (struct ws_handshake){
 				.status = 431,
 				.reason = "WebSocket handshake request too long",
 			};
 			break;
 		}
-		n = pending_read_bytes(p, p->request + p->request_len,
-				       WS_REQUEST_MAX - p->request_len,
-				       &reason);
+		if (req->have == req->cap && pending_request_grow(p)) {
+			pending_drop(p, "out of memory");
+			return false;
+		}
+		/* The buffer may outgrow a tiny limit (pending_reserve()). */
+		room = (req->cap < p->request_max ? req->cap : p->request_max) -
+		       req->have;
+		n = pending_read_bytes(p, req->buf + req->have, room, &reason);
 		if (n == 0)
 			return false;
 		if (n < 0) {
 			pending_drop(p, reason);
 			return false;
 		}
-		p->request_len += (size_t)n;
-		end = ws_request_end(p->request, p->request_len, searched);
+		req->have += (size_t)n;
+		end = ws_request_end((const char *)req->buf, req->have,
+				     searched);
 	}
-	if (end && end != p->request_len) {
+	if (end && end != req->have) {
 		pending_drop(p, "data before the WebSocket handshake's answer");
 		return false;
 	}
 	if (end)
-		ws_handshake(p->request, end, &hs);
+		ws_handshake((const char *)req->buf, end, &hs);
 	len = ws_response(&hs, answer, sizeof(answer));
 	if (hs.status != 101) {
 		log_verbose("Refusing WebSocket handshake from %s: %s (HTTP %d).",
@@ -831,8 +845,8 @@ static bool pending_upgrade(struct pending *p)
 	}
 	log_verbose("WebSocket handshake with %s done.", p->peer);
 	p->upgraded = true;
-	free(p->request);
-	p->request = NULL;
+	pending_in_free(req);
+	*req = (struct pending_in){ 0 };
 	return true;
 }
 
@@ -951,6 +965,7 @@ static void listener_add_pending(struct listener *l, int fd,
 	}
 	/* The request's buffer comes when it is read (pending_upgrade()). */
 	p->websocket = l->settings.websockets;
+	p->request_max = l->settings.ws_request_max;
 	p->ws_idle = WS_IDLE_FRAMES_MAX;
 	err = loop_add(l->loop, &p->src, EPOLLIN);
 	if (err) {

@@ -44,6 +44,8 @@ struct listener_settings {
 	char *auto_id_prefix;		/* what assigned client ids start with */
 	char *mount_point;		/* topic prefix, NULL: none */
 	bool websockets;		/* MQTT over WebSocket (protocol) */
+	/* The longest handshake request (websockets_headers_size), bytes. */
+	size_t ws_request_max;
 	uint64_t message_size_limit;	/* largest will payload, 0: no limit */
 	struct connect_limits limits;	/* what 5.0 clients get and are told */
 };

@@ -174,6 +174,7 @@ static int settings_make(const struct config *cfg,
 		out->identity = LISTENER_IDENTITY_CERT_SUBJECT;
 	out->allow_zero_length_clientid = sec->allow_zero_length_clientid;
 	out->websockets = cl->websockets;
+	out->ws_request_max = cfg->websockets_headers_size;
 	out->message_size_limit = limit_or(limits, KMQTT_LIMIT_MESSAGE_SIZE, 0);
 	settings_connack(limits, &out->limits);
 	out->limits.topic_alias_max = cl->max_topic_alias_set ?

@@ -436,6 +436,40 @@ TEST_F(config, max_keepalive)
 	BAD("max_keepalive\n", 1, "max_keepalive: missing value");
 }
 
+/*
+ * websockets_headers_size: global wherever it is, 0 to 65535 as
+ * Mosquitto; 0 or none is kmqttd's 8 KiB.
+ */
+TEST_F(config, websockets_headers_size)
+{
+	LOAD_OK("listener 1883\n");
+	EXPECT_EQ(CONFIG_WEBSOCKETS_HEADERS_SIZE_DEFAULT,
+		  self->cfg.websockets_headers_size);
+	EXPECT_EQ(8192, CONFIG_WEBSOCKETS_HEADERS_SIZE_DEFAULT);
+	config_free(&self->cfg);
+	LOAD_OK("websockets_headers_size 100\nlistener 1883\n"
+		"protocol websockets\nwebsockets_headers_size 65535\n");
+	EXPECT_EQ(65535, self->cfg.websockets_headers_size);
+	EXPECT_EQ(0, self->warn.count);
+	config_free(&self->cfg);
+	LOAD_OK("per_listener_settings true\nlistener 1883\n"
+		"websockets_headers_size 1\n");
+	EXPECT_EQ(1, self->cfg.websockets_headers_size);
+	config_free(&self->cfg);
+	LOAD_OK("websockets_headers_size 4096\nwebsockets_headers_size 0\n");
+	EXPECT_EQ(CONFIG_WEBSOCKETS_HEADERS_SIZE_DEFAULT,
+		  self->cfg.websockets_headers_size);
+	config_free(&self->cfg);
+	BAD("listener 1883\nwebsockets_headers_size 65536\n", 2,
+	    "websockets_headers_size: \"65536\" is not a number from 0 to 65535");
+	BAD("websockets_headers_size -1\n", 1,
+	    "websockets_headers_size: \"-1\" is not a number from 0 to 65535");
+	BAD("websockets_headers_size abc\n", 1,
+	    "websockets_headers_size: \"abc\" is not a number from 0 to 65535");
+	BAD("websockets_headers_size\n", 1,
+	    "websockets_headers_size: missing value");
+}
+
 /* sys_interval: 0 (no $SYS topics) unless set, up to 65535 as Mosquitto. */
 TEST_F(config, sys_interval)
 {
@@ -982,6 +1016,7 @@ static const struct mosquitto_directive mosquitto_directives[] = {
 	{ "upgrade_outgoing_qos false\n", SUPPORTED },
 	{ "upgrade_outgoing_qos true\n", REFUSED },
 	{ "user mosquitto\n", IGNORED },
+	{ "websockets_headers_size 4096\n", SUPPORTED },
 	/* listeners */
 	{ "bind_address 127.0.0.1\n", SUPPORTED },
 	{ "bind_interface eth0\n", REFUSED },
@@ -999,7 +1034,6 @@ static const struct mosquitto_directive mosquitto_directives[] = {
 	{ "listener 1883\nsocket_domain ipv4\n", REFUSED },
 	{ "listener 1883\nuse_username_as_clientid true\n", REFUSED },
 	{ "listener 1883\nwebsockets_log_level 0\n", IGNORED },
-	{ "listener 1883\nwebsockets_headers_size 4096\n", IGNORED },
 	/* TLS */
 	{ TLS_LISTENER "cafile /ca.pem\n", SUPPORTED },
 	{ TLS_LISTENER "capath /ca\n", REFUSED },

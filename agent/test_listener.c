@@ -928,6 +928,81 @@ TEST_F(listener, no_keepalive_accepted_under_the_default)
 }
 
 /*
+ * A WebSocket handshake request of exactly @len bytes, at least
+ * WS_REQUEST_HEAD's and its end's: padded with a header of its own.
+ */
+#define WS_REQUEST_HEAD "GET /mqtt HTTP/1.1\r\nHost: h\r\n" \
+	"Upgrade: websocket\r\nConnection: Upgrade\r\n" \
+	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" \
+	"Sec-WebSocket-Version: 13\r\n" \
+	"X-Pad: "
+static char *ws_request(size_t len)
+{
+	size_t head = sizeof(WS_REQUEST_HEAD) - 1;
+	char *req = malloc(len);
+
+	if (!req)
+		return NULL;
+	memcpy(req, WS_REQUEST_HEAD, head);
+	memset(req + head, 'a', len - head - 4);
+	memcpy(req + len - 4, "\r\n\r\n", 4);
+	return req;
+}
+
+/* The client socket the listener's answer is awaited on. */
+static int answered_fd;
+
+static bool client_answered(const struct listener *l)
+{
+	char c;
+
+	(void)l;
+	return recv(answered_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
+}
+
+/* A handshake request of @len bytes must be answered @status. */
+static void expect_ws_answer(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(listener) *self, size_t len,
+			     const char *status)
+{
+	char *req = ws_request(len), in[64];
+	int fd = client_connect(self->l.port);
+
+	ASSERT_NE(NULL, req);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(len, (size_t)send(fd, req, len, 0));
+	free(req);
+	answered_fd = fd;
+	run_until(&self->l, &self->loop, client_answered);
+	ASSERT_LT(0, client_read(fd, (uint8_t *)in, sizeof(in) - 1));
+	in[sizeof(in) - 1] = '\0';
+	EXPECT_EQ(0, strncmp(status, in, strlen(status))) TH_LOG("%s", in);
+	close(fd);
+	run_until(&self->l, &self->loop, none_pending);
+	ASSERT_EQ(0, self->l.pending_count);
+}
+
+/*
+ * websockets_headers_size: a request of the limit is answered 101, one
+ * a byte longer 431; below WS_REQUEST_FIRST and above kmqttd's default.
+ */
+TEST_F(listener, ws_request_up_to_websockets_headers_size)
+{
+	static const size_t limits[] = { 300, 16384 };
+	size_t i;
+
+	self->l.settings.websockets = true;
+	for (i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		self->l.settings.ws_request_max = limits[i];
+		expect_ws_answer(_metadata, self, limits[i],
+				 "HTTP/1.1 101 Switching Protocols\r\n");
+		expect_ws_answer(_metadata, self, limits[i] + 1,
+				 "HTTP/1.1 431 Request Header Fields Too Large\r\n");
+	}
+	EXPECT_EQ(0, attach.calls);
+}
+
+/*
  * Enhanced authentication with a method made for the tests, "STEPS":
  * data "ok" succeeds as user "alice" (CONNACK data "done"), "bad"
  * fails, anything else asks for more (AUTH data "more").

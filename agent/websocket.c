@@ -2,8 +2,8 @@
 /*
  * The WebSocket opening handshake (RFC 6455 4.2) and the client's frames
  * before the hand-off.  Everything here is read from a client that has
- * not authenticated yet: the request is bounded (WS_REQUEST_MAX) and
- * parsed in place, frame lengths only count down what is read.
+ * not authenticated yet: the request is bounded (websockets_headers_size)
+ * and parsed in place, frame lengths only count down what is read.
  */
 #define _GNU_SOURCE
 #include <stdio.h>

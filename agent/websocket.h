@@ -17,8 +17,12 @@
 
 struct kmqtt_ws_rx;	/* kmod/ws_frame.h */
 
-/* The opening handshake's request, at most. */
-#define WS_REQUEST_MAX		8192
+/*
+ * What a handshake's request is read into at first, doubled as it grows
+ * up to the listener's websockets_headers_size: a browser's request
+ * without cookies fits.
+ */
+#define WS_REQUEST_FIRST	1024
 /*
  * Frames without data (pings, empty frames) a client may send while the
  * agent reads its CONNECT and AUTH: each costs a read or two and no data,
