@@ -749,9 +749,11 @@ static ssize_t pending_ws_read(void *ctx, void *buf, size_t n,
 	return pending_read_bytes(ctx, buf, n, reason);
 }
 
-static bool pending_ws_pong(void *ctx, const uint8_t *data, size_t len)
+static bool pending_ws_answer(void *ctx, uint8_t opcode, const uint8_t *data,
+			      size_t len)
 {
-	return pending_write_frame(ctx, KMQTT_WS_OP_PONG, data, len, "Pong");
+	return pending_write_frame(ctx, opcode, data, len,
+				   opcode == KMQTT_WS_OP_PONG ? "Pong" : "Close");
 }
 
 /* Read up to @n bytes of the packet awaited, as pending_read_bytes(). */
@@ -760,7 +762,7 @@ static ssize_t pending_read(struct pending *p, void *buf, size_t n,
 {
 	const struct ws_transport t = {
 		.read = pending_ws_read,
-		.pong = pending_ws_pong,
+		.answer = pending_ws_answer,
 		.ctx = p,
 	};
 

@@ -122,12 +122,16 @@ TEST(request_end)
 		ASSERT_EQ(len, ws_request_end(req, len, i));
 }
 
-/* A transport of fixed bytes, read @chunk at a time, and the pongs sent. */
+/*
+ * A transport of fixed bytes, read @chunk at a time, and the last control
+ * frame sent.
+ */
 struct fake {
 	const uint8_t *wire;
 	size_t len, off, chunk;
-	uint8_t pong[KMQTT_WS_CONTROL_MAX];
-	ssize_t pong_len;
+	uint8_t answer_op;
+	uint8_t answer[KMQTT_WS_CONTROL_MAX];
+	ssize_t answer_len;
 };
 
 static ssize_t fake_read(void *ctx, void *buf, size_t n, const char **reason)
@@ -147,12 +151,14 @@ static ssize_t fake_read(void *ctx, void *buf, size_t n, const char **reason)
 	return (ssize_t)n;
 }
 
-static bool fake_pong(void *ctx, const uint8_t *data, size_t len)
+static bool fake_answer(void *ctx, uint8_t opcode, const uint8_t *data,
+			size_t len)
 {
 	struct fake *f = ctx;
 
-	memcpy(f->pong, data, len);
-	f->pong_len = (ssize_t)len;
+	f->answer_op = opcode;
+	memcpy(f->answer, data, len);
+	f->answer_len = (ssize_t)len;
 	return true;
 }
 
@@ -172,8 +178,8 @@ TEST(reads_stop_where_asked_and_pings_are_answered)
 
 	for (chunk = 1; chunk <= sizeof(wire); chunk++) {
 		struct fake f = { .wire = wire, .len = sizeof(wire),
-				  .chunk = chunk, .pong_len = -1 };
-		struct ws_transport t = { fake_read, fake_pong, &f };
+				  .chunk = chunk, .answer_len = -1 };
+		struct ws_transport t = { fake_read, fake_answer, &f };
 		unsigned int idle = WS_IDLE_FRAMES_MAX;
 		struct kmqtt_ws_rx r = { 0 };
 		const char *reason = NULL;
@@ -189,8 +195,9 @@ TEST(reads_stop_where_asked_and_pings_are_answered)
 			have += (size_t)got;
 		}
 		ASSERT_EQ(0, memcmp(out, "ab", 2));
-		ASSERT_EQ(2, f.pong_len);
-		ASSERT_EQ(0, memcmp(f.pong, "hi", 2));
+		ASSERT_EQ(KMQTT_WS_OP_PONG, f.answer_op);
+		ASSERT_EQ(2, f.answer_len);
+		ASSERT_EQ(0, memcmp(f.answer, "hi", 2));
 		/* Where ATTACH takes over: one byte left, key turned by 2. */
 		ASSERT_EQ(1, r.left);
 		ASSERT_EQ(0x03040102, kmqtt_ws_mask_get(&r));
@@ -207,18 +214,61 @@ TEST(reads_stop_where_asked_and_pings_are_answered)
 	}
 }
 
-static const char *read_error(const uint8_t *wire, size_t len)
+/* Why reading @wire ends; the last control frame sent in *@f. */
+static const char *read_error_sent(const uint8_t *wire, size_t len,
+				   struct fake *f)
 {
-	struct fake f = { .wire = wire, .len = len, .chunk = len };
-	struct ws_transport t = { fake_read, fake_pong, &f };
+	struct ws_transport t = { fake_read, fake_answer, f };
 	unsigned int idle = WS_IDLE_FRAMES_MAX;
 	struct kmqtt_ws_rx r = { 0 };
 	const char *reason = NULL;
 	uint8_t out[8];
 
+	*f = (struct fake){ .wire = wire, .len = len, .chunk = len,
+			    .answer_len = -1 };
 	if (ws_read(&r, &t, &idle, out, sizeof(out), &reason) >= 0)
 		return NULL;
 	return reason;
+}
+
+static const char *read_error(const uint8_t *wire, size_t len)
+{
+	struct fake f;
+
+	return read_error_sent(wire, len, &f);
+}
+
+/*
+ * A Close before the hand-off is answered as the module answers it: its
+ * status code echoed, an empty one empty, a one-byte or reserved one
+ * with 1002 (RFC 6455 5.5.1, 7.4).
+ */
+TEST(close_answered)
+{
+	/* Bodies masked with the key 0 */
+	static const uint8_t code_4000[] = { 0x88, 0x85, 0, 0, 0, 0,
+					     0x0f, 0xa0, 'b', 'y', 'e' };
+	static const uint8_t empty[] = { 0x88, 0x80, 0, 0, 0, 0 };
+	static const uint8_t one_byte[] = { 0x88, 0x81, 0, 0, 0, 0, 0x03 };
+	static const uint8_t code_1005[] = { 0x88, 0x82, 0, 0, 0, 0,
+					     0x03, 0xed };
+	struct fake f;
+
+	ASSERT_STREQ("closed the WebSocket",
+		     read_error_sent(code_4000, sizeof(code_4000), &f));
+	ASSERT_EQ(KMQTT_WS_OP_CLOSE, f.answer_op);
+	ASSERT_EQ(2, f.answer_len);
+	ASSERT_EQ(0, memcmp(f.answer, "\x0f\xa0", 2));
+	ASSERT_STREQ("closed the WebSocket",
+		     read_error_sent(empty, sizeof(empty), &f));
+	ASSERT_EQ(KMQTT_WS_OP_CLOSE, f.answer_op);
+	ASSERT_EQ(0, f.answer_len);
+	read_error_sent(one_byte, sizeof(one_byte), &f);
+	ASSERT_EQ(2, f.answer_len);
+	ASSERT_EQ(0, memcmp(f.answer, "\x03\xea", 2));
+	read_error_sent(code_1005, sizeof(code_1005), &f);
+	ASSERT_EQ(2, f.answer_len);
+	ASSERT_EQ(0, memcmp(f.answer, "\x03\xea", 2));
 }
 
 /* A client may not keep the agent reading frames without data. */

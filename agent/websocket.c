@@ -214,13 +214,22 @@ size_t ws_response(const struct ws_handshake *hs, char *buf, size_t cap)
 static const char *ws_control(struct kmqtt_ws_rx *r,
 			      const struct ws_transport *t)
 {
+	uint8_t status[2];
+	uint16_t code;
+
 	r->in_frame = false;
 	if (r->opcode == KMQTT_WS_OP_PING &&
-	    !t->pong(t->ctx, r->control, r->control_len))
+	    !t->answer(t->ctx, KMQTT_WS_OP_PONG, r->control, r->control_len))
 		return "Pong not sent";
-	if (r->opcode == KMQTT_WS_OP_CLOSE)
-		return "closed the WebSocket";
-	return NULL;
+	if (r->opcode != KMQTT_WS_OP_CLOSE)
+		return NULL;
+	/* Answered as the module answers it (kmod/websocket.c). */
+	if (kmqtt_ws_close_status(r, &code))
+		code = KMQTT_WS_CLOSE_PROTOCOL;
+	status[0] = code >> 8;
+	status[1] = code & 0xff;
+	t->answer(t->ctx, KMQTT_WS_OP_CLOSE, status, code ? 2 : 0);
+	return "closed the WebSocket";
 }
 
 ssize_t ws_read(struct kmqtt_ws_rx *r, const struct ws_transport *t,

@@ -71,7 +71,9 @@ void ws_accept_key(const char *key, size_t key_len, char out[29]);
  */
 struct ws_transport {
 	ssize_t (*read)(void *ctx, void *buf, size_t n, const char **reason);
-	bool (*pong)(void *ctx, const uint8_t *data, size_t len);
+	/* Send a control frame: a Pong, or the Close that answers one. */
+	bool (*answer)(void *ctx, uint8_t opcode, const uint8_t *data,
+		       size_t len);
 	void *ctx;
 };
 

@@ -710,8 +710,12 @@ void kmqtt_send_goodbye(struct kmqtt_conn *conn, u8 reason)
 	/* Half a packet or frame out: more now would corrupt the stream. */
 	if (conn->tx_offset || (conn->ws && !kmqtt_ws_idle(conn)))
 		return;
-	/* None before CONNACK (MQTT-3.14.0-1). */
-	if (reason && conn->connack_sent) {
+	/*
+	 * None before CONNACK (MQTT-3.14.0-1), nor a new message after the
+	 * client's Close (RFC 6455 5.5.1): it only waits for ours.
+	 */
+	if (reason && conn->connack_sent &&
+	    !(conn->ws && conn->ws->peer_closed)) {
 		if (conn->ws)
 			p += kmqtt_ws_put_hdr(p, KMQTT_WS_OP_BINARY, 3);
 		p += kmqtt_codec_put_disconnect5(p, reason);

@@ -180,7 +180,7 @@ void kmqtt_send_work(struct work_struct *work);
  * The last thing the server sends: a 5.0 DISCONNECT with @reason (4.13)
  * unless @reason is 0, and over WebSocket a Close frame.  Best effort,
  * without waiting for room, and only at a packet boundary.  For close
- * work, once the send work is stopped.
+ * work, once the receive and send work are stopped.
  */
 void kmqtt_send_goodbye(struct kmqtt_conn *conn, u8 reason);
 

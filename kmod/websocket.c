@@ -67,8 +67,11 @@ static int kmqtt_ws_closed(struct kmqtt_conn *conn)
 	struct kmqtt_ws *ws = conn->ws;
 	const char *why = kmqtt_ws_close_status(&ws->rx, &ws->close_echo);
 
-	if (why)
+	ws->peer_closed = true;
+	if (why) {
+		ws->close_echo = 0;
 		return kmqtt_conn_violation(conn, MQTT_RC_MALFORMED_PACKET, why);
+	}
 	return -ESHUTDOWN;
 }
 

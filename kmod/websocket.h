@@ -45,6 +45,7 @@ struct kmqtt_ws {
 	 * ours; 0: it had none, nor has ours.
 	 */
 	u16 close_echo;
+	bool peer_closed;	/* rx_work only: the client sent Close */
 	struct kmqtt_ws_tx tx;
 };
 

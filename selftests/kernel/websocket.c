@@ -40,6 +40,7 @@ FIXTURE(websocket)
 	uint8_t control;	/* the last control frame's opcode */
 	uint8_t control_data[125];
 	size_t control_len;
+	bool v5;		/* attach as MQTT 5.0 */
 };
 
 FIXTURE_SETUP(websocket)
@@ -203,7 +204,7 @@ static int attach_will_mid_frame(FIXTURE_DATA(websocket) *self,
 	struct kmqtt_attach_req req = {
 		.fd = self->server,
 		.client_id = client_id,
-		.proto_level = MQTT_PROTO_V311,
+		.proto_level = self->v5 ? MQTT_PROTO_V5 : MQTT_PROTO_V311,
 		.clean_session = true,
 		.will_topic = will_topic,
 		.will_payload = "gone",
@@ -400,6 +401,13 @@ TEST_F(websocket, one_byte_close_refused)
 TEST_F(websocket, reserved_close_code_refused)
 {
 	ASSERT_EQ(1002, close_answer(self, "ws-1005", "\x03\xed", 2));
+}
+
+/* Nor is a 5.0 DISCONNECT sent then: the client waits for our Close. */
+TEST_F(websocket, bad_close_of_v5_answered_by_close_alone)
+{
+	self->v5 = true;
+	ASSERT_EQ(1002, close_answer(self, "ws-v5-1byte", "\x03", 1));
 }
 
 /*
