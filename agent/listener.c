@@ -687,9 +687,13 @@ static int pending_reserve(struct pending_in *in, size_t size)
 		return 0;
 	if (size < MQTT_MAX_FIXED_HEADER)
 		size = MQTT_MAX_FIXED_HEADER;
-	buf = realloc(in->buf, size);
+	/* Not realloc(): the bytes it would free may hold a password. */
+	buf = malloc(size);
 	if (!buf)
 		return -ENOMEM;
+	if (in->buf)
+		memcpy(buf, in->buf, in->have);
+	pending_in_free(in);
 	in->buf = buf;
 	in->cap = size;
 	return 0;
