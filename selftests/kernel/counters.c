@@ -36,6 +36,7 @@ FIXTURE(counters)
 	struct direct direct;
 	int kmsg;
 	uint64_t before[KMQTT_STAT_MAX + 1];
+	uint64_t limits[KMQTT_LIMIT_MAX + 1];	/* put back at the end */
 	int pub, subs[3];
 };
 
@@ -57,6 +58,7 @@ FIXTURE_SETUP(counters)
 				  NULL, NULL);
 	ASSERT_LE(0, self->pub);
 	ASSERT_EQ(0, kmqtt_genl_get_info(&self->genl, self->before));
+	ASSERT_EQ(0, kmqtt_genl_get_limits(&self->genl, self->limits));
 }
 
 FIXTURE_TEARDOWN(counters)
@@ -65,6 +67,8 @@ FIXTURE_TEARDOWN(counters)
 
 	EXPECT_EQ(0, race_reset());
 	EXPECT_EQ(0, modparam_write("max_fanout", "1048576"));
+	EXPECT_EQ(0, kmqtt_genl_set_limits(&self->genl, self->limits,
+					   KMQTT_GENL_ALL_LIMITS));
 	close(self->pub);
 	for (i = 0; i < 3; i++)
 		if (self->subs[i] >= 0)
@@ -335,12 +339,11 @@ TEST_F(counters, work_counted_and_batched)
 TEST_F(counters, backlog_sent_in_few_writes)
 {
 	static const struct mqtt_pub_opts qos1 = { .qos = 1 };
-	uint64_t limits[KMQTT_LIMIT_MAX + 1], stats[KMQTT_STAT_MAX + 1];
+	uint64_t stats[KMQTT_STAT_MAX + 1];
 	struct kmqtt_session_info info;
 	uint64_t conn_id;
 	int i;
 
-	ASSERT_EQ(0, kmqtt_genl_get_limits(&self->genl, limits));
 	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
 					  KMQTT_LIMIT_MAX_INFLIGHT, BACKLOG));
 	self->subs[0] = direct_client(&self->direct, &self->genl,
@@ -373,8 +376,6 @@ TEST_F(counters, backlog_sent_in_few_writes)
 		       (unsigned long long)stats[KMQTT_STAT_TX_WRITES],
 		       BACKLOG);
 
-	EXPECT_EQ(0, kmqtt_genl_set_limits(&self->genl, limits,
-					   KMQTT_GENL_ALL_LIMITS));
 	/* A clean session of the id discards the stored one. */
 	close(self->subs[0]);
 	self->subs[0] = direct_client(&self->direct, &self->genl,
