@@ -173,6 +173,16 @@ static u32 kmqtt_fanout_deliver(struct kmqtt_fanout *f, struct kmqtt_msg *msg,
 void kmqtt_fanout_idle(struct kmqtt_broker *broker, struct kmqtt_fanout *f)
 {
 	kmqtt_fanout_trim(broker, f, 0);
+	/*
+	 * Nor arrays sized for a fan-out it did once: a million devices
+	 * that published to a few would keep them, uncharged.
+	 */
+	if (f->cap_spare > KMQTT_FANOUT_KEEP) {
+		kvfree(f->spare);
+		f->spare = NULL;
+		f->cap_spare = 0;
+	}
+	kmqtt_topic_match_set_idle(&f->set);
 	f->warm = false;
 }
 
@@ -188,6 +198,8 @@ int kmqtt_publish_msg(struct kmqtt_broker *broker, struct kmqtt_msg *msg,
 	set->max = max(READ_ONCE(max_fanout), 1U);
 	/* Most topics reach as many as last time: one match, usually. */
 	ret = kmqtt_fanout_refill(broker, f, f->last_n);
+	if (!ret && f->last_n > set->cap)
+		ret = kmqtt_topic_match_set_reserve(set, f->last_n, GFP_KERNEL);
 	if (ret)
 		goto fail;
 	for (;;) {

@@ -34,7 +34,10 @@ struct kmqtt_fanout {
 };
 
 void kmqtt_fanout_free(struct kmqtt_broker *broker, struct kmqtt_fanout *f);
-/* A receive run ends (or pauses): its spare deliveries go back. */
+/*
+ * A receive run ends (or pauses): its spare deliveries go back, and the
+ * arrays a large fan-out grew.
+ */
 void kmqtt_fanout_idle(struct kmqtt_broker *broker, struct kmqtt_fanout *f);
 
 /*

@@ -50,8 +50,11 @@
 #define KMQTT_TOPIC_HASH_MIN_BITS	6
 #define KMQTT_TOPIC_HASH_MAX_BITS	24
 
-/* First capacity of a match set's array. */
-#define KMQTT_TOPIC_MATCH_MIN	16
+/*
+ * First capacity of a match set's array, and the most it keeps while
+ * unused: 4 matches and their index fit in 192 bytes.
+ */
+#define KMQTT_TOPIC_MATCH_MIN	4
 
 /* Writers are serialised by the caller; see topic.h. */
 #define kmqtt_topic_deref_w(p)	rcu_dereference_protected(p, 1)
@@ -907,6 +910,12 @@ void kmqtt_topic_match(const struct kmqtt_topic_tree *tree, const u8 *topic,
 
 	if (set->cap)
 		kmqtt_topic_index_clear(&c);
+}
+
+void kmqtt_topic_match_set_idle(struct kmqtt_match_set *set)
+{
+	if (set->cap > KMQTT_TOPIC_MATCH_MIN)
+		kmqtt_topic_match_set_free(set);
 }
 
 void kmqtt_topic_match_set_free(struct kmqtt_match_set *set)

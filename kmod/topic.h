@@ -161,6 +161,12 @@ void kmqtt_topic_match(const struct kmqtt_topic_tree *tree, const u8 *topic,
 int kmqtt_topic_match_set_reserve(struct kmqtt_match_set *set, u32 n,
 				  gfp_t gfp);
 
+/*
+ * The set's owner has nothing to match for now: an array larger than
+ * the first one a set takes is freed.
+ */
+void kmqtt_topic_match_set_idle(struct kmqtt_match_set *set);
+
 /* Free the array of a match set. */
 void kmqtt_topic_match_set_free(struct kmqtt_match_set *set);
 

@@ -511,6 +511,48 @@ TEST(match_set_max_and_overflow)
 	kmqtt_topic_match_set_free(&set);
 }
 
+/*
+ * Idle, a set keeps the array of a small fan-out (its first, reused by
+ * the next message) and frees a larger one; matching again grows it back.
+ */
+TEST(idle_set_keeps_only_its_first_array)
+{
+	enum { N = 20 };
+	struct kmqtt_match_set set = { .max = 1000 };
+	struct kmqtt_topic_tree tree;
+	char subscribers[N];
+	const void *first;
+	int i;
+
+	kmqtt_topic_tree_init(&tree, &topic_acct);
+	ASSERT_EQ(1, sub(&tree, "few", &subscribers[0], 0));
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(1, sub(&tree, "many", &subscribers[i], 0));
+
+	match(&tree, "few", &set);
+	ASSERT_EQ(1, set.n);
+	first = set.v;
+	ASSERT_NE(NULL, first);
+	kmqtt_topic_match_set_idle(&set);
+	ASSERT_EQ(first, set.v);
+
+	match(&tree, "many", &set);
+	ASSERT_EQ(N, set.n);
+	ASSERT_LE(N, set.cap);
+	kmqtt_topic_match_set_idle(&set);
+	ASSERT_EQ(NULL, set.v);
+	ASSERT_EQ(0, set.cap);
+	ASSERT_EQ(0, set.n);
+
+	match(&tree, "many", &set);
+	ASSERT_EQ(N, set.n);
+	ASSERT_TRUE(unique(&set));
+	for (i = 0; i < N; i++)
+		ASSERT_NE(NULL, find(&set, &subscribers[i]));
+	kmqtt_topic_tree_destroy(&tree);
+	kmqtt_topic_match_set_free(&set);
+}
+
 /* Duplicates must not take the room of distinct subscribers. */
 TEST(dedup_when_the_set_is_full)
 {
