@@ -263,10 +263,12 @@ TEST(close_answered)
 		     read_error_sent(empty, sizeof(empty), &f));
 	ASSERT_EQ(KMQTT_WS_OP_CLOSE, f.answer_op);
 	ASSERT_EQ(0, f.answer_len);
-	read_error_sent(one_byte, sizeof(one_byte), &f);
+	ASSERT_STREQ("WebSocket Close with a one-byte body",
+		     read_error_sent(one_byte, sizeof(one_byte), &f));
 	ASSERT_EQ(2, f.answer_len);
 	ASSERT_EQ(0, memcmp(f.answer, "\x03\xea", 2));
-	read_error_sent(code_1005, sizeof(code_1005), &f);
+	ASSERT_STREQ("WebSocket Close with a reserved status code",
+		     read_error_sent(code_1005, sizeof(code_1005), &f));
 	ASSERT_EQ(2, f.answer_len);
 	ASSERT_EQ(0, memcmp(f.answer, "\x03\xea", 2));
 }

@@ -214,6 +214,7 @@ size_t ws_response(const struct ws_handshake *hs, char *buf, size_t cap)
 static const char *ws_control(struct kmqtt_ws_rx *r,
 			      const struct ws_transport *t)
 {
+	const char *why;
 	uint8_t status[2];
 	uint16_t code;
 
@@ -224,12 +225,13 @@ static const char *ws_control(struct kmqtt_ws_rx *r,
 	if (r->opcode != KMQTT_WS_OP_CLOSE)
 		return NULL;
 	/* Answered as the module answers it (kmod/websocket.c). */
-	if (kmqtt_ws_close_status(r, &code))
+	why = kmqtt_ws_close_status(r, &code);
+	if (why)
 		code = KMQTT_WS_CLOSE_PROTOCOL;
 	status[0] = code >> 8;
 	status[1] = code & 0xff;
 	t->answer(t->ctx, KMQTT_WS_OP_CLOSE, status, code ? 2 : 0);
-	return "closed the WebSocket";
+	return why ? why : "closed the WebSocket";
 }
 
 ssize_t ws_read(struct kmqtt_ws_rx *r, const struct ws_transport *t,

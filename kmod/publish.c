@@ -76,7 +76,8 @@ static int kmqtt_fanout_reserve(struct kmqtt_broker *broker,
 		spare = kvmalloc_array(n, sizeof(*spare), GFP_KERNEL);
 		if (!spare)
 			return -ENOMEM;
-		memcpy(spare, f->spare, f->n_spare * sizeof(*spare));
+		if (f->n_spare)
+			memcpy(spare, f->spare, f->n_spare * sizeof(*spare));
 		kvfree(f->spare);
 		f->spare = spare;
 		f->cap_spare = n;
@@ -198,10 +199,11 @@ int kmqtt_publish_msg(struct kmqtt_broker *broker, struct kmqtt_msg *msg,
 	set->max = max(READ_ONCE(max_fanout), 1U);
 	/* Most topics reach as many as last time: one match, usually. */
 	ret = kmqtt_fanout_refill(broker, f, f->last_n);
-	if (!ret && f->last_n > set->cap)
-		ret = kmqtt_topic_match_set_reserve(set, f->last_n, GFP_KERNEL);
 	if (ret)
 		goto fail;
+	/* A guess, uncharged: the match grows the array if it must. */
+	if (f->last_n > set->cap)
+		kmqtt_topic_match_set_reserve(set, f->last_n, GFP_KERNEL);
 	for (;;) {
 		rcu_read_lock();
 		kmqtt_topic_match(&broker->topics, kmqtt_msg_topic(msg),

@@ -924,4 +924,7 @@ void kmqtt_topic_match_set_free(struct kmqtt_match_set *set)
 	set->v = NULL;
 	set->n = 0;
 	set->cap = 0;
+	set->overflow = 0;
+	set->id_blocks = 0;
+	set->sub_ids_left_out = 0;
 }
