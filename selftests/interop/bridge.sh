@@ -25,6 +25,7 @@ here=$(dirname "$(readlink -f "$0")")
 . "$here/../lib/tap.sh"
 . "$here/../lib/kmqttd.sh"
 . "$here/../lib/logwait.sh"
+. "$here/../lib/stop.sh"
 
 MOSQUITTO=/usr/sbin/mosquitto
 broker=${KMQTT_TEST_BROKER:-kmqttd}
@@ -48,9 +49,8 @@ no_logs=
 
 cleanup() {
 	local n
-	for n in $(cat "$work/sub.pids" 2>/dev/null); do
-		kill "$n" 2>/dev/null
-	done
+	# shellcheck disable=SC2046 # one pid a line
+	stop_clients $(cat "$work/sub.pids" 2>/dev/null)
 	local_stop
 	for n in "${!rpid[@]}"; do
 		[ -z "${rpid[$n]}" ] || kill -9 "${rpid[$n]}" 2>/dev/null
@@ -164,8 +164,7 @@ sub_start() {
 
 sub_stop() {
 	[ -n "${spid[$1]}" ] || return 0
-	kill "${spid[$1]}" 2>/dev/null
-	wait "${spid[$1]}" 2>/dev/null
+	stop_clients "${spid[$1]}"
 	unset "spid[$1]"
 }
 

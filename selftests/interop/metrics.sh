@@ -10,13 +10,14 @@
 here=$(dirname "$(readlink -f "$0")")
 . "$here/../lib/tap.sh"
 . "$here/../lib/kmqttd.sh"
+. "$here/../lib/stop.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kmqtt-metrics.XXXXXX")
 subs=()
 prom_pid=
 cleanup() {
 	[ -z "$prom_pid" ] || { kill "$prom_pid"; wait "$prom_pid"; } 2>/dev/null
-	[ ${#subs[@]} = 0 ] || { kill "${subs[@]}"; wait "${subs[@]}"; } 2>/dev/null
+	stop_clients "${subs[@]}"
 	kmqttd_stop
 	rm -rf "$work"
 }

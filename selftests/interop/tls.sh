@@ -10,6 +10,7 @@
 here=$(dirname "$(readlink -f "$0")")
 . "$here/../lib/tap.sh"
 . "$here/../lib/kmqttd.sh"
+. "$here/../lib/stop.sh"
 
 certs=${KMQTT_TEST_CERTS:-}
 work=$(mktemp -d "${TMPDIR:-/tmp}/kmqtt-tls.XXXXXX")
@@ -105,8 +106,7 @@ ktls_in_show() {
 		-i plain-viewer -t view -W 60 >/dev/null &
 	pids+=($!)
 	kmqttd_show_until "$work/show.json" tls-viewer plain-viewer || rc=1
-	kill "${pids[@]}" 2>/dev/null
-	wait "${pids[@]}" 2>/dev/null
+	stop_clients "${pids[@]}"
 	[ $rc = 0 ] || return 1
 	/usr/bin/python3 - "$work/show.json" <<'PY'
 import json, sys

@@ -12,6 +12,7 @@
 here=$(dirname "$(readlink -f "$0")")
 . "$here/../lib/tap.sh"
 . "$here/../lib/kmqttd.sh"
+. "$here/../lib/stop.sh"
 
 certs=${KMQTT_TEST_CERTS:-}
 work=$(mktemp -d "${TMPDIR:-/tmp}/kmqtt-ws.XXXXXX")
@@ -53,8 +54,7 @@ websocket_in_show() {
 		setTimeout(() => process.exit(0), 55000);' "ws://127.0.0.1:$ws" &
 	pids+=($!)
 	kmqttd_show_until "$work/show.json" ws-viewer tcp-viewer || rc=1
-	kill "${pids[@]}" 2>/dev/null
-	wait "${pids[@]}" 2>/dev/null
+	stop_clients "${pids[@]}"
 	[ $rc = 0 ] || return 1
 	/usr/bin/python3 - "$work/show.json" <<'PY'
 import json, sys
