@@ -12,7 +12,8 @@ stop_clients() {
 	local pid comm killer status killed=()
 	[ $# -gt 0 ] || return 0
 	kill "$@" 2>/dev/null
-	(sleep 5 && kill -9 "$@") >/dev/null 2>&1 &
+	# SIGTERM ends it and its sleep at once, started or not.
+	(trap 'kill $! 2>/dev/null; exit 0' TERM; sleep 5 & wait $!; kill -9 "$@") >/dev/null 2>&1 &
 	killer=$!
 	for pid in "$@"; do
 		# Its name while it is there to read (until reaped).
@@ -21,7 +22,7 @@ stop_clients() {
 		status=$?
 		[ $status != 137 ] || killed+=("$pid ($comm)")
 	done
-	pkill -P "$killer" sleep
+	kill "$killer" 2>/dev/null
 	wait "$killer" 2>/dev/null
 	[ ${#killed[@]} = 0 ] ||
 		echo "# still running 5 s after SIGTERM, killed: $(IFS=,; echo "${killed[*]}")"

@@ -45,6 +45,7 @@ deaf_killed() {
 	read -r _ <"$fifo"
 	rm -f "$fifo"
 	sleep 60 & b=$!
+	sleep 0.5	# as in prompt_exit
 	stop_clients "$a" "$b" >"$said"
 	out=$(cat "$said")
 	echo "took $((SECONDS - start)) s, said: $out"
