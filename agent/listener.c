@@ -77,17 +77,20 @@ struct pending {
 	size_t request_max;		/* the listener's when accepted */
 	struct kmqtt_ws_rx ws;
 	unsigned int ws_idle;		/* frames without data still allowed */
+	/* Refused: in l->lingering, reading at most linger_left more bytes. */
+	bool lingering;
+	size_t linger_left;
 };
 
 _Static_assert(CONNECT_CONNACK_PROPS_MAX + AUTH_PACKET_PROPS_MAX <=
 	       KMQTT_CONNACK_PROPS_MAX,
 	       "ATTACH takes the CONNACK properties of a method too");
 
-/* The connection the next deadline is for, or NULL. */
-static struct pending *pending_oldest(const struct listener *l)
+/* The connection @list's next deadline is for, or NULL. */
+static struct pending *pending_oldest(const struct deadline_list *list)
 {
-	return l->pending.oldest ?
-	       container_of(l->pending.oldest, struct pending, deadline) :
+	return list->oldest ?
+	       container_of(list->oldest, struct pending, deadline) :
 	       NULL;
 }
 
@@ -103,7 +106,8 @@ static void pending_free(struct pending *p)
 {
 	struct listener *l = p->l;
 
-	deadline_remove(&p->l->pending, &p->deadline);
+	deadline_remove(p->lingering ? &l->lingering : &l->pending,
+			&p->deadline);
 	l->pending_count--;
 
 	if (p->watched)
@@ -133,6 +137,83 @@ static void pending_drop(struct pending *p, const char *reason)
 {
 	p->l->stats.dropped++;
 	pending_close(p, reason);
+}
+
+/* Wait for @events on the connection's socket. */
+static void pending_wait(struct pending *p, uint32_t events)
+{
+	if (p->events == events)
+		return;
+	if (loop_mod(p->l->loop, &p->src, events))
+		log_error("Watching connection from %s failed.", p->peer);
+	p->events = events;
+}
+
+/*
+ * Once a refusal is sent: end our side (FIN after the answer) and read
+ * what the client still sends, discarded, until it closes its side,
+ * l->linger_ms pass or LISTENER_LINGER_BYTES came, then close.  Closed
+ * with bytes unread, the socket would send a reset instead: a client
+ * still writing (a long CONNECT, a large handshake request) would get
+ * ECONNRESET or EPIPE on its write and never read the answer.  The
+ * connection keeps its place in pending_count meanwhile.
+ */
+static void pending_linger(struct pending *p)
+{
+	struct listener *l = p->l;
+
+	if (shutdown(p->src.fd, SHUT_WR)) {
+		pending_free(p);
+		return;
+	}
+	/* Only the socket is needed from here. */
+	if (p->auth_method)
+		p->auth_method->end(p->auth_session);
+	p->auth_method = NULL;
+	tls_conn_free(p->tls);
+	p->tls = NULL;
+	pending_in_free(&p->in);
+	pending_in_free(&p->auth_in);
+	pending_in_free(&p->request);
+	p->in = p->auth_in = p->request = (struct pending_in){ 0 };
+	free(p->mounted_will_topic);
+	free(p->will_props);
+	p->mounted_will_topic = p->will_props = NULL;
+	deadline_remove(&l->pending, &p->deadline);
+	deadline_append(&l->lingering, &p->deadline,
+			loop_now_ms() + l->linger_ms);
+	p->lingering = true;
+	p->linger_left = LISTENER_LINGER_BYTES;
+	/* A refused ATTACH had taken the socket out of the loop. */
+	if (p->watched) {
+		pending_wait(p, EPOLLIN);
+	} else if (!loop_add(l->loop, &p->src, EPOLLIN)) {
+		p->watched = true;
+		p->events = EPOLLIN;
+	} else {
+		pending_free(p);
+	}
+}
+
+/* Read and discard what a lingering connection sent; close at its end. */
+static void pending_drain(struct pending *p)
+{
+	uint8_t buf[4096];
+	ssize_t n;
+
+	for (;;) {
+		n = recv(p->src.fd, buf, p->linger_left < sizeof(buf) ?
+			 p->linger_left : sizeof(buf), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		/* Closed, failed, or LISTENER_LINGER_BYTES read. */
+		if (n <= 0 || !(p->linger_left -= (size_t)n)) {
+			pending_free(p);
+			return;
+		}
+	}
 }
 
 /* 3.1.1's return codes and 5.0's reason codes, as 5.0's. */
@@ -207,7 +288,7 @@ static bool pending_send(struct pending *p, const uint8_t *what, size_t len,
 
 /*
  * Log the refusal and send its CONNACK, in the form of the client's
- * version (connect_put_refusal()); the caller frees @p.
+ * version (connect_put_refusal()); the caller lingers (pending_linger()).
  */
 static void pending_send_refusal(struct pending *p, uint8_t return_code,
 				 const char *reason)
@@ -227,17 +308,7 @@ static void pending_refuse(struct pending *p, uint8_t return_code,
 			   const char *reason)
 {
 	pending_send_refusal(p, return_code, reason);
-	pending_free(p);
-}
-
-/* Wait for @events on the connection's socket. */
-static void pending_wait(struct pending *p, uint32_t events)
-{
-	if (p->events == events)
-		return;
-	if (loop_mod(p->l->loop, &p->src, events))
-		log_error("Watching connection from %s failed.", p->peer);
-	p->events = events;
+	pending_linger(p);
 }
 
 static void pending_auth_finish(struct pending *p, struct listener_grant *g,
@@ -494,7 +565,7 @@ static void pending_authorise(struct pending *p, const char *identity)
 	pending_send_refusal(p, return_code,
 			    g.reason ? g.reason : "not authorised");
 	pending_auth_finish(p, &g, 0);
-	pending_free(p);
+	pending_linger(p);
 }
 
 /*
@@ -840,8 +911,12 @@ static bool pending_upgrade(struct pending *p)
 	if (hs.status != 101) {
 		log_verbose("Refusing WebSocket handshake from %s: %s (HTTP %d).",
 			    p->peer, hs.reason, hs.status);
-		pending_write(p, (const uint8_t *)answer, len, "HTTP refusal");
-		pending_drop(p, hs.reason);
+		p->l->stats.dropped++;
+		if (pending_write(p, (const uint8_t *)answer, len,
+				  "HTTP refusal"))
+			pending_linger(p);
+		else
+			pending_close(p, hs.reason);
 		return false;
 	}
 	if (!pending_write(p, (const uint8_t *)answer, len,
@@ -932,6 +1007,10 @@ static void pending_handle(struct loop_source *src, uint32_t events)
 	struct pending *p = container_of(src, struct pending, src);
 
 	(void)events;	/* errors and hangups show up as read results */
+	if (p->lingering) {
+		pending_drain(p);
+		return;
+	}
 	if (p->handshaking && !pending_handshake(p))
 		return;
 	if (p->websocket && !p->upgraded && !pending_upgrade(p))
@@ -1037,7 +1116,12 @@ static void listener_handle(struct loop_source *src, uint32_t events)
 
 int listener_timeout(const struct listener *l)
 {
-	return deadline_timeout(&l->pending, l->accept_resume_ms);
+	int pending = deadline_timeout(&l->pending, l->accept_resume_ms);
+	int lingering = deadline_timeout(&l->lingering, 0);
+
+	if (pending < 0 || (lingering >= 0 && lingering < pending))
+		return lingering;
+	return pending;
 }
 
 void listener_expire(struct listener *l)
@@ -1045,7 +1129,9 @@ void listener_expire(struct listener *l)
 	uint64_t now = loop_now_ms();
 	struct pending *p;
 
-	while ((p = pending_oldest(l)) && p->deadline.at_ms <= now) {
+	while ((p = pending_oldest(&l->lingering)) && p->deadline.at_ms <= now)
+		pending_free(p);
+	while ((p = pending_oldest(&l->pending)) && p->deadline.at_ms <= now) {
 		l->stats.timeouts++;
 		pending_close(p, p->auth_method ?
 			      "no AUTH in time" : "no CONNECT in time");
@@ -1099,6 +1185,7 @@ static int listener_open_addr(struct listener *l, struct loop *loop,
 	l->loop = loop;
 	l->nl = nl;
 	l->connect_timeout_ms = (uint64_t)connect_timeout_s * 1000;
+	l->linger_ms = LISTENER_LINGER_MS;
 
 	/* "[::1]" as well as "::1" */
 	if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']' &&
@@ -1162,7 +1249,9 @@ void listener_settings_free(struct listener_settings *s)
 void listener_close(struct listener *l)
 {
 	while (l->pending.oldest)
-		pending_free(pending_oldest(l));
+		pending_free(pending_oldest(&l->pending));
+	while (l->lingering.oldest)
+		pending_free(pending_oldest(&l->lingering));
 	if (l->src.fd >= 0) {
 		loop_del(l->loop, &l->src);
 		close(l->src.fd);

@@ -23,6 +23,12 @@
 
 /* Beyond this many pending connections new ones are closed at once. */
 #define LISTENER_MAX_PENDING	1024
+/*
+ * A refused connection is read, what it sends discarded, for this long or
+ * this many bytes before it is closed (pending_linger()).
+ */
+#define LISTENER_LINGER_MS	2000
+#define LISTENER_LINGER_BYTES	(256 * 1024)
 
 struct acl_rules;
 struct auth_method;
@@ -122,9 +128,12 @@ struct listener {
 	char name[ADDR_STR_MAX];	/* bound address, "IP:PORT" */
 	uint16_t port;
 	uint64_t connect_timeout_ms;	/* for each packet awaited */
-	unsigned int pending_count;
-	/* All pending connections (struct pending), in deadline order. */
+	uint64_t linger_ms;		/* LISTENER_LINGER_MS; tests shorten it */
+	unsigned int pending_count;	/* lingering ones too */
+	/* Pending connections (struct pending), in deadline order. */
 	struct deadline_list pending;
+	/* Refused ones being read until they close (pending_linger()). */
+	struct deadline_list lingering;
 	uint64_t accept_resume_ms;	/* accepting paused until then, or 0 */
 	struct listener_stats stats;
 };

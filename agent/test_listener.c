@@ -212,6 +212,11 @@ FIXTURE_SETUP(listener)
 	ASSERT_EQ(0, listener_open(&self->l, &self->loop, &self->nl,
 				   "127.0.0.1", "0", 1, err, sizeof(err)));
 	ASSERT_NE(0, self->l.port);
+	/*
+	 * Longer than run_until() waits: a refused connection must go when
+	 * its client closes, not at the end of its linger.
+	 */
+	self->l.linger_ms = 60000;
 	/* Mosquitto's defaults */
 	self->l.settings.allow_zero_length_clientid = true;
 	self->l.settings.limits.retain_available = true;
@@ -270,6 +275,12 @@ static bool none_pending(const struct listener *l)
 	return l->pending_count == 0;
 }
 
+/* Answered or dropped: none waits for a packet (lingering ones may). */
+static bool none_awaiting(const struct listener *l)
+{
+	return !l->pending.oldest;
+}
+
 /* The first packet read from @fd, or EOF: returns its length or -1. */
 static ssize_t client_read(int fd, uint8_t *buf, size_t len)
 {
@@ -292,7 +303,7 @@ static void expect_closed_with(struct __test_metadata *_metadata,
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(len, (size_t)send(fd, pkt, len, 0));
 	run_until(&self->l, &self->loop, one_pending);
-	run_until(&self->l, &self->loop, none_pending);
+	run_until(&self->l, &self->loop, none_awaiting);
 	ASSERT_EQ(0, attach.calls);
 	if (expect_len) {
 		ASSERT_EQ(expect_len, client_read(fd, in, sizeof(in)));
@@ -300,6 +311,9 @@ static void expect_closed_with(struct __test_metadata *_metadata,
 	}
 	ASSERT_EQ(0, client_read(fd, in, sizeof(in)));
 	close(fd);
+	/* A refused connection lingers until the client closes. */
+	run_until(&self->l, &self->loop, none_pending);
+	ASSERT_EQ(0, self->l.pending_count);
 }
 
 /* The same with 3.1.1's CONNACK @code. */
@@ -339,11 +353,12 @@ static void expect_attach_refused(struct __test_metadata *_metadata,
 	ASSERT_EQ(len, (size_t)send(fd, pkt, len, 0));
 	run_until(&self->l, &self->loop, attached_once);
 	ASSERT_EQ(1, attach.calls);
-	ASSERT_EQ(0, self->l.pending_count);
 	ASSERT_EQ(expect_len, client_read(fd, in, sizeof(in)));
 	ASSERT_EQ(0, memcmp(expect, in, expect_len));
 	ASSERT_EQ(0, client_read(fd, in, sizeof(in)));
 	close(fd);
+	run_until(&self->l, &self->loop, none_pending);
+	ASSERT_EQ(0, self->l.pending_count);
 }
 
 /* The CRUCIAL property: what follows the CONNECT stays on the socket. */
@@ -520,13 +535,110 @@ TEST_F(listener, huge_client_id_refused_with_connack_2)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(sizeof(prefix), send(fd, prefix, sizeof(prefix), 0));
 	run_until(&self->l, &self->loop, one_pending);
-	run_until(&self->l, &self->loop, none_pending);
-	ASSERT_EQ(0, self->l.pending_count);
+	run_until(&self->l, &self->loop, none_awaiting);
 	ASSERT_EQ(0, attach.calls);
 	ASSERT_EQ(CONNECT_CONNACK_SIZE, client_read(fd, in, sizeof(in)));
 	ASSERT_EQ(MQTT_CONNACK << 4, in[0]);
 	ASSERT_EQ(MQTT_CONNACK_IDENTIFIER_REJECTED, in[3]);
 	ASSERT_EQ(0, client_read(fd, in, sizeof(in)));
+	close(fd);
+}
+
+/* A refused client: the 16 bytes up to a 65535-byte client id's length. */
+static int refused_client(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(listener) *self)
+{
+	static const uint8_t prefix[] = {
+		0x10, 0x8b, 0x80, 0x04, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02,
+		0, 30, 0xff, 0xff,
+	};
+	int fd = client_connect(self->l.port);
+
+	EXPECT_LE(0, fd);
+	if (fd < 0)
+		return -1;
+	EXPECT_EQ(sizeof(prefix), send(fd, prefix, sizeof(prefix), 0));
+	run_until(&self->l, &self->loop, one_pending);
+	run_until(&self->l, &self->loop, none_awaiting);
+	EXPECT_EQ(1, self->l.pending_count);	/* lingering */
+	return fd;
+}
+
+/*
+ * A refused client still writing the rest of its CONNECT reads its
+ * CONNACK and then the end of the stream, not a reset: what it sends
+ * after the refusal is read and discarded until it closes.
+ */
+TEST_F(listener, refused_client_still_writing_gets_connack_then_eof)
+{
+	static uint8_t rest[65535 + 10];
+	size_t sent = 0;
+	uint8_t in[8];
+	ssize_t n;
+	int fd = refused_client(_metadata, self), i;
+
+	ASSERT_LE(0, fd);
+	/* Not blocking: the loop must run to read it. */
+	for (i = 0; i < 3000 && sent < sizeof(rest); i++) {
+		n = send(fd, rest + sent, sizeof(rest) - sent,
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0)
+			sent += (size_t)n;
+		else
+			ASSERT_EQ(EAGAIN, errno) TH_LOG("%s", strerror(errno));
+		loop_run_once(&self->loop, 1);
+	}
+	ASSERT_EQ(sizeof(rest), sent);
+	ASSERT_EQ(0, shutdown(fd, SHUT_WR));
+	run_until(&self->l, &self->loop, none_pending);
+	ASSERT_EQ(0, self->l.pending_count);
+	ASSERT_EQ(CONNECT_CONNACK_SIZE, client_read(fd, in, sizeof(in)));
+	ASSERT_EQ(MQTT_CONNACK_IDENTIFIER_REJECTED, in[3]);
+	ASSERT_EQ(0, client_read(fd, in, sizeof(in))) TH_LOG("%s",
+							   strerror(errno));
+	close(fd);
+}
+
+/* A refused client that neither writes nor closes: closed at linger_ms. */
+TEST_F(listener, lingering_ends_after_linger_ms)
+{
+	uint64_t start;
+	int fd;
+
+	self->l.linger_ms = 300;
+	start = loop_now_ms();
+	fd = refused_client(_metadata, self);
+	ASSERT_LE(0, fd);
+	run_until(&self->l, &self->loop, none_pending);
+	EXPECT_EQ(0, self->l.pending_count);
+	EXPECT_LE(300, loop_now_ms() - start);
+	close(fd);
+}
+
+/*
+ * A refused client that goes on writing: closed once it sent
+ * LISTENER_LINGER_BYTES, long before linger_ms.
+ */
+TEST_F(listener, lingering_ends_after_linger_bytes)
+{
+	static uint8_t chunk[16384];
+	size_t sent = 0;
+	ssize_t n;
+	int fd, i;
+
+	self->l.linger_ms = 60000;
+	fd = refused_client(_metadata, self);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 3000 && self->l.pending_count; i++) {
+		n = send(fd, chunk, sizeof(chunk), MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0)
+			sent += (size_t)n;
+		else if (errno != EAGAIN)
+			break;	/* the reset once it is closed */
+		loop_run_once(&self->loop, 1);
+	}
+	EXPECT_EQ(0, self->l.pending_count);
+	EXPECT_LE(LISTENER_LINGER_BYTES, sent);
 	close(fd);
 }
 
@@ -680,7 +792,7 @@ TEST_F(listener, auth_hook_refuses_with_its_code)
 	ASSERT_EQ(sizeof(connect_c1),
 		  send(fd, connect_c1, sizeof(connect_c1), 0));
 	run_until(&self->l, &self->loop, one_pending);
-	run_until(&self->l, &self->loop, none_pending);
+	run_until(&self->l, &self->loop, none_awaiting);
 	ASSERT_EQ(1, checks);
 	ASSERT_EQ(0, attach.calls);
 	ASSERT_EQ(sizeof(expect), client_read(fd, in, sizeof(in)));
@@ -1213,7 +1325,8 @@ TEST_F(listener, v5_enhanced_auth_within_max_packet_size)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(sizeof(connect_small),
 		  (size_t)send(fd, connect_small, sizeof(connect_small), 0));
-	run_until(&self->l, &self->loop, none_pending);
+	run_until(&self->l, &self->loop, one_pending);
+	run_until(&self->l, &self->loop, none_awaiting);
 	ASSERT_EQ(0, attach.calls);
 	ASSERT_GE(0, client_read(fd, in, sizeof(in)));
 	close(fd);
@@ -1229,7 +1342,7 @@ static void expect_auth_refused(struct __test_metadata *_metadata,
 	int fd = steps_client(_metadata, self);
 
 	ASSERT_EQ(len, (size_t)send(fd, pkt, len, 0));
-	run_until(&self->l, &self->loop, none_pending);
+	run_until(&self->l, &self->loop, none_awaiting);
 	ASSERT_EQ(0, attach.calls);
 	ASSERT_EQ(1, steps_ended);
 	if (code) {
@@ -1299,7 +1412,7 @@ TEST_F(listener, v5_enhanced_auth_steps_bounded)
 			TH_LOG("step %d", i);
 	}
 	ASSERT_EQ(len, (size_t)send(fd, pkt, len, 0));
-	run_until(&self->l, &self->loop, none_pending);
+	run_until(&self->l, &self->loop, none_awaiting);
 	ASSERT_EQ(sizeof(expect), client_read(fd, in, sizeof(in)));
 	ASSERT_EQ(0, memcmp(expect, in, sizeof(expect)));
 	close(fd);
@@ -1418,7 +1531,7 @@ TEST_F(listener, v5_scram_sha256_exchange)
 	close(fd);
 
 	fd = scram_client(_metadata, self, "pencils");
-	run_until(&self->l, &self->loop, none_pending);
+	run_until(&self->l, &self->loop, none_awaiting);
 	ASSERT_EQ(1, attach.calls);
 	ASSERT_EQ(sizeof(refused), client_read(fd, in, sizeof(in)));
 	ASSERT_EQ(0, memcmp(refused, in, sizeof(refused)));
