@@ -184,15 +184,18 @@ static void pending_linger(struct pending *p)
 			loop_now_ms() + l->linger_ms);
 	p->lingering = true;
 	p->linger_left = LISTENER_LINGER_BYTES;
-	/* A refused ATTACH had taken the socket out of the loop. */
-	if (p->watched) {
-		pending_wait(p, EPOLLIN);
-	} else if (!loop_add(l->loop, &p->src, EPOLLIN)) {
-		p->watched = true;
-		p->events = EPOLLIN;
-	} else {
+	/*
+	 * Reading only (not a TLS write's EPOLLOUT, which would spin); a
+	 * refused ATTACH had taken the socket out of the loop.
+	 */
+	if (p->watched ? loop_mod(l->loop, &p->src, EPOLLIN) :
+			 loop_add(l->loop, &p->src, EPOLLIN)) {
+		log_error("Watching connection from %s failed.", p->peer);
 		pending_free(p);
+		return;
 	}
+	p->watched = true;
+	p->events = EPOLLIN;
 }
 
 /* Read and discard what a lingering connection sent; close at its end. */

@@ -12,8 +12,13 @@ stop_clients() {
 	local pid comm killer status killed=()
 	[ $# -gt 0 ] || return 0
 	kill "$@" 2>/dev/null
-	# SIGTERM ends it and its sleep at once, started or not.
-	(trap 'kill $! 2>/dev/null; exit 0' TERM; sleep 5 & wait $!; kill -9 "$@") >/dev/null 2>&1 &
+	# SIGTERM ends it and its sleep at once, started or not ($! would be
+	# this shell's last child until the sleep has one).
+	(s=
+	 trap '[ -z "$s" ] || kill "$s"; exit 0' TERM
+	 sleep 5 & s=$!
+	 wait "$s"
+	 kill -9 "$@") >/dev/null 2>&1 &
 	killer=$!
 	for pid in "$@"; do
 		# Its name while it is there to read (until reaped).
