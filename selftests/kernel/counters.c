@@ -29,6 +29,13 @@
 /* A close held open long enough to publish into it under emulation. */
 #define CLOSE_WINDOW_US		1000000
 
+/* Bytes of the packets below, as the test writes and expects them. */
+#define CONNACK_LEN	4
+#define PING_LEN	2
+#define SUB_LEN		(2 + 2 + 2 + sizeof("count/t") - 1 + 1)
+#define SUBACK_LEN	5
+#define PUB_LEN		(2 + 2 + sizeof("count/t") - 1 + 3)
+
 FIXTURE(counters)
 {
 	struct kmqtt_genl genl;
@@ -40,8 +47,31 @@ FIXTURE(counters)
 	int pub, subs[3];
 };
 
+/*
+ * Until connection @id's BYTES_OUT reaches @want (0), or a second passed
+ * (-1).  The module counts a write's bytes once its sendmsg returns, and
+ * the client may read them before that: on the debug kernel count-pub's
+ * CONNACK was once counted after the fixture's baseline.
+ */
+static int bytes_out_reach(struct kmqtt_genl *genl, uint64_t id,
+			   uint64_t want)
+{
+	uint64_t stats[KMQTT_STAT_MAX + 1];
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (kmqtt_genl_get_conn_stats(genl, id, stats))
+			return -1;
+		if (stats[KMQTT_STAT_BYTES_OUT] >= want)
+			return 0;
+		usleep(1000);
+	}
+	return -1;
+}
+
 FIXTURE_SETUP(counters)
 {
+	uint64_t pub_id;
 	int i;
 
 	self->pub = -1;
@@ -57,6 +87,8 @@ FIXTURE_SETUP(counters)
 	self->pub = direct_client(&self->direct, &self->genl, "count-pub", true,
 				  NULL, NULL);
 	ASSERT_LE(0, self->pub);
+	ASSERT_EQ(0, kmqtt_genl_find_conn(&self->genl, "count-pub", &pub_id));
+	ASSERT_EQ(0, bytes_out_reach(&self->genl, pub_id, CONNACK_LEN));
 	ASSERT_EQ(0, kmqtt_genl_get_info(&self->genl, self->before));
 	ASSERT_EQ(0, kmqtt_genl_get_limits(&self->genl, self->limits));
 }
@@ -218,13 +250,6 @@ static void subscribe_count_t(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, mqtt_subscribe(self->subs[0], 1, "count/t"));
 }
 
-/* Bytes of the packets below, as the test writes and expects them. */
-#define CONNACK_LEN	4
-#define PING_LEN	2
-#define SUB_LEN		(2 + 2 + 2 + sizeof("count/t") - 1 + 1)
-#define SUBACK_LEN	5
-#define PUB_LEN		(2 + 2 + sizeof("count/t") - 1 + 3)
-
 /*
  * Each connection's counters, exactly: messages and bytes in and out of a
  * publisher and a subscriber (GET_CONN), and the totals grow by as much.
@@ -243,6 +268,12 @@ TEST_F(counters, traffic_counted_exactly)
 		ASSERT_EQ(0, mqtt_expect_publish(self->subs[0], "count/t",
 						 "abc", 3));
 	ASSERT_EQ(0, mqtt_sync(self->subs[0]));
+	/* Then their last PINGRESPs are counted too. */
+	ASSERT_EQ(0, bytes_out_reach(&self->genl, pub_id,
+				     CONNACK_LEN + PING_LEN));
+	ASSERT_EQ(0, bytes_out_reach(&self->genl, sub_id,
+				     CONNACK_LEN + SUBACK_LEN + 3 * PUB_LEN +
+				     PING_LEN));
 
 	ASSERT_EQ(0, kmqtt_genl_get_conn_stats(&self->genl, pub_id, pub_stats));
 	EXPECT_EQ(3, pub_stats[KMQTT_STAT_MSGS_IN]);
