@@ -102,6 +102,23 @@ static void pending_in_free(struct pending_in *in)
 	free(in->buf);
 }
 
+/* Free what the connection holds but its socket, and forget it. */
+static void pending_free_state(struct pending *p)
+{
+	tls_conn_free(p->tls);
+	p->tls = NULL;
+	if (p->auth_method)
+		p->auth_method->end(p->auth_session);
+	p->auth_method = NULL;
+	pending_in_free(&p->in);
+	pending_in_free(&p->auth_in);
+	pending_in_free(&p->request);
+	p->in = p->auth_in = p->request = (struct pending_in){ 0 };
+	free(p->mounted_will_topic);
+	free(p->will_props);
+	p->mounted_will_topic = p->will_props = NULL;
+}
+
 static void pending_free(struct pending *p)
 {
 	struct listener *l = p->l;
@@ -112,16 +129,9 @@ static void pending_free(struct pending *p)
 
 	if (p->watched)
 		loop_del(l->loop, &p->src);
-	tls_conn_free(p->tls);
+	pending_free_state(p);
 	if (p->src.fd >= 0)
 		close(p->src.fd);
-	if (p->auth_method)
-		p->auth_method->end(p->auth_session);
-	pending_in_free(&p->in);
-	pending_in_free(&p->auth_in);
-	pending_in_free(&p->request);
-	free(p->mounted_will_topic);
-	free(p->will_props);
 	explicit_bzero(p, sizeof(*p));
 	free(p);
 }
@@ -167,18 +177,7 @@ static void pending_linger(struct pending *p)
 		return;
 	}
 	/* Only the socket is needed from here. */
-	if (p->auth_method)
-		p->auth_method->end(p->auth_session);
-	p->auth_method = NULL;
-	tls_conn_free(p->tls);
-	p->tls = NULL;
-	pending_in_free(&p->in);
-	pending_in_free(&p->auth_in);
-	pending_in_free(&p->request);
-	p->in = p->auth_in = p->request = (struct pending_in){ 0 };
-	free(p->mounted_will_topic);
-	free(p->will_props);
-	p->mounted_will_topic = p->will_props = NULL;
+	pending_free_state(p);
 	deadline_remove(&l->pending, &p->deadline);
 	deadline_append(&l->lingering, &p->deadline,
 			loop_now_ms() + l->linger_ms);
