@@ -204,8 +204,9 @@ static void pending_drain(struct pending *p)
 	ssize_t n;
 
 	for (;;) {
-		n = recv(p->src.fd, buf, p->linger_left < sizeof(buf) ?
-			 p->linger_left : sizeof(buf), 0);
+		n = tls_sock_discard(p->src.fd, buf,
+				     p->linger_left < sizeof(buf) ?
+				     p->linger_left : sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))

@@ -9,11 +9,14 @@
  * connection goes through a TCP proxy that records the bytes on the wire:
  * none of the plaintext may appear there.  /proc/net/tls_stat must count
  * one more software TX and RX context per hand-off and no decrypt error.
+ * A refused connection's drain (tls_sock_discard()) reads what follows
+ * the hand-off, alert records included, to the client's close.
  *
  * Without tls.ko the tests skip, unless KMQTT_REQUIRE_KTLS=1 (the VM run)
  * makes that a failure.  Needs KMQTT_TEST_CERTS.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -72,18 +75,23 @@ struct proxy {
 	pthread_t thread;
 };
 
+/*
+ * Pass on one read from @from; its end (EOF, an error) is passed on as a
+ * half close, so either side may go on sending.  False once it ended.
+ */
 static bool proxy_pump(int from, int to, uint8_t *cap, size_t *cap_len)
 {
 	uint8_t buf[16384];
 	ssize_t n = read(from, buf, sizeof(buf));
 
-	if (n <= 0)
-		return false;
-	if (*cap_len + (size_t)n <= CAPTURE_MAX) {
+	if (n > 0 && *cap_len + (size_t)n <= CAPTURE_MAX) {
 		memcpy(cap + *cap_len, buf, (size_t)n);
 		*cap_len += (size_t)n;
 	}
-	return write(to, buf, (size_t)n) == n;
+	if (n > 0 && write(to, buf, (size_t)n) == n)
+		return true;
+	shutdown(to, SHUT_WR);
+	return false;
 }
 
 static void *proxy_run(void *arg)
@@ -105,13 +113,15 @@ static void *proxy_run(void *arg)
 		goto out;
 	pfd[0] = (struct pollfd){ .fd = c, .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = s, .events = POLLIN };
-	while (poll(pfd, 2, 2 * TLS_TEST_TIMEOUT_MS) > 0) {
+	/* A negative fd is one whose direction has ended: poll skips it. */
+	while ((pfd[0].fd >= 0 || pfd[1].fd >= 0) &&
+	       poll(pfd, 2, 2 * TLS_TEST_TIMEOUT_MS) > 0) {
 		if (pfd[0].revents &&
 		    !proxy_pump(c, s, p->c2s, &p->c2s_len))
-			break;
+			pfd[0].fd = -1;
 		if (pfd[1].revents &&
 		    !proxy_pump(s, c, p->s2c, &p->s2c_len))
-			break;
+			pfd[1].fd = -1;
 	}
 out:
 	if (c >= 0)
@@ -474,6 +484,52 @@ TEST_F(ktls, connect_over_two_records)
 	};
 
 	queued_records(_metadata, self, variant, records, "NEXT-1NEXT-2");
+}
+
+/*
+ * A refused connection is read until the client closes (listener.c's
+ * linger).  After the hand-off the client's close_notify comes in a
+ * record of its own, which tls_sock_discard() reads where recv() fails
+ * with EIO, leaving it unread: the close would then send a reset.
+ */
+TEST_F(ktls, discard_reads_close_notify)
+{
+	struct tls_test_client tc = {
+		.port = self->proxy->port,
+		.version = variant->version,
+		.ciphers = variant->ciphers,
+		.cafile = tls_test_cert("ca.pem"),
+		.records = { "CONNECT" },
+		.expect = strlen("REFUSED"),
+		.records_after = { "LATE" },
+		.close_notify = true,
+	};
+	char pending[256], buf[64];
+	size_t pending_len, got = 0;
+	ssize_t n;
+
+	REQUIRE_KTLS();
+	ASSERT_EQ(0, tls_test_client_start(&tc));
+	ASSERT_EQ(TLS_DONE, handoff(_metadata, self, pending, &pending_len));
+	ASSERT_EQ(0, pending_len);
+	ASSERT_TRUE(write_plain(self->fd, "REFUSED"));
+	ASSERT_EQ(0, shutdown(self->fd, SHUT_WR));
+	do {
+		ASSERT_TRUE(tls_test_wait(self->fd, POLLIN));
+		n = tls_sock_discard(self->fd, buf, sizeof(buf));
+		if (n < 0 && errno == EAGAIN)
+			continue;
+		ASSERT_LE(0, n) TH_LOG("after %zu bytes: %s", got,
+				       strerror(errno));
+		got += n;
+	} while (n);
+	/* "LATE", then the alert's level and description. */
+	EXPECT_EQ(strlen("LATE") + 2, got);
+	tls_test_client_join(&tc);
+	EXPECT_TRUE(tc.sent) TH_LOG("%s", tc.error);
+	ASSERT_EQ(tc.expect, tc.reply_len);
+	EXPECT_EQ(0, memcmp(tc.reply, "REFUSED", tc.reply_len));
+	check_counters(_metadata, &self->before);
 }
 
 TEST_HARNESS_MAIN

@@ -138,6 +138,10 @@ static void *client_run(void *arg)
 		tc->reply_len += got;
 	if (!client_send(tc, ssl, tc->records_after))
 		goto out;
+	if (tc->close_notify && SSL_shutdown(ssl) < 0) {
+		client_error(tc, "SSL_shutdown");
+		goto out;
+	}
 	tc->sent = true;
 	/* Until the server closes: it may still read what was sent. */
 	while (SSL_read_ex(ssl, sink, sizeof(sink), &got) == 1)

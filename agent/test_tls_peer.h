@@ -31,6 +31,7 @@ struct tls_test_client {
 	const char *records[TLS_TEST_RECORDS_MAX];
 	size_t expect;		/* then read this many bytes */
 	const char *records_after[TLS_TEST_RECORDS_MAX];	/* then send */
+	bool close_notify;	/* then send close_notify (SSL_shutdown()) */
 
 	/* Results, valid after tls_test_client_join(). */
 	bool connected;		/* SSL_connect() succeeded */

@@ -830,3 +830,21 @@ const char *tls_conn_peer_subject(const struct tls_conn *c)
 {
 	return c->subject;
 }
+
+ssize_t tls_sock_discard(int fd, void *buf, size_t n)
+{
+	/* With room for a record type, kTLS returns any record. */
+	union {
+		struct cmsghdr hdr;
+		uint8_t space[CMSG_SPACE(sizeof(uint8_t))];
+	} ctrl;
+	struct iovec iov = { .iov_base = buf, .iov_len = n };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = &ctrl,
+		.msg_controllen = sizeof(ctrl),
+	};
+
+	return recvmsg(fd, &msg, 0);
+}

@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <linux/tls.h>
 
 /* Size of the error buffers given to this API. */
@@ -183,5 +184,14 @@ const char *tls_conn_peer_cn(const struct tls_conn *c);
  * use_subject_as_username, or NULL when the client sent none.
  */
 const char *tls_conn_peer_subject(const struct tls_conn *c);
+
+/*
+ * recv() up to @n bytes from @fd, which may run kernel TLS receive (after
+ * tls_conn_offload(), or never had TLS), to be thrown away: a record
+ * other than data, such as the peer's close_notify alert, is read as
+ * bytes too, where a plain recv() fails with EIO and leaves it unread.
+ * Returns what recv() does.
+ */
+ssize_t tls_sock_discard(int fd, void *buf, size_t n);
 
 #endif /* KMQTTD_TLS_H */
