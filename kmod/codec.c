@@ -437,7 +437,7 @@ static bool kmqtt_codec_utf8_cont(u8 c)
 	return (c & 0xc0) == 0x80;
 }
 
-bool kmqtt_codec_utf8_valid(const u8 *s, size_t len)
+bool kmqtt_codec_utf8_well_formed(const u8 *s, size_t len)
 {
 	size_t i = 0;
 
@@ -446,8 +446,6 @@ bool kmqtt_codec_utf8_valid(const u8 *s, size_t len)
 		u8 lo = 0x80, hi = 0xbf;	/* range of the second byte */
 		size_t need;
 
-		if (c == 0)			/* MQTT-1.5.3-2 */
-			return false;
 		if (c < 0x80) {
 			i++;
 			continue;
@@ -461,7 +459,7 @@ bool kmqtt_codec_utf8_valid(const u8 *s, size_t len)
 			if (c == 0xe0)
 				lo = 0xa0;	/* overlong */
 			else if (c == 0xed)
-				hi = 0x9f;	/* surrogates, MQTT-1.5.3-1 */
+				hi = 0x9f;	/* surrogates */
 		} else {
 			need = 3;
 			if (c == 0xf0)
@@ -476,4 +474,9 @@ bool kmqtt_codec_utf8_valid(const u8 *s, size_t len)
 				return false;
 	}
 	return true;
+}
+
+bool kmqtt_codec_utf8_valid(const u8 *s, size_t len)
+{
+	return !memchr(s, 0, len) && kmqtt_codec_utf8_well_formed(s, len);
 }

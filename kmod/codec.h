@@ -199,9 +199,14 @@ size_t kmqtt_codec_put_pingresp(u8 *buf);
 size_t kmqtt_codec_put_pingreq(u8 *buf);
 
 /*
- * Well-formed UTF-8 as 1.5.3 requires: no overlong forms, no surrogates
- * (U+D800..U+DFFF, MQTT-1.5.3-1), nothing above U+10FFFF, no U+0000
- * (MQTT-1.5.3-2).
+ * Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates
+ * (U+D800..U+DFFF), nothing above U+10FFFF.
+ */
+bool kmqtt_codec_utf8_well_formed(const u8 *s, size_t len);
+
+/*
+ * UTF-8 as MQTT 1.5.3 requires: well-formed (MQTT-1.5.3-1), without
+ * U+0000 (MQTT-1.5.3-2).
  */
 bool kmqtt_codec_utf8_valid(const u8 *s, size_t len);
 

@@ -7,6 +7,7 @@
 #include <linux/types.h>
 #include <linux/string.h>
 
+#include "codec.h"
 #include "ws_frame.h"
 
 #define KMQTT_WS_FIN		0x80
@@ -112,11 +113,15 @@ const char *kmqtt_ws_close_status(const struct kmqtt_ws_rx *rx, u16 *code)
 	 * libraries and applications.  1005, 1006 and 1015 stand for no
 	 * code and are never sent.
 	 */
-	if ((*code >= 1000 && *code <= 1003) ||
-	    (*code >= 1007 && *code <= 1014) ||
-	    (*code >= 3000 && *code <= 4999))
-		return NULL;
-	return "WebSocket Close with a reserved status code";
+	if (!((*code >= 1000 && *code <= 1003) ||
+	      (*code >= 1007 && *code <= 1014) ||
+	      (*code >= 3000 && *code <= 4999)))
+		return "WebSocket Close with a reserved status code";
+	/* 5.5.1: a UTF-8 reason may follow, which 8.1 requires valid. */
+	if (!kmqtt_codec_utf8_well_formed(rx->control + 2,
+					  rx->control_len - 2))
+		return "WebSocket Close reason not UTF-8";
+	return NULL;
 }
 
 void kmqtt_ws_unmask(struct kmqtt_ws_rx *rx, u8 *out, const u8 *in, u32 len)

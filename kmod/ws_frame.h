@@ -56,8 +56,8 @@ const char *kmqtt_ws_frame_start(struct kmqtt_ws_rx *rx);
 /*
  * The status code of the client's Close in rx->control (5.5.1) into
  * *@code, 0 when its body is empty.  Returns NULL, or why the Close
- * breaks the protocol: a body of one byte, or a code no endpoint may
- * send (7.4).
+ * breaks the protocol: a body of one byte, a code no endpoint may send
+ * (7.4), or a reason after the code that is not UTF-8 (8.1).
  */
 const char *kmqtt_ws_close_status(const struct kmqtt_ws_rx *rx, u16 *code);
 

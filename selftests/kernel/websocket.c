@@ -403,6 +403,12 @@ TEST_F(websocket, reserved_close_code_refused)
 	ASSERT_EQ(1002, close_answer(self, "ws-1005", "\x03\xed", 2));
 }
 
+/* RFC 6455 8.1: a reason after the code must be UTF-8. */
+TEST_F(websocket, close_reason_not_utf8_refused)
+{
+	ASSERT_EQ(1002, close_answer(self, "ws-reason", "\x03\xe8" "\xc3(", 4));
+}
+
 /* Nor is a 5.0 DISCONNECT sent then: the client waits for our Close. */
 TEST_F(websocket, bad_close_of_v5_answered_by_close_alone)
 {

@@ -46,8 +46,11 @@ static u8 *exact_copy(const u8 *src, size_t len)
 	return p;
 }
 
-/* UTF-8 decoded code point by code point: 1.5.3 as a reference. */
-static bool ref_utf8_valid(const u8 *s, size_t len)
+/*
+ * UTF-8 decoded code point by code point: RFC 3629, and 1.5.3 unless
+ * @nul_ok, as a reference.
+ */
+static bool ref_utf8(const u8 *s, size_t len, bool nul_ok)
 {
 	static const u32 shortest[] = { 0, 0x80, 0x800, 0x10000 };
 	size_t i = 0, n, k;
@@ -76,7 +79,7 @@ static bool ref_utf8_valid(const u8 *s, size_t len)
 				return false;
 			cp = cp << 6 | (s[i + k] & 0x3f);
 		}
-		if (cp == 0 || cp < shortest[n] || cp > 0x10ffff ||
+		if ((cp == 0 && !nul_ok) || cp < shortest[n] || cp > 0x10ffff ||
 		    (cp >= 0xd800 && cp <= 0xdfff))
 			return false;
 		i += n + 1;
@@ -175,12 +178,14 @@ static void check_all(struct __test_metadata *_metadata, const u8 *src,
 	check_publish(_metadata, rnd(16), buf, len);
 	check_sub(_metadata, buf, len, true);
 	check_sub(_metadata, buf, len, false);
-	ASSERT_EQ(ref_utf8_valid(buf, len), kmqtt_codec_utf8_valid(buf, len));
+	ASSERT_EQ(ref_utf8(buf, len, false), kmqtt_codec_utf8_valid(buf, len));
+	ASSERT_EQ(ref_utf8(buf, len, true),
+		  kmqtt_codec_utf8_well_formed(buf, len));
 	ASSERT_EQ(len >= 1 && len <= MQTT_MAX_TOPIC_LEN &&
-		  ref_utf8_valid(buf, len) && ref_filter_syntax(buf, len),
+		  ref_utf8(buf, len, false) && ref_filter_syntax(buf, len),
 		  kmqtt_topic_filter_valid(buf, len));
 	ASSERT_EQ(len >= 1 && len <= MQTT_MAX_TOPIC_LEN &&
-		  ref_utf8_valid(buf, len) && !memchr(buf, '+', len) &&
+		  ref_utf8(buf, len, false) && !memchr(buf, '+', len) &&
 		  !memchr(buf, '#', len),
 		  kmqtt_topic_name_valid(buf, len));
 	free(buf);

@@ -281,11 +281,27 @@ TEST(close_status_codes)
 		ASSERT_EQ(valid, !kmqtt_ws_close_status(&rx, &code));
 		ASSERT_EQ(c, code);
 	}
-	/* A reason after the code is the peer's business. */
+	/* A reason after the code: any text, in UTF-8 (8.1). */
 	memcpy(rx.control, "\x0f\xa0" "bye", 5);
 	rx.control_len = 5;
 	ASSERT_EQ(NULL, kmqtt_ws_close_status(&rx, &code));
 	ASSERT_EQ(4000, code);
+	memcpy(rx.control, "\x03\xe8" "\0\xc3\xa9\xf0\x9f\x98\x80", 9);
+	rx.control_len = 9;
+	ASSERT_EQ(NULL, kmqtt_ws_close_status(&rx, &code));
+	ASSERT_EQ(1000, code);
+	/* Truncated, a surrogate, overlong, not UTF-8 at all. */
+	rx.control_len = 8;
+	ASSERT_NE(NULL, kmqtt_ws_close_status(&rx, &code));
+	memcpy(rx.control, "\x03\xe8" "\xed\xa0\x80", 5);
+	rx.control_len = 5;
+	ASSERT_NE(NULL, kmqtt_ws_close_status(&rx, &code));
+	memcpy(rx.control, "\x03\xe8" "\xc0\xaf", 4);
+	rx.control_len = 4;
+	ASSERT_NE(NULL, kmqtt_ws_close_status(&rx, &code));
+	memcpy(rx.control, "\x03\xe8" "ok\xff", 5);
+	rx.control_len = 5;
+	ASSERT_NE(NULL, kmqtt_ws_close_status(&rx, &code));
 	rx.control_len = 0;
 	ASSERT_EQ(NULL, kmqtt_ws_close_status(&rx, &code));
 	ASSERT_EQ(0, code);
