@@ -2,6 +2,8 @@
 # shellcheck shell=bash
 # Stopping the clients a test started in the background.
 
+. "$(dirname "${BASH_SOURCE[0]}")/after.sh"
+
 # stop_clients PID...: SIGTERM to each of these children of this shell,
 # SIGKILL to any still running 5 s later (said in a TAP comment), and
 # reaped.  mosquitto_sub sends its DISCONNECT from inside its SIGTERM (and
@@ -12,13 +14,7 @@ stop_clients() {
 	local pid comm killer status killed=()
 	[ $# -gt 0 ] || return 0
 	kill "$@" 2>/dev/null
-	# SIGTERM ends it and its sleep at once, started or not ($! would be
-	# this shell's last child until the sleep has one).
-	(s=
-	 trap '[ -z "$s" ] || kill "$s"; exit 0' TERM
-	 sleep 5 & s=$!
-	 wait "$s"
-	 kill -9 "$@") >/dev/null 2>&1 &
+	after 5 kill -9 "$@" >/dev/null 2>&1
 	killer=$!
 	for pid in "$@"; do
 		# Its name while it is there to read (until reaped).
