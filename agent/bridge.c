@@ -778,19 +778,18 @@ static void bridge_dial(struct bridge *b)
  * A lazy bridge's session here, before its first link: persistent, with
  * the subscriptions its link would make (no local, retain as published,
  * QoS 0 queued too), so that what goes out waits in it and is counted.
- * Made anew only when missing; the subscriptions are set again each
- * time, for lines a reload added.  Returns 0 or -errno.
+ * Made anew only when missing; its subscriptions are set each time, to
+ * its lines and no others: a reload may have added or removed some.
+ * Returns 0 or -errno.
  */
 static int bridge_lazy_prepare(struct bridge *b, bool missing)
 {
 	const struct config_bridge *c = b->cfg;
 	struct bridges *bs = b->set;
-	struct kmqtt_nl_subscription sub = { .filter = NULL };
 	struct kmqtt_nl_session s = {
 		.session_expiry = MQTT_SESSION_EXPIRY_NEVER,
 		.bridge = true,
 	};
-	size_t i;
 	int err;
 
 	snprintf(s.client_id, sizeof(s.client_id), "%s", c->local_clientid);
@@ -799,19 +798,11 @@ static int bridge_lazy_prepare(struct bridge *b, bool missing)
 		if (err)
 			return err;
 	}
-	snprintf(sub.client_id, sizeof(sub.client_id), "%s",
-		 c->local_clientid);
-	for (i = 0; i < c->topic_count; i++) {
-		if (!(c->topics[i].direction & KMQTT_BRIDGE_OUT))
-			continue;
-		sub.filter = c->topics[i].local;
-		sub.options = c->topics[i].qos | MQTT_SUBOPT_NO_LOCAL |
-			      MQTT_SUBOPT_RETAIN_AS_PUBLISHED |
-			      KMQTT_SUBOPT_QUEUE_QOS0;
-		err = bs->ops->set_subscription(bs->nl, &sub);
-		if (err)
-			return err;
-	}
+	err = bs->ops->set_bridge_subscriptions(bs->nl, c->local_clientid,
+						c->topics, c->topic_count,
+						true);
+	if (err)
+		return err;
 	b->lazy_ready = true;
 	return 0;
 }

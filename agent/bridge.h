@@ -53,8 +53,10 @@ struct bridge_ops {
 			   struct kmqtt_nl_session *s);
 	int (*set_session)(struct kmqtt_nl *nl,
 			   const struct kmqtt_nl_session *s);
-	int (*set_subscription)(struct kmqtt_nl *nl,
-				const struct kmqtt_nl_subscription *s);
+	int (*set_bridge_subscriptions)(struct kmqtt_nl *nl,
+					const char *client_id,
+					const struct kmqtt_nl_bridge_topic *topics,
+					size_t count, bool queue_qos0);
 };
 
 enum bridge_state {

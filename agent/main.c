@@ -435,7 +435,7 @@ static const struct bridge_ops bridge_nl_ops = {
 	.publish = kmqtt_nl_publish,
 	.get_session = kmqtt_nl_get_session,
 	.set_session = kmqtt_nl_set_session,
-	.set_subscription = kmqtt_nl_set_subscription,
+	.set_bridge_subscriptions = kmqtt_nl_set_bridge_subscriptions,
 };
 
 /* So does the $SYS tree. */

@@ -1059,9 +1059,11 @@ static struct {
 	int result;			/* of every request when set */
 	bool exists;
 	struct kmqtt_nl_session s;	/* as made, then as a test sets it */
-	int subs;
+	int sets;			/* of its subscriptions, each whole */
+	int subs;			/* as the last set left them */
 	char filter[4][64];
-	uint8_t options[4];
+	uint8_t qos[4];
+	bool queue_qos0;
 } lazy;
 
 static int fake_get_session(struct kmqtt_nl *nl, const char *client_id,
@@ -1088,18 +1090,30 @@ static int fake_set_session(struct kmqtt_nl *nl,
 	return 0;
 }
 
-static int fake_set_subscription(struct kmqtt_nl *nl,
-				 const struct kmqtt_nl_subscription *s)
+/* As the module does: its out lines' local filters, and no others. */
+static int fake_set_bridge_subscriptions(struct kmqtt_nl *nl,
+					 const char *client_id,
+					 const struct kmqtt_nl_bridge_topic *t,
+					 size_t count, bool queue_qos0)
 {
+	size_t i;
+
 	(void)nl;
-	if (!lazy.exists || strcmp(s->client_id, lazy.s.client_id))
+	if (!lazy.exists || strcmp(client_id, lazy.s.client_id))
 		return -ENOENT;
-	if (lazy.subs < 4) {
-		snprintf(lazy.filter[lazy.subs], sizeof(lazy.filter[0]), "%s",
-			 s->filter);
-		lazy.options[lazy.subs] = s->options;
+	lazy.sets++;
+	lazy.subs = 0;
+	lazy.queue_qos0 = queue_qos0;
+	for (i = 0; i < count; i++) {
+		if (!(t[i].direction & KMQTT_BRIDGE_OUT))
+			continue;
+		if (lazy.subs < 4) {
+			snprintf(lazy.filter[lazy.subs],
+				 sizeof(lazy.filter[0]), "%s", t[i].local);
+			lazy.qos[lazy.subs] = t[i].qos;
+		}
+		lazy.subs++;
 	}
-	lazy.subs++;
 	return 0;
 }
 
@@ -1110,7 +1124,7 @@ static const struct bridge_ops fake_ops = {
 	.publish = fake_publish,
 	.get_session = fake_get_session,
 	.set_session = fake_set_session,
-	.set_subscription = fake_set_subscription,
+	.set_bridge_subscriptions = fake_set_bridge_subscriptions,
 };
 
 FIXTURE(link) {
@@ -1829,13 +1843,13 @@ TEST_F(link, lazy_dials_at_threshold)
 	EXPECT_STREQ("local.e", lazy.s.client_id);
 	EXPECT_EQ(MQTT_SESSION_EXPIRY_NEVER, lazy.s.session_expiry);
 	EXPECT_TRUE(lazy.s.bridge);
+	ASSERT_EQ(1, lazy.sets);
 	ASSERT_EQ(2, lazy.subs);
+	EXPECT_TRUE(lazy.queue_qos0);
 	EXPECT_STREQ("out/#", lazy.filter[0]);
-	EXPECT_EQ(1 | MQTT_SUBOPT_NO_LOCAL | MQTT_SUBOPT_RETAIN_AS_PUBLISHED |
-		  KMQTT_SUBOPT_QUEUE_QOS0, lazy.options[0]);
+	EXPECT_EQ(1, lazy.qos[0]);
 	EXPECT_STREQ("l/both/#", lazy.filter[1]);
-	EXPECT_EQ(2 | MQTT_SUBOPT_NO_LOCAL | MQTT_SUBOPT_RETAIN_AS_PUBLISHED |
-		  KMQTT_SUBOPT_QUEUE_QOS0, lazy.options[1]);
+	EXPECT_EQ(2, lazy.qos[1]);
 	EXPECT_EQ(BRIDGE_IDLE, b->state);
 	/* counted every second; two waiting are not enough */
 	expect_next_count(_metadata, self);
@@ -1844,7 +1858,7 @@ TEST_F(link, lazy_dials_at_threshold)
 	for (i = 0; i < 3; i++)
 		dial_now(self, b);
 	EXPECT_EQ(BRIDGE_IDLE, b->state);
-	EXPECT_EQ(2, lazy.subs);		/* made once */
+	EXPECT_EQ(1, lazy.sets);		/* made once */
 	EXPECT_EQ(0, self->fb.accepted);
 	/* held by a client that took its client id: not dialled either */
 	lazy.s.stats[KMQTT_STAT_QUEUED] = 2;
@@ -1856,7 +1870,8 @@ TEST_F(link, lazy_dials_at_threshold)
 	lazy.s.online = false;
 	lazy.s.bridge = true;
 	dial_now(self, b);
-	EXPECT_EQ(4, lazy.subs);
+	EXPECT_EQ(2, lazy.sets);
+	EXPECT_EQ(2, lazy.subs);
 	EXPECT_EQ(BRIDGE_IDLE, b->state);
 	dial_now(self, b);
 	EXPECT_NE(BRIDGE_IDLE, b->state);
@@ -1884,12 +1899,12 @@ TEST_F(link, lazy_session_refused_retried)
 	dial_now(self, b);
 	EXPECT_TRUE(lazy.exists);
 	EXPECT_FALSE(b->lazy_failing);
-	EXPECT_EQ(1, lazy.subs);
+	EXPECT_EQ(1, lazy.sets);
 	/* gone (an operator removed it): made again */
 	lazy.exists = false;
 	dial_now(self, b);
 	EXPECT_TRUE(lazy.exists);
-	EXPECT_EQ(2, lazy.subs);
+	EXPECT_EQ(2, lazy.sets);
 }
 
 /*
@@ -1970,7 +1985,7 @@ TEST_F(link, lazy_takes_its_session_back)
 	dial_now(self, b);
 	ASSERT_EQ(BRIDGE_LINKED, b->state);
 	EXPECT_EQ(9, b->conn_id);
-	EXPECT_EQ(0, lazy.subs);
+	EXPECT_EQ(0, lazy.sets);
 	bridges_closed(&self->bs, 9, "socket error");
 	ASSERT_EQ(BRIDGE_IDLE, b->state);
 
@@ -1978,15 +1993,43 @@ TEST_F(link, lazy_takes_its_session_back)
 	lazy.s.bridge = false;
 	dial_now(self, b);
 	EXPECT_EQ(BRIDGE_IDLE, b->state);
-	EXPECT_EQ(0, lazy.subs);
+	EXPECT_EQ(0, lazy.sets);
 	expect_next_count(_metadata, self);
 	/* and leaves it: dialled, none waiting */
 	lazy.s.online = false;
 	dial_now(self, b);
-	EXPECT_EQ(0, lazy.subs);
+	EXPECT_EQ(0, lazy.sets);
 	/* under way, or failed (unreachable) and backing off */
 	EXPECT_TRUE(b->state != BRIDGE_IDLE ||
 		    b->deadline_ms > loop_now_ms() + BRIDGE_LAZY_POLL_MS);
+}
+
+/*
+ * A reload that removes a line of a lazy bridge: its successor sets the
+ * session's subscriptions to its lines alone, so that messages on the
+ * removed line no longer wait there (nor count towards threshold).
+ */
+TEST_F(link, lazy_reload_sets_its_lines_alone)
+{
+	struct conf next;
+
+	conf_init(&next);
+	ASSERT_EQ(0, conf_load(&self->c, MIN_BRIDGE "start_type lazy\n"
+			       "topic gone/# out\n"));
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	dial_now(self, self->bs.bridge[0]);
+	ASSERT_EQ(1, lazy.sets);
+	ASSERT_EQ(2, lazy.subs);
+	ASSERT_EQ(0, conf_load(&next, MIN_BRIDGE "start_type lazy\n"));
+	bridges_reload(&self->bs, &next.cfg, loop_now_ms());
+	ASSERT_EQ(1, self->bs.count);
+	dial_now(self, self->bs.bridge[0]);
+	EXPECT_EQ(2, lazy.sets);
+	ASSERT_EQ(1, lazy.subs);
+	EXPECT_STREQ("t", lazy.filter[0]);
+	EXPECT_EQ(BRIDGE_IDLE, self->bs.bridge[0]->state);
+	bridges_fini(&self->bs);
+	conf_fini(&next);
 }
 
 /* An automatic bridge's link is never counted, nor closed when idle. */

@@ -15,6 +15,7 @@
 #include <linux/kmqtt.h>
 
 #include "bridge.h"
+#include "broker.h"
 #include "codec.h"
 #include "conn.h"
 #include "session.h"
@@ -192,6 +193,26 @@ int kmqtt_bridge_subscribe(struct kmqtt_session *session,
 			return -ENOSPC;
 	}
 	return 0;
+}
+
+int kmqtt_bridge_subscribe_offline(struct kmqtt_broker *broker,
+				   const u8 *client_id, u16 len,
+				   const struct kmqtt_bridge *bridge)
+{
+	struct kmqtt_session *session;
+	int ret = -ENOENT;
+
+	/* Held so that no link attaches and the session stays meanwhile. */
+	mutex_lock(&broker->sessions_lock);
+	session = kmqtt_session_find(broker, client_id, len);
+	if (session && !session->bridge)
+		ret = -EPERM;
+	else if (session && rcu_access_pointer(session->conn))
+		ret = -EBUSY;
+	else if (session)
+		ret = kmqtt_bridge_subscribe(session, bridge);
+	mutex_unlock(&broker->sessions_lock);
+	return ret;
 }
 
 /* A SUBACK's refusals are the remote's to explain: said, not fatal. */

@@ -12,6 +12,7 @@
 
 #include <linux/types.h>
 
+struct kmqtt_broker;
 struct kmqtt_conn;
 struct kmqtt_fixed_hdr;
 struct kmqtt_session;
@@ -68,6 +69,16 @@ kmqtt_bridge_route(const struct kmqtt_bridge *bridge, u8 direction,
  */
 int kmqtt_bridge_subscribe(struct kmqtt_session *session,
 			   const struct kmqtt_bridge *bridge);
+
+/*
+ * The same for the offline session of @client_id, between a lazy
+ * bridge's links, so that only what its lines carry waits in it.
+ * Returns 0, -ENOENT (no such session), -EPERM (not a bridge's),
+ * -EBUSY (online: its link's ATTACH did this) or -ENOSPC (a limit).
+ */
+int kmqtt_bridge_subscribe_offline(struct kmqtt_broker *broker,
+				   const u8 *client_id, u16 len,
+				   const struct kmqtt_bridge *bridge);
 
 /* What only a remote broker sends: SUBACK (to kmqttd's SUBSCRIBE), PINGRESP. */
 int kmqtt_bridge_receive(struct kmqtt_conn *conn,

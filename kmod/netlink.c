@@ -163,6 +163,13 @@ static const struct nla_policy kmqtt_set_subscription_policy[KMQTT_A_MAX + 1] = 
 	[KMQTT_A_SUB_ID] = NLA_POLICY_FULL_RANGE(NLA_U32, &kmqtt_sub_id_range),
 };
 
+static const struct nla_policy kmqtt_set_bridge_subscriptions_policy[KMQTT_A_MAX + 1] = {
+	[KMQTT_A_CLIENT_ID] = NLA_POLICY_RANGE(NLA_BINARY, 1,
+					       KMQTT_CLIENT_ID_MAX),
+	[KMQTT_A_BRIDGE] = { .type = NLA_NESTED },
+	[KMQTT_A_BRIDGE_QUEUE_QOS0] = NLA_POLICY_MAX(NLA_U8, 1),
+};
+
 /* Past the s16 bounds of NLA_POLICY_RANGE(). */
 static struct netlink_range_validation kmqtt_qos2_ids_range = {
 	.min = 2,
@@ -1932,6 +1939,40 @@ static int kmqtt_netlink_set_subscription(struct sk_buff *skb,
 	return ret;
 }
 
+static int kmqtt_netlink_set_bridge_subscriptions(struct sk_buff *skb,
+						  struct genl_info *info)
+{
+	struct kmqtt_broker *broker = kmqtt_broker_get(genl_info_net(info));
+	struct nlattr **attrs = info->attrs;
+	struct nlattr *id = attrs[KMQTT_A_CLIENT_ID];
+	struct kmqtt_bridge *bridge;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, KMQTT_A_CLIENT_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, KMQTT_A_BRIDGE))
+		return -EINVAL;
+	ret = kmqtt_netlink_parse_bridge(attrs[KMQTT_A_BRIDGE], info->extack,
+					 &bridge);
+	if (ret)
+		return ret;
+	bridge->queue_qos0 = attrs[KMQTT_A_BRIDGE_QUEUE_QOS0] &&
+			     nla_get_u8(attrs[KMQTT_A_BRIDGE_QUEUE_QOS0]);
+	ret = kmqtt_bridge_subscribe_offline(broker, nla_data(id), nla_len(id),
+					     bridge);
+	kmqtt_bridge_free(bridge);
+	if (ret == -ENOENT)
+		NL_SET_ERR_MSG_ATTR(info->extack, id, "no such session");
+	else if (ret == -EPERM)
+		NL_SET_ERR_MSG_ATTR(info->extack, id, "not a bridge's session");
+	else if (ret == -EBUSY)
+		NL_SET_ERR_MSG_ATTR(info->extack, id,
+				    "the client id's session is online");
+	else if (ret == -ENOSPC)
+		NL_SET_ERR_MSG(info->extack,
+			       "a subscription limit or the memory limit refused it");
+	return ret;
+}
+
 int kmqtt_netlink_auth_event(const struct kmqtt_conn *conn, u8 reason,
 			     const u8 *data, u32 len)
 {
@@ -2050,6 +2091,8 @@ static int kmqtt_netlink_doit(struct sk_buff *skb, struct genl_info *info)
 		return kmqtt_netlink_set_session_msg(skb, info);
 	case KMQTT_CMD_SET_SESSION_QOS2:
 		return kmqtt_netlink_set_session_qos2(skb, info);
+	case KMQTT_CMD_SET_BRIDGE_SUBSCRIPTIONS:
+		return kmqtt_netlink_set_bridge_subscriptions(skb, info);
 	}
 	return -EOPNOTSUPP;
 }
@@ -2226,6 +2269,13 @@ static const struct genl_ops kmqtt_netlink_ops[] = {
 		.cmd = KMQTT_CMD_ACK_HOLD,
 		.doit = kmqtt_netlink_doit,
 		.policy = kmqtt_ack_hold_policy,
+		.maxattr = KMQTT_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KMQTT_CMD_SET_BRIDGE_SUBSCRIPTIONS,
+		.doit = kmqtt_netlink_doit,
+		.policy = kmqtt_set_bridge_subscriptions_policy,
 		.maxattr = KMQTT_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},

@@ -7,7 +7,9 @@
  * and at every QoS; what came in does not go back; a link that goes away
  * leaves its QoS 1 messages queued in its session, sent in order on the
  * next link; the module keeps the link alive with PINGREQ and closes a
- * silent one; lines the module cannot carry are refused at ATTACH.
+ * silent one; lines the module cannot carry are refused at ATTACH; between
+ * a lazy bridge's links kmqttd sets its session's subscriptions to its
+ * lines.
  */
 #include <errno.h>
 #include <string.h>
@@ -350,6 +352,62 @@ TEST_F(bridge, lines_replace_subscriptions)
 	ASSERT_EQ(0, mqtt_publish(self->pub, "site/x", "old", &qos0));
 	ASSERT_EQ(0, mqtt_publish(self->pub, "other/x", "new", &qos0));
 	ASSERT_EQ(0, mqtt_expect_message(self->remote, "other/x", "new",
+					 &qos0));
+	ASSERT_EQ(0, mqtt_expect_silence(self->remote, 300));
+}
+
+/*
+ * Between a lazy bridge's links kmqttd sets its session's subscriptions
+ * to its lines (SET_BRIDGE_SUBSCRIPTIONS), as the next link's ATTACH
+ * would: a line a reload removed holds no message meanwhile.  Only for a
+ * bridge's session, and only offline.
+ */
+TEST_F(bridge, offline_lines_replace_subscriptions)
+{
+	static const struct kmqtt_nl_bridge_topic other[] = {
+		{ .direction = KMQTT_BRIDGE_OUT, .qos = 1,
+		  .local = "other/#", .remote = "other/#" },
+	};
+	struct kmqtt_nl *nl = &self->genl.nl;
+	struct kmqtt_session_info info;
+	uint8_t got;
+	size_t n;
+
+	self->remote = link_up_as(self, box_lines, 2, false, 0, true);
+	ASSERT_LE(0, self->remote);
+	EXPECT_EQ(-EBUSY, kmqtt_nl_set_bridge_subscriptions(nl, LINK_ID,
+							    other, 1, true));
+	ASSERT_EQ(0, link_down(self));
+	ASSERT_EQ(0, kmqtt_nl_set_bridge_subscriptions(nl, LINK_ID, other, 1,
+						       true)) TH_LOG("%s", nl->error);
+	ASSERT_EQ(0, kmqtt_genl_dump_count(&self->genl,
+					   KMQTT_CMD_GET_SUBSCRIPTION,
+					   LINK_ID, &n));
+	EXPECT_EQ(1, n);
+	ASSERT_EQ(0, kmqtt_genl_sub_options(&self->genl, LINK_ID, "other/#",
+					    &got));
+	EXPECT_EQ(1 | MQTT_SUBOPT_NO_LOCAL | MQTT_SUBOPT_RETAIN_AS_PUBLISHED |
+		  KMQTT_SUBOPT_QUEUE_QOS0, got);
+	EXPECT_EQ(-ENOENT, kmqtt_genl_sub_options(&self->genl, LINK_ID,
+						  "site/#", &got));
+	ASSERT_EQ(0, mqtt_publish(self->pub, "site/a", "gone", &qos0));
+	ASSERT_EQ(0, mqtt_publish(self->pub, "other/a", "kept", &qos0));
+	ASSERT_EQ(0, mqtt_sync(self->pub));
+	ASSERT_EQ(0, kmqtt_genl_get_session(&self->genl, LINK_ID, &info));
+	EXPECT_EQ(1, info.stats[KMQTT_STAT_QUEUED]);
+
+	EXPECT_EQ(-ENOENT, kmqtt_nl_set_bridge_subscriptions(nl, "no-such",
+							     other, 1, true));
+	EXPECT_EQ(-EPERM, kmqtt_nl_set_bridge_subscriptions(nl, SUB_ID,
+							    other, 1, true));
+	ASSERT_EQ(0, kmqtt_genl_dump_count(&self->genl,
+					   KMQTT_CMD_GET_SUBSCRIPTION,
+					   SUB_ID, &n));
+	EXPECT_EQ(0, n);
+
+	self->remote = link_up_as(self, other, 1, false, 0, true);
+	ASSERT_LE(0, self->remote);
+	ASSERT_EQ(0, mqtt_expect_message(self->remote, "other/a", "kept",
 					 &qos0));
 	ASSERT_EQ(0, mqtt_expect_silence(self->remote, 300));
 }

@@ -548,36 +548,38 @@ static int put_acl(struct nl_msg *msg, const struct acl_rules *acl)
 	return nla_nest_end(msg, nest) ? -1 : 0;
 }
 
-/* Room KMQTT_A_BRIDGE needs for @req's topic lines. */
-static size_t bridge_size(const struct kmqtt_nl_attach *req)
+/* Room KMQTT_A_BRIDGE needs for @count topic lines. */
+static size_t bridge_size(const struct kmqtt_nl_bridge_topic *topics,
+			  size_t count)
 {
 	size_t i, size = 0;
 
-	if (!req->bridge_topics_count)
+	if (!count)
 		return 0;
-	for (i = 0; i < req->bridge_topics_count; i++)
+	for (i = 0; i < count; i++)
 		size += (size_t)nla_total_size(0) +
-			(size_t)nla_total_size((int)strlen(req->bridge_topics[i].local)) +
-			(size_t)nla_total_size((int)strlen(req->bridge_topics[i].remote)) +
+			(size_t)nla_total_size((int)strlen(topics[i].local)) +
+			(size_t)nla_total_size((int)strlen(topics[i].remote)) +
 			2 * (size_t)nla_total_size(sizeof(uint8_t)) +
 			2 * (size_t)nla_total_size(sizeof(uint16_t));
 	return size + (size_t)nla_total_size(0);
 }
 
 /* KMQTT_A_BRIDGE with one KMQTT_A_BRIDGE_TOPIC per topic line. */
-static int put_bridge(struct nl_msg *msg, const struct kmqtt_nl_attach *req)
+static int put_bridge(struct nl_msg *msg,
+		      const struct kmqtt_nl_bridge_topic *topics, size_t count)
 {
 	const struct kmqtt_nl_bridge_topic *t;
 	struct nlattr *nest, *line;
 	size_t i;
 
-	if (!req->bridge_topics_count)
+	if (!count)
 		return 0;
 	nest = nla_nest_start(msg, KMQTT_A_BRIDGE);
 	if (!nest)
 		return -1;
-	for (i = 0; i < req->bridge_topics_count; i++) {
-		t = &req->bridge_topics[i];
+	for (i = 0; i < count; i++) {
+		t = &topics[i];
 		line = nla_nest_start(msg, KMQTT_A_BRIDGE_TOPIC);
 		if (!line ||
 		    nla_put_u8(msg, KMQTT_A_BRIDGE_DIRECTION, t->direction) ||
@@ -625,7 +627,9 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 				req->will_payload_len + req->pending_len +
 				req->username_len + req->mount_point_len +
 				req->connack_props_len + req->will_props_len +
-				acl_size(req->acl) + bridge_size(req) +
+				acl_size(req->acl) +
+				bridge_size(req->bridge_topics,
+					    req->bridge_topics_count) +
 				(size_t)nla_total_size(sizeof(uint8_t)));
 	if (!msg)
 		return -ENOMEM;
@@ -650,7 +654,8 @@ int kmqtt_nl_attach(struct kmqtt_nl *nl, const struct kmqtt_nl_attach *req,
 	    (req->bridge_queue_qos0 &&
 	     nla_put_u8(msg, KMQTT_A_BRIDGE_QUEUE_QOS0, 1)) ||
 	    put_websocket(msg, req) ||
-	    put_acl(msg, req->acl) || put_bridge(msg, req))
+	    put_acl(msg, req->acl) ||
+	    put_bridge(msg, req->bridge_topics, req->bridge_topics_count))
 		return put_message_too_large(nl, msg, r.name);
 	return run_request(nl, msg, &r);
 }
@@ -1348,6 +1353,28 @@ int kmqtt_nl_set_subscription(struct kmqtt_nl *nl,
 	    nla_put(msg, KMQTT_A_FILTER, (int)len, s->filter) ||
 	    nla_put_u8(msg, KMQTT_A_SUB_OPTIONS, s->options) ||
 	    (s->sub_id && nla_put_u32(msg, KMQTT_A_SUB_ID, s->sub_id)))
+		return put_message_too_large(nl, msg, r.name);
+	return run_request(nl, msg, &r);
+}
+
+int kmqtt_nl_set_bridge_subscriptions(struct kmqtt_nl *nl,
+				      const char *client_id,
+				      const struct kmqtt_nl_bridge_topic *topics,
+				      size_t count, bool queue_qos0)
+{
+	struct request r = { .name = "SET_BRIDGE_SUBSCRIPTIONS",
+			     .parse = parse_nothing };
+	struct nl_msg *msg;
+
+	msg = new_acked_request(nl, KMQTT_CMD_SET_BRIDGE_SUBSCRIPTIONS,
+				REQUEST_FIXED_SIZE +
+				bridge_size(topics, count));
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put(msg, KMQTT_A_CLIENT_ID, (int)strlen(client_id),
+		    client_id) ||
+	    put_bridge(msg, topics, count) ||
+	    (queue_qos0 && nla_put_u8(msg, KMQTT_A_BRIDGE_QUEUE_QOS0, 1)))
 		return put_message_too_large(nl, msg, r.name);
 	return run_request(nl, msg, &r);
 }

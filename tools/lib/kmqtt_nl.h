@@ -298,6 +298,18 @@ int kmqtt_nl_set_subscription(struct kmqtt_nl *nl,
 			      const struct kmqtt_nl_subscription *s);
 
 /*
+ * Give the offline session of @client_id, a bridge's, the subscriptions
+ * a link's ATTACH with these @count topic lines gives: their out lines'
+ * local filters (QoS 0 queued too when @queue_qos0), and no other.
+ * -ENOENT: no such session; -EPERM: not a bridge's; -EBUSY: online;
+ * -ENOSPC: a limit.
+ */
+int kmqtt_nl_set_bridge_subscriptions(struct kmqtt_nl *nl,
+				      const char *client_id,
+				      const struct kmqtt_nl_bridge_topic *topics,
+				      size_t count, bool queue_qos0);
+
+/*
  * An application message as the module stores it (KMQTT_A_MSG_DATA in
  * linux/kmqtt.h: topic length and topic, property length and the
  * properties passed on, payload), for snapshots.

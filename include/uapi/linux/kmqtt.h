@@ -213,6 +213,16 @@ enum kmqtt_cmd {
 	 * past it.
 	 */
 	KMQTT_CMD_ACK_HOLD,
+	/*
+	 * doit: give the offline session of CLIENT_ID, a bridge's, the
+	 * subscriptions a link's ATTACH with BRIDGE (and
+	 * BRIDGE_QUEUE_QOS0) gives: the local filters of its out lines, and
+	 * no other, so that only what its lines carry waits in it between a
+	 * lazy bridge's links.  -ENOENT: no such session; -EPERM: not a
+	 * bridge's; -EBUSY: online; -ENOSPC: a subscription limit or the
+	 * memory limit.
+	 */
+	KMQTT_CMD_SET_BRIDGE_SUBSCRIPTIONS,
 
 	__KMQTT_CMD_MAX,
 };
