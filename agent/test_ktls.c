@@ -77,12 +77,17 @@ struct proxy {
 
 /*
  * Pass on one read from @from; its end (EOF, an error) is passed on as a
- * half close, so either side may go on sending.  False once it ended.
+ * half close, so either side may go on sending.  A reset thus reaches the
+ * other side as a FIN: no test here looks for one.  False once it ended.
  */
 static bool proxy_pump(int from, int to, uint8_t *cap, size_t *cap_len)
 {
 	uint8_t buf[16384];
-	ssize_t n = read(from, buf, sizeof(buf));
+	ssize_t n;
+
+	do
+		n = read(from, buf, sizeof(buf));
+	while (n < 0 && errno == EINTR);
 
 	if (n > 0 && *cap_len + (size_t)n <= CAPTURE_MAX) {
 		memcpy(cap + *cap_len, buf, (size_t)n);

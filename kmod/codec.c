@@ -437,7 +437,8 @@ static bool kmqtt_codec_utf8_cont(u8 c)
 	return (c & 0xc0) == 0x80;
 }
 
-bool kmqtt_codec_utf8_well_formed(const u8 *s, size_t len)
+/* Well-formed UTF-8, without U+0000 unless @nul_ok. */
+static bool kmqtt_codec_utf8_check(const u8 *s, size_t len, bool nul_ok)
 {
 	size_t i = 0;
 
@@ -447,6 +448,8 @@ bool kmqtt_codec_utf8_well_formed(const u8 *s, size_t len)
 		size_t need;
 
 		if (c < 0x80) {
+			if (!c && !nul_ok)	/* MQTT-1.5.3-2 */
+				return false;
 			i++;
 			continue;
 		}
@@ -476,7 +479,12 @@ bool kmqtt_codec_utf8_well_formed(const u8 *s, size_t len)
 	return true;
 }
 
+bool kmqtt_codec_utf8_well_formed(const u8 *s, size_t len)
+{
+	return kmqtt_codec_utf8_check(s, len, true);
+}
+
 bool kmqtt_codec_utf8_valid(const u8 *s, size_t len)
 {
-	return !memchr(s, 0, len) && kmqtt_codec_utf8_well_formed(s, len);
+	return kmqtt_codec_utf8_check(s, len, false);
 }

@@ -406,7 +406,7 @@ TEST_F(websocket, reserved_close_code_refused)
 /* RFC 6455 8.1: a reason after the code must be UTF-8. */
 TEST_F(websocket, close_reason_not_utf8_refused)
 {
-	ASSERT_EQ(1002, close_answer(self, "ws-reason", "\x03\xe8" "\xc3(", 4));
+	ASSERT_EQ(1002, close_answer(self, "ws-reason", "\x03\xe8\xc3(", 4));
 }
 
 /* Nor is a 5.0 DISCONNECT sent then: the client waits for our Close. */

@@ -1,41 +1,60 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # after (after.sh): the command runs after its delay, a SIGTERM before
-# then calls it off, however early, and one after it began does not stop
-# it.
+# then calls it off at once, however early, and ends its sleep too, and
+# one after it began does not stop it.
 
 here=$(dirname "$(readlink -f "$0")")
 . "$here/tap.sh"
 . "$here/after.sh"
 
+# Milliseconds since the epoch.
+now_ms() {
+	local t=${EPOCHREALTIME/./}
+	echo $((t / 1000))
+}
+
 runs_after_delay() {
-	local job start=$SECONDS
+	local job start
+	start=$(now_ms)
 	after 1 touch "$dir/late"
 	job=$!
 	sleep 0.3
 	[ ! -e "$dir/late" ] || { echo "ran before its delay"; return 1; }
 	wait "$job"
-	echo "ran after $((SECONDS - start)) s"
-	[ -e "$dir/late" ] && [ $((SECONDS - start)) -ge 1 ]
+	echo "ran after $(($(now_ms) - start)) ms"
+	[ -e "$dir/late" ] && [ $(($(now_ms) - start)) -ge 1000 ]
 }
 
+# A delay no other sleep has (this run's pid in it), to find its sleep by.
+DELAY=7.$$
+
 called_off() { # PAUSE: how long after the call the SIGTERM comes
-	local job start=$SECONDS
-	after 1 touch "$dir/off"
+	local job start took
+	after $DELAY touch "$dir/off"
 	job=$!
 	[ "$1" = 0 ] || sleep "$1"
+	start=$(now_ms)
 	kill "$job"
 	wait "$job"
-	echo "its job ended $((SECONDS - start)) s after the call"
-	sleep 1.5
-	[ ! -e "$dir/off" ] && [ $((SECONDS - start)) -le 2 ]
+	took=$(($(now_ms) - start))
+	echo "its job ended $took ms after the SIGTERM"
+	[ "$took" -lt 700 ] || return 1
+	! pgrep -f "^sleep $DELAY\$" >/dev/null ||
+		{ echo "its sleep still runs"; return 1; }
+	[ ! -e "$dir/off" ]
 }
 
 begun_runs_to_its_end() {
 	local job
-	after 0 bash -c "sleep 1; touch '$dir/whole'"
+	# The wait, a builtin, would let a SIGTERM's trap run.
+	after 0 eval "touch '$dir/began'; sleep 1 & wait; touch '$dir/whole'"
 	job=$!
-	sleep 0.5
+	for _ in $(seq 100); do
+		[ -e "$dir/began" ] && break
+		sleep 0.05
+	done
+	[ -e "$dir/began" ] || { echo "never began"; return 1; }
 	kill "$job"
 	wait "$job"
 	[ -e "$dir/whole" ]
@@ -45,7 +64,8 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 tap_plan 4
 tap_check "the command runs after its delay, not before" runs_after_delay
-tap_check "a SIGTERM during the delay calls it off" called_off 0.3
-tap_check "a SIGTERM straight after the call calls it off" called_off 0
+tap_check "a SIGTERM during the delay calls it off and ends its sleep" \
+	called_off 0.3
+tap_check "a SIGTERM straight after the call does too" called_off 0
 tap_check "a SIGTERM once it began does not stop it" begun_runs_to_its_end
 tap_done
