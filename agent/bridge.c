@@ -857,6 +857,9 @@ static void bridge_lazy_wait(struct bridge *b)
 		bridge_dial(b);
 	} else if (err || !b->lazy_ready) {
 		err = bridge_lazy_prepare(b, err == -ENOENT);
+		/* A client took the client id meanwhile: the next count sees it. */
+		if (err == -EBUSY || err == -EEXIST)
+			return;
 		if (err) {
 			bridge_lazy_refused(b, "making the session of", err);
 			return;

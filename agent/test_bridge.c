@@ -1059,6 +1059,7 @@ static struct {
 	int result;			/* of every request when set */
 	bool exists;
 	struct kmqtt_nl_session s;	/* as made, then as a test sets it */
+	int sets_result;		/* of SET_BRIDGE_SUBSCRIPTIONS when set */
 	int sets;			/* of its subscriptions, each whole */
 	int subs;			/* as the last set left them */
 	char filter[4][64];
@@ -1101,6 +1102,8 @@ static int fake_set_bridge_subscriptions(struct kmqtt_nl *nl,
 	(void)nl;
 	if (!lazy.exists || strcmp(client_id, lazy.s.client_id))
 		return -ENOENT;
+	if (lazy.sets_result)
+		return lazy.sets_result;
 	lazy.sets++;
 	lazy.subs = 0;
 	lazy.queue_qos0 = queue_qos0;
@@ -2030,6 +2033,39 @@ TEST_F(link, lazy_reload_sets_its_lines_alone)
 	EXPECT_EQ(BRIDGE_IDLE, self->bs.bridge[0]->state);
 	bridges_fini(&self->bs);
 	conf_fini(&next);
+}
+
+/*
+ * A client that takes the client id between the count and the setting of
+ * the subscriptions (EBUSY, EEXIST): not a failure, the next count sees
+ * it.
+ */
+TEST_F(link, lazy_prepare_raced_by_a_client)
+{
+	struct bridge *b;
+
+	ASSERT_EQ(0, conf_load(&self->c, MIN_BRIDGE "start_type lazy\n"));
+	ASSERT_EQ(0, bridges_start(&self->bs, &self->c.cfg, loop_now_ms()));
+	b = self->bs.bridge[0];
+	lazy.sets_result = -EBUSY;
+	dial_now(self, b);
+	EXPECT_TRUE(lazy.exists);
+	EXPECT_FALSE(b->lazy_failing);
+	EXPECT_FALSE(b->lazy_ready);
+	lazy.sets_result = -EEXIST;
+	dial_now(self, b);
+	EXPECT_FALSE(b->lazy_failing);
+	EXPECT_EQ(0, lazy.sets);
+	/* Any other refusal is one, said once and tried again. */
+	lazy.sets_result = -ENOSPC;
+	dial_now(self, b);
+	EXPECT_TRUE(b->lazy_failing);
+	lazy.sets_result = 0;
+	dial_now(self, b);
+	EXPECT_FALSE(b->lazy_failing);
+	EXPECT_TRUE(b->lazy_ready);
+	EXPECT_EQ(1, lazy.sets);
+	EXPECT_EQ(BRIDGE_IDLE, b->state);
 }
 
 /* An automatic bridge's link is never counted, nor closed when idle. */

@@ -202,11 +202,14 @@ int kmqtt_bridge_subscribe_offline(struct kmqtt_broker *broker,
 	struct kmqtt_session *session;
 	int ret = -ENOENT;
 
-	/* Held so that no link attaches and the session stays meanwhile. */
+	/*
+	 * Held so that no link attaches and the session stays meanwhile;
+	 * the prune is bounded by the subscription limit and the lines.
+	 */
 	mutex_lock(&broker->sessions_lock);
 	session = kmqtt_session_find(broker, client_id, len);
 	if (session && !session->bridge)
-		ret = -EPERM;
+		ret = -EEXIST;
 	else if (session && rcu_access_pointer(session->conn))
 		ret = -EBUSY;
 	else if (session)

@@ -73,8 +73,9 @@ int kmqtt_bridge_subscribe(struct kmqtt_session *session,
 /*
  * The same for the offline session of @client_id, between a lazy
  * bridge's links, so that only what its lines carry waits in it.
- * Returns 0, -ENOENT (no such session), -EPERM (not a bridge's),
- * -EBUSY (online: its link's ATTACH did this) or -ENOSPC (a limit).
+ * Returns 0, -ENOENT (no such session), -EEXIST (a client's, not a
+ * bridge's), -EBUSY (online: its link's ATTACH did this) or -ENOSPC (a
+ * limit; the lines before the one refused are subscribed).
  */
 int kmqtt_bridge_subscribe_offline(struct kmqtt_broker *broker,
 				   const u8 *client_id, u16 len,

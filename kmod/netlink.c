@@ -1962,8 +1962,9 @@ static int kmqtt_netlink_set_bridge_subscriptions(struct sk_buff *skb,
 	kmqtt_bridge_free(bridge);
 	if (ret == -ENOENT)
 		NL_SET_ERR_MSG_ATTR(info->extack, id, "no such session");
-	else if (ret == -EPERM)
-		NL_SET_ERR_MSG_ATTR(info->extack, id, "not a bridge's session");
+	else if (ret == -EEXIST)
+		NL_SET_ERR_MSG_ATTR(info->extack, id,
+				    "the client id's session is not a bridge's");
 	else if (ret == -EBUSY)
 		NL_SET_ERR_MSG_ATTR(info->extack, id,
 				    "the client id's session is online");

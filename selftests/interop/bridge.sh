@@ -746,7 +746,7 @@ lazy_filter_wait() { # FILTER
 	fi
 	for _ in $(seq 100); do
 		got=$("$here/../../tools/kmqttctl/kmqttctl" show --json |
-			python3 -c 'import json, sys
+			/usr/bin/python3 -c 'import json, sys
 for s in json.load(sys.stdin).get("sessions", []):
     if s.get("client_id", "").endswith("box1-lazy"):
         print(" ".join(sorted(x["filter"] for x in s.get("subscriptions", []))))')

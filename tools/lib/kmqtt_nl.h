@@ -299,10 +299,10 @@ int kmqtt_nl_set_subscription(struct kmqtt_nl *nl,
 
 /*
  * Give the offline session of @client_id, a bridge's, the subscriptions
- * a link's ATTACH with these @count topic lines gives: their out lines'
- * local filters (QoS 0 queued too when @queue_qos0), and no other.
- * -ENOENT: no such session; -EPERM: not a bridge's; -EBUSY: online;
- * -ENOSPC: a limit.
+ * a link's ATTACH with these @count (at least 1) topic lines gives: their
+ * out lines' local filters (QoS 0 queued too when @queue_qos0), and no
+ * other.  -ENOENT: no such session; -EEXIST: a client's; -EBUSY: online;
+ * -ENOSPC: a limit; -EINVAL: lines ATTACH would refuse.
  */
 int kmqtt_nl_set_bridge_subscriptions(struct kmqtt_nl *nl,
 				      const char *client_id,

@@ -218,9 +218,9 @@ enum kmqtt_cmd {
 	 * subscriptions a link's ATTACH with BRIDGE (and
 	 * BRIDGE_QUEUE_QOS0) gives: the local filters of its out lines, and
 	 * no other, so that only what its lines carry waits in it between a
-	 * lazy bridge's links.  -ENOENT: no such session; -EPERM: not a
-	 * bridge's; -EBUSY: online; -ENOSPC: a subscription limit or the
-	 * memory limit.
+	 * lazy bridge's links.  -ENOENT: no such session; -EEXIST: a
+	 * client's, not a bridge's; -EBUSY: online; -ENOSPC: a subscription
+	 * limit or the memory limit; -EINVAL: lines ATTACH would refuse.
 	 */
 	KMQTT_CMD_SET_BRIDGE_SUBSCRIPTIONS,
 
