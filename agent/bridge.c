@@ -792,6 +792,8 @@ static int bridge_lazy_prepare(struct bridge *b, bool missing)
 	};
 	int err;
 
+	/* Until its lines are set: a failure below leaves it to do again. */
+	b->lazy_ready = false;
 	snprintf(s.client_id, sizeof(s.client_id), "%s", c->local_clientid);
 	if (missing) {
 		err = bs->ops->set_session(bs->nl, &s);
