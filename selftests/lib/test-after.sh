@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # after (after.sh): the command runs after its delay, a SIGTERM before
 # then calls it off at once, however early, and ends its sleep too, and
-# one after it began does not stop it.
+# one after it began does not stop it; the caller's EXIT trap is not run
+# by the timer.
 
 here=$(dirname "$(readlink -f "$0")")
 . "$here/tap.sh"
@@ -60,12 +61,33 @@ begun_runs_to_its_end() {
 	[ -e "$dir/whole" ]
 }
 
+# A script with an EXIT trap calls 50 timers off as soon as they start:
+# the trap runs once, in the script; bash would run it in a timer's
+# subshell that the SIGTERM ends before its first command.
+caller_exit_trap_kept() {
+	local lines
+	bash -c '. "$1/after.sh"
+		trap "echo \$BASHPID >>$2/exits" EXIT
+		echo $BASHPID >$2/main
+		for _ in $(seq 50); do
+			after 5 true
+			kill $!
+			wait $! 2>/dev/null
+		done' test "$here" "$dir"
+	lines=$(wc -l <"$dir/exits")
+	echo "the EXIT trap ran $lines times, the script is $(cat "$dir/main")"
+	echo "it ran in: $(tr '\n' ' ' <"$dir/exits")"
+	[ "$lines" = 1 ] && [ "$(cat "$dir/exits")" = "$(cat "$dir/main")" ]
+}
+
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-tap_plan 4
+tap_plan 5
 tap_check "the command runs after its delay, not before" runs_after_delay
 tap_check "a SIGTERM during the delay calls it off and ends its sleep" \
 	called_off 0.3
 tap_check "a SIGTERM straight after the call does too" called_off 0
 tap_check "a SIGTERM once it began does not stop it" begun_runs_to_its_end
+tap_check "the caller's EXIT trap runs in the caller alone" \
+	caller_exit_trap_kept
 tap_done
