@@ -8,15 +8,21 @@
 # comes: the job's table has the sleep from its fork on.  Once begun,
 # COMMAND runs to its end: a report is printed whole.
 after() {
-	local delay=$1 on_exit
+	local delay=$1 on_exit='' trap_words
 	shift
-	# Forked without the script's EXIT trap: bash runs it in a subshell
-	# that a SIGTERM ends before its first command (its cleanup, which
-	# would stop the script's brokers and remove its files).  In a
-	# subshell, trap -p shows the script's trap, which is not set there.
+	# Bash runs the script's EXIT trap (its cleanup, which stops its
+	# brokers and removes its files) in a subshell a SIGTERM ends before
+	# its first command.  For the fork, the trap is the script's only in
+	# the script.  In a subshell, trap -p shows the script's trap, which
+	# is not set there: nothing to do.
 	if [ "$BASH_SUBSHELL" = 0 ]; then
 		on_exit=$(trap -p EXIT)
-		trap - EXIT
+		if [ -n "$on_exit" ]; then
+			eval "trap_words=($on_exit)"
+			# shellcheck disable=SC2064 # this process's, now
+			trap "case \$BASHPID in $BASHPID) ${trap_words[2]}
+			;; esac" EXIT
+		fi
 	fi
 	(trap 'kill $(jobs -p) 2>/dev/null; exit 0' TERM
 	 sleep "$delay" >/dev/null 2>&1 &

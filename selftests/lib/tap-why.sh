@@ -9,6 +9,8 @@ failure_why() {
 		BEGIN { n = start = 0 }
 		function show(test, first, last) {
 			printf "==> why %s failed %s:\n", name, test
+			if (first == last)
+				print "  (it printed nothing before)"
 			for (i = (last - first > 6 ? last - 6 : first); i < last; i++)
 				print "  " why[i]
 		}

@@ -3,7 +3,7 @@
 # after (after.sh): the command runs after its delay, a SIGTERM before
 # then calls it off at once, however early, and ends its sleep too, and
 # one after it began does not stop it; the caller's EXIT trap is not run
-# by the timer.
+# by the timer, and is set whenever the caller gets a signal.
 
 here=$(dirname "$(readlink -f "$0")")
 . "$here/tap.sh"
@@ -80,9 +80,32 @@ caller_exit_trap_kept() {
 	[ "$lines" = 1 ] && [ "$(cat "$dir/exits")" = "$(cat "$dir/main")" ]
 }
 
+# The script itself, SIGTERMed 30 times while it starts and calls off
+# timers, runs its EXIT trap each time, whenever the signal lands.
+caller_exit_trap_always_set() {
+	local run missed=0
+	for run in $(seq 30); do
+		bash -c '. "$1/after.sh"
+			trap "touch $2/cleaned.$3" EXIT
+			touch "$2/started.$3"
+			while :; do
+				after 5 true
+				kill $!
+				wait $! 2>/dev/null
+			done' test "$here" "$dir" "$run" &
+		until [ -e "$dir/started.$run" ]; do sleep 0.01; done
+		sleep "0.0$((RANDOM % 10))"
+		kill $!
+		wait $!
+		[ -e "$dir/cleaned.$run" ] || missed=$((missed + 1))
+	done
+	echo "the EXIT trap did not run in $missed of 30 runs"
+	[ $missed = 0 ]
+}
+
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-tap_plan 5
+tap_plan 6
 tap_check "the command runs after its delay, not before" runs_after_delay
 tap_check "a SIGTERM during the delay calls it off and ends its sleep" \
 	called_off 0.3
@@ -90,4 +113,6 @@ tap_check "a SIGTERM straight after the call does too" called_off 0
 tap_check "a SIGTERM once it began does not stop it" begun_runs_to_its_end
 tap_check "the caller's EXIT trap runs in the caller alone" \
 	caller_exit_trap_kept
+tap_check "the caller's EXIT trap is set while it forks one" \
+	caller_exit_trap_always_set
 tap_done

@@ -42,10 +42,19 @@ skip_is_no_failure() {
 	why_of "1..3
 # skipped because
 not ok 1 - skipped # SKIP no device
-ok 2 - fine # SKIP too
+# lower case too
+not ok 2 - skipped # skip no disk
 # real
 not ok 3 - broken" "==> why demo failed 3:
   # real"
+}
+
+said_nothing() {
+	why_of "1..2
+# fine
+ok 1 - fine
+not ok 2 - broken" "==> why demo failed 2:
+  (it printed nothing before)"
 }
 
 first_and_last() {
@@ -67,11 +76,12 @@ nothing_when_passed() {
 ok 1 - fine" ""
 }
 
-tap_plan 5
+tap_plan 6
 tap_check "- the first failure shows its own comments, not an earlier test's" \
 	first_failure_only_its_own
 tap_check "- the last six lines at most" last_six_lines
-tap_check "- a skip, ok or not ok, is no failure" skip_is_no_failure
+tap_check "- a skip, in either case, is no failure" skip_is_no_failure
+tap_check "- a failure that printed nothing says so" said_nothing
 tap_check "- the first and the last failure, not those between" first_and_last
 tap_check "- nothing for a suite that passed" nothing_when_passed
 tap_done
