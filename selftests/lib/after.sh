@@ -14,7 +14,8 @@ after() {
 	# brokers and removes its files) in a subshell a SIGTERM ends before
 	# its first command.  For the fork, the trap is the script's only in
 	# the script.  In a subshell, trap -p shows the script's trap, which
-	# is not set there: nothing to do.
+	# is not set there: nothing to do (a subshell that set its own would
+	# need it; none does).
 	if [ "$BASH_SUBSHELL" = 0 ]; then
 		on_exit=$(trap -p EXIT)
 		if [ -n "$on_exit" ]; then
