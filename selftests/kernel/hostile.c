@@ -26,7 +26,6 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -785,30 +784,6 @@ static uint32_t wait_kernel_close(struct __test_metadata *_metadata,
 	return ev.reason;
 }
 
-/*
- * A client that reads little: a receive buffer of 1 KiB and segments of
- * 536 bytes keep the broker's send buffer for it small (it grows with
- * the segment size), so its queue in kmqtt.ko fills after a few dozen
- * KiB instead of megabytes.  Both options must be set before connect.
- */
-static int slow_reader_open(struct __test_metadata *_metadata,
-			    uint16_t port, const char *client_id)
-{
-	int rcvbuf = 1024, mss = 536, fd;
-
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
-				sizeof(rcvbuf)));
-	ASSERT_EQ(0, setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss,
-				sizeof(mss)));
-	fd = loopback_connect_fd(fd, port, MQTT_TEST_TIMEOUT_MS);
-	ASSERT_LE(0, fd);
-	fd = mqtt_client_handshake(fd, client_id, 0);
-	ASSERT_LE(0, fd);
-	return fd;
-}
-
 /* Nothing arrived on fd (yet), and it is open: 0; closed: 1. */
 static int poll_closed(struct __test_metadata *_metadata, int fd)
 {
@@ -1034,8 +1009,9 @@ TEST_F_TIMEOUT(abuse, never_reading_qos0_subscriber_drops_counted, 120)
 					  QOS0_QUEUE));
 	ASSERT_EQ(0, setsockopt(self->w.pub, SOL_SOCKET, SO_SNDTIMEO, &tv,
 				sizeof(tv)));
-	stalled = slow_reader_open(_metadata, self->w.broker->port,
-				   test_id("stalled"));
+	stalled = mqtt_client_open_stalled(self->w.broker->port,
+					   test_id("stalled"));
+	ASSERT_LE(0, stalled);
 	ASSERT_EQ(0, mqtt_subscribe(stalled, 1, "flow0"));
 	ASSERT_EQ(0, kmqtt_genl_session_conn_id(&self->w.genl,
 						test_id("stalled"), &conn_id));
@@ -1092,7 +1068,8 @@ TEST_F_TIMEOUT(abuse, ack_flood_without_reading_closed_as_overflow, 120)
 	static uint8_t chunk[ACK_CHUNK * 4];
 	int fd, i, j, err = 0;
 
-	fd = slow_reader_open(_metadata, self->w.broker->port, BAD_ID);
+	fd = mqtt_client_open_stalled(self->w.broker->port, BAD_ID);
+	ASSERT_LE(0, fd);
 	for (i = 0; i < ACK_FLOOD && !err; i += ACK_CHUNK) {
 		for (j = 0; j < ACK_CHUNK; j++) {
 			uint16_t id = (i + j) % 65535 + 1;

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -679,6 +681,24 @@ int mqtt_client_handshake(int fd, const char *client_id, uint16_t keepalive)
 	};
 
 	return client_connect_on(fd, &opts, NULL);
+}
+
+int mqtt_client_open_stalled(uint16_t port, const char *client_id)
+{
+	int rcvbuf = 1024, mss = 536, fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof(mss))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	fd = loopback_connect_fd(fd, port, MQTT_TEST_TIMEOUT_MS);
+	return fd < 0 ? fd : mqtt_client_handshake(fd, client_id, 0);
 }
 
 int mqtt_client_connect(uint16_t port, const struct mqtt_connect_opts *opts,

@@ -178,6 +178,14 @@ int mqtt_client_connect(uint16_t port, const struct mqtt_connect_opts *opts,
 /* The same over an already connected socket; closes it on failure. */
 int mqtt_client_handshake(int fd, const char *client_id, uint16_t keepalive);
 /*
+ * mqtt_client_open() (no keepalive) of a client that reads little: a
+ * receive buffer of 1 KiB and segments of 536 bytes keep the broker's
+ * send buffer for it small (it grows with the segment size), so its queue
+ * in kmqtt.ko fills after a few dozen KiB instead of megabytes when it
+ * does not read.  Both options are set before connect.
+ */
+int mqtt_client_open_stalled(uint16_t port, const char *client_id);
+/*
  * Remove the stored session of client_id (MQTT-3.1.2-6: a clean session
  * connect discards it, and ends with the connection): tests that make
  * persistent sessions call it so none outlives them.
