@@ -148,6 +148,8 @@ static const struct module_metric module_metrics[] = {
 		"Transmit work items the module ran with something to send."),
 	COUNTER(KMQTT_STAT_TX_WRITES, "kmqtt_transmit_writes_total",
 		"Socket writes (sendmsg and sendpage calls)."),
+	COUNTER(KMQTT_STAT_TX_COPIED, "kmqtt_transmit_copied_total",
+		"Small QoS 0 PUBLISH packets copied into chunks to be sent."),
 };
 
 /* Why messages were not delivered: one counter, a reason each. */

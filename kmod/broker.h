@@ -34,6 +34,7 @@ struct kmqtt_counters {
 	u64 rx_reads;
 	u64 tx_runs;
 	u64 tx_writes;
+	u64 tx_copied;
 };
 
 /* Why a message was not delivered: one counter each (KMQTT_STAT_DROPPED_*). */
@@ -68,6 +69,7 @@ static inline void kmqtt_counters_add(struct kmqtt_counters *sum,
 	sum->rx_reads += READ_ONCE(c->rx_reads);
 	sum->tx_runs += READ_ONCE(c->tx_runs);
 	sum->tx_writes += READ_ONCE(c->tx_writes);
+	sum->tx_copied += READ_ONCE(c->tx_copied);
 }
 
 /*

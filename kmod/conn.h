@@ -188,14 +188,18 @@ struct kmqtt_conn {
 	u64 tx_publish_bytes;		/* their bytes, under tx_lock */
 	u32 tx_controls;		/* other entries queued, under tx_lock */
 	bool tx_dead;			/* under tx_lock: queue no more */
+	/* Under tx_lock: tx_queue's last entry, a chunk open to more. */
+	struct kmqtt_txent *tx_chunk;
+	/* Its room, written under tx_lock, read without as a hint. */
+	u32 tx_chunk_room;
 	struct work_struct tx_work;
 	struct list_head tx_sending;	/* tx_work only */
 	u32 tx_offset;			/* tx_work only: sent bytes of the head */
 
 	/*
 	 * Single writer each: msgs_in/bytes_in/rx_runs/rx_reads rx_work,
-	 * bytes_out/tx_runs/tx_writes tx_work, msgs_out/msgs_dropped under
-	 * tx_lock.  Read locklessly by dumps.
+	 * bytes_out/tx_runs/tx_writes tx_work, msgs_out/msgs_dropped/tx_copied
+	 * under tx_lock.  Read locklessly by dumps.
 	 */
 	struct kmqtt_counters counters;
 

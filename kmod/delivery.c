@@ -206,8 +206,8 @@ static void kmqtt_delivery_send(struct kmqtt_session *session,
 		return;
 	}
 	d->tx.msg = d->msg;
-	if (!kmqtt_send_publish(conn, &d->tx, d->qos, d->packet_id, dup,
-				d->retain))
+	if (kmqtt_send_publish(conn, &d->tx, d->qos, d->packet_id, dup,
+			       d->retain) != KMQTT_HANDOFF_TAKEN)
 		kmqtt_delivery_put(d);
 }
 
@@ -292,8 +292,8 @@ static void kmqtt_delivery_pump(struct kmqtt_session *session,
 		if (!d->qos) {
 			/* The queue's reference goes to the send queue. */
 			d->tx.msg = d->msg;
-			if (!kmqtt_send_publish(conn, &d->tx, 0, 0, false,
-						d->retain))
+			if (kmqtt_send_publish(conn, &d->tx, 0, 0, false,
+					       d->retain) != KMQTT_HANDOFF_TAKEN)
 				kmqtt_delivery_put(d);
 			continue;
 		}
@@ -315,22 +315,23 @@ static bool kmqtt_delivery_queue_full(struct kmqtt_session *session,
 	       (max_bytes && session->queued_bytes + msg->len > max_bytes);
 }
 
-bool kmqtt_delivery_deliver(struct kmqtt_session *session,
-			    struct kmqtt_msg *msg, u8 qos, bool retain,
-			    const struct kmqtt_delivery_via *via,
-			    struct kmqtt_delivery *d)
+enum kmqtt_handoff kmqtt_delivery_deliver(struct kmqtt_session *session,
+					  struct kmqtt_msg *msg, u8 qos,
+					  bool retain,
+					  const struct kmqtt_delivery_via *via,
+					  struct kmqtt_delivery *d)
 {
 	/* Read before the rules: a change meanwhile is seen at send time. */
 	u32 acl_gen = kmqtt_session_acl_gen(session);
+	enum kmqtt_handoff done = KMQTT_HANDOFF_REFUSED;
 	struct kmqtt_conn *conn;
-	bool taken = false;
 
 	if (!kmqtt_delivery_readable(session, msg)) {
 		if (via->why)
 			*via->why = KMQTT_DROP_DENIED;
 		else
 			atomic64_inc(&session->broker->acl_denied);
-		return false;
+		return KMQTT_HANDOFF_REFUSED;
 	}
 
 	if (!qos) {
@@ -339,7 +340,7 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 		/* Not under its mount point: not for this client. */
 		if (conn && !kmqtt_send_takes(conn, msg)) {
 			rcu_read_unlock();
-			return false;
+			return KMQTT_HANDOFF_REFUSED;
 		}
 		if (conn &&
 		    !kmqtt_send_fits(conn, msg, 0,
@@ -347,13 +348,13 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 							    via->n_sub_ids))) {
 			rcu_read_unlock();
 			kmqtt_delivery_refused(session, via, KMQTT_DROP_TOO_LARGE);
-			return false;
+			return KMQTT_HANDOFF_REFUSED;
 		}
 		/* An expiry interval of 0 ends before it goes out. */
 		if (conn && kmqtt_msg_expired(msg)) {
 			rcu_read_unlock();
 			kmqtt_delivery_refused(session, via, KMQTT_DROP_EXPIRED);
-			return false;
+			return KMQTT_HANDOFF_REFUSED;
 		}
 		/*
 		 * Straight out unless QoS 1/2 messages wait for the window:
@@ -364,12 +365,12 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 		if (conn && !READ_ONCE(session->n_queued) && !via->why) {
 			kmqtt_delivery_init_one(d, msg, 0, retain, acl_gen, via);
 			d->tx.msg = msg;
-			taken = kmqtt_send_publish(conn, &d->tx, 0, 0,
-						   false, retain);
-			if (!taken)
+			done = kmqtt_send_publish(conn, &d->tx, 0, 0, false,
+						  retain);
+			if (done != KMQTT_HANDOFF_TAKEN)
 				kmqtt_msg_put(msg);
 			rcu_read_unlock();
-			return taken;
+			return done;
 		}
 		rcu_read_unlock();
 		/*
@@ -379,7 +380,7 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 		 */
 		if (!conn && !via->queue_qos0 &&
 		    !READ_ONCE(session->broker->limits.queue_qos0))
-			return false;
+			return KMQTT_HANDOFF_REFUSED;
 	}
 
 	spin_lock(&session->lock);
@@ -396,14 +397,14 @@ bool kmqtt_delivery_deliver(struct kmqtt_session *session,
 	list_add_tail(&d->node, &session->queue);
 	WRITE_ONCE(session->n_queued, session->n_queued + 1);
 	WRITE_ONCE(session->queued_bytes, session->queued_bytes + msg->len);
-	taken = true;
+	done = KMQTT_HANDOFF_TAKEN;
 	conn = rcu_dereference_protected(session->conn,
 					 lockdep_is_held(&session->lock));
 	if (conn)
 		kmqtt_delivery_pump(session, conn);
 unlock:
 	spin_unlock(&session->lock);
-	return taken;
+	return done;
 }
 
 void kmqtt_delivery_bind(struct kmqtt_session *session,

@@ -85,15 +85,18 @@ struct kmqtt_delivery_via {
  * Deliver @msg at @qos (already min(published, granted)), as @via says,
  * in @d, an unused delivery.  Never sleeps; fan-out calls it under
  * rcu_read_lock().
- * Returns true when @d was taken (queued for the client or in the
- * session), false when it is left unused to the caller: the rules refuse
- * the topic, the session is offline and does not queue QoS 0 or is gone,
- * or a queue limit drops the message (counted).
+ * Returns KMQTT_HANDOFF_TAKEN when @d was taken (queued for the client or
+ * in the session); KMQTT_HANDOFF_COPIED when the message went to the
+ * client's send queue without it; KMQTT_HANDOFF_REFUSED when it did not
+ * go: the rules refuse the topic, the session is offline and does not
+ * queue QoS 0 or is gone, or a queue limit drops the message (counted).
+ * @d is left unused to the caller but when taken.
  */
-bool kmqtt_delivery_deliver(struct kmqtt_session *session,
-			    struct kmqtt_msg *msg, u8 qos, bool retain,
-			    const struct kmqtt_delivery_via *via,
-			    struct kmqtt_delivery *d);
+enum kmqtt_handoff kmqtt_delivery_deliver(struct kmqtt_session *session,
+					  struct kmqtt_msg *msg, u8 qos,
+					  bool retain,
+					  const struct kmqtt_delivery_via *via,
+					  struct kmqtt_delivery *d);
 
 /*
  * Bind @conn to @session, resend what was in flight (PUBLISH with DUP,

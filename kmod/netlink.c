@@ -793,6 +793,7 @@ static int kmqtt_netlink_put_counters(struct sk_buff *skb,
 		{ KMQTT_STAT_RX_READS, READ_ONCE(c->rx_reads) },
 		{ KMQTT_STAT_TX_RUNS, READ_ONCE(c->tx_runs) },
 		{ KMQTT_STAT_TX_WRITES, READ_ONCE(c->tx_writes) },
+		{ KMQTT_STAT_TX_COPIED, READ_ONCE(c->tx_copied) },
 	};
 	int i;
 
@@ -863,6 +864,7 @@ static int kmqtt_netlink_put_totals(struct sk_buff *skb,
 	totals[KMQTT_STAT_RX_READS] = sum.rx_reads;
 	totals[KMQTT_STAT_TX_RUNS] = sum.tx_runs;
 	totals[KMQTT_STAT_TX_WRITES] = sum.tx_writes;
+	totals[KMQTT_STAT_TX_COPIED] = sum.tx_copied;
 
 	mutex_lock(&broker->sessions_lock);
 	totals[KMQTT_STAT_SESSIONS] = broker->sessions_count;

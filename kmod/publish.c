@@ -165,7 +165,8 @@ static u32 kmqtt_fanout_deliver(struct kmqtt_fanout *f, struct kmqtt_msg *msg,
 						 options & MQTT_SUBOPT_QOS_MASK),
 					   retain && (options &
 						      MQTT_SUBOPT_RETAIN_AS_PUBLISHED),
-					   &via, f->spare[f->n_spare - 1]))
+					   &via, f->spare[f->n_spare - 1]) ==
+		    KMQTT_HANDOFF_TAKEN)
 			f->n_spare--;
 	}
 	return set->n - i;

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Transmit.  Publishers and packet handlers queue entries under tx_lock,
- * never sleeping and never allocating: a PUBLISH lives in its delivery,
- * an ack was allocated before the state change it answers.  tx_work
- * takes the queue over and sends it without the lock, as far as the
- * socket takes it; write_space queues it again when the socket drains.
+ * never sleeping and never allocating under it: a PUBLISH lives in its
+ * delivery, an ack was allocated before the state change it answers.  A
+ * small QoS 0 PUBLISH behind others still queued is copied instead into
+ * the chunk at the queue's tail, or into one allocated without sleeping
+ * ahead of the lock; the delivery stays with its caller.  tx_work takes
+ * the queue over and sends it without the lock, as far as the socket
+ * takes it; write_space queues it again when the socket drains.
  */
 
 #include <linux/mm.h>
@@ -16,6 +19,7 @@
 
 #include "bridge.h"
 #include "broker.h"
+#include "chunk.h"
 #include "codec.h"
 #include "compat.h"
 #include "conn.h"
@@ -153,13 +157,66 @@ void kmqtt_send_free_control(struct kmqtt_broker *broker,
 	kmqtt_broker_uncharge(broker, sizeof(*ent));
 }
 
+/*
+ * A chunk, charged against the memory limit: NULL when the limit or the
+ * memory refuses it, and the packet goes in its delivery instead.
+ */
+static struct kmqtt_txent *kmqtt_send_alloc_chunk(struct kmqtt_broker *broker)
+{
+	struct kmqtt_txent *ent;
+	struct kmqtt_chunk *chunk;
+
+	if (!kmqtt_broker_charge(broker, sizeof(*ent) + KMQTT_CHUNK_SIZE))
+		return NULL;
+	ent = kmem_cache_zalloc(kmqtt_txent_cache, GFP_NOWAIT | __GFP_NOWARN);
+	chunk = kmalloc(KMQTT_CHUNK_SIZE, GFP_NOWAIT | __GFP_NOWARN);
+	if (!ent || !chunk) {
+		kfree(chunk);
+		if (ent)
+			kmem_cache_free(kmqtt_txent_cache, ent);
+		kmqtt_broker_uncharge(broker, sizeof(*ent) + KMQTT_CHUNK_SIZE);
+		return NULL;
+	}
+	kmqtt_chunk_init(chunk);
+	ent->chunk = chunk;
+	ent->body = chunk->data;
+	return ent;
+}
+
+static void kmqtt_send_free_chunk(struct kmqtt_broker *broker,
+				  struct kmqtt_txent *ent)
+{
+	kfree(ent->chunk);
+	kmem_cache_free(kmqtt_txent_cache, ent);
+	kmqtt_broker_uncharge(broker, sizeof(*ent) + KMQTT_CHUNK_SIZE);
+}
+
 static void kmqtt_send_free_entry(struct kmqtt_conn *conn,
 				  struct kmqtt_txent *ent)
 {
 	if (ent->in_delivery)
 		kmqtt_delivery_put(kmqtt_delivery_of(ent));
+	else if (ent->chunk)
+		kmqtt_send_free_chunk(conn->broker, ent);
 	else
 		kmqtt_send_free_control(conn->broker, ent);
+}
+
+/* Under tx_lock: what is queued next goes behind the open chunk, if any. */
+static void kmqtt_send_close_chunk(struct kmqtt_conn *conn)
+{
+	conn->tx_chunk = NULL;
+	WRITE_ONCE(conn->tx_chunk_room, 0);
+}
+
+/* Under tx_lock: @ent goes last, to be sent. */
+static void kmqtt_send_enqueue(struct kmqtt_conn *conn,
+			       struct kmqtt_txent *ent)
+{
+	lockdep_assert_held(&conn->tx_lock);
+	list_add_tail(&ent->node, &conn->tx_queue);
+	kmqtt_send_close_chunk(conn);
+	queue_work(kmqtt_wq, &conn->tx_work);
 }
 
 /*
@@ -177,9 +234,8 @@ static int kmqtt_send_control(struct kmqtt_conn *conn,
 	    conn->tx_controls >= KMQTT_MAX_QUEUED_CONTROLS) {
 		ret = -ENOBUFS;
 	} else if (!conn->tx_dead) {
-		list_add_tail(&ent->node, &conn->tx_queue);
+		kmqtt_send_enqueue(conn, ent);
 		conn->tx_controls += !ent->in_delivery;
-		queue_work(kmqtt_wq, &conn->tx_work);
 		ent = NULL;
 	}
 	spin_unlock(&conn->tx_lock);
@@ -206,6 +262,7 @@ bool kmqtt_send_held(struct kmqtt_conn *conn, struct list_head *acks, u32 n)
 	queued = !conn->tx_dead;
 	if (queued) {
 		list_splice_tail_init(acks, &conn->tx_queue);
+		kmqtt_send_close_chunk(conn);
 		conn->tx_controls += n;
 		queue_work(kmqtt_wq, &conn->tx_work);
 	}
@@ -441,14 +498,58 @@ static void kmqtt_send_publish_tail(struct kmqtt_txent *ent, u8 qos,
 	ent->tail_len = p - head + (own ? ent->sub_ids_len : 0);
 }
 
-bool kmqtt_send_publish(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
-			u8 qos, u16 packet_id, bool dup, bool retain)
+/* Under tx_lock: does the open chunk take a packet of @len bytes? */
+static bool kmqtt_send_chunk_fits(const struct kmqtt_conn *conn, u32 len)
+{
+	return conn->tx_chunk && kmqtt_chunk_room(conn->tx_chunk->chunk) >= len;
+}
+
+/*
+ * Under tx_lock: copy the @len bytes of QoS 0 PUBLISH @ent into the open
+ * chunk, or else into *@fresh, which is queued and opens.  False when
+ * neither has room.
+ */
+static bool kmqtt_send_copy(struct kmqtt_conn *conn,
+			    const struct kmqtt_txent *ent, u32 len,
+			    struct kmqtt_txent **fresh)
+{
+	struct kmqtt_txent *chunk = conn->tx_chunk;
+	struct kvec vec[KMQTT_TXENT_IOVS];
+	size_t i, n;
+	u8 *p;
+
+	if (!kmqtt_send_chunk_fits(conn, len)) {
+		/* A new chunk takes any packet up to KMQTT_CHUNK_MAX_PACKET. */
+		if (!*fresh)
+			return false;
+		chunk = *fresh;
+		*fresh = NULL;
+		kmqtt_send_enqueue(conn, chunk);
+		conn->tx_chunk = chunk;
+	}
+	p = kmqtt_chunk_append(chunk->chunk, len, ent->msg->len);
+	n = kmqtt_txent_iov(conn, ent, 0, vec);
+	for (i = 0; i < n; i++) {
+		memcpy(p, vec[i].iov_base, vec[i].iov_len);
+		p += vec[i].iov_len;
+	}
+	chunk->body_len = chunk->chunk->len;
+	WRITE_ONCE(conn->tx_chunk_room, kmqtt_chunk_room(chunk->chunk));
+	return true;
+}
+
+enum kmqtt_handoff kmqtt_send_publish(struct kmqtt_conn *conn,
+				      struct kmqtt_txent *ent, u8 qos,
+				      u16 packet_id, bool dup, bool retain)
 {
 	const struct kmqtt_limits *limits = &conn->broker->limits;
+	enum kmqtt_handoff done = KMQTT_HANDOFF_REFUSED;
+	struct kmqtt_txent *fresh = NULL;
 	struct kmqtt_msg *msg = ent->msg;
 	struct kmqtt_send_topic topic;
-	bool queued = false;
+	bool copy;
 	u64 rem_len;
+	u32 len;
 	u8 own;
 
 	/* Callers checked kmqtt_send_takes() and kmqtt_send_fits(). */
@@ -463,7 +564,7 @@ bool kmqtt_send_publish(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
 					     ent->with_props, own);
 	/* Callers checked kmqtt_send_fits(): hdr has no room for more. */
 	if (WARN_ON_ONCE(rem_len > MQTT_MAX_REMAINING_LENGTH))
-		return false;
+		return KMQTT_HANDOFF_REFUSED;
 	ent->hdr_len = kmqtt_codec_put_publish_hdr(ent->hdr, qos, dup, retain,
 						   rem_len);
 	/*
@@ -483,6 +584,18 @@ bool kmqtt_send_publish(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
 		ent->data_off = 2 + topic.strip;
 	}
 	ent->counted = !qos;
+	len = kmqtt_txent_len(ent);
+	copy = !qos && !kmqtt_txent_zerocopy(conn, ent) &&
+	       len <= KMQTT_CHUNK_MAX_PACKET;
+	/*
+	 * A new chunk only behind packets that wait for tx_work: one packet
+	 * alone goes out in its delivery, which costs less.  Allocated ahead
+	 * of the lock, as hints read without it say; it may go unused, or
+	 * the packet go in its delivery after all.
+	 */
+	if (copy && READ_ONCE(conn->tx_chunk_room) < len &&
+	    !list_empty_careful(&conn->tx_queue))
+		fresh = kmqtt_send_alloc_chunk(conn->broker);
 
 	spin_lock(&conn->tx_lock);
 	if (conn->tx_dead) {
@@ -504,13 +617,19 @@ bool kmqtt_send_publish(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
 		conn->tx_publishes++;
 		conn->tx_publish_bytes += msg->len;
 	}
-	list_add_tail(&ent->node, &conn->tx_queue);
 	kmqtt_counter_add(&conn->counters.msgs_out, 1);
-	queue_work(kmqtt_wq, &conn->tx_work);
-	queued = true;
+	if (copy && kmqtt_send_copy(conn, ent, len, &fresh)) {
+		kmqtt_counter_add(&conn->counters.tx_copied, 1);
+		done = KMQTT_HANDOFF_COPIED;
+	} else {
+		kmqtt_send_enqueue(conn, ent);
+		done = KMQTT_HANDOFF_TAKEN;
+	}
 unlock:
 	spin_unlock(&conn->tx_lock);
-	return queued;
+	if (fresh)
+		kmqtt_send_free_chunk(conn->broker, fresh);
+	return done;
 }
 
 /* Drop the entries that @sent bytes (counted from the head) completed. */
@@ -524,13 +643,18 @@ static void kmqtt_send_consume(struct kmqtt_conn *conn, size_t sent)
 	list_for_each_entry_safe(ent, tmp, &conn->tx_sending, node) {
 		u32 len = kmqtt_txent_len(ent);
 
+		/* A chunk's packets count down as each is out whole. */
+		if (ent->chunk)
+			publishes += kmqtt_chunk_sent(ent->chunk,
+						      min_t(size_t, sent, len),
+						      &publish_bytes);
 		if (sent < len)
 			break;
 		sent -= len;
 		if (ent->counted) {
 			publishes++;
 			publish_bytes += ent->msg->len;
-		} else if (!ent->in_delivery) {
+		} else if (!ent->in_delivery && !ent->chunk) {
 			controls++;
 		}
 		if (ent->connack)
@@ -627,6 +751,8 @@ static bool kmqtt_send_flush(struct kmqtt_conn *conn, struct kvec *vec,
 
 		spin_lock(&conn->tx_lock);
 		list_splice_tail_init(&conn->tx_queue, &conn->tx_sending);
+		/* Sent from now on without the lock: no more copies into it. */
+		kmqtt_send_close_chunk(conn);
 		spin_unlock(&conn->tx_lock);
 		if (list_empty(&conn->tx_sending))
 			return false;
@@ -759,6 +885,8 @@ void kmqtt_send_purge(struct kmqtt_conn *conn)
 {
 	struct kmqtt_txent *ent, *tmp;
 
+	/* After tx_dead: nothing is queued or copied any more. */
+	conn->tx_chunk = NULL;
 	list_splice_tail_init(&conn->tx_queue, &conn->tx_sending);
 	list_for_each_entry_safe(ent, tmp, &conn->tx_sending, node) {
 		list_del(&ent->node);

@@ -16,6 +16,7 @@
 #include "topic.h"
 
 struct kmqtt_broker;
+struct kmqtt_chunk;
 struct kmqtt_conn;
 struct kmqtt_msg;
 
@@ -33,10 +34,11 @@ struct kmqtt_msg;
  * here, then the shared topic from @msg (after @topic_prefix when a
  * bridge link names it otherwise), its @tail, for a 5.0 client the
  * shared properties, and the shared payload.
- * Other packets are all in @hdr, or all in @body (SUBACK, CONNACK).
+ * Other packets are all in @hdr, or all in @body (SUBACK, CONNACK); so are
+ * the small QoS 0 PUBLISH packets copied into a @chunk.
  * A PUBLISH, and the PUBREL resent for a QoS 2 message, live in the
  * message's delivery (delivery.c), whose reference the queue holds; other
- * packets are allocated on their own.
+ * packets, and chunks, are allocated on their own.
  */
 struct kmqtt_txent {
 	struct list_head node;
@@ -68,6 +70,14 @@ struct kmqtt_txent {
 	bool in_delivery;		/* else allocated on its own */
 	bool ws_frame;			/* a WebSocket frame, sent as it is */
 	u32 ack_seq;			/* held ack: low bits of its number */
+	struct kmqtt_chunk *chunk;	/* owned; @body is its data */
+};
+
+/* What became of a delivery handed on to be sent. */
+enum kmqtt_handoff {
+	KMQTT_HANDOFF_REFUSED,	/* not sent (counted): the caller keeps it */
+	KMQTT_HANDOFF_TAKEN,	/* queued: the queue has the reference */
+	KMQTT_HANDOFF_COPIED,	/* its packet was copied: the caller keeps it */
 };
 
 /*
@@ -103,14 +113,16 @@ bool kmqtt_send_fits(const struct kmqtt_conn *conn,
 
 /*
  * Queue the PUBLISH @ent of a delivery (ent->msg set) for sending, with
- * these header fields.  On success the queue has taken the caller's
- * reference on the delivery.  QoS 0 is subject to the queue limits and
- * counted as dropped beyond them, or when @conn is closing; QoS 1/2 are
- * bounded by the session's inflight window instead.  Never sleeps; caller
- * keeps @conn alive (RCU or a lock).  Returns false if not queued.
+ * these header fields.  Taken, the queue has the caller's reference on
+ * the delivery.  A small QoS 0 one is copied into a chunk instead when
+ * there is memory for it.  QoS 0 is subject to the queue limits, packet
+ * by packet, and counted as dropped beyond them, or when @conn is
+ * closing; QoS 1/2 are bounded by the session's inflight window instead.
+ * Never sleeps; caller keeps @conn alive (RCU or a lock).
  */
-bool kmqtt_send_publish(struct kmqtt_conn *conn, struct kmqtt_txent *ent,
-			u8 qos, u16 packet_id, bool dup, bool retain);
+enum kmqtt_handoff kmqtt_send_publish(struct kmqtt_conn *conn,
+				      struct kmqtt_txent *ent, u8 qos,
+				      u16 packet_id, bool dup, bool retain);
 
 /*
  * A packet of its own (an ack, PINGRESP...), allocated ahead of the lock

@@ -250,6 +250,7 @@ void kmqtt_share_redeliver(struct kmqtt_broker *broker,
 	struct kmqtt_session *to, *tried[KMQTT_SHARE_REDELIVER_TRIES];
 	enum kmqtt_drop why = KMQTT_DROP_CLOSING;
 	struct kmqtt_delivery_via via = { .share = g, .why = &why };
+	enum kmqtt_handoff done;
 	struct kmqtt_delivery *d;
 	u32 sub_id, picks, tries = 0, i;
 	u8 options;
@@ -276,11 +277,14 @@ void kmqtt_share_redeliver(struct kmqtt_broker *broker,
 			continue;
 		tried[tries++] = to;
 		via.n_sub_ids = !!sub_id;
-		if (kmqtt_delivery_deliver(to, msg,
-					   min_t(u8, msg->qos,
-						 options & MQTT_SUBOPT_QOS_MASK),
-					   retain, &via, d)) {
+		done = kmqtt_delivery_deliver(to, msg,
+					      min_t(u8, msg->qos,
+						    options & MQTT_SUBOPT_QOS_MASK),
+					      retain, &via, d);
+		if (done != KMQTT_HANDOFF_REFUSED) {
 			rcu_read_unlock();
+			if (done == KMQTT_HANDOFF_COPIED)
+				kmqtt_delivery_free_unused(broker, &d, 1);
 			return;
 		}
 	}

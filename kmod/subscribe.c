@@ -242,8 +242,8 @@ static void kmqtt_subscribe_send_retained(struct kmqtt_msg *msg, void *arg)
 		return;
 	}
 	/* MQTT-3.3.1-8: retained messages go out with RETAIN set. */
-	if (!kmqtt_delivery_deliver(r->session, msg, min(msg->qos, r->granted),
-				    true, &via, d))
+	if (kmqtt_delivery_deliver(r->session, msg, min(msg->qos, r->granted),
+				   true, &via, d) != KMQTT_HANDOFF_TAKEN)
 		kmqtt_delivery_free_unused(broker, &d, 1);
 }
 

@@ -523,6 +523,7 @@ TEST_F(counters, kmqttctl_shows_every_total)
 		{ "rx_reads", KMQTT_STAT_RX_READS },
 		{ "tx_runs", KMQTT_STAT_TX_RUNS },
 		{ "tx_writes", KMQTT_STAT_TX_WRITES },
+		{ "tx_copied", KMQTT_STAT_TX_COPIED },
 	};
 	uint64_t stats[KMQTT_STAT_MAX + 1], after[KMQTT_STAT_MAX + 1];
 	char json[16384];

@@ -6,7 +6,8 @@
  * so at most one message per publisher is ever inside the broker.  Far
  * below every queue limit, nothing may be dropped, and no drop may be
  * counted.  On the debug kernel the same load runs while failslab fails
- * allocations that cannot sleep: the fan-out must not make any.
+ * allocations that cannot sleep: the fan-out's only such are chunks,
+ * and a packet whose chunk fails goes in its delivery instead.
  */
 #include <errno.h>
 #include <poll.h>

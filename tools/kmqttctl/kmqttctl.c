@@ -50,6 +50,7 @@ static const char *const stat_names[KMQTT_STAT_MAX + 1] = {
 	[KMQTT_STAT_RX_READS] = "rx_reads",
 	[KMQTT_STAT_TX_RUNS] = "tx_runs",
 	[KMQTT_STAT_TX_WRITES] = "tx_writes",
+	[KMQTT_STAT_TX_COPIED] = "tx_copied",
 };
 
 /* Which counters GET_INFO totals, GET_CONN and GET_SESSION entries carry. */
@@ -67,7 +68,7 @@ static const enum kmqtt_stat total_stats[] = {
 	KMQTT_STAT_DROPPED_FANOUT, KMQTT_STAT_DROPPED_DENIED,
 	KMQTT_STAT_DROPPED_TOO_LARGE, KMQTT_STAT_DROPPED_EXPIRED,
 	KMQTT_STAT_ACKS_HELD, KMQTT_STAT_RX_RUNS, KMQTT_STAT_RX_READS,
-	KMQTT_STAT_TX_RUNS, KMQTT_STAT_TX_WRITES,
+	KMQTT_STAT_TX_RUNS, KMQTT_STAT_TX_WRITES, KMQTT_STAT_TX_COPIED,
 };
 
 static const enum kmqtt_stat session_stats[] = {
@@ -79,7 +80,7 @@ static const enum kmqtt_stat conn_stats[] = {
 	KMQTT_STAT_SUBSCRIPTIONS, KMQTT_STAT_MSGS_IN, KMQTT_STAT_MSGS_OUT,
 	KMQTT_STAT_MSGS_DROPPED, KMQTT_STAT_BYTES_IN, KMQTT_STAT_BYTES_OUT,
 	KMQTT_STAT_RX_RUNS, KMQTT_STAT_RX_READS, KMQTT_STAT_TX_RUNS,
-	KMQTT_STAT_TX_WRITES,
+	KMQTT_STAT_TX_WRITES, KMQTT_STAT_TX_COPIED,
 };
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -174,7 +175,7 @@ static void json_stats(const uint64_t *stats, const enum kmqtt_stat *ids,
 /*
  * "messages: 1 in, 2 out, 3 dropped", "bytes: 4 in, 5 out" and what the
  * data path did for them: "work: 6 receive runs, 7 reads; 8 transmit
- * runs, 9 writes"
+ * runs, 9 writes, 10 copied"
  */
 static void text_traffic(const uint64_t *s)
 {
@@ -184,9 +185,10 @@ static void text_traffic(const uint64_t *s)
 	printf("  bytes: %" PRIu64 " in, %" PRIu64 " out\n",
 	       s[KMQTT_STAT_BYTES_IN], s[KMQTT_STAT_BYTES_OUT]);
 	printf("  work: %" PRIu64 " receive runs, %" PRIu64 " reads; %" PRIu64
-	       " transmit runs, %" PRIu64 " writes\n", s[KMQTT_STAT_RX_RUNS],
-	       s[KMQTT_STAT_RX_READS], s[KMQTT_STAT_TX_RUNS],
-	       s[KMQTT_STAT_TX_WRITES]);
+	       " transmit runs, %" PRIu64 " writes, %" PRIu64 " copied\n",
+	       s[KMQTT_STAT_RX_RUNS], s[KMQTT_STAT_RX_READS],
+	       s[KMQTT_STAT_TX_RUNS], s[KMQTT_STAT_TX_WRITES],
+	       s[KMQTT_STAT_TX_COPIED]);
 }
 
 static void json_limits(const struct kmqtt_nl_limits *l)

@@ -479,6 +479,8 @@ enum kmqtt_stat {
 	KMQTT_STAT_RX_READS,		/* recvmsg calls that returned bytes */
 	KMQTT_STAT_TX_RUNS,		/* transmit work items run with data */
 	KMQTT_STAT_TX_WRITES,		/* sendmsg and sendpage calls */
+	/* of MSGS_OUT, small QoS 0 ones copied into a chunk to be sent */
+	KMQTT_STAT_TX_COPIED,
 
 	__KMQTT_STAT_MAX,
 };

@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Chunks (kmod/chunk.h): small QoS 0 PUBLISH packets copied, one after
+ * another, into one send queue entry, when others wait to be sent.  Against a subscriber that does not
+ * read, so that the socket takes a chunk in part and the queue fills:
+ * every packet arrives, in order, among the packets that are not copied
+ * (QoS 1, PINGRESP); the queue limit counts each packet of a chunk, and a
+ * packet written whole no longer counts, even when the rest of its chunk
+ * waits; the memory they take is counted, and given back.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kmqtt/mqtt.h>
+
+#include "broker.h"
+#include "kmqtt_genl.h"
+#include "kselftest_harness.h"
+#include "mqtt_client.h"
+
+#define TOPIC		"chunk/q"
+/* Payloads of PAYLOAD_LEN digits: every PUBLISH is PACKET_LEN bytes. */
+#define PAYLOAD_LEN	8
+#define PACKET_LEN	(2 + 2 + sizeof(TOPIC) - 1 + PAYLOAD_LEN)
+/* What the subscriber was sent before: CONNACK and SUBACK. */
+#define BEFORE_LEN	(4 + 5)
+/* Far more than its socket takes (some 20 KiB, 1 KiB of it the client's). */
+#define MESSAGES	3000
+#define QUEUE_LIMIT	100
+
+FIXTURE(chunks)
+{
+	struct broker broker;
+	struct kmqtt_genl genl;
+	uint64_t saved_limits[KMQTT_LIMIT_MAX + 1];
+	int pub;
+	int sub;
+	uint64_t sub_id;
+};
+
+FIXTURE_SETUP(chunks)
+{
+	self->pub = -1;
+	self->sub = -1;
+	ASSERT_EQ(0, kmqtt_genl_open(&self->genl));
+	ASSERT_EQ(0, kmqtt_genl_get_limits(&self->genl, self->saved_limits));
+	ASSERT_EQ(0, broker_start(&self->broker));
+	self->pub = mqtt_client_open(self->broker.port, "chunk-pub", 0);
+	ASSERT_LE(0, self->pub);
+	self->sub = mqtt_client_open_stalled(self->broker.port, "chunk-sub");
+	ASSERT_LE(0, self->sub);
+	ASSERT_EQ(0, mqtt_subscribe_qos(self->sub, 1, TOPIC, 1));
+	ASSERT_EQ(0, kmqtt_genl_session_conn_id(&self->genl, "chunk-sub",
+						&self->sub_id));
+}
+
+FIXTURE_TEARDOWN(chunks)
+{
+	if (self->sub >= 0)
+		close(self->sub);
+	if (self->pub >= 0)
+		close(self->pub);
+	broker_stop(&self->broker, !_metadata->passed);
+	EXPECT_EQ(0, kmqtt_genl_set_limits(&self->genl, self->saved_limits,
+					   KMQTT_GENL_ALL_LIMITS));
+	kmqtt_genl_close(&self->genl);
+}
+
+static void payload_of(char *buf, int n)
+{
+	snprintf(buf, PAYLOAD_LEN + 1, "%0*d", PAYLOAD_LEN, n);
+}
+
+static void publish_qos0(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(chunks) *self, int from, int to)
+{
+	char payload[PAYLOAD_LEN + 1];
+	int i;
+
+	for (i = from; i < to; i++) {
+		payload_of(payload, i);
+		ASSERT_EQ(0, mqtt_send_publish(self->pub, TOPIC, payload,
+					       PAYLOAD_LEN));
+	}
+	ASSERT_EQ(0, mqtt_sync(self->pub));
+}
+
+/*
+ * The subscriber's counters once its socket has taken all it will: three
+ * reads 50 ms apart with the same bytes out.
+ */
+static void settled_sub_stats(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(chunks) *self,
+			      uint64_t stats[KMQTT_STAT_MAX + 1])
+{
+	uint64_t last = UINT64_MAX;
+	int i, same = 0;
+
+	for (i = 0; i < MQTT_TEST_TIMEOUT_MS / 50 && same < 2; i++) {
+		ASSERT_EQ(0, kmqtt_genl_get_conn_stats(&self->genl,
+						       self->sub_id, stats));
+		same = stats[KMQTT_STAT_BYTES_OUT] == last ? same + 1 : 0;
+		last = stats[KMQTT_STAT_BYTES_OUT];
+		usleep(50 * 1000);
+	}
+	ASSERT_EQ(2, same);
+}
+
+/* Read QoS 0 messages numbered @from up to @to, in order. */
+static void expect_range(struct __test_metadata *_metadata, int fd,
+			 int from, int to)
+{
+	char payload[PAYLOAD_LEN + 1];
+	int i;
+
+	for (i = from; i < to; i++) {
+		payload_of(payload, i);
+		ASSERT_EQ(0, mqtt_expect_publish(fd, TOPIC, payload,
+						 PAYLOAD_LEN))
+			TH_LOG("message %d", i);
+	}
+}
+
+/* The number in the PUBLISH @p of TOPIC carries (its payload). */
+static int publish_number(struct __test_metadata *_metadata,
+			  const struct mqtt_packet *p)
+{
+	char digits[MQTT_RECEIVED_MAX + 1];
+	struct mqtt_publish m;
+
+	ASSERT_EQ(MQTT_PUBLISH, p->type);
+	ASSERT_EQ(0, mqtt_parse_publish(p, &m));
+	ASSERT_EQ(strlen(TOPIC), m.topic_len);
+	ASSERT_EQ(0, memcmp(TOPIC, m.topic, m.topic_len));
+	ASSERT_GE(MQTT_RECEIVED_MAX, m.payload_len);
+	memcpy(digits, m.payload, m.payload_len);
+	digits[m.payload_len] = 0;
+	return atoi(digits);
+}
+
+/*
+ * Past what its socket takes, the messages to a subscriber that does not
+ * read wait in chunks, one entry for many: all but the first of each
+ * burst are copied, and when it reads they all arrive in order.  The chunks' memory is counted while
+ * they wait and given back once they are sent.
+ */
+TEST_F(chunks, stalled_reader_gets_every_copy_in_order)
+{
+	uint64_t stats[KMQTT_STAT_MAX + 1], before, waiting = 0;
+
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_QUEUED_MESSAGES,
+					  10 * MESSAGES));
+	ASSERT_EQ(0, kmqtt_genl_get_stat(&self->genl, KMQTT_STAT_MEMORY,
+					 &before));
+	publish_qos0(_metadata, self, 0, MESSAGES);
+	settled_sub_stats(_metadata, self, stats);
+	EXPECT_EQ(MESSAGES, stats[KMQTT_STAT_MSGS_OUT]);
+	/* Copied but the first of a batch found nothing queued. */
+	EXPECT_LT(MESSAGES * 9 / 10, stats[KMQTT_STAT_TX_COPIED]);
+	EXPECT_EQ(0, stats[KMQTT_STAT_MSGS_DROPPED]);
+	/* Most wait, in chunks of at most 64. */
+	ASSERT_GT(BEFORE_LEN + MESSAGES * PACKET_LEN / 2,
+		  stats[KMQTT_STAT_BYTES_OUT]);
+	ASSERT_EQ(0, kmqtt_genl_get_stat(&self->genl, KMQTT_STAT_MEMORY,
+					 &waiting));
+	TH_LOG("%ju bytes held with %d messages waiting (%ju copied), %ju before",
+	       (uintmax_t)waiting, MESSAGES,
+	       (uintmax_t)stats[KMQTT_STAT_TX_COPIED], (uintmax_t)before);
+	EXPECT_LE(before + MESSAGES / 2 / 64 * 4096, waiting);
+
+	expect_range(_metadata, self->sub, 0, MESSAGES);
+	ASSERT_EQ(0, mqtt_sync(self->sub));
+	EXPECT_EQ(0, kmqtt_genl_wait_stat(&self->genl, KMQTT_STAT_MEMORY,
+					  0, before + 1, MQTT_TEST_TIMEOUT_MS,
+					  &waiting))
+		TH_LOG("%ju bytes held after, %ju before", (uintmax_t)waiting,
+		       (uintmax_t)before);
+}
+
+/*
+ * max_queued_messages counts each packet of a chunk, and a packet the
+ * socket took whole no longer counts, though the rest of its chunk still
+ * waits: once the subscriber's socket is full, exactly QUEUE_LIMIT
+ * packets are queued and not written whole, as its bytes out tell, and
+ * the next message is dropped.  What was not dropped arrives, in order.
+ */
+TEST_F(chunks, queue_limit_counts_each_copied_packet)
+{
+	uint64_t stats[KMQTT_STAT_MAX + 1], written, queued, dropped;
+	int published = 0, received = 0, last = -1, n;
+	struct mqtt_packet p = { 0 };
+
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_QUEUED_MESSAGES,
+					  QUEUE_LIMIT));
+	/* Until messages are dropped with the socket full and many queued. */
+	do {
+		ASSERT_GT(MESSAGES, published) TH_LOG("nothing dropped");
+		publish_qos0(_metadata, self, published, published + 50);
+		published += 50;
+		settled_sub_stats(_metadata, self, stats);
+		written = (stats[KMQTT_STAT_BYTES_OUT] - BEFORE_LEN) /
+			  PACKET_LEN;
+		queued = stats[KMQTT_STAT_MSGS_OUT] - written;
+	} while (!stats[KMQTT_STAT_MSGS_DROPPED] || queued < QUEUE_LIMIT / 2);
+	TH_LOG("%ju written whole, %ju queued, %ju dropped of %d",
+	       (uintmax_t)written, (uintmax_t)queued,
+	       (uintmax_t)stats[KMQTT_STAT_MSGS_DROPPED], published);
+	EXPECT_LT(stats[KMQTT_STAT_MSGS_OUT] * 9 / 10,
+		  stats[KMQTT_STAT_TX_COPIED]);
+	EXPECT_EQ(published, stats[KMQTT_STAT_MSGS_OUT] +
+		  stats[KMQTT_STAT_MSGS_DROPPED]);
+	ASSERT_GE(QUEUE_LIMIT, queued);
+
+	/* Room for exactly the packets written whole: no more, no less. */
+	dropped = stats[KMQTT_STAT_MSGS_DROPPED];
+	publish_qos0(_metadata, self, published,
+		     published + QUEUE_LIMIT - queued);
+	published += QUEUE_LIMIT - queued;
+	settled_sub_stats(_metadata, self, stats);
+	EXPECT_EQ(dropped, stats[KMQTT_STAT_MSGS_DROPPED]);
+	publish_qos0(_metadata, self, published, published + 1);
+	published++;
+	settled_sub_stats(_metadata, self, stats);
+	EXPECT_EQ(dropped + 1, stats[KMQTT_STAT_MSGS_DROPPED]);
+
+	/* Whatever was not dropped, in order, then nothing. */
+	for (;;) {
+		int err = mqtt_read_packet(self->sub, &p, 1000);
+
+		if (err == -ETIMEDOUT)
+			break;
+		ASSERT_EQ(0, err);
+		n = publish_number(_metadata, &p);
+		ASSERT_LT(last, n);
+		ASSERT_GT(published, n);
+		last = n;
+		received++;
+	}
+	mqtt_packet_free(&p);
+	EXPECT_EQ(stats[KMQTT_STAT_MSGS_OUT], received);
+}
+
+/* Which message is QoS 1: not those on either side of the PINGREQ. */
+static bool qos1_every_5th(int i)
+{
+	return i % 5 == 2;
+}
+
+/*
+ * A packet that is not copied closes the chunk before it: QoS 1
+ * messages between QoS 0 ones, and the PINGRESP to a PINGREQ sent half
+ * way, once the socket is full and a chunk waits open, reach the stalled
+ * subscriber where they were sent.
+ */
+TEST_F_TIMEOUT(chunks, other_packets_keep_their_place, 120)
+{
+	static const struct mqtt_pub_opts qos0 = { .qos = 0 };
+	static const struct mqtt_pub_opts qos1 = { .qos = 1 };
+	uint64_t stats[KMQTT_STAT_MAX + 1], bytes_in = 0;
+	int i, n, half = MESSAGES / 3, pingresp_at = -1;
+	struct mqtt_packet p = { 0 };
+
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_QUEUED_MESSAGES,
+					  10 * MESSAGES));
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_INFLIGHT, half));
+	for (i = 0; i < 2 * half; i++) {
+		if (i == half) {
+			ASSERT_EQ(0, mqtt_sync(self->pub));
+			ASSERT_EQ(0, kmqtt_genl_get_conn_stats(&self->genl,
+							       self->sub_id,
+							       stats));
+			bytes_in = stats[KMQTT_STAT_BYTES_IN];
+			ASSERT_EQ(0, mqtt_send_pingreq(self->sub));
+			/* Read, and answered in the same receive run. */
+			do {
+				usleep(10 * 1000);
+				ASSERT_EQ(0, kmqtt_genl_get_conn_stats(&self->genl,
+								       self->sub_id,
+								       stats));
+			} while (stats[KMQTT_STAT_BYTES_IN] < bytes_in + 2);
+			usleep(50 * 1000);
+		}
+		ASSERT_EQ(0, mqtt_publish_nth(self->pub, TOPIC, i,
+					      qos1_every_5th(i) ? &qos1 : &qos0));
+	}
+	ASSERT_EQ(0, mqtt_sync(self->pub));
+	settled_sub_stats(_metadata, self, stats);
+	EXPECT_EQ(2 * half, stats[KMQTT_STAT_MSGS_OUT]);
+	/*
+	 * QoS 0 ones behind others still queued: here about half, as each
+	 * QoS 1 one waits for its PUBACK, which lets tx_work run.
+	 */
+	EXPECT_GE(2 * half - (2 * half + 2) / 5, stats[KMQTT_STAT_TX_COPIED]);
+	EXPECT_LT(half / 4, stats[KMQTT_STAT_TX_COPIED]);
+
+	for (i = 0; i < 2 * half;) {
+		ASSERT_EQ(0, mqtt_read_packet(self->sub, &p,
+					      MQTT_TEST_TIMEOUT_MS))
+			TH_LOG("message %d", i);
+		if (p.type == MQTT_PINGRESP) {
+			ASSERT_EQ(-1, pingresp_at);
+			pingresp_at = i;
+			continue;
+		}
+		n = publish_number(_metadata, &p);
+		ASSERT_EQ(i, n);
+		ASSERT_EQ(qos1_every_5th(i), (p.flags >> 1) & 3)
+			TH_LOG("message %d", i);
+		if (qos1_every_5th(i))
+			ASSERT_EQ(0, mqtt_send_pub_ack(self->sub, MQTT_PUBACK,
+						       p.body[2 + strlen(TOPIC)] << 8 |
+						       p.body[3 + strlen(TOPIC)]));
+		i++;
+	}
+	mqtt_packet_free(&p);
+	EXPECT_EQ(half, pingresp_at);
+	ASSERT_EQ(0, mqtt_sync(self->sub));
+}
+
+TEST_HARNESS_MAIN
