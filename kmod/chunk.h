@@ -14,10 +14,15 @@
 
 #include <linux/types.h>
 
-/* One chunk's allocation, this header included. */
-#define KMQTT_CHUNK_SIZE	4096
+/*
+ * One chunk's allocation, this header included.  Not larger: a packet
+ * may have a chunk to itself when what is queued around it is not
+ * copied (1 KiB chunks cost 5-10 % more CPU per delivery, 4 KiB ones
+ * twice the memory then).
+ */
+#define KMQTT_CHUNK_SIZE	2048
 /* Packets in one chunk, at most. */
-#define KMQTT_CHUNK_PACKETS	64
+#define KMQTT_CHUNK_PACKETS	32
 /* Larger packets are queued on their own: a copy of them would cost more. */
 #define KMQTT_CHUNK_MAX_PACKET	512
 

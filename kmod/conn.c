@@ -254,7 +254,7 @@ static void kmqtt_conn_close_work(struct work_struct *work)
 	kmqtt_socket_release(conn);
 
 	spin_lock(&conn->tx_lock);
-	conn->tx_dead = true;
+	WRITE_ONCE(conn->tx_dead, true);
 	spin_unlock(&conn->tx_lock);
 
 	/* resume_work queues rx_work only for connections on the list. */
@@ -460,7 +460,7 @@ int kmqtt_conn_attach(struct kmqtt_broker *broker,
 		kmqtt_socket_release(conn);
 		cancel_work_sync(&conn->rx_work);
 		spin_lock(&conn->tx_lock);
-		conn->tx_dead = true;
+		WRITE_ONCE(conn->tx_dead, true);
 		spin_unlock(&conn->tx_lock);
 		cancel_work_sync(&conn->tx_work);
 		goto unregister;

@@ -184,10 +184,14 @@ struct kmqtt_conn {
 	/* Transmit side. */
 	spinlock_t tx_lock;
 	struct list_head tx_queue;	/* under tx_lock */
-	u32 tx_publishes;		/* QoS 0 PUBLISH queued, under tx_lock */
-	u64 tx_publish_bytes;		/* their bytes, under tx_lock */
-	u32 tx_controls;		/* other entries queued, under tx_lock */
-	bool tx_dead;			/* under tx_lock: queue no more */
+	/*
+	 * Written under tx_lock; tx_publishes, tx_publish_bytes and tx_dead
+	 * are read without it too, as hints.
+	 */
+	u32 tx_publishes;		/* QoS 0 PUBLISH queued */
+	u64 tx_publish_bytes;		/* their bytes */
+	u32 tx_controls;		/* other entries queued */
+	bool tx_dead;			/* queue no more */
 	/* Under tx_lock: tx_queue's last entry, a chunk open to more. */
 	struct kmqtt_txent *tx_chunk;
 	/* Its room, written under tx_lock, read without as a hint. */

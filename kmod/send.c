@@ -166,6 +166,7 @@ static struct kmqtt_txent *kmqtt_send_alloc_chunk(struct kmqtt_broker *broker)
 	struct kmqtt_txent *ent;
 	struct kmqtt_chunk *chunk;
 
+	BUILD_BUG_ON(KMQTT_CHUNK_DATA < KMQTT_CHUNK_MAX_PACKET);
 	if (!kmqtt_broker_charge(broker, sizeof(*ent) + KMQTT_CHUNK_SIZE))
 		return NULL;
 	ent = kmem_cache_zalloc(kmqtt_txent_cache, GFP_NOWAIT | __GFP_NOWARN);
@@ -498,6 +499,22 @@ static void kmqtt_send_publish_tail(struct kmqtt_txent *ent, u8 qos,
 	ent->tail_len = p - head + (own ? ent->sub_ids_len : 0);
 }
 
+/*
+ * Would a QoS 0 PUBLISH of @msg pass the queue limits?  Exact under
+ * tx_lock, a hint without it.
+ */
+static bool kmqtt_send_queue_full(const struct kmqtt_conn *conn,
+				  const struct kmqtt_msg *msg)
+{
+	const struct kmqtt_limits *limits = &conn->broker->limits;
+	u32 max_msgs = READ_ONCE(limits->max_queued_messages);
+	u64 max_bytes = READ_ONCE(limits->max_queued_bytes);
+
+	return (max_msgs && READ_ONCE(conn->tx_publishes) >= max_msgs) ||
+	       (max_bytes &&
+		READ_ONCE(conn->tx_publish_bytes) + msg->len > max_bytes);
+}
+
 /* Under tx_lock: does the open chunk take a packet of @len bytes? */
 static bool kmqtt_send_chunk_fits(const struct kmqtt_conn *conn, u32 len)
 {
@@ -542,7 +559,6 @@ enum kmqtt_handoff kmqtt_send_publish(struct kmqtt_conn *conn,
 				      struct kmqtt_txent *ent, u8 qos,
 				      u16 packet_id, bool dup, bool retain)
 {
-	const struct kmqtt_limits *limits = &conn->broker->limits;
 	enum kmqtt_handoff done = KMQTT_HANDOFF_REFUSED;
 	struct kmqtt_txent *fresh = NULL;
 	struct kmqtt_msg *msg = ent->msg;
@@ -589,12 +605,14 @@ enum kmqtt_handoff kmqtt_send_publish(struct kmqtt_conn *conn,
 	       len <= KMQTT_CHUNK_MAX_PACKET;
 	/*
 	 * A new chunk only behind packets that wait for tx_work: one packet
-	 * alone goes out in its delivery, which costs less.  Allocated ahead
-	 * of the lock, as hints read without it say; it may go unused, or
-	 * the packet go in its delivery after all.
+	 * alone goes out in its delivery, which costs less; and not for a
+	 * packet to be dropped.  Allocated ahead of the lock, as hints read
+	 * without it say; it may go unused, or the packet go in its delivery
+	 * after all.
 	 */
 	if (copy && READ_ONCE(conn->tx_chunk_room) < len &&
-	    !list_empty_careful(&conn->tx_queue))
+	    !list_empty_careful(&conn->tx_queue) &&
+	    !READ_ONCE(conn->tx_dead) && !kmqtt_send_queue_full(conn, msg))
 		fresh = kmqtt_send_alloc_chunk(conn->broker);
 
 	spin_lock(&conn->tx_lock);
@@ -605,17 +623,13 @@ enum kmqtt_handoff kmqtt_send_publish(struct kmqtt_conn *conn,
 		goto unlock;
 	}
 	if (!qos) {
-		u32 max_msgs = READ_ONCE(limits->max_queued_messages);
-		u64 max_bytes = READ_ONCE(limits->max_queued_bytes);
-
-		if ((max_msgs && conn->tx_publishes >= max_msgs) ||
-		    (max_bytes &&
-		     conn->tx_publish_bytes + msg->len > max_bytes)) {
+		if (kmqtt_send_queue_full(conn, msg)) {
 			kmqtt_send_dropped(conn, KMQTT_DROP_QUEUE_FULL);
 			goto unlock;
 		}
-		conn->tx_publishes++;
-		conn->tx_publish_bytes += msg->len;
+		WRITE_ONCE(conn->tx_publishes, conn->tx_publishes + 1);
+		WRITE_ONCE(conn->tx_publish_bytes,
+			   conn->tx_publish_bytes + msg->len);
 	}
 	kmqtt_counter_add(&conn->counters.msgs_out, 1);
 	if (copy && kmqtt_send_copy(conn, ent, len, &fresh)) {
@@ -665,8 +679,9 @@ static void kmqtt_send_consume(struct kmqtt_conn *conn, size_t sent)
 	conn->tx_offset = sent;
 
 	spin_lock(&conn->tx_lock);
-	conn->tx_publishes -= publishes;
-	conn->tx_publish_bytes -= publish_bytes;
+	WRITE_ONCE(conn->tx_publishes, conn->tx_publishes - publishes);
+	WRITE_ONCE(conn->tx_publish_bytes,
+		   conn->tx_publish_bytes - publish_bytes);
 	conn->tx_controls -= controls;
 	spin_unlock(&conn->tx_lock);
 }
