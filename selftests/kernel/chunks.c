@@ -282,7 +282,7 @@ static size_t put_numbered(uint8_t *buf, int n)
  * receive run queues them all behind a full socket, reach the stalled
  * subscriber where they were sent.
  */
-TEST_F(chunks, qos1_keeps_its_place_among_copies)
+TEST_F_TIMEOUT(chunks, qos1_keeps_its_place_among_copies, 120)
 {
 	uint64_t stats[KMQTT_STAT_MAX + 1], copied;
 	uint8_t burst[MIXED * (PACKET_LEN + 2 + 1)];
@@ -293,17 +293,20 @@ TEST_F(chunks, qos1_keeps_its_place_among_copies)
 	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
 					  KMQTT_LIMIT_MAX_QUEUED_MESSAGES,
 					  10 * MESSAGES));
+	/* All go out at once: none waits for the window. */
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_INFLIGHT, MIXED));
 	/* The socket full, and tx_work waiting for room. */
-	publish_qos0(_metadata, self, 0, MESSAGES / 2);
+	publish_qos0(_metadata, self, 0, MESSAGES);
 	settled_sub_stats(_metadata, self, stats);
-	ASSERT_GT(BEFORE_LEN + MESSAGES / 2 * PACKET_LEN,
+	ASSERT_GT(BEFORE_LEN + MESSAGES * PACKET_LEN,
 		  stats[KMQTT_STAT_BYTES_OUT]);
 	copied = stats[KMQTT_STAT_TX_COPIED];
 
-	for (i = MESSAGES / 2; i < MESSAGES / 2 + MIXED; i++)
+	for (i = MESSAGES; i < MESSAGES + MIXED; i++)
 		len += put_numbered(burst + len, i);
 	ASSERT_EQ(0, mqtt_send_raw(self->pub, burst, len));
-	for (i = MESSAGES / 2; i < MESSAGES / 2 + MIXED; i++)
+	for (i = MESSAGES; i < MESSAGES + MIXED; i++)
 		if (mixed_qos1(i))
 			ASSERT_EQ(0, mqtt_expect_pub_ack(self->pub, MQTT_PUBACK,
 							 i));
@@ -315,8 +318,8 @@ TEST_F(chunks, qos1_keeps_its_place_among_copies)
 	 */
 	EXPECT_LE(copied + MIXED / 5, stats[KMQTT_STAT_TX_COPIED]);
 
-	for (i = 0; i < MESSAGES / 2 + MIXED; i++) {
-		bool qos1 = i >= MESSAGES / 2 && mixed_qos1(i);
+	for (i = 0; i < MESSAGES + MIXED; i++) {
+		bool qos1 = i >= MESSAGES && mixed_qos1(i);
 
 		ASSERT_EQ(0, mqtt_read_packet(self->sub, &p,
 					      MQTT_TEST_TIMEOUT_MS))
