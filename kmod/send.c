@@ -500,7 +500,7 @@ static void kmqtt_send_publish_tail(struct kmqtt_txent *ent, u8 qos,
 }
 
 /*
- * Would a QoS 0 PUBLISH of @msg pass the queue limits?  Exact under
+ * Would a QoS 0 PUBLISH of @msg go past the queue limits?  Exact under
  * tx_lock, a hint without it.
  */
 static bool kmqtt_send_queue_full(const struct kmqtt_conn *conn,
