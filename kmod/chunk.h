@@ -21,8 +21,8 @@
  * twice the memory then).
  */
 #define KMQTT_CHUNK_SIZE	2048
-/* Packets in one chunk, at most. */
-#define KMQTT_CHUNK_PACKETS	32
+/* Packets in one chunk, at most: small ones fill it before its bytes. */
+#define KMQTT_CHUNK_PACKETS	64
 /* Larger packets are queued on their own: a copy of them would cost more. */
 #define KMQTT_CHUNK_MAX_PACKET	512
 

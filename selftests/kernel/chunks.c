@@ -166,7 +166,7 @@ TEST_F(chunks, stalled_reader_gets_every_copy_in_order)
 	 */
 	EXPECT_LT(MESSAGES / 2, stats[KMQTT_STAT_TX_COPIED]);
 	EXPECT_EQ(0, stats[KMQTT_STAT_MSGS_DROPPED]);
-	/* Most wait, in chunks of at most 32. */
+	/* Most wait, in chunks of at most 64. */
 	ASSERT_GT(BEFORE_LEN + MESSAGES * PACKET_LEN / 2,
 		  stats[KMQTT_STAT_BYTES_OUT]);
 	ASSERT_EQ(0, kmqtt_genl_get_stat(&self->genl, KMQTT_STAT_MEMORY,
@@ -174,7 +174,7 @@ TEST_F(chunks, stalled_reader_gets_every_copy_in_order)
 	TH_LOG("%ju bytes held with %d messages waiting (%ju copied), %ju before",
 	       (uintmax_t)waiting, MESSAGES,
 	       (uintmax_t)stats[KMQTT_STAT_TX_COPIED], (uintmax_t)before);
-	EXPECT_LE(before + MESSAGES / 2 / 32 * 2048, waiting);
+	EXPECT_LE(before + MESSAGES / 2 / 64 * 2048, waiting);
 
 	expect_range(_metadata, self->sub, 0, MESSAGES);
 	ASSERT_EQ(0, mqtt_sync(self->sub));
