@@ -4,10 +4,10 @@
  * another, into one send queue entry when others wait to be sent.
  * Against a subscriber that does not read, so that the socket takes a
  * chunk in part and the queue fills: every packet arrives, in order,
- * among packets that are not copied (QoS 1); the queue limit counts each
- * packet of a chunk, and a packet written whole no longer counts, even
- * when the rest of its chunk waits; the memory they take is counted, and
- * given back.
+ * among packets that are not copied (QoS 1, PINGRESP); the queue limit
+ * counts each packet of a chunk, and a packet written whole no longer
+ * counts, even when the rest of its chunk waits; the memory they take
+ * is counted, and given back.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -256,10 +256,9 @@ static bool mixed_qos1(int n)
 	return n % 5 == 2;
 }
 
-/* PUBLISH number @n in @buf, QoS 1 with packet id @n when mixed_qos1(). */
-static size_t put_numbered(uint8_t *buf, int n)
+/* PUBLISH number @n in @buf, at QoS 1 with packet id @n if @qos1. */
+static size_t put_numbered(uint8_t *buf, int n, bool qos1)
 {
-	bool qos1 = mixed_qos1(n);
 	uint8_t *p = buf;
 
 	*p++ = MQTT_PUBLISH << 4 | (qos1 ? 2 : 0);
@@ -304,7 +303,7 @@ TEST_F_TIMEOUT(chunks, qos1_keeps_its_place_among_copies, 120)
 	copied = stats[KMQTT_STAT_TX_COPIED];
 
 	for (i = MESSAGES; i < MESSAGES + MIXED; i++)
-		len += put_numbered(burst + len, i);
+		len += put_numbered(burst + len, i, mixed_qos1(i));
 	ASSERT_EQ(0, mqtt_send_raw(self->pub, burst, len));
 	for (i = MESSAGES; i < MESSAGES + MIXED; i++)
 		if (mixed_qos1(i))
@@ -334,6 +333,61 @@ TEST_F_TIMEOUT(chunks, qos1_keeps_its_place_among_copies, 120)
 	}
 	mqtt_packet_free(&p);
 	ASSERT_EQ(0, mqtt_sync(self->sub));
+}
+
+#define GROUPS		8
+#define GROUP_LEN	6
+
+/*
+ * A control packet closes the chunk before it too: the stalled
+ * subscriber publishes to itself, in one write, groups of QoS 0 messages
+ * each followed by a PINGREQ.  Behind its full socket the messages are
+ * copied, and each PINGRESP arrives after its group and before the next.
+ */
+TEST_F_TIMEOUT(chunks, pingresp_keeps_its_place_among_copies, 120)
+{
+	uint8_t burst[GROUPS * (GROUP_LEN * PACKET_LEN + 2)];
+	uint64_t stats[KMQTT_STAT_MAX + 1], copied;
+	struct mqtt_packet p = { 0 };
+	int g, i, n = MESSAGES;
+	size_t len = 0;
+
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_QUEUED_MESSAGES,
+					  10 * MESSAGES));
+	publish_qos0(_metadata, self, 0, MESSAGES);
+	settled_sub_stats(_metadata, self, stats);
+	ASSERT_GT(BEFORE_LEN + MESSAGES * PACKET_LEN,
+		  stats[KMQTT_STAT_BYTES_OUT]);
+	copied = stats[KMQTT_STAT_TX_COPIED];
+
+	for (g = 0; g < GROUPS; g++) {
+		for (i = 0; i < GROUP_LEN; i++)
+			len += put_numbered(burst + len, n++, false);
+		burst[len++] = MQTT_PINGREQ << 4;
+		burst[len++] = 0;
+	}
+	ASSERT_EQ(sizeof(burst), len);
+	ASSERT_EQ(0, mqtt_send_raw(self->sub, burst, len));
+	settled_sub_stats(_metadata, self, stats);
+	EXPECT_EQ(MESSAGES + GROUPS * GROUP_LEN, stats[KMQTT_STAT_MSGS_OUT]);
+	EXPECT_LE(copied + GROUPS * GROUP_LEN / 2,
+		  stats[KMQTT_STAT_TX_COPIED]);
+
+	expect_range(_metadata, self->sub, 0, MESSAGES);
+	for (n = MESSAGES, g = 0; g < GROUPS; g++) {
+		for (i = 0; i < GROUP_LEN; i++, n++) {
+			ASSERT_EQ(0, mqtt_read_packet(self->sub, &p,
+						      MQTT_TEST_TIMEOUT_MS))
+				TH_LOG("message %d", n);
+			ASSERT_EQ(n, publish_number(_metadata, &p));
+		}
+		ASSERT_EQ(0, mqtt_read_packet(self->sub, &p,
+					      MQTT_TEST_TIMEOUT_MS));
+		ASSERT_EQ(MQTT_PINGRESP, p.type) TH_LOG("after group %d", g);
+	}
+	mqtt_packet_free(&p);
+	ASSERT_EQ(0, mqtt_expect_silence(self->sub, 200));
 }
 
 TEST_HARNESS_MAIN
