@@ -150,6 +150,8 @@ static const struct module_metric module_metrics[] = {
 		"Socket writes (sendmsg and sendpage calls)."),
 	COUNTER(KMQTT_STAT_TX_COPIED, "kmqtt_transmit_copied_total",
 		"Small QoS 0 PUBLISH packets copied into chunks to be sent."),
+	COUNTER(KMQTT_STAT_RX_REUSED, "kmqtt_receive_reused_total",
+		"Messages received into the memory of their publisher's last one."),
 };
 
 /* Why messages were not delivered: one counter, a reason each. */

@@ -35,6 +35,7 @@ struct kmqtt_counters {
 	u64 tx_runs;
 	u64 tx_writes;
 	u64 tx_copied;
+	u64 rx_reused;
 };
 
 /* Why a message was not delivered: one counter each (KMQTT_STAT_DROPPED_*). */
@@ -70,6 +71,7 @@ static inline void kmqtt_counters_add(struct kmqtt_counters *sum,
 	sum->tx_runs += READ_ONCE(c->tx_runs);
 	sum->tx_writes += READ_ONCE(c->tx_writes);
 	sum->tx_copied += READ_ONCE(c->tx_copied);
+	sum->rx_reused += READ_ONCE(c->rx_reused);
 }
 
 /*

@@ -360,7 +360,8 @@ static struct kmqtt_conn *kmqtt_conn_create(struct kmqtt_broker *broker,
 					      &params->will_props,
 					      params->will_payload,
 					      params->will_payload_len,
-					      params->will_qos, GFP_KERNEL);
+					      params->will_qos, GFP_KERNEL,
+					      NULL);
 		if (IS_ERR(conn->will)) {
 			conn->will = NULL;
 			goto err;

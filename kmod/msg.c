@@ -59,12 +59,74 @@ static size_t kmqtt_msg_alloc_size(const struct kmqtt_msg *msg)
 	return kmqtt_msg_size_taken(kmqtt_msg_size(msg));
 }
 
+/*
+ * Memory for a message of @size bytes with @payload_len of payload,
+ * charged @charge, its kind set: a cache's, pages of its own when its
+ * payload is sent from there, else kvmalloc's.  The errors of
+ * kmqtt_msg_create().
+ */
+static struct kmqtt_msg *kmqtt_msg_alloc(struct kmqtt_broker *broker,
+					 size_t size, size_t charge,
+					 u32 payload_len, gfp_t gfp)
+{
+	u32 min = READ_ONCE(zerocopy_min);
+	struct kmqtt_msg *msg = NULL;
+	u8 order = 0;
+
+	if (!kmqtt_broker_charge(broker, charge))
+		return ERR_PTR(-ENOSPC);
+	if (size <= KMQTT_MSG_SMALL)
+		msg = kmem_cache_alloc(kmqtt_msg_cache(size),
+				       gfp | __GFP_NOWARN);
+	else if (min && payload_len >= min && gfpflags_allow_blocking(gfp))
+		msg = kmqtt_msg_alloc_pages(size, gfp, &order);
+	if (msg) {
+		msg->small = size <= KMQTT_MSG_SMALL;
+		msg->in_pages = !msg->small;
+		msg->page_order = order;
+		if (msg->in_pages)
+			/* The rest of the pages is taken too: count it. */
+			kmqtt_broker_account(broker,
+					     (PAGE_SIZE << order) - size);
+		return msg;
+	}
+	if (size > KMQTT_MSG_SMALL)
+		msg = kvmalloc(size, gfp | __GFP_NOWARN);
+	if (!msg) {
+		kmqtt_broker_uncharge(broker, charge);
+		return ERR_PTR(-ENOMEM);
+	}
+	msg->small = false;
+	msg->in_pages = false;
+	msg->page_order = 0;
+	return msg;
+}
+
+/*
+ * The message in *@spare, taken out, if it is of the size class of
+ * @size; else it is freed.
+ */
+static struct kmqtt_msg *kmqtt_msg_reuse(struct kmqtt_msg **spare,
+					 size_t size)
+{
+	struct kmqtt_msg *msg = spare ? *spare : NULL;
+
+	if (!msg)
+		return NULL;
+	*spare = NULL;
+	if (size <= KMQTT_MSG_SMALL &&
+	    kmqtt_msg_size_taken(size) == kmqtt_msg_alloc_size(msg))
+		return msg;
+	kmqtt_msg_free(msg);
+	return NULL;
+}
+
 struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 				   const u8 *prefix, u16 prefix_len,
 				   const u8 *topic, u16 topic_len,
 				   const struct kmqtt_props *props,
 				   const u8 *payload, u32 payload_len, u8 qos,
-				   gfp_t gfp)
+				   gfp_t gfp, struct kmqtt_msg **spare)
 {
 	u32 props_len = props ? props->forward_len : 0;
 	u8 props_hdr_len = kmqtt_codec_varint_size(props_len);
@@ -72,35 +134,18 @@ struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 	size_t len = 2 + (size_t)full_len + props_hdr_len + props_len +
 		     payload_len;
 	size_t size = offsetof(struct kmqtt_msg, data) + len;
-	size_t charge = kmqtt_msg_charge(full_len, props_hdr_len + props_len +
-					 payload_len);
+	struct kmqtt_msg *msg;
 	u8 *p;
-	bool small = size <= KMQTT_MSG_SMALL;
-	u32 min = READ_ONCE(zerocopy_min);
-	struct kmqtt_msg *msg = NULL;
-	bool in_pages;
-	u8 order = 0;
 
-	if (!kmqtt_broker_charge(broker, charge))
-		return ERR_PTR(-ENOSPC);
-	if (small)
-		msg = kmem_cache_alloc(kmqtt_msg_cache(size),
-				       gfp | __GFP_NOWARN);
-	else if (min && payload_len >= min && gfpflags_allow_blocking(gfp))
-		msg = kmqtt_msg_alloc_pages(size, gfp, &order);
-	in_pages = msg && !small;
-	if (in_pages)
-		/* The rest of the pages is taken too: count it. */
-		kmqtt_broker_account(broker, (PAGE_SIZE << order) - size);
-	else if (!small)
-		msg = kvmalloc(size, gfp | __GFP_NOWARN);
-	if (!msg) {
-		kmqtt_broker_uncharge(broker, charge);
-		return ERR_PTR(-ENOMEM);
-	}
-	msg->small = small;
-	msg->in_pages = in_pages;
-	msg->page_order = order;
+	/* A spare is charged for its size class already. */
+	msg = kmqtt_msg_reuse(spare, size);
+	if (!msg)
+		msg = kmqtt_msg_alloc(broker, size,
+				      kmqtt_msg_charge(full_len, props_hdr_len +
+						       props_len + payload_len),
+				      payload_len, gfp);
+	if (IS_ERR(msg))
+		return msg;
 	refcount_set(&msg->ref, 1);
 	msg->broker = broker;
 	msg->qos = qos;
@@ -137,7 +182,7 @@ struct kmqtt_msg *kmqtt_msg_restore(struct kmqtt_broker *broker,
 		return ERR_PTR(-EINVAL);
 	msg = kmqtt_msg_create(broker, NULL, 0, pub.topic, pub.topic_len,
 			       &pub.props, pub.payload, pub.payload_len, qos,
-			       GFP_KERNEL);
+			       GFP_KERNEL, NULL);
 	if (!IS_ERR(msg) && expiry) {
 		msg->expiry_interval = expiry;
 		kmqtt_msg_start_expiry(msg);
@@ -174,6 +219,28 @@ void kmqtt_msg_free(struct kmqtt_msg *msg)
 	else
 		/* vfree() may sleep; queues drop messages under spinlocks. */
 		kvfree_rcu(msg, rcu);
+}
+
+void kmqtt_msg_put_spare(struct kmqtt_msg *msg, struct kmqtt_msg **spare)
+{
+	/*
+	 * Without a reference, nothing can find it any more: a delivery, a
+	 * queue or the retained store holds one as long as it keeps it.
+	 */
+	if (!msg->small || *spare || !refcount_dec_if_one(&msg->ref)) {
+		kmqtt_msg_put(msg);
+		return;
+	}
+	/* As for the last put: what the holders did with it comes first. */
+	smp_acquire__after_ctrl_dep();
+	*spare = msg;
+}
+
+void kmqtt_msg_free_spare(struct kmqtt_msg **spare)
+{
+	if (*spare)
+		kmqtt_msg_free(*spare);
+	*spare = NULL;
 }
 
 int kmqtt_msg_init(void)

@@ -49,16 +49,17 @@ struct kmqtt_msg {
 /*
  * A message on the topic @prefix (a mount point, may be empty) followed
  * by @topic, at most 65535 bytes together, with the 5.0 properties @props
- * (parsed; NULL or empty for none).  Returns the message, or
- * ERR_PTR(-ENOSPC) when the broker's memory limit is reached,
- * ERR_PTR(-ENOMEM) when memory is short.
+ * (parsed; NULL or empty for none).  In the memory of *@spare (NULL: no
+ * spare) when that is of its size class; a spare of another is freed.
+ * Returns the message, or ERR_PTR(-ENOSPC) when the broker's memory
+ * limit is reached, ERR_PTR(-ENOMEM) when memory is short.
  */
 struct kmqtt_msg *kmqtt_msg_create(struct kmqtt_broker *broker,
 				   const u8 *prefix, u16 prefix_len,
 				   const u8 *topic, u16 topic_len,
 				   const struct kmqtt_props *props,
 				   const u8 *payload, u32 payload_len, u8 qos,
-				   gfp_t gfp);
+				   gfp_t gfp, struct kmqtt_msg **spare);
 
 /*
  * A message back from the agent's snapshot: @data is what a dump gave
@@ -98,6 +99,16 @@ static inline size_t kmqtt_msg_charge(u16 topic_len, u32 payload_len)
 }
 
 void kmqtt_msg_free(struct kmqtt_msg *msg);
+
+/*
+ * Put the caller's reference on @msg, keeping a small message in the
+ * empty *@spare for kmqtt_msg_create() when that was the last one: a
+ * publisher whose messages nobody kept (copied into chunks, dropped, or
+ * matching no one) then allocates and clears none.  Still charged to
+ * the broker; kmqtt_msg_free_spare() frees it.
+ */
+void kmqtt_msg_put_spare(struct kmqtt_msg *msg, struct kmqtt_msg **spare);
+void kmqtt_msg_free_spare(struct kmqtt_msg **spare);
 
 int kmqtt_msg_init(void);
 void kmqtt_msg_exit(void);

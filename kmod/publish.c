@@ -61,6 +61,7 @@ void kmqtt_fanout_free(struct kmqtt_broker *broker, struct kmqtt_fanout *f)
 	f->n_spare = 0;
 	f->cap_spare = 0;
 	kmqtt_topic_match_set_free(&f->set);
+	kmqtt_msg_free_spare(&f->spare_msg);
 }
 
 /* At least @n spare deliveries: 0, -ENOSPC or -ENOMEM. */
@@ -175,6 +176,7 @@ static u32 kmqtt_fanout_deliver(struct kmqtt_fanout *f, struct kmqtt_msg *msg,
 void kmqtt_fanout_idle(struct kmqtt_broker *broker, struct kmqtt_fanout *f)
 {
 	kmqtt_fanout_trim(broker, f, 0);
+	kmqtt_msg_free_spare(&f->spare_msg);
 	/*
 	 * Nor arrays sized for a fan-out it did once: a million devices
 	 * that published to a few would keep them, uncharged.
@@ -296,6 +298,7 @@ static bool kmqtt_publish_allowed(struct kmqtt_conn *from,
 int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub,
 		  const u8 *prefix, u16 prefix_len, u8 *reason)
 {
+	struct kmqtt_msg *spare = from->fanout.spare_msg;
 	struct kmqtt_broker *broker = from->broker;
 	struct kmqtt_msg *msg;
 	int ret = 0;
@@ -308,20 +311,23 @@ int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub,
 	msg = kmqtt_msg_create(broker, prefix, prefix_len,
 			       pub->topic, pub->topic_len, &pub->props,
 			       pub->payload, pub->payload_len, pub->qos,
-			       GFP_KERNEL);
+			       GFP_KERNEL, &from->fanout.spare_msg);
+	/* A spare of another size class was freed, not its memory taken. */
+	if (spare && msg == spare)
+		kmqtt_counter_add(&from->counters.rx_reused, 1);
 	if (IS_ERR(msg)) {
 		ret = PTR_ERR(msg);
 	} else if (!kmqtt_publish_allowed(from, msg)) {
 		/* Acknowledged and dropped (3.1.1); 5.0 says why. */
 		*reason = MQTT_RC_NOT_AUTHORIZED;
-		kmqtt_msg_put(msg);
+		kmqtt_msg_put_spare(msg, &from->fanout.spare_msg);
 	} else {
 		ret = kmqtt_publish_msg(broker, msg, pub->retain,
 					from->session, &from->fanout);
 		*reason = from->fanout.last_n ? MQTT_RC_SUCCESS :
 			  MQTT_RC_NO_MATCHING_SUBSCRIBERS;
 		from->refused += from->fanout.refused;
-		kmqtt_msg_put(msg);
+		kmqtt_msg_put_spare(msg, &from->fanout.spare_msg);
 	}
 	if (!ret || pub->qos)
 		return ret;

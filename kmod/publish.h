@@ -22,6 +22,7 @@ struct kmqtt_fanout {
 	struct kmqtt_delivery **spare;
 	u32 n_spare;
 	u32 cap_spare;
+	struct kmqtt_msg *spare_msg;	/* kmqtt_msg_put_spare()'s */
 	u32 last_n;		/* sessions the last message matched */
 	bool warm;		/* published in this receive run: batch spares */
 	size_t refused;		/* bytes the memory limit last refused */
@@ -35,8 +36,8 @@ struct kmqtt_fanout {
 
 void kmqtt_fanout_free(struct kmqtt_broker *broker, struct kmqtt_fanout *f);
 /*
- * A receive run ends (or pauses): its spare deliveries go back, and the
- * arrays a large fan-out grew.
+ * A receive run ends (or pauses): its spare deliveries and message go
+ * back, and the arrays a large fan-out grew.
  */
 void kmqtt_fanout_idle(struct kmqtt_broker *broker, struct kmqtt_fanout *f);
 

@@ -350,6 +350,15 @@ TEST_F(counters, work_counted_and_batched)
 		       (unsigned long long)sub_stats[KMQTT_STAT_TX_WRITES]);
 	/* SUBSCRIBE and PINGREQ, each written after an answer. */
 	EXPECT_EQ(2, sub_stats[KMQTT_STAT_RX_READS]);
+	/*
+	 * Nothing keeps the messages copied for the subscriber, so the next
+	 * one is made in their memory: all but the first few.
+	 */
+	EXPECT_GT(100, pub_stats[KMQTT_STAT_RX_REUSED]);
+	EXPECT_LT(50, pub_stats[KMQTT_STAT_RX_REUSED])
+		TH_LOG("%llu of 100 messages reused, %llu copied",
+		       (unsigned long long)pub_stats[KMQTT_STAT_RX_REUSED],
+		       (unsigned long long)sub_stats[KMQTT_STAT_TX_COPIED]);
 
 	stats_since(_metadata, self, grew);
 	EXPECT_LE(pub_stats[KMQTT_STAT_RX_READS] +
@@ -357,6 +366,8 @@ TEST_F(counters, work_counted_and_batched)
 	EXPECT_LE(sub_stats[KMQTT_STAT_TX_WRITES], grew[KMQTT_STAT_TX_WRITES]);
 	EXPECT_LE(sub_stats[KMQTT_STAT_TX_RUNS], grew[KMQTT_STAT_TX_RUNS]);
 	EXPECT_LE(pub_stats[KMQTT_STAT_RX_RUNS], grew[KMQTT_STAT_RX_RUNS]);
+	EXPECT_LE(pub_stats[KMQTT_STAT_RX_REUSED],
+		  grew[KMQTT_STAT_RX_REUSED]);
 }
 
 #define BACKLOG		100
@@ -524,6 +535,7 @@ TEST_F(counters, kmqttctl_shows_every_total)
 		{ "tx_runs", KMQTT_STAT_TX_RUNS },
 		{ "tx_writes", KMQTT_STAT_TX_WRITES },
 		{ "tx_copied", KMQTT_STAT_TX_COPIED },
+		{ "rx_reused", KMQTT_STAT_RX_REUSED },
 	};
 	uint64_t stats[KMQTT_STAT_MAX + 1], after[KMQTT_STAT_MAX + 1];
 	char json[16384];

@@ -25,6 +25,7 @@
 #define N_ORDERED		40
 #define N_SLOW			200
 #define QUIET_MS		300
+#define N_KEPT			60
 
 /* To publish with (packet id 1), or to expect (any packet id). */
 static const struct mqtt_pub_opts at_qos0;
@@ -224,6 +225,73 @@ TEST_F(qos, inflight_window_then_queue_in_order)
 	}
 	ASSERT_EQ(0, kmqtt_genl_get_session(&self->genl, "qos-sub", &info));
 	EXPECT_EQ(0, info.stats[KMQTT_STAT_QUEUED]);
+}
+
+/*
+ * Payload @i of N_KEPT: its number, then filler up to 8, 50 or 100 bytes
+ * in turn, so that its message is of one size class or the other.
+ */
+static size_t kept_payload(char *buf, int i)
+{
+	static const size_t lens[] = { 8, 50, 100 };
+	size_t len = lens[i % 3];
+	int n = snprintf(buf, len + 1, "%d", i);
+
+	memset(buf + n, 'a' + i % 26, len - n);
+	return len;
+}
+
+/*
+ * A publisher's message memory is used again for its next message only
+ * when nothing kept the last one: QoS 1 messages of both size classes,
+ * published in one write, wait in the subscriber's queue behind a window
+ * of 1, none is made in another's memory, and they arrive each with its
+ * own bytes.
+ */
+TEST_F(qos, queued_messages_keep_their_bytes)
+{
+	uint8_t burst[N_KEPT * (2 + 2 + 1 + 2 + 100)], *p = burst;
+	uint64_t stats[KMQTT_STAT_MAX + 1], pub_id;
+	struct mqtt_received m;
+	char payload[101];
+	size_t len;
+	int i;
+
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_INFLIGHT, 1));
+	ASSERT_EQ(0, mqtt_subscribe_qos(self->sub, 1, "k", 1));
+	for (i = 0; i < N_KEPT; i++) {
+		len = kept_payload(payload, i);
+		*p++ = MQTT_PUBLISH << 4 | 2;
+		*p++ = 2 + 1 + 2 + len;
+		*p++ = 0;
+		*p++ = 1;
+		*p++ = 'k';
+		*p++ = (i + 1) >> 8;
+		*p++ = (i + 1) & 0xff;
+		memcpy(p, payload, len);
+		p += len;
+	}
+	ASSERT_EQ(0, mqtt_send_raw(self->pub, burst, p - burst));
+	for (i = 0; i < N_KEPT; i++)
+		ASSERT_EQ(0, mqtt_expect_pub_ack(self->pub, MQTT_PUBACK, i + 1));
+	ASSERT_EQ(0, kmqtt_genl_session_conn_id(&self->genl, "qos-pub",
+						&pub_id));
+	ASSERT_EQ(0, kmqtt_genl_get_conn_stats(&self->genl, pub_id, stats));
+	EXPECT_EQ(N_KEPT, stats[KMQTT_STAT_MSGS_IN]);
+	EXPECT_EQ(0, stats[KMQTT_STAT_RX_REUSED]);
+
+	for (i = 0; i < N_KEPT; i++) {
+		ASSERT_EQ(0, mqtt_receive(self->sub, &m, false,
+					  MQTT_TEST_TIMEOUT_MS));
+		len = kept_payload(payload, i);
+		ASSERT_EQ(len, m.payload_len) TH_LOG("message %d", i);
+		ASSERT_EQ(0, memcmp(payload, m.payload, len))
+			TH_LOG("message %d: %.*s", i, (int)m.payload_len,
+			       (char *)m.payload);
+		ASSERT_EQ(0, mqtt_send_pub_ack(self->sub, MQTT_PUBACK,
+					       m.opts.packet_id));
+	}
 }
 
 /* A smaller window set with SET_LIMITS applies to what is sent next. */

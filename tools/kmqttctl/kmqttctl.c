@@ -51,6 +51,7 @@ static const char *const stat_names[KMQTT_STAT_MAX + 1] = {
 	[KMQTT_STAT_TX_RUNS] = "tx_runs",
 	[KMQTT_STAT_TX_WRITES] = "tx_writes",
 	[KMQTT_STAT_TX_COPIED] = "tx_copied",
+	[KMQTT_STAT_RX_REUSED] = "rx_reused",
 };
 
 /* Which counters GET_INFO totals, GET_CONN and GET_SESSION entries carry. */
@@ -69,6 +70,7 @@ static const enum kmqtt_stat total_stats[] = {
 	KMQTT_STAT_DROPPED_TOO_LARGE, KMQTT_STAT_DROPPED_EXPIRED,
 	KMQTT_STAT_ACKS_HELD, KMQTT_STAT_RX_RUNS, KMQTT_STAT_RX_READS,
 	KMQTT_STAT_TX_RUNS, KMQTT_STAT_TX_WRITES, KMQTT_STAT_TX_COPIED,
+	KMQTT_STAT_RX_REUSED,
 };
 
 static const enum kmqtt_stat session_stats[] = {
@@ -80,7 +82,7 @@ static const enum kmqtt_stat conn_stats[] = {
 	KMQTT_STAT_SUBSCRIPTIONS, KMQTT_STAT_MSGS_IN, KMQTT_STAT_MSGS_OUT,
 	KMQTT_STAT_MSGS_DROPPED, KMQTT_STAT_BYTES_IN, KMQTT_STAT_BYTES_OUT,
 	KMQTT_STAT_RX_RUNS, KMQTT_STAT_RX_READS, KMQTT_STAT_TX_RUNS,
-	KMQTT_STAT_TX_WRITES, KMQTT_STAT_TX_COPIED,
+	KMQTT_STAT_TX_WRITES, KMQTT_STAT_TX_COPIED, KMQTT_STAT_RX_REUSED,
 };
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -184,11 +186,12 @@ static void text_traffic(const uint64_t *s)
 	       s[KMQTT_STAT_MSGS_DROPPED]);
 	printf("  bytes: %" PRIu64 " in, %" PRIu64 " out\n",
 	       s[KMQTT_STAT_BYTES_IN], s[KMQTT_STAT_BYTES_OUT]);
-	printf("  work: %" PRIu64 " receive runs, %" PRIu64 " reads; %" PRIu64
-	       " transmit runs, %" PRIu64 " writes, %" PRIu64 " copied\n",
+	printf("  work: %" PRIu64 " receive runs, %" PRIu64 " reads, %" PRIu64
+	       " reused; %" PRIu64 " transmit runs, %" PRIu64 " writes, %"
+	       PRIu64 " copied\n",
 	       s[KMQTT_STAT_RX_RUNS], s[KMQTT_STAT_RX_READS],
-	       s[KMQTT_STAT_TX_RUNS], s[KMQTT_STAT_TX_WRITES],
-	       s[KMQTT_STAT_TX_COPIED]);
+	       s[KMQTT_STAT_RX_REUSED], s[KMQTT_STAT_TX_RUNS],
+	       s[KMQTT_STAT_TX_WRITES], s[KMQTT_STAT_TX_COPIED]);
 }
 
 static void json_limits(const struct kmqtt_nl_limits *l)

@@ -481,6 +481,8 @@ enum kmqtt_stat {
 	KMQTT_STAT_TX_WRITES,		/* sendmsg and sendpage calls */
 	/* of MSGS_OUT, small QoS 0 ones copied into a chunk to be sent */
 	KMQTT_STAT_TX_COPIED,
+	/* of MSGS_IN, messages made in the memory of the publisher's last */
+	KMQTT_STAT_RX_REUSED,
 
 	__KMQTT_STAT_MAX,
 };
