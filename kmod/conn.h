@@ -201,10 +201,10 @@ struct kmqtt_conn {
 	u32 tx_offset;			/* tx_work only: sent bytes of the head */
 
 	/*
-	 * Single writer each: msgs_in/bytes_in/rx_runs/rx_reads/rx_reused
-	 * rx_work,
-	 * bytes_out/tx_runs/tx_writes tx_work, msgs_out/msgs_dropped/tx_copied
-	 * under tx_lock.  Read locklessly by dumps.
+	 * Single writer each: rx_work msgs_in, bytes_in, rx_runs, rx_reads
+	 * and rx_reused; tx_work bytes_out, tx_runs and tx_writes; msgs_out,
+	 * msgs_dropped and tx_copied under tx_lock.  Read locklessly by
+	 * dumps.
 	 */
 	struct kmqtt_counters counters;
 

@@ -2,7 +2,9 @@
 /*
  * An application message: topic, MQTT 5.0 properties and payload as one
  * immutable, refcounted buffer laid out as they go on the wire (16-bit
- * topic length, topic, property length, properties, payload).  Every
+ * topic length, topic, property length, properties, payload); once its
+ * last reference goes, its publisher may write its next message there
+ * (kmqtt_msg_put_spare()).  Every
  * subscriber, queue and the retained store share it; each delivery adds
  * only its own fixed header and packet id and, for a 5.0 subscriber with
  * properties of its own (what is left of a message expiry), a property
@@ -50,7 +52,8 @@ struct kmqtt_msg {
  * A message on the topic @prefix (a mount point, may be empty) followed
  * by @topic, at most 65535 bytes together, with the 5.0 properties @props
  * (parsed; NULL or empty for none).  In the memory of *@spare (NULL: no
- * spare) when that is of its size class; a spare of another is freed.
+ * spare) when that is of its size class, without a charge, as it holds
+ * its memory already; a spare of another is freed.  *@spare is emptied.
  * Returns the message, or ERR_PTR(-ENOSPC) when the broker's memory
  * limit is reached, ERR_PTR(-ENOMEM) when memory is short.
  */

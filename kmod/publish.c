@@ -301,6 +301,7 @@ int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub,
 	struct kmqtt_msg *spare = from->fanout.spare_msg;
 	struct kmqtt_broker *broker = from->broker;
 	struct kmqtt_msg *msg;
+	bool reused;
 	int ret = 0;
 
 	/* What a retry needs room for: the message, and its deliveries. */
@@ -313,8 +314,7 @@ int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub,
 			       pub->payload, pub->payload_len, pub->qos,
 			       GFP_KERNEL, &from->fanout.spare_msg);
 	/* A spare of another size class was freed, not its memory taken. */
-	if (spare && msg == spare)
-		kmqtt_counter_add(&from->counters.rx_reused, 1);
+	reused = spare && msg == spare;
 	if (IS_ERR(msg)) {
 		ret = PTR_ERR(msg);
 	} else if (!kmqtt_publish_allowed(from, msg)) {
@@ -329,8 +329,13 @@ int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub,
 		from->refused += from->fanout.refused;
 		kmqtt_msg_put_spare(msg, &from->fanout.spare_msg);
 	}
-	if (!ret || pub->qos)
+	/* Not taken: handled, and counted, again when it can be. */
+	if (ret && pub->qos)
 		return ret;
+	if (reused)
+		kmqtt_counter_add(&from->counters.rx_reused, 1);
+	if (!ret)
+		return 0;
 	/* QoS 0 is shed and the publisher kept. */
 	kmqtt_broker_dropped(broker, from->session, KMQTT_DROP_NO_MEMORY, 1);
 	net_warn_ratelimited("kmqtt: message dropped: %s\n",

@@ -259,6 +259,10 @@ TEST_F(qos, queued_messages_keep_their_bytes)
 
 	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
 					  KMQTT_LIMIT_MAX_INFLIGHT, 1));
+	/* None dropped: a dropped message would be free to reuse. */
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_QUEUED_MESSAGES,
+					  2 * N_KEPT));
 	ASSERT_EQ(0, mqtt_subscribe_qos(self->sub, 1, "k", 1));
 	for (i = 0; i < N_KEPT; i++) {
 		len = kept_payload(payload, i);

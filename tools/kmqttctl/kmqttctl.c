@@ -176,8 +176,8 @@ static void json_stats(const uint64_t *stats, const enum kmqtt_stat *ids,
 
 /*
  * "messages: 1 in, 2 out, 3 dropped", "bytes: 4 in, 5 out" and what the
- * data path did for them: "work: 6 receive runs, 7 reads; 8 transmit
- * runs, 9 writes, 10 copied"
+ * data path did for them: "work: 6 receive runs, 7 reads, 8 reused; 9
+ * transmit runs, 10 writes, 11 copied"
  */
 static void text_traffic(const uint64_t *s)
 {
