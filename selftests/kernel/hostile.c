@@ -26,6 +26,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,6 +298,7 @@ FIXTURE_VARIANT(hostile)
 	size_t reply_len;
 	uint16_t keepalive;	/* of the offending client's CONNECT */
 	bool half_close;	/* shutdown(SHUT_WR) after the bytes */
+	bool fin_with_bytes;	/* corked: the FIN in the bytes' segment */
 };
 
 /* Raw bytes from a string literal (they may contain NULs). */
@@ -504,6 +506,9 @@ HOSTILE(header_byte_then_silence_MQTT_3_1_2_24, STALLS("\x30"));
 /* Part of a packet, then the client's FIN: closed, not a violation. */
 HOSTILE(publish_cut_then_fin, CUT_SHORT("\x30\x0a\x00\x08" "tt"));
 HOSTILE(remaining_length_cut_then_fin, CUT_SHORT("\x82\x80"));
+/* One read takes the bytes and the FIN: only the next one sees the end. */
+HOSTILE(publish_cut_fin_in_segment, CUT_SHORT("\x30\x0a\x00\x08" "tt"),
+	.fin_with_bytes = true);
 
 /* MQTT-3.1.0-1: the first packet is a CONNECT. */
 HOSTILE(publish_before_connect_MQTT_3_1_0_1,
@@ -684,6 +689,9 @@ TEST_F(hostile, closed_and_nobody_else_harmed)
 	witness_check(_metadata, &self->w);
 	stats_now(_metadata, &self->w, before);
 
+	if (variant->fin_with_bytes)
+		ASSERT_EQ(0, setsockopt(self->bad, IPPROTO_TCP, TCP_CORK,
+					&(int){ 1 }, sizeof(int)));
 	ASSERT_EQ(0, send_variant(self->bad, variant));
 	if (variant->half_close) {
 		ASSERT_EQ(0, shutdown(self->bad, SHUT_WR));
