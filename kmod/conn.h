@@ -160,6 +160,7 @@ struct kmqtt_conn {
 	u32 rx_need;			/* bytes of the packet at the head */
 	u32 rx_raw;			/* ATTACH's PENDING, not yet unframed */
 	bool rx_head_traced;		/* kmqtt_packet_in fired for it */
+	bool rx_busy;			/* a read of the last run brought KMQTT_RX_FIRST+ */
 	unsigned long last_packet;	/* jiffies, for keepalive */
 	struct kmqtt_fanout fanout;	/* its PUBLISHes' and will's */
 	struct kmqtt_subscribe_job *job; /* a (UN)SUBSCRIBE half handled */

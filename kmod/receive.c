@@ -100,8 +100,10 @@ static int kmqtt_receive_resize(struct kmqtt_conn *conn, u32 cap)
  */
 static int kmqtt_receive_reserve(struct kmqtt_conn *conn, bool filled)
 {
+	/* A run after a busy one starts with KMQTT_RX_MIN at once. */
 	if (!conn->rx_cap)
-		return kmqtt_receive_resize(conn, KMQTT_RX_FIRST);
+		return kmqtt_receive_resize(conn, conn->rx_busy ?
+					    KMQTT_RX_MIN : KMQTT_RX_FIRST);
 	/* Short of memory, the small buffer serves too, in more reads. */
 	if (filled && conn->rx_cap < KMQTT_RX_MIN &&
 	    !kmqtt_receive_resize(conn, KMQTT_RX_MIN))
@@ -257,7 +259,7 @@ void kmqtt_receive_work(struct work_struct *work)
 					       rx_work);
 	u32 packets = KMQTT_RX_PACKET_BUDGET;
 	int budget = KMQTT_RX_BUDGET;
-	bool filled = false;
+	bool filled = false, short_read = false, busy = false;
 	u32 room;
 	int ret;
 
@@ -299,6 +301,15 @@ void kmqtt_receive_work(struct work_struct *work)
 		ret = conn->ws ? conn->ws->stop : 0;
 		if (ret)
 			break;
+		/*
+		 * Plain TCP read less than there was room for and nothing is
+		 * left, not even the end of the stream (which only the next
+		 * read reports): bytes that come later queue this work again.
+		 * kTLS may stop short at a record of another type.
+		 */
+		if (short_read && !conn->ktls &&
+		    kmqtt_socket_drained(conn->sock->sk))
+			break;
 		if (!budget--) {
 			queue_work(kmqtt_wq, work);
 			return;
@@ -319,6 +330,8 @@ void kmqtt_receive_work(struct work_struct *work)
 		kmqtt_counter_add(&conn->counters.rx_reads, 1);
 		kmqtt_counter_add(&conn->counters.bytes_in, ret);
 		filled = ret == room;
+		short_read = !filled;
+		busy |= ret >= KMQTT_RX_FIRST;
 		kmqtt_receive_bytes(conn, ret);
 	}
 	if (ret == -ESHUTDOWN) {
@@ -336,6 +349,8 @@ void kmqtt_receive_work(struct work_struct *work)
 	 * buffer either.
 	 */
 	kmqtt_fanout_idle(conn->broker, &conn->fanout);
+	/* A read of the small buffer's size or more: more will come. */
+	conn->rx_busy = busy;
 	if (!conn->rx_len)
 		kmqtt_receive_free(conn);
 }

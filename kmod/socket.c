@@ -130,3 +130,11 @@ bool kmqtt_socket_reset(const struct sock *sk)
 {
 	return READ_ONCE(sk->sk_err) || READ_ONCE(sk->sk_state) == TCP_CLOSE;
 }
+
+bool kmqtt_socket_drained(const struct sock *sk)
+{
+	/* A read that took the last bytes took a FIN behind them too. */
+	return skb_queue_empty_lockless(&sk->sk_receive_queue) &&
+	       !(READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN) &&
+	       !READ_ONCE(sk->sk_err);
+}

@@ -28,5 +28,11 @@ void kmqtt_socket_release(struct kmqtt_conn *conn);
 
 /* Reset or failed: nothing more can be read (a FIN leaves the data). */
 bool kmqtt_socket_reset(const struct sock *sk);
+/*
+ * Nothing left to read on @sk, not even its end: no bytes queued, no FIN
+ * taken in and no error.  What comes later calls data_ready or
+ * state_change again.
+ */
+bool kmqtt_socket_drained(const struct sock *sk);
 
 #endif /* _KMQTT_SOCKET_H */

@@ -298,6 +298,49 @@ TEST_F(counters, traffic_counted_exactly)
 		  grew[KMQTT_STAT_BYTES_OUT]);
 }
 
+/* @n PUBLISHes of "abc" to count/t, PUB_LEN bytes each, into @burst. */
+static void fill_burst(uint8_t *burst, int n)
+{
+	static const uint8_t one[PUB_LEN] = {
+		0x30, PUB_LEN - 2, 0, 7, 'c', 'o', 'u', 'n', 't', '/', 't',
+		'a', 'b', 'c',
+	};
+	int i;
+
+	for (i = 0; i < n; i++)
+		memcpy(burst + i * PUB_LEN, one, PUB_LEN);
+}
+
+/*
+ * A run that read a full small buffer tells the next to start with a
+ * grown one: a publisher's second burst of 1400 bytes, after a first
+ * that filled 512, is read in one read, and a read that brought less
+ * than there was room for is the run's last (plain TCP).
+ */
+TEST_F(counters, busy_publisher_reads_next_burst_at_once)
+{
+	uint64_t before[KMQTT_STAT_MAX + 1], after[KMQTT_STAT_MAX + 1];
+	uint64_t pub_id, sub_id;
+	uint8_t burst[100 * PUB_LEN];
+	int i, n;
+
+	subscribe_count_t(_metadata, self, &pub_id, &sub_id);
+	fill_burst(burst, 100);
+	for (n = 0; n < 2; n++) {
+		ASSERT_EQ(0, kmqtt_genl_get_conn_stats(&self->genl, pub_id,
+						       before));
+		ASSERT_EQ(0, mqtt_send_raw(self->pub, burst, sizeof(burst)));
+		for (i = 0; i < 100; i++)
+			ASSERT_EQ(0, mqtt_expect_publish(self->subs[0],
+							 "count/t", "abc", 3));
+		ASSERT_EQ(0, kmqtt_genl_get_conn_stats(&self->genl, pub_id,
+						       after));
+	}
+	EXPECT_EQ(1, after[KMQTT_STAT_RX_READS] - before[KMQTT_STAT_RX_READS]);
+	EXPECT_EQ(1, after[KMQTT_STAT_RX_RUNS] - before[KMQTT_STAT_RX_RUNS]);
+	EXPECT_EQ(100, after[KMQTT_STAT_MSGS_IN] - before[KMQTT_STAT_MSGS_IN]);
+}
+
 /*
  * The data path's work is counted per connection and in the totals, and
  * the counts say what batching does: a hundred PUBLISHes written at once
@@ -308,16 +351,11 @@ TEST_F(counters, work_counted_and_batched)
 {
 	uint64_t pub_stats[KMQTT_STAT_MAX + 1], sub_stats[KMQTT_STAT_MAX + 1];
 	uint64_t grew[KMQTT_STAT_MAX + 1], pub_id, sub_id;
-	static const uint8_t one[PUB_LEN] = {
-		0x30, PUB_LEN - 2, 0, 7, 'c', 'o', 'u', 'n', 't', '/', 't',
-		'a', 'b', 'c',
-	};
 	uint8_t burst[100 * PUB_LEN];
 	int i;
 
 	subscribe_count_t(_metadata, self, &pub_id, &sub_id);
-	for (i = 0; i < 100; i++)
-		memcpy(burst + i * PUB_LEN, one, PUB_LEN);
+	fill_burst(burst, 100);
 	ASSERT_EQ(0, mqtt_send_raw(self->pub, burst, sizeof(burst)));
 	ASSERT_EQ(0, mqtt_sync(self->pub));
 	for (i = 0; i < 100; i++)
