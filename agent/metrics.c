@@ -152,6 +152,8 @@ static const struct module_metric module_metrics[] = {
 		"Small QoS 0 PUBLISH packets copied into chunks to be sent."),
 	COUNTER(KMQTT_STAT_RX_REUSED, "kmqtt_receive_reused_total",
 		"Messages received into the memory of their publisher's last one."),
+	COUNTER(KMQTT_STAT_RX_MATCH_KEPT, "kmqtt_receive_match_kept_total",
+		"Messages fanned out with the match of their publisher's last one."),
 };
 
 /* Why messages were not delivered: one counter, a reason each. */

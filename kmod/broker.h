@@ -36,6 +36,7 @@ struct kmqtt_counters {
 	u64 tx_writes;
 	u64 tx_copied;
 	u64 rx_reused;
+	u64 rx_match_kept;
 };
 
 /* Why a message was not delivered: one counter each (KMQTT_STAT_DROPPED_*). */
@@ -72,6 +73,7 @@ static inline void kmqtt_counters_add(struct kmqtt_counters *sum,
 	sum->tx_writes += READ_ONCE(c->tx_writes);
 	sum->tx_copied += READ_ONCE(c->tx_copied);
 	sum->rx_reused += READ_ONCE(c->rx_reused);
+	sum->rx_match_kept += READ_ONCE(c->rx_match_kept);
 }
 
 /*

@@ -202,8 +202,8 @@ struct kmqtt_conn {
 	u32 tx_offset;			/* tx_work only: sent bytes of the head */
 
 	/*
-	 * Single writer each: rx_work msgs_in, bytes_in, rx_runs, rx_reads
-	 * and rx_reused; tx_work bytes_out, tx_runs and tx_writes; msgs_out,
+	 * Single writer each: rx_work msgs_in, bytes_in, rx_runs, rx_reads,
+	 * rx_reused and rx_match_kept; tx_work bytes_out, tx_runs and tx_writes; msgs_out,
 	 * msgs_dropped and tx_copied under tx_lock.  Read locklessly by
 	 * dumps.
 	 */

@@ -11,6 +11,10 @@
  * A match that finds more subscribers than there is room for leaves the
  * section, allocates where it may sleep and matches again, so a message is
  * never dropped because an allocation could not wait.
+ *
+ * A device publishes to the same topic again and again: while the tree
+ * has not changed (kmqtt_topic_gen()), its next message on that topic
+ * is fanned out with the match of the last, without walking the tree.
  */
 
 #include <linux/moduleparam.h>
@@ -52,6 +56,68 @@ MODULE_PARM_DESC(max_fanout, "most sessions one message reaches (default 1048576
  * only while subscribers keep arriving faster than it allocates.
  */
 #define KMQTT_FANOUT_TRIES	4
+/* Longest topic a publisher's last match is kept for: a copy of it. */
+#define KMQTT_FANOUT_MATCH_TOPIC	256
+
+/* The copy of the topic of the last match goes, and the match with it. */
+static void kmqtt_fanout_free_topic(struct kmqtt_broker *broker,
+				    struct kmqtt_fanout *f)
+{
+	if (!f->match_topic)
+		return;
+	kfree(f->match_topic);
+	kmqtt_broker_uncharge(broker, f->match_cap);
+	f->match_topic = NULL;
+	f->match_cap = 0;
+	f->match_len = 0;
+}
+
+/*
+ * Under the RCU section that uses it: is @f->set what a match of @msg's
+ * topic would find at generation @gen?
+ */
+static bool kmqtt_fanout_matched(const struct kmqtt_fanout *f,
+				 const struct kmqtt_msg *msg,
+				 unsigned long gen)
+{
+	return f->match_len && f->match_len == msg->topic_len &&
+	       f->match_gen == gen &&
+	       f->match_max == f->set.max &&
+	       !memcmp(f->match_topic, kmqtt_msg_topic(msg), msg->topic_len);
+}
+
+/*
+ * @f->set was just matched for @msg's topic at generation @gen: keep it
+ * for the next message, unless it is incomplete or the topic too long,
+ * or the memory limit refuses the copy of the topic.
+ */
+static void kmqtt_fanout_remember(struct kmqtt_broker *broker,
+				  struct kmqtt_fanout *f,
+				  const struct kmqtt_msg *msg, unsigned long gen)
+{
+	u16 len = msg->topic_len;
+	u16 cap;
+
+	f->match_len = 0;
+	if (f->set.overflow || len > KMQTT_FANOUT_MATCH_TOPIC)
+		return;
+	if (len > f->match_cap) {
+		kmqtt_fanout_free_topic(broker, f);
+		cap = round_up(len, 32);
+		if (!kmqtt_broker_charge(broker, cap))
+			return;
+		f->match_topic = kmalloc(cap, GFP_KERNEL | __GFP_NOWARN);
+		if (!f->match_topic) {
+			kmqtt_broker_uncharge(broker, cap);
+			return;
+		}
+		f->match_cap = cap;
+	}
+	memcpy(f->match_topic, kmqtt_msg_topic(msg), len);
+	f->match_len = len;
+	f->match_gen = gen;
+	f->match_max = f->set.max;
+}
 
 void kmqtt_fanout_free(struct kmqtt_broker *broker, struct kmqtt_fanout *f)
 {
@@ -61,6 +127,7 @@ void kmqtt_fanout_free(struct kmqtt_broker *broker, struct kmqtt_fanout *f)
 	f->n_spare = 0;
 	f->cap_spare = 0;
 	kmqtt_topic_match_set_free(&f->set);
+	kmqtt_fanout_free_topic(broker, f);
 	kmqtt_msg_free_spare(&f->spare_msg);
 }
 
@@ -177,6 +244,7 @@ void kmqtt_fanout_idle(struct kmqtt_broker *broker, struct kmqtt_fanout *f)
 {
 	kmqtt_fanout_trim(broker, f, 0);
 	kmqtt_msg_free_spare(&f->spare_msg);
+	kmqtt_fanout_free_topic(broker, f);
 	/*
 	 * Nor arrays sized for a fan-out it did once: a million devices
 	 * that published to a few would keep them, uncharged.
@@ -197,26 +265,37 @@ int kmqtt_publish_msg(struct kmqtt_broker *broker, struct kmqtt_msg *msg,
 	const struct kmqtt_limits *limits = &broker->limits;
 	struct kmqtt_match_set *set = &f->set;
 	u32 missed, tries = 0;
+	unsigned long gen;
 	int ret;
 
+	f->match_kept = false;
 	set->max = max(READ_ONCE(max_fanout), 1U);
 	/* Most topics reach as many as last time: one match, usually. */
 	ret = kmqtt_fanout_refill(broker, f, f->last_n);
 	if (ret)
 		goto fail;
 	/* A guess, uncharged: the match grows the array if it must. */
-	if (f->last_n > set->cap)
+	if (f->last_n > set->cap) {
+		f->match_len = 0;
 		kmqtt_topic_match_set_reserve(set, f->last_n, GFP_KERNEL);
+	}
 	for (;;) {
 		rcu_read_lock();
-		kmqtt_topic_match(&broker->topics, kmqtt_msg_topic(msg),
-				  msg->topic_len, set, GFP_NOWAIT | __GFP_NOWARN);
+		gen = kmqtt_topic_gen(&broker->topics);
+		f->match_kept = kmqtt_fanout_matched(f, msg, gen);
+		if (!f->match_kept) {
+			f->match_len = 0;
+			kmqtt_topic_match(&broker->topics, kmqtt_msg_topic(msg),
+					  msg->topic_len, set,
+					  GFP_NOWAIT | __GFP_NOWARN);
+		}
 		if (++tries < KMQTT_FANOUT_TRIES &&
 		    ((set->overflow && set->cap < set->max) ||
 		     f->n_spare < set->n)) {
 			u32 want = min(set->n + set->overflow, set->max);
 
 			rcu_read_unlock();
+			f->match_len = 0;
 			ret = kmqtt_topic_match_set_reserve(set, want,
 							    GFP_KERNEL);
 			if (!ret)
@@ -229,6 +308,9 @@ int kmqtt_publish_msg(struct kmqtt_broker *broker, struct kmqtt_msg *msg,
 		rcu_read_unlock();
 		break;
 	}
+	/* A set that is freed after this message is not kept either. */
+	if (!f->match_kept && set->cap <= KMQTT_FANOUT_KEEP_MATCHES)
+		kmqtt_fanout_remember(broker, f, msg, gen);
 	f->last_n = set->n;
 	f->warm = true;
 	trace_kmqtt_fanout(from, msg, set->n + set->overflow,
@@ -274,6 +356,8 @@ fail:
 	if (ret == -ENOSPC)
 		f->refused += f->n_spare * sizeof(struct kmqtt_delivery);
 	kmqtt_fanout_trim(broker, f, 0);
+	/* Not fanned out at all. */
+	f->match_kept = false;
 	return ret;
 }
 
@@ -301,7 +385,7 @@ int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub,
 	struct kmqtt_msg *spare = from->fanout.spare_msg;
 	struct kmqtt_broker *broker = from->broker;
 	struct kmqtt_msg *msg;
-	bool reused;
+	bool reused, kept = false;
 	int ret = 0;
 
 	/* What a retry needs room for: the message, and its deliveries. */
@@ -324,6 +408,7 @@ int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub,
 	} else {
 		ret = kmqtt_publish_msg(broker, msg, pub->retain,
 					from->session, &from->fanout);
+		kept = from->fanout.match_kept;
 		*reason = from->fanout.last_n ? MQTT_RC_SUCCESS :
 			  MQTT_RC_NO_MATCHING_SUBSCRIBERS;
 		from->refused += from->fanout.refused;
@@ -334,6 +419,8 @@ int kmqtt_publish(struct kmqtt_conn *from, const struct kmqtt_publish *pub,
 		return ret;
 	if (reused)
 		kmqtt_counter_add(&from->counters.rx_reused, 1);
+	if (kept)
+		kmqtt_counter_add(&from->counters.rx_match_kept, 1);
 	if (!ret)
 		return 0;
 	/* QoS 0 is shed and the publisher kept. */

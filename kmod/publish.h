@@ -24,6 +24,20 @@ struct kmqtt_fanout {
 	u32 cap_spare;
 	struct kmqtt_msg *spare_msg;	/* kmqtt_msg_put_spare()'s */
 	u32 last_n;		/* sessions the last message matched */
+	/*
+	 * The topic @set was last matched for, complete, at the tree's
+	 * generation @match_gen and fan-out bound @match_max: the next
+	 * message on it is fanned out with @set as it is while both stay.
+	 * @match_len is 0 when @set is not to be reused; @match_topic
+	 * (@match_cap bytes, charged) is freed with the spares, when the
+	 * fan-out is idle (a receive run ends or pauses) or freed.
+	 */
+	u8 *match_topic;
+	u16 match_cap;
+	u16 match_len;
+	u32 match_max;
+	unsigned long match_gen;
+	bool match_kept;	/* the last message was fanned out so */
 	bool warm;		/* published in this receive run: batch spares */
 	size_t refused;		/* bytes the memory limit last refused */
 	/*

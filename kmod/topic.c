@@ -39,6 +39,7 @@
 #include <linux/rcupdate.h>
 #include <linux/rculist.h>
 #include <linux/hash.h>
+#include <asm/barrier.h>
 #include <linux/siphash.h>
 #include <linux/random.h>
 #include <kmqtt/mqtt.h>
@@ -451,6 +452,19 @@ static void kmqtt_topic_prune(struct kmqtt_topic_tree *tree,
 	}
 }
 
+/* What some topic matches has changed. */
+static void kmqtt_topic_changed(struct kmqtt_topic_tree *tree)
+{
+	/* After the change: a reader that sees the new generation sees it. */
+	smp_store_release(&tree->gen, tree->gen + 1);
+}
+
+unsigned long kmqtt_topic_gen(const struct kmqtt_topic_tree *tree)
+{
+	/* Pairs with kmqtt_topic_changed(): a match after it sees the tree. */
+	return smp_load_acquire(&tree->gen);
+}
+
 static struct kmqtt_topic_sub *
 kmqtt_topic_sub_find(struct kmqtt_topic_index *idx,
 		     const struct kmqtt_topic_node *node, const void *subscriber)
@@ -472,6 +486,7 @@ void kmqtt_topic_tree_init(struct kmqtt_topic_tree *tree,
 	tree->acct = acct;
 	tree->nodes = 0;
 	tree->entries = 0;
+	tree->gen = 0;
 }
 
 void kmqtt_topic_tree_destroy(struct kmqtt_topic_tree *tree)
@@ -505,7 +520,10 @@ void kmqtt_topic_tree_destroy(struct kmqtt_topic_tree *tree)
 	kvfree(idx->subs);
 	kvfree(tbl);
 	kfree(idx);
-	kmqtt_topic_tree_init(tree, tree->acct);
+	RCU_INIT_POINTER(tree->root, NULL);
+	tree->nodes = 0;
+	tree->entries = 0;
+	kmqtt_topic_changed(tree);
 }
 
 static struct kmqtt_topic_index *
@@ -565,6 +583,7 @@ int kmqtt_topic_subscribe(struct kmqtt_topic_tree *tree, const u8 *filter,
 	if (s) {
 		WRITE_ONCE(s->options, options);
 		WRITE_ONCE(s->sub_id, sub_id);
+		kmqtt_topic_changed(tree);
 		return 0;
 	}
 	s = kmqtt_topic_alloc(tree, sizeof(*s));
@@ -580,6 +599,7 @@ int kmqtt_topic_subscribe(struct kmqtt_topic_tree *tree, const u8 *filter,
 		       &idx->subs[kmqtt_topic_sub_bucket(idx, node, subscriber)]);
 	hlist_add_head_rcu(&s->link, &node->subs);
 	tree->entries++;
+	kmqtt_topic_changed(tree);
 	if (tree->entries > BIT(idx->sub_bits))
 		kmqtt_topic_grow_subs(idx);
 	return 1;
@@ -614,6 +634,7 @@ int kmqtt_topic_unsubscribe(struct kmqtt_topic_tree *tree, const u8 *filter,
 	hlist_del(&s->hash);
 	hlist_del_rcu(&s->link);
 	tree->entries--;
+	kmqtt_topic_changed(tree);
 	tree->acct->uncharge(tree, sizeof(*s));
 	kfree_rcu(s, rcu);
 	kmqtt_topic_prune(tree, idx, node);

@@ -35,6 +35,7 @@ struct kmqtt_topic_tree {
 	const struct kmqtt_topic_acct *acct;
 	u32 nodes;		/* for limits and kmqttctl */
 	u32 entries;		/* (filter, subscriber) pairs */
+	unsigned long gen;	/* kmqtt_topic_gen() */
 };
 
 /*
@@ -143,6 +144,16 @@ int kmqtt_topic_subscribe(struct kmqtt_topic_tree *tree, const u8 *filter,
 /* Remove the pair.  Returns 0 or -ENOENT.  Empty nodes are pruned. */
 int kmqtt_topic_unsubscribe(struct kmqtt_topic_tree *tree, const u8 *filter,
 			    size_t len, void *subscriber);
+
+/*
+ * The tree's generation: it changes with every subscribe and unsubscribe
+ * that succeeds, after the change is visible to readers.  While it stays
+ * the same, a match finds what it found before, and what it found is
+ * still in the tree, so a reader may use an earlier match set of the same
+ * topic as it is.  Read it before matching (it is an acquire), and under
+ * the same rcu_read_lock() as the set is used.
+ */
+unsigned long kmqtt_topic_gen(const struct kmqtt_topic_tree *tree);
 
 /*
  * Fill @set (after resetting its counts) with the subscribers whose

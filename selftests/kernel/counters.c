@@ -399,6 +399,17 @@ TEST_F(counters, work_counted_and_batched)
 		TH_LOG("%llu of 100 messages reused, %llu copied",
 		       (unsigned long long)pub_stats[KMQTT_STAT_RX_REUSED],
 		       (unsigned long long)sub_stats[KMQTT_STAT_TX_COPIED]);
+	/*
+	 * One topic, no subscription changed: each message is fanned out
+	 * with the match of the one before, unless a receive run began
+	 * in between.
+	 */
+	EXPECT_GT(100, pub_stats[KMQTT_STAT_RX_MATCH_KEPT]);
+	EXPECT_LE(100, pub_stats[KMQTT_STAT_RX_MATCH_KEPT] +
+		  pub_stats[KMQTT_STAT_RX_RUNS])
+		TH_LOG("%llu of 100 matches kept in %llu receive runs",
+		       (unsigned long long)pub_stats[KMQTT_STAT_RX_MATCH_KEPT],
+		       (unsigned long long)pub_stats[KMQTT_STAT_RX_RUNS]);
 
 	stats_since(_metadata, self, grew);
 	EXPECT_LE(pub_stats[KMQTT_STAT_RX_READS] +
@@ -408,6 +419,8 @@ TEST_F(counters, work_counted_and_batched)
 	EXPECT_LE(pub_stats[KMQTT_STAT_RX_RUNS], grew[KMQTT_STAT_RX_RUNS]);
 	EXPECT_LE(pub_stats[KMQTT_STAT_RX_REUSED],
 		  grew[KMQTT_STAT_RX_REUSED]);
+	EXPECT_LE(pub_stats[KMQTT_STAT_RX_MATCH_KEPT],
+		  grew[KMQTT_STAT_RX_MATCH_KEPT]);
 }
 
 #define BACKLOG		100
@@ -567,6 +580,117 @@ TEST_F(counters, message_reused_within_its_size_class)
 }
 
 /*
+ * A PUBLISH (@payload), SUBSCRIBE (at @qos) or UNSUBSCRIBE of count/t
+ * into @p, with @flags and, but for a QoS 0 PUBLISH, @packet_id: returns
+ * its length.
+ */
+static size_t put_count_t(uint8_t *p, uint8_t type, uint8_t flags,
+			  uint16_t packet_id, const char *payload, uint8_t qos)
+{
+	static const char topic[] = "count/t";
+	bool publish = type == MQTT_PUBLISH;
+	uint8_t *q = p + 2;
+
+	if (!publish) {
+		*q++ = packet_id >> 8;
+		*q++ = packet_id;
+	}
+	*q++ = 0;
+	*q++ = strlen(topic);
+	memcpy(q, topic, strlen(topic));
+	q += strlen(topic);
+	if (publish && flags) {
+		*q++ = packet_id >> 8;
+		*q++ = packet_id;
+	}
+	if (publish) {
+		memcpy(q, payload, strlen(payload));
+		q += strlen(payload);
+	} else if (type == MQTT_SUBSCRIBE) {
+		*q++ = qos;
+	}
+	p[0] = type << 4 | flags;
+	p[1] = q - p - 2;
+	return q - p;
+}
+
+/*
+ * A publisher's next message is fanned out with the match of its last
+ * only while no subscription changed: written at once, and so read in
+ * one receive run, a PUBLISH to count/t, the publisher's own SUBSCRIBE
+ * to it, a PUBLISH, the SUBSCRIBE again at QoS 1, a QoS 1 PUBLISH, an
+ * UNSUBSCRIBE and a PUBLISH.  The publisher gets exactly the second
+ * and, at QoS 1, the third; the other subscriber all four.
+ */
+TEST_F(counters, match_kept_until_a_subscription_changes)
+{
+	uint8_t burst[256], *p = burst, code;
+	uint64_t before[KMQTT_STAT_MAX + 1], after[KMQTT_STAT_MAX + 1];
+	uint64_t pub_id, sub_id;
+	struct mqtt_packet pkt = {};
+	struct mqtt_publish pub;
+	bool got_puback = false, got_m3 = false;
+	int i;
+
+	subscribe_count_t(_metadata, self, &pub_id, &sub_id);
+	ASSERT_EQ(0, kmqtt_genl_get_conn_stats(&self->genl, pub_id, before));
+	p += put_count_t(p, MQTT_PUBLISH, 0, 0, "m1", 0);
+	p += put_count_t(p, MQTT_SUBSCRIBE, 2, 1, NULL, 0);
+	p += put_count_t(p, MQTT_PUBLISH, 0, 0, "m2", 0);
+	p += put_count_t(p, MQTT_SUBSCRIBE, 2, 2, NULL, 1);
+	p += put_count_t(p, MQTT_PUBLISH, 2, 10, "m3", 0);
+	p += put_count_t(p, MQTT_UNSUBSCRIBE, 2, 3, NULL, 0);
+	p += put_count_t(p, MQTT_PUBLISH, 0, 0, "m4", 0);
+	*p++ = MQTT_PINGREQ << 4;
+	*p++ = 0;
+	ASSERT_EQ(0, mqtt_send_raw(self->pub, burst, p - burst));
+
+	code = 0;
+	ASSERT_EQ(0, mqtt_expect_suback(self->pub, 1, &code, 1));
+	EXPECT_EQ(0, code);
+	ASSERT_EQ(0, mqtt_expect_publish(self->pub, "count/t", "m2", 2));
+	ASSERT_EQ(0, mqtt_expect_suback(self->pub, 2, &code, 1));
+	EXPECT_EQ(1, code);
+	/* Its own QoS 1 message, and the PUBACK for it, in either order. */
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, mqtt_read_packet(self->pub, &pkt,
+					      MQTT_TEST_TIMEOUT_MS));
+		if (pkt.type == MQTT_PUBACK) {
+			EXPECT_FALSE(got_puback);
+			EXPECT_EQ(2, pkt.len);
+			EXPECT_EQ(10, pkt.body[0] << 8 | pkt.body[1]);
+			got_puback = true;
+			continue;
+		}
+		ASSERT_EQ(MQTT_PUBLISH, pkt.type);
+		ASSERT_EQ(0, mqtt_parse_publish(&pkt, &pub));
+		EXPECT_FALSE(got_m3);
+		EXPECT_EQ(1, pub.opts.qos);
+		ASSERT_EQ(2, pub.payload_len);
+		EXPECT_EQ(0, memcmp(pub.payload, "m3", 2));
+		ASSERT_EQ(0, mqtt_send_pub_ack(self->pub, MQTT_PUBACK,
+					       pub.opts.packet_id));
+		got_m3 = true;
+	}
+	mqtt_packet_free(&pkt);
+	ASSERT_EQ(0, mqtt_expect_unsuback(self->pub, 3));
+	/* Not m4: the PINGRESP is next. */
+	ASSERT_EQ(0, mqtt_expect_pingresp(self->pub));
+
+	ASSERT_EQ(0, mqtt_expect_publish(self->subs[0], "count/t", "m1", 2));
+	ASSERT_EQ(0, mqtt_expect_publish(self->subs[0], "count/t", "m2", 2));
+	ASSERT_EQ(0, mqtt_expect_publish(self->subs[0], "count/t", "m3", 2));
+	ASSERT_EQ(0, mqtt_expect_publish(self->subs[0], "count/t", "m4", 2));
+	ASSERT_EQ(0, mqtt_sync(self->subs[0]));
+
+	/* Each message after a change is matched afresh. */
+	ASSERT_EQ(0, kmqtt_genl_get_conn_stats(&self->genl, pub_id, after));
+	EXPECT_EQ(4, after[KMQTT_STAT_MSGS_IN] - before[KMQTT_STAT_MSGS_IN]);
+	EXPECT_EQ(0, after[KMQTT_STAT_RX_MATCH_KEPT] -
+		  before[KMQTT_STAT_RX_MATCH_KEPT]);
+}
+
+/*
  * Bytes held, counted as a message's topic length, topic, property block
  * (one byte of length for a 3.1.1 publisher's) and payload: what an
  * offline session queues (GET_SESSION) and the retained store.
@@ -635,6 +759,7 @@ TEST_F(counters, kmqttctl_shows_every_total)
 		{ "tx_writes", KMQTT_STAT_TX_WRITES },
 		{ "tx_copied", KMQTT_STAT_TX_COPIED },
 		{ "rx_reused", KMQTT_STAT_RX_REUSED },
+		{ "rx_match_kept", KMQTT_STAT_RX_MATCH_KEPT },
 	};
 	uint64_t stats[KMQTT_STAT_MAX + 1], after[KMQTT_STAT_MAX + 1];
 	char json[16384];

@@ -271,6 +271,7 @@ static void run_sequence(struct __test_metadata *_metadata, u32 steps,
 	for (step = 0; step < steps; step++) {
 		int s = rnd(SUBSCRIBERS), f = rnd(FILTERS);
 		const char *filter = m->filters[f];
+		unsigned long gen = kmqtt_topic_gen(&tree);
 		int ret;
 
 		if (rnd(3)) {
@@ -306,6 +307,13 @@ static void run_sequence(struct __test_metadata *_metadata, u32 steps,
 				TH_LOG("step %u: unsubscribe '%s'", step, filter);
 			m->qos[s][f] = -1;
 		}
+		/*
+		 * What a match may find changed exactly when the step
+		 * succeeded: a match kept from before is right while the
+		 * generation stays.
+		 */
+		ASSERT_EQ(ret >= 0, kmqtt_topic_gen(&tree) != gen)
+			TH_LOG("step %u: '%s' returned %d", step, filter, ret);
 		check_counts(_metadata, m, &tree);
 		for (k = 0; k < 3; k++) {
 			random_topic(topic);

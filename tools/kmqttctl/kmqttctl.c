@@ -52,6 +52,7 @@ static const char *const stat_names[KMQTT_STAT_MAX + 1] = {
 	[KMQTT_STAT_TX_WRITES] = "tx_writes",
 	[KMQTT_STAT_TX_COPIED] = "tx_copied",
 	[KMQTT_STAT_RX_REUSED] = "rx_reused",
+	[KMQTT_STAT_RX_MATCH_KEPT] = "rx_match_kept",
 };
 
 /* Which counters GET_INFO totals, GET_CONN and GET_SESSION entries carry. */
@@ -70,7 +71,7 @@ static const enum kmqtt_stat total_stats[] = {
 	KMQTT_STAT_DROPPED_TOO_LARGE, KMQTT_STAT_DROPPED_EXPIRED,
 	KMQTT_STAT_ACKS_HELD, KMQTT_STAT_RX_RUNS, KMQTT_STAT_RX_READS,
 	KMQTT_STAT_TX_RUNS, KMQTT_STAT_TX_WRITES, KMQTT_STAT_TX_COPIED,
-	KMQTT_STAT_RX_REUSED,
+	KMQTT_STAT_RX_REUSED, KMQTT_STAT_RX_MATCH_KEPT,
 };
 
 static const enum kmqtt_stat session_stats[] = {
@@ -83,6 +84,7 @@ static const enum kmqtt_stat conn_stats[] = {
 	KMQTT_STAT_MSGS_DROPPED, KMQTT_STAT_BYTES_IN, KMQTT_STAT_BYTES_OUT,
 	KMQTT_STAT_RX_RUNS, KMQTT_STAT_RX_READS, KMQTT_STAT_TX_RUNS,
 	KMQTT_STAT_TX_WRITES, KMQTT_STAT_TX_COPIED, KMQTT_STAT_RX_REUSED,
+	KMQTT_STAT_RX_MATCH_KEPT,
 };
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -176,8 +178,8 @@ static void json_stats(const uint64_t *stats, const enum kmqtt_stat *ids,
 
 /*
  * "messages: 1 in, 2 out, 3 dropped", "bytes: 4 in, 5 out" and what the
- * data path did for them: "work: 6 receive runs, 7 reads, 8 reused; 9
- * transmit runs, 10 writes, 11 copied"
+ * data path did for them: "work: 6 receive runs, 7 reads, 8 reused, 9
+ * matches kept; 10 transmit runs, 11 writes, 12 copied"
  */
 static void text_traffic(const uint64_t *s)
 {
@@ -187,11 +189,12 @@ static void text_traffic(const uint64_t *s)
 	printf("  bytes: %" PRIu64 " in, %" PRIu64 " out\n",
 	       s[KMQTT_STAT_BYTES_IN], s[KMQTT_STAT_BYTES_OUT]);
 	printf("  work: %" PRIu64 " receive runs, %" PRIu64 " reads, %" PRIu64
-	       " reused; %" PRIu64 " transmit runs, %" PRIu64 " writes, %"
-	       PRIu64 " copied\n",
+	       " reused, %" PRIu64 " matches kept; %" PRIu64
+	       " transmit runs, %" PRIu64 " writes, %" PRIu64 " copied\n",
 	       s[KMQTT_STAT_RX_RUNS], s[KMQTT_STAT_RX_READS],
-	       s[KMQTT_STAT_RX_REUSED], s[KMQTT_STAT_TX_RUNS],
-	       s[KMQTT_STAT_TX_WRITES], s[KMQTT_STAT_TX_COPIED]);
+	       s[KMQTT_STAT_RX_REUSED], s[KMQTT_STAT_RX_MATCH_KEPT],
+	       s[KMQTT_STAT_TX_RUNS], s[KMQTT_STAT_TX_WRITES],
+	       s[KMQTT_STAT_TX_COPIED]);
 }
 
 static void json_limits(const struct kmqtt_nl_limits *l)

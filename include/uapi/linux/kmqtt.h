@@ -483,6 +483,8 @@ enum kmqtt_stat {
 	KMQTT_STAT_TX_COPIED,
 	/* of MSGS_IN, messages made in the memory of the publisher's last */
 	KMQTT_STAT_RX_REUSED,
+	/* of MSGS_IN, fanned out with the match of the publisher's last */
+	KMQTT_STAT_RX_MATCH_KEPT,
 
 	__KMQTT_STAT_MAX,
 };
