@@ -337,6 +337,16 @@ enum kmqtt_handoff kmqtt_delivery_deliver(struct kmqtt_session *session,
 	if (!qos) {
 		rcu_read_lock();
 		conn = rcu_dereference(session->conn);
+		/*
+		 * Most often straight into the open chunk, with no delivery;
+		 * else as below, where what is refused is counted.
+		 */
+		if (conn && !READ_ONCE(session->n_queued) && !via->why &&
+		    kmqtt_send_publish_copied(conn, msg, retain,
+					      via->n_sub_ids)) {
+			rcu_read_unlock();
+			return KMQTT_HANDOFF_COPIED;
+		}
 		/* Not under its mount point: not for this client. */
 		if (conn && !kmqtt_send_takes(conn, msg)) {
 			rcu_read_unlock();

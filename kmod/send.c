@@ -522,37 +522,89 @@ static bool kmqtt_send_chunk_fits(const struct kmqtt_conn *conn, u32 len)
 }
 
 /*
- * Under tx_lock: copy the @len bytes of QoS 0 PUBLISH @ent into the open
- * chunk, or else into *@fresh, which is queued and opens.  False when
- * neither has room.
+ * Under tx_lock: copy the @len bytes of a QoS 0 PUBLISH of @msg, in the
+ * @n pieces of @vec, into the open chunk, or else into *@fresh (if any),
+ * which is queued and opens.  False when neither has room.
  */
 static bool kmqtt_send_copy(struct kmqtt_conn *conn,
-			    const struct kmqtt_txent *ent, u32 len,
-			    struct kmqtt_txent **fresh)
+			    const struct kmqtt_msg *msg, const struct kvec *vec,
+			    size_t n, u32 len, struct kmqtt_txent **fresh)
 {
 	struct kmqtt_txent *chunk = conn->tx_chunk;
-	struct kvec vec[KMQTT_TXENT_IOVS];
-	size_t i, n;
+	size_t i;
 	u8 *p;
 
 	if (!kmqtt_send_chunk_fits(conn, len)) {
 		/* A new chunk takes any packet up to KMQTT_CHUNK_MAX_PACKET. */
-		if (!*fresh)
+		if (!fresh || !*fresh)
 			return false;
 		chunk = *fresh;
 		*fresh = NULL;
 		kmqtt_send_enqueue(conn, chunk);
 		conn->tx_chunk = chunk;
 	}
-	p = kmqtt_chunk_append(chunk->chunk, len, ent->msg->len);
-	n = kmqtt_txent_iov(conn, ent, 0, vec);
+	p = kmqtt_chunk_append(chunk->chunk, len, msg->len);
 	for (i = 0; i < n; i++) {
 		memcpy(p, vec[i].iov_base, vec[i].iov_len);
 		p += vec[i].iov_len;
 	}
 	chunk->body_len = chunk->chunk->len;
 	WRITE_ONCE(conn->tx_chunk_room, kmqtt_chunk_room(chunk->chunk));
+	kmqtt_counter_add(&conn->counters.tx_copied, 1);
 	return true;
+}
+
+/* Under tx_lock: a QoS 0 PUBLISH of @msg is queued, and counts. */
+static void kmqtt_send_count_qos0(struct kmqtt_conn *conn,
+				  const struct kmqtt_msg *msg)
+{
+	WRITE_ONCE(conn->tx_publishes, conn->tx_publishes + 1);
+	WRITE_ONCE(conn->tx_publish_bytes, conn->tx_publish_bytes + msg->len);
+	kmqtt_counter_add(&conn->counters.msgs_out, 1);
+}
+
+bool kmqtt_send_publish_copied(struct kmqtt_conn *conn,
+			       const struct kmqtt_msg *msg, bool retain,
+			       u8 n_sub_ids)
+{
+	u32 props = kmqtt_msg_props_offset(msg);
+	u32 payload = kmqtt_msg_payload_offset(msg);
+	bool v5 = kmqtt_conn_v5(conn), copied = false;
+	u8 hdr[MQTT_MAX_FIXED_HEADER];
+	struct kvec vec[3];
+	u32 rem_len, len;
+	size_t n = 0;
+
+	if (conn->bridge || conn->mount_len || msg->in_pages || msg->expires ||
+	    (v5 && n_sub_ids))
+		return false;
+	/* A 5.0 client gets the property block, a 3.1.x one does not. */
+	rem_len = v5 ? msg->len : msg->len - (payload - props);
+	if (rem_len > KMQTT_CHUNK_MAX_PACKET)
+		return false;
+	vec[n].iov_base = hdr;
+	vec[n++].iov_len = kmqtt_codec_put_publish_hdr(hdr, 0, false, retain,
+						       rem_len);
+	vec[n].iov_base = (void *)msg->data;
+	vec[n++].iov_len = v5 ? msg->len : props;
+	if (!v5) {
+		vec[n].iov_base = (void *)msg->data + payload;
+		vec[n++].iov_len = msg->len - payload;
+	}
+	len = vec[0].iov_len + rem_len;
+	if (len > KMQTT_CHUNK_MAX_PACKET ||
+	    (conn->max_packet_out && len > conn->max_packet_out) ||
+	    READ_ONCE(conn->tx_chunk_room) < len)
+		return false;
+
+	spin_lock(&conn->tx_lock);
+	if (!conn->tx_dead && !kmqtt_send_queue_full(conn, msg) &&
+	    kmqtt_send_chunk_fits(conn, len)) {
+		kmqtt_send_count_qos0(conn, msg);
+		copied = kmqtt_send_copy(conn, msg, vec, n, len, NULL);
+	}
+	spin_unlock(&conn->tx_lock);
+	return copied;
 }
 
 enum kmqtt_handoff kmqtt_send_publish(struct kmqtt_conn *conn,
@@ -560,9 +612,11 @@ enum kmqtt_handoff kmqtt_send_publish(struct kmqtt_conn *conn,
 				      u16 packet_id, bool dup, bool retain)
 {
 	enum kmqtt_handoff done = KMQTT_HANDOFF_REFUSED;
+	struct kvec vec[KMQTT_TXENT_IOVS];
 	struct kmqtt_txent *fresh = NULL;
 	struct kmqtt_msg *msg = ent->msg;
 	struct kmqtt_send_topic topic;
+	size_t n = 0;
 	bool copy;
 	u64 rem_len;
 	u32 len;
@@ -603,6 +657,8 @@ enum kmqtt_handoff kmqtt_send_publish(struct kmqtt_conn *conn,
 	len = kmqtt_txent_len(ent);
 	copy = !qos && !kmqtt_txent_zerocopy(conn, ent) &&
 	       len <= KMQTT_CHUNK_MAX_PACKET;
+	if (copy)
+		n = kmqtt_txent_iov(conn, ent, 0, vec);
 	/*
 	 * A new chunk only behind packets that wait for tx_work: one packet
 	 * alone goes out in its delivery, which costs less; and not for a
@@ -627,13 +683,11 @@ enum kmqtt_handoff kmqtt_send_publish(struct kmqtt_conn *conn,
 			kmqtt_send_dropped(conn, KMQTT_DROP_QUEUE_FULL);
 			goto unlock;
 		}
-		WRITE_ONCE(conn->tx_publishes, conn->tx_publishes + 1);
-		WRITE_ONCE(conn->tx_publish_bytes,
-			   conn->tx_publish_bytes + msg->len);
+		kmqtt_send_count_qos0(conn, msg);
+	} else {
+		kmqtt_counter_add(&conn->counters.msgs_out, 1);
 	}
-	kmqtt_counter_add(&conn->counters.msgs_out, 1);
-	if (copy && kmqtt_send_copy(conn, ent, len, &fresh)) {
-		kmqtt_counter_add(&conn->counters.tx_copied, 1);
+	if (copy && kmqtt_send_copy(conn, msg, vec, n, len, &fresh)) {
 		done = KMQTT_HANDOFF_COPIED;
 	} else {
 		kmqtt_send_enqueue(conn, ent);

@@ -125,6 +125,21 @@ enum kmqtt_handoff kmqtt_send_publish(struct kmqtt_conn *conn,
 				      u16 packet_id, bool dup, bool retain);
 
 /*
+ * The usual QoS 0 PUBLISH of @msg, straight into @conn's open chunk, as
+ * kmqtt_send_publish() would copy it, with no delivery and no reference
+ * taken: for a client without a mount point or a bridge line, and a
+ * packet with no properties of its own for it (@n_sub_ids subscription
+ * identifiers, an expiry) and its payload not in pages of its own.
+ * False, having done nothing, when the packet is not such, the open
+ * chunk has no room for it, or it is not to be sent now (too large,
+ * over the queue limits, @conn closing): kmqtt_send_publish() then does
+ * what it does.  Never sleeps; caller keeps @conn alive.
+ */
+bool kmqtt_send_publish_copied(struct kmqtt_conn *conn,
+			       const struct kmqtt_msg *msg, bool retain,
+			       u8 n_sub_ids);
+
+/*
  * A packet of its own (an ack, PINGRESP...), allocated ahead of the lock
  * or the state change it answers, so that queueing it cannot fail for
  * want of memory.  Counted against the memory limit, never refused by it.

@@ -20,6 +20,8 @@
 #include "broker.h"
 #include "kmqtt_genl.h"
 #include "kselftest_harness.h"
+#include "loopback.h"
+#include "mqtt5.h"
 #include "mqtt_client.h"
 
 #define TOPIC		"chunk/q"
@@ -388,6 +390,170 @@ TEST_F_TIMEOUT(chunks, pingresp_keeps_its_place_among_copies, 120)
 	}
 	mqtt_packet_free(&p);
 	ASSERT_EQ(0, mqtt_expect_silence(self->sub, 200));
+}
+
+/* A second topic, which the 5.0 subscriber takes with an identifier. */
+#define TOPIC_ID	"chunk/id"
+#define FORM_SUB_ID	7
+#define FORM_EXPIRY	3600
+/* Of each kind below, in turn; some 100 KiB for a 5.0 subscriber. */
+#define FORM_MESSAGES	2400
+
+/* A 5.0 client on @fd: 0 or -errno. */
+static int connect5(int fd, const char *client_id)
+{
+	const struct mqtt_connect_opts opts = {
+		.client_id = client_id,
+		.clean_session = true,
+	};
+	int rc = mqtt5_send_connect(fd, &opts, NULL);
+
+	if (!rc)
+		rc = mqtt5_read_connack(fd, MQTT_TEST_TIMEOUT_MS, NULL, NULL);
+	return rc ? (rc < 0 ? rc : -EPROTO) : 0;
+}
+
+/*
+ * The forms of message @n: on TOPIC_ID every third, with a user property
+ * every third but shifted, with an expiry interval every fifth.
+ */
+static bool form_on_id(int n)
+{
+	return n % 3 == 2;
+}
+
+static bool form_with_user_prop(int n)
+{
+	return n % 3 == 1;
+}
+
+static bool form_expires(int n)
+{
+	return n % 5 == 4;
+}
+
+/* Message @n of the 5.0 publisher, as a 5.0 subscriber must get it. */
+static void expect_form5(struct __test_metadata *_metadata, int fd, int n)
+{
+	char payload[PAYLOAD_LEN + 1], value[16];
+	const char *topic = form_on_id(n) ? TOPIC_ID : TOPIC;
+	struct mqtt_packet pkt = {};
+	struct mqtt5_publish m;
+	uint32_t ids[4];
+	int off, n_ids;
+
+	payload_of(payload, n);
+	ASSERT_EQ(0, mqtt5_read_publish(fd, &pkt, &m)) TH_LOG("message %d", n);
+	EXPECT_EQ(0, m.pub.opts.qos);
+	ASSERT_EQ(strlen(topic), m.pub.topic_len) TH_LOG("message %d", n);
+	EXPECT_EQ(0, memcmp(topic, m.pub.topic, m.pub.topic_len));
+	ASSERT_EQ(PAYLOAD_LEN, m.pub.payload_len) TH_LOG("message %d", n);
+	EXPECT_EQ(0, memcmp(payload, m.pub.payload, PAYLOAD_LEN))
+		TH_LOG("message %d", n);
+	off = mqtt5_prop_find(&m.props, MQTT_PROP_USER_PROPERTY);
+	EXPECT_EQ(form_with_user_prop(n), off >= 0) TH_LOG("message %d", n);
+	if (off >= 0) {
+		snprintf(value, sizeof(value), "v%d", n);
+		/* Name "k", then the value: each a two-byte length first. */
+		EXPECT_EQ(0, memcmp(m.props.buf + off, "\0\1k", 3));
+		EXPECT_EQ(strlen(value), m.props.buf[off + 4]);
+		EXPECT_EQ(0, memcmp(m.props.buf + off + 5, value,
+				    strlen(value)));
+	}
+	n_ids = mqtt5_prop_sub_ids(&m.props, ids, 4);
+	EXPECT_EQ(form_on_id(n) ? 1 : 0, n_ids) TH_LOG("message %d", n);
+	if (n_ids == 1)
+		EXPECT_EQ(FORM_SUB_ID, ids[0]);
+	off = mqtt5_prop_find(&m.props, MQTT_PROP_MESSAGE_EXPIRY);
+	EXPECT_EQ(form_expires(n), off >= 0) TH_LOG("message %d", n);
+	if (off >= 0) {
+		EXPECT_GE(FORM_EXPIRY, mqtt5_prop_get_u32(&m.props, off));
+		EXPECT_LT(FORM_EXPIRY - 60, mqtt5_prop_get_u32(&m.props, off));
+	}
+	mqtt_packet_free(&pkt);
+}
+
+/*
+ * Copied packets keep each client's form: a stalled 5.0 subscriber, of
+ * TOPIC without and of TOPIC_ID with a subscription identifier, and the
+ * stalled 3.1.1 one of TOPIC, behind full sockets, get a 5.0
+ * publisher's messages, some with a user property, some with an expiry
+ * interval, then the 3.1.1 publisher's.  Each arrives as it would alone:
+ * the 5.0 client with the property block and what is its own (the
+ * identifier, the expiry left), the 3.1.1 client without any.
+ */
+TEST_F_TIMEOUT(chunks, copies_keep_each_clients_form, 120)
+{
+	struct mqtt5_props props = { .len = 0 }, sub_props = { .len = 0 };
+	static const struct mqtt_pub_opts qos0 = { .qos = 0 };
+	char payload[PAYLOAD_LEN + 1], value[16];
+	uint64_t stats[KMQTT_STAT_MAX + 1], sub5_id;
+	uint8_t code;
+	int sub5, pub5, i;
+
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_QUEUED_MESSAGES,
+					  10 * FORM_MESSAGES));
+	sub5 = mqtt_client_stalled_socket(self->broker.port);
+	ASSERT_LE(0, sub5);
+	ASSERT_EQ(0, connect5(sub5, "chunk-sub5"));
+	ASSERT_EQ(0, mqtt5_send_subscribe(sub5, 1, NULL, TOPIC, 0));
+	ASSERT_EQ(0, mqtt5_expect_suback(sub5, MQTT_SUBACK, 1, &code, 1));
+	mqtt5_prop_varint(&sub_props, MQTT_PROP_SUBSCRIPTION_ID, FORM_SUB_ID);
+	ASSERT_EQ(0, mqtt5_send_subscribe(sub5, 2, &sub_props, TOPIC_ID, 0));
+	ASSERT_EQ(0, mqtt5_expect_suback(sub5, MQTT_SUBACK, 2, &code, 1));
+	ASSERT_EQ(0, kmqtt_genl_session_conn_id(&self->genl, "chunk-sub5",
+						&sub5_id));
+	pub5 = loopback_connect(self->broker.port, MQTT_TEST_TIMEOUT_MS);
+	ASSERT_LE(0, pub5);
+	ASSERT_EQ(0, connect5(pub5, "chunk-pub5"));
+
+	for (i = 0; i < FORM_MESSAGES; i++) {
+		props.len = 0;
+		if (form_with_user_prop(i)) {
+			snprintf(value, sizeof(value), "v%d", i);
+			mqtt5_prop_pair(&props, "k", value);
+		}
+		if (form_expires(i))
+			mqtt5_prop_u32(&props, MQTT_PROP_MESSAGE_EXPIRY,
+				       FORM_EXPIRY);
+		payload_of(payload, i);
+		ASSERT_EQ(0, mqtt5_send_publish(pub5, form_on_id(i) ?
+						TOPIC_ID : TOPIC, &props,
+						payload, PAYLOAD_LEN, &qos0));
+	}
+	ASSERT_EQ(0, mqtt_sync(pub5));
+	publish_qos0(_metadata, self, FORM_MESSAGES, 2 * FORM_MESSAGES);
+	/* Behind the full sockets, most were copied. */
+	ASSERT_EQ(0, kmqtt_genl_get_conn_stats(&self->genl, sub5_id, stats));
+	EXPECT_LT(FORM_MESSAGES, stats[KMQTT_STAT_TX_COPIED]);
+
+	for (i = 0; i < FORM_MESSAGES; i++)
+		expect_form5(_metadata, sub5, i);
+	/* The 3.1.1 publisher's: a property length of 0 for this client. */
+	for (i = FORM_MESSAGES; i < 2 * FORM_MESSAGES; i++) {
+		struct mqtt_packet pkt = {};
+		struct mqtt5_publish m;
+
+		payload_of(payload, i);
+		ASSERT_EQ(0, mqtt5_read_publish(sub5, &pkt, &m));
+		EXPECT_EQ(0, m.props.len);
+		ASSERT_EQ(PAYLOAD_LEN, m.pub.payload_len);
+		EXPECT_EQ(0, memcmp(payload, m.pub.payload, PAYLOAD_LEN))
+			TH_LOG("message %d", i);
+		mqtt_packet_free(&pkt);
+	}
+	/* The 3.1.1 subscriber: TOPIC's, no properties, any publisher. */
+	for (i = 0; i < 2 * FORM_MESSAGES; i++) {
+		if (i < FORM_MESSAGES && form_on_id(i))
+			continue;
+		payload_of(payload, i);
+		ASSERT_EQ(0, mqtt_expect_publish(self->sub, TOPIC, payload,
+						 PAYLOAD_LEN))
+			TH_LOG("message %d", i);
+	}
+	close(pub5);
+	close(sub5);
 }
 
 TEST_HARNESS_MAIN

@@ -683,7 +683,7 @@ int mqtt_client_handshake(int fd, const char *client_id, uint16_t keepalive)
 	return client_connect_on(fd, &opts, NULL);
 }
 
-int mqtt_client_open_stalled(uint16_t port, const char *client_id)
+int mqtt_client_stalled_socket(uint16_t port)
 {
 	int rcvbuf = 1024, mss = 536, fd;
 
@@ -697,7 +697,13 @@ int mqtt_client_open_stalled(uint16_t port, const char *client_id)
 		close(fd);
 		return err;
 	}
-	fd = loopback_connect_fd(fd, port, MQTT_TEST_TIMEOUT_MS);
+	return loopback_connect_fd(fd, port, MQTT_TEST_TIMEOUT_MS);
+}
+
+int mqtt_client_open_stalled(uint16_t port, const char *client_id)
+{
+	int fd = mqtt_client_stalled_socket(port);
+
 	return fd < 0 ? fd : mqtt_client_handshake(fd, client_id, 0);
 }
 

@@ -185,6 +185,8 @@ int mqtt_client_handshake(int fd, const char *client_id, uint16_t keepalive);
  * does not read.  Both options are set before connect.
  */
 int mqtt_client_open_stalled(uint16_t port, const char *client_id);
+/* Its socket, connected and not yet sent anything: for a 5.0 CONNECT. */
+int mqtt_client_stalled_socket(uint16_t port);
 /*
  * Remove the stored session of client_id (MQTT-3.1.2-6: a clean session
  * connect discards it, and ends with the connection): tests that make
