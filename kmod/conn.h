@@ -160,7 +160,7 @@ struct kmqtt_conn {
 	u32 rx_need;			/* bytes of the packet at the head */
 	u32 rx_raw;			/* ATTACH's PENDING, not yet unframed */
 	bool rx_head_traced;		/* kmqtt_packet_in fired for it */
-	bool rx_busy;			/* a read of the last run brought KMQTT_RX_FIRST+ */
+	bool rx_busy;			/* last run read KMQTT_RX_FIRST+ at once */
 	unsigned long last_packet;	/* jiffies, for keepalive */
 	struct kmqtt_fanout fanout;	/* its PUBLISHes' and will's */
 	struct kmqtt_subscribe_job *job; /* a (UN)SUBSCRIBE half handled */
@@ -203,9 +203,9 @@ struct kmqtt_conn {
 
 	/*
 	 * Single writer each: rx_work msgs_in, bytes_in, rx_runs, rx_reads,
-	 * rx_reused and rx_match_kept; tx_work bytes_out, tx_runs and tx_writes; msgs_out,
-	 * msgs_dropped and tx_copied under tx_lock.  Read locklessly by
-	 * dumps.
+	 * rx_reused and rx_match_kept; tx_work bytes_out, tx_runs and
+	 * tx_writes; msgs_out, msgs_dropped and tx_copied under tx_lock.
+	 * Read locklessly by dumps.
 	 */
 	struct kmqtt_counters counters;
 

@@ -325,6 +325,7 @@ enum kmqtt_handoff kmqtt_delivery_deliver(struct kmqtt_session *session,
 	u32 acl_gen = kmqtt_session_acl_gen(session);
 	enum kmqtt_handoff done = KMQTT_HANDOFF_REFUSED;
 	struct kmqtt_conn *conn;
+	bool direct;
 
 	if (!kmqtt_delivery_readable(session, msg)) {
 		if (via->why)
@@ -338,12 +339,18 @@ enum kmqtt_handoff kmqtt_delivery_deliver(struct kmqtt_session *session,
 		rcu_read_lock();
 		conn = rcu_dereference(session->conn);
 		/*
+		 * Straight out unless QoS 1/2 messages wait for the window:
+		 * then it waits behind them (ordered topics, MQTT-4.6.0-6).
+		 * A hand-on goes through the queue, whose send is not refused
+		 * (and counted) after deliver has said it took the message.
+		 */
+		direct = conn && !READ_ONCE(session->n_queued) && !via->why;
+		/*
 		 * Most often straight into the open chunk, with no delivery;
 		 * else as below, where what is refused is counted.
 		 */
-		if (conn && !READ_ONCE(session->n_queued) && !via->why &&
-		    kmqtt_send_publish_copied(conn, msg, retain,
-					      via->n_sub_ids)) {
+		if (direct && kmqtt_send_publish_copied(conn, msg, retain,
+							via->n_sub_ids)) {
 			rcu_read_unlock();
 			return KMQTT_HANDOFF_COPIED;
 		}
@@ -366,13 +373,7 @@ enum kmqtt_handoff kmqtt_delivery_deliver(struct kmqtt_session *session,
 			kmqtt_delivery_refused(session, via, KMQTT_DROP_EXPIRED);
 			return KMQTT_HANDOFF_REFUSED;
 		}
-		/*
-		 * Straight out unless QoS 1/2 messages wait for the window:
-		 * then it waits behind them (ordered topics, MQTT-4.6.0-6).
-		 * A hand-on goes through the queue, whose send is not refused
-		 * (and counted) after deliver has said it took the message.
-		 */
-		if (conn && !READ_ONCE(session->n_queued) && !via->why) {
+		if (direct) {
 			kmqtt_delivery_init_one(d, msg, 0, retain, acl_gen, via);
 			d->tx.msg = msg;
 			done = kmqtt_send_publish(conn, &d->tx, 0, 0, false,

@@ -600,8 +600,9 @@ bool kmqtt_send_publish_copied(struct kmqtt_conn *conn,
 	spin_lock(&conn->tx_lock);
 	if (!conn->tx_dead && !kmqtt_send_queue_full(conn, msg) &&
 	    kmqtt_send_chunk_fits(conn, len)) {
-		kmqtt_send_count_qos0(conn, msg);
 		copied = kmqtt_send_copy(conn, msg, vec, n, len, NULL);
+		if (copied)
+			kmqtt_send_count_qos0(conn, msg);
 	}
 	spin_unlock(&conn->tx_lock);
 	return copied;
