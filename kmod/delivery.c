@@ -29,6 +29,7 @@
 #include "conn.h"
 #include "delivery.h"
 #include "msg.h"
+#include "race.h"
 #include "send.h"
 #include "session.h"
 #include "share.h"
@@ -259,6 +260,17 @@ static void kmqtt_delivery_resend_held(struct kmqtt_session *session,
 }
 
 /*
+ * One queued message fewer, once it is in the send queue (or withdrawn): a
+ * QoS 0 message that sees none queued goes straight to the send queue
+ * without the session lock, and must not overtake it (MQTT-4.6.0-6).
+ */
+static void kmqtt_delivery_unqueue(struct kmqtt_session *session)
+{
+	/* Pairs with the acquire in kmqtt_delivery_deliver(). */
+	smp_store_release(&session->n_queued, session->n_queued - 1);
+}
+
+/*
  * Fill the window: first with what bind held back, then with queued
  * messages, while it has room: the broker's limit, and the 5.0 client's
  * receive maximum (MQTT-3.3.4-9).  Messages whose 5.0 expiry passed while
@@ -277,30 +289,34 @@ static void kmqtt_delivery_pump(struct kmqtt_session *session,
 	list_for_each_entry_safe(d, tmp, &session->queue, node) {
 		if (d->qos && session->n_inflight >= window)
 			break;
-		WRITE_ONCE(session->n_queued, session->n_queued - 1);
 		WRITE_ONCE(session->queued_bytes,
 			   session->queued_bytes - d->msg->len);
 		if (kmqtt_msg_expired(d->msg)) {
+			kmqtt_delivery_unqueue(session);
 			kmqtt_delivery_withdraw(session, d, KMQTT_DROP_EXPIRED);
 			continue;
 		}
 		if (!kmqtt_delivery_sendable(session, conn, d, &why)) {
+			kmqtt_delivery_unqueue(session);
 			kmqtt_delivery_withdraw(session, d, why);
 			continue;
 		}
 		list_del(&d->node);
+		kmqtt_race_spin_window(KMQTT_RACE_PUMP);
 		if (!d->qos) {
 			/* The queue's reference goes to the send queue. */
 			d->tx.msg = d->msg;
 			if (kmqtt_send_publish(conn, &d->tx, 0, 0, false,
 					       d->retain) != KMQTT_HANDOFF_TAKEN)
 				kmqtt_delivery_put(d);
+			kmqtt_delivery_unqueue(session);
 			continue;
 		}
 		d->packet_id = kmqtt_delivery_next_id(session);
 		list_add_tail(&d->node, &session->inflight);
 		WRITE_ONCE(session->n_inflight, session->n_inflight + 1);
 		kmqtt_delivery_send(session, conn, d, false);
+		kmqtt_delivery_unqueue(session);
 	}
 }
 
@@ -344,7 +360,8 @@ enum kmqtt_handoff kmqtt_delivery_deliver(struct kmqtt_session *session,
 		 * A hand-on goes through the queue, whose send is not refused
 		 * (and counted) after deliver has said it took the message.
 		 */
-		direct = conn && !READ_ONCE(session->n_queued) && !via->why;
+		direct = conn && !smp_load_acquire(&session->n_queued) &&
+			 !via->why;
 		/*
 		 * Most often straight into the open chunk, with no delivery;
 		 * else as below, where what is refused is counted.

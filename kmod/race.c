@@ -4,6 +4,7 @@
 #include <linux/delay.h>
 #include <linux/moduleparam.h>
 #include <linux/random.h>
+#include <linux/time64.h>
 
 #include "race.h"
 
@@ -11,19 +12,37 @@ unsigned int kmqtt_race_delay_us[KMQTT_RACE_COUNT];
 module_param_array_named(race_delay_us, kmqtt_race_delay_us, uint, NULL,
 			 0644);
 MODULE_PARM_DESC(race_delay_us,
-		 "tests only: sleep this long at each race window (attach,pause,close; microseconds, 0: off)");
+		 "tests only: wait this long at each race window (attach,pause,close,pump; microseconds, 0: off)");
 
 static bool race_delay_random;
 module_param(race_delay_random, bool, 0644);
 MODULE_PARM_DESC(race_delay_random,
 		 "tests only: sleep a random time up to race_delay_us instead");
 
-void kmqtt_race_sleep(enum kmqtt_race where)
+/* Whoever waits for a spinning CPU's lock spins too: a spin stays short. */
+#define KMQTT_RACE_SPIN_MAX_US	USEC_PER_SEC
+
+static unsigned int kmqtt_race_us(enum kmqtt_race where)
 {
 	unsigned int us = READ_ONCE(kmqtt_race_delay_us[where]);
 
-	might_sleep();
 	if (READ_ONCE(race_delay_random))
 		us = get_random_u32() % (us + 1);
-	fsleep(us);
+	return us;
+}
+
+void kmqtt_race_sleep(enum kmqtt_race where)
+{
+	might_sleep();
+	fsleep(kmqtt_race_us(where));
+}
+
+void kmqtt_race_spin(enum kmqtt_race where)
+{
+	unsigned int us = min_t(unsigned int, kmqtt_race_us(where),
+				KMQTT_RACE_SPIN_MAX_US);
+
+	/* udelay() takes at most a few milliseconds at once. */
+	mdelay(us / USEC_PER_MSEC);
+	udelay(us % USEC_PER_MSEC);
 }

@@ -19,6 +19,8 @@ enum kmqtt_race {
 	KMQTT_RACE_PAUSE,
 	/* close work: before the connection lets go of its session */
 	KMQTT_RACE_CLOSE,
+	/* delivery pump, session lock held: a queued message before its send */
+	KMQTT_RACE_PUMP,
 
 	KMQTT_RACE_COUNT,
 };
@@ -26,12 +28,20 @@ enum kmqtt_race {
 extern unsigned int kmqtt_race_delay_us[KMQTT_RACE_COUNT];
 
 void kmqtt_race_sleep(enum kmqtt_race where);
+void kmqtt_race_spin(enum kmqtt_race where);
 
 /* Sleeps, so only where the caller may: process context, no spinlock. */
 static inline void kmqtt_race_window(enum kmqtt_race where)
 {
 	if (unlikely(READ_ONCE(kmqtt_race_delay_us[where])))
 		kmqtt_race_sleep(where);
+}
+
+/* Spins instead, up to a second: for a point under a spinlock. */
+static inline void kmqtt_race_spin_window(enum kmqtt_race where)
+{
+	if (unlikely(READ_ONCE(kmqtt_race_delay_us[where])))
+		kmqtt_race_spin(where);
 }
 
 #endif /* _KMQTT_RACE_H */

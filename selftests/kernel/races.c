@@ -347,4 +347,54 @@ TEST_F(races, resume_during_pause_keeps_publisher)
 	tcp_pair_close(&pub);
 }
 
+/*
+ * MQTT-4.6.0-6: a QoS 1 message waits in the queue for the window, and the
+ * same publisher's QoS 0 message that follows must wait behind it.  The
+ * delivery pump, taking the first off the queue for its send, used to say
+ * the queue was empty before the send; the QoS 0 message, seeing that,
+ * went straight to the send queue and out first.  Here the pump spins
+ * between the two while the QoS 0 message comes.
+ */
+TEST_F(races, queued_message_not_overtaken_during_pump)
+{
+	static const struct mqtt_pub_opts qos0, qos1 = { .qos = 1 };
+	uint64_t limits[KMQTT_LIMIT_MAX + 1], sub_id, pub_id;
+	struct tcp_pair sub, pub;
+	struct mqtt_received m;
+
+	ASSERT_EQ(0, kmqtt_genl_get_limits(&self->genl, limits));
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_INFLIGHT, 1));
+	ASSERT_EQ(0, attach_now(&self->genl, &sub, "race-pump-sub", &sub_id));
+	ASSERT_EQ(0, mqtt_expect_connack(sub.client, MQTT_TEST_TIMEOUT_MS));
+	ASSERT_EQ(0, mqtt_subscribe_qos(sub.client, 1, "race/pump", 1));
+	ASSERT_EQ(0, attach_now(&self->genl, &pub, "race-pump-pub", &pub_id));
+	ASSERT_EQ(0, mqtt_expect_connack(pub.client, MQTT_TEST_TIMEOUT_MS));
+
+	/* The first fills the window of 1, the second waits in the queue. */
+	ASSERT_EQ(0, mqtt_publish_nth(pub.client, "race/pump", 1, &qos1));
+	ASSERT_EQ(0, mqtt_publish_nth(pub.client, "race/pump", 2, &qos1));
+	ASSERT_EQ(0, mqtt_receive(sub.client, &m, false,
+				  MQTT_TEST_TIMEOUT_MS));
+	ASSERT_EQ(1, m.payload_len);
+	ASSERT_EQ('1', m.payload[0]);
+	ASSERT_EQ(0, mqtt_expect_silence(sub.client, QUIET_MS / 4));
+
+	ASSERT_EQ(0, race_set_delay(RACE_PUMP, WINDOW_US));
+	/* Its PUBACK opens the window: the pump takes the second, spins. */
+	ASSERT_EQ(0, mqtt_send_pub_ack(sub.client, MQTT_PUBACK,
+				       m.opts.packet_id));
+	sleep_ms(WINDOW_US / 1000 / 3);
+	ASSERT_EQ(0, mqtt_publish_nth(pub.client, "race/pump", 3, &qos0));
+	ASSERT_EQ(0, mqtt_sync(pub.client));
+
+	EXPECT_EQ(0, mqtt_expect_nth(sub.client, "race/pump", 2, &qos1));
+	EXPECT_EQ(0, mqtt_expect_nth(sub.client, "race/pump", 3, &qos0));
+	EXPECT_EQ(0, mqtt_sync(sub.client));
+	EXPECT_EQ(0, kmqtt_genl_set_limits(&self->genl, limits,
+					   KMQTT_GENL_ALL_LIMITS));
+	tcp_pair_close(&pub);
+	tcp_pair_close(&sub);
+}
+
 TEST_HARNESS_MAIN

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * kmqtt.ko's module parameters from tests (/sys/module/kmqtt/parameters).
- * The race windows (kmod/race.h): the module sleeps at one of these points
- * for as long as race_delay_us says, which holds an interleaving open for
+ * The race windows (kmod/race.h): the module sleeps (or spins, under a
+ * lock) at one of these points for as long as race_delay_us says, which holds an interleaving open for
  * the test to walk into.
  */
 #ifndef KMQTT_TEST_MODPARAMS_H
@@ -18,6 +18,7 @@ enum race_window {
 	RACE_ATTACH,
 	RACE_PAUSE,
 	RACE_CLOSE,
+	RACE_PUMP,
 
 	RACE_COUNT,
 };
