@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Outbound message flow of a session.  QoS 0 to an online client goes
- * straight to its connection's send queue (bounded there), unless QoS 1/2
- * messages are queued, which it must not overtake.  QoS 1 and 2
+ * straight to its connection's send queue (bounded there), unless
+ * messages are queued, or held back for a reconnect's resend, which it
+ * must not overtake.  QoS 1 and 2
  * take a packet id and a place in the inflight window; when the window is
  * full, or the client is offline, they wait in the session's queue, which
  * is bounded by max_queued_messages and max_queued_bytes.  Acks free
@@ -220,13 +221,23 @@ static u32 kmqtt_delivery_window(const struct kmqtt_session *session,
 		     conn->receive_max);
 }
 
-/* @d, held back at bind, is out of the held-back count. */
+/*
+ * One held-back delivery fewer, once it is resent (or withdrawn): as
+ * kmqtt_delivery_unqueue(), for what a reconnect resends first.
+ */
+static void kmqtt_delivery_resent(struct kmqtt_session *session)
+{
+	/* Pairs with the acquire in kmqtt_delivery_none_ahead(). */
+	smp_store_release(&session->n_resend, session->n_resend - 1);
+}
+
+/* @d, held back at bind, was acknowledged: out of the held-back count. */
 static void kmqtt_delivery_unhold(struct kmqtt_session *session,
 				  struct kmqtt_delivery *d)
 {
 	if (d->resend) {
 		d->resend = false;
-		session->n_resend--;
+		kmqtt_delivery_resent(session);
 	}
 }
 
@@ -248,25 +259,28 @@ static void kmqtt_delivery_resend_held(struct kmqtt_session *session,
 			return;
 		if (!d->resend)
 			continue;
-		kmqtt_delivery_unhold(session, d);
+		d->resend = false;
+		kmqtt_race_spin_window(KMQTT_RACE_PUMP);
 		if (!d->released &&
 		    !kmqtt_delivery_sendable(session, conn, d, &why)) {
 			WRITE_ONCE(session->n_inflight, session->n_inflight - 1);
 			kmqtt_delivery_withdraw(session, d, why);
-			continue;
+		} else {
+			kmqtt_delivery_send(session, conn, d, true);
 		}
-		kmqtt_delivery_send(session, conn, d, true);
+		kmqtt_delivery_resent(session);
 	}
 }
 
 /*
- * One queued message fewer, once it is in the send queue (or withdrawn): a
- * QoS 0 message that sees none queued goes straight to the send queue
- * without the session lock, and must not overtake it (MQTT-4.6.0-6).
+ * One queued message fewer, once it is in the send queue (or withdrawn,
+ * or refused): a QoS 0 message that sees none queued goes straight to the
+ * send queue without the session lock, and must not overtake it
+ * (MQTT-4.6.0-6).
  */
 static void kmqtt_delivery_unqueue(struct kmqtt_session *session)
 {
-	/* Pairs with the acquire in kmqtt_delivery_deliver(). */
+	/* Pairs with the acquire in kmqtt_delivery_none_ahead(). */
 	smp_store_release(&session->n_queued, session->n_queued - 1);
 }
 
@@ -285,9 +299,13 @@ static void kmqtt_delivery_pump(struct kmqtt_session *session,
 
 	lockdep_assert_held(&session->lock);
 	kmqtt_delivery_resend_held(session, conn, window);
-	/* Held-back ones count as in flight: new messages wait for them. */
+	/*
+	 * Held-back ones count as in flight: new messages wait for them,
+	 * QoS 0 ones too (MQTT-4.6.0-6).
+	 */
 	list_for_each_entry_safe(d, tmp, &session->queue, node) {
-		if (d->qos && session->n_inflight >= window)
+		if (session->n_resend ||
+		    (d->qos && session->n_inflight >= window))
 			break;
 		WRITE_ONCE(session->queued_bytes,
 			   session->queued_bytes - d->msg->len);
@@ -318,6 +336,22 @@ static void kmqtt_delivery_pump(struct kmqtt_session *session,
 		kmqtt_delivery_send(session, conn, d, false);
 		kmqtt_delivery_unqueue(session);
 	}
+}
+
+/*
+ * Without the session lock, just after reading its connection: may a new
+ * QoS 0 message go straight out, with nothing queued or held back for a
+ * resend ahead of it?
+ */
+static bool kmqtt_delivery_none_ahead(const struct kmqtt_session *session)
+{
+	/* Pairs with bind's rcu_assign_pointer(): the held-back count first. */
+	smp_rmb();
+	/* Pairs with _unqueue(): what it counted is in the send queue. */
+	if (smp_load_acquire(&session->n_queued))
+		return false;
+	/* Pairs with _resent(), the same for a reconnect's resends. */
+	return !smp_load_acquire(&session->n_resend);
 }
 
 static bool kmqtt_delivery_queue_full(struct kmqtt_session *session,
@@ -355,12 +389,13 @@ enum kmqtt_handoff kmqtt_delivery_deliver(struct kmqtt_session *session,
 		rcu_read_lock();
 		conn = rcu_dereference(session->conn);
 		/*
-		 * Straight out unless QoS 1/2 messages wait for the window:
-		 * then it waits behind them (ordered topics, MQTT-4.6.0-6).
+		 * Straight out unless messages wait for the window (queued,
+		 * or held back for a resend): then it waits behind them
+		 * (ordered topics, MQTT-4.6.0-6).
 		 * A hand-on goes through the queue, whose send is not refused
 		 * (and counted) after deliver has said it took the message.
 		 */
-		direct = conn && !smp_load_acquire(&session->n_queued) &&
+		direct = conn && kmqtt_delivery_none_ahead(session) &&
 			 !via->why;
 		/*
 		 * Most often straight into the open chunk, with no delivery;
@@ -441,14 +476,15 @@ void kmqtt_delivery_bind(struct kmqtt_session *session,
 	struct kmqtt_delivery *d;
 
 	spin_lock(&session->lock);
-	rcu_assign_pointer(session->conn, conn);
 	/*
 	 * The last connection's send queue was emptied at its close: all in
 	 * flight is resent, as the new window lets it (MQTT-4.4.0-1).
 	 */
 	list_for_each_entry(d, &session->inflight, node)
 		d->resend = true;
-	session->n_resend = session->n_inflight;
+	WRITE_ONCE(session->n_resend, session->n_inflight);
+	/* Released after the count: a QoS 0 message seeing it waits. */
+	rcu_assign_pointer(session->conn, conn);
 	kmqtt_delivery_pump(session, conn);
 	spin_unlock(&session->lock);
 }
@@ -720,10 +756,10 @@ void kmqtt_delivery_purge(struct kmqtt_session *session)
 		list_del(&d->node);
 		kmqtt_delivery_put(d);
 	}
-	session->n_queued = 0;
-	session->queued_bytes = 0;
-	session->n_inflight = 0;
-	session->n_resend = 0;
+	WRITE_ONCE(session->n_queued, 0);
+	WRITE_ONCE(session->queued_bytes, 0);
+	WRITE_ONCE(session->n_inflight, 0);
+	WRITE_ONCE(session->n_resend, 0);
 	spin_unlock(&session->lock);
 	/* Bounded by the session's queue and window. */
 	list_for_each_entry_safe(d, tmp, &shared, node) {

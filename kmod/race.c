@@ -17,7 +17,7 @@ MODULE_PARM_DESC(race_delay_us,
 static bool race_delay_random;
 module_param(race_delay_random, bool, 0644);
 MODULE_PARM_DESC(race_delay_random,
-		 "tests only: sleep a random time up to race_delay_us instead");
+		 "tests only: wait a random time up to race_delay_us instead");
 
 /* Whoever waits for a spinning CPU's lock spins too: a spin stays short. */
 #define KMQTT_RACE_SPIN_MAX_US	USEC_PER_SEC
@@ -26,8 +26,9 @@ static unsigned int kmqtt_race_us(enum kmqtt_race where)
 {
 	unsigned int us = READ_ONCE(kmqtt_race_delay_us[where]);
 
+	/* Up to @us, inclusive, whatever its size. */
 	if (READ_ONCE(race_delay_random))
-		us = get_random_u32() % (us + 1);
+		us = ((u64)get_random_u32() * ((u64)us + 1)) >> 32;
 	return us;
 }
 

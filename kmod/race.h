@@ -19,7 +19,7 @@ enum kmqtt_race {
 	KMQTT_RACE_PAUSE,
 	/* close work: before the connection lets go of its session */
 	KMQTT_RACE_CLOSE,
-	/* delivery pump, session lock held: a queued message before its send */
+	/* delivery pump, session lock held: a queued or resent message's send */
 	KMQTT_RACE_PUMP,
 
 	KMQTT_RACE_COUNT,

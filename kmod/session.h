@@ -80,8 +80,9 @@ struct kmqtt_session {
 	u64 queued_bytes;
 	u32 n_inflight;
 	/*
-	 * Of them, how many a reconnect held back (delivery->resend): more
-	 * than the new connection's window, resent as acks make room.
+	 * Of them, how many a reconnect has yet to resend (delivery->resend):
+	 * all at bind, the rest as the new window makes room.  Read without
+	 * the lock by deliveries of QoS 0, which wait behind them.
 	 */
 	u32 n_resend;
 	u16 last_packet_id;

@@ -38,6 +38,7 @@ FIXTURE(qos)
 	struct kmqtt_genl genl;
 	uint64_t saved_limits[KMQTT_LIMIT_MAX + 1];
 	int pub, sub;
+	const char *persistent;	/* a stored session the test made */
 };
 
 FIXTURE_SETUP(qos)
@@ -57,6 +58,9 @@ FIXTURE_TEARDOWN(qos)
 {
 	close(self->pub);
 	close(self->sub);
+	if (self->persistent)
+		EXPECT_EQ(0, mqtt_session_discard(self->broker.port,
+						  self->persistent));
 	broker_stop(&self->broker, !_metadata->passed);
 	EXPECT_EQ(0, kmqtt_genl_set_limits(&self->genl, self->saved_limits,
 					   KMQTT_GENL_ALL_LIMITS));
@@ -358,6 +362,51 @@ TEST_F(qos, qos0_waits_behind_queued_qos1)
 				       m.opts.packet_id));
 	ASSERT_EQ(0, mqtt_expect_nth(self->sub, "o0", 1, &at_qos1));
 	ASSERT_EQ(0, mqtt_expect_nth(self->sub, "o0", 2, &at_qos0));
+}
+
+/*
+ * The same across a reconnect: what was in flight is resent first
+ * (MQTT-4.4.0-1), and a window smaller than it holds the rest back until
+ * acks come.  A QoS 0 message published meanwhile waits behind those too;
+ * it used to go straight out.
+ */
+TEST_F(qos, qos0_waits_behind_held_back_resend)
+{
+	static const struct mqtt_connect_opts persistent = {
+		.client_id = "qos-resend",
+	};
+	static const struct mqtt_pub_opts resent = { .qos = 1, .dup = true };
+	struct mqtt_received m;
+	int sub, i;
+
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_INFLIGHT, 2));
+	self->persistent = persistent.client_id;
+	sub = mqtt_client_connect(self->broker.port, &persistent, NULL);
+	ASSERT_LE(0, sub);
+	ASSERT_EQ(0, mqtt_subscribe_qos(sub, 1, "held", 1));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, mqtt_publish_nth(self->pub, "held", i, &at_qos1));
+		/* Received, not acknowledged: in flight when it goes. */
+		ASSERT_EQ(0, mqtt_receive(sub, &m, false,
+					  MQTT_TEST_TIMEOUT_MS));
+	}
+	close(sub);
+	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
+					  KMQTT_LIMIT_MAX_INFLIGHT, 1));
+	sub = mqtt_client_connect(self->broker.port, &persistent, NULL);
+	ASSERT_LE(0, sub);
+	/* Message 0 again; message 1 held back for the window of 1. */
+	ASSERT_EQ(0, mqtt_receive(sub, &m, false, MQTT_TEST_TIMEOUT_MS));
+	ASSERT_EQ(1, m.payload_len);
+	ASSERT_EQ('0', m.payload[0]);
+	ASSERT_EQ(0, mqtt_publish_nth(self->pub, "held", 2, &at_qos0));
+	ASSERT_EQ(0, mqtt_sync(self->pub));
+	EXPECT_EQ(0, mqtt_expect_silence(sub, QUIET_MS));
+	ASSERT_EQ(0, mqtt_send_pub_ack(sub, MQTT_PUBACK, m.opts.packet_id));
+	EXPECT_EQ(0, mqtt_expect_nth(sub, "held", 1, &resent));
+	EXPECT_EQ(0, mqtt_expect_nth(sub, "held", 2, &at_qos0));
+	close(sub);
 }
 
 /*

@@ -2,8 +2,8 @@
 /*
  * kmqtt.ko's module parameters from tests (/sys/module/kmqtt/parameters).
  * The race windows (kmod/race.h): the module sleeps (or spins, under a
- * lock) at one of these points for as long as race_delay_us says, which holds an interleaving open for
- * the test to walk into.
+ * lock) at one of these points for as long as race_delay_us says, which
+ * holds an interleaving open for the test to walk into.
  */
 #ifndef KMQTT_TEST_MODPARAMS_H
 #define KMQTT_TEST_MODPARAMS_H
