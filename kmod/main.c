@@ -14,6 +14,7 @@
 #include "delivery.h"
 #include "msg.h"
 #include "netlink.h"
+#include "receive.h"
 #include "send.h"
 #include "session.h"
 
@@ -66,6 +67,7 @@ static void __exit kmqtt_exit(void)
 	kmqtt_broker_exit();
 	kmqtt_session_exit();
 	kmqtt_conn_exit();
+	kmqtt_receive_exit();
 	kmqtt_send_exit();
 	kmqtt_delivery_exit();
 	kmqtt_msg_exit();

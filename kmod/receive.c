@@ -12,6 +12,7 @@
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/net.h>
+#include <linux/percpu.h>
 #include <linux/socket.h>
 #include <linux/string.h>
 #include <linux/tls.h>
@@ -34,11 +35,11 @@
  */
 #define KMQTT_RX_MIN		4096
 /*
- * A run starts with a buffer this small, enough for a packet or two,
- * which is what most runs bring: 4 KiB per run, cleared where
- * init_on_alloc is on (as on Debian), cost a lone PUBLISH 9.6 us under
- * emulation.  A read that fills it grows it to KMQTT_RX_MIN for the run's
- * other reads.
+ * Without a spare (below), a run starts with a buffer this small, enough
+ * for a packet or two, which is what most runs bring: 4 KiB per run,
+ * cleared where init_on_alloc is on (as on Debian), cost a lone PUBLISH
+ * 9.6 us under emulation.  A read that fills it grows it to KMQTT_RX_MIN
+ * for the run's other reads.
  */
 #define KMQTT_RX_FIRST		512
 /*
@@ -62,23 +63,50 @@ static u32 kmqtt_receive_charge(u32 cap)
 	return cap > KMQTT_RX_MIN ? cap - KMQTT_RX_MIN : 0;
 }
 
+/*
+ * A buffer of KMQTT_RX_MIN bytes that a connection let go of (a run that
+ * left nothing, growing past it, a close), for the next run on this CPU:
+ * a busy connection ends most runs with nothing left, and would otherwise
+ * allocate (and clear) 4 KiB each time.  At most one per CPU, for all
+ * namespaces, uncharged like any buffer of that size.  It holds another
+ * connection's bytes, as a freed buffer does: nothing reads a buffer
+ * beyond what was read into it (rx_len).  Not kept when the kernel clears
+ * what is freed (init_on_free): that is what clearing is for.
+ */
+static DEFINE_PER_CPU(u8 *, kmqtt_rx_spare);
+
 void kmqtt_receive_free(struct kmqtt_conn *conn)
 {
-	kvfree(conn->rx_buf);
+	u8 *buf = conn->rx_buf;
+
+	if (buf && conn->rx_cap == KMQTT_RX_MIN && !want_init_on_free())
+		buf = this_cpu_xchg(kmqtt_rx_spare, buf);
+	kvfree(buf);
 	kmqtt_broker_uncharge(conn->broker, kmqtt_receive_charge(conn->rx_cap));
 	conn->rx_buf = NULL;
 	conn->rx_cap = 0;
+}
+
+void kmqtt_receive_exit(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		kvfree(per_cpu(kmqtt_rx_spare, cpu));
 }
 
 /* Move the received bytes to a buffer of @cap bytes, memory limit allowing. */
 static int kmqtt_receive_resize(struct kmqtt_conn *conn, u32 cap)
 {
 	u32 charge = kmqtt_receive_charge(cap);
-	u8 *buf;
+	u8 *buf = NULL;
 
 	if (charge && !kmqtt_broker_charge(conn->broker, charge))
 		return -ENOMEM;
-	buf = kvmalloc(cap, GFP_KERNEL | __GFP_NOWARN);
+	if (cap == KMQTT_RX_MIN)
+		buf = this_cpu_xchg(kmqtt_rx_spare, NULL);
+	if (!buf)
+		buf = kvmalloc(cap, GFP_KERNEL | __GFP_NOWARN);
 	if (!buf) {
 		kmqtt_broker_uncharge(conn->broker, charge);
 		return -ENOMEM;
@@ -100,9 +128,14 @@ static int kmqtt_receive_resize(struct kmqtt_conn *conn, u32 cap)
  */
 static int kmqtt_receive_reserve(struct kmqtt_conn *conn, bool filled)
 {
-	/* A run after a busy one starts with KMQTT_RX_MIN at once. */
+	/*
+	 * A run starts with this CPU's spare if there is one (taken by
+	 * another run meanwhile: a new buffer of its size), else, after a
+	 * busy run, with KMQTT_RX_MIN at once.
+	 */
 	if (!conn->rx_cap)
-		return kmqtt_receive_resize(conn, conn->rx_busy ?
+		return kmqtt_receive_resize(conn, conn->rx_busy ||
+					    this_cpu_read(kmqtt_rx_spare) ?
 					    KMQTT_RX_MIN : KMQTT_RX_FIRST);
 	/* Short of memory, the small buffer serves too, in more reads. */
 	if (filled && conn->rx_cap < KMQTT_RX_MIN &&

@@ -21,7 +21,10 @@ int kmqtt_receive_preload(struct kmqtt_conn *conn, const u8 *bytes, u32 len);
 /* conn->rx_work: read, frame and handle packets. */
 void kmqtt_receive_work(struct work_struct *work);
 
-/* Free the buffer; the connection reads nothing more. */
+/* Free the buffer (or keep it as this CPU's spare). */
 void kmqtt_receive_free(struct kmqtt_conn *conn);
+
+/* Free the CPUs' spare buffers, once no connection is left. */
+void kmqtt_receive_exit(void);
 
 #endif /* _KMQTT_RECEIVE_H */
