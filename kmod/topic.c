@@ -115,8 +115,22 @@ kmqtt_topic_index_of(const struct kmqtt_topic_node *root)
 
 bool kmqtt_topic_name_valid(const u8 *name, size_t len)
 {
+	size_t i;
+
 	if (!len || len > MQTT_MAX_TOPIC_LEN)		/* MQTT-4.7.3-1 */
 		return false;
+	/*
+	 * Every PUBLISH comes through here, and most topics are ASCII: one
+	 * pass checks them, up to the first byte that is not.
+	 */
+	for (i = 0; i < len && name[i] < 0x80; i++)
+		if (name[i] == MQTT_WILDCARD_SINGLE ||	/* MQTT-3.3.2-2 */
+		    name[i] == MQTT_WILDCARD_MULTI || !name[i])	/* MQTT-1.5.3-2 */
+			return false;
+	if (i == len)
+		return true;
+	name += i;
+	len -= i;
 	if (memchr(name, MQTT_WILDCARD_SINGLE, len) ||	/* MQTT-3.3.2-2 */
 	    memchr(name, MQTT_WILDCARD_MULTI, len))
 		return false;

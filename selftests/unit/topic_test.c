@@ -231,6 +231,13 @@ static const struct validity_case name_table[] = {
 	{ "\xc3", 0, false },
 	{ "\xf4\x90\x80\x80", 0, false },
 	{ "\xed\xbf\xbf", 0, false },		/* MQTT-1.5.3-1 */
+	/* An ASCII start, then the rest of the name checked after it. */
+	{ "a/\xc3\xa9/b", 0, true },
+	{ "a\xc3\xa9+", 0, false },
+	{ "a\xc3\xa9#", 0, false },
+	{ "ab\xc3\xa9\0", 5, false },
+	{ "a\xc3", 0, false },
+	{ "a/b\xed\xa0\x80", 0, false },
 };
 
 TEST(filter_validity)
