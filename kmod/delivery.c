@@ -513,6 +513,7 @@ int kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
 {
 	struct kmqtt_delivery *d;
 	struct kmqtt_conn *conn;
+	bool held;
 	int ret = 0;
 
 	spin_lock(&session->lock);
@@ -534,9 +535,16 @@ int kmqtt_delivery_ack(struct kmqtt_session *session, u8 type,
 		 * entry of its own: the delivery's may still be queued.
 		 */
 		d->released = true;
+		held = d->resend;
 		kmqtt_delivery_unhold(session, d);
 		ret = kmqtt_send_ack(conn, *pubrel, MQTT_PUBREL, packet_id, 0);
 		*pubrel = NULL;
+		/*
+		 * One held back fewer: the queue behind them may move, unless
+		 * the connection is to close (its controls overflowed).
+		 */
+		if (held && !ret)
+			kmqtt_delivery_pump(session, conn);
 		goto unlock;
 	case MQTT_PUBACK:
 		if (d->qos != 1)

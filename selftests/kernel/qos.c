@@ -8,6 +8,7 @@
  * Absence of a delivery is checked as in pubsub.c: a later message the
  * subscriber does expect must be the next one it reads (MQTT-4.6.0-5).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -365,6 +366,57 @@ TEST_F(qos, qos0_waits_behind_queued_qos1)
 }
 
 /*
+ * @client_id's session gets two messages at @at's QoS on "held" and
+ * acknowledges neither; it reconnects with a window of 1.  Message 0
+ * comes again (*@resent_id), message 1 (*@held_id) is held back.
+ * Returns the new connection, or a negative error.
+ */
+static int reconnect_holding_one_back(FIXTURE_DATA(qos) *self,
+				      const char *client_id,
+				      const struct mqtt_pub_opts *at,
+				      uint16_t *resent_id, uint16_t *held_id)
+{
+	const struct mqtt_connect_opts persistent = { .client_id = client_id };
+	struct mqtt_received m;
+	int sub, err, i;
+
+	err = kmqtt_genl_set_limit(&self->genl, KMQTT_LIMIT_MAX_INFLIGHT, 2);
+	if (err)
+		return err;
+	self->persistent = client_id;
+	sub = mqtt_client_connect(self->broker.port, &persistent, NULL);
+	if (sub < 0)
+		return sub;
+	err = mqtt_subscribe_qos(sub, 1, "held", at->qos);
+	for (i = 0; !err && i < 2; i++) {
+		err = mqtt_publish_nth(self->pub, "held", i, at);
+		/* Received, not acknowledged: in flight when it goes. */
+		if (!err)
+			err = mqtt_receive(sub, &m, false,
+					   MQTT_TEST_TIMEOUT_MS);
+	}
+	close(sub);
+	if (!err)
+		err = kmqtt_genl_set_limit(&self->genl,
+					   KMQTT_LIMIT_MAX_INFLIGHT, 1);
+	if (err)
+		return err;
+	*held_id = m.opts.packet_id;
+	sub = mqtt_client_connect(self->broker.port, &persistent, NULL);
+	if (sub < 0)
+		return sub;
+	err = mqtt_receive(sub, &m, false, MQTT_TEST_TIMEOUT_MS);
+	if (!err && (m.payload_len != 1 || m.payload[0] != '0'))
+		err = -EPROTO;
+	if (err) {
+		close(sub);
+		return err;
+	}
+	*resent_id = m.opts.packet_id;
+	return sub;
+}
+
+/*
  * The same across a reconnect: what was in flight is resent first
  * (MQTT-4.4.0-1), and a window smaller than it holds the rest back until
  * acks come.  A QoS 0 message published meanwhile waits behind those too;
@@ -372,39 +424,40 @@ TEST_F(qos, qos0_waits_behind_queued_qos1)
  */
 TEST_F(qos, qos0_waits_behind_held_back_resend)
 {
-	static const struct mqtt_connect_opts persistent = {
-		.client_id = "qos-resend",
-	};
 	static const struct mqtt_pub_opts resent = { .qos = 1, .dup = true };
-	struct mqtt_received m;
-	int sub, i;
+	uint16_t resent_id, held_id;
+	int sub;
 
-	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
-					  KMQTT_LIMIT_MAX_INFLIGHT, 2));
-	self->persistent = persistent.client_id;
-	sub = mqtt_client_connect(self->broker.port, &persistent, NULL);
+	sub = reconnect_holding_one_back(self, "qos-resend", &at_qos1,
+					 &resent_id, &held_id);
 	ASSERT_LE(0, sub);
-	ASSERT_EQ(0, mqtt_subscribe_qos(sub, 1, "held", 1));
-	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, mqtt_publish_nth(self->pub, "held", i, &at_qos1));
-		/* Received, not acknowledged: in flight when it goes. */
-		ASSERT_EQ(0, mqtt_receive(sub, &m, false,
-					  MQTT_TEST_TIMEOUT_MS));
-	}
-	close(sub);
-	ASSERT_EQ(0, kmqtt_genl_set_limit(&self->genl,
-					  KMQTT_LIMIT_MAX_INFLIGHT, 1));
-	sub = mqtt_client_connect(self->broker.port, &persistent, NULL);
-	ASSERT_LE(0, sub);
-	/* Message 0 again; message 1 held back for the window of 1. */
-	ASSERT_EQ(0, mqtt_receive(sub, &m, false, MQTT_TEST_TIMEOUT_MS));
-	ASSERT_EQ(1, m.payload_len);
-	ASSERT_EQ('0', m.payload[0]);
 	ASSERT_EQ(0, mqtt_publish_nth(self->pub, "held", 2, &at_qos0));
 	ASSERT_EQ(0, mqtt_sync(self->pub));
 	EXPECT_EQ(0, mqtt_expect_silence(sub, QUIET_MS));
-	ASSERT_EQ(0, mqtt_send_pub_ack(sub, MQTT_PUBACK, m.opts.packet_id));
+	ASSERT_EQ(0, mqtt_send_pub_ack(sub, MQTT_PUBACK, resent_id));
 	EXPECT_EQ(0, mqtt_expect_nth(sub, "held", 1, &resent));
+	EXPECT_EQ(0, mqtt_expect_nth(sub, "held", 2, &at_qos0));
+	close(sub);
+}
+
+/*
+ * A PUBREC for a message still held back after a reconnect ends its hold:
+ * the QoS 0 message queued behind it goes out then, not at the PUBCOMP.
+ */
+TEST_F(qos, pubrec_of_held_back_resend_lets_qos0_go)
+{
+	uint16_t resent_id, held_id;
+	int sub;
+
+	sub = reconnect_holding_one_back(self, "qos-pubrec-held", &at_qos2,
+					 &resent_id, &held_id);
+	ASSERT_LE(0, sub);
+	ASSERT_EQ(0, mqtt_publish_nth(self->pub, "held", 2, &at_qos0));
+	ASSERT_EQ(0, mqtt_sync(self->pub));
+	EXPECT_EQ(0, mqtt_expect_silence(sub, QUIET_MS));
+	/* Message 1 arrived before the reconnect: its PUBREC may come. */
+	ASSERT_EQ(0, mqtt_send_pub_ack(sub, MQTT_PUBREC, held_id));
+	EXPECT_EQ(0, mqtt_expect_pub_ack(sub, MQTT_PUBREL, held_id));
 	EXPECT_EQ(0, mqtt_expect_nth(sub, "held", 2, &at_qos0));
 	close(sub);
 }
