@@ -25,21 +25,24 @@
 #endif
 
 /*
- * Send @len bytes of @page without copying them: MSG_SPLICE_PAGES where
- * the kernel has it (6.5 on, when sendpage went), kernel_sendpage before.
+ * Send @len bytes of @page without copying them: kernel_sendpage while the
+ * kernel has it, MSG_SPLICE_PAGES after (6.5, when sendpage and
+ * MSG_SENDPAGE_NOTLAST went).  Not keyed on MSG_SPLICE_PAGES: 6.1's
+ * stable series defines it for UDP, and there TCP copies such a message
+ * and kernel TLS refuses it.
  */
 static inline int kmqtt_sendpage(struct socket *sock, struct page *page,
 				 size_t offset, size_t len, int flags)
 {
-#ifdef MSG_SPLICE_PAGES
+#ifdef MSG_SENDPAGE_NOTLAST
+	return kernel_sendpage(sock, page, offset, len, flags);
+#else
 	struct msghdr msg = { .msg_flags = flags | MSG_SPLICE_PAGES };
 	struct bio_vec bvec;
 
 	bvec_set_page(&bvec, page, len, offset);
 	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bvec, 1, len);
 	return sock_sendmsg(sock, &msg);
-#else
-	return kernel_sendpage(sock, page, offset, len, flags);
 #endif
 }
 
