@@ -25,8 +25,10 @@
 #endif
 
 /*
- * Send @len bytes of @page without copying them: kernel_sendpage while the
- * kernel has it, MSG_SPLICE_PAGES after (6.5, when sendpage and
+ * Send @len bytes from @offset of @page without copying them, on into the
+ * pages after it when they are one compound page (nvme-tcp sends
+ * multi-page bio_vecs so too): kernel_sendpage while the kernel has it,
+ * MSG_SPLICE_PAGES after (6.5, when sendpage and
  * MSG_SENDPAGE_NOTLAST went).  Not keyed on MSG_SPLICE_PAGES: 6.1's
  * stable series defines it for UDP, and there TCP copies such a message
  * and kernel TLS refuses it.

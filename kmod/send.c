@@ -743,24 +743,19 @@ static void kmqtt_send_consume(struct kmqtt_conn *conn, size_t sent)
 
 /*
  * Send the head entry's zero-copy payload from byte @offset of the entry
- * on, up to the end of the page it is in.
+ * on, all of it in one call: its compound page's pages follow one
+ * another, as a multi-page bio_vec's do.
  */
-static int kmqtt_send_payload_page(struct kmqtt_conn *conn,
-				   const struct kmqtt_txent *ent,
-				   u32 offset)
+static int kmqtt_send_payload(struct kmqtt_conn *conn,
+			      const struct kmqtt_txent *ent, u32 offset)
 {
 	const struct kmqtt_msg *msg = ent->msg;
 	const u8 *p = msg->data + kmqtt_msg_payload_offset(msg) +
 		      (offset - kmqtt_txent_head_len(ent));
-	size_t left = msg->data + msg->len - p;
-	size_t in_page = min_t(size_t, left, PAGE_SIZE - offset_in_page(p));
-	int flags = MSG_DONTWAIT | MSG_NOSIGNAL;
 
-	/* The next pages follow at once: no push in between. */
-	if (in_page < left)
-		flags |= MSG_MORE;
 	return kmqtt_sendpage(conn->sock, virt_to_page(p), offset_in_page(p),
-			      in_page, flags);
+			      msg->data + msg->len - p,
+			      MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 /*
@@ -801,7 +796,7 @@ static size_t kmqtt_send_gather(struct kmqtt_conn *conn,
 
 /*
  * Send what is queued: packets gathered into sendmsg calls of up to
- * @max_vec iovecs, a zero-copy payload page by page after its header,
+ * @max_vec iovecs, a zero-copy payload in one call after its header,
  * at most *@budget calls.  Returns true, having sent nothing more, when
  * @grow and @vec is too short for what is queued.
  */
@@ -850,8 +845,7 @@ static bool kmqtt_send_flush(struct kmqtt_conn *conn, struct kvec *vec,
 		if (n)
 			ret = kernel_sendmsg(conn->sock, &msg, out, n, len);
 		else
-			ret = kmqtt_send_payload_page(conn, head,
-						      conn->tx_offset);
+			ret = kmqtt_send_payload(conn, head, conn->tx_offset);
 		/* On -EAGAIN, write_space queues this work again. */
 		if (ret == -EAGAIN)
 			return false;
