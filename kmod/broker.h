@@ -37,6 +37,7 @@ struct kmqtt_counters {
 	u64 tx_copied;
 	u64 rx_reused;
 	u64 rx_match_kept;
+	u64 tx_zerocopy;
 };
 
 /* Why a message was not delivered: one counter each (KMQTT_STAT_DROPPED_*). */
@@ -74,6 +75,7 @@ static inline void kmqtt_counters_add(struct kmqtt_counters *sum,
 	sum->tx_copied += READ_ONCE(c->tx_copied);
 	sum->rx_reused += READ_ONCE(c->rx_reused);
 	sum->rx_match_kept += READ_ONCE(c->rx_match_kept);
+	sum->tx_zerocopy += READ_ONCE(c->tx_zerocopy);
 }
 
 /*

@@ -203,8 +203,9 @@ struct kmqtt_conn {
 
 	/*
 	 * Single writer each: rx_work msgs_in, bytes_in, rx_runs, rx_reads,
-	 * rx_reused and rx_match_kept; tx_work bytes_out, tx_runs and
-	 * tx_writes; msgs_out, msgs_dropped and tx_copied under tx_lock.
+	 * rx_reused and rx_match_kept; tx_work bytes_out, tx_runs,
+	 * tx_writes and tx_zerocopy; msgs_out, msgs_dropped and tx_copied
+	 * under tx_lock.
 	 * Read locklessly by dumps.
 	 */
 	struct kmqtt_counters counters;

@@ -796,6 +796,7 @@ static int kmqtt_netlink_put_counters(struct sk_buff *skb,
 		{ KMQTT_STAT_TX_COPIED, READ_ONCE(c->tx_copied) },
 		{ KMQTT_STAT_RX_REUSED, READ_ONCE(c->rx_reused) },
 		{ KMQTT_STAT_RX_MATCH_KEPT, READ_ONCE(c->rx_match_kept) },
+		{ KMQTT_STAT_TX_ZEROCOPY, READ_ONCE(c->tx_zerocopy) },
 	};
 	int i;
 
@@ -869,6 +870,7 @@ static int kmqtt_netlink_put_totals(struct sk_buff *skb,
 	totals[KMQTT_STAT_TX_COPIED] = sum.tx_copied;
 	totals[KMQTT_STAT_RX_REUSED] = sum.rx_reused;
 	totals[KMQTT_STAT_RX_MATCH_KEPT] = sum.rx_match_kept;
+	totals[KMQTT_STAT_TX_ZEROCOPY] = sum.tx_zerocopy;
 
 	mutex_lock(&broker->sessions_lock);
 	totals[KMQTT_STAT_SESSIONS] = broker->sessions_count;

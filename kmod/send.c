@@ -704,7 +704,7 @@ unlock:
 /* Drop the entries that @sent bytes (counted from the head) completed. */
 static void kmqtt_send_consume(struct kmqtt_conn *conn, size_t sent)
 {
-	u32 publishes = 0, controls = 0;
+	u32 publishes = 0, controls = 0, zerocopy = 0;
 	struct kmqtt_txent *ent, *tmp;
 	u64 publish_bytes = 0;
 
@@ -728,10 +728,12 @@ static void kmqtt_send_consume(struct kmqtt_conn *conn, size_t sent)
 		}
 		if (ent->connack)
 			conn->connack_sent = true;
+		zerocopy += kmqtt_txent_zerocopy(conn, ent);
 		list_del(&ent->node);
 		kmqtt_send_free_entry(conn, ent);
 	}
 	conn->tx_offset = sent;
+	kmqtt_counter_add(&conn->counters.tx_zerocopy, zerocopy);
 
 	spin_lock(&conn->tx_lock);
 	WRITE_ONCE(conn->tx_publishes, conn->tx_publishes - publishes);

@@ -51,12 +51,21 @@ sub_pub() {
 	grep -q '^tls-payload-' "$got" || { cat "$got"; return 1; }
 }
 
+# Messages sent from their own pages so far (kmqttctl's tx_zerocopy).
+zerocopy_total() {
+	"$here/../../tools/kmqttctl/kmqttctl" show --json |
+		/usr/bin/python3 -c 'import json, sys
+print(json.load(sys.stdin)["stats"]["tx_zerocopy"])'
+}
+
 # A payload of zerocopy_min (16 KiB) or more goes out from the message's
-# pages, many of them in one call: over kernel TLS it arrives intact.
-# The publisher repeats until the subscriber has it.
+# pages, many of them in one call: over kernel TLS it arrives intact, and
+# tx_zerocopy says it took that path.  The publisher repeats until the
+# subscriber has it.
 large_over_tls() { # MOSQUITTO_OPTS...
-	local got=$work/large.got pid i
+	local got=$work/large.got pid i before after
 	head -c 300007 /dev/urandom >"$work/large"
+	before=$(zerocopy_total) || return 1
 	mosquitto_sub "${tls_opts[@]}" "$@" -t large -C 1 -N -W 30 >"$got" &
 	pid=$!
 	for i in $(seq 60); do
@@ -66,7 +75,10 @@ large_over_tls() { # MOSQUITTO_OPTS...
 		sleep 0.5
 	done
 	wait $pid || { echo "mosquitto_sub failed"; return 1; }
-	cmp "$work/large" "$got"
+	cmp "$work/large" "$got" || return 1
+	after=$(zerocopy_total) || return 1
+	echo "tx_zerocopy $before -> $after"
+	[ "$after" -gt "$before" ]
 }
 
 large_tls13() {

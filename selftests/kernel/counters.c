@@ -36,6 +36,10 @@
 #define SUBACK_LEN	5
 #define PUB_LEN		(2 + 2 + sizeof("count/t") - 1 + 3)
 
+/* kmqtt.ko's zerocopy_min, and a payload above it. */
+#define ZEROCOPY_MIN_DEFAULT	"16384"
+#define LARGE_PAYLOAD		(64 * 1024)
+
 FIXTURE(counters)
 {
 	struct kmqtt_genl genl;
@@ -99,6 +103,7 @@ FIXTURE_TEARDOWN(counters)
 
 	EXPECT_EQ(0, race_reset());
 	EXPECT_EQ(0, modparam_write("max_fanout", "1048576"));
+	EXPECT_EQ(0, modparam_write("zerocopy_min", ZEROCOPY_MIN_DEFAULT));
 	EXPECT_EQ(0, kmqtt_genl_set_limits(&self->genl, self->limits,
 					   KMQTT_GENL_ALL_LIMITS));
 	close(self->pub);
@@ -421,6 +426,50 @@ TEST_F(counters, work_counted_and_batched)
 		  grew[KMQTT_STAT_RX_REUSED]);
 	EXPECT_LE(pub_stats[KMQTT_STAT_RX_MATCH_KEPT],
 		  grew[KMQTT_STAT_RX_MATCH_KEPT]);
+}
+
+/*
+ * A payload of zerocopy_min bytes or more goes out from the message's own
+ * pages (TX_ZEROCOPY), a smaller one does not; zerocopy_min 0 turns it
+ * off.  The subscriber's PINGRESP comes after what went before it was
+ * counted.
+ */
+TEST_F(counters, large_payloads_sent_from_their_pages)
+{
+	static char large[LARGE_PAYLOAD];
+	uint64_t stats[KMQTT_STAT_MAX + 1], grew[KMQTT_STAT_MAX + 1], sub_id;
+	int i;
+
+	memset(large, 'z', sizeof(large));
+	self->subs[0] = direct_client(&self->direct, &self->genl, "count-zc",
+				      true, &sub_id, NULL);
+	ASSERT_LE(0, self->subs[0]);
+	ASSERT_EQ(0, mqtt_subscribe(self->subs[0], 1, "count/zc"));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, mqtt_send_publish(self->pub, "count/zc", large,
+					       sizeof(large)));
+		ASSERT_EQ(0, mqtt_expect_publish(self->subs[0], "count/zc",
+						 large, sizeof(large)));
+	}
+	ASSERT_EQ(0, mqtt_send_publish(self->pub, "count/zc", "small", 5));
+	ASSERT_EQ(0, mqtt_expect_publish(self->subs[0], "count/zc", "small",
+					 5));
+	ASSERT_EQ(0, mqtt_sync(self->subs[0]));
+	ASSERT_EQ(0, kmqtt_genl_get_conn_stats(&self->genl, sub_id, stats));
+	EXPECT_EQ(4, stats[KMQTT_STAT_MSGS_OUT]);
+	EXPECT_EQ(3, stats[KMQTT_STAT_TX_ZEROCOPY]);
+	stats_since(_metadata, self, grew);
+	EXPECT_LE(3, grew[KMQTT_STAT_TX_ZEROCOPY]);
+
+	ASSERT_EQ(0, modparam_write("zerocopy_min", "0"));
+	ASSERT_EQ(0, mqtt_send_publish(self->pub, "count/zc", large,
+				       sizeof(large)));
+	ASSERT_EQ(0, mqtt_expect_publish(self->subs[0], "count/zc", large,
+					 sizeof(large)));
+	ASSERT_EQ(0, mqtt_sync(self->subs[0]));
+	ASSERT_EQ(0, kmqtt_genl_get_conn_stats(&self->genl, sub_id, stats));
+	EXPECT_EQ(5, stats[KMQTT_STAT_MSGS_OUT]);
+	EXPECT_EQ(3, stats[KMQTT_STAT_TX_ZEROCOPY]);
 }
 
 #define BACKLOG		100
@@ -760,6 +809,7 @@ TEST_F(counters, kmqttctl_shows_every_total)
 		{ "tx_copied", KMQTT_STAT_TX_COPIED },
 		{ "rx_reused", KMQTT_STAT_RX_REUSED },
 		{ "rx_match_kept", KMQTT_STAT_RX_MATCH_KEPT },
+		{ "tx_zerocopy", KMQTT_STAT_TX_ZEROCOPY },
 	};
 	uint64_t stats[KMQTT_STAT_MAX + 1], after[KMQTT_STAT_MAX + 1];
 	char json[16384];

@@ -53,6 +53,7 @@ static const char *const stat_names[KMQTT_STAT_MAX + 1] = {
 	[KMQTT_STAT_TX_COPIED] = "tx_copied",
 	[KMQTT_STAT_RX_REUSED] = "rx_reused",
 	[KMQTT_STAT_RX_MATCH_KEPT] = "rx_match_kept",
+	[KMQTT_STAT_TX_ZEROCOPY] = "tx_zerocopy",
 };
 
 /* Which counters GET_INFO totals, GET_CONN and GET_SESSION entries carry. */
@@ -71,7 +72,7 @@ static const enum kmqtt_stat total_stats[] = {
 	KMQTT_STAT_DROPPED_TOO_LARGE, KMQTT_STAT_DROPPED_EXPIRED,
 	KMQTT_STAT_ACKS_HELD, KMQTT_STAT_RX_RUNS, KMQTT_STAT_RX_READS,
 	KMQTT_STAT_TX_RUNS, KMQTT_STAT_TX_WRITES, KMQTT_STAT_TX_COPIED,
-	KMQTT_STAT_RX_REUSED, KMQTT_STAT_RX_MATCH_KEPT,
+	KMQTT_STAT_RX_REUSED, KMQTT_STAT_RX_MATCH_KEPT, KMQTT_STAT_TX_ZEROCOPY,
 };
 
 static const enum kmqtt_stat session_stats[] = {
@@ -84,7 +85,7 @@ static const enum kmqtt_stat conn_stats[] = {
 	KMQTT_STAT_MSGS_DROPPED, KMQTT_STAT_BYTES_IN, KMQTT_STAT_BYTES_OUT,
 	KMQTT_STAT_RX_RUNS, KMQTT_STAT_RX_READS, KMQTT_STAT_TX_RUNS,
 	KMQTT_STAT_TX_WRITES, KMQTT_STAT_TX_COPIED, KMQTT_STAT_RX_REUSED,
-	KMQTT_STAT_RX_MATCH_KEPT,
+	KMQTT_STAT_RX_MATCH_KEPT, KMQTT_STAT_TX_ZEROCOPY,
 };
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -190,11 +191,12 @@ static void text_traffic(const uint64_t *s)
 	       s[KMQTT_STAT_BYTES_IN], s[KMQTT_STAT_BYTES_OUT]);
 	printf("  work: %" PRIu64 " receive runs, %" PRIu64 " reads, %" PRIu64
 	       " reused, %" PRIu64 " matches kept; %" PRIu64
-	       " transmit runs, %" PRIu64 " writes, %" PRIu64 " copied\n",
+	       " transmit runs, %" PRIu64 " writes, %" PRIu64 " copied, %"
+	       PRIu64 " zero-copy\n",
 	       s[KMQTT_STAT_RX_RUNS], s[KMQTT_STAT_RX_READS],
 	       s[KMQTT_STAT_RX_REUSED], s[KMQTT_STAT_RX_MATCH_KEPT],
 	       s[KMQTT_STAT_TX_RUNS], s[KMQTT_STAT_TX_WRITES],
-	       s[KMQTT_STAT_TX_COPIED]);
+	       s[KMQTT_STAT_TX_COPIED], s[KMQTT_STAT_TX_ZEROCOPY]);
 }
 
 static void json_limits(const struct kmqtt_nl_limits *l)
