@@ -155,7 +155,7 @@ static const struct module_metric module_metrics[] = {
 	COUNTER(KMQTT_STAT_RX_MATCH_KEPT, "kmqtt_receive_match_kept_total",
 		"Messages fanned out with the match of their publisher's last one."),
 	COUNTER(KMQTT_STAT_TX_ZEROCOPY, "kmqtt_transmit_zerocopy_total",
-		"Messages sent with their payload from its own pages, not copied."),
+		"Messages whose payload the socket got from the message's own pages."),
 };
 
 /* Why messages were not delivered: one counter, a reason each. */

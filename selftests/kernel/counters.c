@@ -457,7 +457,10 @@ TEST_F(counters, large_payloads_sent_from_their_pages)
 	ASSERT_EQ(0, mqtt_sync(self->subs[0]));
 	ASSERT_EQ(0, kmqtt_genl_get_conn_stats(&self->genl, sub_id, stats));
 	EXPECT_EQ(4, stats[KMQTT_STAT_MSGS_OUT]);
-	EXPECT_EQ(3, stats[KMQTT_STAT_TX_ZEROCOPY]);
+	/* Fewer: a compound page could not be had, and it was copied. */
+	EXPECT_EQ(3, stats[KMQTT_STAT_TX_ZEROCOPY])
+		TH_LOG("%llu of 4 messages out from their pages",
+		       (unsigned long long)stats[KMQTT_STAT_TX_ZEROCOPY]);
 	stats_since(_metadata, self, grew);
 	EXPECT_LE(3, grew[KMQTT_STAT_TX_ZEROCOPY]);
 

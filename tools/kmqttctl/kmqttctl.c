@@ -180,7 +180,7 @@ static void json_stats(const uint64_t *stats, const enum kmqtt_stat *ids,
 /*
  * "messages: 1 in, 2 out, 3 dropped", "bytes: 4 in, 5 out" and what the
  * data path did for them: "work: 6 receive runs, 7 reads, 8 reused, 9
- * matches kept; 10 transmit runs, 11 writes, 12 copied"
+ * matches kept; 10 transmit runs, 11 writes, 12 copied, 13 zero-copy"
  */
 static void text_traffic(const uint64_t *s)
 {

@@ -485,7 +485,7 @@ enum kmqtt_stat {
 	KMQTT_STAT_RX_REUSED,
 	/* of MSGS_IN, fanned out with the match of the publisher's last */
 	KMQTT_STAT_RX_MATCH_KEPT,
-	/* of MSGS_OUT, messages whose payload went out from its own pages */
+	/* of MSGS_OUT, messages whose payload the socket got from its pages */
 	KMQTT_STAT_TX_ZEROCOPY,
 
 	__KMQTT_STAT_MAX,
